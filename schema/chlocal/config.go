@@ -1,0 +1,65 @@
+package chlocal
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// writeConfig writes the smallest configuration clickhouse-server 18.16 and
+// later accept: native port on loopback, paths under Dir, one password-less
+// user that can connect from loopback only.
+func (s *Server) writeConfig() error {
+	d := s.opts.Dir
+	config := fmt.Sprintf(`<?xml version="1.0"?>
+<yandex>
+  <logger>
+    <level>warning</level>
+    <log>%[1]s/log/clickhouse.log</log>
+    <errorlog>%[1]s/log/clickhouse.err.log</errorlog>
+    <size>10M</size>
+    <count>2</count>
+  </logger>
+  <listen_host>127.0.0.1</listen_host>
+  <tcp_port>%[2]d</tcp_port>
+  <path>%[1]s/data/</path>
+  <tmp_path>%[1]s/tmp/</tmp_path>
+  <user_files_path>%[1]s/user_files/</user_files_path>
+  <format_schema_path>%[1]s/format_schemas/</format_schema_path>
+  <users_config>%[1]s/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>268435456</mark_cache_size>
+  <uncompressed_cache_size>268435456</uncompressed_cache_size>
+  <max_concurrent_queries>100</max_concurrent_queries>
+  <timezone>UTC</timezone>
+</yandex>
+`, d, s.port)
+	users := `<?xml version="1.0"?>
+<yandex>
+  <profiles>
+    <default>
+      <max_memory_usage>4000000000</max_memory_usage>
+      <allow_experimental_low_cardinality_type>1</allow_experimental_low_cardinality_type>
+    </default>
+    <readonly><readonly>1</readonly></readonly>
+  </profiles>
+  <users>
+    <default>
+      <password></password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </default>
+  </users>
+  <quotas><default></default></quotas>
+</yandex>
+`
+	if err := os.WriteFile(filepath.Join(d, "config.xml"), []byte(config), 0o644); err != nil {
+		return fmt.Errorf("write clickhouse config: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(d, "users.xml"), []byte(users), 0o644); err != nil {
+		return fmt.Errorf("write clickhouse users: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,51 @@
+// Package chtest gives tests a real, throwaway ClickHouse: a private
+// clickhouse-server started under t.TempDir() and stopped by t.Cleanup. When
+// no server binary exists the test fails with the install hint, unless
+// MESHSCOPE_SKIP_CLICKHOUSE=1 asks to skip instead.
+package chtest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/meshscope/meshscope/schema/chlocal"
+	"github.com/meshscope/meshscope/schema/chstore"
+)
+
+// Server starts a private clickhouse-server for the test.
+func Server(t testing.TB) *chlocal.Server {
+	t.Helper()
+	if _, _, err := chlocal.FindBinary(); err != nil {
+		if os.Getenv("MESHSCOPE_SKIP_CLICKHOUSE") == "1" {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srv, err := chlocal.Start(ctx, chlocal.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("start clickhouse: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	return srv
+}
+
+// Store starts a server, opens database db on it and applies the schema.
+func Store(t testing.TB, db string) (*chstore.Store, *chlocal.Server) {
+	t.Helper()
+	srv := Server(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := chstore.Open(ctx, chstore.Config{DSN: srv.DSN(db)})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return st, srv
+}

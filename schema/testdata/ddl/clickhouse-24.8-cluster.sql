@@ -1,0 +1,184 @@
+-- migration 1: core tables
+CREATE TABLE IF NOT EXISTS `meshscope`.`spans_local` ON CLUSTER `meshscope`
+(
+    `timestamp` DateTime CODEC(Delta, ZSTD(1)),
+    `start_time_unix_nano` UInt64 CODEC(Delta, ZSTD(1)),
+    `duration_ns` UInt64 CODEC(T64, ZSTD(1)),
+    `trace_id` FixedString(16),
+    `span_id` FixedString(8),
+    `parent_span_id` FixedString(8),
+    `trace_state` String,
+    `name` LowCardinality(String),
+    `kind` UInt8,
+    `status_code` UInt8,
+    `status_message` String,
+    `service_name` LowCardinality(String),
+    `service_namespace` LowCardinality(String),
+    `service_version` LowCardinality(String),
+    `workload` LowCardinality(String),
+    `scope_name` LowCardinality(String),
+    `scope_version` LowCardinality(String),
+    `http_method` LowCardinality(String),
+    `http_route` LowCardinality(String),
+    `http_status_code` UInt16,
+    `rpc_grpc_status_code` Int16,
+    `peer_service` LowCardinality(String),
+    `server_address` LowCardinality(String),
+    `db_system` LowCardinality(String),
+    `db_name` LowCardinality(String),
+    `messaging_system` LowCardinality(String),
+    `messaging_destination` LowCardinality(String),
+    `resource_keys` Array(String),
+    `resource_values` Array(String),
+    `attr_keys` Array(String),
+    `attr_values` Array(String),
+    `event_time_unix_nano` Array(UInt64),
+    `event_names` Array(String),
+    `event_attrs` Array(String),
+    `link_trace_ids` Array(FixedString(16)),
+    `link_span_ids` Array(FixedString(8)),
+    `link_attrs` Array(String),
+    INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/meshscope/spans_local', '{replica}')
+PARTITION BY toDate(timestamp)
+ORDER BY (service_name, name, timestamp, trace_id)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`spans` ON CLUSTER `meshscope` AS `meshscope`.`spans_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `spans_local`, cityHash64(trace_id));
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`logs_local` ON CLUSTER `meshscope`
+(
+    `timestamp` DateTime CODEC(Delta, ZSTD(1)),
+    `time_unix_nano` UInt64 CODEC(Delta, ZSTD(1)),
+    `observed_time_unix_nano` UInt64 CODEC(Delta, ZSTD(1)),
+    `trace_id` FixedString(16),
+    `span_id` FixedString(8),
+    `flags` UInt32,
+    `severity_number` UInt8,
+    `severity_text` LowCardinality(String),
+    `service_name` LowCardinality(String),
+    `service_namespace` LowCardinality(String),
+    `scope_name` LowCardinality(String),
+    `event_name` LowCardinality(String),
+    `body` String CODEC(ZSTD(1)),
+    `resource_keys` Array(String),
+    `resource_values` Array(String),
+    `attr_keys` Array(String),
+    `attr_values` Array(String)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/meshscope/logs_local', '{replica}')
+PARTITION BY toDate(timestamp)
+ORDER BY (service_name, timestamp);
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`logs` ON CLUSTER `meshscope` AS `meshscope`.`logs_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `logs_local`, cityHash64(trace_id));
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`metric_series_local` ON CLUSTER `meshscope`
+(
+    `series_id` UInt64,
+    `metric_name` LowCardinality(String),
+    `type` UInt8,
+    `unit` LowCardinality(String),
+    `description` String,
+    `temporality` UInt8,
+    `monotonic` UInt8,
+    `service_name` LowCardinality(String),
+    `source` LowCardinality(String),
+    `first_seen` DateTime,
+    `resource_keys` Array(String),
+    `resource_values` Array(String),
+    `label_keys` Array(String),
+    `label_values` Array(String)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/meshscope/metric_series_local', '{replica}', first_seen)
+ORDER BY (metric_name, series_id);
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`metric_series` ON CLUSTER `meshscope` AS `meshscope`.`metric_series_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `metric_series_local`, series_id);
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`metric_samples_local` ON CLUSTER `meshscope`
+(
+    `series_id` UInt64,
+    `metric_name` LowCardinality(String),
+    `timestamp` DateTime CODEC(Delta, ZSTD(1)),
+    `time_unix_nano` UInt64 CODEC(Delta, ZSTD(1)),
+    `start_time_unix_nano` UInt64 CODEC(Delta, ZSTD(1)),
+    `value` Float64 CODEC(Gorilla, ZSTD(1)),
+    `count` UInt64,
+    `sum` Float64,
+    `min` Float64,
+    `max` Float64,
+    `bucket_bounds` Array(Float64),
+    `bucket_counts` Array(UInt64),
+    `exp_scale` Int32,
+    `exp_zero_count` UInt64,
+    `exp_positive_offset` Int32,
+    `exp_positive_counts` Array(UInt64),
+    `exp_negative_offset` Int32,
+    `exp_negative_counts` Array(UInt64),
+    `quantiles` Array(Float64),
+    `quantile_values` Array(Float64),
+    `flags` UInt32
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/meshscope/metric_samples_local', '{replica}')
+PARTITION BY toDate(timestamp)
+ORDER BY (metric_name, series_id, time_unix_nano);
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`metric_samples` ON CLUSTER `meshscope` AS `meshscope`.`metric_samples_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `metric_samples_local`, series_id);
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`requests_local` ON CLUSTER `meshscope`
+(
+    `timestamp` DateTime CODEC(Delta, ZSTD(1)),
+    `start_time_unix_nano` UInt64 CODEC(Delta, ZSTD(1)),
+    `duration_ns` UInt64,
+    `upstream_service_time_ns` Int64,
+    `reporter` LowCardinality(String),
+    `emitter` LowCardinality(String),
+    `log_name` LowCardinality(String),
+    `source` LowCardinality(String),
+    `source_namespace` LowCardinality(String),
+    `source_workload` LowCardinality(String),
+    `source_app` LowCardinality(String),
+    `source_version` LowCardinality(String),
+    `destination` LowCardinality(String),
+    `destination_namespace` LowCardinality(String),
+    `destination_workload` LowCardinality(String),
+    `destination_app` LowCardinality(String),
+    `destination_version` LowCardinality(String),
+    `protocol` LowCardinality(String),
+    `method` LowCardinality(String),
+    `path` String,
+    `authority` LowCardinality(String),
+    `response_code` UInt16,
+    `grpc_status` Int16,
+    `response_flags` LowCardinality(String),
+    `response_code_details` LowCardinality(String),
+    `connection_termination_details` LowCardinality(String),
+    `upstream_transport_failure_reason` String,
+    `bytes_received` UInt64,
+    `bytes_sent` UInt64,
+    `upstream_host` LowCardinality(String),
+    `upstream_cluster` LowCardinality(String),
+    `upstream_local_address` String,
+    `downstream_local_address` LowCardinality(String),
+    `downstream_remote_address` String,
+    `requested_server_name` LowCardinality(String),
+    `route_name` LowCardinality(String),
+    `request_id` String,
+    `user_agent` LowCardinality(String),
+    `x_forwarded_for` String,
+    `trace_id` FixedString(16),
+    `mtls` UInt8,
+    `attr_keys` Array(String),
+    `attr_values` Array(String)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/meshscope/requests_local', '{replica}')
+PARTITION BY toDate(timestamp)
+ORDER BY (destination, source, timestamp);
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`requests` ON CLUSTER `meshscope` AS `meshscope`.`requests_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `requests_local`, cityHash64(request_id));
+
