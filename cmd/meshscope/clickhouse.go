@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chlocal"
+	"github.com/meshscope/meshscope/schema/chstore"
+)
+
+// storeHolder connects to ClickHouse in the background and keeps retrying,
+// so that receivers accept data (into the write-ahead log) while ClickHouse
+// is still starting or down.
+type storeHolder struct {
+	mu    sync.RWMutex
+	store *chstore.Store
+	ready chan struct{}
+}
+
+func newStoreHolder() *storeHolder { return &storeHolder{ready: make(chan struct{})} }
+
+func (h *storeHolder) get() *chstore.Store {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.store
+}
+
+var errNotConnected = errors.New("clickhouse not connected yet")
+
+// Write implements pipeline.Writer.
+func (h *storeHolder) Write(ctx context.Context, b *schema.Batch) error {
+	st := h.get()
+	if st == nil {
+		return errNotConnected
+	}
+	return st.Write(ctx, b)
+}
+
+// connect opens and migrates the store, retrying until ctx ends.
+func (h *storeHolder) connect(ctx context.Context, cfg chstore.Config, log *slog.Logger) {
+	backoff := 200 * time.Millisecond
+	for {
+		st, err := openAndMigrate(ctx, cfg)
+		if err == nil {
+			h.mu.Lock()
+			h.store = st
+			h.mu.Unlock()
+			close(h.ready)
+			log.Info("clickhouse ready", "version", st.Version().String(), "database", st.Database())
+			return
+		}
+		log.Warn("clickhouse not available; retrying", "err", err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+func openAndMigrate(ctx context.Context, cfg chstore.Config) (*chstore.Store, error) {
+	st, err := chstore.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// ready reports whether ClickHouse answers and the schema is current.
+func (h *storeHolder) readyCheck(ctx context.Context) error {
+	st := h.get()
+	if st == nil {
+		return errNotConnected
+	}
+	if err := st.Ping(ctx); err != nil {
+		return fmt.Errorf("clickhouse ping: %w", err)
+	}
+	ok, err := st.Current(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("schema migrations pending")
+	}
+	return nil
+}
+
+// clickhouseDSN returns the DSN to use: the given one, or that of a private
+// server started under dataDir (returned so the caller stops it).
+func clickhouseDSN(ctx context.Context, given, dataDir string, log *slog.Logger) (string, *chlocal.Server, error) {
+	if given != "" {
+		return given, nil, nil
+	}
+	srv, err := chlocal.Start(ctx, chlocal.Options{Dir: filepath.Join(dataDir, "clickhouse"), Logger: log})
+	if err != nil {
+		return "", nil, fmt.Errorf("managed clickhouse: %w", err)
+	}
+	return srv.DSN("meshscope"), srv, nil
+}

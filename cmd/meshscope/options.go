@@ -1,0 +1,95 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// serveOptions are the options of `meshscope serve`.
+type serveOptions struct {
+	config            string
+	httpAddr          string
+	otlpGRPCAddr      string
+	otlpHTTPAddr      string
+	dataDir           string
+	clickhouse        string
+	clickhouseCluster string
+	retention         days
+	walMaxBytes       byteSize
+	walNoSync         bool
+	maxRequestBytes   byteSize
+	flushRows         int
+	flushInterval     time.Duration
+	logLevel          string
+	logFormat         string
+}
+
+func (o *serveOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.config, "config", "", "YAML file with options (keys are flag names)")
+	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", "HTTP listener: API, UI, websocket, remote_write, /healthz, /readyz, /metrics")
+	fs.StringVar(&o.otlpGRPCAddr, "otlp-grpc-addr", "127.0.0.1:4317", "gRPC listener: OTLP traces/metrics/logs and Envoy ALS")
+	fs.StringVar(&o.otlpHTTPAddr, "otlp-http-addr", "127.0.0.1:4318", "OTLP/HTTP listener: /v1/traces, /v1/metrics, /v1/logs")
+	fs.StringVar(&o.dataDir, "data-dir", "./data", "directory for the write-ahead log and the managed ClickHouse")
+	fs.StringVar(&o.clickhouse, "clickhouse", "", "ClickHouse DSN (clickhouse://user:pass@host:9000/meshscope); empty starts a private clickhouse-server under the data dir")
+	fs.StringVar(&o.clickhouseCluster, "clickhouse-cluster", "", "ClickHouse cluster name: render ON CLUSTER DDL with Replicated and Distributed tables")
+	o.retention = days(7 * 24 * time.Hour)
+	fs.Var(&o.retention, "retention", "keep data this long (7d, 36h); older day partitions are dropped")
+	o.walMaxBytes = 1 << 30
+	fs.Var(&o.walMaxBytes, "wal-max-bytes", "bound of the write-ahead log while ClickHouse lags; beyond it receivers answer retryable errors")
+	fs.BoolVar(&o.walNoSync, "wal-no-sync", false, "skip fsync after each group commit (acknowledged data survives a process crash, not a machine crash)")
+	o.maxRequestBytes = 16 << 20
+	fs.Var(&o.maxRequestBytes, "max-request-bytes", "largest request body accepted (compressed and decompressed)")
+	fs.IntVar(&o.flushRows, "flush-rows", 100_000, "rows per ClickHouse insert")
+	fs.DurationVar(&o.flushInterval, "flush-interval", time.Second, "longest time rows wait before an insert")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
+}
+
+// validate names the option at fault.
+func (o *serveOptions) validate() error {
+	for name, addr := range map[string]string{"http-addr": o.httpAddr, "otlp-grpc-addr": o.otlpGRPCAddr, "otlp-http-addr": o.otlpHTTPAddr} {
+		if !strings.Contains(addr, ":") {
+			return fmt.Errorf("--%s %q: want host:port", name, addr)
+		}
+	}
+	if o.clickhouse != "" && !strings.HasPrefix(o.clickhouse, "clickhouse://") && !strings.HasPrefix(o.clickhouse, "tcp://") {
+		return fmt.Errorf("--clickhouse %q: want a DSN such as clickhouse://user:pass@host:9000/meshscope (native protocol)", o.clickhouse)
+	}
+	if o.walMaxBytes < 1<<20 {
+		return fmt.Errorf("--wal-max-bytes %s: want at least 1MiB", o.walMaxBytes.String())
+	}
+	if o.maxRequestBytes < 1<<10 {
+		return fmt.Errorf("--max-request-bytes %s: want at least 1KiB", o.maxRequestBytes.String())
+	}
+	if o.flushRows <= 0 {
+		return fmt.Errorf("--flush-rows %d: want a positive number", o.flushRows)
+	}
+	if _, err := parseLevel(o.logLevel); err != nil {
+		return err
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return fmt.Errorf("--log-format %q: want text or json", o.logFormat)
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func newLogger(level, format string) *slog.Logger {
+	l, _ := parseLevel(level)
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

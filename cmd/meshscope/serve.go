@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	"github.com/meshscope/meshscope/ingest"
+	"github.com/meshscope/meshscope/ingest/otlp"
+	"github.com/meshscope/meshscope/ingest/pipeline"
+	"github.com/meshscope/meshscope/ingest/wal"
+	"github.com/meshscope/meshscope/schema/chstore"
+)
+
+func runServe(ctx context.Context, args []string) error {
+	var o serveOptions
+	fs := newFlagSet("serve", "Run meshscope: receivers, write-ahead log, ClickHouse, graph, API and UI.")
+	o.register(fs)
+	if err := parseOptions(fs, args); err != nil {
+		return err
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	log := newLogger(o.logLevel, o.logFormat)
+	slog.SetDefault(log)
+	return serve(ctx, o, log)
+}
+
+// serve runs until ctx is done. Shutdown order: stop the listeners, flush
+// what the write-ahead log holds, close it, then stop ClickHouse.
+func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
+	log.Info("starting meshscope", "version", versionString(), "data_dir", o.dataDir)
+	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	dsn, managed, err := clickhouseDSN(ctx, o.clickhouse, o.dataDir, log)
+	if err != nil {
+		return err
+	}
+	if managed != nil {
+		defer managed.Stop()
+	}
+
+	w, err := wal.Open(filepath.Join(o.dataDir, "wal"), wal.Options{
+		MaxBytes: int64(o.walMaxBytes), NoSync: o.walNoSync, Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+
+	stores := newStoreHolder()
+	pipe := pipeline.New(w, stores, nil, pipeline.Config{
+		FlushRows: o.flushRows, FlushInterval: o.flushInterval,
+		DeadLetterDir: filepath.Join(o.dataDir, "dead-letter"), Logger: log, Registerer: reg,
+	})
+	metrics := ingest.NewMetrics(reg)
+	receiver := otlp.NewReceiver(otlp.NewConverter(1_000_000), pipe, metrics, otlp.Config{
+		MaxRequestBytes: int64(o.maxRequestBytes), Logger: log,
+	})
+
+	grpcServer := grpc.NewServer(otlp.ServerOption(), grpc.MaxRecvMsgSize(int(o.maxRequestBytes)))
+	receiver.RegisterGRPC(grpcServer)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := stores.readyCheck(rctx); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+
+	listeners, err := listenAll(map[string]string{"http": o.httpAddr, "otlp-grpc": o.otlpGRPCAddr, "otlp-http": o.otlpHTTPAddr})
+	if err != nil {
+		return err
+	}
+	warnIfExposed(log, listeners)
+	httpServer := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	otlpHTTPServer := &http.Server{Handler: receiver.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+
+	runCtx, cancelRun := context.WithCancel(context.Background())
+	defer cancelRun()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ignoreClosed(httpServer.Serve(listeners["http"])) })
+	g.Go(func() error { return ignoreClosed(otlpHTTPServer.Serve(listeners["otlp-http"])) })
+	g.Go(func() error { return grpcServer.Serve(listeners["otlp-grpc"]) })
+	flushDone := make(chan error, 1)
+	go func() { flushDone <- pipe.Run(runCtx) }()
+	go stores.connect(runCtx, chstore.Config{DSN: dsn, Cluster: o.clickhouseCluster, Logger: log}, log)
+	go retentionLoop(runCtx, stores, time.Duration(o.retention), log)
+	log.Info("listening",
+		"http", "http://"+listeners["http"].Addr().String(),
+		"otlp_grpc", listeners["otlp-grpc"].Addr().String(),
+		"otlp_http", "http://"+listeners["otlp-http"].Addr().String())
+
+	<-gctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	grpcStopped := make(chan struct{})
+	go func() { grpcServer.GracefulStop(); close(grpcStopped) }()
+	_ = httpServer.Shutdown(sctx)
+	_ = otlpHTTPServer.Shutdown(sctx)
+	select {
+	case <-grpcStopped:
+	case <-sctx.Done():
+		grpcServer.Stop()
+	}
+	serveErr := g.Wait()
+	cancelRun()
+	if err := <-flushDone; err != nil {
+		log.Warn("flusher stopped with error", "err", err)
+	}
+	if st := stores.get(); st != nil {
+		st.Close()
+	}
+	if ctx.Err() != nil {
+		return nil // asked to stop
+	}
+	return serveErr
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// listenAll opens every listener or none.
+func listenAll(addrs map[string]string) (map[string]net.Listener, error) {
+	out := map[string]net.Listener{}
+	for name, addr := range addrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, o := range out {
+				o.Close()
+			}
+			return nil, fmt.Errorf("listen --%s-addr %s: %w", name, addr, err)
+		}
+		out[name] = l
+	}
+	return out, nil
+}
+
+func warnIfExposed(log *slog.Logger, ls map[string]net.Listener) {
+	for name, l := range ls {
+		host, _, _ := net.SplitHostPort(l.Addr().String())
+		if ip := net.ParseIP(host); ip != nil && !ip.IsLoopback() {
+			log.Warn("listener is reachable from other machines; protect it with --auth-token-file", "listener", name, "addr", l.Addr().String())
+		} else if strings.HasPrefix(host, "127.") || host == "::1" {
+			log.Debug("listener on loopback only", "listener", name)
+		}
+	}
+}
+
+func retentionLoop(ctx context.Context, stores *storeHolder, keep time.Duration, log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-stores.ready:
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if _, err := stores.get().DropExpired(ctx, keep, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("retention failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,458 @@
+package pipeline
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/meshscope/meshscope/schema"
+)
+
+// The write-ahead log record format: one record per acknowledged request,
+// holding a schema.Batch. Layout: a version byte, then for each of the five
+// row kinds (spans, logs, series, samples, requests) a uvarint count followed
+// by the rows, each field in struct order: uvarint for unsigned integers,
+// varint for signed ones, 8 little-endian bytes for floats, uvarint length +
+// bytes for strings and fixed ids, uvarint length + elements for slices.
+// Changing the layout means a new version byte and a decoder for the old one.
+const recordVersion = 1
+
+type enc struct{ b []byte }
+
+func (e *enc) u(v uint64)  { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) i(v int64)   { e.b = binary.AppendVarint(e.b, v) }
+func (e *enc) f(v float64) { e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(v)) }
+func (e *enc) s(v string)  { e.u(uint64(len(v))); e.b = append(e.b, v...) }
+func (e *enc) raw(v []byte) {
+	e.b = append(e.b, v...)
+}
+func (e *enc) ss(v []string) {
+	e.u(uint64(len(v)))
+	for _, x := range v {
+		e.s(x)
+	}
+}
+func (e *enc) us(v []uint64) {
+	e.u(uint64(len(v)))
+	for _, x := range v {
+		e.u(x)
+	}
+}
+func (e *enc) fs(v []float64) {
+	e.u(uint64(len(v)))
+	for _, x := range v {
+		e.f(x)
+	}
+}
+
+// EncodeBatch appends the record encoding of b to dst.
+func EncodeBatch(dst []byte, b *schema.Batch) []byte {
+	e := enc{b: append(dst, recordVersion)}
+	e.u(uint64(len(b.Spans)))
+	for i := range b.Spans {
+		r := &b.Spans[i]
+		e.u(r.StartUnixNano)
+		e.u(r.DurationNanos)
+		e.raw(r.TraceID[:])
+		e.raw(r.SpanID[:])
+		e.raw(r.ParentSpanID[:])
+		e.s(r.TraceState)
+		e.s(r.Name)
+		e.u(uint64(r.Kind))
+		e.u(uint64(r.StatusCode))
+		e.s(r.StatusMessage)
+		e.s(r.ServiceName)
+		e.s(r.ServiceNamespace)
+		e.s(r.ServiceVersion)
+		e.s(r.Workload)
+		e.s(r.ScopeName)
+		e.s(r.ScopeVersion)
+		e.s(r.HTTPMethod)
+		e.s(r.HTTPRoute)
+		e.u(uint64(r.HTTPStatusCode))
+		e.i(int64(r.GRPCStatusCode))
+		e.s(r.PeerService)
+		e.s(r.ServerAddress)
+		e.s(r.DBSystem)
+		e.s(r.DBName)
+		e.s(r.MessagingSystem)
+		e.s(r.MessagingDestination)
+		e.ss(r.ResourceKeys)
+		e.ss(r.ResourceValues)
+		e.ss(r.AttrKeys)
+		e.ss(r.AttrValues)
+		e.us(r.EventTimes)
+		e.ss(r.EventNames)
+		e.ss(r.EventAttrs)
+		e.u(uint64(len(r.LinkTraceIDs)))
+		for _, id := range r.LinkTraceIDs {
+			e.raw(id[:])
+		}
+		e.u(uint64(len(r.LinkSpanIDs)))
+		for _, id := range r.LinkSpanIDs {
+			e.raw(id[:])
+		}
+		e.ss(r.LinkAttrs)
+	}
+	e.u(uint64(len(b.Logs)))
+	for i := range b.Logs {
+		r := &b.Logs[i]
+		e.u(r.TimeUnixNano)
+		e.u(r.ObservedTimeUnixNano)
+		e.raw(r.TraceID[:])
+		e.raw(r.SpanID[:])
+		e.u(uint64(r.Flags))
+		e.u(uint64(r.SeverityNumber))
+		e.s(r.SeverityText)
+		e.s(r.ServiceName)
+		e.s(r.ServiceNamespace)
+		e.s(r.ScopeName)
+		e.s(r.EventName)
+		e.s(r.Body)
+		e.ss(r.ResourceKeys)
+		e.ss(r.ResourceValues)
+		e.ss(r.AttrKeys)
+		e.ss(r.AttrValues)
+	}
+	e.u(uint64(len(b.MetricSeries)))
+	for i := range b.MetricSeries {
+		r := &b.MetricSeries[i]
+		e.u(r.SeriesID)
+		e.s(r.MetricName)
+		e.u(uint64(r.Type))
+		e.s(r.Unit)
+		e.s(r.Description)
+		e.u(uint64(r.Temporality))
+		if r.Monotonic {
+			e.u(1)
+		} else {
+			e.u(0)
+		}
+		e.s(r.ServiceName)
+		e.s(r.Source)
+		e.u(uint64(r.FirstSeenUnix))
+		e.ss(r.ResourceKeys)
+		e.ss(r.ResourceValues)
+		e.ss(r.LabelKeys)
+		e.ss(r.LabelValues)
+	}
+	e.u(uint64(len(b.MetricSamples)))
+	for i := range b.MetricSamples {
+		r := &b.MetricSamples[i]
+		e.u(r.SeriesID)
+		e.s(r.MetricName)
+		e.u(r.TimeUnixNano)
+		e.u(r.StartTimeUnixNano)
+		e.f(r.Value)
+		e.u(r.Count)
+		e.f(r.Sum)
+		e.f(r.Min)
+		e.f(r.Max)
+		e.fs(r.BucketBounds)
+		e.us(r.BucketCounts)
+		e.i(int64(r.ExpScale))
+		e.u(r.ExpZeroCount)
+		e.i(int64(r.ExpPositiveOffset))
+		e.us(r.ExpPositiveCounts)
+		e.i(int64(r.ExpNegativeOffset))
+		e.us(r.ExpNegativeCounts)
+		e.fs(r.Quantiles)
+		e.fs(r.QuantileValues)
+		e.u(uint64(r.Flags))
+	}
+	e.u(uint64(len(b.Requests)))
+	for i := range b.Requests {
+		r := &b.Requests[i]
+		e.u(r.StartUnixNano)
+		e.u(r.DurationNanos)
+		e.i(r.UpstreamServiceTimeNanos)
+		for _, s := range [...]string{r.Reporter, r.Emitter, r.LogName,
+			r.Source, r.SourceNamespace, r.SourceWorkload, r.SourceApp, r.SourceVersion,
+			r.Destination, r.DestinationNamespace, r.DestinationWorkload, r.DestinationApp, r.DestinationVersion,
+			r.Protocol, r.Method, r.Path, r.Authority} {
+			e.s(s)
+		}
+		e.u(uint64(r.ResponseCode))
+		e.i(int64(r.GRPCStatus))
+		for _, s := range [...]string{r.ResponseFlags, r.ResponseCodeDetails, r.ConnectionTerminationDetails, r.UpstreamTransportFailureReason} {
+			e.s(s)
+		}
+		e.u(r.BytesReceived)
+		e.u(r.BytesSent)
+		for _, s := range [...]string{r.UpstreamHost, r.UpstreamCluster, r.UpstreamLocalAddress, r.DownstreamLocalAddress,
+			r.DownstreamRemoteAddress, r.RequestedServerName, r.RouteName, r.RequestID, r.UserAgent, r.XForwardedFor} {
+			e.s(s)
+		}
+		e.raw(r.TraceID[:])
+		e.u(uint64(r.MTLS))
+		e.ss(r.AttrKeys)
+		e.ss(r.AttrValues)
+	}
+	return e.b
+}
+
+var errShort = errors.New("record truncated")
+
+// dec reads a record. The first error sticks; callers check it once at the end.
+type dec struct {
+	b   []byte
+	err error
+}
+
+func (d *dec) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+	d.b = nil
+}
+
+func (d *dec) u() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail(errShort)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) i() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail(errShort)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) f() float64 {
+	if len(d.b) < 8 {
+		d.fail(errShort)
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+	d.b = d.b[8:]
+	return v
+}
+
+// n reads a length and checks that at least min bytes per element remain.
+func (d *dec) n(min int) int {
+	v := d.u()
+	if v > uint64(len(d.b)/max(min, 1)) {
+		d.fail(fmt.Errorf("length %d exceeds record", v))
+		return 0
+	}
+	return int(v)
+}
+
+func (d *dec) s() string {
+	n := d.n(1)
+	if d.err != nil {
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *dec) raw(dst []byte) {
+	if len(d.b) < len(dst) {
+		d.fail(errShort)
+		return
+	}
+	copy(dst, d.b)
+	d.b = d.b[len(dst):]
+}
+
+func (d *dec) ss() []string {
+	n := d.n(1)
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = d.s()
+	}
+	return out
+}
+
+func (d *dec) us() []uint64 {
+	n := d.n(1)
+	if n == 0 {
+		return nil
+	}
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = d.u()
+	}
+	return out
+}
+
+func (d *dec) fs() []float64 {
+	n := d.n(8)
+	if n == 0 {
+		return nil
+	}
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = d.f()
+	}
+	return out
+}
+
+// DecodeBatch appends the rows of one record to b.
+func DecodeBatch(rec []byte, b *schema.Batch) error {
+	if len(rec) == 0 || rec[0] != recordVersion {
+		return fmt.Errorf("decode wal record: unknown version")
+	}
+	d := &dec{b: rec[1:]}
+	for n := d.n(1); n > 0 && d.err == nil; n-- {
+		var r schema.SpanRow
+		r.StartUnixNano = d.u()
+		r.DurationNanos = d.u()
+		d.raw(r.TraceID[:])
+		d.raw(r.SpanID[:])
+		d.raw(r.ParentSpanID[:])
+		r.TraceState = d.s()
+		r.Name = d.s()
+		r.Kind = uint8(d.u())
+		r.StatusCode = uint8(d.u())
+		r.StatusMessage = d.s()
+		r.ServiceName = d.s()
+		r.ServiceNamespace = d.s()
+		r.ServiceVersion = d.s()
+		r.Workload = d.s()
+		r.ScopeName = d.s()
+		r.ScopeVersion = d.s()
+		r.HTTPMethod = d.s()
+		r.HTTPRoute = d.s()
+		r.HTTPStatusCode = uint16(d.u())
+		r.GRPCStatusCode = int16(d.i())
+		r.PeerService = d.s()
+		r.ServerAddress = d.s()
+		r.DBSystem = d.s()
+		r.DBName = d.s()
+		r.MessagingSystem = d.s()
+		r.MessagingDestination = d.s()
+		r.ResourceKeys = d.ss()
+		r.ResourceValues = d.ss()
+		r.AttrKeys = d.ss()
+		r.AttrValues = d.ss()
+		r.EventTimes = d.us()
+		r.EventNames = d.ss()
+		r.EventAttrs = d.ss()
+		if n := d.n(16); n > 0 {
+			r.LinkTraceIDs = make([]schema.TraceID, n)
+			for j := range r.LinkTraceIDs {
+				d.raw(r.LinkTraceIDs[j][:])
+			}
+		}
+		if n := d.n(8); n > 0 {
+			r.LinkSpanIDs = make([]schema.SpanID, n)
+			for j := range r.LinkSpanIDs {
+				d.raw(r.LinkSpanIDs[j][:])
+			}
+		}
+		r.LinkAttrs = d.ss()
+		b.Spans = append(b.Spans, r)
+	}
+	for n := d.n(1); n > 0 && d.err == nil; n-- {
+		var r schema.LogRow
+		r.TimeUnixNano = d.u()
+		r.ObservedTimeUnixNano = d.u()
+		d.raw(r.TraceID[:])
+		d.raw(r.SpanID[:])
+		r.Flags = uint32(d.u())
+		r.SeverityNumber = uint8(d.u())
+		r.SeverityText = d.s()
+		r.ServiceName = d.s()
+		r.ServiceNamespace = d.s()
+		r.ScopeName = d.s()
+		r.EventName = d.s()
+		r.Body = d.s()
+		r.ResourceKeys = d.ss()
+		r.ResourceValues = d.ss()
+		r.AttrKeys = d.ss()
+		r.AttrValues = d.ss()
+		b.Logs = append(b.Logs, r)
+	}
+	for n := d.n(1); n > 0 && d.err == nil; n-- {
+		var r schema.MetricSeriesRow
+		r.SeriesID = d.u()
+		r.MetricName = d.s()
+		r.Type = uint8(d.u())
+		r.Unit = d.s()
+		r.Description = d.s()
+		r.Temporality = uint8(d.u())
+		r.Monotonic = d.u() == 1
+		r.ServiceName = d.s()
+		r.Source = d.s()
+		r.FirstSeenUnix = uint32(d.u())
+		r.ResourceKeys = d.ss()
+		r.ResourceValues = d.ss()
+		r.LabelKeys = d.ss()
+		r.LabelValues = d.ss()
+		b.MetricSeries = append(b.MetricSeries, r)
+	}
+	for n := d.n(1); n > 0 && d.err == nil; n-- {
+		var r schema.MetricSampleRow
+		r.SeriesID = d.u()
+		r.MetricName = d.s()
+		r.TimeUnixNano = d.u()
+		r.StartTimeUnixNano = d.u()
+		r.Value = d.f()
+		r.Count = d.u()
+		r.Sum = d.f()
+		r.Min = d.f()
+		r.Max = d.f()
+		r.BucketBounds = d.fs()
+		r.BucketCounts = d.us()
+		r.ExpScale = int32(d.i())
+		r.ExpZeroCount = d.u()
+		r.ExpPositiveOffset = int32(d.i())
+		r.ExpPositiveCounts = d.us()
+		r.ExpNegativeOffset = int32(d.i())
+		r.ExpNegativeCounts = d.us()
+		r.Quantiles = d.fs()
+		r.QuantileValues = d.fs()
+		r.Flags = uint32(d.u())
+		b.MetricSamples = append(b.MetricSamples, r)
+	}
+	for n := d.n(1); n > 0 && d.err == nil; n-- {
+		var r schema.RequestRow
+		r.StartUnixNano = d.u()
+		r.DurationNanos = d.u()
+		r.UpstreamServiceTimeNanos = d.i()
+		for _, p := range [...]*string{&r.Reporter, &r.Emitter, &r.LogName,
+			&r.Source, &r.SourceNamespace, &r.SourceWorkload, &r.SourceApp, &r.SourceVersion,
+			&r.Destination, &r.DestinationNamespace, &r.DestinationWorkload, &r.DestinationApp, &r.DestinationVersion,
+			&r.Protocol, &r.Method, &r.Path, &r.Authority} {
+			*p = d.s()
+		}
+		r.ResponseCode = uint16(d.u())
+		r.GRPCStatus = int16(d.i())
+		for _, p := range [...]*string{&r.ResponseFlags, &r.ResponseCodeDetails, &r.ConnectionTerminationDetails, &r.UpstreamTransportFailureReason} {
+			*p = d.s()
+		}
+		r.BytesReceived = d.u()
+		r.BytesSent = d.u()
+		for _, p := range [...]*string{&r.UpstreamHost, &r.UpstreamCluster, &r.UpstreamLocalAddress, &r.DownstreamLocalAddress,
+			&r.DownstreamRemoteAddress, &r.RequestedServerName, &r.RouteName, &r.RequestID, &r.UserAgent, &r.XForwardedFor} {
+			*p = d.s()
+		}
+		d.raw(r.TraceID[:])
+		r.MTLS = uint8(d.u())
+		r.AttrKeys = d.ss()
+		r.AttrValues = d.ss()
+		b.Requests = append(b.Requests, r)
+	}
+	if d.err != nil {
+		return fmt.Errorf("decode wal record: %w", d.err)
+	}
+	if len(d.b) != 0 {
+		return fmt.Errorf("decode wal record: %d trailing bytes", len(d.b))
+	}
+	return nil
+}

@@ -1,0 +1,314 @@
+// Package wal is meshscope's write-ahead log: records are appended with group
+// commit (many concurrent appenders share one write and one fsync) to segment
+// files managed by Prometheus' tsdb/wlog, read back in order by one tailing
+// reader, and released by a checkpoint once their contents are in ClickHouse.
+// It knows nothing of what the records hold.
+package wal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/tsdb/wlog"
+	"github.com/prometheus/prometheus/util/compression"
+)
+
+// ErrFull is returned by Append when the unflushed part of the log is at its
+// bound.
+var ErrFull = errors.New("write-ahead log full")
+
+// ErrClosed is returned by Append after Close.
+var ErrClosed = errors.New("write-ahead log closed")
+
+// Position is a place in the log: a segment and a byte offset in it.
+type Position struct {
+	Segment int `json:"segment"`
+	Offset  int `json:"offset"`
+}
+
+// Before reports whether p comes before q.
+func (p Position) Before(q Position) bool {
+	return p.Segment < q.Segment || (p.Segment == q.Segment && p.Offset < q.Offset)
+}
+
+// Options configure a log.
+type Options struct {
+	// SegmentSize in bytes (multiple of 32 KiB); default 32 MiB.
+	SegmentSize int
+	// MaxBytes bounds the unflushed part of the log; Append fails with
+	// ErrFull beyond it. Default 1 GiB.
+	MaxBytes int64
+	// NoSync skips the fsync after each group commit. Records still reach
+	// the operating system before Append returns, so they survive a crash of
+	// the process (kill -9) but not of the machine.
+	NoSync bool
+	// Logger and Registerer may be nil.
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// WAL is an open write-ahead log.
+type WAL struct {
+	dir     string
+	opts    Options
+	log     *wlog.WL
+	reqs    chan *appendReq
+	quit    chan struct{}
+	stopped chan struct{}
+	closing sync.Once
+
+	mu       sync.Mutex
+	head     Position      // end of the last committed record
+	changed  chan struct{} // closed and replaced after each commit
+	released Position      // checkpoint: everything before it is flushed
+
+	pending atomic.Int64 // bytes between checkpoint and head (estimate)
+
+	metrics walMetrics
+}
+
+type walMetrics struct {
+	bytes, records, commits prometheus.Counter
+	pending                 prometheus.GaugeFunc
+}
+
+type appendReq struct {
+	rec  []byte
+	done chan error
+}
+
+// Open opens or creates the log in dir and reads its checkpoint.
+func Open(dir string, opts Options) (*WAL, error) {
+	if opts.SegmentSize == 0 {
+		opts.SegmentSize = 32 << 20
+	}
+	if opts.MaxBytes == 0 {
+		opts.MaxBytes = 1 << 30
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create wal dir: %w", err)
+	}
+	l, err := wlog.NewSize(opts.Logger, nil, dir, opts.SegmentSize, compression.Snappy)
+	if err != nil {
+		return nil, fmt.Errorf("open wal %s: %w", dir, err)
+	}
+	seg, off, err := l.LastSegmentAndOffset()
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("open wal %s: %w", dir, err)
+	}
+	w := &WAL{
+		dir: dir, opts: opts, log: l,
+		reqs: make(chan *appendReq, 1024), quit: make(chan struct{}), stopped: make(chan struct{}),
+		head: Position{seg, off}, changed: make(chan struct{}),
+	}
+	cp, err := readCheckpoint(dir)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	if first, _, err := wlog.Segments(dir); err == nil && cp.Segment < first {
+		cp = Position{Segment: first}
+	}
+	w.released = cp
+	w.pending.Store(w.distance(cp, w.head))
+	w.metrics = walMetrics{
+		bytes:   prometheus.NewCounter(prometheus.CounterOpts{Namespace: "meshscope", Subsystem: "wal", Name: "written_bytes_total", Help: "Bytes appended to the write-ahead log (before compression)."}),
+		records: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "meshscope", Subsystem: "wal", Name: "records_total", Help: "Records appended to the write-ahead log."}),
+		commits: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "meshscope", Subsystem: "wal", Name: "commits_total", Help: "Group commits (one write and one fsync each)."}),
+		pending: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "meshscope", Subsystem: "wal", Name: "pending_bytes", Help: "Bytes in the log not yet flushed to ClickHouse."}, func() float64 { return float64(w.pending.Load()) }),
+	}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(w.metrics.bytes, w.metrics.records, w.metrics.commits, w.metrics.pending)
+	}
+	go w.commitLoop()
+	return w, nil
+}
+
+func (w *WAL) distance(from, to Position) int64 {
+	return int64(to.Segment-from.Segment)*int64(w.opts.SegmentSize) + int64(to.Offset-from.Offset)
+}
+
+// Dir is the log's directory.
+func (w *WAL) Dir() string { return w.dir }
+
+// PendingBytes is how much of the log has not been released by a checkpoint.
+func (w *WAL) PendingBytes() int64 { return w.pending.Load() }
+
+// Append writes rec and returns once it is in the log (and fsynced unless
+// NoSync). The log keeps no reference to rec after Append returns.
+func (w *WAL) Append(ctx context.Context, rec []byte) error {
+	if w.pending.Load() >= w.opts.MaxBytes {
+		return ErrFull
+	}
+	select {
+	case <-w.quit:
+		return ErrClosed
+	default:
+	}
+	req := &appendReq{rec: rec, done: make(chan error, 1)}
+	select {
+	case w.reqs <- req:
+	case <-w.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-w.stopped:
+		// The loop answered or drained every request queued before it
+		// stopped; a request queued after that is refused here.
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
+}
+
+// commitLoop takes every queued request, writes them with one Log call and
+// one fsync, and answers them all.
+func (w *WAL) commitLoop() {
+	defer close(w.stopped)
+	var batch []*appendReq
+	var recs [][]byte
+	for {
+		batch, recs = batch[:0], recs[:0]
+		select {
+		case r := <-w.reqs:
+			batch = append(batch, r)
+		case <-w.quit:
+			w.drain()
+			return
+		}
+	more:
+		for len(batch) < 4096 {
+			select {
+			case r := <-w.reqs:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		var size int
+		for _, r := range batch {
+			recs = append(recs, r.rec)
+			size += len(r.rec)
+		}
+		err := w.log.Log(recs...)
+		if err == nil && !w.opts.NoSync {
+			err = w.log.Sync()
+		}
+		if err != nil {
+			err = fmt.Errorf("write wal: %w", err)
+		} else {
+			w.advance(size, len(batch))
+		}
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+func (w *WAL) drain() {
+	for {
+		select {
+		case r := <-w.reqs:
+			r.done <- ErrClosed
+		default:
+			return
+		}
+	}
+}
+
+func (w *WAL) advance(size, n int) {
+	seg, off, err := w.log.LastSegmentAndOffset()
+	w.mu.Lock()
+	if err == nil {
+		w.head = Position{seg, off}
+	}
+	w.pending.Store(w.distance(w.released, w.head))
+	close(w.changed)
+	w.changed = make(chan struct{})
+	w.mu.Unlock()
+	w.metrics.bytes.Add(float64(size))
+	w.metrics.records.Add(float64(n))
+	w.metrics.commits.Inc()
+}
+
+// Head returns the end of the last committed record and a channel closed at
+// the next commit.
+func (w *WAL) Head() (Position, <-chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.head, w.changed
+}
+
+// Checkpoint records that everything before p is flushed, and deletes the
+// segments wholly before p.
+func (w *WAL) Checkpoint(p Position) error {
+	b, _ := json.Marshal(p)
+	tmp := filepath.Join(w.dir, "checkpoint.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("write wal checkpoint: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(w.dir, "checkpoint.json")); err != nil {
+		return fmt.Errorf("write wal checkpoint: %w", err)
+	}
+	w.mu.Lock()
+	w.released = p
+	w.pending.Store(w.distance(p, w.head))
+	w.mu.Unlock()
+	if err := w.log.Truncate(p.Segment); err != nil {
+		return fmt.Errorf("truncate wal below segment %d: %w", p.Segment, err)
+	}
+	return nil
+}
+
+// Released is the last checkpoint.
+func (w *WAL) Released() Position {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.released
+}
+
+func readCheckpoint(dir string) (Position, error) {
+	var p Position
+	b, err := os.ReadFile(filepath.Join(dir, "checkpoint.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return p, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("read wal checkpoint: %w", err)
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("read wal checkpoint %s: %w", filepath.Join(dir, "checkpoint.json"), err)
+	}
+	return p, nil
+}
+
+// Close stops accepting appends and closes the log. Appends already queued
+// fail with ErrClosed or complete.
+func (w *WAL) Close() error {
+	var err error
+	w.closing.Do(func() {
+		close(w.quit)
+		<-w.stopped
+		err = w.log.Close()
+	})
+	return err
+}

@@ -1,0 +1,130 @@
+package wal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// collect tails w from p until n records are seen.
+func collect(t *testing.T, w *WAL, from Position, n int) ([]string, Position) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var got []string
+	var last Position
+	errDone := errors.New("done")
+	err := w.Tail(ctx, from, func(rec []byte, end Position) error {
+		got = append(got, string(rec))
+		last = end
+		if len(got) == n {
+			return errDone
+		}
+		return nil
+	}, nil)
+	require.ErrorIs(t, err, errDone, "read %d of %d records", len(got), n)
+	return got, last
+}
+
+func TestConcurrentAppendsAreReadBackInCommitOrder(t *testing.T) {
+	w, err := Open(t.TempDir(), Options{SegmentSize: 64 << 10})
+	require.NoError(t, err)
+	defer w.Close()
+	const writers, each = 8, 200
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				require.NoError(t, w.Append(context.Background(), append(fmt.Appendf(nil, "w%d-%04d-", g, i), noise(200)...)))
+			}
+		}()
+	}
+	wg.Wait()
+	got, _ := collect(t, w, Position{}, writers*each)
+	// Each writer's records appear in its own order (segments rolled over).
+	next := map[byte]int{}
+	for _, r := range got {
+		var g, i int
+		_, err := fmt.Sscanf(r[:7], "w%d-%04d", &g, &i)
+		require.NoError(t, err)
+		require.Equal(t, next[byte(g)], i)
+		next[byte(g)]++
+	}
+	first, last, err := segments(w)
+	require.NoError(t, err)
+	require.Greater(t, last, first, "records span several segments")
+}
+
+func noise(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rand.IntN(256))
+	}
+	return b
+}
+
+func segments(w *WAL) (int, int, error) {
+	head, _ := w.Head()
+	return 0, head.Segment, nil
+}
+
+func TestCheckpointSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Open(dir, Options{SegmentSize: 64 << 10})
+	require.NoError(t, err)
+	for i := range 100 {
+		require.NoError(t, w.Append(context.Background(), append(fmt.Appendf(nil, "rec-%03d-", i), noise(1000)...)))
+	}
+	got, _ := collect(t, w, Position{}, 60)
+	require.Equal(t, "rec-059", got[59][:7])
+	// Checkpoint after record 59.
+	_, end := collect(t, w, Position{}, 60)
+	require.NoError(t, w.Checkpoint(end))
+	require.NoError(t, w.Close())
+
+	w2, err := Open(dir, Options{SegmentSize: 64 << 10})
+	require.NoError(t, err)
+	defer w2.Close()
+	require.Equal(t, end, w2.Released())
+	rest, _ := collect(t, w2, w2.Released(), 40)
+	require.Equal(t, "rec-060", rest[0][:7])
+	require.Equal(t, "rec-099", rest[39][:7])
+}
+
+func TestAppendFailsWhenFull(t *testing.T) {
+	w, err := Open(t.TempDir(), Options{MaxBytes: 10 << 10, NoSync: true})
+	require.NoError(t, err)
+	defer w.Close()
+	var full bool
+	for range 100 {
+		if err := w.Append(context.Background(), noise(1024)); err != nil {
+			require.ErrorIs(t, err, ErrFull)
+			full = true
+			break
+		}
+	}
+	require.True(t, full)
+	require.GreaterOrEqual(t, w.PendingBytes(), int64(10<<10))
+	// Releasing everything makes room again.
+	head, _ := w.Head()
+	require.NoError(t, w.Checkpoint(head))
+	require.NoError(t, w.Append(context.Background(), []byte("again")))
+}
+
+func TestAppendAfterCloseFails(t *testing.T) {
+	w, err := Open(t.TempDir(), Options{})
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	require.ErrorIs(t, w.Append(context.Background(), []byte("x")), ErrClosed)
+}
