@@ -17,8 +17,8 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/metric"
 	otellog "go.opentelemetry.io/otel/log"
+	"go.opentelemetry.io/otel/metric"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -111,9 +111,9 @@ func TestOTLPEndToEndWithRealExporters(t *testing.T) {
 	// Every field of the server span, read back.
 	var (
 		traceID, spanID, parentID, name, statusMsg, svc, ns, ver, wl, scope, scopeVer, route, dbSystem string
-		kind, status                                                                                  uint8
-		dur                                                                                           uint64
-		evNames, evAttrs, resKeys                                                                     []string
+		kind, status                                                                                   uint8
+		dur                                                                                            uint64
+		evNames, evAttrs, resKeys                                                                      []string
 	)
 	tid := client.TraceID()
 	sid := server.SpanID()
