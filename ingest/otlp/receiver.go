@@ -72,6 +72,10 @@ func (r *Receiver) finish(ctx context.Context, receiver, signal string, accepted
 	for reason, n := range rej.reasons {
 		r.metrics.Rejected.WithLabelValues(receiver, reason).Add(float64(n))
 	}
+	if accepted == 0 && rej.n > 0 {
+		// Nothing usable: the whole request is bad input, not a partial success.
+		return result{}, &ingest.InputError{Reason: "all_rejected", Err: errors.New(rej.summary(signal))}
+	}
 	if err := r.app.Append(ctx, b, obs); err != nil {
 		reason := "internal"
 		if errors.Is(err, ingest.ErrBackpressure) {
@@ -83,9 +87,13 @@ func (r *Receiver) finish(ctx context.Context, receiver, signal string, accepted
 	r.metrics.Accepted.WithLabelValues(receiver, signal).Add(float64(accepted))
 	res := result{rejected: rej.n}
 	if rej.n > 0 {
-		res.message = strconv.FormatInt(rej.n, 10) + " " + signal + " rejected; first: " + rej.first
+		res.message = rej.summary(signal)
 	}
 	return res, nil
+}
+
+func (r *rejections) summary(signal string) string {
+	return strconv.FormatInt(r.n, 10) + " " + signal + " rejected; first: " + r.first
 }
 
 // Traces stores the spans of td.
@@ -105,7 +113,7 @@ func (r *Receiver) Logs(ctx context.Context, receiver string, ld plog.Logs) (res
 	if len(b.Requests) > 0 {
 		r.metrics.Accepted.WithLabelValues(receiver, "requests").Add(float64(len(b.Requests)))
 	}
-	return r.finish(ctx, receiver, "logs", len(b.Logs), rej, b, obs)
+	return r.finish(ctx, receiver, "logs", len(b.Logs)+len(b.Requests), rej, b, obs)
 }
 
 // Metrics stores the points of md and derives observations from them.
