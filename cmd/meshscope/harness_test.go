@@ -139,15 +139,22 @@ func (s *server) stop() {
 	}
 }
 
-// store opens the managed ClickHouse of a server started without --clickhouse.
-func (s *server) store() *chstore.Store {
-	t := s.t
+// storeDSN is the DSN of the managed ClickHouse of a server started without
+// --clickhouse.
+func storeDSN(t testing.TB, s *server) string {
 	t.Helper()
 	st, err := chlocal.ReadState(filepath.Join(s.dataDir, "clickhouse"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := chstore.Open(context.Background(), chstore.Config{DSN: "clickhouse://default@" + st.Addr + "/meshscope"})
+	return "clickhouse://default@" + st.Addr + "/meshscope"
+}
+
+// store opens the managed ClickHouse of a server started without --clickhouse.
+func (s *server) store() *chstore.Store {
+	t := s.t
+	t.Helper()
+	store, err := chstore.Open(context.Background(), chstore.Config{DSN: storeDSN(t, s)})
 	if err != nil {
 		t.Fatal(err)
 	}

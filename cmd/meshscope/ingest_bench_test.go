@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
+
+	"github.com/meshscope/meshscope/ingest/otlp"
+	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
+)
+
+// rawBytes lets the load generator send pre-marshalled requests.
+type rawBytes struct{ b []byte }
+
+type rawClientCodec struct{ base encoding.CodecV2 }
+
+func (c rawClientCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if r, ok := v.(*rawBytes); ok {
+		return mem.BufferSlice{mem.SliceBuffer(r.b)}, nil
+	}
+	return c.base.Marshal(v)
+}
+
+func (c rawClientCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if r, ok := v.(*rawBytes); ok {
+		r.b = data.Materialize()
+		return nil
+	}
+	return c.base.Unmarshal(data, v)
+}
+
+func (rawClientCodec) Name() string { return "proto" }
+
+// benchTraces builds a realistic export of n spans: traces of 8 spans across
+// 12 services, HTTP attributes, random ids.
+func benchTraces(r *rand.Rand, n int, start time.Time) ptrace.Traces {
+	td := ptrace.NewTraces()
+	services := []string{"frontend", "cart", "checkout", "payment", "shipping", "catalog", "ads", "recommend", "email", "currency", "auth", "search"}
+	routes := []string{"/api/cart", "/api/checkout", "/api/products/{id}", "/api/search", "/health"}
+	byService := map[string]ptrace.SpanSlice{}
+	for _, s := range services {
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", s)
+		rs.Resource().Attributes().PutStr("k8s.namespace.name", "shop")
+		rs.Resource().Attributes().PutStr("k8s.pod.name", s+"-7d9f8b6c5d-x2x4z")
+		ss := rs.ScopeSpans().AppendEmpty()
+		ss.Scope().SetName("io.opentelemetry.http")
+		byService[s] = ss.Spans()
+	}
+	var traceID pcommon.TraceID
+	var parent pcommon.SpanID
+	for i := range n {
+		if i%8 == 0 {
+			for j := range traceID {
+				traceID[j] = byte(r.Uint32())
+			}
+			parent = pcommon.SpanID{}
+		}
+		svc := services[r.IntN(len(services))]
+		sp := byService[svc].AppendEmpty()
+		var id pcommon.SpanID
+		for j := range id {
+			id[j] = byte(r.Uint32())
+		}
+		sp.SetTraceID(traceID)
+		sp.SetSpanID(id)
+		sp.SetParentSpanID(parent)
+		parent = id
+		route := routes[r.IntN(len(routes))]
+		sp.SetName("GET " + route)
+		sp.SetKind(ptrace.SpanKind(2 + i%2))
+		t0 := start.Add(time.Duration(i) * time.Microsecond)
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(t0))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Duration(200+r.IntN(50_000)) * time.Microsecond)))
+		a := sp.Attributes()
+		a.PutStr("http.request.method", "GET")
+		a.PutStr("http.route", route)
+		code := int64(200)
+		if r.IntN(100) == 0 {
+			code = 503
+		}
+		a.PutInt("http.response.status_code", code)
+		a.PutStr("server.address", services[r.IntN(len(services))])
+	}
+	return td
+}
+
+// procCPU returns the user+system CPU time of pid.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// BenchmarkServeOTLPSpans drives `meshscope serve` and its managed ClickHouse
+// over OTLP gRPC with pre-marshalled requests and reports spans/s stored,
+// meshscope CPU per span, bytes on disk per span, and, as the ceiling, the
+// rate at which the same rows go into ClickHouse directly through the
+// native protocol in the same run. Size with MESHSCOPE_BENCH_SPANS.
+func BenchmarkServeOTLPSpans(b *testing.B) {
+	total := 1_000_000
+	if s := os.Getenv("MESHSCOPE_BENCH_SPANS"); s != "" {
+		total, _ = strconv.Atoi(s)
+	}
+	const perRequest = 1000
+	const clients = 8
+	r := rand.New(rand.NewPCG(7, 7))
+	start := time.Now().Add(-time.Hour)
+	var reqs [][]byte
+	var rows schema.Batch
+	conv := otlp.NewConverter(1000)
+	for i := 0; i < total/perRequest; i++ {
+		td := benchTraces(r, perRequest, start.Add(time.Duration(i)*time.Millisecond))
+		body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+		if err != nil {
+			b.Fatal(err)
+		}
+		reqs = append(reqs, body)
+		conv.TracesToRows(td, &rows)
+	}
+	srv := startServer(b, b.TempDir(), true, "--wal-no-sync")
+	st := srv.store()
+	ctx := context.Background()
+
+	for b.Loop() {
+		conn, err := grpc.NewClient(srv.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawClientCodec{base: encoding.GetCodecV2("proto")})))
+		if err != nil {
+			b.Fatal(err)
+		}
+		pid := srv.cmd.Process.Pid
+		cpu0, t0 := procCPU(pid), time.Now()
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := next.Add(1) - 1
+					if int(i) >= len(reqs) {
+						return
+					}
+					var resp rawBytes
+					if err := conn.Invoke(ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export", &rawBytes{b: reqs[i]}, &resp); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		acked := time.Since(t0)
+		for countRows(b, st, "SELECT count() FROM spans") < uint64(total) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		elapsed := time.Since(t0)
+		cpu := procCPU(pid) - cpu0
+		conn.Close()
+
+		var bytesOnDisk uint64
+		if err := st.Conn().QueryRow(ctx, "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = ? AND table = 'spans' AND active", st.Database()).Scan(&bytesOnDisk); err != nil {
+			b.Fatal(err)
+		}
+		_ = st.Conn().Exec(ctx, "OPTIMIZE TABLE spans FINAL")
+		var merged uint64
+		_ = st.Conn().QueryRow(ctx, "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = ? AND table = 'spans' AND active", st.Database()).Scan(&merged)
+
+		// The ceiling: the same rows inserted straight into ClickHouse.
+		ceiling := directInsertRate(b, srv, &rows)
+
+		rate := float64(total) / elapsed.Seconds()
+		b.ReportMetric(rate, "spans/s")
+		b.ReportMetric(float64(total)/acked.Seconds(), "acked-spans/s")
+		b.ReportMetric(cpu.Seconds()/float64(total)*1e6, "cpu-µs/span")
+		b.ReportMetric(float64(bytesOnDisk)/float64(total), "disk-B/span")
+		b.ReportMetric(float64(merged)/float64(total), "merged-disk-B/span")
+		b.ReportMetric(ceiling, "ceiling-spans/s")
+		b.ReportMetric(rate/ceiling, "ratio-to-ceiling")
+		b.StopTimer()
+		if err := st.Conn().Exec(ctx, "TRUNCATE TABLE spans"); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}
+
+// directInsertRate inserts rows into a scratch database of the same server
+// with the columnar batch API, 100,000 rows per insert, and returns rows/s.
+func directInsertRate(b *testing.B, srv *server, rows *schema.Batch) float64 {
+	b.Helper()
+	ctx := context.Background()
+	st, err := chstore.Open(ctx, chstore.Config{DSN: strings.Replace(storeDSN(b, srv), "/meshscope", "/ceiling", 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	const chunk = 100_000
+	for i := 0; i < len(rows.Spans); i += chunk {
+		part := &schema.Batch{Spans: rows.Spans[i:min(i+chunk, len(rows.Spans))]}
+		if err := st.Write(ctx, part); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rate := float64(len(rows.Spans)) / time.Since(t0).Seconds()
+	_ = st.Conn().Exec(ctx, "DROP DATABASE ceiling")
+	return rate
+}
