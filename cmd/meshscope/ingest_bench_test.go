@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -139,7 +141,23 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 		reqs = append(reqs, body)
 		conv.TracesToRows(td, &rows)
 	}
-	srv := startServer(b, b.TempDir(), true, "--wal-no-sync")
+	srv := startServer(b, b.TempDir(), true, "--wal-no-sync", "--pprof")
+	if p := os.Getenv("MESHSCOPE_BENCH_PROFILE"); p != "" {
+		// A CPU profile of the server while it ingests.
+		go func() {
+			resp, err := http.Get("http://" + srv.httpAddr + "/debug/pprof/profile?seconds=8")
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(p)
+			if err != nil {
+				return
+			}
+			defer f.Close()
+			_, _ = io.Copy(f, resp.Body)
+		}()
+	}
 	st := srv.store()
 	ctx := context.Background()
 

@@ -26,6 +26,7 @@ type serveOptions struct {
 	flushInterval     time.Duration
 	logLevel          string
 	logFormat         string
+	pprof             bool
 }
 
 func (o *serveOptions) register(fs *flag.FlagSet) {
@@ -47,6 +48,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.flushInterval, "flush-interval", time.Second, "longest time rows wait before an insert")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ on the HTTP listener")
 }
 
 // validate names the option at fault.
