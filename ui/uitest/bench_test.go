@@ -1,0 +1,61 @@
+package uitest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// BenchmarkRender5000 measures, in headless Chromium, the first render of a
+// 5,000 node / 20,000 edge snapshot (from the snapshot message arriving to the
+// first frame drawn) and the time to apply a 1 % delta (50 nodes and 200
+// edges updated) until it is on screen, as reported by window.meshscope.
+// It also reports the worker time of the first layout refinement and the wall
+// time from navigation until the page is ready (includes page load, the
+// websocket transfer of the ~10 MB snapshot and the software WebGL work of
+// headless Chromium). Run it with -benchtime 1x: each iteration starts a
+// browser.
+func BenchmarkRender5000(b *testing.B) {
+	g := GenGraph(5000, 20000, 1)
+	var first, apply, applySync, settle, layout float64
+	runs := 0
+	for b.Loop() {
+		srv := NewFakeServer(b, g)
+		start := time.Now()
+		p := openPage(b, srv, "")
+		p.waitReady(180 * time.Second)
+		settle += float64(time.Since(start).Milliseconds())
+		first += eval[float64](p, "window.meshscope.firstRenderMs()")
+		if n := eval[int](p, "window.meshscope.nodeCount()"); n != len(g.Nodes) {
+			b.Fatalf("drew %d nodes, want %d", n, len(g.Nodes))
+		}
+		cur := srv.Graph()
+		d := Delta{}
+		for i := 0; i < len(cur.Nodes)/100; i++ {
+			n := cur.Nodes[i*97%len(cur.Nodes)]
+			n.RPSIn *= 1.5
+			n.Health = "degraded"
+			d.NodesUpdated = append(d.NodesUpdated, n)
+		}
+		for i := 0; i < len(cur.Edges)/100; i++ {
+			e := cur.Edges[i*89%len(cur.Edges)]
+			e.RPS *= 2
+			e.ErrorRate = 0.07
+			d.EdgesUpdated = append(d.EdgesUpdated, e)
+		}
+		seq := srv.SendDelta(d)
+		p.waitFor(fmt.Sprintf("window.meshscope.lastSeq() === %d && window.meshscope.lastApplyMs() >= 0 && window.meshscope.ready", seq), 60*time.Second)
+		apply += eval[float64](p, "window.meshscope.lastApplyMs()")
+		layout += eval[float64](p, "window.meshscope.layoutMs()")
+		applySync += eval[float64](p, "window.meshscope.lastApplySyncMs()")
+		runs++
+		if errs := p.consoleErrors(); len(errs) > 0 {
+			b.Fatalf("console errors: %v", errs)
+		}
+	}
+	b.ReportMetric(first/float64(runs), "first-render-ms")
+	b.ReportMetric(apply/float64(runs), "delta-apply-ms")
+	b.ReportMetric(applySync/float64(runs), "delta-apply-sync-ms")
+	b.ReportMetric(settle/float64(runs), "load-to-ready-ms")
+	b.ReportMetric(layout/float64(runs), "layout-worker-ms")
+}

@@ -1,0 +1,292 @@
+package uitest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/stretchr/testify/require"
+)
+
+func TestLiveGraph(t *testing.T) {
+	demo := DemoGraph()
+	srv := NewFakeServer(t, demo)
+	p := openPage(t, srv, "")
+	p.waitReady(20 * time.Second)
+
+	// The picture holds exactly the snapshot.
+	require.Equal(t, len(demo.Nodes), eval[int](p, "window.meshscope.nodeCount()"))
+	require.Equal(t, len(demo.Edges), eval[int](p, "window.meshscope.edgeCount()"))
+	require.Equal(t, srv.Seq(), eval[int64](p, "window.meshscope.lastSeq()"))
+	require.Greater(t, eval[float64](p, "window.meshscope.firstRenderMs()"), 0.0)
+	require.Contains(t, eval[string](p, "document.getElementById('status').textContent"), fmt.Sprintf("%d nodes", len(demo.Nodes)))
+
+	before := p.positions()
+	require.Len(t, before, len(demo.Nodes))
+
+	// A delta adds a node with an edge and changes an existing edge.
+	newNode := ServiceNode("shop", "wishlist", "healthy", 12, 0)
+	newEdge := MakeEdge("service:shop/web", newNode.ID, "http", 12, 0, 3)
+	changed := demo.Edges[1]
+	changed.ErrorRate, changed.Errors = 0.2, changed.Requests/5
+	seq := srv.SendDelta(Delta{NodesAdded: []Node{newNode}, EdgesAdded: []Edge{newEdge}, EdgesUpdated: []Edge{changed}})
+	p.waitFor(fmt.Sprintf("window.meshscope.lastSeq() === %d && window.meshscope.ready", seq), 20*time.Second)
+
+	require.Equal(t, len(demo.Nodes)+1, eval[int](p, "window.meshscope.nodeCount()"))
+	require.Equal(t, len(demo.Edges)+1, eval[int](p, "window.meshscope.edgeCount()"))
+	require.GreaterOrEqual(t, eval[float64](p, "window.meshscope.lastApplyMs()"), 0.0)
+	after := p.positions()
+	for id, xy := range before {
+		require.Equal(t, xy, after[id], "node %s moved", id)
+	}
+	require.Contains(t, after, newNode.ID)
+	// The changed edge now reads 20 % errors in its tooltip data and colour.
+	color := eval[string](p, fmt.Sprintf("window.meshscope.edgeColor(%q)", changed.ID))
+	require.Equal(t, "#e03131", color)
+
+	// Deltas that follow the client's state need no fresh snapshot.
+	require.Empty(t, srv.Subscriptions())
+
+	// After the server drops the connection the client reconnects and gets
+	// a fresh snapshot.
+	srv.DropConnections()
+	p.waitFor("document.getElementById('status').textContent.startsWith(' reconnecting')", 10*time.Second)
+	require.Eventually(t, func() bool { return srv.Connections() == 1 }, 15*time.Second, 50*time.Millisecond)
+	p.waitFor("document.getElementById('status').textContent.startsWith(' live') && window.meshscope.ready", 10*time.Second)
+	require.Equal(t, after, p.positions())
+
+	// Clicking a node opens the panel with its name and numbers.
+	cart := demo.Nodes[2]
+	p.clickNode(cart.ID)
+	p.waitFor("!document.getElementById('panel').hidden", 10*time.Second)
+	panel := eval[string](p, "document.getElementById('panel').innerText")
+	require.Contains(t, panel, cart.Name)
+	require.Contains(t, panel, "80.0")  // rps in
+	require.Contains(t, panel, "0.20%") // error rate in
+	require.Contains(t, eval[string](p, "location.hash"), "sel=service:shop/cart")
+	// The blast radius arrives and is listed.
+	p.waitFor("document.querySelector('#panel .blast h3')", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('#panel .blast').innerText"), "service:shop/web"[len("service:shop/"):])
+	// Live numbers in the open panel follow deltas.
+	cart.RPSIn = 99
+	srv.SendDelta(Delta{NodesUpdated: []Node{cart}})
+	p.waitFor("document.querySelector('#panel .numbers').innerText.includes('99.0')", 10*time.Second)
+	// Esc closes it.
+	p.do(chromedp.KeyEvent(kb.Escape))
+	p.waitFor("document.getElementById('panel').hidden", 5*time.Second)
+
+	require.Empty(t, p.consoleErrors())
+}
+
+func TestFindAndFilters(t *testing.T) {
+	demo := DemoGraph()
+	srv := NewFakeServer(t, demo)
+	p := openPage(t, srv, "")
+	p.waitReady(20 * time.Second)
+
+	// "/" focuses the find box; a query highlights matches.
+	p.do(chromedp.KeyEvent("/"))
+	require.Equal(t, "find", eval[string](p, "document.activeElement.id"))
+	// The protocol delivers the "/" character to the now focused box as a
+	// separate event; a real keyboard does not. Start from an empty box.
+	eval[string](p, "document.getElementById('find').value = ''")
+	p.do(chromedp.KeyEvent("ns=pay error>1%"))
+	p.waitFor("document.getElementById('find-info').textContent.includes('1 of')", 5*time.Second)
+	require.Equal(t, "ns=pay error>1%", eval[string](p, "new URLSearchParams(location.hash.split('?')[1]).get('q')"))
+
+	// Hide others keeps only the matches visible.
+	p.do(chromedp.Click(chromedp.ID("hide-others")))
+	p.waitFor("window.meshscope.ready", 5*time.Second)
+	require.Equal(t, 1, eval[int](p, "window.meshscope.visibleNodeCount()"))
+
+	// The namespace filter re-subscribes with a subscribe message.
+	p.do(chromedp.Click(chromedp.ID("hide-others")))
+	p.setSelect("namespace", "pay")
+	require.Eventually(t, func() bool { return len(srv.Subscriptions()) == 1 }, 10*time.Second, 50*time.Millisecond)
+	require.Contains(t, srv.Subscriptions()[0], `"namespaces":["pay"]`)
+	srv.mu.Lock()
+	want := len(srv.graphLocked([]string{"pay"}).Nodes)
+	srv.mu.Unlock()
+	p.waitFor(fmt.Sprintf("window.meshscope.nodeCount() === %d && window.meshscope.ready", want), 10*time.Second)
+
+	// Granularity too.
+	p.setSelect("granularity", "workload")
+	require.Eventually(t, func() bool { return len(srv.Subscriptions()) == 2 }, 10*time.Second, 50*time.Millisecond)
+	require.Contains(t, srv.Subscriptions()[1], `"granularity":"workload"`)
+	require.Contains(t, eval[string](p, "location.hash"), "g=workload")
+
+	// Group by namespace collapses namespaces into single nodes.
+	p.setSelect("namespace", "")
+	p.waitFor(fmt.Sprintf("window.meshscope.nodeCount() === %d && window.meshscope.ready", len(demo.Nodes)), 10*time.Second)
+	p.do(chromedp.Click(chromedp.ID("group-ns")))
+	p.waitFor("window.meshscope.ready", 10*time.Second)
+	// 4 namespaces + 6 nodes without one.
+	require.Equal(t, 10, eval[int](p, "window.meshscope.nodeCount()"))
+
+	require.Empty(t, p.consoleErrors())
+}
+
+func TestSQLConsole(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/sql")
+	p.waitFor("document.getElementById('sql-editor')", 10*time.Second)
+	query := "SELECT source, destination, count() AS requests FROM requests GROUP BY source, destination"
+	p.do(chromedp.SetValue(chromedp.ID("sql-editor"), query), chromedp.Focus(chromedp.ID("sql-editor")))
+	// Ctrl+Enter runs it.
+	p.do(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	p.waitFor("document.querySelectorAll('#sql-results tbody tr').length === 3", 10*time.Second)
+	require.Equal(t, []string{query}, srv.Queries())
+	results := eval[string](p, "document.getElementById('sql-results').innerText")
+	require.Contains(t, results, "service:shop/checkout")
+	require.Contains(t, results, "1200")
+	require.Contains(t, eval[string](p, "document.getElementById('sql-meta').textContent"), "3 rows")
+
+	// Errors are shown as the server returns them.
+	p.do(chromedp.SetValue(chromedp.ID("sql-editor"), "SELECT * FROM no_such_table"), chromedp.Click(chromedp.ID("sql-run")))
+	p.waitFor("document.querySelector('#sql-results .error')", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.getElementById('sql-results').innerText"), "Unknown table expression identifier")
+
+	// The 400 answer is logged by the browser as a failed resource; nothing else.
+	for _, e := range p.consoleErrors() {
+		require.Contains(t, e, "400", e)
+	}
+}
+
+func TestPagesAndDiff(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/graph?range=1h&diff=prev")
+	p.waitReady(20 * time.Second)
+	require.Equal(t, "diff", strings.Fields(eval[string](p, "document.getElementById('status').textContent"))[0])
+	// The removed edge is drawn dashed, the added node coloured.
+	require.Equal(t, 1, eval[int](p, "window.meshscope.dashedEdgeCount()"))
+	require.Equal(t, 0, srv.Connections())
+
+	// Replay steps through sub-ranges with a slider.
+	p.do(chromedp.Navigate(srv.URL + "/#/graph?range=6h&replay=1"))
+	p.waitFor("!document.getElementById('replay-bar').hidden && document.getElementById('replay-label').textContent.startsWith('1/')", 10*time.Second)
+	p.waitReady(20 * time.Second)
+	eval[bool](p, `(() => { const s = document.getElementById("replay-slider"); s.value = "3"; return s.dispatchEvent(new Event("input")); })()`)
+	p.waitFor("document.getElementById('replay-label').textContent.startsWith('4/')", 10*time.Second)
+	p.waitReady(20 * time.Second)
+	require.Equal(t, "replay", strings.Fields(eval[string](p, "document.getElementById('status').textContent"))[0])
+
+	// Keyboard zoom changes the camera; 0 fits again.
+	p.do(chromedp.Navigate(srv.URL + "/#/graph"))
+	p.waitFor(fmt.Sprintf("window.meshscope.lastSeq() === %d && window.meshscope.ready", srv.Seq()), 20*time.Second)
+	p.do(chromedp.Focus(chromedp.ID("graph")), chromedp.KeyEvent("+"))
+	p.waitFor("window.meshscope.cameraRatio() < 0.9", 5*time.Second)
+	p.do(chromedp.KeyEvent("0"))
+	p.waitFor("Math.abs(window.meshscope.cameraRatio() - 1) < 0.01", 5*time.Second)
+
+	// Table view lists nodes and edges.
+	p.do(chromedp.Navigate(srv.URL + "/#/table"))
+	p.waitFor("document.querySelectorAll('#nodes-table tbody tr').length > 5", 10*time.Second)
+
+	// Traces and waterfall.
+	p.do(chromedp.Navigate(srv.URL + "/#/traces"))
+	p.waitFor("document.querySelectorAll('table.data tbody tr.clickable').length === 2", 10*time.Second)
+	p.do(chromedp.Navigate(srv.URL + "/#/traces/4bf92f3577b34da6a3ce929d0e0e4736"))
+	p.waitFor("document.querySelectorAll('.waterfall li').length === 4", 10*time.Second)
+
+	// Requests.
+	p.do(chromedp.Navigate(srv.URL + "/#/requests?destination=service:shop/cart"))
+	p.waitFor("document.body.innerText.includes('2 requests')", 10*time.Second)
+	require.Equal(t, "service:shop/cart", eval[string](p, "document.querySelector('input[name=destination]').value"))
+	require.Empty(t, p.consoleErrors())
+}
+
+func TestToken(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	srv.RequireToken("s3cret")
+	p := openPage(t, srv, "?token=s3cret#/graph")
+	p.waitReady(20 * time.Second)
+	require.Equal(t, len(DemoGraph().Nodes), eval[int](p, "window.meshscope.nodeCount()"))
+	// REST calls carry the token as a bearer header.
+	p.do(chromedp.Navigate(srv.URL + "/?token=s3cret#/sql"))
+	p.waitFor("document.getElementById('sql-run')", 10*time.Second)
+	p.do(chromedp.Click(chromedp.ID("sql-run")))
+	p.waitFor("document.querySelectorAll('#sql-results tbody tr').length === 3", 10*time.Second)
+	require.Empty(t, p.consoleErrors())
+}
+
+func TestExports(t *testing.T) {
+	demo := DemoGraph()
+	srv := NewFakeServer(t, demo)
+	p := openPage(t, srv, "")
+	p.waitReady(20 * time.Second)
+
+	svg := eval[string](p, "window.meshscope.exportText('svg')")
+	require.True(t, strings.HasPrefix(svg, "<svg"), svg[:min(len(svg), 80)])
+	require.Equal(t, len(demo.Edges), strings.Count(svg, "<line "))
+	require.Contains(t, svg, ">payments</text>")
+
+	dot := eval[string](p, "window.meshscope.exportText('dot')")
+	require.True(t, strings.HasPrefix(dot, "digraph meshscope {"))
+	require.Equal(t, len(demo.Edges), strings.Count(dot, " -> "))
+
+	var exported Graph
+	require.NoError(t, json.Unmarshal([]byte(eval[string](p, "window.meshscope.exportText('json')")), &exported))
+	require.Len(t, exported.Nodes, len(demo.Nodes))
+	require.Len(t, exported.Edges, len(demo.Edges))
+
+	// The PNG comes from the WebGL canvas and is not blank.
+	dataURL := evalAwait[string](p, "window.meshscope.exportPNG()")
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(dataURL, "data:image/png;base64,"))
+	require.NoError(t, err)
+	img, err := png.Decode(bytes.NewReader(raw))
+	require.NoError(t, err)
+	colored := 0
+	bounds := img.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y += 2 {
+		for x := bounds.Min.X; x < bounds.Max.X; x += 2 {
+			r, g, b, _ := img.At(x, y).RGBA()
+			if r>>8 < 200 || g>>8 < 200 || b>>8 < 200 {
+				colored++
+			}
+		}
+	}
+	require.Greater(t, colored, 200, "exported PNG looks blank")
+	require.Empty(t, p.consoleErrors())
+}
+
+// TestScreenshots writes docs/screenshots/*.png when MESHSCOPE_SCREENSHOTS=1.
+func TestScreenshots(t *testing.T) {
+	if os.Getenv("MESHSCOPE_SCREENSHOTS") != "1" {
+		t.Skip("set MESHSCOPE_SCREENSHOTS=1 to write docs/screenshots")
+	}
+	dir := filepath.Join("..", "..", "docs", "screenshots")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	write := func(name string, png []byte) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), png, 0o644))
+	}
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "")
+	p.waitReady(20 * time.Second)
+	time.Sleep(500 * time.Millisecond)
+	write("graph.png", p.screenshot())
+
+	p.clickNode("service:pay/payments")
+	p.waitFor("document.querySelector('#panel .blast h3') && document.querySelectorAll('#panel .u-wrap').length >= 3", 10*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	write("node-panel.png", p.screenshot())
+
+	p.do(chromedp.Navigate(srv.URL + "/#/graph?range=1h&diff=prev"))
+	p.waitReady(20 * time.Second)
+	time.Sleep(500 * time.Millisecond)
+	write("diff.png", p.screenshot())
+
+	p.do(chromedp.Navigate(srv.URL + "/#/sql"))
+	p.waitFor("document.getElementById('sql-run')", 10*time.Second)
+	p.do(chromedp.Click(chromedp.ID("sql-run")))
+	p.waitFor("document.querySelectorAll('#sql-results tbody tr').length === 3", 10*time.Second)
+	write("sql-console.png", p.screenshot())
+}

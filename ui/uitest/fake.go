@@ -1,0 +1,532 @@
+package uitest
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/meshscope/meshscope/ui"
+)
+
+// FakeServer serves the UI with ui.Handler and fakes the meshscope API
+// (docs/api.md, docs/websocket.md): a scripted websocket stream and REST
+// stubs with canned answers. It stands in for the real server so that the
+// browser tests exercise only the UI.
+type FakeServer struct {
+	// URL is the base URL of the server, e.g. http://127.0.0.1:1234.
+	URL string
+
+	t   testing.TB
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	nodes   map[string]Node
+	edges   map[string]Edge
+	order   []string // node ids in insertion order
+	eorder  []string
+	seq     int64
+	conns   map[*fakeConn]bool
+	queries []string
+	subs    []string
+	token   string
+}
+
+// RequireToken makes every API call need this bearer token (the websocket
+// also takes it as ?token=).
+func (f *FakeServer) RequireToken(token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.token = token
+}
+
+// DropConnections closes every open websocket, as a server restart would.
+func (f *FakeServer) DropConnections() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		c.ws.Close()
+	}
+}
+
+// authorized checks the bearer token when one is required.
+func (f *FakeServer) authorized(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		token := f.token
+		f.mu.Unlock()
+		if token != "" && strings.HasPrefix(r.URL.Path, "/api/") &&
+			r.Header.Get("Authorization") != "Bearer "+token && r.URL.Query().Get("token") != token {
+			writeErr(w, http.StatusUnauthorized, "missing or wrong bearer token", "Authorization")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type fakeConn struct {
+	ws         *websocket.Conn
+	wmu        sync.Mutex
+	namespaces []string
+}
+
+func (c *fakeConn) send(v any) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.ws.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	return c.ws.WriteJSON(v)
+}
+
+// NewFakeServer starts a fake server whose live graph starts as g. It stops
+// when the test ends.
+func NewFakeServer(t testing.TB, g Graph) *FakeServer {
+	t.Helper()
+	f := &FakeServer{t: t, nodes: map[string]Node{}, edges: map[string]Edge{}, conns: map[*fakeConn]bool{}, seq: 1}
+	for _, n := range g.Nodes {
+		f.nodes[n.ID] = n
+		f.order = append(f.order, n.ID)
+	}
+	for _, e := range g.Edges {
+		f.edges[e.ID] = e
+		f.eorder = append(f.eorder, e.ID)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/graph/stream", f.stream)
+	mux.HandleFunc("GET /api/v1/graph", f.graph)
+	mux.HandleFunc("GET /api/v1/graph/diff", f.diff)
+	mux.HandleFunc("GET /api/v1/graph/analytics/{kind}", f.analytics)
+	mux.HandleFunc("GET /api/v1/services/{ns}/{name}", f.service)
+	mux.HandleFunc("GET /api/v1/edges", f.edge)
+	mux.HandleFunc("POST /api/v1/sql", f.sql)
+	mux.HandleFunc("GET /api/v1/traces", f.traces)
+	mux.HandleFunc("GET /api/v1/traces/{id}", f.trace)
+	mux.HandleFunc("GET /api/v1/requests", f.requests)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, http.StatusNotFound, "no such endpoint", "")
+	})
+	mux.Handle("/", ui.Handler())
+	f.srv = httptest.NewServer(f.authorized(mux))
+	f.URL = f.srv.URL
+	t.Cleanup(f.Close)
+	return f
+}
+
+// Close stops the server and its websocket connections.
+func (f *FakeServer) Close() {
+	f.mu.Lock()
+	for c := range f.conns {
+		c.ws.Close()
+	}
+	f.mu.Unlock()
+	f.srv.CloseClientConnections()
+	f.srv.Close()
+}
+
+// Seq is the sequence number of the current live state.
+func (f *FakeServer) Seq() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.seq
+}
+
+// Graph returns the current live graph.
+func (f *FakeServer) Graph() Graph {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.graphLocked(nil)
+}
+
+// Queries returns the SQL queries received so far.
+func (f *FakeServer) Queries() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.queries)
+}
+
+// Subscriptions returns the subscribe messages received so far, as JSON.
+func (f *FakeServer) Subscriptions() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.subs)
+}
+
+// Connections returns the number of open websocket connections.
+func (f *FakeServer) Connections() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.conns)
+}
+
+// graphLocked returns the live graph restricted to namespaces the way
+// docs/websocket.md says: an edge is kept when either end is in one of them,
+// a node when it is in one of them or is an end of a kept edge.
+func (f *FakeServer) graphLocked(namespaces []string) Graph {
+	g := Graph{Granularity: "service", WindowSeconds: 60, From: time.Now().Add(-time.Minute).UTC().Format(time.RFC3339), To: time.Now().UTC().Format(time.RFC3339)}
+	in := func(id string) bool {
+		return len(namespaces) == 0 || slices.Contains(namespaces, f.nodes[id].Namespace)
+	}
+	keep := map[string]bool{}
+	for _, id := range f.eorder {
+		e := f.edges[id]
+		if in(e.Source) || in(e.Target) {
+			keep[e.Source], keep[e.Target] = true, true
+			g.Edges = append(g.Edges, e)
+		}
+	}
+	for _, id := range f.order {
+		if in(id) || keep[id] {
+			g.Nodes = append(g.Nodes, f.nodes[id])
+		}
+	}
+	if g.Nodes == nil {
+		g.Nodes = []Node{}
+	}
+	if g.Edges == nil {
+		g.Edges = []Edge{}
+	}
+	return g
+}
+
+// SendDelta applies d to the live graph, stamps it with the next sequence
+// number and sends it to every connected client. It returns the new seq.
+func (f *FakeServer) SendDelta(d Delta) int64 {
+	f.mu.Lock()
+	d.Type = "delta"
+	d.BaseSeq = f.seq
+	f.seq++
+	d.Seq = f.seq
+	if d.Time == "" {
+		d.Time = time.Now().UTC().Format(time.RFC3339)
+	}
+	for _, id := range d.EdgesRemoved {
+		delete(f.edges, id)
+		f.eorder = slices.DeleteFunc(f.eorder, func(x string) bool { return x == id })
+	}
+	for _, id := range d.NodesRemoved {
+		delete(f.nodes, id)
+		f.order = slices.DeleteFunc(f.order, func(x string) bool { return x == id })
+	}
+	for _, n := range slices.Concat(d.NodesAdded, d.NodesUpdated) {
+		if _, ok := f.nodes[n.ID]; !ok {
+			f.order = append(f.order, n.ID)
+		}
+		f.nodes[n.ID] = n
+	}
+	for _, e := range slices.Concat(d.EdgesAdded, d.EdgesUpdated) {
+		if _, ok := f.edges[e.ID]; !ok {
+			f.eorder = append(f.eorder, e.ID)
+		}
+		f.edges[e.ID] = e
+	}
+	conns := make([]*fakeConn, 0, len(f.conns))
+	for c := range f.conns {
+		conns = append(conns, c)
+	}
+	seq := f.seq
+	f.mu.Unlock()
+	for _, c := range conns {
+		if err := c.send(d); err != nil {
+			f.t.Logf("fake server: send delta: %v", err)
+		}
+	}
+	return seq
+}
+
+var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+
+func (f *FakeServer) stream(w http.ResponseWriter, r *http.Request) {
+	g := r.URL.Query().Get("granularity")
+	if g != "" && g != "service" && g != "workload" && g != "version" {
+		writeErr(w, http.StatusBadRequest, fmt.Sprintf("unknown granularity %q", g), "granularity")
+		return
+	}
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	c := &fakeConn{ws: ws}
+	if ns := r.URL.Query().Get("namespace"); ns != "" {
+		c.namespaces = strings.Split(ns, ",")
+	}
+	f.mu.Lock()
+	f.conns[c] = true
+	snap := Snapshot{Type: "snapshot", Seq: f.seq, Graph: f.graphLocked(c.namespaces)}
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.conns, c)
+		f.mu.Unlock()
+		ws.Close()
+	}()
+	if err := c.send(snap); err != nil {
+		return
+	}
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		var msg struct {
+			Type        string   `json:"type"`
+			Granularity string   `json:"granularity"`
+			Namespaces  []string `json:"namespaces"`
+		}
+		if err := json.Unmarshal(data, &msg); err != nil || msg.Type != "subscribe" {
+			c.send(map[string]string{"type": "error", "error": "expected a subscribe message", "field": "type"})
+			continue
+		}
+		f.mu.Lock()
+		f.subs = append(f.subs, string(data))
+		c.namespaces = msg.Namespaces
+		snap := Snapshot{Type: "snapshot", Seq: f.seq, Graph: f.graphLocked(c.namespaces)}
+		snap.Graph.Granularity = msg.Granularity
+		f.mu.Unlock()
+		if err := c.send(snap); err != nil {
+			return
+		}
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, status int, msg, field string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg, "field": field})
+}
+
+func namespacesParam(r *http.Request) []string {
+	if ns := r.URL.Query().Get("namespace"); ns != "" {
+		return strings.Split(ns, ",")
+	}
+	return nil
+}
+
+func (f *FakeServer) graph(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	g := f.graphLocked(namespacesParam(r))
+	f.mu.Unlock()
+	if from := r.URL.Query().Get("from"); from != "" {
+		g.From, g.To = from, r.URL.Query().Get("to")
+	}
+	writeJSON(w, g)
+}
+
+// diff marks the live graph against an invented baseline: the last node and
+// its edges are new, one edge is gone, and edges with errors changed.
+func (f *FakeServer) diff(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for _, k := range []string{"from", "to", "base_from", "base_to"} {
+		if q.Get(k) == "" {
+			writeErr(w, http.StatusBadRequest, k+" is required", k)
+			return
+		}
+	}
+	f.mu.Lock()
+	g := f.graphLocked(namespacesParam(r))
+	f.mu.Unlock()
+	added := ""
+	if len(g.Nodes) > 0 {
+		added = g.Nodes[len(g.Nodes)-1].ID
+	}
+	for i := range g.Nodes {
+		g.Nodes[i].Diff = "same"
+		if g.Nodes[i].ID == added {
+			g.Nodes[i].Diff = "added"
+		}
+	}
+	for i := range g.Edges {
+		e := &g.Edges[i]
+		base := *e
+		base.RPS = math.Round(e.RPS*0.7*10) / 10
+		base.ErrorRate = e.ErrorRate / 4
+		base.P99 = e.P99 * 0.6
+		e.Base = &base
+		switch {
+		case e.Source == added || e.Target == added:
+			e.Diff, e.Base = "added", nil
+		case e.ErrorRate > 0.01:
+			e.Diff = "changed"
+		default:
+			e.Diff = "same"
+		}
+	}
+	if len(g.Nodes) > 2 {
+		gone := Node{ID: "service:shop/legacy-cart", Kind: "service", Namespace: "shop", Name: "legacy-cart", Health: "idle", Diff: "removed"}
+		g.Nodes = append(g.Nodes, gone)
+		e := MakeEdge(g.Nodes[1].ID, gone.ID, "http", 0, 0, 5)
+		e.Diff = "removed"
+		g.Edges = append(g.Edges, e)
+	}
+	writeJSON(w, map[string]any{"nodes": g.Nodes, "edges": g.Edges})
+}
+
+// analytics answers blast-radius with every node that reaches the given one.
+func (f *FakeServer) analytics(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("kind") != "blast-radius" {
+		writeErr(w, http.StatusNotFound, "unknown analytics kind", "kind")
+		return
+	}
+	id := r.URL.Query().Get("node")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.nodes[id]; !ok {
+		writeErr(w, http.StatusNotFound, "unknown node", "node")
+		return
+	}
+	callers := map[string][]string{}
+	for _, e := range f.edges {
+		callers[e.Target] = append(callers[e.Target], e.Source)
+	}
+	seen := map[string]bool{id: true}
+	queue := []string{id}
+	var out []string
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, c := range callers[cur] {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+				queue = append(queue, c)
+			}
+		}
+	}
+	slices.Sort(out)
+	writeJSON(w, map[string]any{"node": id, "nodes": out})
+}
+
+func series(base float64, points int) map[string]any {
+	now := time.Now().Unix()
+	t := make([]int64, points)
+	rps := make([]float64, points)
+	errs := make([]float64, points)
+	p50 := make([]float64, points)
+	p90 := make([]float64, points)
+	p95 := make([]float64, points)
+	p99 := make([]float64, points)
+	for i := range points {
+		t[i] = now - int64(points-i)*60
+		wave := 1 + 0.25*math.Sin(float64(i)/4)
+		rps[i] = math.Round(base*wave*10) / 10
+		errs[i] = math.Max(0, 0.01*math.Sin(float64(i)/3))
+		p50[i] = 4 * wave
+		p90[i] = 9 * wave
+		p95[i] = 12 * wave
+		p99[i] = 30 * wave * (1 + 0.3*math.Sin(float64(i)/2))
+	}
+	return map[string]any{"time": t, "rps": rps, "error_rate": errs, "p50_ms": p50, "p90_ms": p90, "p95_ms": p95, "p99_ms": p99}
+}
+
+func (f *FakeServer) service(w http.ResponseWriter, r *http.Request) {
+	id := "service:" + r.PathValue("ns") + "/" + r.PathValue("name")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, ok := f.nodes[id]
+	if !ok {
+		writeErr(w, http.StatusNotFound, "unknown service "+id, "name")
+		return
+	}
+	callers, callees := []Edge{}, []Edge{}
+	for _, e := range f.edges {
+		if e.Target == id {
+			callers = append(callers, e)
+		}
+		if e.Source == id {
+			callees = append(callees, e)
+		}
+	}
+	writeJSON(w, map[string]any{"node": n, "series": series(n.RPSIn, 60), "callers": callers, "callees": callees})
+}
+
+func (f *FakeServer) edge(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("source") + "->" + r.URL.Query().Get("destination")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.edges[id]
+	if !ok {
+		writeErr(w, http.StatusNotFound, "unknown edge", "source")
+		return
+	}
+	codes := map[string]int64{}
+	if e.Errors > 0 {
+		codes["503"] = e.Errors * 2 / 3
+		codes["UH"] = e.Errors - e.Errors*2/3
+	}
+	writeJSON(w, map[string]any{"edge": e, "series": series(e.RPS, 60), "errors_by_code": codes})
+}
+
+func (f *FakeServer) sql(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Query  string `json:"query"`
+		Format string `json:"format"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeErr(w, http.StatusBadRequest, "bad JSON body: "+err.Error(), "query")
+		return
+	}
+	f.mu.Lock()
+	f.queries = append(f.queries, req.Query)
+	f.mu.Unlock()
+	q := strings.ToUpper(strings.TrimSpace(req.Query))
+	if !strings.HasPrefix(q, "SELECT") && !strings.HasPrefix(q, "WITH") {
+		writeErr(w, http.StatusBadRequest, "only read-only queries are accepted", "query")
+		return
+	}
+	if strings.Contains(q, "NO_SUCH_TABLE") {
+		writeErr(w, http.StatusBadRequest, "code: 60, message: Unknown table expression identifier 'no_such_table'", "query")
+		return
+	}
+	writeJSON(w, map[string]any{
+		"columns": []map[string]string{{"name": "source", "type": "String"}, {"name": "destination", "type": "String"}, {"name": "requests", "type": "UInt64"}},
+		"rows": [][]any{
+			{"service:shop/web", "service:shop/cart", 4800},
+			{"service:shop/cart", "service:shop/checkout", 1320},
+			{"service:shop/checkout", "service:pay/payments", 1200},
+		},
+		"rows_read":  123456,
+		"elapsed_ms": 7,
+	})
+}
+
+func (f *FakeServer) traces(w http.ResponseWriter, r *http.Request) {
+	now := time.Now().UnixNano()
+	writeJSON(w, map[string]any{"traces": []map[string]any{
+		{"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "root_service": "web", "root_name": "GET /checkout", "start_unix_nano": now - 5e9, "duration_ns": 230e6, "spans": 4, "errors": 1},
+		{"trace_id": "00f067aa0ba902b7a3ce929d0e0e4736", "root_service": "web", "root_name": "GET /cart", "start_unix_nano": now - 9e9, "duration_ns": 12e6, "spans": 2, "errors": 0},
+	}})
+}
+
+func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	start := time.Now().Add(-5 * time.Second).UnixNano()
+	span := func(sid, parent, svc, name string, off, dur int64, status string) map[string]any {
+		return map[string]any{"trace_id": id, "span_id": sid, "parent_span_id": parent, "name": name, "kind": "server", "service": svc,
+			"start_unix_nano": start + off, "duration_ns": dur, "status_code": status, "status_message": "", "attributes": map[string]any{"http.method": "GET"}, "resource": map[string]any{"service.name": svc}}
+	}
+	writeJSON(w, map[string]any{"trace_id": id, "spans": []map[string]any{
+		span("a1", "", "web", "GET /checkout", 0, 230e6, "ok"),
+		span("b2", "a1", "checkout", "POST /orders", 10e6, 200e6, "ok"),
+		span("c3", "b2", "payments", "Charge", 30e6, 170e6, "error"),
+		span("d4", "b2", "orders-db", "INSERT orders", 205e6, 4e6, "ok"),
+	}})
+}
+
+func (f *FakeServer) requests(w http.ResponseWriter, r *http.Request) {
+	now := time.Now().UTC()
+	writeJSON(w, map[string]any{"requests": []map[string]any{
+		{"timestamp": now.Add(-2 * time.Second).Format(time.RFC3339Nano), "source": "service:shop/web", "destination": "service:shop/cart", "method": "GET", "path": "/cart", "code": 200, "flags": "-", "duration_ms": 4.2},
+		{"timestamp": now.Add(-3 * time.Second).Format(time.RFC3339Nano), "source": "service:shop/checkout", "destination": "service:pay/payments", "method": "POST", "path": "/charge", "code": 503, "flags": "UH", "duration_ms": 180.5},
+	}})
+}

@@ -1,0 +1,50 @@
+// Small time-series charts drawn with uPlot.
+
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { h } from "./dom";
+
+export interface Line {
+  label: string;
+  values: (number | null)[];
+  color: string;
+}
+
+/** Draws a line chart of series over Unix-second times into a new element. */
+export function lineChart(title: string, time: number[], lines: Line[], fmt: (v: number) => string, width = 340): HTMLElement {
+  const box = h("figure", { class: "chart", "aria-label": title });
+  box.append(h("figcaption", {}, title));
+  const usable = lines.filter((l) => l.values && l.values.length === time.length);
+  if (!time.length || !usable.length) {
+    box.append(h("p", { class: "muted" }, "No data in this range."));
+    return box;
+  }
+  const opts: uPlot.Options = {
+    width,
+    height: 130,
+    legend: { show: lines.length > 1, live: false },
+    cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: true } },
+    axes: [
+      { stroke: "#868e96", grid: { stroke: "#f1f3f5" }, ticks: { stroke: "#dee2e6" }, font: "10px system-ui" },
+      {
+        stroke: "#868e96",
+        grid: { stroke: "#f1f3f5" },
+        ticks: { stroke: "#dee2e6" },
+        size: 62,
+        font: "10px system-ui",
+        values: (_u, vals) => vals.map((v) => (v == null ? "" : fmt(v))),
+      },
+    ],
+    series: [{}, ...usable.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, points: { show: false }, value: (_u: uPlot, v: number | null) => (v == null ? "–" : fmt(v)) }))],
+  };
+  const data = [time, ...usable.map((l) => l.values)] as uPlot.AlignedData;
+  const holder = h("div", { class: "chart-plot" });
+  box.append(holder);
+  // uPlot measures fonts on insertion; create it on the next frame when the
+  // panel is in the document.
+  requestAnimationFrame(() => {
+    new uPlot(opts, data, holder);
+  });
+  return box;
+}

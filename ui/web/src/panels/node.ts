@@ -1,0 +1,167 @@
+// Node panel: health, totals, RED charts, top callers and callees, links to
+// traces and requests, and the blast radius highlighted on the graph.
+
+import { APIError, getJSON } from "../api";
+import { healthBadge, kv, mtlsBadge, provenanceBadges, provenanceOf, weightedMTLS } from "../badges";
+import { lineChart } from "../charts";
+import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
+import { rfc3339 } from "../state";
+import type { GraphEdge, GraphNode, ServiceDetail } from "../types";
+import { panelHeader, showPanel, type PanelContext } from "./panel";
+
+/** Extracts node ids from an analytics answer, whatever its exact shape. */
+export function idsFromAnalytics(body: unknown): string[] {
+  const out: string[] = [];
+  const visit = (v: unknown, depth: number): void => {
+    if (depth > 3 || v == null) return;
+    if (typeof v === "string") {
+      if (v.includes(":")) out.push(v);
+      return;
+    }
+    if (Array.isArray(v)) {
+      for (const x of v) visit(x, depth + 1);
+      return;
+    }
+    if (typeof v === "object") {
+      const o = v as Record<string, unknown>;
+      if (typeof o["id"] === "string" && !("source" in o)) {
+        out.push(o["id"]);
+        return;
+      }
+      for (const k of ["nodes", "node_ids", "affected", "impacted", "upstream", "callers", "dependents", "ids", "blast_radius"]) {
+        if (k in o) visit(o[k], depth + 1);
+      }
+    }
+  };
+  visit(body, 0);
+  return out;
+}
+
+function edgeTable(ctx: PanelContext, title: string, edges: GraphEdge[], other: (e: GraphEdge) => string): HTMLElement {
+  const top = [...edges].sort((a, b) => (b.rps || 0) - (a.rps || 0)).slice(0, 8);
+  const table = h("table", { class: "mini", "aria-label": title });
+  table.append(h("thead", {}, h("tr", {}, h("th", { scope: "col" }, title), h("th", { scope: "col", class: "num" }, "rps"), h("th", { scope: "col", class: "num" }, "err"), h("th", { scope: "col", class: "num" }, "p99"))));
+  const body = h("tbody");
+  for (const e of top) {
+    const id = other(e);
+    body.append(
+      h(
+        "tr",
+        {},
+        h("td", {}, h("a", { href: "#", onclick: (ev: Event) => (ev.preventDefault(), ctx.selectEdge(e.id)) }, ctx.label(id))),
+        h("td", { class: "num" }, fmtRate(e.rps)),
+        h("td", { class: "num" }, fmtPct(e.error_rate)),
+        h("td", { class: "num" }, fmtMs(e.p99_ms)),
+      ),
+    );
+  }
+  if (!top.length) body.append(h("tr", {}, h("td", { colspan: 4, class: "muted" }, "none")));
+  table.append(body);
+  return table;
+}
+
+function serviceParams(n: GraphNode): { ns: string; name: string } | null {
+  if (!n.namespace || !n.name) return null;
+  if (!["service", "workload", "version"].includes(n.kind)) return null;
+  return { ns: n.namespace, name: n.name };
+}
+
+/** Opens the panel for node id. */
+export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string): void {
+  const n = ctx.store.node(id);
+  if (!n) return;
+  const { callers, callees } = ctx.store.edgesOf(id);
+  const all = [...callers, ...callees];
+  const numbers = nodeNumbers(n);
+  const charts = h("section", { class: "charts", "aria-label": "RED charts" }, h("p", { class: "muted" }, "Loading series…"));
+  const tables = h("section", { class: "tables" }, edgeTable(ctx, "Top callers", callers, (e) => e.source), edgeTable(ctx, "Top callees", callees, (e) => e.target));
+  const blast = h("section", { class: "blast", "aria-label": "Blast radius" }, h("p", { class: "muted" }, "Loading blast radius…"));
+  const links = h(
+    "nav",
+    { class: "links", "aria-label": "Related views" },
+    h("a", { href: `#/traces?service=${encodeURIComponent(n.name)}` }, "Traces"),
+    h("a", { href: `#/requests?destination=${encodeURIComponent(n.id)}` }, "Requests to it"),
+    h("a", { href: `#/requests?source=${encodeURIComponent(n.id)}` }, "Requests from it"),
+    h("a", { href: `#/sql?q=${encodeURIComponent(`SELECT * FROM requests WHERE destination = '${n.id.replace(/'/g, "''")}' ORDER BY timestamp DESC LIMIT 100`)}` }, "SQL"),
+  );
+  const subtitle = h("span", {}, [n.kind, n.namespace && `namespace ${n.namespace}`, n.workload && `workload ${n.workload}`, n.version && `version ${n.version}`, n.cluster && `cluster ${n.cluster}`].filter(Boolean).join(" · "));
+  showPanel(
+    panel,
+    panelHeader(ctx, h("span", {}, n.name || n.id, " ", healthBadge(n.health)), subtitle),
+    h("div", { class: "panel-badges" }, mtlsBadge(weightedMTLS(all)), " ", provenanceBadges(provenanceOf(all))),
+    numbers,
+    links,
+    charts,
+    tables,
+    blast,
+    kv([["id", h("code", {}, n.id)]]),
+  );
+  void loadSeries(charts, tables, ctx, n);
+  void loadBlast(blast, ctx, id);
+}
+
+/** The totals grid of a node; replaced in place when live numbers change. */
+export function nodeNumbers(n: GraphNode): HTMLElement {
+  return h(
+    "section",
+    { class: "numbers", "aria-label": "Totals" },
+    stat("rps in", fmtRate(n.rps_in)),
+    stat("errors in", fmtPct(n.error_rate_in)),
+    stat("rps out", fmtRate(n.rps_out)),
+    stat("requests in", fmtCount(n.requests_in)),
+    stat("errors", fmtCount(n.errors_in)),
+    stat("requests out", fmtCount(n.requests_out)),
+  );
+}
+
+function stat(label: string, value: string): HTMLElement {
+  return h("div", { class: "stat" }, h("div", { class: "stat-v" }, value), h("div", { class: "stat-l" }, label));
+}
+
+async function loadSeries(charts: HTMLElement, tables: HTMLElement, ctx: PanelContext, n: GraphNode): Promise<void> {
+  const p = serviceParams(n);
+  if (!p) {
+    charts.replaceChildren(h("p", { class: "muted" }, "No time series for this kind of node."));
+    return;
+  }
+  const r = ctx.range();
+  const now = Math.floor(Date.now() / 1000);
+  const [from, to] = r ?? [now - 3600, now];
+  try {
+    const d = await getJSON<ServiceDetail>(`services/${encodeURIComponent(p.ns)}/${encodeURIComponent(p.name)}`, { from: rfc3339(from), to: rfc3339(to) });
+    const s = d.series ?? { time: [] };
+    const t = s.time ?? [];
+    charts.replaceChildren(
+      lineChart("Rate (rps)", t, [{ label: "rps", values: s.rps ?? [], color: "#1c7ed6" }], fmtRate),
+      lineChart("Errors", t, [{ label: "error rate", values: s.error_rate ?? [], color: "#e03131" }], fmtPct),
+      lineChart("Duration", t, [
+        { label: "p50", values: s.p50_ms ?? [], color: "#37b24d" },
+        { label: "p95", values: s.p95_ms ?? [], color: "#f59f00" },
+        { label: "p99", values: s.p99_ms ?? [], color: "#e03131" },
+      ], fmtMs),
+    );
+    if ((d.callers && d.callers.length) || (d.callees && d.callees.length)) {
+      tables.replaceChildren(edgeTable(ctx, "Top callers", d.callers ?? [], (e) => e.source), edgeTable(ctx, "Top callees", d.callees ?? [], (e) => e.target));
+    }
+  } catch (err) {
+    charts.replaceChildren(h("p", { class: "error" }, "Series: " + (err instanceof APIError ? err.message : String(err))));
+  }
+}
+
+async function loadBlast(box: HTMLElement, ctx: PanelContext, id: string): Promise<void> {
+  try {
+    const body = await getJSON<unknown>("graph/analytics/blast-radius", { node: id });
+    const ids = new Set(idsFromAnalytics(body));
+    ids.add(id);
+    ctx.setBlast(ids);
+    const others = [...ids].filter((x) => x !== id);
+    box.replaceChildren(
+      h("h3", {}, `Blast radius: ${others.length} node${others.length === 1 ? "" : "s"}`),
+      h("p", { class: "muted" }, "Nodes that depend on this one, highlighted in purple on the graph."),
+      h("ul", { class: "blast-list" }, ...others.slice(0, 30).map((x) => h("li", {}, h("a", { href: "#", onclick: (ev: Event) => (ev.preventDefault(), ctx.selectNode(x)) }, ctx.label(x))))),
+    );
+  } catch (err) {
+    ctx.setBlast(null);
+    box.replaceChildren(h("p", { class: "muted" }, "Blast radius unavailable: " + (err instanceof Error ? err.message : String(err))));
+  }
+}

@@ -1,0 +1,271 @@
+// The WebGL renderer: a sigma instance drawing the store's display graph,
+// with hover tooltips, click callbacks, keyboard camera control and image
+// export.
+
+import type Graph from "graphology";
+import Sigma from "sigma";
+import { extremityArrow, layerDashed, layerPlain, sdfCircle, sdfDiamond, sdfRectangle, sdfSquare, sdfTriangle } from "sigma/rendering";
+import { h } from "./dom";
+
+export type NodeAttrs = Record<string, unknown> & { x: number; y: number; size: number; color: string; label: string };
+
+/** Callbacks of user interactions with the picture. */
+export interface RendererEvents {
+  clickNode(id: string): void;
+  clickEdge(id: string): void;
+  clickStage(): void;
+  nodeTooltip(id: string): HTMLElement | string;
+  edgeTooltip(id: string): HTMLElement | string;
+  dragEnd(id: string): void;
+}
+
+const BG = "#ffffff";
+
+function primitives() {
+  return {
+    nodes: {
+      shapes: [sdfCircle(), sdfSquare({ cornerRadius: 0.1 }), sdfTriangle(), sdfDiamond(), sdfRectangle({ aspectRatio: 1.8, cornerRadius: 0.25 })],
+    },
+    edges: {
+      extremities: [extremityArrow({ lengthRatio: 5, widthRatio: 3.5 })],
+      layers: [
+        layerPlain(),
+        layerDashed({
+          dashSize: { value: 6, mode: "pixels" },
+          gapSize: { attribute: "gap", default: 0, mode: "pixels" },
+          gapColor: BG,
+        }),
+      ],
+      variables: { gap: { type: "number", default: 0 } },
+      defaultHead: "arrow",
+    },
+  } as const;
+}
+
+type A = Record<string, unknown>;
+
+/** Draws a graphology graph with sigma. */
+export class Renderer {
+  sigma: Sigma;
+  private readonly tooltip: HTMLElement;
+  private hovered: { kind: "node" | "edge"; id: string } | null = null;
+  private renderWaiters: (() => void)[] = [];
+  private renderStart = 0;
+  /** How long the last frame took to draw. */
+  lastRenderMs = 0;
+
+  constructor(
+    readonly container: HTMLElement,
+    graph: Graph,
+    private readonly events: RendererEvents,
+  ) {
+    this.tooltip = h("div", { class: "tooltip", role: "tooltip", hidden: true });
+    container.append(this.tooltip);
+    this.sigma = this.create(graph);
+  }
+
+  private create(graph: Graph): Sigma {
+    const sigma = new Sigma(graph, this.container, {
+      primitives: primitives(),
+      styles: {
+        nodes: {
+          x: { attribute: "x" },
+          y: { attribute: "y" },
+          size: (a: A, s) => ((a["size"] as number) ?? 4) * (a["sel"] ? 1.5 : s.isHovered ? 1.2 : 1),
+          color: { attribute: "color", defaultValue: "#adb5bd" },
+          shape: { attribute: "shape", defaultValue: "circle" },
+          label: { attribute: "label" },
+          labelColor: (a: A) => (a["dim"] ? "#c4c9cf" : "#212529"),
+          labelSize: 12,
+          labelFont: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+          visibility: (a: A, s) => (a["hidden"] || s.isHidden ? "hidden" : "visible"),
+          labelVisibility: (a: A, s) => (s.isHovered || a["sel"] ? "visible" : a["hidden"] || a["dim"] ? "hidden" : "auto"),
+          depth: (a: A, s) => (s.isHovered || a["sel"] || a["hl"] ? "topNodes" : "nodes"),
+          backdropVisibility: (_a: A, s) => (s.isHovered ? "visible" : "hidden"),
+          backdropColor: "#ffffff",
+          backdropShadowColor: "rgba(0, 0, 0, 0.35)",
+          backdropShadowBlur: 10,
+          backdropPadding: 5,
+          cursor: "pointer",
+        },
+        edges: {
+          size: (a: A, s) => ((a["size"] as number) ?? 1) * (s.isHovered ? 1.8 : 1),
+          color: { attribute: "color", defaultValue: "#ced4da" },
+          head: "arrow",
+          gap: (a: A) => (a["dash"] ? 5 : 0),
+          visibility: (a: A, s) => (a["hidden"] || s.isHidden ? "hidden" : "visible"),
+          depth: (a: A, s) => (s.isHovered || a["hl"] ? "topEdges" : "edges"),
+          cursor: "pointer",
+        },
+      },
+      settings: {
+        enableEdgeEvents: true,
+        hideEdgesOnMove: false,
+        labelDensity: 1,
+        labelRenderedSizeThreshold: 5,
+        enableNodeDrag: true,
+        zoomDuration: 200,
+        itemSizesReference: "screen",
+        autoRescale: true,
+        minCameraRatio: 0.005,
+        maxCameraRatio: 20,
+        stagePadding: 40,
+        allowInvalidContainer: true,
+      },
+    });
+    this.bind(sigma);
+    return sigma;
+  }
+
+  private bind(s: Sigma): void {
+    s.on("clickNode", ({ node }) => this.events.clickNode(node));
+    s.on("clickEdge", ({ edge }) => this.events.clickEdge(edge));
+    s.on("clickStage", () => this.events.clickStage());
+    s.on("enterNode", ({ node, event }) => {
+      this.hovered = { kind: "node", id: node };
+      this.showTooltip(this.events.nodeTooltip(node), event.x, event.y);
+    });
+    s.on("leaveNode", () => this.hideTooltip());
+    s.on("enterEdge", ({ edge, event }) => {
+      this.hovered = { kind: "edge", id: edge };
+      this.showTooltip(this.events.edgeTooltip(edge), event.x, event.y);
+    });
+    s.on("leaveEdge", () => this.hideTooltip());
+    s.on("nodeDragEnd", ({ node }) => this.events.dragEnd(node));
+    s.getMouseCaptor().on("mousemovebody", (e) => this.moveTooltip(e.x, e.y));
+    s.on("beforeRender", () => {
+      this.renderStart = performance.now();
+    });
+    s.on("afterRender", () => {
+      this.lastRenderMs = performance.now() - this.renderStart;
+      const w = this.renderWaiters;
+      this.renderWaiters = [];
+      for (const f of w) f();
+    });
+  }
+
+  private showTooltip(content: HTMLElement | string, x: number, y: number): void {
+    this.tooltip.replaceChildren(content);
+    this.tooltip.hidden = false;
+    this.moveTooltip(x, y);
+  }
+
+  private moveTooltip(x: number, y: number): void {
+    if (this.tooltip.hidden) return;
+    const cw = this.container.clientWidth;
+    const ch = this.container.clientHeight;
+    const tw = this.tooltip.offsetWidth;
+    const th = this.tooltip.offsetHeight;
+    let left = x + 14;
+    let top = y + 14;
+    if (left + tw > cw - 4) left = Math.max(4, x - tw - 14);
+    if (top + th > ch - 4) top = Math.max(4, y - th - 14);
+    this.tooltip.style.transform = `translate(${left}px, ${top}px)`;
+  }
+
+  hideTooltip(): void {
+    this.hovered = null;
+    this.tooltip.hidden = true;
+  }
+
+  /** Refreshes the tooltip content after data changed under the pointer. */
+  refreshTooltip(): void {
+    if (!this.hovered || this.tooltip.hidden) return;
+    const { kind, id } = this.hovered;
+    const g = this.sigma.getGraph();
+    if (kind === "node" ? !g.hasNode(id) : !g.hasEdge(id)) return this.hideTooltip();
+    this.tooltip.replaceChildren(kind === "node" ? this.events.nodeTooltip(id) : this.events.edgeTooltip(id));
+  }
+
+  /**
+   * Shows another graph (after a snapshot). The sigma instance is rebuilt
+   * around the new graph, keeping the camera: sigma's own setGraph leaves its
+   * edge-group and drag indexes on the old graph.
+   */
+  setGraph(g: Graph): void {
+    this.hideTooltip();
+    if (this.sigma.getGraph() === g) return;
+    const camera = this.sigma.getCamera().getState();
+    const hadNodes = this.sigma.getGraph().order > 0;
+    const waiters = this.renderWaiters;
+    this.renderWaiters = [];
+    this.sigma.kill(); // also empties the container
+    this.container.append(this.tooltip);
+    this.sigma = this.create(g);
+    if (hadNodes) this.sigma.getCamera().setState(camera);
+    this.renderWaiters = waiters;
+    if (waiters.length) this.sigma.scheduleRender();
+  }
+
+  /**
+   * Redraws items whose attributes were changed in place (same depth and
+   * visibility), without reprocessing the whole graph.
+   */
+  repaint(nodes: string[], edges: string[]): void {
+    if (!nodes.length && !edges.length) return;
+    this.sigma.refresh({ partialGraph: { nodes, edges }, skipIndexation: true, schedule: true });
+  }
+
+  /** Resolves after the next frame is drawn. */
+  nextRender(): Promise<void> {
+    return new Promise((resolve) => {
+      this.renderWaiters.push(resolve);
+      this.sigma.scheduleRender();
+    });
+  }
+
+  zoomIn(): void {
+    void this.sigma.getCamera().zoomIn({ duration: 200 });
+  }
+
+  zoomOut(): void {
+    void this.sigma.getCamera().zoomOut({ duration: 200 });
+  }
+
+  /** Fits the whole graph in view. */
+  fit(): void {
+    void this.sigma.getCamera().reset({ duration: 300 });
+  }
+
+  /** Centres the camera on a node without changing the zoom. */
+  focus(id: string): void {
+    const d = this.sigma.getNodeDisplayData(id);
+    if (!d) return;
+    void this.sigma.getCamera().animate({ x: d.x, y: d.y }, { duration: 300 });
+  }
+
+  /** Viewport coordinates of a node (for tests and tooltips). */
+  nodeViewport(id: string): { x: number; y: number } | null {
+    const g = this.sigma.getGraph();
+    if (!g.hasNode(id)) return null;
+    const a = g.getNodeAttributes(id);
+    return this.sigma.graphToViewport({ x: a["x"], y: a["y"] });
+  }
+
+  /** Renders a PNG of what is on screen, on a white background. */
+  toPNG(): Promise<Blob> {
+    return new Promise((resolve, reject) => {
+      const { width, height } = this.sigma.getDimensions();
+      const ratio = window.devicePixelRatio || 1;
+      const out = document.createElement("canvas");
+      out.width = Math.round(width * ratio);
+      out.height = Math.round(height * ratio);
+      const ctx = out.getContext("2d");
+      if (!ctx) return reject(new Error("no 2d context"));
+      ctx.fillStyle = BG;
+      ctx.fillRect(0, 0, out.width, out.height);
+      // WebGL buffers are only readable right after a frame is drawn.
+      this.sigma.once("afterRender", () => {
+        for (const c of this.container.querySelectorAll("canvas")) {
+          if (c.width && c.height) ctx.drawImage(c, 0, 0, out.width, out.height);
+        }
+        out.toBlob((b) => (b ? resolve(b) : reject(new Error("canvas export failed"))), "image/png");
+      });
+      this.sigma.refresh();
+    });
+  }
+
+  kill(): void {
+    this.sigma.kill();
+  }
+}
