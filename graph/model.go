@@ -86,6 +86,14 @@ type Edge struct {
 	BytesReceived uint64   `json:"bytes_received"`
 	MTLSShare     float64  `json:"mtls_share"`
 	Provenance    []string `json:"provenance"`
+
+	// Reporters lists which sides reported the calls: "source",
+	// "destination", "unknown".
+	Reporters []string `json:"reporters,omitempty"`
+	// BytesSentPerSecond and BytesReceivedPerSecond are the byte totals
+	// per second of the window.
+	BytesSentPerSecond     float64 `json:"bytes_sent_per_second"`
+	BytesReceivedPerSecond float64 `json:"bytes_received_per_second"`
 }
 
 // Graph is a whole graph: the live window or a historical range.
@@ -142,4 +150,75 @@ type RangeQuery struct {
 // History answers graphs for past ranges from the edges_* tables.
 type History interface {
 	Range(ctx context.Context, q RangeQuery) (*Graph, error)
+}
+
+// SeriesQuery asks for RED series of a service (its inbound calls) or of one
+// edge, over a past range, at a step.
+type SeriesQuery struct {
+	From, To time.Time
+	Step     time.Duration
+	// Node, for a service series: its node id (service:NS/NAME ...).
+	Node string
+	// Source and Target, for an edge series: node ids.
+	Source, Target string
+}
+
+// Series is a RED time series; all slices have the length of Time.
+type Series struct {
+	Time      []int64   `json:"time"`
+	Requests  []uint64  `json:"requests"`
+	Errors    []uint64  `json:"errors"`
+	RPS       []float64 `json:"rps"`
+	ErrorRate []float64 `json:"error_rate"`
+	P50Ms     []float64 `json:"p50_ms"`
+	P90Ms     []float64 `json:"p90_ms"`
+	P95Ms     []float64 `json:"p95_ms"`
+	P99Ms     []float64 `json:"p99_ms"`
+}
+
+// SeriesReader answers RED series from the edges_* tables.
+type SeriesReader interface {
+	Series(ctx context.Context, q SeriesQuery) (*Series, error)
+}
+
+// DiffNode and DiffEdge are elements of a graph diff. Diff is "added",
+// "removed", "changed" or "same"; Base holds the baseline numbers where the
+// element existed in the baseline.
+type (
+	DiffNode struct {
+		Node
+		Diff string `json:"diff"`
+		Base *Node  `json:"base,omitempty"`
+	}
+	DiffEdge struct {
+		Edge
+		Diff string `json:"diff"`
+		Base *Edge  `json:"base,omitempty"`
+	}
+	// GraphDiff is the graph of a range compared with a baseline range.
+	GraphDiff struct {
+		Nodes []DiffNode `json:"nodes"`
+		Edges []DiffEdge `json:"edges"`
+	}
+)
+
+// AnalyticsKinds are the kinds accepted by Analyze.
+var AnalyticsKinds = []string{"blast-radius", "cycles", "ranking", "critical-path", "coverage", "new-dependencies"}
+
+// AnalyticsParams parameterise Analyze.
+type AnalyticsParams struct {
+	// Node is the node id the analysis centres on (blast-radius, critical-path).
+	Node string
+	// Depth limits traversals; 0 means the default (5).
+	Depth int
+	// Direction for blast-radius: "upstream", "downstream" or "both" (default).
+	Direction string
+	// Baseline is the graph to compare with (new-dependencies).
+	Baseline *Graph
+	// Limit bounds result lists (ranking, cycles, coverage gaps); 0 means
+	// the default (50).
+	Limit int
+	// Metric is the latency compared by critical-path: p50, p90, p95, p99
+	// (default) or mean.
+	Metric string
 }

@@ -24,6 +24,17 @@ func (p Protocol) String() string {
 	return "unknown"
 }
 
+// ParseProtocol is the inverse of Protocol.String; unknown names are
+// ProtocolUnknown.
+func ParseProtocol(s string) Protocol {
+	for i, n := range protocolNames {
+		if n == s {
+			return Protocol(i)
+		}
+	}
+	return ProtocolUnknown
+}
+
 // Provenance says which kind of input revealed a call.
 type Provenance uint8
 

@@ -60,6 +60,13 @@ type RenderOptions struct {
 	// Cluster, when set, renders ON CLUSTER DDL with Replicated engines for the
 	// *_local tables and Distributed tables under the logical names.
 	Cluster string
+	// PerNode, with Cluster, renders the cluster's tables for a cluster with
+	// no ZooKeeper or ClickHouse Keeper: no ON CLUSTER (distributed DDL needs
+	// Keeper), so the statements must be applied on every node, and plain
+	// *MergeTree engines for the *_local tables (replication needs Keeper), so
+	// each shard has one replica. Tests on ClickHouse 18.16 use it; production
+	// clusters leave it false and run ON CLUSTER DDL coordinated by Keeper.
+	PerNode bool
 }
 
 // Object is anything a migration creates.
@@ -80,7 +87,7 @@ func (c Column) render(v Version) string {
 }
 
 func onCluster(o RenderOptions) string {
-	if o.Cluster == "" {
+	if o.Cluster == "" || o.PerNode {
 		return ""
 	}
 	return " ON CLUSTER " + quoteIdent(o.Cluster)
@@ -98,7 +105,7 @@ func (t Table) LocalName(o RenderOptions) string {
 }
 
 func (t Table) engine(o RenderOptions) string {
-	if o.Cluster == "" {
+	if o.Cluster == "" || o.PerNode {
 		if !strings.Contains(t.Engine, "(") {
 			return t.Engine + "()"
 		}

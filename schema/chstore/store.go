@@ -25,6 +25,12 @@ type Config struct {
 	DSN string
 	// Cluster, when set, renders ON CLUSTER DDL and Distributed tables.
 	Cluster string
+	// ClusterDDLPerNode, with Cluster, migrates only the server this store is
+	// connected to, without ON CLUSTER and with non-replicated local tables
+	// (schema.RenderOptions.PerNode): for a cluster with no ZooKeeper or
+	// ClickHouse Keeper, whose every node is then migrated in turn.
+	// Production clusters leave it false.
+	ClusterDDLPerNode bool
 	// Logger for schema and retention events; nil discards.
 	Logger *slog.Logger
 }
@@ -71,7 +77,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	on := ""
-	if cfg.Cluster != "" {
+	if cfg.Cluster != "" && !cfg.ClusterDDLPerNode {
 		on = " ON CLUSTER `" + cfg.Cluster + "`"
 	}
 	if err := boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+db+"`"+on); err != nil {
@@ -88,7 +94,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		conn:    conn,
 		opts:    opts,
 		version: version,
-		render:  schema.RenderOptions{Version: version, Database: db, Cluster: cfg.Cluster},
+		render:  schema.RenderOptions{Version: version, Database: db, Cluster: cfg.Cluster, PerNode: cfg.ClusterDDLPerNode},
 		log:     cfg.Logger,
 	}, nil
 }

@@ -181,3 +181,164 @@ ORDER BY (destination, source, timestamp);
 CREATE TABLE IF NOT EXISTS `meshscope`.`requests` ON CLUSTER `meshscope` AS `meshscope`.`requests_local`
 ENGINE = Distributed(`meshscope`, `meshscope`, `requests_local`, cityHash64(request_id));
 
+-- migration 2: edge aggregates
+CREATE TABLE IF NOT EXISTS `meshscope`.`edges_10s_local` ON CLUSTER `meshscope`
+(
+    `timestamp` DateTime,
+    `source_kind` String,
+    `source_cluster` String,
+    `source_namespace` String,
+    `source_name` String,
+    `source_workload` String,
+    `source_version` String,
+    `destination_kind` String,
+    `destination_cluster` String,
+    `destination_namespace` String,
+    `destination_name` String,
+    `destination_workload` String,
+    `destination_version` String,
+    `protocol` String,
+    `provenance` UInt8,
+    `reporters` UInt8,
+    `requests` UInt64,
+    `errors` UInt64,
+    `latency` Array(UInt64),
+    `latency_sum_ns` UInt64,
+    `bytes_sent` UInt64,
+    `bytes_received` UInt64,
+    `mtls` UInt64,
+    `plaintext` UInt64
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/meshscope/edges_10s_local', '{replica}')
+PARTITION BY toDate(timestamp)
+ORDER BY (timestamp, destination_namespace, destination_name, source_namespace, source_name);
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`edges_10s` ON CLUSTER `meshscope` AS `meshscope`.`edges_10s_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `edges_10s_local`, cityHash64(destination_namespace, destination_name));
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`edges_1m_local` ON CLUSTER `meshscope`
+(
+    `timestamp` DateTime,
+    `source_kind` String,
+    `source_cluster` String,
+    `source_namespace` String,
+    `source_name` String,
+    `source_workload` String,
+    `source_version` String,
+    `destination_kind` String,
+    `destination_cluster` String,
+    `destination_namespace` String,
+    `destination_name` String,
+    `destination_workload` String,
+    `destination_version` String,
+    `protocol` String,
+    `provenance` AggregateFunction(groupBitOr, UInt8),
+    `reporters` AggregateFunction(groupBitOr, UInt8),
+    `requests` AggregateFunction(sum, UInt64),
+    `errors` AggregateFunction(sum, UInt64),
+    `latency` AggregateFunction(sumForEach, Array(UInt64)),
+    `latency_sum_ns` AggregateFunction(sum, UInt64),
+    `bytes_sent` AggregateFunction(sum, UInt64),
+    `bytes_received` AggregateFunction(sum, UInt64),
+    `mtls` AggregateFunction(sum, UInt64),
+    `plaintext` AggregateFunction(sum, UInt64)
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/meshscope/edges_1m_local', '{replica}')
+PARTITION BY toDate(timestamp)
+ORDER BY (timestamp, destination_namespace, destination_name, source_namespace, source_name, destination_kind, source_kind, destination_workload, destination_version, source_workload, source_version, destination_cluster, source_cluster, protocol);
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`edges_1m` ON CLUSTER `meshscope` AS `meshscope`.`edges_1m_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `edges_1m_local`, cityHash64(destination_namespace, destination_name));
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`edges_1h_local` ON CLUSTER `meshscope`
+(
+    `timestamp` DateTime,
+    `source_kind` String,
+    `source_cluster` String,
+    `source_namespace` String,
+    `source_name` String,
+    `source_workload` String,
+    `source_version` String,
+    `destination_kind` String,
+    `destination_cluster` String,
+    `destination_namespace` String,
+    `destination_name` String,
+    `destination_workload` String,
+    `destination_version` String,
+    `protocol` String,
+    `provenance` AggregateFunction(groupBitOr, UInt8),
+    `reporters` AggregateFunction(groupBitOr, UInt8),
+    `requests` AggregateFunction(sum, UInt64),
+    `errors` AggregateFunction(sum, UInt64),
+    `latency` AggregateFunction(sumForEach, Array(UInt64)),
+    `latency_sum_ns` AggregateFunction(sum, UInt64),
+    `bytes_sent` AggregateFunction(sum, UInt64),
+    `bytes_received` AggregateFunction(sum, UInt64),
+    `mtls` AggregateFunction(sum, UInt64),
+    `plaintext` AggregateFunction(sum, UInt64)
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/meshscope/edges_1h_local', '{replica}')
+PARTITION BY toYYYYMM(timestamp)
+ORDER BY (timestamp, destination_namespace, destination_name, source_namespace, source_name, destination_kind, source_kind, destination_workload, destination_version, source_workload, source_version, destination_cluster, source_cluster, protocol);
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`edges_1h` ON CLUSTER `meshscope` AS `meshscope`.`edges_1h_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `edges_1h_local`, cityHash64(destination_namespace, destination_name));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `meshscope`.`edges_1m_mv` ON CLUSTER `meshscope` TO `meshscope`.`edges_1m_local` AS
+SELECT
+    toStartOfMinute(src.timestamp) AS timestamp,
+    src.source_kind AS source_kind,
+    src.source_cluster AS source_cluster,
+    src.source_namespace AS source_namespace,
+    src.source_name AS source_name,
+    src.source_workload AS source_workload,
+    src.source_version AS source_version,
+    src.destination_kind AS destination_kind,
+    src.destination_cluster AS destination_cluster,
+    src.destination_namespace AS destination_namespace,
+    src.destination_name AS destination_name,
+    src.destination_workload AS destination_workload,
+    src.destination_version AS destination_version,
+    src.protocol AS protocol,
+    groupBitOrState(src.provenance) AS provenance,
+    groupBitOrState(src.reporters) AS reporters,
+    sumState(src.requests) AS requests,
+    sumState(src.errors) AS errors,
+    sumForEachState(src.latency) AS latency,
+    sumState(src.latency_sum_ns) AS latency_sum_ns,
+    sumState(src.bytes_sent) AS bytes_sent,
+    sumState(src.bytes_received) AS bytes_received,
+    sumState(src.mtls) AS mtls,
+    sumState(src.plaintext) AS plaintext
+FROM `meshscope`.`edges_10s_local` AS src
+GROUP BY timestamp, source_kind, source_cluster, source_namespace, source_name, source_workload, source_version, destination_kind, destination_cluster, destination_namespace, destination_name, destination_workload, destination_version, protocol;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `meshscope`.`edges_1h_mv` ON CLUSTER `meshscope` TO `meshscope`.`edges_1h_local` AS
+SELECT
+    toStartOfHour(src.timestamp) AS timestamp,
+    src.source_kind AS source_kind,
+    src.source_cluster AS source_cluster,
+    src.source_namespace AS source_namespace,
+    src.source_name AS source_name,
+    src.source_workload AS source_workload,
+    src.source_version AS source_version,
+    src.destination_kind AS destination_kind,
+    src.destination_cluster AS destination_cluster,
+    src.destination_namespace AS destination_namespace,
+    src.destination_name AS destination_name,
+    src.destination_workload AS destination_workload,
+    src.destination_version AS destination_version,
+    src.protocol AS protocol,
+    groupBitOrState(src.provenance) AS provenance,
+    groupBitOrState(src.reporters) AS reporters,
+    sumState(src.requests) AS requests,
+    sumState(src.errors) AS errors,
+    sumForEachState(src.latency) AS latency,
+    sumState(src.latency_sum_ns) AS latency_sum_ns,
+    sumState(src.bytes_sent) AS bytes_sent,
+    sumState(src.bytes_received) AS bytes_received,
+    sumState(src.mtls) AS mtls,
+    sumState(src.plaintext) AS plaintext
+FROM `meshscope`.`edges_10s_local` AS src
+GROUP BY timestamp, source_kind, source_cluster, source_namespace, source_name, source_workload, source_version, destination_kind, destination_cluster, destination_namespace, destination_name, destination_workload, destination_version, protocol;
+

@@ -1,0 +1,115 @@
+package graph
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fakeClock is a settable clock for builders under test.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+func (c *fakeClock) Add(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	return c.t
+}
+
+var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+func svc(ns, name string) Party { return Party{Kind: KindService, Namespace: ns, Name: name} }
+
+func call(at time.Time, src, dst Party, n uint64, prov Provenance, rep Reporter) Observation {
+	return Observation{TimeUnixNano: at.UnixNano(), Source: src, Destination: dst, Protocol: ProtocolHTTP,
+		Count: n, DurationNanos: int64(5 * time.Millisecond), Provenance: prov, Reporter: rep}
+}
+
+func edgeByID(g *Graph, id string) *Edge {
+	for i := range g.Edges {
+		if g.Edges[i].ID == id {
+			return &g.Edges[i]
+		}
+	}
+	return nil
+}
+
+func TestBuilderWindowSlides(t *testing.T) {
+	clk := newFakeClock(t0)
+	b := NewBuilder(BuilderConfig{Now: clk.Now})
+	web, cart := svc("shop", "web"), svc("shop", "cart")
+	b.Observe([]Observation{call(t0, web, cart, 3, FromAccessLog, ReporterDestination)})
+	b.Advance(clk.Now())
+	tick := b.Latest(GranularityService)
+	require.NotNil(t, tick)
+	e := edgeByID(tick.Graph, "service:shop/web->service:shop/cart")
+	require.NotNil(t, e)
+	require.EqualValues(t, 3, e.Requests)
+	require.InDelta(t, 3.0/60, e.RPS, 1e-9)
+	require.Len(t, tick.Delta.EdgesAdded, 1)
+	require.Len(t, tick.Delta.NodesAdded, 2)
+
+	// 30 s later: still in the window, nothing changed.
+	b.Observe([]Observation{call(clk.Add(30*time.Second), web, cart, 2, FromAccessLog, ReporterDestination)})
+	b.Advance(clk.Now())
+	tick = b.Latest(GranularityService)
+	require.EqualValues(t, 5, edgeByID(tick.Graph, "service:shop/web->service:shop/cart").Requests)
+	require.Len(t, tick.Delta.EdgesUpdated, 1)
+
+	// 31 s more: the first 3 left the window.
+	b.Advance(clk.Add(31 * time.Second))
+	tick = b.Latest(GranularityService)
+	require.EqualValues(t, 2, edgeByID(tick.Graph, "service:shop/web->service:shop/cart").Requests)
+
+	// 60 s more: all gone, the edge is removed.
+	b.Advance(clk.Add(60 * time.Second))
+	tick = b.Latest(GranularityService)
+	require.Empty(t, tick.Graph.Edges)
+	require.Equal(t, []string{"service:shop/web->service:shop/cart"}, tick.Delta.EdgesRemoved)
+	require.Equal(t, uint64(4), tick.Seq)
+	require.Equal(t, uint64(3), tick.Delta.BaseSeq)
+}
+
+func TestBuilderCustomWindowAndRunOnce(t *testing.T) {
+	clk := newFakeClock(t0)
+	b := NewBuilder(BuilderConfig{Now: clk.Now, Horizon: 5 * time.Minute})
+	web, cart := svc("shop", "web"), svc("shop", "cart")
+	b.Observe([]Observation{call(t0.Add(-4*time.Minute), web, cart, 2, FromMetric, ReporterSource)})
+	b.Observe([]Observation{call(t0, web, cart, 1, FromMetric, ReporterSource)})
+	g, err := b.Graph(GranularityWorkload, 5*time.Minute)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, g.Edges[0].Requests)
+	require.InDelta(t, 3.0/300, g.Edges[0].RPS, 1e-9)
+	g, err = b.Graph(GranularityService, time.Minute)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, g.Edges[0].Requests)
+	_, err = b.Graph(GranularityService, 6*time.Minute)
+	require.ErrorContains(t, err, "horizon")
+	_, err = b.Graph("planet", time.Minute)
+	require.Error(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.NoError(t, b.Run(ctx))
+	require.Error(t, b.Run(ctx), "a builder runs once")
+}

@@ -1,0 +1,185 @@
+package edgestore_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/meshscope/meshscope/graph"
+	"github.com/meshscope/meshscope/graph/edgestore"
+	"github.com/meshscope/meshscope/schema/chtest"
+)
+
+func TestMain(m *testing.M) {
+	// clickhouse-go keeps no goroutines after Close; the private server's
+	// supervisor ends in t.Cleanup.
+	goleak.VerifyTestMain(m)
+}
+
+var base = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+func party(ns, name, wl, ver string) graph.Party {
+	return graph.Party{Kind: graph.KindService, Namespace: ns, Name: name, Workload: wl, Version: ver}
+}
+
+var (
+	web  = party("shop", "web", "web-v1", "v1")
+	cart = party("shop", "cart", "cart-v2", "v2")
+	db   = graph.Party{Kind: graph.KindDatabase, Name: "postgresql/orders"}
+)
+
+func obs(at time.Time, src, dst graph.Party, n, errs uint64, ms int64, prov graph.Provenance) graph.Observation {
+	return graph.Observation{TimeUnixNano: at.UnixNano(), Source: src, Destination: dst, Protocol: graph.ProtocolHTTP,
+		Count: n, Errors: errs, DurationNanos: ms * int64(time.Millisecond), Provenance: prov, Reporter: graph.ReporterDestination}
+}
+
+// run starts b.Run and returns a function that stops it and waits.
+func run(t *testing.T, b *graph.Builder) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	return func() {
+		cancel()
+		require.NoError(t, <-done)
+	}
+}
+
+// Two builders ("replicas") write partial buckets for the same edges; the
+// history sums them, through edges_10s and both rollups.
+func TestReplicasSumInHistory(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	ctx := context.Background()
+	store := edgestore.New(st, edgestore.Config{})
+
+	// Replica A flushes as it goes: its clock moves forward and Run's
+	// ticks flush each bucket once it is closed.
+	clkA := &clock{t: base.Add(5 * time.Second)}
+	a := graph.NewBuilder(graph.BuilderConfig{Writer: store, Now: clkA.Now, Tick: 10 * time.Millisecond})
+	stopA := run(t, a)
+	a.Observe([]graph.Observation{obs(base.Add(5*time.Second), web, cart, 10, 1, 4, graph.FromAccessLog)})
+	clkA.Set(base.Add(65 * time.Second))
+	a.Observe([]graph.Observation{
+		obs(base.Add(65*time.Second), web, cart, 5, 0, 8, graph.FromAccessLog),
+		obs(base.Add(61*time.Second), cart, db, 3, 0, 1, graph.FromSpan),
+	})
+	clkA.Set(base.Add(125 * time.Second))
+	stopA()
+
+	// Replica B keeps everything until it stops, then flushes it all.
+	clkB := &clock{t: base.Add(119 * time.Second)}
+	b := graph.NewBuilder(graph.BuilderConfig{Writer: store, Now: clkB.Now, Horizon: 10 * time.Minute})
+	stopB := run(t, b)
+	b.Observe([]graph.Observation{
+		obs(base.Add(5*time.Second), web, cart, 7, 0, 4, graph.FromSpan),
+		obs(base.Add(119*time.Second), web, cart, 2, 2, 16, graph.FromSpan),
+	})
+	stopB()
+
+	var rows10s uint64
+	require.NoError(t, st.Conn().QueryRow(ctx, "SELECT count() FROM edges_10s").Scan(&rows10s))
+	require.EqualValues(t, 5, rows10s, "A: 3 buckets, B: 2 buckets")
+
+	for _, tc := range []struct {
+		name             string
+		from, to         time.Time
+		requests, errors uint64
+		meanMs           float64
+	}{
+		{"10s buckets and minutes", base.Add(10 * time.Second), base.Add(125 * time.Second), 7, 2, (5*8 + 2*16) / 7.0},
+		{"minute rollup", base.Add(-50 * time.Minute), base.Add(10 * time.Minute), 24, 3, (10*4 + 5*8 + 7*4 + 2*16) / 24.0},
+		{"hour rollup", base.Add(-2 * time.Hour), base.Add(22 * time.Hour), 24, 3, (10*4 + 5*8 + 7*4 + 2*16) / 24.0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := store.Range(ctx, graph.RangeQuery{From: tc.from, To: tc.to, Granularity: graph.GranularityService})
+			require.NoError(t, err)
+			require.Len(t, g.Edges, 2)
+			e := g.Edges[1]
+			require.Equal(t, "service:shop/web->service:shop/cart", e.ID)
+			require.EqualValues(t, tc.requests, e.Requests)
+			require.EqualValues(t, tc.errors, e.Errors)
+			require.Equal(t, []string{"span", "accesslog"}, e.Provenance)
+			require.InDelta(t, float64(tc.requests)/g.WindowSeconds, e.RPS, 1e-9)
+			require.InDelta(t, tc.meanMs, e.MeanMs, 1e-9)
+			require.Equal(t, "service:shop/cart->database:postgresql/orders", g.Edges[0].ID)
+			require.EqualValues(t, 3, g.Edges[0].Requests)
+			require.Len(t, g.Nodes, 3)
+		})
+	}
+
+	gw, err := store.Range(ctx, graph.RangeQuery{From: base, To: base.Add(2 * time.Minute), Granularity: graph.GranularityVersion,
+		Namespaces: []string{"shop"}})
+	require.NoError(t, err)
+	require.Equal(t, "version:shop/web/v1->version:shop/cart/v2", gw.Edges[1].ID)
+
+	series, err := store.Series(ctx, graph.SeriesQuery{From: base, To: base.Add(3 * time.Minute), Step: time.Minute, Node: "service:shop/cart"})
+	require.NoError(t, err)
+	require.Equal(t, []int64{base.Unix(), base.Unix() + 60, base.Unix() + 120}, series.Time)
+	require.Equal(t, []uint64{17, 7, 0}, series.Requests)
+	require.Equal(t, []uint64{1, 2, 0}, series.Errors)
+	require.InDelta(t, 17.0/60, series.RPS[0], 1e-9)
+
+	edge, err := store.Series(ctx, graph.SeriesQuery{From: base, To: base.Add(30 * time.Second), Step: 10 * time.Second,
+		Source: "workload:shop/cart-v2", Target: "database:postgresql/orders"})
+	require.NoError(t, err)
+	require.Equal(t, []uint64{0, 0, 0}, edge.Requests)
+	edge, err = store.Series(ctx, graph.SeriesQuery{From: base, To: base.Add(2 * time.Hour), Step: time.Hour,
+		Source: "workload:shop/cart-v2", Target: "database:postgresql/orders"})
+	require.NoError(t, err)
+	require.Equal(t, []uint64{3, 0}, edge.Requests)
+}
+
+// The SQL node id expressions agree with Party.NodeID.
+func TestNodeIDExpressionsMatchGo(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	ctx := context.Background()
+	store := edgestore.New(st, edgestore.Config{})
+	parties := []graph.Party{
+		party("shop", "web", "web-v1", "v1"),
+		party("shop", "web", "", "v1"),
+		party("shop", "web", "web-v1", ""),
+		party("shop", "", "web-v1", "v1"),
+		party("", "legacy", "", ""),
+		{Kind: graph.KindClient},
+		{Kind: graph.KindClient, Namespace: "edge", Name: "ingress"},
+		{Kind: graph.KindExternal, Name: "api.stripe.com"},
+		{Kind: graph.KindDatabase, Name: "redis/cache"},
+		{Kind: graph.KindMessaging, Name: "kafka/orders"},
+	}
+	var rows []graph.EdgeRow
+	for i, p := range parties {
+		rows = append(rows, graph.EdgeRow{BucketUnix: base.Unix() + int64(i)*10, Key: graph.EdgeKey{Source: p, Destination: p},
+			Requests: 1, Provenance: graph.FromSpan})
+	}
+	require.NoError(t, store.WriteEdges(ctx, rows))
+	for _, g := range graph.Granularities {
+		for i, p := range parties {
+			want := p.NodeID(g)
+			s, err := store.Series(ctx, graph.SeriesQuery{From: base, To: base.Add(time.Duration(len(parties)) * 10 * time.Second),
+				Step: 10 * time.Second, Source: want, Target: want})
+			require.NoError(t, err)
+			var hits []int
+			for j, n := range s.Requests {
+				if n > 0 {
+					hits = append(hits, j)
+				}
+			}
+			require.Contains(t, hits, i, "%s at %s", want, g)
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package edgestore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/meshscope/meshscope/graph"
+)
+
+// Range returns the graph of [q.From, q.To) at q.Granularity, aligned to the
+// resolution its length calls for (see plan.go); rates are per second of the
+// aligned range, cut at now when it reaches into the future. The returned
+// Graph's From and To are the aligned range.
+func (s *Store) Range(ctx context.Context, q graph.RangeQuery) (*graph.Graph, error) {
+	g, ok := graph.ParseGranularity(string(q.Granularity))
+	if !ok {
+		return nil, fmt.Errorf("graph range: granularity %q: want service, workload or version", q.Granularity)
+	}
+	if !q.From.Before(q.To) {
+		return nil, fmt.Errorf("graph range: from %s is not before to %s", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
+	}
+	res := resolutionFor(q.To.Sub(q.From))
+	from, to := floorTo(q.From.Unix(), res), ceilTo(ceilUnix(q.To), res)
+	asm := graph.NewAssembler(g, &s.health)
+	if err := s.readRange(ctx, from, to, namespaceFilter(q.Namespaces), asm.Add); err != nil {
+		return nil, err
+	}
+	end := to
+	if now := ceilTo(s.now(), 10); now < end && now > from {
+		end = now
+	}
+	return asm.Graph(time.Unix(from, 0), time.Unix(end, 0)), nil
+}
+
+// readRange reads every finest-level edge of [from, to) and hands it to add.
+func (s *Store) readRange(ctx context.Context, from, to int64, filter string, add func(*graph.EdgeKey, *graph.EdgeStats)) error {
+	var branches []string
+	group := strings.Join(dims, ", ")
+	for _, b := range byTable(plan(from, to, 3600)) {
+		branches = append(branches, branch(b.t, dims, group, measures, b.cond, filter))
+	}
+	if len(branches) == 0 {
+		return nil
+	}
+	rows, err := s.conn.Query(ctx, combine(dims, measures, branches, ""))
+	if err != nil {
+		return fmt.Errorf("read edges %d..%d: %w", from, to, err)
+	}
+	defer rows.Close()
+	var (
+		k                  graph.EdgeKey
+		st                 graph.EdgeStats
+		sKind, dKind, prot string
+		prov, reps         uint8
+		latLo              uint32
+		latText            string
+	)
+	for rows.Next() {
+		src, dst := &k.Source, &k.Destination
+		if err := rows.Scan(&sKind, &src.Cluster, &src.Namespace, &src.Name, &src.Workload, &src.Version,
+			&dKind, &dst.Cluster, &dst.Namespace, &dst.Name, &dst.Workload, &dst.Version, &prot,
+			&prov, &reps, &st.Requests, &st.Errors, &latLo, &latText, &st.LatencySumNanos,
+			&st.BytesSent, &st.BytesReceived, &st.MTLS, &st.Plaintext); err != nil {
+			return fmt.Errorf("read edges: scan: %w", err)
+		}
+		src.Kind, dst.Kind = graph.NodeKind(sKind), graph.NodeKind(dKind)
+		k.Protocol = graph.ParseProtocol(prot)
+		st.Provenance, st.Reporters = graph.Provenance(prov), graph.ReporterSet(reps)
+		if err := parseLatency(&st.Latency, latLo, latText); err != nil {
+			return fmt.Errorf("read edges: %w", err)
+		}
+		add(&k, &st)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read edges: %w", err)
+	}
+	return nil
+}
+
+// ceilUnix is t in Unix seconds, rounded up.
+func ceilUnix(t time.Time) int64 {
+	if t.Nanosecond() > 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
+}

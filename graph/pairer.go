@@ -1,0 +1,261 @@
+package graph
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/meshscope/meshscope/schema"
+)
+
+// The span pairer turns spans into calls. A client (or producer) span and
+// the server (or consumer) spans whose parent it is meet in a pending entry
+// keyed by (trace id, client span id); a consumer span without a parent
+// meets its producers through its span links. Pairs become calls at once;
+// entries whose wait is over become calls to or from virtual nodes
+// (virtual.go), or are dropped and counted.
+//
+// Envoy sidecars add spans of their own (component=proxy): the caller's
+// sidecar a client span under the application's client span, the callee's
+// sidecar a server span above the application's server span. The sidecars'
+// spans pair with each other; the application's spans around them are
+// covered (the call is already counted) and end silently.
+type pairer struct {
+	wait   int64 // nanoseconds
+	max    int64 // entries in all shards
+	count  atomic.Int64
+	m      *builderMetrics
+	shards [pairShards]pairShard
+}
+
+const pairShards = 32
+
+type pairKey [24]byte // trace id, span id
+
+type pairShard struct {
+	mu         sync.Mutex
+	entries    map[pairKey]*pending
+	head, tail *pending // by expiry
+	free       []*pending
+	_          [64]byte
+}
+
+// pending is one (trace, client span) meeting point.
+type pending struct {
+	key        pairKey
+	expires    int64
+	prev, next *pending
+
+	client    callSide
+	hasClient bool
+	paired    bool // the client has met a server already
+	covered   bool // a sidecar span stands for this span's call
+	servers   []callSide
+}
+
+// callSide is one half of a call, its strings interned.
+type callSide struct {
+	party     Party
+	peer      Party // client: the virtual target; consumer: the virtual source
+	timeNanos int64
+	dur       int64
+	proto     Protocol
+	err       bool
+	reqBytes  uint64
+	respBytes uint64
+	consumer  bool
+	producer  bool
+}
+
+const maxServersPerEntry = 16
+
+func newPairer(wait time.Duration, maxPending int, m *builderMetrics) *pairer {
+	p := &pairer{wait: wait.Nanoseconds(), max: int64(maxPending), m: m}
+	for i := range p.shards {
+		p.shards[i].entries = map[pairKey]*pending{}
+	}
+	return p
+}
+
+func (p *pairer) shard(k *pairKey) *pairShard {
+	return &p.shards[(uint(k[0])^uint(k[7])<<3^uint(k[15]))%pairShards]
+}
+
+func keyOf(trace schema.TraceID, span schema.SpanID) pairKey {
+	var k pairKey
+	copy(k[:16], trace[:])
+	copy(k[16:], span[:])
+	return k
+}
+
+// add takes a batch of spans and appends the calls they complete to out.
+func (p *pairer) add(spans []schema.SpanRow, now int64, out []Observation) []Observation {
+	var si spanInfo
+	var zero schema.SpanID
+	var c pairCounts
+	for i := range spans {
+		s := &spans[i]
+		if s.Kind < schema.SpanKindServer || s.Kind > schema.SpanKindConsumer {
+			continue
+		}
+		c.spans++
+		readSpan(s, &si)
+		side := newSide(s, &si)
+		if s.Kind == schema.SpanKindClient || s.Kind == schema.SpanKindProducer {
+			side.peer = internParty(virtualTarget(s, &si))
+			out = p.apply(keyOf(s.TraceID, s.SpanID), now, out, &c, roleClient, &side)
+			if si.proxy && s.ParentSpanID != zero {
+				out = p.apply(keyOf(s.TraceID, s.ParentSpanID), now, out, &c, roleCover, nil)
+			}
+			continue
+		}
+		if si.proxy {
+			out = p.apply(keyOf(s.TraceID, s.SpanID), now, out, &c, roleCover, nil)
+		}
+		if s.Kind == schema.SpanKindConsumer {
+			side.peer = internParty(virtualSource(s))
+		}
+		switch {
+		case s.ParentSpanID != zero:
+			out = p.apply(keyOf(s.TraceID, s.ParentSpanID), now, out, &c, roleServer, &side)
+		case s.Kind == schema.SpanKindConsumer && len(s.LinkSpanIDs) > 0:
+			for j := range min(len(s.LinkSpanIDs), len(s.LinkTraceIDs)) {
+				out = p.apply(keyOf(s.LinkTraceIDs[j], s.LinkSpanIDs[j]), now, out, &c, roleServer, &side)
+			}
+		default:
+			side.peer = internParty(virtualSource(s))
+			out = append(out, side.fromPeer())
+			c.rootServer++
+		}
+	}
+	c.flush(p.m)
+	return out
+}
+
+func newSide(s *schema.SpanRow, si *spanInfo) callSide {
+	return callSide{
+		party:     internParty(si.party),
+		timeNanos: int64(s.StartUnixNano),
+		dur:       int64(s.DurationNanos),
+		proto:     si.proto,
+		err:       IsError(si.status),
+		reqBytes:  si.reqBytes,
+		respBytes: si.respBytes,
+		consumer:  s.Kind == schema.SpanKindConsumer,
+		producer:  s.Kind == schema.SpanKindProducer,
+	}
+}
+
+func internParty(p Party) Party { return cloneParty(p) }
+
+// Roles of a span towards an entry.
+const (
+	roleClient = iota
+	roleServer
+	roleCover
+)
+
+// apply finds or creates the entry for k and adds side to it in role, with
+// the shard locked. When the store is full a new entry is not created: the
+// span is dropped and counted.
+func (p *pairer) apply(k pairKey, now int64, out []Observation, c *pairCounts, role int, side *callSide) []Observation {
+	sh := p.shard(&k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := sh.entries[k]
+	if e == nil {
+		if p.count.Load() >= p.max {
+			c.storeFull++
+			return out
+		}
+		e = sh.newEntry(k, now+p.wait)
+		p.count.Add(1)
+		c.pending++
+	}
+	switch role {
+	case roleClient:
+		out = e.addClient(side, out, c)
+	case roleServer:
+		out = e.addServer(side, out, c)
+	default:
+		e.covered = true
+	}
+	if e.hasClient && e.paired && !e.client.producer {
+		// A request has one server; producers wait for more consumers.
+		sh.remove(e)
+		p.count.Add(-1)
+		c.pending--
+	}
+	return out
+}
+
+func (e *pending) addClient(cs *callSide, out []Observation, c *pairCounts) []Observation {
+	if e.hasClient {
+		return out // the same span twice
+	}
+	e.client, e.hasClient = *cs, true
+	for i := range e.servers {
+		out = append(out, pairCall(&e.client, &e.servers[i]))
+		c.paired++
+		e.paired = true
+	}
+	clear(e.servers)
+	e.servers = e.servers[:0]
+	return out
+}
+
+func (e *pending) addServer(s *callSide, out []Observation, c *pairCounts) []Observation {
+	if e.hasClient {
+		e.paired = true
+		c.paired++
+		return append(out, pairCall(&e.client, s))
+	}
+	if len(e.servers) < maxServersPerEntry {
+		e.servers = append(e.servers, *s)
+	} else {
+		c.storeFull++
+	}
+	return out
+}
+
+// pairCall is the call of a client span and a server span: the caller's
+// start time, the server's latency (as the destination reporter of an access
+// log would give it), an error if either side says so.
+func pairCall(c, s *callSide) Observation {
+	proto := s.proto
+	if proto == ProtocolUnknown {
+		proto = c.proto
+	}
+	o := Observation{
+		TimeUnixNano: c.timeNanos, Source: c.party, Destination: s.party, Protocol: proto,
+		Count: 1, DurationNanos: s.dur,
+		BytesSent: max(c.reqBytes, s.reqBytes), BytesReceived: max(c.respBytes, s.respBytes),
+		Provenance: FromSpan, Reporter: ReporterDestination,
+	}
+	if c.err || s.err {
+		o.Errors = 1
+	}
+	return o
+}
+
+// toPeer is the call of an unpaired client span to its virtual target.
+func (c *callSide) toPeer() Observation {
+	o := Observation{TimeUnixNano: c.timeNanos, Source: c.party, Destination: c.peer, Protocol: c.proto,
+		Count: 1, DurationNanos: c.dur, BytesSent: c.reqBytes, BytesReceived: c.respBytes,
+		Provenance: FromSpan, Reporter: ReporterSource}
+	if c.err {
+		o.Errors = 1
+	}
+	return o
+}
+
+// fromPeer is the call of a virtual source to an unpaired server span.
+func (c *callSide) fromPeer() Observation {
+	o := Observation{TimeUnixNano: c.timeNanos, Source: c.peer, Destination: c.party, Protocol: c.proto,
+		Count: 1, DurationNanos: c.dur, BytesSent: c.reqBytes, BytesReceived: c.respBytes,
+		Provenance: FromSpan, Reporter: ReporterDestination}
+	if c.err {
+		o.Errors = 1
+	}
+	return o
+}

@@ -1,0 +1,116 @@
+package graph
+
+import "fmt"
+
+// Counting calls seen by several inputs once.
+//
+// The same calls may reach the builder several times: as spans, as access log
+// entries written by the caller's and the callee's sidecars, and as metric
+// deltas reported by either side. The builder keeps, per edge and per second,
+// separate counters for every (provenance, reporter) pair that saw the edge,
+// and takes the edge's numbers for that second from one choice:
+//
+//  1. the first provenance present in the preference order (by default
+//     access logs, then spans, then metrics: access logs see every request
+//     with its own timestamp, spans may be sampled, metric deltas arrive at
+//     scrape times in lumps);
+//  2. within spans, every reporter is added: a span call is either a pair
+//     (destination), an unpaired client span (source) or a root server span
+//     (destination), never two of them;
+//  3. within access logs and metrics, where both sidecars report the same
+//     requests, the reporter with the most calls in that second, the
+//     destination winning ties, then the source: the destination sees real
+//     mTLS and server latency, the source also sees requests that never
+//     reached the destination.
+//
+// The edge's provenance and reporters list everything that saw it, chosen or
+// not. Rows flushed to edges_10s carry the chosen numbers and the union of
+// provenances, so one replica never counts a call twice; replicas that
+// receive different inputs for the same calls (spans on one, access logs on
+// another) do add up in ClickHouse, so route one mesh's telemetry kinds to the
+// same replica or enable only one input per edge there.
+//
+// A per-second choice has a boundary effect: a call logged in second N by one
+// side and N+1 by the other is counted in both seconds. Both sides log the
+// request start, so this concerns calls whose start times differ across a
+// second boundary by the network delay only.
+
+// Slot layout inside a cell: provenance index * 3 + reporter.
+const (
+	provSpan   = 0
+	provAccess = 1
+	provMetric = 2
+	numProv    = 3
+	numSlots   = numProv * 3
+)
+
+// provIndex maps a provenance bit to its slot group; -1 when p is not a
+// single known bit.
+func provIndex(p Provenance) int {
+	switch p {
+	case FromSpan:
+		return provSpan
+	case FromAccessLog:
+		return provAccess
+	case FromMetric:
+		return provMetric
+	}
+	return -1
+}
+
+var provBits = [numProv]Provenance{FromSpan, FromAccessLog, FromMetric}
+
+// DefaultProvenancePreference is the order in which the builder trusts
+// inputs that saw the same calls.
+var DefaultProvenancePreference = []Provenance{FromAccessLog, FromSpan, FromMetric}
+
+// preference is a validated provenance order, as slot group indexes.
+type preference [numProv]int
+
+func newPreference(order []Provenance) (preference, error) {
+	if len(order) == 0 {
+		order = DefaultProvenancePreference
+	}
+	var out preference
+	if len(order) != numProv {
+		return out, fmt.Errorf("provenance_preference: want each of span, accesslog, metric once, got %d entries", len(order))
+	}
+	var seen [numProv]bool
+	for i, p := range order {
+		pi := provIndex(p)
+		if pi < 0 || seen[pi] {
+			return out, fmt.Errorf("provenance_preference[%d]: want each of span, accesslog, metric once", i)
+		}
+		seen[pi] = true
+		out[i] = pi
+	}
+	return out, nil
+}
+
+// reporterOrder breaks ties: destination, then source, then unknown.
+var reporterOrder = [3]int{int(ReporterDestination), int(ReporterSource), int(ReporterUnknown)}
+
+// choose returns the mask of slots whose counters make the cell's numbers.
+func (pref *preference) choose(c *cell) uint16 {
+	for _, pi := range pref {
+		m := (c.present >> (3 * pi)) & 7
+		if m == 0 {
+			continue
+		}
+		if pi == provSpan {
+			return m << (3 * pi)
+		}
+		best := -1
+		var bestReq uint64
+		for _, r := range reporterOrder {
+			if m&(1<<r) == 0 {
+				continue
+			}
+			if req := c.slots[3*pi+r].requests; best < 0 || req > bestReq {
+				best, bestReq = r, req
+			}
+		}
+		return 1 << (3*pi + best)
+	}
+	return 0
+}

@@ -1,0 +1,115 @@
+package graph
+
+import (
+	"strings"
+
+	"github.com/meshscope/meshscope/schema"
+)
+
+// Virtual nodes stand for the peers of spans that were not paired.
+//
+// An unpaired client or producer span calls:
+//   - for an Envoy sidecar span, the service its upstream_cluster names
+//     (Istio outbound|PORT|SUBSET|HOST, Consul NAME.NS.DC.internal...consul),
+//     or an external node for PassthroughCluster and BlackHoleCluster;
+//   - a database node database:SYSTEM/NAME when db.system is set, NAME being
+//     db.name (db.namespace), else peer.service, else server.address;
+//   - a messaging node messaging:SYSTEM/DESTINATION when messaging.system is
+//     set, DESTINATION being the destination, else peer.service, else
+//     server.address;
+//   - else the service named by peer.service (service:/NAME, its namespace
+//     unknown);
+//   - else the host in server.address (net.peer.name) or the URL: a
+//     Kubernetes service host (NAME.NS.svc...) becomes service:NS/NAME, any
+//     other host external:HOST;
+//   - else external:unknown.
+//
+// What a span is (a database or messaging call) decides the node's kind
+// before peer.service names it, so that a database call tagged with a
+// peer.service still shows as a database. An unpaired root server span is
+// called by client:/; an unpaired consumer by its messaging node when it has
+// one, else by client:/.
+
+// virtualTarget is the node an unpaired client or producer span called.
+func virtualTarget(s *schema.SpanRow, si *spanInfo) Party {
+	if si.proxy && si.cluster != "" {
+		if p, ok := partyOfCluster(si.cluster, si.urlHost); ok {
+			return p
+		}
+	}
+	if s.DBSystem != "" {
+		return Party{Kind: KindDatabase, Name: s.DBSystem + "/" + firstOf(s.DBName, si.peerService, si.serverAddress, "unknown")}
+	}
+	if s.MessagingSystem != "" {
+		return Party{Kind: KindMessaging, Name: s.MessagingSystem + "/" + firstOf(s.MessagingDestination, si.peerService, si.serverAddress, "unknown")}
+	}
+	if si.peerService != "" {
+		return Party{Kind: KindService, Name: si.peerService}
+	}
+	if h := firstOf(stripPort(si.serverAddress), si.urlHost); h != "" {
+		return partyOfHost(h)
+	}
+	if si.proxy && si.cluster != "" {
+		return Party{Kind: KindService, Name: si.cluster}
+	}
+	return Party{Kind: KindExternal, Name: "unknown"}
+}
+
+// virtualSource is the node that called an unpaired root server span or an
+// unpaired consumer span.
+func virtualSource(s *schema.SpanRow) Party {
+	if s.Kind == schema.SpanKindConsumer && s.MessagingSystem != "" {
+		return Party{Kind: KindMessaging, Name: s.MessagingSystem + "/" + firstOf(s.MessagingDestination, "unknown")}
+	}
+	return Party{Kind: KindClient}
+}
+
+// partyOfCluster decodes an Envoy upstream cluster name.
+func partyOfCluster(cluster, urlHost string) (Party, bool) {
+	switch cluster {
+	case "PassthroughCluster":
+		return Party{Kind: KindExternal, Name: firstOf(urlHost, cluster)}, true
+	case "BlackHoleCluster":
+		return Party{Kind: KindExternal, Name: cluster}, true
+	}
+	if dir, rest, ok := strings.Cut(cluster, "|"); ok {
+		// Istio: outbound|9080|v1|reviews.default.svc.cluster.local
+		parts := strings.Split(rest, "|")
+		if dir != "outbound" || len(parts) != 3 || parts[2] == "" {
+			return Party{}, false
+		}
+		p := partyOfHost(parts[2])
+		if p.Kind == KindService {
+			p.Version = parts[1]
+		}
+		return p, true
+	}
+	if strings.HasSuffix(cluster, ".consul") {
+		// Consul: NAME.NAMESPACE.DC.internal.TRUST-DOMAIN.consul
+		labels := strings.Split(cluster, ".")
+		if len(labels) >= 5 && labels[3] == "internal" {
+			return Party{Kind: KindService, Namespace: labels[1], Name: labels[0]}, true
+		}
+	}
+	return Party{}, false
+}
+
+// partyOfHost maps a host to a Kubernetes service (NAME.NAMESPACE.svc...)
+// or an external node.
+func partyOfHost(host string) Party {
+	host = stripPort(host)
+	labels := strings.SplitN(host, ".", 4)
+	if len(labels) >= 3 && labels[2] == "svc" && labels[0] != "" && labels[1] != "" {
+		return Party{Kind: KindService, Namespace: labels[1], Name: labels[0]}
+	}
+	return Party{Kind: KindExternal, Name: host}
+}
+
+func firstOf(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
