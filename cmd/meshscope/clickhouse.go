@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meshscope/meshscope/graph"
+	"github.com/meshscope/meshscope/graph/edgestore"
 	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chlocal"
 	"github.com/meshscope/meshscope/schema/chstore"
@@ -20,7 +22,10 @@ import (
 type storeHolder struct {
 	mu    sync.RWMutex
 	store *chstore.Store
+	edges *edgestore.Store
 	ready chan struct{}
+	// edgeConfig configures the edge store made once connected.
+	edgeConfig edgestore.Config
 }
 
 func newStoreHolder() *storeHolder { return &storeHolder{ready: make(chan struct{})} }
@@ -50,6 +55,7 @@ func (h *storeHolder) connect(ctx context.Context, cfg chstore.Config, log *slog
 		if err == nil {
 			h.mu.Lock()
 			h.store = st
+			h.edges = edgestore.New(st, h.edgeConfig)
 			h.mu.Unlock()
 			close(h.ready)
 			log.Info("clickhouse ready", "version", st.Version().String(), "database", st.Database())
@@ -75,6 +81,43 @@ func openAndMigrate(ctx context.Context, cfg chstore.Config) (*chstore.Store, er
 		return nil, err
 	}
 	return st, nil
+}
+
+func (h *storeHolder) edgeStore() (*edgestore.Store, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.edges == nil {
+		return nil, errNotConnected
+	}
+	return h.edges, nil
+}
+
+// WriteEdges implements graph.EdgeWriter (failed writes are retried by the
+// builder).
+func (h *storeHolder) WriteEdges(ctx context.Context, rows []graph.EdgeRow) error {
+	es, err := h.edgeStore()
+	if err != nil {
+		return err
+	}
+	return es.WriteEdges(ctx, rows)
+}
+
+// Range implements graph.History.
+func (h *storeHolder) Range(ctx context.Context, q graph.RangeQuery) (*graph.Graph, error) {
+	es, err := h.edgeStore()
+	if err != nil {
+		return nil, err
+	}
+	return es.Range(ctx, q)
+}
+
+// Series implements graph.SeriesReader.
+func (h *storeHolder) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series, error) {
+	es, err := h.edgeStore()
+	if err != nil {
+		return nil, err
+	}
+	return es.Series(ctx, q)
 }
 
 // ready reports whether ClickHouse answers and the schema is current.

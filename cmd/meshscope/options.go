@@ -27,6 +27,11 @@ type serveOptions struct {
 	logLevel          string
 	logFormat         string
 	pprof             bool
+	authTokenFile     string
+	window            time.Duration
+	tick              time.Duration
+	spanWait          time.Duration
+	allowedOrigins    string
 }
 
 func (o *serveOptions) register(fs *flag.FlagSet) {
@@ -49,6 +54,11 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ on the HTTP listener")
+	fs.StringVar(&o.authTokenFile, "auth-token-file", "", "file of bearer tokens (one per line); when set every listener requires one, except /healthz and /readyz")
+	fs.DurationVar(&o.window, "window", time.Minute, "span of the live graph: rates and percentiles over the last WINDOW")
+	fs.DurationVar(&o.tick, "tick", time.Second, "how often the live graph publishes a snapshot and delta")
+	fs.DurationVar(&o.spanWait, "span-wait", 10*time.Second, "how long a client or server span waits for its other half")
+	fs.StringVar(&o.allowedOrigins, "allowed-origins", "", "comma-separated origins allowed to open the websocket besides the server's own")
 }
 
 // validate names the option at fault.
@@ -69,6 +79,9 @@ func (o *serveOptions) validate() error {
 	}
 	if o.flushRows <= 0 {
 		return fmt.Errorf("--flush-rows %d: want a positive number", o.flushRows)
+	}
+	if o.window < time.Second || o.tick <= 0 || o.tick > o.window {
+		return fmt.Errorf("--window %s / --tick %s: want window >= 1s and 0 < tick <= window", o.window, o.tick)
 	}
 	if _, err := parseLevel(o.logLevel); err != nil {
 		return err

@@ -7,22 +7,21 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/ingest"
 	"github.com/meshscope/meshscope/ingest/otlp"
 	"github.com/meshscope/meshscope/ingest/pipeline"
 	"github.com/meshscope/meshscope/ingest/wal"
+	"github.com/meshscope/meshscope/query/auth"
 	"github.com/meshscope/meshscope/schema/chstore"
 )
 
@@ -48,6 +47,14 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	var tokens []string
+	if o.authTokenFile != "" {
+		var err error
+		if tokens, err = auth.LoadTokenFile(o.authTokenFile); err != nil {
+			return fmt.Errorf("--auth-token-file: %w", err)
+		}
+	}
+	authz := auth.New(tokens)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -58,7 +65,6 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	if managed != nil {
 		defer managed.Stop()
 	}
-
 	w, err := wal.Open(filepath.Join(o.dataDir, "wal"), wal.Options{
 		MaxBytes: int64(o.walMaxBytes), NoSync: o.walNoSync, Logger: log, Registerer: reg,
 	})
@@ -68,7 +74,17 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	defer w.Close()
 
 	stores := newStoreHolder()
-	pipe := pipeline.New(w, stores, nil, pipeline.Config{
+	builderCfg := graph.BuilderConfig{
+		Window: o.window, Tick: o.tick, SpanWait: o.spanWait,
+		Writer: stores, Registerer: reg, Logger: log,
+	}.WithDefaults()
+	if err := builderCfg.Validate(); err != nil {
+		return err
+	}
+	stores.edgeConfig.Health = builderCfg.Health
+	builder := graph.NewBuilder(builderCfg)
+
+	pipe := pipeline.New(w, stores, builder, pipeline.Config{
 		FlushRows: o.flushRows, FlushInterval: o.flushInterval,
 		DeadLetterDir: filepath.Join(o.dataDir, "dead-letter"), Logger: log, Registerer: reg,
 	})
@@ -77,34 +93,20 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 		MaxRequestBytes: int64(o.maxRequestBytes), Logger: log,
 	})
 
-	grpcServer := grpc.NewServer(otlp.ServerOption(), grpc.MaxRecvMsgSize(int(o.maxRequestBytes)))
+	grpcServer := grpc.NewServer(otlp.ServerOption(), grpc.MaxRecvMsgSize(int(o.maxRequestBytes)),
+		grpc.ChainUnaryInterceptor(authz.UnaryServerInterceptor()), grpc.ChainStreamInterceptor(authz.StreamServerInterceptor()))
 	receiver.RegisterGRPC(grpcServer)
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := stores.readyCheck(rctx); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	if o.pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	}
+	api := newAPI(o, tokens, authz, stores, builder, reg, log)
+	httpHandler := api.handler()
 
 	listeners, err := listenAll(map[string]string{"http": o.httpAddr, "otlp-grpc": o.otlpGRPCAddr, "otlp-http": o.otlpHTTPAddr})
 	if err != nil {
 		return err
 	}
-	warnIfExposed(log, listeners)
-	httpServer := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	otlpHTTPServer := &http.Server{Handler: receiver.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+	warnIfExposed(log, listeners, authz.Enabled())
+	httpServer := &http.Server{Handler: httpHandler, ReadHeaderTimeout: 10 * time.Second}
+	otlpHTTPServer := &http.Server{Handler: authz.Middleware(receiver.HTTPHandler()), ReadHeaderTimeout: 10 * time.Second}
 
 	runCtx, cancelRun := context.WithCancel(context.Background())
 	defer cancelRun()
@@ -114,10 +116,13 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	g.Go(func() error { return grpcServer.Serve(listeners["otlp-grpc"]) })
 	flushDone := make(chan error, 1)
 	go func() { flushDone <- pipe.Run(runCtx) }()
+	builderDone := make(chan error, 1)
+	go func() { builderDone <- builder.Run(runCtx) }()
 	go stores.connect(runCtx, chstore.Config{DSN: dsn, Cluster: o.clickhouseCluster, Logger: log}, log)
+	go api.startWhenReady(runCtx)
 	go retentionLoop(runCtx, stores, time.Duration(o.retention), log)
 	log.Info("listening",
-		"http", "http://"+listeners["http"].Addr().String(),
+		"ui", "http://"+listeners["http"].Addr().String()+"/",
 		"otlp_grpc", listeners["otlp-grpc"].Addr().String(),
 		"otlp_http", "http://"+listeners["otlp-http"].Addr().String())
 
@@ -127,6 +132,7 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	defer cancel()
 	grpcStopped := make(chan struct{})
 	go func() { grpcServer.GracefulStop(); close(grpcStopped) }()
+	api.close()
 	_ = httpServer.Shutdown(sctx)
 	_ = otlpHTTPServer.Shutdown(sctx)
 	select {
@@ -138,6 +144,9 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	cancelRun()
 	if err := <-flushDone; err != nil {
 		log.Warn("flusher stopped with error", "err", err)
+	}
+	if err := <-builderDone; err != nil && !errors.Is(err, context.Canceled) {
+		log.Warn("graph builder stopped with error", "err", err)
 	}
 	if st := stores.get(); st != nil {
 		st.Close()
@@ -171,14 +180,22 @@ func listenAll(addrs map[string]string) (map[string]net.Listener, error) {
 	return out, nil
 }
 
-func warnIfExposed(log *slog.Logger, ls map[string]net.Listener) {
+func warnIfExposed(log *slog.Logger, ls map[string]net.Listener, authEnabled bool) {
+	exposed := false
 	for name, l := range ls {
 		host, _, _ := net.SplitHostPort(l.Addr().String())
-		if ip := net.ParseIP(host); ip != nil && !ip.IsLoopback() {
-			log.Warn("listener is reachable from other machines; protect it with --auth-token-file", "listener", name, "addr", l.Addr().String())
-		} else if strings.HasPrefix(host, "127.") || host == "::1" {
-			log.Debug("listener on loopback only", "listener", name)
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			exposed = true
+			if !authEnabled {
+				log.Warn("listener is reachable from other machines without authentication; protect it with --auth-token-file", "listener", name, "addr", l.Addr().String())
+			}
 		}
+	}
+	if !authEnabled && !exposed {
+		log.Info("no --auth-token-file: listening on loopback only, without authentication")
+	}
+	if authEnabled {
+		log.Info("bearer tokens required on every listener")
 	}
 }
 

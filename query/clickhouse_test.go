@@ -1,0 +1,345 @@
+package query
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/query/adhoc"
+	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
+	"github.com/meshscope/meshscope/schema/chtest"
+)
+
+var (
+	traceA = schema.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36}
+	traceB = schema.TraceID{0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}
+	traceC = schema.TraceID{0xcc}
+)
+
+const (
+	hexA = "4bf92f3577b34da6a3ce929d0e0e4736"
+	hexB = "00000000000000000102030405060708"
+)
+
+func ns(t time.Time) uint64 { return uint64(t.UnixNano()) }
+
+// seedClickHouse writes known spans and requests around testNow.
+func seedClickHouse(t *testing.T, st *chstore.Store) {
+	t.Helper()
+	at := testNow.Add(-10 * time.Minute)
+	span := func(trace schema.TraceID, id, parent byte, svc, name string, kind uint8, start time.Time, dur time.Duration, status uint8) schema.SpanRow {
+		r := schema.SpanRow{
+			StartUnixNano: ns(start), DurationNanos: uint64(dur), TraceID: trace, SpanID: schema.SpanID{id}, Name: name,
+			Kind: kind, StatusCode: status, ServiceName: svc, ServiceNamespace: "shop", GRPCStatusCode: -1,
+			AttrKeys: []string{"http.route"}, AttrValues: []string{"/" + name}, ResourceKeys: []string{"service.name"}, ResourceValues: []string{svc},
+		}
+		if parent != 0 {
+			r.ParentSpanID = schema.SpanID{parent}
+		}
+		return r
+	}
+	root := span(traceA, 1, 0, "web", "GET /checkout", schema.SpanKindServer, at, 300*time.Millisecond, schema.StatusUnset)
+	root.EventTimes, root.EventNames, root.EventAttrs = []uint64{ns(at) + 1000}, []string{"retry"}, []string{`{"attempt":2}`}
+	child := span(traceA, 2, 1, "web", "POST cart", schema.SpanKindClient, at.Add(time.Millisecond), 200*time.Millisecond, schema.StatusError)
+	child.LinkTraceIDs, child.LinkSpanIDs, child.LinkAttrs = []schema.TraceID{traceB}, []schema.SpanID{{9}}, []string{""}
+	spans := []schema.SpanRow{
+		root, child,
+		span(traceA, 3, 2, "cart", "POST /cart", schema.SpanKindServer, at.Add(2*time.Millisecond), 150*time.Millisecond, schema.StatusError),
+		span(traceB, 1, 0, "cart", "GET /cart", schema.SpanKindServer, at.Add(time.Minute), 20*time.Millisecond, schema.StatusOK),
+		span(traceC, 1, 0, "web", "GET /old", schema.SpanKindServer, testNow.Add(-3*time.Hour), time.Second, schema.StatusUnset),
+	}
+	req := func(src, dst string, start time.Time, code uint16, flags string, grpc int16, proto, path string) schema.RequestRow {
+		return schema.RequestRow{
+			StartUnixNano: ns(start), DurationNanos: 1e6, UpstreamServiceTimeNanos: -1, Reporter: "destination",
+			Source: src, Destination: dst, Protocol: proto, Method: "GET", Path: path, ResponseCode: code,
+			GRPCStatus: grpc, ResponseFlags: flags, TraceID: traceA, RequestID: "r-" + path,
+		}
+	}
+	web, cart, pay := "service:shop/web", "service:shop/cart", "service:payments/pay"
+	var reqs []schema.RequestRow
+	for i := range 10 {
+		reqs = append(reqs, req(web, cart, at.Add(time.Duration(i)*time.Second), 200, "", -1, "HTTP/1.1", "/api/cart/items"))
+	}
+	reqs = append(reqs,
+		req(web, cart, at, 503, "", -1, "HTTP/1.1", "/api/cart/checkout"),
+		req(web, cart, at, 503, "", -1, "HTTP/1.1", "/api/cart/checkout"),
+		req(web, cart, at, 503, "UH", -1, "HTTP/1.1", "/api/cart/checkout"),
+		req(web, cart, at, 0, "UF,URX", -1, "HTTP/1.1", "/api/cart/checkout"),
+		req(web, cart, at, 200, "", 14, "grpc", "/cart.Cart/Get"),
+		req(web, cart, at, 404, "", -1, "HTTP/1.1", "/api/cart/missing"),
+		req(web, cart, at, 200, "DC", -1, "HTTP/1.1", "/healthz"),
+		req(web, pay, at, 502, "", -1, "HTTP/2", "/pay"),
+		req(web, cart, testNow.Add(-3*time.Hour), 500, "", -1, "HTTP/1.1", "/api/cart/old"),
+	)
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: spans, Requests: reqs}))
+}
+
+// TestClickHouseEndpoints tests the endpoints that read ClickHouse against a
+// real server with known rows.
+func TestClickHouseEndpoints(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	seedClickHouse(t, st)
+	api := newTestAPI(t, Config{SQL: adhocLimits()}, Deps{Store: st})
+	t.Run("TraceByID", func(t *testing.T) { testTraceByID(t, api.client.with(t)) })
+	t.Run("TraceSearch", func(t *testing.T) { testTraceSearch(t, api.client.with(t)) })
+	t.Run("Requests", func(t *testing.T) { testRequests(t, api.client.with(t)) })
+	t.Run("EdgeErrorsByCode", func(t *testing.T) { testEdgeErrors(t, api.client.with(t)) })
+	t.Run("SQL", func(t *testing.T) { testSQL(t, api.client.with(t)) })
+}
+
+func testTraceByID(t *testing.T, c client) {
+	var tr struct {
+		TraceID string `json:"trace_id"`
+		Spans   []struct {
+			TraceID       string            `json:"trace_id"`
+			SpanID        string            `json:"span_id"`
+			ParentSpanID  string            `json:"parent_span_id"`
+			Name          string            `json:"name"`
+			Kind          string            `json:"kind"`
+			Service       string            `json:"service"`
+			StartUnixNano uint64            `json:"start_unix_nano"`
+			DurationNs    uint64            `json:"duration_ns"`
+			StatusCode    string            `json:"status_code"`
+			Attributes    map[string]string `json:"attributes"`
+			Resource      map[string]string `json:"resource"`
+			Events        []struct {
+				Name       string         `json:"name"`
+				Attributes map[string]any `json:"attributes"`
+			} `json:"events"`
+			Links []struct {
+				TraceID string `json:"trace_id"`
+				SpanID  string `json:"span_id"`
+			} `json:"links"`
+		} `json:"spans"`
+	}
+	c.get("/api/v1/traces/"+strings.ToUpper(hexA), &tr)
+	require.Equal(t, hexA, tr.TraceID)
+	require.Len(t, tr.Spans, 3)
+	root, child := tr.Spans[0], tr.Spans[1]
+	require.Equal(t, hexA, root.TraceID)
+	require.Equal(t, "0100000000000000", root.SpanID)
+	require.Empty(t, root.ParentSpanID)
+	require.Equal(t, "0100000000000000", child.ParentSpanID)
+	require.Equal(t, "GET /checkout", root.Name)
+	require.Equal(t, "server", root.Kind)
+	require.Equal(t, "client", child.Kind)
+	require.Equal(t, "web", root.Service)
+	require.Equal(t, ns(testNow.Add(-10*time.Minute)), root.StartUnixNano)
+	require.EqualValues(t, 300*time.Millisecond, root.DurationNs)
+	require.Equal(t, "unset", root.StatusCode)
+	require.Equal(t, "error", child.StatusCode)
+	require.Equal(t, map[string]string{"http.route": "/GET /checkout"}, root.Attributes)
+	require.Equal(t, map[string]string{"service.name": "web"}, root.Resource)
+	require.Len(t, root.Events, 1)
+	require.Equal(t, "retry", root.Events[0].Name)
+	require.EqualValues(t, 2, root.Events[0].Attributes["attempt"])
+	require.Len(t, child.Links, 1)
+	require.Equal(t, hexB, child.Links[0].TraceID)
+
+	// A 64-bit id is the low half of a 128-bit one.
+	c.get("/api/v1/traces/0102030405060708", &tr)
+	require.Equal(t, hexB, tr.TraceID)
+	require.Len(t, tr.Spans, 1)
+
+	c.fail("/api/v1/traces/nothex", http.StatusBadRequest, "traceId")
+	c.fail("/api/v1/traces/"+strings.Repeat("zz", 16), http.StatusBadRequest, "traceId")
+	c.fail("/api/v1/traces/"+strings.Repeat("ab", 16), http.StatusNotFound, "traceId")
+}
+
+type traceList struct {
+	Traces []struct {
+		TraceID       string `json:"trace_id"`
+		RootService   string `json:"root_service"`
+		RootName      string `json:"root_name"`
+		StartUnixNano uint64 `json:"start_unix_nano"`
+		DurationNs    uint64 `json:"duration_ns"`
+		Spans         uint64 `json:"spans"`
+		Errors        uint64 `json:"errors"`
+	} `json:"traces"`
+}
+
+func (l traceList) ids() []string {
+	var out []string
+	for _, t := range l.Traces {
+		out = append(out, t.TraceID)
+	}
+	return out
+}
+
+func testTraceSearch(t *testing.T, c client) {
+	var l traceList
+	c.get("/api/v1/traces", &l)
+	require.Equal(t, []string{hexB, hexA}, l.ids(), "the last hour, newest first")
+	a := l.Traces[1]
+	require.Equal(t, "web", a.RootService)
+	require.Equal(t, "GET /checkout", a.RootName)
+	require.EqualValues(t, 3, a.Spans)
+	require.EqualValues(t, 2, a.Errors)
+	require.EqualValues(t, 300*time.Millisecond, a.DurationNs)
+	require.Equal(t, ns(testNow.Add(-10*time.Minute)), a.StartUnixNano)
+
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"service=cart", []string{hexB, hexA}},
+		{"service=web", []string{hexA}},
+		{"service=nobody", nil},
+		{"min_duration=250ms", []string{hexA}},
+		{"min_duration=1s", nil},
+		{"error=true", []string{hexA}},
+		{"error=false", []string{hexB, hexA}},
+		{"limit=1", []string{hexB}},
+		{"from=now-4h", []string{hexB, hexA, "cc000000000000000000000000000000"}},
+		{"from=now-4h&to=now-2h", []string{"cc000000000000000000000000000000"}},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			var l traceList
+			c.with(t).get("/api/v1/traces?"+tc.query, &l)
+			require.Equal(t, tc.want, l.ids())
+		})
+	}
+	for _, tc := range []struct{ query, field string }{
+		{"min_duration=fast", "min_duration"},
+		{"error=maybe", "error"},
+		{"limit=0", "limit"},
+		{"limit=100000", "limit"},
+		{"from=tomorrow", "from"},
+	} {
+		t.Run(tc.query, func(t *testing.T) { c.with(t).fail("/api/v1/traces?"+tc.query, http.StatusBadRequest, tc.field) })
+	}
+}
+
+func testRequests(t *testing.T, c client) {
+	type row = map[string]any
+	var l struct{ Requests []row }
+	c.get("/api/v1/requests", &l)
+	require.Len(t, l.Requests, 18, "the last hour")
+	first := l.Requests[0]
+	for _, col := range schema.RequestsTable.Columns {
+		require.Contains(t, first, col.Name, "every column of the table")
+	}
+	require.Equal(t, hexA, first["trace_id"], "FixedString in hex")
+	require.Equal(t, testNow.Add(-10*time.Minute+9*time.Second).Format(time.RFC3339), first["timestamp"], "newest first")
+
+	for _, tc := range []struct {
+		query string
+		n     int
+	}{
+		{"destination=service:payments/pay", 1},
+		{"source=service:shop/web&destination=service:shop/cart", 17},
+		{"code=503", 3},
+		{"code=5xx", 4},
+		{"code=0", 1},
+		{"flags=UH", 1},
+		{"flags=URX", 1},
+		{"flags=UH,UF", 2},
+		{"path_prefix=/api/cart/check", 4},
+		{"path_prefix=/api/cart/check&code=503&flags=UH", 1},
+		{"limit=5", 5},
+		{"from=now-4h&to=now-2h", 1},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			var l struct{ Requests []row }
+			c.with(t).get("/api/v1/requests?"+tc.query, &l)
+			require.Len(t, l.Requests, tc.n)
+		})
+	}
+	for _, tc := range []struct{ query, field string }{
+		{"code=abc", "code"},
+		{"code=6xx", "code"},
+		{"flags=uh", "flags"},
+		{"flags=UH%3BDROP", "flags"},
+		{"limit=-1", "limit"},
+		{"to=now-1h", "from"},
+	} {
+		t.Run(tc.query, func(t *testing.T) { c.with(t).fail("/api/v1/requests?"+tc.query, http.StatusBadRequest, tc.field) })
+	}
+	// Values are bound, not pasted: quotes in a filter are data.
+	t.Run("quoted filter", func(t *testing.T) {
+		var l struct{ Requests []row }
+		c.with(t).get("/api/v1/requests?path_prefix='%20OR%201%3D1%20--", &l)
+		require.Empty(t, l.Requests)
+	})
+}
+
+func testEdgeErrors(t *testing.T, c client) {
+	var d struct {
+		ErrorsByCode map[string]uint64 `json:"errors_by_code"`
+	}
+	c.get("/api/v1/edges?source=service:shop/web&destination=service:shop/cart", &d)
+	require.Equal(t, map[string]uint64{"503": 2, "UH": 1, "UF,URX": 1, "grpc-14": 1}, d.ErrorsByCode,
+		"404 and the DC flag are not failures")
+}
+
+func testSQL(t *testing.T, c client) {
+	t.Run("json", func(t *testing.T) {
+		status, h, body := c.postSQL("SELECT service_name, count() AS n, any(trace_id) AS id FROM spans WHERE trace_id = unhex('"+hexA+"') GROUP BY service_name ORDER BY service_name", "json")
+		require.Equal(t, http.StatusOK, status, string(body))
+		require.Equal(t, "application/json", h.Get("Content-Type"))
+		var res struct {
+			Columns  []struct{ Name, Type string }
+			Rows     [][]any
+			RowsRead uint64  `json:"rows_read"`
+			Elapsed  float64 `json:"elapsed_ms"`
+		}
+		require.NoError(t, json.Unmarshal(body, &res))
+		require.Equal(t, "n", res.Columns[1].Name)
+		require.Equal(t, "UInt64", res.Columns[1].Type)
+		require.Equal(t, [][]any{{"cart", 1.0, hexA}, {"web", 2.0, hexA}}, res.Rows)
+		require.Positive(t, res.RowsRead)
+	})
+	t.Run("csv", func(t *testing.T) {
+		status, h, body := c.postSQL("SELECT name, kind FROM spans WHERE trace_id = unhex('"+hexA+"') ORDER BY start_time_unix_nano", "csv")
+		require.Equal(t, http.StatusOK, status, string(body))
+		require.Equal(t, "text/csv; charset=utf-8", h.Get("Content-Type"))
+		records, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+		require.NoError(t, err)
+		require.Equal(t, [][]string{{"name", "kind"}, {"GET /checkout", "2"}, {"POST cart", "3"}, {"POST /cart", "2"}}, records)
+	})
+	for _, tc := range []struct {
+		name, query, format string
+		status              int
+		field, contains     string
+	}{
+		{"refused by the guard", "DROP TABLE spans", "json", http.StatusBadRequest, "query", "DROP"},
+		{"multiple statements", "SELECT 1; SELECT 2", "json", http.StatusBadRequest, "query", "multiple statements"},
+		{"table function", "SELECT * FROM url('http://x', CSV, 'a String')", "json", http.StatusBadRequest, "query", "url()"},
+		{"refused by the server", "SELECT * FROM numbers(3)", "json", http.StatusBadRequest, "query", "code 164"},
+		{"syntax error", "SELECT FROM WHERE", "json", http.StatusBadRequest, "query", "code 62"},
+		{"unknown table", "SELECT * FROM nowhere", "json", http.StatusBadRequest, "query", "code 60"},
+		{"too many rows", "SELECT number FROM system.numbers LIMIT 2000", "json", http.StatusBadRequest, "query", "code 396"},
+		{"unknown format", "SELECT 1", "xml", http.StatusBadRequest, "format", "xml"},
+		{"empty", "", "json", http.StatusBadRequest, "query", "required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := c.with(t).postSQL(tc.query, tc.format)
+			require.Equal(t, tc.status, status, string(body))
+			var e apiErr
+			require.NoError(t, json.Unmarshal(body, &e))
+			require.Equal(t, tc.field, *e.Field)
+			require.Contains(t, *e.Error, tc.contains)
+		})
+	}
+	t.Run("bad body", func(t *testing.T) {
+		for _, body := range []string{`not json`, `{"query": 1}`, `{"query":"SELECT 1","extra":true}`, `{"query":"SELECT 1"} {}`} {
+			status, _, _ := c.do(http.MethodPost, "/api/v1/sql", strings.NewReader(body))
+			require.Equal(t, http.StatusBadRequest, status, body)
+		}
+	})
+	t.Run("too long", func(t *testing.T) {
+		status, _, body := c.postSQL("SELECT '"+strings.Repeat("x", 70<<10)+"'", "json")
+		require.Equal(t, http.StatusRequestEntityTooLarge, status, string(body))
+	})
+}
+
+func adhocLimits() adhoc.Limits {
+	return adhoc.Limits{MaxResultRows: 1000, MaxExecutionTime: 5 * time.Second}
+}

@@ -1,0 +1,117 @@
+package query
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/meshscope/meshscope/query/adhoc"
+	"github.com/meshscope/meshscope/schema"
+)
+
+// requestColumns selects every column of the requests table, in order.
+var requestColumns = func() string {
+	names := make([]string, len(schema.RequestsTable.Columns))
+	for i, c := range schema.RequestsTable.Columns {
+		names[i] = "`" + c.Name + "`"
+	}
+	return strings.Join(names, ", ")
+}()
+
+// codeFilter turns code=503 or code=5xx into a condition.
+func codeFilter(v string) (string, []any, error) {
+	if len(v) == 3 && strings.HasSuffix(strings.ToLower(v), "xx") && v[0] >= '1' && v[0] <= '5' {
+		class := int(v[0]-'0') * 100
+		return "response_code >= ? AND response_code < ?", []any{class, class + 100}, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 16)
+	if err != nil || n > 999 {
+		return "", nil, badParam("code", "code must be an HTTP status (503), a class (5xx) or 0, got %q", v)
+	}
+	return "response_code = ?", []any{uint16(n)}, nil
+}
+
+// flagsFilter turns flags=UH,UF into "has either flag".
+func flagsFilter(v string) (string, []any, error) {
+	var conds []string
+	var args []any
+	for f := range strings.SplitSeq(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" || strings.Trim(f, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+			return "", nil, badParam("flags", "flags are Envoy response flags such as UH or UF,URX, got %q", v)
+		}
+		conds = append(conds, "has(splitByChar(',', response_flags), ?)")
+		args = append(args, f)
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", args, nil
+}
+
+// GET /api/v1/requests
+func (s *Server) getRequests(c echo.Context) error {
+	from, to, _, err := s.rangeOrDefault(c)
+	if err != nil {
+		return err
+	}
+	limit, err := s.limitParam(c)
+	if err != nil {
+		return err
+	}
+	where := []string{"timestamp >= toDateTime(?)", "timestamp <= toDateTime(?)"}
+	args := []any{from.Unix(), to.Unix()}
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	if v := c.QueryParam("source"); v != "" {
+		add("source = ?", v)
+	}
+	if v := c.QueryParam("destination"); v != "" {
+		add("destination = ?", v)
+	}
+	if v := c.QueryParam("code"); v != "" {
+		cond, a, err := codeFilter(v)
+		if err != nil {
+			return err
+		}
+		add(cond, a...)
+	}
+	if v := c.QueryParam("flags"); v != "" {
+		cond, a, err := flagsFilter(v)
+		if err != nil {
+			return err
+		}
+		add(cond, a...)
+	}
+	if v := c.QueryParam("path_prefix"); v != "" {
+		add("startsWith(path, ?)", v)
+	}
+	if err := s.store(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	rows, err := s.deps.Store.Conn().Query(ctx, "SELECT "+requestColumns+" FROM requests WHERE "+strings.Join(where, " AND ")+
+		" ORDER BY timestamp DESC, start_time_unix_nano DESC LIMIT ?", append(args, limit)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	enc := adhoc.NewObjectEncoder(rows)
+	b := []byte(`{"requests":[`)
+	for n := 0; rows.Next(); n++ {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		if b, err = enc.Append(b, rows); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	b = append(b, "]}\n"...)
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+}

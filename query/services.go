@@ -1,0 +1,270 @@
+package query
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/meshscope/meshscope/graph"
+	"github.com/meshscope/meshscope/query/nsfilter"
+)
+
+// serviceSummary is one entry of GET /api/v1/services.
+type serviceSummary struct {
+	ID          string  `json:"id"`
+	Namespace   string  `json:"namespace"`
+	Name        string  `json:"name"`
+	Cluster     string  `json:"cluster"`
+	RPSIn       float64 `json:"rps_in"`
+	ErrorRateIn float64 `json:"error_rate_in"`
+	// P99Ms is the highest p99 of the service's inbound edges (quantiles of
+	// different edges cannot be merged exactly).
+	P99Ms       float64 `json:"p99_ms"`
+	Health      string  `json:"health"`
+	RequestsIn  uint64  `json:"requests_in"`
+	ErrorsIn    uint64  `json:"errors_in"`
+	RPSOut      float64 `json:"rps_out"`
+	RequestsOut uint64  `json:"requests_out"`
+	ErrorsOut   uint64  `json:"errors_out"`
+}
+
+// GET /api/v1/services
+func (s *Server) getServices(c echo.Context) error {
+	set := namespacesParam(c)
+	var (
+		g   *graph.Graph
+		err error
+	)
+	from, to, ok, err := s.timeRange(c, "from", "to")
+	if err != nil {
+		return err
+	}
+	if ok {
+		g, err = s.rangeGraph(c.Request().Context(), from, to, graph.GranularityService, set)
+	} else {
+		g, err = s.liveGraph(graph.GranularityService, set)
+	}
+	if err != nil {
+		return err
+	}
+	p99 := map[string]float64{}
+	for _, e := range g.Edges {
+		p99[e.Target] = max(p99[e.Target], e.P99Ms)
+	}
+	out := []serviceSummary{}
+	for _, n := range g.Nodes {
+		if n.Kind != graph.KindService || !set.Has(n.Namespace) {
+			continue
+		}
+		out = append(out, serviceSummary{
+			ID: n.ID, Namespace: n.Namespace, Name: n.Name, Cluster: n.Cluster,
+			RPSIn: n.RPSIn, ErrorRateIn: n.ErrorRateIn, P99Ms: p99[n.ID], Health: n.Health,
+			RequestsIn: n.RequestsIn, ErrorsIn: n.ErrorsIn, RPSOut: n.RPSOut, RequestsOut: n.RequestsOut, ErrorsOut: n.ErrorsOut,
+		})
+	}
+	slices.SortFunc(out, func(a, b serviceSummary) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return c.JSON(http.StatusOK, map[string]any{"services": out})
+}
+
+// serviceDetail is GET /api/v1/services/{namespace}/{name}.
+type serviceDetail struct {
+	Node    graph.Node    `json:"node"`
+	Series  *graph.Series `json:"series"`
+	From    time.Time     `json:"from"`
+	To      time.Time     `json:"to"`
+	Step    float64       `json:"step_seconds"`
+	Callers []graph.Edge  `json:"callers"`
+	Callees []graph.Edge  `json:"callees"`
+}
+
+// findGraph looks for what found accepts in the live graph (when no range
+// was asked for) and then in the range graph.
+func (s *Server) findGraph(ctx context.Context, g graph.Granularity, live bool, from, to time.Time, found func(*graph.Graph) bool) (*graph.Graph, error) {
+	if live && s.deps.Live != nil {
+		lg, err := s.liveGraph(g, nsfilter.Set{})
+		if err != nil {
+			return nil, err
+		}
+		if found(lg) {
+			return lg, nil
+		}
+	}
+	rg, err := s.rangeGraph(ctx, from, to, g, nsfilter.Set{})
+	if err != nil {
+		return nil, err
+	}
+	if found(rg) {
+		return rg, nil
+	}
+	return nil, nil
+}
+
+func (s *Server) series(ctx context.Context, q graph.SeriesQuery) (*graph.Series, error) {
+	if s.deps.Series == nil {
+		return nil, unavailable("series")
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	return s.deps.Series.Series(ctx, q)
+}
+
+// GET /api/v1/services/{namespace}/{name}
+func (s *Server) getService(c echo.Context) error {
+	ns, name := c.Param("namespace"), c.Param("name")
+	if ns == "_" {
+		ns = "" // services without a namespace: /services/_/NAME
+	}
+	id := "service:" + ns + "/" + name
+	from, to, explicit, err := s.rangeOrDefault(c)
+	if err != nil {
+		return err
+	}
+	step, err := s.stepParam(c, from, to)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var node *graph.Node
+	g, err := s.findGraph(ctx, graph.GranularityService, !explicit, from, to, func(g *graph.Graph) bool {
+		i := slices.IndexFunc(g.Nodes, func(n graph.Node) bool { return n.ID == id })
+		if i >= 0 {
+			node = &g.Nodes[i]
+		}
+		return i >= 0
+	})
+	if err != nil {
+		return err
+	}
+	if g == nil {
+		return notFound("name", "service %q has no traffic in the live window or between %s and %s", id, from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	series, err := s.series(ctx, graph.SeriesQuery{From: from, To: to, Step: step, Node: id})
+	if err != nil {
+		return err
+	}
+	out := serviceDetail{Node: *node, Series: series, From: from, To: to, Step: step.Seconds(), Callers: []graph.Edge{}, Callees: []graph.Edge{}}
+	for _, e := range g.Edges {
+		if e.Target == id {
+			out.Callers = append(out.Callers, e)
+		}
+		if e.Source == id {
+			out.Callees = append(out.Callees, e)
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// edgeDetail is GET /api/v1/edges.
+type edgeDetail struct {
+	Edge         graph.Edge        `json:"edge"`
+	Series       *graph.Series     `json:"series"`
+	From         time.Time         `json:"from"`
+	To           time.Time         `json:"to"`
+	Step         float64           `json:"step_seconds"`
+	ErrorsByCode map[string]uint64 `json:"errors_by_code"`
+}
+
+// GET /api/v1/edges
+func (s *Server) getEdge(c echo.Context) error {
+	src, dst := c.QueryParam("source"), c.QueryParam("destination")
+	if src == "" {
+		return badParam("source", "source is required (a node id such as service:shop/web)")
+	}
+	if dst == "" {
+		return badParam("destination", "destination is required (a node id such as service:shop/cart)")
+	}
+	from, to, explicit, err := s.rangeOrDefault(c)
+	if err != nil {
+		return err
+	}
+	step, err := s.stepParam(c, from, to)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	id := graph.EdgeID(src, dst)
+	g := granularityOf(src)
+	if g == graph.GranularityService {
+		g = granularityOf(dst)
+	}
+	var edge *graph.Edge
+	found, err := s.findGraph(ctx, g, !explicit, from, to, func(g *graph.Graph) bool {
+		i := slices.IndexFunc(g.Edges, func(e graph.Edge) bool { return e.ID == id })
+		if i >= 0 {
+			edge = &g.Edges[i]
+		}
+		return i >= 0
+	})
+	if err != nil {
+		return err
+	}
+	if found == nil {
+		return notFound("source", "no edge %s in the live window or between %s and %s", id, from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	series, err := s.series(ctx, graph.SeriesQuery{From: from, To: to, Step: step, Source: src, Target: dst})
+	if err != nil {
+		return err
+	}
+	byCode, err := s.errorsByCode(ctx, src, dst, from, to)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, edgeDetail{Edge: *edge, Series: series, From: from, To: to, Step: step.Seconds(), ErrorsByCode: byCode})
+}
+
+// errorsByCode counts the failed requests of an edge in the requests table
+// by what failed them: an Envoy response flag set ("UH", "UF,URX"), else a
+// gRPC status ("grpc-14"), else the HTTP code ("503", "0" for no response).
+// Failure is decided by graph.IsError, the rule the graph uses.
+func (s *Server) errorsByCode(ctx context.Context, src, dst string, from, to time.Time) (map[string]uint64, error) {
+	out := map[string]uint64{}
+	if s.deps.Store == nil {
+		return out, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	rows, err := s.deps.Store.Conn().Query(ctx, `
+SELECT response_code, response_flags, grpc_status, lower(protocol) AS proto, count() AS n
+FROM requests
+WHERE source = ? AND destination = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?)
+GROUP BY response_code, response_flags, grpc_status, proto`, src, dst, from.Unix(), to.Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			code  uint16
+			flags string
+			grpc  int16
+			proto string
+			n     uint64
+		)
+		if err := rows.Scan(&code, &flags, &grpc, &proto, &n); err != nil {
+			return nil, err
+		}
+		st := graph.Status{Protocol: graph.ProtocolHTTP, HTTPCode: int(code), HTTPKnown: proto != "tcp", GRPCCode: int(grpc), EnvoyFlags: flags}
+		if proto == "grpc" {
+			st.Protocol = graph.ProtocolGRPC
+		}
+		if !graph.IsError(st) {
+			continue
+		}
+		key := strconv.Itoa(int(code))
+		switch {
+		case flags != "" && flags != "-" && graph.IsError(graph.Status{EnvoyFlags: flags, GRPCCode: -1}):
+			key = flags
+		case grpc > 0:
+			key = "grpc-" + strconv.Itoa(int(grpc))
+		}
+		out[key] += n
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,263 @@
+package query
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/meshscope/meshscope/schema"
+)
+
+// maxTraceSpans bounds the spans returned for one trace.
+const maxTraceSpans = 10000
+
+// Span kinds and status codes as the API spells them.
+var (
+	spanKinds    = []string{"unspecified", "internal", "server", "client", "producer", "consumer"}
+	spanStatuses = []string{"unset", "ok", "error"}
+)
+
+func nameOf(names []string, i uint8) string {
+	if int(i) < len(names) {
+		return names[i]
+	}
+	return "unknown"
+}
+
+// spanJSON is one span of GET /api/v1/traces/{traceId}.
+type spanJSON struct {
+	TraceID       string            `json:"trace_id"`
+	SpanID        string            `json:"span_id"`
+	ParentSpanID  string            `json:"parent_span_id"`
+	Name          string            `json:"name"`
+	Kind          string            `json:"kind"`
+	Service       string            `json:"service"`
+	Namespace     string            `json:"namespace"`
+	StartUnixNano uint64            `json:"start_unix_nano"`
+	DurationNs    uint64            `json:"duration_ns"`
+	StatusCode    string            `json:"status_code"`
+	StatusMessage string            `json:"status_message"`
+	Attributes    map[string]string `json:"attributes"`
+	Resource      map[string]string `json:"resource"`
+	Events        []spanEvent       `json:"events"`
+	Links         []spanLink        `json:"links"`
+}
+
+type spanEvent struct {
+	TimeUnixNano uint64          `json:"time_unix_nano"`
+	Name         string          `json:"name"`
+	Attributes   json.RawMessage `json:"attributes"`
+}
+
+type spanLink struct {
+	TraceID    string          `json:"trace_id"`
+	SpanID     string          `json:"span_id"`
+	Attributes json.RawMessage `json:"attributes"`
+}
+
+// traceIDParam reads a hex trace id: 32 digits, or 16 (a 64-bit id, as
+// Zipkin and Jaeger clients send, left-padded with zeros).
+func traceIDParam(s string) (string, error) {
+	s = strings.ToLower(s)
+	if len(s) == 16 {
+		s = strings.Repeat("0", 16) + s
+	}
+	if len(s) != 32 {
+		return "", badParam("traceId", "a trace id is 32 hex digits, got %d characters", len(s))
+	}
+	if _, err := hex.DecodeString(s); err != nil {
+		return "", badParam("traceId", "a trace id is 32 hex digits: %v", err)
+	}
+	return s, nil
+}
+
+func attrMap(keys, values []string) map[string]string {
+	m := make(map[string]string, len(keys))
+	for i, k := range keys {
+		if i < len(values) {
+			m[k] = values[i]
+		}
+	}
+	return m
+}
+
+// rawJSON keeps a stored JSON object as it is, or {} when it is not one.
+func rawJSON(s string) json.RawMessage {
+	if s == "" || !json.Valid([]byte(s)) {
+		return json.RawMessage("{}")
+	}
+	return json.RawMessage(s)
+}
+
+func hexID(b string) string {
+	if strings.Trim(b, "\x00") == "" {
+		return ""
+	}
+	return hex.EncodeToString([]byte(b))
+}
+
+func (s *Server) store() error {
+	if s.deps.Store == nil {
+		return unavailable("ClickHouse")
+	}
+	return nil
+}
+
+// GET /api/v1/traces/{traceId}
+func (s *Server) getTrace(c echo.Context) error {
+	id, err := traceIDParam(c.Param("traceId"))
+	if err != nil {
+		return err
+	}
+	if err := s.store(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	rows, err := s.deps.Store.Conn().Query(ctx, `
+SELECT trace_id, span_id, parent_span_id, name, kind, service_name, service_namespace,
+       start_time_unix_nano, duration_ns, status_code, status_message,
+       attr_keys, attr_values, resource_keys, resource_values,
+       event_time_unix_nano, event_names, event_attrs, link_trace_ids, link_span_ids, link_attrs
+FROM spans
+WHERE trace_id = unhex(?)
+ORDER BY start_time_unix_nano, span_id
+LIMIT ?`, id, maxTraceSpans)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	spans := []spanJSON{}
+	for rows.Next() {
+		var (
+			sp                              spanJSON
+			traceID, spanID, parentID       string
+			kind, status                    uint8
+			attrK, attrV, resK, resV        []string
+			evTimes                         []uint64
+			evNames, evAttrs                []string
+			linkTraces, linkSpans, linkAttr []string
+		)
+		if err := rows.Scan(&traceID, &spanID, &parentID, &sp.Name, &kind, &sp.Service, &sp.Namespace,
+			&sp.StartUnixNano, &sp.DurationNs, &status, &sp.StatusMessage,
+			&attrK, &attrV, &resK, &resV, &evTimes, &evNames, &evAttrs, &linkTraces, &linkSpans, &linkAttr); err != nil {
+			return err
+		}
+		sp.TraceID, sp.SpanID, sp.ParentSpanID = hex.EncodeToString([]byte(traceID)), hex.EncodeToString([]byte(spanID)), hexID(parentID)
+		sp.Kind, sp.StatusCode = nameOf(spanKinds, kind), nameOf(spanStatuses, status)
+		sp.Attributes, sp.Resource = attrMap(attrK, attrV), attrMap(resK, resV)
+		sp.Events, sp.Links = []spanEvent{}, []spanLink{}
+		for i, name := range evNames {
+			ev := spanEvent{Name: name, Attributes: json.RawMessage("{}")}
+			if i < len(evTimes) {
+				ev.TimeUnixNano = evTimes[i]
+			}
+			if i < len(evAttrs) {
+				ev.Attributes = rawJSON(evAttrs[i])
+			}
+			sp.Events = append(sp.Events, ev)
+		}
+		for i, t := range linkTraces {
+			l := spanLink{TraceID: hex.EncodeToString([]byte(t)), Attributes: json.RawMessage("{}")}
+			if i < len(linkSpans) {
+				l.SpanID = hex.EncodeToString([]byte(linkSpans[i]))
+			}
+			if i < len(linkAttr) {
+				l.Attributes = rawJSON(linkAttr[i])
+			}
+			sp.Links = append(sp.Links, l)
+		}
+		spans = append(spans, sp)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(spans) == 0 {
+		return notFound("traceId", "no spans of trace %s", id)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"trace_id": id, "spans": spans})
+}
+
+// traceSummary is one entry of GET /api/v1/traces.
+type traceSummary struct {
+	TraceID       string `json:"trace_id"`
+	RootService   string `json:"root_service"`
+	RootName      string `json:"root_name"`
+	StartUnixNano uint64 `json:"start_unix_nano"`
+	DurationNs    uint64 `json:"duration_ns"`
+	Spans         uint64 `json:"spans"`
+	Errors        uint64 `json:"errors"`
+}
+
+// GET /api/v1/traces
+func (s *Server) searchTraces(c echo.Context) error {
+	from, to, _, err := s.rangeOrDefault(c)
+	if err != nil {
+		return err
+	}
+	limit, err := s.limitParam(c)
+	if err != nil {
+		return err
+	}
+	var minDur time.Duration
+	if v := c.QueryParam("min_duration"); v != "" {
+		if minDur, err = ParseDuration(v); err != nil {
+			return badParam("min_duration", "min_duration: %v", err)
+		}
+	}
+	onlyErrors, err := boolParam(c, "error")
+	if err != nil {
+		return err
+	}
+	if err := s.store(); err != nil {
+		return err
+	}
+	// A root span has no parent; a trace whose root was not stored is
+	// named after its earliest span.
+	q := `
+SELECT lower(hex(trace_id)) AS id,
+       min(start_time_unix_nano) AS start,
+       toUInt64(max(start_time_unix_nano + duration_ns) - start) AS duration,
+       count() AS spans,
+       countIf(status_code = ?) AS errors,
+       argMin(service_name, (parent_span_id != unhex('0000000000000000'), start_time_unix_nano)) AS root_service,
+       argMin(name, (parent_span_id != unhex('0000000000000000'), start_time_unix_nano)) AS root_name
+FROM spans
+WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+GROUP BY trace_id
+HAVING duration >= ?`
+	args := []any{schema.StatusError, from.Unix(), to.Unix(), uint64(minDur)}
+	if svc := c.QueryParam("service"); svc != "" {
+		q += " AND countIf(service_name = ?) > 0"
+		args = append(args, svc)
+	}
+	if onlyErrors {
+		q += " AND errors > 0"
+	}
+	q += "\nORDER BY start DESC\nLIMIT ?"
+	args = append(args, limit)
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	rows, err := s.deps.Store.Conn().Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	out := []traceSummary{}
+	for rows.Next() {
+		var t traceSummary
+		if err := rows.Scan(&t.TraceID, &t.StartUnixNano, &t.DurationNs, &t.Spans, &t.Errors, &t.RootService, &t.RootName); err != nil {
+			return err
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"traces": out})
+}
