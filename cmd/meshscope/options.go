@@ -31,6 +31,7 @@ type serveOptions struct {
 	window            time.Duration
 	tick              time.Duration
 	spanWait          time.Duration
+	edgeFlushDelay    time.Duration
 	allowedOrigins    string
 }
 
@@ -58,6 +59,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.window, "window", time.Minute, "span of the live graph: rates and percentiles over the last WINDOW")
 	fs.DurationVar(&o.tick, "tick", time.Second, "how often the live graph publishes a snapshot and delta")
 	fs.DurationVar(&o.spanWait, "span-wait", 10*time.Second, "how long a client or server span waits for its other half")
+	fs.DurationVar(&o.edgeFlushDelay, "edge-flush-delay", 30*time.Second, "how long after a 10s bucket ends it is written to edges_10s (late observations for it are dropped); at least --span-wait")
 	fs.StringVar(&o.allowedOrigins, "allowed-origins", "", "comma-separated origins allowed to open the websocket besides the server's own")
 }
 
