@@ -132,7 +132,10 @@ func (s *Server) getService(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	var node *graph.Node
-	g, err := s.findGraph(ctx, graph.GranularityService, !explicit, from, to, func(g *graph.Graph) bool {
+	// A range that reaches the present also looks in the live graph: the
+	// newest calls are there before their buckets reach ClickHouse.
+	live := !explicit || s.deps.Now().Sub(to) < time.Minute
+	g, err := s.findGraph(ctx, graph.GranularityService, live, from, to, func(g *graph.Graph) bool {
 		i := slices.IndexFunc(g.Nodes, func(n graph.Node) bool { return n.ID == id })
 		if i >= 0 {
 			node = &g.Nodes[i]
@@ -195,7 +198,7 @@ func (s *Server) getEdge(c echo.Context) error {
 		g = granularityOf(dst)
 	}
 	var edge *graph.Edge
-	found, err := s.findGraph(ctx, g, !explicit, from, to, func(g *graph.Graph) bool {
+	found, err := s.findGraph(ctx, g, !explicit || s.deps.Now().Sub(to) < time.Minute, from, to, func(g *graph.Graph) bool {
 		i := slices.IndexFunc(g.Edges, func(e graph.Edge) bool { return e.ID == id })
 		if i >= 0 {
 			edge = &g.Edges[i]

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/meshscope/meshscope/ui"
+	"github.com/meshscope/meshscope/ui/uitest"
+)
+
+// chainTraces builds n traces through a chain of services in namespace ns:
+// svcs[0] calls svcs[1], which calls svcs[2], and so on.
+func chainTraces(ns string, svcs []string, n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	spans := map[string]ptrace.SpanSlice{}
+	for _, s := range svcs {
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", s)
+		rs.Resource().Attributes().PutStr("k8s.namespace.name", ns)
+		spans[s] = rs.ScopeSpans().AppendEmpty().Spans()
+	}
+	now := time.Now()
+	for i := range n {
+		tid := pcommon.TraceID{byte(len(svcs)), byte(i >> 8), byte(i), 9}
+		var parent pcommon.SpanID
+		for j := 0; j+1 < len(svcs); j++ {
+			c := spans[svcs[j]].AppendEmpty()
+			c.SetTraceID(tid)
+			c.SetSpanID(pcommon.SpanID{byte(j), 1, byte(i >> 8), byte(i), byte(len(svcs))})
+			c.SetParentSpanID(parent)
+			c.SetKind(ptrace.SpanKindClient)
+			c.SetName("call")
+			c.SetStartTimestamp(pcommon.NewTimestampFromTime(now))
+			c.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(10 * time.Millisecond)))
+			s := spans[svcs[j+1]].AppendEmpty()
+			s.SetTraceID(tid)
+			s.SetSpanID(pcommon.SpanID{byte(j), 2, byte(i >> 8), byte(i), byte(len(svcs))})
+			s.SetParentSpanID(c.SpanID())
+			s.SetKind(ptrace.SpanKindServer)
+			s.SetName("handle")
+			s.SetStartTimestamp(pcommon.NewTimestampFromTime(now))
+			s.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(9 * time.Millisecond)))
+			parent = s.SpanID()
+		}
+	}
+	return td
+}
+
+func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	require.NoError(t, err, expr)
+	return v
+}
+
+func waitJS(t *testing.T, ctx context.Context, expr string, timeout time.Duration) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool]("!!("+expr+")", chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond)))
+	require.NoError(t, err, "waiting for %s", expr)
+}
+
+// The UI in a real headless Chromium against a real `meshscope serve`: it
+// draws exactly the API's graph, a live change adds an edge without moving
+// existing nodes, a click opens the node's panel, and the SQL console runs a
+// query against ClickHouse.
+func TestUIAgainstRealServer(t *testing.T) {
+	if !ui.Built() {
+		if os.Getenv(uitest.RequireBrowserEnv) != "" {
+			t.Fatal("UI assets are not built: run `make ui` before the tests")
+		}
+		t.Skip("UI assets are not built (make ui)")
+	}
+	srv := startServer(t, t.TempDir(), true, "--span-wait", "1s")
+	client := grpcTraceClient(t, srv.grpcAddr)
+	_, err := client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(
+		chainTraces("shop", []string{"web", "cart", "checkout", "payment"}, 30)))
+	require.NoError(t, err)
+	api := "http://" + srv.httpAddr + "/api/v1/graph"
+	eventually(t, "three live edges", 30*time.Second, func() (bool, string) {
+		g := getGraph(t, api)
+		return len(g.Edges) == 3, fmt.Sprintf("%d edges", len(g.Edges))
+	})
+
+	ctx := uitest.NewBrowser(t)
+	var consoleErrors []string
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
+				consoleErrors = append(consoleErrors, m.Text+" "+m.URL)
+			}
+		}
+	}()
+	tctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	require.NoError(t, chromedp.Do(tctx, chromedp.EmulateViewport(1400, 900), chromedp.Navigate("http://"+srv.httpAddr+"/")))
+	waitJS(t, tctx, "window.meshscope && window.meshscope.ready && window.meshscope.edgeCount() === 3", 60*time.Second)
+	g := getGraph(t, api)
+	require.Equal(t, len(g.Nodes), evalJS[int](t, tctx, "window.meshscope.nodeCount()"))
+	require.Equal(t, len(g.Edges), evalJS[int](t, tctx, "window.meshscope.edgeCount()"))
+
+	var before map[string][2]float64
+	require.NoError(t, json.Unmarshal(evalJS[json.RawMessage](t, tctx, "window.meshscope.positions()"), &before))
+
+	// A new caller appears: the delta adds it without moving anyone.
+	_, err = client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(
+		chainTraces("shop", []string{"mobile", "cart"}, 10)))
+	require.NoError(t, err)
+	waitJS(t, tctx, "window.meshscope.edgeCount() === 4 && window.meshscope.ready", 60*time.Second)
+	var after map[string][2]float64
+	require.NoError(t, json.Unmarshal(evalJS[json.RawMessage](t, tctx, "window.meshscope.positions()"), &after))
+	for id, xy := range before {
+		require.Equal(t, xy, after[id], "node %s moved", id)
+	}
+	require.Contains(t, after, "service:shop/mobile")
+
+	// Clicking a node opens its panel with its numbers.
+	xy := evalJS[[]float64](t, tctx, `window.meshscope.nodeScreenPosition("service:shop/checkout")`)
+	require.Len(t, xy, 2)
+	require.NoError(t, chromedp.Do(tctx, chromedp.MouseClickXY(xy[0], xy[1])))
+	waitJS(t, tctx, "!document.getElementById('panel').hidden", 20*time.Second)
+	require.Contains(t, evalJS[string](t, tctx, "document.getElementById('panel').innerText"), "checkout")
+
+	// The SQL console runs a query against ClickHouse and shows its rows.
+	require.NoError(t, chromedp.Do(tctx, chromedp.Navigate("http://"+srv.httpAddr+"/#/sql")))
+	waitJS(t, tctx, "document.getElementById('sql-editor')", 20*time.Second)
+	require.NoError(t, chromedp.Do(tctx,
+		chromedp.SetValue(chromedp.ID("sql-editor"), "SELECT service_name, count() AS spans FROM spans GROUP BY service_name ORDER BY service_name"),
+		chromedp.Focus(chromedp.ID("sql-editor")),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl))))
+	waitJS(t, tctx, "document.querySelectorAll('#sql-results tbody tr').length === 5", 20*time.Second)
+	results := evalJS[string](t, tctx, "document.getElementById('sql-results').innerText")
+	require.Contains(t, results, "checkout")
+	require.Contains(t, results, "mobile")
+	require.Empty(t, consoleErrors)
+}
