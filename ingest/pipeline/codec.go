@@ -194,88 +194,110 @@ func EncodeBatch(dst []byte, b *schema.Batch) []byte {
 
 var errShort = errors.New("record truncated")
 
-// dec reads a record. The first error sticks; callers check it once at the end.
+// dec reads a record. The first error sticks; callers check it once at the
+// end. Strings are substrings of one copy of the record, and string slices
+// are carved from shared chunks, so a decoded row costs few allocations.
 type dec struct {
-	b   []byte
-	err error
+	s    string // the record, copied once
+	off  int
+	err  error
+	strs []string
+	u64s []uint64
 }
 
 func (d *dec) fail(err error) {
 	if d.err == nil {
 		d.err = err
 	}
-	d.b = nil
+	d.off = len(d.s)
 }
 
+func (d *dec) rest() int { return len(d.s) - d.off }
+
 func (d *dec) u() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail(errShort)
-		return 0
+	var v uint64
+	var shift uint
+	for i := 0; d.off+i < len(d.s) && i < binary.MaxVarintLen64; i++ {
+		c := d.s[d.off+i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				break
+			}
+			d.off += i + 1
+			return v | uint64(c)<<shift
+		}
+		v |= uint64(c&0x7f) << shift
+		shift += 7
 	}
-	d.b = d.b[n:]
-	return v
+	d.fail(errShort)
+	return 0
 }
 
 func (d *dec) i() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail(errShort)
-		return 0
+	ux := d.u()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
 	}
-	d.b = d.b[n:]
-	return v
+	return x
 }
 
 func (d *dec) f() float64 {
-	if len(d.b) < 8 {
+	if d.rest() < 8 {
 		d.fail(errShort)
 		return 0
 	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
-	d.b = d.b[8:]
-	return v
+	var v uint64
+	for i := 7; i >= 0; i-- {
+		v = v<<8 | uint64(d.s[d.off+i])
+	}
+	d.off += 8
+	return math.Float64frombits(v)
 }
 
 // n reads a length and checks that at least min bytes per element remain.
 func (d *dec) n(min int) int {
 	v := d.u()
-	if v > uint64(len(d.b)/max(min, 1)) {
+	if v > uint64(d.rest()/max(min, 1)) {
 		d.fail(fmt.Errorf("length %d exceeds record", v))
 		return 0
 	}
 	return int(v)
 }
 
-func (d *dec) s() string {
+func (d *dec) str() string {
 	n := d.n(1)
 	if d.err != nil {
 		return ""
 	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
+	s := d.s[d.off : d.off+n]
+	d.off += n
 	return s
 }
 
 func (d *dec) raw(dst []byte) {
-	if len(d.b) < len(dst) {
+	if d.rest() < len(dst) {
 		d.fail(errShort)
 		return
 	}
-	copy(dst, d.b)
-	d.b = d.b[len(dst):]
+	copy(dst, d.s[d.off:])
+	d.off += len(dst)
 }
 
+// ss carves n strings out of the shared chunk.
 func (d *dec) ss() []string {
 	n := d.n(1)
 	if n == 0 {
 		return nil
 	}
-	out := make([]string, n)
-	for i := range out {
-		out[i] = d.s()
+	if cap(d.strs)-len(d.strs) < n {
+		d.strs = make([]string, 0, max(4096, n))
 	}
-	return out
+	start := len(d.strs)
+	for range n {
+		d.strs = append(d.strs, d.str())
+	}
+	return d.strs[start:len(d.strs):len(d.strs)]
 }
 
 func (d *dec) us() []uint64 {
@@ -283,11 +305,14 @@ func (d *dec) us() []uint64 {
 	if n == 0 {
 		return nil
 	}
-	out := make([]uint64, n)
-	for i := range out {
-		out[i] = d.u()
+	if cap(d.u64s)-len(d.u64s) < n {
+		d.u64s = make([]uint64, 0, max(1024, n))
 	}
-	return out
+	start := len(d.u64s)
+	for range n {
+		d.u64s = append(d.u64s, d.u())
+	}
+	return d.u64s[start:len(d.u64s):len(d.u64s)]
 }
 
 func (d *dec) fs() []float64 {
@@ -307,7 +332,7 @@ func DecodeBatch(rec []byte, b *schema.Batch) error {
 	if len(rec) == 0 || rec[0] != recordVersion {
 		return fmt.Errorf("decode wal record: unknown version")
 	}
-	d := &dec{b: rec[1:]}
+	d := &dec{s: string(rec[1:])}
 	for n := d.n(1); n > 0 && d.err == nil; n-- {
 		var r schema.SpanRow
 		r.StartUnixNano = d.u()
@@ -315,27 +340,27 @@ func DecodeBatch(rec []byte, b *schema.Batch) error {
 		d.raw(r.TraceID[:])
 		d.raw(r.SpanID[:])
 		d.raw(r.ParentSpanID[:])
-		r.TraceState = d.s()
-		r.Name = d.s()
+		r.TraceState = d.str()
+		r.Name = d.str()
 		r.Kind = uint8(d.u())
 		r.StatusCode = uint8(d.u())
-		r.StatusMessage = d.s()
-		r.ServiceName = d.s()
-		r.ServiceNamespace = d.s()
-		r.ServiceVersion = d.s()
-		r.Workload = d.s()
-		r.ScopeName = d.s()
-		r.ScopeVersion = d.s()
-		r.HTTPMethod = d.s()
-		r.HTTPRoute = d.s()
+		r.StatusMessage = d.str()
+		r.ServiceName = d.str()
+		r.ServiceNamespace = d.str()
+		r.ServiceVersion = d.str()
+		r.Workload = d.str()
+		r.ScopeName = d.str()
+		r.ScopeVersion = d.str()
+		r.HTTPMethod = d.str()
+		r.HTTPRoute = d.str()
 		r.HTTPStatusCode = uint16(d.u())
 		r.GRPCStatusCode = int16(d.i())
-		r.PeerService = d.s()
-		r.ServerAddress = d.s()
-		r.DBSystem = d.s()
-		r.DBName = d.s()
-		r.MessagingSystem = d.s()
-		r.MessagingDestination = d.s()
+		r.PeerService = d.str()
+		r.ServerAddress = d.str()
+		r.DBSystem = d.str()
+		r.DBName = d.str()
+		r.MessagingSystem = d.str()
+		r.MessagingDestination = d.str()
 		r.ResourceKeys = d.ss()
 		r.ResourceValues = d.ss()
 		r.AttrKeys = d.ss()
@@ -366,12 +391,12 @@ func DecodeBatch(rec []byte, b *schema.Batch) error {
 		d.raw(r.SpanID[:])
 		r.Flags = uint32(d.u())
 		r.SeverityNumber = uint8(d.u())
-		r.SeverityText = d.s()
-		r.ServiceName = d.s()
-		r.ServiceNamespace = d.s()
-		r.ScopeName = d.s()
-		r.EventName = d.s()
-		r.Body = d.s()
+		r.SeverityText = d.str()
+		r.ServiceName = d.str()
+		r.ServiceNamespace = d.str()
+		r.ScopeName = d.str()
+		r.EventName = d.str()
+		r.Body = d.str()
 		r.ResourceKeys = d.ss()
 		r.ResourceValues = d.ss()
 		r.AttrKeys = d.ss()
@@ -381,14 +406,14 @@ func DecodeBatch(rec []byte, b *schema.Batch) error {
 	for n := d.n(1); n > 0 && d.err == nil; n-- {
 		var r schema.MetricSeriesRow
 		r.SeriesID = d.u()
-		r.MetricName = d.s()
+		r.MetricName = d.str()
 		r.Type = uint8(d.u())
-		r.Unit = d.s()
-		r.Description = d.s()
+		r.Unit = d.str()
+		r.Description = d.str()
 		r.Temporality = uint8(d.u())
 		r.Monotonic = d.u() == 1
-		r.ServiceName = d.s()
-		r.Source = d.s()
+		r.ServiceName = d.str()
+		r.Source = d.str()
 		r.FirstSeenUnix = uint32(d.u())
 		r.ResourceKeys = d.ss()
 		r.ResourceValues = d.ss()
@@ -399,7 +424,7 @@ func DecodeBatch(rec []byte, b *schema.Batch) error {
 	for n := d.n(1); n > 0 && d.err == nil; n-- {
 		var r schema.MetricSampleRow
 		r.SeriesID = d.u()
-		r.MetricName = d.s()
+		r.MetricName = d.str()
 		r.TimeUnixNano = d.u()
 		r.StartTimeUnixNano = d.u()
 		r.Value = d.f()
@@ -429,18 +454,18 @@ func DecodeBatch(rec []byte, b *schema.Batch) error {
 			&r.Source, &r.SourceNamespace, &r.SourceWorkload, &r.SourceApp, &r.SourceVersion,
 			&r.Destination, &r.DestinationNamespace, &r.DestinationWorkload, &r.DestinationApp, &r.DestinationVersion,
 			&r.Protocol, &r.Method, &r.Path, &r.Authority} {
-			*p = d.s()
+			*p = d.str()
 		}
 		r.ResponseCode = uint16(d.u())
 		r.GRPCStatus = int16(d.i())
 		for _, p := range [...]*string{&r.ResponseFlags, &r.ResponseCodeDetails, &r.ConnectionTerminationDetails, &r.UpstreamTransportFailureReason} {
-			*p = d.s()
+			*p = d.str()
 		}
 		r.BytesReceived = d.u()
 		r.BytesSent = d.u()
 		for _, p := range [...]*string{&r.UpstreamHost, &r.UpstreamCluster, &r.UpstreamLocalAddress, &r.DownstreamLocalAddress,
 			&r.DownstreamRemoteAddress, &r.RequestedServerName, &r.RouteName, &r.RequestID, &r.UserAgent, &r.XForwardedFor} {
-			*p = d.s()
+			*p = d.str()
 		}
 		d.raw(r.TraceID[:])
 		r.MTLS = uint8(d.u())
@@ -451,8 +476,8 @@ func DecodeBatch(rec []byte, b *schema.Batch) error {
 	if d.err != nil {
 		return fmt.Errorf("decode wal record: %w", d.err)
 	}
-	if len(d.b) != 0 {
-		return fmt.Errorf("decode wal record: %d trailing bytes", len(d.b))
+	if d.rest() != 0 {
+		return fmt.Errorf("decode wal record: %d trailing bytes", d.rest())
 	}
 	return nil
 }
