@@ -24,6 +24,7 @@ func commands() []command {
 		{"serve", "run the server: receivers, ClickHouse (managed or given), graph, API and UI", runServe},
 		{"migrate", "apply the schema to ClickHouse and exit", runMigrate},
 		{"sql", "run a read-only SQL query against meshscope's ClickHouse", runSQL},
+		{"import", "send Envoy access log files to a running server", runImport},
 		{"version", "print the version", runVersion},
 	}
 }

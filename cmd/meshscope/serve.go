@@ -18,6 +18,10 @@ import (
 
 	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/ingest"
+	"github.com/meshscope/meshscope/ingest/envoy"
+	"github.com/meshscope/meshscope/ingest/envoy/als"
+	"github.com/meshscope/meshscope/ingest/envoy/lines"
+	"github.com/meshscope/meshscope/ingest/envoy/otelals"
 	"github.com/meshscope/meshscope/ingest/otlp"
 	"github.com/meshscope/meshscope/ingest/pipeline"
 	"github.com/meshscope/meshscope/ingest/wal"
@@ -89,15 +93,29 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 		DeadLetterDir: filepath.Join(o.dataDir, "dead-letter"), Logger: log, Registerer: reg,
 	})
 	metrics := ingest.NewMetrics(reg)
-	receiver := otlp.NewReceiver(otlp.NewConverter(1_000_000), pipe, metrics, otlp.Config{
+	// One resolver for every access log input, so that the two sidecars'
+	// entries of one request meet wherever each arrives.
+	resolver, err := envoy.NewResolver(envoy.Config{Registerer: reg})
+	if err != nil {
+		return err
+	}
+	otelAccessLogs, err := otelals.New(resolver, otelals.Config{})
+	if err != nil {
+		return err
+	}
+	conv := otlp.NewConverter(1_000_000)
+	conv.AccessLog = otelAccessLogs.AccessLog
+	receiver := otlp.NewReceiver(conv, pipe, metrics, otlp.Config{
 		MaxRequestBytes: int64(o.maxRequestBytes), Logger: log,
 	})
 
 	grpcServer := grpc.NewServer(otlp.ServerOption(), grpc.MaxRecvMsgSize(int(o.maxRequestBytes)),
 		grpc.ChainUnaryInterceptor(authz.UnaryServerInterceptor()), grpc.ChainStreamInterceptor(authz.StreamServerInterceptor()))
 	receiver.RegisterGRPC(grpcServer)
+	als.NewService(resolver, pipe, metrics, als.Config{Logger: log}).Register(grpcServer)
 
 	api := newAPI(o, tokens, authz, stores, builder, reg, log)
+	api.mount(lines.Path, lines.NewHandler(resolver, pipe, metrics, lines.Config{MaxBodyBytes: int64(o.maxRequestBytes), Logger: log}))
 	httpHandler := api.handler()
 
 	listeners, err := listenAll(map[string]string{"http": o.httpAddr, "otlp-grpc": o.otlpGRPCAddr, "otlp-http": o.otlpHTTPAddr})
@@ -116,6 +134,8 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	g.Go(func() error { return grpcServer.Serve(listeners["otlp-grpc"]) })
 	flushDone := make(chan error, 1)
 	go func() { flushDone <- pipe.Run(runCtx) }()
+	resolverDone := make(chan error, 1)
+	go func() { resolverDone <- resolver.Run(runCtx, pipe) }()
 	builderDone := make(chan error, 1)
 	go func() { builderDone <- builder.Run(runCtx) }()
 	go stores.connect(runCtx, chstore.Config{DSN: dsn, Cluster: o.clickhouseCluster, Logger: log}, log)
@@ -142,6 +162,7 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	}
 	serveErr := g.Wait()
 	cancelRun()
+	<-resolverDone
 	if err := <-flushDone; err != nil {
 		log.Warn("flusher stopped with error", "err", err)
 	}
