@@ -135,18 +135,20 @@ func (c *Converter) TracesToRows(td ptrace.Traces, b *schema.Batch) rejections {
 					rej.add("invalid_utf8", "resource "+bad+": invalid UTF-8")
 					continue
 				}
-				if reason, msg := c.checkSpan(sp); reason != "" {
+				keys, values := attrs(sp.Attributes())
+				if reason, msg := c.checkSpan(sp, keys, values); reason != "" {
 					rej.add(reason, msg)
 					continue
 				}
-				b.Spans = append(b.Spans, spanRow(sp, &ri, scope))
+				b.Spans = append(b.Spans, schema.SpanRow{})
+				fillSpanRow(&b.Spans[len(b.Spans)-1], sp, &ri, scope, keys, values)
 			}
 		}
 	}
 	return rej
 }
 
-func (c *Converter) checkSpan(sp ptrace.Span) (reason, msg string) {
+func (c *Converter) checkSpan(sp ptrace.Span, keys, values []string) (reason, msg string) {
 	id := sp.SpanID()
 	where := "span " + strconv.Quote(sp.Name())
 	if sp.TraceID().IsEmpty() {
@@ -168,16 +170,17 @@ func (c *Converter) checkSpan(sp ptrace.Span) (reason, msg string) {
 	if end-start > uint64(maxSpanDuration) {
 		return "invalid_timestamp", where + ": duration over 24h"
 	}
-	k, v := attrs(sp.Attributes())
-	if f := badUTF8(k, v); f != "" {
+	if f := badUTF8(keys, values); f != "" {
 		return "invalid_utf8", where + ": " + f + ": invalid UTF-8"
 	}
 	return "", ""
 }
 
-func spanRow(sp ptrace.Span, ri *resourceInfo, scope pcommon.InstrumentationScope) schema.SpanRow {
+// fillSpanRow fills r (a zero row in place, to avoid copying the large
+// struct) from sp, with the span's attributes already read.
+func fillSpanRow(r *schema.SpanRow, sp ptrace.Span, ri *resourceInfo, scope pcommon.InstrumentationScope, keys, values []string) {
 	start := uint64(sp.StartTimestamp())
-	r := schema.SpanRow{
+	*r = schema.SpanRow{
 		StartUnixNano:    start,
 		DurationNanos:    uint64(sp.EndTimestamp()) - start,
 		TraceID:          schema.TraceID(sp.TraceID()),
@@ -197,8 +200,9 @@ func spanRow(sp ptrace.Span, ri *resourceInfo, scope pcommon.InstrumentationScop
 		GRPCStatusCode:   -1,
 		ResourceKeys:     ri.keys,
 		ResourceValues:   ri.values,
+		AttrKeys:         keys,
+		AttrValues:       values,
 	}
-	r.AttrKeys, r.AttrValues = attrs(sp.Attributes())
 	for i, k := range r.AttrKeys {
 		v := r.AttrValues[i]
 		switch k {
@@ -256,7 +260,6 @@ func spanRow(sp ptrace.Span, ri *resourceInfo, scope pcommon.InstrumentationScop
 			r.LinkAttrs[i] = mapJSON(l.Attributes())
 		}
 	}
-	return r
 }
 
 func mapJSON(m pcommon.Map) string {
