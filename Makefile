@@ -31,9 +31,13 @@ deps: ## install the system packages meshscope and its tests need, when missing 
 	@if ! command -v npm >/dev/null; then \
 		echo "installing nodejs and npm"; $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; fi
 
-tools: ## build the real clients the end-to-end tests drive (telemetrygen) into bin/tools
+PROMETHEUS_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/prometheus/prometheus)
+
+tools: ## build the real programs the end-to-end tests drive (telemetrygen, prometheus, alertmanager) into bin/tools
 	@mkdir -p $(TOOLS_DIR)
-	@[ -x $(TOOLS_DIR)/telemetrygen ] || GOBIN=$(TOOLS_DIR) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
+	@[ -x $(TOOLS_DIR)/telemetrygen ] || { echo "building telemetrygen"; GOBIN=$(TOOLS_DIR) $(GO) install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0; }
+	@[ -x $(TOOLS_DIR)/prometheus ] || { echo "building prometheus $(PROMETHEUS_VERSION)"; GOBIN=$(TOOLS_DIR) $(GO) install -tags remove_all_sd github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_VERSION); }
+	@[ -x $(TOOLS_DIR)/alertmanager ] || { echo "building alertmanager"; GOBIN=$(TOOLS_DIR) $(GO) install github.com/prometheus/alertmanager/cmd/alertmanager@v0.27.0; }
 
 test: deps ui tools ## run every test (real ClickHouse, gRPC, HTTP and Chromium)
 	$(GO) vet ./...

@@ -21,7 +21,7 @@ type slotStats struct {
 // obsDelta is an observation reduced to what it adds to a slot.
 type obsDelta struct {
 	requests, errors, latSum, bytesSent, bytesRecv, mtls, plain uint64
-	// bucket receives every call when hist is nil.
+	// bucket receives every call when hist is nil; -1: latency unknown.
 	bucket int
 	hist   *Histogram
 }
@@ -54,7 +54,11 @@ func (d *obsDelta) set(o *Observation) {
 		d.bucket, d.latSum = BucketOf(mean), uint64(mean)*o.Count
 		return
 	}
-	dur := max(o.DurationNanos, 0)
+	if o.DurationNanos < 0 {
+		d.bucket = -1 // latency unknown: not in the histogram
+		return
+	}
+	dur := o.DurationNanos
 	d.bucket = BucketOf(dur)
 	d.latSum = uint64(dur) * o.Count
 }
@@ -69,7 +73,7 @@ func (s *slotStats) apply(d *obsDelta) {
 	s.plain += d.plain
 	if d.hist != nil {
 		s.lat.addHistogram(d.hist)
-	} else {
+	} else if d.bucket >= 0 {
 		s.lat.add(d.bucket, d.requests)
 	}
 }
@@ -90,7 +94,7 @@ func (w *EdgeStats) applyDelta(d *obsDelta) {
 	w.Plaintext += d.plain
 	if d.hist != nil {
 		w.Latency.Add(d.hist)
-	} else {
+	} else if d.bucket >= 0 {
 		w.Latency[d.bucket] += d.requests
 	}
 }

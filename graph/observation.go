@@ -97,7 +97,9 @@ type Observation struct {
 	Count uint64
 	// Errors is how many of Count failed by the error rule (IsError).
 	Errors uint64
-	// DurationNanos is the latency of each call when Latency is nil.
+	// DurationNanos is the latency of each call when Latency is nil; a
+	// negative value means unknown (TCP metrics, counters without a
+	// histogram): such calls count everywhere but in latency.
 	DurationNanos int64
 	// Latency, when set, is the latency distribution of the Count calls
 	// (metric deltas); it must sum to Count.

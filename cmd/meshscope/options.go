@@ -33,6 +33,7 @@ type serveOptions struct {
 	spanWait          time.Duration
 	edgeFlushDelay    time.Duration
 	allowedOrigins    string
+	scrapeConfig      string
 }
 
 func (o *serveOptions) register(fs *flag.FlagSet) {
@@ -60,6 +61,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.tick, "tick", time.Second, "how often the live graph publishes a snapshot and delta")
 	fs.DurationVar(&o.spanWait, "span-wait", 10*time.Second, "how long a client or server span waits for its other half")
 	fs.DurationVar(&o.edgeFlushDelay, "edge-flush-delay", 30*time.Second, "how long after a 10s bucket ends it is written to edges_10s (late observations for it are dropped); at least --span-wait")
+	fs.StringVar(&o.scrapeConfig, "scrape-config", "", "YAML file of Envoy / Linkerd proxy /metrics targets to scrape, for users without a Prometheus")
 	fs.StringVar(&o.allowedOrigins, "allowed-origins", "", "comma-separated origins allowed to open the websocket besides the server's own")
 }
 

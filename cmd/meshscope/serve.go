@@ -22,6 +22,10 @@ import (
 	"github.com/meshscope/meshscope/ingest/envoy/als"
 	"github.com/meshscope/meshscope/ingest/envoy/lines"
 	"github.com/meshscope/meshscope/ingest/envoy/otelals"
+	"github.com/meshscope/meshscope/ingest/meshmetrics"
+	"github.com/meshscope/meshscope/ingest/promrw"
+	"github.com/meshscope/meshscope/ingest/scrape"
+	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/ingest/otlp"
 	"github.com/meshscope/meshscope/ingest/pipeline"
 	"github.com/meshscope/meshscope/ingest/wal"
@@ -103,8 +107,28 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// One deriver for every metrics input: remote_write, scraping, OTLP.
+	deriver, err := meshmetrics.New(meshmetrics.Config{})
+	if err != nil {
+		return err
+	}
+	var scrapeCfg *scrape.Config
+	if o.scrapeConfig != "" {
+		b, err := os.ReadFile(o.scrapeConfig)
+		if err != nil {
+			return fmt.Errorf("--scrape-config: %w", err)
+		}
+		cfg, err := scrape.ParseConfig(b)
+		if err != nil {
+			return fmt.Errorf("--scrape-config %s: %w", o.scrapeConfig, err)
+		}
+		scrapeCfg = &cfg
+	}
 	conv := otlp.NewConverter(1_000_000)
 	conv.AccessLog = otelAccessLogs.AccessLog
+	conv.Metrics = func(series []schema.MetricSeriesRow, samples []schema.MetricSampleRow) []graph.Observation {
+		return deriver.Derive(series, samples, nil)
+	}
 	receiver := otlp.NewReceiver(conv, pipe, metrics, otlp.Config{
 		MaxRequestBytes: int64(o.maxRequestBytes), Logger: log,
 	})
@@ -115,6 +139,7 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	als.NewService(resolver, pipe, metrics, als.Config{Logger: log}).Register(grpcServer)
 
 	api := newAPI(o, tokens, authz, stores, builder, reg, log)
+	api.mount("/api/v1/write", promrw.NewHandler(promrw.Config{MaxRequestBytes: int64(o.maxRequestBytes)}, pipe, deriver, metrics, log))
 	api.mount(lines.Path, lines.NewHandler(resolver, pipe, metrics, lines.Config{MaxBodyBytes: int64(o.maxRequestBytes), Logger: log}))
 	httpHandler := api.handler()
 
@@ -136,6 +161,13 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	go func() { flushDone <- pipe.Run(runCtx) }()
 	resolverDone := make(chan error, 1)
 	go func() { resolverDone <- resolver.Run(runCtx, pipe) }()
+	if scrapeCfg != nil {
+		go func() {
+			if err := scrape.Run(runCtx, *scrapeCfg, pipe, deriver, metrics, log); err != nil && runCtx.Err() == nil {
+				log.Error("scraper stopped", "err", err)
+			}
+		}()
+	}
 	builderDone := make(chan error, 1)
 	go func() { builderDone <- builder.Run(runCtx) }()
 	go stores.connect(runCtx, chstore.Config{DSN: dsn, Cluster: o.clickhouseCluster, Logger: log}, log)

@@ -1,0 +1,137 @@
+package meshmetrics
+
+// family is the mesh whose metric naming and labels a series follows.
+type family uint8
+
+const (
+	famIstio family = iota + 1
+	famLinkerd
+	famEnvoy
+)
+
+// role is what a series contributes to the observation of its call group.
+type role uint8
+
+const (
+	// roleCounter counts requests (or TCP connections); rank says which
+	// counter wins when a group has several that count the same calls.
+	roleCounter role = iota + 1
+	// roleHistCount is the _count of a latency histogram.
+	roleHistCount
+	// roleHistSum is the _sum of a latency histogram.
+	roleHistSum
+	// roleHistBucket is one _bucket (one le) of a latency histogram.
+	roleHistBucket
+	// roleHistRow is a whole latency histogram in one sample row: OTLP
+	// explicit-bucket histograms and Prometheus native histograms with
+	// custom buckets give the distribution; exponential ones give Count
+	// and the mean latency only.
+	roleHistRow
+	// roleBytesSent is bytes from the caller to the callee: a counter, the
+	// _sum of a size histogram, or the Sum of a histogram row.
+	roleBytesSent
+	// roleBytesReceived is bytes from the callee back to the caller.
+	roleBytesReceived
+)
+
+// spec is what a metric name means.
+type spec struct {
+	fam  family
+	role role
+	// rank orders request counters of one group: the highest rank present
+	// gives Count (and Errors) when the group has no latency histogram.
+	rank uint8
+	// unitNanos converts a latency histogram's unit to nanoseconds.
+	unitNanos float64
+}
+
+const msNanos = 1e6
+
+// specOf returns the meaning of a metric name. Names of cumulative counters
+// are accepted with and without "_total", as OTLP pipelines often drop it,
+// and histograms both as classic _bucket/_count/_sum series and as one row.
+func specOf(name string) (spec, bool) {
+	switch name {
+	// Istio standard metrics.
+	case "istio_requests_total", "istio_requests":
+		return spec{fam: famIstio, role: roleCounter, rank: 1}, true
+	case "istio_request_duration_milliseconds_bucket":
+		return spec{fam: famIstio, role: roleHistBucket, unitNanos: msNanos}, true
+	case "istio_request_duration_milliseconds_count":
+		return spec{fam: famIstio, role: roleHistCount, unitNanos: msNanos}, true
+	case "istio_request_duration_milliseconds_sum":
+		return spec{fam: famIstio, role: roleHistSum, unitNanos: msNanos}, true
+	case "istio_request_duration_milliseconds":
+		return spec{fam: famIstio, role: roleHistRow, unitNanos: msNanos}, true
+	case "istio_request_bytes_sum", "istio_request_bytes":
+		return spec{fam: famIstio, role: roleBytesSent}, true
+	case "istio_response_bytes_sum", "istio_response_bytes":
+		return spec{fam: famIstio, role: roleBytesReceived}, true
+	// Istio's TCP metrics are named from the server's side: "received" is
+	// what the caller sent, "sent" what it got back.
+	case "istio_tcp_received_bytes_total", "istio_tcp_received_bytes":
+		return spec{fam: famIstio, role: roleBytesSent}, true
+	case "istio_tcp_sent_bytes_total", "istio_tcp_sent_bytes":
+		return spec{fam: famIstio, role: roleBytesReceived}, true
+	case "istio_tcp_connections_opened_total", "istio_tcp_connections_opened":
+		return spec{fam: famIstio, role: roleCounter, rank: 1}, true
+
+	// Linkerd proxy metrics.
+	case "request_total":
+		return spec{fam: famLinkerd, role: roleCounter, rank: 1}, true
+	case "response_total":
+		return spec{fam: famLinkerd, role: roleCounter, rank: 2}, true
+	case "response_latency_ms_bucket":
+		return spec{fam: famLinkerd, role: roleHistBucket, unitNanos: msNanos}, true
+	case "response_latency_ms_count":
+		return spec{fam: famLinkerd, role: roleHistCount, unitNanos: msNanos}, true
+	case "response_latency_ms_sum":
+		return spec{fam: famLinkerd, role: roleHistSum, unitNanos: msNanos}, true
+	case "response_latency_ms":
+		return spec{fam: famLinkerd, role: roleHistRow, unitNanos: msNanos}, true
+
+	// Envoy cluster statistics (/stats/prometheus, tags extracted).
+	case "envoy_cluster_upstream_rq_total":
+		return spec{fam: famEnvoy, role: roleCounter, rank: 1}, true
+	case "envoy_cluster_upstream_rq":
+		return spec{fam: famEnvoy, role: roleCounter, rank: 2}, true
+	case "envoy_cluster_upstream_rq_xx":
+		return spec{fam: famEnvoy, role: roleCounter, rank: 3}, true
+	case "envoy_cluster_upstream_rq_time_bucket":
+		return spec{fam: famEnvoy, role: roleHistBucket, unitNanos: msNanos}, true
+	case "envoy_cluster_upstream_rq_time_count":
+		return spec{fam: famEnvoy, role: roleHistCount, unitNanos: msNanos}, true
+	case "envoy_cluster_upstream_rq_time_sum":
+		return spec{fam: famEnvoy, role: roleHistSum, unitNanos: msNanos}, true
+	case "envoy_cluster_upstream_rq_time":
+		return spec{fam: famEnvoy, role: roleHistRow, unitNanos: msNanos}, true
+	case "envoy_cluster_upstream_cx_tx_bytes_total":
+		return spec{fam: famEnvoy, role: roleBytesSent}, true
+	case "envoy_cluster_upstream_cx_rx_bytes_total":
+		return spec{fam: famEnvoy, role: roleBytesReceived}, true
+	}
+	return spec{}, false
+}
+
+// groupIgnores reports whether a label is left out of the call group key of
+// a family: labels that tell series of one group apart (bucket bound,
+// status class) rather than calls apart.
+func (f family) groupIgnores(name string) bool {
+	switch name {
+	case "le":
+		return true
+	}
+	switch f {
+	case famLinkerd:
+		switch name {
+		case "status_code", "classification", "grpc_status", "error":
+			return true
+		}
+	case famEnvoy:
+		switch name {
+		case "envoy_response_code_class", "envoy_response_code":
+			return true
+		}
+	}
+	return false
+}
