@@ -23,13 +23,13 @@ import (
 	"github.com/meshscope/meshscope/ingest/envoy/lines"
 	"github.com/meshscope/meshscope/ingest/envoy/otelals"
 	"github.com/meshscope/meshscope/ingest/meshmetrics"
-	"github.com/meshscope/meshscope/ingest/promrw"
-	"github.com/meshscope/meshscope/ingest/scrape"
-	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/ingest/otlp"
 	"github.com/meshscope/meshscope/ingest/pipeline"
+	"github.com/meshscope/meshscope/ingest/promrw"
+	"github.com/meshscope/meshscope/ingest/scrape"
 	"github.com/meshscope/meshscope/ingest/wal"
 	"github.com/meshscope/meshscope/query/auth"
+	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chstore"
 )
 

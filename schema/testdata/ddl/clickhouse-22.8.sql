@@ -319,3 +319,30 @@ SELECT
 FROM `meshscope`.`edges_10s` AS src
 GROUP BY timestamp, source_kind, source_cluster, source_namespace, source_name, source_workload, source_version, destination_kind, destination_cluster, destination_namespace, destination_name, destination_workload, destination_version, protocol;
 
+-- migration 3: slo alert history
+CREATE TABLE IF NOT EXISTS `meshscope`.`slo_alerts`
+(
+    `timestamp` DateTime CODEC(Delta, ZSTD(1)),
+    `slo` LowCardinality(String),
+    `severity` LowCardinality(String),
+    `state` LowCardinality(String),
+    `previous_state` LowCardinality(String),
+    `service` LowCardinality(String),
+    `objective` Float64,
+    `sli` Float64,
+    `error_budget_remaining` Float64,
+    `burn_windows` Array(String),
+    `burn_rates` Array(Float64),
+    `window_requests` Array(UInt64),
+    `active_at` DateTime,
+    `fired_at` DateTime,
+    `no_data` UInt8,
+    `label_keys` Array(String),
+    `label_values` Array(String),
+    `annotation_keys` Array(String),
+    `annotation_values` Array(String)
+)
+ENGINE = MergeTree()
+PARTITION BY toYYYYMM(timestamp)
+ORDER BY (slo, severity, timestamp);
+
