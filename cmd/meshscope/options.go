@@ -34,6 +34,10 @@ type serveOptions struct {
 	edgeFlushDelay    time.Duration
 	allowedOrigins    string
 	scrapeConfig      string
+	demo              bool
+	demoServices      int
+	demoRate          float64
+	demoScenario      string
 }
 
 func (o *serveOptions) register(fs *flag.FlagSet) {
@@ -62,6 +66,10 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.spanWait, "span-wait", 10*time.Second, "how long a client or server span waits for its other half")
 	fs.DurationVar(&o.edgeFlushDelay, "edge-flush-delay", 30*time.Second, "how long after a 10s bucket ends it is written to edges_10s (late observations for it are dropped); at least --span-wait")
 	fs.StringVar(&o.scrapeConfig, "scrape-config", "", "YAML file of Envoy / Linkerd proxy /metrics targets to scrape, for users without a Prometheus")
+	fs.BoolVar(&o.demo, "demo", false, "also run the demo mesh generator in this process, sending to this server's own listeners")
+	fs.IntVar(&o.demoServices, "demo-services", 60, "with --demo: number of services of the generated mesh")
+	fs.Float64Var(&o.demoRate, "demo-rate", 500, "with --demo: calls per second across all edges")
+	fs.StringVar(&o.demoScenario, "demo-scenario", "failing-dependency", "with --demo: steady, failing-dependency, slow-database, canary-bad or new-service")
 	fs.StringVar(&o.allowedOrigins, "allowed-origins", "", "comma-separated origins allowed to open the websocket besides the server's own")
 }
 

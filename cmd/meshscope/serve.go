@@ -18,6 +18,7 @@ import (
 
 	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/ingest"
+	"github.com/meshscope/meshscope/ingest/demo"
 	"github.com/meshscope/meshscope/ingest/envoy"
 	"github.com/meshscope/meshscope/ingest/envoy/als"
 	"github.com/meshscope/meshscope/ingest/envoy/lines"
@@ -167,6 +168,21 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 				log.Error("scraper stopped", "err", err)
 			}
 		}()
+	}
+	if o.demo {
+		cfg := demo.DefaultConfig()
+		cfg.ServerHTTP = "http://" + listeners["http"].Addr().String()
+		cfg.ServerGRPC = listeners["otlp-grpc"].Addr().String()
+		cfg.Services, cfg.Rate, cfg.Scenario, cfg.Logger = o.demoServices, o.demoRate, o.demoScenario, log.With("component", "demo")
+		if len(tokens) > 0 {
+			cfg.Token = tokens[0]
+		}
+		g.Go(func() error {
+			if err := demo.Run(gctx, cfg); err != nil && gctx.Err() == nil {
+				return fmt.Errorf("demo: %w", err)
+			}
+			return nil
+		})
 	}
 	builderDone := make(chan error, 1)
 	go func() { builderDone <- builder.Run(runCtx) }()

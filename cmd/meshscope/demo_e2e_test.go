@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/ingest/demo"
+)
+
+// The demo drives a real server through every ingest path (OTLP spans,
+// Envoy ALS, Istio text lines, remote_write); the API then shows its
+// services, edges of every provenance, the canary versions and the
+// scenario's failing edges.
+func TestDemoThroughTheRealEndpoints(t *testing.T) {
+	const services, seed = 30, 7
+	srv := startServer(t, t.TempDir(), true, "--span-wait", "2s", "--edge-flush-delay", "3s")
+	topo, err := demo.NewTopology(services, seed, "failing-dependency")
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() {
+		_, stderr, err := meshscope(t, "demo", "--server-http", "http://"+srv.httpAddr, "--server-grpc", srv.grpcAddr,
+			"--services", fmt.Sprint(services), "--seed", fmt.Sprint(seed), "--rate", "600", "--duration", "25s",
+			"--scenario", "failing-dependency", "--scenario-period", "5s", "--trace-sample", "0.5",
+			"--metrics-interval", "2s", "--progress-interval", "5s")
+		if err != nil {
+			err = fmt.Errorf("%w: %s", err, stderr)
+		}
+		done <- err
+	}()
+	api := "http://" + srv.httpAddr + "/api/v1/graph"
+
+	// Every provenance shows up on some edge, and the scenario's target
+	// fails.
+	failing := topo.Scenario.Edges()
+	require.NotEmpty(t, failing)
+	eventually(t, "edges of every provenance and the failing dependency", 40*time.Second, func() (bool, string) {
+		g := getGraph(t, api)
+		seen := map[string]bool{}
+		for _, e := range g.Edges {
+			for _, p := range e.Provenance {
+				seen[p] = true
+			}
+		}
+		worst := 0.0
+		for _, e := range g.Edges {
+			if slices.Contains(failing, e.ID) {
+				worst = max(worst, e.ErrorRate)
+			}
+		}
+		return seen["span"] && seen["accesslog"] && seen["metric"] && worst > 0.2,
+			fmt.Sprintf("%d edges, provenance %v, failing edge error rate %.2f", len(g.Edges), seen, worst)
+	})
+
+	g := getGraph(t, api)
+	ids := map[string]bool{}
+	for _, n := range g.Nodes {
+		ids[n.ID] = true
+	}
+	for _, s := range topo.Services {
+		switch s.Kind {
+		case demo.KindFrontend, demo.KindAPI, demo.KindMidTier:
+			require.True(t, ids[s.ID()], "service %s on the graph", s.ID())
+		}
+	}
+	// Canary versions at the version granularity.
+	vg := getGraph(t, api+"?granularity=version")
+	vids := map[string]bool{}
+	for _, n := range vg.Nodes {
+		vids[n.ID] = true
+	}
+	canaries := topo.Canaries()
+	require.NotEmpty(t, canaries)
+	for _, w := range topo.Workloads {
+		if w.Service == canaries[0] {
+			require.True(t, vids[w.VersionID()], "version node %s", w.VersionID())
+		}
+	}
+	require.NoError(t, <-done)
+}

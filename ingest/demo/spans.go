@@ -1,0 +1,239 @@
+package demo
+
+import (
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// OTLP spans, encoded by hand as opentelemetry.proto.trace.v1 messages.
+// Every instrumented service writes, per call, the spans its SDK would:
+// a CLIENT span around an outgoing HTTP or gRPC call (with server.address,
+// or db.system and db.name for database calls), a SERVER span around the
+// handling of a request, a PRODUCER span per published message and a
+// CONSUMER span per processed message, linked to the producer's span. The
+// resource names the pod: service.name, service.namespace,
+// k8s.namespace.name, service.version, k8s.pod.name, k8s.deployment.name.
+// Spans are batched per pod, as a Collector in gateway mode batches what
+// the SDKs export.
+
+// OTLP span kinds and status codes.
+const (
+	spanKindServer   = 2
+	spanKindClient   = 3
+	spanKindProducer = 4
+	spanKindConsumer = 5
+	statusCodeError  = 2
+)
+
+// scopeName is the instrumentation scope of the spans.
+const scopeName = "github.com/meshscope/meshscope/ingest/demo"
+
+// appendKV appends a KeyValue with a string value as field num.
+func appendKV(b []byte, num protowire.Number, key, value string) []byte {
+	b, m := openField(b, num)
+	b = appendStringField(b, 1, key)
+	var v int
+	b, v = openField(b, 2)
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(len(value)))
+	b = append(b, value...)
+	b = closeField(b, v)
+	return closeField(b, m)
+}
+
+// appendKVInt appends a KeyValue with an int value as field num.
+func appendKVInt(b []byte, num protowire.Number, key string, value int64) []byte {
+	b, m := openField(b, num)
+	b = appendStringField(b, 1, key)
+	var v int
+	b, v = openField(b, 2)
+	b = protowire.AppendTag(b, 3, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(value))
+	b = closeField(b, v)
+	return closeField(b, m)
+}
+
+// spanStatic is what never changes in a kind of span: its name and
+// attributes (as KeyValue fields of a Span).
+type spanStatic struct {
+	name  string
+	attrs []byte
+}
+
+// spanTables holds the static parts of every span the mesh can write.
+type spanTables struct {
+	resource [][]byte       // by pod: the Resource field of ResourceSpans
+	scope    []byte         // the InstrumentationScope field of ScopeSpans
+	client   [][]spanStatic // by call, by endpoint of the callee: CLIENT or PRODUCER span
+	server   [][]spanStatic // by service, by endpoint: SERVER span
+	consumer []spanStatic   // by call (consume): CONSUMER span
+	root     spanStatic     // the gateway's SERVER span of a root request
+}
+
+const attrs protowire.Number = 9 // Span.attributes
+
+func newSpanTables(t *Topology) *spanTables {
+	st := &spanTables{resource: make([][]byte, len(t.Pods)), client: make([][]spanStatic, len(t.Calls)),
+		server: make([][]spanStatic, len(t.Services)), consumer: make([]spanStatic, len(t.Calls))}
+	langs := []string{"go", "java", "python", "nodejs"}
+	for _, p := range t.Pods {
+		w := p.Workload
+		s := w.Service
+		var r []byte
+		r = appendKV(r, 1, "service.name", s.Name)
+		r = appendKV(r, 1, "service.namespace", s.Namespace)
+		r = appendKV(r, 1, "service.version", w.Version)
+		r = appendKV(r, 1, "k8s.namespace.name", s.Namespace)
+		r = appendKV(r, 1, "k8s.pod.name", p.Name)
+		r = appendKV(r, 1, "k8s.deployment.name", w.Name)
+		r = appendKV(r, 1, "telemetry.sdk.name", "opentelemetry")
+		r = appendKV(r, 1, "telemetry.sdk.language", langs[s.Index%len(langs)])
+		st.resource[p.Index] = appendBytesField(nil, 1, r)
+	}
+	var scope []byte
+	scope = appendStringField(scope, 1, scopeName)
+	scope = appendStringField(scope, 2, "1.0.0")
+	st.scope = appendBytesField(nil, 1, scope)
+	st.root = spanStatic{name: "ingress", attrs: appendKV(appendKV(nil, attrs, "http.request.method", "GET"), attrs, "url.scheme", "https")}
+
+	for _, s := range t.Services {
+		for _, ep := range s.Endpoints {
+			var a []byte
+			name := ep.Method + " " + ep.Route
+			if s.Protocol == ProtocolGRPC {
+				name = ep.RPCService + "/" + ep.RPCMethod
+				a = appendKV(a, attrs, "rpc.system", "grpc")
+				a = appendKV(a, attrs, "rpc.service", ep.RPCService)
+				a = appendKV(a, attrs, "rpc.method", ep.RPCMethod)
+			} else {
+				a = appendKV(a, attrs, "http.request.method", ep.Method)
+				a = appendKV(a, attrs, "http.route", ep.Route)
+				a = appendKV(a, attrs, "url.scheme", "http")
+			}
+			a = appendKVInt(a, attrs, "server.port", int64(s.Port))
+			st.server[s.Index] = append(st.server[s.Index], spanStatic{name: name, attrs: a})
+		}
+	}
+	for _, c := range t.Calls {
+		st.client[c.Index], st.consumer[c.Index] = clientStatics(c)
+	}
+	return st
+}
+
+// clientStatics returns the static parts of the spans a call makes its
+// caller write: by endpoint of the callee, and the consumer's.
+func clientStatics(c *Call) ([]spanStatic, spanStatic) {
+	to := c.To
+	server := func(a []byte) []byte {
+		a = appendKV(a, attrs, "server.address", to.Host)
+		return appendKVInt(a, attrs, "server.port", int64(to.Port))
+	}
+	var out []spanStatic
+	switch c.Kind {
+	case CallRequest:
+		for _, ep := range to.Endpoints {
+			var a []byte
+			name := ep.Method
+			if to.Protocol == ProtocolGRPC {
+				name = ep.RPCService + "/" + ep.RPCMethod
+				a = appendKV(a, attrs, "rpc.system", "grpc")
+				a = appendKV(a, attrs, "rpc.service", ep.RPCService)
+				a = appendKV(a, attrs, "rpc.method", ep.RPCMethod)
+			} else {
+				a = appendKV(a, attrs, "http.request.method", ep.Method)
+				a = appendKV(a, attrs, "network.protocol.version", "1.1")
+			}
+			out = append(out, spanStatic{name: name, attrs: server(a)})
+		}
+	case CallDatabase:
+		table := strings.SplitN(to.DBName, "_", 2)[0] + "s"
+		a := appendKV(nil, attrs, "db.system", to.System)
+		a = appendKV(a, attrs, "db.name", to.DBName)
+		a = appendKV(a, attrs, "db.namespace", to.DBName)
+		a = appendKV(a, attrs, "db.operation.name", "SELECT")
+		a = appendKV(a, attrs, "db.query.text", "SELECT * FROM "+table+" WHERE id = $1")
+		a = appendKV(a, attrs, "peer.service", to.Name)
+		out = []spanStatic{{name: "SELECT " + to.DBName + "." + table, attrs: server(a)}}
+	case CallCache:
+		a := appendKV(nil, attrs, "db.system", to.System)
+		a = appendKV(a, attrs, "db.operation.name", "GET")
+		a = appendKV(a, attrs, "peer.service", to.Name)
+		out = []spanStatic{{name: "GET", attrs: server(a)}}
+	case CallExternal:
+		ep := to.Endpoints[0]
+		a := appendKV(nil, attrs, "http.request.method", ep.Method)
+		a = appendKV(a, attrs, "url.full", "https://"+to.Host+ep.Route)
+		out = []spanStatic{{name: ep.Method, attrs: server(a)}}
+	case CallProduce:
+		a := appendKV(nil, attrs, "messaging.system", "kafka")
+		a = appendKV(a, attrs, "messaging.destination.name", c.Topic.Name)
+		a = appendKV(a, attrs, "messaging.operation.type", "publish")
+		a = appendKV(a, attrs, "peer.service", to.Name)
+		out = []spanStatic{{name: "publish " + c.Topic.Name, attrs: server(a)}}
+	case CallConsume:
+		a := appendKV(nil, attrs, "messaging.system", "kafka")
+		a = appendKV(a, attrs, "messaging.destination.name", c.Topic.Name)
+		a = appendKV(a, attrs, "messaging.operation.type", "process")
+		a = appendKV(a, attrs, "messaging.consumer.group.name", c.From.Name)
+		return nil, spanStatic{name: "process " + c.Topic.Name, attrs: a}
+	}
+	return out, spanStatic{}
+}
+
+// spanOut is one span to append.
+type spanOut struct {
+	static     *spanStatic
+	kind       uint64
+	trace      *[16]byte
+	id, parent *[8]byte // parent nil for a root span
+	start, end int64
+	status     *respStatus // response status attributes; nil for none
+	urlPath    string
+	failed     bool
+	link       *[16]byte // consumer: the producer's trace and span
+	linkSpan   *[8]byte
+}
+
+// appendSpan appends s as a Span field (ScopeSpans.spans).
+func appendSpan(b []byte, s *spanOut) []byte {
+	b, m := openField(b, 2)
+	b = appendBytesField(b, 1, s.trace[:])
+	b = appendBytesField(b, 2, s.id[:])
+	if s.parent != nil {
+		b = appendBytesField(b, 4, s.parent[:])
+	}
+	b = appendStringField(b, 5, s.static.name)
+	b = appendVarintField(b, 6, s.kind)
+	b = appendFixed64Field(b, 7, uint64(s.start))
+	b = appendFixed64Field(b, 8, uint64(s.end))
+	b = append(b, s.static.attrs...)
+	if s.urlPath != "" {
+		b = appendKV(b, attrs, "url.path", s.urlPath)
+	}
+	if st := s.status; st != nil {
+		if st.grpc >= 0 {
+			b = appendKVInt(b, attrs, "rpc.grpc.status_code", int64(st.grpc))
+		} else {
+			b = appendKVInt(b, attrs, "http.response.status_code", int64(st.code))
+		}
+		if st.flags != "-" {
+			b = appendKV(b, attrs, "error.type", strconv.Itoa(st.code))
+		}
+	}
+	if s.link != nil {
+		var l int
+		b, l = openField(b, 13)
+		b = appendBytesField(b, 1, s.link[:])
+		b = appendBytesField(b, 2, s.linkSpan[:])
+		b = closeField(b, l)
+	}
+	if s.failed {
+		var st int
+		b, st = openField(b, 15)
+		b = appendVarintField(b, 3, statusCodeError)
+		b = closeField(b, st)
+	}
+	return closeField(b, m)
+}

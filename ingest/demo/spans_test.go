@@ -1,0 +1,156 @@
+package demo
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+type spanKey struct {
+	trace pcommon.TraceID
+	span  pcommon.SpanID
+}
+
+type decodedSpan struct {
+	span     ptrace.Span
+	resource pcommon.Map
+}
+
+func str(m pcommon.Map, key string) string {
+	v, ok := m.Get(key)
+	if !ok {
+		return ""
+	}
+	return v.AsString()
+}
+
+func TestSpansDecode(t *testing.T) {
+	cfg := testConfig()
+	c := &capture{}
+	g, topo := newTestGenerator(t, cfg, c)
+	now := time.Now()
+	generateAll(g, 400, now)
+	require.NotEmpty(t, c.exports)
+
+	spans := map[spanKey]decodedSpan{}
+	for _, b := range c.exports {
+		req := ptraceotlp.NewExportRequest()
+		require.NoError(t, req.UnmarshalProto(b))
+		rss := req.Traces().ResourceSpans()
+		for i := range rss.Len() {
+			rs := rss.At(i)
+			res := rs.Resource().Attributes()
+			s := topo.Service(str(res, "service.namespace"), str(res, "service.name"))
+			require.NotNil(t, s, "resource names a service: %v", res.AsRaw())
+			require.True(t, s.Traced)
+			require.Equal(t, s.Namespace, str(res, "k8s.namespace.name"))
+			require.NotEmpty(t, str(res, "k8s.pod.name"))
+			require.NotEmpty(t, str(res, "service.version"))
+			for j := range rs.ScopeSpans().Len() {
+				ss := rs.ScopeSpans().At(j)
+				require.Equal(t, scopeName, ss.Scope().Name())
+				for k := range ss.Spans().Len() {
+					sp := ss.Spans().At(k)
+					key := spanKey{sp.TraceID(), sp.SpanID()}
+					_, dup := spans[key]
+					require.False(t, dup, "span ids are unique")
+					spans[key] = decodedSpan{sp, res}
+				}
+			}
+		}
+	}
+
+	kinds := map[ptrace.SpanKind]int{}
+	var db, links int
+	for _, d := range spans {
+		sp := d.span
+		kinds[sp.Kind()]++
+		require.False(t, sp.TraceID().IsEmpty())
+		require.LessOrEqual(t, sp.StartTimestamp(), sp.EndTimestamp())
+		require.LessOrEqual(t, sp.EndTimestamp().AsTime(), now.Add(time.Millisecond))
+		attrs := sp.Attributes()
+		if !sp.ParentSpanID().IsEmpty() {
+			parent, ok := spans[spanKey{sp.TraceID(), sp.ParentSpanID()}]
+			require.True(t, ok, "the parent of %s is in the same trace", sp.Name())
+			switch sp.Kind() {
+			case ptrace.SpanKindServer:
+				require.Equal(t, ptrace.SpanKindClient, parent.span.Kind())
+			case ptrace.SpanKindClient, ptrace.SpanKindProducer:
+				require.Contains(t, []ptrace.SpanKind{ptrace.SpanKindServer, ptrace.SpanKindConsumer}, parent.span.Kind())
+				require.Equal(t, str(parent.resource, "k8s.pod.name"), str(d.resource, "k8s.pod.name"), "a client span's parent is in the same pod")
+			}
+		}
+		switch sp.Kind() {
+		case ptrace.SpanKindClient:
+			require.NotEmpty(t, str(attrs, "server.address"))
+			if sys := str(attrs, "db.system"); sys != "" {
+				db++
+				if sys != "redis" {
+					require.NotEmpty(t, str(attrs, "db.name"))
+				}
+			}
+		case ptrace.SpanKindProducer:
+			require.Equal(t, "kafka", str(attrs, "messaging.system"))
+			require.NotEmpty(t, str(attrs, "messaging.destination.name"))
+		case ptrace.SpanKindConsumer:
+			require.True(t, sp.ParentSpanID().IsEmpty(), "a consumer starts its own trace")
+			for l := range sp.Links().Len() {
+				link := sp.Links().At(l)
+				producer, ok := spans[spanKey{link.TraceID(), link.SpanID()}]
+				require.True(t, ok, "the link names a span")
+				require.Equal(t, ptrace.SpanKindProducer, producer.span.Kind())
+				require.Equal(t, str(attrs, "messaging.destination.name"), str(producer.span.Attributes(), "messaging.destination.name"))
+				links++
+			}
+		case ptrace.SpanKindServer:
+			_, http := attrs.Get("http.response.status_code")
+			_, grpc := attrs.Get("rpc.grpc.status_code")
+			require.True(t, http || grpc)
+		}
+	}
+	for _, k := range []ptrace.SpanKind{ptrace.SpanKindServer, ptrace.SpanKindClient, ptrace.SpanKindProducer, ptrace.SpanKindConsumer} {
+		require.Positive(t, kinds[k], "spans of kind %s", k)
+	}
+	require.Positive(t, db)
+	require.Positive(t, links)
+}
+
+func TestSpansSampled(t *testing.T) {
+	for _, tc := range []struct {
+		sample   float64
+		min, max int
+	}{
+		{0, 0, 0},
+		{0.1, 20, 80},
+		{1, 450, 500},
+	} {
+		t.Run("", func(t *testing.T) {
+			cfg := testConfig()
+			cfg.TraceSample = tc.sample
+			c := &capture{}
+			g, _ := newTestGenerator(t, cfg, c)
+			generateAll(g, 500, time.Now())
+			roots := 0
+			for _, b := range c.exports {
+				req := ptraceotlp.NewExportRequest()
+				require.NoError(t, req.UnmarshalProto(b))
+				rss := req.Traces().ResourceSpans()
+				for i := range rss.Len() {
+					ss := rss.At(i).ScopeSpans()
+					for j := range ss.Len() {
+						for k := range ss.At(j).Spans().Len() {
+							if ss.At(j).Spans().At(k).Name() == "ingress" {
+								roots++
+							}
+						}
+					}
+				}
+			}
+			require.True(t, roots >= tc.min && roots <= tc.max, "%d sampled request trees of 500", roots)
+		})
+	}
+}
