@@ -13,7 +13,7 @@ export PATH := /usr/local/go/bin:$(TOOLS_DIR):$(PATH)
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: build ## build everything and run a live demo mesh at http://127.0.0.1:8080
+run: deps build ## build everything and run a live demo mesh at http://127.0.0.1:8080
 	@echo "meshscope: open http://127.0.0.1:8080 (Ctrl+C stops everything)"
 	$(BIN) serve --demo
 
