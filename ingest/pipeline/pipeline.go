@@ -139,29 +139,62 @@ func (p *Pipeline) Append(ctx context.Context, b *schema.Batch, obs []graph.Obse
 }
 
 // Run writes the log's records to ClickHouse until ctx is done, then writes
-// what it holds and returns.
+// what it holds and returns. Decoding the next batch overlaps with the
+// insert of the previous one: one batch is written (by a second goroutine)
+// while the next fills; checkpoints advance in log order.
 func (p *Pipeline) Run(ctx context.Context) error {
-	var (
-		acc       schema.Batch
-		last      wal.Position
-		lastFlush = time.Now()
-	)
+	type job struct {
+		b   *schema.Batch
+		end wal.Position
+	}
+	// The writer outlives ctx by the final flush, bounded below.
+	wctx, cancelWriter := context.WithCancel(context.Background())
+	defer cancelWriter()
+	jobs := make(chan job)
+	free := make(chan *schema.Batch, 2)
+	free <- new(schema.Batch)
+	writerDone := make(chan error, 1)
+	go func() {
+		for j := range jobs {
+			err := p.write(wctx, j.b)
+			if err == nil {
+				err = p.wal.Checkpoint(j.end)
+			}
+			if err != nil {
+				writerDone <- err
+				return
+			}
+			j.b.Reset()
+			free <- j.b
+		}
+		writerDone <- nil
+	}()
+
+	acc := new(schema.Batch)
+	var last wal.Position
+	lastFlush := time.Now()
+	writerExited := false // its error was received
 	flush := func() error {
 		if acc.Len() == 0 {
 			return nil
 		}
-		if err := p.write(ctx, &acc); err != nil {
+		select {
+		case jobs <- job{acc, last}:
+		case err := <-writerDone:
+			writerExited = true
 			return err
 		}
-		if err := p.wal.Checkpoint(last); err != nil {
+		select {
+		case acc = <-free:
+		case err := <-writerDone:
+			writerExited = true
 			return err
 		}
-		acc.Reset()
 		lastFlush = time.Now()
 		return nil
 	}
 	err := p.wal.Tail(ctx, p.wal.Released(), func(rec []byte, end wal.Position) error {
-		if err := DecodeBatch(rec, &acc); err != nil {
+		if err := DecodeBatch(rec, acc); err != nil {
 			// A record we wrote but cannot read is a bug or disk damage:
 			// keep it for inspection and go on.
 			p.cfg.Logger.Error("unreadable wal record set aside", "err", err, "segment", end.Segment, "offset", end.Offset)
@@ -173,17 +206,31 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		return nil
 	}, flush)
-	if ctx.Err() != nil {
-		// Final flush with a fresh deadline: ClickHouse may still be up.
-		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		ctx = fctx
-		if ferr := flush(); ferr != nil {
-			p.cfg.Logger.Warn("final flush failed; the write-ahead log keeps the rows", "err", ferr)
+	if ctx.Err() == nil {
+		cancelWriter()
+		close(jobs)
+		if !writerExited {
+			<-writerDone
 		}
-		return nil
+		return err
 	}
-	return err
+	// Final flush: ClickHouse may still be up. What does not make it in
+	// time stays in the log for the next start.
+	ferr := flush()
+	close(jobs)
+	if ferr == nil {
+		select {
+		case ferr = <-writerDone:
+		case <-time.After(10 * time.Second):
+			ferr = errors.New("timed out")
+			cancelWriter()
+			<-writerDone
+		}
+	}
+	if ferr != nil {
+		p.cfg.Logger.Warn("final flush failed; the write-ahead log keeps the rows", "err", ferr)
+	}
+	return nil
 }
 
 // write stores b, retrying connection failures until ctx ends and server
