@@ -25,6 +25,7 @@ func commands() []command {
 		{"migrate", "apply the schema to ClickHouse and exit", runMigrate},
 		{"sql", "run a read-only SQL query against meshscope's ClickHouse", runSQL},
 		{"import", "send Envoy access log files to a running server", runImport},
+		{"slo", "check SLO spec files, or backtest them over stored data", runSLO},
 		{"demo", "generate a realistic mesh's telemetry and send it to a running server", runDemo},
 		{"version", "print the version", runVersion},
 	}

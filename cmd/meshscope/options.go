@@ -38,6 +38,14 @@ type serveOptions struct {
 	demoServices      int
 	demoRate          float64
 	demoScenario      string
+	sloPath           string
+	sloInterval       time.Duration
+	alertmanagerURLs  string
+	sloWebhookURLs    string
+	externalURL       string
+	tls               map[string]*tlsFiles
+	liveFromCH        bool
+	livePoll          time.Duration
 }
 
 func (o *serveOptions) register(fs *flag.FlagSet) {
@@ -70,6 +78,15 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.demoServices, "demo-services", 60, "with --demo: number of services of the generated mesh")
 	fs.Float64Var(&o.demoRate, "demo-rate", 500, "with --demo: calls per second across all edges")
 	fs.StringVar(&o.demoScenario, "demo-scenario", "failing-dependency", "with --demo: steady, failing-dependency, slow-database, canary-bad or new-service")
+	fs.StringVar(&o.sloPath, "slo-dir", "", "SLO spec file or directory (YAML, reloaded on change and on SIGHUP); SLOs created through the API are saved there")
+	fs.DurationVar(&o.sloInterval, "slo-interval", 30*time.Second, "how often SLOs are evaluated")
+	fs.StringVar(&o.alertmanagerURLs, "alertmanager-url", "", "comma-separated Alertmanager base URLs that receive SLO alerts (API v2)")
+	fs.StringVar(&o.sloWebhookURLs, "slo-webhook-url", "", "comma-separated URLs that receive SLO alerts as Alertmanager webhook (v4) payloads")
+	fs.StringVar(&o.externalURL, "external-url", "", "meshscope's URL as users reach it, for links in alerts")
+	fs.BoolVar(&o.liveFromCH, "live-from-clickhouse", false, "serve the live graph from ClickHouse's edge aggregates, where every replica's buckets sum (for several meshscope replicas), a flush delay behind, instead of from this process alone")
+	fs.DurationVar(&o.livePoll, "live-poll", 5*time.Second, "with --live-from-clickhouse: how often the graph is read back")
+	o.tls = map[string]*tlsFiles{}
+	registerTLS(fs, o.tls)
 	fs.StringVar(&o.allowedOrigins, "allowed-origins", "", "comma-separated origins allowed to open the websocket besides the server's own")
 }
 

@@ -139,7 +139,24 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	receiver.RegisterGRPC(grpcServer)
 	als.NewService(resolver, pipe, metrics, als.Config{Logger: log}).Register(grpcServer)
 
-	api := newAPI(o, tokens, authz, stores, builder, reg, log)
+	var live graph.Live = builder
+	var follower *graph.HistoryFollower
+	if o.liveFromCH {
+		fcfg := graph.FollowConfig{Window: o.window, Poll: o.livePoll, Lag: o.edgeFlushDelay + 10*time.Second, Logger: log}.WithDefaults()
+		if err := fcfg.Validate(); err != nil {
+			return err
+		}
+		follower = graph.LiveFromHistory(stores, fcfg)
+		live = follower
+	}
+	api := newAPI(o, tokens, authz, stores, live, reg, log)
+	sloEngine, err := newSLOEngine(o, stores, reg, log)
+	if err != nil {
+		return err
+	}
+	for _, route := range []string{"/api/v1/slos", "/api/v1/slos/", "/api/v1/alerts"} {
+		api.mount(route, sloEngine.Handler())
+	}
 	api.mount("/api/v1/write", promrw.NewHandler(promrw.Config{MaxRequestBytes: int64(o.maxRequestBytes)}, pipe, deriver, metrics, log))
 	api.mount(lines.Path, lines.NewHandler(resolver, pipe, metrics, lines.Config{MaxBodyBytes: int64(o.maxRequestBytes), Logger: log}))
 	httpHandler := api.handler()
@@ -147,6 +164,14 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	listeners, err := listenAll(map[string]string{"http": o.httpAddr, "otlp-grpc": o.otlpGRPCAddr, "otlp-http": o.otlpHTTPAddr})
 	if err != nil {
 		return err
+	}
+	for name, l := range listeners {
+		if listeners[name], err = wrapTLS(name, l, o.tls[name]); err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return err
+		}
 	}
 	warnIfExposed(log, listeners, authz.Enabled())
 	httpServer := &http.Server{Handler: httpHandler, ReadHeaderTimeout: 10 * time.Second}
@@ -183,6 +208,18 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 			}
 			return nil
 		})
+	}
+	go func() {
+		if err := sloEngine.Run(runCtx); err != nil && runCtx.Err() == nil {
+			log.Error("slo engine stopped", "err", err)
+		}
+	}()
+	if follower != nil {
+		go func() {
+			if err := follower.Run(runCtx); err != nil && runCtx.Err() == nil {
+				log.Error("live follower stopped", "err", err)
+			}
+		}()
 	}
 	builderDone := make(chan error, 1)
 	go func() { builderDone <- builder.Run(runCtx) }()
