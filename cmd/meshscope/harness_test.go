@@ -49,6 +49,8 @@ type server struct {
 	args                         []string
 	logFile                      string
 	exited                       chan struct{}
+	// scheme of the HTTP listener: http (default) or https.
+	scheme string
 }
 
 // startServer runs `meshscope serve` on free loopback ports with dataDir
@@ -88,9 +90,13 @@ func (s *server) start(wantReady bool) {
 	if wantReady {
 		path = "/readyz"
 	}
+	scheme := s.scheme
+	if scheme == "" {
+		scheme = "http"
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get("http://" + s.httpAddr + path)
+		resp, err := http.Get(scheme + "://" + s.httpAddr + path)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"net"
+)
+
+// tlsFiles are a listener's certificate and key; both empty means plain TCP.
+type tlsFiles struct{ cert, key string }
+
+// listenerNames are the listeners that take --NAME-addr and TLS options.
+var listenerNames = []string{"http", "otlp-grpc", "otlp-http"}
+
+func registerTLS(fs *flag.FlagSet, files map[string]*tlsFiles) {
+	for _, name := range listenerNames {
+		f := &tlsFiles{}
+		files[name] = f
+		fs.StringVar(&f.cert, name+"-tls-cert-file", "", "PEM certificate (chain) for the "+name+" listener; with its key file, the listener speaks TLS")
+		fs.StringVar(&f.key, name+"-tls-key-file", "", "PEM private key for the "+name+" listener")
+	}
+}
+
+// wrapTLS turns l into a TLS listener when files are given. gRPC needs
+// HTTP/2 by ALPN; the HTTP listeners speak HTTP/1.1 over TLS.
+func wrapTLS(name string, l net.Listener, f *tlsFiles) (net.Listener, error) {
+	if f == nil || (f.cert == "" && f.key == "") {
+		return l, nil
+	}
+	if f.cert == "" || f.key == "" {
+		return nil, fmt.Errorf("--%s-tls-cert-file and --%s-tls-key-file go together", name, name)
+	}
+	cert, err := tls.LoadX509KeyPair(f.cert, f.key)
+	if err != nil {
+		return nil, fmt.Errorf("--%s-tls-cert-file / --%s-tls-key-file: %w", name, name, err)
+	}
+	protos := []string{"http/1.1"}
+	if name == "otlp-grpc" {
+		protos = []string{"h2"}
+	}
+	return tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: protos}), nil
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// selfSigned writes a certificate for 127.0.0.1 and its key under dir.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "meshscope test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// With TLS and bearer tokens on every listener: TLS clients with a token
+// get in, clients without one are refused, health stays open.
+func TestTLSAndTokensOnEveryListener(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, pool := selfSigned(t, dir)
+	tokens := filepath.Join(dir, "tokens")
+	require.NoError(t, os.WriteFile(tokens, []byte("# ops\ns3cret\n"), 0o600))
+	args := []string{"--auth-token-file", tokens}
+	for _, name := range listenerNames {
+		args = append(args, "--"+name+"-tls-cert-file", cert, "--"+name+"-tls-key-file", key)
+	}
+	srv := startServerTLS(t, t.TempDir(), pool, args...)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	get := func(url, token string) int {
+		req, err := http.NewRequest("GET", url, nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	base := "https://" + srv.httpAddr
+	require.Equal(t, 200, get(base+"/healthz", ""))
+	require.Equal(t, 401, get(base+"/api/v1/graph", ""))
+	require.Equal(t, 401, get(base+"/api/v1/graph", "wrong"))
+	require.Equal(t, 200, get(base+"/api/v1/graph", "s3cret"))
+	require.Equal(t, 401, get(base+"/metrics", ""))
+
+	body, err := ptraceotlp.NewExportRequestFromTraces(traceBatch(0, 2, 0)).MarshalProto()
+	require.NoError(t, err)
+	post := func(token string) int {
+		req, err := http.NewRequest("POST", "https://"+srv.otlpHTTP+"/v1/traces", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, 401, post(""))
+	require.Equal(t, 200, post("s3cret"))
+
+	conn, err := grpc.NewClient(srv.grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool})))
+	require.NoError(t, err)
+	defer conn.Close()
+	grpcClient := ptraceotlp.NewGRPCClient(conn)
+	req := ptraceotlp.NewExportRequestFromTraces(traceBatch(10, 2, 0))
+	_, err = grpcClient.Export(context.Background(), req)
+	require.Equal(t, codes.Unauthenticated, status.Code(err), "%v", err)
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer s3cret")
+	_, err = grpcClient.Export(ctx, req)
+	require.NoError(t, err)
+}
+
+// startServerTLS is startServer for a server whose HTTP listener speaks TLS.
+func startServerTLS(t *testing.T, dataDir string, pool *x509.CertPool, extra ...string) *server {
+	t.Helper()
+	old := http.DefaultTransport
+	http.DefaultTransport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	defer func() { http.DefaultTransport = old }()
+	srv := &server{t: t, dataDir: dataDir, httpAddr: freeAddr(t), grpcAddr: freeAddr(t), otlpHTTP: freeAddr(t), scheme: "https"}
+	srv.args = append([]string{"serve", "--data-dir", dataDir, "--http-addr", srv.httpAddr,
+		"--otlp-grpc-addr", srv.grpcAddr, "--otlp-http-addr", srv.otlpHTTP}, extra...)
+	srv.start(true)
+	t.Cleanup(srv.stop)
+	return srv
+}

@@ -1,0 +1,34 @@
+package chstore_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chtest"
+)
+
+// BenchmarkWriteSpans inserts batches of 100,000 spans into a real
+// ClickHouse with the columnar batch API.
+func BenchmarkWriteSpans(b *testing.B) {
+	st, _ := chtest.Store(b, "meshscope")
+	batch := &schema.Batch{Spans: make([]schema.SpanRow, 100_000)}
+	for i := range batch.Spans {
+		batch.Spans[i] = schema.SpanRow{
+			StartUnixNano: uint64(1795000000000000000 + i*1000), DurationNanos: 1_000_000,
+			TraceID: schema.TraceID{byte(i), byte(i >> 8), 3}, SpanID: schema.SpanID{byte(i), byte(i >> 8), 9}, Name: "GET /api/cart", Kind: 2,
+			ServiceName: "cart", ServiceNamespace: "shop", Workload: "cart", HTTPMethod: "GET", HTTPRoute: "/api/cart",
+			HTTPStatusCode: 200, GRPCStatusCode: -1, ServerAddress: "cart",
+			ResourceKeys: []string{"service.name", "k8s.namespace.name"}, ResourceValues: []string{"cart", "shop"},
+			AttrKeys: []string{"http.request.method", "http.route", "http.response.status_code"}, AttrValues: []string{"GET", "/api/cart", "200"},
+		}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := st.Write(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch.Spans)), "ns/span")
+}
