@@ -24,6 +24,10 @@ type edgeState struct {
 
 	// aggs caches the edge's aggregate in each granularity's assembler.
 	aggs [3]*edgeAgg
+	// lastSeen is the latest second each provenance saw this edge: a
+	// preferred input seen recently keeps less preferred ones from counting
+	// in seconds it does not cover (see provenance.go).
+	lastSeen [numProv]int64
 }
 
 type edgeIDs struct{ src, dst, edge string }
@@ -73,6 +77,13 @@ func (e *edgeState) cellFor(sec int64, p *pool) *cell {
 // observe adds d, seen in slot, to the cell of second sec and keeps the
 // window totals right when the cell's choice of slots changes.
 func (e *edgeState) observe(sec int64, slot int, d *obsDelta, pref *preference, p *pool) {
+	e.lastSeen[slot/3] = max(e.lastSeen[slot/3], sec)
+	var recent uint8
+	for pi := range numProv {
+		if e.lastSeen[pi] != 0 && e.lastSeen[pi] >= sec-coverSeconds {
+			recent |= 1 << pi
+		}
+	}
 	c := e.cellFor(sec, p)
 	inWin := sec >= e.winStart
 	s := c.slots[slot]
@@ -92,7 +103,7 @@ func (e *edgeState) observe(sec int64, slot int, d *obsDelta, pref *preference, 
 	}
 	before := c.chosen
 	s.apply(d)
-	after := pref.choose(c)
+	after := pref.choose(c, recent)
 	c.chosen = after
 	if !inWin {
 		return

@@ -66,7 +66,7 @@ func TestFlushClosedBucketsAndRetry(t *testing.T) {
 	b.Observe([]Observation{call(t0.Add(3*time.Second), web, cart, 4, FromAccessLog, ReporterDestination)})
 	b.Observe([]Observation{call(t0.Add(3*time.Second), web, cart, 9, FromMetric, ReporterDestination)})
 	clk.Set(t0.Add(15 * time.Second))
-	b.Observe([]Observation{call(t0.Add(15*time.Second), web, cart, 2, FromSpan, ReporterSource)})
+	b.Observe([]Observation{call(t0.Add(15*time.Second), web, cart, 2, FromAccessLog, ReporterSource)})
 	// Bucket [0, 10) closes at 10 s and is flushed 30 s later.
 	clk.Set(t0.Add(41 * time.Second))
 	require.Eventually(t, func() bool { return w.total() == 4 }, 5*time.Second, 5*time.Millisecond)

@@ -30,6 +30,13 @@ import "fmt"
 // another) do add up in ClickHouse, so route one mesh's telemetry kinds to the
 // same replica or enable only one input per edge there.
 //
+// Inputs do not see calls at the same instants: metric deltas arrive in lumps
+// at scrape times, sampled spans cover a share of the seconds. So a preferred
+// input that saw the edge within the last coverSeconds also covers the
+// seconds in which it saw nothing: less preferred inputs do not count there
+// (their provenance is still listed). Without this, a metric lump landing in
+// a second with no access log entries would count the same calls again.
+//
 // A per-second choice has a boundary effect: a call logged in second N by one
 // side and N+1 by the other is counted in both seconds. Both sides log the
 // request start, so this concerns calls whose start times differ across a
@@ -90,11 +97,21 @@ func newPreference(order []Provenance) (preference, error) {
 // reporterOrder breaks ties: destination, then source, then unknown.
 var reporterOrder = [3]int{int(ReporterDestination), int(ReporterSource), int(ReporterUnknown)}
 
+// coverSeconds is how long a provenance seen on an edge keeps covering it
+// (a few scrape intervals).
+const coverSeconds = 120
+
 // choose returns the mask of slots whose counters make the cell's numbers.
-func (pref *preference) choose(c *cell) uint16 {
+// recent has bit pi set when provenance group pi saw the edge within
+// coverSeconds: such a group, when preferred, covers the cell even where it
+// is absent, and nothing less preferred is counted.
+func (pref *preference) choose(c *cell, recent uint8) uint16 {
 	for _, pi := range pref {
 		m := (c.present >> (3 * pi)) & 7
 		if m == 0 {
+			if recent&(1<<pi) != 0 {
+				return 0
+			}
 			continue
 		}
 		if pi == provSpan {
