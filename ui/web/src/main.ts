@@ -16,6 +16,7 @@ import { renderSLOs } from "./pages/slos";
 import { renderSQL } from "./pages/sql";
 import { renderTable } from "./pages/table";
 import { renderTraces } from "./pages/traces";
+import { TrafficAnimation } from "./animation";
 import { parseQuery } from "./query";
 import { Renderer } from "./renderer";
 import { baseSeconds, formatHash, parseHash, rangeSeconds, rfc3339, type ViewState } from "./state";
@@ -54,6 +55,8 @@ export interface TestHooks {
   visibleNodeCount(): number;
   /** Edges drawn dashed (removed in diff mode). */
   dashedEdgeCount(): number;
+  /** Traffic dots drawn in the last animation frame (0 when off). */
+  animatedDots(): number;
 }
 
 declare global {
@@ -73,6 +76,7 @@ class App {
   readonly store: GraphStore;
   readonly renderer: Renderer;
   readonly stream: GraphStream;
+  readonly animation: TrafficAnimation;
   private firstRender = -1;
   private lastApply = -1;
   private lastApplySync = -1;
@@ -96,11 +100,12 @@ class App {
   private readonly graphPage = h("section", { id: "page-graph", class: "page graph-page" });
   private readonly otherPage = h("section", { id: "page-other", class: "page other-page", hidden: true, tabindex: -1 });
   private readonly granularity = h("select", { id: "granularity", "aria-label": "Granularity" });
-  private readonly namespace = h("select", { id: "namespace", "aria-label": "Namespace filter" });
+  private readonly namespace = h("select", { id: "namespace", multiple: true, size: 3, "aria-label": "Namespace filter (Ctrl or Shift to pick several)", title: "Namespaces: Ctrl/Shift-click or Shift+arrows to pick several" });
   private readonly find = h("input", { id: "find", type: "search", placeholder: "Find: rps>10 error>1% ns=shop p99>200ms protocol=grpc name~cart", "aria-label": "Find nodes (press / to focus)", autocomplete: "off", spellcheck: "false" });
   private readonly findInfo = h("span", { id: "find-info", class: "muted", "aria-live": "polite" });
   private readonly hideOthers = h("input", { id: "hide-others", type: "checkbox" });
   private readonly groupNs = h("input", { id: "group-ns", type: "checkbox" });
+  private readonly animate = h("input", { id: "animate", type: "checkbox" });
   private readonly range = h("select", { id: "range", "aria-label": "Time range" });
   private readonly rangeFrom = h("input", { id: "range-from", type: "datetime-local", "aria-label": "Range start" });
   private readonly rangeTo = h("input", { id: "range-to", type: "datetime-local", "aria-label": "Range end" });
@@ -136,6 +141,7 @@ class App {
       },
       dragEnd: (id) => this.store.pin(id),
     });
+    this.animation = new TrafficAnimation(this.graphEl, () => this.renderer.sigma);
     const refreshPanel = debounce(() => this.refreshPanelNumbers(), 300);
     this.store.onChange = () => {
       refreshPanel();
@@ -179,7 +185,14 @@ class App {
 
     for (const g of ["service", "workload", "version"]) this.granularity.append(h("option", { value: g }, g));
     this.granularity.addEventListener("change", () => this.setGranularity(this.granularity.value as Granularity));
-    this.namespace.addEventListener("change", () => this.setNamespaces(this.namespace.value ? this.namespace.value.split(",") : []));
+    this.namespace.addEventListener("change", () => {
+      const picked = [...this.namespace.selectedOptions].map((o) => o.value);
+      // "All namespaces" wins when it is picked while a filter is set.
+      const all = picked.includes("") && this.state.namespaces.length > 0;
+      const ns = all ? [] : picked.filter(Boolean);
+      this.setNamespaces(ns);
+      this.refreshNamespaceOptions(true);
+    });
     const onFind = debounce(() => this.setQuery(this.find.value), 150);
     this.find.addEventListener("input", onFind);
     this.find.addEventListener("keydown", (ev) => {
@@ -191,6 +204,11 @@ class App {
       this.writeHash();
     });
     this.groupNs.addEventListener("change", () => this.setGroup(this.groupNs.checked));
+    this.animate.addEventListener("change", () => {
+      this.state.animate = this.animate.checked;
+      this.updateAnimation();
+      this.writeHash();
+    });
     for (const [v, l] of [
       ["live", "Live"],
       ["15m", "Last 15 min"],
@@ -241,6 +259,7 @@ class App {
       h("label", { class: "inline" }, h("span", { class: "muted" }, "By"), this.granularity),
       this.namespace,
       h("label", { class: "inline", title: "Collapse each namespace into one node" }, this.groupNs, "Group by namespace"),
+      h("label", { class: "inline", title: "Dots move along edges, more and faster with more requests per second" }, this.animate, "Animate traffic"),
       h("span", { class: "sep" }),
       this.range,
       this.customBox,
@@ -286,6 +305,7 @@ class App {
     if (document.activeElement !== this.find) this.find.value = s.query;
     this.hideOthers.checked = s.hide;
     this.groupNs.checked = s.group;
+    this.animate.checked = s.animate;
     this.range.value = ["live", "15m", "1h", "6h", "24h", "custom"].includes(s.range) ? s.range : "live";
     this.customBox.hidden = s.range !== "custom";
     if (s.range === "custom") {
@@ -304,18 +324,21 @@ class App {
     this.renderLegend();
   }
 
-  private refreshNamespaceOptions(): void {
-    if (document.activeElement === this.namespace) return;
+  private refreshNamespaceOptions(force = false): void {
+    if (!force && document.activeElement === this.namespace) return;
     for (const ns of this.state.namespaces) this.knownNamespaces.add(ns);
-    const want = this.state.namespaces.join(",");
-    const opts = [h("option", { value: "" }, "All namespaces")];
+    const want = new Set(this.state.namespaces);
     const sorted = [...this.knownNamespaces].filter(Boolean).sort();
-    for (const ns of sorted) opts.push(h("option", { value: ns }, ns));
-    if (this.state.namespaces.length > 1) opts.push(h("option", { value: want }, this.state.namespaces.join(", ")));
+    const values = ["", ...sorted];
     const current = [...this.namespace.options].map((o) => o.value).join("|");
-    const next = opts.map((o) => o.value).join("|");
-    if (current !== next) this.namespace.replaceChildren(...opts);
-    this.namespace.value = want;
+    if (current !== values.join("|")) {
+      this.namespace.replaceChildren(h("option", { value: "" }, "All namespaces"), ...sorted.map((ns) => h("option", { value: ns }, ns)));
+    }
+    for (const o of this.namespace.options) o.selected = o.value === "" ? want.size === 0 : want.has(o.value);
+  }
+
+  private updateAnimation(): void {
+    this.animation.setEnabled(this.state.animate && this.state.page === "graph");
   }
 
   // ---- routing and hash ----
@@ -367,6 +390,7 @@ class App {
     const graph = s.page === "graph";
     this.graphPage.hidden = !graph;
     this.otherPage.hidden = graph;
+    this.updateAnimation();
     if (graph) {
       document.title = "meshscope · graph";
       this.renderer.sigma.resize();
@@ -926,6 +950,7 @@ class App {
       edgeColor: (id) => (app.store.graph.hasEdge(id) ? String(app.store.graph.getEdgeAttribute(id, "color")) : ""),
       visibleNodeCount: () => app.store.graph.filterNodes((_id, a) => !a["hidden"]).length,
       dashedEdgeCount: () => app.store.graph.filterEdges((_id, a) => !!a["dash"]).length,
+      animatedDots: () => app.animation.lastDots,
     };
   }
 }

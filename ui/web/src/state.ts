@@ -1,5 +1,5 @@
 // The view state kept in the URL hash, so every view is bookmarkable:
-//   #/graph?g=service&ns=shop,pay&q=rps>10&hide=1&group=1&sel=ID&edge=ID&range=1h
+//   #/graph?g=service&ns=shop,pay&q=rps>10&hide=1&group=1&sel=ID&edge=ID&range=1h&anim=1
 //   #/sql  #/traces  #/traces/TRACE_ID  #/requests?destination=ID  #/slos  #/table
 
 import type { Granularity } from "./types";
@@ -26,12 +26,14 @@ export interface ViewState {
   baseFrom: string;
   baseTo: string;
   replay: boolean;
+  /** Traffic animation along edges. */
+  animate: boolean;
   /** Other parameters, for pages such as requests and traces. */
   params: Record<string, string>;
 }
 
 const pages: Page[] = ["graph", "table", "sql", "traces", "requests", "slos"];
-const known = new Set(["g", "ns", "q", "hide", "group", "sel", "edge", "range", "from", "to", "diff", "base_from", "base_to", "replay"]);
+const known = new Set(["g", "ns", "q", "hide", "group", "sel", "edge", "range", "from", "to", "diff", "base_from", "base_to", "replay", "anim"]);
 
 export function defaultState(): ViewState {
   return {
@@ -51,6 +53,7 @@ export function defaultState(): ViewState {
     baseFrom: "",
     baseTo: "",
     replay: false,
+    animate: false,
     params: {},
   };
 }
@@ -80,6 +83,7 @@ export function parseHash(hash: string): ViewState {
   s.baseFrom = qs.get("base_from") ?? "";
   s.baseTo = qs.get("base_to") ?? "";
   s.replay = qs.get("replay") === "1";
+  s.animate = qs.get("anim") === "1";
   for (const [k, v] of qs) if (!known.has(k)) s.params[k] = v;
   return s;
 }
@@ -105,6 +109,7 @@ export function formatHash(s: ViewState): string {
     if (s.baseTo) qs.set("base_to", s.baseTo);
   }
   if (s.replay) qs.set("replay", "1");
+  if (s.animate) qs.set("anim", "1");
   for (const [k, v] of Object.entries(s.params)) if (v) qs.set(k, v);
   const path = s.page + (s.sub ? "/" + s.sub.split("/").map(encodeURIComponent).join("/") : "");
   const q = qs.toString().replace(/%2F/g, "/").replace(/%2C/g, ",").replace(/%3E/g, ">").replace(/%3C/g, "<").replace(/%3A/g, ":");
