@@ -37,6 +37,16 @@ import "fmt"
 // (their provenance is still listed). Without this, a metric lump landing in
 // a second with no access log entries would count the same calls again.
 //
+// Known limit: the choice is made per edge key, which is the finest level
+// (both parties' namespace, name, workload and version, and the protocol).
+// Inputs that describe the same calls with different detail (an access log
+// line that knows the callee only by its service, a span that knows its
+// workload and version, a span without HTTP attributes whose protocol is
+// unknown) land on different keys, each counted, and the service-level edge
+// adds them up. Fixing it means choosing per provenance after the keys are
+// merged into a granularity's edge (window totals kept per provenance), and
+// likewise for the flushed buckets.
+//
 // A per-second choice has a boundary effect: a call logged in second N by one
 // side and N+1 by the other is counted in both seconds. Both sides log the
 // request start, so this concerns calls whose start times differ across a
