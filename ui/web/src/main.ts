@@ -420,7 +420,7 @@ class App {
         renderRequests(this.otherPage, s.params);
         break;
       case "slos":
-        void renderSLOs(this.otherPage);
+        void renderSLOs(this.otherPage, s.sub);
         break;
     }
   }

@@ -1,0 +1,99 @@
+package uitest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSLOPages(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/slos")
+	p.waitFor("document.querySelectorAll('#slo-table tbody tr').length === 3", 20*time.Second)
+
+	// The list shows every fake SLO with its target, kind, state and budget.
+	list := eval[string](p, "document.getElementById('slo-table').innerText")
+	for _, want := range []string{
+		"checkout-availability", "web-to-checkout", "checkout-api-latency",
+		"shop/checkout", "shop/web → shop/checkout", "latency ≤ 300ms", "availability",
+		"99.9%", "28d", "calendar week (UTC)", "7d",
+		"firing", "ok", "pending",
+		"42%", "90.8%", "-12.4%", // error budget remaining
+		"18.2×", // the fastest window's burn rate of checkout-availability
+	} {
+		require.Contains(t, list, want)
+	}
+	// Budgets are meters with labels.
+	require.Equal(t, 3, eval[int](p, "document.querySelectorAll('#slo-table [role=meter][aria-label]').length"))
+	require.Equal(t, "42", eval[string](p, `document.querySelector('#slo-table [aria-label="Error budget remaining of checkout-availability"]').getAttribute('aria-valuenow')`))
+
+	// Sorting by the budget puts the overspent SLO last when descending.
+	p.do(chromedp.Click(chromedp.CSS(`#slo-table th:nth-child(8) button`)))
+	require.Equal(t, "web-to-checkout", eval[string](p, "document.querySelector('#slo-table tbody tr td a').textContent"))
+
+	// The names are links reachable with the keyboard; Enter opens the detail.
+	p.do(chromedp.Focus(chromedp.CSS(`#slo-table a[href="#/slos/checkout-availability"]`)), chromedp.KeyEvent(kb.Enter))
+	p.waitFor("document.querySelectorAll('#slo-windows tbody tr').length === 5 && document.querySelectorAll('#slo-history tbody tr').length === 5", 20*time.Second)
+	require.Equal(t, "#/slos/checkout-availability", eval[string](p, "location.hash"))
+	require.Contains(t, eval[string](p, "document.querySelector('#page-other h1').textContent"), "checkout-availability")
+
+	// Windows, shortest first, with their burn rates and the thresholds using them.
+	windows := eval[[]string](p, "[...document.querySelectorAll('#slo-windows tbody tr')].map(r => r.innerText)")
+	require.Len(t, windows, 5)
+	for i, w := range []string{"5m", "30m", "1h", "6h", "3d"} {
+		require.True(t, strings.HasPrefix(windows[i], w), "row %d: %q", i, windows[i])
+	}
+	require.Contains(t, windows[0], "18.2×")
+	require.Contains(t, windows[0], "page > 14.4× (1h & 5m)")
+	require.Contains(t, windows[4], "ticket > 1× (3d & 6h)")
+	summary := eval[string](p, "document.querySelector('.slo-numbers').innerText")
+	require.Contains(t, summary, "firing")
+	require.Contains(t, summary, "42%")
+	require.Contains(t, summary, "99.942%")
+	require.Contains(t, eval[string](p, "document.getElementById('slo-conditions').innerText"), "met")
+
+	// Alert history, newest first, with severity, state change and burn rates.
+	history := eval[[]string](p, "[...document.querySelectorAll('#slo-history tbody tr')].map(r => r.innerText)")
+	require.Len(t, history, 5)
+	require.Contains(t, history[0], "page")
+	require.Contains(t, history[0], "pending → firing")
+	require.Contains(t, history[0], "1h 15.3×")
+	require.Contains(t, history[4], "ticket")
+	// The burn rate chart of the history is drawn by uPlot.
+	p.waitFor("document.querySelector('#slo-burn-chart canvas')", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.getElementById('slo-alerts').innerText"), "firing")
+
+	// A second SLO without paging history.
+	p.do(chromedp.Navigate(srv.URL + "/#/slos/web-to-checkout"))
+	p.waitFor("document.querySelectorAll('#slo-history tbody tr').length === 3", 20*time.Second)
+	require.Contains(t, eval[string](p, "document.getElementById('slo-alerts').innerText"), "No alert")
+
+	require.Empty(t, p.consoleErrors())
+
+	// An unknown SLO says so and links back.
+	p.do(chromedp.Navigate(srv.URL + "/#/slos/nope"))
+	p.waitFor("document.querySelector('#page-other [role=alert]')", 20*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('#page-other [role=alert]').innerText"), "no SLO named nope")
+	require.Equal(t, 1, eval[int](p, `document.querySelectorAll('#page-other a[href="#/slos"]').length`))
+
+	for _, e := range p.consoleErrors() {
+		// The 404 of the unknown SLO is logged by the browser as a failed load.
+		require.Contains(t, e, "404", e)
+	}
+}
+
+func TestSLOPagesNotServed(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	srv.DisableSLOs()
+	for _, hash := range []string{"#/slos", "#/slos/checkout-availability"} {
+		p := openPage(t, srv, hash)
+		p.waitFor("document.querySelector('#page-other h1') && !document.querySelector('#page-other [role=status]')", 20*time.Second)
+		text := eval[string](p, "document.getElementById('page-other').innerText")
+		require.Contains(t, text, "This server does not serve SLOs yet", fmt.Sprint(hash))
+	}
+}
