@@ -1,0 +1,199 @@
+package uitest
+
+import (
+	"math"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/meshscope/meshscope/slo"
+	"github.com/meshscope/meshscope/slo/alert"
+	"github.com/meshscope/meshscope/slo/spec"
+)
+
+// fakeSLOSpecs are the SLOs the fake server serves, in meshscope's short form.
+var fakeSLOSpecs = []string{
+	`{"name": "checkout-availability", "description": "Checkout answers.", "target": {"service": "shop/checkout"}, "sli": "availability", "objective": 99.9, "window": "28d", "labels": {"team": "payments"}}`,
+	`{"name": "web-to-checkout", "target": {"edge": {"source": "service:shop/web", "destination": "service:shop/checkout"}}, "sli": "availability", "objective": 99.5, "window": {"calendar": "week"}}`,
+	`{"name": "checkout-api-latency", "target": {"filter": {"destination": "shop/checkout", "path_prefix": "/api", "method": "POST"}}, "sli": {"latency": {"threshold": "300ms"}}, "objective": 99, "window": "7d", "alerting": {"page": [{"long": "1h", "short": "5m", "burn": 10}], "ticket": [{"long": "1d", "short": "2h", "burn": 2}], "min_requests": 50, "for": "2m"}}`,
+}
+
+// fakeSLOState is the canned evaluation of one fake SLO.
+type fakeSLOState struct {
+	state  string
+	sli    float64
+	budget float64
+	total  uint64
+	// burns are the burn rates per alerting window.
+	burns map[string]float64
+}
+
+var fakeSLOStates = map[string]fakeSLOState{
+	"checkout-availability": {state: "firing", sli: 0.99942, budget: 0.42, total: 24_500_000,
+		burns: map[string]float64{"5m": 18.2, "30m": 9.1, "1h": 15.3, "6h": 4.2, "3d": 1.3}},
+	"web-to-checkout": {state: "ok", sli: 0.99954, budget: 0.908, total: 6_100_000,
+		burns: map[string]float64{"5m": 0.4, "30m": 0.6, "1h": 0.5, "6h": 0.7, "3d": 0.9}},
+	"checkout-api-latency": {state: "pending", sli: 0.98876, budget: -0.124, total: 1_200_000,
+		burns: map[string]float64{"5m": 11.5, "1h": 10.8, "2h": 3.1, "1d": 2.4}},
+}
+
+// fakeSLOTime is the time of the fake SLO evaluations.
+var fakeSLOTime = time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)
+
+// FakeSLOs returns the SLO views the fake server lists.
+func FakeSLOs() []slo.SLOView {
+	var out []slo.SLOView
+	for _, s := range fakeSLOSpecs {
+		p, err := spec.ParseOne([]byte(s), spec.DefaultAlerting())
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, slo.SLOView{
+			Spec: p.Spec, Effective: p.Resolved, Source: "/etc/meshscope/slos/shop.yaml",
+			LoadedAt: fakeSLOTime.Add(-2 * time.Hour), State: fakeSLOStates[p.Spec.Name].state,
+		})
+	}
+	return out
+}
+
+// FakeSLOStatus returns the status the fake server answers for an SLO.
+func FakeSLOStatus(v slo.SLOView) slo.Status {
+	st := fakeSLOStates[v.Spec.Name]
+	eff := v.Effective
+	objective := eff.Objective / 100
+	sli := st.sli
+	status := slo.Status{
+		SLO: eff.Name, EvaluatedAt: fakeSLOTime, State: st.state, Source: "requests",
+		Objective: eff.Objective, Window: eff.Window.String(), SLI: &sli,
+		ErrorBudgetRemaining: st.budget,
+		Budget:               alert.Counts{Total: st.total, Bad: uint64(float64(st.total) * (1 - sli))},
+		MinRequests:          *eff.Alerting.MinRequests,
+	}
+	windows := eff.Windows()
+	slices.Sort(windows)
+	for _, d := range windows {
+		name := spec.Duration(d).String()
+		burn := st.burns[name]
+		total := uint64(float64(st.total) * d.Hours() / eff.Window.MaxLength().Hours())
+		bad := uint64(burn * (1 - objective) * float64(total))
+		wsli := 1.0
+		if total > 0 {
+			wsli = 1 - float64(bad)/float64(total)
+		}
+		status.Windows = append(status.Windows, slo.WindowStatus{Window: name, Requests: total, Bad: bad, SLI: &wsli, BurnRate: burn})
+	}
+	for _, sev := range spec.Severities {
+		verdict := alert.Verdict{Severity: sev}
+		peak := 0.0
+		for _, bw := range eff.Alerting.Windows(sev) {
+			c := alert.Condition{Window: bw, LongBurn: st.burns[bw.Long.String()], ShortBurn: st.burns[bw.Short.String()], LongTotal: 1000, ShortTotal: 100}
+			c.Met = c.LongBurn > bw.Burn && c.ShortBurn > bw.Burn
+			verdict.Met = verdict.Met || c.Met
+			peak = max(peak, c.LongBurn)
+			verdict.Conditions = append(verdict.Conditions, c)
+		}
+		status.Conditions = append(status.Conditions, verdict)
+		a := alert.Alert{SLO: eff.Name, Severity: sev, State: alert.Inactive}
+		if verdict.Met {
+			a.State, a.ActiveAt, a.Since, a.PeakBurn = "pending", fakeSLOTime.Add(-time.Minute), fakeSLOTime.Add(-time.Minute), peak
+			if st.state == "firing" {
+				a.State, a.FiredAt, a.Since = "firing", fakeSLOTime.Add(-40*time.Minute), fakeSLOTime.Add(-40*time.Minute)
+				a.ActiveAt = a.FiredAt
+			}
+		}
+		status.Alerts = append(status.Alerts, slo.AlertView{Alert: a,
+			Labels:      map[string]string{"alertname": "SLOErrorBudgetBurn", "slo": eff.Name, "severity": sev},
+			Annotations: map[string]string{"summary": eff.Name + " burns its error budget"}})
+	}
+	return status
+}
+
+// FakeSLOHistory returns the alert state changes the fake server answers for an SLO, newest first.
+func FakeSLOHistory(v slo.SLOView) []slo.HistoryEvent {
+	st := fakeSLOStates[v.Spec.Name]
+	eff := v.Effective
+	var out []slo.HistoryEvent
+	steps := []struct {
+		ago       time.Duration
+		sev, from string
+		to        string
+		scale     float64
+	}{
+		{40 * time.Minute, "page", "pending", "firing", 1},
+		{42 * time.Minute, "page", "inactive", "pending", 0.9},
+		{5 * time.Hour, "ticket", "firing", "resolved", 0.3},
+		{9 * time.Hour, "ticket", "pending", "firing", 1.4},
+		{9*time.Hour + 5*time.Minute, "ticket", "inactive", "pending", 1.2},
+	}
+	if st.state == "ok" {
+		steps = steps[2:]
+	}
+	for _, s := range steps {
+		sli := st.sli
+		budget := st.budget + 0.01*s.ago.Hours()
+		burns := map[string]float64{}
+		reqs := map[string]uint64{}
+		for _, bw := range eff.Alerting.Windows(s.sev) {
+			for _, d := range []spec.Duration{bw.Long, bw.Short} {
+				burns[d.String()] = math.Round(st.burns[d.String()]*s.scale*100) / 100
+				reqs[d.String()] = uint64(float64(st.total) * d.D().Hours() / eff.Window.MaxLength().Hours())
+			}
+		}
+		out = append(out, slo.HistoryEvent{
+			Time: fakeSLOTime.Add(-s.ago), SLO: eff.Name, Severity: s.sev, State: s.to, PreviousState: s.from,
+			Service: "service:shop/checkout", Objective: eff.Objective, SLI: &sli, ErrorBudgetRemaining: &budget,
+			BurnRates: burns, Requests: reqs,
+			Labels:      map[string]string{"alertname": "SLOErrorBudgetBurn", "slo": eff.Name, "severity": s.sev},
+			Annotations: map[string]string{"summary": eff.Name + " burns its error budget"},
+		})
+	}
+	return out
+}
+
+func (f *FakeServer) slos(w http.ResponseWriter, r *http.Request) {
+	if f.slosDisabled(w) {
+		return
+	}
+	writeJSON(w, map[string]any{"slos": FakeSLOs(), "errors": []any{}})
+}
+
+func fakeSLO(name string) (slo.SLOView, bool) {
+	for _, v := range FakeSLOs() {
+		if v.Spec.Name == name {
+			return v, true
+		}
+	}
+	return slo.SLOView{}, false
+}
+
+func (f *FakeServer) sloStatus(w http.ResponseWriter, r *http.Request) {
+	if f.slosDisabled(w) {
+		return
+	}
+	v, ok := fakeSLO(r.PathValue("name"))
+	if !ok {
+		writeErr(w, http.StatusNotFound, "no SLO named "+r.PathValue("name"), "name")
+		return
+	}
+	writeJSON(w, FakeSLOStatus(v))
+}
+
+func (f *FakeServer) sloAlerts(w http.ResponseWriter, r *http.Request) {
+	if f.slosDisabled(w) {
+		return
+	}
+	alerts := []slo.AlertView{}
+	history := []slo.HistoryEvent{}
+	for _, v := range FakeSLOs() {
+		if name := r.URL.Query().Get("slo"); name != "" && name != v.Spec.Name {
+			continue
+		}
+		for _, a := range FakeSLOStatus(v).Alerts {
+			if a.State != alert.Inactive {
+				alerts = append(alerts, a)
+			}
+		}
+		history = append(history, FakeSLOHistory(v)...)
+	}
+	writeJSON(w, map[string]any{"alerts": alerts, "history": history})
+}
