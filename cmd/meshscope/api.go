@@ -23,20 +23,19 @@ import (
 // api assembles the HTTP listener: health and metrics, receivers that speak
 // HTTP, the query API (started once ClickHouse is ready) and the UI.
 type api struct {
-	o       serveOptions
-	tokens  []string
-	authz   *auth.Authorizer
-	stores  *storeHolder
-	live    graph.Live
-	reg     *prometheus.Registry
-	log     *slog.Logger
-	mux     *http.ServeMux
-	query   atomic.Pointer[query.Server]
-	started chan struct{}
+	o      serveOptions
+	tokens []string
+	authz  *auth.Authorizer
+	stores *storeHolder
+	live   graph.Live
+	reg    *prometheus.Registry
+	log    *slog.Logger
+	mux    *http.ServeMux
+	query  atomic.Pointer[query.Server]
 }
 
 func newAPI(o serveOptions, tokens []string, authz *auth.Authorizer, stores *storeHolder, live graph.Live, reg *prometheus.Registry, log *slog.Logger) *api {
-	a := &api{o: o, tokens: tokens, authz: authz, stores: stores, live: live, reg: reg, log: log, mux: http.NewServeMux(), started: make(chan struct{})}
+	a := &api{o: o, tokens: tokens, authz: authz, stores: stores, live: live, reg: reg, log: log, mux: http.NewServeMux()}
 	a.mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	a.mux.HandleFunc("/readyz", a.readyz)
 	a.mux.Handle("/metrics", authz.Middleware(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
@@ -110,7 +109,6 @@ func (a *api) startWhenReady(ctx context.Context) {
 		return
 	}
 	a.query.Store(srv)
-	close(a.started)
 }
 
 func (a *api) close() {

@@ -19,35 +19,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/encoding"
-	"google.golang.org/grpc/mem"
 
 	"github.com/meshscope/meshscope/ingest/otlp"
 	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chstore"
 )
-
-// rawBytes lets the load generator send pre-marshalled requests.
-type rawBytes struct{ b []byte }
-
-type rawClientCodec struct{ base encoding.CodecV2 }
-
-func (c rawClientCodec) Marshal(v any) (mem.BufferSlice, error) {
-	if r, ok := v.(*rawBytes); ok {
-		return mem.BufferSlice{mem.SliceBuffer(r.b)}, nil
-	}
-	return c.base.Marshal(v)
-}
-
-func (c rawClientCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	if r, ok := v.(*rawBytes); ok {
-		r.b = data.Materialize()
-		return nil
-	}
-	return c.base.Unmarshal(data, v)
-}
-
-func (rawClientCodec) Name() string { return "proto" }
 
 // benchTraces builds a realistic export of n spans: traces of 8 spans across
 // 12 services, HTTP attributes, random ids.
@@ -163,7 +139,7 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 
 	for b.Loop() {
 		conn, err := grpc.NewClient(srv.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawClientCodec{base: encoding.GetCodecV2("proto")})))
+			grpc.WithDefaultCallOptions(otlp.ClientCodec()))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -180,8 +156,7 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 					if int(i) >= len(reqs) {
 						return
 					}
-					var resp rawBytes
-					if err := conn.Invoke(ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export", &rawBytes{b: reqs[i]}, &resp); err != nil {
+					if err := conn.Invoke(ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export", otlp.NewRawMessage(reqs[i]), otlp.NewRawMessage(nil)); err != nil {
 						b.Error(err)
 						return
 					}

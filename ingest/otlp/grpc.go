@@ -24,6 +24,20 @@ import (
 // rawMessage is a request or response body as bytes.
 type rawMessage struct{ b []byte }
 
+// RawMessage is a protobuf message body sent or received as bytes, for
+// clients that send pre-marshalled OTLP requests (load generators) with
+// ClientCodec.
+type RawMessage = rawMessage
+
+// NewRawMessage wraps b.
+func NewRawMessage(b []byte) *RawMessage { return &rawMessage{b: b} }
+
+// ClientCodec is ServerOption's codec for clients: *RawMessage passes
+// through as bytes, everything else is standard protobuf.
+func ClientCodec() grpc.CallOption {
+	return grpc.ForceCodecV2(rawCodec{base: encoding.GetCodecV2("proto")})
+}
+
 // rawCodec passes rawMessage through untouched and delegates every other
 // type (Envoy ALS, health) to the standard proto codec.
 type rawCodec struct{ base encoding.CodecV2 }

@@ -21,7 +21,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/status"
 
 	"github.com/meshscope/meshscope/graph"
@@ -189,7 +188,7 @@ func TestGRPCBadInput(t *testing.T) {
 	f := newFixture(t)
 	// Bytes that are not a valid request, sent with the raw codec.
 	err := f.conn.Invoke(context.Background(), "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-		&rawMessage{b: []byte{0x0a, 0xff, 0xff, 0xff, 0x0f}}, &rawMessage{}, grpc.ForceCodecV2(rawCodec{base: encoding.GetCodecV2("proto")}))
+		NewRawMessage([]byte{0x0a, 0xff, 0xff, 0xff, 0x0f}), NewRawMessage(nil), ClientCodec())
 	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
 	require.Contains(t, status.Convert(err).Message(), "decode trace export request")
 	require.Equal(t, 1.0, f.rejected("otlp_grpc", "bad_protobuf"))

@@ -61,9 +61,8 @@ func TestConcurrentAppendsAreReadBackInCommitOrder(t *testing.T) {
 		require.Equal(t, next[byte(g)], i)
 		next[byte(g)]++
 	}
-	first, last, err := segments(w)
-	require.NoError(t, err)
-	require.Greater(t, last, first, "records span several segments")
+	head, _ := w.Head()
+	require.Positive(t, head.Segment, "records span several segments")
 }
 
 func noise(n int) []byte {
@@ -72,11 +71,6 @@ func noise(n int) []byte {
 		b[i] = byte(rand.IntN(256))
 	}
 	return b
-}
-
-func segments(w *WAL) (int, int, error) {
-	head, _ := w.Head()
-	return 0, head.Segment, nil
 }
 
 func TestCheckpointSurvivesReopen(t *testing.T) {
