@@ -131,11 +131,32 @@ func BenchmarkObserveSpans(b *testing.B) {
 // sixtieth of the edges sees new calls, so every edge has about one busy
 // second in its window and deltas carry real updates.
 func BenchmarkTick(b *testing.B) {
+	b.Run("one-input", func(b *testing.B) { benchTick(b, false) })
+	// Every call also seen by spans (callee's version known) and metrics
+	// (no versions), with the access logs knowing the callee by service
+	// only: three keys per edge, 150,000 in all, the choice of which count
+	// made on every edge at every tick.
+	b.Run("three-inputs", func(b *testing.B) { benchTick(b, true) })
+}
+
+func benchTick(b *testing.B, mixed bool) {
 	parties := benchParties(5000)
 	edges := benchEdges(5000, 50_000)
 	clk := newFakeClock(time.Now().Truncate(time.Second))
 	bld := NewBuilder(BuilderConfig{Now: clk.Now})
 	all := benchObservations(parties, edges, len(edges), clk.Now())
+	if mixed {
+		three := make([]Observation, 0, 3*len(all))
+		for _, o := range all {
+			access, span, metric := o, o, o
+			access.Destination.Workload, access.Destination.Version = "", ""
+			span.Provenance = FromSpan
+			metric.Provenance = FromMetric
+			metric.Source.Version, metric.Destination.Version = "", ""
+			three = append(three, access, span, metric)
+		}
+		all = three
+	}
 	for s := range 60 {
 		at := clk.Add(time.Second)
 		part := all[s*len(all)/60 : (s+1)*len(all)/60]
@@ -148,6 +169,13 @@ func BenchmarkTick(b *testing.B) {
 	tick := bld.Latest(GranularityService)
 	if len(tick.Graph.Nodes) != 5000 || len(tick.Graph.Edges) != 50_000 {
 		b.Fatalf("graph has %d nodes, %d edges", len(tick.Graph.Nodes), len(tick.Graph.Edges))
+	}
+	var requests uint64
+	for _, e := range tick.Graph.Edges {
+		requests += e.Requests
+	}
+	if requests != 50_000 {
+		b.Fatalf("graph counts %d requests, want 50000 (each call once)", requests)
 	}
 	b.ReportAllocs()
 	s := 0

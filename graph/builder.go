@@ -41,6 +41,7 @@ type Builder struct {
 	tmp       EdgeStats
 	snaps     []edgeSnap // the window of every busy edge, this tick
 	snapLat   []uint64   // latency buckets of snaps
+	choice    *inputChoice
 
 	flushMu     sync.Mutex
 	flushQ      chan []EdgeRow
@@ -71,6 +72,7 @@ func NewBuilder(cfg BuilderConfig) *Builder {
 		flushQ: make(chan []EdgeRow, cfg.FlushQueue),
 	}
 	b.pub.OnDrop = func(g Granularity) { b.m.subscriberDrop.WithLabelValues(string(g)).Inc() }
+	b.choice = newInputChoice(&b.pref)
 	b.pairer = newPairer(cfg.SpanWait, cfg.MaxPendingSpans, b.m)
 	for i, g := range Granularities {
 		b.asm[i] = NewAssembler(g, &b.cfg.Health)
@@ -196,6 +198,7 @@ func (b *Builder) Graph(g Granularity, window time.Duration) (*Graph, error) {
 	to := now.Unix() + 1
 	from := to - int64((window+time.Second-1)/time.Second)
 	asm := NewAssembler(g, &b.cfg.Health)
+	sel := newSelection(&b.pref)
 	var tmp EdgeStats
 	for i := range b.shards {
 		sh := &b.shards[i]
@@ -203,13 +206,13 @@ func (b *Builder) Graph(g Granularity, window time.Duration) (*Graph, error) {
 		sh.each(func(e *edgeState) bool {
 			tmp = EdgeStats{}
 			if e.sumRange(from, to, &tmp) && tmp.Requests > 0 {
-				ids := &e.ids[gi]
-				asm.addStats(asm.resolve(ids.edge, ids.src, ids.dst, &e.key.Source, &e.key.Destination), &e.key, &tmp)
+				sel.Add(&e.key, &tmp)
 			}
 			return false
 		})
 		sh.mu.Unlock()
 	}
+	sel.AddTo(asm)
 	return asm.Graph(now.Add(-window), now), nil
 }
 

@@ -28,6 +28,9 @@ type edgeState struct {
 	// preferred input seen recently keeps less preferred ones from counting
 	// in seconds it does not cover (see provenance.go).
 	lastSeen [numProv]int64
+	// choice caches the edge's group in the tick's input choice; only the
+	// tick touches it.
+	choice *choiceGroup
 }
 
 type edgeIDs struct{ src, dst, edge string }

@@ -261,7 +261,7 @@ func parseProvenance(t *testing.T, s string) Provenance {
 }
 
 func (o *goldenObs) observation(t *testing.T) Observation {
-	protos := map[string]Protocol{"": ProtocolHTTP, "http": ProtocolHTTP, "grpc": ProtocolGRPC, "tcp": ProtocolTCP}
+	protos := map[string]Protocol{"": ProtocolHTTP, "http": ProtocolHTTP, "grpc": ProtocolGRPC, "tcp": ProtocolTCP, "unknown": ProtocolUnknown}
 	reps := map[string]Reporter{"": ReporterUnknown, "source": ReporterSource, "destination": ReporterDestination}
 	count := o.Count
 	if count == 0 {

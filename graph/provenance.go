@@ -26,8 +26,8 @@ import "fmt"
 // The edge's provenance and reporters list everything that saw it, chosen or
 // not. Rows flushed to edges_10s carry the chosen numbers and the union of
 // provenances, so one replica never counts a call twice; replicas that
-// receive different inputs for the same calls (spans on one, access logs on
-// another) do add up in ClickHouse, so route one mesh's telemetry kinds to the
+// receive different inputs for the same calls on the same key (spans on one,
+// access logs on another) do add up in ClickHouse, so route one mesh's telemetry kinds to the
 // same replica or enable only one input per edge there.
 //
 // Inputs do not see calls at the same instants: metric deltas arrive in lumps
@@ -37,15 +37,10 @@ import "fmt"
 // (their provenance is still listed). Without this, a metric lump landing in
 // a second with no access log entries would count the same calls again.
 //
-// Known limit: the choice is made per edge key, which is the finest level
-// (both parties' namespace, name, workload and version, and the protocol).
-// Inputs that describe the same calls with different detail (an access log
-// line that knows the callee only by its service, a span that knows its
-// workload and version, a span without HTTP attributes whose protocol is
-// unknown) land on different keys, each counted, and the service-level edge
-// adds them up. Fixing it means choosing per provenance after the keys are
-// merged into a granularity's edge (window totals kept per provenance), and
-// likewise for the flushed buckets.
+// The choice here is made per edge key, the finest level (both parties'
+// namespace, name, workload and version, and the protocol). Inputs that
+// describe the same calls with different detail land on different keys;
+// choose.go decides, per graph, which of those keys count.
 //
 // A per-second choice has a boundary effect: a call logged in second N by one
 // side and N+1 by the other is counted in both seconds. Both sides log the

@@ -36,6 +36,7 @@ func (b *Builder) Advance(now time.Time) {
 		b.enqueue(rows)
 	}
 
+	b.chooseSnaps()
 	from := now.Add(-time.Duration(b.window) * time.Second)
 	var graphs [3]*Graph
 	var wg sync.WaitGroup
@@ -55,6 +56,7 @@ type edgeSnap struct {
 	c     counters
 	lat   []uint64 // latency buckets latLo.., in b.snapLat
 	latLo int
+	out   bool // its calls are counted on a key of a preferred input (choose.go)
 }
 
 // sweep visits every edge once, with its shard locked: rows for the buckets
@@ -123,9 +125,27 @@ func (b *Builder) assemble(gi int, from, now time.Time) *Graph {
 			agg = a.resolve(ids.edge, ids.src, ids.dst, &e.key.Source, &e.key.Destination)
 			e.aggs[gi] = agg
 		}
+		if s.out {
+			a.add(agg, &e.key, &counters{prov: s.c.prov, reps: s.c.reps}, nil, 0)
+			continue
+		}
 		a.add(agg, &e.key, &s.c, s.lat, s.latLo)
 	}
 	return a.Graph(from, now)
+}
+
+// chooseSnaps marks the snaps whose calls another input's key counts.
+func (b *Builder) chooseSnaps() {
+	ch := b.choice
+	ch.reset()
+	for i := range b.snaps {
+		s := &b.snaps[i]
+		ch.add(s.e.ids[0].edge, &s.e.key, s.c.prov, &s.e.choice)
+	}
+	ch.decide()
+	for i := range b.snaps {
+		b.snaps[i].out = !ch.counts(i)
+	}
 }
 
 // appendRow appends the edge's row for one bucket, if it had calls then.

@@ -91,6 +91,7 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 		return err
 	}
 	stores.edgeConfig.Health = builderCfg.Health
+	stores.edgeConfig.ProvenancePreference = builderCfg.ProvenancePreference
 	builder := graph.NewBuilder(builderCfg)
 
 	pipe := pipeline.New(w, stores, builder, pipeline.Config{

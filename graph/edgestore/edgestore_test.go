@@ -183,3 +183,51 @@ func TestNodeIDExpressionsMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// The same calls seen by spans (callee known to its version), access logs
+// written by the caller's sidecar (callee known by its service) and metrics
+// (no versions) land on four edge keys; read back from ClickHouse they count
+// once, as in the live graph, at every granularity.
+func TestHistoryCountsCallsOnceAcrossInputs(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	ctx := context.Background()
+	store := edgestore.New(st, edgestore.Config{})
+	clk := &clock{t: base.Add(20 * time.Second)}
+	b := graph.NewBuilder(graph.BuilderConfig{Writer: store, Now: clk.Now, Horizon: 10 * time.Minute})
+	cartSvc := party("shop", "cart", "", "")
+	cartV1 := party("shop", "cart", "cart-v1", "v1")
+	cartV1NoVersion := party("shop", "cart", "cart-v1", "")
+	webNoVersion := party("shop", "web", "web-v1", "")
+	sourceSide := func(o graph.Observation) graph.Observation { o.Reporter = graph.ReporterSource; return o }
+	b.Observe([]graph.Observation{
+		obs(base.Add(12*time.Second), web, cartV1, 6, 1, 10, graph.FromSpan),
+		obs(base.Add(12*time.Second), web, cart, 2, 0, 10, graph.FromSpan), // to the canary v2
+		sourceSide(obs(base.Add(12*time.Second), web, cartSvc, 8, 1, 11, graph.FromAccessLog)),
+		obs(base.Add(15*time.Second), webNoVersion, cartV1NoVersion, 6, 1, 12, graph.FromMetric),
+		obs(base.Add(15*time.Second), webNoVersion, party("shop", "cart", "cart-v2", ""), 2, 0, 12, graph.FromMetric),
+	})
+	b.Advance(clk.Now())
+	live := b.Latest(graph.GranularityService).Graph
+	stop := run(t, b)
+	stop()
+
+	g, err := store.Range(ctx, graph.RangeQuery{From: base, To: base.Add(30 * time.Second), Granularity: graph.GranularityService})
+	require.NoError(t, err)
+	for _, gr := range []*graph.Graph{live, g} {
+		require.Len(t, gr.Edges, 1)
+		e := gr.Edges[0]
+		require.Equal(t, "service:shop/web->service:shop/cart", e.ID)
+		require.EqualValues(t, 8, e.Requests)
+		require.EqualValues(t, 1, e.Errors)
+		require.Equal(t, []string{"span", "accesslog", "metric"}, e.Provenance)
+	}
+	for _, gran := range []graph.Granularity{graph.GranularityWorkload, graph.GranularityVersion} {
+		g, err := store.Range(ctx, graph.RangeQuery{From: base, To: base.Add(30 * time.Second), Granularity: gran})
+		require.NoError(t, err)
+		var total uint64
+		for _, e := range g.Edges {
+			total += e.Requests
+		}
+		require.EqualValues(t, 8, total, "%s: every granularity counts the same calls", gran)
+	}
+}

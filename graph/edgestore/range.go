@@ -23,10 +23,15 @@ func (s *Store) Range(ctx context.Context, q graph.RangeQuery) (*graph.Graph, er
 	}
 	res := resolutionFor(q.To.Sub(q.From))
 	from, to := floorTo(q.From.Unix(), res), ceilTo(ceilUnix(q.To), res)
-	asm := graph.NewAssembler(g, &s.health)
-	if err := s.readRange(ctx, from, to, namespaceFilter(q.Namespaces), asm.Add); err != nil {
+	sel, err := graph.NewSelection(s.preference)
+	if err != nil {
+		return nil, fmt.Errorf("graph range: %w", err)
+	}
+	if err := s.readRange(ctx, from, to, namespaceFilter(q.Namespaces), sel.Add); err != nil {
 		return nil, err
 	}
+	asm := graph.NewAssembler(g, &s.health)
+	sel.AddTo(asm)
 	end := to
 	if now := ceilTo(s.now(), 10); now < end && now > from {
 		end = now

@@ -17,16 +17,20 @@ type Config struct {
 	Health graph.HealthConfig
 	// MaxSeriesPoints bounds the points of one series (default 10000).
 	MaxSeriesPoints int
+	// ProvenancePreference orders the inputs trusted when several saw the
+	// same calls, as the live builder's (nil: graph.DefaultProvenancePreference).
+	ProvenancePreference []graph.Provenance
 }
 
 // Store reads and writes the edges_* tables of one ClickHouse database. It
 // implements graph.EdgeWriter, graph.History and graph.SeriesReader, and is
 // safe for concurrent use.
 type Store struct {
-	st        *chstore.Store
-	conn      driver.Conn
-	health    graph.HealthConfig
-	maxPoints int
+	st         *chstore.Store
+	conn       driver.Conn
+	health     graph.HealthConfig
+	maxPoints  int
+	preference []graph.Provenance
 	// now is the clock that bounds ranges reaching into the future.
 	now func() int64
 }
@@ -36,7 +40,8 @@ func New(st *chstore.Store, cfg Config) *Store {
 	if cfg.MaxSeriesPoints == 0 {
 		cfg.MaxSeriesPoints = 10_000
 	}
-	return &Store{st: st, conn: st.Conn(), health: cfg.Health, maxPoints: cfg.MaxSeriesPoints, now: unixNow}
+	return &Store{st: st, conn: st.Conn(), health: cfg.Health, maxPoints: cfg.MaxSeriesPoints,
+		preference: cfg.ProvenancePreference, now: unixNow}
 }
 
 var (

@@ -1,0 +1,251 @@
+package graph
+
+import "math/bits"
+
+// Counting calls once across edge keys.
+//
+// Within one edge key the builder picks, second by second, one input's
+// numbers (provenance.go). Inputs describe the same calls with different
+// detail, though: an access log line written by the caller's sidecar knows
+// the callee only by its service, a span knows the callee's workload and
+// version, a span without HTTP attributes has protocol unknown, an Istio
+// series without a canonical revision has no version. Such calls land on
+// several keys of the same service-level edge, one per input.
+//
+// So every graph (live ticks, Builder.Graph, historical ranges) passes its
+// finest-level edges through an inputChoice before adding them up. Two keys
+// of the same service-level edge describe possibly the same calls when they
+// agree on everything both know: cluster, workload and version of each end
+// (an empty field agrees with anything) and protocol (unknown agrees with
+// any). A key is left out when such a key was seen by an input more
+// preferred than every input that saw it: its calls are already counted
+// there. A key left out still adds its provenance and reporters to the
+// edge, so the edge lists every input that saw it.
+//
+// Keys that disagree (the canary's v2 seen only by spans, while access logs
+// name only v1) are different calls and all count. A key's inputs are those
+// that saw it in the graph's range (the live window, a historical range).
+//
+// Because the choice is made on the service-level edge and applies to every
+// granularity, every granularity counts the same calls: where the preferred
+// input knows less (a callee by service only), the finer graphs show the
+// calls on the coarser node. A service-level edge with more than
+// maxPairwiseKeys keys seen by mixed inputs is decided as a whole: only keys
+// seen by its most preferred input count.
+
+// maxPairwiseKeys bounds the quadratic comparison within one edge.
+const maxPairwiseKeys = 64
+
+// inputChoice decides which finest-level edges of one graph count. Use:
+// reset, add every edge, decide, then counts. It is not safe for
+// concurrent use; its memory is reused across graphs.
+type inputChoice struct {
+	rank   [8]uint8 // provenance mask -> rank of its most preferred bit (0 best); 255: none
+	groups map[string]*choiceGroup
+	used   []*choiceGroup
+	items  []choiceItem
+	all    Provenance // union of every item's provenance
+	gen    uint64     // the graph being decided; groups of older ones are stale
+	epoch  uint64     // bumped when groups is cleared: cached groups of older epochs are stale
+}
+
+type choiceGroup struct {
+	epoch   uint64
+	gen     uint64
+	mask    Provenance
+	members []int32
+}
+
+type choiceItem struct {
+	key   *EdgeKey
+	cache **choiceGroup // where the caller keeps the key's group across graphs, or nil
+	sid   string        // service-level edge id, "" until needed when not given
+	mask  Provenance
+	out   bool
+}
+
+func newInputChoice(pref *preference) *inputChoice {
+	c := &inputChoice{groups: map[string]*choiceGroup{}}
+	for m := range c.rank {
+		c.rank[m] = 255
+		for r, pi := range pref {
+			if m&int(provBits[pi]) != 0 {
+				c.rank[m] = uint8(r)
+				break
+			}
+		}
+	}
+	return c
+}
+
+func (c *inputChoice) reset() {
+	// Forget the groups when most were not used by the last graph, so the
+	// map does not keep every edge ever seen.
+	if len(c.groups) > 4*len(c.used)+1024 {
+		clear(c.groups)
+		c.epoch++
+	}
+	c.used, c.items, c.all = c.used[:0], c.items[:0], 0
+	c.gen++
+}
+
+// add records a finest-level edge k seen by the inputs in mask.
+// serviceEdge is the id of k's service-level edge, or "" to have it
+// computed when needed. cache, when not nil, keeps k's group between graphs
+// (it must start nil and belong to k alone). k must stay valid until the
+// choice is reset.
+func (c *inputChoice) add(serviceEdge string, k *EdgeKey, mask Provenance, cache **choiceGroup) {
+	mask &= 7
+	c.all |= mask
+	c.items = append(c.items, choiceItem{key: k, cache: cache, sid: serviceEdge, mask: mask})
+	if c.all&(c.all-1) == 0 {
+		// One input so far: nothing to choose. Groups are only needed
+		// once inputs mix, so the common case skips the map.
+		return
+	}
+	if len(c.used) == 0 {
+		// Inputs just started to mix: group what came before.
+		for i := range c.items[:len(c.items)-1] {
+			c.join(i)
+		}
+	}
+	c.join(len(c.items) - 1)
+}
+
+func (c *inputChoice) join(i int) {
+	it := &c.items[i]
+	var g *choiceGroup
+	if it.cache != nil && *it.cache != nil && (*it.cache).epoch == c.epoch {
+		g = *it.cache
+	} else {
+		if it.sid == "" {
+			it.sid = keyServiceEdge(it.key)
+		}
+		g = c.groups[it.sid]
+		if g == nil {
+			g = &choiceGroup{epoch: c.epoch}
+			c.groups[it.sid] = g
+		}
+		if it.cache != nil {
+			*it.cache = g
+		}
+	}
+	if g.gen != c.gen {
+		g.gen, g.mask, g.members = c.gen, 0, g.members[:0]
+		c.used = append(c.used, g)
+	}
+	g.mask |= it.mask
+	g.members = append(g.members, int32(i))
+}
+
+// keyServiceEdge is the id of k's service-level edge.
+func keyServiceEdge(k *EdgeKey) string {
+	return EdgeID(k.Source.NodeID(GranularityService), k.Destination.NodeID(GranularityService))
+}
+
+// decide marks the items that do not count.
+func (c *inputChoice) decide() {
+	for _, g := range c.used {
+		if bits.OnesCount8(uint8(g.mask)) < 2 {
+			continue
+		}
+		if len(g.members) > maxPairwiseKeys {
+			best := c.rank[g.mask]
+			for _, i := range g.members {
+				it := &c.items[i]
+				it.out = c.rank[it.mask] != best
+			}
+			continue
+		}
+		for _, i := range g.members {
+			a := &c.items[i]
+			ra := c.rank[a.mask]
+			for _, j := range g.members {
+				b := &c.items[j]
+				if c.rank[b.mask] < ra && sameCalls(a.key, b.key) {
+					a.out = true
+					break
+				}
+			}
+		}
+	}
+}
+
+// counts reports whether the i-th added edge counts.
+func (c *inputChoice) counts(i int) bool { return !c.items[i].out }
+
+// sameCalls reports whether two keys of one service-level edge may describe
+// the same calls: they agree on everything both know.
+func sameCalls(a, b *EdgeKey) bool {
+	return (a.Protocol == b.Protocol || a.Protocol == ProtocolUnknown || b.Protocol == ProtocolUnknown) &&
+		partiesAgree(&a.Source, &b.Source) && partiesAgree(&a.Destination, &b.Destination)
+}
+
+func partiesAgree(p, q *Party) bool {
+	return agree(p.Cluster, q.Cluster) && agree(p.Workload, q.Workload) && agree(p.Version, q.Version) &&
+		agree(p.Name, q.Name)
+}
+
+func agree(x, y string) bool { return x == "" || y == "" || x == y }
+
+// Selection collects the finest-level edges of one graph and adds to an
+// Assembler only the numbers of those that count (see above); the others
+// add their provenance and reporters. It copies what it keeps of the stats;
+// keys are kept as given. A Selection is for one graph.
+type Selection struct {
+	choice *inputChoice
+	keys   []EdgeKey
+	stats  []selStats
+	arena  []uint64 // latency buckets of stats
+}
+
+type selStats struct {
+	c            counters
+	latLo        int
+	latOff, latN int // the buckets latLo.. are arena[latOff : latOff+latN]
+}
+
+// NewSelection returns a Selection trusting inputs in the given order (nil:
+// DefaultProvenancePreference).
+func NewSelection(order []Provenance) (*Selection, error) {
+	pref, err := newPreference(order)
+	if err != nil {
+		return nil, err
+	}
+	return newSelection(&pref), nil
+}
+
+func newSelection(pref *preference) *Selection {
+	return &Selection{choice: newInputChoice(pref)}
+}
+
+// Add adds one finest-level edge. k's strings are kept; st is copied.
+func (s *Selection) Add(k *EdgeKey, st *EdgeStats) {
+	lo, hi := latencyRange(&st.Latency)
+	off := len(s.arena)
+	if lo <= hi {
+		s.arena = append(s.arena, st.Latency[lo:hi+1]...)
+	}
+	s.keys = append(s.keys, *k)
+	s.stats = append(s.stats, selStats{c: countersOf(st), latLo: lo, latOff: off, latN: len(s.arena) - off})
+}
+
+// AddTo decides which edges count and adds them to a.
+func (s *Selection) AddTo(a *Assembler) {
+	ch := s.choice
+	ch.reset()
+	for i := range s.keys {
+		ch.add("", &s.keys[i], s.stats[i].c.prov, nil)
+	}
+	ch.decide()
+	for i := range s.keys {
+		k, st := &s.keys[i], &s.stats[i]
+		src, dst := k.Source.NodeID(a.g), k.Destination.NodeID(a.g)
+		e := a.resolve(EdgeID(src, dst), src, dst, &k.Source, &k.Destination)
+		if ch.counts(i) {
+			a.add(e, k, &st.c, s.arena[st.latOff:st.latOff+st.latN:st.latOff+st.latN], st.latLo)
+		} else {
+			a.add(e, k, &counters{prov: st.c.prov, reps: st.c.reps}, nil, 0)
+		}
+	}
+}
