@@ -249,3 +249,39 @@ func (s *Selection) AddTo(a *Assembler) {
 		}
 	}
 }
+
+// Reset empties the selection for another graph.
+func (s *Selection) Reset() {
+	s.keys, s.stats, s.arena = s.keys[:0], s.stats[:0], s.arena[:0]
+}
+
+// Total decides which edges count and sets dst to the sum of their numbers,
+// with the provenance and reporters of all.
+func (s *Selection) Total(dst *EdgeStats) {
+	*dst = EdgeStats{}
+	ch := s.choice
+	ch.reset()
+	for i := range s.keys {
+		ch.add("", &s.keys[i], s.stats[i].c.prov, nil)
+	}
+	ch.decide()
+	for i := range s.stats {
+		st := &s.stats[i]
+		dst.Provenance |= st.c.prov
+		dst.Reporters |= st.c.reps
+		if !ch.counts(i) {
+			continue
+		}
+		c := &st.c
+		dst.Requests += c.requests
+		dst.Errors += c.errors
+		dst.LatencySumNanos += c.latSum
+		dst.BytesSent += c.bytesSent
+		dst.BytesReceived += c.bytesRecv
+		dst.MTLS += c.mtls
+		dst.Plaintext += c.plain
+		for j, n := range s.arena[st.latOff : st.latOff+st.latN] {
+			dst.Latency[st.latLo+j] += n
+		}
+	}
+}

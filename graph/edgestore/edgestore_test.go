@@ -230,4 +230,14 @@ func TestHistoryCountsCallsOnceAcrossInputs(t *testing.T) {
 		}
 		require.EqualValues(t, 8, total, "%s: every granularity counts the same calls", gran)
 	}
+	// The node's and the edge's RED series count them once too.
+	for _, q := range []graph.SeriesQuery{
+		{From: base, To: base.Add(30 * time.Second), Step: 10 * time.Second, Node: "service:shop/cart"},
+		{From: base, To: base.Add(30 * time.Second), Step: 10 * time.Second, Source: "service:shop/web", Target: "service:shop/cart"},
+	} {
+		series, err := store.Series(ctx, q)
+		require.NoError(t, err)
+		require.Equal(t, []uint64{0, 8, 0}, series.Requests, "%+v", q)
+		require.Equal(t, []uint64{0, 1, 0}, series.Errors, "%+v", q)
+	}
 }

@@ -3,6 +3,7 @@ package edgestore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/meshscope/meshscope/graph"
@@ -34,12 +35,17 @@ func (s *Store) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series,
 	case step%60 == 0:
 		maxStep = 60
 	}
+	// Rows are read per step and finest-level edge, with their inputs, so
+	// that calls several inputs saw count once (graph.Selection). For a node
+	// or edge finer than a service, only its own keys are compared.
 	var branches []string
-	key := fmt.Sprintf("toUInt32(intDiv(toUInt32(timestamp), %d) * %d) AS t", step, step)
+	keys := append([]string{fmt.Sprintf("toUInt32(intDiv(toUInt32(timestamp), %d) * %d) AS t", step, step)}, dims...)
+	aliases := append([]string{"t"}, dims...)
+	group := strings.Join(aliases, ", ")
 	for _, b := range byTable(plan(from, to, maxStep)) {
-		branches = append(branches, branch(b.t, []string{key}, "t", seriesMeasures, b.cond, filter))
+		branches = append(branches, branch(b.t, keys, group, seriesMeasures, b.cond, filter))
 	}
-	query := combine([]string{"t"}, seriesMeasures, branches, "t")
+	query := combine(aliases, seriesMeasures, branches, "t")
 
 	n := int((to - from) / step)
 	out := &graph.Series{Time: make([]int64, n), Requests: make([]uint64, n), Errors: make([]uint64, n),
@@ -48,38 +54,60 @@ func (s *Store) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series,
 	for i := range n {
 		out.Time[i] = from + int64(i)*step
 	}
+	sel, err := graph.NewSelection(s.preference)
+	if err != nil {
+		return nil, fmt.Errorf("series: %w", err)
+	}
 	rows, err := s.conn.Query(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("series: %w", err)
 	}
 	defer rows.Close()
 	var (
-		t, latLo    uint32
-		req, errs   uint64
-		latText     string
-		latSum      uint64
-		hist        graph.Histogram
-		stepSeconds = float64(step)
+		t, latLo           uint32
+		k                  graph.EdgeKey
+		st, sum            graph.EdgeStats
+		sKind, dKind, prot string
+		prov               uint8
+		latText            string
+		stepSeconds        = float64(step)
+		cur                = int64(-1)
 	)
+	flush := func() {
+		if cur < 0 || cur >= int64(n) {
+			return
+		}
+		sel.Total(&sum)
+		out.Requests[cur], out.Errors[cur] = sum.Requests, sum.Errors
+		out.RPS[cur] = float64(sum.Requests) / stepSeconds
+		if sum.Requests > 0 {
+			out.ErrorRate[cur] = float64(sum.Errors) / float64(sum.Requests)
+		}
+		pc := sum.Latency.Percentiles()
+		out.P50Ms[cur], out.P90Ms[cur], out.P95Ms[cur], out.P99Ms[cur] = pc.P50/1e6, pc.P90/1e6, pc.P95/1e6, pc.P99/1e6
+	}
 	for rows.Next() {
-		if err := rows.Scan(&t, &req, &errs, &latLo, &latText, &latSum); err != nil {
+		src, dst := &k.Source, &k.Destination
+		st = graph.EdgeStats{}
+		if err := rows.Scan(&t, &sKind, &src.Cluster, &src.Namespace, &src.Name, &src.Workload, &src.Version,
+			&dKind, &dst.Cluster, &dst.Namespace, &dst.Name, &dst.Workload, &dst.Version, &prot,
+			&prov, &st.Requests, &st.Errors, &latLo, &latText, &st.LatencySumNanos); err != nil {
 			return nil, fmt.Errorf("series: scan: %w", err)
 		}
-		if err := parseLatency(&hist, latLo, latText); err != nil {
+		if err := parseLatency(&st.Latency, latLo, latText); err != nil {
 			return nil, fmt.Errorf("series: %w", err)
 		}
-		i := (int64(t) - from) / step
-		if i < 0 || i >= int64(n) {
-			continue
+		src.Kind, dst.Kind = graph.NodeKind(sKind), graph.NodeKind(dKind)
+		k.Protocol = graph.ParseProtocol(prot)
+		st.Provenance = graph.Provenance(prov)
+		if i := (int64(t) - from) / step; i != cur {
+			flush()
+			sel.Reset()
+			cur = i
 		}
-		out.Requests[i], out.Errors[i] = req, errs
-		out.RPS[i] = float64(req) / stepSeconds
-		if req > 0 {
-			out.ErrorRate[i] = float64(errs) / float64(req)
-		}
-		pc := hist.Percentiles()
-		out.P50Ms[i], out.P90Ms[i], out.P95Ms[i], out.P99Ms[i] = pc.P50/1e6, pc.P90/1e6, pc.P95/1e6, pc.P99/1e6
+		sel.Add(&k, &st)
 	}
+	flush()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("series: %w", err)
 	}

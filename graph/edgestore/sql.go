@@ -38,7 +38,7 @@ var measures = []measure{
 }
 
 // seriesMeasures are the measures a series needs.
-var seriesMeasures = []measure{measures[2], measures[3], measures[4], measures[5]}
+var seriesMeasures = []measure{measures[0], measures[2], measures[3], measures[4], measures[5]}
 
 // branch aggregates one table's rows over cond AND filter per keys:
 // rollups with their -Merge functions, edges_10s with the plain ones. keys
