@@ -1,12 +1,15 @@
 package chstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
-	"unsafe"
 
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/meshscope/meshscope/schema"
@@ -15,28 +18,30 @@ import (
 // Write inserts every row of b, one INSERT per table, each naming its columns
 // (ClickHouse 18.16 requires it) and filled column by column.
 func (s *Store) Write(ctx context.Context, b *schema.Batch) error {
+	a := arenas.Get().(*arena)
+	defer arenas.Put(a)
 	if len(b.Spans) > 0 {
-		if err := s.insert(ctx, schema.SpansTable, spanColumns(b.Spans)); err != nil {
+		if err := s.insertBuf(ctx, schema.SpansTable, a.spanColumns(b.Spans), &a.buf); err != nil {
 			return err
 		}
 	}
 	if len(b.Logs) > 0 {
-		if err := s.insert(ctx, schema.LogsTable, logColumns(b.Logs)); err != nil {
+		if err := s.insertBuf(ctx, schema.LogsTable, a.logColumns(b.Logs), &a.buf); err != nil {
 			return err
 		}
 	}
 	if len(b.MetricSeries) > 0 {
-		if err := s.insert(ctx, schema.MetricSeriesTable, seriesColumns(b.MetricSeries)); err != nil {
+		if err := s.insertBuf(ctx, schema.MetricSeriesTable, a.seriesColumns(b.MetricSeries), &a.buf); err != nil {
 			return err
 		}
 	}
 	if len(b.MetricSamples) > 0 {
-		if err := s.insert(ctx, schema.MetricSamplesTable, sampleColumns(b.MetricSamples)); err != nil {
+		if err := s.insertBuf(ctx, schema.MetricSamplesTable, a.sampleColumns(b.MetricSamples), &a.buf); err != nil {
 			return err
 		}
 	}
 	if len(b.Requests) > 0 {
-		if err := s.insert(ctx, schema.RequestsTable, requestColumns(b.Requests)); err != nil {
+		if err := s.insertBuf(ctx, schema.RequestsTable, a.requestColumns(b.Requests), &a.buf); err != nil {
 			return err
 		}
 	}
@@ -59,6 +64,12 @@ func InsertSQL(t schema.Table) string {
 }
 
 func (s *Store) insert(ctx context.Context, t schema.Table, columns []any) error {
+	return s.insertBuf(ctx, t, columns, nil)
+}
+
+// insertBuf is insert encoding native columns into buf (nil: a new buffer),
+// which it empties first.
+func (s *Store) insertBuf(ctx context.Context, t schema.Table, columns []any, buf *proto.Buffer) error {
 	if len(columns) != len(t.Columns) {
 		return fmt.Errorf("insert %s: %d columns built for %d in the table", t.Name, len(columns), len(t.Columns))
 	}
@@ -66,7 +77,7 @@ func (s *Store) insert(ctx context.Context, t schema.Table, columns []any) error
 	if err != nil {
 		return fmt.Errorf("insert %s: prepare: %w", t.Name, err)
 	}
-	if err := appendColumns(batch, t, columns); err != nil {
+	if err := appendColumns(batch, t, columns, buf); err != nil {
 		_ = batch.Abort()
 		return err
 	}
@@ -76,193 +87,610 @@ func (s *Store) insert(ctx context.Context, t schema.Table, columns []any) error
 	return nil
 }
 
-func appendColumns(batch driver.Batch, t schema.Table, columns []any) error {
-	for i, col := range columns {
-		if err := batch.Column(i).Append(col); err != nil {
-			return fmt.Errorf("insert %s: column %s: %w", t.Name, t.Columns[i].Name, err)
-		}
-	}
-	return nil
+// nativeColumn is a column built in ClickHouse's native layout with ch-go's
+// proto columns. When the server's type for the column is the one built,
+// appendColumns encodes it and lets the batch's column decode it: arrays are
+// filled without boxing every element into an interface (clickhouse-go's
+// Append of [][]string does), and every column is allocated once at its final
+// size instead of grown row by row. When the server's type differs (a
+// LowCardinality(String) column on a newer server) the values are appended as
+// a Go slice, as any other column.
+type nativeColumn interface {
+	proto.ColInput
+	Reset()
+	// values returns the rows as a Go slice ([]string, [][]string ...).
+	values() any
 }
 
-// bstr views a byte array as a string without copying; the array must not
-// change while the string is in use (rows are immutable once batched).
-func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+// native wraps a ch-go column of T as a nativeColumn.
+type native[T any] struct{ proto.ColumnOf[T] }
 
-func secs(ns uint64) time.Time { return time.Unix(int64(ns/1e9), 0).UTC() }
+func (c native[T]) values() any {
+	out := make([]T, c.Rows())
+	for i := range out {
+		out[i] = c.Row(i)
+	}
+	return out
+}
 
-func spanColumns(rows []schema.SpanRow) []any {
-	n := len(rows)
-	var (
-		ts                                                    = make([]time.Time, n)
-		start, dur                                            = make([]uint64, n), make([]uint64, n)
-		traceID, spanID, parentID                             = make([]string, n), make([]string, n), make([]string, n)
-		traceState, name, statusMsg                           = make([]string, n), make([]string, n), make([]string, n)
-		kind, status                                          = make([]uint8, n), make([]uint8, n)
-		svc, ns, ver, wl, scope, scopeVer                     = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		method, route                                         = make([]string, n), make([]string, n)
-		httpStatus                                            = make([]uint16, n)
-		grpcStatus                                            = make([]int16, n)
-		peer, server, dbSys, dbName, msgSys, msgDest          = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		resK, resV, attrK, attrV, evNames, evAttrs, linkAttrs = make([][]string, n), make([][]string, n), make([][]string, n), make([][]string, n), make([][]string, n), make([][]string, n), make([][]string, n)
-		evTimes                                               = make([][]uint64, n)
-		linkTraces, linkSpans                                 = make([][]string, n), make([][]string, n)
-	)
+// strColumn is a String column whose values are substrings of one copy of
+// its buffer rather than one allocation per row.
+type strColumn struct{ *proto.ColStr }
+
+func (c strColumn) values() any {
+	all := string(c.Buf)
+	out := make([]string, len(c.Pos))
+	for i, p := range c.Pos {
+		out[i] = all[p.Start:p.End]
+	}
+	return out
+}
+
+func nat[T any](c proto.ColumnOf[T]) nativeColumn { return native[T]{c} }
+
+// The column constructors below return the column to fill and the same
+// column as a nativeColumn, for the list of a table's columns.
+
+func strCol() (*proto.ColStr, nativeColumn) {
+	c := new(proto.ColStr)
+	return c, strColumn{c}
+}
+
+func fixedCol(size int) (*proto.ColFixedStr, nativeColumn) {
+	c := new(proto.ColFixedStr)
+	c.SetSize(size)
+	return c, nat[[]byte](c)
+}
+
+func dateCol() (*proto.ColDateTime, nativeColumn) {
+	c := new(proto.ColDateTime)
+	return c, nat[time.Time](c)
+}
+
+func strArrCol() (*proto.ColArr[string], nativeColumn) {
+	c := proto.NewArray[string](new(proto.ColStr))
+	return c, nat[[]string](c)
+}
+
+func u64ArrCol() (*proto.ColArr[uint64], nativeColumn) {
+	c := proto.NewArray[uint64](new(proto.ColUInt64))
+	return c, nat[[]uint64](c)
+}
+
+func f64ArrCol() (*proto.ColArr[float64], nativeColumn) {
+	c := proto.NewArray[float64](new(proto.ColFloat64))
+	return c, nat[[]float64](c)
+}
+
+func fixedArrCol(size int) (*proto.ColArr[[]byte], nativeColumn) {
+	d := new(proto.ColFixedStr)
+	d.SetSize(size)
+	c := proto.NewArray[[]byte](d)
+	return c, nat[[][]byte](c)
+}
+
+// numCol is a numeric column of ch-go's slice types (proto.ColUInt64 ...).
+func numCol[T any, C any, P interface {
+	*C
+	proto.ColumnOf[T]
+}]() (P, nativeColumn) {
+	c := P(new(C))
+	return c, nat[T](c)
+}
+
+// appendTraceIDs and appendSpanIDs append one row to an Array(FixedString(N)).
+func appendTraceIDs(a *proto.ColArr[[]byte], ids []schema.TraceID) {
+	d := a.Data.(*proto.ColFixedStr)
+	for j := range ids {
+		d.Append(ids[j][:])
+	}
+	a.Offsets = append(a.Offsets, uint64(d.Rows()))
+}
+
+func appendSpanIDs(a *proto.ColArr[[]byte], ids []schema.SpanID) {
+	d := a.Data.(*proto.ColFixedStr)
+	for j := range ids {
+		d.Append(ids[j][:])
+	}
+	a.Offsets = append(a.Offsets, uint64(d.Rows()))
+}
+
+// dt is the DateTime (seconds) of a time in nanoseconds.
+func dt(ns uint64) proto.DateTime { return proto.DateTime(ns / 1e9) }
+
+// arena keeps one set of columns per table, emptied and refilled by each
+// Write, so steady-state inserts allocate little besides clickhouse-go's own
+// block. The columns copy every value, so they hold no reference to the rows.
+type arena struct {
+	spans    *spanCols
+	logs     *logCols
+	series   *seriesCols
+	samples  *sampleCols
+	requests *requestCols
+	buf      proto.Buffer // encoded native columns
+}
+
+var arenas = sync.Pool{New: func() any { return new(arena) }}
+
+// tableCols is the list of a table's columns, in table order.
+type tableCols []any
+
+func (t tableCols) reset() {
+	for _, c := range t {
+		c.(nativeColumn).Reset()
+	}
+}
+
+type spanCols struct {
+	ts                                           *proto.ColDateTime
+	start, dur                                   *proto.ColUInt64
+	traceID, spanID, parentID                    *proto.ColFixedStr
+	traceState, name, statusMsg                  *proto.ColStr
+	kind, status                                 *proto.ColUInt8
+	svc, ns, ver, wl, scope, scopeVer            *proto.ColStr
+	method, route                                *proto.ColStr
+	httpStatus                                   *proto.ColUInt16
+	grpcStatus                                   *proto.ColInt16
+	peer, server, dbSys, dbName, msgSys, msgDest *proto.ColStr
+	resK, resV, attrK, attrV                     *proto.ColArr[string]
+	evTimes                                      *proto.ColArr[uint64]
+	evNames, evAttrs                             *proto.ColArr[string]
+	linkTraces, linkSpans                        *proto.ColArr[[]byte]
+	linkAttrs                                    *proto.ColArr[string]
+	cols                                         tableCols
+}
+
+func newSpanCols() *spanCols {
+	c := new(spanCols)
+	cols := make([]nativeColumn, 37)
+	c.ts, cols[0] = dateCol()
+	c.start, cols[1] = numCol[uint64, proto.ColUInt64]()
+	c.dur, cols[2] = numCol[uint64, proto.ColUInt64]()
+	c.traceID, cols[3] = fixedCol(16)
+	c.spanID, cols[4] = fixedCol(8)
+	c.parentID, cols[5] = fixedCol(8)
+	c.traceState, cols[6] = strCol()
+	c.name, cols[7] = strCol()
+	c.kind, cols[8] = numCol[uint8, proto.ColUInt8]()
+	c.status, cols[9] = numCol[uint8, proto.ColUInt8]()
+	c.statusMsg, cols[10] = strCol()
+	c.svc, cols[11] = strCol()
+	c.ns, cols[12] = strCol()
+	c.ver, cols[13] = strCol()
+	c.wl, cols[14] = strCol()
+	c.scope, cols[15] = strCol()
+	c.scopeVer, cols[16] = strCol()
+	c.method, cols[17] = strCol()
+	c.route, cols[18] = strCol()
+	c.httpStatus, cols[19] = numCol[uint16, proto.ColUInt16]()
+	c.grpcStatus, cols[20] = numCol[int16, proto.ColInt16]()
+	c.peer, cols[21] = strCol()
+	c.server, cols[22] = strCol()
+	c.dbSys, cols[23] = strCol()
+	c.dbName, cols[24] = strCol()
+	c.msgSys, cols[25] = strCol()
+	c.msgDest, cols[26] = strCol()
+	c.resK, cols[27] = strArrCol()
+	c.resV, cols[28] = strArrCol()
+	c.attrK, cols[29] = strArrCol()
+	c.attrV, cols[30] = strArrCol()
+	c.evTimes, cols[31] = u64ArrCol()
+	c.evNames, cols[32] = strArrCol()
+	c.evAttrs, cols[33] = strArrCol()
+	c.linkTraces, cols[34] = fixedArrCol(16)
+	c.linkSpans, cols[35] = fixedArrCol(8)
+	c.linkAttrs, cols[36] = strArrCol()
+	c.cols = asAny(cols)
+	return c
+}
+
+func asAny(cols []nativeColumn) tableCols {
+	out := make(tableCols, len(cols))
+	for i, c := range cols {
+		out[i] = c
+	}
+	return out
+}
+
+func (a *arena) spanColumns(rows []schema.SpanRow) []any {
+	if a.spans == nil {
+		a.spans = newSpanCols()
+	}
+	c := a.spans
+	c.cols.reset()
 	for i := range rows {
 		r := &rows[i]
-		ts[i], start[i], dur[i] = secs(r.StartUnixNano), r.StartUnixNano, r.DurationNanos
-		traceID[i], spanID[i], parentID[i] = bstr(r.TraceID[:]), bstr(r.SpanID[:]), bstr(r.ParentSpanID[:])
-		traceState[i], name[i], kind[i], status[i], statusMsg[i] = r.TraceState, r.Name, r.Kind, r.StatusCode, r.StatusMessage
-		svc[i], ns[i], ver[i], wl[i], scope[i], scopeVer[i] = r.ServiceName, r.ServiceNamespace, r.ServiceVersion, r.Workload, r.ScopeName, r.ScopeVersion
-		method[i], route[i], httpStatus[i], grpcStatus[i] = r.HTTPMethod, r.HTTPRoute, r.HTTPStatusCode, r.GRPCStatusCode
-		peer[i], server[i], dbSys[i], dbName[i], msgSys[i], msgDest[i] = r.PeerService, r.ServerAddress, r.DBSystem, r.DBName, r.MessagingSystem, r.MessagingDestination
-		resK[i], resV[i], attrK[i], attrV[i] = nz(r.ResourceKeys), nz(r.ResourceValues), nz(r.AttrKeys), nz(r.AttrValues)
-		evTimes[i], evNames[i], evAttrs[i] = nzu(r.EventTimes), nz(r.EventNames), nz(r.EventAttrs)
-		lt, ls := make([]string, len(r.LinkTraceIDs)), make([]string, len(r.LinkSpanIDs))
-		for j := range r.LinkTraceIDs {
-			lt[j] = bstr(r.LinkTraceIDs[j][:])
-		}
-		for j := range r.LinkSpanIDs {
-			ls[j] = bstr(r.LinkSpanIDs[j][:])
-		}
-		linkTraces[i], linkSpans[i], linkAttrs[i] = lt, ls, nz(r.LinkAttrs)
+		c.ts.AppendRaw(dt(r.StartUnixNano))
+		c.start.Append(r.StartUnixNano)
+		c.dur.Append(r.DurationNanos)
+		c.traceID.Append(r.TraceID[:])
+		c.spanID.Append(r.SpanID[:])
+		c.parentID.Append(r.ParentSpanID[:])
+		c.traceState.Append(r.TraceState)
+		c.name.Append(r.Name)
+		c.kind.Append(r.Kind)
+		c.status.Append(r.StatusCode)
+		c.statusMsg.Append(r.StatusMessage)
+		c.svc.Append(r.ServiceName)
+		c.ns.Append(r.ServiceNamespace)
+		c.ver.Append(r.ServiceVersion)
+		c.wl.Append(r.Workload)
+		c.scope.Append(r.ScopeName)
+		c.scopeVer.Append(r.ScopeVersion)
+		c.method.Append(r.HTTPMethod)
+		c.route.Append(r.HTTPRoute)
+		c.httpStatus.Append(r.HTTPStatusCode)
+		c.grpcStatus.Append(r.GRPCStatusCode)
+		c.peer.Append(r.PeerService)
+		c.server.Append(r.ServerAddress)
+		c.dbSys.Append(r.DBSystem)
+		c.dbName.Append(r.DBName)
+		c.msgSys.Append(r.MessagingSystem)
+		c.msgDest.Append(r.MessagingDestination)
+		c.resK.Append(r.ResourceKeys)
+		c.resV.Append(r.ResourceValues)
+		c.attrK.Append(r.AttrKeys)
+		c.attrV.Append(r.AttrValues)
+		c.evTimes.Append(r.EventTimes)
+		c.evNames.Append(r.EventNames)
+		c.evAttrs.Append(r.EventAttrs)
+		appendTraceIDs(c.linkTraces, r.LinkTraceIDs)
+		appendSpanIDs(c.linkSpans, r.LinkSpanIDs)
+		c.linkAttrs.Append(r.LinkAttrs)
 	}
-	return []any{ts, start, dur, traceID, spanID, parentID, traceState, name, kind, status, statusMsg,
-		svc, ns, ver, wl, scope, scopeVer, method, route, httpStatus, grpcStatus, peer, server, dbSys, dbName, msgSys, msgDest,
-		resK, resV, attrK, attrV, evTimes, evNames, evAttrs, linkTraces, linkSpans, linkAttrs}
+	return c.cols
 }
 
-func logColumns(rows []schema.LogRow) []any {
-	n := len(rows)
-	var (
-		ts                           = make([]time.Time, n)
-		t, obs                       = make([]uint64, n), make([]uint64, n)
-		traceID, spanID              = make([]string, n), make([]string, n)
-		flags                        = make([]uint32, n)
-		sev                          = make([]uint8, n)
-		sevText, svc, ns, scope, evt = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		body                         = make([]string, n)
-		resK, resV, attrK, attrV     = make([][]string, n), make([][]string, n), make([][]string, n), make([][]string, n)
-	)
+type logCols struct {
+	ts                           *proto.ColDateTime
+	t, obs                       *proto.ColUInt64
+	traceID, spanID              *proto.ColFixedStr
+	flags                        *proto.ColUInt32
+	sev                          *proto.ColUInt8
+	sevText, svc, ns, scope, evt *proto.ColStr
+	body                         *proto.ColStr
+	resK, resV, attrK, attrV     *proto.ColArr[string]
+	cols                         tableCols
+}
+
+func newLogCols() *logCols {
+	c := new(logCols)
+	cols := make([]nativeColumn, 17)
+	c.ts, cols[0] = dateCol()
+	c.t, cols[1] = numCol[uint64, proto.ColUInt64]()
+	c.obs, cols[2] = numCol[uint64, proto.ColUInt64]()
+	c.traceID, cols[3] = fixedCol(16)
+	c.spanID, cols[4] = fixedCol(8)
+	c.flags, cols[5] = numCol[uint32, proto.ColUInt32]()
+	c.sev, cols[6] = numCol[uint8, proto.ColUInt8]()
+	c.sevText, cols[7] = strCol()
+	c.svc, cols[8] = strCol()
+	c.ns, cols[9] = strCol()
+	c.scope, cols[10] = strCol()
+	c.evt, cols[11] = strCol()
+	c.body, cols[12] = strCol()
+	c.resK, cols[13] = strArrCol()
+	c.resV, cols[14] = strArrCol()
+	c.attrK, cols[15] = strArrCol()
+	c.attrV, cols[16] = strArrCol()
+	c.cols = asAny(cols)
+	return c
+}
+
+func (a *arena) logColumns(rows []schema.LogRow) []any {
+	if a.logs == nil {
+		a.logs = newLogCols()
+	}
+	c := a.logs
+	c.cols.reset()
 	for i := range rows {
 		r := &rows[i]
 		tt := r.TimeUnixNano
 		if tt == 0 {
 			tt = r.ObservedTimeUnixNano
 		}
-		ts[i], t[i], obs[i] = secs(tt), r.TimeUnixNano, r.ObservedTimeUnixNano
-		traceID[i], spanID[i], flags[i] = bstr(r.TraceID[:]), bstr(r.SpanID[:]), r.Flags
-		sev[i], sevText[i], svc[i], ns[i], scope[i], evt[i], body[i] = r.SeverityNumber, r.SeverityText, r.ServiceName, r.ServiceNamespace, r.ScopeName, r.EventName, r.Body
-		resK[i], resV[i], attrK[i], attrV[i] = nz(r.ResourceKeys), nz(r.ResourceValues), nz(r.AttrKeys), nz(r.AttrValues)
+		c.ts.AppendRaw(dt(tt))
+		c.t.Append(r.TimeUnixNano)
+		c.obs.Append(r.ObservedTimeUnixNano)
+		c.traceID.Append(r.TraceID[:])
+		c.spanID.Append(r.SpanID[:])
+		c.flags.Append(r.Flags)
+		c.sev.Append(r.SeverityNumber)
+		c.sevText.Append(r.SeverityText)
+		c.svc.Append(r.ServiceName)
+		c.ns.Append(r.ServiceNamespace)
+		c.scope.Append(r.ScopeName)
+		c.evt.Append(r.EventName)
+		c.body.Append(r.Body)
+		c.resK.Append(r.ResourceKeys)
+		c.resV.Append(r.ResourceValues)
+		c.attrK.Append(r.AttrKeys)
+		c.attrV.Append(r.AttrValues)
 	}
-	return []any{ts, t, obs, traceID, spanID, flags, sev, sevText, svc, ns, scope, evt, body, resK, resV, attrK, attrV}
+	return c.cols
 }
 
-func seriesColumns(rows []schema.MetricSeriesRow) []any {
-	n := len(rows)
-	var (
-		id                         = make([]uint64, n)
-		name, unit, desc, svc, src = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		typ, temp, mono            = make([]uint8, n), make([]uint8, n), make([]uint8, n)
-		first                      = make([]time.Time, n)
-		resK, resV, labelK, labelV = make([][]string, n), make([][]string, n), make([][]string, n), make([][]string, n)
-	)
+type seriesCols struct {
+	id                         *proto.ColUInt64
+	name, unit, desc, svc, src *proto.ColStr
+	typ, temp, mono            *proto.ColUInt8
+	first                      *proto.ColDateTime
+	resK, resV, labelK, labelV *proto.ColArr[string]
+	cols                       tableCols
+}
+
+func newSeriesCols() *seriesCols {
+	c := new(seriesCols)
+	cols := make([]nativeColumn, 14)
+	c.id, cols[0] = numCol[uint64, proto.ColUInt64]()
+	c.name, cols[1] = strCol()
+	c.typ, cols[2] = numCol[uint8, proto.ColUInt8]()
+	c.unit, cols[3] = strCol()
+	c.desc, cols[4] = strCol()
+	c.temp, cols[5] = numCol[uint8, proto.ColUInt8]()
+	c.mono, cols[6] = numCol[uint8, proto.ColUInt8]()
+	c.svc, cols[7] = strCol()
+	c.src, cols[8] = strCol()
+	c.first, cols[9] = dateCol()
+	c.resK, cols[10] = strArrCol()
+	c.resV, cols[11] = strArrCol()
+	c.labelK, cols[12] = strArrCol()
+	c.labelV, cols[13] = strArrCol()
+	c.cols = asAny(cols)
+	return c
+}
+
+func (a *arena) seriesColumns(rows []schema.MetricSeriesRow) []any {
+	if a.series == nil {
+		a.series = newSeriesCols()
+	}
+	c := a.series
+	c.cols.reset()
 	for i := range rows {
 		r := &rows[i]
-		id[i], name[i], typ[i], unit[i], desc[i], temp[i] = r.SeriesID, r.MetricName, r.Type, r.Unit, r.Description, r.Temporality
+		c.id.Append(r.SeriesID)
+		c.name.Append(r.MetricName)
+		c.typ.Append(r.Type)
+		c.unit.Append(r.Unit)
+		c.desc.Append(r.Description)
+		c.temp.Append(r.Temporality)
+		var mono uint8
 		if r.Monotonic {
-			mono[i] = 1
+			mono = 1
 		}
-		svc[i], src[i], first[i] = r.ServiceName, r.Source, time.Unix(int64(r.FirstSeenUnix), 0).UTC()
-		resK[i], resV[i], labelK[i], labelV[i] = nz(r.ResourceKeys), nz(r.ResourceValues), nz(r.LabelKeys), nz(r.LabelValues)
+		c.mono.Append(mono)
+		c.svc.Append(r.ServiceName)
+		c.src.Append(r.Source)
+		c.first.AppendRaw(proto.DateTime(r.FirstSeenUnix))
+		c.resK.Append(r.ResourceKeys)
+		c.resV.Append(r.ResourceValues)
+		c.labelK.Append(r.LabelKeys)
+		c.labelV.Append(r.LabelValues)
 	}
-	return []any{id, name, typ, unit, desc, temp, mono, svc, src, first, resK, resV, labelK, labelV}
+	return c.cols
 }
 
-func sampleColumns(rows []schema.MetricSampleRow) []any {
-	n := len(rows)
-	var (
-		id, t, start, count, zero = make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n)
-		name                      = make([]string, n)
-		ts                        = make([]time.Time, n)
-		val, sum, mn, mx          = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-		bounds, qs, qv            = make([][]float64, n), make([][]float64, n), make([][]float64, n)
-		counts, pos, neg          = make([][]uint64, n), make([][]uint64, n), make([][]uint64, n)
-		scale, posOff, negOff     = make([]int32, n), make([]int32, n), make([]int32, n)
-		flags                     = make([]uint32, n)
-	)
+type sampleCols struct {
+	id             *proto.ColUInt64
+	name           *proto.ColStr
+	ts             *proto.ColDateTime
+	t, start       *proto.ColUInt64
+	val            *proto.ColFloat64
+	count          *proto.ColUInt64
+	sum, mn, mx    *proto.ColFloat64
+	bounds         *proto.ColArr[float64]
+	counts         *proto.ColArr[uint64]
+	scale          *proto.ColInt32
+	zero           *proto.ColUInt64
+	posOff, negOff *proto.ColInt32
+	pos, neg       *proto.ColArr[uint64]
+	qs, qv         *proto.ColArr[float64]
+	flags          *proto.ColUInt32
+	cols           tableCols
+}
+
+func newSampleCols() *sampleCols {
+	c := new(sampleCols)
+	cols := make([]nativeColumn, 21)
+	c.id, cols[0] = numCol[uint64, proto.ColUInt64]()
+	c.name, cols[1] = strCol()
+	c.ts, cols[2] = dateCol()
+	c.t, cols[3] = numCol[uint64, proto.ColUInt64]()
+	c.start, cols[4] = numCol[uint64, proto.ColUInt64]()
+	c.val, cols[5] = numCol[float64, proto.ColFloat64]()
+	c.count, cols[6] = numCol[uint64, proto.ColUInt64]()
+	c.sum, cols[7] = numCol[float64, proto.ColFloat64]()
+	c.mn, cols[8] = numCol[float64, proto.ColFloat64]()
+	c.mx, cols[9] = numCol[float64, proto.ColFloat64]()
+	c.bounds, cols[10] = f64ArrCol()
+	c.counts, cols[11] = u64ArrCol()
+	c.scale, cols[12] = numCol[int32, proto.ColInt32]()
+	c.zero, cols[13] = numCol[uint64, proto.ColUInt64]()
+	c.posOff, cols[14] = numCol[int32, proto.ColInt32]()
+	c.pos, cols[15] = u64ArrCol()
+	c.negOff, cols[16] = numCol[int32, proto.ColInt32]()
+	c.neg, cols[17] = u64ArrCol()
+	c.qs, cols[18] = f64ArrCol()
+	c.qv, cols[19] = f64ArrCol()
+	c.flags, cols[20] = numCol[uint32, proto.ColUInt32]()
+	c.cols = asAny(cols)
+	return c
+}
+
+func (a *arena) sampleColumns(rows []schema.MetricSampleRow) []any {
+	if a.samples == nil {
+		a.samples = newSampleCols()
+	}
+	c := a.samples
+	c.cols.reset()
 	for i := range rows {
 		r := &rows[i]
-		id[i], name[i], ts[i], t[i], start[i] = r.SeriesID, r.MetricName, secs(r.TimeUnixNano), r.TimeUnixNano, r.StartTimeUnixNano
-		val[i], count[i], sum[i], mn[i], mx[i] = r.Value, r.Count, r.Sum, r.Min, r.Max
-		bounds[i], counts[i] = nzf(r.BucketBounds), nzu(r.BucketCounts)
-		scale[i], zero[i], posOff[i], pos[i], negOff[i], neg[i] = r.ExpScale, r.ExpZeroCount, r.ExpPositiveOffset, nzu(r.ExpPositiveCounts), r.ExpNegativeOffset, nzu(r.ExpNegativeCounts)
-		qs[i], qv[i], flags[i] = nzf(r.Quantiles), nzf(r.QuantileValues), r.Flags
+		c.id.Append(r.SeriesID)
+		c.name.Append(r.MetricName)
+		c.ts.AppendRaw(dt(r.TimeUnixNano))
+		c.t.Append(r.TimeUnixNano)
+		c.start.Append(r.StartTimeUnixNano)
+		c.val.Append(r.Value)
+		c.count.Append(r.Count)
+		c.sum.Append(r.Sum)
+		c.mn.Append(r.Min)
+		c.mx.Append(r.Max)
+		c.bounds.Append(r.BucketBounds)
+		c.counts.Append(r.BucketCounts)
+		c.scale.Append(r.ExpScale)
+		c.zero.Append(r.ExpZeroCount)
+		c.posOff.Append(r.ExpPositiveOffset)
+		c.pos.Append(r.ExpPositiveCounts)
+		c.negOff.Append(r.ExpNegativeOffset)
+		c.neg.Append(r.ExpNegativeCounts)
+		c.qs.Append(r.Quantiles)
+		c.qv.Append(r.QuantileValues)
+		c.flags.Append(r.Flags)
 	}
-	return []any{id, name, ts, t, start, val, count, sum, mn, mx, bounds, counts, scale, zero, posOff, pos, negOff, neg, qs, qv, flags}
+	return c.cols
 }
 
-func requestColumns(rows []schema.RequestRow) []any {
-	n := len(rows)
-	str := func() []string { return make([]string, n) }
-	var (
-		ts                                                          = make([]time.Time, n)
-		start, dur, bin, bout                                       = make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n)
-		ust                                                         = make([]int64, n)
-		reporter, emitter, logName                                  = str(), str(), str()
-		src, srcNS, srcWL, srcApp, srcVer                           = str(), str(), str(), str(), str()
-		dst, dstNS, dstWL, dstApp, dstVer                           = str(), str(), str(), str(), str()
-		proto, method, path, authority                              = str(), str(), str(), str()
-		code                                                        = make([]uint16, n)
-		grpc                                                        = make([]int16, n)
-		flags, details, term, tfail                                 = str(), str(), str(), str()
-		uhost, ucluster, ulocal, dlocal, dremote, sni, route, reqID = str(), str(), str(), str(), str(), str(), str(), str()
-		ua, xff, traceID                                            = str(), str(), str()
-		mtls                                                        = make([]uint8, n)
-		attrK, attrV                                                = make([][]string, n), make([][]string, n)
-	)
+type requestCols struct {
+	ts                                                          *proto.ColDateTime
+	start, dur                                                  *proto.ColUInt64
+	ust                                                         *proto.ColInt64
+	reporter, emitter, logName                                  *proto.ColStr
+	src, srcNS, srcWL, srcApp, srcVer                           *proto.ColStr
+	dst, dstNS, dstWL, dstApp, dstVer                           *proto.ColStr
+	protocol, method, path, authority                           *proto.ColStr
+	code                                                        *proto.ColUInt16
+	grpc                                                        *proto.ColInt16
+	flags, details, term, tfail                                 *proto.ColStr
+	bin, bout                                                   *proto.ColUInt64
+	uhost, ucluster, ulocal, dlocal, dremote, sni, route, reqID *proto.ColStr
+	ua, xff                                                     *proto.ColStr
+	traceID                                                     *proto.ColFixedStr
+	mtls                                                        *proto.ColUInt8
+	attrK, attrV                                                *proto.ColArr[string]
+	cols                                                        tableCols
+}
+
+func newRequestCols() *requestCols {
+	c := new(requestCols)
+	cols := make([]nativeColumn, 43)
+	c.ts, cols[0] = dateCol()
+	c.start, cols[1] = numCol[uint64, proto.ColUInt64]()
+	c.dur, cols[2] = numCol[uint64, proto.ColUInt64]()
+	c.ust, cols[3] = numCol[int64, proto.ColInt64]()
+	for i, p := range []**proto.ColStr{&c.reporter, &c.emitter, &c.logName,
+		&c.src, &c.srcNS, &c.srcWL, &c.srcApp, &c.srcVer,
+		&c.dst, &c.dstNS, &c.dstWL, &c.dstApp, &c.dstVer,
+		&c.protocol, &c.method, &c.path, &c.authority} {
+		*p, cols[4+i] = strCol()
+	}
+	c.code, cols[21] = numCol[uint16, proto.ColUInt16]()
+	c.grpc, cols[22] = numCol[int16, proto.ColInt16]()
+	for i, p := range []**proto.ColStr{&c.flags, &c.details, &c.term, &c.tfail} {
+		*p, cols[23+i] = strCol()
+	}
+	c.bin, cols[27] = numCol[uint64, proto.ColUInt64]()
+	c.bout, cols[28] = numCol[uint64, proto.ColUInt64]()
+	for i, p := range []**proto.ColStr{&c.uhost, &c.ucluster, &c.ulocal, &c.dlocal, &c.dremote, &c.sni, &c.route, &c.reqID, &c.ua, &c.xff} {
+		*p, cols[29+i] = strCol()
+	}
+	c.traceID, cols[39] = fixedCol(16)
+	c.mtls, cols[40] = numCol[uint8, proto.ColUInt8]()
+	c.attrK, cols[41] = strArrCol()
+	c.attrV, cols[42] = strArrCol()
+	c.cols = asAny(cols)
+	return c
+}
+
+func (a *arena) requestColumns(rows []schema.RequestRow) []any {
+	if a.requests == nil {
+		a.requests = newRequestCols()
+	}
+	c := a.requests
+	c.cols.reset()
 	for i := range rows {
 		r := &rows[i]
-		ts[i], start[i], dur[i], ust[i] = secs(r.StartUnixNano), r.StartUnixNano, r.DurationNanos, r.UpstreamServiceTimeNanos
-		reporter[i], emitter[i], logName[i] = r.Reporter, r.Emitter, r.LogName
-		src[i], srcNS[i], srcWL[i], srcApp[i], srcVer[i] = r.Source, r.SourceNamespace, r.SourceWorkload, r.SourceApp, r.SourceVersion
-		dst[i], dstNS[i], dstWL[i], dstApp[i], dstVer[i] = r.Destination, r.DestinationNamespace, r.DestinationWorkload, r.DestinationApp, r.DestinationVersion
-		proto[i], method[i], path[i], authority[i], code[i], grpc[i] = r.Protocol, r.Method, r.Path, r.Authority, r.ResponseCode, r.GRPCStatus
-		flags[i], details[i], term[i], tfail[i] = r.ResponseFlags, r.ResponseCodeDetails, r.ConnectionTerminationDetails, r.UpstreamTransportFailureReason
-		bin[i], bout[i] = r.BytesReceived, r.BytesSent
-		uhost[i], ucluster[i], ulocal[i], dlocal[i], dremote[i] = r.UpstreamHost, r.UpstreamCluster, r.UpstreamLocalAddress, r.DownstreamLocalAddress, r.DownstreamRemoteAddress
-		sni[i], route[i], reqID[i], ua[i], xff[i] = r.RequestedServerName, r.RouteName, r.RequestID, r.UserAgent, r.XForwardedFor
-		traceID[i], mtls[i] = bstr(r.TraceID[:]), r.MTLS
-		attrK[i], attrV[i] = nz(r.AttrKeys), nz(r.AttrValues)
+		c.ts.AppendRaw(dt(r.StartUnixNano))
+		c.start.Append(r.StartUnixNano)
+		c.dur.Append(r.DurationNanos)
+		c.ust.Append(r.UpstreamServiceTimeNanos)
+		c.reporter.Append(r.Reporter)
+		c.emitter.Append(r.Emitter)
+		c.logName.Append(r.LogName)
+		c.src.Append(r.Source)
+		c.srcNS.Append(r.SourceNamespace)
+		c.srcWL.Append(r.SourceWorkload)
+		c.srcApp.Append(r.SourceApp)
+		c.srcVer.Append(r.SourceVersion)
+		c.dst.Append(r.Destination)
+		c.dstNS.Append(r.DestinationNamespace)
+		c.dstWL.Append(r.DestinationWorkload)
+		c.dstApp.Append(r.DestinationApp)
+		c.dstVer.Append(r.DestinationVersion)
+		c.protocol.Append(r.Protocol)
+		c.method.Append(r.Method)
+		c.path.Append(r.Path)
+		c.authority.Append(r.Authority)
+		c.code.Append(r.ResponseCode)
+		c.grpc.Append(r.GRPCStatus)
+		c.flags.Append(r.ResponseFlags)
+		c.details.Append(r.ResponseCodeDetails)
+		c.term.Append(r.ConnectionTerminationDetails)
+		c.tfail.Append(r.UpstreamTransportFailureReason)
+		c.bin.Append(r.BytesReceived)
+		c.bout.Append(r.BytesSent)
+		c.uhost.Append(r.UpstreamHost)
+		c.ucluster.Append(r.UpstreamCluster)
+		c.ulocal.Append(r.UpstreamLocalAddress)
+		c.dlocal.Append(r.DownstreamLocalAddress)
+		c.dremote.Append(r.DownstreamRemoteAddress)
+		c.sni.Append(r.RequestedServerName)
+		c.route.Append(r.RouteName)
+		c.reqID.Append(r.RequestID)
+		c.ua.Append(r.UserAgent)
+		c.xff.Append(r.XForwardedFor)
+		c.traceID.Append(r.TraceID[:])
+		c.mtls.Append(r.MTLS)
+		c.attrK.Append(r.AttrKeys)
+		c.attrV.Append(r.AttrValues)
 	}
-	return []any{ts, start, dur, ust, reporter, emitter, logName, src, srcNS, srcWL, srcApp, srcVer,
-		dst, dstNS, dstWL, dstApp, dstVer, proto, method, path, authority, code, grpc, flags, details, term, tfail,
-		bin, bout, uhost, ucluster, ulocal, dlocal, dremote, sni, route, reqID, ua, xff, traceID, mtls, attrK, attrV}
+	return c.cols
 }
 
-var (
-	emptyStrings = []string{}
-	emptyU64     = []uint64{}
-	emptyF64     = []float64{}
-)
-
-func nz(s []string) []string {
-	if s == nil {
-		return emptyStrings
+// appendColumns appends columns to batch; buf, when not nil, is where native
+// columns are encoded (and left).
+func appendColumns(batch driver.Batch, t schema.Table, columns []any, buf *proto.Buffer) error {
+	if buf == nil {
+		buf = new(proto.Buffer)
 	}
-	return s
-}
-
-func nzu(s []uint64) []uint64 {
-	if s == nil {
-		return emptyU64
+	buf.Reset()
+	var (
+		cols    []column.Interface
+		encoded []int
+	)
+	for i, col := range columns {
+		if nc, ok := col.(nativeColumn); ok {
+			if cols == nil {
+				cols = batch.Columns()
+			}
+			if string(cols[i].Type()) == string(nc.Type()) && cols[i].Rows() == 0 {
+				nc.EncodeColumn(buf)
+				encoded = append(encoded, i)
+				continue
+			}
+			col = nc.values()
+		}
+		if err := batch.Column(i).Append(col); err != nil {
+			return fmt.Errorf("insert %s: column %s: %w", t.Name, t.Columns[i].Name, err)
+		}
 	}
-	return s
-}
-
-func nzf(s []float64) []float64 {
-	if s == nil {
-		return emptyF64
+	if len(encoded) == 0 {
+		return nil
 	}
-	return s
+	r := proto.NewReader(bytes.NewReader(buf.Buf))
+	for _, i := range encoded {
+		if err := cols[i].Decode(r, columns[i].(nativeColumn).Rows()); err != nil {
+			return fmt.Errorf("insert %s: column %s: %w", t.Name, t.Columns[i].Name, err)
+		}
+	}
+	return nil
 }
