@@ -32,6 +32,7 @@ type serveOptions struct {
 	tick              time.Duration
 	spanWait          time.Duration
 	edgeFlushDelay    time.Duration
+	accessLogWait     time.Duration
 	allowedOrigins    string
 	scrapeConfig      string
 	demo              bool
@@ -73,6 +74,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.tick, "tick", time.Second, "how often the live graph publishes a snapshot and delta")
 	fs.DurationVar(&o.spanWait, "span-wait", 10*time.Second, "how long a client or server span waits for its other half")
 	fs.DurationVar(&o.edgeFlushDelay, "edge-flush-delay", 30*time.Second, "how long after a 10s bucket ends it is written to edges_10s (late observations for it are dropped); at least --span-wait")
+	fs.DurationVar(&o.accessLogWait, "accesslog-wait", 0, "how long the caller's sidecar's access log entry of a request waits for the callee's, to count the request once (default 5s, or --edge-flush-delay when shorter; at most --edge-flush-delay)")
 	fs.StringVar(&o.scrapeConfig, "scrape-config", "", "YAML file of Envoy / Linkerd proxy /metrics targets to scrape, for users without a Prometheus")
 	fs.BoolVar(&o.demo, "demo", false, "also run the demo mesh generator in this process, sending to this server's own listeners")
 	fs.IntVar(&o.demoServices, "demo-services", 60, "with --demo: number of services of the generated mesh")
@@ -92,6 +94,10 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 
 // validate names the option at fault.
 func (o *serveOptions) validate() error {
+	if o.accessLogWait < 0 || o.accessLogWait > o.edgeFlushDelay {
+		return fmt.Errorf("--accesslog-wait %s: want between 0 and --edge-flush-delay (%s): entries released later than their bucket's flush are dropped as late",
+			o.accessLogWait, o.edgeFlushDelay)
+	}
 	for name, addr := range map[string]string{"http-addr": o.httpAddr, "otlp-grpc-addr": o.otlpGRPCAddr, "otlp-http-addr": o.otlpHTTPAddr} {
 		if !strings.Contains(addr, ":") {
 			return fmt.Errorf("--%s %q: want host:port", name, addr)

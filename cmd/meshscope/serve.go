@@ -101,7 +101,13 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	metrics := ingest.NewMetrics(reg)
 	// One resolver for every access log input, so that the two sidecars'
 	// entries of one request meet wherever each arrives.
-	resolver, err := envoy.NewResolver(envoy.Config{Registerer: reg})
+	accessLogWait := o.accessLogWait
+	if accessLogWait == 0 {
+		// A held entry released after its bucket was flushed would be
+		// dropped as late.
+		accessLogWait = min(5*time.Second, o.edgeFlushDelay)
+	}
+	resolver, err := envoy.NewResolver(envoy.Config{Registerer: reg, Wait: accessLogWait})
 	if err != nil {
 		return err
 	}
