@@ -321,7 +321,18 @@ func (e *edgeAgg) edge(secs float64) Edge {
 	}
 	if c.requests > 0 {
 		out.ErrorRate = float64(c.errors) / float64(c.requests)
-		out.MeanMs = float64(c.latSum) / float64(c.requests) / 1e6
+	}
+	// The mean is over the calls of known latency (those in the
+	// histogram): metric series without a histogram add calls only.
+	var timed uint64
+	switch {
+	case e.merged != nil:
+		timed = sumCounts(e.merged[e.lo : e.hi+1])
+	case e.single != nil:
+		timed = sumCounts(e.single)
+	}
+	if timed > 0 {
+		out.MeanMs = float64(c.latSum) / float64(timed) / 1e6
 	}
 	if known := c.mtls + c.plain; known > 0 {
 		out.MTLSShare = float64(c.mtls) / float64(known)
@@ -348,6 +359,13 @@ func (n *nodeAgg) node(secs float64, health *HealthConfig) Node {
 		out.ErrorRateIn = float64(n.errIn) / float64(n.reqIn)
 	}
 	return out
+}
+
+func sumCounts(b []uint64) (n uint64) {
+	for _, c := range b {
+		n += c
+	}
+	return n
 }
 
 // latencyRange returns the first and last non-zero bucket (lo > hi: none).

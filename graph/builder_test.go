@@ -113,3 +113,19 @@ func TestBuilderCustomWindowAndRunOnce(t *testing.T) {
 	require.NoError(t, b.Run(ctx))
 	require.Error(t, b.Run(ctx), "a builder runs once")
 }
+
+// Calls of unknown latency (metric series without a histogram) count as
+// calls but leave the mean to the calls whose latency is known.
+func TestMeanLatencyIgnoresCallsOfUnknownLatency(t *testing.T) {
+	clk := newFakeClock(t0)
+	b := NewBuilder(BuilderConfig{Now: clk.Now})
+	web, cat := svc("shop", "web"), svc("shop", "catalog")
+	untimed := call(t0, web, cat, 4, FromMetric, ReporterDestination)
+	untimed.DurationNanos = -1
+	b.Observe([]Observation{untimed, call(t0.Add(time.Second), web, cat, 2, FromMetric, ReporterDestination)})
+	b.Advance(clk.Add(2 * time.Second))
+	e := edgeByID(b.Latest(GranularityService).Graph, "service:shop/web->service:shop/catalog")
+	require.NotNil(t, e)
+	require.EqualValues(t, 6, e.Requests)
+	require.InDelta(t, 5.0, e.MeanMs, 1e-9, "the mean of the 2 timed calls, not spread over all 6")
+}

@@ -47,7 +47,7 @@ var edgeMeasures = []edgeMeasure{
 	{Column{Name: "requests", Type: "UInt64", Doc: "calls"}, "sum"},
 	{Column{Name: "errors", Type: "UInt64", Doc: "failed calls, by meshscope's one error rule"}, "sum"},
 	{Column{Name: "latency", Type: "Array(UInt64)", Doc: "latency histogram: bucket i counts calls in (1µs·2^((i-1)/4), 1µs·2^(i/4)], 128 buckets; trailing empty buckets may be omitted"}, "sumForEach"},
-	{Column{Name: "latency_sum_ns", Type: "UInt64", Doc: "sum of call latencies, nanoseconds (mean = latency_sum_ns / requests)"}, "sum"},
+	{Column{Name: "latency_sum_ns", Type: "UInt64", Doc: "sum of the latencies of the calls in latency, nanoseconds (mean = latency_sum_ns / arraySum(latency): calls of unknown latency count in requests only)"}, "sum"},
 	{Column{Name: "bytes_sent", Type: "UInt64", Doc: "bytes the caller sent (requests)"}, "sum"},
 	{Column{Name: "bytes_received", Type: "UInt64", Doc: "bytes the caller received (responses)"}, "sum"},
 	{Column{Name: "mtls", Type: "UInt64", Doc: "calls known to be over mutual TLS"}, "sum"},
