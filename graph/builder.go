@@ -25,11 +25,13 @@ type Builder struct {
 	seed   maphash.Seed
 	shards []shard
 	mask   uint64
-	window int64 // seconds
-	horiz  int64 // seconds
-	m      *builderMetrics
-	pairer *pairer
-	pub    Publisher
+	// shardEdges is MaxEdges spread over the shards.
+	shardEdges int
+	window     int64 // seconds
+	horiz      int64 // seconds
+	m          *builderMetrics
+	pairer     *pairer
+	pub        Publisher
 
 	// winStart is the first second of the window of the last tick: new
 	// edges start their window there.
@@ -61,15 +63,16 @@ func NewBuilder(cfg BuilderConfig) *Builder {
 	}
 	pref, _ := newPreference(cfg.ProvenancePreference)
 	b := &Builder{
-		cfg:    cfg,
-		pref:   pref,
-		seed:   maphash.MakeSeed(),
-		shards: make([]shard, cfg.Shards),
-		mask:   uint64(cfg.Shards - 1),
-		window: int64(cfg.Window / time.Second),
-		horiz:  int64((cfg.Horizon + time.Second - 1) / time.Second),
-		m:      newBuilderMetrics(cfg.Registerer),
-		flushQ: make(chan []EdgeRow, cfg.FlushQueue),
+		cfg:        cfg,
+		pref:       pref,
+		seed:       maphash.MakeSeed(),
+		shards:     make([]shard, cfg.Shards),
+		mask:       uint64(cfg.Shards - 1),
+		shardEdges: (cfg.MaxEdges + cfg.Shards - 1) / cfg.Shards,
+		window:     int64(cfg.Window / time.Second),
+		horiz:      int64((cfg.Horizon + time.Second - 1) / time.Second),
+		m:          newBuilderMetrics(cfg.Registerer),
+		flushQ:     make(chan []EdgeRow, cfg.FlushQueue),
 	}
 	b.pub.OnDrop = func(g Granularity) { b.m.subscriberDrop.WithLabelValues(string(g)).Inc() }
 	b.choice = newInputChoice(&b.pref)
@@ -104,7 +107,7 @@ func (b *Builder) Observe(obs []Observation) {
 	winStart := b.winStart.Load()
 	var d obsDelta
 	var key EdgeKey
-	var taken, late, invalid int
+	var taken, late, invalid, limited int
 	for i := range obs {
 		o := &obs[i]
 		pi := provIndex(o.Provenance)
@@ -133,6 +136,11 @@ func (b *Builder) Observe(obs []Observation) {
 		}
 		e := sh.find(h, &key)
 		if e == nil {
+			if sh.count >= b.shardEdges {
+				sh.mu.Unlock()
+				limited++
+				continue
+			}
 			e = newEdgeState(&key, h, winStart)
 			sh.insert(e)
 		}
@@ -146,6 +154,9 @@ func (b *Builder) Observe(obs []Observation) {
 	}
 	if invalid > 0 {
 		b.m.droppedInvalid.Add(float64(invalid))
+	}
+	if limited > 0 {
+		b.m.droppedEdgeLimit.Add(float64(limited))
 	}
 }
 

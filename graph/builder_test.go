@@ -2,9 +2,13 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/stretchr/testify/require"
 )
@@ -128,4 +132,28 @@ func TestMeanLatencyIgnoresCallsOfUnknownLatency(t *testing.T) {
 	require.NotNil(t, e)
 	require.EqualValues(t, 6, e.Requests)
 	require.InDelta(t, 5.0, e.MeanMs, 1e-9, "the mean of the 2 timed calls, not spread over all 6")
+}
+
+// A flood of unique parties stops at MaxEdges: the edges already live keep
+// counting, observations of new edges are dropped and counted.
+func TestMaxEdgesBoundsLiveEdges(t *testing.T) {
+	clk := newFakeClock(t0)
+	reg := prometheus.NewRegistry()
+	b := NewBuilder(BuilderConfig{Now: clk.Now, MaxEdges: 8, Shards: 1, Registerer: reg})
+	web := svc("shop", "web")
+	var obs []Observation
+	for i := range 20 {
+		obs = append(obs, call(t0, web, Party{Kind: KindExternal, Name: fmt.Sprintf("host-%d.example", i)}, 1, FromSpan, ReporterSource))
+	}
+	b.Observe(obs)
+	b.Observe(obs[:3]) // live edges still count
+	b.Advance(clk.Add(time.Second))
+	g := b.Latest(GranularityService).Graph
+	require.Len(t, g.Edges, 8)
+	var total uint64
+	for _, e := range g.Edges {
+		total += e.Requests
+	}
+	require.EqualValues(t, 8+3, total)
+	require.EqualValues(t, 12, testutil.ToFloat64(b.m.droppedEdgeLimit))
 }

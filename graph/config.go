@@ -30,6 +30,12 @@ type BuilderConfig struct {
 	// MaxPendingSpans bounds the spans waiting for their other half
 	// (default 100000); spans beyond it are dropped and counted.
 	MaxPendingSpans int `yaml:"max_pending_spans"`
+	// MaxEdges bounds the live edges (default 200000, about 1.5 KB each
+	// plus their per-second buckets): observations of new edges beyond it
+	// are dropped and counted (reason edge_limit), so that a flood of
+	// unique parties (scanners calling random external hosts) cannot
+	// exhaust memory. Edges idle for the horizon are forgotten.
+	MaxEdges int `yaml:"max_edges"`
 	// FlushDelay is how long after a 10 second bucket ends it is flushed
 	// to edges_10s (default 30s, at least SpanWait): observations for a
 	// flushed bucket arrive too late and are dropped and counted.
@@ -71,6 +77,9 @@ func (c BuilderConfig) WithDefaults() BuilderConfig {
 	}
 	if c.SpanWait == 0 {
 		c.SpanWait = 10 * time.Second
+	}
+	if c.MaxEdges == 0 {
+		c.MaxEdges = 200_000
 	}
 	if c.MaxPendingSpans == 0 {
 		c.MaxPendingSpans = 100_000
@@ -122,6 +131,9 @@ func (c BuilderConfig) Validate() error {
 	}
 	if c.SpanWait <= 0 {
 		errs = append(errs, fmt.Errorf("span_wait: %s must be positive", c.SpanWait))
+	}
+	if c.MaxEdges < 0 {
+		errs = append(errs, fmt.Errorf("max_edges: %d is negative", c.MaxEdges))
 	}
 	if c.MaxPendingSpans < 0 {
 		errs = append(errs, fmt.Errorf("max_pending_spans: %d is negative", c.MaxPendingSpans))

@@ -10,7 +10,7 @@ import (
 // fixed small sets.
 type builderMetrics struct {
 	observations   prometheus.Counter
-	dropped        *prometheus.CounterVec // reason: late, invalid
+	dropped        *prometheus.CounterVec // reason: late, invalid, edge_limit
 	spans          prometheus.Counter
 	spanCalls      *prometheus.CounterVec // result: paired, unpaired_client, root_server, unpaired_consumer
 	spanDropped    *prometheus.CounterVec // reason: store_full
@@ -24,7 +24,7 @@ type builderMetrics struct {
 	tickSeconds    prometheus.Histogram
 
 	// Children of the vectors above, resolved once.
-	droppedLate, droppedInvalid                                        prometheus.Counter
+	droppedLate, droppedInvalid, droppedEdgeLimit                      prometheus.Counter
 	callsPaired, callsUnpairedClient, callsRootServer                  prometheus.Counter
 	callsUnpairedConsumer, spanStoreFull, expiredClient, expiredServer prometheus.Counter
 	flushDroppedQueue, flushDroppedWrite                               prometheus.Counter
@@ -36,7 +36,7 @@ func newBuilderMetrics(reg prometheus.Registerer) *builderMetrics {
 		observations: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "observations_total", Help: "Observations taken into the live graph (including those from paired spans)."}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "observations_dropped_total", Help: "Observations dropped: late (older than the horizon or a flushed bucket) or invalid (no count, unknown provenance)."}, []string{"reason"}),
+			Name: "observations_dropped_total", Help: "Observations dropped: late (older than the horizon or a flushed bucket), invalid (no count, unknown provenance) or edge_limit (a new edge beyond max_edges)."}, []string{"reason"}),
 		spans: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "spans_total", Help: "Spans fed to the span pairer."}),
 		spanCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
@@ -94,6 +94,7 @@ func newBuilderMetrics(reg prometheus.Registerer) *builderMetrics {
 func (m *builderMetrics) resolve() {
 	m.droppedLate = m.dropped.WithLabelValues("late")
 	m.droppedInvalid = m.dropped.WithLabelValues("invalid")
+	m.droppedEdgeLimit = m.dropped.WithLabelValues("edge_limit")
 	m.callsPaired = m.spanCalls.WithLabelValues("paired")
 	m.callsUnpairedClient = m.spanCalls.WithLabelValues("unpaired_client")
 	m.callsRootServer = m.spanCalls.WithLabelValues("root_server")

@@ -33,6 +33,7 @@ type serveOptions struct {
 	spanWait          time.Duration
 	edgeFlushDelay    time.Duration
 	accessLogWait     time.Duration
+	maxLiveEdges      int
 	allowedOrigins    string
 	scrapeConfig      string
 	demo              bool
@@ -74,6 +75,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.tick, "tick", time.Second, "how often the live graph publishes a snapshot and delta")
 	fs.DurationVar(&o.spanWait, "span-wait", 10*time.Second, "how long a client or server span waits for its other half")
 	fs.DurationVar(&o.edgeFlushDelay, "edge-flush-delay", 30*time.Second, "how long after a 10s bucket ends it is written to edges_10s (late observations for it are dropped); at least --span-wait")
+	fs.IntVar(&o.maxLiveEdges, "max-live-edges", 200_000, "bound on the live graph's edges (finest level); observations of new edges beyond it are dropped and counted in meshscope_graph_observations_dropped_total{reason=\"edge_limit\"}")
 	fs.DurationVar(&o.accessLogWait, "accesslog-wait", 0, "how long the caller's sidecar's access log entry of a request waits for the callee's, to count the request once (default 5s, or --edge-flush-delay when shorter; at most --edge-flush-delay)")
 	fs.StringVar(&o.scrapeConfig, "scrape-config", "", "YAML file of Envoy / Linkerd proxy /metrics targets to scrape, for users without a Prometheus")
 	fs.BoolVar(&o.demo, "demo", false, "also run the demo mesh generator in this process, sending to this server's own listeners")

@@ -84,7 +84,7 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 
 	stores := newStoreHolder()
 	builderCfg := graph.BuilderConfig{
-		Window: o.window, Tick: o.tick, SpanWait: o.spanWait, FlushDelay: o.edgeFlushDelay,
+		Window: o.window, Tick: o.tick, SpanWait: o.spanWait, FlushDelay: o.edgeFlushDelay, MaxEdges: o.maxLiveEdges,
 		Writer: stores, Registerer: reg, Logger: log,
 	}.WithDefaults()
 	if err := builderCfg.Validate(); err != nil {
