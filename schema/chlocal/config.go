@@ -8,7 +8,10 @@ import (
 
 // writeConfig writes the smallest configuration clickhouse-server 18.16 and
 // later accept: native port on loopback, paths under Dir, one password-less
-// user that can connect from loopback only.
+// user that can connect from loopback only. Parts are compressed with ZSTD
+// level 3 instead of the default LZ4: spans take about a fifth less disk
+// (BENCHMARKS.md) for a little more ClickHouse CPU on inserts and merges;
+// 18.16 has no per-column CODEC, so this is the only place to choose.
 func (s *Server) writeConfig() error {
 	d := s.opts.Dir
 	config := fmt.Sprintf(`<?xml version="1.0"?>
@@ -33,6 +36,12 @@ func (s *Server) writeConfig() error {
   <uncompressed_cache_size>268435456</uncompressed_cache_size>
   <max_concurrent_queries>100</max_concurrent_queries>
   <timezone>UTC</timezone>
+  <compression>
+    <case>
+      <method>zstd</method>
+      <level>3</level>
+    </case>
+  </compression>
 </yandex>
 `, d, s.port)
 	users := `<?xml version="1.0"?>
