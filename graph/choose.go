@@ -230,14 +230,20 @@ func (s *Selection) Add(k *EdgeKey, st *EdgeStats) {
 	s.stats = append(s.stats, selStats{c: countersOf(st), latLo: lo, latOff: off, latN: len(s.arena) - off})
 }
 
-// AddTo decides which edges count and adds them to a.
-func (s *Selection) AddTo(a *Assembler) {
+// decide runs the input choice over the collected edges.
+func (s *Selection) decide() *inputChoice {
 	ch := s.choice
 	ch.reset()
 	for i := range s.keys {
 		ch.add("", &s.keys[i], s.stats[i].c.prov, nil)
 	}
 	ch.decide()
+	return ch
+}
+
+// AddTo decides which edges count and adds them to a.
+func (s *Selection) AddTo(a *Assembler) {
+	ch := s.decide()
 	for i := range s.keys {
 		k, st := &s.keys[i], &s.stats[i]
 		src, dst := k.Source.NodeID(a.g), k.Destination.NodeID(a.g)
@@ -259,12 +265,7 @@ func (s *Selection) Reset() {
 // with the provenance and reporters of all.
 func (s *Selection) Total(dst *EdgeStats) {
 	*dst = EdgeStats{}
-	ch := s.choice
-	ch.reset()
-	for i := range s.keys {
-		ch.add("", &s.keys[i], s.stats[i].c.prov, nil)
-	}
-	ch.decide()
+	ch := s.decide()
 	for i := range s.stats {
 		st := &s.stats[i]
 		dst.Provenance |= st.c.prov
