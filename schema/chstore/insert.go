@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ClickHouse/ch-go/proto"
@@ -18,8 +17,8 @@ import (
 // Write inserts every row of b, one INSERT per table, each naming its columns
 // (ClickHouse 18.16 requires it) and filled column by column.
 func (s *Store) Write(ctx context.Context, b *schema.Batch) error {
-	a := arenas.Get().(*arena)
-	defer arenas.Put(a)
+	a := s.getArena()
+	defer s.putArena(a)
 	if len(b.Spans) > 0 {
 		if err := s.insertBuf(ctx, schema.SpansTable, a.spanColumns(b.Spans), &a.buf); err != nil {
 			return err
@@ -210,7 +209,24 @@ type arena struct {
 	buf      proto.Buffer // encoded native columns
 }
 
-var arenas = sync.Pool{New: func() any { return new(arena) }}
+// getArena takes the store's arena, or a new one while another Write holds
+// it. The store keeps one arena for good (a sync.Pool would drop it at every
+// garbage collection, and with it the capacity it exists to keep).
+func (s *Store) getArena() *arena {
+	select {
+	case a := <-s.arena:
+		return a
+	default:
+		return new(arena)
+	}
+}
+
+func (s *Store) putArena(a *arena) {
+	select {
+	case s.arena <- a:
+	default:
+	}
+}
 
 // tableCols is the list of a table's columns, in table order.
 type tableCols []any
