@@ -38,3 +38,33 @@ func BenchmarkEncodeDecodeRecord(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/span")
 	b.ReportMetric(float64(len(buf))/1000, "record-B/span")
 }
+
+// BenchmarkDecodeFlushBatch: the flusher's side, 100 records of 1,000 spans
+// decoded into one batch of 100,000 rows; "fresh" starts from an empty batch
+// (the first batches after a start), "reused" from a reset one (steady state).
+func BenchmarkDecodeFlushBatch(b *testing.B) {
+	rec := EncodeBatch(nil, benchSpans(1000))
+	for _, reuse := range []bool{false, true} {
+		name := "fresh"
+		if reuse {
+			name = "reused"
+		}
+		b.Run(name, func(b *testing.B) {
+			out := new(schema.Batch)
+			b.ReportAllocs()
+			for b.Loop() {
+				if reuse {
+					out.Reset()
+				} else {
+					out = new(schema.Batch)
+				}
+				for range 100 {
+					if err := DecodeBatch(rec, out); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100_000), "ns/span")
+		})
+	}
+}
