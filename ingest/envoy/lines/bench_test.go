@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,7 +69,7 @@ func BenchmarkImport(b *testing.B) {
 		n = v
 	}
 	src, dst := benchFiles(b, n)
-	st, _ := chtest.Store(b, "meshscope")
+	st, chSrv := chtest.Store(b, "meshscope")
 	noFlush := os.Getenv("MESHSCOPE_BENCH_NOFLUSH") == "1"
 	w, err := wal.Open(b.TempDir(), wal.Options{NoSync: os.Getenv("MESHSCOPE_BENCH_NOSYNC") == "1", MaxBytes: 8 << 30})
 	if err != nil {
@@ -106,6 +108,7 @@ func BenchmarkImport(b *testing.B) {
 	var want uint64
 	var acked, stored time.Duration
 	b.ReportAllocs()
+	cpu0, chCPU0 := processCPU(), pidCPU(chSrv.PID())
 	for b.Loop() {
 		start := time.Now()
 		var iwg sync.WaitGroup
@@ -127,11 +130,38 @@ func BenchmarkImport(b *testing.B) {
 		}
 		stored += time.Since(start)
 	}
+	cpu, chCPU := processCPU()-cpu0, pidCPU(chSrv.PID())-chCPU0
 	lines := float64(2 * n * b.N)
 	b.ReportMetric(lines/acked.Seconds(), "lines/s-acked")
 	if !noFlush {
 		b.ReportMetric(lines/stored.Seconds(), "lines/s-stored")
 	}
+	// This process runs the importers (reading files, POSTing) as well as
+	// the handler, the write-ahead log and the flusher.
+	b.ReportMetric(cpu.Seconds()/lines*1e6, "cpu-µs/line")
+	b.ReportMetric(chCPU.Seconds()/lines*1e6, "clickhouse-cpu-µs/line")
+}
+
+// processCPU is the user and system CPU time used by this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// pidCPU is the user and system CPU time of another process (ClickHouse).
+func pidCPU(pid int) time.Duration {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
 // nopAppender takes batches and does nothing.
