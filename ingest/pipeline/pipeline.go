@@ -178,6 +178,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if acc.Len() == 0 {
 			return nil
 		}
+		sizes := sizesOf(acc)
 		select {
 		case jobs <- job{acc, last}:
 		case err := <-writerDone:
@@ -190,6 +191,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			writerExited = true
 			return err
 		}
+		sizes.presize(acc)
 		lastFlush = time.Now()
 		return nil
 	}
@@ -231,6 +233,32 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.cfg.Logger.Warn("final flush failed; the write-ahead log keeps the rows", "err", ferr)
 	}
 	return nil
+}
+
+// batchSizes are a batch's row counts per table.
+type batchSizes struct{ spans, logs, series, samples, requests int }
+
+func sizesOf(b *schema.Batch) batchSizes {
+	return batchSizes{len(b.Spans), len(b.Logs), len(b.MetricSeries), len(b.MetricSamples), len(b.Requests)}
+}
+
+// presize gives the empty batch b room for the rows of the batch just
+// flushed, so that a batch the flusher has not filled before is allocated
+// once rather than grown (and copied) as it fills. A batch back from the
+// writer keeps its capacity and is left alone.
+func (s batchSizes) presize(b *schema.Batch) {
+	b.Spans = fit(b.Spans, s.spans)
+	b.Logs = fit(b.Logs, s.logs)
+	b.MetricSeries = fit(b.MetricSeries, s.series)
+	b.MetricSamples = fit(b.MetricSamples, s.samples)
+	b.Requests = fit(b.Requests, s.requests)
+}
+
+func fit[T any](rows []T, n int) []T {
+	if len(rows) == 0 && cap(rows) < n {
+		return make([]T, 0, n)
+	}
+	return rows
 }
 
 // write stores b, retrying connection failures until ctx ends and server
