@@ -44,7 +44,9 @@ type BuilderConfig struct {
 	// (default 8); beyond it a batch is dropped and counted.
 	FlushQueue int `yaml:"flush_queue"`
 	// FlushRetries is how many times a failed batch is written again
-	// before it is dropped and counted (default 5).
+	// before it is dropped and counted (default 10: with the backoff from
+	// 0.5s doubling up to 30s, a batch waits out about 2.5 minutes of
+	// ClickHouse outage; meanwhile later batches queue up to FlushQueue).
 	FlushRetries int `yaml:"flush_retries"`
 	// ShutdownFlushTimeout bounds the final flush when Run ends (default 10s).
 	ShutdownFlushTimeout time.Duration `yaml:"shutdown_flush_timeout"`
@@ -94,7 +96,7 @@ func (c BuilderConfig) WithDefaults() BuilderConfig {
 		c.FlushQueue = 8
 	}
 	if c.FlushRetries == 0 {
-		c.FlushRetries = 5
+		c.FlushRetries = 10
 	}
 	if c.ShutdownFlushTimeout == 0 {
 		c.ShutdownFlushTimeout = 10 * time.Second
