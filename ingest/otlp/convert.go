@@ -48,12 +48,21 @@ func NewConverter(maxSeries int) *Converter {
 var year2000 = uint64(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 
 func (c *Converter) checkTime(ns uint64, field string) (reason, msg string) {
+	return checkTimeBefore(ns, c.latest(), field)
+}
+
+// latest is the latest timestamp accepted now: 24h ahead of the clock.
+func (c *Converter) latest() uint64 { return uint64(c.Now().Add(24 * time.Hour).UnixNano()) }
+
+// checkTimeBefore is checkTime with the latest accepted timestamp given, for
+// callers that check many items at once.
+func checkTimeBefore(ns, latest uint64, field string) (reason, msg string) {
 	switch {
 	case ns == 0:
 		return "invalid_timestamp", field + " is zero"
 	case ns < year2000:
 		return "invalid_timestamp", field + " is before the year 2000"
-	case ns > uint64(c.Now().Add(24*time.Hour).UnixNano()):
+	case ns > latest:
 		return "invalid_timestamp", field + " is more than 24h in the future"
 	}
 	return "", ""

@@ -120,6 +120,7 @@ func (r *rejections) add(reason, msg string) {
 // stored (invalid UTF-8, absurd timestamps) are skipped and reported.
 func (c *Converter) TracesToRows(td ptrace.Traces, b *schema.Batch) rejections {
 	var rej rejections
+	latest := c.latest()
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -136,7 +137,7 @@ func (c *Converter) TracesToRows(td ptrace.Traces, b *schema.Batch) rejections {
 					continue
 				}
 				keys, values := attrs(sp.Attributes())
-				if reason, msg := c.checkSpan(sp, keys, values); reason != "" {
+				if reason, msg := checkSpan(sp, keys, values, latest); reason != "" {
 					rej.add(reason, msg)
 					continue
 				}
@@ -148,30 +149,31 @@ func (c *Converter) TracesToRows(td ptrace.Traces, b *schema.Batch) rejections {
 	return rej
 }
 
-func (c *Converter) checkSpan(sp ptrace.Span, keys, values []string) (reason, msg string) {
-	id := sp.SpanID()
-	where := "span " + strconv.Quote(sp.Name())
+// checkSpan says why sp cannot be stored, if it cannot; latest is the latest
+// start time accepted.
+func checkSpan(sp ptrace.Span, keys, values []string, latest uint64) (reason, msg string) {
+	where := func() string { return "span " + strconv.Quote(sp.Name()) }
 	if sp.TraceID().IsEmpty() {
-		return "invalid_id", where + ": trace_id is empty"
+		return "invalid_id", where() + ": trace_id is empty"
 	}
-	if id.IsEmpty() {
-		return "invalid_id", where + ": span_id is empty"
+	if sp.SpanID().IsEmpty() {
+		return "invalid_id", where() + ": span_id is empty"
 	}
 	if !utf8.ValidString(sp.Name()) {
 		return "invalid_utf8", "span name: invalid UTF-8"
 	}
 	start, end := uint64(sp.StartTimestamp()), uint64(sp.EndTimestamp())
-	if r, m := c.checkTime(start, "start_time_unix_nano"); r != "" {
-		return r, where + ": " + m
+	if r, m := checkTimeBefore(start, latest, "start_time_unix_nano"); r != "" {
+		return r, where() + ": " + m
 	}
 	if end < start {
-		return "invalid_timestamp", where + ": end_time_unix_nano is before start_time_unix_nano"
+		return "invalid_timestamp", where() + ": end_time_unix_nano is before start_time_unix_nano"
 	}
 	if end-start > uint64(maxSpanDuration) {
-		return "invalid_timestamp", where + ": duration over 24h"
+		return "invalid_timestamp", where() + ": duration over 24h"
 	}
 	if f := badUTF8(keys, values); f != "" {
-		return "invalid_utf8", where + ": " + f + ": invalid UTF-8"
+		return "invalid_utf8", where() + ": " + f + ": invalid UTF-8"
 	}
 	return "", ""
 }
