@@ -3,6 +3,7 @@ package chstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"time"
@@ -112,15 +113,74 @@ func (c native[T]) values() any {
 	return out
 }
 
-// strColumn is a String column whose values are substrings of one copy of
-// its buffer rather than one allocation per row.
-type strColumn struct{ *proto.ColStr }
+// strColumn is a String column kept in its native encoding (each value
+// after its length as a varint), which is what insert hands to the batch's
+// column: appending a value is one copy.
+type strColumn struct {
+	enc  []byte
+	rows int
+}
 
-func (c strColumn) values() any {
-	all := string(c.Buf)
-	out := make([]string, len(c.Pos))
-	for i, p := range c.Pos {
-		out[i] = all[p.Start:p.End]
+func (c *strColumn) Append(v string) {
+	c.enc = binary.AppendUvarint(c.enc, uint64(len(v)))
+	c.enc = append(c.enc, v...)
+	c.rows++
+}
+
+func (c *strColumn) Type() proto.ColumnType       { return proto.ColumnTypeString }
+func (c *strColumn) Rows() int                    { return c.rows }
+func (c *strColumn) EncodeColumn(b *proto.Buffer) { b.Buf = append(b.Buf, c.enc...) }
+func (c *strColumn) WriteColumn(w *proto.Writer)  { w.ChainWrite(c.enc) }
+func (c *strColumn) Reset()                       { c.enc, c.rows = c.enc[:0], 0 }
+func (c *strColumn) values() any                  { return decodeStrings(string(c.enc), c.rows) }
+
+// strArrColumn is an Array(String) column in its native encoding: the
+// offsets (the running count of values at the end of each row), then the
+// values as a String column.
+type strArrColumn struct {
+	offsets proto.ColUInt64
+	data    strColumn
+}
+
+func (c *strArrColumn) Append(v []string) {
+	for _, s := range v {
+		c.data.Append(s)
+	}
+	c.offsets = append(c.offsets, uint64(c.data.rows))
+}
+
+func (c *strArrColumn) Type() proto.ColumnType { return proto.ColumnTypeString.Array() }
+func (c *strArrColumn) Rows() int              { return len(c.offsets) }
+func (c *strArrColumn) Reset()                 { c.offsets = c.offsets[:0]; c.data.Reset() }
+
+func (c *strArrColumn) EncodeColumn(b *proto.Buffer) {
+	c.offsets.EncodeColumn(b)
+	c.data.EncodeColumn(b)
+}
+
+func (c *strArrColumn) WriteColumn(w *proto.Writer) {
+	c.offsets.WriteColumn(w)
+	c.data.WriteColumn(w)
+}
+
+func (c *strArrColumn) values() any {
+	flat := decodeStrings(string(c.data.enc), c.data.rows)
+	out := make([][]string, len(c.offsets))
+	var start uint64
+	for i, end := range c.offsets {
+		out[i] = flat[start:end:end]
+		start = end
+	}
+	return out
+}
+
+// decodeStrings reads n length-prefixed strings from enc, as substrings.
+func decodeStrings(enc string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		l, k := binary.Uvarint([]byte(enc[:min(len(enc), binary.MaxVarintLen64)]))
+		enc = enc[k:]
+		out[i], enc = enc[:l], enc[l:]
 	}
 	return out
 }
@@ -130,9 +190,9 @@ func nat[T any](c proto.ColumnOf[T]) nativeColumn { return native[T]{c} }
 // The column constructors below return the column to fill and the same
 // column as a nativeColumn, for the list of a table's columns.
 
-func strCol() (*proto.ColStr, nativeColumn) {
-	c := new(proto.ColStr)
-	return c, strColumn{c}
+func strCol() (*strColumn, nativeColumn) {
+	c := new(strColumn)
+	return c, c
 }
 
 func fixedCol(size int) (*proto.ColFixedStr, nativeColumn) {
@@ -146,9 +206,9 @@ func dateCol() (*proto.ColDateTime, nativeColumn) {
 	return c, nat[time.Time](c)
 }
 
-func strArrCol() (*proto.ColArr[string], nativeColumn) {
-	c := proto.NewArray[string](new(proto.ColStr))
-	return c, nat[[]string](c)
+func strArrCol() (*strArrColumn, nativeColumn) {
+	c := new(strArrColumn)
+	return c, c
 }
 
 func u64ArrCol() (*proto.ColArr[uint64], nativeColumn) {
@@ -241,18 +301,18 @@ type spanCols struct {
 	ts                                           *proto.ColDateTime
 	start, dur                                   *proto.ColUInt64
 	traceID, spanID, parentID                    *proto.ColFixedStr
-	traceState, name, statusMsg                  *proto.ColStr
+	traceState, name, statusMsg                  *strColumn
 	kind, status                                 *proto.ColUInt8
-	svc, ns, ver, wl, scope, scopeVer            *proto.ColStr
-	method, route                                *proto.ColStr
+	svc, ns, ver, wl, scope, scopeVer            *strColumn
+	method, route                                *strColumn
 	httpStatus                                   *proto.ColUInt16
 	grpcStatus                                   *proto.ColInt16
-	peer, server, dbSys, dbName, msgSys, msgDest *proto.ColStr
-	resK, resV, attrK, attrV                     *proto.ColArr[string]
+	peer, server, dbSys, dbName, msgSys, msgDest *strColumn
+	resK, resV, attrK, attrV                     *strArrColumn
 	evTimes                                      *proto.ColArr[uint64]
-	evNames, evAttrs                             *proto.ColArr[string]
+	evNames, evAttrs                             *strArrColumn
 	linkTraces, linkSpans                        *proto.ColArr[[]byte]
-	linkAttrs                                    *proto.ColArr[string]
+	linkAttrs                                    *strArrColumn
 	cols                                         tableCols
 }
 
@@ -363,9 +423,9 @@ type logCols struct {
 	traceID, spanID              *proto.ColFixedStr
 	flags                        *proto.ColUInt32
 	sev                          *proto.ColUInt8
-	sevText, svc, ns, scope, evt *proto.ColStr
-	body                         *proto.ColStr
-	resK, resV, attrK, attrV     *proto.ColArr[string]
+	sevText, svc, ns, scope, evt *strColumn
+	body                         *strColumn
+	resK, resV, attrK, attrV     *strArrColumn
 	cols                         tableCols
 }
 
@@ -428,10 +488,10 @@ func (a *arena) logColumns(rows []schema.LogRow) []any {
 
 type seriesCols struct {
 	id                         *proto.ColUInt64
-	name, unit, desc, svc, src *proto.ColStr
+	name, unit, desc, svc, src *strColumn
 	typ, temp, mono            *proto.ColUInt8
 	first                      *proto.ColDateTime
-	resK, resV, labelK, labelV *proto.ColArr[string]
+	resK, resV, labelK, labelV *strArrColumn
 	cols                       tableCols
 }
 
@@ -488,7 +548,7 @@ func (a *arena) seriesColumns(rows []schema.MetricSeriesRow) []any {
 
 type sampleCols struct {
 	id             *proto.ColUInt64
-	name           *proto.ColStr
+	name           *strColumn
 	ts             *proto.ColDateTime
 	t, start       *proto.ColUInt64
 	val            *proto.ColFloat64
@@ -570,19 +630,19 @@ type requestCols struct {
 	ts                                                          *proto.ColDateTime
 	start, dur                                                  *proto.ColUInt64
 	ust                                                         *proto.ColInt64
-	reporter, emitter, logName                                  *proto.ColStr
-	src, srcNS, srcWL, srcApp, srcVer                           *proto.ColStr
-	dst, dstNS, dstWL, dstApp, dstVer                           *proto.ColStr
-	protocol, method, path, authority                           *proto.ColStr
+	reporter, emitter, logName                                  *strColumn
+	src, srcNS, srcWL, srcApp, srcVer                           *strColumn
+	dst, dstNS, dstWL, dstApp, dstVer                           *strColumn
+	protocol, method, path, authority                           *strColumn
 	code                                                        *proto.ColUInt16
 	grpc                                                        *proto.ColInt16
-	flags, details, term, tfail                                 *proto.ColStr
+	flags, details, term, tfail                                 *strColumn
 	bin, bout                                                   *proto.ColUInt64
-	uhost, ucluster, ulocal, dlocal, dremote, sni, route, reqID *proto.ColStr
-	ua, xff                                                     *proto.ColStr
+	uhost, ucluster, ulocal, dlocal, dremote, sni, route, reqID *strColumn
+	ua, xff                                                     *strColumn
 	traceID                                                     *proto.ColFixedStr
 	mtls                                                        *proto.ColUInt8
-	attrK, attrV                                                *proto.ColArr[string]
+	attrK, attrV                                                *strArrColumn
 	cols                                                        tableCols
 }
 
@@ -593,7 +653,7 @@ func newRequestCols() *requestCols {
 	c.start, cols[1] = numCol[uint64, proto.ColUInt64]()
 	c.dur, cols[2] = numCol[uint64, proto.ColUInt64]()
 	c.ust, cols[3] = numCol[int64, proto.ColInt64]()
-	for i, p := range []**proto.ColStr{&c.reporter, &c.emitter, &c.logName,
+	for i, p := range []**strColumn{&c.reporter, &c.emitter, &c.logName,
 		&c.src, &c.srcNS, &c.srcWL, &c.srcApp, &c.srcVer,
 		&c.dst, &c.dstNS, &c.dstWL, &c.dstApp, &c.dstVer,
 		&c.protocol, &c.method, &c.path, &c.authority} {
@@ -601,12 +661,12 @@ func newRequestCols() *requestCols {
 	}
 	c.code, cols[21] = numCol[uint16, proto.ColUInt16]()
 	c.grpc, cols[22] = numCol[int16, proto.ColInt16]()
-	for i, p := range []**proto.ColStr{&c.flags, &c.details, &c.term, &c.tfail} {
+	for i, p := range []**strColumn{&c.flags, &c.details, &c.term, &c.tfail} {
 		*p, cols[23+i] = strCol()
 	}
 	c.bin, cols[27] = numCol[uint64, proto.ColUInt64]()
 	c.bout, cols[28] = numCol[uint64, proto.ColUInt64]()
-	for i, p := range []**proto.ColStr{&c.uhost, &c.ucluster, &c.ulocal, &c.dlocal, &c.dremote, &c.sni, &c.route, &c.reqID, &c.ua, &c.xff} {
+	for i, p := range []**strColumn{&c.uhost, &c.ucluster, &c.ulocal, &c.dlocal, &c.dremote, &c.sni, &c.route, &c.reqID, &c.ua, &c.xff} {
 		*p, cols[29+i] = strCol()
 	}
 	c.traceID, cols[39] = fixedCol(16)
