@@ -87,6 +87,10 @@ func newStatus(s *spec.SLO, smp *alert.Sample, verdicts []alert.Verdict, noData 
 		Budget:               smp.Budget,
 		Conditions:           verdicts,
 		NoData:               noData,
+		Windows:              make([]WindowStatus, 0, len(smp.Windows)),
+	}
+	if st.Conditions == nil {
+		st.Conditions = []alert.Verdict{}
 	}
 	if s.Alerting.MinRequests != nil {
 		st.MinRequests = *s.Alerting.MinRequests
@@ -155,10 +159,11 @@ func (e *Engine) Status(name string) (Status, bool) {
 	st, ok := e.status[name]
 	if !ok {
 		s := &en.resolved
-		st = &Status{SLO: name, State: StateUnknown, Objective: s.Objective, Window: s.Window.String(), ErrorBudgetRemaining: 1}
+		st = &Status{SLO: name, State: StateUnknown, Objective: s.Objective, Window: s.Window.String(), ErrorBudgetRemaining: 1,
+			Windows: []WindowStatus{}, Conditions: []alert.Verdict{}}
 	}
 	out := *st
-	out.Alerts = nil
+	out.Alerts = []AlertView{} // [] rather than null before any alert
 	for _, sev := range spec.Severities {
 		if a, ok := e.alerts[alertKey{name, sev}]; ok {
 			out.Alerts = append(out.Alerts, a.view())
