@@ -47,6 +47,15 @@ func (h *storeHolder) Write(ctx context.Context, b *schema.Batch) error {
 	return st.Write(ctx, b)
 }
 
+// WriteColumns implements pipeline.ColumnWriter.
+func (h *storeHolder) WriteColumns(ctx context.Context, c *chstore.Columns) error {
+	st := h.get()
+	if st == nil {
+		return errNotConnected
+	}
+	return st.WriteColumns(ctx, c)
+}
+
 // connect opens and migrates the store, retrying until ctx ends.
 func (h *storeHolder) connect(ctx context.Context, cfg chstore.Config, log *slog.Logger) {
 	backoff := 200 * time.Millisecond

@@ -10,6 +10,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,11 +26,22 @@ import (
 	"github.com/meshscope/meshscope/ingest"
 	"github.com/meshscope/meshscope/ingest/wal"
 	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
 )
 
 // Writer stores batches; *chstore.Store implements it.
 type Writer interface {
 	Write(ctx context.Context, b *schema.Batch) error
+}
+
+// ColumnWriter is a Writer that also stores rows already built into insert
+// columns; *chstore.Store implements it. With one, the flusher builds a
+// batch's columns record by record as it reads the log (while the previous
+// batch is being inserted, and while each record's rows are still in the
+// CPU's caches) instead of collecting rows and leaving the columns to Write.
+type ColumnWriter interface {
+	Writer
+	WriteColumns(ctx context.Context, c *chstore.Columns) error
 }
 
 // Config tunes the flusher.
@@ -144,19 +156,20 @@ func (p *Pipeline) Append(ctx context.Context, b *schema.Batch, obs []graph.Obse
 // while the next fills; checkpoints advance in log order.
 func (p *Pipeline) Run(ctx context.Context) error {
 	type job struct {
-		b   *schema.Batch
+		b   *flushBatch
 		end wal.Position
 	}
+	cw, _ := p.store.(ColumnWriter)
 	// The writer outlives ctx by the final flush, bounded below.
 	wctx, cancelWriter := context.WithCancel(context.Background())
 	defer cancelWriter()
 	jobs := make(chan job)
-	free := make(chan *schema.Batch, 2)
-	free <- new(schema.Batch)
+	free := make(chan *flushBatch, 2)
+	free <- newFlushBatch(cw != nil)
 	writerDone := make(chan error, 1)
 	go func() {
 		for j := range jobs {
-			err := p.write(wctx, j.b)
+			err := p.write(wctx, cw, j.b)
 			if err == nil {
 				err = p.wal.Checkpoint(j.end)
 			}
@@ -164,21 +177,21 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				writerDone <- err
 				return
 			}
-			j.b.Reset()
+			j.b.reset()
 			free <- j.b
 		}
 		writerDone <- nil
 	}()
 
-	acc := new(schema.Batch)
+	acc := newFlushBatch(cw != nil)
 	var last wal.Position
 	lastFlush := time.Now()
 	writerExited := false // its error was received
 	flush := func() error {
-		if acc.Len() == 0 {
+		if acc.len() == 0 {
 			return nil
 		}
-		sizes := sizesOf(acc)
+		sizes := acc.sizes()
 		select {
 		case jobs <- job{acc, last}:
 		case err := <-writerDone:
@@ -191,19 +204,19 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			writerExited = true
 			return err
 		}
-		sizes.presize(acc)
+		acc.presize(sizes)
 		lastFlush = time.Now()
 		return nil
 	}
 	err := p.wal.Tail(ctx, p.wal.Released(), func(rec []byte, end wal.Position) error {
-		if err := DecodeBatch(rec, acc); err != nil {
+		if err := acc.add(rec); err != nil {
 			// A record we wrote but cannot read is a bug or disk damage:
 			// keep it for inspection and go on.
 			p.cfg.Logger.Error("unreadable wal record set aside", "err", err, "segment", end.Segment, "offset", end.Offset)
 			p.deadLetter(rec)
 		}
 		last = end
-		if acc.Len() >= p.cfg.FlushRows || time.Since(lastFlush) >= p.cfg.FlushInterval {
+		if acc.len() >= p.cfg.FlushRows || time.Since(lastFlush) >= p.cfg.FlushInterval {
 			return flush()
 		}
 		return nil
@@ -238,20 +251,97 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // batchSizes are a batch's row counts per table.
 type batchSizes struct{ spans, logs, series, samples, requests int }
 
-func sizesOf(b *schema.Batch) batchSizes {
-	return batchSizes{len(b.Spans), len(b.Logs), len(b.MetricSeries), len(b.MetricSamples), len(b.Requests)}
+// flushBatch is what the flusher fills from the log and writes: rows, or,
+// for a ColumnWriter, insert columns plus the records they were built from
+// (for dead letters).
+type flushBatch struct {
+	rows *schema.Batch // without a ColumnWriter
+
+	cols    *chstore.Columns // with one
+	scratch *schema.Batch    // one record's rows, on their way to cols
+	recs    []byte           // the records added to cols, each after its length
 }
 
-// presize gives the empty batch b room for the rows of the batch just
-// flushed, so that a batch the flusher has not filled before is allocated
-// once rather than grown (and copied) as it fills. A batch back from the
-// writer keeps its capacity and is left alone.
-func (s batchSizes) presize(b *schema.Batch) {
-	b.Spans = fit(b.Spans, s.spans)
-	b.Logs = fit(b.Logs, s.logs)
-	b.MetricSeries = fit(b.MetricSeries, s.series)
-	b.MetricSamples = fit(b.MetricSamples, s.samples)
-	b.Requests = fit(b.Requests, s.requests)
+func newFlushBatch(columns bool) *flushBatch {
+	if columns {
+		return &flushBatch{cols: chstore.NewColumns(), scratch: new(schema.Batch)}
+	}
+	return &flushBatch{rows: new(schema.Batch)}
+}
+
+// add appends the rows of one record. A record that does not decode adds the
+// rows read before the damage, and is not kept for dead letters (the caller
+// sets it aside on its own).
+func (b *flushBatch) add(rec []byte) error {
+	if b.cols == nil {
+		return DecodeBatch(rec, b.rows)
+	}
+	b.scratch.Reset()
+	err := DecodeBatch(rec, b.scratch)
+	b.cols.Add(b.scratch)
+	if err == nil {
+		b.recs = binary.AppendUvarint(b.recs, uint64(len(rec)))
+		b.recs = append(b.recs, rec...)
+	}
+	return err
+}
+
+func (b *flushBatch) len() int {
+	if b.cols == nil {
+		return b.rows.Len()
+	}
+	return b.cols.Len()
+}
+
+func (b *flushBatch) sizes() batchSizes {
+	if b.cols == nil {
+		r := b.rows
+		return batchSizes{len(r.Spans), len(r.Logs), len(r.MetricSeries), len(r.MetricSamples), len(r.Requests)}
+	}
+	var n batchSizes
+	n.spans, n.logs, n.series, n.samples, n.requests = b.cols.Rows()
+	return n
+}
+
+func (b *flushBatch) reset() {
+	if b.cols == nil {
+		b.rows.Reset()
+		return
+	}
+	b.cols.Reset()
+	b.scratch.Reset()
+	b.recs = b.recs[:0]
+}
+
+// record is the batch as one write-ahead log record, for dead letters.
+func (b *flushBatch) record() []byte {
+	if b.cols == nil {
+		return EncodeBatch(nil, b.rows)
+	}
+	all := new(schema.Batch)
+	for recs := b.recs; len(recs) > 0; {
+		n, k := binary.Uvarint(recs)
+		rec := recs[k : k+int(n)]
+		recs = recs[k+int(n):]
+		_ = DecodeBatch(rec, all) // each decoded when added
+	}
+	return EncodeBatch(nil, all)
+}
+
+// presize gives an empty batch room for the rows of the batch just flushed,
+// so that a batch the flusher has not filled before is allocated once
+// rather than grown (and copied) as it fills. A batch back from the writer
+// keeps its capacity and is left alone. Columns keep their own capacity.
+func (b *flushBatch) presize(s batchSizes) {
+	if b.cols != nil {
+		return
+	}
+	r := b.rows
+	r.Spans = fit(r.Spans, s.spans)
+	r.Logs = fit(r.Logs, s.logs)
+	r.MetricSeries = fit(r.MetricSeries, s.series)
+	r.MetricSamples = fit(r.MetricSamples, s.samples)
+	r.Requests = fit(r.Requests, s.requests)
 }
 
 func fit[T any](rows []T, n int) []T {
@@ -263,11 +353,16 @@ func fit[T any](rows []T, n int) []T {
 
 // write stores b, retrying connection failures until ctx ends and server
 // exceptions up to MaxAttempts times (then the batch goes to dead letters).
-func (p *Pipeline) write(ctx context.Context, b *schema.Batch) error {
+func (p *Pipeline) write(ctx context.Context, cw ColumnWriter, b *flushBatch) error {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		err := p.store.Write(ctx, b)
+		var err error
+		if b.cols != nil {
+			err = cw.WriteColumns(ctx, b.cols)
+		} else {
+			err = p.store.Write(ctx, b.rows)
+		}
 		if err == nil {
 			p.m.flushTime.Observe(time.Since(start).Seconds())
 			p.m.flushes.Inc()
@@ -283,8 +378,8 @@ func (p *Pipeline) write(ctx context.Context, b *schema.Batch) error {
 		if errors.As(err, &exc) {
 			kind = "exception"
 			if attempt >= p.cfg.MaxAttempts {
-				p.cfg.Logger.Error("clickhouse keeps rejecting a batch; set aside", "err", err, "rows", b.Len())
-				p.deadLetter(EncodeBatch(nil, b))
+				p.cfg.Logger.Error("clickhouse keeps rejecting a batch; set aside", "err", err, "rows", b.len())
+				p.deadLetter(b.record())
 				return nil
 			}
 		}
@@ -299,9 +394,10 @@ func (p *Pipeline) write(ctx context.Context, b *schema.Batch) error {
 	}
 }
 
-func (p *Pipeline) countRows(b *schema.Batch) {
-	for table, n := range map[string]int{"spans": len(b.Spans), "logs": len(b.Logs), "metric_series": len(b.MetricSeries),
-		"metric_samples": len(b.MetricSamples), "requests": len(b.Requests)} {
+func (p *Pipeline) countRows(b *flushBatch) {
+	sz := b.sizes()
+	for table, n := range map[string]int{"spans": sz.spans, "logs": sz.logs, "metric_series": sz.series,
+		"metric_samples": sz.samples, "requests": sz.requests} {
 		if n > 0 {
 			p.m.rows.WithLabelValues(table).Add(float64(n))
 		}

@@ -18,31 +18,30 @@ import (
 // Write inserts every row of b, one INSERT per table, each naming its columns
 // (ClickHouse 18.16 requires it) and filled column by column.
 func (s *Store) Write(ctx context.Context, b *schema.Batch) error {
-	a := s.getArena()
-	defer s.putArena(a)
-	if len(b.Spans) > 0 {
-		if err := s.insertBuf(ctx, schema.SpansTable, a.spanColumns(b.Spans), &a.buf); err != nil {
-			return err
-		}
-	}
-	if len(b.Logs) > 0 {
-		if err := s.insertBuf(ctx, schema.LogsTable, a.logColumns(b.Logs), &a.buf); err != nil {
-			return err
-		}
-	}
-	if len(b.MetricSeries) > 0 {
-		if err := s.insertBuf(ctx, schema.MetricSeriesTable, a.seriesColumns(b.MetricSeries), &a.buf); err != nil {
-			return err
-		}
-	}
-	if len(b.MetricSamples) > 0 {
-		if err := s.insertBuf(ctx, schema.MetricSamplesTable, a.sampleColumns(b.MetricSamples), &a.buf); err != nil {
-			return err
-		}
-	}
-	if len(b.Requests) > 0 {
-		if err := s.insertBuf(ctx, schema.RequestsTable, a.requestColumns(b.Requests), &a.buf); err != nil {
-			return err
+	c := s.getColumns()
+	defer s.putColumns(c)
+	c.Reset()
+	c.Add(b)
+	return s.WriteColumns(ctx, c)
+}
+
+// WriteColumns inserts the rows of c, one INSERT per table as Write does. c
+// is left as it is, so a failed write can be retried.
+func (s *Store) WriteColumns(ctx context.Context, c *Columns) error {
+	for _, t := range []struct {
+		table schema.Table
+		cols  tableCols
+	}{
+		{schema.SpansTable, c.spanCols()},
+		{schema.LogsTable, c.logCols()},
+		{schema.MetricSeriesTable, c.seriesCols()},
+		{schema.MetricSamplesTable, c.sampleCols()},
+		{schema.RequestsTable, c.requestCols()},
+	} {
+		if t.cols.rows() > 0 {
+			if err := s.insertBuf(ctx, t.table, t.cols, &c.buf); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -257,10 +256,12 @@ func appendSpanIDs(a *proto.ColArr[[]byte], ids []schema.SpanID) {
 // dt is the DateTime (seconds) of a time in nanoseconds.
 func dt(ns uint64) proto.DateTime { return proto.DateTime(ns / 1e9) }
 
-// arena keeps one set of columns per table, emptied and refilled by each
-// Write, so steady-state inserts allocate little besides clickhouse-go's own
-// block. The columns copy every value, so they hold no reference to the rows.
-type arena struct {
+// Columns holds rows of every table as insert columns, one set of columns
+// per table, filled by Add and emptied by Reset, which keeps their memory
+// for the next rows: steady-state inserts allocate little besides
+// clickhouse-go's own block. The columns copy every value, so they hold no
+// reference to the rows added. Not safe for concurrent use.
+type Columns struct {
 	spans    *spanCols
 	logs     *logCols
 	series   *seriesCols
@@ -269,27 +270,113 @@ type arena struct {
 	buf      proto.Buffer // encoded native columns
 }
 
-// getArena takes the store's arena, or a new one while another Write holds
-// it. The store keeps one arena for good (a sync.Pool would drop it at every
-// garbage collection, and with it the capacity it exists to keep).
-func (s *Store) getArena() *arena {
-	select {
-	case a := <-s.arena:
-		return a
-	default:
-		return new(arena)
+// NewColumns returns empty columns.
+func NewColumns() *Columns { return new(Columns) }
+
+// Add appends the rows of b.
+func (c *Columns) Add(b *schema.Batch) {
+	if len(b.Spans) > 0 {
+		c.addSpans(b.Spans)
+	}
+	if len(b.Logs) > 0 {
+		c.addLogs(b.Logs)
+	}
+	if len(b.MetricSeries) > 0 {
+		c.addSeries(b.MetricSeries)
+	}
+	if len(b.MetricSamples) > 0 {
+		c.addSamples(b.MetricSamples)
+	}
+	if len(b.Requests) > 0 {
+		c.addRequests(b.Requests)
 	}
 }
 
-func (s *Store) putArena(a *arena) {
+// Reset empties every table's columns.
+func (c *Columns) Reset() {
+	for _, t := range []tableCols{c.spanCols(), c.logCols(), c.seriesCols(), c.sampleCols(), c.requestCols()} {
+		t.reset()
+	}
+	c.buf.Reset()
+}
+
+// Rows is the number of rows of each table: spans, logs, metric series,
+// metric samples, requests.
+func (c *Columns) Rows() (spans, logs, series, samples, requests int) {
+	return c.spanCols().rows(), c.logCols().rows(), c.seriesCols().rows(), c.sampleCols().rows(), c.requestCols().rows()
+}
+
+// Len is the number of rows of all tables.
+func (c *Columns) Len() int {
+	a, b, d, e, f := c.Rows()
+	return a + b + d + e + f
+}
+
+// The column lists of each table, nil before the table's first rows.
+
+func (c *Columns) spanCols() tableCols {
+	if c.spans == nil {
+		return nil
+	}
+	return c.spans.cols
+}
+
+func (c *Columns) logCols() tableCols {
+	if c.logs == nil {
+		return nil
+	}
+	return c.logs.cols
+}
+
+func (c *Columns) seriesCols() tableCols {
+	if c.series == nil {
+		return nil
+	}
+	return c.series.cols
+}
+
+func (c *Columns) sampleCols() tableCols {
+	if c.samples == nil {
+		return nil
+	}
+	return c.samples.cols
+}
+
+func (c *Columns) requestCols() tableCols {
+	if c.requests == nil {
+		return nil
+	}
+	return c.requests.cols
+}
+
+// getColumns takes the columns Write fills, or new ones while another Write
+// holds them. The store keeps them for good (a sync.Pool would drop them at
+// every garbage collection, and with them the capacity they exist to keep).
+func (s *Store) getColumns() *Columns {
 	select {
-	case s.arena <- a:
+	case c := <-s.columns:
+		return c
+	default:
+		return NewColumns()
+	}
+}
+
+func (s *Store) putColumns(c *Columns) {
+	select {
+	case s.columns <- c:
 	default:
 	}
 }
 
 // tableCols is the list of a table's columns, in table order.
 type tableCols []any
+
+func (t tableCols) rows() int {
+	if len(t) == 0 {
+		return 0
+	}
+	return t[0].(nativeColumn).Rows()
+}
 
 func (t tableCols) reset() {
 	for _, c := range t {
@@ -368,12 +455,11 @@ func asAny(cols []nativeColumn) tableCols {
 	return out
 }
 
-func (a *arena) spanColumns(rows []schema.SpanRow) []any {
-	if a.spans == nil {
-		a.spans = newSpanCols()
+func (cs *Columns) addSpans(rows []schema.SpanRow) {
+	if cs.spans == nil {
+		cs.spans = newSpanCols()
 	}
-	c := a.spans
-	c.cols.reset()
+	c := cs.spans
 	for i := range rows {
 		r := &rows[i]
 		c.ts.AppendRaw(dt(r.StartUnixNano))
@@ -414,7 +500,6 @@ func (a *arena) spanColumns(rows []schema.SpanRow) []any {
 		appendSpanIDs(c.linkSpans, r.LinkSpanIDs)
 		c.linkAttrs.Append(r.LinkAttrs)
 	}
-	return c.cols
 }
 
 type logCols struct {
@@ -453,12 +538,11 @@ func newLogCols() *logCols {
 	return c
 }
 
-func (a *arena) logColumns(rows []schema.LogRow) []any {
-	if a.logs == nil {
-		a.logs = newLogCols()
+func (cs *Columns) addLogs(rows []schema.LogRow) {
+	if cs.logs == nil {
+		cs.logs = newLogCols()
 	}
-	c := a.logs
-	c.cols.reset()
+	c := cs.logs
 	for i := range rows {
 		r := &rows[i]
 		tt := r.TimeUnixNano
@@ -483,7 +567,6 @@ func (a *arena) logColumns(rows []schema.LogRow) []any {
 		c.attrK.Append(r.AttrKeys)
 		c.attrV.Append(r.AttrValues)
 	}
-	return c.cols
 }
 
 type seriesCols struct {
@@ -516,12 +599,11 @@ func newSeriesCols() *seriesCols {
 	return c
 }
 
-func (a *arena) seriesColumns(rows []schema.MetricSeriesRow) []any {
-	if a.series == nil {
-		a.series = newSeriesCols()
+func (cs *Columns) addSeries(rows []schema.MetricSeriesRow) {
+	if cs.series == nil {
+		cs.series = newSeriesCols()
 	}
-	c := a.series
-	c.cols.reset()
+	c := cs.series
 	for i := range rows {
 		r := &rows[i]
 		c.id.Append(r.SeriesID)
@@ -543,7 +625,6 @@ func (a *arena) seriesColumns(rows []schema.MetricSeriesRow) []any {
 		c.labelK.Append(r.LabelKeys)
 		c.labelV.Append(r.LabelValues)
 	}
-	return c.cols
 }
 
 type sampleCols struct {
@@ -593,12 +674,11 @@ func newSampleCols() *sampleCols {
 	return c
 }
 
-func (a *arena) sampleColumns(rows []schema.MetricSampleRow) []any {
-	if a.samples == nil {
-		a.samples = newSampleCols()
+func (cs *Columns) addSamples(rows []schema.MetricSampleRow) {
+	if cs.samples == nil {
+		cs.samples = newSampleCols()
 	}
-	c := a.samples
-	c.cols.reset()
+	c := cs.samples
 	for i := range rows {
 		r := &rows[i]
 		c.id.Append(r.SeriesID)
@@ -623,7 +703,6 @@ func (a *arena) sampleColumns(rows []schema.MetricSampleRow) []any {
 		c.qv.Append(r.QuantileValues)
 		c.flags.Append(r.Flags)
 	}
-	return c.cols
 }
 
 type requestCols struct {
@@ -677,12 +756,11 @@ func newRequestCols() *requestCols {
 	return c
 }
 
-func (a *arena) requestColumns(rows []schema.RequestRow) []any {
-	if a.requests == nil {
-		a.requests = newRequestCols()
+func (cs *Columns) addRequests(rows []schema.RequestRow) {
+	if cs.requests == nil {
+		cs.requests = newRequestCols()
 	}
-	c := a.requests
-	c.cols.reset()
+	c := cs.requests
 	for i := range rows {
 		r := &rows[i]
 		c.ts.AppendRaw(dt(r.StartUnixNano))
@@ -729,7 +807,6 @@ func (a *arena) requestColumns(rows []schema.RequestRow) []any {
 		c.attrK.Append(r.AttrKeys)
 		c.attrV.Append(r.AttrValues)
 	}
-	return c.cols
 }
 
 // appendColumns appends columns to batch; buf, when not nil, is where native

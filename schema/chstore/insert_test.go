@@ -62,17 +62,18 @@ func testBatch() *schema.Batch {
 // the rows' values.
 func TestNativeColumnsMatchSlices(t *testing.T) {
 	b := testBatch()
-	a := new(arena)
+	a := NewColumns()
+	a.Add(b)
 	for _, tc := range []struct {
 		table schema.Table
 		cols  []any
 		rows  int
 	}{
-		{schema.SpansTable, a.spanColumns(b.Spans), len(b.Spans)},
-		{schema.LogsTable, a.logColumns(b.Logs), len(b.Logs)},
-		{schema.MetricSeriesTable, a.seriesColumns(b.MetricSeries), len(b.MetricSeries)},
-		{schema.MetricSamplesTable, a.sampleColumns(b.MetricSamples), len(b.MetricSamples)},
-		{schema.RequestsTable, a.requestColumns(b.Requests), len(b.Requests)},
+		{schema.SpansTable, a.spanCols(), len(b.Spans)},
+		{schema.LogsTable, a.logCols(), len(b.Logs)},
+		{schema.MetricSeriesTable, a.seriesCols(), len(b.MetricSeries)},
+		{schema.MetricSamplesTable, a.sampleCols(), len(b.MetricSamples)},
+		{schema.RequestsTable, a.requestCols(), len(b.Requests)},
 	} {
 		if len(tc.cols) != len(tc.table.Columns) {
 			t.Fatalf("%s: %d columns built for %d", tc.table.Name, len(tc.cols), len(tc.table.Columns))
@@ -132,7 +133,7 @@ func TestNativeColumnsMatchSlices(t *testing.T) {
 		}
 	}
 	// A few values read back from the columns as clickhouse-go scans them.
-	spans := a.spanColumns(b.Spans)
+	spans := a.spanCols()
 	check := func(col any, typ string, row int, dest, want any) {
 		t.Helper()
 		c := newColumn(t, typ)
@@ -170,13 +171,18 @@ func newColumn(t *testing.T, typ string) column.Interface {
 	return c
 }
 
-// TestArenaReuse checks that columns refilled with fewer rows hold only
-// the new rows.
-func TestArenaReuse(t *testing.T) {
+// TestColumnsReuse checks that columns reset and refilled with fewer rows
+// hold only the new rows, and that Add appends.
+func TestColumnsReuse(t *testing.T) {
 	b := testBatch()
-	a := new(arena)
-	a.spanColumns(b.Spans)
-	cols := a.spanColumns(b.Spans[2:])
+	a := NewColumns()
+	a.Add(b)
+	a.Reset()
+	if n := a.Len(); n != 0 {
+		t.Fatalf("%d rows after Reset", n)
+	}
+	a.Add(&schema.Batch{Spans: b.Spans[2:]})
+	cols := a.spanCols()
 	for i, c := range cols {
 		if n := c.(nativeColumn).Rows(); n != 1 {
 			t.Errorf("column %d: %d rows after reuse, want 1", i, n)
@@ -184,5 +190,12 @@ func TestArenaReuse(t *testing.T) {
 	}
 	if got := cols[27].(nativeColumn).values().([][]string); !reflect.DeepEqual(got, [][]string{{"k"}}) {
 		t.Errorf("resource keys after reuse: %q", got)
+	}
+	a.Add(&schema.Batch{Spans: b.Spans[:1], Requests: b.Requests})
+	if spans, logs, _, _, requests := a.Rows(); spans != 2 || logs != 0 || requests != len(b.Requests) {
+		t.Errorf("rows after a second Add: %d spans, %d logs, %d requests", spans, logs, requests)
+	}
+	if got := a.spanCols()[27].(nativeColumn).values().([][]string); !reflect.DeepEqual(got, [][]string{{"k"}, {"service.name", ""}}) {
+		t.Errorf("resource keys after a second Add: %q", got)
 	}
 }

@@ -42,7 +42,7 @@ type Store struct {
 	version schema.Version
 	render  schema.RenderOptions
 	log     *slog.Logger
-	arena   chan *arena // holds the arena Write builds columns in, when no Write runs
+	columns chan *Columns // holds the columns Write fills, when no Write runs
 }
 
 // Open connects, creating the database when it does not exist, and reads the
@@ -97,7 +97,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		version: version,
 		render:  schema.RenderOptions{Version: version, Database: db, Cluster: cfg.Cluster, PerNode: cfg.ClusterDDLPerNode},
 		log:     cfg.Logger,
-		arena:   make(chan *arena, 1),
+		columns: make(chan *Columns, 1),
 	}, nil
 }
 
