@@ -248,8 +248,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return nil
 }
 
-// batchSizes are a batch's row counts per table.
-type batchSizes struct{ spans, logs, series, samples, requests int }
+// batchSizes are a batch's row counts per table, and the bytes of the
+// records kept with its columns.
+type batchSizes struct{ spans, logs, series, samples, requests, recs int }
 
 // flushBatch is what the flusher fills from the log and writes: rows, or,
 // for a ColumnWriter, insert columns plus the records they were built from
@@ -296,9 +297,9 @@ func (b *flushBatch) len() int {
 func (b *flushBatch) sizes() batchSizes {
 	if b.cols == nil {
 		r := b.rows
-		return batchSizes{len(r.Spans), len(r.Logs), len(r.MetricSeries), len(r.MetricSamples), len(r.Requests)}
+		return batchSizes{spans: len(r.Spans), logs: len(r.Logs), series: len(r.MetricSeries), samples: len(r.MetricSamples), requests: len(r.Requests)}
 	}
-	var n batchSizes
+	n := batchSizes{recs: len(b.recs)}
 	n.spans, n.logs, n.series, n.samples, n.requests = b.cols.Rows()
 	return n
 }
@@ -331,9 +332,11 @@ func (b *flushBatch) record() []byte {
 // presize gives an empty batch room for the rows of the batch just flushed,
 // so that a batch the flusher has not filled before is allocated once
 // rather than grown (and copied) as it fills. A batch back from the writer
-// keeps its capacity and is left alone. Columns keep their own capacity.
+// keeps its capacity and is left alone. Columns grow on their own, but
+// their records are given room the same way.
 func (b *flushBatch) presize(s batchSizes) {
 	if b.cols != nil {
+		b.recs = fit(b.recs, s.recs)
 		return
 	}
 	r := b.rows

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -809,8 +810,16 @@ func (cs *Columns) addRequests(rows []schema.RequestRow) {
 	}
 }
 
+// piece is part of the encoding of a batch's native columns: buf[from:to],
+// or a column's own bytes.
+type piece struct {
+	from, to int
+	own      []byte
+}
+
 // appendColumns appends columns to batch; buf, when not nil, is where native
-// columns are encoded (and left).
+// columns other than strings are encoded (and left). String columns, kept
+// encoded, are read where they are.
 func appendColumns(batch driver.Batch, t schema.Table, columns []any, buf *proto.Buffer) error {
 	if buf == nil {
 		buf = new(proto.Buffer)
@@ -819,14 +828,29 @@ func appendColumns(batch driver.Batch, t schema.Table, columns []any, buf *proto
 	var (
 		cols    []column.Interface
 		encoded []int
+		pieces  []piece // the encoding, in order
 	)
+	encode := func(c proto.ColInput) {
+		from := len(buf.Buf)
+		c.EncodeColumn(buf)
+		pieces = append(pieces, piece{from: from, to: len(buf.Buf)})
+	}
+	own := func(b []byte) { pieces = append(pieces, piece{own: b}) }
 	for i, col := range columns {
 		if nc, ok := col.(nativeColumn); ok {
 			if cols == nil {
 				cols = batch.Columns()
 			}
 			if string(cols[i].Type()) == string(nc.Type()) && cols[i].Rows() == 0 {
-				nc.EncodeColumn(buf)
+				switch c := nc.(type) {
+				case *strColumn:
+					own(c.enc)
+				case *strArrColumn:
+					encode(c.offsets)
+					own(c.data.enc)
+				default:
+					encode(nc)
+				}
 				encoded = append(encoded, i)
 				continue
 			}
@@ -839,7 +863,14 @@ func appendColumns(batch driver.Batch, t schema.Table, columns []any, buf *proto
 	if len(encoded) == 0 {
 		return nil
 	}
-	r := proto.NewReader(bytes.NewReader(buf.Buf))
+	readers := make([]io.Reader, len(pieces))
+	for i, p := range pieces {
+		if p.own == nil {
+			p.own = buf.Buf[p.from:p.to]
+		}
+		readers[i] = bytes.NewReader(p.own)
+	}
+	r := proto.NewReader(io.MultiReader(readers...))
 	for _, i := range encoded {
 		if err := cols[i].Decode(r, columns[i].(nativeColumn).Rows()); err != nil {
 			return fmt.Errorf("insert %s: column %s: %w", t.Name, t.Columns[i].Name, err)
