@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/meshscope/meshscope/schema"
 )
@@ -203,6 +204,9 @@ type dec struct {
 	err  error
 	strs []string
 	u64s []uint64
+	// grow is 1 for a decoder whose chunks are reused: a new chunk doubles
+	// the last, so that the one kept comes to hold a whole record's.
+	grow int
 }
 
 func (d *dec) fail(err error) {
@@ -291,7 +295,7 @@ func (d *dec) ss() []string {
 		return nil
 	}
 	if cap(d.strs)-len(d.strs) < n {
-		d.strs = make([]string, 0, max(4096, n))
+		d.strs = make([]string, 0, max(4096, n, d.grow*min(2*cap(d.strs), 1<<16)))
 	}
 	start := len(d.strs)
 	for range n {
@@ -306,7 +310,7 @@ func (d *dec) us() []uint64 {
 		return nil
 	}
 	if cap(d.u64s)-len(d.u64s) < n {
-		d.u64s = make([]uint64, 0, max(1024, n))
+		d.u64s = make([]uint64, 0, max(1024, n, d.grow*min(2*cap(d.u64s), 1<<16)))
 	}
 	start := len(d.u64s)
 	for range n {
@@ -361,6 +365,26 @@ func DecodeBatch(rec []byte, b *schema.Batch) error {
 		return fmt.Errorf("decode wal record: unknown version")
 	}
 	d := &dec{s: string(rec[1:])}
+	return d.batch(b)
+}
+
+// viewDecoder decodes records into rows that borrow their memory: strings
+// point into the record itself and string slices into chunks the decoder
+// reuses. The rows are good until the next decode or until the record's
+// bytes change, which suits rows copied elsewhere right away.
+type viewDecoder struct{ d dec }
+
+func (v *viewDecoder) decode(rec []byte, b *schema.Batch) error {
+	if len(rec) < 2 || rec[0] != recordVersion {
+		// Too short to hold any row: DecodeBatch says what is wrong.
+		return DecodeBatch(rec, b)
+	}
+	v.d = dec{s: unsafe.String(&rec[1], len(rec)-1), strs: v.d.strs[:0], u64s: v.d.u64s[:0], grow: 1}
+	return v.d.batch(b)
+}
+
+// batch appends the rows of the record d reads to b.
+func (d *dec) batch(b *schema.Batch) error {
 	n := d.n(32)
 	b.Spans = reserve(b.Spans, n)
 	for ; n > 0 && d.err == nil; n-- {

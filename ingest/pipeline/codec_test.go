@@ -72,6 +72,26 @@ func TestCodecRoundTripsEveryField(t *testing.T) {
 	require.Zero(t, out.Len())
 }
 
+// TestViewDecoderMatchesDecodeBatch: rows decoded by a reused view decoder
+// equal DecodeBatch's, record after record, and it rejects what
+// DecodeBatch rejects.
+func TestViewDecoderMatchesDecodeBatch(t *testing.T) {
+	var v viewDecoder
+	for seed := range uint64(20) {
+		rec := EncodeBatch(nil, randomBatch(seed))
+		var want, got schema.Batch
+		require.NoError(t, DecodeBatch(rec, &want))
+		require.NoError(t, v.decode(rec, &got))
+		require.Equal(t, want, got)
+	}
+	rec := EncodeBatch(nil, randomBatch(1))
+	var b schema.Batch
+	require.ErrorContains(t, v.decode(rec[:len(rec)/2], &b), "decode wal record")
+	require.ErrorContains(t, v.decode([]byte{99}, &b), "unknown version")
+	require.ErrorContains(t, v.decode([]byte{recordVersion}, &b), "decode wal record")
+	require.ErrorContains(t, v.decode(nil, &b), "unknown version")
+}
+
 func TestDecodeRejectsDamage(t *testing.T) {
 	rec := EncodeBatch(nil, randomBatch(1))
 	var b schema.Batch

@@ -260,6 +260,7 @@ type flushBatch struct {
 
 	cols    *chstore.Columns // with one
 	scratch *schema.Batch    // one record's rows, on their way to cols
+	view    viewDecoder      // decodes into scratch
 	recs    []byte           // the records added to cols, each after its length
 }
 
@@ -278,7 +279,7 @@ func (b *flushBatch) add(rec []byte) error {
 		return DecodeBatch(rec, b.rows)
 	}
 	b.scratch.Reset()
-	err := DecodeBatch(rec, b.scratch)
+	err := b.view.decode(rec, b.scratch) // rows borrowing rec, copied by Add
 	b.cols.Add(b.scratch)
 	if err == nil {
 		b.recs = binary.AppendUvarint(b.recs, uint64(len(rec)))
