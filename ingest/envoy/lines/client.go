@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -78,6 +79,13 @@ func (c *Client) endpoint() (string, error) {
 	return u.String(), nil
 }
 
+// gzipWriters keeps compressors between batches: each holds about a
+// megabyte of tables.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return zw
+}}
+
 // Send posts body (whole lines), gzip-compressed. It retries 429 and 503
 // for as long as ctx lasts, waiting what Retry-After asks, and other
 // transient failures up to MaxAttempts; a body too large for the server is
@@ -90,11 +98,15 @@ func (c *Client) Send(ctx context.Context, body []byte) (Response, error) {
 		return Response{}, err
 	}
 	var zbuf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestSpeed)
-	if _, err := zw.Write(body); err != nil {
-		return Response{}, fmt.Errorf("compress batch: %w", err)
+	zbuf.Grow(len(body) / 4)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&zbuf)
+	_, err = zw.Write(body)
+	if err == nil {
+		err = zw.Close()
 	}
-	if err := zw.Close(); err != nil {
+	gzipWriters.Put(zw)
+	if err != nil {
 		return Response{}, fmt.Errorf("compress batch: %w", err)
 	}
 	maxAttempts, maxWait := c.MaxAttempts, c.MaxWait

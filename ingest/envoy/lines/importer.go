@@ -128,6 +128,9 @@ func (im *Importer) Import(ctx context.Context, path string, grace time.Duration
 	defer stopGrace()
 
 	batches := make(chan *batch, im.Concurrency)
+	// Sent batches' buffers go back to the reader: a buffer per batch in
+	// flight, not one per batch read.
+	free := make(chan []byte, 2*im.Concurrency+1)
 	var (
 		wg       sync.WaitGroup
 		errOnce  sync.Once
@@ -155,6 +158,10 @@ func (im *Importer) Import(ctx context.Context, path string, grace time.Duration
 					continue // drain
 				}
 				resp, err := client.Send(sendCtx, b.data)
+				select {
+				case free <- b.data[:0]:
+				default:
+				}
 				if err != nil {
 					fail(err)
 					continue
@@ -167,7 +174,7 @@ func (im *Importer) Import(ctx context.Context, path string, grace time.Duration
 	defer cancelRead()
 	stop := context.AfterFunc(sendCtx, cancelRead) // a failed send stops the reading
 	defer stop()
-	err := im.readFile(readCtx, path, batches)
+	err := im.readFile(readCtx, path, batches, free)
 	close(batches)
 	wg.Wait()
 	if firstErr != nil {
@@ -203,6 +210,7 @@ type reader struct {
 	im      *Importer
 	file    string
 	out     chan<- *batch
+	free    chan []byte // buffers of sent batches, for reuse
 	cur     *batch
 	line    int64  // lines read so far
 	partial []byte // a line without its end yet (following)
@@ -210,7 +218,13 @@ type reader struct {
 
 func (r *reader) add(line []byte) {
 	if r.cur == nil {
-		r.cur = &batch{file: r.file, firstLine: r.line + 1, data: make([]byte, 0, 1<<20)}
+		var data []byte
+		select {
+		case data = <-r.free:
+		default:
+			data = make([]byte, 0, 1<<20)
+		}
+		r.cur = &batch{file: r.file, firstLine: r.line + 1, data: data}
 	}
 	r.cur.data = append(r.cur.data, line...)
 	if n := len(line); n == 0 || line[n-1] != '\n' {
@@ -245,8 +259,8 @@ func (r *reader) endPartial() {
 	}
 }
 
-func (im *Importer) readFile(ctx context.Context, path string, out chan<- *batch) error {
-	r := &reader{im: im, file: path, out: out}
+func (im *Importer) readFile(ctx context.Context, path string, out chan<- *batch, free chan []byte) error {
+	r := &reader{im: im, file: path, out: out, free: free}
 	if path == "-" {
 		br := bufio.NewReaderSize(os.Stdin, 256<<10)
 		err := r.drainUntil(ctx, br)
