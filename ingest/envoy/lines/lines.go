@@ -112,8 +112,38 @@ type Handler struct {
 	mu       sync.Mutex
 	parsers  map[string]accesslog.LineParser
 	emitters map[string]*envoy.Emitter
-	bufs     sync.Pool
-	batches  sync.Pool
+	// Bodies and batches are kept between requests in bounded free lists
+	// rather than sync.Pools, which let go of everything at each garbage
+	// collection: at high rates that is every few requests, and each batch
+	// would regrow its rows.
+	bufs    freeList[*bytes.Buffer]
+	batches freeList[*envoy.Batch]
+}
+
+// freeList keeps up to its capacity of values for reuse.
+type freeList[T any] struct {
+	c     chan T
+	fresh func() T
+}
+
+func newFreeList[T any](n int, fresh func() T) freeList[T] {
+	return freeList[T]{c: make(chan T, n), fresh: fresh}
+}
+
+func (f *freeList[T]) get() T {
+	select {
+	case v := <-f.c:
+		return v
+	default:
+		return f.fresh()
+	}
+}
+
+func (f *freeList[T]) put(v T) {
+	select {
+	case f.c <- v:
+	default:
+	}
 }
 
 // NewHandler returns the handler; res resolves the lines (share it with
@@ -133,8 +163,8 @@ func NewHandler(res *envoy.Resolver, app ingest.Appender, metrics *ingest.Metric
 	}
 	h := &Handler{res: res, app: app, metrics: metrics, cfg: cfg,
 		parsers: make(map[string]accesslog.LineParser), emitters: make(map[string]*envoy.Emitter)}
-	h.bufs.New = func() any { return new(bytes.Buffer) }
-	h.batches.New = func() any { return new(envoy.Batch) }
+	h.bufs = newFreeList(16, func() *bytes.Buffer { return new(bytes.Buffer) })
+	h.batches = newFreeList(16, func() *envoy.Batch { return new(envoy.Batch) })
 	return h
 }
 
@@ -156,14 +186,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		h.fail(w, http.StatusBadRequest, "bad_parameter", *perr)
 		return
 	}
-	buf := h.bufs.Get().(*bytes.Buffer)
+	buf := h.bufs.get()
 	defer h.putBuf(buf)
 	code, reason, berr := h.readBody(w, req, buf)
 	if berr != "" {
 		h.fail(w, code, reason, ErrorResponse{Error: berr, Field: "body"})
 		return
 	}
-	b := h.batches.Get().(*envoy.Batch)
+	b := h.batches.get()
 	defer h.putBatch(b)
 	resp := h.parse(buf.Bytes(), p, b)
 	if resp.Accepted == 0 {
@@ -363,14 +393,14 @@ func (h *Handler) readBody(w http.ResponseWriter, req *http.Request, buf *bytes.
 func (h *Handler) putBuf(buf *bytes.Buffer) {
 	if buf.Cap() <= 64<<20 {
 		buf.Reset()
-		h.bufs.Put(buf)
+		h.bufs.put(buf)
 	}
 }
 
 func (h *Handler) putBatch(b *envoy.Batch) {
 	if b.Len() <= 1<<16 {
 		b.Reset()
-		h.batches.Put(b)
+		h.batches.put(b)
 	}
 }
 
