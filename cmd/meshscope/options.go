@@ -42,6 +42,7 @@ type serveOptions struct {
 	demoScenario      string
 	sloPath           string
 	sloInterval       time.Duration
+	sloEvaluator      string
 	alertmanagerURLs  string
 	sloWebhookURLs    string
 	externalURL       string
@@ -86,6 +87,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.sloInterval, "slo-interval", 30*time.Second, "how often SLOs are evaluated")
 	fs.StringVar(&o.alertmanagerURLs, "alertmanager-url", "", "comma-separated Alertmanager base URLs that receive SLO alerts (API v2)")
 	fs.StringVar(&o.sloWebhookURLs, "slo-webhook-url", "", "comma-separated URLs that receive SLO alerts as Alertmanager webhook (v4) payloads")
+	fs.StringVar(&o.sloEvaluator, "slo-evaluator", "", "with several replicas: URL of the one replica that evaluates SLOs and sends their alerts, such as http://meshscope-0.meshscope-headless:8080; the replica whose hostname is the URL's first host label evaluates, every other one forwards its SLO and alert API there")
 	fs.StringVar(&o.externalURL, "external-url", "", "meshscope's URL as users reach it, for links in alerts")
 	fs.BoolVar(&o.liveFromCH, "live-from-clickhouse", false, "serve the live graph from ClickHouse's edge aggregates, where every replica's buckets sum (for several meshscope replicas), a flush delay behind, instead of from this process alone")
 	fs.DurationVar(&o.livePoll, "live-poll", 5*time.Second, "with --live-from-clickhouse: how often the graph is read back")
@@ -96,6 +98,11 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 
 // validate names the option at fault.
 func (o *serveOptions) validate() error {
+	if o.sloEvaluator != "" {
+		if _, err := evaluatorURL(o.sloEvaluator); err != nil {
+			return err
+		}
+	}
 	if o.accessLogWait < 0 || o.accessLogWait > o.edgeFlushDelay {
 		return fmt.Errorf("--accesslog-wait %s: want between 0 and --edge-flush-delay (%s): entries released later than their bucket's flush are dropped as late",
 			o.accessLogWait, o.edgeFlushDelay)

@@ -32,6 +32,7 @@ import (
 	"github.com/meshscope/meshscope/query/auth"
 	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chstore"
+	"github.com/meshscope/meshscope/slo"
 )
 
 func runServe(ctx context.Context, args []string) error {
@@ -157,12 +158,23 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 		live = follower
 	}
 	api := newAPI(o, tokens, authz, stores, live, reg, log)
-	sloEngine, err := newSLOEngine(o, stores, reg, log)
+	sloRoutes := []string{"/api/v1/slos", "/api/v1/slos/", "/api/v1/alerts"}
+	forward, err := sloForwarder(o, log)
 	if err != nil {
 		return err
 	}
-	for _, route := range []string{"/api/v1/slos", "/api/v1/slos/", "/api/v1/alerts"} {
-		api.mount(route, sloEngine.Handler())
+	var sloEngine *slo.Engine
+	if forward != nil {
+		for _, route := range sloRoutes {
+			api.mount(route, forward)
+		}
+	} else {
+		if sloEngine, err = newSLOEngine(o, stores, reg, log); err != nil {
+			return err
+		}
+		for _, route := range sloRoutes {
+			api.mount(route, sloEngine.Handler())
+		}
 	}
 	api.mount("/api/v1/write", promrw.NewHandler(promrw.Config{MaxRequestBytes: int64(o.maxRequestBytes)}, pipe, deriver, metrics, log))
 	api.mount(lines.Path, lines.NewHandler(resolver, pipe, metrics, lines.Config{MaxBodyBytes: int64(o.maxRequestBytes), Logger: log}))
@@ -216,11 +228,13 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 			return nil
 		})
 	}
-	go func() {
-		if err := sloEngine.Run(runCtx); err != nil && runCtx.Err() == nil {
-			log.Error("slo engine stopped", "err", err)
-		}
-	}()
+	if sloEngine != nil {
+		go func() {
+			if err := sloEngine.Run(runCtx); err != nil && runCtx.Err() == nil {
+				log.Error("slo engine stopped", "err", err)
+			}
+		}()
+	}
 	if follower != nil {
 		go func() {
 			if err := follower.Run(runCtx); err != nil && runCtx.Err() == nil {
