@@ -93,6 +93,10 @@ func (p *pairer) add(spans []schema.SpanRow, now int64, out []Observation) []Obs
 	var si spanInfo
 	var zero schema.SpanID
 	var c pairCounts
+	// Spans of a batch come grouped by resource and often call the same
+	// peers: the last party and peer interned are reused when they come
+	// again.
+	var own, peer partyCache
 	for i := range spans {
 		s := &spans[i]
 		if s.Kind < schema.SpanKindServer || s.Kind > schema.SpanKindConsumer {
@@ -100,9 +104,9 @@ func (p *pairer) add(spans []schema.SpanRow, now int64, out []Observation) []Obs
 		}
 		c.spans++
 		readSpan(s, &si)
-		side := newSide(s, &si)
+		side := newSide(s, &si, &own)
 		if s.Kind == schema.SpanKindClient || s.Kind == schema.SpanKindProducer {
-			side.peer = internParty(virtualTarget(s, &si))
+			side.peer = peer.intern(virtualTarget(s, &si))
 			out = p.apply(keyOf(s.TraceID, s.SpanID), now, out, &c, roleClient, &side)
 			if si.proxy && s.ParentSpanID != zero {
 				out = p.apply(keyOf(s.TraceID, s.ParentSpanID), now, out, &c, roleCover, nil)
@@ -113,7 +117,7 @@ func (p *pairer) add(spans []schema.SpanRow, now int64, out []Observation) []Obs
 			out = p.apply(keyOf(s.TraceID, s.SpanID), now, out, &c, roleCover, nil)
 		}
 		if s.Kind == schema.SpanKindConsumer {
-			side.peer = internParty(virtualSource(s))
+			side.peer = peer.intern(virtualSource(s))
 		}
 		switch {
 		case s.ParentSpanID != zero:
@@ -123,7 +127,7 @@ func (p *pairer) add(spans []schema.SpanRow, now int64, out []Observation) []Obs
 				out = p.apply(keyOf(s.LinkTraceIDs[j], s.LinkSpanIDs[j]), now, out, &c, roleServer, &side)
 			}
 		default:
-			side.peer = internParty(virtualSource(s))
+			side.peer = peer.intern(virtualSource(s))
 			out = append(out, side.fromPeer())
 			c.rootServer++
 		}
@@ -132,9 +136,9 @@ func (p *pairer) add(spans []schema.SpanRow, now int64, out []Observation) []Obs
 	return out
 }
 
-func newSide(s *schema.SpanRow, si *spanInfo) callSide {
+func newSide(s *schema.SpanRow, si *spanInfo, own *partyCache) callSide {
 	return callSide{
-		party:     internParty(si.party),
+		party:     own.intern(si.party),
 		timeNanos: int64(s.StartUnixNano),
 		dur:       int64(s.DurationNanos),
 		proto:     si.proto,
@@ -146,7 +150,19 @@ func newSide(s *schema.SpanRow, si *spanInfo) callSide {
 	}
 }
 
-func internParty(p Party) Party { return cloneParty(p) }
+// partyCache interns parties, remembering the last one: comparing a party
+// with the last one costs little when their strings are the same ones.
+type partyCache struct {
+	raw, interned Party
+	ok            bool
+}
+
+func (c *partyCache) intern(p Party) Party {
+	if !c.ok || p != c.raw {
+		c.raw, c.interned, c.ok = p, cloneParty(p), true
+	}
+	return c.interned
+}
 
 // Roles of a span towards an entry.
 const (
