@@ -1,6 +1,11 @@
 package graph
 
-import "github.com/meshscope/meshscope/schema"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/meshscope/meshscope/schema"
+)
 
 // Protocol of a call.
 type Protocol uint8
@@ -58,6 +63,25 @@ func (p Provenance) Names() []string {
 		out = append(out, "metric")
 	}
 	return out
+}
+
+// ParseProvenanceList reads a comma-separated list of provenance names
+// (span, accesslog, metric), in order.
+func ParseProvenanceList(s string) ([]Provenance, error) {
+	var out []Provenance
+	for i, name := range strings.Split(s, ",") {
+		switch strings.TrimSpace(name) {
+		case "span":
+			out = append(out, FromSpan)
+		case "accesslog":
+			out = append(out, FromAccessLog)
+		case "metric":
+			out = append(out, FromMetric)
+		default:
+			return nil, fmt.Errorf("provenance %d %q: want span, accesslog or metric", i+1, strings.TrimSpace(name))
+		}
+	}
+	return out, nil
 }
 
 // Reporter says which side of a call reported it.

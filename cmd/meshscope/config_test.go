@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/graph"
 )
 
 // Flags beat MESHSCOPE_* variables, which beat the YAML file, which beats
@@ -65,3 +67,28 @@ func TestOptionErrorsNameTheOption(t *testing.T) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// Options checked by validate name the option and why.
+func TestValidateNamesTheOption(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--provenance-preference", "span,logs,metric"}, `--provenance-preference "span,logs,metric": provenance 2 "logs": want span, accesslog or metric`},
+		{[]string{"--accesslog-wait", "40s"}, "--accesslog-wait 40s: want between 0 and --edge-flush-delay (30s)"},
+		{[]string{"--slo-evaluator", "meshscope-0:8080"}, `--slo-evaluator "meshscope-0:8080": want the evaluating replica's base URL`},
+	}
+	for _, tc := range cases {
+		var o serveOptions
+		fs := newFlagSet("serve", "")
+		o.register(fs)
+		require.NoError(t, parseOptions(fs, tc.args))
+		require.ErrorContains(t, o.validate(), tc.want)
+	}
+	var o serveOptions
+	fs := newFlagSet("serve", "")
+	o.register(fs)
+	require.NoError(t, parseOptions(fs, []string{"--provenance-preference", "span, accesslog,metric"}))
+	require.NoError(t, o.validate())
+	require.Equal(t, []graph.Provenance{graph.FromSpan, graph.FromAccessLog, graph.FromMetric}, mustProvenanceList(o.provenancePref))
+}

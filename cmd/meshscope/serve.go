@@ -86,7 +86,8 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	stores := newStoreHolder()
 	builderCfg := graph.BuilderConfig{
 		Window: o.window, Tick: o.tick, SpanWait: o.spanWait, FlushDelay: o.edgeFlushDelay, MaxEdges: o.maxLiveEdges,
-		Writer: stores, Registerer: reg, Logger: log,
+		ProvenancePreference: mustProvenanceList(o.provenancePref),
+		Writer:               stores, Registerer: reg, Logger: log,
 	}.WithDefaults()
 	if err := builderCfg.Validate(); err != nil {
 		return err
@@ -344,4 +345,10 @@ func retentionLoop(ctx context.Context, stores *storeHolder, keep time.Duration,
 		case <-t.C:
 		}
 	}
+}
+
+// mustProvenanceList parses --provenance-preference, which validate checked.
+func mustProvenanceList(s string) []graph.Provenance {
+	out, _ := graph.ParseProvenanceList(s)
+	return out
 }
