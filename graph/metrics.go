@@ -17,6 +17,7 @@ type builderMetrics struct {
 	spanExpired    *prometheus.CounterVec // side: client, server
 	spanPending    prometheus.Gauge
 	liveEdges      prometheus.Gauge
+	keysLeftOut    prometheus.Gauge
 	flushedRows    prometheus.Counter
 	flushFailures  prometheus.Counter
 	flushDropped   *prometheus.CounterVec // reason: queue_full, write_failed
@@ -49,6 +50,8 @@ func newBuilderMetrics(reg prometheus.Registerer) *builderMetrics {
 			Name: "span_store_pending", Help: "Spans waiting for their other half."}),
 		liveEdges: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "live_edges", Help: "Finest-level edges held by the live builder."}),
+		keysLeftOut: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "live_edges_left_out", Help: "Finest-level edges of the last live graph whose calls a more trusted input's edge already counts (see --provenance-preference)."}),
 		flushedRows: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "flushed_rows_total", Help: "Rows written to edges_10s."}),
 		flushFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
@@ -83,6 +86,7 @@ func newBuilderMetrics(reg prometheus.Registerer) *builderMetrics {
 	m.spanExpired = register(m.spanExpired).(*prometheus.CounterVec)
 	m.spanPending = register(m.spanPending).(prometheus.Gauge)
 	m.liveEdges = register(m.liveEdges).(prometheus.Gauge)
+	m.keysLeftOut = register(m.keysLeftOut).(prometheus.Gauge)
 	m.flushedRows = register(m.flushedRows).(prometheus.Counter)
 	m.flushFailures = register(m.flushFailures).(prometheus.Counter)
 	m.flushDropped = register(m.flushDropped).(*prometheus.CounterVec)

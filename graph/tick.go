@@ -143,9 +143,14 @@ func (b *Builder) chooseSnaps() {
 		ch.add(s.e.ids[0].edge, &s.e.key, s.c.prov, &s.e.choice)
 	}
 	ch.decide()
+	out := 0
 	for i := range b.snaps {
 		b.snaps[i].out = !ch.counts(i)
+		if b.snaps[i].out {
+			out++
+		}
 	}
+	b.m.keysLeftOut.Set(float64(out))
 }
 
 // appendRow appends the edge's row for one bucket, if it had calls then.
