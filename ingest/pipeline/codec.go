@@ -383,9 +383,24 @@ func (v *viewDecoder) decode(rec []byte, b *schema.Batch) error {
 	return v.d.batch(b)
 }
 
+// minRow is the smallest encoding of one row of each kind: a zero row's
+// (every varint one byte, every string and slice one length byte). Row
+// counts are checked against it, so that a damaged record cannot make the
+// decoder reserve much more memory than the record's rows could fill.
+var minRow = func() (m struct{ spans, logs, series, samples, requests int }) {
+	empty := len(EncodeBatch(nil, &schema.Batch{}))
+	size := func(b schema.Batch) int { return len(EncodeBatch(nil, &b)) - empty }
+	m.spans = size(schema.Batch{Spans: make([]schema.SpanRow, 1)})
+	m.logs = size(schema.Batch{Logs: make([]schema.LogRow, 1)})
+	m.series = size(schema.Batch{MetricSeries: make([]schema.MetricSeriesRow, 1)})
+	m.samples = size(schema.Batch{MetricSamples: make([]schema.MetricSampleRow, 1)})
+	m.requests = size(schema.Batch{Requests: make([]schema.RequestRow, 1)})
+	return m
+}()
+
 // batch appends the rows of the record d reads to b.
 func (d *dec) batch(b *schema.Batch) error {
-	n := d.n(32)
+	n := d.n(minRow.spans)
 	b.Spans = reserve(b.Spans, n)
 	for ; n > 0 && d.err == nil; n-- {
 		r := add(&b.Spans)
@@ -436,7 +451,7 @@ func (d *dec) batch(b *schema.Batch) error {
 		}
 		r.LinkAttrs = d.ss()
 	}
-	n = d.n(24)
+	n = d.n(minRow.logs)
 	b.Logs = reserve(b.Logs, n)
 	for ; n > 0 && d.err == nil; n-- {
 		r := add(&b.Logs)
@@ -457,7 +472,7 @@ func (d *dec) batch(b *schema.Batch) error {
 		r.AttrKeys = d.ss()
 		r.AttrValues = d.ss()
 	}
-	n = d.n(1)
+	n = d.n(minRow.series)
 	b.MetricSeries = reserve(b.MetricSeries, n)
 	for ; n > 0 && d.err == nil; n-- {
 		r := add(&b.MetricSeries)
@@ -476,7 +491,7 @@ func (d *dec) batch(b *schema.Batch) error {
 		r.LabelKeys = d.ss()
 		r.LabelValues = d.ss()
 	}
-	n = d.n(32)
+	n = d.n(minRow.samples)
 	b.MetricSamples = reserve(b.MetricSamples, n)
 	for ; n > 0 && d.err == nil; n-- {
 		r := add(&b.MetricSamples)
@@ -501,7 +516,7 @@ func (d *dec) batch(b *schema.Batch) error {
 		r.QuantileValues = d.fs()
 		r.Flags = uint32(d.u())
 	}
-	n = d.n(16)
+	n = d.n(minRow.requests)
 	b.Requests = reserve(b.Requests, n)
 	for ; n > 0 && d.err == nil; n-- {
 		r := add(&b.Requests)

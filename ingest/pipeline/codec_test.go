@@ -105,9 +105,16 @@ func TestDecodeRejectsDamage(t *testing.T) {
 func FuzzDecodeBatch(f *testing.F) {
 	f.Add(EncodeBatch(nil, randomBatch(3)))
 	f.Add([]byte{1, 0, 0, 0, 0, 0})
+	var view viewDecoder
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		var b schema.Batch
-		if DecodeBatch(rec, &b) == nil {
+		err := DecodeBatch(rec, &b)
+		// The flusher's decoder, whose rows borrow the record, agrees.
+		var viewed schema.Batch
+		verr := view.decode(rec, &viewed)
+		require.Equal(t, err == nil, verr == nil, "DecodeBatch: %v, view: %v", err, verr)
+		if err == nil {
+			require.Equal(t, b, viewed)
 			// What decodes survives a round trip unchanged.
 			var again schema.Batch
 			require.NoError(t, DecodeBatch(EncodeBatch(nil, &b), &again))
