@@ -44,6 +44,8 @@ type Builder struct {
 	snaps     []edgeSnap // the window of every busy edge, this tick
 	snapLat   []uint64   // latency buckets of snaps
 	choice    *inputChoice
+	warm      []*warmEdge // a previous process's buckets still in the window (warm.go)
+	started   int64       // Unix seconds when the builder was created
 
 	flushMu     sync.Mutex
 	flushQ      chan []EdgeRow
@@ -81,6 +83,7 @@ func NewBuilder(cfg BuilderConfig) *Builder {
 		b.asm[i] = NewAssembler(g, &b.cfg.Health)
 	}
 	now := cfg.Now().Unix()
+	b.started = now
 	b.winStart.Store(now - b.window + 1)
 	b.nextFlush = floorTo(now-b.horiz+1, BucketSeconds)
 	for i := range b.shards {

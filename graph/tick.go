@@ -36,6 +36,7 @@ func (b *Builder) Advance(now time.Time) {
 		b.enqueue(rows)
 	}
 
+	b.warmSnaps(winStart)
 	b.chooseSnaps()
 	from := now.Add(-time.Duration(b.window) * time.Second)
 	var graphs [3]*Graph

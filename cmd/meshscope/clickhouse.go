@@ -160,3 +160,27 @@ func clickhouseDSN(ctx context.Context, given, dataDir string, log *slog.Logger)
 	}
 	return srv.DSN("meshscope"), srv, nil
 }
+
+// warmLiveGraph hands the builder, once ClickHouse is ready, the edge
+// buckets flushed during the window before start (by a previous run of
+// this server), so that a restart does not empty the live graph.
+func (h *storeHolder) warmLiveGraph(ctx context.Context, b *graph.Builder, window time.Duration, start time.Time, log *slog.Logger) {
+	select {
+	case <-h.ready:
+	case <-ctx.Done():
+		return
+	}
+	es, err := h.edgeStore()
+	if err != nil {
+		return
+	}
+	buckets, err := es.Buckets(ctx, start.Add(-window), start)
+	if err != nil {
+		log.Warn("live graph: could not read the last window's edges; it starts empty", "err", err)
+		return
+	}
+	b.Warm(buckets)
+	if len(buckets) > 0 {
+		log.Info("live graph: showing the edges flushed before the start until the window passes them", "buckets", len(buckets))
+	}
+}

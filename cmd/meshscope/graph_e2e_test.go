@@ -73,9 +73,10 @@ func findEdge(g graph.Graph, id string) *graph.Edge {
 }
 
 // Spans sent over OTLP become a live edge and, once their bucket is
-// flushed, a historical one, with exact counts.
+// flushed, a historical one, with exact counts; after a restart the live
+// graph still shows them while they are in its window.
 func TestSpansBecomeLiveAndHistoricalEdges(t *testing.T) {
-	srv := startServer(t, t.TempDir(), true, "--span-wait", "1s", "--edge-flush-delay", "2s")
+	srv := startServer(t, t.TempDir(), true, "--span-wait", "1s", "--edge-flush-delay", "2s", "--window", "10m")
 	client := grpcTraceClient(t, srv.grpcAddr)
 	_, err := client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(callTraces(40, 4)))
 	require.NoError(t, err)
@@ -99,6 +100,16 @@ func TestSpansBecomeLiveAndHistoricalEdges(t *testing.T) {
 		e := findEdge(g, id)
 		if e == nil {
 			return false, fmt.Sprintf("%d edges", len(g.Edges))
+		}
+		return e.Requests == 40 && e.Errors == 4, fmt.Sprintf("requests %d errors %d", e.Requests, e.Errors)
+	})
+
+	srv.stop()
+	srv.start(true)
+	eventually(t, "the live edge after a restart", 30*time.Second, func() (bool, string) {
+		e := findEdge(getGraph(t, "http://"+srv.httpAddr+"/api/v1/graph"), id)
+		if e == nil {
+			return false, "no edge"
 		}
 		return e.Requests == 40 && e.Errors == 4, fmt.Sprintf("requests %d errors %d", e.Requests, e.Errors)
 	})

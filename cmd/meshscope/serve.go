@@ -94,6 +94,7 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	}
 	stores.edgeConfig.Health = builderCfg.Health
 	stores.edgeConfig.ProvenancePreference = builderCfg.ProvenancePreference
+	builderStart := time.Now()
 	builder := graph.NewBuilder(builderCfg)
 
 	pipe := pipeline.New(w, stores, builder, pipeline.Config{
@@ -245,6 +246,9 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	}
 	builderDone := make(chan error, 1)
 	go func() { builderDone <- builder.Run(runCtx) }()
+	if follower == nil {
+		go stores.warmLiveGraph(runCtx, builder, o.window, builderStart, log)
+	}
 	go stores.connect(runCtx, chstore.Config{DSN: dsn, Cluster: o.clickhouseCluster, Logger: log}, log)
 	go api.startWhenReady(runCtx)
 	go retentionLoop(runCtx, stores, time.Duration(o.retention), log)

@@ -49,12 +49,38 @@ func (s *Store) readRange(ctx context.Context, from, to int64, filter string, ad
 	if len(branches) == 0 {
 		return nil
 	}
-	rows, err := s.conn.Query(ctx, combine(dims, measures, branches, ""))
+	return s.scanEdges(ctx, combine(dims, measures, branches, ""), false, func(_ int64, k *graph.EdgeKey, st *graph.EdgeStats) {
+		add(k, st)
+	})
+}
+
+// Buckets returns the 10 second buckets of every finest-level edge that
+// start in [from, to), from edges_10s: what a restarted builder shows
+// until its window has passed them (graph.Builder.Warm).
+func (s *Store) Buckets(ctx context.Context, from, to time.Time) ([]graph.WarmBucket, error) {
+	keys := append([]string{"toInt64(toUInt32(timestamp)) AS t"}, dims...)
+	aliases := append([]string{"t"}, dims...)
+	cond := fmt.Sprintf("timestamp >= toDateTime(%d) AND timestamp < toDateTime(%d)", from.Unix(), to.Unix())
+	q := combine(aliases, measures, []string{branch(t10s, keys, strings.Join(aliases, ", "), measures, cond, "")}, "")
+	var out []graph.WarmBucket
+	err := s.scanEdges(ctx, q, true, func(t int64, k *graph.EdgeKey, st *graph.EdgeStats) {
+		out = append(out, graph.WarmBucket{StartUnix: t, Key: *k, Stats: *st})
+	})
+	return out, err
+}
+
+// scanEdges runs q, whose columns are (with bucket, first a bucket start
+// t) the dims and then the measures as combine lays them out, and hands
+// every row to add. Keys and stats are reused between rows; their strings
+// are the row's own.
+func (s *Store) scanEdges(ctx context.Context, q string, bucket bool, add func(int64, *graph.EdgeKey, *graph.EdgeStats)) error {
+	rows, err := s.conn.Query(ctx, q)
 	if err != nil {
-		return fmt.Errorf("read edges %d..%d: %w", from, to, err)
+		return fmt.Errorf("read edges: %w", err)
 	}
 	defer rows.Close()
 	var (
+		t                  int64
 		k                  graph.EdgeKey
 		st                 graph.EdgeStats
 		sKind, dKind, prot string
@@ -62,12 +88,16 @@ func (s *Store) readRange(ctx context.Context, from, to int64, filter string, ad
 		latLo              uint32
 		latText            string
 	)
+	src, dst := &k.Source, &k.Destination
+	dest := []any{&sKind, &src.Cluster, &src.Namespace, &src.Name, &src.Workload, &src.Version,
+		&dKind, &dst.Cluster, &dst.Namespace, &dst.Name, &dst.Workload, &dst.Version, &prot,
+		&prov, &reps, &st.Requests, &st.Errors, &latLo, &latText, &st.LatencySumNanos,
+		&st.BytesSent, &st.BytesReceived, &st.MTLS, &st.Plaintext}
+	if bucket {
+		dest = append([]any{&t}, dest...)
+	}
 	for rows.Next() {
-		src, dst := &k.Source, &k.Destination
-		if err := rows.Scan(&sKind, &src.Cluster, &src.Namespace, &src.Name, &src.Workload, &src.Version,
-			&dKind, &dst.Cluster, &dst.Namespace, &dst.Name, &dst.Workload, &dst.Version, &prot,
-			&prov, &reps, &st.Requests, &st.Errors, &latLo, &latText, &st.LatencySumNanos,
-			&st.BytesSent, &st.BytesReceived, &st.MTLS, &st.Plaintext); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("read edges: scan: %w", err)
 		}
 		src.Kind, dst.Kind = graph.NodeKind(sKind), graph.NodeKind(dKind)
@@ -76,7 +106,7 @@ func (s *Store) readRange(ctx context.Context, from, to int64, filter string, ad
 		if err := parseLatency(&st.Latency, latLo, latText); err != nil {
 			return fmt.Errorf("read edges: %w", err)
 		}
-		add(&k, &st)
+		add(t, &k, &st)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read edges: %w", err)
