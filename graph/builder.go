@@ -45,7 +45,8 @@ type Builder struct {
 	snapLat   []uint64   // latency buckets of snaps
 	choice    *inputChoice
 	warm      []*warmEdge // a previous process's buckets still in the window (warm.go)
-	started   int64       // Unix seconds when the builder was created
+	warmByKey map[EdgeKey]*warmEdge
+	started   int64 // Unix seconds when the builder was created
 
 	flushMu     sync.Mutex
 	flushQ      chan []EdgeRow

@@ -19,32 +19,44 @@ type WarmBucket struct {
 // warmEdge is the buckets of one edge key, kept for the tick.
 type warmEdge struct {
 	e       *edgeState // key, ids and cached aggregates only; not in a shard
-	buckets []WarmBucket
+	buckets []warmBucket
 }
 
-// Warm hands the builder the buckets a previous process flushed before
-// this one started; ticks show those whose 10 seconds lie inside the
-// window. Buckets that end after the builder was created are ignored: this
-// process may have flushed them itself.
+// warmBucket is a WarmBucket without its key, its latency trimmed to the
+// buckets in use.
+type warmBucket struct {
+	start int64
+	c     counters
+	lat   []uint64 // latency buckets latLo..
+	latLo int
+}
+
+// Warm hands the builder buckets a previous process flushed before this
+// one started (any number of calls, in any order); ticks show those whose
+// 10 seconds lie inside the window. Buckets that end after the builder was
+// created are ignored: this process may have flushed them itself.
 func (b *Builder) Warm(buckets []WarmBucket) {
 	b.tickMu.Lock()
 	defer b.tickMu.Unlock()
-	byKey := map[EdgeKey]*warmEdge{}
-	for _, w := range b.warm {
-		byKey[w.e.key] = w
+	if b.warmByKey == nil {
+		b.warmByKey = map[EdgeKey]*warmEdge{}
 	}
-	for _, wb := range buckets {
+	for i := range buckets {
+		wb := &buckets[i]
 		if wb.StartUnix+BucketSeconds > b.started || wb.Stats.Requests == 0 {
 			continue
 		}
-		w := byKey[wb.Key]
+		w := b.warmByKey[wb.Key]
 		if w == nil {
 			w = &warmEdge{e: newEdgeState(&wb.Key, 0, 0)}
-			byKey[wb.Key] = w
+			b.warmByKey[w.e.key] = w
 			b.warm = append(b.warm, w)
 		}
-		wb.Key = w.e.key
-		w.buckets = append(w.buckets, wb)
+		c := warmBucket{start: wb.StartUnix, c: countersOf(&wb.Stats), latLo: HistogramSize}
+		if lo, hi := latencyRange(&wb.Stats.Latency); lo <= hi {
+			c.lat, c.latLo = append([]uint64(nil), wb.Stats.Latency[lo:hi+1]...), lo
+		}
+		w.buckets = append(w.buckets, c)
 	}
 }
 
@@ -56,33 +68,33 @@ func (b *Builder) warmSnaps(winStart int64) {
 	for _, w := range b.warm {
 		in := w.buckets[:0]
 		for _, wb := range w.buckets {
-			if wb.StartUnix >= winStart {
+			if wb.start >= winStart {
 				in = append(in, wb)
 			}
 		}
+		clear(w.buckets[len(in):])
 		w.buckets = in
 		if len(in) == 0 {
+			delete(b.warmByKey, w.e.key)
 			continue
 		}
 		kept = append(kept, w)
-		var sum EdgeStats
+		s := edgeSnap{e: w.e, latLo: HistogramSize}
+		var lat Histogram
+		lo, hi := HistogramSize, -1
 		for i := range in {
-			st := &in[i].Stats
-			sum.Requests += st.Requests
-			sum.Errors += st.Errors
-			sum.LatencySumNanos += st.LatencySumNanos
-			sum.BytesSent += st.BytesSent
-			sum.BytesReceived += st.BytesReceived
-			sum.MTLS += st.MTLS
-			sum.Plaintext += st.Plaintext
-			sum.Provenance |= st.Provenance
-			sum.Reporters |= st.Reporters
-			sum.Latency.Add(&st.Latency)
+			wb := &in[i]
+			s.c.add(&wb.c)
+			for j, n := range wb.lat {
+				lat[wb.latLo+j] += n
+			}
+			if len(wb.lat) > 0 {
+				lo, hi = min(lo, wb.latLo), max(hi, wb.latLo+len(wb.lat)-1)
+			}
 		}
-		s := edgeSnap{e: w.e, c: countersOf(&sum), latLo: HistogramSize}
-		if lo, hi := latencyRange(&sum.Latency); lo <= hi {
+		if lo <= hi {
 			n := len(b.snapLat)
-			b.snapLat = append(b.snapLat, sum.Latency[lo:hi+1]...)
+			b.snapLat = append(b.snapLat, lat[lo:hi+1]...)
 			s.lat, s.latLo = b.snapLat[n:len(b.snapLat):len(b.snapLat)], lo
 		}
 		b.snaps = append(b.snaps, s)

@@ -174,13 +174,12 @@ func (h *storeHolder) warmLiveGraph(ctx context.Context, b *graph.Builder, windo
 	if err != nil {
 		return
 	}
-	buckets, err := es.Buckets(ctx, start.Add(-window), start)
+	n, err := es.Buckets(ctx, start.Add(-window), start, b.Warm)
 	if err != nil {
-		log.Warn("live graph: could not read the last window's edges; it starts empty", "err", err)
+		log.Warn("live graph: could not read the last window's edges; it may start without them", "err", err)
 		return
 	}
-	b.Warm(buckets)
-	if len(buckets) > 0 {
-		log.Info("live graph: showing the edges flushed before the start until the window passes them", "buckets", len(buckets))
+	if n > 0 {
+		log.Info("live graph: showing the edges flushed before the start until the window passes them", "buckets", n)
 	}
 }

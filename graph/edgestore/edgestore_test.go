@@ -230,6 +230,18 @@ func TestHistoryCountsCallsOnceAcrossInputs(t *testing.T) {
 		}
 		require.EqualValues(t, 8, total, "%s: every granularity counts the same calls", gran)
 	}
+	// The buckets a restarted builder shows are the flushed rows.
+	var buckets []graph.WarmBucket
+	n, err := store.Buckets(ctx, base, base.Add(30*time.Second), func(b []graph.WarmBucket) { buckets = append(buckets, b...) })
+	require.NoError(t, err)
+	require.Equal(t, 5, n, "one row per key")
+	var total uint64
+	for _, b := range buckets {
+		require.Equal(t, base.Add(10*time.Second).Unix(), b.StartUnix)
+		total += b.Stats.Requests
+	}
+	require.EqualValues(t, 6+2+8+6+2, total, "every input's row, as flushed")
+
 	// The node's and the edge's RED series count them once too.
 	for _, q := range []graph.SeriesQuery{
 		{From: base, To: base.Add(30 * time.Second), Step: 10 * time.Second, Node: "service:shop/cart"},

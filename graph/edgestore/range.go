@@ -54,19 +54,30 @@ func (s *Store) readRange(ctx context.Context, from, to int64, filter string, ad
 	})
 }
 
-// Buckets returns the 10 second buckets of every finest-level edge that
-// start in [from, to), from edges_10s: what a restarted builder shows
-// until its window has passed them (graph.Builder.Warm).
-func (s *Store) Buckets(ctx context.Context, from, to time.Time) ([]graph.WarmBucket, error) {
+// Buckets reads the 10 second buckets of every finest-level edge that
+// start in [from, to) from edges_10s, handing them to fn a batch at a time
+// (fn must not keep the slice): what a restarted builder shows until its
+// window has passed them (graph.Builder.Warm). It returns how many there
+// were.
+func (s *Store) Buckets(ctx context.Context, from, to time.Time, fn func([]graph.WarmBucket)) (int, error) {
 	keys := append([]string{"toInt64(toUInt32(timestamp)) AS t"}, dims...)
 	aliases := append([]string{"t"}, dims...)
 	cond := fmt.Sprintf("timestamp >= toDateTime(%d) AND timestamp < toDateTime(%d)", from.Unix(), to.Unix())
 	q := combine(aliases, measures, []string{branch(t10s, keys, strings.Join(aliases, ", "), measures, cond, "")}, "")
-	var out []graph.WarmBucket
+	batch := make([]graph.WarmBucket, 0, 256)
+	n := 0
 	err := s.scanEdges(ctx, q, true, func(t int64, k *graph.EdgeKey, st *graph.EdgeStats) {
-		out = append(out, graph.WarmBucket{StartUnix: t, Key: *k, Stats: *st})
+		batch = append(batch, graph.WarmBucket{StartUnix: t, Key: *k, Stats: *st})
+		n++
+		if len(batch) == cap(batch) {
+			fn(batch)
+			batch = batch[:0]
+		}
 	})
-	return out, err
+	if err == nil && len(batch) > 0 {
+		fn(batch)
+	}
+	return n, err
 }
 
 // scanEdges runs q, whose columns are (with bucket, first a bucket start
