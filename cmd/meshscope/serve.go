@@ -219,6 +219,15 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 		cfg := demo.DefaultConfig()
 		cfg.ServerHTTP = "http://" + listeners["http"].Addr().String()
 		cfg.ServerGRPC = listeners["otlp-grpc"].Addr().String()
+		if cfg.HTTPTLS, err = ownListenerTLS(o.tls["http"]); err != nil {
+			return err
+		}
+		if cfg.HTTPTLS != nil {
+			cfg.ServerHTTP = "https://" + listeners["http"].Addr().String()
+		}
+		if cfg.GRPCTLS, err = ownListenerTLS(o.tls["otlp-grpc"]); err != nil {
+			return err
+		}
 		cfg.Services, cfg.Rate, cfg.Scenario, cfg.Logger = o.demoServices, o.demoRate, o.demoScenario, log.With("component", "demo")
 		if len(tokens) > 0 {
 			cfg.Token = tokens[0]

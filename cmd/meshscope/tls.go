@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -40,4 +43,31 @@ func wrapTLS(name string, l net.Listener, f *tlsFiles) (net.Listener, error) {
 		protos = []string{"h2"}
 	}
 	return tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: protos}), nil
+}
+
+// ownListenerTLS is the client TLS configuration with which this process
+// reaches one of its own TLS listeners (serve --demo): it accepts exactly
+// the listener's certificate, whatever names it holds. nil for a plain
+// listener.
+func ownListenerTLS(f *tlsFiles) (*tls.Config, error) {
+	if f == nil || f.cert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(f.cert, f.key)
+	if err != nil {
+		return nil, err
+	}
+	leaf := cert.Certificate[0]
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		// Verification is the comparison below: the peer must present
+		// this listener's own certificate.
+		InsecureSkipVerify: true,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 || !bytes.Equal(raw[0], leaf) {
+				return errors.New("the peer is not this server's own listener")
+			}
+			return nil
+		},
+	}, nil
 }

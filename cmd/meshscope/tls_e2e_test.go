@@ -9,7 +9,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -19,6 +21,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/graph"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -124,4 +128,36 @@ func startServerTLS(t *testing.T, dataDir string, pool *x509.CertPool, extra ...
 	srv.start(true)
 	t.Cleanup(srv.stop)
 	return srv
+}
+
+// serve --demo reaches its own TLS listeners (trusting exactly their
+// certificate) with the configured token: the graph fills.
+func TestDemoWithTLSListeners(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, pool := selfSigned(t, dir)
+	tokens := filepath.Join(dir, "tokens")
+	require.NoError(t, os.WriteFile(tokens, []byte("s3cret\n"), 0o600))
+	args := []string{"--auth-token-file", tokens, "--demo", "--demo-services", "15", "--demo-rate", "200"}
+	for _, name := range listenerNames {
+		args = append(args, "--"+name+"-tls-cert-file", cert, "--"+name+"-tls-key-file", key)
+	}
+	srv := startServerTLS(t, t.TempDir(), pool, args...)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	eventually(t, "the demo's calls on the graph", 40*time.Second, func() (bool, string) {
+		req, err := http.NewRequest("GET", "https://"+srv.httpAddr+"/api/v1/graph", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer s3cret")
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var g graph.Graph
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&g))
+		seen := map[string]bool{}
+		for _, e := range g.Edges {
+			for _, p := range e.Provenance {
+				seen[p] = true
+			}
+		}
+		return len(g.Edges) > 10 && seen["span"] && seen["accesslog"], fmt.Sprintf("%d edges, provenance %v", len(g.Edges), seen)
+	})
 }

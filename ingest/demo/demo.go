@@ -12,6 +12,7 @@
 package demo
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -55,6 +56,10 @@ type Config struct {
 	// Token, when set, is sent as "Authorization: Bearer TOKEN" on every
 	// request (gRPC metadata "authorization").
 	Token string
+	// GRPCTLS, when set, is the TLS configuration for the gRPC listener
+	// (nil: plaintext). An https ServerHTTP uses HTTPTLS (nil: the
+	// system's roots).
+	GRPCTLS, HTTPTLS *tls.Config
 	// Services is the number of services of the mesh, counting the
 	// ingress gateway, caches, databases and brokers but not the external
 	// hosts. Default 60; at least 12.

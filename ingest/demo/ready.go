@@ -13,7 +13,7 @@ import (
 // demo while the server is still starting its ClickHouse; waiting spares
 // a burst of failed sends. It reports false when ctx ended first.
 func waitReady(ctx context.Context, cfg Config, base string) bool {
-	client := &http.Client{Timeout: 2 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: httpTransport(cfg)}
 	defer client.CloseIdleConnections()
 	ready := func() bool {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)

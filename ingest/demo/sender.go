@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
@@ -64,7 +65,11 @@ const (
 )
 
 func newSender(cfg Config, base string, als *alsEncoder, cnt *counters) (*sender, error) {
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	creds := insecure.NewCredentials()
+	if cfg.GRPCTLS != nil {
+		creds = credentials.NewTLS(cfg.GRPCTLS)
+	}
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(creds)}
 	if cfg.Token != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(bearer(cfg.Token)))
 	}
@@ -75,7 +80,7 @@ func newSender(cfg Config, base string, als *alsEncoder, cnt *counters) (*sender
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &sender{
 		cfg: cfg, base: base, conn: conn, dial: opts, enc: als, cnt: cnt,
-		http: &http.Client{Timeout: 30 * time.Second},
+		http: &http.Client{Timeout: 30 * time.Second, Transport: httpTransport(cfg)},
 		errs: newErrLog(cfg.Logger, cfg.ProgressInterval),
 		ctx:  ctx, cancel: cancel,
 		traceQ: make(chan traceJob, traceQueue), httpQ: make(chan httpJob, httpQueue),
@@ -182,4 +187,13 @@ func (s *sender) enqueueHTTP(j httpJob) {
 	default:
 		s.drop(j.body)
 	}
+}
+
+// httpTransport is the transport for the HTTP listener, with cfg.HTTPTLS.
+func httpTransport(cfg Config) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.HTTPTLS != nil {
+		t.TLSClientConfig = cfg.HTTPTLS.Clone()
+	}
+	return t
 }
