@@ -10,7 +10,9 @@ import (
 // granularity: it merges the edges whose ends fall on the same nodes and
 // totals every node's inbound and outbound calls. The live builder and the
 // history readers both use it, so a graph has the same shape whatever its
-// source. An Assembler is reused across graphs: Reset keeps the memory and
+// source. Edges reach it through a Selection (or the live tick's own
+// choice), which leaves out the keys whose calls another input's key
+// counts (choose.go). An Assembler is reused across graphs: Reset keeps the memory and
 // the sort order of the edges and nodes still in use, so that a tick costs
 // little more than the additions. It is not safe for concurrent use.
 type Assembler struct {
@@ -119,25 +121,6 @@ func (a *Assembler) Reset() {
 	})
 	a.gen++
 	a.arena = a.arena[:0]
-}
-
-// Add adds the stats of one finest-level edge. s is not retained.
-func (a *Assembler) Add(k *EdgeKey, s *EdgeStats) {
-	src, dst := k.Source.NodeID(a.g), k.Destination.NodeID(a.g)
-	a.addStats(a.resolve(EdgeID(src, dst), src, dst, &k.Source, &k.Destination), k, s)
-}
-
-// addStats is Add to a resolved aggregate: it copies what it keeps of s.
-func (a *Assembler) addStats(e *edgeAgg, k *EdgeKey, s *EdgeStats) {
-	c := countersOf(s)
-	lo, hi := latencyRange(&s.Latency)
-	var lat []uint64
-	if lo <= hi {
-		n := len(a.arena)
-		a.arena = append(a.arena, s.Latency[lo:hi+1]...)
-		lat = a.arena[n:len(a.arena):len(a.arena)]
-	}
-	a.add(e, k, &c, lat, lo)
 }
 
 // resolve returns the aggregate of an edge, creating it and its nodes. The

@@ -25,7 +25,9 @@ func (h *fakeHistory) Range(_ context.Context, q RangeQuery) (*Graph, error) {
 		return nil, errors.New("clickhouse down")
 	}
 	a := NewAssembler(q.Granularity, nil)
-	a.Add(&EdgeKey{Source: svc("shop", "web"), Destination: svc("shop", "cart")}, &EdgeStats{Requests: uint64(len(h.queries))})
+	sel := newSelection(&preference{provAccess, provSpan, provMetric})
+	sel.Add(&EdgeKey{Source: svc("shop", "web"), Destination: svc("shop", "cart")}, &EdgeStats{Requests: uint64(len(h.queries))})
+	sel.AddTo(a)
 	return a.Graph(q.From, q.To), nil
 }
 
