@@ -33,8 +33,11 @@ type warmBucket struct {
 
 // Warm hands the builder buckets a previous process flushed before this
 // one started (any number of calls, in any order); ticks show those whose
-// 10 seconds lie inside the window. Buckets that end after the builder was
-// created are ignored: this process may have flushed them itself.
+// 10 seconds lie inside the window. A bucket counts when it began before
+// the builder was created (the previous process's last, partial bucket
+// included) and this builder has not flushed that bucket yet: otherwise
+// rows read back for it may hold this builder's own calls, which its window
+// shows already.
 func (b *Builder) Warm(buckets []WarmBucket) {
 	b.tickMu.Lock()
 	defer b.tickMu.Unlock()
@@ -43,7 +46,7 @@ func (b *Builder) Warm(buckets []WarmBucket) {
 	}
 	for i := range buckets {
 		wb := &buckets[i]
-		if wb.StartUnix+BucketSeconds > b.started || wb.Stats.Requests == 0 {
+		if wb.StartUnix >= b.started || wb.StartUnix < b.nextFlush || wb.Stats.Requests == 0 {
 			continue
 		}
 		w := b.warmByKey[wb.Key]
