@@ -2,9 +2,12 @@ package chstore_test
 
 import (
 	"context"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chstore"
@@ -46,6 +49,39 @@ func benchInserts(b *testing.B, spans int, insert func() error) {
 	cpu := processCPU() - cpu0
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*spans), "cpu-ns/span")
+}
+
+// BenchmarkWriteSpansLowCard is BenchmarkWriteSpans into a spans table
+// whose schema.Column.LowCard columns are LowCardinality(String), as servers
+// from 19.3 have them (ClickHouse 18.16 has them behind
+// allow_experimental_low_cardinality_type), against the table with String
+// columns (the 18.16 schema) in the same run.
+func BenchmarkWriteSpansLowCard(b *testing.B) {
+	srv := chtest.Server(b)
+	ctx := clickhouse.Context(context.Background(), clickhouse.WithSettings(clickhouse.Settings{
+		"allow_experimental_low_cardinality_type": 1,
+	}))
+	batch := benchSpans()
+	for _, lowCard := range []bool{false, true} {
+		name := "String"
+		if lowCard {
+			name = "LowCardinality"
+		}
+		b.Run(name, func(b *testing.B) {
+			st, err := chstore.Open(ctx, chstore.Config{DSN: srv.DSN(strings.ToLower(name))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			if err := st.Conn().Exec(ctx, "DROP TABLE IF EXISTS spans"); err != nil {
+				b.Fatal(err)
+			}
+			if err := st.Conn().Exec(ctx, createTable(schema.SpansTable, lowCard, "MergeTree() ORDER BY (service_name, name, timestamp)")); err != nil {
+				b.Fatal(err)
+			}
+			benchInserts(b, len(batch.Spans), func() error { return st.Write(ctx, batch) })
+		})
+	}
 }
 
 // benchSpans is 100,000 spans shaped like HTTP server spans.

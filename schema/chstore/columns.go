@@ -17,7 +17,7 @@ type Columns struct {
 	series   *seriesCols
 	samples  *sampleCols
 	requests *requestCols
-	buf      proto.Buffer // encoded native columns
+	scratch  insertScratch
 }
 
 // NewColumns returns empty columns.
@@ -47,7 +47,7 @@ func (c *Columns) Reset() {
 	for _, t := range []tableCols{c.spanCols(), c.logCols(), c.seriesCols(), c.sampleCols(), c.requestCols()} {
 		t.reset()
 	}
-	c.buf.Reset()
+	c.scratch.buf.Reset()
 }
 
 // Rows is the number of rows of each table: spans, logs, metric series,

@@ -38,7 +38,7 @@ func (s *Store) WriteColumns(ctx context.Context, c *Columns) error {
 		{schema.RequestsTable, c.requestCols()},
 	} {
 		if t.cols.rows() > 0 {
-			if err := s.insertBuf(ctx, t.table, t.cols, &c.buf); err != nil {
+			if err := s.insertBuf(ctx, t.table, t.cols, &c.scratch); err != nil {
 				return err
 			}
 		}
@@ -65,9 +65,8 @@ func (s *Store) insert(ctx context.Context, t schema.Table, columns []any) error
 	return s.insertBuf(ctx, t, columns, nil)
 }
 
-// insertBuf is insert encoding native columns into buf (nil: a new buffer),
-// which it empties first.
-func (s *Store) insertBuf(ctx context.Context, t schema.Table, columns []any, buf *proto.Buffer) error {
+// insertBuf is insert with the scratch memory of sc (nil: new memory).
+func (s *Store) insertBuf(ctx context.Context, t schema.Table, columns []any, sc *insertScratch) error {
 	if len(columns) != len(t.Columns) {
 		return fmt.Errorf("insert %s: %d columns built for %d in the table", t.Name, len(columns), len(t.Columns))
 	}
@@ -75,7 +74,7 @@ func (s *Store) insertBuf(ctx context.Context, t schema.Table, columns []any, bu
 	if err != nil {
 		return fmt.Errorf("insert %s: prepare: %w", t.Name, err)
 	}
-	if err := appendColumns(batch, t, columns, buf); err != nil {
+	if err := appendColumns(batch, t, columns, sc); err != nil {
 		_ = batch.Abort()
 		return err
 	}
@@ -92,13 +91,23 @@ type piece struct {
 	own      []byte
 }
 
-// appendColumns appends columns to batch; buf, when not nil, is where native
-// columns other than strings are encoded (and left). String columns, kept
-// encoded, are read where they are.
-func appendColumns(batch driver.Batch, t schema.Table, columns []any, buf *proto.Buffer) error {
-	if buf == nil {
-		buf = new(proto.Buffer)
+// insertScratch is memory appendColumns reuses from one insert to the next.
+type insertScratch struct {
+	buf proto.Buffer // encoded native columns other than strings
+	lc  lowCardEncoder
+}
+
+// appendColumns appends columns to batch, with the scratch memory of sc
+// (nil: new memory). Native columns of the server's type are handed to the
+// batch's columns in their native encoding, which they decode (String
+// columns are read where they are); String columns whose server type is
+// LowCardinality(String) (ClickHouse 19.3+) are encoded as that first.
+// Other columns are appended as Go slices.
+func appendColumns(batch driver.Batch, t schema.Table, columns []any, sc *insertScratch) error {
+	if sc == nil {
+		sc = new(insertScratch)
 	}
+	buf := &sc.buf
 	buf.Reset()
 	var (
 		cols    []column.Interface
@@ -115,6 +124,13 @@ func appendColumns(batch driver.Batch, t schema.Table, columns []any, buf *proto
 		if nc, ok := col.(nativeColumn); ok {
 			if cols == nil {
 				cols = batch.Columns()
+			}
+			if c, ok := nc.(*strColumn); ok && cols[i].Type() == lowCardString && cols[i].Rows() == 0 {
+				from := len(buf.Buf)
+				sc.lc.encode(buf, c)
+				pieces = append(pieces, piece{from: from, to: len(buf.Buf)})
+				encoded = append(encoded, i)
+				continue
 			}
 			if string(cols[i].Type()) == string(nc.Type()) && cols[i].Rows() == 0 {
 				switch c := nc.(type) {

@@ -2,6 +2,7 @@ package chstore
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -105,30 +106,10 @@ func TestNativeColumnsMatchSlices(t *testing.T) {
 				t.Errorf("%s.%s: decoded and appended columns differ", tc.table.Name, def.Name)
 			}
 			if def.LowCard {
-				// A newer server's LowCardinality(String) column takes the values.
-				// Written and read back as the server would get it.
-				lcw := newColumn(t, "LowCardinality(String)")
-				if _, err := lcw.Append(nc.values()); err != nil {
-					t.Fatalf("%s.%s: append to LowCardinality: %v", tc.table.Name, def.Name, err)
-				}
-				var wire proto.Buffer
-				if err := lcw.(column.CustomSerialization).WriteStatePrefix(&wire); err != nil {
-					t.Fatal(err)
-				}
-				lcw.Encode(&wire)
-				lc := newColumn(t, "LowCardinality(String)")
-				r := proto.NewReader(bytes.NewReader(wire.Buf))
-				if err := lc.(column.CustomSerialization).ReadStatePrefix(r); err != nil {
-					t.Fatal(err)
-				}
-				if err := lc.Decode(r, tc.rows); err != nil {
-					t.Fatal(err)
-				}
-				for r := 0; r < tc.rows; r++ {
-					if got, want := lc.Row(r, false), appended.Row(r, false); got != want {
-						t.Errorf("%s.%s row %d: LowCardinality %q, String %q", tc.table.Name, def.Name, r, got, want)
-					}
-				}
+				// A newer server's LowCardinality(String) column takes the
+				// column through the encoder, and what it then sends reads
+				// back as the same rows.
+				checkLowCard(t, tc.table.Name+"."+def.Name, nc.(*strColumn), appended, new(lowCardEncoder))
 			}
 		}
 	}
@@ -162,7 +143,81 @@ func TestNativeColumnsMatchSlices(t *testing.T) {
 	check(spans[1], "UInt64", 0, &u, uint64(1795000000123456789))
 }
 
-func newColumn(t *testing.T, typ string) column.Interface {
+// checkLowCard encodes c with e as a LowCardinality(String) column, decodes
+// it with clickhouse-go's column, sends that as the batch would (state prefix
+// and column) and reads it back as the server's answer would be read: every
+// stage must hold the rows of want, c's values as a String column.
+func checkLowCard(t *testing.T, name string, c *strColumn, want column.Interface, e *lowCardEncoder) {
+	t.Helper()
+	var enc proto.Buffer
+	e.encode(&enc, c)
+	lcw := newColumn(t, string(lowCardString))
+	r := proto.NewReader(bytes.NewReader(enc.Buf))
+	if err := lcw.Decode(r, c.Rows()); err != nil {
+		t.Fatalf("%s: decode LowCardinality: %v", name, err)
+	}
+	var wire proto.Buffer
+	if err := lcw.(column.CustomSerialization).WriteStatePrefix(&wire); err != nil {
+		t.Fatal(err)
+	}
+	lcw.Encode(&wire)
+	lc := newColumn(t, string(lowCardString))
+	r = proto.NewReader(bytes.NewReader(wire.Buf))
+	if err := lc.(column.CustomSerialization).ReadStatePrefix(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := lc.Decode(r, c.Rows()); err != nil {
+		t.Fatalf("%s: decode what was sent: %v", name, err)
+	}
+	for _, col := range []column.Interface{lcw, lc} {
+		if col.Rows() != want.Rows() {
+			t.Fatalf("%s: %d rows, want %d", name, col.Rows(), want.Rows())
+		}
+		for r := 0; r < want.Rows(); r++ {
+			if got, want := col.Row(r, false), want.Row(r, false); got != want {
+				t.Fatalf("%s row %d: LowCardinality %q, String %q", name, r, got, want)
+			}
+		}
+	}
+}
+
+// TestLowCardKeyTypes checks the LowCardinality encoding with keys of each
+// width: a dictionary of up to 256 values ("" and 255 others) has UInt8
+// keys, up to 65,536 UInt16 keys, more UInt32 keys.
+func TestLowCardKeyTypes(t *testing.T) {
+	e := new(lowCardEncoder) // reused, as inserts reuse it
+	for _, tc := range []struct{ distinct, keyType int }{
+		{0, 0}, {1, 0}, {255, 0}, {256, 1}, {65535, 1}, {65536, 2}, {70000, 2},
+	} {
+		c := new(strColumn)
+		var vals []string
+		add := func(v string) { c.Append(v); vals = append(vals, v) }
+		add("")
+		for i := range tc.distinct {
+			add(fmt.Sprintf("value-%d", i))
+			if i%3 == 0 {
+				add("")
+			}
+		}
+		for i := 0; i < tc.distinct; i += 1 + tc.distinct/10 {
+			add(fmt.Sprintf("value-%d", i)) // seen before
+			add(fmt.Sprintf("value-%d", i)) // and again right away
+		}
+		want := newColumn(t, "String")
+		if _, err := want.Append(vals); err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("%d distinct", tc.distinct)
+		checkLowCard(t, name, c, want, e)
+		var enc proto.Buffer
+		e.encode(&enc, c)
+		if got := int(enc.Buf[0]); got != tc.keyType {
+			t.Errorf("%s: key type %d, want %d", name, got, tc.keyType)
+		}
+	}
+}
+
+func newColumn(t testing.TB, typ string) column.Interface {
 	t.Helper()
 	c, err := column.Type(typ).Column("c", &column.ServerContext{})
 	if err != nil {

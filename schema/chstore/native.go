@@ -3,8 +3,10 @@ package chstore
 import (
 	"encoding/binary"
 	"time"
+	"unsafe"
 
 	"github.com/ClickHouse/ch-go/proto"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 
 	"github.com/meshscope/meshscope/schema"
 )
@@ -178,3 +180,91 @@ func appendSpanIDs(a *proto.ColArr[[]byte], ids []schema.SpanID) {
 
 // dt is the DateTime (seconds) of a time in nanoseconds.
 func dt(ns uint64) proto.DateTime { return proto.DateTime(ns / 1e9) }
+
+// lowCardString is the type of String columns made LowCardinality on
+// servers that have it (schema.Column.LowCard).
+const lowCardString column.Type = "LowCardinality(String)"
+
+// The bits of a LowCardinality column's serialization type (ClickHouse's
+// SerializationLowCardinality): the dictionary is sent with the column
+// ("additional keys") and replaces any earlier one.
+const (
+	lowCardAdditionalKeys   = 1 << 9
+	lowCardUpdateDictionary = 1 << 10
+)
+
+// lowCardEncoder encodes String columns as LowCardinality(String) columns
+// in the native format, so that clickhouse-go's LowCardinality columns take
+// them with Decode: it reads each distinct value once and the keys as one
+// block, where its Append boxes every value into an interface and looks it
+// up in a map of interfaces. It keeps its memory from one column to the
+// next.
+type lowCardEncoder struct {
+	index map[string]uint32 // value -> key, the values being views of the column
+	keys  []uint32
+	dict  strColumn
+}
+
+// encode appends c as a LowCardinality(String) column without its state
+// prefix (the batch writes that): the serialization type, the dictionary
+// (the distinct values, "" first, as clickhouse-go's own columns have it)
+// as a String column after its size, then the row count and each row's key
+// in the narrowest unsigned type that holds them. A column of no rows is
+// nothing, as clickhouse-go's Decode expects.
+func (e *lowCardEncoder) encode(b *proto.Buffer, c *strColumn) {
+	if c.rows == 0 {
+		return
+	}
+	if e.index == nil {
+		e.index = make(map[string]uint32)
+	}
+	clear(e.index)
+	e.keys = e.keys[:0]
+	e.dict.Reset()
+	e.dict.Append("")
+	e.index[""] = 0
+	last, lastKey := "", uint32(0) // consecutive rows often repeat a value
+	enc := c.enc
+	for range c.rows {
+		l, k := binary.Uvarint(enc)
+		enc = enc[k:]
+		v := unsafe.String(unsafe.SliceData(enc), int(l))
+		enc = enc[l:]
+		if v != last {
+			key, ok := e.index[v]
+			if !ok {
+				key = uint32(e.dict.rows)
+				e.index[v] = key
+				e.dict.Append(v)
+			}
+			last, lastKey = v, key
+		}
+		e.keys = append(e.keys, lastKey)
+	}
+	var keyType uint64 // 0 UInt8, 1 UInt16, 2 UInt32
+	switch {
+	case e.dict.rows > 1<<16:
+		keyType = 2
+	case e.dict.rows > 1<<8:
+		keyType = 1
+	}
+	b.PutUInt64(lowCardAdditionalKeys | lowCardUpdateDictionary | keyType)
+	b.PutInt64(int64(e.dict.rows))
+	b.Buf = append(b.Buf, e.dict.enc...)
+	b.PutInt64(int64(len(e.keys)))
+	switch keyType {
+	case 0:
+		for _, k := range e.keys {
+			b.Buf = append(b.Buf, byte(k))
+		}
+	case 1:
+		for _, k := range e.keys {
+			b.Buf = binary.LittleEndian.AppendUint16(b.Buf, uint16(k))
+		}
+	default:
+		for _, k := range e.keys {
+			b.Buf = binary.LittleEndian.AppendUint32(b.Buf, k)
+		}
+	}
+	clear(e.index) // drop the views of c
+}

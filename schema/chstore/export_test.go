@@ -1,0 +1,4 @@
+package chstore
+
+// TestBatch is testBatch for the package's external tests.
+var TestBatch = testBatch

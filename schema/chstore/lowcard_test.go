@@ -1,0 +1,87 @@
+package chstore_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
+	"github.com/meshscope/meshscope/schema/chtest"
+)
+
+// TestLowCardinalityInsert inserts the same rows into tables whose String
+// columns are plain and into tables whose schema.Column.LowCard columns are
+// LowCardinality(String), as servers from 19.3 have them, and reads every
+// such column back from both. ClickHouse 18.16 has LowCardinality behind
+// allow_experimental_low_cardinality_type, with the native format of later
+// versions, so the columns the insert encodes as LowCardinality go to a
+// real server here.
+func TestLowCardinalityInsert(t *testing.T) {
+	srv := chtest.Server(t)
+	ctx := clickhouse.Context(context.Background(), clickhouse.WithSettings(clickhouse.Settings{
+		"allow_experimental_low_cardinality_type": 1,
+	}))
+	tables := []schema.Table{schema.SpansTable, schema.LogsTable, schema.MetricSeriesTable, schema.MetricSamplesTable, schema.RequestsTable}
+	open := func(db string, lowCard bool) *chstore.Store {
+		st, err := chstore.Open(ctx, chstore.Config{DSN: srv.DSN(db)})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		for _, tbl := range tables {
+			require.NoError(t, st.Conn().Exec(ctx, createTable(tbl, lowCard, "Memory")))
+		}
+		require.NoError(t, st.Write(ctx, chstore.TestBatch()))
+		return st
+	}
+	plain, lowCard := open("plain", false), open("lowcard", true)
+	read := func(st *chstore.Store, table, col string) []string {
+		rows, err := st.Conn().Query(ctx, "SELECT toString(`"+col+"`) FROM `"+table+"`")
+		require.NoError(t, err)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			require.NoError(t, rows.Scan(&s))
+			out = append(out, s)
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	checked, filled := 0, 0
+	for _, tbl := range tables {
+		for _, c := range tbl.Columns {
+			if !c.LowCard {
+				continue
+			}
+			var typ string
+			require.NoError(t, lowCard.Conn().QueryRow(ctx, "SELECT type FROM system.columns WHERE database = 'lowcard' AND table = ? AND name = ?", tbl.Name, c.Name).Scan(&typ))
+			require.Equal(t, "LowCardinality(String)", typ, "%s.%s", tbl.Name, c.Name)
+			want := read(plain, tbl.Name, c.Name)
+			require.NotEmpty(t, want, "%s.%s", tbl.Name, c.Name)
+			require.Equal(t, want, read(lowCard, tbl.Name, c.Name), "%s.%s", tbl.Name, c.Name)
+			checked++
+			if want[0] != "" {
+				filled++
+			}
+		}
+	}
+	require.Greater(t, checked, 30)
+	require.Greater(t, filled, 25, "the rows fill most LowCardinality columns")
+}
+
+// createTable is a CREATE TABLE statement for t with the given engine, its
+// LowCard columns LowCardinality(String) when lowCard is set.
+func createTable(t schema.Table, lowCard bool, engine string) string {
+	var cols []string
+	for _, c := range t.Columns {
+		typ := c.Type
+		if c.LowCard && lowCard {
+			typ = "LowCardinality(" + typ + ")"
+		}
+		cols = append(cols, "`"+c.Name+"` "+typ)
+	}
+	return "CREATE TABLE `" + t.Name + "` (" + strings.Join(cols, ", ") + ") ENGINE = " + engine
+}
