@@ -120,19 +120,7 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 	srv := startServer(b, b.TempDir(), true, "--wal-no-sync", "--pprof")
 	if p := os.Getenv("MESHSCOPE_BENCH_PROFILE"); p != "" {
 		// A CPU profile of the server while it ingests.
-		go func() {
-			resp, err := http.Get("http://" + srv.httpAddr + "/debug/pprof/profile?seconds=8")
-			if err != nil {
-				return
-			}
-			defer resp.Body.Close()
-			f, err := os.Create(p)
-			if err != nil {
-				return
-			}
-			defer f.Close()
-			_, _ = io.Copy(f, resp.Body)
-		}()
+		go fetchProfile(b, "http://"+srv.httpAddr+"/debug/pprof/profile?seconds=8", p)
 	}
 	st := srv.store()
 	ctx := context.Background()
@@ -180,6 +168,11 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 		var merged uint64
 		_ = st.Conn().QueryRow(ctx, "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = ? AND table = 'spans' AND active", st.Database()).Scan(&merged)
 
+		if p := os.Getenv("MESHSCOPE_BENCH_ALLOCS"); p != "" {
+			// What the server allocated, from its start to here.
+			fetchProfile(b, "http://"+srv.httpAddr+"/debug/pprof/allocs", p)
+		}
+
 		// The ceiling: the same rows inserted straight into ClickHouse.
 		ceiling := directInsertRate(b, srv, &rows)
 
@@ -197,6 +190,23 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 		}
 		b.StartTimer()
 	}
+}
+
+// fetchProfile saves the profile at url to the file path.
+func fetchProfile(b *testing.B, url, path string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Log(err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Log(err)
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
 }
 
 // directInsertRate inserts rows into a scratch database of the same server
