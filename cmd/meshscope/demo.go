@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/meshscope/meshscope/ingest/demo"
 )
@@ -20,6 +21,8 @@ func runDemo(ctx context.Context, args []string) error {
 	fs.StringVar(&d.ServerHTTP, "server-http", d.ServerHTTP, "meshscope's HTTP listener: remote_write (/api/v1/write) and text access logs (/api/v1/accesslogs)")
 	fs.StringVar(&d.ServerGRPC, "server-grpc", d.ServerGRPC, "meshscope's gRPC listener (host:port): OTLP and the Envoy Access Log Service")
 	token := fs.String("token", "", "bearer token sent with every request (default $MESHSCOPE_AUTH_TOKEN)")
+	grpcTLS := fs.Bool("server-grpc-tls", false, "reach the gRPC listener over TLS (its certificate checked against --server-ca-file, else the system's roots)")
+	caFile := fs.String("server-ca-file", "", "PEM certificates that sign the server's TLS listeners (default: the system's roots); the HTTP listener speaks TLS when --server-http is https://")
 	fs.IntVar(&d.Services, "services", d.Services, fmt.Sprintf("services of the mesh, gateway, caches, databases and brokers included (%d to %d)", demo.MinServices, demo.MaxServices))
 	fs.Float64Var(&d.Rate, "rate", d.Rate, "calls per second across all edges of the mesh, every hop of every request tree counted; root requests enter the gateway at this rate divided by the mean calls per request (logged at start)")
 	fs.DurationVar(&d.Duration, "duration", 0, "stop after this long; 0 runs until interrupted")
@@ -39,6 +42,16 @@ func runDemo(ctx context.Context, args []string) error {
 		*token = os.Getenv("MESHSCOPE_AUTH_TOKEN")
 	}
 	d.Token = *token
+	trust, err := serverTrust(*caFile)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(d.ServerHTTP, "https://") {
+		d.HTTPTLS = trust
+	}
+	if *grpcTLS {
+		d.GRPCTLS = trust.Clone()
+	}
 	if _, err := parseLevel(*logLevel); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ func runImport(ctx context.Context, args []string) error {
 	gateway := fs.String("gateway", "", "true when that proxy is a gateway (default: when the workload's name contains \"gateway\")")
 	server := fs.String("server", "http://127.0.0.1:8080", "base URL of the meshscope server")
 	token := fs.String("token", "", "bearer token for the server (default $MESHSCOPE_AUTH_TOKEN)")
+	caFile := fs.String("server-ca-file", "", "PEM certificates that sign the server's HTTPS listener (default: the system's roots)")
 	follow := fs.Bool("follow", false, "after the end of the file, keep sending new lines (across truncation and rotation) until interrupted")
 	batchLines := fs.Int("batch-lines", 5000, "lines per request")
 	concurrency := fs.Int("concurrency", 2, "requests in flight")
@@ -63,10 +65,16 @@ func runImport(ctx context.Context, args []string) error {
 		return err
 	}
 
+	trust, err := serverTrust(*caFile)
+	if err != nil {
+		return err
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = trust
 	im := &lines.Importer{
 		Client: &lines.Client{
 			Server: *server, Format: *format, Emitter: *emitter, Gateway: *gateway, Token: *token,
-			UserAgent: "meshscope-import/" + version,
+			UserAgent: "meshscope-import/" + version, HTTP: &http.Client{Transport: transport},
 		},
 		BatchLines: *batchLines, Concurrency: *concurrency, Follow: *follow,
 	}

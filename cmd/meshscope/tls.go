@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"os"
 )
 
 // tlsFiles are a listener's certificate and key; both empty means plain TCP.
@@ -70,4 +71,24 @@ func ownListenerTLS(f *tlsFiles) (*tls.Config, error) {
 			return nil
 		},
 	}, nil
+}
+
+// serverTrust is the client TLS configuration of the commands that reach a
+// running server (demo, import): the certificates of caFile (PEM) as the
+// roots, or the system's roots when caFile is empty.
+func serverTrust(caFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--server-ca-file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--server-ca-file %s: no PEM certificate in it", caFile)
+	}
+	cfg.RootCAs = pool
+	return cfg, nil
 }

@@ -161,3 +161,50 @@ func TestDemoWithTLSListeners(t *testing.T) {
 		return len(g.Edges) > 10 && seen["span"] && seen["accesslog"], fmt.Sprintf("%d edges, provenance %v", len(g.Edges), seen)
 	})
 }
+
+// `meshscope demo` and `meshscope import` reach a server whose listeners
+// all speak TLS, trusting the certificate given by --server-ca-file: every
+// ingest path gets through (spans and ALS over gRPC, remote_write and text
+// lines over HTTPS).
+func TestCommandsWithTLSListeners(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, pool := selfSigned(t, dir)
+	tokens := filepath.Join(dir, "tokens")
+	require.NoError(t, os.WriteFile(tokens, []byte("s3cret\n"), 0o600))
+	args := []string{"--auth-token-file", tokens, "--span-wait", "2s", "--edge-flush-delay", "3s"}
+	for _, name := range listenerNames {
+		args = append(args, "--"+name+"-tls-cert-file", cert, "--"+name+"-tls-key-file", key)
+	}
+	srv := startServerTLS(t, t.TempDir(), pool, args...)
+
+	out, stderr, err := meshscope(t, "demo", "--server-http", "https://"+srv.httpAddr, "--server-grpc", srv.grpcAddr,
+		"--server-grpc-tls", "--server-ca-file", cert, "--token", "s3cret",
+		"--services", "15", "--rate", "300", "--duration", "8s", "--trace-sample", "1", "--metrics-interval", "2s")
+	require.NoError(t, err, "%s%s", out, stderr)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	eventually(t, "the demo's calls of every provenance on the graph", 30*time.Second, func() (bool, string) {
+		req, err := http.NewRequest("GET", "https://"+srv.httpAddr+"/api/v1/graph?window=5m", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer s3cret")
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var g graph.Graph
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&g))
+		seen := map[string]bool{}
+		for _, e := range g.Edges {
+			for _, p := range e.Provenance {
+				seen[p] = true
+			}
+		}
+		return seen["span"] && seen["accesslog"] && seen["metric"], fmt.Sprintf("%d edges, provenance %v", len(g.Edges), seen)
+	})
+
+	log := filepath.Join(dir, "access.log")
+	line := `[` + time.Now().UTC().Format("2006-01-02T15:04:05.000Z") + `] "GET /cart HTTP/1.1" 200 - via_upstream - "-" 0 12 3 2 "-" "curl" "id-1" "cart" "10.0.0.9:8080" outbound|8080||cart.shop.svc.cluster.local 10.0.0.5:40000 10.96.0.9:8080 10.0.0.5:39999 - default` + "\n"
+	require.NoError(t, os.WriteFile(log, []byte(line), 0o644))
+	out, stderr, err = meshscope(t, "import", "--format", "istio", "--emitter", "shop/web",
+		"--server", "https://"+srv.httpAddr, "--server-ca-file", cert, "--token", "s3cret", "--progress", "none", log)
+	require.NoError(t, err, "%s%s", out, stderr)
+	require.Contains(t, out+stderr, "1 accepted")
+}
