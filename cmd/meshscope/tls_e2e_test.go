@@ -142,22 +142,8 @@ func TestDemoWithTLSListeners(t *testing.T) {
 		args = append(args, "--"+name+"-tls-cert-file", cert, "--"+name+"-tls-key-file", key)
 	}
 	srv := startServerTLS(t, t.TempDir(), pool, args...)
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	eventually(t, "the demo's calls on the graph", 40*time.Second, func() (bool, string) {
-		req, err := http.NewRequest("GET", "https://"+srv.httpAddr+"/api/v1/graph", nil)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer s3cret")
-		resp, err := client.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var g graph.Graph
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&g))
-		seen := map[string]bool{}
-		for _, e := range g.Edges {
-			for _, p := range e.Provenance {
-				seen[p] = true
-			}
-		}
+		g, seen := graphOverTLS(t, pool, "https://"+srv.httpAddr+"/api/v1/graph", "s3cret")
 		return len(g.Edges) > 10 && seen["span"] && seen["accesslog"], fmt.Sprintf("%d edges, provenance %v", len(g.Edges), seen)
 	})
 }
@@ -181,22 +167,8 @@ func TestCommandsWithTLSListeners(t *testing.T) {
 		"--server-grpc-tls", "--server-ca-file", cert, "--token", "s3cret",
 		"--services", "15", "--rate", "300", "--duration", "8s", "--trace-sample", "1", "--metrics-interval", "2s")
 	require.NoError(t, err, "%s%s", out, stderr)
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	eventually(t, "the demo's calls of every provenance on the graph", 30*time.Second, func() (bool, string) {
-		req, err := http.NewRequest("GET", "https://"+srv.httpAddr+"/api/v1/graph?window=5m", nil)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer s3cret")
-		resp, err := client.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var g graph.Graph
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&g))
-		seen := map[string]bool{}
-		for _, e := range g.Edges {
-			for _, p := range e.Provenance {
-				seen[p] = true
-			}
-		}
+		g, seen := graphOverTLS(t, pool, "https://"+srv.httpAddr+"/api/v1/graph?window=5m", "s3cret")
 		return seen["span"] && seen["accesslog"] && seen["metric"], fmt.Sprintf("%d edges, provenance %v", len(g.Edges), seen)
 	})
 
@@ -207,4 +179,26 @@ func TestCommandsWithTLSListeners(t *testing.T) {
 		"--server", "https://"+srv.httpAddr, "--server-ca-file", cert, "--token", "s3cret", "--progress", "none", log)
 	require.NoError(t, err, "%s%s", out, stderr)
 	require.Contains(t, out+stderr, "1 accepted")
+}
+
+// graphOverTLS gets the graph at url from a TLS listener signed by pool,
+// with a bearer token, and the provenances its edges show.
+func graphOverTLS(t *testing.T, pool *x509.CertPool, url, token string) (*graph.Graph, map[string]bool) {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, err := http.NewRequest("GET", url, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var g graph.Graph
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&g))
+	seen := map[string]bool{}
+	for _, e := range g.Edges {
+		for _, p := range e.Provenance {
+			seen[p] = true
+		}
+	}
+	return &g, seen
 }
