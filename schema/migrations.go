@@ -1,6 +1,9 @@
 package schema
 
-import "sort"
+import (
+	"fmt"
+	"sort"
+)
 
 var registry = map[int]Migration{}
 
@@ -29,4 +32,31 @@ func init() {
 	Register(Migration{ID: 1, Name: "core tables", Objects: []Object{
 		SpansTable, LogsTable, MetricSeriesTable, MetricSamplesTable, RequestsTable,
 	}})
+	Register(Migration{ID: 4, Name: "insert deduplication", Objects: []Object{
+		dedupWindow{Tables: []Table{SpansTable, LogsTable, MetricSeriesTable, MetricSamplesTable, RequestsTable}, Blocks: 100},
+	}})
+}
+
+// dedupWindow turns on insert deduplication for tables without replication:
+// ClickHouse then drops an inserted block equal to one of the table's last
+// Blocks blocks. The flusher writes a batch that was in flight when the
+// process stopped again as it was (ingest/wal Intend), so with it those rows
+// land once. Replicated tables deduplicate by default
+// (replicated_deduplication_window), and servers before 21.5 cannot, so it
+// renders nothing for them.
+type dedupWindow struct {
+	Tables []Table
+	Blocks int
+}
+
+func (d dedupWindow) Statements(o RenderOptions) []string {
+	if !o.Version.HasNonReplicatedDedup() || (o.Cluster != "" && !o.PerNode) {
+		return nil
+	}
+	var out []string
+	for _, t := range d.Tables {
+		out = append(out, fmt.Sprintf("ALTER TABLE %s.%s MODIFY SETTING non_replicated_deduplication_window = %d",
+			quoteIdent(o.Database), quoteIdent(t.LocalName(o)), d.Blocks))
+	}
+	return out
 }

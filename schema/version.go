@@ -63,5 +63,10 @@ func (v Version) HasMap() bool { return v.AtLeast(21, 1) }
 // HasAsyncInsert: server-side async_insert, 21.11.
 func (v Version) HasAsyncInsert() bool { return v.AtLeast(21, 11) }
 
+// HasNonReplicatedDedup: insert deduplication on tables without
+// replication (the non_replicated_deduplication_window table setting), 21.5
+// (ClickHouse pull request 22514).
+func (v Version) HasNonReplicatedDedup() bool { return v.AtLeast(21, 5) }
+
 // HasToStartOfInterval: toStartOfInterval(t, INTERVAL n unit), 19.1 (18.16 lacks it).
 func (v Version) HasToStartOfInterval() bool { return v.AtLeast(19, 1) }

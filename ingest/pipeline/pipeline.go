@@ -5,7 +5,9 @@
 // to ClickHouse in large columnar batches, advancing the log's checkpoint
 // after each successful write, retrying while ClickHouse is down. Delivery to
 // ClickHouse is at least once: a crash between a write and its checkpoint
-// replays that batch. It never imports query/.
+// writes that batch again, the same rows in the same order, which
+// ClickHouse's insert deduplication drops where it has it (replicated
+// tables). It never imports query/.
 package pipeline
 
 import (
@@ -169,6 +171,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	writerDone := make(chan error, 1)
 	go func() {
 		for j := range jobs {
+			if err := p.wal.Intend(j.end); err != nil {
+				// Only a replay after a crash loses by it: the batch it
+				// writes may then differ from this one.
+				p.cfg.Logger.Warn("batch intent not recorded", "err", err)
+			}
 			err := p.write(wctx, cw, j.b)
 			if err == nil {
 				err = p.wal.Checkpoint(j.end)
@@ -208,6 +215,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		lastFlush = time.Now()
 		return nil
 	}
+	// A batch that was being written when the process stopped is written
+	// again as it was, so that ClickHouse's insert deduplication can drop
+	// it where it landed (see wal.Intend); later batches form as usual.
+	replayEnd, replay := p.wal.Intended()
+	if replay {
+		p.cfg.Logger.Info("writing again the batch in flight when the process stopped", "from", p.wal.Released(), "to", replayEnd)
+	}
 	err := p.wal.Tail(ctx, p.wal.Released(), func(rec []byte, end wal.Position) error {
 		if err := acc.add(rec); err != nil {
 			// A record we wrote but cannot read is a bug or disk damage:
@@ -216,11 +230,26 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			p.deadLetter(rec)
 		}
 		last = end
+		if replay {
+			if last.Before(replayEnd) {
+				return nil
+			}
+			replay = false
+			return flush()
+		}
 		if acc.len() >= p.cfg.FlushRows || time.Since(lastFlush) >= p.cfg.FlushInterval {
 			return flush()
 		}
 		return nil
-	}, flush)
+	}, func() error {
+		if replay {
+			// Caught up with the log before the batch's end: its records
+			// are not all there (Intended checks they were at open).
+			p.cfg.Logger.Warn("the log ends before the batch in flight did; writing what it holds", "at", last, "batch_end", replayEnd)
+			replay = false
+		}
+		return flush()
+	})
 	if ctx.Err() == nil {
 		cancelWriter()
 		close(jobs)

@@ -69,6 +69,7 @@ type WAL struct {
 	head     Position      // end of the last committed record
 	changed  chan struct{} // closed and replaced after each commit
 	released Position      // checkpoint: everything before it is flushed
+	intended Position      // end of the batch in flight when the log was opened, if any
 
 	pending atomic.Int64 // bytes between checkpoint and head (estimate)
 
@@ -122,6 +123,11 @@ func Open(dir string, opts Options) (*WAL, error) {
 		cp = Position{Segment: first}
 	}
 	w.released = cp
+	if in, err := readIntent(dir); err != nil {
+		opts.Logger.Warn("unreadable batch intent ignored", "err", err)
+	} else if in.Start == cp && cp.Before(in.End) && !w.head.Before(in.End) {
+		w.intended = in.End
+	}
 	w.pending.Store(w.distance(cp, w.head))
 	w.metrics = walMetrics{
 		bytes:   prometheus.NewCounter(prometheus.CounterOpts{Namespace: "meshscope", Subsystem: "wal", Name: "written_bytes_total", Help: "Bytes appended to the write-ahead log (before compression)."}),
@@ -261,12 +267,7 @@ func (w *WAL) Head() (Position, <-chan struct{}) {
 // Checkpoint records that everything before p is flushed, and deletes the
 // segments wholly before p.
 func (w *WAL) Checkpoint(p Position) error {
-	b, _ := json.Marshal(p)
-	tmp := filepath.Join(w.dir, "checkpoint.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("write wal checkpoint: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(w.dir, "checkpoint.json")); err != nil {
+	if err := writeJSON(w.dir, "checkpoint.json", p); err != nil {
 		return fmt.Errorf("write wal checkpoint: %w", err)
 	}
 	w.mu.Lock()
@@ -279,6 +280,43 @@ func (w *WAL) Checkpoint(p Position) error {
 	return nil
 }
 
+// intent is the batch the flusher is writing: the records from Start (the
+// checkpoint then) up to End.
+type intent struct {
+	Start Position `json:"start"`
+	End   Position `json:"end"`
+}
+
+// Intend records that the records from the checkpoint up to end are being
+// written to ClickHouse as one batch. If the process stops before the
+// checkpoint moves to end, the next start can write exactly that batch
+// again (Intended): ClickHouse drops an inserted block equal to one it
+// already has on replicated tables (replicated_deduplication_window) and on
+// tables with a non_replicated_deduplication_window, so the rows land once.
+func (w *WAL) Intend(end Position) error {
+	if err := writeJSON(w.dir, "intent.json", intent{Start: w.Released(), End: end}); err != nil {
+		return fmt.Errorf("write wal batch intent: %w", err)
+	}
+	return nil
+}
+
+// Intended returns the end of the batch that was being written from the
+// checkpoint when the log was last closed or the process stopped, if the
+// checkpoint did not move past it and the log holds its records.
+func (w *WAL) Intended() (Position, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.intended, w.intended != (Position{})
+}
+
+func readIntent(dir string) (intent, error) {
+	var in intent
+	if err := readJSON(dir, "intent.json", &in); err != nil {
+		return intent{}, fmt.Errorf("read wal batch intent: %w", err)
+	}
+	return in, nil
+}
+
 // Released is the last checkpoint.
 func (w *WAL) Released() Position {
 	w.mu.Lock()
@@ -288,17 +326,40 @@ func (w *WAL) Released() Position {
 
 func readCheckpoint(dir string) (Position, error) {
 	var p Position
-	b, err := os.ReadFile(filepath.Join(dir, "checkpoint.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return p, nil
-	}
-	if err != nil {
-		return p, fmt.Errorf("read wal checkpoint: %w", err)
-	}
-	if err := json.Unmarshal(b, &p); err != nil {
-		return p, fmt.Errorf("read wal checkpoint %s: %w", filepath.Join(dir, "checkpoint.json"), err)
+	if err := readJSON(dir, "checkpoint.json", &p); err != nil {
+		return Position{}, fmt.Errorf("read wal checkpoint: %w", err)
 	}
 	return p, nil
+}
+
+// readJSON decodes dir/name into v; a missing file leaves v as it is.
+func readJSON(dir, name string, v any) error {
+	path := filepath.Join(dir, name)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// writeJSON replaces dir/name with v's JSON encoding (written aside, then
+// renamed over it, so a reader sees the old or the new file, whole).
+func writeJSON(dir, name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, name+".tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, name))
 }
 
 // Close stops accepting appends and closes the log. Appends already queued

@@ -122,3 +122,48 @@ func TestAppendAfterCloseFails(t *testing.T) {
 	require.NoError(t, w.Close())
 	require.ErrorIs(t, w.Append(context.Background(), []byte("x")), ErrClosed)
 }
+
+// A batch intent is found again on reopen while it starts at the
+// checkpoint and the log holds its records, and only then.
+func TestIntentSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SegmentSize: 64 << 10, NoSync: true}
+	w, err := Open(dir, opts)
+	require.NoError(t, err)
+	for i := range 20 {
+		require.NoError(t, w.Append(context.Background(), fmt.Appendf(nil, "rec-%03d", i)))
+	}
+	_, first := collect(t, w, Position{}, 5)
+	_, second := collect(t, w, Position{}, 12)
+	_, ok := w.Intended()
+	require.False(t, ok, "a new log intends nothing")
+	require.NoError(t, w.Checkpoint(first))
+	require.NoError(t, w.Intend(second))
+	require.NoError(t, w.Close())
+
+	reopen := func() *WAL {
+		w, err := Open(dir, opts)
+		require.NoError(t, err)
+		return w
+	}
+	w = reopen()
+	end, ok := w.Intended()
+	require.True(t, ok)
+	require.Equal(t, second, end)
+	// Written: the checkpoint moves to the batch's end, the intent is done.
+	require.NoError(t, w.Checkpoint(second))
+	require.NoError(t, w.Close())
+	w = reopen()
+	_, ok = w.Intended()
+	require.False(t, ok, "the checkpoint passed the batch")
+	require.NoError(t, w.Close())
+
+	// An intent past the log's head (its records lost) is ignored.
+	w = reopen()
+	require.NoError(t, w.Intend(Position{Segment: second.Segment + 5, Offset: 1}))
+	require.NoError(t, w.Close())
+	w = reopen()
+	defer w.Close()
+	_, ok = w.Intended()
+	require.False(t, ok, "an intent beyond the head")
+}

@@ -345,3 +345,4 @@ ENGINE = MergeTree()
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (slo, severity, timestamp);
 
+-- migration 4: insert deduplication

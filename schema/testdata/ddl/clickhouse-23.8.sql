@@ -346,3 +346,14 @@ ENGINE = MergeTree()
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (slo, severity, timestamp);
 
+-- migration 4: insert deduplication
+ALTER TABLE `meshscope`.`spans` MODIFY SETTING non_replicated_deduplication_window = 100;
+
+ALTER TABLE `meshscope`.`logs` MODIFY SETTING non_replicated_deduplication_window = 100;
+
+ALTER TABLE `meshscope`.`metric_series` MODIFY SETTING non_replicated_deduplication_window = 100;
+
+ALTER TABLE `meshscope`.`metric_samples` MODIFY SETTING non_replicated_deduplication_window = 100;
+
+ALTER TABLE `meshscope`.`requests` MODIFY SETTING non_replicated_deduplication_window = 100;
+

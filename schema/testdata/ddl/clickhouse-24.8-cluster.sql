@@ -373,3 +373,4 @@ ORDER BY (slo, severity, timestamp);
 CREATE TABLE IF NOT EXISTS `meshscope`.`slo_alerts` ON CLUSTER `meshscope` AS `meshscope`.`slo_alerts_local`
 ENGINE = Distributed(`meshscope`, `meshscope`, `slo_alerts_local`, cityHash64(slo));
 
+-- migration 4: insert deduplication
