@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -124,6 +125,10 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 	}
 	st := srv.store()
 	ctx := context.Background()
+	lowCard := os.Getenv("MESHSCOPE_BENCH_LOWCARD") != ""
+	if lowCard {
+		lowCardSpans(b, st)
+	}
 
 	for b.Loop() {
 		conn, err := grpc.NewClient(srv.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -174,7 +179,7 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 		}
 
 		// The ceiling: the same rows inserted straight into ClickHouse.
-		ceiling := directInsertRate(b, srv, &rows)
+		ceiling := directInsertRate(b, srv, &rows, lowCard)
 
 		rate := float64(total) / elapsed.Seconds()
 		b.ReportMetric(rate, "spans/s")
@@ -189,6 +194,29 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+	}
+}
+
+// lowCardSpans replaces st's empty spans table by the table servers from
+// 19.3 have, its LowCard columns LowCardinality(String) (MESHSCOPE_BENCH_LOWCARD;
+// ClickHouse 18.16 has the type behind a setting).
+func lowCardSpans(b *testing.B, st *chstore.Store) {
+	ctx := clickhouse.Context(context.Background(), clickhouse.WithSettings(clickhouse.Settings{"allow_experimental_low_cardinality_type": 1}))
+	ddl := schema.SpansTable.Statements(schema.RenderOptions{Version: schema.Version{Major: 18, Minor: 16}, Database: st.Database()})[0]
+	n := 0
+	for _, c := range schema.SpansTable.Columns {
+		if c.LowCard {
+			ddl = strings.Replace(ddl, "`"+c.Name+"` "+c.Type+",", "`"+c.Name+"` LowCardinality("+c.Type+"),", 1)
+			n++
+		}
+	}
+	if got := strings.Count(ddl, "LowCardinality("); got != n {
+		b.Fatalf("%d LowCardinality columns in the DDL, want %d", got, n)
+	}
+	for _, q := range []string{"DROP TABLE spans", ddl} {
+		if err := st.Conn().Exec(ctx, q); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -211,7 +239,7 @@ func fetchProfile(b *testing.B, url, path string) {
 
 // directInsertRate inserts rows into a scratch database of the same server
 // with the columnar batch API, 100,000 rows per insert, and returns rows/s.
-func directInsertRate(b *testing.B, srv *server, rows *schema.Batch) float64 {
+func directInsertRate(b *testing.B, srv *server, rows *schema.Batch, lowCard bool) float64 {
 	b.Helper()
 	ctx := context.Background()
 	st, err := chstore.Open(ctx, chstore.Config{DSN: strings.Replace(storeDSN(b, srv), "/meshscope", "/ceiling", 1)})
@@ -221,6 +249,9 @@ func directInsertRate(b *testing.B, srv *server, rows *schema.Batch) float64 {
 	defer st.Close()
 	if _, err := st.Migrate(ctx); err != nil {
 		b.Fatal(err)
+	}
+	if lowCard {
+		lowCardSpans(b, st)
 	}
 	t0 := time.Now()
 	const chunk = 100_000
