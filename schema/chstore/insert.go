@@ -95,6 +95,7 @@ type piece struct {
 type insertScratch struct {
 	buf proto.Buffer // encoded native columns other than strings
 	lc  lowCardEncoder
+	str strColumn // a []string column on its way to lc
 }
 
 // appendColumns appends columns to batch, with the scratch memory of sc
@@ -111,7 +112,8 @@ func appendColumns(batch driver.Batch, t schema.Table, columns []any, sc *insert
 	buf.Reset()
 	var (
 		cols    []column.Interface
-		encoded []int
+		encoded []int // the columns decoded from buf, in order, and their rows
+		rows    []int
 		pieces  []piece // the encoding, in order
 	)
 	encode := func(c proto.ColInput) {
@@ -121,6 +123,21 @@ func appendColumns(batch driver.Batch, t schema.Table, columns []any, sc *insert
 	}
 	own := func(b []byte) { pieces = append(pieces, piece{own: b}) }
 	for i, col := range columns {
+		if vals, ok := col.([]string); ok {
+			// A column of Go strings (the edge and SLO tables build theirs
+			// so): kept as such unless the server's type is
+			// LowCardinality(String).
+			if cols == nil {
+				cols = batch.Columns()
+			}
+			if cols[i].Type() == lowCardString && cols[i].Rows() == 0 {
+				sc.str.Reset()
+				for _, v := range vals {
+					sc.str.Append(v)
+				}
+				col = &sc.str
+			}
+		}
 		if nc, ok := col.(nativeColumn); ok {
 			if cols == nil {
 				cols = batch.Columns()
@@ -129,7 +146,7 @@ func appendColumns(batch driver.Batch, t schema.Table, columns []any, sc *insert
 				from := len(buf.Buf)
 				sc.lc.encode(buf, c)
 				pieces = append(pieces, piece{from: from, to: len(buf.Buf)})
-				encoded = append(encoded, i)
+				encoded, rows = append(encoded, i), append(rows, nc.Rows())
 				continue
 			}
 			if string(cols[i].Type()) == string(nc.Type()) && cols[i].Rows() == 0 {
@@ -142,7 +159,7 @@ func appendColumns(batch driver.Batch, t schema.Table, columns []any, sc *insert
 				default:
 					encode(nc)
 				}
-				encoded = append(encoded, i)
+				encoded, rows = append(encoded, i), append(rows, nc.Rows())
 				continue
 			}
 			col = nc.values()
@@ -162,8 +179,8 @@ func appendColumns(batch driver.Batch, t schema.Table, columns []any, sc *insert
 		readers[i] = bytes.NewReader(p.own)
 	}
 	r := proto.NewReader(io.MultiReader(readers...))
-	for _, i := range encoded {
-		if err := cols[i].Decode(r, columns[i].(nativeColumn).Rows()); err != nil {
+	for k, i := range encoded {
+		if err := cols[i].Decode(r, rows[k]); err != nil {
 			return fmt.Errorf("insert %s: column %s: %w", t.Name, t.Columns[i].Name, err)
 		}
 	}

@@ -85,3 +85,35 @@ func createTable(t schema.Table, lowCard bool, engine string) string {
 	}
 	return "CREATE TABLE `" + t.Name + "` (" + strings.Join(cols, ", ") + ") ENGINE = " + engine
 }
+
+// TestLowCardinalityFromSlices inserts Go string slices (as the edge and SLO
+// tables build their columns) into LowCardinality(String) columns of a real
+// server and reads them back.
+func TestLowCardinalityFromSlices(t *testing.T) {
+	srv := chtest.Server(t)
+	ctx := clickhouse.Context(context.Background(), clickhouse.WithSettings(clickhouse.Settings{
+		"allow_experimental_low_cardinality_type": 1,
+	}))
+	st, err := chstore.Open(ctx, chstore.Config{DSN: srv.DSN("slices")})
+	require.NoError(t, err)
+	defer st.Close()
+	tbl := schema.Table{Name: "t", Columns: []schema.Column{
+		{Name: "a", Type: "String", LowCard: true}, {Name: "n", Type: "UInt8"}, {Name: "b", Type: "String", LowCard: true},
+	}}
+	require.NoError(t, st.Conn().Exec(ctx, createTable(tbl, true, "Memory")))
+	a := []string{"cart", "", "cart", "web", "é", "web"}
+	b := []string{"x", "y", "", "", "x", "z"}
+	require.NoError(t, st.InsertColumns(ctx, tbl, []any{a, []uint8{1, 2, 3, 4, 5, 6}, b}))
+	rows, err := st.Conn().Query(ctx, "SELECT toString(a), toString(b) FROM t ORDER BY n")
+	require.NoError(t, err)
+	defer rows.Close()
+	var gotA, gotB []string
+	for rows.Next() {
+		var x, y string
+		require.NoError(t, rows.Scan(&x, &y))
+		gotA, gotB = append(gotA, x), append(gotB, y)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, a, gotA)
+	require.Equal(t, b, gotB)
+}
