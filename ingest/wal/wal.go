@@ -267,7 +267,7 @@ func (w *WAL) Head() (Position, <-chan struct{}) {
 // Checkpoint records that everything before p is flushed, and deletes the
 // segments wholly before p.
 func (w *WAL) Checkpoint(p Position) error {
-	if err := writeJSON(w.dir, "checkpoint.json", p); err != nil {
+	if err := writeJSON(w.dir, "checkpoint.json", p, !w.opts.NoSync); err != nil {
 		return fmt.Errorf("write wal checkpoint: %w", err)
 	}
 	w.mu.Lock()
@@ -294,7 +294,7 @@ type intent struct {
 // already has on replicated tables (replicated_deduplication_window) and on
 // tables with a non_replicated_deduplication_window, so the rows land once.
 func (w *WAL) Intend(end Position) error {
-	if err := writeJSON(w.dir, "intent.json", intent{Start: w.Released(), End: end}); err != nil {
+	if err := writeJSON(w.dir, "intent.json", intent{Start: w.Released(), End: end}, !w.opts.NoSync); err != nil {
 		return fmt.Errorf("write wal batch intent: %w", err)
 	}
 	return nil
@@ -349,17 +349,44 @@ func readJSON(dir, name string, v any) error {
 }
 
 // writeJSON replaces dir/name with v's JSON encoding (written aside, then
-// renamed over it, so a reader sees the old or the new file, whole).
-func writeJSON(dir, name string, v any) error {
+// renamed over it, so a reader sees the old or the new file, whole). With
+// sync the file and the directory are synced, so the new file also
+// survives a machine crash.
+func writeJSON(dir, name string, v any, sync bool) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	tmp := filepath.Join(dir, name+".tmp")
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	f, err := os.Create(tmp)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(dir, name))
+	_, err = f.Write(b)
+	if err == nil && sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	if !sync {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Close stops accepting appends and closes the log. Appends already queued
