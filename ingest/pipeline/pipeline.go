@@ -96,6 +96,7 @@ type pipelineMetrics struct {
 	flushErrors *prometheus.CounterVec
 	flushTime   prometheus.Histogram
 	deadLetters prometheus.Counter
+	replayed    prometheus.Counter
 	lag         prometheus.Gauge
 }
 
@@ -115,11 +116,13 @@ func New(w *wal.WAL, store Writer, sink graph.Sink, cfg Config) *Pipeline {
 			Help: "Time to write one batch to ClickHouse.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "meshscope", Subsystem: "flush", Name: "dead_letter_batches_total",
 			Help: "Batches ClickHouse kept rejecting, set aside in the dead-letter directory."}),
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "meshscope", Subsystem: "flush", Name: "replayed_batches_total",
+			Help: "Batches that were being written when the process stopped, written again as they were at start."}),
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "meshscope", Subsystem: "flush", Name: "last_success_timestamp_seconds",
 			Help: "Time of the last successful batch write."}),
 	}
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(p.m.rows, p.m.flushes, p.m.flushErrors, p.m.flushTime, p.m.deadLetters, p.m.lag)
+		cfg.Registerer.MustRegister(p.m.rows, p.m.flushes, p.m.flushErrors, p.m.flushTime, p.m.deadLetters, p.m.replayed, p.m.lag)
 	}
 	return p
 }
@@ -235,6 +238,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				return nil
 			}
 			replay = false
+			p.m.replayed.Inc()
 			return flush()
 		}
 		if acc.len() >= p.cfg.FlushRows || time.Since(lastFlush) >= p.cfg.FlushInterval {

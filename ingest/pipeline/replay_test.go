@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/meshscope/meshscope/ingest/wal"
@@ -92,6 +93,7 @@ func TestCrashReplaysTheBatchInFlight(t *testing.T) {
 	require.NotZero(t, end)
 	second := newRecorder(0)
 	p2 := New(w2, second, nil, cfg)
+	require.Zero(t, testutil.ToFloat64(p2.m.replayed))
 	ctx2, stop2 := context.WithCancel(ctx)
 	done2 := make(chan struct{})
 	go func() { _ = p2.Run(ctx2); close(done2) }()
@@ -106,6 +108,7 @@ func TestCrashReplaysTheBatchInFlight(t *testing.T) {
 	require.Equal(t, first.written()[0], got[0], "the batch in flight, written again as it was")
 	require.Equal(t, []string{"a1-0", "a1-1", "a2-0", "a2-1"}, got[0])
 	require.Equal(t, []string{"b1-0", "b1-1", "b2-0", "b2-1", "b3-0", "b3-1"}, got[1])
+	require.Equal(t, 1.0, testutil.ToFloat64(p2.m.replayed))
 	stop2()
 	<-done2
 	require.NoError(t, w2.Close())
