@@ -134,6 +134,26 @@ func TestMeanLatencyIgnoresCallsOfUnknownLatency(t *testing.T) {
 	require.InDelta(t, 5.0, e.MeanMs, 1e-9, "the mean of the 2 timed calls, not spread over all 6")
 }
 
+// Calls of unknown latency seen twice in the same second and slot (Istio
+// TCP counters from two remote_write requests, counters without a
+// histogram) add up without touching the latency range: the tick used to
+// slice the window's histogram from bucket -1 and panic.
+func TestUnknownLatencyTwiceInOneSecond(t *testing.T) {
+	clk := newFakeClock(t0)
+	b := NewBuilder(BuilderConfig{Now: clk.Now})
+	web, cat := svc("shop", "web"), svc("shop", "catalog")
+	untimed := call(t0, web, cat, 4, FromMetric, ReporterDestination)
+	untimed.DurationNanos = -1
+	b.Observe([]Observation{untimed})
+	b.Observe([]Observation{untimed})
+	b.Observe([]Observation{call(t0, web, cat, 2, FromMetric, ReporterDestination)})
+	b.Advance(clk.Add(2 * time.Second))
+	e := edgeByID(b.Latest(GranularityService).Graph, "service:shop/web->service:shop/catalog")
+	require.NotNil(t, e)
+	require.EqualValues(t, 10, e.Requests)
+	require.InDelta(t, 5.0, e.MeanMs, 1e-9, "the mean of the 2 timed calls")
+}
+
 // A flood of unique parties stops at MaxEdges: the edges already live keep
 // counting, observations of new edges are dropped and counted.
 func TestMaxEdgesBoundsLiveEdges(t *testing.T) {

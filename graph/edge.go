@@ -133,7 +133,9 @@ func (e *edgeState) observe(sec int64, slot int, d *obsDelta, pref *preference, 
 func (e *edgeState) applyDelta(d *obsDelta) {
 	e.win.applyDelta(d)
 	if d.hist == nil {
-		e.latLo, e.latHi = min(e.latLo, d.bucket), max(e.latHi, d.bucket)
+		if d.bucket >= 0 { // -1: latency unknown, no bucket
+			e.latLo, e.latHi = min(e.latLo, d.bucket), max(e.latHi, d.bucket)
+		}
 		return
 	}
 	lo, hi := latencyRange(d.hist)
