@@ -47,9 +47,15 @@ type Builder struct {
 	warm      []*warmEdge // a previous process's buckets still in the window (warm.go)
 	warmByKey map[EdgeKey]*warmEdge
 	started   int64 // Unix seconds when the builder was created
+	// warmFrom is the first bucket the builder kept when it was created
+	// (its horizon then); restoredNext is nextFlush after Restore. Warm
+	// skips the buckets in [restoredNext, nextFlush): this builder wrote
+	// those itself.
+	warmFrom, restoredNext int64
+	snapSize               int // bytes of the last snapshot (snapshot.go)
 
 	flushMu     sync.Mutex
-	flushQ      chan []EdgeRow
+	flushQ      chan flushItem
 	flushClosed bool
 	running     atomic.Bool
 
@@ -75,7 +81,7 @@ func NewBuilder(cfg BuilderConfig) *Builder {
 		window:     int64(cfg.Window / time.Second),
 		horiz:      int64((cfg.Horizon + time.Second - 1) / time.Second),
 		m:          newBuilderMetrics(cfg.Registerer),
-		flushQ:     make(chan []EdgeRow, cfg.FlushQueue),
+		flushQ:     make(chan flushItem, cfg.FlushQueue),
 	}
 	b.pub.OnDrop = func(g Granularity) { b.m.subscriberDrop.WithLabelValues(string(g)).Inc() }
 	b.choice = newInputChoice(&b.pref)
@@ -87,6 +93,7 @@ func NewBuilder(cfg BuilderConfig) *Builder {
 	b.started = now
 	b.winStart.Store(now - b.window + 1)
 	b.nextFlush = floorTo(now-b.horiz+1, BucketSeconds)
+	b.warmFrom, b.restoredNext = b.nextFlush, b.nextFlush
 	for i := range b.shards {
 		b.shards[i].edges = map[uint64]*edgeState{}
 		b.shards[i].flushedThrough = b.nextFlush

@@ -61,6 +61,10 @@ type BuilderConfig struct {
 
 	// Writer receives closed buckets; nil keeps no history.
 	Writer EdgeWriter `yaml:"-"`
+	// SnapshotPath, with a Writer, is the file that holds the buckets not
+	// yet written, for a process that starts after a crash (snapshot.go);
+	// empty keeps none.
+	SnapshotPath string `yaml:"-"`
 	// Registerer receives the builder's metrics; nil registers none.
 	Registerer prometheus.Registerer `yaml:"-"`
 	// Logger for flush failures and drops; nil discards.

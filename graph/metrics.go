@@ -23,6 +23,8 @@ type builderMetrics struct {
 	flushDropped   *prometheus.CounterVec // reason: queue_full, write_failed
 	subscriberDrop *prometheus.CounterVec // granularity
 	tickSeconds    prometheus.Histogram
+	snapshots      *prometheus.CounterVec // result: written, failed
+	snapshotTaken  prometheus.Gauge
 
 	// Children of the vectors above, resolved once.
 	droppedLate, droppedInvalid, droppedEdgeLimit                      prometheus.Counter
@@ -60,6 +62,10 @@ func newBuilderMetrics(reg prometheus.Registerer) *builderMetrics {
 			Name: "flush_dropped_rows_total", Help: "Rows never written to edges_10s: queue_full or write_failed."}, []string{"reason"}),
 		subscriberDrop: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "subscriber_dropped_ticks_total", Help: "Ticks not delivered to a slow subscriber."}, []string{"granularity"}),
+		snapshots: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "snapshots_total", Help: "Snapshots of the open buckets written for a restart after a crash, by result: written, failed."}, []string{"result"}),
+		snapshotTaken: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "snapshot_taken_timestamp_seconds", Help: "When the last snapshot written was taken: a crash loses the calls observed after it."}),
 		tickSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
 			Name: "tick_duration_seconds", Help: "Time to slide the window, build and publish the graphs of one tick.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}),
@@ -92,6 +98,8 @@ func newBuilderMetrics(reg prometheus.Registerer) *builderMetrics {
 	m.flushDropped = register(m.flushDropped).(*prometheus.CounterVec)
 	m.subscriberDrop = register(m.subscriberDrop).(*prometheus.CounterVec)
 	m.tickSeconds = register(m.tickSeconds).(prometheus.Histogram)
+	m.snapshots = register(m.snapshots).(*prometheus.CounterVec)
+	m.snapshotTaken = register(m.snapshotTaken).(prometheus.Gauge)
 	return m
 }
 

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"os"
 	"time"
 )
 
@@ -20,8 +21,19 @@ func (b *Builder) Run(ctx context.Context) error {
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
-		for rows := range b.flushQ {
-			b.write(writeCtx, rows)
+		for it := range b.flushQ {
+			// The snapshot goes first: a crash between it and the rows loses
+			// the rows (as without snapshots) but never counts them twice.
+			if it.snap != nil {
+				b.writeSnapshot(it.snap)
+			}
+			ok := len(it.rows) == 0 || b.write(writeCtx, it.rows)
+			if it.final && ok && b.cfg.SnapshotPath != "" {
+				// Everything is written: nothing for a restart to restore.
+				if err := os.Remove(b.cfg.SnapshotPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+					b.cfg.Logger.Warn("graph: remove snapshot", "err", err)
+				}
+			}
 		}
 	}()
 	t := time.NewTicker(b.cfg.Tick)
@@ -48,9 +60,7 @@ func (b *Builder) flushAll() {
 	if b.cfg.Writer != nil {
 		now := b.cfg.Now().Unix()
 		flushTo := floorTo(now, BucketSeconds) + BucketSeconds
-		if rows := b.sweep(now-b.window+1, flushTo); len(rows) > 0 {
-			b.enqueue(rows)
-		}
+		b.enqueue(flushItem{rows: b.sweep(now-b.window+1, flushTo, nil), final: true})
 		b.nextFlush = flushTo
 	}
 	b.flushMu.Lock()
@@ -59,37 +69,48 @@ func (b *Builder) flushAll() {
 	b.flushMu.Unlock()
 }
 
-// enqueue hands rows to the writer goroutine without waiting: when the queue
-// is full (the writer is slow or down) the rows are dropped and counted.
-func (b *Builder) enqueue(rows []EdgeRow) {
+// flushItem is one flush for the writer goroutine: rows for edges_10s, and
+// the snapshot of the buckets still open after them, if any. final is the
+// flush of everything at shutdown.
+type flushItem struct {
+	rows  []EdgeRow
+	snap  *snapshot
+	final bool
+}
+
+// enqueue hands a flush to the writer goroutine without waiting: when the
+// queue is full (the writer is slow or down) its rows are dropped and
+// counted.
+func (b *Builder) enqueue(it flushItem) {
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
 	if b.flushClosed {
-		b.m.flushDroppedQueue.Add(float64(len(rows)))
+		b.m.flushDroppedQueue.Add(float64(len(it.rows)))
 		return
 	}
 	select {
-	case b.flushQ <- rows:
+	case b.flushQ <- it:
 	default:
-		b.m.flushDroppedQueue.Add(float64(len(rows)))
-		b.cfg.Logger.Warn("graph: edge flush queue full; bucket dropped", "rows", len(rows))
+		b.m.flushDroppedQueue.Add(float64(len(it.rows)))
+		b.cfg.Logger.Warn("graph: edge flush queue full; bucket dropped", "rows", len(it.rows))
 	}
 }
 
-// write writes one batch, retrying with backoff.
-func (b *Builder) write(ctx context.Context, rows []EdgeRow) {
+// write writes one batch, retrying with backoff, and reports whether it
+// was written.
+func (b *Builder) write(ctx context.Context, rows []EdgeRow) bool {
 	backoff := 500 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		err := b.cfg.Writer.WriteEdges(ctx, rows)
 		if err == nil {
 			b.m.flushedRows.Add(float64(len(rows)))
-			return
+			return true
 		}
 		b.m.flushFailures.Inc()
 		if attempt >= b.cfg.FlushRetries || ctx.Err() != nil {
 			b.m.flushDroppedWrite.Add(float64(len(rows)))
 			b.cfg.Logger.Error("graph: edge flush failed; bucket dropped", "rows", len(rows), "attempts", attempt+1, "err", err)
-			return
+			return false
 		}
 		b.cfg.Logger.Warn("graph: edge flush failed; retrying", "rows", len(rows), "in", backoff, "err", err)
 		t := time.NewTimer(backoff)

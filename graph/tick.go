@@ -30,10 +30,17 @@ func (b *Builder) Advance(now time.Time) {
 	for flushTo+BucketSeconds+delay <= nowSec {
 		flushTo += BucketSeconds
 	}
-	rows := b.sweep(winStart, flushTo)
+	var snap *snapshot
+	if flushTo > b.nextFlush && b.cfg.Writer != nil && b.cfg.SnapshotPath != "" {
+		snap = newSnapshot(nowSec, flushTo, b.snapSize)
+	}
+	rows := b.sweep(winStart, flushTo, snap)
 	b.nextFlush = flushTo
-	if len(rows) > 0 {
-		b.enqueue(rows)
+	if snap != nil {
+		b.snapSize = len(snap.buf)
+	}
+	if len(rows) > 0 || snap != nil {
+		b.enqueue(flushItem{rows: rows, snap: snap})
 	}
 
 	b.warmSnaps(winStart)
@@ -62,8 +69,9 @@ type edgeSnap struct {
 
 // sweep visits every edge once, with its shard locked: rows for the buckets
 // in [b.nextFlush, flushTo), window slide, release of old cells, removal of
-// idle edges, and a copy of the window totals into b.snaps.
-func (b *Builder) sweep(winStart, flushTo int64) []EdgeRow {
+// idle edges, and a copy of the window totals into b.snaps. With snap, the
+// cells from flushTo on (not flushed yet) are copied into it too.
+func (b *Builder) sweep(winStart, flushTo int64, snap *snapshot) []EdgeRow {
 	var rows []EdgeRow
 	var arena []uint64
 	flushFrom := b.nextFlush
@@ -83,6 +91,9 @@ func (b *Builder) sweep(winStart, flushTo int64) []EdgeRow {
 				for bucket := flushFrom; bucket < flushTo; bucket += BucketSeconds {
 					rows, arena = b.appendRow(rows, arena, e, bucket)
 				}
+			}
+			if snap != nil {
+				snap.add(e)
 			}
 			e.slide(winStart)
 			e.drop(keep, &sh.pool)
@@ -108,6 +119,9 @@ func (b *Builder) sweep(winStart, flushTo int64) []EdgeRow {
 		sh.mu.Unlock()
 	}
 	b.m.liveEdges.Set(float64(edges))
+	if snap != nil {
+		snap.end()
+	}
 	return rows
 }
 

@@ -46,7 +46,8 @@ func (b *Builder) Warm(buckets []WarmBucket) {
 	}
 	for i := range buckets {
 		wb := &buckets[i]
-		if wb.StartUnix >= b.started || wb.StartUnix < b.nextFlush || wb.Stats.Requests == 0 {
+		if wb.StartUnix >= b.started || wb.StartUnix < b.warmFrom || wb.Stats.Requests == 0 ||
+			(wb.StartUnix >= b.restoredNext && wb.StartUnix < b.nextFlush) {
 			continue
 		}
 		w := b.warmByKey[wb.Key]

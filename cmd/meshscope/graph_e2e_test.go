@@ -95,22 +95,47 @@ func TestSpansBecomeLiveAndHistoricalEdges(t *testing.T) {
 	require.InDelta(t, 18, live.P50Ms, 18*0.2)
 
 	from := time.Now().Add(-10 * time.Minute).Unix()
-	eventually(t, "historical edge", 90*time.Second, func() (bool, string) {
-		g := getGraph(t, fmt.Sprintf("http://%s/api/v1/graph?from=%d&to=now", srv.httpAddr, from))
+	waitForEdge(t, "historical edge", 90*time.Second, fmt.Sprintf("http://%s/api/v1/graph?from=%d&to=now", srv.httpAddr, from), id, 40, 4)
+
+	srv.stop()
+	srv.start(true)
+	waitForEdge(t, "the live edge after a restart", 30*time.Second, "http://"+srv.httpAddr+"/api/v1/graph", id, 40, 4)
+}
+
+// kill -9 before the calls' bucket is written: the restarted server restores
+// the buckets of its last snapshot, shows the calls live again and writes
+// them to the history when due, each once.
+func TestKill9KeepsTheGraphsOpenBuckets(t *testing.T) {
+	srv := startServer(t, t.TempDir(), true, "--span-wait", "1s", "--edge-flush-delay", "30s", "--window", "10m")
+	client := grpcTraceClient(t, srv.grpcAddr)
+	_, err := client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(callTraces(40, 4)))
+	require.NoError(t, err)
+	acked := time.Now().Unix()
+	const id = "service:shop/web->service:shop/cart"
+	// A snapshot taken after the calls, long before their bucket is due.
+	eventually(t, "a snapshot after the calls", 30*time.Second, func() (bool, string) {
+		taken := int64(srv.metric("meshscope_graph_snapshot_taken_timestamp_seconds"))
+		return taken > acked, fmt.Sprintf("taken at %d, calls at %d", taken, acked)
+	})
+	require.Zero(t, srv.metric("meshscope_graph_flushed_rows_total"), "nothing written yet")
+	srv.kill()
+	srv.start(true)
+
+	waitForEdge(t, "the live edge after kill -9", 30*time.Second, "http://"+srv.httpAddr+"/api/v1/graph", id, 40, 4)
+	from := time.Now().Add(-10 * time.Minute).Unix()
+	waitForEdge(t, "the historical edge, once", 90*time.Second, fmt.Sprintf("http://%s/api/v1/graph?from=%d&to=now", srv.httpAddr, from), id, 40, 4)
+}
+
+// waitForEdge waits until the graph at url has edge id with requests calls,
+// errors of them failed.
+func waitForEdge(t *testing.T, what string, timeout time.Duration, url, id string, requests, errors uint64) {
+	t.Helper()
+	eventually(t, what, timeout, func() (bool, string) {
+		g := getGraph(t, url)
 		e := findEdge(g, id)
 		if e == nil {
 			return false, fmt.Sprintf("%d edges", len(g.Edges))
 		}
-		return e.Requests == 40 && e.Errors == 4, fmt.Sprintf("requests %d errors %d", e.Requests, e.Errors)
-	})
-
-	srv.stop()
-	srv.start(true)
-	eventually(t, "the live edge after a restart", 30*time.Second, func() (bool, string) {
-		e := findEdge(getGraph(t, "http://"+srv.httpAddr+"/api/v1/graph"), id)
-		if e == nil {
-			return false, "no edge"
-		}
-		return e.Requests == 40 && e.Errors == 4, fmt.Sprintf("requests %d errors %d", e.Requests, e.Errors)
+		return e.Requests == requests && e.Errors == errors, fmt.Sprintf("requests %d errors %d", e.Requests, e.Errors)
 	})
 }

@@ -89,6 +89,9 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 		ProvenancePreference: mustProvenanceList(o.provenancePref),
 		Writer:               stores, Registerer: reg, Logger: log,
 	}.WithDefaults()
+	if o.graphSnapshots {
+		builderCfg.SnapshotPath = filepath.Join(o.dataDir, "graph-snapshot")
+	}
 	if err := builderCfg.Validate(); err != nil {
 		return err
 	}
@@ -96,6 +99,12 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	stores.edgeConfig.ProvenancePreference = builderCfg.ProvenancePreference
 	builderStart := time.Now()
 	builder := graph.NewBuilder(builderCfg)
+	// The buckets a crash left unwritten, before any input.
+	if cells, err := builder.Restore(); err != nil {
+		log.Error("graph snapshot not restored; the buckets it held are missing from the history", "err", err)
+	} else if cells > 0 {
+		log.Info("restored the live graph's unwritten buckets from before a crash", "edge_seconds", cells)
+	}
 
 	pipe := pipeline.New(w, stores, builder, pipeline.Config{
 		FlushRows: o.flushRows, FlushInterval: o.flushInterval,
