@@ -1,0 +1,117 @@
+package graph
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// runOps drives a builder with the operations encoded in ops, three bytes
+// each, and then checks that every granularity's tick graph (kept up
+// incrementally as calls arrive and the window slides) equals the graph
+// computed afresh from the per-second cells (Builder.Graph). Calls of every
+// kind go in: every provenance and reporter, known, unknown and histogram
+// latencies, errors, bytes, seconds in the past, the present and the future,
+// with a writer flushing buckets and a snapshot taken and restored midway.
+func runOps(t *testing.T, ops []byte) {
+	clk := newFakeClock(t0)
+	w := &memWriter{}
+	path := t.TempDir() + "/snap"
+	b := NewBuilder(BuilderConfig{Now: clk.Now, Writer: w, SnapshotPath: path, FlushDelay: 10 * time.Second, SpanWait: 5 * time.Second})
+	parties := []Party{svc("shop", "web"), {Kind: KindService, Namespace: "shop", Name: "cart", Workload: "cart-v1", Version: "v1"},
+		{Kind: KindService, Namespace: "shop", Name: "cart", Workload: "cart-v2", Version: "v2"}, {Kind: KindDatabase, Name: "postgresql/orders"}}
+	provs := []Provenance{FromSpan, FromAccessLog, FromMetric}
+	restored := false
+	for len(ops) >= 3 {
+		op, x, y := ops[0], ops[1], ops[2]
+		ops = ops[3:]
+		switch op % 4 {
+		case 0, 1: // a call
+			o := call(clk.Now().Add(time.Duration(int(x%12)-9)*time.Second), parties[x%4], parties[(x/4+1+uint8(op/4))%4],
+				uint64(1+y%5), provs[y/5%3], Reporter(y/15%3))
+			o.Protocol = Protocol(1 + op/8%2)
+			o.Errors = uint64(op/16) % (o.Count + 1)
+			o.BytesSent, o.BytesReceived, o.MTLS = uint64(y), uint64(x), uint64(op/32)%(o.Count+1)
+			switch y / 45 % 3 {
+			case 1:
+				o.DurationNanos = -1
+			case 2:
+				o.Latency = &Histogram{}
+				o.Latency[int(x)%HistogramSize] = o.Count - 1
+				o.Latency[int(y)%HistogramSize]++
+			}
+			b.Observe([]Observation{o})
+		case 2: // time passes
+			b.Advance(clk.Add(time.Duration(1+x%15) * time.Second))
+		case 3: // a snapshot is taken and a new builder restores it, once
+			if restored || y%4 != 0 {
+				continue
+			}
+			restored = true
+			snap := newSnapshot(clk.Now().Unix(), b.nextFlush, 0)
+			for i := range b.shards {
+				b.shards[i].each(func(e *edgeState) bool { snap.add(e); return false })
+			}
+			snap.end()
+			b.writeSnapshot(snap)
+			b = NewBuilder(b.cfg)
+			if _, err := b.Restore(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	now := clk.Add(time.Second)
+	b.Advance(now)
+	for _, g := range Granularities {
+		tick := b.Latest(g).Graph
+		fresh, err := b.Graph(g, b.cfg.Window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]Edge{}
+		for _, e := range fresh.Edges {
+			want[e.ID] = e
+		}
+		if len(tick.Edges) != len(fresh.Edges) {
+			t.Fatalf("%s: tick has %d edges, cells %d", g, len(tick.Edges), len(fresh.Edges))
+		}
+		for _, e := range tick.Edges {
+			f, ok := want[e.ID]
+			switch {
+			case !ok:
+				t.Fatalf("%s: edge %s only in the tick", g, e.ID)
+			case e.Requests != f.Requests || e.Errors != f.Errors || e.BytesSent != f.BytesSent || e.BytesReceived != f.BytesReceived:
+				t.Fatalf("%s: edge %s: tick %+v, cells %+v", g, e.ID, e, f)
+			case e.P50Ms != f.P50Ms || e.P99Ms != f.P99Ms || e.MeanMs != f.MeanMs || e.MTLSShare != f.MTLSShare:
+				t.Fatalf("%s: edge %s latency or mTLS: tick %+v, cells %+v", g, e.ID, e, f)
+			}
+		}
+	}
+}
+
+func FuzzBuilderInvariants(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 2, 1, 0, 1, 9, 200, 2, 14, 0, 0, 33, 90, 3, 0, 0, 0, 2, 3})
+	f.Add([]byte{0, 5, 50, 0, 5, 50, 0, 5, 100, 0, 5, 100, 2, 3, 0})
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 8 {
+		ops := make([]byte, 3*(20+r.IntN(100)))
+		for i := range ops {
+			ops[i] = byte(r.UintN(256))
+		}
+		f.Add(ops)
+	}
+	f.Fuzz(runOps)
+}
+
+// TestBuilderInvariantsRandom runs many random operation sequences through
+// runOps on every test run (the fuzz target explores further).
+func TestBuilderInvariantsRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	for range 300 {
+		ops := make([]byte, 3*(10+r.IntN(150)))
+		for i := range ops {
+			ops[i] = byte(r.UintN(256))
+		}
+		runOps(t, ops)
+	}
+}
