@@ -1,9 +1,12 @@
 package graph
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/meshscope/meshscope/schema"
 )
 
 // runOps drives a builder with the operations encoded in ops, three bytes
@@ -60,8 +63,14 @@ func runOps(t *testing.T, ops []byte) {
 			}
 		}
 	}
-	now := clk.Add(time.Second)
-	b.Advance(now)
+	b.Advance(clk.Add(time.Second))
+	checkTickEqualsCells(t, b)
+}
+
+// checkTickEqualsCells compares every granularity's last tick graph with the
+// graph computed afresh from the cells.
+func checkTickEqualsCells(t *testing.T, b *Builder) {
+	t.Helper()
 	for _, g := range Granularities {
 		tick := b.Latest(g).Graph
 		fresh, err := b.Graph(g, b.cfg.Window)
@@ -113,5 +122,88 @@ func TestBuilderInvariantsRandom(t *testing.T) {
 			ops[i] = byte(r.UintN(256))
 		}
 		runOps(t, ops)
+	}
+}
+
+// runSpanOps feeds the span pairer spans made from ops, four bytes each:
+// few trace and span ids (so that parents, children, duplicates and
+// orphans meet), every kind, HTTP, gRPC, database, messaging and external
+// calls, proxy spans, attribute lists of odd lengths; time passes now and
+// then. Nothing may panic and the tick must equal the cells.
+func runSpanOps(t *testing.T, ops []byte) {
+	clk := newFakeClock(t0)
+	b := NewBuilder(BuilderConfig{Now: clk.Now, SpanWait: 3 * time.Second})
+	services := []string{"web", "cart", "", "pay"}
+	attrs := [][2][]string{
+		{nil, nil},
+		{{"db.system", "db.name"}, {"postgresql", "orders"}},
+		{{"messaging.system", "messaging.destination.name"}, {"kafka", "orders"}},
+		{{"http.url"}, {"https://api.stripe.com/v1/charges"}},
+		{{"component", "upstream_cluster", "istio.canonical_service", "istio.namespace", "node_id"}, {"proxy", "outbound|80||cart.shop.svc.cluster.local", "web", "shop", "sidecar~10.0.0.1~web-1.shop~shop.svc.cluster.local"}},
+		{{"rpc.system", "http.status_code", "response_flags"}, {"grpc", "503", "UF"}},
+		{{"http.request.body.size", "net.peer.name", "dangling"}, {"12", "cart"}},
+		{{"peer.service"}, {"legacy"}},
+	}
+	var batch []schema.SpanRow
+	for len(ops) >= 4 {
+		op, x, y, z := ops[0], ops[1], ops[2], ops[3]
+		ops = ops[4:]
+		if op%8 == 7 {
+			b.ObserveSpans(batch)
+			batch = batch[:0]
+			b.Advance(clk.Add(time.Duration(1+x%5) * time.Second))
+			continue
+		}
+		a := attrs[y%8]
+		s := schema.SpanRow{
+			StartUnixNano:  uint64(clk.Now().Add(time.Duration(int(z%8)-6) * time.Second).UnixNano()),
+			DurationNanos:  uint64(z) * uint64(time.Millisecond),
+			TraceID:        schema.TraceID{x % 3},
+			SpanID:         schema.SpanID{1 + y%6},
+			Kind:           op % 6,
+			StatusCode:     z % 3,
+			ServiceName:    services[x/3%4],
+			Workload:       services[x/12%4],
+			ServiceVersion: fmt.Sprint("v", op/64),
+			HTTPStatusCode: uint16(200 + 100*int(z%4)),
+			GRPCStatusCode: int16(z%20) - 1,
+			AttrKeys:       a[0], AttrValues: a[1],
+		}
+		if op/8%2 == 1 {
+			s.ParentSpanID = schema.SpanID{1 + x%6}
+		}
+		if op/16%2 == 1 {
+			s.ServiceNamespace = "shop"
+		}
+		batch = append(batch, s)
+	}
+	b.ObserveSpans(batch)
+	b.Advance(clk.Add(10 * time.Second))
+	checkTickEqualsCells(t, b)
+}
+
+func FuzzObserveSpans(f *testing.F) {
+	f.Add([]byte{2, 0, 0, 3, 3, 0, 1, 3, 7, 1, 0, 0, 12, 1, 2, 4, 4, 1, 3, 5, 7, 4, 0, 0})
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 8 {
+		ops := make([]byte, 4*(20+r.IntN(100)))
+		for i := range ops {
+			ops[i] = byte(r.UintN(256))
+		}
+		f.Add(ops)
+	}
+	f.Fuzz(runSpanOps)
+}
+
+// TestObserveSpansRandom runs random span sequences through runSpanOps on
+// every test run.
+func TestObserveSpansRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 300 {
+		ops := make([]byte, 4*(10+r.IntN(150)))
+		for i := range ops {
+			ops[i] = byte(r.UintN(256))
+		}
+		runSpanOps(t, ops)
 	}
 }
