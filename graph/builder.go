@@ -105,10 +105,11 @@ func NewBuilder(cfg BuilderConfig) *Builder {
 func (b *Builder) Config() BuilderConfig { return b.cfg }
 
 // Observe takes calls from access logs and metrics (and from paired spans).
-// obs is not retained. Each observation needs a Count and exactly one
-// provenance bit, else it is dropped and counted as invalid; a time in the
-// future counts as now; a time before the horizon or before the last
-// flushed bucket is dropped and counted as late.
+// obs is not retained. Each observation needs a Count (or, without one,
+// bytes: a metric delta of bytes alone) and exactly one provenance bit,
+// else it is dropped and counted as invalid; a time in the future counts as
+// now; a time before the horizon or before the last flushed bucket is
+// dropped and counted as late.
 func (b *Builder) Observe(obs []Observation) {
 	if len(obs) == 0 {
 		return
@@ -122,7 +123,7 @@ func (b *Builder) Observe(obs []Observation) {
 	for i := range obs {
 		o := &obs[i]
 		pi := provIndex(o.Provenance)
-		if o.Count == 0 || pi < 0 {
+		if (o.Count == 0 && o.BytesSent == 0 && o.BytesReceived == 0) || pi < 0 {
 			invalid++
 			continue
 		}

@@ -154,6 +154,46 @@ func TestUnknownLatencyTwiceInOneSecond(t *testing.T) {
 	require.InDelta(t, 5.0, e.MeanMs, 1e-9, "the mean of the 2 timed calls")
 }
 
+// A metric delta of bytes alone (Istio's TCP byte counters grow on a
+// long-lived connection while no new connection opens) adds its bytes to
+// the edge, live and in the flushed bucket; without calls or bytes an
+// observation is invalid.
+func TestBytesAloneAddToTheEdge(t *testing.T) {
+	clk := newFakeClock(t0)
+	w := &memWriter{}
+	reg := prometheus.NewRegistry()
+	b := NewBuilder(BuilderConfig{Now: clk.Now, Writer: w, Registerer: reg})
+	app, db := svc("shop", "app"), svc("shop", "mysql")
+	opened := call(t0, app, db, 2, FromMetric, ReporterDestination)
+	opened.Protocol, opened.DurationNanos, opened.BytesSent = ProtocolTCP, -1, 100
+	streamed := opened
+	streamed.TimeUnixNano, streamed.Count, streamed.BytesSent, streamed.BytesReceived = t0.Add(15*time.Second).UnixNano(), 0, 4000, 90000
+	nothing := streamed
+	nothing.BytesSent, nothing.BytesReceived = 0, 0
+	clk.Set(t0.Add(15 * time.Second))
+	b.Observe([]Observation{opened, streamed, nothing})
+	require.EqualValues(t, 1, testutil.ToFloat64(b.m.droppedInvalid))
+	b.Advance(clk.Add(time.Second))
+	e := edgeByID(b.Latest(GranularityService).Graph, "service:shop/app->service:shop/mysql")
+	require.NotNil(t, e)
+	require.EqualValues(t, 2, e.Requests)
+	require.EqualValues(t, 4100, e.BytesSent)
+	require.EqualValues(t, 90000, e.BytesReceived)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	cancel()
+	require.NoError(t, <-done)
+	var sent, recv, requests uint64
+	for _, r := range w.copyRows() {
+		sent, recv, requests = sent+r.BytesSent, recv+r.BytesReceived, requests+r.Requests
+	}
+	require.EqualValues(t, 2, requests)
+	require.EqualValues(t, 4100, sent, "the bucket of bytes alone is written too")
+	require.EqualValues(t, 90000, recv)
+}
+
 // A flood of unique parties stops at MaxEdges: the edges already live keep
 // counting, observations of new edges are dropped and counted.
 func TestMaxEdgesBoundsLiveEdges(t *testing.T) {

@@ -54,8 +54,8 @@ func (d *obsDelta) set(o *Observation) {
 		d.bucket, d.latSum = BucketOf(mean), uint64(mean)*o.Count
 		return
 	}
-	if o.DurationNanos < 0 {
-		d.bucket = -1 // latency unknown: not in the histogram
+	if o.DurationNanos < 0 || o.Count == 0 {
+		d.bucket = -1 // latency unknown (or no calls): not in the histogram
 		return
 	}
 	dur := o.DurationNanos

@@ -35,7 +35,10 @@ func runOps(t *testing.T, ops []byte) {
 			o.Protocol = Protocol(1 + op/8%2)
 			o.Errors = uint64(op/16) % (o.Count + 1)
 			o.BytesSent, o.BytesReceived, o.MTLS = uint64(y), uint64(x), uint64(op/32)%(o.Count+1)
-			switch y / 45 % 3 {
+			if x%11 == 0 { // bytes alone, or nothing at all (invalid)
+				o.Count, o.Errors, o.MTLS = 0, 0, 0
+			}
+			switch uint64(y/45%3) * min(o.Count, 1) {
 			case 1:
 				o.DurationNanos = -1
 			case 2:

@@ -117,7 +117,9 @@ type Observation struct {
 	Source       Party
 	Destination  Party
 	Protocol     Protocol
-	// Count is 1 for a request, N for a metric delta.
+	// Count is 1 for a request, N for a metric delta; 0 for a metric
+	// delta of bytes alone (a long-lived TCP connection that opened no new
+	// one), which adds its bytes to calls counted otherwise.
 	Count uint64
 	// Errors is how many of Count failed by the error rule (IsError).
 	Errors uint64

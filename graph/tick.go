@@ -175,7 +175,7 @@ func (b *Builder) appendRow(rows []EdgeRow, arena []uint64, e *edgeState, bucket
 		return rows, arena
 	}
 	b.tmp = EdgeStats{}
-	if !e.sumRange(bucket, bucket+BucketSeconds, &b.tmp) || b.tmp.Requests == 0 {
+	if !e.sumRange(bucket, bucket+BucketSeconds, &b.tmp) || (b.tmp.Requests == 0 && b.tmp.BytesSent == 0 && b.tmp.BytesReceived == 0) {
 		return rows, arena
 	}
 	s := &b.tmp
