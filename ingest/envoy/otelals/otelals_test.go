@@ -17,7 +17,7 @@ import (
 	"github.com/meshscope/meshscope/schema"
 )
 
-func fixtureLines(t *testing.T, name string) []string {
+func fixtureLines(t testing.TB, name string) []string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "testdata", name))
 	require.NoError(t, err)
@@ -38,7 +38,7 @@ func envoyResource(rl plog.ResourceLogs, nodeID, cluster string) {
 	a.PutStr("node_name", nodeID)
 }
 
-func newConverter(t *testing.T) (*otlp.Converter, *envoy.Resolver) {
+func newConverter(t testing.TB) (*otlp.Converter, *envoy.Resolver) {
 	t.Helper()
 	res, err := envoy.NewResolver(envoy.Config{})
 	require.NoError(t, err)
