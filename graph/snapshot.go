@@ -134,9 +134,9 @@ func (s *snapshot) add(e *edgeState) {
 func (s *snapshot) end() { s.u(0) }
 
 // writeSnapshot replaces the snapshot file with s (written aside, synced,
-// then renamed over it). Failures are logged and counted: the previous
-// snapshot stays, which a restart then restores (its nextFlush is earlier,
-// so it never brings back a bucket written after it).
+// then renamed over it). A failure is logged and counted, and the previous
+// snapshot is removed: it holds cells of the bucket about to be written,
+// which a restart would count a second time.
 func (b *Builder) writeSnapshot(s *snapshot) {
 	err := func() error {
 		path := b.cfg.SnapshotPath
@@ -171,6 +171,9 @@ func (b *Builder) writeSnapshot(s *snapshot) {
 	if err != nil {
 		b.m.snapshots.WithLabelValues("failed").Inc()
 		b.cfg.Logger.Warn("graph: snapshot of open buckets not written", "err", err)
+		if rerr := os.Remove(b.cfg.SnapshotPath); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			b.cfg.Logger.Error("graph: stale snapshot not removed; a restart after a crash may count its calls twice", "err", rerr)
+		}
 		return
 	}
 	b.m.snapshots.WithLabelValues("written").Inc()

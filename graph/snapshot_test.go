@@ -163,3 +163,19 @@ func BenchmarkSnapshot(b *testing.B) {
 	b.ReportMetric(float64(size)/(1<<20), "MiB")
 	b.ReportMetric(float64(capture.Milliseconds())/float64(b.N), "capture-ms")
 }
+
+// A snapshot that cannot be written takes the previous one away: that one
+// holds cells of the bucket about to be written, which a restart would
+// count again.
+func TestFailedSnapshotRemovesThePreviousOne(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "graph-snapshot")
+	require.NoError(t, os.WriteFile(path, []byte("previous"), 0o644))
+	require.NoError(t, os.Mkdir(path+".tmp", 0o755)) // where the new one would be written
+	b := NewBuilder(BuilderConfig{Now: newFakeClock(t0).Now, Writer: &memWriter{}, SnapshotPath: path})
+	s := newSnapshot(t0.Unix(), t0.Unix(), 0)
+	s.end()
+	b.writeSnapshot(s)
+	require.EqualValues(t, 1, testutil.ToFloat64(b.m.snapshots.WithLabelValues("failed")))
+	_, err := os.Stat(path)
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
