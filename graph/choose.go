@@ -219,8 +219,13 @@ func newSelection(pref *preference) *Selection {
 	return &Selection{choice: newInputChoice(pref)}
 }
 
-// Add adds one finest-level edge. k's strings are kept; st is copied.
+// Add adds one finest-level edge. k's strings are kept; st is copied. An
+// edge without calls (bytes alone, from a metric) is left out: it is not
+// shown, and must not take part in the choice of which inputs count.
 func (s *Selection) Add(k *EdgeKey, st *EdgeStats) {
+	if st.Requests == 0 {
+		return
+	}
 	lo, hi := latencyRange(&st.Latency)
 	off := len(s.arena)
 	if lo <= hi {

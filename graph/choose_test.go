@@ -42,3 +42,26 @@ func TestKeysOfLessTrustedInputsAreLeftOut(t *testing.T) {
 	require.NotNil(t, e)
 	require.EqualValues(t, 8, e.Requests)
 }
+
+// A key without calls (a metric's bytes alone, in a range where the metric
+// saw no new connection) neither shows nor keeps a less trusted input's key
+// of the same calls out, even when metrics are the most trusted input.
+func TestSelectionIgnoresKeysWithoutCalls(t *testing.T) {
+	sel, err := NewSelection([]Provenance{FromMetric, FromAccessLog, FromSpan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, db := svc("shop", "app"), svc("shop", "mysql")
+	metric := EdgeKey{Source: app, Destination: db, Protocol: ProtocolTCP}
+	access := metric // the access log knows the workloads, the metric not
+	access.Source.Workload, access.Destination.Workload = "app-v1", "mysql-0"
+	sel.Add(&metric, &EdgeStats{BytesSent: 5000, BytesReceived: 90000, Provenance: FromMetric})
+	sel.Add(&access, &EdgeStats{Requests: 3, BytesSent: 10, Provenance: FromAccessLog})
+	a := NewAssembler(GranularityService, &HealthConfig{})
+	sel.AddTo(a)
+	g := a.Graph(t0, t0.Add(time.Minute))
+	e := edgeByID(g, "service:shop/app->service:shop/mysql")
+	if e == nil || e.Requests != 3 {
+		t.Fatalf("edge %+v, want the access log's 3 calls", e)
+	}
+}
