@@ -44,7 +44,7 @@ type edgeMeasure struct {
 var edgeMeasures = []edgeMeasure{
 	{Column{Name: "provenance", Type: "UInt8", Doc: "inputs that saw the calls, a bitmask: 1 span, 2 access log, 4 metric"}, "groupBitOr"},
 	{Column{Name: "reporters", Type: "UInt8", Doc: "reporters of the calls, a bitmask: 1 unknown, 2 source, 4 destination"}, "groupBitOr"},
-	{Column{Name: "requests", Type: "UInt64", Doc: "calls"}, "sum"},
+	{Column{Name: "requests", Type: "UInt64", Doc: "calls; 0 in a row of bytes alone (a metric's TCP bytes while no new connection opened)"}, "sum"},
 	{Column{Name: "errors", Type: "UInt64", Doc: "failed calls, by meshscope's one error rule"}, "sum"},
 	{Column{Name: "latency", Type: "Array(UInt64)", Doc: "latency histogram: bucket i counts calls in (1µs·2^((i-1)/4), 1µs·2^(i/4)], 128 buckets; trailing empty buckets may be omitted"}, "sumForEach"},
 	{Column{Name: "latency_sum_ns", Type: "UInt64", Doc: "sum of the latencies of the calls in latency, nanoseconds (mean = latency_sum_ns / arraySum(latency): calls of unknown latency count in requests only)"}, "sum"},
