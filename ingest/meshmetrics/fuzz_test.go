@@ -140,11 +140,7 @@ func latencyTotal(h *graph.Histogram) (n uint64) {
 func FuzzDeriver(f *testing.F) {
 	r := rand.New(rand.NewPCG(8, 9))
 	for range 10 {
-		ops := make([]byte, 6*len(fuzzLabels)+3*(30+r.IntN(200)))
-		for i := range ops {
-			ops[i] = byte(r.UintN(256))
-		}
-		f.Add(ops)
+		f.Add(randomDeriverOps(r, 30, 230))
 	}
 	f.Fuzz(runDeriverOps)
 }
@@ -154,10 +150,16 @@ func FuzzDeriver(f *testing.F) {
 func TestDeriverRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(10, 11))
 	for range 300 {
-		ops := make([]byte, 6*len(fuzzLabels)+3*(10+r.IntN(300)))
-		for i := range ops {
-			ops[i] = byte(r.UintN(256))
-		}
-		runDeriverOps(t, ops)
+		runDeriverOps(t, randomDeriverOps(r, 10, 310))
 	}
+}
+
+// randomDeriverOps is six random series and between lo and hi (excluded)
+// random samples.
+func randomDeriverOps(r *rand.Rand, lo, hi int) []byte {
+	ops := make([]byte, 6*len(fuzzLabels)+3*(lo+r.IntN(hi-lo)))
+	for i := range ops {
+		ops[i] = byte(r.UintN(256))
+	}
+	return ops
 }
