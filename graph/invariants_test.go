@@ -106,11 +106,7 @@ func FuzzBuilderInvariants(f *testing.F) {
 	f.Add([]byte{0, 5, 50, 0, 5, 50, 0, 5, 100, 0, 5, 100, 2, 3, 0})
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 8 {
-		ops := make([]byte, 3*(20+r.IntN(100)))
-		for i := range ops {
-			ops[i] = byte(r.UintN(256))
-		}
-		f.Add(ops)
+		f.Add(randomOps(r, 3, 20, 120))
 	}
 	f.Fuzz(runOps)
 }
@@ -120,11 +116,7 @@ func FuzzBuilderInvariants(f *testing.F) {
 func TestBuilderInvariantsRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	for range 300 {
-		ops := make([]byte, 3*(10+r.IntN(150)))
-		for i := range ops {
-			ops[i] = byte(r.UintN(256))
-		}
-		runOps(t, ops)
+		runOps(t, randomOps(r, 3, 10, 160))
 	}
 }
 
@@ -189,11 +181,7 @@ func FuzzObserveSpans(f *testing.F) {
 	f.Add([]byte{2, 0, 0, 3, 3, 0, 1, 3, 7, 1, 0, 0, 12, 1, 2, 4, 4, 1, 3, 5, 7, 4, 0, 0})
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 8 {
-		ops := make([]byte, 4*(20+r.IntN(100)))
-		for i := range ops {
-			ops[i] = byte(r.UintN(256))
-		}
-		f.Add(ops)
+		f.Add(randomOps(r, 4, 20, 120))
 	}
 	f.Fuzz(runSpanOps)
 }
@@ -203,10 +191,16 @@ func FuzzObserveSpans(f *testing.F) {
 func TestObserveSpansRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for range 300 {
-		ops := make([]byte, 4*(10+r.IntN(150)))
-		for i := range ops {
-			ops[i] = byte(r.UintN(256))
-		}
-		runSpanOps(t, ops)
+		runSpanOps(t, randomOps(r, 4, 10, 160))
 	}
+}
+
+// randomOps is between lo and hi (excluded) random operations of size bytes
+// each.
+func randomOps(r *rand.Rand, size, lo, hi int) []byte {
+	ops := make([]byte, size*(lo+r.IntN(hi-lo)))
+	for i := range ops {
+		ops[i] = byte(r.UintN(256))
+	}
+	return ops
 }
