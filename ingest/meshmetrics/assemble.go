@@ -121,10 +121,42 @@ func (d *Deriver) finalize(g *group, now int64, dst []graph.Observation) []graph
 			return dst
 		}
 	}
-	if o, ok := d.observation(g, &t); ok {
+	d.sawRequests(g, now)
+	o, ok := d.observation(g, &t)
+	if ok && g.call.transport {
+		o, ok = d.ontoRequests(g, o, now)
+	}
+	if ok {
 		dst = append(dst, o)
 	}
 	return dst
+}
+
+// sawRequests notes that the connections of a Linkerd request group carry
+// requests of its protocol.
+func (d *Deriver) sawRequests(g *group, now int64) {
+	if g.call.conn != 0 && !g.call.transport {
+		d.requestConns[g.call.conn] = requestConn{seen: now, src: g.call.src, dst: g.call.dst, proto: g.call.proto}
+	}
+}
+
+// ontoRequests turns the observation of a Linkerd transport group whose
+// connections carry requests (a request group of the same connections
+// was seen within Config.Expiry) into bytes alone on the request edge
+// (whose callee may be named by the request's authority where the
+// transport series knows an address only):
+// Linkerd counts every connection in tcp_*, HTTP ones included, and a TCP
+// edge beside the HTTP one would show the same traffic twice. Connections
+// that carry no requests (opaque TCP: databases, queues) stay TCP edges
+// counting connections.
+func (d *Deriver) ontoRequests(g *group, o graph.Observation, now int64) (graph.Observation, bool) {
+	rc, ok := d.requestConns[g.call.conn]
+	if !ok || now-rc.seen >= int64(d.cfg.Expiry) {
+		return o, true
+	}
+	o.Source, o.Destination, o.Protocol = rc.src, rc.dst, rc.proto
+	o.Count, o.Errors, o.MTLS, o.Plaintext = 0, 0, 0, 0
+	return o, o.BytesSent > 0 || o.BytesReceived > 0
 }
 
 // increase is the increase of a scalar series from its baseline to its
@@ -358,6 +390,11 @@ func (d *Deriver) expire(now int64) {
 	for id, seen := range d.destSeen {
 		if seen < cutoff {
 			delete(d.destSeen, id)
+		}
+	}
+	for id, rc := range d.requestConns {
+		if rc.seen < cutoff {
+			delete(d.requestConns, id)
 		}
 	}
 }

@@ -40,8 +40,11 @@ type Deriver struct {
 	series   map[uint64]*series
 	groups   map[uint64]*group
 	destSeen map[uint64]int64 // Istio call identity -> wall time a destination reported it
-	pending  []*group         // groups that may be waiting for stragglers
-	requeued []graph.Observation
+	// requestConns holds the Linkerd connections (connKey) seen carrying
+	// requests.
+	requestConns map[uint64]requestConn
+	pending      []*group // groups that may be waiting for stragglers
+	requeued     []graph.Observation
 
 	lastSweep, lastExpire int64
 	stats                 Stats
@@ -50,6 +53,14 @@ type Deriver struct {
 	buckets []bucketInc
 	bounds  []float64
 	counts  []uint64
+}
+
+// requestConn is when Linkerd connections were last seen carrying
+// requests, and the edge of those requests.
+type requestConn struct {
+	seen     int64
+	src, dst graph.Party
+	proto    graph.Protocol
 }
 
 // Stats are the Deriver's counters.
@@ -77,6 +88,8 @@ func New(cfg Config) (*Deriver, error) {
 		series:   make(map[uint64]*series),
 		groups:   make(map[uint64]*group),
 		destSeen: make(map[uint64]int64),
+
+		requestConns: make(map[uint64]requestConn),
 	}, nil
 }
 

@@ -165,6 +165,15 @@ func TestScenarioNumbers(t *testing.T) {
 			{"service:emojivoto/web", "service:emojivoto/voting", graph.ProtocolGRPC, graph.ReporterSource, 66, 6, 66, 0, 0, 0, true},
 			{"service:emojivoto/web", "external:cdn.example.com", graph.ProtocolHTTP, graph.ReporterSource, 4, 0, 0, 4, 0, 0, true},
 			{"client:/", "service:emojivoto/web", graph.ProtocolHTTP, graph.ReporterDestination, 20, 2, 0, 20, 0, 0, true},
+			// Transport metrics: connections that carry requests add their
+			// bytes to the request edges (also where the request names the
+			// callee by authority, the transport series by address only);
+			// the others are TCP edges.
+			{"service:emojivoto/web", "service:emojivoto/emoji", graph.ProtocolGRPC, graph.ReporterSource, 0, 0, 0, 0, 37500, 150000, false},
+			{"service:emojivoto/web", "service:emojivoto/voting", graph.ProtocolGRPC, graph.ReporterSource, 0, 0, 0, 0, 6600, 13200, false},
+			{"service:emojivoto/web", "external:cdn.example.com", graph.ProtocolHTTP, graph.ReporterSource, 0, 0, 0, 0, 880, 36400, false},
+			{"client:/", "service:emojivoto/web", graph.ProtocolHTTP, graph.ReporterDestination, 0, 0, 0, 0, 2580, 24400, false},
+			{"service:emojivoto/web", "service:emojivoto/redis", graph.ProtocolTCP, graph.ReporterSource, 3, 0, 3, 0, 2100, 8400, false},
 		},
 		"envoy": {
 			{"service:default/productpage", "service:default/reviews", graph.ProtocolHTTP, graph.ReporterSource, 100, 2, 0, 0, 191000, 964000, true},

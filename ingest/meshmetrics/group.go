@@ -26,6 +26,11 @@ type call struct {
 	// identity names the caller and callee, to match waypoint reports
 	// with destination reports.
 	identity uint64
+	// conn names the connections of a Linkerd call (connKey); transport:
+	// the call counts connections and their bytes (Linkerd's tcp_*), not
+	// requests.
+	conn      uint64
+	transport bool
 }
 
 // own copies the strings of c, which may point into a request's buffer,
@@ -129,6 +134,17 @@ func (d *Deriver) track(row *schema.MetricSeriesRow, sp spec, now int64) *series
 		if known(l.get("grpc_status")) != "" {
 			c.proto = graph.ProtocolGRPC
 		}
+	case famLinkerdTCP:
+		c, ok = linkerdTCPCall(l)
+		if ok && l.get("direction") == "inbound" {
+			// The peer is the caller: what the proxy read, the caller sent.
+			switch s.role {
+			case roleBytesSent:
+				s.role = roleBytesReceived
+			case roleBytesReceived:
+				s.role = roleBytesSent
+			}
+		}
 	case famEnvoy:
 		c, ok = envoyCall(l)
 		if cls := l.get("envoy_response_code_class"); cls != "" {
@@ -163,6 +179,7 @@ func (d *Deriver) track(row *schema.MetricSeriesRow, sp spec, now int64) *series
 	if c.destReport {
 		d.destSeen[c.identity] = now
 	}
+	d.sawRequests(g, now)
 	g.join(s)
 	return s
 }

@@ -21,6 +21,7 @@ func linkerdCall(l lbls) (call, bool) {
 		c.security = schema.SecurityPlaintext
 	}
 	own := emitterParty(l, true)
+	c.conn = connKey(l, own)
 	switch l.get("direction") {
 	case "outbound":
 		c.src, c.dst = own, linkerdDestination(l)
@@ -51,4 +52,28 @@ func linkerdDestination(l lbls) graph.Party {
 		return graph.Party{Kind: graph.KindExternal, Name: hostOf(first(l.get("authority"), l.get("target_addr")))}
 	}
 	return graph.Party{Kind: graph.KindService, Namespace: ns, Name: name, Workload: wl}
+}
+
+// linkerdTCPCall reads the call of a Linkerd transport series (tcp_*): the
+// connections a proxy opened to a destination (outbound, peer "dst") or
+// accepted from a caller outside the mesh (inbound, peer "src"). The
+// proxy's connections with its own application (outbound from "src",
+// inbound to "dst") are the same traffic again and yield nothing.
+func linkerdTCPCall(l lbls) (call, bool) {
+	dir, peer := l.get("direction"), l.get("peer")
+	if dir == "outbound" && peer == "src" || dir == "inbound" && peer == "dst" {
+		return call{}, false
+	}
+	c, ok := linkerdCall(l)
+	c.proto, c.transport = graph.ProtocolTCP, true
+	return c, ok
+}
+
+// connKey names the connections a Linkerd series counts: the proxy's
+// workload, the direction and the address connected to (target_addr, on
+// request and transport series alike), so that a transport series finds
+// the request series of its connections.
+func connKey(l lbls, own graph.Party) uint64 {
+	return hashStrings(l.get("direction"), own.Namespace, own.Name, own.Workload,
+		first(l.get("target_addr"), l.get("authority"), l.get("dst_service")))
 }

@@ -6,6 +6,9 @@ type family uint8
 const (
 	famIstio family = iota + 1
 	famLinkerd
+	// famLinkerdTCP is Linkerd's transport metrics (tcp_*), which count
+	// every connection, HTTP ones included.
+	famLinkerdTCP
 	famEnvoy
 )
 
@@ -89,6 +92,15 @@ func specOf(name string) (spec, bool) {
 		return spec{fam: famLinkerd, role: roleHistSum, unitNanos: msNanos}, true
 	case "response_latency_ms":
 		return spec{fam: famLinkerd, role: roleHistRow, unitNanos: msNanos}, true
+	// Linkerd transport metrics, named as the outbound side sees them:
+	// written is what the caller sent (track swaps the two for inbound
+	// series, whose peer is the caller).
+	case "tcp_open_total", "tcp_open":
+		return spec{fam: famLinkerdTCP, role: roleCounter, rank: 1}, true
+	case "tcp_write_bytes_total", "tcp_write_bytes":
+		return spec{fam: famLinkerdTCP, role: roleBytesSent}, true
+	case "tcp_read_bytes_total", "tcp_read_bytes":
+		return spec{fam: famLinkerdTCP, role: roleBytesReceived}, true
 
 	// Envoy cluster statistics (/stats/prometheus, tags extracted).
 	case "envoy_cluster_upstream_rq_total":
