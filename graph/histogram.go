@@ -116,3 +116,28 @@ func FromBuckets(boundsNanos []float64, counts []uint64) Histogram {
 	}
 	return h
 }
+
+// FromExponential spreads the positive side of an exponential histogram
+// (OTLP's, and Prometheus native histograms with an exponential schema,
+// stored the same way) onto the fixed layout. Bucket i of counts holds
+// values in (base^(offset+i), base^(offset+i+1)] of unitNanos nanoseconds,
+// base = 2^(2^-scale); each count is placed at its bucket's geometric
+// midpoint, and zero (the zero bucket's count) in the first bucket. At
+// scales of 2 and above the source buckets are as fine as the layout's or
+// finer, so percentiles keep the layout's precision.
+func FromExponential(scale, offset int32, zero uint64, counts []uint64, unitNanos float64) Histogram {
+	var h Histogram
+	h[0] = zero
+	step := math.Exp2(-float64(scale))
+	for i, c := range counts {
+		if c == 0 {
+			continue
+		}
+		at := math.Exp2((float64(offset)+float64(i)+0.5)*step) * unitNanos
+		if !(at < 1e18) { // beyond the last bucket, or NaN
+			at = 1e18
+		}
+		h[BucketOf(int64(at))] += c
+	}
+	return h
+}

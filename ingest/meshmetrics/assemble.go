@@ -179,31 +179,46 @@ func (s *series) increase(countFirst bool) float64 {
 // addRow adds the increase of a histogram row series to t.
 func (d *Deriver) addRow(g *group, s *series, t *tally) {
 	next, last := &s.nextH, &s.lastH
-	var count uint64
+	var count, zero uint64
 	var sum float64
-	counts := d.counts[:0]
+	counts, expInc := d.counts[:0], d.expInc[:0]
+	whole := func() { // the sample is the increase
+		count, sum, zero = next.count, next.sum, next.zero
+		counts = append(counts, next.counts...)
+		expInc = append(expInc[:0], next.expCounts...)
+	}
 	switch {
 	case s.delta || !s.hasLast && d.cfg.CountFirstSample:
-		count, sum = next.count, next.sum
-		counts = append(counts, next.counts...)
+		whole()
 	case !s.hasLast:
 	case rowReset(last, next):
-		count, sum = next.count, next.sum
-		counts = append(counts, next.counts...)
+		whole()
+	case next.exp:
+		var ok bool
+		if expInc, zero, ok = expIncrease(last, next, expInc); ok {
+			count, sum = next.count-last.count, next.sum-last.sum
+		} else {
+			whole()
+		}
 	default:
 		count, sum = next.count-last.count, next.sum-last.sum
 		for i, c := range next.counts {
 			counts = append(counts, c-last.counts[i])
 		}
 	}
-	d.counts = counts
-	bounds := next.bounds
+	d.counts, d.expInc = counts, expInc
+	bounds, exp, scale, offset := next.bounds, next.exp, next.scale, next.offset
 	s.lastH, s.nextH = s.nextH, s.lastH // the sample becomes the baseline
 	switch s.role {
 	case roleHistRow:
 		t.histCount += float64(count)
 		t.histSum += sum
-		if count > 0 && len(counts) == len(bounds)+1 {
+		switch {
+		case count == 0:
+		case exp:
+			h := graph.FromExponential(scale, offset, zero, expInc, g.unitNanos)
+			t.latency.Add(&h)
+		case len(counts) == len(bounds)+1:
 			d.bounds = scaled(d.bounds[:0], bounds, g.unitNanos)
 			h := graph.FromBuckets(d.bounds, counts)
 			t.latency.Add(&h)
@@ -218,9 +233,16 @@ func (d *Deriver) addRow(g *group, s *series, t *tally) {
 }
 
 // rowReset reports whether a histogram row went back (a reset) or changed
-// its layout since the last one.
+// its layout since the last one. Exponential rows are checked bucket by
+// bucket in expIncrease.
 func rowReset(last, next *rowHist) bool {
-	if next.count < last.count || !slices.Equal(last.bounds, next.bounds) || len(last.counts) != len(next.counts) {
+	if next.count < last.count || last.exp != next.exp {
+		return true
+	}
+	if next.exp {
+		return false
+	}
+	if !slices.Equal(last.bounds, next.bounds) || len(last.counts) != len(next.counts) {
 		return true
 	}
 	for i, c := range next.counts {
@@ -229,6 +251,30 @@ func rowReset(last, next *rowHist) bool {
 		}
 	}
 	return false
+}
+
+// expIncrease appends to dst the per-bucket increase of the exponential
+// histogram row next over last, at next's scale and offset (a cumulative
+// histogram's scale only goes down as its range widens: last's buckets are
+// merged to next's scale first), and returns the zero bucket's increase;
+// false when next cannot have grown from last (a reset).
+func expIncrease(last, next *rowHist, dst []uint64) ([]uint64, uint64, bool) {
+	if next.scale > last.scale || next.zero < last.zero {
+		return dst, 0, false
+	}
+	dst = append(dst, next.expCounts...)
+	shift := uint(int64(last.scale) - int64(next.scale))
+	for i, c := range last.expCounts {
+		if c == 0 {
+			continue
+		}
+		j := (int64(last.offset)+int64(i))>>shift - int64(next.offset)
+		if j < 0 || j >= int64(len(dst)) || dst[j] < c {
+			return dst, 0, false
+		}
+		dst[j] -= c
+	}
+	return dst, next.zero - last.zero, true
 }
 
 // scaled appends bounds times unit to dst.

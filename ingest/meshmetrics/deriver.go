@@ -53,6 +53,7 @@ type Deriver struct {
 	buckets []bucketInc
 	bounds  []float64
 	counts  []uint64
+	expInc  []uint64
 }
 
 // requestConn is when Linkerd connections were last seen carrying

@@ -265,6 +265,46 @@ func TestHistogramRows(t *testing.T) {
 	require.Equal(t, &want, got[0].Latency)
 }
 
+// Exponential histogram rows (OTLP, Prometheus native histograms) give the
+// latency distribution: the increase of every bucket, also across a
+// downscale of a cumulative histogram; a bucket that went down is a reset.
+func TestExponentialHistogramRows(t *testing.T) {
+	d, _ := newTest(t, Config{})
+	row := seriesRow("istio_request_duration_milliseconds", istioKV...)
+	row.Type = schema.MetricExponentialHistogram
+	rows := []schema.MetricSeriesRow{row}
+	derive := func(sec int, scale, offset int32, zero uint64, counts []uint64) []graph.Observation {
+		s := at(row, sec, math.NaN())
+		s.ExpScale, s.ExpPositiveOffset, s.ExpZeroCount, s.ExpPositiveCounts = scale, offset, zero, counts
+		s.Count = zero
+		for _, c := range counts {
+			s.Count += c
+		}
+		s.Sum = float64(sec) * 100
+		return d.Flush(d.Derive(rows, []schema.MetricSampleRow{s}, nil))
+	}
+	check := func(got []graph.Observation, count uint64, want graph.Histogram) {
+		t.Helper()
+		require.Len(t, got, 1)
+		require.Equal(t, count, got[0].Count)
+		require.Equal(t, &want, got[0].Latency)
+	}
+	require.Empty(t, derive(0, 3, 20, 1, []uint64{4, 5, 0, 1}))
+	check(derive(15, 3, 20, 1, []uint64{6, 9, 2, 1}), 8, graph.FromExponential(3, 20, 0, []uint64{2, 4, 2, 0}, 1e6))
+
+	// The range widens and the histogram halves its resolution: buckets
+	// 20-21 of scale 3 are bucket 10 of scale 2 (6+9), 22-23 bucket 11
+	// (2+1).
+	check(derive(30, 2, 10, 2, []uint64{16, 3, 0, 0, 3}), 5, graph.FromExponential(2, 10, 1, []uint64{1, 0, 0, 0, 3}, 1e6))
+
+	// Fewer calls in all: a reset, the sample is the increase.
+	check(derive(45, 2, 10, 0, []uint64{2}), 2, graph.FromExponential(2, 10, 0, []uint64{2}, 1e6))
+	// More calls, but a bucket went down: a reset too.
+	check(derive(60, 2, 10, 0, []uint64{1, 5}), 6, graph.FromExponential(2, 10, 0, []uint64{1, 5}, 1e6))
+	// A finer scale than the last sample's cannot grow from it: a reset.
+	check(derive(75, 3, 20, 0, []uint64{3, 4}), 7, graph.FromExponential(3, 20, 0, []uint64{3, 4}, 1e6))
+}
+
 func TestAssemblyWait(t *testing.T) {
 	d, clk := newTest(t, Config{AssemblyWait: 10 * time.Second})
 	req := seriesRow("istio_requests_total", istioKV...)

@@ -59,7 +59,8 @@ var fuzzLabels = [][]string{
 // runDeriverOps feeds the deriver samples made from ops: the first bytes
 // choose six series (a name and label values each), then every three
 // bytes a sample of one of them (growing counters mostly; resets, NaN,
-// infinities and negative values too; histogram rows with buckets), time
+// infinities and negative values too; explicit and exponential histogram
+// rows), time
 // moving on, and a flush now and then. Nothing may panic, and every
 // observation must keep the graph's contract.
 func runDeriverOps(t *testing.T, ops []byte) {
@@ -78,7 +79,14 @@ func runDeriverOps(t *testing.T, ops []byte) {
 			}
 			kv = append(kv, l[0], l[1+int(def[j])%(len(l)-1)])
 		}
-		rows = append(rows, seriesRow(fuzzNames[int(def[0])%len(fuzzNames)], kv...))
+		row := seriesRow(fuzzNames[int(def[0])%len(fuzzNames)], kv...)
+		switch def[1] % 4 {
+		case 1:
+			row.Type = schema.MetricHistogram
+		case 2:
+			row.Type = schema.MetricExponentialHistogram
+		}
+		rows = append(rows, row)
 	}
 	ops = ops[templates*len(fuzzLabels):]
 	values := make([]float64, templates)
@@ -101,10 +109,18 @@ func runDeriverOps(t *testing.T, ops []byte) {
 		}
 		s := at(rows[i], 0, values[i])
 		s.TimeUnixNano = uint64(clk.now().Add(time.Duration(int(x%16)-8) * time.Second).UnixNano())
-		if x%3 == 0 {
+		switch {
+		case x%3 == 0:
 			s.BucketBounds = []float64{5, 10, 100}
 			s.BucketCounts = []uint64{uint64(x % 4), uint64(y % 3), uint64(op % 5), uint64(x % 2)}
 			s.Count = s.BucketCounts[0] + s.BucketCounts[1] + s.BucketCounts[2] + s.BucketCounts[3] + uint64(op%2)
+			s.Sum = values[i]
+		case x%3 == 1:
+			// An exponential histogram whose scale and offset move.
+			s.ExpScale, s.ExpPositiveOffset = int32(y%5)-1, int32(op%7)-3
+			s.ExpZeroCount = uint64(x % 2)
+			s.ExpPositiveCounts = []uint64{uint64(x % 4), uint64(y % 3), uint64(op % 5)}
+			s.Count = s.ExpZeroCount + s.ExpPositiveCounts[0] + s.ExpPositiveCounts[1] + s.ExpPositiveCounts[2] + uint64(op%2)
 			s.Sum = values[i]
 		}
 		obs = d.Derive(rows, []schema.MetricSampleRow{s}, obs)

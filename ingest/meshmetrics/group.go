@@ -90,12 +90,20 @@ type series struct {
 }
 
 // rowHist is a histogram sample row: bounds and per-bucket counts (not
-// cumulative; one more count than bounds), count and sum.
+// cumulative; one more count than bounds), count and sum; or, for an
+// exponential histogram (exp), its scale, zero bucket and positive
+// buckets from offset (as schema.MetricSampleRow keeps them).
 type rowHist struct {
 	bounds []float64
 	counts []uint64
 	count  uint64
 	sum    float64
+
+	exp       bool
+	scale     int32
+	zero      uint64
+	offset    int32
+	expCounts []uint64
 }
 
 // set copies a sample row into h, reusing h's slices.
@@ -103,6 +111,9 @@ func (h *rowHist) set(sm *schema.MetricSampleRow) {
 	h.bounds = append(h.bounds[:0], sm.BucketBounds...)
 	h.counts = append(h.counts[:0], sm.BucketCounts...)
 	h.count, h.sum = sm.Count, sm.Sum
+	h.exp = len(sm.BucketCounts) == 0 && (len(sm.ExpPositiveCounts) > 0 || sm.ExpZeroCount > 0)
+	h.scale, h.zero, h.offset = sm.ExpScale, sm.ExpZeroCount, sm.ExpPositiveOffset
+	h.expCounts = append(h.expCounts[:0], sm.ExpPositiveCounts...)
 }
 
 // track classifies a series on its first sample and starts tracking it.

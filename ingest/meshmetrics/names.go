@@ -26,9 +26,9 @@ const (
 	// roleHistBucket is one _bucket (one le) of a latency histogram.
 	roleHistBucket
 	// roleHistRow is a whole latency histogram in one sample row: OTLP
-	// explicit-bucket histograms and Prometheus native histograms with
-	// custom buckets give the distribution; exponential ones give Count
-	// and the mean latency only.
+	// explicit-bucket and exponential histograms, Prometheus native
+	// histograms (exponential schemas and custom buckets); each gives the
+	// distribution.
 	roleHistRow
 	// roleBytesSent is bytes from the caller to the callee: a counter, the
 	// _sum of a size histogram, or the Sum of a histogram row.
