@@ -33,6 +33,21 @@ import "math/bits"
 // maxPairwiseKeys keys seen by mixed inputs is decided as a whole: only keys
 // seen by its most preferred input count.
 
+// Calls from an unknown caller (client:/) that spans alone saw are left out
+// too when the callee's proxy names its callers. Such a key comes from root
+// server spans whose caller sent no span (the caller is not traced), and a
+// proxy that reports the callee's calls through access logs or metrics has
+// those same calls on the keys of their named callers. A caller outside the
+// mesh is unknown to the proxy as well, so its calls have a key client:/ ->
+// callee seen by more than spans, and that service-level edge keeps the
+// usual choice. The callee counts as proxied when an access log or metric
+// key that spans did not see was reported from its side: as the destination
+// of calls to it (Istio, Envoy) or as the source of calls from it (Linkerd,
+// whose proxies report meshed calls on the caller's side only). Keys that
+// spans saw as well are no such evidence: their reporters mix the inputs',
+// and a callee without a proxy, called by a traced caller through its
+// sidecar, would look proxied.
+
 // maxPairwiseKeys bounds the quadratic comparison within one edge.
 const maxPairwiseKeys = 64
 
@@ -47,6 +62,8 @@ type inputChoice struct {
 	all    Provenance // union of every item's provenance
 	gen    uint64     // the graph being decided; groups of older ones are stale
 	epoch  uint64     // bumped when groups is cleared: cached groups of older epochs are stale
+
+	callees map[nodeKey]calleeState // leaveOutUnknownCallers' scratch
 }
 
 type choiceGroup struct {
@@ -61,6 +78,7 @@ type choiceItem struct {
 	cache **choiceGroup // where the caller keeps the key's group across graphs, or nil
 	sid   string        // service-level edge id, "" until needed when not given
 	mask  Provenance
+	reps  ReporterSet
 	out   bool
 }
 
@@ -89,15 +107,15 @@ func (c *inputChoice) reset() {
 	c.gen++
 }
 
-// add records a finest-level edge k seen by the inputs in mask.
-// serviceEdge is the id of k's service-level edge, or "" to have it
-// computed when needed. cache, when not nil, keeps k's group between graphs
-// (it must start nil and belong to k alone). k must stay valid until the
-// choice is reset.
-func (c *inputChoice) add(serviceEdge string, k *EdgeKey, mask Provenance, cache **choiceGroup) {
+// add records a finest-level edge k seen by the inputs in mask, reported
+// by reps. serviceEdge is the id of k's service-level edge, or "" to have
+// it computed when needed. cache, when not nil, keeps k's group between
+// graphs (it must start nil and belong to k alone). k must stay valid until
+// the choice is reset.
+func (c *inputChoice) add(serviceEdge string, k *EdgeKey, mask Provenance, reps ReporterSet, cache **choiceGroup) {
 	mask &= 7
 	c.all |= mask
-	c.items = append(c.items, choiceItem{key: k, cache: cache, sid: serviceEdge, mask: mask})
+	c.items = append(c.items, choiceItem{key: k, cache: cache, sid: serviceEdge, mask: mask, reps: reps})
 	if c.all&(c.all-1) == 0 {
 		// One input so far: nothing to choose. Groups are only needed
 		// once inputs mix, so the common case skips the map.
@@ -145,6 +163,7 @@ func keyServiceEdge(k *EdgeKey) string {
 
 // decide marks the items that do not count.
 func (c *inputChoice) decide() {
+	c.leaveOutUnknownCallers()
 	for _, g := range c.used {
 		if bits.OnesCount8(uint8(g.mask)) < 2 {
 			continue
@@ -167,6 +186,84 @@ func (c *inputChoice) decide() {
 					break
 				}
 			}
+		}
+	}
+}
+
+// nodeKey identifies a party's service-level node without building its id.
+type nodeKey struct {
+	kind     NodeKind
+	ns, name string
+}
+
+func serviceNode(p *Party) nodeKey {
+	if !p.IsMesh() {
+		return nodeKey{kind: p.Kind, ns: p.Namespace, name: p.Name}
+	}
+	return nodeKey{kind: KindService, ns: p.Namespace, name: p.serviceName()}
+}
+
+// unknownCaller reports whether p is the unknown caller, client:/.
+func unknownCaller(p *Party) bool {
+	return p.Kind == KindClient && p.Namespace == "" && p.Name == ""
+}
+
+// calleeState is what the inputs other than spans say of a callee that
+// spans saw called by the unknown caller.
+type calleeState uint8
+
+const (
+	calleeNamed   calleeState = 1 << iota // they name callers of it
+	calleeProxied                         // its proxy reports (see above)
+	calleeUnknown                         // they saw the unknown caller call it
+)
+
+// leaveOutUnknownCallers marks the keys client:/ -> callee that spans alone
+// saw, where the callee's proxy names its callers (see above).
+func (c *inputChoice) leaveOutUnknownCallers() {
+	if c.all&FromSpan == 0 || c.all&^FromSpan == 0 {
+		return
+	}
+	spanOnlyUnknown := func(it *choiceItem) bool { return it.mask == FromSpan && unknownCaller(&it.key.Source) }
+	if c.callees == nil {
+		c.callees = map[nodeKey]calleeState{}
+	}
+	clear(c.callees)
+	for i := range c.items {
+		if it := &c.items[i]; spanOnlyUnknown(it) {
+			c.callees[serviceNode(&it.key.Destination)] = 0
+		}
+	}
+	if len(c.callees) == 0 {
+		return
+	}
+	for i := range c.items {
+		it := &c.items[i]
+		if it.mask&^FromSpan == 0 {
+			continue
+		}
+		dst := serviceNode(&it.key.Destination)
+		if st, ok := c.callees[dst]; ok {
+			if unknownCaller(&it.key.Source) {
+				st |= calleeUnknown
+			} else {
+				st |= calleeNamed
+			}
+			if it.mask&FromSpan == 0 && it.reps&(1<<ReporterDestination) != 0 {
+				st |= calleeProxied
+			}
+			c.callees[dst] = st
+		}
+		if it.mask&FromSpan == 0 && it.reps&(1<<ReporterSource) != 0 {
+			src := serviceNode(&it.key.Source)
+			if st, ok := c.callees[src]; ok {
+				c.callees[src] = st | calleeProxied
+			}
+		}
+	}
+	for i := range c.items {
+		if it := &c.items[i]; spanOnlyUnknown(it) && c.callees[serviceNode(&it.key.Destination)] == calleeNamed|calleeProxied {
+			it.out = true
 		}
 	}
 }
@@ -240,7 +337,7 @@ func (s *Selection) decide() *inputChoice {
 	ch := s.choice
 	ch.reset()
 	for i := range s.keys {
-		ch.add("", &s.keys[i], s.stats[i].c.prov, nil)
+		ch.add("", &s.keys[i], s.stats[i].c.prov, s.stats[i].c.reps, nil)
 	}
 	ch.decide()
 	return ch

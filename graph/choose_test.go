@@ -65,3 +65,86 @@ func TestSelectionIgnoresKeysWithoutCalls(t *testing.T) {
 		t.Fatalf("edge %+v, want the access log's 3 calls", e)
 	}
 }
+
+// Root server spans of a traced callee whose caller is not traced are
+// calls from the unknown caller to the spans; when the callee's proxy names
+// its callers in access logs or metrics, those spans' calls are the named
+// callers' and count there alone.
+func TestUnknownCallerOfSpansYieldsToTheProxysNamedCallers(t *testing.T) {
+	web, cart, legacy, db := svc("shop", "web"), svc("shop", "cart"), svc("shop", "legacy"), svc("shop", "db")
+	cartV1 := Party{Kind: KindService, Namespace: "shop", Name: "cart", Workload: "cart-v1"}
+	client := Party{Kind: KindClient}
+	const clientCart, webCart = "client:/->service:shop/cart", "service:shop/web->service:shop/cart"
+	tests := []struct {
+		name string
+		obs  []Observation
+		want map[string]uint64 // edges and their calls; no other edge
+	}{
+		{"istio: the callee's sidecar names the caller", []Observation{
+			call(t0, web, cart, 5, FromAccessLog, ReporterSource),
+			call(t0, web, cart, 5, FromAccessLog, ReporterDestination),
+			call(t0, client, cartV1, 5, FromSpan, ReporterDestination),
+		}, map[string]uint64{webCart: 5}},
+		{"linkerd: the callee's proxy reports its own calls, metrics name its callers", []Observation{
+			call(t0, web, cart, 5, FromMetric, ReporterSource),
+			call(t0, cart, db, 2, FromMetric, ReporterSource),
+			call(t0, client, cartV1, 5, FromSpan, ReporterDestination),
+		}, map[string]uint64{webCart: 5, "service:shop/cart->service:shop/db": 2}},
+		{"a caller outside the mesh: the proxy sees the unknown caller too", []Observation{
+			call(t0, web, cart, 5, FromAccessLog, ReporterDestination),
+			call(t0, client, cart, 3, FromAccessLog, ReporterDestination),
+			call(t0, client, cartV1, 3, FromSpan, ReporterDestination),
+		}, map[string]uint64{webCart: 5, clientCart: 3}},
+		{"a callee without a proxy: nothing names its other callers", []Observation{
+			call(t0, web, legacy, 4, FromAccessLog, ReporterSource),
+			call(t0, client, legacy, 6, FromSpan, ReporterDestination),
+		}, map[string]uint64{"service:shop/web->service:shop/legacy": 4, "client:/->service:shop/legacy": 6}},
+		{"a traced caller through its sidecar to a callee without a proxy", []Observation{
+			call(t0, web, legacy, 4, FromAccessLog, ReporterSource),
+			call(t0, web, legacy, 4, FromSpan, ReporterDestination),
+			call(t0, client, legacy, 6, FromSpan, ReporterDestination),
+		}, map[string]uint64{"service:shop/web->service:shop/legacy": 4, "client:/->service:shop/legacy": 6}},
+		{"spans alone", []Observation{
+			call(t0, web, cart, 5, FromSpan, ReporterDestination),
+			call(t0, client, cart, 2, FromSpan, ReporterDestination),
+		}, map[string]uint64{webCart: 5, clientCart: 2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			check := func(g *Graph) {
+				t.Helper()
+				got := map[string]uint64{}
+				for _, e := range g.Edges {
+					got[e.ID] = e.Requests
+				}
+				require.Equal(t, tc.want, got)
+			}
+			// The live graph.
+			clk := newFakeClock(t0.Add(5 * time.Second))
+			b := NewBuilder(BuilderConfig{Now: clk.Now})
+			b.Observe(tc.obs)
+			b.Advance(clk.Now())
+			check(b.Latest(GranularityService).Graph)
+			// A graph read back from stored keys.
+			sel, err := NewSelection(nil)
+			require.NoError(t, err)
+			keys := map[EdgeKey]*EdgeStats{}
+			for _, o := range tc.obs {
+				k := EdgeKey{Source: o.Source, Destination: o.Destination, Protocol: o.Protocol}
+				if keys[k] == nil {
+					keys[k] = &EdgeStats{}
+				}
+				st := keys[k]
+				st.Requests = max(st.Requests, o.Count) // inputs of one key see the same calls
+				st.Provenance |= o.Provenance
+				st.Reporters = st.Reporters.With(o.Reporter)
+			}
+			for k, st := range keys {
+				sel.Add(&k, st)
+			}
+			a := NewAssembler(GranularityService, &HealthConfig{})
+			sel.AddTo(a)
+			check(a.Graph(t0, t0.Add(time.Minute)))
+		})
+	}
+}

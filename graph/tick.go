@@ -155,7 +155,7 @@ func (b *Builder) chooseSnaps() {
 	ch.reset()
 	for i := range b.snaps {
 		s := &b.snaps[i]
-		ch.add(s.e.ids[0].edge, &s.e.key, s.c.prov, &s.e.choice)
+		ch.add(s.e.ids[0].edge, &s.e.key, s.c.prov, s.c.reps, &s.e.choice)
 	}
 	ch.decide()
 	out := 0

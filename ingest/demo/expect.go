@@ -12,8 +12,9 @@ const (
 	ProvenanceMetric    = "metric"
 )
 
-// ClientID is the node id of callers outside the mesh and of callers that
-// broke the trace (an uninstrumented service calling an instrumented one).
+// ClientID is the node id of callers outside the mesh (and, to spans alone,
+// of callers that broke the trace: an uninstrumented service calling an
+// instrumented one).
 const ClientID = "client:/"
 
 // ExpectedEdge is an edge that meshscope's graph should show, at the
@@ -43,11 +44,13 @@ type ExpectedEdge struct {
 // that make and receive it; databases, caches and brokers are services of
 // the mesh to them. A TLS call to an external host without ServiceEntry
 // (Passthrough) is named by its address in ALS entries and by its host in
-// text lines (%REQUESTED_SERVER_NAME%) and metrics. Spans see the calls of instrumented services: a
-// database call as an edge to database:SYSTEM/NAME, a Kafka message as an
-// edge from producer to consumer, an instrumented service called by an
-// uninstrumented one as called by client:/, and the gateway as called by
-// client:/.
+// text lines (%REQUESTED_SERVER_NAME%) and metrics. Spans see the calls of
+// instrumented services: a database call as an edge to database:SYSTEM/NAME,
+// a Kafka message as an edge from producer to consumer, and the gateway as
+// called by client:/. An instrumented service called by an uninstrumented
+// one has root server spans, called by client:/ to spans alone; its sidecar
+// names the caller, so the graph counts those calls on the caller's edge and
+// shows no such client:/ edge.
 func (t *Topology) ExpectedEdges(elapsed, start time.Duration, traces bool) []ExpectedEdge {
 	edges := map[string]*ExpectedEdge{}
 	add := func(src, dst, proto, prov string, c *Call) {
@@ -96,8 +99,6 @@ func (t *Topology) ExpectedEdges(elapsed, start time.Duration, traces bool) []Ex
 			switch {
 			case from.Traced:
 				add(from.ID(), to.ID(), string(to.Protocol), ProvenanceSpan, c)
-			case to.Traced:
-				add(ClientID, to.ID(), string(to.Protocol), ProvenanceSpan, c)
 			}
 		case CallDatabase, CallCache:
 			if from.Traced {
