@@ -17,7 +17,8 @@ import "math/bits"
 // of the same service-level edge describe possibly the same calls when they
 // agree on everything both know: cluster, workload and version of each end
 // (an empty field agrees with anything) and protocol (unknown agrees with
-// any). A key is left out when such a key was seen by an input more
+// any; a database's queries, db, with the TCP connections that carry them).
+// A key is left out when such a key was seen by an input more
 // preferred than every input that saw it: its calls are already counted
 // there. A key left out still adds its provenance and reporters to the
 // edge, so the edge lists every input that saw it.
@@ -274,8 +275,17 @@ func (c *inputChoice) counts(i int) bool { return !c.items[i].out }
 // sameCalls reports whether two keys of one service-level edge may describe
 // the same calls: they agree on everything both know.
 func sameCalls(a, b *EdgeKey) bool {
-	return (a.Protocol == b.Protocol || a.Protocol == ProtocolUnknown || b.Protocol == ProtocolUnknown) &&
+	return protocolsAgree(a.Protocol, b.Protocol) &&
 		partiesAgree(&a.Source, &b.Source) && partiesAgree(&a.Destination, &b.Destination)
+}
+
+// protocolsAgree reports whether two keys' protocols may describe the same
+// traffic: the same protocol, one unknown, or a database's queries (db,
+// from spans) and the TCP connections that carry them (tcp, from the
+// proxies), which the choice then counts in the more trusted input's unit.
+func protocolsAgree(p, q Protocol) bool {
+	return p == q || p == ProtocolUnknown || q == ProtocolUnknown ||
+		p == ProtocolDB && q == ProtocolTCP || p == ProtocolTCP && q == ProtocolDB
 }
 
 func partiesAgree(p, q *Party) bool {

@@ -148,3 +148,35 @@ func TestUnknownCallerOfSpansYieldsToTheProxysNamedCallers(t *testing.T) {
 		})
 	}
 }
+
+// A database the mesh proxies is one edge: spans count its queries
+// (protocol db), the proxies the TCP connections that carry them; the edge
+// shows the more trusted input's numbers and lists both inputs.
+func TestDatabaseQueriesAndConnectionsAreOneEdge(t *testing.T) {
+	cart := svc("shop", "cart")
+	queries := EdgeKey{Source: cart, Destination: svc("data", "stock-mysql"), Protocol: ProtocolDB}
+	conns := EdgeKey{Source: cart, Protocol: ProtocolTCP,
+		Destination: Party{Kind: KindService, Namespace: "data", Name: "stock-mysql", Workload: "stock-mysql-0"}}
+	for _, tc := range []struct {
+		order []Provenance
+		want  uint64
+		proto string
+	}{
+		{nil, 4, "tcp"}, // access logs first, by default
+		{[]Provenance{FromSpan, FromAccessLog, FromMetric}, 40, "db"},
+	} {
+		sel, err := NewSelection(tc.order)
+		require.NoError(t, err)
+		sel.Add(&queries, &EdgeStats{Requests: 40, Provenance: FromSpan})
+		sel.Add(&conns, &EdgeStats{Requests: 4, Provenance: FromAccessLog | FromMetric})
+		a := NewAssembler(GranularityService, &HealthConfig{})
+		sel.AddTo(a)
+		g := a.Graph(t0, t0.Add(time.Minute))
+		require.Len(t, g.Edges, 1)
+		e := g.Edges[0]
+		require.Equal(t, "service:shop/cart->service:data/stock-mysql", e.ID)
+		require.Equal(t, tc.want, e.Requests)
+		require.Equal(t, tc.proto, e.Protocol)
+		require.Equal(t, []string{"span", "accesslog", "metric"}, e.Provenance)
+	}
+}

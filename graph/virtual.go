@@ -12,7 +12,9 @@ import (
 //   - for an Envoy sidecar span, the service its upstream_cluster names
 //     (Istio outbound|PORT|SUBSET|HOST, Consul NAME.NS.DC.internal...consul),
 //     or an external node for PassthroughCluster and BlackHoleCluster;
-//   - a database node database:SYSTEM/NAME when db.system is set, NAME being
+//   - when db.system is set: the Kubernetes service that server.address
+//     names (NAME.NS.svc...), the node the mesh's proxies show for the same
+//     database, else a database node database:SYSTEM/NAME, NAME being
 //     db.name (db.namespace), else peer.service, else server.address;
 //   - a messaging node messaging:SYSTEM/DESTINATION when messaging.system is
 //     set, DESTINATION being the destination, else peer.service, else
@@ -38,6 +40,9 @@ func virtualTarget(s *schema.SpanRow, si *spanInfo) Party {
 		}
 	}
 	if s.DBSystem != "" {
+		if p := partyOfHost(si.serverAddress); p.Kind == KindService {
+			return p // the mesh's node for the same database
+		}
 		return Party{Kind: KindDatabase, Name: s.DBSystem + "/" + firstOf(s.DBName, si.peerService, si.serverAddress, "unknown")}
 	}
 	if s.MessagingSystem != "" {

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -45,9 +46,10 @@ type ExpectedEdge struct {
 // the mesh to them. A TLS call to an external host without ServiceEntry
 // (Passthrough) is named by its address in ALS entries and by its host in
 // text lines (%REQUESTED_SERVER_NAME%) and metrics. Spans see the calls of
-// instrumented services: a database call as an edge to database:SYSTEM/NAME,
-// a Kafka message as an edge from producer to consumer, and the gateway as
-// called by client:/. An instrumented service called by an uninstrumented
+// instrumented services: a database call as an edge to the database's
+// service, the edge the sidecars see as TCP (database:SYSTEM/NAME for a
+// host outside the cluster), a Kafka message as an edge from producer to
+// consumer, and the gateway as called by client:/. An instrumented service called by an uninstrumented
 // one has root server spans, called by client:/ to spans alone; its sidecar
 // names the caller, so the graph counts those calls on the caller's edge and
 // shows no such client:/ edge.
@@ -135,10 +137,14 @@ func (t *Topology) ExpectedEdges(elapsed, start time.Duration, traces bool) []Ex
 	return out
 }
 
-// databaseID is the node id spans give a database or cache:
+// databaseID is the node id spans give a database or cache: the service
+// node when its host is a Kubernetes service (as the sidecars see it), else
 // database:SYSTEM/NAME, NAME being the database name, or for Redis the
 // peer.service.
 func databaseID(s *Service) string {
+	if strings.Contains(s.Host, ".svc.") {
+		return s.ID()
+	}
 	name := s.DBName
 	if name == "" {
 		name = s.Name

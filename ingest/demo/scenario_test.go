@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -126,10 +127,11 @@ func TestExpectedEdges(t *testing.T) {
 		}
 		require.Contains(t, e.Provenance, ProvenanceAccessLog)
 	}
-	// Spans name databases and topics their own way.
+	// Spans see database calls as queries on the sidecars' edge, and
+	// topics their own way.
 	var db, messaging, client bool
 	for _, e := range after {
-		db = db || strings.HasPrefix(e.Target, "database:")
+		db = db || slices.Contains(e.Protocols, "db") && slices.Contains(e.Protocols, "tcp") && strings.HasPrefix(e.Target, "service:")
 		messaging = messaging || strings.Contains(e.Protocols[0], "messaging")
 		client = client || e.Source == ClientID
 	}
