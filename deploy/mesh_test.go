@@ -256,7 +256,7 @@ func TestRemoteWriteSnippets(t *testing.T) {
 	istio := []string{"istio_requests_total", "istio_request_duration_milliseconds_bucket", "istio_tcp_sent_bytes_total",
 		"envoy_cluster_upstream_rq_total", "envoy_cluster_upstream_rq_time_bucket"}
 	linkerd := []string{"request_total", "response_total", "response_latency_ms_bucket", "response_latency_ms_count",
-		"tcp_open_total", "tcp_read_bytes_total"}
+		"tcp_open_total", "tcp_read_bytes_total", "tcp_write_bytes_total", "tcp_close_total"}
 	other := []string{"node_cpu_seconds_total", "go_goroutines", "up", "http_request_total", "container_memory_usage_bytes",
 		"request_total_bytes", "xistio_requests_total"}
 	cases := []struct {

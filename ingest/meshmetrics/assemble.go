@@ -68,6 +68,7 @@ type bucketInc struct {
 // tally sums the increases of one snapshot of a group.
 type tally struct {
 	counted, failed      [4]float64 // request counters by rank
+	failures             float64    // roleFailures series
 	histCount, histSum   float64
 	bytesSent, bytesRecv float64
 	latency              graph.Histogram
@@ -93,6 +94,10 @@ func (d *Deriver) finalize(g *group, now int64, dst []graph.Observation) []graph
 				t.counted[s.rank] += inc
 				if s.err {
 					t.failed[s.rank] += inc
+				}
+			case roleFailures:
+				if s.err {
+					t.failures += inc
 				}
 			case roleHistCount:
 				t.histCount += inc
@@ -310,7 +315,7 @@ func (d *Deriver) observation(g *group, t *tally) (graph.Observation, bool) {
 	case g.call.err:
 		o.Errors = o.Count
 	case g.maxRank > 0:
-		o.Errors = min(round(t.failed[g.maxRank]), o.Count)
+		o.Errors = min(round(t.failed[g.maxRank]+t.failures), o.Count)
 	}
 	switch g.call.security {
 	case schema.SecurityMTLS:

@@ -17,7 +17,7 @@ var fuzzNames = []string{
 	"istio_request_duration_milliseconds_sum", "istio_request_duration_milliseconds", "istio_request_bytes_sum",
 	"istio_response_bytes_sum", "istio_tcp_received_bytes_total", "istio_tcp_sent_bytes_total", "istio_tcp_connections_opened_total",
 	"request_total", "response_total", "response_latency_ms_bucket", "response_latency_ms_count", "response_latency_ms_sum",
-	"response_latency_ms", "tcp_open_total", "tcp_read_bytes_total", "tcp_write_bytes_total", "envoy_cluster_upstream_rq_total", "envoy_cluster_upstream_rq_xx", "envoy_cluster_upstream_rq_time_bucket",
+	"response_latency_ms", "tcp_open_total", "tcp_read_bytes_total", "tcp_write_bytes_total", "tcp_close_total", "envoy_cluster_upstream_rq_total", "envoy_cluster_upstream_rq_xx", "envoy_cluster_upstream_rq_time_bucket",
 	"envoy_cluster_upstream_rq_time_count", "envoy_cluster_upstream_rq_time_sum", "envoy_cluster_upstream_rq_time",
 	"envoy_cluster_upstream_cx_tx_bytes_total", "go_goroutines",
 }

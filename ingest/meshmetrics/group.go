@@ -74,7 +74,8 @@ type series struct {
 	role    role
 	rank    uint8
 	// err: this series counts failed calls only (Linkerd
-	// classification="failure", Envoy 5xx).
+	// classification="failure", Envoy 5xx); a roleFailures series counts
+	// only when it is set.
 	err bool
 	// le is the bound of a bucket series.
 	le float64
@@ -147,6 +148,7 @@ func (d *Deriver) track(row *schema.MetricSeriesRow, sp spec, now int64) *series
 		}
 	case famLinkerdTCP:
 		c, ok = linkerdTCPCall(l)
+		s.err = l.get("classification") == "failure"
 		if ok && l.get("direction") == "inbound" {
 			// The peer is the caller: what the proxy read, the caller sent.
 			switch s.role {

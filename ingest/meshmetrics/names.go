@@ -35,6 +35,10 @@ const (
 	roleBytesSent
 	// roleBytesReceived is bytes from the callee back to the caller.
 	roleBytesReceived
+	// roleFailures counts failed calls that another series counts (Linkerd's
+	// tcp_close_total with classification="failure": connections that
+	// ended in an error); it adds to Errors, not to Count.
+	roleFailures
 )
 
 // spec is what a metric name means.
@@ -101,6 +105,8 @@ func specOf(name string) (spec, bool) {
 		return spec{fam: famLinkerdTCP, role: roleBytesSent}, true
 	case "tcp_read_bytes_total", "tcp_read_bytes":
 		return spec{fam: famLinkerdTCP, role: roleBytesReceived}, true
+	case "tcp_close_total", "tcp_close":
+		return spec{fam: famLinkerdTCP, role: roleFailures}, true
 
 	// Envoy cluster statistics (/stats/prometheus, tags extracted).
 	case "envoy_cluster_upstream_rq_total":
@@ -137,6 +143,11 @@ func (f family) groupIgnores(name string) bool {
 	case famLinkerd:
 		switch name {
 		case "status_code", "classification", "grpc_status", "error":
+			return true
+		}
+	case famLinkerdTCP:
+		switch name {
+		case "classification", "errno":
 			return true
 		}
 	case famEnvoy:
