@@ -44,6 +44,7 @@ type edgeAgg struct {
 	singleLo int
 	merged   *Histogram
 	protoReq [len(protocolNames)]uint64
+	protos   uint8 // protocols seen, counted or not: bit 1<<Protocol
 	gen      uint64
 	dead     bool // forgotten by the assembler; callers' cached pointers must not use it
 }
@@ -178,6 +179,7 @@ func (a *Assembler) add(e *edgeAgg, k *EdgeKey, c *counters, lat []uint64, latLo
 		e.lo, e.hi = min(e.lo, latLo), max(e.hi, latLo+len(lat)-1)
 	}
 	if int(k.Protocol) < len(e.protoReq) {
+		e.protos |= 1 << k.Protocol
 		e.protoReq[k.Protocol] += c.requests
 	}
 	e.srcNode.touch(a.gen, k.Source.Cluster)
@@ -294,6 +296,7 @@ func (e *edgeAgg) edge(secs float64) Edge {
 		Requests: c.requests, Errors: c.errors,
 		P50Ms: pc.P50 / 1e6, P90Ms: pc.P90 / 1e6, P95Ms: pc.P95 / 1e6, P99Ms: pc.P99 / 1e6,
 		BytesSent: c.bytesSent, BytesReceived: c.bytesRecv,
+		Protocols:  protocolSetNames[e.protos&(1<<len(protocolNames)-1)],
 		Provenance: provenanceNames[c.prov&7],
 		Reporters:  reporterNames[c.reps&7],
 	}
@@ -363,8 +366,9 @@ func latencyRange(h *Histogram) (lo, hi int) {
 	return lo, hi
 }
 
-// provenanceNames and reporterNames are shared, immutable name lists for
-// every bitmask, so that published edges do not allocate them.
+// provenanceNames, reporterNames and protocolSetNames are shared, immutable
+// name lists for every bitmask, so that published edges do not allocate
+// them.
 var (
 	provenanceNames = func() (out [8][]string) {
 		for i := range out {
@@ -375,6 +379,17 @@ var (
 	reporterNames = func() (out [8][]string) {
 		for i := range out {
 			out[i] = ReporterSet(i).Names()
+		}
+		return out
+	}()
+	protocolSetNames = func() (out [1 << len(protocolNames)][]string) {
+		for m := range out {
+			out[m] = []string{}
+			for p, name := range protocolNames {
+				if m&(1<<p) != 0 {
+					out[m] = append(out[m], name)
+				}
+			}
 		}
 		return out
 	}()

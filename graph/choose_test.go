@@ -177,6 +177,7 @@ func TestDatabaseQueriesAndConnectionsAreOneEdge(t *testing.T) {
 		require.Equal(t, "service:shop/cart->service:data/stock-mysql", e.ID)
 		require.Equal(t, tc.want, e.Requests)
 		require.Equal(t, tc.proto, e.Protocol)
+		require.Equal(t, []string{"tcp", "db"}, e.Protocols)
 		require.Equal(t, []string{"span", "accesslog", "metric"}, e.Provenance)
 	}
 }

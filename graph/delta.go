@@ -64,5 +64,6 @@ func edgeEqual(a, b *Edge) bool {
 		a.P50Ms == b.P50Ms && a.P90Ms == b.P90Ms && a.P95Ms == b.P95Ms && a.P99Ms == b.P99Ms && a.MeanMs == b.MeanMs &&
 		a.BytesSent == b.BytesSent && a.BytesReceived == b.BytesReceived && a.MTLSShare == b.MTLSShare &&
 		a.BytesSentPerSecond == b.BytesSentPerSecond && a.BytesReceivedPerSecond == b.BytesReceivedPerSecond &&
-		slices.Equal(a.Provenance, b.Provenance) && slices.Equal(a.Reporters, b.Reporters)
+		slices.Equal(a.Provenance, b.Provenance) && slices.Equal(a.Reporters, b.Reporters) &&
+		slices.Equal(a.Protocols, b.Protocols)
 }

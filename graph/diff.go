@@ -87,7 +87,7 @@ func Diff(cur, base *Graph, th DiffThresholds) *GraphDiff {
 	}
 	for _, b := range baseEdges {
 		out.Edges = append(out.Edges, DiffEdge{Edge: Edge{ID: b.ID, Source: b.Source, Target: b.Target, Protocol: b.Protocol,
-			Provenance: []string{}}, Diff: DiffRemoved, Base: b})
+			Protocols: b.Protocols, Provenance: []string{}}, Diff: DiffRemoved, Base: b})
 	}
 	slices.SortFunc(out.Nodes, func(a, b DiffNode) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(out.Edges, func(a, b DiffEdge) int { return strings.Compare(a.ID, b.ID) })

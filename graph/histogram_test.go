@@ -55,7 +55,7 @@ func TestFromExponential(t *testing.T) {
 	// Coarser ones (scale 0: powers of two) place their counts at the
 	// geometric midpoint; what lies beyond the layout goes to its last
 	// bucket.
-	h = FromExponential(0, 3, 0, []uint64{2}, 1e6) // (8, 16] ms
+	h = FromExponential(0, 3, 0, []uint64{2}, 1e6)     // (8, 16] ms
 	require.EqualValues(t, 2, h[BucketOf(11_313_708)]) // 8 ms * sqrt(2)
 	h = FromExponential(0, 1000, 0, []uint64{4}, 1e6)
 	require.EqualValues(t, 4, h[HistogramSize-1])

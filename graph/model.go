@@ -69,10 +69,14 @@ type Node struct {
 
 // Edge is an edge of a published graph. Published edges are immutable.
 type Edge struct {
-	ID            string   `json:"id"`
-	Source        string   `json:"source"`
-	Target        string   `json:"target"`
-	Protocol      string   `json:"protocol"`
+	ID       string `json:"id"`
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	Protocol string `json:"protocol"`
+	// Protocols lists every protocol the inputs saw on the edge (Protocol
+	// is the one of most of the counted calls): a database's edge has db
+	// from spans and tcp from its proxies.
+	Protocols     []string `json:"protocols"`
 	Requests      uint64   `json:"requests"`
 	Errors        uint64   `json:"errors"`
 	RPS           float64  `json:"rps"`

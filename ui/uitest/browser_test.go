@@ -108,6 +108,16 @@ func TestFindAndFilters(t *testing.T) {
 	p.waitFor("window.meshscope.ready", 5*time.Second)
 	require.Equal(t, 1, eval[int](p, "window.meshscope.visibleNodeCount()"))
 
+	// A protocol matches every protocol an edge was seen with: the cache's
+	// edge is tcp (its proxies) and db (spans), and both ends match.
+	eval[string](p, "document.getElementById('find').value = ''")
+	p.do(chromedp.Focus(chromedp.ID("find")), chromedp.KeyEvent("protocol=db"))
+	p.waitFor("document.getElementById('find-info').textContent.includes('2 of')", 5*time.Second)
+	require.Equal(t, 2, eval[int](p, "window.meshscope.visibleNodeCount()"))
+	eval[string](p, "document.getElementById('find').value = ''")
+	p.do(chromedp.Focus(chromedp.ID("find")), chromedp.KeyEvent("ns=pay error>1%"))
+	p.waitFor("document.getElementById('find-info').textContent.includes('1 of')", 5*time.Second)
+
 	// The namespace filter re-subscribes with a subscribe message.
 	p.do(chromedp.Click(chromedp.ID("hide-others")))
 	p.setSelect("namespace", "pay")

@@ -31,6 +31,7 @@ type Edge struct {
 	Source        string   `json:"source"`
 	Target        string   `json:"target"`
 	Protocol      string   `json:"protocol"`
+	Protocols     []string `json:"protocols"`
 	Requests      int64    `json:"requests"`
 	Errors        int64    `json:"errors"`
 	RPS           float64  `json:"rps"`
@@ -103,7 +104,7 @@ func MakeEdge(src, dst, proto string, rps, errRate, p50 float64) Edge {
 		mtls = 0
 	}
 	return Edge{
-		ID: src + "->" + dst, Source: src, Target: dst, Protocol: proto,
+		ID: src + "->" + dst, Source: src, Target: dst, Protocol: proto, Protocols: []string{proto},
 		Requests: req, Errors: int64(float64(req) * errRate), RPS: rps, ErrorRate: errRate,
 		P50: p50, P90: p50 * 2.2, P95: p50 * 3, P99: p50 * 6, Mean: p50 * 1.3,
 		BytesSent: req * 800, BytesReceived: req * 4200, MTLSShare: mtls,
@@ -156,6 +157,7 @@ func DemoGraph() Graph {
 		MakeEdge(s("search", "indexer"), "messaging:kafka/orders", "kafka", 0.2, 0, 2),
 		MakeEdge(s("shop", "checkout"), s("auth", "auth"), "grpc", 22, 0, 1.7),
 	}
+	edges[7].Protocols = []string{"tcp", "db"} // the cache's connections, and queries from spans
 	edges[13].Protocol = "http"
 	edges[13].MTLSShare = 0
 	edges[13].Provenance = []string{"accesslog"}

@@ -222,7 +222,7 @@ export function summarise(incoming: GraphEdge[], outgoing: GraphEdge[]): NodeEdg
     weight += w;
   }
   for (const e of [...incoming, ...outgoing]) {
-    if (e.protocol) protos.add(e.protocol);
+    for (const p of edgeProtocols(e)) protos.add(p);
     for (const p of e.provenance ?? []) prov.add(p);
   }
   s.mtls = weight ? s.mtls / weight : 0;
@@ -307,7 +307,7 @@ export function edgeSubject(e: GraphEdge, src?: GraphNode, dst?: GraphNode): Sub
         case "id":
           return [e.id];
         case "protocol":
-          return [e.protocol];
+          return edgeProtocols(e);
         case "provenance":
           return e.provenance ?? [];
         case "kind":
@@ -321,4 +321,10 @@ export function edgeSubject(e: GraphEdge, src?: GraphNode, dst?: GraphNode): Sub
       }
     },
   };
+}
+
+/** The protocols an edge was seen with: all of them when the server lists them. */
+export function edgeProtocols(e: GraphEdge): string[] {
+  if (e.protocols && e.protocols.length) return e.protocols;
+  return e.protocol ? [e.protocol] : [];
 }

@@ -29,6 +29,8 @@ export interface GraphEdge {
   source: string;
   target: string;
   protocol: string;
+  /** Every protocol the inputs saw on the edge (a database's: db and tcp). */
+  protocols?: string[];
   requests: number;
   errors: number;
   rps: number;

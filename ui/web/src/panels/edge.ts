@@ -5,6 +5,7 @@ import { APIError, getJSON } from "../api";
 import { kv, mtlsBadge, provenanceBadges } from "../badges";
 import { lineChart } from "../charts";
 import { fmtBytes, fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
+import { edgeProtocols } from "../query";
 import { rfc3339 } from "../state";
 import type { EdgeDetail, GraphEdge } from "../types";
 import { panelHeader, showPanel, type PanelContext } from "./panel";
@@ -19,7 +20,7 @@ export function openEdgePanel(panel: HTMLElement, ctx: PanelContext, id: string)
   const charts = h("section", { class: "charts", "aria-label": "Latency over time" });
   showPanel(
     panel,
-    panelHeader(ctx, h("span", {}, src, " → ", dst), `${e.protocol || "unknown protocol"} edge`),
+    panelHeader(ctx, h("span", {}, src, " → ", dst), `${edgeProtocols(e).join(" + ") || "unknown protocol"} edge`),
     h("div", { class: "panel-badges" }, mtlsBadge(e.mtls_share), " ", provenanceBadges(e.provenance)),
     numbers(e),
     h(
