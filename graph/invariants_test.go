@@ -22,7 +22,8 @@ func runOps(t *testing.T, ops []byte) {
 	path := t.TempDir() + "/snap"
 	b := NewBuilder(BuilderConfig{Now: clk.Now, Writer: w, SnapshotPath: path, FlushDelay: 10 * time.Second, SpanWait: 5 * time.Second})
 	parties := []Party{svc("shop", "web"), {Kind: KindService, Namespace: "shop", Name: "cart", Workload: "cart-v1", Version: "v1"},
-		{Kind: KindService, Namespace: "shop", Name: "cart", Workload: "cart-v2", Version: "v2"}, {Kind: KindDatabase, Name: "postgresql/orders"}}
+		{Kind: KindService, Namespace: "shop", Name: "cart", Workload: "cart-v2", Version: "v2"}, {Kind: KindDatabase, Name: "postgresql/orders"},
+		{Kind: KindClient}}
 	provs := []Provenance{FromSpan, FromAccessLog, FromMetric}
 	restored := false
 	for len(ops) >= 3 {
@@ -30,9 +31,10 @@ func runOps(t *testing.T, ops []byte) {
 		ops = ops[3:]
 		switch op % 4 {
 		case 0, 1: // a call
-			o := call(clk.Now().Add(time.Duration(int(x%12)-9)*time.Second), parties[x%4], parties[(x/4+1+uint8(op/4))%4],
+			n := uint8(len(parties))
+			o := call(clk.Now().Add(time.Duration(int(x%12)-9)*time.Second), parties[x%n], parties[(x/n+1+op/4)%n],
 				uint64(1+y%5), provs[y/5%3], Reporter(y/15%3))
-			o.Protocol = Protocol(1 + op/8%2)
+			o.Protocol = Protocol(1 + op/8%4) // http, grpc, tcp, db
 			o.Errors = uint64(op/16) % (o.Count + 1)
 			o.BytesSent, o.BytesReceived, o.MTLS = uint64(y), uint64(x), uint64(op/32)%(o.Count+1)
 			if x%11 == 0 { // bytes alone, or nothing at all (invalid)
