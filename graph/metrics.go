@@ -116,4 +116,8 @@ func (m *builderMetrics) resolve() {
 	m.expiredServer = m.spanExpired.WithLabelValues("server")
 	m.flushDroppedQueue = m.flushDropped.WithLabelValues("queue_full")
 	m.flushDroppedWrite = m.flushDropped.WithLabelValues("write_failed")
+	// Both results exist from the start, so that increase() sees the first
+	// failure.
+	m.snapshots.WithLabelValues("written")
+	m.snapshots.WithLabelValues("failed")
 }

@@ -85,7 +85,8 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 
 	stores := newStoreHolder()
 	builderCfg := graph.BuilderConfig{
-		Window: o.window, Tick: o.tick, SpanWait: o.spanWait, FlushDelay: o.edgeFlushDelay, MaxEdges: o.maxLiveEdges,
+		Window: o.window, Tick: o.tick, SpanWait: o.spanWait, MaxPendingSpans: o.spanMaxPending,
+		FlushDelay: o.edgeFlushDelay, MaxEdges: o.maxLiveEdges,
 		ProvenancePreference: mustProvenanceList(o.provenancePref),
 		Writer:               stores, Registerer: reg, Logger: log,
 	}.WithDefaults()

@@ -78,7 +78,7 @@ type WAL struct {
 
 type walMetrics struct {
 	bytes, records, commits prometheus.Counter
-	pending                 prometheus.GaugeFunc
+	pending, max            prometheus.GaugeFunc
 }
 
 type appendReq struct {
@@ -134,9 +134,11 @@ func Open(dir string, opts Options) (*WAL, error) {
 		records: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "meshscope", Subsystem: "wal", Name: "records_total", Help: "Records appended to the write-ahead log."}),
 		commits: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "meshscope", Subsystem: "wal", Name: "commits_total", Help: "Group commits (one write and one fsync each)."}),
 		pending: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "meshscope", Subsystem: "wal", Name: "pending_bytes", Help: "Bytes in the log not yet flushed to ClickHouse."}, func() float64 { return float64(w.pending.Load()) }),
+		max: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "meshscope", Subsystem: "wal", Name: "max_bytes",
+			Help: "The most unflushed bytes the log holds (--wal-max-bytes); at it, receivers answer retryable errors."}, func() float64 { return float64(opts.MaxBytes) }),
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(w.metrics.bytes, w.metrics.records, w.metrics.commits, w.metrics.pending)
+		opts.Registerer.MustRegister(w.metrics.bytes, w.metrics.records, w.metrics.commits, w.metrics.pending, w.metrics.max)
 	}
 	go w.commitLoop()
 	return w, nil
