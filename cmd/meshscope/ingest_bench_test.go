@@ -173,6 +173,23 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 		var merged uint64
 		_ = st.Conn().QueryRow(ctx, "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = ? AND table = 'spans' AND active", st.Database()).Scan(&merged)
 
+		if os.Getenv("MESHSCOPE_BENCH_COLUMNS") != "" {
+			// Where the bytes on disk go, column by column.
+			rows, err := st.Conn().Query(ctx, `SELECT name, data_compressed_bytes FROM system.columns
+				WHERE database = ? AND table = 'spans' ORDER BY data_compressed_bytes DESC`, st.Database())
+			if err != nil {
+				b.Fatal(err)
+			}
+			for rows.Next() {
+				var name string
+				var n uint64
+				if err := rows.Scan(&name, &n); err != nil {
+					b.Fatal(err)
+				}
+				b.Logf("%-28s %6.2f B/span", name, float64(n)/float64(total))
+			}
+			rows.Close()
+		}
 		if p := os.Getenv("MESHSCOPE_BENCH_ALLOCS"); p != "" {
 			// What the server allocated, from its start to here.
 			fetchProfile(b, "http://"+srv.httpAddr+"/debug/pprof/allocs", p)
