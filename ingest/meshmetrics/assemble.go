@@ -146,14 +146,13 @@ func (d *Deriver) sawRequests(g *group, now int64) {
 }
 
 // ontoRequests turns the observation of a Linkerd transport group whose
-// connections carry requests (a request group of the same connections
-// was seen within Config.Expiry) into bytes alone on the request edge
-// (whose callee may be named by the request's authority where the
-// transport series knows an address only):
-// Linkerd counts every connection in tcp_*, HTTP ones included, and a TCP
-// edge beside the HTTP one would show the same traffic twice. Connections
-// that carry no requests (opaque TCP: databases, queues) stay TCP edges
-// counting connections.
+// connections carry requests (a request group of the same connections was
+// seen within Config.Expiry) into bytes alone on the request edge, whose
+// callee the request series may name by authority where the transport
+// series knows an address only. Linkerd counts every connection in tcp_*,
+// HTTP ones included, and a TCP edge beside the HTTP one would show the
+// same traffic twice. Connections that carry no requests (opaque TCP:
+// databases, queues) stay TCP edges counting connections.
 func (d *Deriver) ontoRequests(g *group, o graph.Observation, now int64) (graph.Observation, bool) {
 	rc, ok := d.requestConns[g.call.conn]
 	if !ok || now-rc.seen >= int64(d.cfg.Expiry) {
