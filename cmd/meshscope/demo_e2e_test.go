@@ -80,5 +80,25 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 			require.True(t, vids[w.VersionID()], "version node %s", w.VersionID())
 		}
 	}
+
+	// One node per database: the demo's databases are Kubernetes services,
+	// so the queries spans see and the connections the sidecars see are
+	// one edge to the service's node. The unknown caller calls only the
+	// ingress gateway: root spans of services whose callers are not traced
+	// count on the edges of the callers their sidecars name.
+	for _, n := range g.Nodes {
+		require.NotEqual(t, "database", n.Kind, "node %s", n.ID)
+	}
+	db := 0
+	for _, e := range g.Edges {
+		if slices.Contains(e.Protocols, "db") {
+			require.Contains(t, e.Protocols, "tcp", "edge %s", e.ID)
+			db++
+		}
+		if e.Source == demo.ClientID {
+			require.Equal(t, topo.Gateway.ID(), e.Target, "edge %s", e.ID)
+		}
+	}
+	require.NotZero(t, db, "database edges seen by spans")
 	require.NoError(t, <-done)
 }
