@@ -64,6 +64,23 @@ func TestLiveGraph(t *testing.T) {
 	p.waitFor("document.getElementById('status').textContent.startsWith(' live') && window.meshscope.ready", 10*time.Second)
 	require.Equal(t, after, p.positions())
 
+	// A service that spans see queried as a database (an edge into it
+	// carries protocol db) is drawn as one, also when only the edge
+	// changes; without such an edge it is a service again.
+	orders := ServiceNode("data", "orders-mysql", "healthy", 30, 0)
+	conns := MakeEdge("service:shop/checkout", orders.ID, "tcp", 3, 0, 1)
+	seq = srv.SendDelta(Delta{NodesAdded: []Node{orders}, EdgesAdded: []Edge{conns}})
+	p.waitFor(fmt.Sprintf("window.meshscope.lastSeq() === %d && window.meshscope.ready", seq), 20*time.Second)
+	shape := fmt.Sprintf("window.meshscope.nodeShape(%q)", orders.ID)
+	require.Equal(t, "circle", eval[string](p, shape))
+	conns.Protocols = []string{"tcp", "db"}
+	seq = srv.SendDelta(Delta{EdgesUpdated: []Edge{conns}})
+	p.waitFor(fmt.Sprintf("window.meshscope.lastSeq() === %d && window.meshscope.ready", seq), 20*time.Second)
+	require.Equal(t, "square", eval[string](p, shape))
+	seq = srv.SendDelta(Delta{EdgesRemoved: []string{conns.ID}})
+	p.waitFor(fmt.Sprintf("window.meshscope.lastSeq() === %d && window.meshscope.ready", seq), 20*time.Second)
+	require.Equal(t, "circle", eval[string](p, shape))
+
 	// Clicking a node opens the panel with its name and numbers.
 	cart := demo.Nodes[2]
 	p.clickNode(cart.ID)

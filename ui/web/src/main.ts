@@ -53,6 +53,8 @@ export interface TestHooks {
   edgeColor(id: string): string;
   /** Nodes not hidden by the find box. */
   visibleNodeCount(): number;
+  /** The shape a node is drawn with. */
+  nodeShape(id: string): string;
   /** Edges drawn dashed (removed in diff mode). */
   dashedEdgeCount(): number;
   /** Traffic dots drawn in the last animation frame (0 when off). */
@@ -949,6 +951,7 @@ class App {
       },
       edgeColor: (id) => (app.store.graph.hasEdge(id) ? String(app.store.graph.getEdgeAttribute(id, "color")) : ""),
       visibleNodeCount: () => app.store.graph.filterNodes((_id, a) => !a["hidden"]).length,
+      nodeShape: (id) => (app.store.graph.hasNode(id) ? String(app.store.graph.getNodeAttribute(id, "shape")) : ""),
       dashedEdgeCount: () => app.store.graph.filterEdges((_id, a) => !!a["dash"]).length,
       animatedDots: () => app.animation.lastDots,
     };

@@ -6,7 +6,7 @@
 import Graph from "graphology";
 import { DIM_EDGE, DIM_NODE, BLAST, diffColor, edgeColor, edgeSize, kindShape, nodeColor, nodeSize } from "./colors";
 import { Layout } from "./layout";
-import { edgeSubject, matches, needsEdges, nodeSubject, summarise, type Query } from "./query";
+import { edgeProtocols, edgeSubject, matches, needsEdges, nodeSubject, summarise, type Query } from "./query";
 import type { DeltaMessage, GraphEdge, GraphNode, MeshGraph } from "./types";
 
 /** How the display graph is decorated: find matches, selection, blast radius. */
@@ -38,13 +38,18 @@ export function nodeLabel(n: GraphNode): string {
   }
 }
 
-function nodeAttrs(n: GraphNode): Record<string, unknown> {
+/**
+ * Attributes of a node. A service that spans saw queried as a database
+ * (an edge into it carries protocol db) is drawn as a database: its spans
+ * and its proxies' connections are one node.
+ */
+function nodeAttrs(n: GraphNode, database: boolean): Record<string, unknown> {
   return {
     label: nodeLabel(n),
     size: nodeSize(n.rps_in, n.rps_out),
     baseColor: nodeColor(n.health),
     color: nodeColor(n.health),
-    shape: n.kind === "namespace" ? "circle" : kindShape(n.kind),
+    shape: n.kind === "namespace" ? "circle" : kindShape(database ? "database" : n.kind),
     ns: n.namespace,
     kind: n.kind,
     data: n,
@@ -193,6 +198,18 @@ export class GraphStore {
    */
   inPlace = false;
   private repaint: { nodes: string[]; edges: string[] } = { nodes: [], edges: [] };
+  /** Nodes that edges with protocol db lead to. */
+  private databases = new Set<string>();
+
+  /** Recomputes the nodes edges with protocol db lead to; returns those that changed. */
+  private findDatabases(): string[] {
+    const next = new Set<string>();
+    for (const e of this.edges.values()) if (edgeProtocols(e).includes("db")) next.add(e.target);
+    const changed = [...next].filter((id) => !this.databases.has(id));
+    for (const id of this.databases) if (!next.has(id)) changed.push(id);
+    this.databases = next;
+    return changed;
+  }
 
   /** Returns and forgets the ids updated in place since the last call. */
   takeRepaint(): { nodes: string[]; edges: string[] } {
@@ -231,12 +248,13 @@ export class GraphStore {
 
   /** Rebuilds the display graph from the raw maps, keeping positions. */
   rebuild(): Graph {
+    this.findDatabases();
     const old = this.graph;
     const view = this.grouped ? groupByNamespace(this.nodes.values(), this.edges.values()) : { nodes: [...this.nodes.values()], edges: [...this.edges.values()] };
     const g = GraphStore.newGraph();
     const fresh: string[] = [];
     for (const n of view.nodes) {
-      const attrs = nodeAttrs(n);
+      const attrs = nodeAttrs(n, this.databases.has(n.id));
       if (old.hasNode(n.id)) {
         const o = old.getNodeAttributes(n.id);
         attrs["x"] = o["x"];
@@ -277,6 +295,7 @@ export class GraphStore {
     for (const e of d.edges_updated ?? []) this.edges.set(e.id, e);
     if (this.grouped) {
       // The grouped view is small: recompute it and patch the display graph.
+      this.findDatabases();
       const view = groupByNamespace(this.nodes.values(), this.edges.values());
       this.patch(view.nodes, view.edges, true);
       return true;
@@ -284,7 +303,14 @@ export class GraphStore {
     const g = this.graph;
     for (const id of d.edges_removed ?? []) if (g.hasEdge(id)) g.dropEdge(id);
     for (const id of d.nodes_removed ?? []) if (g.hasNode(id)) g.dropNode(id);
-    this.patch([...(d.nodes_added ?? []), ...(d.nodes_updated ?? [])], [...(d.edges_added ?? []), ...(d.edges_updated ?? [])], false);
+    const nodes = [...(d.nodes_added ?? []), ...(d.nodes_updated ?? [])];
+    // Nodes whose shape an edge changed are redrawn too.
+    const inDelta = new Set(nodes.map((n) => n.id));
+    for (const id of this.findDatabases()) {
+      const n = this.nodes.get(id);
+      if (n && !inDelta.has(id)) nodes.push(n);
+    }
+    this.patch(nodes, [...(d.edges_added ?? []), ...(d.edges_updated ?? [])], false);
     return true;
   }
 
@@ -309,7 +335,7 @@ export class GraphStore {
     const q = this.decor.query && this.decor.query.terms.length ? this.decor.query : null;
     const visChanged: string[] = [];
     for (const n of nodes) {
-      const attrs = nodeAttrs(n);
+      const attrs = nodeAttrs(n, this.databases.has(n.id));
       const match = q && !full ? matches(q, nodeSubject(n)) : null;
       if (g.hasNode(n.id)) {
         const prev = g.getNodeAttributes(n.id);
