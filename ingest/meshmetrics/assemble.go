@@ -27,11 +27,18 @@ func (d *Deriver) observe(s *series, sm *schema.MetricSampleRow, now int64, dst 
 	if s.hasLast && ts <= s.lastTs {
 		return dst
 	}
+	if s.pend && ts <= s.nextTs {
+		return dst // the point already pending, or an older one
+	}
 	g := s.g
-	if g.pendingSnap && ts > g.pendTs {
+	// The points of one collection are one snapshot: a scrape stamps them
+	// alike, an OpenTelemetry SDK instrument by instrument, up to
+	// SampleSpread apart. A series' second point is always a new one.
+	spread := int64(d.cfg.SampleSpread)
+	if g.pendingSnap && (ts > g.pendTs+spread || s.pend) {
 		dst = d.finalize(g, now, dst)
 	}
-	if g.pendingSnap && ts < g.pendTs || !g.pendingSnap && ts <= g.doneTs {
+	if g.pendingSnap && ts < g.pendTs-spread || !g.pendingSnap && ts <= g.doneTs {
 		// Late for a snapshot already emitted without it: its increase
 		// is counted with the next one.
 		return dst
@@ -48,6 +55,7 @@ func (d *Deriver) observe(s *series, sm *schema.MetricSampleRow, now int64, dst 
 	} else {
 		s.next = sm.Value
 	}
+	s.nextTs = ts
 	if !s.pend {
 		s.pend = true
 		if s.hasLast {
@@ -313,7 +321,7 @@ func (d *Deriver) observation(g *group, t *tally) (graph.Observation, bool) {
 	switch {
 	case g.call.err:
 		o.Errors = o.Count
-	case g.maxRank > 0:
+	case g.maxRank > 0 || t.failures > 0:
 		o.Errors = min(round(t.failed[g.maxRank]+t.failures), o.Count)
 	}
 	switch g.call.security {

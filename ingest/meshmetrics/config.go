@@ -22,6 +22,12 @@ type Config struct {
 	// stragglers (YAML assembly_wait). Prometheus spreads one scrape over
 	// several remote_write requests. Default 10s.
 	AssemblyWait time.Duration `yaml:"assembly_wait"`
+	// SampleSpread is how far apart in sample time the points of one
+	// collection of a call group may be (YAML sample_spread): a Prometheus
+	// scrape stamps every series alike, an OpenTelemetry SDK stamps each
+	// instrument as it collects it, microseconds apart. It must be shorter
+	// than the shortest scrape or export interval. Default 500ms.
+	SampleSpread time.Duration `yaml:"sample_spread"`
 	// CountFirstSample makes the first sample of a cumulative series count
 	// in full, as if the counter had been zero before (YAML
 	// count_first_sample). By default the first sample only sets the
@@ -38,6 +44,7 @@ const (
 	DefaultMaxSeries    = 500_000
 	DefaultExpiry       = 15 * time.Minute
 	DefaultAssemblyWait = 10 * time.Second
+	DefaultSampleSpread = 500 * time.Millisecond
 	DefaultMaxRequeued  = 100_000
 )
 
@@ -51,6 +58,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AssemblyWait == 0 {
 		c.AssemblyWait = DefaultAssemblyWait
+	}
+	if c.SampleSpread == 0 {
+		c.SampleSpread = DefaultSampleSpread
 	}
 	if c.MaxRequeued == 0 {
 		c.MaxRequeued = DefaultMaxRequeued
@@ -71,7 +81,13 @@ func (c Config) Validate() error {
 	if c.AssemblyWait < 0 {
 		errs = append(errs, fmt.Errorf("assembly_wait: %v is negative", c.AssemblyWait))
 	}
+	if c.SampleSpread < 0 {
+		errs = append(errs, fmt.Errorf("sample_spread: %v is negative", c.SampleSpread))
+	}
 	d := c.withDefaults()
+	if d.SampleSpread >= d.AssemblyWait {
+		errs = append(errs, fmt.Errorf("sample_spread: %v must be shorter than assembly_wait (%v)", d.SampleSpread, d.AssemblyWait))
+	}
 	if d.AssemblyWait >= d.Expiry {
 		errs = append(errs, fmt.Errorf("assembly_wait: %v must be shorter than expiry (%v)", d.AssemblyWait, d.Expiry))
 	}

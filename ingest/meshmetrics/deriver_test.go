@@ -305,6 +305,42 @@ func TestExponentialHistogramRows(t *testing.T) {
 	check(derive(75, 3, 20, 0, []uint64{3, 4}), 7, graph.FromExponential(3, 20, 0, []uint64{3, 4}, 1e6))
 }
 
+// The servicegraph connector's metrics as OTLP names them: a request
+// counter, failures, and the server's latency as a histogram row in
+// seconds; the dimensions keep OpenTelemetry's attribute names. An SDK
+// stamps each instrument's point as it collects it: the points of one
+// export are microseconds apart and still one snapshot.
+func TestServiceGraphOTLP(t *testing.T) {
+	d, _ := newTest(t, Config{})
+	kv := []string{"client", "frontend", "server", "cart", "connection_type", "",
+		"client_k8s.namespace.name", "shop", "server_k8s.namespace.name", "shop"}
+	total := seriesRow("traces_service_graph_request", kv...)
+	failed := seriesRow("traces_service_graph_request_failed", kv...)
+	server := seriesRow("traces_service_graph_request_server", kv...)
+	server.Type = schema.MetricHistogram
+	rows := []schema.MetricSeriesRow{total, failed, server}
+	scrape := func(sec int, n uint64) []graph.Observation {
+		h := at(server, sec, math.NaN())
+		h.BucketBounds = []float64{0.01, 0.1} // seconds
+		h.BucketCounts = []uint64{n / 2, n / 2, 0}
+		h.Count, h.Sum = n, float64(n)*0.02
+		samples := []schema.MetricSampleRow{at(total, sec, float64(n)), at(failed, sec, float64(n/10)), h}
+		for i := range samples {
+			samples[i].TimeUnixNano += uint64(i) * 20_000 // 20 µs apart
+		}
+		return d.Derive(rows, samples, nil) // complete without a Flush
+	}
+	require.Empty(t, scrape(0, 100))
+	got := scrape(15, 140)
+	require.Len(t, got, 1)
+	o := got[0]
+	require.Equal(t, "service:shop/frontend", o.Source.NodeID(graph.GranularityService))
+	require.Equal(t, "service:shop/cart", o.Destination.NodeID(graph.GranularityService))
+	require.Equal(t, [2]uint64{40, 4}, [2]uint64{o.Count, o.Errors})
+	want := graph.FromBuckets([]float64{0.01e9, 0.1e9}, []uint64{20, 20, 0})
+	require.Equal(t, &want, o.Latency)
+}
+
 func TestAssemblyWait(t *testing.T) {
 	d, clk := newTest(t, Config{AssemblyWait: 10 * time.Second})
 	req := seriesRow("istio_requests_total", istioKV...)

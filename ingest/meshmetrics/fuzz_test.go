@@ -19,7 +19,8 @@ var fuzzNames = []string{
 	"request_total", "response_total", "response_latency_ms_bucket", "response_latency_ms_count", "response_latency_ms_sum",
 	"response_latency_ms", "tcp_open_total", "tcp_read_bytes_total", "tcp_write_bytes_total", "tcp_close_total", "envoy_cluster_upstream_rq_total", "envoy_cluster_upstream_rq_xx", "envoy_cluster_upstream_rq_time_bucket",
 	"envoy_cluster_upstream_rq_time_count", "envoy_cluster_upstream_rq_time_sum", "envoy_cluster_upstream_rq_time",
-	"envoy_cluster_upstream_cx_tx_bytes_total", "go_goroutines",
+	"envoy_cluster_upstream_cx_tx_bytes_total", "traces_service_graph_request_total", "traces_service_graph_request_failed_total",
+	"traces_service_graph_request_server_seconds_bucket", "traces_service_graph_request_server", "go_goroutines",
 }
 
 // fuzzLabels are label names with values each family knows, odd ones
@@ -54,6 +55,9 @@ var fuzzLabels = [][]string{
 	{"envoy_response_code", "200", "503"},
 	{"envoy_response_code_class", "2xx", "5xx"},
 	{"le", "5", "10", "100", "+Inf", "abc"},
+	{"client", "frontend", "user", ""},
+	{"server", "cart", ""},
+	{"connection_type", "", "virtual_node", "database", "messaging_system"},
 }
 
 // runDeriverOps feeds the deriver samples made from ops: the first bytes

@@ -45,6 +45,9 @@ var scenarios = map[string][]pod{
 		{"linkerd-web", scrape.Target{Job: "linkerd-proxy", URL: "http://10.244.0.19:4191/metrics", Labels: map[string]string{
 			"namespace": "emojivoto", "pod": "web-5f86686c4d-58p7k", "deployment": "web", "pod_template_hash": "5f86686c4d"}}},
 	},
+	"servicegraph": {
+		{"servicegraph-tempo", scrape.Target{Job: "tempo-metrics-generator", URL: "http://10.244.0.30:3200/metrics"}},
+	},
 	"envoy": {
 		{"envoy-productpage", scrape.Target{Job: "envoy-stats", URL: "http://10.244.0.7:15090/stats/prometheus", Labels: map[string]string{
 			"namespace": "default", "pod": "productpage-v1-5f7b6d8c9b-x2kqv", "service_istio_io_canonical_name": "productpage",
@@ -177,6 +180,15 @@ func TestScenarioNumbers(t *testing.T) {
 			// classification failure); the one to emoji did too, but the
 			// request edge counts requests, not connections.
 			{"service:emojivoto/web", "service:emojivoto/redis", graph.ProtocolTCP, graph.ReporterSource, 3, 1, 3, 0, 2100, 8400, false},
+		},
+		"servicegraph": {
+			// The server's histogram gives the calls and their latency (the
+			// client's would count them again); failed requests are errors.
+			{"service:shop/frontend", "service:shop/cart", graph.ProtocolUnknown, graph.ReporterUnknown, 300, 3, 0, 0, 0, 0, true},
+			{"client:/", "service:shop/frontend", graph.ProtocolUnknown, graph.ReporterUnknown, 100, 0, 0, 0, 0, 0, true},
+			{"service:shop/cart", "service:/orders", graph.ProtocolDB, graph.ReporterUnknown, 200, 1, 0, 0, 0, 0, false},
+			{"service:shop/cart", "database:postgresql/carts", graph.ProtocolDB, graph.ReporterUnknown, 60, 0, 0, 0, 0, 0, false},
+			{"service:shop/checkout", "service:shop/email", graph.ProtocolMessaging, graph.ReporterUnknown, 10, 0, 0, 0, 0, 0, false},
 		},
 		"envoy": {
 			{"service:default/productpage", "service:default/reviews", graph.ProtocolHTTP, graph.ReporterSource, 100, 2, 0, 0, 191000, 964000, true},

@@ -84,10 +84,10 @@ type series struct {
 	// shaped: the rows carry a histogram (Count, Sum, buckets).
 	shaped bool
 
-	hasLast, pend bool
-	lastTs        int64
-	last, next    float64
-	lastH, nextH  rowHist
+	hasLast, pend  bool
+	lastTs, nextTs int64 // the baseline's and the pending point's sample time
+	last, next     float64
+	lastH, nextH   rowHist
 }
 
 // rowHist is a histogram sample row: bounds and per-bucket counts (not
@@ -158,6 +158,9 @@ func (d *Deriver) track(row *schema.MetricSeriesRow, sp spec, now int64) *series
 				s.role = roleBytesSent
 			}
 		}
+	case famServiceGraph:
+		c, ok = serviceGraphCall(l)
+		s.err = sp.role == roleFailures
 	case famEnvoy:
 		c, ok = envoyCall(l)
 		if cls := l.get("envoy_response_code_class"); cls != "" {

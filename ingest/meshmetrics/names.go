@@ -10,6 +10,9 @@ const (
 	// every connection, HTTP ones included.
 	famLinkerdTCP
 	famEnvoy
+	// famServiceGraph is the service graph metrics of the OpenTelemetry
+	// Collector's servicegraph connector and Tempo's metrics-generator.
+	famServiceGraph
 )
 
 // role is what a series contributes to the observation of its call group.
@@ -127,6 +130,23 @@ func specOf(name string) (spec, bool) {
 		return spec{fam: famEnvoy, role: roleBytesSent}, true
 	case "envoy_cluster_upstream_cx_rx_bytes_total":
 		return spec{fam: famEnvoy, role: roleBytesReceived}, true
+
+	// Service graph metrics, as Prometheus names them (Tempo, the
+	// connector's metrics through a Prometheus exporter) and as OTLP does.
+	// The server's latency histogram gives Count and latency; the client's
+	// would count the same calls again and is not read.
+	case "traces_service_graph_request_total", "traces_service_graph_request":
+		return spec{fam: famServiceGraph, role: roleCounter, rank: 1}, true
+	case "traces_service_graph_request_failed_total", "traces_service_graph_request_failed":
+		return spec{fam: famServiceGraph, role: roleFailures}, true
+	case "traces_service_graph_request_server_seconds_bucket":
+		return spec{fam: famServiceGraph, role: roleHistBucket, unitNanos: 1e9}, true
+	case "traces_service_graph_request_server_seconds_count":
+		return spec{fam: famServiceGraph, role: roleHistCount, unitNanos: 1e9}, true
+	case "traces_service_graph_request_server_seconds_sum":
+		return spec{fam: famServiceGraph, role: roleHistSum, unitNanos: 1e9}, true
+	case "traces_service_graph_request_server_seconds", "traces_service_graph_request_server":
+		return spec{fam: famServiceGraph, role: roleHistRow, unitNanos: 1e9}, true
 	}
 	return spec{}, false
 }
