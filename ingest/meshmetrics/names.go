@@ -40,7 +40,8 @@ const (
 	roleBytesReceived
 	// roleFailures counts failed calls that another series counts (Linkerd's
 	// tcp_close_total with classification="failure": connections that
-	// ended in an error); it adds to Errors, not to Count.
+	// ended in an error; the service graph's request_failed_total); it adds
+	// to Errors, not to Count.
 	roleFailures
 )
 
