@@ -13,7 +13,8 @@ import (
 //     (Istio outbound|PORT|SUBSET|HOST, Consul NAME.NS.DC.internal...consul),
 //     or an external node for PassthroughCluster and BlackHoleCluster;
 //   - when db.system is set: the Kubernetes service that server.address
-//     names (NAME.NS.svc...), the node the mesh's proxies show for the same
+//     names (NAME.NS.svc..., or a name without dots in the caller's
+//     namespace), the node the mesh's proxies show for the same
 //     database, else a database node database:SYSTEM/NAME, NAME being
 //     db.name (db.namespace), else peer.service, else server.address;
 //   - a messaging node messaging:SYSTEM/DESTINATION when messaging.system is
@@ -22,8 +23,9 @@ import (
 //   - else the service named by peer.service (service:/NAME, its namespace
 //     unknown);
 //   - else the host in server.address (net.peer.name) or the URL: a
-//     Kubernetes service host (NAME.NS.svc...) becomes service:NS/NAME, any
-//     other host external:HOST;
+//     Kubernetes service host (NAME.NS.svc...) becomes service:NS/NAME, a
+//     name without dots the service of that name in the caller's
+//     namespace, any other host external:HOST;
 //   - else external:unknown.
 //
 // What a span is (a database or messaging call) decides the node's kind
@@ -40,7 +42,7 @@ func virtualTarget(s *schema.SpanRow, si *spanInfo) Party {
 		}
 	}
 	if s.DBSystem != "" {
-		if p := partyOfHost(si.serverAddress); p.Kind == KindService {
+		if p := partyOfHostIn(si.serverAddress, s.ServiceNamespace); p.Kind == KindService {
 			return p // the mesh's node for the same database
 		}
 		return Party{Kind: KindDatabase, Name: s.DBSystem + "/" + firstOf(s.DBName, si.peerService, si.serverAddress, "unknown")}
@@ -52,7 +54,7 @@ func virtualTarget(s *schema.SpanRow, si *spanInfo) Party {
 		return Party{Kind: KindService, Name: si.peerService}
 	}
 	if h := firstOf(stripPort(si.serverAddress), si.urlHost); h != "" {
-		return partyOfHost(h)
+		return partyOfHostIn(h, s.ServiceNamespace)
 	}
 	if si.proxy && si.cluster != "" {
 		return Party{Kind: KindService, Name: si.cluster}
@@ -108,6 +110,18 @@ func partyOfHost(host string) Party {
 		return Party{Kind: KindService, Namespace: labels[1], Name: labels[0]}
 	}
 	return Party{Kind: KindExternal, Name: host}
+}
+
+// partyOfHostIn is partyOfHost for a host a caller in namespace ns
+// reached: a name without dots (cart, cart:8080) is, as Kubernetes DNS
+// resolves it, the service of that name in the caller's namespace;
+// localhost and IPv6 addresses stay external.
+func partyOfHostIn(host, ns string) Party {
+	h := stripPort(host)
+	if ns != "" && h != "" && h != "localhost" && !strings.ContainsAny(h, ".:[") {
+		return Party{Kind: KindService, Namespace: ns, Name: h}
+	}
+	return partyOfHost(host)
 }
 
 func firstOf(s ...string) string {
