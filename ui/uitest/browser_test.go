@@ -77,9 +77,17 @@ func TestLiveGraph(t *testing.T) {
 	seq = srv.SendDelta(Delta{EdgesUpdated: []Edge{conns}})
 	p.waitFor(fmt.Sprintf("window.meshscope.lastSeq() === %d && window.meshscope.ready", seq), 20*time.Second)
 	require.Equal(t, "square", eval[string](p, shape))
+	// Its panel says so (opened through the address, as a link would).
+	eval[string](p, fmt.Sprintf("location.hash = '#/graph?sel=' + encodeURIComponent(%q)", orders.ID))
+	p.waitFor("!document.getElementById('panel').hidden", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.getElementById('panel').innerText"), "service · database")
+	p.do(chromedp.KeyEvent(kb.Escape))
+	p.waitFor("document.getElementById('panel').hidden", 5*time.Second)
 	seq = srv.SendDelta(Delta{EdgesRemoved: []string{conns.ID}})
 	p.waitFor(fmt.Sprintf("window.meshscope.lastSeq() === %d && window.meshscope.ready", seq), 20*time.Second)
 	require.Equal(t, "circle", eval[string](p, shape))
+	seq = srv.SendDelta(Delta{NodesRemoved: []string{orders.ID}})
+	p.waitFor(fmt.Sprintf("window.meshscope.lastSeq() === %d && window.meshscope.ready", seq), 20*time.Second)
 
 	// Clicking a node opens the panel with its name and numbers.
 	cart := demo.Nodes[2]

@@ -201,6 +201,11 @@ export class GraphStore {
   /** Nodes that edges with protocol db lead to. */
   private databases = new Set<string>();
 
+  /** Whether a node is drawn as a database: edges with protocol db lead to it. */
+  isDatabase(id: string): boolean {
+    return this.databases.has(id);
+  }
+
   /** Recomputes the nodes edges with protocol db lead to; returns those that changed. */
   private findDatabases(): string[] {
     const next = new Set<string>();

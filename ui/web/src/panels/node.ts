@@ -84,7 +84,8 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     h("a", { href: `#/requests?source=${encodeURIComponent(n.id)}` }, "Requests from it"),
     h("a", { href: `#/sql?q=${encodeURIComponent(`SELECT * FROM requests WHERE destination = '${n.id.replace(/'/g, "''")}' ORDER BY timestamp DESC LIMIT 100`)}` }, "SQL"),
   );
-  const subtitle = h("span", {}, [n.kind, n.namespace && `namespace ${n.namespace}`, n.workload && `workload ${n.workload}`, n.version && `version ${n.version}`, n.cluster && `cluster ${n.cluster}`].filter(Boolean).join(" · "));
+  const kind = n.kind === "service" && ctx.store.isDatabase(id) ? "service · database" : n.kind;
+  const subtitle = h("span", {}, [kind, n.namespace && `namespace ${n.namespace}`, n.workload && `workload ${n.workload}`, n.version && `version ${n.version}`, n.cluster && `cluster ${n.cluster}`].filter(Boolean).join(" · "));
   showPanel(
     panel,
     panelHeader(ctx, h("span", {}, n.name || n.id, " ", healthBadge(n.health)), subtitle),
