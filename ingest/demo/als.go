@@ -178,13 +178,21 @@ func (a *alsEncoder) appendCommon(b []byte, e *logEntry) []byte {
 	b = appendDoubleField(b, fSampleRate, 1) // Envoy logs every request
 	b = appendAddressField(b, fDownstreamRemote, e.dsRemote)
 	b = appendAddressField(b, fDownstreamLocal, e.dsLocal)
-	if e.mtls {
+	switch {
+	case e.mtls:
 		var m int
 		b, m = openField(b, fTLS)
 		b = appendVarintField(b, 1, uint64(alsdata.TLSProperties_TLSv1_3))
 		b = appendStringField(b, 3, e.sni)
 		b = append(b, a.localCert[e.dstWL.Index]...)
 		b = append(b, a.peerCert[e.srcWL.Index]...)
+		b = closeField(b, m)
+	case e.sni != "":
+		// TLS the sidecar passes through: current Envoy logs the SNI its
+		// TLS inspector read, without the rest of the TLS properties.
+		var m int
+		b, m = openField(b, fTLS)
+		b = appendStringField(b, 3, e.sni)
 		b = closeField(b, m)
 	}
 	b = appendTimestampField(b, fStartTime, e.start)

@@ -44,8 +44,9 @@ type ExpectedEdge struct {
 // Sidecars (access logs and metrics) see every call between the services
 // that make and receive it; databases, caches and brokers are services of
 // the mesh to them. A TLS call to an external host without ServiceEntry
-// (Passthrough) is named by its address in ALS entries and by its host in
-// text lines (%REQUESTED_SERVER_NAME%) and metrics. Spans see the calls of
+// (Passthrough) is named by its host everywhere: the SNI in ALS entries'
+// TLS properties and in text lines (%REQUESTED_SERVER_NAME%), the
+// destination_service of metrics. Spans see the calls of
 // instrumented services: a database call as an edge to the database's
 // service, the edge the sidecars see as TCP (database:SYSTEM/NAME for a
 // host outside the cluster), a Kafka message as an edge from producer to
@@ -83,13 +84,6 @@ func (t *Topology) ExpectedEdges(elapsed, start time.Duration, traces bool) []Ex
 		switch {
 		case c.Kind == CallRequest:
 			mesh(from.ID(), to.ID(), string(to.Protocol), c)
-		case to.Passthrough && from.Namespace != t.TextNamespace:
-			// TLS through PassthroughCluster: an ALS entry has no SNI
-			// (Envoy logs TLS properties only for connections it
-			// terminates), so it names the address; metrics carry the
-			// host in destination_service.
-			add(from.ID(), "external:"+to.Address, string(ProtocolTCP), ProvenanceAccessLog, c)
-			add(from.ID(), to.ID(), string(ProtocolTCP), ProvenanceMetric, c)
 		default:
 			mesh(from.ID(), to.ID(), string(ProtocolTCP), c)
 		}

@@ -119,12 +119,6 @@ func TestExpectedEdges(t *testing.T) {
 		e, ok := byID[c.String()]
 		require.True(t, ok, "edge of %s", c)
 		require.Contains(t, e.Provenance, ProvenanceMetric)
-		if c.To.Passthrough && c.From.Namespace != topo.TextNamespace {
-			ip, ok := byID[c.From.ID()+"->external:"+c.To.Address]
-			require.True(t, ok, "ALS names a passthrough host by its address")
-			require.Equal(t, []string{ProvenanceAccessLog}, ip.Provenance)
-			continue
-		}
 		require.Contains(t, e.Provenance, ProvenanceAccessLog)
 	}
 	// Spans see database calls as queries on the sidecars' edge, and
