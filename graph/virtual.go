@@ -21,7 +21,8 @@ import (
 //     set, DESTINATION being the destination, else peer.service, else
 //     server.address;
 //   - else the service named by peer.service (service:/NAME, its namespace
-//     unknown);
+//     unknown), unless server.address is a Kubernetes service host
+//     (NAME.NS.svc...), whose service is the node the mesh shows;
 //   - else the host in server.address (net.peer.name) or the URL: a
 //     Kubernetes service host (NAME.NS.svc...) becomes service:NS/NAME, a
 //     name without dots the service of that name in the caller's
@@ -51,6 +52,9 @@ func virtualTarget(s *schema.SpanRow, si *spanInfo) Party {
 		return Party{Kind: KindMessaging, Name: s.MessagingSystem + "/" + firstOf(s.MessagingDestination, si.peerService, si.serverAddress, "unknown")}
 	}
 	if si.peerService != "" {
+		if p := partyOfHost(si.serverAddress); p.Kind == KindService {
+			return p // a Kubernetes service host names the mesh's node, namespace included
+		}
 		return Party{Kind: KindService, Name: si.peerService}
 	}
 	if h := firstOf(stripPort(si.serverAddress), si.urlHost); h != "" {
