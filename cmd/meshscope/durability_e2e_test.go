@@ -67,11 +67,13 @@ func openStore(t *testing.T, dsn string) *chstore.Store {
 
 // While ClickHouse is down, acknowledged spans wait in the write-ahead log;
 // past --wal-max-bytes receivers answer retryable errors; after ClickHouse
-// returns every acknowledged span is stored.
+// returns every acknowledged span is stored. The inserts go through the
+// HTTP interface (--clickhouse-http); TestKill9LosesNothingAcknowledged's
+// over the DSN.
 func TestClickHouseOutageBackpressureAndRecovery(t *testing.T) {
 	ch := chtest.Server(t)
 	dsn := ch.DSN("meshscope")
-	srv := startServer(t, t.TempDir(), true, "--clickhouse", dsn, "--wal-max-bytes", "1MiB")
+	srv := startServer(t, t.TempDir(), true, "--clickhouse", dsn, "--clickhouse-http", ch.HTTPURL(), "--wal-max-bytes", "1MiB")
 	client := grpcTraceClient(t, srv.grpcAddr)
 	ctx := context.Background()
 

@@ -72,8 +72,10 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	httpURL := o.clickhouseHTTP
 	if managed != nil {
 		defer managed.Stop()
+		httpURL = managed.HTTPURL()
 	}
 	w, err := wal.Open(filepath.Join(o.dataDir, "wal"), wal.Options{
 		MaxBytes: int64(o.walMaxBytes), NoSync: o.walNoSync, Logger: log, Registerer: reg,
@@ -268,7 +270,7 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	if follower == nil {
 		go stores.warmLiveGraph(runCtx, builder, o.window, builderStart, log)
 	}
-	go stores.connect(runCtx, chstore.Config{DSN: dsn, Cluster: o.clickhouseCluster, Logger: log}, log)
+	go stores.connect(runCtx, chstore.Config{DSN: dsn, HTTPURL: httpURL, Cluster: o.clickhouseCluster, Logger: log}, log)
 	go api.startWhenReady(runCtx)
 	go retentionLoop(runCtx, stores, time.Duration(o.retention), log)
 	log.Info("listening",

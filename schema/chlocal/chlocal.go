@@ -62,6 +62,7 @@ type Server struct {
 	bin    string
 	args   []string
 	port   int
+	http   int // HTTP interface port
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -128,7 +129,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{opts: opts, bin: bin, args: args, port: port, stop: make(chan struct{}), done: make(chan struct{})}
+	httpPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, bin: bin, args: args, port: port, http: httpPort, stop: make(chan struct{}), done: make(chan struct{})}
 	if err := s.writeConfig(); err != nil {
 		return nil, err
 	}
@@ -153,6 +158,12 @@ func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.It
 
 // Port is the native protocol port.
 func (s *Server) Port() int { return s.port }
+
+// HTTPURL is the base URL of the server's HTTP interface, on a free
+// loopback port: the store inserts through it (chstore.Config.HTTPURL).
+func (s *Server) HTTPURL() string {
+	return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(s.http))
+}
 
 // DSN returns a clickhouse-go DSN for database db.
 func (s *Server) DSN(db string) string { return "clickhouse://default@" + s.Addr() + "/" + db }

@@ -7,7 +7,7 @@ import (
 )
 
 // writeConfig writes the smallest configuration clickhouse-server 18.16 and
-// later accept: native port on loopback, paths under Dir, one password-less
+// later accept: native and HTTP ports on loopback, paths under Dir, one password-less
 // user that can connect from loopback only. Parts are compressed with ZSTD
 // level 3 instead of the default LZ4: spans take about a fifth less disk
 // (BENCHMARKS.md) for a little more ClickHouse CPU on inserts and merges;
@@ -25,6 +25,7 @@ func (s *Server) writeConfig() error {
   </logger>
   <listen_host>127.0.0.1</listen_host>
   <tcp_port>%[2]d</tcp_port>
+  <http_port>%[3]d</http_port>
   <path>%[1]s/data/</path>
   <tmp_path>%[1]s/tmp/</tmp_path>
   <user_files_path>%[1]s/user_files/</user_files_path>
@@ -43,7 +44,7 @@ func (s *Server) writeConfig() error {
     </case>
   </compression>
 </yandex>
-`, d, s.port)
+`, d, s.port, s.http)
 	users := `<?xml version="1.0"?>
 <yandex>
   <profiles>

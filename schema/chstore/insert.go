@@ -24,13 +24,37 @@ func (s *Store) Write(ctx context.Context, b *schema.Batch) error {
 	return s.WriteColumns(ctx, c)
 }
 
-// WriteColumns inserts the rows of c, one INSERT per table as Write does. c
-// is left as it is, so a failed write can be retried.
+// WriteColumns inserts the rows of c, one INSERT per table as Write does,
+// through the HTTP interface when the store has it (Config.HTTPURL). c is
+// left as it is, so a failed write can be retried.
 func (s *Store) WriteColumns(ctx context.Context, c *Columns) error {
-	for _, t := range []struct {
-		table schema.Table
-		cols  tableCols
-	}{
+	for _, t := range c.tables() {
+		if s.http != nil {
+			sent, err := s.http.insert(ctx, t.table, t.cols, &c.scratch)
+			if err != nil {
+				return err
+			}
+			if sent {
+				continue
+			}
+		}
+		if err := s.insertBuf(ctx, t.table, t.cols, &c.scratch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tableColumns is a table and its columns.
+type tableColumns struct {
+	table schema.Table
+	cols  tableCols
+}
+
+// tables lists the tables c has rows of.
+func (c *Columns) tables() []tableColumns {
+	var out []tableColumns
+	for _, t := range []tableColumns{
 		{schema.SpansTable, c.spanCols()},
 		{schema.LogsTable, c.logCols()},
 		{schema.MetricSeriesTable, c.seriesCols()},
@@ -38,12 +62,10 @@ func (s *Store) WriteColumns(ctx context.Context, c *Columns) error {
 		{schema.RequestsTable, c.requestCols()},
 	} {
 		if t.cols.rows() > 0 {
-			if err := s.insertBuf(ctx, t.table, t.cols, &c.scratch); err != nil {
-				return err
-			}
+			out = append(out, t)
 		}
 	}
-	return nil
+	return out
 }
 
 // InsertColumns inserts pre-built columns, one slice per column of t in

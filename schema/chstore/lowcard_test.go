@@ -26,8 +26,8 @@ func TestLowCardinalityInsert(t *testing.T) {
 		"allow_experimental_low_cardinality_type": 1,
 	}))
 	tables := []schema.Table{schema.SpansTable, schema.LogsTable, schema.MetricSeriesTable, schema.MetricSamplesTable, schema.RequestsTable}
-	open := func(db string, lowCard bool) *chstore.Store {
-		st, err := chstore.Open(ctx, chstore.Config{DSN: srv.DSN(db)})
+	open := func(db string, lowCard bool, httpURL string) *chstore.Store {
+		st, err := chstore.Open(ctx, chstore.Config{DSN: srv.DSN(db), HTTPURL: httpURL})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = st.Close() })
 		for _, tbl := range tables {
@@ -36,19 +36,11 @@ func TestLowCardinalityInsert(t *testing.T) {
 		require.NoError(t, st.Write(ctx, chstore.TestBatch()))
 		return st
 	}
-	plain, lowCard := open("plain", false), open("lowcard", true)
+	// The LowCardinality columns are encoded by the store in both ways of
+	// inserting: for clickhouse-go's columns and for the HTTP interface.
+	plain, lowCard, lowCardHTTP := open("plain", false, ""), open("lowcard", true, ""), open("lowcard_http", true, srv.HTTPURL())
 	read := func(st *chstore.Store, table, col string) []string {
-		rows, err := st.Conn().Query(ctx, "SELECT toString(`"+col+"`) FROM `"+table+"`")
-		require.NoError(t, err)
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var s string
-			require.NoError(t, rows.Scan(&s))
-			out = append(out, s)
-		}
-		require.NoError(t, rows.Err())
-		return out
+		return queryStrings(t, st, "SELECT toString(`"+col+"`) FROM `"+table+"`")
 	}
 	checked, filled := 0, 0
 	for _, tbl := range tables {
@@ -62,6 +54,7 @@ func TestLowCardinalityInsert(t *testing.T) {
 			want := read(plain, tbl.Name, c.Name)
 			require.NotEmpty(t, want, "%s.%s", tbl.Name, c.Name)
 			require.Equal(t, want, read(lowCard, tbl.Name, c.Name), "%s.%s", tbl.Name, c.Name)
+			require.Equal(t, want, read(lowCardHTTP, tbl.Name, c.Name), "%s.%s over HTTP", tbl.Name, c.Name)
 			checked++
 			if want[0] != "" {
 				filled++

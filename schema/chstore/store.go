@@ -1,7 +1,9 @@
 // Package chstore is meshscope's ClickHouse access: it connects over the
 // native protocol with clickhouse-go, detects the server version, applies the
-// schema's migrations rendered for that version, writes row batches with the
-// columnar batch API, and drops expired partitions. It imports schema only.
+// schema's migrations rendered for that version, writes row batches (through
+// the HTTP interface in the Native format when it has the server's HTTP URL,
+// else with clickhouse-go's columnar batch API), and drops expired
+// partitions. It imports schema only.
 package chstore
 
 import (
@@ -23,6 +25,12 @@ import (
 type Config struct {
 	// DSN such as clickhouse://user:pass@host:9000/meshscope.
 	DSN string
+	// HTTPURL, when set, is the same server's HTTP interface
+	// (http://host:8123): inserts of the ingest tables (WriteColumns) go
+	// through it in the Native format, with the DSN's user and database,
+	// at a fraction of the CPU of clickhouse-go's batch. Other queries use
+	// the DSN.
+	HTTPURL string
 	// Cluster, when set, renders ON CLUSTER DDL and Distributed tables.
 	Cluster string
 	// ClusterDDLPerNode, with Cluster, migrates only the server this store is
@@ -43,6 +51,7 @@ type Store struct {
 	render  schema.RenderOptions
 	log     *slog.Logger
 	columns chan *Columns // holds the columns Write fills, when no Write runs
+	http    *httpInserter // nil without Config.HTTPURL
 }
 
 // Open connects, creating the database when it does not exist, and reads the
@@ -91,7 +100,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to clickhouse database %s: %w", db, err)
 	}
+	var hi *httpInserter
+	if cfg.HTTPURL != "" {
+		if hi, err = newHTTPInserter(cfg.HTTPURL, opts, db, conn); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
 	return &Store{
+		http:    hi,
 		conn:    conn,
 		opts:    opts,
 		version: version,
@@ -126,4 +143,9 @@ func (s *Store) RenderOptions() schema.RenderOptions { return s.render }
 func (s *Store) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
 
 // Close releases the connections.
-func (s *Store) Close() error { return s.conn.Close() }
+func (s *Store) Close() error {
+	if s.http != nil {
+		s.http.client.CloseIdleConnections()
+	}
+	return s.conn.Close()
+}

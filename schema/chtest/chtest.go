@@ -34,12 +34,14 @@ func Server(t testing.TB) *chlocal.Server {
 }
 
 // Store starts a server, opens database db on it and applies the schema.
+// It inserts through the server's HTTP interface, as serve does with the
+// server it manages.
 func Store(t testing.TB, db string) (*chstore.Store, *chlocal.Server) {
 	t.Helper()
 	srv := Server(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	st, err := chstore.Open(ctx, chstore.Config{DSN: srv.DSN(db)})
+	st, err := chstore.Open(ctx, chstore.Config{DSN: srv.DSN(db), HTTPURL: srv.HTTPURL()})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
