@@ -1,18 +1,21 @@
 package chstore
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -62,6 +65,7 @@ func newHTTPInserter(base string, opts *clickhouse.Options, db string, conn driv
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 4
+	tr.IdleConnTimeout = 2 * time.Second // before ClickHouse's keep_alive_timeout
 	if u.Scheme == "https" && opts.TLS != nil {
 		tr.TLSClientConfig = opts.TLS.Clone()
 	} else if u.Scheme == "https" {
@@ -128,47 +132,98 @@ func (h *httpInserter) insert(ctx context.Context, t schema.Table, cols tableCol
 	if err != nil {
 		return true, err
 	}
-	buf := &sc.buf
-	buf.Reset()
+	// The body is a chain of pieces, most of them the columns' own memory
+	// (ch-go's columns chain theirs in WriteColumn), the rest encoded into
+	// sc.buf: nothing is copied before the connection's writes.
+	sc.buf.Reset()
+	sc.body.reset()
+	w := proto.NewWriter(&sc.body, &sc.buf)
 	rows := cols.rows()
-	buf.PutInt(len(cols))
-	buf.PutInt(rows)
+	w.ChainBuffer(func(b *proto.Buffer) {
+		b.PutInt(len(cols))
+		b.PutInt(rows)
+	})
 	for i, c := range cols {
 		nc := c.(nativeColumn)
-		buf.PutString(t.Columns[i].Name)
-		buf.PutString(types[i])
-		switch s, isStr := nc.(*strColumn); {
-		case types[i] == string(nc.Type()):
-			nc.EncodeColumn(buf)
-		case isStr && types[i] == string(lowCardString):
-			// The state prefix (keys' serialization version 1: shared
-			// dictionaries with additional keys), then the column.
-			buf.PutUInt64(1)
-			sc.lc.encode(buf, s)
-		default:
+		s, isStr := nc.(*strColumn)
+		lowCard := isStr && types[i] == string(lowCardString)
+		if types[i] != string(nc.Type()) && !lowCard {
 			return false, nil
 		}
+		w.ChainBuffer(func(b *proto.Buffer) {
+			b.PutString(t.Columns[i].Name)
+			b.PutString(types[i])
+			if lowCard {
+				// The state prefix (keys' serialization version 1:
+				// shared dictionaries with additional keys), then the
+				// column.
+				b.PutUInt64(1)
+				sc.lc.encode(b, s)
+			}
+		})
+		if !lowCard {
+			nc.WriteColumn(w)
+		}
 	}
-	if err := h.post(ctx, InsertSQL(t)+" FORMAT Native", buf.Buf); err != nil {
+	if _, err := w.Flush(); err != nil {
+		return true, fmt.Errorf("insert %s: %w", t.Name, err)
+	}
+	err = h.post(ctx, InsertSQL(t)+" FORMAT Native", sc.body)
+	sc.body.reset() // holds no column memory between inserts
+	if err != nil {
 		h.forget(t)
 		return true, fmt.Errorf("insert %s: %w", t.Name, err)
 	}
 	return true, nil
 }
 
+// pieces collects a request body's pieces as a proto.Writer flushes them,
+// without copying them: they stay valid until the memory they are is
+// changed.
+type pieces struct {
+	bufs net.Buffers
+	n    int64
+}
+
+func (p *pieces) Write(b []byte) (int, error) {
+	p.bufs = append(p.bufs, b)
+	p.n += int64(len(b))
+	return len(b), nil
+}
+
+func (p *pieces) reset() {
+	clear(p.bufs)
+	p.bufs, p.n = p.bufs[:0], 0
+}
+
+// reader reads the pieces (and writes them, as io.Copy prefers, each with
+// one call), leaving p as it is.
+func (p *pieces) reader() io.ReadCloser {
+	bufs := slices.Clone(p.bufs)
+	return io.NopCloser(&bufs)
+}
+
 // post sends query with body. A server's refusal is a *clickhouse.Exception,
 // as over the native protocol; anything else (no connection, a proxy's
 // error page) is a plain error.
-func (h *httpInserter) post(ctx context.Context, query string, body []byte) error {
+func (h *httpInserter) post(ctx context.Context, query string, body pieces) error {
 	params := make(url.Values, len(h.params)+1)
 	for k, v := range h.params {
 		params[k] = v
 	}
 	params.Set("query", query)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.endpoint+"?"+params.Encode(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.endpoint+"?"+params.Encode(), body.reader())
 	if err != nil {
 		return err
 	}
+	req.ContentLength = body.n
+	// The transport may send the body again on a fresh connection when a
+	// kept-alive one turns out closed by the server before it read
+	// anything (ClickHouse closes idle ones after keep_alive_timeout, 3 s by
+	// default); the header, present without a value, allows it and is not
+	// sent.
+	req.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
+	req.Header["Idempotency-Key"] = nil
 	req.Header.Set("Content-Type", "application/octet-stream")
 	if h.user != "" || h.password != "" {
 		req.SetBasicAuth(h.user, h.password)

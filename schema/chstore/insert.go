@@ -115,9 +115,10 @@ type piece struct {
 
 // insertScratch is memory appendColumns reuses from one insert to the next.
 type insertScratch struct {
-	buf proto.Buffer // encoded native columns other than strings
-	lc  lowCardEncoder
-	str strColumn // a []string column on its way to lc
+	buf  proto.Buffer // encoded native columns other than strings
+	lc   lowCardEncoder
+	str  strColumn // a []string column on its way to lc
+	body pieces    // an HTTP insert's body
 }
 
 // appendColumns appends columns to batch, with the scratch memory of sc
