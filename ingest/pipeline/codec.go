@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"unsafe"
 
 	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
 )
 
 // The write-ahead log record format: one record per acknowledged request,
@@ -17,7 +19,33 @@ import (
 // varint for signed ones, 8 little-endian bytes for floats, uvarint length +
 // bytes for strings and fixed ids, uvarint length + elements for slices.
 // Changing the layout means a new version byte and a decoder for the old one.
-const recordVersion = 1
+//
+// Version 1 is what the log was written in before version 2, which holds a
+// request's rows as insert columns in their native encoding
+// (chstore.Columns.AppendEncoded): the flusher adds such a record to the
+// batch it fills with one copy per column. Version 1 records are still read
+// (a log written by an earlier release), and EncodeBatch still writes them,
+// for tests.
+const (
+	recordVersion = 1
+	recordColumns = 2
+)
+
+// newColumnsPool is a pool of columns for encodeColumns.
+func newColumnsPool() *sync.Pool {
+	return &sync.Pool{New: func() any { return chstore.NewColumns() }}
+}
+
+// encodeColumns appends the version 2 record of b to dst, encoding the rows
+// through columns taken from pool.
+func encodeColumns(dst []byte, b *schema.Batch, pool *sync.Pool) []byte {
+	c := pool.Get().(*chstore.Columns)
+	c.Reset()
+	c.Add(b)
+	dst = c.AppendEncoded(append(dst, recordColumns))
+	pool.Put(c)
+	return dst
+}
 
 type enc struct{ b []byte }
 

@@ -12,7 +12,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,18 +30,11 @@ import (
 	"github.com/meshscope/meshscope/schema/chstore"
 )
 
-// Writer stores batches; *chstore.Store implements it.
-type Writer interface {
-	Write(ctx context.Context, b *schema.Batch) error
-}
-
-// ColumnWriter is a Writer that also stores rows already built into insert
-// columns; *chstore.Store implements it. With one, the flusher builds a
-// batch's columns record by record as it reads the log (while the previous
-// batch is being inserted, and while each record's rows are still in the
-// CPU's caches) instead of collecting rows and leaving the columns to Write.
+// ColumnWriter stores rows built into insert columns; *chstore.Store
+// implements it. The flusher builds a batch's columns record by record as it
+// reads the log (while the previous batch is being inserted): a record holds
+// its rows as columns already, so adding it is one copy per column.
 type ColumnWriter interface {
-	Writer
 	WriteColumns(ctx context.Context, c *chstore.Columns) error
 }
 
@@ -84,9 +76,10 @@ func (c *Config) defaults() {
 type Pipeline struct {
 	cfg   Config
 	wal   *wal.WAL
-	store Writer
+	store ColumnWriter
 	sink  graph.Sink
-	bufs  sync.Pool
+	bufs  sync.Pool  // record buffers
+	cols  *sync.Pool // columns a request's rows are encoded through
 	m     pipelineMetrics
 }
 
@@ -101,10 +94,11 @@ type pipelineMetrics struct {
 }
 
 // New builds a pipeline. sink may be nil (no live graph).
-func New(w *wal.WAL, store Writer, sink graph.Sink, cfg Config) *Pipeline {
+func New(w *wal.WAL, store ColumnWriter, sink graph.Sink, cfg Config) *Pipeline {
 	cfg.defaults()
 	p := &Pipeline{cfg: cfg, wal: w, store: store, sink: sink}
 	p.bufs.New = func() any { b := make([]byte, 0, 64<<10); return &b }
+	p.cols = newColumnsPool()
 	p.m = pipelineMetrics{
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "meshscope", Subsystem: "flush", Name: "rows_total",
 			Help: "Rows written to ClickHouse, by table."}, []string{"table"}),
@@ -131,7 +125,7 @@ func New(w *wal.WAL, store Writer, sink graph.Sink, cfg Config) *Pipeline {
 func (p *Pipeline) Append(ctx context.Context, b *schema.Batch, obs []graph.Observation) error {
 	if b != nil && b.Len() > 0 {
 		bp := p.bufs.Get().(*[]byte)
-		rec := EncodeBatch((*bp)[:0], b)
+		rec := encodeColumns((*bp)[:0], b, p.cols)
 		err := p.wal.Append(ctx, rec)
 		if cap(rec) <= 4<<20 {
 			*bp = rec[:0]
@@ -164,13 +158,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		b   *flushBatch
 		end wal.Position
 	}
-	cw, _ := p.store.(ColumnWriter)
+	cw := p.store
 	// The writer outlives ctx by the final flush, bounded below.
 	wctx, cancelWriter := context.WithCancel(context.Background())
 	defer cancelWriter()
 	jobs := make(chan job)
 	free := make(chan *flushBatch, 2)
-	free <- newFlushBatch(cw != nil)
+	free <- newFlushBatch()
 	writerDone := make(chan error, 1)
 	go func() {
 		for j := range jobs {
@@ -193,7 +187,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		writerDone <- nil
 	}()
 
-	acc := newFlushBatch(cw != nil)
+	acc := newFlushBatch()
 	var last wal.Position
 	lastFlush := time.Now()
 	writerExited := false // its error was received
@@ -201,7 +195,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if acc.len() == 0 {
 			return nil
 		}
-		sizes := acc.sizes()
 		select {
 		case jobs <- job{acc, last}:
 		case err := <-writerDone:
@@ -214,7 +207,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			writerExited = true
 			return err
 		}
-		acc.presize(sizes)
 		lastFlush = time.Now()
 		return nil
 	}
@@ -281,111 +273,53 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return nil
 }
 
-// batchSizes are a batch's row counts per table, and the bytes of the
-// records kept with its columns.
-type batchSizes struct{ spans, logs, series, samples, requests, recs int }
+// batchSizes are a batch's row counts per table.
+type batchSizes struct{ spans, logs, series, samples, requests int }
 
-// flushBatch is what the flusher fills from the log and writes: rows, or,
-// for a ColumnWriter, insert columns plus the records they were built from
-// (for dead letters).
+// flushBatch is what the flusher fills from the log and writes: insert
+// columns.
 type flushBatch struct {
-	rows *schema.Batch // without a ColumnWriter
-
-	cols    *chstore.Columns // with one
-	scratch *schema.Batch    // one record's rows, on their way to cols
-	view    viewDecoder      // decodes into scratch
-	recs    []byte           // the records added to cols, each after its length
+	cols    *chstore.Columns
+	scratch *schema.Batch // a version 1 record's rows, on their way to cols
+	view    viewDecoder   // decodes those into scratch
 }
 
-func newFlushBatch(columns bool) *flushBatch {
-	if columns {
-		return &flushBatch{cols: chstore.NewColumns(), scratch: new(schema.Batch)}
-	}
-	return &flushBatch{rows: new(schema.Batch)}
+func newFlushBatch() *flushBatch {
+	return &flushBatch{cols: chstore.NewColumns(), scratch: new(schema.Batch)}
 }
 
-// add appends the rows of one record. A record that does not decode adds the
-// rows read before the damage, and is not kept for dead letters (the caller
-// sets it aside on its own).
+// add appends the rows of one record. A record that does not decode is an
+// error; a version 1 record then adds the rows read before the damage, a
+// record of columns adds nothing.
 func (b *flushBatch) add(rec []byte) error {
-	if b.cols == nil {
-		return DecodeBatch(rec, b.rows)
+	if len(rec) > 0 && rec[0] == recordColumns {
+		if err := b.cols.AddEncoded(rec[1:]); err != nil {
+			return fmt.Errorf("decode wal record: %w", err)
+		}
+		return nil
 	}
 	b.scratch.Reset()
 	err := b.view.decode(rec, b.scratch) // rows borrowing rec, copied by Add
 	b.cols.Add(b.scratch)
-	if err == nil {
-		b.recs = binary.AppendUvarint(b.recs, uint64(len(rec)))
-		b.recs = append(b.recs, rec...)
-	}
 	return err
 }
 
-func (b *flushBatch) len() int {
-	if b.cols == nil {
-		return b.rows.Len()
-	}
-	return b.cols.Len()
-}
+func (b *flushBatch) len() int { return b.cols.Len() }
 
 func (b *flushBatch) sizes() batchSizes {
-	if b.cols == nil {
-		r := b.rows
-		return batchSizes{spans: len(r.Spans), logs: len(r.Logs), series: len(r.MetricSeries), samples: len(r.MetricSamples), requests: len(r.Requests)}
-	}
-	n := batchSizes{recs: len(b.recs)}
+	var n batchSizes
 	n.spans, n.logs, n.series, n.samples, n.requests = b.cols.Rows()
 	return n
 }
 
 func (b *flushBatch) reset() {
-	if b.cols == nil {
-		b.rows.Reset()
-		return
-	}
 	b.cols.Reset()
 	b.scratch.Reset()
-	b.recs = b.recs[:0]
 }
 
 // record is the batch as one write-ahead log record, for dead letters.
 func (b *flushBatch) record() []byte {
-	if b.cols == nil {
-		return EncodeBatch(nil, b.rows)
-	}
-	all := new(schema.Batch)
-	for recs := b.recs; len(recs) > 0; {
-		n, k := binary.Uvarint(recs)
-		rec := recs[k : k+int(n)]
-		recs = recs[k+int(n):]
-		_ = DecodeBatch(rec, all) // each decoded when added
-	}
-	return EncodeBatch(nil, all)
-}
-
-// presize gives an empty batch room for the rows of the batch just flushed,
-// so that a batch the flusher has not filled before is allocated once
-// rather than grown (and copied) as it fills. A batch back from the writer
-// keeps its capacity and is left alone. Columns grow on their own, but
-// their records are given room the same way.
-func (b *flushBatch) presize(s batchSizes) {
-	if b.cols != nil {
-		b.recs = fit(b.recs, s.recs)
-		return
-	}
-	r := b.rows
-	r.Spans = fit(r.Spans, s.spans)
-	r.Logs = fit(r.Logs, s.logs)
-	r.MetricSeries = fit(r.MetricSeries, s.series)
-	r.MetricSamples = fit(r.MetricSamples, s.samples)
-	r.Requests = fit(r.Requests, s.requests)
-}
-
-func fit[T any](rows []T, n int) []T {
-	if len(rows) == 0 && cap(rows) < n {
-		return make([]T, 0, n)
-	}
-	return rows
+	return b.cols.AppendEncoded([]byte{recordColumns})
 }
 
 // write stores b, retrying connection failures until ctx ends and server
@@ -394,12 +328,7 @@ func (p *Pipeline) write(ctx context.Context, cw ColumnWriter, b *flushBatch) er
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		var err error
-		if b.cols != nil {
-			err = cw.WriteColumns(ctx, b.cols)
-		} else {
-			err = p.store.Write(ctx, b.rows)
-		}
+		err := cw.WriteColumns(ctx, b.cols)
 		if err == nil {
 			p.m.flushTime.Observe(time.Since(start).Seconds())
 			p.m.flushes.Inc()

@@ -12,14 +12,16 @@ import (
 
 	"github.com/meshscope/meshscope/ingest/wal"
 	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
 )
 
-// recorder is a Writer that keeps the span names of every batch it is
+// recorder is a ColumnWriter that keeps the encoding of every batch it is
 // given. The write numbered hold (from 1) does not return until release
 // is closed: the process "stops" while that batch is in flight.
 type recorder struct {
 	mu      sync.Mutex
-	batches [][]string
+	batches [][]byte
+	rows    int
 	hold    int
 	held    chan struct{}
 	release chan struct{}
@@ -29,13 +31,10 @@ func newRecorder(hold int) *recorder {
 	return &recorder{hold: hold, held: make(chan struct{}), release: make(chan struct{})}
 }
 
-func (r *recorder) Write(_ context.Context, b *schema.Batch) error {
-	var names []string
-	for _, s := range b.Spans {
-		names = append(names, s.Name)
-	}
+func (r *recorder) WriteColumns(_ context.Context, c *chstore.Columns) error {
 	r.mu.Lock()
-	r.batches = append(r.batches, names)
+	r.batches = append(r.batches, c.AppendEncoded(nil))
+	r.rows += c.Len()
 	n := len(r.batches)
 	r.mu.Unlock()
 	if n == r.hold {
@@ -45,10 +44,19 @@ func (r *recorder) Write(_ context.Context, b *schema.Batch) error {
 	return nil
 }
 
-func (r *recorder) written() [][]string {
+func (r *recorder) written() ([][]byte, int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([][]string(nil), r.batches...)
+	return append([][]byte(nil), r.batches...), r.rows
+}
+
+// encoded is the encoding of the rows of batches, in order.
+func encoded(batches ...*schema.Batch) []byte {
+	c := chstore.NewColumns()
+	for _, b := range batches {
+		c.Add(b)
+	}
+	return c.AppendEncoded(nil)
 }
 
 func spans(prefix string, n int) *schema.Batch {
@@ -98,16 +106,14 @@ func TestCrashReplaysTheBatchInFlight(t *testing.T) {
 	done2 := make(chan struct{})
 	go func() { _ = p2.Run(ctx2); close(done2) }()
 	require.Eventually(t, func() bool {
-		n := 0
-		for _, b := range second.written() {
-			n += len(b)
-		}
+		_, n := second.written()
 		return n == 10
 	}, 10*time.Second, 10*time.Millisecond, "every row written after the restart")
-	got := second.written()
-	require.Equal(t, first.written()[0], got[0], "the batch in flight, written again as it was")
-	require.Equal(t, []string{"a1-0", "a1-1", "a2-0", "a2-1"}, got[0])
-	require.Equal(t, []string{"b1-0", "b1-1", "b2-0", "b2-1", "b3-0", "b3-1"}, got[1])
+	got, _ := second.written()
+	firstGot, _ := first.written()
+	require.Equal(t, firstGot[0], got[0], "the batch in flight, written again as it was")
+	require.Equal(t, encoded(spans("a1", 2), spans("a2", 2)), got[0])
+	require.Equal(t, encoded(spans("b1", 2), spans("b2", 2), spans("b3", 2)), got[1])
 	require.Equal(t, 1.0, testutil.ToFloat64(p2.m.replayed))
 	stop2()
 	<-done2
@@ -117,4 +123,29 @@ func TestCrashReplaysTheBatchInFlight(t *testing.T) {
 	close(first.release)
 	<-done1
 	require.NoError(t, w1.Close())
+}
+
+// A log written by an earlier release holds records of rows (version 1):
+// they are read as before, in order with the records of columns that
+// follow them.
+func TestRecordsOfRowsStillRead(t *testing.T) {
+	ctx := context.Background()
+	w, err := wal.Open(t.TempDir(), wal.Options{NoSync: true})
+	require.NoError(t, err)
+	defer w.Close()
+	require.NoError(t, w.Append(ctx, EncodeBatch(nil, spans("old", 3))))
+	rec := newRecorder(0)
+	p := New(w, rec, nil, Config{FlushRows: 1000, FlushInterval: time.Hour})
+	require.NoError(t, p.Append(ctx, spans("new", 2), nil))
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = p.Run(runCtx); close(done) }()
+	require.Eventually(t, func() bool {
+		_, n := rec.written()
+		return n == 5
+	}, 10*time.Second, 10*time.Millisecond)
+	got, _ := rec.written()
+	require.Equal(t, [][]byte{encoded(spans("old", 3), spans("new", 2))}, got)
+	stop()
+	<-done
 }

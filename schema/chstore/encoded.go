@@ -1,0 +1,289 @@
+package chstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/ClickHouse/ch-go/proto"
+)
+
+// Columns in their native encoding, as the write-ahead log keeps each
+// request's rows (ingest/pipeline): AppendEncoded writes them and
+// AddEncoded appends them to other columns with one copy per column, where
+// rows would be decoded field by field and their values appended one by
+// one.
+//
+// Layout: for each table (spans, logs, metric series, metric samples,
+// requests) a uvarint row count; when it is not zero, each of the table's
+// columns as a 4-byte little-endian byte length and the column's native
+// encoding (ClickHouse's, as ch-go's columns write it: fixed-width values
+// little-endian, strings after their uvarint length, arrays as the running
+// element counts then the elements).
+
+// AppendEncoded appends the encoding of c's rows to dst.
+func (c *Columns) AppendEncoded(dst []byte) []byte {
+	b := proto.Buffer{Buf: dst}
+	for i := range numTables {
+		t := c.existing(i)
+		rows := t.rows()
+		b.Buf = binary.AppendUvarint(b.Buf, uint64(rows))
+		if rows == 0 {
+			continue
+		}
+		for _, col := range t {
+			at := len(b.Buf)
+			b.Buf = append(b.Buf, 0, 0, 0, 0)
+			col.(nativeColumn).EncodeColumn(&b)
+			binary.LittleEndian.PutUint32(b.Buf[at:], uint32(len(b.Buf)-at-4))
+		}
+	}
+	return b.Buf
+}
+
+// AddEncoded appends rows encoded by AppendEncoded. Encoded rows that do not
+// read back whole, column by column, add nothing and are an error saying
+// where they stop making sense.
+func (c *Columns) AddEncoded(src []byte) error {
+	// The first pass checks everything, the second appends.
+	for pass := range 2 {
+		apply := pass == 1
+		s := src
+		for i := range numTables {
+			rows64, k := binary.Uvarint(s)
+			if k <= 0 || rows64 > uint64(len(s)) {
+				return fmt.Errorf("encoded columns: %s: bad row count", tableNames[i])
+			}
+			s = s[k:]
+			rows := int(rows64)
+			if rows == 0 {
+				continue
+			}
+			var t tableCols
+			if apply {
+				t = c.table(i)
+			} else {
+				t = tableTemplates[i]
+			}
+			for j, col := range t {
+				if !apply {
+					if len(s) < 4 {
+						return fmt.Errorf("encoded columns: %s column %d: truncated", tableNames[i], j)
+					}
+					n := int(binary.LittleEndian.Uint32(s))
+					if n > len(s)-4 {
+						return fmt.Errorf("encoded columns: %s column %d: %d bytes, %d left", tableNames[i], j, n, len(s)-4)
+					}
+					if err := addEncoded(col, s[4:4+n], rows, false); err != nil {
+						return fmt.Errorf("encoded columns: %s column %d: %w", tableNames[i], j, err)
+					}
+					s = s[4+n:]
+					continue
+				}
+				n := int(binary.LittleEndian.Uint32(s))
+				_ = addEncoded(col, s[4:4+n], rows, true) // checked in the first pass
+				s = s[4+n:]
+			}
+		}
+		if !apply && len(s) != 0 {
+			return fmt.Errorf("encoded columns: %d bytes after the last table", len(s))
+		}
+	}
+	return nil
+}
+
+// numTables is the number of tables Columns holds.
+const numTables = 5
+
+var tableNames = [numTables]string{"spans", "logs", "metric_series", "metric_samples", "requests"}
+
+// tableTemplates are empty columns of each table, for checking encoded
+// columns against their types before any are appended to.
+var tableTemplates = [numTables]tableCols{newSpanCols().cols, newLogCols().cols, newSeriesCols().cols, newSampleCols().cols, newRequestCols().cols}
+
+// existing returns table i's columns, nil before its first rows.
+func (c *Columns) existing(i int) tableCols {
+	switch i {
+	case 0:
+		return c.spanCols()
+	case 1:
+		return c.logCols()
+	case 2:
+		return c.seriesCols()
+	case 3:
+		return c.sampleCols()
+	default:
+		return c.requestCols()
+	}
+}
+
+// table returns table i's columns, making them if need be.
+func (c *Columns) table(i int) tableCols {
+	switch i {
+	case 0:
+		if c.spans == nil {
+			c.spans = newSpanCols()
+		}
+	case 1:
+		if c.logs == nil {
+			c.logs = newLogCols()
+		}
+	case 2:
+		if c.series == nil {
+			c.series = newSeriesCols()
+		}
+	case 3:
+		if c.samples == nil {
+			c.samples = newSampleCols()
+		}
+	default:
+		if c.requests == nil {
+			c.requests = newRequestCols()
+		}
+	}
+	return c.existing(i)
+}
+
+// addEncoded appends rows rows of col's native encoding b to col, or, when
+// apply is false, only checks that b is exactly that.
+func addEncoded(col any, b []byte, rows int, apply bool) error {
+	if n, ok := col.(interface{ column() any }); ok {
+		col = n.column()
+	}
+	switch c := col.(type) {
+	case *strColumn:
+		if !apply {
+			return checkStrings(b, rows)
+		}
+		c.enc = append(c.enc, b...)
+		c.rows += rows
+	case *strArrColumn:
+		data, elems, err := checkOffsets(b, rows)
+		if err != nil || !apply {
+			if err == nil {
+				err = checkStrings(data, elems)
+			}
+			return err
+		}
+		addOffsets(&c.offsets, b[:8*rows], uint64(c.data.rows))
+		c.data.enc = append(c.data.enc, data...)
+		c.data.rows += elems
+	case *proto.ColFixedStr:
+		if len(b) != rows*c.Size {
+			return fmt.Errorf("%d bytes for %d values of %d", len(b), rows, c.Size)
+		}
+		if apply {
+			c.Buf = append(c.Buf, b...)
+		}
+	case *proto.ColDateTime:
+		return addFixed(&c.Data, b, rows, apply)
+	case *proto.ColUInt8:
+		return addFixed((*[]uint8)(c), b, rows, apply)
+	case *proto.ColUInt16:
+		return addFixed((*[]uint16)(c), b, rows, apply)
+	case *proto.ColUInt32:
+		return addFixed((*[]uint32)(c), b, rows, apply)
+	case *proto.ColUInt64:
+		return addFixed((*[]uint64)(c), b, rows, apply)
+	case *proto.ColInt16:
+		return addFixed((*[]int16)(c), b, rows, apply)
+	case *proto.ColInt32:
+		return addFixed((*[]int32)(c), b, rows, apply)
+	case *proto.ColInt64:
+		return addFixed((*[]int64)(c), b, rows, apply)
+	case *proto.ColFloat64:
+		return addFixed((*[]float64)(c), b, rows, apply)
+	case *proto.ColArr[uint64]:
+		return addArray(&c.Offsets, c.Data, b, rows, apply)
+	case *proto.ColArr[float64]:
+		return addArray(&c.Offsets, c.Data, b, rows, apply)
+	case *proto.ColArr[[]byte]:
+		return addArray(&c.Offsets, c.Data, b, rows, apply)
+	default:
+		return fmt.Errorf("no encoded form for %T", col)
+	}
+	return nil
+}
+
+func (c native[T]) column() any { return c.ColumnOf }
+
+// addFixed appends rows values of a fixed-width type, little-endian in b,
+// as the native format and the hosts meshscope is built for have them
+// (ch-go's columns copy them the same way).
+func addFixed[T any](dst *[]T, b []byte, rows int, apply bool) error {
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	if len(b) != rows*size {
+		return fmt.Errorf("%d bytes for %d values of %d", len(b), rows, size)
+	}
+	if !apply || rows == 0 {
+		return nil
+	}
+	n := len(*dst)
+	*dst = append(*dst, make([]T, rows)...)
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&(*dst)[n])), len(b)), b)
+	return nil
+}
+
+// addArray appends rows rows of an array column (offsets, then elements)
+// whose elements are fixed-width.
+func addArray(offsets *proto.ColUInt64, data proto.ColInput, b []byte, rows int, apply bool) error {
+	elems, n, err := checkOffsets(b, rows)
+	if err != nil {
+		return err
+	}
+	base := uint64(data.Rows())
+	if err := addEncoded(data, elems, n, apply); err != nil || !apply {
+		return err
+	}
+	addOffsets(offsets, b[:8*rows], base)
+	return nil
+}
+
+// checkOffsets checks the running element counts of rows array rows at the
+// start of b and returns the encoded elements after them and their number.
+func checkOffsets(b []byte, rows int) (elems []byte, n int, err error) {
+	if len(b) < 8*rows {
+		return nil, 0, fmt.Errorf("%d bytes for %d array offsets", len(b), rows)
+	}
+	var last uint64
+	for i := range rows {
+		o := binary.LittleEndian.Uint64(b[8*i:])
+		if o < last || o > uint64(len(b)) {
+			return nil, 0, fmt.Errorf("array offset %d of row %d after %d", o, i, last)
+		}
+		last = o
+	}
+	return b[8*rows:], int(last), nil
+}
+
+// addOffsets appends encoded running element counts, each plus base (the
+// elements the column holds already).
+func addOffsets(dst *proto.ColUInt64, b []byte, base uint64) {
+	for i := 0; i < len(b); i += 8 {
+		*dst = append(*dst, base+binary.LittleEndian.Uint64(b[i:]))
+	}
+}
+
+var errStrings = errors.New("strings do not fill their bytes")
+
+// checkStrings checks that b is exactly n strings, each after its uvarint
+// length.
+func checkStrings(b []byte, n int) error {
+	for range n {
+		if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+			b = b[1+int(b[0]):] // a length under 128: one byte
+			continue
+		}
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return errStrings
+		}
+		b = b[k+int(l):]
+	}
+	if len(b) != 0 {
+		return errStrings
+	}
+	return nil
+}
