@@ -98,26 +98,7 @@ func procCPU(pid int) time.Duration {
 // rate at which the same rows go into ClickHouse directly through the
 // native protocol in the same run. Size with MESHSCOPE_BENCH_SPANS.
 func BenchmarkServeOTLPSpans(b *testing.B) {
-	total := 1_000_000
-	if s := os.Getenv("MESHSCOPE_BENCH_SPANS"); s != "" {
-		total, _ = strconv.Atoi(s)
-	}
-	const perRequest = 1000
-	const clients = 8
-	r := rand.New(rand.NewPCG(7, 7))
-	start := time.Now().Add(-time.Hour)
-	var reqs [][]byte
-	var rows schema.Batch
-	conv := otlp.NewConverter(1000)
-	for i := 0; i < total/perRequest; i++ {
-		td := benchTraces(r, perRequest, start.Add(time.Duration(i)*time.Millisecond))
-		body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
-		if err != nil {
-			b.Fatal(err)
-		}
-		reqs = append(reqs, body)
-		conv.TracesToRows(td, &rows)
-	}
+	total, reqs, rows := benchRequests(b)
 	srv := startServer(b, b.TempDir(), true, "--wal-no-sync", "--pprof")
 	if p := os.Getenv("MESHSCOPE_BENCH_PROFILE"); p != "" {
 		// A CPU profile of the server while it ingests.
@@ -138,25 +119,7 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 		}
 		pid := srv.cmd.Process.Pid
 		cpu0, t0 := procCPU(pid), time.Now()
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := next.Add(1) - 1
-					if int(i) >= len(reqs) {
-						return
-					}
-					if err := conn.Invoke(ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export", otlp.NewRawMessage(reqs[i]), otlp.NewRawMessage(nil)); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
+		sendRequests(b, conn, reqs)
 		acked := time.Since(t0)
 		for countRows(b, st, "SELECT count() FROM spans") < uint64(total) {
 			time.Sleep(20 * time.Millisecond)
@@ -196,7 +159,7 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 		}
 
 		// The ceiling: the same rows inserted straight into ClickHouse.
-		ceiling := directInsertRate(b, srv, &rows, lowCard)
+		ceiling := directInsertRate(b, srv, rows, lowCard)
 
 		rate := float64(total) / elapsed.Seconds()
 		b.ReportMetric(rate, "spans/s")
@@ -211,6 +174,77 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+	}
+}
+
+// benchRequests builds the benchmark's requests, pre-marshalled, of
+// MESHSCOPE_BENCH_SPANS spans (1,000,000 by default) in requests of 1,000,
+// and the rows they convert to.
+func benchRequests(b *testing.B) (total int, reqs [][]byte, rows *schema.Batch) {
+	total = 1_000_000
+	if s := os.Getenv("MESHSCOPE_BENCH_SPANS"); s != "" {
+		total, _ = strconv.Atoi(s)
+	}
+	const perRequest = 1000
+	r := rand.New(rand.NewPCG(7, 7))
+	start := time.Now().Add(-time.Hour)
+	rows = new(schema.Batch)
+	conv := otlp.NewConverter(1000)
+	for i := 0; i < total/perRequest; i++ {
+		td := benchTraces(r, perRequest, start.Add(time.Duration(i)*time.Millisecond))
+		body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+		if err != nil {
+			b.Fatal(err)
+		}
+		reqs = append(reqs, body)
+		conv.TracesToRows(td, rows)
+	}
+	return total, reqs, rows
+}
+
+// sendRequests sends reqs over conn from 8 clients at once.
+func sendRequests(b *testing.B, conn *grpc.ClientConn, reqs [][]byte) {
+	const clients = 8
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if int(i) >= len(reqs) {
+					return
+				}
+				if err := conn.Invoke(context.Background(), "/opentelemetry.proto.collector.trace.v1.TraceService/Export", otlp.NewRawMessage(reqs[i]), otlp.NewRawMessage(nil)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// BenchmarkWALBytesPerSpan sends the same requests to a serve whose
+// ClickHouse cannot be reached and reports what its write-ahead log holds
+// per span: on disk (Snappy-compressed segments, what --wal-max-bytes
+// bounds) and before compression.
+func BenchmarkWALBytesPerSpan(b *testing.B) {
+	total, reqs, _ := benchRequests(b)
+	for b.Loop() {
+		srv := startServer(b, b.TempDir(), false, "--wal-no-sync", "--wal-max-bytes", "16GiB",
+			"--clickhouse", "clickhouse://127.0.0.1:1/meshscope")
+		conn, err := grpc.NewClient(srv.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(otlp.ClientCodec()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		sendRequests(b, conn, reqs)
+		conn.Close()
+		b.ReportMetric(srv.metric("meshscope_wal_pending_bytes")/float64(total), "wal-disk-B/span")
+		b.ReportMetric(srv.metric("meshscope_wal_written_bytes_total")/float64(total), "wal-record-B/span")
+		srv.stop()
 	}
 }
 
