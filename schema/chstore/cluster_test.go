@@ -42,7 +42,9 @@ func startShards(t *testing.T) []*chstore.Store {
 	stores := make([]*chstore.Store, len(servers))
 	for i, srv := range servers {
 		t.Cleanup(func() { _ = srv.Stop() })
-		st, err := chstore.Open(ctx, chstore.Config{DSN: srv.DSN("meshscope"), Cluster: clusterName, ClusterDDLPerNode: true})
+		// Inserts go through the HTTP interface, as serve's do with
+		// --clickhouse-http, into the Distributed tables.
+		st, err := chstore.Open(ctx, chstore.Config{DSN: srv.DSN("meshscope"), HTTPURL: srv.HTTPURL(), Cluster: clusterName, ClusterDDLPerNode: true})
 		require.NoError(t, err, "open shard %d", i+1)
 		t.Cleanup(func() { _ = st.Close() })
 		applied, err := st.Migrate(ctx)
