@@ -92,6 +92,21 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
+// procPeakRSS is the peak resident memory of process pid (VmHWM), in MiB.
+func procPeakRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
 // BenchmarkServeOTLPSpans drives `meshscope serve` and its managed ClickHouse
 // over OTLP gRPC with pre-marshalled requests and reports spans/s stored,
 // meshscope CPU per span, bytes on disk per span, and, as the ceiling, the
@@ -169,6 +184,7 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 		b.ReportMetric(float64(merged)/float64(total), "merged-disk-B/span")
 		b.ReportMetric(ceiling, "ceiling-spans/s")
 		b.ReportMetric(rate/ceiling, "ratio-to-ceiling")
+		b.ReportMetric(procPeakRSS(pid), "peak-rss-MiB")
 		b.StopTimer()
 		if err := st.Conn().Exec(ctx, "TRUNCATE TABLE spans"); err != nil {
 			b.Fatal(err)

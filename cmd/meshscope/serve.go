@@ -54,6 +54,7 @@ func runServe(ctx context.Context, args []string) error {
 // what the write-ahead log holds, close it, then stop ClickHouse.
 func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	log.Info("starting meshscope", "version", versionString(), "data_dir", o.dataDir)
+	tuneGC(log)
 	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}

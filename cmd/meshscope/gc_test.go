@@ -1,0 +1,34 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestCgroupMemoryLimit reads the limits cgroup v2 and v1 write, and no
+// limit as none.
+func TestCgroupMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		file, content string
+		want          int64
+		ok            bool
+	}{
+		{"memory.max", "2147483648\n", 2147483648, true},
+		{"memory.max", "max\n", 0, false},
+		{"memory/memory.limit_in_bytes", "1073741824\n", 1073741824, true},
+		{"memory/memory.limit_in_bytes", "9223372036854771712\n", 0, false}, // v1 without a limit
+		{"", "", 0, false}, // no cgroup files
+	} {
+		root := t.TempDir()
+		if tc.file != "" {
+			require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root, tc.file)), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(root, tc.file), []byte(tc.content), 0o644))
+		}
+		got, ok := cgroupMemoryLimit(root)
+		require.Equal(t, tc.ok, ok, "%s %q", tc.file, tc.content)
+		require.Equal(t, tc.want, got, "%s %q", tc.file, tc.content)
+	}
+}
