@@ -11,7 +11,6 @@ import (
 
 	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/graph/edgestore"
-	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chlocal"
 	"github.com/meshscope/meshscope/schema/chstore"
 )
@@ -37,15 +36,6 @@ func (h *storeHolder) get() *chstore.Store {
 }
 
 var errNotConnected = errors.New("clickhouse not connected yet")
-
-// Write implements pipeline.Writer.
-func (h *storeHolder) Write(ctx context.Context, b *schema.Batch) error {
-	st := h.get()
-	if st == nil {
-		return errNotConnected
-	}
-	return st.Write(ctx, b)
-}
 
 // WriteColumns implements pipeline.ColumnWriter.
 func (h *storeHolder) WriteColumns(ctx context.Context, c *chstore.Columns) error {

@@ -59,7 +59,10 @@ func newHTTPInserter(base string, opts *clickhouse.Options, db string, conn driv
 	}
 	u.RawQuery, u.Fragment = "", ""
 	h.endpoint = strings.TrimSuffix(u.String(), "/") + "/"
-	h.params = url.Values{"database": {db}}
+	// wait_end_of_query: the server answers once the insert has finished,
+	// so that its status is the insert's (never a 200 sent before an
+	// exception).
+	h.params = url.Values{"database": {db}, "wait_end_of_query": {"1"}}
 	for k, v := range opts.Settings {
 		h.params.Set(k, fmt.Sprint(v))
 	}
