@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/meshscope/meshscope/schema"
 )
 
 // Columns in their native encoding, as the write-ahead log keeps each
@@ -53,7 +55,7 @@ func (c *Columns) AddEncoded(src []byte) error {
 		for i := range numTables {
 			rows64, k := binary.Uvarint(s)
 			if k <= 0 || rows64 > uint64(len(s)) {
-				return fmt.Errorf("encoded columns: %s: bad row count", tableNames[i])
+				return fmt.Errorf("encoded columns: %s: bad row count", tableDefs[i].Name)
 			}
 			s = s[k:]
 			rows := int(rows64)
@@ -69,14 +71,14 @@ func (c *Columns) AddEncoded(src []byte) error {
 			for j, col := range t {
 				if !apply {
 					if len(s) < 4 {
-						return fmt.Errorf("encoded columns: %s column %d: truncated", tableNames[i], j)
+						return fmt.Errorf("encoded columns: %s.%s: truncated", tableDefs[i].Name, tableDefs[i].Columns[j].Name)
 					}
 					n := int(binary.LittleEndian.Uint32(s))
 					if n > len(s)-4 {
-						return fmt.Errorf("encoded columns: %s column %d: %d bytes, %d left", tableNames[i], j, n, len(s)-4)
+						return fmt.Errorf("encoded columns: %s.%s: %d bytes, %d left", tableDefs[i].Name, tableDefs[i].Columns[j].Name, n, len(s)-4)
 					}
 					if err := addEncoded(col, s[4:4+n], rows, false); err != nil {
-						return fmt.Errorf("encoded columns: %s column %d: %w", tableNames[i], j, err)
+						return fmt.Errorf("encoded columns: %s.%s: %w", tableDefs[i].Name, tableDefs[i].Columns[j].Name, err)
 					}
 					s = s[4+n:]
 					continue
@@ -96,7 +98,8 @@ func (c *Columns) AddEncoded(src []byte) error {
 // numTables is the number of tables Columns holds.
 const numTables = 5
 
-var tableNames = [numTables]string{"spans", "logs", "metric_series", "metric_samples", "requests"}
+// tableDefs are the tables Columns holds, in its order.
+var tableDefs = [numTables]schema.Table{schema.SpansTable, schema.LogsTable, schema.MetricSeriesTable, schema.MetricSamplesTable, schema.RequestsTable}
 
 // tableTemplates are empty columns of each table, for checking encoded
 // columns against their types before any are appended to.

@@ -2,6 +2,7 @@ package chstore
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/meshscope/meshscope/schema"
@@ -56,8 +57,12 @@ func TestEncodedColumnsDamage(t *testing.T) {
 	for n := range len(enc) {
 		c := NewColumns()
 		c.Add(base)
-		if err := c.AddEncoded(enc[:n]); err == nil {
+		err := c.AddEncoded(enc[:n])
+		if err == nil {
 			t.Fatalf("truncated at %d of %d: no error", n, len(enc))
+		}
+		if n == len(enc)-1 && !strings.Contains(err.Error(), "requests.attr_values") {
+			t.Fatalf("truncated in the last column: %v, want it named", err)
 		}
 		if !bytes.Equal(c.AppendEncoded(nil), before) {
 			t.Fatalf("truncated at %d: columns changed by a failed add", n)
@@ -86,7 +91,7 @@ func checkRowCounts(t testing.TB, c *Columns) {
 		tc := c.existing(i)
 		for j, col := range tc {
 			if got, want := col.(nativeColumn).Rows(), tc.rows(); got != want {
-				t.Fatalf("%s column %d: %d rows, the table %d", tableNames[i], j, got, want)
+				t.Fatalf("%s.%s: %d rows, the table %d", tableDefs[i].Name, tableDefs[i].Columns[j].Name, got, want)
 			}
 		}
 	}
