@@ -45,8 +45,9 @@ type Config struct {
 	// FlushInterval: a non-empty batch is written at least this often, and
 	// whenever the flusher has caught up with the log. Default 1s.
 	FlushInterval time.Duration
-	// MaxAttempts for a batch that ClickHouse rejects with an exception
-	// (not a connection failure) before it is set aside in DeadLetterDir.
+	// MaxAttempts for a batch that ClickHouse rejects with an exception, or
+	// whose rows do not fit its tables (chstore.ErrRejected), but not after
+	// a connection failure, before it is set aside in DeadLetterDir.
 	// Default 5.
 	MaxAttempts int
 	// DeadLetterDir receives batches ClickHouse rejected MaxAttempts times,
@@ -105,7 +106,7 @@ func New(w *wal.WAL, store ColumnWriter, sink graph.Sink, cfg Config) *Pipeline 
 		flushes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "meshscope", Subsystem: "flush", Name: "batches_total",
 			Help: "Batches written to ClickHouse."}),
 		flushErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "meshscope", Subsystem: "flush", Name: "errors_total",
-			Help: "Failed batch writes, by kind (connection, exception)."}, []string{"kind"}),
+			Help: "Failed batch writes, by kind (connection; exception: the server refused the batch; rejected: its rows do not fit the server's table)."}, []string{"kind"}),
 		flushTime: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "meshscope", Subsystem: "flush", Name: "duration_seconds",
 			Help: "Time to write one batch to ClickHouse.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "meshscope", Subsystem: "flush", Name: "dead_letter_batches_total",
@@ -341,8 +342,11 @@ func (p *Pipeline) write(ctx context.Context, cw ColumnWriter, b *flushBatch) er
 		}
 		var exc *clickhouse.Exception
 		kind := "connection"
-		if errors.As(err, &exc) {
+		if errors.As(err, &exc) || errors.Is(err, chstore.ErrRejected) {
 			kind = "exception"
+			if exc == nil {
+				kind = "rejected"
+			}
 			if attempt >= p.cfg.MaxAttempts {
 				p.cfg.Logger.Error("clickhouse keeps rejecting a batch; set aside", "err", err, "rows", b.len())
 				p.deadLetter(b.record())

@@ -106,7 +106,7 @@ func (h *httpInserter) columnTypes(ctx context.Context, t schema.Table) ([]strin
 	types = make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		if types[i] = byName[c.Name]; types[i] == "" {
-			return nil, fmt.Errorf("insert %s: the server's table has no column %s (schema migrations pending?)", t.Name, c.Name)
+			return nil, fmt.Errorf("insert %s: %w: it has no column %s (schema migrations pending?)", t.Name, ErrRejected, c.Name)
 		}
 	}
 	h.mu.Lock()

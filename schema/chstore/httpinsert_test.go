@@ -102,6 +102,12 @@ func TestHTTPInsertFallsBack(t *testing.T) {
 	var logs uint64
 	require.NoError(t, st.Conn().QueryRow(ctx, "SELECT count() FROM logs").Scan(&logs))
 	require.EqualValues(t, 2*len(b.Logs), logs, "logs went through the HTTP interface both times")
+
+	// A type the values cannot be converted to: rejected for good.
+	require.NoError(t, st.Conn().Exec(ctx, "ALTER TABLE spans MODIFY COLUMN http_status_code String"))
+	err = st.Write(ctx, b)
+	require.ErrorIs(t, err, chstore.ErrRejected)
+	require.ErrorContains(t, err, "http_status_code")
 }
 
 // TestHTTPInsertErrors checks the errors of the HTTP interface: a server's
@@ -124,6 +130,7 @@ func TestHTTPInsertErrors(t *testing.T) {
 	// reads them again and says what is missing.
 	err = st.Write(ctx, b)
 	require.ErrorContains(t, err, "has no column")
+	require.ErrorIs(t, err, chstore.ErrRejected)
 	require.False(t, errors.As(err, &exc))
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")

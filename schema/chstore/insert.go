@@ -3,6 +3,7 @@ package chstore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -113,6 +114,12 @@ type piece struct {
 	own      []byte
 }
 
+// ErrRejected is wrapped by the errors of inserts that fail on this side
+// for good: the server's table does not take the rows as built (a column it
+// lacks, or of a type the values cannot be converted to). Retrying cannot
+// help, as retrying a server's exception cannot.
+var ErrRejected = errors.New("rows do not fit the server's table")
+
 // insertScratch is memory appendColumns reuses from one insert to the next.
 type insertScratch struct {
 	buf  proto.Buffer // encoded native columns other than strings
@@ -188,7 +195,7 @@ func appendColumns(batch driver.Batch, t schema.Table, columns []any, sc *insert
 			col = nc.values()
 		}
 		if err := batch.Column(i).Append(col); err != nil {
-			return fmt.Errorf("insert %s: column %s: %w", t.Name, t.Columns[i].Name, err)
+			return fmt.Errorf("insert %s: column %s: %w: %w", t.Name, t.Columns[i].Name, ErrRejected, err)
 		}
 	}
 	if len(encoded) == 0 {
