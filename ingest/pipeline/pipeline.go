@@ -159,7 +159,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		b   *flushBatch
 		end wal.Position
 	}
-	cw := p.store
 	// The writer outlives ctx by the final flush, bounded below.
 	wctx, cancelWriter := context.WithCancel(context.Background())
 	defer cancelWriter()
@@ -174,7 +173,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				// writes may then differ from this one.
 				p.cfg.Logger.Warn("batch intent not recorded", "err", err)
 			}
-			err := p.write(wctx, cw, j.b)
+			err := p.write(wctx, j.b)
 			if err == nil {
 				err = p.wal.Checkpoint(j.end)
 			}
@@ -325,11 +324,11 @@ func (b *flushBatch) record() []byte {
 
 // write stores b, retrying connection failures until ctx ends and server
 // exceptions up to MaxAttempts times (then the batch goes to dead letters).
-func (p *Pipeline) write(ctx context.Context, cw ColumnWriter, b *flushBatch) error {
+func (p *Pipeline) write(ctx context.Context, b *flushBatch) error {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		err := cw.WriteColumns(ctx, b.cols)
+		err := p.store.WriteColumns(ctx, b.cols)
 		if err == nil {
 			p.m.flushTime.Observe(time.Since(start).Seconds())
 			p.m.flushes.Inc()

@@ -44,8 +44,8 @@ func (c *Columns) Add(b *schema.Batch) {
 
 // Reset empties every table's columns.
 func (c *Columns) Reset() {
-	for _, t := range []tableCols{c.spanCols(), c.logCols(), c.seriesCols(), c.sampleCols(), c.requestCols()} {
-		t.reset()
+	for i := range numTables {
+		c.existing(i).reset()
 	}
 	c.scratch.buf.Reset()
 }

@@ -74,7 +74,17 @@ func newHTTPInserter(base string, opts *clickhouse.Options, db string, conn driv
 	} else if u.Scheme == "https" {
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	h.client = &http.Client{Transport: tr}
+	if opts.DialTimeout > 0 {
+		tr.DialContext = (&net.Dialer{Timeout: opts.DialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	}
+	// An insert that takes longer than the DSN's read timeout (clickhouse-go's
+	// default, 5 minutes, without one) fails and is retried, as over the
+	// native protocol.
+	timeout := opts.ReadTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	h.client = &http.Client{Transport: tr, Timeout: timeout}
 	return h, nil
 }
 

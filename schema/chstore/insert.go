@@ -55,15 +55,9 @@ type tableColumns struct {
 // tables lists the tables c has rows of.
 func (c *Columns) tables() []tableColumns {
 	var out []tableColumns
-	for _, t := range []tableColumns{
-		{schema.SpansTable, c.spanCols()},
-		{schema.LogsTable, c.logCols()},
-		{schema.MetricSeriesTable, c.seriesCols()},
-		{schema.MetricSamplesTable, c.sampleCols()},
-		{schema.RequestsTable, c.requestCols()},
-	} {
-		if t.cols.rows() > 0 {
-			out = append(out, t)
+	for i := range numTables {
+		if t := c.existing(i); t.rows() > 0 {
+			out = append(out, tableColumns{tableDefs[i], t})
 		}
 	}
 	return out
