@@ -114,12 +114,13 @@ func TestClickHouseOutageBackpressureAndRecovery(t *testing.T) {
 }
 
 // kill -9 while ClickHouse is down: after ClickHouse and meshscope restart,
-// everything acknowledged before the kill reaches ClickHouse.
+// everything acknowledged before the kill reaches ClickHouse. The log's
+// records are zstd-compressed here (--wal-compression), snappy elsewhere.
 func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	ch := chtest.Server(t)
 	dsn := ch.DSN("meshscope")
 	dataDir := t.TempDir()
-	srv := startServer(t, dataDir, true, "--clickhouse", dsn)
+	srv := startServer(t, dataDir, true, "--clickhouse", dsn, "--wal-compression", "zstd")
 	ctx := context.Background()
 	st := openStore(t, dsn)
 

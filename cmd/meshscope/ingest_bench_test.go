@@ -244,23 +244,33 @@ func sendRequests(b *testing.B, conn *grpc.ClientConn, reqs [][]byte) {
 
 // BenchmarkWALBytesPerSpan sends the same requests to a serve whose
 // ClickHouse cannot be reached and reports what its write-ahead log holds
-// per span: on disk (Snappy-compressed segments, what --wal-max-bytes
-// bounds) and before compression.
+// per span, with each --wal-compression: on disk (compressed segments, what
+// --wal-max-bytes bounds) and before compression, and the CPU of receiving
+// and logging them.
 func BenchmarkWALBytesPerSpan(b *testing.B) {
 	total, reqs, _ := benchRequests(b)
-	for b.Loop() {
-		srv := startServer(b, b.TempDir(), false, "--wal-no-sync", "--wal-max-bytes", "16GiB",
-			"--clickhouse", "clickhouse://127.0.0.1:1/meshscope")
-		conn, err := grpc.NewClient(srv.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(otlp.ClientCodec()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		sendRequests(b, conn, reqs)
-		conn.Close()
-		b.ReportMetric(srv.metric("meshscope_wal_pending_bytes")/float64(total), "wal-disk-B/span")
-		b.ReportMetric(srv.metric("meshscope_wal_written_bytes_total")/float64(total), "wal-record-B/span")
-		srv.stop()
+	for _, c := range []string{"snappy", "zstd"} {
+		b.Run(c, func(b *testing.B) {
+			for b.Loop() {
+				srv := startServer(b, b.TempDir(), false, "--wal-no-sync", "--wal-max-bytes", "16GiB",
+					"--wal-compression", c, "--clickhouse", "clickhouse://127.0.0.1:1/meshscope")
+				conn, err := grpc.NewClient(srv.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+					grpc.WithDefaultCallOptions(otlp.ClientCodec()))
+				if err != nil {
+					b.Fatal(err)
+				}
+				pid := srv.cmd.Process.Pid
+				cpu0 := procCPU(pid)
+				sendRequests(b, conn, reqs)
+				cpu := procCPU(pid) - cpu0
+				conn.Close()
+				b.ReportMetric(srv.metric("meshscope_wal_pending_bytes")/float64(total), "wal-disk-B/span")
+				b.ReportMetric(srv.metric("meshscope_wal_written_bytes_total")/float64(total), "wal-record-B/span")
+				// Receiving and logging alone: nothing is flushed.
+				b.ReportMetric(cpu.Seconds()/float64(total)*1e6, "cpu-µs/span")
+				srv.stop()
+			}
+		})
 	}
 }
 

@@ -25,6 +25,7 @@ type serveOptions struct {
 	retention         days
 	walMaxBytes       byteSize
 	walNoSync         bool
+	walCompression    string
 	maxRequestBytes   byteSize
 	flushRows         int
 	flushInterval     time.Duration
@@ -71,6 +72,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.retention, "retention", "keep data this long (7d, 36h); older day partitions are dropped")
 	o.walMaxBytes = 1 << 30
 	fs.Var(&o.walMaxBytes, "wal-max-bytes", "bound of the write-ahead log while ClickHouse lags; beyond it receivers answer retryable errors")
+	fs.StringVar(&o.walCompression, "wal-compression", "snappy", "compression of the write-ahead log's records: snappy, zstd (about half the bytes on disk, so twice the outage --wal-max-bytes rides out, for about 1 µs more CPU a span) or none")
 	fs.BoolVar(&o.walNoSync, "wal-no-sync", false, "skip fsync after each group commit (acknowledged data survives a process crash, not a machine crash)")
 	o.maxRequestBytes = 16 << 20
 	fs.Var(&o.maxRequestBytes, "max-request-bytes", "largest request body accepted (compressed and decompressed)")
@@ -136,6 +138,11 @@ func (o *serveOptions) validate() error {
 		if u, err := url.Parse(o.clickhouseHTTP); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("--clickhouse-http %q: want a URL such as http://host:8123", o.clickhouseHTTP)
 		}
+	}
+	switch o.walCompression {
+	case "snappy", "zstd", "none":
+	default:
+		return fmt.Errorf("--wal-compression %q: want snappy, zstd or none", o.walCompression)
 	}
 	if o.walMaxBytes < 1<<20 {
 		return fmt.Errorf("--wal-max-bytes %s: want at least 1MiB", o.walMaxBytes.String())

@@ -79,7 +79,7 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 		httpURL = managed.HTTPURL()
 	}
 	w, err := wal.Open(filepath.Join(o.dataDir, "wal"), wal.Options{
-		MaxBytes: int64(o.walMaxBytes), NoSync: o.walNoSync, Logger: log, Registerer: reg,
+		MaxBytes: int64(o.walMaxBytes), NoSync: o.walNoSync, Compression: o.walCompression, Logger: log, Registerer: reg,
 	})
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,4 +167,33 @@ func TestIntentSurvivesReopen(t *testing.T) {
 	defer w.Close()
 	_, ok = w.Intended()
 	require.False(t, ok, "an intent beyond the head")
+}
+
+// A log written with one compression reads back whole after a restart with
+// another: each record says how it is compressed. Smaller on disk with zstd.
+func TestCompressionsMix(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	var want []string
+	pending := map[string]int64{}
+	for _, c := range []string{"snappy", "zstd", "none", "snappy"} {
+		w, err := Open(dir, Options{Compression: c})
+		require.NoError(t, err, c)
+		before := w.PendingBytes()
+		for i := range 20 {
+			// Compressible records, as real ones are.
+			rec := fmt.Sprintf("%s-%02d-%s", c, i, strings.Repeat("service:shop/cart GET /api/cart 200 ", 40))
+			require.NoError(t, w.Append(ctx, []byte(rec)))
+			want = append(want, rec)
+		}
+		pending[c] = w.PendingBytes() - before
+		got, _ := collect(t, w, Position{}, len(want))
+		require.Equal(t, want, got, "after writing with %s", c)
+		require.NoError(t, w.Close())
+	}
+	require.Less(t, pending["zstd"], pending["none"])
+	require.Less(t, pending["snappy"], pending["none"])
+
+	_, err := Open(dir, Options{Compression: "lz4"})
+	require.ErrorContains(t, err, `wal compression "lz4"`)
 }
