@@ -431,7 +431,11 @@ func TestSlowClientDoesNotHoldOthers(t *testing.T) {
 	t.Logf("the slow client fell behind at tick %d", behindAt)
 
 	// The slow client reads again: what was already in flight, then a
-	// fresh snapshot at the latest tick. Every delta it gets applies.
+	// fresh snapshot. Every delta it gets applies. While it did not read,
+	// the ticks after it fell behind may have filled its queue again (how
+	// many fit depends on the socket's buffers): each fall-behind the
+	// writer serves is one more snapshot, so there are at least one and at
+	// most as many as the hub counted.
 	snapshots := 0
 	for sv.seq < uint64(tick) {
 		m := read(t, slow)
@@ -440,7 +444,8 @@ func TestSlowClientDoesNotHoldOthers(t *testing.T) {
 			snapshots++
 		}
 	}
-	require.Equal(t, 1, snapshots, "one fresh snapshot after falling behind")
+	require.GreaterOrEqual(t, snapshots, 1, "a fresh snapshot after falling behind")
+	require.LessOrEqual(t, uint64(snapshots), ts.hub.Stats().Resyncs, "no snapshot but after falling behind")
 	sv.requireEqual(t, big(tick))
 
 	// Back in step: the next tick is a delta.
