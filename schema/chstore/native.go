@@ -194,11 +194,11 @@ const (
 )
 
 // lowCardEncoder encodes String columns as LowCardinality(String) columns
-// in the native format, so that clickhouse-go's LowCardinality columns take
-// them with Decode: it reads each distinct value once and the keys as one
-// block, where its Append boxes every value into an interface and looks it
-// up in a map of interfaces. It keeps its memory from one column to the
-// next.
+// in the native format: the HTTP insert sends them so, and clickhouse-go's
+// LowCardinality columns take them with Decode, which reads each distinct
+// value once and the keys as one block, where its Append boxes every value
+// into an interface and looks it up in a map of interfaces. It keeps its
+// memory from one column to the next.
 type lowCardEncoder struct {
 	index map[string]uint32 // value -> key, the values being views of the column
 	keys  []uint32
