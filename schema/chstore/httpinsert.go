@@ -216,6 +216,24 @@ func (p *pieces) reader() io.ReadCloser {
 	return io.NopCloser(&bufs)
 }
 
+// ping checks that the HTTP interface answers (its /ping handler).
+func (h *httpInserter) ping(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.endpoint+"ping", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("clickhouse HTTP interface: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "Ok." {
+		return fmt.Errorf("clickhouse HTTP interface at %s: %s %q, want 200 \"Ok.\"", h.endpoint, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
+}
+
 // post sends query with body. A server's refusal is a *clickhouse.Exception,
 // as over the native protocol; anything else (no connection, a proxy's
 // error page) is a plain error.

@@ -138,6 +138,8 @@ func TestHTTPInsertErrors(t *testing.T) {
 	closed := "http://" + l.Addr().String()
 	require.NoError(t, l.Close())
 	down := openHTTP(t, srv, "down", closed)
+	require.NoError(t, st.Ping(ctx), "both interfaces answer")
+	require.ErrorContains(t, down.Ping(ctx), "clickhouse HTTP interface", "readiness says inserts cannot go through")
 	err = down.Write(ctx, b)
 	require.Error(t, err)
 	require.False(t, errors.As(err, &exc), "no server is not an exception: %v", err)

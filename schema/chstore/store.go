@@ -139,8 +139,17 @@ func (s *Store) Database() string { return s.render.Database }
 // RenderOptions used for this server.
 func (s *Store) RenderOptions() schema.RenderOptions { return s.render }
 
-// Ping checks that the server answers.
-func (s *Store) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
+// Ping checks that the server answers, on the HTTP interface too when the
+// store inserts through it.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.conn.Ping(ctx); err != nil {
+		return err
+	}
+	if s.http != nil {
+		return s.http.ping(ctx)
+	}
+	return nil
+}
 
 // Close releases the connections.
 func (s *Store) Close() error {
