@@ -67,7 +67,7 @@ func (c *Converter) LogsToRows(ld plog.Logs, b *schema.Batch, obs *[]graph.Obser
 					ResourceKeys:         ri.keys,
 					ResourceValues:       ri.values,
 				}
-				row.AttrKeys, row.AttrValues = attrs(lr.Attributes())
+				row.AttrKeys, row.AttrValues = attrs(lr.Attributes(), nil)
 				if f := badUTF8(row.AttrKeys, row.AttrValues); f != "" {
 					rej.add("invalid_utf8", "log record "+strconv.Itoa(k)+": "+f+": invalid UTF-8")
 					continue

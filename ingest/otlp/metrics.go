@@ -60,7 +60,7 @@ func SeriesID(name string, resKeys, resValues, keys, values []string) uint64 {
 
 // sortedAttrs returns the map's entries sorted by key.
 func sortedAttrs(m pcommon.Map) (keys, values []string) {
-	keys, values = attrs(m)
+	keys, values = attrs(m, nil)
 	if !sort.StringsAreSorted(keys) {
 		idx := make([]int, len(keys))
 		for i := range idx {

@@ -204,3 +204,29 @@ func TestGRPCBadInput(t *testing.T) {
 	require.Equal(t, codes.Unavailable, status.Code(err))
 	require.Equal(t, 1.0, f.rejected("otlp_grpc", "backpressure"))
 }
+
+// TestAttrsFromArena: attribute strings read as pdata's AsString gives them
+// (small integers from a table), and lists carved from one arena chunk do
+// not run into each other.
+func TestAttrsFromArena(t *testing.T) {
+	m := pcommon.NewMap()
+	m.PutInt("http.response.status_code", 503)
+	m.PutInt("big", 12345)
+	m.PutInt("negative", -7)
+	m.PutBool("ok", true)
+	m.PutDouble("ratio", 0.5)
+	m.PutStr("s", "x")
+	var a strArena
+	keys, values := attrs(m, &a)
+	other, _ := attrs(m, &a)
+	var want []string
+	m.Range(func(_ string, v pcommon.Value) bool { want = append(want, v.AsString()); return true })
+	require.Equal(t, want, values)
+	keys = append(keys, "appended past the list's end")
+	require.Equal(t, want, values, "the list after it in the chunk is untouched")
+	require.Equal(t, "http.response.status_code", other[0])
+	nk, nv := attrs(m, nil)
+	require.Equal(t, want, nv)
+	require.Len(t, nk, m.Len())
+	require.Len(t, keys, m.Len()+1)
+}

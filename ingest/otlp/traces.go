@@ -83,18 +83,56 @@ func badUTF8(keys, values []string) string {
 	return ""
 }
 
-func attrs(m pcommon.Map) (keys, values []string) {
+// attrs returns m's keys and values as strings, in slices carved from a.
+func attrs(m pcommon.Map, a *strArena) (keys, values []string) {
 	if m.Len() == 0 {
 		return nil, nil
 	}
-	keys = make([]string, 0, m.Len())
-	values = make([]string, 0, m.Len())
+	keys, values = a.take(m.Len()), a.take(m.Len())
 	m.Range(func(k string, v pcommon.Value) bool {
 		keys = append(keys, k)
-		values = append(values, v.AsString())
+		values = append(values, valueString(v))
 		return true
 	})
 	return keys, values
+}
+
+// valueString is v.AsString, without allocating for the small non-negative
+// integers (status codes, ports below 1000) attributes hold most often.
+func valueString(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeInt {
+		if n := v.Int(); n >= 0 && n < int64(len(smallInts)) {
+			return smallInts[n]
+		}
+	}
+	return v.AsString()
+}
+
+var smallInts = func() (s [1000]string) {
+	for i := range s {
+		s[i] = strconv.Itoa(i)
+	}
+	return s
+}()
+
+// strArena hands out empty string slices of a given capacity carved from
+// larger chunks, so that the many short attribute lists of one request take
+// a few allocations. The slices stay valid as long as they are referenced,
+// and keep their whole chunk alive: for rows that live as long as their
+// request. A nil arena allocates each list on its own.
+type strArena struct{ chunk []string }
+
+func (a *strArena) take(n int) []string {
+	if a == nil {
+		// Lists kept long after the request (a metric series'): their own.
+		return make([]string, 0, n)
+	}
+	if n > cap(a.chunk)-len(a.chunk) {
+		a.chunk = make([]string, 0, max(n, 4096))
+	}
+	from := len(a.chunk)
+	a.chunk = a.chunk[:from+n]
+	return a.chunk[from : from : from+n]
 }
 
 // rejections collects per-item refusals for OTLP partial success.
@@ -120,6 +158,7 @@ func (r *rejections) add(reason, msg string) {
 // stored (invalid UTF-8, absurd timestamps) are skipped and reported.
 func (c *Converter) TracesToRows(td ptrace.Traces, b *schema.Batch) rejections {
 	var rej rejections
+	var arena strArena
 	latest := c.latest()
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
@@ -136,7 +175,7 @@ func (c *Converter) TracesToRows(td ptrace.Traces, b *schema.Batch) rejections {
 					rej.add("invalid_utf8", "resource "+bad+": invalid UTF-8")
 					continue
 				}
-				keys, values := attrs(sp.Attributes())
+				keys, values := attrs(sp.Attributes(), &arena)
 				if reason, msg := checkSpan(sp, keys, values, latest); reason != "" {
 					rej.add(reason, msg)
 					continue
