@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -160,6 +161,9 @@ func (c *Converter) TracesToRows(td ptrace.Traces, b *schema.Batch) rejections {
 	var rej rejections
 	var arena strArena
 	latest := c.latest()
+	// Room for every span at once: a batch fresh from the pool would
+	// otherwise grow (and copy its large rows) several times.
+	b.Spans = slices.Grow(b.Spans, td.SpanCount())
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
