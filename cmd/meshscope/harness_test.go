@@ -58,15 +58,37 @@ type server struct {
 // until it answers /healthz).
 func startServer(t testing.TB, dataDir string, wantReady bool, extra ...string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: dataDir, httpAddr: freeAddr(t), grpcAddr: freeAddr(t), otlpHTTP: freeAddr(t)}
-	s.args = append([]string{"serve", "--data-dir", dataDir, "--http-addr", s.httpAddr,
-		"--otlp-grpc-addr", s.grpcAddr, "--otlp-http-addr", s.otlpHTTP, "--flush-interval", "200ms"}, extra...)
-	s.start(wantReady)
+	s := &server{t: t, dataDir: dataDir}
+	// A port picked free can be taken by another process (packages test in
+	// parallel) before serve binds it: then serve exits saying so, and
+	// other ports are picked.
+	for attempt := 1; ; attempt++ {
+		s.httpAddr, s.grpcAddr, s.otlpHTTP = freeAddr(t), freeAddr(t), freeAddr(t)
+		s.args = append([]string{"serve", "--data-dir", dataDir, "--http-addr", s.httpAddr,
+			"--otlp-grpc-addr", s.grpcAddr, "--otlp-http-addr", s.otlpHTTP, "--flush-interval", "200ms"}, extra...)
+		err := s.tryStart(wantReady)
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+		t.Logf("ports taken meanwhile; picking others: %v", err)
+	}
 	t.Cleanup(s.stop)
 	return s
 }
 
 func (s *server) start(wantReady bool) {
+	s.t.Helper()
+	if err := s.tryStart(wantReady); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// tryStart starts the process and waits until it is ready (or, with
+// wantReady false, answers /healthz); it says why not when it is not.
+func (s *server) tryStart(wantReady bool) error {
 	t := s.t
 	t.Helper()
 	s.logFile = filepath.Join(s.dataDir, fmt.Sprintf("serve-%d.log", time.Now().UnixNano()))
@@ -100,16 +122,16 @@ func (s *server) start(wantReady bool) {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				return nil
 			}
 		}
 		select {
 		case <-s.exited:
-			t.Fatalf("meshscope serve exited during start:\n%s", s.logs())
+			return fmt.Errorf("meshscope serve exited during start:\n%s", s.logs())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("meshscope serve not ready within 60s:\n%s", s.logs())
+			return fmt.Errorf("meshscope serve not ready within 60s:\n%s", s.logs())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -6,16 +6,20 @@
 package chlocal
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -123,26 +127,38 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("create clickhouse dir: %w", err)
 		}
 	}
-	port := opts.Port
-	if port == 0 {
-		if port, err = freePort(); err != nil {
+	// A port picked free can be taken by another process before the server
+	// binds it: the server then exits during start, and new ports are
+	// picked (ports given in opts are not).
+	for attempt := 1; ; attempt++ {
+		port := opts.Port
+		if port == 0 {
+			if port, err = pickPort(); err != nil {
+				return nil, err
+			}
+		}
+		httpPort, err := pickPort()
+		if err != nil {
 			return nil, err
 		}
+		s := &Server{opts: opts, bin: bin, args: args, port: port, http: httpPort, stop: make(chan struct{}), done: make(chan struct{})}
+		if err := s.writeConfig(); err != nil {
+			return nil, err
+		}
+		err = s.launch(ctx)
+		if err == nil {
+			go s.supervise()
+			return s, nil
+		}
+		if attempt == 3 || !errors.Is(err, errPortTaken) {
+			return nil, err
+		}
+		opts.Logger.Info("clickhouse ports taken meanwhile; picking others", "err", err)
 	}
-	httpPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{opts: opts, bin: bin, args: args, port: port, http: httpPort, stop: make(chan struct{}), done: make(chan struct{})}
-	if err := s.writeConfig(); err != nil {
-		return nil, err
-	}
-	if err := s.launch(ctx); err != nil {
-		return nil, err
-	}
-	go s.supervise()
-	return s, nil
 }
+
+// pickPort is freePort; tests replace it.
+var pickPort = freePort
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -151,6 +167,18 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// pingOK reports whether the HTTP interface at base answers /ping with
+// "Ok.".
+func pingOK(client *http.Client, base string) bool {
+	resp, err := client.Get(base + "/ping")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64))
+	return resp.StatusCode == http.StatusOK && strings.TrimSpace(string(b)) == "Ok."
 }
 
 // Addr is host:port of the native protocol.
@@ -219,20 +247,37 @@ func (s *Server) launch(ctx context.Context) error {
 	return nil
 }
 
-// waitReady waits until the native port answers a hello packet.
+// errPortTaken is wrapped by the error of a server that exited during start
+// because one of its ports was taken.
+var errPortTaken = errors.New("a port of the server is taken")
+
+// waitReady waits until the server answers on both ports: its HTTP
+// interface's /ping says "Ok." (which tells the server from another process
+// that took the port) and the native port accepts connections.
 func (s *Server) waitReady(ctx context.Context, exited <-chan struct{}) error {
 	deadline := time.Now().Add(s.opts.StartTimeout)
+	// No kept-alive connection: the server would wait for it when it stops.
+	client := &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
 	for {
-		c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
+		if pingOK(client, s.HTTPURL()) {
+			c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+				return nil
+			}
 		}
 		select {
 		case <-exited:
-			tail, _ := os.ReadFile(filepath.Join(s.opts.Dir, "log", "stderr.log"))
+			var tail []byte
+			for _, f := range []string{"stderr.log", "clickhouse.err.log"} {
+				b, _ := os.ReadFile(filepath.Join(s.opts.Dir, "log", f))
+				tail = append(tail, b...)
+			}
 			if len(tail) > 2000 {
 				tail = tail[len(tail)-2000:]
+			}
+			if bytes.Contains(tail, []byte("Address already in use")) {
+				return fmt.Errorf("clickhouse-server exited during start: %w: %s", errPortTaken, tail)
 			}
 			return fmt.Errorf("clickhouse-server exited during start: %s", tail)
 		case <-ctx.Done():
