@@ -66,13 +66,10 @@ func TestDeadLetters(t *testing.T) {
 			a, b := spans("a", 2), spans("b", 1)
 			require.NoError(t, p.Append(ctx, a, nil))
 			require.NoError(t, p.Append(ctx, b, nil))
-			runCtx, stop := context.WithCancel(ctx)
-			done := make(chan struct{})
-			go func() { _ = p.Run(runCtx); close(done) }()
+			stop := runPipeline(ctx, p)
 			if !tc.dead {
 				require.Eventually(t, func() bool { return store.count() >= 3 }, 10*time.Second, 10*time.Millisecond, "retried past MaxAttempts")
 				stop()
-				<-done
 				require.Zero(t, testutil.ToFloat64(p.m.deadLetters))
 				require.NoDirExists(t, dir)
 				require.GreaterOrEqual(t, testutil.ToFloat64(p.m.flushErrors.WithLabelValues("connection")), 2.0, "counted as connection failures")
@@ -80,7 +77,6 @@ func TestDeadLetters(t *testing.T) {
 			}
 			require.Eventually(t, func() bool { return testutil.ToFloat64(p.m.deadLetters) == 1 }, 10*time.Second, 10*time.Millisecond)
 			stop()
-			<-done
 			require.Equal(t, 2, store.count(), "MaxAttempts")
 			require.Equal(t, 1.0, testutil.ToFloat64(p.m.flushErrors.WithLabelValues(tc.name)))
 			files, err := os.ReadDir(dir)

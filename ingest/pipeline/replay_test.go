@@ -102,9 +102,7 @@ func TestCrashReplaysTheBatchInFlight(t *testing.T) {
 	second := newRecorder(0)
 	p2 := New(w2, second, nil, cfg)
 	require.Zero(t, testutil.ToFloat64(p2.m.replayed))
-	ctx2, stop2 := context.WithCancel(ctx)
-	done2 := make(chan struct{})
-	go func() { _ = p2.Run(ctx2); close(done2) }()
+	stop2 := runPipeline(ctx, p2)
 	require.Eventually(t, func() bool {
 		_, n := second.written()
 		return n == 10
@@ -116,7 +114,6 @@ func TestCrashReplaysTheBatchInFlight(t *testing.T) {
 	require.Equal(t, encoded(spans("b1", 2), spans("b2", 2), spans("b3", 2)), got[1])
 	require.Equal(t, 1.0, testutil.ToFloat64(p2.m.replayed))
 	stop2()
-	<-done2
 	require.NoError(t, w2.Close())
 
 	stop1()
@@ -137,9 +134,7 @@ func TestRecordsOfRowsStillRead(t *testing.T) {
 	rec := newRecorder(0)
 	p := New(w, rec, nil, Config{FlushRows: 1000, FlushInterval: time.Hour})
 	require.NoError(t, p.Append(ctx, spans("new", 2), nil))
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { _ = p.Run(runCtx); close(done) }()
+	stop := runPipeline(ctx, p)
 	require.Eventually(t, func() bool {
 		_, n := rec.written()
 		return n == 5
@@ -147,5 +142,13 @@ func TestRecordsOfRowsStillRead(t *testing.T) {
 	got, _ := rec.written()
 	require.Equal(t, [][]byte{encoded(spans("old", 3), spans("new", 2))}, got)
 	stop()
-	<-done
+}
+
+// runPipeline runs p until the stop it returns is called, which waits for
+// Run to return.
+func runPipeline(ctx context.Context, p *Pipeline) (stop func()) {
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = p.Run(runCtx); close(done) }()
+	return func() { cancel(); <-done }
 }
