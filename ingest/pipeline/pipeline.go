@@ -195,6 +195,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if acc.len() == 0 {
 			return nil
 		}
+		held := acc.sizes()
 		select {
 		case jobs <- job{acc, last}:
 		case err := <-writerDone:
@@ -207,6 +208,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			writerExited = true
 			return err
 		}
+		// The next batch is likely to be as large: its columns grow to
+		// that at once if they are not yet.
+		acc.cols.ExpectRows(held.spans, held.logs, held.series, held.samples, held.requests)
 		lastFlush = time.Now()
 		return nil
 	}

@@ -18,10 +18,18 @@ type Columns struct {
 	samples  *sampleCols
 	requests *requestCols
 	scratch  insertScratch
+	expect   [numTables]int // rows of each table expected before Reset (ExpectRows)
 }
 
 // NewColumns returns empty columns.
 func NewColumns() *Columns { return new(Columns) }
+
+// ExpectRows says how many rows of each table c will likely hold before
+// its next Reset (a flush batch: what the previous batch held), so that
+// AddEncoded grows a column short of room to about that size at once.
+func (c *Columns) ExpectRows(spans, logs, series, samples, requests int) {
+	c.expect = [numTables]int{spans, logs, series, samples, requests}
+}
 
 // Add appends the rows of b.
 func (c *Columns) Add(b *schema.Batch) {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"github.com/ClickHouse/ch-go/proto"
@@ -63,8 +64,12 @@ func (c *Columns) AddEncoded(src []byte) error {
 				continue
 			}
 			var t tableCols
+			scale := 1 // a column short of room grows to hold scale times this
 			if apply {
 				t = c.table(i)
+				if rest := c.expect[i] - t.rows(); rest > rows {
+					scale = (rest + rows - 1) / rows
+				}
 			} else {
 				t = tableTemplates[i]
 			}
@@ -77,14 +82,14 @@ func (c *Columns) AddEncoded(src []byte) error {
 					if n > len(s)-4 {
 						return fmt.Errorf("encoded columns: %s.%s: %d bytes, %d left", tableDefs[i].Name, tableDefs[i].Columns[j].Name, n, len(s)-4)
 					}
-					if err := addEncoded(col, s[4:4+n], rows, false); err != nil {
+					if err := addEncoded(col, s[4:4+n], rows, false, 1); err != nil {
 						return fmt.Errorf("encoded columns: %s.%s: %w", tableDefs[i].Name, tableDefs[i].Columns[j].Name, err)
 					}
 					s = s[4+n:]
 					continue
 				}
 				n := int(binary.LittleEndian.Uint32(s))
-				_ = addEncoded(col, s[4:4+n], rows, true) // checked in the first pass
+				_ = addEncoded(col, s[4:4+n], rows, true, scale) // checked in the first pass
 				s = s[4+n:]
 			}
 		}
@@ -149,8 +154,9 @@ func (c *Columns) table(i int) tableCols {
 }
 
 // addEncoded appends rows rows of col's native encoding b to col, or, when
-// apply is false, only checks that b is exactly that.
-func addEncoded(col any, b []byte, rows int, apply bool) error {
+// apply is false, only checks that b is exactly that. A column without room
+// for b grows to hold scale times as much (see grow).
+func addEncoded(col any, b []byte, rows int, apply bool, scale int) error {
 	if n, ok := col.(interface{ column() any }); ok {
 		col = n.column()
 	}
@@ -159,7 +165,7 @@ func addEncoded(col any, b []byte, rows int, apply bool) error {
 		if !apply {
 			return checkStrings(b, rows)
 		}
-		c.enc = append(c.enc, b...)
+		c.enc = append(grow(c.enc, len(b), scale), b...)
 		c.rows += rows
 	case *strArrColumn:
 		data, elems, err := checkOffsets(b, rows)
@@ -169,40 +175,40 @@ func addEncoded(col any, b []byte, rows int, apply bool) error {
 			}
 			return err
 		}
-		addOffsets(&c.offsets, b[:8*rows], uint64(c.data.rows))
-		c.data.enc = append(c.data.enc, data...)
+		addOffsets(&c.offsets, b[:8*rows], uint64(c.data.rows), scale)
+		c.data.enc = append(grow(c.data.enc, len(data), scale), data...)
 		c.data.rows += elems
 	case *proto.ColFixedStr:
 		if len(b) != rows*c.Size {
 			return fmt.Errorf("%d bytes for %d values of %d", len(b), rows, c.Size)
 		}
 		if apply {
-			c.Buf = append(c.Buf, b...)
+			c.Buf = append(grow(c.Buf, len(b), scale), b...)
 		}
 	case *proto.ColDateTime:
-		return addFixed(&c.Data, b, rows, apply)
+		return addFixed(&c.Data, b, rows, apply, scale)
 	case *proto.ColUInt8:
-		return addFixed((*[]uint8)(c), b, rows, apply)
+		return addFixed((*[]uint8)(c), b, rows, apply, scale)
 	case *proto.ColUInt16:
-		return addFixed((*[]uint16)(c), b, rows, apply)
+		return addFixed((*[]uint16)(c), b, rows, apply, scale)
 	case *proto.ColUInt32:
-		return addFixed((*[]uint32)(c), b, rows, apply)
+		return addFixed((*[]uint32)(c), b, rows, apply, scale)
 	case *proto.ColUInt64:
-		return addFixed((*[]uint64)(c), b, rows, apply)
+		return addFixed((*[]uint64)(c), b, rows, apply, scale)
 	case *proto.ColInt16:
-		return addFixed((*[]int16)(c), b, rows, apply)
+		return addFixed((*[]int16)(c), b, rows, apply, scale)
 	case *proto.ColInt32:
-		return addFixed((*[]int32)(c), b, rows, apply)
+		return addFixed((*[]int32)(c), b, rows, apply, scale)
 	case *proto.ColInt64:
-		return addFixed((*[]int64)(c), b, rows, apply)
+		return addFixed((*[]int64)(c), b, rows, apply, scale)
 	case *proto.ColFloat64:
-		return addFixed((*[]float64)(c), b, rows, apply)
+		return addFixed((*[]float64)(c), b, rows, apply, scale)
 	case *proto.ColArr[uint64]:
-		return addArray(&c.Offsets, c.Data, b, rows, apply)
+		return addArray(&c.Offsets, c.Data, b, rows, apply, scale)
 	case *proto.ColArr[float64]:
-		return addArray(&c.Offsets, c.Data, b, rows, apply)
+		return addArray(&c.Offsets, c.Data, b, rows, apply, scale)
 	case *proto.ColArr[[]byte]:
-		return addArray(&c.Offsets, c.Data, b, rows, apply)
+		return addArray(&c.Offsets, c.Data, b, rows, apply, scale)
 	default:
 		return fmt.Errorf("no encoded form for %T", col)
 	}
@@ -214,7 +220,7 @@ func (c native[T]) column() any { return c.ColumnOf }
 // addFixed appends rows values of a fixed-width type, little-endian in b,
 // as the native format and the hosts meshscope is built for have them
 // (ch-go's columns copy them the same way).
-func addFixed[T any](dst *[]T, b []byte, rows int, apply bool) error {
+func addFixed[T any](dst *[]T, b []byte, rows int, apply bool, scale int) error {
 	var zero T
 	size := int(unsafe.Sizeof(zero))
 	if len(b) != rows*size {
@@ -224,23 +230,23 @@ func addFixed[T any](dst *[]T, b []byte, rows int, apply bool) error {
 		return nil
 	}
 	n := len(*dst)
-	*dst = append(*dst, make([]T, rows)...)
+	*dst = grow(*dst, rows, scale)[:n+rows]
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&(*dst)[n])), len(b)), b)
 	return nil
 }
 
 // addArray appends rows rows of an array column (offsets, then elements)
 // whose elements are fixed-width.
-func addArray(offsets *proto.ColUInt64, data proto.ColInput, b []byte, rows int, apply bool) error {
+func addArray(offsets *proto.ColUInt64, data proto.ColInput, b []byte, rows int, apply bool, scale int) error {
 	elems, n, err := checkOffsets(b, rows)
 	if err != nil {
 		return err
 	}
 	base := uint64(data.Rows())
-	if err := addEncoded(data, elems, n, apply); err != nil || !apply {
+	if err := addEncoded(data, elems, n, apply, scale); err != nil || !apply {
 		return err
 	}
-	addOffsets(offsets, b[:8*rows], base)
+	addOffsets(offsets, b[:8*rows], base, scale)
 	return nil
 }
 
@@ -263,10 +269,33 @@ func checkOffsets(b []byte, rows int) (elems []byte, n int, err error) {
 
 // addOffsets appends encoded running element counts, each plus base (the
 // elements the column holds already).
-func addOffsets(dst *proto.ColUInt64, b []byte, base uint64) {
+func addOffsets(dst *proto.ColUInt64, b []byte, base uint64, scale int) {
+	*dst = grow(*dst, len(b)/8, scale)
 	for i := 0; i < len(b); i += 8 {
 		*dst = append(*dst, base+binary.LittleEndian.Uint64(b[i:]))
 	}
+}
+
+// maxGrowBytes bounds what grow reserves beyond doubling a column.
+const maxGrowBytes = 64 << 20
+
+// grow returns s with room for n more elements. When s must grow it makes
+// room for n*scale more, the caller's estimate of what s will take before
+// it is reset (a flush batch's rows of a table over the rows of the record
+// at hand), up to maxGrowBytes, and at least doubles: appending alone grows
+// a large slice by a quarter at a time, which copies a 100,000-row batch's
+// columns about four times over (and faults in fresh memory each time) on
+// the way to their final size.
+func grow[T any](s []T, n, scale int) []T {
+	if cap(s)-len(s) >= n {
+		return s
+	}
+	var zero T
+	more := n
+	if scale > 1 {
+		more = max(n, min(n*scale, maxGrowBytes/max(1, int(unsafe.Sizeof(zero)))))
+	}
+	return slices.Grow(s, max(more, len(s)))
 }
 
 var errStrings = errors.New("strings do not fill their bytes")

@@ -139,3 +139,31 @@ func FuzzAddEncoded(f *testing.F) {
 		}
 	})
 }
+
+// TestExpectRowsGrowsOnce: columns told how many rows to expect make room
+// for them when the first encoded rows arrive, so that adding the rest
+// allocates nothing; the rows are the same as without the hint.
+func TestExpectRowsGrowsOnce(t *testing.T) {
+	a := testBatch()
+	enc := encodedOf(a)
+	const records = 40
+	c, plain := NewColumns(), NewColumns()
+	c.ExpectRows(records*len(a.Spans), records*len(a.Logs), records*len(a.MetricSeries), records*len(a.MetricSamples), records*len(a.Requests))
+	add := func(c *Columns) {
+		if err := c.AddEncoded(enc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(c)
+	// AllocsPerRun calls the function once more than it is asked to.
+	if n := testing.AllocsPerRun(records-2, func() { add(c) }); n != 0 {
+		t.Fatalf("%.1f allocations per record added after the first; want none", n)
+	}
+	for range records {
+		add(plain)
+	}
+	if !bytes.Equal(c.AppendEncoded(nil), plain.AppendEncoded(nil)) {
+		t.Fatal("rows added with an expectation differ from rows added without")
+	}
+	checkRowCounts(t, c)
+}
