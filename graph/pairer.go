@@ -26,6 +26,8 @@ type pairer struct {
 	count  atomic.Int64
 	m      *builderMetrics
 	shards [pairShards]pairShard
+
+	scratch sync.Pool // *pairScratch
 }
 
 const pairShards = 32
@@ -74,6 +76,7 @@ func newPairer(wait time.Duration, maxPending int, m *builderMetrics) *pairer {
 	for i := range p.shards {
 		p.shards[i].entries = map[pairKey]*pending{}
 	}
+	p.scratch.New = func() any { return &pairScratch{index: map[pairKey]int32{}} }
 	return p
 }
 
@@ -89,51 +92,166 @@ func keyOf(trace schema.TraceID, span schema.SpanID) pairKey {
 }
 
 // add takes a batch of spans and appends the calls they complete to out.
+//
+// The two halves of most calls often come in the same batch (an SDK
+// exporting a process's spans, a collector that groups traces): those pair
+// within the batch, checking only that the store holds nothing for them,
+// which spares the store an entry made and found again. Everything else
+// goes through the store, in the batch's order.
 func (p *pairer) add(spans []schema.SpanRow, now int64, out []Observation) []Observation {
+	sc := p.scratch.Get().(*pairScratch)
+	defer p.scratch.Put(sc)
+	sc.collect(spans)
+	var c pairCounts
+	c.spans = sc.spans
+	ops, groups := sc.ops, sc.groups
+	// Peers (virtual nodes) are interned only for calls that may need
+	// them: roots, and sides that wait in the store.
+	var peer partyCache
+	for i := range ops {
+		op := &ops[i]
+		if op.role == roleRoot {
+			op.side.peer = peer.intern(op.side.peer)
+			out = append(out, op.side.fromPeer())
+			c.rootServer++
+			continue
+		}
+		g := &groups[op.group]
+		if !g.pair || g.stored || i == int(g.first) {
+			op.side.peer = peer.intern(op.side.peer)
+		}
+		if !g.pair {
+			out = p.apply(op.key, now, out, &c, op.role, &op.side)
+			continue
+		}
+		if i == int(g.first) {
+			// The halves pair here unless the store holds the key
+			// already; then both go through it.
+			out, g.stored = p.applyIfStored(op.key, now, out, &c, op.role, &op.side)
+			continue
+		}
+		if g.stored {
+			out = p.apply(op.key, now, out, &c, op.role, &op.side)
+			continue
+		}
+		first := &ops[g.first]
+		client, server := &first.side, &op.side
+		if first.role == roleServer {
+			client, server = server, client
+		}
+		out = append(out, pairCall(client, server))
+		c.paired++
+	}
+	c.flush(p.m)
+	return out
+}
+
+// Roles of a span towards an entry.
+const (
+	roleClient = iota
+	roleServer
+	roleCover
+	roleRoot // no entry: a server span without a parent, called by its virtual source
+)
+
+// pairOp is what one span does to one entry (or, roleRoot, a call of its
+// own).
+type pairOp struct {
+	key   pairKey
+	role  int
+	group int32 // the op's key in pairScratch.groups
+	side  callSide
+}
+
+// pairGroup is the ops of a batch on one key.
+type pairGroup struct {
+	first, n int32
+	clients  int32 // ops of role client that are not producers
+	servers  int32
+	pair     bool // one client and one server: they pair within the batch
+	stored   bool // the store held the key when its first op came
+}
+
+// pairScratch is one batch's ops, grouped by key, reused across batches.
+type pairScratch struct {
+	ops    []pairOp
+	groups []pairGroup
+	index  map[pairKey]int32
+	spans  int
+}
+
+// collect turns spans into ops in order, interning their parties, and
+// marks the keys whose ops are one client and one server.
+func (sc *pairScratch) collect(spans []schema.SpanRow) {
+	sc.ops, sc.groups, sc.spans = sc.ops[:0], sc.groups[:0], 0
+	clear(sc.index)
 	var si spanInfo
 	var zero schema.SpanID
-	var c pairCounts
-	// Spans of a batch come grouped by resource and often call the same
-	// peers: the last party and peer interned are reused when they come
-	// again.
-	var own, peer partyCache
+	// Spans of a batch come grouped by resource: the last party interned
+	// is reused when it comes again. Peers are interned by add, when
+	// needed.
+	var own partyCache
 	for i := range spans {
 		s := &spans[i]
 		if s.Kind < schema.SpanKindServer || s.Kind > schema.SpanKindConsumer {
 			continue
 		}
-		c.spans++
+		sc.spans++
 		readSpan(s, &si)
 		side := newSide(s, &si, &own)
 		if s.Kind == schema.SpanKindClient || s.Kind == schema.SpanKindProducer {
-			side.peer = peer.intern(virtualTarget(s, &si))
-			out = p.apply(keyOf(s.TraceID, s.SpanID), now, out, &c, roleClient, &side)
+			side.peer = virtualTarget(s, &si)
+			sc.op(keyOf(s.TraceID, s.SpanID), roleClient, &side)
 			if si.proxy && s.ParentSpanID != zero {
-				out = p.apply(keyOf(s.TraceID, s.ParentSpanID), now, out, &c, roleCover, nil)
+				sc.op(keyOf(s.TraceID, s.ParentSpanID), roleCover, nil)
 			}
 			continue
 		}
 		if si.proxy {
-			out = p.apply(keyOf(s.TraceID, s.SpanID), now, out, &c, roleCover, nil)
+			sc.op(keyOf(s.TraceID, s.SpanID), roleCover, nil)
 		}
 		if s.Kind == schema.SpanKindConsumer {
-			side.peer = peer.intern(virtualSource(s))
+			side.peer = virtualSource(s)
 		}
 		switch {
 		case s.ParentSpanID != zero:
-			out = p.apply(keyOf(s.TraceID, s.ParentSpanID), now, out, &c, roleServer, &side)
+			sc.op(keyOf(s.TraceID, s.ParentSpanID), roleServer, &side)
 		case s.Kind == schema.SpanKindConsumer && len(s.LinkSpanIDs) > 0:
 			for j := range min(len(s.LinkSpanIDs), len(s.LinkTraceIDs)) {
-				out = p.apply(keyOf(s.LinkTraceIDs[j], s.LinkSpanIDs[j]), now, out, &c, roleServer, &side)
+				sc.op(keyOf(s.LinkTraceIDs[j], s.LinkSpanIDs[j]), roleServer, &side)
 			}
 		default:
-			side.peer = peer.intern(virtualSource(s))
-			out = append(out, side.fromPeer())
-			c.rootServer++
+			side.peer = virtualSource(s)
+			sc.ops = append(sc.ops, pairOp{role: roleRoot, group: -1, side: side})
 		}
 	}
-	c.flush(p.m)
-	return out
+	for i := range sc.groups {
+		g := &sc.groups[i]
+		g.pair = g.n == 2 && g.clients == 1 && g.servers == 1
+	}
+}
+
+// op appends an op of role on key k (side nil for covers).
+func (sc *pairScratch) op(k pairKey, role int, side *callSide) {
+	g, ok := sc.index[k]
+	if !ok {
+		g = int32(len(sc.groups))
+		sc.index[k] = g
+		sc.groups = append(sc.groups, pairGroup{first: int32(len(sc.ops))})
+	}
+	gr := &sc.groups[g]
+	gr.n++
+	switch {
+	case role == roleClient && !side.producer:
+		gr.clients++
+	case role == roleServer:
+		gr.servers++
+	}
+	op := pairOp{key: k, role: role, group: g}
+	if side != nil {
+		op.side = *side
+	}
+	sc.ops = append(sc.ops, op)
 }
 
 func newSide(s *schema.SpanRow, si *spanInfo, own *partyCache) callSide {
@@ -164,13 +282,6 @@ func (c *partyCache) intern(p Party) Party {
 	return c.interned
 }
 
-// Roles of a span towards an entry.
-const (
-	roleClient = iota
-	roleServer
-	roleCover
-)
-
 // apply finds or creates the entry for k and adds side to it in role, with
 // the shard locked. When the store is full a new entry is not created: the
 // span is dropped and counted.
@@ -178,7 +289,24 @@ func (p *pairer) apply(k pairKey, now int64, out []Observation, c *pairCounts, r
 	sh := p.shard(&k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	return p.applyLocked(sh, sh.entries[k], k, now, out, c, role, side)
+}
+
+// applyIfStored is apply when the store holds an entry for k, and reports
+// whether it did; else it leaves the store alone.
+func (p *pairer) applyIfStored(k pairKey, now int64, out []Observation, c *pairCounts, role int, side *callSide) ([]Observation, bool) {
+	sh := p.shard(&k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	e := sh.entries[k]
+	if e == nil {
+		return out, false
+	}
+	return p.applyLocked(sh, e, k, now, out, c, role, side), true
+}
+
+// applyLocked is apply with sh locked and e its entry for k (nil: none).
+func (p *pairer) applyLocked(sh *pairShard, e *pending, k pairKey, now int64, out []Observation, c *pairCounts, role int, side *callSide) []Observation {
 	if e == nil {
 		if p.count.Load() >= p.max {
 			c.storeFull++

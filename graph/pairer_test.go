@@ -1,0 +1,109 @@
+package graph
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/meshscope/meshscope/schema"
+)
+
+// randomSpans is n spans over few trace and span ids, so that keys meet
+// often: pairs, a client or server twice, several consumers of a producer,
+// sidecar spans covering the application's, links, roots.
+func randomSpans(r *rand.Rand, n int) []schema.SpanRow {
+	services := []string{"a", "b", "c"}
+	spans := make([]schema.SpanRow, n)
+	for i := range spans {
+		s := schema.SpanRow{
+			StartUnixNano: uint64(1e18 + r.IntN(1e9)),
+			DurationNanos: uint64(r.IntN(1e6)),
+			TraceID:       schema.TraceID{byte(r.IntN(3))},
+			SpanID:        schema.SpanID{byte(1 + r.IntN(8))},
+			Kind:          uint8(1 + r.IntN(5)),
+			ServiceName:   services[r.IntN(len(services))],
+			StatusCode:    uint8(r.IntN(3)),
+		}
+		if r.IntN(4) > 0 {
+			s.ParentSpanID = schema.SpanID{byte(1 + r.IntN(8))}
+		}
+		if r.IntN(6) == 0 {
+			s.AttrKeys, s.AttrValues = []string{"component"}, []string{"proxy"}
+		}
+		if s.Kind == schema.SpanKindConsumer && r.IntN(2) == 0 {
+			s.ParentSpanID = schema.SpanID{}
+			s.LinkTraceIDs = []schema.TraceID{s.TraceID, {byte(r.IntN(3))}}
+			s.LinkSpanIDs = []schema.SpanID{{byte(1 + r.IntN(8))}, {byte(1 + r.IntN(8))}}
+		}
+		if s.Kind >= schema.SpanKindProducer {
+			s.AttrKeys = append(s.AttrKeys, "messaging.system", "messaging.destination.name")
+			s.AttrValues = append(s.AttrValues, "kafka", "orders")
+		}
+		spans[i] = s
+	}
+	return spans
+}
+
+// TestPairsWithinABatchAsOneByOne: a batch gives the calls, in the same
+// order, and leaves the same entries waiting, as its spans added one at a
+// time (which go through the store, as every span did before halves in
+// one batch paired there), including when the store holds keys from
+// earlier batches.
+func TestPairsWithinABatchAsOneByOne(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	newP := func() *pairer { return newPairer(time.Second, 1<<20, newBuilderMetrics(prometheus.NewRegistry())) }
+	calls := 0
+	for range 500 {
+		batched, single := newP(), newP()
+		var gotB, gotS []Observation
+		now := int64(1e18)
+		for range 1 + r.IntN(3) {
+			spans := randomSpans(r, r.IntN(40))
+			gotB = batched.add(spans, now, gotB)
+			for i := range spans {
+				gotS = single.add(spans[i:i+1], now, gotS)
+			}
+			if batched.pending() != single.pending() {
+				t.Fatalf("%d entries waiting after a batch, %d after its spans one by one", batched.pending(), single.pending())
+			}
+			now += int64(time.Millisecond)
+		}
+		gotB = batched.expire(now+int64(time.Hour), gotB)
+		gotS = single.expire(now+int64(time.Hour), gotS)
+		if !reflect.DeepEqual(gotB, gotS) {
+			t.Fatalf("calls of batches:\n%+v\none by one:\n%+v", gotB, gotS)
+		}
+		calls += len(gotB)
+	}
+	if calls == 0 {
+		t.Fatal("no calls at all: the spans do not exercise the pairer")
+	}
+}
+
+// TestPairsWithinABatchWhenTheStoreIsFull: halves of a call in one batch
+// pair even when the store has no room for more entries; halves that need
+// the store are dropped and counted.
+func TestPairsWithinABatchWhenTheStoreIsFull(t *testing.T) {
+	p := newPairer(time.Second, 1, newBuilderMetrics(prometheus.NewRegistry()))
+	client := func(trace, span byte) schema.SpanRow {
+		return schema.SpanRow{TraceID: schema.TraceID{trace}, SpanID: schema.SpanID{span}, Kind: schema.SpanKindClient, ServiceName: "a"}
+	}
+	server := func(trace, parent byte) schema.SpanRow {
+		return schema.SpanRow{TraceID: schema.TraceID{trace}, SpanID: schema.SpanID{99}, ParentSpanID: schema.SpanID{parent}, Kind: schema.SpanKindServer, ServiceName: "b"}
+	}
+	out := p.add([]schema.SpanRow{client(1, 1)}, 0, nil) // fills the store
+	out = p.add([]schema.SpanRow{client(2, 1), server(3, 1), server(2, 1)}, 0, out)
+	if len(out) != 1 || out[0].Source.Name != "a" || out[0].Destination.Name != "b" {
+		t.Fatalf("calls %+v, want one from a to b", out)
+	}
+	if p.pending() != 1 {
+		t.Fatalf("%d entries waiting, want the first client's", p.pending())
+	}
+	if n := testutil.ToFloat64(p.m.spanStoreFull); n != 1 {
+		t.Fatalf("%v spans dropped for a full store, want the lone server's 1", n)
+	}
+}
