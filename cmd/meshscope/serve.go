@@ -148,6 +148,9 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 		}
 		scrapeCfg = &cfg
 	}
+	if err := otlp.PoolDecoding(o.otlpPooling); err != nil {
+		return fmt.Errorf("--otlp-pooling: %w", err)
+	}
 	conv := otlp.NewConverter(1_000_000)
 	conv.AccessLog = otelAccessLogs.AccessLog
 	conv.Metrics = func(series []schema.MetricSeriesRow, samples []schema.MetricSampleRow) []graph.Observation {

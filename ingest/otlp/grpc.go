@@ -21,8 +21,23 @@ import (
 // InvalidArgument with the decoder's message (gRPC's own decoding error is
 // Internal) and the bytes are decoded once, by pdata.
 
-// rawMessage is a request or response body as bytes.
-type rawMessage struct{ b []byte }
+// rawMessage is a request or response body as bytes. A request the server
+// decodes holds its bytes in a buffer of gRPC's pool (pooled), which the
+// handler gives back once the export is done with them (pdata copies what
+// it keeps).
+type rawMessage struct {
+	b      []byte
+	pooled bool
+	buf    mem.Buffer
+}
+
+// release gives a pooled message's buffer back.
+func (r *rawMessage) release() {
+	if r.buf != nil {
+		r.buf.Free()
+		r.buf, r.b = nil, nil
+	}
+}
 
 // RawMessage is a protobuf message body sent or received as bytes, for
 // clients that send pre-marshalled OTLP requests (load generators) with
@@ -51,7 +66,14 @@ func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) {
 
 func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if r, ok := v.(*rawMessage); ok {
-		r.b = data.Materialize()
+		if !r.pooled {
+			r.b = data.Materialize()
+			return nil
+		}
+		// One piece is kept as it is, several are copied into one
+		// buffer of the pool: either way no fresh memory per request.
+		r.buf = data.MaterializeToBuffer(mem.DefaultBufferPool())
+		r.b = r.buf.ReadOnlyData()
 		return nil
 	}
 	return c.base.Unmarshal(data, v)
@@ -81,10 +103,11 @@ func serviceDesc(name string, export exportFunc) *grpc.ServiceDesc {
 		Methods: []grpc.MethodDesc{{
 			MethodName: "Export",
 			Handler: func(_ any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
-				in := new(rawMessage)
+				in := &rawMessage{pooled: true}
 				if err := dec(in); err != nil {
 					return nil, err
 				}
+				defer in.release()
 				call := func(ctx context.Context, req any) (any, error) {
 					out, err := export(ctx, req.(*rawMessage).b)
 					if err != nil {
@@ -127,6 +150,7 @@ func (r *Receiver) exportTraces(ctx context.Context, body []byte) ([]byte, error
 		return nil, r.badProtobuf("trace", err)
 	}
 	res, err := r.Traces(ctx, "otlp_grpc", req.Traces())
+	releaseTraces(req.Traces())
 	if err != nil {
 		return nil, r.grpcError(err)
 	}
@@ -144,6 +168,7 @@ func (r *Receiver) exportMetrics(ctx context.Context, body []byte) ([]byte, erro
 		return nil, r.badProtobuf("metrics", err)
 	}
 	res, err := r.Metrics(ctx, "otlp_grpc", req.Metrics())
+	releaseMetrics(req.Metrics())
 	if err != nil {
 		return nil, r.grpcError(err)
 	}
@@ -161,6 +186,7 @@ func (r *Receiver) exportLogs(ctx context.Context, body []byte) ([]byte, error) 
 		return nil, r.badProtobuf("logs", err)
 	}
 	res, err := r.Logs(ctx, "otlp_grpc", req.Logs())
+	releaseLogs(req.Logs())
 	if err != nil {
 		return nil, r.grpcError(err)
 	}

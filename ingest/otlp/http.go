@@ -137,6 +137,7 @@ func (r *Receiver) exportHTTP(ctx context.Context, signal, ct string, body []byt
 			return nil, bad(err)
 		}
 		res, err := r.Traces(ctx, "otlp_http", req.Traces())
+		releaseTraces(req.Traces())
 		if err != nil {
 			return nil, err
 		}
@@ -152,6 +153,7 @@ func (r *Receiver) exportHTTP(ctx context.Context, signal, ct string, body []byt
 			return nil, bad(err)
 		}
 		res, err := r.Metrics(ctx, "otlp_http", req.Metrics())
+		releaseMetrics(req.Metrics())
 		if err != nil {
 			return nil, err
 		}
@@ -167,6 +169,7 @@ func (r *Receiver) exportHTTP(ctx context.Context, signal, ct string, body []byt
 			return nil, bad(err)
 		}
 		res, err := r.Logs(ctx, "otlp_http", req.Logs())
+		releaseLogs(req.Logs())
 		if err != nil {
 			return nil, err
 		}
