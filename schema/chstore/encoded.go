@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"unsafe"
 
 	"github.com/ClickHouse/ch-go/proto"
@@ -295,7 +294,11 @@ func grow[T any](s []T, n, scale int) []T {
 	if scale > 1 {
 		more = max(n, min(n*scale, maxGrowBytes/max(1, int(unsafe.Sizeof(zero)))))
 	}
-	return slices.Grow(s, max(more, len(s)))
+	// make, unlike append or slices.Grow, leaves memory fresh from the
+	// system as it is (already zero) instead of clearing it again.
+	ns := make([]T, len(s), len(s)+max(more, len(s)))
+	copy(ns, s)
+	return ns
 }
 
 var errStrings = errors.New("strings do not fill their bytes")
