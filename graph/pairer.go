@@ -76,7 +76,7 @@ func newPairer(wait time.Duration, maxPending int, m *builderMetrics) *pairer {
 	for i := range p.shards {
 		p.shards[i].entries = map[pairKey]*pending{}
 	}
-	p.scratch.New = func() any { return &pairScratch{index: map[pairKey]int32{}} }
+	p.scratch.New = func() any { return &pairScratch{index: map[pairKey]int32{}, peers: map[Party]Party{}} }
 	return p
 }
 
@@ -107,7 +107,7 @@ func (p *pairer) add(spans []schema.SpanRow, now int64, out []Observation) []Obs
 	ops, groups := sc.ops, sc.groups
 	// Peers (virtual nodes) are interned only for calls that may need
 	// them: roots, and sides that wait in the store.
-	var peer partyCache
+	peer := partyCache{seen: sc.peers}
 	for i := range ops {
 		op := &ops[i]
 		if op.role == roleRoot {
@@ -178,6 +178,7 @@ type pairScratch struct {
 	groups []pairGroup
 	index  map[pairKey]int32
 	spans  int
+	peers  map[Party]Party // peers interned in earlier batches
 }
 
 // collect turns spans into ops in order, interning their parties, and
@@ -270,16 +271,32 @@ func newSide(s *schema.SpanRow, si *spanInfo, own *partyCache) callSide {
 
 // partyCache interns parties, remembering the last one: comparing a party
 // with the last one costs little when their strings are the same ones.
+// With seen, it also remembers the parties it interned before (up to
+// maxSeenParties), for parties that alternate (the peers of a service).
 type partyCache struct {
 	raw, interned Party
 	ok            bool
+	seen          map[Party]Party
 }
 
+const maxSeenParties = 4096
+
 func (c *partyCache) intern(p Party) Party {
-	if !c.ok || p != c.raw {
-		c.raw, c.interned, c.ok = p, cloneParty(p), true
+	if c.ok && p == c.raw {
+		return c.interned
 	}
-	return c.interned
+	v, ok := c.seen[p]
+	if !ok {
+		v = cloneParty(p)
+		if c.seen != nil {
+			if len(c.seen) >= maxSeenParties {
+				clear(c.seen)
+			}
+			c.seen[v] = v // keyed by the copy: p's strings are the caller's
+		}
+	}
+	c.raw, c.interned, c.ok = p, v, true
+	return v
 }
 
 // apply finds or creates the entry for k and adds side to it in role, with

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -105,5 +106,28 @@ func TestPairsWithinABatchWhenTheStoreIsFull(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(p.m.spanStoreFull); n != 1 {
 		t.Fatalf("%v spans dropped for a full store, want the lone server's 1", n)
+	}
+}
+
+// TestPartyCacheKeepsCopies: parties the cache remembers hold copies of
+// the caller's strings, which the caller may reuse once the call returns.
+func TestPartyCacheKeepsCopies(t *testing.T) {
+	c := partyCache{seen: map[Party]Party{}}
+	buf := []byte("payments.example.com")
+	borrowed := Party{Kind: KindExternal, Name: unsafe.String(&buf[0], len(buf))}
+	got := c.intern(borrowed)
+	c.intern(Party{Kind: KindExternal, Name: "other"})
+	copy(buf, "XXXXXXXX")
+	want := Party{Kind: KindExternal, Name: "payments.example.com"}
+	if got != want {
+		t.Fatalf("interned party changed with the caller's bytes: %+v", got)
+	}
+	if again := c.intern(want); again != want {
+		t.Fatalf("remembered party %+v, want %+v", again, want)
+	}
+	for k := range c.seen {
+		if k.Name == "XXXXXXXX.example.com" {
+			t.Fatal("a remembered party's key aliases the caller's bytes")
+		}
 	}
 }
