@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +40,47 @@ type pairShard struct {
 	entries    map[pairKey]*pending
 	head, tail *pending // by expiry
 	free       []*pending
-	_          [64]byte
+	// maybe has the bit of every key in entries set (and of some keys no
+	// longer there), so that most keys the shard does not hold are known
+	// absent without a lookup in a map as large as the calls in flight.
+	// Bits are set as entries are made and rebuilt from entries once
+	// rebuildMarks keys were marked since the last time.
+	maybe  [maybeBits / 64]uint64
+	marked int
+	_      [64]byte
+}
+
+const (
+	maybeBits    = 1 << 16
+	rebuildMarks = maybeBits / 4
+)
+
+// maybeBit is k's bit in pairShard.maybe: from the span id and the trace
+// id's low half, mixed, so that sequential span ids spread too.
+func maybeBit(k *pairKey) uint64 {
+	h := binary.LittleEndian.Uint64(k[16:]) ^ binary.LittleEndian.Uint64(k[8:16])
+	return (h * 0x9E3779B97F4A7C15) >> (64 - 16)
+}
+
+// mark sets k's bit, rebuilding the bits when enough keys were marked.
+func (sh *pairShard) mark(k *pairKey) {
+	b := maybeBit(k)
+	sh.maybe[b/64] |= 1 << (b % 64)
+	if sh.marked++; sh.marked < rebuildMarks {
+		return
+	}
+	clear(sh.maybe[:])
+	for k := range sh.entries {
+		b := maybeBit(&k)
+		sh.maybe[b/64] |= 1 << (b % 64)
+	}
+	sh.marked = len(sh.entries)
+}
+
+// mayHold reports false when the shard certainly holds no entry for k.
+func (sh *pairShard) mayHold(k *pairKey) bool {
+	b := maybeBit(k)
+	return sh.maybe[b/64]&(1<<(b%64)) != 0
 }
 
 // pending is one (trace, client span) meeting point.
@@ -315,6 +356,9 @@ func (p *pairer) applyIfStored(k pairKey, now int64, out []Observation, c *pairC
 	sh := p.shard(&k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	if !sh.mayHold(&k) {
+		return out, false
+	}
 	e := sh.entries[k]
 	if e == nil {
 		return out, false

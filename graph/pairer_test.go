@@ -131,3 +131,47 @@ func TestPartyCacheKeepsCopies(t *testing.T) {
 		}
 	}
 }
+
+// TestMaybeBitsCoverEveryEntry: through many entries made and removed (and
+// the bits rebuilt several times), every key a shard holds has its bit set,
+// and most keys it does not hold are known absent.
+func TestMaybeBitsCoverEveryEntry(t *testing.T) {
+	sh := &pairShard{entries: map[pairKey]*pending{}}
+	r := rand.New(rand.NewPCG(13, 14))
+	key := func() pairKey {
+		var k pairKey
+		for i := range k {
+			k[i] = byte(r.Uint32())
+		}
+		if r.IntN(4) == 0 { // sequential span ids in some traces
+			k[16], k[17], k[18] = byte(r.IntN(4)), 0, 0
+			copy(k[19:], []byte{0, 0, 0, 0, 0})
+		}
+		return k
+	}
+	var live []*pending
+	for i := range 5 * rebuildMarks {
+		live = append(live, sh.newEntry(key(), int64(i)))
+		for len(live) > 2000 {
+			j := r.IntN(len(live))
+			sh.remove(live[j])
+			live[j] = live[len(live)-1]
+			live = live[:len(live)-1]
+		}
+	}
+	for k := range sh.entries {
+		if !sh.mayHold(&k) {
+			t.Fatalf("key %x held but its bit is clear", k)
+		}
+	}
+	absent := 0
+	for range 10_000 {
+		k := key()
+		if _, held := sh.entries[k]; !held && !sh.mayHold(&k) {
+			absent++
+		}
+	}
+	if absent < 5_000 {
+		t.Fatalf("only %d of 10,000 keys not held were known absent", absent)
+	}
+}

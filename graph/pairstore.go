@@ -19,6 +19,7 @@ func (sh *pairShard) newEntry(k pairKey, expires int64) *pending {
 	}
 	sh.tail = e
 	sh.entries[k] = e
+	sh.mark(&k)
 	return e
 }
 
