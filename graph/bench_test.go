@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -124,6 +125,55 @@ func BenchmarkObserveSpans(b *testing.B) {
 		n += len(spans)
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "spans/s")
+}
+
+// BenchmarkObserveSpansWaiting is BenchmarkObserveSpans with a quarter of
+// the client spans never answered, as calls to databases and external
+// hosts are: their entries wait in the store for the span wait (10 s; the
+// clock moves 2.5 ms a batch, so about 128,000 of them wait), and the
+// other calls' halves, paired within their batch, are checked against it.
+func BenchmarkObserveSpansWaiting(b *testing.B) {
+	clock := time.Unix(1_800_000_000, 0)
+	bld := NewBuilder(BuilderConfig{MaxPendingSpans: 1 << 20, Now: func() time.Time { return clock }})
+	spans := make([]schema.SpanRow, 256)
+	for i := range spans {
+		s := &spans[i]
+		s.Kind, s.ServiceName, s.ServiceNamespace = schema.SpanKindClient, fmt.Sprintf("svc%d", i%50), "shop"
+		s.HTTPMethod, s.HTTPStatusCode, s.GRPCStatusCode, s.DurationNanos = "GET", 200, -1, 3e6
+		s.ServerAddress = fmt.Sprintf("db%d.example.com", i%12)
+		if i%2 == 1 && i%16 != 15 {
+			s.Kind, s.ParentSpanID = schema.SpanKindServer, schema.SpanID{byte(i - 1)}
+			s.ServiceName = fmt.Sprintf("svc%d", (i+7)%50)
+		}
+	}
+	b.ReportAllocs()
+	r := rand.New(rand.NewPCG(1, 2))
+	n := 0
+	start := time.Now()
+	for b.Loop() {
+		clock = clock.Add(2500 * time.Microsecond)
+		bld.pairer.expire(clock.UnixNano(), nil)
+		now := uint64(clock.UnixNano())
+		for i := range spans {
+			s := &spans[i]
+			if i%2 == 0 {
+				s.TraceID = schema.TraceID{}
+				binary.LittleEndian.PutUint64(s.TraceID[:], r.Uint64())
+				binary.LittleEndian.PutUint64(s.SpanID[:], r.Uint64())
+			} else {
+				s.TraceID = spans[i-1].TraceID
+				binary.LittleEndian.PutUint64(s.SpanID[:], r.Uint64())
+				if s.Kind == schema.SpanKindServer {
+					s.ParentSpanID = spans[i-1].SpanID
+				}
+			}
+			s.StartUnixNano = now
+		}
+		bld.ObserveSpans(spans)
+		n += len(spans)
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "spans/s")
+	b.ReportMetric(float64(bld.pairer.pending()), "waiting")
 }
 
 // BenchmarkTick measures one tick (window slide, snapshot and delta of all
