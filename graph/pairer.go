@@ -117,7 +117,9 @@ func newPairer(wait time.Duration, maxPending int, m *builderMetrics) *pairer {
 	for i := range p.shards {
 		p.shards[i].entries = map[pairKey]*pending{}
 	}
-	p.scratch.New = func() any { return &pairScratch{index: map[pairKey]int32{}, peers: map[Party]Party{}} }
+	p.scratch.New = func() any {
+		return &pairScratch{index: map[pairKey]int32{}, parties: map[Party]Party{}, peers: map[Party]Party{}}
+	}
 	return p
 }
 
@@ -219,7 +221,8 @@ type pairScratch struct {
 	groups []pairGroup
 	index  map[pairKey]int32
 	spans  int
-	peers  map[Party]Party // peers interned in earlier batches
+	// The parties and peers interned in earlier batches.
+	parties, peers map[Party]Party
 }
 
 // collect turns spans into ops in order, interning their parties, and
@@ -232,7 +235,7 @@ func (sc *pairScratch) collect(spans []schema.SpanRow) {
 	// Spans of a batch come grouped by resource: the last party interned
 	// is reused when it comes again. Peers are interned by add, when
 	// needed.
-	var own partyCache
+	own := partyCache{seen: sc.parties}
 	for i := range spans {
 		s := &spans[i]
 		if s.Kind < schema.SpanKindServer || s.Kind > schema.SpanKindConsumer {
