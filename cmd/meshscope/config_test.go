@@ -77,7 +77,7 @@ func TestValidateNamesTheOption(t *testing.T) {
 		{[]string{"--provenance-preference", "span,logs,metric"}, `--provenance-preference "span,logs,metric": provenance 2 "logs": want span, accesslog or metric`},
 		{[]string{"--accesslog-wait", "40s"}, "--accesslog-wait 40s: want between 0 and --edge-flush-delay (30s)"},
 		{[]string{"--slo-evaluator", "meshscope-0:8080"}, `--slo-evaluator "meshscope-0:8080": want the evaluating replica's base URL`},
-		{[]string{"--wal-compression", "lz4"}, `--wal-compression "lz4": want snappy, zstd or none`},
+		{[]string{"--wal-compression", "lz4"}, `--wal-compression "lz4": want s2, snappy, zstd or none`},
 		{[]string{"--clickhouse-http", "http://ch:8123"}, `--clickhouse-http "http://ch:8123": only with --clickhouse`},
 		{[]string{"--clickhouse", "clickhouse://ch:9000/m", "--clickhouse-http", "ch:8123"}, `--clickhouse-http "ch:8123": want a URL such as http://host:8123`},
 	}

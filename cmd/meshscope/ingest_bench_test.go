@@ -249,7 +249,7 @@ func sendRequests(b *testing.B, conn *grpc.ClientConn, reqs [][]byte) {
 // and logging them.
 func BenchmarkWALBytesPerSpan(b *testing.B) {
 	total, reqs, _ := benchRequests(b)
-	for _, c := range []string{"snappy", "zstd"} {
+	for _, c := range []string{"s2", "snappy", "zstd"} {
 		b.Run(c, func(b *testing.B) {
 			for b.Loop() {
 				srv := startServer(b, b.TempDir(), false, "--wal-no-sync", "--wal-max-bytes", "16GiB",

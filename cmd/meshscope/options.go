@@ -73,7 +73,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.retention, "retention", "keep data this long (7d, 36h); older day partitions are dropped")
 	o.walMaxBytes = 1 << 30
 	fs.Var(&o.walMaxBytes, "wal-max-bytes", "bound of the write-ahead log while ClickHouse lags; beyond it receivers answer retryable errors")
-	fs.StringVar(&o.walCompression, "wal-compression", "snappy", "compression of the write-ahead log's records: snappy, zstd (about half the bytes on disk, so twice the outage --wal-max-bytes rides out, for about 1 µs more CPU a span) or none")
+	fs.StringVar(&o.walCompression, "wal-compression", "s2", "compression of the write-ahead log's records: s2, snappy (more bytes on disk and more CPU than s2; the default before s2), zstd (the fewest bytes on disk, so the longest outage --wal-max-bytes rides out, for about 1 µs more CPU a span) or none")
 	fs.BoolVar(&o.walNoSync, "wal-no-sync", false, "skip fsync after each group commit (acknowledged data survives a process crash, not a machine crash)")
 	fs.BoolVar(&o.otlpPooling, "otlp-pooling", true, "decode OTLP requests into pooled objects (pdata's pdata.useProtoPooling feature gate, alpha): about 6 % less CPU a span and less memory; false decodes into new objects")
 	o.maxRequestBytes = 16 << 20
@@ -142,9 +142,9 @@ func (o *serveOptions) validate() error {
 		}
 	}
 	switch o.walCompression {
-	case "snappy", "zstd", "none":
+	case "s2", "snappy", "zstd", "none":
 	default:
-		return fmt.Errorf("--wal-compression %q: want snappy, zstd or none", o.walCompression)
+		return fmt.Errorf("--wal-compression %q: want s2, snappy, zstd or none", o.walCompression)
 	}
 	if o.walMaxBytes < 1<<20 {
 		return fmt.Errorf("--wal-max-bytes %s: want at least 1MiB", o.walMaxBytes.String())

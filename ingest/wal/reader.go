@@ -39,13 +39,14 @@ func (w *WAL) tailSegment(ctx context.Context, seg int, from Position, fn func([
 	}
 	defer f.Close()
 	r := wlog.NewLiveReader(w.opts.Logger, nil, f)
+	var plain []byte // records the log compressed itself, decompressed
 	readAll := func() error {
 		for r.Next() {
 			end := Position{Segment: seg, Offset: int(r.Offset())}
 			if seg == from.Segment && end.Offset <= from.Offset {
 				continue // flushed before the checkpoint
 			}
-			if err := fn(r.Record(), end); err != nil {
+			if err := fn(decodeS2(&plain, r.Record()), end); err != nil {
 				return err
 			}
 		}

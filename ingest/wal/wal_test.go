@@ -176,7 +176,7 @@ func TestCompressionsMix(t *testing.T) {
 	ctx := context.Background()
 	var want []string
 	pending := map[string]int64{}
-	for _, c := range []string{"snappy", "zstd", "none", "snappy"} {
+	for _, c := range []string{"snappy", "zstd", "none", "s2", "snappy", "s2"} {
 		w, err := Open(dir, Options{Compression: c})
 		require.NoError(t, err, c)
 		before := w.PendingBytes()
@@ -193,7 +193,17 @@ func TestCompressionsMix(t *testing.T) {
 	}
 	require.Less(t, pending["zstd"], pending["none"])
 	require.Less(t, pending["snappy"], pending["none"])
+	require.Less(t, pending["s2"], pending["none"])
 
-	_, err := Open(dir, Options{Compression: "lz4"})
+	// The log's own marker is not a caller's first byte.
+	w, err := Open(dir, Options{Compression: "none"})
+	require.NoError(t, err)
+	require.ErrorIs(t, w.Append(ctx, []byte{s2Record, 1, 2}), errS2Prefix)
+	require.NoError(t, w.Close())
+	// A record marked but not S2 reads back as it is.
+	var buf []byte
+	require.Equal(t, []byte{s2Record, 9, 9, 9}, decodeS2(&buf, []byte{s2Record, 9, 9, 9}))
+
+	_, err = Open(dir, Options{Compression: "lz4"})
 	require.ErrorContains(t, err, `wal compression "lz4"`)
 }
