@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/golang/snappy"
+	"github.com/klauspost/compress/s2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -341,4 +343,43 @@ func directInsertRate(b *testing.B, srv *server, rows *schema.Batch, lowCard boo
 	rate := float64(len(rows.Spans)) / time.Since(t0).Seconds()
 	_ = st.Conn().Exec(ctx, "DROP DATABASE ceiling")
 	return rate
+}
+
+// BenchmarkWALRecordCompression compresses and decompresses one write-ahead
+// log record of the end-to-end benchmark's requests (1,000 spans) with
+// wlog's Snappy and with S2, which the log uses itself by default.
+func BenchmarkWALRecordCompression(b *testing.B) {
+	var rows schema.Batch
+	otlp.NewConverter(1000).TracesToRows(benchTraces(rand.New(rand.NewPCG(7, 7)), 1000, time.Now()), &rows)
+	cols := chstore.NewColumns()
+	cols.Add(&rows)
+	rec := cols.AppendEncoded(nil)
+	codecs := []struct {
+		name   string
+		encode func(dst, src []byte) []byte
+		decode func(dst, src []byte) ([]byte, error)
+	}{
+		{"snappy", snappy.Encode, snappy.Decode},
+		{"s2", s2.Encode, s2.Decode},
+	}
+	for _, c := range codecs {
+		enc := c.encode(nil, rec)
+		b.Run(c.name+"/compress", func(b *testing.B) {
+			dst := make([]byte, 2*len(rec))
+			for b.Loop() {
+				c.encode(dst, rec)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/span")
+			b.ReportMetric(float64(len(enc))/1000, "B/span")
+		})
+		b.Run(c.name+"/decompress", func(b *testing.B) {
+			dst := make([]byte, len(rec))
+			for b.Loop() {
+				if _, err := c.decode(dst, enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/span")
+		})
+	}
 }
