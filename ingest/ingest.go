@@ -51,3 +51,21 @@ func (e *InputError) Unwrap() error { return e.Err }
 func BadInput(reason, field string, format string, args ...any) *InputError {
 	return &InputError{Reason: reason, Field: field, Err: fmt.Errorf(format, args...)}
 }
+
+// Atoi parses a non-negative decimal number of at most nine digits, as
+// status codes, ports and counts in access logs and metric labels are,
+// without allocating; unlike strconv.Atoi it takes no sign.
+func Atoi(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}

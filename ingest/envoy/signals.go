@@ -3,6 +3,7 @@ package envoy
 import (
 	"strings"
 
+	"github.com/meshscope/meshscope/ingest"
 	"github.com/meshscope/meshscope/schema"
 )
 
@@ -78,7 +79,7 @@ func ParseGRPCStatus(s string) (int16, bool) {
 	if s == "" {
 		return 0, false
 	}
-	if n, ok := atoi(s); ok {
+	if n, ok := ingest.Atoi(s); ok {
 		if n > 1<<15-1 {
 			return 0, false
 		}
@@ -133,22 +134,6 @@ func unhex(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
-}
-
-// atoi parses a non-negative decimal number without allocating.
-func atoi(s string) (int, bool) {
-	if s == "" || len(s) > 9 {
-		return 0, false
-	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
 }
 
 func hasFoldPrefix(s, prefix string) bool {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/meshscope/meshscope/graph"
+	"github.com/meshscope/meshscope/ingest"
 	"github.com/meshscope/meshscope/schema"
 )
 
@@ -165,7 +166,7 @@ func (d *Deriver) track(row *schema.MetricSeriesRow, sp spec, now int64) *series
 		c, ok = envoyCall(l)
 		if cls := l.get("envoy_response_code_class"); cls != "" {
 			s.err = cls == "5"
-		} else if code, known := atoi(l.get("envoy_response_code")); known {
+		} else if code, known := ingest.Atoi(l.get("envoy_response_code")); known {
 			s.err = code >= 500
 		}
 	}

@@ -2,6 +2,7 @@ package meshmetrics
 
 import (
 	"github.com/meshscope/meshscope/graph"
+	"github.com/meshscope/meshscope/ingest"
 	"github.com/meshscope/meshscope/ingest/envoy/accesslog"
 	"github.com/meshscope/meshscope/schema"
 )
@@ -26,10 +27,10 @@ func istioCall(l lbls) (call, bool) {
 
 	flags := l.get("response_flags")
 	st := graph.Status{Protocol: c.proto, EnvoyFlags: flags, GRPCCode: -1}
-	if code, ok := atoi(l.get("response_code")); ok {
+	if code, ok := ingest.Atoi(l.get("response_code")); ok {
 		st.HTTPCode, st.HTTPKnown = code, true
 	}
-	if g, ok := atoi(l.get("grpc_response_status")); ok {
+	if g, ok := ingest.Atoi(l.get("grpc_response_status")); ok {
 		st.GRPCCode = g
 	}
 	c.err = graph.IsError(st)

@@ -92,22 +92,6 @@ func hashStrings(ss ...string) uint64 {
 	return d.Sum64()
 }
 
-// atoi parses a small non-negative decimal number.
-func atoi(s string) (int, bool) {
-	if s == "" || len(s) > 9 {
-		return 0, false
-	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
-}
-
 // hostOf drops a trailing ":port" from an authority.
 func hostOf(authority string) string {
 	for i := len(authority) - 1; i >= 0; i-- {
