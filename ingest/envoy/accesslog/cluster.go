@@ -1,6 +1,10 @@
 package accesslog
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/meshscope/meshscope/ingest"
+)
 
 // Direction is the direction of traffic through a sidecar, as a cluster
 // name tells it.
@@ -168,18 +172,8 @@ func DecodeCluster(name string) Cluster {
 
 // parsePort parses a TCP port number.
 func parsePort(s string) (int, bool) {
-	if s == "" || len(s) > 5 {
-		return 0, false
-	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, n <= 65535
+	n, ok := ingest.Atoi(s)
+	return n, ok && len(s) <= 5 && n <= 65535
 }
 
 // isDNSLabelish reports whether s is non-empty and made of the characters
