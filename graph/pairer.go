@@ -136,11 +136,11 @@ func keyOf(trace schema.TraceID, span schema.SpanID) pairKey {
 
 // add takes a batch of spans and appends the calls they complete to out.
 //
-// The two halves of most calls often come in the same batch (an SDK
-// exporting a process's spans, a collector that groups traces): those pair
-// within the batch, checking only that the store holds nothing for them,
-// which spares the store an entry made and found again. Everything else
-// goes through the store, in the batch's order.
+// The two halves of a call often come in the same batch (an SDK exporting
+// a process's spans, a collector that groups traces): those pair within the
+// batch, checking only that the store holds nothing for them, which spares
+// the store an entry made and found again. Everything else goes through
+// the store, in the batch's order.
 func (p *pairer) add(spans []schema.SpanRow, now int64, out []Observation) []Observation {
 	sc := p.scratch.Get().(*pairScratch)
 	defer p.scratch.Put(sc)
@@ -215,7 +215,8 @@ type pairGroup struct {
 	stored   bool // the store held the key when its first op came
 }
 
-// pairScratch is one batch's ops, grouped by key, reused across batches.
+// pairScratch is one batch's ops, grouped by key, reused across batches
+// (until then it keeps the last batch's ops, and their strings, alive).
 type pairScratch struct {
 	ops    []pairOp
 	groups []pairGroup
@@ -323,7 +324,9 @@ type partyCache struct {
 	seen          map[Party]Party
 }
 
-const maxSeenParties = 4096
+// maxSeenParties bounds each cache's memory (a pairScratch has two, and
+// there are as many scratches as batches paired at once).
+const maxSeenParties = 1024
 
 func (c *partyCache) intern(p Party) Party {
 	if c.ok && p == c.raw {

@@ -9,7 +9,7 @@ import (
 
 // CompressionS2 is Options.Compression for records the log compresses with
 // S2 itself. Against wlog's snappy, S2 takes a fifth less CPU to compress
-// and a tenth less to decompress meshscope's records, and leaves 30 % fewer
+// and an eighth less to decompress meshscope's records, and leaves 30 % fewer
 // bytes on disk (BENCHMARKS.md).
 const CompressionS2 = "s2"
 
