@@ -269,9 +269,11 @@ func checkOffsets(b []byte, rows int) (elems []byte, n int, err error) {
 // addOffsets appends encoded running element counts, each plus base (the
 // elements the column holds already).
 func addOffsets(dst *proto.ColUInt64, b []byte, base uint64, scale int) {
-	*dst = grow(*dst, len(b)/8, scale)
-	for i := 0; i < len(b); i += 8 {
-		*dst = append(*dst, base+binary.LittleEndian.Uint64(b[i:]))
+	n := len(*dst)
+	*dst = grow(*dst, len(b)/8, scale)[:n+len(b)/8]
+	d := (*dst)[n:]
+	for i := range d {
+		d[i] = base + binary.LittleEndian.Uint64(b[8*i:])
 	}
 }
 
@@ -306,18 +308,22 @@ var errStrings = errors.New("strings do not fill their bytes")
 // checkStrings checks that b is exactly n strings, each after its uvarint
 // length.
 func checkStrings(b []byte, n int) error {
+	at := 0 // where the next string's length starts; at most len(b)
 	for range n {
-		if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
-			b = b[1+int(b[0]):] // a length under 128: one byte
+		if at < len(b) && b[at] < 0x80 {
+			at += 1 + int(b[at]) // a length under 128: one byte
+			if at > len(b) {
+				return errStrings
+			}
 			continue
 		}
-		l, k := binary.Uvarint(b)
-		if k <= 0 || l > uint64(len(b)-k) {
+		l, k := binary.Uvarint(b[at:])
+		if k <= 0 || l > uint64(len(b)-at-k) {
 			return errStrings
 		}
-		b = b[k+int(l):]
+		at += k + int(l)
 	}
-	if len(b) != 0 {
+	if at != len(b) {
 		return errStrings
 	}
 	return nil
