@@ -167,3 +167,27 @@ func TestExpectRowsGrowsOnce(t *testing.T) {
 	}
 	checkRowCounts(t, c)
 }
+
+// TestStringLengthsAroundOneByte: values just under, at and over the
+// largest length a single varint byte holds read back as appended.
+func TestStringLengthsAroundOneByte(t *testing.T) {
+	var c strColumn
+	var want []string
+	for _, n := range []int{0, 1, 127, 128, 129, 300, 20000} {
+		v := strings.Repeat("x", n)
+		c.Append(v)
+		want = append(want, v)
+	}
+	if err := checkStrings(c.enc, len(want)); err != nil {
+		t.Fatal(err)
+	}
+	got := c.values().([]string)
+	if len(got) != len(want) {
+		t.Fatalf("%d values, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("value %d: %d bytes, want %d", i, len(got[i]), len(want[i]))
+		}
+	}
+}

@@ -46,7 +46,11 @@ type strColumn struct {
 }
 
 func (c *strColumn) Append(v string) {
-	c.enc = binary.AppendUvarint(c.enc, uint64(len(v)))
+	if len(v) < 0x80 {
+		c.enc = append(c.enc, byte(len(v))) // most values: a one-byte length
+	} else {
+		c.enc = binary.AppendUvarint(c.enc, uint64(len(v)))
+	}
 	c.enc = append(c.enc, v...)
 	c.rows++
 }
