@@ -225,7 +225,7 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	resolverDone := make(chan error, 1)
 	go func() { resolverDone <- resolver.Run(runCtx, pipe) }()
 	// Mesh metric groups left waiting when samples stop are emitted anyway.
-	go func() { _ = deriver.Run(runCtx, time.Second, pipe) }()
+	go deriver.Run(runCtx, time.Second, pipe)
 	if scrapeCfg != nil {
 		go func() {
 			if err := scrape.Run(runCtx, *scrapeCfg, pipe, deriver, metrics, log); err != nil && runCtx.Err() == nil {

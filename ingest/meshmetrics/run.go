@@ -13,13 +13,13 @@ import (
 // workload, a paused Prometheus) nothing else would call it. The
 // observations go to app without rows (the samples they come from are
 // stored already); those app refuses are requeued for the next Derive.
-func (d *Deriver) Run(ctx context.Context, interval time.Duration, app ingest.Appender) error {
+func (d *Deriver) Run(ctx context.Context, interval time.Duration, app ingest.Appender) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		}
 		obs := d.Derive(nil, nil, nil)
