@@ -26,23 +26,29 @@ import (
 // batch it fills with one copy per column. Version 1 records are still read
 // (a log written by an earlier release), and EncodeBatch still writes them,
 // for tests.
+//
+// Version 3, written since, is version 2 with the runs of repeated values
+// of string columns written once each (chstore.Columns.AppendRecord): a
+// request's spans repeat their resource's attributes and their attribute
+// keys row after row. Version 2 records are still read.
 const (
-	recordVersion = 1
-	recordColumns = 2
+	recordVersion    = 1
+	recordColumns    = 2
+	recordColumnRuns = 3
 )
 
 // newColumnsPool is a pool of columns for encodeColumns.
 func newColumnsPool() *sync.Pool {
-	return &sync.Pool{New: func() any { return chstore.NewColumns() }}
+	return &sync.Pool{New: func() any { return chstore.NewRecordColumns() }}
 }
 
-// encodeColumns appends the version 2 record of b to dst, encoding the rows
+// encodeColumns appends the version 3 record of b to dst, encoding the rows
 // through columns taken from pool.
 func encodeColumns(dst []byte, b *schema.Batch, pool *sync.Pool) []byte {
 	c := pool.Get().(*chstore.Columns)
 	c.Reset()
 	c.Add(b)
-	dst = c.AppendEncoded(append(dst, recordColumns))
+	dst = c.AppendRecord(append(dst, recordColumnRuns))
 	pool.Put(c)
 	return dst
 }

@@ -296,8 +296,12 @@ func newFlushBatch() *flushBatch {
 // error; a version 1 record then adds the rows read before the damage, a
 // record of columns adds nothing.
 func (b *flushBatch) add(rec []byte) error {
-	if len(rec) > 0 && rec[0] == recordColumns {
-		if err := b.cols.AddEncoded(rec[1:]); err != nil {
+	if len(rec) > 0 && (rec[0] == recordColumns || rec[0] == recordColumnRuns) {
+		add := b.cols.AddRecord
+		if rec[0] == recordColumns {
+			add = b.cols.AddEncoded
+		}
+		if err := add(rec[1:]); err != nil {
 			return fmt.Errorf("decode wal record: %w", err)
 		}
 		return nil

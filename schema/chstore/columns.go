@@ -19,10 +19,32 @@ type Columns struct {
 	requests *requestCols
 	scratch  insertScratch
 	expect   [numTables]int // rows of each table expected before Reset (ExpectRows)
+	runs     bool           // string columns keep runs of equal values once (NewRecordColumns)
 }
 
 // NewColumns returns empty columns.
 func NewColumns() *Columns { return new(Columns) }
+
+// NewRecordColumns returns empty columns for building records
+// (AppendRecord): their string and string-array columns keep a value equal
+// to the one appended before it as one more row of its run, not its bytes
+// again. They encode as any columns, but are meant for records only.
+func NewRecordColumns() *Columns { return &Columns{runs: true} }
+
+// made sets up a table's columns just made.
+func (cs *Columns) made(t tableCols) {
+	if !cs.runs {
+		return
+	}
+	for _, col := range t {
+		switch c := col.(type) {
+		case *strColumn:
+			c.runs = true
+		case *strArrColumn:
+			c.runs = true
+		}
+	}
+}
 
 // ExpectRows says how many rows of each table c will likely hold before
 // its next Reset (a flush batch: what the previous batch held), so that
@@ -216,6 +238,7 @@ func asAny(cols []nativeColumn) tableCols {
 func (cs *Columns) addSpans(rows []schema.SpanRow) {
 	if cs.spans == nil {
 		cs.spans = newSpanCols()
+		cs.made(cs.spans.cols)
 	}
 	c := cs.spans
 	for i := range rows {
@@ -299,6 +322,7 @@ func newLogCols() *logCols {
 func (cs *Columns) addLogs(rows []schema.LogRow) {
 	if cs.logs == nil {
 		cs.logs = newLogCols()
+		cs.made(cs.logs.cols)
 	}
 	c := cs.logs
 	for i := range rows {
@@ -360,6 +384,7 @@ func newSeriesCols() *seriesCols {
 func (cs *Columns) addSeries(rows []schema.MetricSeriesRow) {
 	if cs.series == nil {
 		cs.series = newSeriesCols()
+		cs.made(cs.series.cols)
 	}
 	c := cs.series
 	for i := range rows {
@@ -435,6 +460,7 @@ func newSampleCols() *sampleCols {
 func (cs *Columns) addSamples(rows []schema.MetricSampleRow) {
 	if cs.samples == nil {
 		cs.samples = newSampleCols()
+		cs.made(cs.samples.cols)
 	}
 	c := cs.samples
 	for i := range rows {
@@ -517,6 +543,7 @@ func newRequestCols() *requestCols {
 func (cs *Columns) addRequests(rows []schema.RequestRow) {
 	if cs.requests == nil {
 		cs.requests = newRequestCols()
+		cs.made(cs.requests.cols)
 	}
 	c := cs.requests
 	for i := range rows {

@@ -25,7 +25,10 @@ import (
 // element counts then the elements).
 
 // AppendEncoded appends the encoding of c's rows to dst.
-func (c *Columns) AppendEncoded(dst []byte) []byte {
+func (c *Columns) AppendEncoded(dst []byte) []byte { return c.appendColumns(dst, false) }
+
+// appendColumns is AppendEncoded, or with forms AppendRecord.
+func (c *Columns) appendColumns(dst []byte, forms bool) []byte {
 	b := proto.Buffer{Buf: dst}
 	for i := range numTables {
 		t := c.existing(i)
@@ -37,7 +40,11 @@ func (c *Columns) AppendEncoded(dst []byte) []byte {
 		for _, col := range t {
 			at := len(b.Buf)
 			b.Buf = append(b.Buf, 0, 0, 0, 0)
-			col.(nativeColumn).EncodeColumn(&b)
+			if forms {
+				appendColumnForm(&b, col.(nativeColumn))
+			} else {
+				col.(nativeColumn).EncodeColumn(&b)
+			}
 			binary.LittleEndian.PutUint32(b.Buf[at:], uint32(len(b.Buf)-at-4))
 		}
 	}
@@ -47,7 +54,14 @@ func (c *Columns) AppendEncoded(dst []byte) []byte {
 // AddEncoded appends rows encoded by AppendEncoded. Encoded rows that do not
 // read back whole, column by column, add nothing and are an error saying
 // where they stop making sense.
-func (c *Columns) AddEncoded(src []byte) error {
+func (c *Columns) AddEncoded(src []byte) error { return c.addColumns(src, false) }
+
+// addColumns is AddEncoded, or with forms AddRecord.
+func (c *Columns) addColumns(src []byte, forms bool) error {
+	if c.runs {
+		return errors.New("encoded columns: record columns take rows only")
+	}
+	budget := maxExpansion(len(src)) // what runs may expand to
 	// The first pass checks everything, the second appends.
 	for pass := range 2 {
 		apply := pass == 1
@@ -73,23 +87,36 @@ func (c *Columns) AddEncoded(src []byte) error {
 				t = tableTemplates[i]
 			}
 			for j, col := range t {
-				if !apply {
-					if len(s) < 4 {
-						return fmt.Errorf("encoded columns: %s.%s: truncated", tableDefs[i].Name, tableDefs[i].Columns[j].Name)
-					}
-					n := int(binary.LittleEndian.Uint32(s))
-					if n > len(s)-4 {
-						return fmt.Errorf("encoded columns: %s.%s: %d bytes, %d left", tableDefs[i].Name, tableDefs[i].Columns[j].Name, n, len(s)-4)
-					}
-					if err := addEncoded(col, s[4:4+n], rows, false, 1); err != nil {
-						return fmt.Errorf("encoded columns: %s.%s: %w", tableDefs[i].Name, tableDefs[i].Columns[j].Name, err)
-					}
-					s = s[4+n:]
-					continue
+				if len(s) < 4 {
+					return fmt.Errorf("encoded columns: %s.%s: truncated", tableDefs[i].Name, tableDefs[i].Columns[j].Name)
 				}
 				n := int(binary.LittleEndian.Uint32(s))
-				_ = addEncoded(col, s[4:4+n], rows, true, scale) // checked in the first pass
+				if n > len(s)-4 {
+					return fmt.Errorf("encoded columns: %s.%s: %d bytes, %d left", tableDefs[i].Name, tableDefs[i].Columns[j].Name, n, len(s)-4)
+				}
+				b := s[4 : 4+n]
 				s = s[4+n:]
+				form := byte(formPlain)
+				if forms {
+					if len(b) == 0 {
+						return fmt.Errorf("encoded columns: %s.%s: no form", tableDefs[i].Name, tableDefs[i].Columns[j].Name)
+					}
+					form, b = b[0], b[1:]
+				}
+				var err error
+				switch form {
+				case formPlain:
+					err = addEncoded(col, b, rows, apply, scale)
+				case formRuns:
+					err = addRuns(col, b, rows, apply, scale, &budget)
+				default:
+					err = fmt.Errorf("unknown form %d", form)
+				}
+				if err != nil {
+					// Only the first pass fails: it checked what the
+					// second appends.
+					return fmt.Errorf("encoded columns: %s.%s: %w", tableDefs[i].Name, tableDefs[i].Columns[j].Name, err)
+				}
 			}
 		}
 		if !apply && len(s) != 0 {
@@ -131,22 +158,27 @@ func (c *Columns) table(i int) tableCols {
 	case 0:
 		if c.spans == nil {
 			c.spans = newSpanCols()
+			c.made(c.spans.cols)
 		}
 	case 1:
 		if c.logs == nil {
 			c.logs = newLogCols()
+			c.made(c.logs.cols)
 		}
 	case 2:
 		if c.series == nil {
 			c.series = newSeriesCols()
+			c.made(c.series.cols)
 		}
 	case 3:
 		if c.samples == nil {
 			c.samples = newSampleCols()
+			c.made(c.samples.cols)
 		}
 	default:
 		if c.requests == nil {
 			c.requests = newRequestCols()
+			c.made(c.requests.cols)
 		}
 	}
 	return c.existing(i)

@@ -40,12 +40,30 @@ func (c native[T]) values() any {
 // strColumn is a String column kept in its native encoding (each value
 // after its length as a varint), which is what insert hands to the batch's
 // column: appending a value is one copy.
+//
+// With runs set (record columns, runs.go), a value equal to the one
+// appended before it adds a row to that value's run instead of its bytes:
+// enc then holds each run's value once and lens each run's rows.
 type strColumn struct {
 	enc  []byte
 	rows int
+
+	runs bool
+	lens []uint32
+	last string // the last value appended, with runs
 }
 
 func (c *strColumn) Append(v string) {
+	if c.runs {
+		// The same string (a resource's, on each of its spans) compares
+		// without reading its bytes.
+		if n := len(c.lens); n > 0 && v == c.last {
+			c.lens[n-1]++
+			c.rows++
+			return
+		}
+		c.lens, c.last = append(c.lens, 1), v
+	}
 	if len(v) < 0x80 {
 		c.enc = append(c.enc, byte(len(v))) // most values: a one-byte length
 	} else {
@@ -55,47 +73,164 @@ func (c *strColumn) Append(v string) {
 	c.rows++
 }
 
+// appendPlain appends the column's native encoding, runs expanded.
+func (c *strColumn) appendPlain(dst []byte) []byte {
+	if !c.runs {
+		return append(dst, c.enc...)
+	}
+	at := 0
+	for _, n := range c.lens {
+		end := strEnd(c.enc, at)
+		for range n {
+			dst = append(dst, c.enc[at:end]...)
+		}
+		at = end
+	}
+	return dst
+}
+
 func (c *strColumn) Type() proto.ColumnType       { return proto.ColumnTypeString }
 func (c *strColumn) Rows() int                    { return c.rows }
-func (c *strColumn) EncodeColumn(b *proto.Buffer) { b.Buf = append(b.Buf, c.enc...) }
-func (c *strColumn) WriteColumn(w *proto.Writer)  { w.ChainWrite(c.enc) }
-func (c *strColumn) Reset()                       { c.enc, c.rows = c.enc[:0], 0 }
-func (c *strColumn) values() any                  { return decodeStrings(string(c.enc), c.rows) }
+func (c *strColumn) EncodeColumn(b *proto.Buffer) { b.Buf = c.appendPlain(b.Buf) }
+func (c *strColumn) WriteColumn(w *proto.Writer) {
+	if c.runs {
+		w.ChainWrite(c.appendPlain(nil))
+		return
+	}
+	w.ChainWrite(c.enc)
+}
+func (c *strColumn) Reset() {
+	c.enc, c.rows, c.lens, c.last = c.enc[:0], 0, c.lens[:0], ""
+}
+func (c *strColumn) values() any { return decodeStrings(string(c.appendPlain(nil)), c.rows) }
 
 // strArrColumn is an Array(String) column in its native encoding: the
 // offsets (the running count of values at the end of each row), then the
 // values as a String column.
+//
+// With runs set, as strColumn: a row equal to the one before it adds to
+// that row's run; offsets and data then hold each run's row once, lens
+// each run's rows, and rows the rows.
 type strArrColumn struct {
 	offsets proto.ColUInt64
 	data    strColumn
+
+	runs bool
+	lens []uint32
+	last []string
+	rows int
 }
 
 func (c *strArrColumn) Append(v []string) {
+	if c.runs {
+		c.rows++
+		if n := len(c.lens); n > 0 && equalStrings(v, c.last) {
+			c.lens[n-1]++
+			return
+		}
+		c.lens, c.last = append(c.lens, 1), v
+	}
 	for _, s := range v {
 		c.data.Append(s)
 	}
 	c.offsets = append(c.offsets, uint64(c.data.rows))
 }
 
+// equalStrings reports whether a and b hold the same strings.
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func (c *strArrColumn) Type() proto.ColumnType { return proto.ColumnTypeString.Array() }
-func (c *strArrColumn) Rows() int              { return len(c.offsets) }
-func (c *strArrColumn) Reset()                 { c.offsets = c.offsets[:0]; c.data.Reset() }
+func (c *strArrColumn) Rows() int {
+	if c.runs {
+		return c.rows
+	}
+	return len(c.offsets)
+}
+func (c *strArrColumn) Reset() {
+	c.offsets = c.offsets[:0]
+	c.data.Reset()
+	c.lens, c.last, c.rows = c.lens[:0], nil, 0
+}
+
+// eachRun calls f with each run of a column with runs: its rows, and its
+// row's element count and elements' encoding.
+func (c *strArrColumn) eachRun(f func(rows uint32, elems uint64, enc []byte)) {
+	var start uint64
+	at := 0
+	for i, n := range c.lens {
+		end, from := c.offsets[i], at
+		for range end - start {
+			at = strEnd(c.data.enc, at)
+		}
+		f(n, end-start, c.data.enc[from:at])
+		start = end
+	}
+}
+
+// plain returns the column with its runs expanded (c itself without).
+func (c *strArrColumn) plain() *strArrColumn {
+	if !c.runs {
+		return c
+	}
+	var b proto.Buffer
+	c.EncodeColumn(&b)
+	out := &strArrColumn{offsets: make(proto.ColUInt64, c.rows)}
+	for i := range out.offsets {
+		out.offsets[i] = binary.LittleEndian.Uint64(b.Buf[8*i:])
+	}
+	out.data.enc = b.Buf[8*c.rows:]
+	if c.rows > 0 {
+		out.data.rows = int(out.offsets[c.rows-1])
+	}
+	return out
+}
 
 func (c *strArrColumn) EncodeColumn(b *proto.Buffer) {
-	c.offsets.EncodeColumn(b)
-	c.data.EncodeColumn(b)
+	if !c.runs {
+		c.offsets.EncodeColumn(b)
+		c.data.EncodeColumn(b)
+		return
+	}
+	// Runs expanded, straight into b: offsets, then elements.
+	var total uint64
+	c.eachRun(func(rows uint32, elems uint64, _ []byte) {
+		for range rows {
+			total += elems
+			b.Buf = binary.LittleEndian.AppendUint64(b.Buf, total)
+		}
+	})
+	c.eachRun(func(rows uint32, _ uint64, enc []byte) {
+		for range rows {
+			b.Buf = append(b.Buf, enc...)
+		}
+	})
 }
 
 func (c *strArrColumn) WriteColumn(w *proto.Writer) {
-	c.offsets.WriteColumn(w)
-	c.data.WriteColumn(w)
+	p := c.plain()
+	p.offsets.WriteColumn(w)
+	p.data.WriteColumn(w)
 }
 
 func (c *strArrColumn) values() any {
-	flat := decodeStrings(string(c.data.enc), c.data.rows)
-	out := make([][]string, len(c.offsets))
+	p := c.plain()
+	flat := decodeStrings(string(p.data.enc), p.data.rows)
+	out := make([][]string, len(p.offsets))
 	var start uint64
-	for i, end := range c.offsets {
+	for i, end := range p.offsets {
 		out[i] = flat[start:end:end]
 		start = end
 	}
