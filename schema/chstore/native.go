@@ -75,18 +75,24 @@ func (c *strColumn) Append(v string) {
 
 // appendPlain appends the column's native encoding, runs expanded.
 func (c *strColumn) appendPlain(dst []byte) []byte {
-	if !c.runs {
-		return append(dst, c.enc...)
+	if !c.runs || len(c.lens) == c.rows {
+		return append(dst, c.enc...) // no run longer than a row
 	}
-	at := 0
+	// Values of runs of one row lie in enc as they are written: copied a
+	// stretch at a time.
+	from, at := 0, 0
 	for _, n := range c.lens {
 		end := strEnd(c.enc, at)
-		for range n {
-			dst = append(dst, c.enc[at:end]...)
+		if n > 1 {
+			dst = append(dst, c.enc[from:end]...)
+			for range n - 1 {
+				dst = append(dst, c.enc[at:end]...)
+			}
+			from = end
 		}
 		at = end
 	}
-	return dst
+	return append(dst, c.enc[from:]...)
 }
 
 func (c *strColumn) Type() proto.ColumnType       { return proto.ColumnTypeString }
@@ -182,7 +188,7 @@ func (c *strArrColumn) eachRun(f func(rows uint32, elems uint64, enc []byte)) {
 
 // plain returns the column with its runs expanded (c itself without).
 func (c *strArrColumn) plain() *strArrColumn {
-	if !c.runs {
+	if !c.runs || len(c.lens) == c.rows {
 		return c
 	}
 	var b proto.Buffer
@@ -199,8 +205,8 @@ func (c *strArrColumn) plain() *strArrColumn {
 }
 
 func (c *strArrColumn) EncodeColumn(b *proto.Buffer) {
-	if !c.runs {
-		c.offsets.EncodeColumn(b)
+	if !c.runs || len(c.lens) == c.rows {
+		c.offsets.EncodeColumn(b) // no run longer than a row
 		c.data.EncodeColumn(b)
 		return
 	}

@@ -26,7 +26,8 @@ func repeated(b *schema.Batch, n int) *schema.Batch {
 	var out schema.Batch
 	for _, s := range b.Spans {
 		for i := range n {
-			s.Name = fmt.Sprintf("op-%d", i%7) // runs of one row: left plain
+			s.Name = fmt.Sprintf("op-%d", i%7)                                    // runs of one row: left plain
+			s.HTTPRoute = []string{"/a", "/b", "/b", "/c", "/c", "/c", "/d"}[i%7] // runs of 1 to 3: plain
 			s.AttrKeys = []string{"a", "b"}
 			s.AttrValues = []string{fmt.Sprint(i / 3), "x"} // short runs
 			out.Spans = append(out.Spans, s)
@@ -70,6 +71,7 @@ func TestRecordsAddAsEncoded(t *testing.T) {
 		"spans.service_name": formRuns, "spans.resource_keys": formRuns, "spans.attr_keys": formRuns,
 		"spans.attr_values": formRuns,  // runs of 3
 		"spans.name":        formPlain, // no run longer than a row
+		"spans.http_route":  formPlain, // runs too short
 		"spans.trace_id":    formPlain, // not a string column
 	} {
 		if got[col] != want {
