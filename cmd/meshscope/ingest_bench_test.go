@@ -155,6 +155,11 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 		b.Logf("warm-up pass: %.0f spans/s stored, %.3f cpu-µs/span, %d page faults",
 			p.rate(), p.cpuPerSpan(), p.faults)
 		truncate()
+		if p := os.Getenv("MESHSCOPE_BENCH_ALLOCS"); p != "" {
+			// What the warm-up allocated: the base to compare the
+			// measured pass's allocations with (pprof -diff_base).
+			fetchProfile(b, "http://"+srv.httpAddr+"/debug/pprof/allocs", p+".warm-up")
+		}
 	}
 	if p := os.Getenv("MESHSCOPE_BENCH_PROFILE"); p != "" {
 		// A CPU profile of the server while it ingests.
