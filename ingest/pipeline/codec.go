@@ -49,6 +49,7 @@ func encodeColumns(dst []byte, b *schema.Batch, pool *sync.Pool) []byte {
 	c.Reset()
 	c.Add(b)
 	dst = c.AppendRecord(append(dst, recordColumnRuns))
+	c.Reset() // the columns in the pool hold no row's strings
 	pool.Put(c)
 	return dst
 }
