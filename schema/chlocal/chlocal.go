@@ -58,6 +58,9 @@ type Options struct {
 	Logger *slog.Logger
 	// StartTimeout bounds the wait for the server to accept connections.
 	StartTimeout time.Duration
+	// Users are users besides the password-less default one, by name, with
+	// their passwords; like it they connect from loopback only.
+	Users map[string]string
 }
 
 // Server is a running private clickhouse-server.

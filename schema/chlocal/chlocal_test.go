@@ -28,3 +28,12 @@ func TestSupervisorRestartsADeadServer(t *testing.T) {
 	require.Error(t, err, "no state where no server runs")
 	require.Zero(t, st.PID)
 }
+
+// A user whose name cannot be an element of the users file, or that would
+// replace the default user, is refused before a server starts.
+func TestUsersNamesChecked(t *testing.T) {
+	for _, name := range []string{"bad name", "default", "x<y", ""} {
+		_, err := chlocal.Start(t.Context(), chlocal.Options{Dir: t.TempDir(), Users: map[string]string{name: "pw"}})
+		require.ErrorContains(t, err, "clickhouse user", name)
+	}
+}

@@ -17,6 +17,13 @@ import (
 // Server starts a private clickhouse-server for the test.
 func Server(t testing.TB) *chlocal.Server {
 	t.Helper()
+	return ServerWithUsers(t, nil)
+}
+
+// ServerWithUsers is Server with users besides the password-less default
+// one, by name, with their passwords.
+func ServerWithUsers(t testing.TB, users map[string]string) *chlocal.Server {
+	t.Helper()
 	if _, _, err := chlocal.FindBinary(); err != nil {
 		if os.Getenv("MESHSCOPE_SKIP_CLICKHOUSE") == "1" {
 			t.Skip(err)
@@ -25,7 +32,7 @@ func Server(t testing.TB) *chlocal.Server {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	srv, err := chlocal.Start(ctx, chlocal.Options{Dir: t.TempDir()})
+	srv, err := chlocal.Start(ctx, chlocal.Options{Dir: t.TempDir(), Users: users})
 	if err != nil {
 		t.Fatalf("start clickhouse: %v", err)
 	}
