@@ -113,7 +113,9 @@ func appendArrRuns(dst []byte, c *strArrColumn) []byte {
 // maxExpansion bounds the bytes the runs of a record of n bytes may expand
 // to: far beyond what requests repeat (a resource's attributes over each of
 // its spans), short of damaged counts exhausting memory.
-func maxExpansion(n int) uint64 { return 1024*uint64(n) + 1<<20 }
+func maxExpansion(n int) uint64 { return expansionFactor*uint64(n) + 1<<20 }
+
+const expansionFactor = 1024
 
 var errRuns = errors.New("runs do not fill their bytes")
 
@@ -182,7 +184,7 @@ func addRuns(col any, b []byte, rows int, apply bool, scale int, budget *uint64)
 			}
 			hi, size := bits.Mul64(uint64(r.n), uint64(len(r.v))+8)
 			if hi != 0 || size > *budget {
-				return fmt.Errorf("runs expand beyond %d bytes", maxExpansion(len(b)))
+				return fmt.Errorf("runs expand past %d times the record's size", expansionFactor)
 			}
 			*budget -= size
 			at, left = end, left-r.n
