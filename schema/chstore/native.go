@@ -218,11 +218,20 @@ func (c *strArrColumn) EncodeColumn(b *proto.Buffer) {
 			b.Buf = binary.LittleEndian.AppendUint64(b.Buf, total)
 		}
 	})
+	// Rows of runs of one row lie in data as they are written: copied a
+	// stretch at a time.
+	from, at := 0, 0
 	c.eachRun(func(rows uint32, _ uint64, enc []byte) {
-		for range rows {
-			b.Buf = append(b.Buf, enc...)
+		at += len(enc)
+		if rows > 1 {
+			b.Buf = append(b.Buf, c.data.enc[from:at]...)
+			for range rows - 1 {
+				b.Buf = append(b.Buf, enc...)
+			}
+			from = at
 		}
 	})
+	b.Buf = append(b.Buf, c.data.enc[from:at]...)
 }
 
 func (c *strArrColumn) WriteColumn(w *proto.Writer) {

@@ -28,6 +28,7 @@ func repeated(b *schema.Batch, n int) *schema.Batch {
 		for i := range n {
 			s.Name = fmt.Sprintf("op-%d", i%7)                                    // runs of one row: left plain
 			s.HTTPRoute = []string{"/a", "/b", "/b", "/c", "/c", "/c", "/d"}[i%7] // runs of 1 to 3: plain
+			s.ResourceValues = [][]string{{"a"}, {"b"}, {"b"}, {}, {}, {}, {"c", "d"}}[i%7]
 			s.AttrKeys = []string{"a", "b"}
 			s.AttrValues = []string{fmt.Sprint(i / 3), "x"} // short runs
 			out.Spans = append(out.Spans, s)
@@ -69,10 +70,11 @@ func TestRecordsAddAsEncoded(t *testing.T) {
 	got := formsOf(t, recordOf(r))
 	for col, want := range map[string]byte{
 		"spans.service_name": formRuns, "spans.resource_keys": formRuns, "spans.attr_keys": formRuns,
-		"spans.attr_values": formRuns,  // runs of 3
-		"spans.name":        formPlain, // no run longer than a row
-		"spans.http_route":  formPlain, // runs too short
-		"spans.trace_id":    formPlain, // not a string column
+		"spans.attr_values":     formRuns,  // runs of 3
+		"spans.name":            formPlain, // no run longer than a row
+		"spans.http_route":      formPlain, // runs too short
+		"spans.resource_values": formPlain,
+		"spans.trace_id":        formPlain, // not a string column
 	} {
 		if got[col] != want {
 			t.Errorf("%s: form %d, want %d", col, got[col], want)
