@@ -130,8 +130,8 @@ func procPeakRSS(pid int) float64 {
 // The measured passes run on a warm server: one pass of as many requests
 // goes first (its figures are reported as cold-*), so that what is measured
 // is ingestion, not the process's first growth to its working size (the
-// kernel handing it some 450 MB of fresh pages, about 0.3 µs a span over a
-// million spans). MESHSCOPE_BENCH_WARMUP=0 measures the cold pass alone;
+// kernel handing it some 450-550 MB of fresh pages, 0.1-0.3 µs a span over
+// a million spans). MESHSCOPE_BENCH_WARMUP=0 measures the cold pass alone;
 // MESHSCOPE_BENCH_ARGS adds flags to serve's (to compare settings).
 func BenchmarkServeOTLPSpans(b *testing.B) {
 	// Spans stamped as the requests are built, so that the live graph
@@ -216,8 +216,9 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 
 		// The ceiling: the same rows inserted straight into ClickHouse.
 		ceiling := directInsertRate(b, srv, rows, lowCard)
-		// The machine's speed of the moment, which moves by a fifth over
-		// minutes on a shared host: this process's CPU to decode the same
+		// A gauge of the machine's speed of the moment, which moves by a
+		// fifth over minutes on a shared host (a rough one: it moves with
+		// ClickHouse's merges too): this process's CPU to decode the same
 		// requests with pdata, the first step of serve's work.
 		ref := pdataDecodeCPU(b, reqs)
 		b.ReportMetric(ref.Seconds()/float64(total)*1e6, "ref-decode-µs/span")
