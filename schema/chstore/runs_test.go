@@ -45,8 +45,8 @@ func repeated(b *schema.Batch, n int) *schema.Batch {
 
 // TestRecordsAddAsEncoded: a record's rows, runs or not, add to columns as
 // the same rows' plain encoding does, after rows of their own, and again
-// when the columns are reset and reused; rows that repeat take a record far
-// fewer bytes than their encoding.
+// when the columns are reset and reused; rows that repeat take a record
+// fewer bytes than their encoding, each column in the form it should.
 func TestRecordsAddAsEncoded(t *testing.T) {
 	a, b, r := testBatch(), benchRows(), repeated(testBatch(), 1000)
 	want := encodedOf(a, b, r, a)
@@ -73,7 +73,7 @@ func TestRecordsAddAsEncoded(t *testing.T) {
 		"spans.attr_values":     formRuns,  // runs of 3
 		"spans.name":            formPlain, // no run longer than a row
 		"spans.http_route":      formPlain, // runs too short
-		"spans.resource_values": formPlain,
+		"spans.resource_values": formPlain, // runs of 1 to 3 rows
 		"spans.trace_id":        formPlain, // not a string column
 	} {
 		if got[col] != want {
