@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -60,4 +61,23 @@ func cgroupMemoryLimit(root string) (int64, bool) {
 		return n, true
 	}
 	return 0, false
+}
+
+// The span pairer's store, with --span-max-pending 0 (the default): a share
+// of the Go runtime's soft memory limit (tuneGC sets it from the
+// container's), at about spanStoreEntryBytes a waiting span, and never
+// below minSpanStore, which is also its size without a limit.
+const (
+	spanStoreShare      = 0.05
+	spanStoreEntryBytes = 360
+	minSpanStore        = 100_000
+)
+
+// spanStoreSize is the store's size for a soft memory limit of limit bytes
+// (math.MaxInt64: none).
+func spanStoreSize(limit int64) int {
+	if limit <= 0 || limit == math.MaxInt64 {
+		return minSpanStore
+	}
+	return max(minSpanStore, int(float64(limit)*spanStoreShare/spanStoreEntryBytes))
 }

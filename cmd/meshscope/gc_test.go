@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -30,5 +31,23 @@ func TestCgroupMemoryLimit(t *testing.T) {
 		got, ok := cgroupMemoryLimit(root)
 		require.Equal(t, tc.ok, ok, "%s %q", tc.file, tc.content)
 		require.Equal(t, tc.want, got, "%s %q", tc.file, tc.content)
+	}
+}
+
+// TestSpanStoreSize: without --span-max-pending the span store takes 5 % of
+// the soft memory limit at 360 bytes a span, never fewer than 100,000
+// spans, which is also its size without a limit.
+func TestSpanStoreSize(t *testing.T) {
+	for _, tc := range []struct {
+		limit int64
+		want  int
+	}{
+		{math.MaxInt64, 100_000},        // no limit
+		{0, 100_000},                    // none known
+		{256 << 20, 100_000},            // a small container: the floor
+		{(2 << 30) * 4 / 5, 238_609},    // 80 % of 2 GiB: 85 MB of store
+		{(16 << 30) * 4 / 5, 1_908_874}, // 80 % of 16 GiB
+	} {
+		require.Equal(t, tc.want, spanStoreSize(tc.limit), "limit %d", tc.limit)
 	}
 }

@@ -87,7 +87,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.window, "window", time.Minute, "span of the live graph: rates and percentiles over the last WINDOW")
 	fs.DurationVar(&o.tick, "tick", time.Second, "how often the live graph publishes a snapshot and delta")
 	fs.DurationVar(&o.spanWait, "span-wait", 10*time.Second, "how long a client or server span waits for its other half")
-	fs.IntVar(&o.spanMaxPending, "span-max-pending", 100_000, "most spans waiting for their other half; beyond it spans are dropped (meshscope_graph_span_store_dropped_total)")
+	fs.IntVar(&o.spanMaxPending, "span-max-pending", 0, "most spans waiting for their other half; beyond it spans are dropped (meshscope_graph_span_store_dropped_total); 0 takes 5% of the memory limit (GOMEMLIMIT, else 80% of the container's) at about 360 bytes a span, at least 100000, which is also the size without a limit")
 	fs.DurationVar(&o.edgeFlushDelay, "edge-flush-delay", 30*time.Second, "how long after a 10s bucket ends it is written to edges_10s (late observations for it are dropped); at least --span-wait")
 	fs.BoolVar(&o.graphSnapshots, "graph-snapshots", true, "at every bucket written to edges_10s, also write the live graph's buckets not written yet to DATA_DIR/graph-snapshot, which a start after a crash restores (a crash then loses at most 10s of the graph's history; about 0.4s of CPU per million open edge-seconds)")
 	fs.StringVar(&o.provenancePref, "provenance-preference", "accesslog,span,metric", "the order in which inputs are trusted when several saw the same calls: the first that saw an edge gives its numbers (docs/api.md); span first shows versions that caller-side access logs do not know")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,8 +88,13 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 	defer w.Close()
 
 	stores := newStoreHolder()
+	maxPending := o.spanMaxPending
+	if maxPending == 0 {
+		maxPending = spanStoreSize(debug.SetMemoryLimit(-1))
+		log.Info("span store", "max_pending_spans", maxPending)
+	}
 	builderCfg := graph.BuilderConfig{
-		Window: o.window, Tick: o.tick, SpanWait: o.spanWait, MaxPendingSpans: o.spanMaxPending,
+		Window: o.window, Tick: o.tick, SpanWait: o.spanWait, MaxPendingSpans: maxPending,
 		FlushDelay: o.edgeFlushDelay, MaxEdges: o.maxLiveEdges,
 		ProvenancePreference: mustProvenanceList(o.provenancePref),
 		Writer:               stores, Registerer: reg, Logger: log,
