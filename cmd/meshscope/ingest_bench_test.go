@@ -84,25 +84,32 @@ func benchTraces(r *rand.Rand, n int, start time.Time) ptrace.Traces {
 
 // procCPU returns the user+system CPU time of pid.
 func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+	f := procStat(pid)
+	return time.Duration(f.at(11)+f.at(12)) * time.Second / 100 // USER_HZ
 }
 
 // procMinorFaults returns the minor page faults of pid so far: memory the
 // process touched for the first time since the kernel gave or took it back.
-func procMinorFaults(pid int) int64 {
+func procMinorFaults(pid int) int64 { return procStat(pid).at(7) }
+
+// statFields are the fields of /proc/PID/stat after the process state (7:
+// minor faults, 11 and 12: user and system time).
+type statFields []string
+
+func procStat(pid int) statFields {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
+}
+
+// at is field i as a number, 0 when it is not there.
+func (f statFields) at(i int) int64 {
+	if i >= len(f) {
 		return 0
 	}
-	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
-	n, _ := strconv.ParseInt(f[7], 10, 64)
+	n, _ := strconv.ParseInt(f[i], 10, 64)
 	return n
 }
 
@@ -221,12 +228,6 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 
 		// The ceiling: the same rows inserted straight into ClickHouse.
 		ceiling := directInsertRate(b, srv, rows, lowCard)
-		// A gauge of the machine's speed of the moment, which moves by a
-		// fifth over minutes on a shared host (a rough one: it moves with
-		// ClickHouse's merges too): this process's CPU to decode the same
-		// requests with pdata, the first step of serve's work.
-		ref := pdataDecodeCPU(b, reqs)
-		b.ReportMetric(ref.Seconds()/float64(total)*1e6, "ref-decode-µs/span")
 
 		rate := float64(total) / elapsed.Seconds()
 		b.ReportMetric(rate, "spans/s")
@@ -252,19 +253,6 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 		truncate()
 		b.StartTimer()
 	}
-}
-
-// pdataDecodeCPU returns the CPU time this process takes to decode reqs
-// with pdata, one goroutine.
-func pdataDecodeCPU(b *testing.B, reqs [][]byte) time.Duration {
-	cpu0 := procCPU(os.Getpid())
-	for _, body := range reqs {
-		req := ptraceotlp.NewExportRequest()
-		if err := req.UnmarshalProto(body); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return procCPU(os.Getpid()) - cpu0
 }
 
 // ingestPass is what one pass of the benchmark's requests cost the server.
