@@ -148,32 +148,31 @@ func (p *pairer) add(spans []schema.SpanRow, now int64, out []Observation) []Obs
 	var c pairCounts
 	c.spans = sc.spans
 	ops, groups := sc.ops, sc.groups
-	// Peers (virtual nodes) are interned only for calls that may need
-	// them: roots, and sides that wait in the store.
-	peer := partyCache{seen: sc.peers}
+	// Peers (virtual nodes) are found and interned only for calls that
+	// may need them: roots, and sides that wait in the store.
+	peers := peerFinder{spans: spans, cache: partyCache{seen: sc.peers}}
 	for i := range ops {
 		op := &ops[i]
 		if op.role == roleRoot {
-			op.side.peer = peer.intern(op.side.peer)
+			peers.find(op)
 			out = append(out, op.side.fromPeer())
 			c.rootServer++
 			continue
 		}
 		g := &groups[op.group]
-		if !g.pair || g.stored || i == int(g.first) {
-			op.side.peer = peer.intern(op.side.peer)
-		}
 		if !g.pair {
+			peers.find(op)
 			out = p.apply(op.key, now, out, &c, op.role, &op.side)
 			continue
 		}
 		if i == int(g.first) {
 			// The halves pair here unless the store holds the key
 			// already; then both go through it.
-			out, g.stored = p.applyIfStored(op.key, now, out, &c, op.role, &op.side)
+			out, g.stored = p.applyIfStored(op, now, out, &c, &peers)
 			continue
 		}
 		if g.stored {
+			peers.find(op)
 			out = p.apply(op.key, now, out, &c, op.role, &op.side)
 			continue
 		}
@@ -203,7 +202,28 @@ type pairOp struct {
 	key   pairKey
 	role  int
 	group int32 // the op's key in pairScratch.groups
-	side  callSide
+	// target is the index of the client span whose virtual target
+	// side.peer has yet to be found (peerFinder), or -1.
+	target int32
+	side   callSide
+}
+
+// peerFinder fills in ops' peers when a call may need them: a client
+// span's virtual target takes parsing its attributes again, which most
+// clients, paired within their batch, are spared.
+type peerFinder struct {
+	spans []schema.SpanRow
+	cache partyCache
+	si    spanInfo
+}
+
+func (f *peerFinder) find(op *pairOp) {
+	if op.target >= 0 {
+		s := &f.spans[op.target]
+		readSpan(s, &f.si)
+		op.side.peer, op.target = virtualTarget(s, &f.si), -1
+	}
+	op.side.peer = f.cache.intern(op.side.peer)
 }
 
 // pairGroup is the ops of a batch on one key.
@@ -246,8 +266,8 @@ func (sc *pairScratch) collect(spans []schema.SpanRow) {
 		readSpan(s, &si)
 		side := newSide(s, &si, &own)
 		if s.Kind == schema.SpanKindClient || s.Kind == schema.SpanKindProducer {
-			side.peer = virtualTarget(s, &si)
 			sc.op(keyOf(s.TraceID, s.SpanID), roleClient, &side)
+			sc.ops[len(sc.ops)-1].target = int32(i)
 			if si.proxy && s.ParentSpanID != zero {
 				sc.op(keyOf(s.TraceID, s.ParentSpanID), roleCover, nil)
 			}
@@ -268,7 +288,7 @@ func (sc *pairScratch) collect(spans []schema.SpanRow) {
 			}
 		default:
 			side.peer = virtualSource(s)
-			sc.ops = append(sc.ops, pairOp{role: roleRoot, group: -1, side: side})
+			sc.ops = append(sc.ops, pairOp{role: roleRoot, group: -1, target: -1, side: side})
 		}
 	}
 	for i := range sc.groups {
@@ -293,7 +313,7 @@ func (sc *pairScratch) op(k pairKey, role int, side *callSide) {
 	case role == roleServer:
 		gr.servers++
 	}
-	op := pairOp{key: k, role: role, group: g}
+	op := pairOp{key: k, role: role, group: g, target: -1}
 	if side != nil {
 		op.side = *side
 	}
@@ -356,20 +376,22 @@ func (p *pairer) apply(k pairKey, now int64, out []Observation, c *pairCounts, r
 	return p.applyLocked(sh, sh.entries[k], k, now, out, c, role, side)
 }
 
-// applyIfStored is apply when the store holds an entry for k, and reports
-// whether it did; else it leaves the store alone.
-func (p *pairer) applyIfStored(k pairKey, now int64, out []Observation, c *pairCounts, role int, side *callSide) ([]Observation, bool) {
-	sh := p.shard(&k)
+// applyIfStored is apply for op when the store holds an entry for its key
+// (its peer found first), and reports whether it did; else it leaves the
+// store alone.
+func (p *pairer) applyIfStored(op *pairOp, now int64, out []Observation, c *pairCounts, peers *peerFinder) ([]Observation, bool) {
+	sh := p.shard(&op.key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if !sh.mayHold(&k) {
+	if !sh.mayHold(&op.key) {
 		return out, false
 	}
-	e := sh.entries[k]
+	e := sh.entries[op.key]
 	if e == nil {
 		return out, false
 	}
-	return p.applyLocked(sh, e, k, now, out, c, role, side), true
+	peers.find(op)
+	return p.applyLocked(sh, e, op.key, now, out, c, op.role, &op.side), true
 }
 
 // applyLocked is apply with sh locked and e its entry for k (nil: none).

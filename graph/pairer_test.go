@@ -175,3 +175,23 @@ func TestMaybeBitsCoverEveryEntry(t *testing.T) {
 		t.Fatalf("only %d of 10,000 keys not held were known absent", absent)
 	}
 }
+
+func TestPartyOfHost(t *testing.T) {
+	for _, tc := range []struct {
+		host string
+		want Party
+	}{
+		{"reviews.bookinfo.svc.cluster.local:9080", Party{Kind: KindService, Namespace: "bookinfo", Name: "reviews"}},
+		{"reviews.bookinfo.svc", Party{Kind: KindService, Namespace: "bookinfo", Name: "reviews"}},
+		{"reviews.bookinfo.svcx.local", Party{Kind: KindExternal, Name: "reviews.bookinfo.svcx.local"}},
+		{"reviews.bookinfo", Party{Kind: KindExternal, Name: "reviews.bookinfo"}},
+		{".bookinfo.svc", Party{Kind: KindExternal, Name: ".bookinfo.svc"}},
+		{"reviews..svc", Party{Kind: KindExternal, Name: "reviews..svc"}},
+		{"api.stripe.com:443", Party{Kind: KindExternal, Name: "api.stripe.com"}},
+		{"db", Party{Kind: KindExternal, Name: "db"}},
+	} {
+		if got := partyOfHost(tc.host); got != tc.want {
+			t.Errorf("partyOfHost(%q) = %+v, want %+v", tc.host, got, tc.want)
+		}
+	}
+}

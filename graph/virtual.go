@@ -109,9 +109,12 @@ func partyOfCluster(cluster, urlHost string) (Party, bool) {
 // or an external node.
 func partyOfHost(host string) Party {
 	host = stripPort(host)
-	labels := strings.SplitN(host, ".", 4)
-	if len(labels) >= 3 && labels[2] == "svc" && labels[0] != "" && labels[1] != "" {
-		return Party{Kind: KindService, Namespace: labels[1], Name: labels[0]}
+	// NAME.NAMESPACE.svc[.cluster.local], read without splitting (this is
+	// on the path of every client span that waits for its server).
+	name, rest, _ := strings.Cut(host, ".")
+	ns, rest, _ := strings.Cut(rest, ".")
+	if third, _, _ := strings.Cut(rest, "."); third == "svc" && name != "" && ns != "" {
+		return Party{Kind: KindService, Namespace: ns, Name: name}
 	}
 	return Party{Kind: KindExternal, Name: host}
 }
