@@ -2,6 +2,7 @@ package chstore
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/meshscope/meshscope/schema"
 )
@@ -29,3 +30,13 @@ func InsertOverHTTP(ctx context.Context, s *Store, b *schema.Batch) (notSent []s
 
 // HTTPError is the error of a refused HTTP insert.
 var HTTPError = httpError
+
+// PostPieces posts a body of pieces to endpoint as an insert does.
+func PostPieces(ctx context.Context, endpoint string, bufs [][]byte) error {
+	h := &httpInserter{endpoint: endpoint, client: http.DefaultClient}
+	var body pieces
+	for _, b := range bufs {
+		_, _ = body.Write(b)
+	}
+	return h.post(ctx, "INSERT INTO t FORMAT Native", body)
+}

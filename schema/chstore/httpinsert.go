@@ -195,18 +195,16 @@ func (h *httpInserter) insert(ctx context.Context, t schema.Table, cols tableCol
 // changed.
 type pieces struct {
 	bufs net.Buffers
-	n    int64
 }
 
 func (p *pieces) Write(b []byte) (int, error) {
 	p.bufs = append(p.bufs, b)
-	p.n += int64(len(b))
 	return len(b), nil
 }
 
 func (p *pieces) reset() {
 	clear(p.bufs)
-	p.bufs, p.n = p.bufs[:0], 0
+	p.bufs = p.bufs[:0]
 }
 
 // reader reads the pieces (and writes them, as io.Copy prefers, each with
@@ -247,7 +245,11 @@ func (h *httpInserter) post(ctx context.Context, query string, body pieces) erro
 	if err != nil {
 		return err
 	}
-	req.ContentLength = body.n
+	// Sent chunked, with no length: a body of known length reaches the
+	// connection through an io.LimitReader, and so through io.Copy's 32 KB
+	// buffer, copied and written 32 KB at a time; chunked, each piece is
+	// written from its own memory (BENCHMARKS.md).
+	req.ContentLength = -1
 	// The transport may send the body again on a fresh connection when a
 	// kept-alive one turns out closed by the server before it read
 	// anything (ClickHouse closes idle ones after keep_alive_timeout, 3 s by

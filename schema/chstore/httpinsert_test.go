@@ -1,10 +1,13 @@
 package chstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -176,4 +179,24 @@ func TestHTTPErrorText(t *testing.T) {
 		require.Equal(t, tc.code, exc.Code, tc.body)
 		require.Equal(t, strings.TrimSpace(tc.body), exc.Message)
 	}
+}
+
+// TestHTTPInsertBodyChunked: the body goes chunked, without a length, so
+// that its pieces are written from their own memory, and arrives whole and
+// in order (with its empty pieces, which must not end the chunked body).
+func TestHTTPInsertBodyChunked(t *testing.T) {
+	var got []byte
+	var te []string
+	var length int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		te, length = r.TransferEncoding, r.ContentLength
+		got, _ = io.ReadAll(r.Body)
+	}))
+	defer srv.Close()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<14) // 256 KiB, beyond any copy buffer
+	pieces := [][]byte{[]byte("head"), {}, big, []byte("x"), {}, big[:1000]}
+	require.NoError(t, chstore.PostPieces(context.Background(), srv.URL+"/", pieces))
+	require.Equal(t, []string{"chunked"}, te)
+	require.Equal(t, int64(-1), length)
+	require.Equal(t, bytes.Join(pieces, nil), got)
 }
