@@ -3,6 +3,8 @@ package otlp
 import (
 	"context"
 	"errors"
+	"math/bits"
+	"sync"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
@@ -72,7 +74,7 @@ func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		}
 		// One piece is kept as it is, several are copied into one
 		// buffer of the pool: either way no fresh memory per request.
-		r.buf = data.MaterializeToBuffer(mem.DefaultBufferPool())
+		r.buf = data.MaterializeToBuffer(requestBuffers)
 		r.b = r.buf.ReadOnlyData()
 		return nil
 	}
@@ -80,6 +82,44 @@ func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 }
 
 func (rawCodec) Name() string { return "proto" }
+
+// requestBuffers holds the buffers requests are gathered into. gRPC's own
+// pools clear a buffer before handing it out, which a buffer about to be
+// overwritten whole does not need (it was 1.5 % of ingest's CPU).
+var requestBuffers = &dirtyPool{}
+
+// dirtyPool is a mem.BufferPool whose buffers come with what they held
+// before: for callers that write every byte they ask for before reading it.
+// Buffers have a power-of-two capacity from 4 KiB to 64 MiB; larger ones
+// are not kept.
+type dirtyPool struct {
+	tiers [maxDirtyTier + 1]sync.Pool // by log2 of capacity
+}
+
+const minDirtyTier, maxDirtyTier = 12, 26
+
+func (p *dirtyPool) Get(n int) *[]byte {
+	t := max(minDirtyTier, bits.Len(uint(max(n, 1)-1)))
+	if t > maxDirtyTier {
+		b := make([]byte, n)
+		return &b
+	}
+	if b, ok := p.tiers[t].Get().(*[]byte); ok {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]byte, n, 1<<t)
+	return &b
+}
+
+func (p *dirtyPool) Put(b *[]byte) {
+	c := cap(*b)
+	t := bits.Len(uint(c)) - 1
+	if c != 1<<t || t < minDirtyTier || t > maxDirtyTier {
+		return
+	}
+	p.tiers[t].Put(b)
+}
 
 // ServerOption makes a grpc.Server able to host the OTLP services
 // registered by RegisterGRPC. Pass it to grpc.NewServer.

@@ -88,8 +88,21 @@ func TestPooledDecodingKeepsNothing(t *testing.T) {
 	conv := NewConverter(1000)
 	var want []schema.SpanRow
 	var requests []ptrace.Traces
-	for range 60 {
-		td := randomTraces(r, 1+r.IntN(20))
+	for i := range 90 {
+		// The last 30, sent over gRPC by all three senders at once, span
+		// several HTTP/2 frames, which the gRPC path gathers into buffers
+		// of requestBuffers, reused with what they held.
+		large := i >= 60
+		n := 1 + r.IntN(20)
+		if large {
+			n = 60 + r.IntN(20)
+		}
+		td := randomTraces(r, n)
+		if large {
+			body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+			require.NoError(t, err)
+			require.Greater(t, len(body), 16384, "request %d spans several frames", i)
+		}
 		var b schema.Batch
 		require.Zero(t, conv.TracesToRows(td, &b).n)
 		want = append(want, b.Spans...)
@@ -101,8 +114,8 @@ func TestPooledDecodingKeepsNothing(t *testing.T) {
 		wg.Go(func() {
 			for i := w; i < len(requests); i += 3 {
 				req := ptraceotlp.NewExportRequestFromTraces(requests[i])
-				switch i % 3 {
-				case 0:
+				switch {
+				case i%3 == 0 || i >= 60:
 					_, err := f.grpc.Export(context.Background(), req)
 					errs <- err
 				default:
@@ -139,5 +152,26 @@ func TestPooledDecodingKeepsNothing(t *testing.T) {
 	require.Equal(t, len(want), len(got))
 	for i := range want {
 		require.Equal(t, want[i], got[i], "span %d", i)
+	}
+}
+
+func TestDirtyPool(t *testing.T) {
+	var p dirtyPool
+	for _, n := range []int{0, 1, 4095, 4096, 4097, 100_000, 1 << 26, 1<<26 + 1} {
+		b := p.Get(n)
+		require.Len(t, *b, n)
+		c := cap(*b)
+		if n <= 1<<26 {
+			require.Equal(t, c&(c-1), 0, "capacity %d for %d is a power of two", c, n)
+			require.GreaterOrEqual(t, c, max(n, 4096))
+			require.Less(t, c, max(2*n, 4097))
+		}
+		p.Put(b)
+	}
+	// Buffers the pool did not make are taken only at a tier's size.
+	odd := make([]byte, 5000)
+	p.Put(&odd)
+	for range 100 {
+		require.Len(t, *p.Get(5000), 5000)
 	}
 }
