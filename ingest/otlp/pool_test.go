@@ -162,7 +162,7 @@ func TestDirtyPool(t *testing.T) {
 		require.Len(t, *b, n)
 		c := cap(*b)
 		if n <= 1<<26 {
-			require.Equal(t, c&(c-1), 0, "capacity %d for %d is a power of two", c, n)
+			require.Zero(t, c&(c-1), "capacity %d for %d is a power of two", c, n)
 			require.GreaterOrEqual(t, c, max(n, 4096))
 			require.Less(t, c, max(2*n, 4097))
 		}
