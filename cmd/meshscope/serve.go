@@ -253,6 +253,11 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 			return err
 		}
 		cfg.Services, cfg.Rate, cfg.Scenario, cfg.Logger = o.demoServices, o.demoRate, o.demoScenario, log.With("component", "demo")
+		if sloEngine != nil && o.sloPath == "" {
+			if err := defineDemoSLOs(sloEngine, cfg, cfg.Logger); err != nil {
+				return err
+			}
+		}
 		if len(tokens) > 0 {
 			cfg.Token = tokens[0]
 		}

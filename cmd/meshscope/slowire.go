@@ -1,13 +1,17 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshscope/meshscope/ingest/demo"
 	"github.com/meshscope/meshscope/slo"
 	"github.com/meshscope/meshscope/slo/notify"
+	"github.com/meshscope/meshscope/slo/spec"
 )
 
 // newSLOEngine builds the SLO engine from serve's options; it reads
@@ -40,4 +44,27 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// defineDemoSLOs gives `serve --demo` without --slo-dir the demo mesh's
+// example SLOs, in memory: the API may change or delete them, and they are
+// gone when serve exits.
+func defineDemoSLOs(e *slo.Engine, cfg demo.Config, log *slog.Logger) error {
+	data, err := demo.SLOs(cfg)
+	if err != nil {
+		return fmt.Errorf("demo SLOs: %w", err)
+	}
+	parsed, err := spec.Parse(data, e.Defaults())
+	if err != nil {
+		return fmt.Errorf("demo SLOs: %w", err)
+	}
+	names := make([]string, 0, len(parsed))
+	for _, p := range parsed {
+		if err := e.Create(p); err != nil && !errors.Is(err, slo.ErrExists) {
+			return fmt.Errorf("demo SLO %s: %w", p.Spec.Name, err)
+		}
+		names = append(names, p.Spec.Name)
+	}
+	log.Info("demo: SLOs defined", "slos", names)
+	return nil
 }

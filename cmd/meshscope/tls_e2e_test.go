@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meshscope/meshscope/graph"
+	"github.com/meshscope/meshscope/slo"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -131,13 +132,14 @@ func startServerTLS(t *testing.T, dataDir string, pool *x509.CertPool, extra ...
 }
 
 // serve --demo reaches its own TLS listeners (trusting exactly their
-// certificate) with the configured token: the graph fills.
+// certificate) with the configured token: the graph fills, and the demo's
+// example SLOs are defined and evaluated.
 func TestDemoWithTLSListeners(t *testing.T) {
 	dir := t.TempDir()
 	cert, key, pool := selfSigned(t, dir)
 	tokens := filepath.Join(dir, "tokens")
 	require.NoError(t, os.WriteFile(tokens, []byte("s3cret\n"), 0o600))
-	args := []string{"--auth-token-file", tokens, "--demo", "--demo-services", "15", "--demo-rate", "200"}
+	args := []string{"--auth-token-file", tokens, "--demo", "--demo-services", "15", "--demo-rate", "200", "--slo-interval", "2s"}
 	for _, name := range listenerNames {
 		args = append(args, "--"+name+"-tls-cert-file", cert, "--"+name+"-tls-key-file", key)
 	}
@@ -145,6 +147,24 @@ func TestDemoWithTLSListeners(t *testing.T) {
 	eventually(t, "the demo's calls on the graph", 40*time.Second, func() (bool, string) {
 		g, seen := graphOverTLS(t, pool, "https://"+srv.httpAddr+"/api/v1/graph", "s3cret")
 		return len(g.Edges) > 10 && seen["span"] && seen["accesslog"], fmt.Sprintf("%d edges, provenance %v", len(g.Edges), seen)
+	})
+
+	var list struct {
+		SLOs []slo.SLOView `json:"slos"`
+	}
+	getOverTLS(t, pool, "https://"+srv.httpAddr+"/api/v1/slos", "s3cret", &list)
+	var names []string
+	for _, s := range list.SLOs {
+		names = append(names, s.Spec.Name)
+		require.Equal(t, "memory", s.Source)
+	}
+	// The default scenario, failing-dependency, adds an SLO on its target.
+	require.Len(t, names, 3, "%v", names)
+	require.Subset(t, names, []string{"ingress-availability", "ingress-latency"})
+	eventually(t, "the ingress SLO evaluated over the demo's requests", 40*time.Second, func() (bool, string) {
+		var st slo.Status
+		getOverTLS(t, pool, "https://"+srv.httpAddr+"/api/v1/slos/ingress-availability/status", "s3cret", &st)
+		return st.SLI != nil && st.Source == "requests", fmt.Sprintf("state %s, source %q, error %q", st.State, st.Source, st.Error)
 	})
 }
 
@@ -185,15 +205,8 @@ func TestCommandsWithTLSListeners(t *testing.T) {
 // with a bearer token, and the provenances its edges show.
 func graphOverTLS(t *testing.T, pool *x509.CertPool, url, token string) (*graph.Graph, map[string]bool) {
 	t.Helper()
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	req, err := http.NewRequest("GET", url, nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := client.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
 	var g graph.Graph
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&g))
+	getOverTLS(t, pool, url, token, &g)
 	seen := map[string]bool{}
 	for _, e := range g.Edges {
 		for _, p := range e.Provenance {
@@ -201,4 +214,19 @@ func graphOverTLS(t *testing.T, pool *x509.CertPool, url, token string) (*graph.
 		}
 	}
 	return &g, seen
+}
+
+// getOverTLS decodes the JSON at url, from a TLS listener signed by pool,
+// into v, with a bearer token.
+func getOverTLS(t *testing.T, pool *x509.CertPool, url, token string, v any) {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, err := http.NewRequest("GET", url, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, url)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
 }
