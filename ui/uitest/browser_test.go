@@ -325,3 +325,26 @@ func TestScreenshots(t *testing.T) {
 	p.waitFor("document.querySelectorAll('#sql-results tbody tr').length === 3", 10*time.Second)
 	write("sql-console.png", p.screenshot())
 }
+
+// The table page opened by its address fills once the graph arrives, and
+// follows the graph's changes in the order the user chose, the focus
+// staying where it was.
+func TestTableFollowsTheGraph(t *testing.T) {
+	demo := DemoGraph()
+	srv := NewFakeServer(t, demo)
+	p := openPage(t, srv, "#/table")
+	p.waitFor(fmt.Sprintf("document.querySelectorAll('#nodes-table tbody tr[data-key]').length === %d", len(demo.Nodes)), 20*time.Second)
+
+	// Sorted by rps in, busiest first.
+	p.do(chromedp.Click(chromedp.CSS(`#nodes-table th:nth-child(5) button`)))
+	p.waitFor(`document.querySelector('#nodes-table th:nth-child(5)').getAttribute('aria-sort') === 'descending'`, 5*time.Second)
+
+	busiest := ServiceNode("shop", "firehose", "healthy", 1e6, 0)
+	srv.SendDelta(Delta{NodesAdded: []Node{busiest}, EdgesAdded: []Edge{MakeEdge("service:shop/web", busiest.ID, "http", 1e6, 0, 1)}})
+	p.waitFor(fmt.Sprintf("document.querySelector('#nodes-table tbody tr').dataset.key === %q", busiest.ID), 20*time.Second)
+	require.Equal(t, len(demo.Nodes)+1, eval[int](p, "document.querySelectorAll('#nodes-table tbody tr[data-key]').length"))
+	require.Equal(t, "descending", eval[string](p, "document.querySelector('#nodes-table th:nth-child(5)').getAttribute('aria-sort')"))
+	require.True(t, eval[bool](p, "document.activeElement === document.querySelector('#nodes-table th:nth-child(5) button')"))
+	require.Contains(t, eval[string](p, "document.getElementById('edges-table').innerText"), "firehose")
+	require.Empty(t, p.consoleErrors())
+}

@@ -14,7 +14,7 @@ import { hidePanel, type PanelContext } from "./panels/panel";
 import { renderRequests } from "./pages/requests";
 import { renderSLOs } from "./pages/slos";
 import { renderSQL } from "./pages/sql";
-import { renderTable } from "./pages/table";
+import { newTableView, renderTable } from "./pages/table";
 import { renderTraces } from "./pages/traces";
 import { TrafficAnimation } from "./animation";
 import { parseQuery } from "./query";
@@ -83,6 +83,10 @@ class App {
   private lastApply = -1;
   private lastApplySync = -1;
   private resyncTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The table page's order, kept while it is drawn again. */
+  private readonly tableView = newTableView();
+  /** A pending redraw of the table page after the graph changed. */
+  private tableTimer: ReturnType<typeof setTimeout> | undefined;
   private snapshotSeen = false;
   private renderPending = false;
   private panelOpenedFor = "";
@@ -404,13 +408,7 @@ class App {
     document.title = `meshscope · ${s.page}`;
     switch (s.page) {
       case "table":
-        renderTable(this.otherPage, this.store, s.query, (kind, id) => {
-          this.state.page = "graph";
-          this.state.sub = "";
-          if (kind === "node") this.state.selected = id;
-          else this.state.edge = id;
-          location.hash = formatHash(this.state);
-        });
+        this.renderTablePage();
         break;
       case "sql":
         renderSQL(this.otherPage, s.params);
@@ -425,6 +423,35 @@ class App {
         void renderSLOs(this.otherPage, s.sub);
         break;
     }
+  }
+
+  private renderTablePage(): void {
+    if (this.tableTimer !== undefined) clearTimeout(this.tableTimer);
+    this.tableTimer = undefined;
+    renderTable(this.otherPage, this.store, this.state.query, this.tableView, (kind, id) => {
+      this.state.page = "graph";
+      this.state.sub = "";
+      if (kind === "node") this.state.selected = id;
+      else this.state.edge = id;
+      location.hash = formatHash(this.state);
+    });
+  }
+
+  /**
+   * Draws the table page again after the graph changed while it is shown:
+   * at once for a whole new graph, at most once a second for deltas.
+   */
+  private refreshTable(whole: boolean): void {
+    if (this.state.page !== "table") return;
+    if (whole) {
+      this.renderTablePage();
+      return;
+    }
+    if (this.tableTimer !== undefined) return;
+    this.tableTimer = setTimeout(() => {
+      this.tableTimer = undefined;
+      if (this.state.page === "table") this.renderTablePage();
+    }, 1000);
   }
 
   // ---- data ----
@@ -461,6 +488,7 @@ class App {
         this.snapshotSeen = true;
         this.measure(at, true);
         this.restoreSelection();
+        this.refreshTable(true);
         break;
       }
       case "delta": {
@@ -475,6 +503,7 @@ class App {
         }
         for (const n of m.nodes_added ?? []) if (n.namespace) this.knownNamespaces.add(n.namespace);
         this.measure(at, false);
+        this.refreshTable(false);
         break;
       }
       case "heartbeat":
@@ -538,6 +567,7 @@ class App {
     this.measure(started, true);
     this.restoreSelection();
     this.updateStatus();
+    this.refreshTable(true);
   }
 
   private graphParams(): Record<string, string> {

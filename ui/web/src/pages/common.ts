@@ -11,13 +11,25 @@ export interface Column<T> {
   numeric?: boolean;
 }
 
+/** The column a table is sorted by ("" for none) and the order. */
+export interface SortState {
+  key: string;
+  desc: boolean;
+}
+
 /**
  * A table whose columns sort when their header button is pressed (keyboard
- * reachable; aria-sort tells the order).
+ * reachable; aria-sort tells the order). opts.sort, when given, is the
+ * initial order and is updated as the user sorts, so that a table drawn
+ * again with fresh rows keeps it; opts.rowKey sets each row's data-key.
  */
-export function sortableTable<T>(label: string, columns: Column<T>[], rows: T[], opts: { onRow?: (row: T) => void; limit?: number; id?: string } = {}): HTMLElement {
-  let sortKey = "";
-  let desc = true;
+export function sortableTable<T>(
+  label: string,
+  columns: Column<T>[],
+  rows: T[],
+  opts: { onRow?: (row: T) => void; limit?: number; id?: string; sort?: SortState; rowKey?: (row: T) => string } = {},
+): HTMLElement {
+  const sort = opts.sort ?? { key: "", desc: true };
   const table = h("table", { class: "data", "aria-label": label, id: opts.id });
   const thead = h("thead");
   const tbody = h("tbody");
@@ -25,41 +37,44 @@ export function sortableTable<T>(label: string, columns: Column<T>[], rows: T[],
   const draw = () => {
     const headRow = h("tr");
     for (const c of columns) {
-      const sorted = c.key === sortKey;
+      const sorted = c.key === sort.key;
       const btn = h(
         "button",
         {
           class: "sort",
           type: "button",
           onclick: () => {
-            if (sortKey === c.key) desc = !desc;
+            if (sort.key === c.key) sort.desc = !sort.desc;
             else {
-              sortKey = c.key;
-              desc = !!c.numeric;
+              sort.key = c.key;
+              sort.desc = !!c.numeric;
             }
             draw();
+            // The header was drawn anew: keep the focus on this column's button.
+            thead.querySelector<HTMLElement>(`th:nth-child(${columns.indexOf(c) + 1}) button`)?.focus();
           },
         },
         c.label,
-        sorted ? (desc ? " ▼" : " ▲") : "",
+        sorted ? (sort.desc ? " ▼" : " ▲") : "",
       );
-      headRow.append(h("th", { scope: "col", class: c.numeric ? "num" : "", "aria-sort": sorted ? (desc ? "descending" : "ascending") : "none" }, btn));
+      headRow.append(h("th", { scope: "col", class: c.numeric ? "num" : "", "aria-sort": sorted ? (sort.desc ? "descending" : "ascending") : "none" }, btn));
     }
     thead.replaceChildren(headRow);
     let data = rows;
-    const col = columns.find((c) => c.key === sortKey);
+    const col = columns.find((c) => c.key === sort.key);
     if (col) {
       data = [...rows].sort((a, b) => {
         const va = col.value(a);
         const vb = col.value(b);
         const r = typeof va === "number" && typeof vb === "number" ? va - vb : String(va).localeCompare(String(vb));
-        return desc ? -r : r;
+        return sort.desc ? -r : r;
       });
     }
     const limit = opts.limit ?? 2000;
     const frag = document.createDocumentFragment();
     for (const row of data.slice(0, limit)) {
       const tr = h("tr");
+      if (opts.rowKey) tr.dataset["key"] = opts.rowKey(row);
       for (const c of columns) tr.append(h("td", { class: c.numeric ? "num" : "" }, c.render ? c.render(row) : String(c.value(row))));
       if (opts.onRow) {
         tr.tabIndex = 0;

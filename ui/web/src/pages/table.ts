@@ -5,10 +5,25 @@ import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
 import { matches, nodeSubject, parseQuery } from "../query";
 import { edgeMatches, type GraphStore } from "../store";
 import type { GraphEdge, GraphNode } from "../types";
-import { sortableTable } from "./common";
+import { type SortState, sortableTable } from "./common";
 
-/** Renders node and edge tables from the store. */
-export function renderTable(root: HTMLElement, store: GraphStore, query: string, select: (kind: "node" | "edge", id: string) => void): void {
+/** What the table page keeps while it is drawn again: each table's order. */
+export interface TableView {
+  nodes: SortState;
+  edges: SortState;
+}
+
+export function newTableView(): TableView {
+  return { nodes: { key: "", desc: true }, edges: { key: "", desc: true } };
+}
+
+/**
+ * Renders node and edge tables from the store. Drawn again as the graph
+ * changes, the tables keep their order (view) and the keyboard focus stays
+ * on the same sort button or row.
+ */
+export function renderTable(root: HTMLElement, store: GraphStore, query: string, view: TableView, select: (kind: "node" | "edge", id: string) => void): void {
+  const refocus = focusedPlace(root);
   const q = parseQuery(query);
   const g = store.graph;
   const nodes: GraphNode[] = [];
@@ -42,7 +57,7 @@ export function renderTable(root: HTMLElement, store: GraphStore, query: string,
           { key: "req", label: "requests in", value: (n) => n.requests_in, render: (n) => fmtCount(n.requests_in), numeric: true },
         ],
         nodes,
-        { onRow: (n) => select("node", n.id), id: "nodes-table" },
+        { onRow: (n) => select("node", n.id), id: "nodes-table", sort: view.nodes, rowKey: (n) => n.id },
       ),
     ),
     h("h2", {}, "Edges"),
@@ -63,8 +78,31 @@ export function renderTable(root: HTMLElement, store: GraphStore, query: string,
           { key: "prov", label: "Provenance", value: (e) => (e.provenance ?? []).join(", ") },
         ],
         edges,
-        { onRow: (e) => select("edge", e.id), id: "edges-table" },
+        { onRow: (e) => select("edge", e.id), id: "edges-table", sort: view.edges, rowKey: (e) => e.id },
       ),
     ),
   );
+  refocus?.();
+}
+
+/**
+ * Notes which sort button or row of root's tables has the focus, and
+ * returns what puts it back on the same one once they are drawn again.
+ */
+function focusedPlace(root: HTMLElement): (() => void) | undefined {
+  const el = document.activeElement;
+  if (!(el instanceof HTMLElement) || !root.contains(el)) return undefined;
+  const table = el.closest("table");
+  if (!table?.id) return undefined;
+  const key = el.tagName === "TR" ? el.dataset["key"] : undefined;
+  const th = el.closest("th");
+  const col = th ? Array.prototype.indexOf.call(th.parentElement?.children ?? [], th) : -1;
+  return () => {
+    const t = document.getElementById(table.id);
+    if (!t) return;
+    let target: HTMLElement | null = null;
+    if (key !== undefined) target = Array.from(t.querySelectorAll<HTMLElement>("tbody tr")).find((tr) => tr.dataset["key"] === key) ?? null;
+    else if (col >= 0) target = t.querySelectorAll<HTMLElement>("thead th button")[col] ?? null;
+    target?.focus({ preventScroll: true });
+  };
 }
