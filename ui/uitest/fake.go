@@ -39,6 +39,8 @@ type FakeServer struct {
 	subs    []string
 	token   string
 	noSLOs  bool
+	// sloStates overrides the canned state of SLOs (SetSLOState).
+	sloStates map[string]string
 }
 
 // DisableSLOs makes the SLO endpoints answer 404, as a server without an

@@ -150,11 +150,35 @@ func FakeSLOHistory(v slo.SLOView) []slo.HistoryEvent {
 	return out
 }
 
+// SetSLOState makes the fake answer state for an SLO's list entry and
+// status from now on, as a new evaluation would.
+func (f *FakeServer) SetSLOState(name, state string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sloStates == nil {
+		f.sloStates = map[string]string{}
+	}
+	f.sloStates[name] = state
+}
+
+func (f *FakeServer) sloState(name string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.sloStates[name]
+	return s, ok
+}
+
 func (f *FakeServer) slos(w http.ResponseWriter, r *http.Request) {
 	if f.slosDisabled(w) {
 		return
 	}
-	writeJSON(w, map[string]any{"slos": FakeSLOs(), "errors": []any{}})
+	views := FakeSLOs()
+	for i := range views {
+		if s, ok := f.sloState(views[i].Spec.Name); ok {
+			views[i].State = s
+		}
+	}
+	writeJSON(w, map[string]any{"slos": views, "errors": []any{}})
 }
 
 func fakeSLO(name string) (slo.SLOView, bool) {
@@ -175,7 +199,11 @@ func (f *FakeServer) sloStatus(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "no SLO named "+r.PathValue("name"), "name")
 		return
 	}
-	writeJSON(w, FakeSLOStatus(v))
+	st := FakeSLOStatus(v)
+	if s, ok := f.sloState(v.Spec.Name); ok {
+		st.State = s
+	}
+	writeJSON(w, st)
 }
 
 func (f *FakeServer) sloAlerts(w http.ResponseWriter, r *http.Request) {

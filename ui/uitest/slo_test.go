@@ -97,3 +97,36 @@ func TestSLOPagesNotServed(t *testing.T) {
 		require.Contains(t, text, "This server does not serve SLOs yet", fmt.Sprint(hash))
 	}
 }
+
+// The SLO pages fetch their data again while shown (refreshPage is what
+// their timer calls): a new state shows, the list keeps its order and the
+// focus stays on the link it was on.
+func TestSLOPagesRefresh(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/slos")
+	p.waitFor("document.querySelectorAll('#slo-table tbody tr').length === 3", 20*time.Second)
+	rowState := `document.querySelector('#slo-table tr[data-key="checkout-availability"] td:nth-child(6)').innerText`
+	require.Equal(t, "firing", eval[string](p, rowState))
+
+	// Sorted by name, ascending, with the focus on the second SLO's link.
+	p.do(chromedp.Click(chromedp.CSS(`#slo-table th:nth-child(1) button`)))
+	names := "[...document.querySelectorAll('#slo-table tbody tr')].map(r => r.dataset.key).join(',')"
+	sorted := "checkout-api-latency,checkout-availability,web-to-checkout"
+	require.Equal(t, sorted, eval[string](p, names))
+	p.do(chromedp.Focus(chromedp.CSS(`#slo-table a[href="#/slos/checkout-availability"]`)))
+
+	srv.SetSLOState("checkout-availability", "ok")
+	require.True(t, evalAwait[bool](p, "window.meshscope.refreshPage().then(() => true)"))
+	require.Equal(t, "ok", eval[string](p, rowState))
+	require.Equal(t, sorted, eval[string](p, names))
+	require.Equal(t, "#/slos/checkout-availability", eval[string](p, "document.activeElement.getAttribute('href')"))
+
+	// The detail page too.
+	p.do(chromedp.Navigate(srv.URL + "/#/slos/checkout-availability"))
+	p.waitFor("document.querySelectorAll('#slo-windows tbody tr').length === 5", 20*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('.slo-numbers').innerText"), "ok")
+	srv.SetSLOState("checkout-availability", "firing")
+	require.True(t, evalAwait[bool](p, "window.meshscope.refreshPage().then(() => true)"))
+	require.Contains(t, eval[string](p, "document.querySelector('.slo-numbers').innerText"), "firing")
+	require.Empty(t, p.consoleErrors())
+}

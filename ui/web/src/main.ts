@@ -59,6 +59,8 @@ export interface TestHooks {
   dashedEdgeCount(): number;
   /** Traffic dots drawn in the last animation frame (0 when off). */
   animatedDots(): number;
+  /** Draws the page shown again with fresh data, as its timer does. */
+  refreshPage(): Promise<void>;
 }
 
 declare global {
@@ -68,6 +70,9 @@ declare global {
 }
 
 const REPLAY_STEPS = 24;
+
+/** How often the SLO pages fetch their data again while shown. */
+const SLO_REFRESH_MS = 15_000;
 
 function viewKey(s: ViewState): string {
   return s.granularity + (s.group ? "+ns" : "");
@@ -87,6 +92,8 @@ class App {
   private readonly tableView = newTableView();
   /** A pending redraw of the table page after the graph changed. */
   private tableTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Fetches the SLO page's data again while it is shown. */
+  private sloTimer: ReturnType<typeof setInterval> | undefined;
   private snapshotSeen = false;
   private renderPending = false;
   private panelOpenedFor = "";
@@ -389,6 +396,8 @@ class App {
 
   private route(): void {
     const s = this.state;
+    if (this.sloTimer !== undefined) clearInterval(this.sloTimer);
+    this.sloTimer = undefined;
     for (const a of document.querySelectorAll<HTMLAnchorElement>("nav.pages a")) {
       if (a.dataset["page"] === s.page) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
@@ -421,6 +430,7 @@ class App {
         break;
       case "slos":
         void renderSLOs(this.otherPage, s.sub);
+        this.sloTimer = setInterval(() => void this.refreshPage(), SLO_REFRESH_MS);
         break;
     }
   }
@@ -435,6 +445,14 @@ class App {
       else this.state.edge = id;
       location.hash = formatHash(this.state);
     });
+  }
+
+  /** Draws the page shown again with fresh data (not while the tab is hidden). */
+  private refreshPage(): Promise<void> {
+    if (document.hidden) return Promise.resolve();
+    if (this.state.page === "slos") return renderSLOs(this.otherPage, this.state.sub, true);
+    if (this.state.page === "table") this.renderTablePage();
+    return Promise.resolve();
   }
 
   /**
@@ -984,6 +1002,7 @@ class App {
       nodeShape: (id) => (app.store.graph.hasNode(id) ? String(app.store.graph.getNodeAttribute(id, "shape")) : ""),
       dashedEdgeCount: () => app.store.graph.filterEdges((_id, a) => !!a["dash"]).length,
       animatedDots: () => app.animation.lastDots,
+      refreshPage: () => app.refreshPage(),
     };
   }
 }

@@ -113,3 +113,30 @@ export function cell(v: unknown): string {
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 }
+
+/**
+ * Notes where in root the keyboard focus is (a link, by its address; a
+ * table's sort button, by its column; a table row, by its data-key), and
+ * returns what puts it back on the same place once root is drawn again.
+ */
+export function keepFocus(root: HTMLElement): (() => void) | undefined {
+  const el = document.activeElement;
+  if (!(el instanceof HTMLElement) || !root.contains(el)) return undefined;
+  const find = findAgain(el);
+  if (!find) return undefined;
+  return () => find()?.focus({ preventScroll: true });
+}
+
+function findAgain(el: HTMLElement): (() => HTMLElement | null) | undefined {
+  const href = el instanceof HTMLAnchorElement ? el.getAttribute("href") : null;
+  if (href) return () => document.querySelector<HTMLElement>(`a[href="${CSS.escape(href)}"]`);
+  const table = el.closest("table");
+  if (!table?.id) return undefined;
+  const byID = () => document.getElementById(table.id);
+  const key = el.tagName === "TR" ? el.dataset["key"] : undefined;
+  if (key !== undefined) return () => Array.from(byID()?.querySelectorAll<HTMLElement>("tbody tr") ?? []).find((tr) => tr.dataset["key"] === key) ?? null;
+  const th = el.closest("th");
+  if (!th || el.tagName !== "BUTTON") return undefined;
+  const col = Array.prototype.indexOf.call(th.parentElement?.children ?? [], th);
+  return () => byID()?.querySelectorAll<HTMLElement>("thead th button")[col] ?? null;
+}

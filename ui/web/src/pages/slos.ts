@@ -5,7 +5,7 @@
 import { APIError, getJSON } from "../api";
 import { lineChart, type Line } from "../charts";
 import { fmtCount, h } from "../dom";
-import { errorBox, sortableTable, type Column } from "./common";
+import { errorBox, keepFocus, type SortState, sortableTable, type Column } from "./common";
 
 // ---- API shapes (slo.SLOView, slo.Status, slo.AlertView, slo.HistoryEvent, spec.SLO) ----
 
@@ -236,7 +236,9 @@ function sloLink(name: string): HTMLElement {
 }
 
 function page(root: HTMLElement, title: string, ...children: (Node | string)[]): void {
+  const refocus = keepFocus(root);
   root.replaceChildren(h("h1", {}, title), ...children);
+  refocus?.();
 }
 
 function notServed(root: HTMLElement): void {
@@ -247,11 +249,17 @@ function notServed(root: HTMLElement): void {
 
 let renderToken = 0;
 
-/** Renders the SLO list, or one SLO's detail when name is set. */
-export async function renderSLOs(root: HTMLElement, name = ""): Promise<void> {
+/** The list's order, kept while the list is drawn again. */
+const listSort: SortState = { key: "", desc: true };
+
+/**
+ * Renders the SLO list, or one SLO's detail when name is set. A refresh
+ * draws the page again with fresh data without showing "Loading…" first.
+ */
+export async function renderSLOs(root: HTMLElement, name = "", refresh = false): Promise<void> {
   const token = ++renderToken;
   const current = () => token === renderToken;
-  page(root, name ? `SLO ${name}` : "SLOs", h("p", { class: "muted", role: "status" }, "Loading…"));
+  if (!refresh) page(root, name ? `SLO ${name}` : "SLOs", h("p", { class: "muted", role: "status" }, "Loading…"));
   try {
     if (name) await renderDetail(root, name, current);
     else await renderList(root, current);
@@ -336,7 +344,7 @@ async function renderList(root: HTMLElement, current: () => boolean): Promise<vo
       numeric: true,
     },
   ];
-  const table = sortableTable("SLOs", columns, rows, { id: "slo-table" });
+  const table = sortableTable("SLOs", columns, rows, { id: "slo-table", sort: listSort, rowKey: (r) => r.view.spec.name });
   page(root, "SLOs", errorList, h("p", { class: "muted" }, `${list.length} SLO${list.length === 1 ? "" : "s"}. Choose a name for its windows, thresholds and alert history.`), h("div", { class: "scroll" }, table));
 }
 

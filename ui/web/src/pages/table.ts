@@ -5,7 +5,7 @@ import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
 import { matches, nodeSubject, parseQuery } from "../query";
 import { edgeMatches, type GraphStore } from "../store";
 import type { GraphEdge, GraphNode } from "../types";
-import { type SortState, sortableTable } from "./common";
+import { keepFocus, type SortState, sortableTable } from "./common";
 
 /** What the table page keeps while it is drawn again: each table's order. */
 export interface TableView {
@@ -23,7 +23,7 @@ export function newTableView(): TableView {
  * on the same sort button or row.
  */
 export function renderTable(root: HTMLElement, store: GraphStore, query: string, view: TableView, select: (kind: "node" | "edge", id: string) => void): void {
-  const refocus = focusedPlace(root);
+  const refocus = keepFocus(root);
   const q = parseQuery(query);
   const g = store.graph;
   const nodes: GraphNode[] = [];
@@ -83,26 +83,4 @@ export function renderTable(root: HTMLElement, store: GraphStore, query: string,
     ),
   );
   refocus?.();
-}
-
-/**
- * Notes which sort button or row of root's tables has the focus, and
- * returns what puts it back on the same one once they are drawn again.
- */
-function focusedPlace(root: HTMLElement): (() => void) | undefined {
-  const el = document.activeElement;
-  if (!(el instanceof HTMLElement) || !root.contains(el)) return undefined;
-  const table = el.closest("table");
-  if (!table?.id) return undefined;
-  const key = el.tagName === "TR" ? el.dataset["key"] : undefined;
-  const th = el.closest("th");
-  const col = th ? Array.prototype.indexOf.call(th.parentElement?.children ?? [], th) : -1;
-  return () => {
-    const t = document.getElementById(table.id);
-    if (!t) return;
-    let target: HTMLElement | null = null;
-    if (key !== undefined) target = Array.from(t.querySelectorAll<HTMLElement>("tbody tr")).find((tr) => tr.dataset["key"] === key) ?? null;
-    else if (col >= 0) target = t.querySelectorAll<HTMLElement>("thead th button")[col] ?? null;
-    target?.focus({ preventScroll: true });
-  };
 }
