@@ -231,6 +231,22 @@ func TestPagesAndDiff(t *testing.T) {
 	p.waitFor("document.querySelectorAll('table.data tbody tr.clickable').length === 2", 10*time.Second)
 	p.do(chromedp.Navigate(srv.URL + "/#/traces/4bf92f3577b34da6a3ce929d0e0e4736"))
 	p.waitFor("document.querySelectorAll('.waterfall li').length === 4", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('.trace p').textContent"), "4 spans, 4 services, 230 ms, 1 failed")
+	bar := func(span string) string {
+		return eval[string](p, fmt.Sprintf(`getComputedStyle(document.querySelector('li[data-span=%q] .wf-bar')).backgroundColor`, span))
+	}
+	require.Equal(t, "rgb(224, 49, 49)", bar("c3"), "the failed span is red")
+	require.NotEqual(t, bar("a1"), bar("b2"), "each service has its colour")
+	// A span's details open under its row, and close again, by keyboard.
+	p.do(chromedp.Focus(chromedp.CSS(`li[data-span="c3"]`)), chromedp.KeyEvent(kb.Enter))
+	p.waitFor(`document.querySelector('li[data-span="c3"]').nextElementSibling?.classList.contains('wf-detail')`, 5*time.Second)
+	detail := eval[string](p, "document.querySelector('.wf-detail').innerText")
+	for _, want := range []string{"Span id\nc3", "Parent\nb2", "Status\nerror", "Starts at\n+30.0 ms", "http.method\tGET", "service.name\tpayments"} {
+		require.Contains(t, detail, want)
+	}
+	require.Equal(t, "true", eval[string](p, `document.querySelector('li[data-span="c3"]').getAttribute('aria-expanded')`))
+	p.do(chromedp.KeyEvent(kb.Enter))
+	p.waitFor("!document.querySelector('.wf-detail')", 5*time.Second)
 
 	// Requests.
 	p.do(chromedp.Navigate(srv.URL + "/#/requests?destination=service:shop/cart"))

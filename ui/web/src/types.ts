@@ -144,6 +144,8 @@ export interface Span {
   status_message: string;
   attributes?: Record<string, unknown>;
   resource?: Record<string, unknown>;
+  namespace?: string;
+  events?: { time_unix_nano: number | string; name: string; attributes?: unknown }[];
 }
 
 export interface TraceDetail {

@@ -2,8 +2,9 @@
 
 import { getJSON } from "../api";
 import { fmtNs, fmtUnixNano, h } from "../dom";
-import type { Span, TraceDetail, TraceSummary } from "../types";
+import type { TraceDetail, TraceSummary } from "../types";
 import { errorBox, field, sortableTable } from "./common";
+import { waterfall } from "./waterfall";
 
 /** Renders the trace search page, or a trace when id is set. */
 export function renderTraces(root: HTMLElement, id: string, params: Record<string, string>): void {
@@ -72,43 +73,4 @@ async function renderTrace(root: HTMLElement, id: string): Promise<void> {
   } catch (err) {
     root.replaceChildren(h("p", {}, h("a", { href: "#/traces" }, "← Traces")), errorBox(err));
   }
-}
-
-/** Draws spans as a waterfall, children under their parents. */
-export function waterfall(spans: Span[]): HTMLElement {
-  if (!spans.length) return h("p", { class: "muted" }, "No spans.");
-  const start = Math.min(...spans.map((s) => Number(s.start_unix_nano)));
-  const end = Math.max(...spans.map((s) => Number(s.start_unix_nano) + Number(s.duration_ns)));
-  const total = Math.max(1, end - start);
-  const ids = new Set(spans.map((s) => s.span_id));
-  const children = new Map<string, Span[]>();
-  for (const s of spans) {
-    const p = s.parent_span_id && ids.has(s.parent_span_id) ? s.parent_span_id : "";
-    const list = children.get(p) ?? [];
-    list.push(s);
-    children.set(p, list);
-  }
-  for (const list of children.values()) list.sort((a, b) => Number(a.start_unix_nano) - Number(b.start_unix_nano));
-  const list = h("ol", { class: "waterfall", "aria-label": "Spans" });
-  const detail = h("div", { class: "span-detail" });
-  const add = (s: Span, depth: number) => {
-    const left = ((Number(s.start_unix_nano) - start) / total) * 100;
-    const width = Math.max(0.3, (Number(s.duration_ns) / total) * 100);
-    const isErr = String(s.status_code).toLowerCase().includes("error") || s.status_code === 2;
-    const row = h(
-      "li",
-      { tabindex: 0, class: isErr ? "err" : "" },
-      h("span", { class: "wf-name", style: `padding-left:${depth * 14}px` }, h("strong", {}, s.service), " ", s.name),
-      h("span", { class: "wf-track" }, h("span", { class: "wf-bar", style: `left:${left}%;width:${width}%` }), h("span", { class: "wf-dur" }, fmtNs(s.duration_ns))),
-    );
-    const show = () => {
-      detail.replaceChildren(h("h3", {}, `${s.service}: ${s.name}`), h("pre", {}, JSON.stringify({ ...s }, null, 2)));
-    };
-    row.addEventListener("click", show);
-    row.addEventListener("keydown", (ev) => ev.key === "Enter" && show());
-    list.append(row);
-    for (const c of children.get(s.span_id) ?? []) add(c, depth + 1);
-  };
-  for (const r of children.get("") ?? []) add(r, 0);
-  return h("div", { class: "trace" }, h("p", { class: "muted" }, `${spans.length} spans, ${fmtNs(total)}`), list, detail);
 }

@@ -1,0 +1,146 @@
+// The waterfall of one trace: spans as bars on a common time axis, children
+// under their parents, a colour per service, failed spans in red, and a
+// span's details (status, attributes, resource, events) opened under its row.
+
+import { fmtNs, h } from "../dom";
+import type { Span } from "../types";
+
+/** Bar colours of the services of a trace, in order of first appearance. */
+const serviceColors = ["#4dabf7", "#9775fa", "#38d9a9", "#ffa94d", "#f783ac", "#66d9e8", "#a9e34b", "#ffd43b", "#748ffc", "#63e6be", "#e599f7", "#ced4da"];
+
+/** The colour of failed spans, whatever their service. */
+const errorColor = "#e03131";
+
+function failed(s: Span): boolean {
+  return String(s.status_code).toLowerCase().includes("error") || s.status_code === 2;
+}
+
+/** Draws spans as a waterfall, children under their parents. */
+export function waterfall(spans: Span[]): HTMLElement {
+  if (!spans.length) return h("p", { class: "muted" }, "No spans.");
+  const start = Math.min(...spans.map((s) => Number(s.start_unix_nano)));
+  const end = Math.max(...spans.map((s) => Number(s.start_unix_nano) + Number(s.duration_ns)));
+  const total = Math.max(1, end - start);
+
+  const ids = new Set(spans.map((s) => s.span_id));
+  const children = new Map<string, Span[]>();
+  for (const s of spans) {
+    const p = s.parent_span_id && ids.has(s.parent_span_id) ? s.parent_span_id : "";
+    const list = children.get(p) ?? [];
+    list.push(s);
+    children.set(p, list);
+  }
+  for (const list of children.values()) list.sort((a, b) => Number(a.start_unix_nano) - Number(b.start_unix_nano));
+
+  const colors = new Map<string, string>();
+  const colorOf = (service: string) => {
+    let c = colors.get(service);
+    if (!c) {
+      c = serviceColors[colors.size % serviceColors.length]!;
+      colors.set(service, c);
+    }
+    return c;
+  };
+
+  const list = h("ol", { class: "waterfall", "aria-label": "Spans" });
+  const add = (s: Span, depth: number) => {
+    const left = ((Number(s.start_unix_nano) - start) / total) * 100;
+    const width = Math.max(0.3, (Number(s.duration_ns) / total) * 100);
+    const err = failed(s);
+    const color = colorOf(s.service);
+    const row = h(
+      "li",
+      { tabindex: 0, class: `wf-span${err ? " err" : ""}`, "data-span": s.span_id, "aria-expanded": "false" },
+      h(
+        "span",
+        { class: "wf-name", style: `padding-left:${depth * 14}px` },
+        h("span", { class: "wf-swatch", style: `background:${color}`, "aria-hidden": "true" }),
+        h("strong", {}, s.service),
+        " ",
+        s.name,
+        err ? h("span", { class: "wf-err", title: "failed" }, " ✕") : "",
+      ),
+      h("span", { class: "wf-track" }, h("span", { class: "wf-bar", style: `left:${left}%;width:${width}%;background:${err ? errorColor : color}` })),
+      h("span", { class: "wf-dur" }, fmtNs(s.duration_ns)),
+    );
+    let detail: HTMLElement | null = null;
+    const toggle = () => {
+      if (detail) {
+        detail.remove();
+        detail = null;
+        row.setAttribute("aria-expanded", "false");
+        return;
+      }
+      detail = spanDetail(s, Number(s.start_unix_nano) - start);
+      row.after(detail);
+      row.setAttribute("aria-expanded", "true");
+    };
+    row.addEventListener("click", toggle);
+    row.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" || ev.key === " ") {
+        ev.preventDefault();
+        toggle();
+      }
+    });
+    list.append(row);
+    for (const c of children.get(s.span_id) ?? []) add(c, depth + 1);
+  };
+  for (const r of children.get("") ?? []) add(r, 0);
+
+  const errors = spans.filter(failed).length;
+  const summary = `${spans.length} spans, ${colors.size} service${colors.size === 1 ? "" : "s"}, ${fmtNs(total)}${errors ? `, ${errors} failed` : ""}`;
+  return h("div", { class: "trace" }, h("p", { class: "muted" }, summary), axis(total), list);
+}
+
+/** The time axis above the bars: ticks at each quarter of the trace. */
+function axis(total: number): HTMLElement {
+  const ticks = h("span", { class: "wf-track wf-ticks" });
+  for (let i = 0; i <= 4; i++) {
+    ticks.append(h("span", { class: "wf-tick", style: `left:${i * 25}%` }, fmtNs((total * i) / 4)));
+  }
+  return h("div", { class: "wf-axis", "aria-hidden": "true" }, h("span", { class: "wf-name muted" }, "Service and operation"), ticks, h("span", { class: "wf-dur muted" }, "Duration"));
+}
+
+/** A span's details, shown under its row. */
+function spanDetail(s: Span, offset: number): HTMLElement {
+  const facts: [string, string][] = [
+    ["Span id", s.span_id],
+    ["Parent", s.parent_span_id || "–"],
+    ["Kind", String(s.kind)],
+    ["Status", `${s.status_code}${s.status_message ? `: ${s.status_message}` : ""}`],
+    ["Starts at", `+${fmtNs(offset)}`],
+    ["Duration", fmtNs(s.duration_ns)],
+  ];
+  if (s.namespace) facts.splice(0, 0, ["Namespace", s.namespace]);
+  const parts: (Node | string)[] = [h("dl", { class: "kv" }, ...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))];
+  const table = (title: string, m: Record<string, unknown> | undefined) => {
+    const keys = Object.keys(m ?? {}).sort();
+    if (!keys.length) return;
+    parts.push(
+      h("h4", {}, title),
+      h(
+        "table",
+        { class: "data kv-table", "aria-label": title },
+        h("tbody", {}, ...keys.map((k) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, valueText(m![k]))))),
+      ),
+    );
+  };
+  table("Attributes", s.attributes);
+  table("Resource", s.resource);
+  if (s.events?.length) {
+    parts.push(
+      h("h4", {}, "Events (time from the span's start)"),
+      h(
+        "ul",
+        { class: "wf-events" },
+        ...s.events.map((e) => h("li", {}, h("strong", {}, `+${fmtNs(Number(e.time_unix_nano) - Number(s.start_unix_nano))} `), e.name, " ", h("code", {}, valueText(e.attributes)))),
+      ),
+    );
+  }
+  return h("li", { class: "wf-detail", "aria-label": `Details of ${s.service}: ${s.name}` }, ...parts);
+}
+
+function valueText(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
