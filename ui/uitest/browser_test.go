@@ -340,6 +340,16 @@ func TestScreenshots(t *testing.T) {
 	p.do(chromedp.Click(chromedp.ID("sql-run")))
 	p.waitFor("document.querySelectorAll('#sql-results tbody tr').length === 3", 10*time.Second)
 	write("sql-console.png", p.screenshot())
+
+	p.do(chromedp.Navigate(srv.URL + "/#/slos"))
+	p.waitFor("document.querySelectorAll('#slo-table tbody tr').length === 3", 10*time.Second)
+	write("slos.png", p.screenshot())
+
+	p.do(chromedp.Navigate(srv.URL + "/#/traces/4bf92f3577b34da6a3ce929d0e0e4736"))
+	p.waitFor("document.querySelectorAll('.waterfall li').length === 4", 10*time.Second)
+	p.do(chromedp.Click(chromedp.CSS(`li[data-span="c3"]`)))
+	p.waitFor("document.querySelector('.wf-detail')", 5*time.Second)
+	write("trace.png", p.screenshot())
 }
 
 // The table page opened by its address fills once the graph arrives, and
