@@ -252,6 +252,21 @@ func TestPagesAndDiff(t *testing.T) {
 	p.do(chromedp.Navigate(srv.URL + "/#/requests?destination=service:shop/cart"))
 	p.waitFor("document.body.innerText.includes('2 requests')", 10*time.Second)
 	require.Equal(t, "service:shop/cart", eval[string](p, "document.querySelector('input[name=destination]').value"))
+	rows := eval[[]string](p, "[...document.querySelectorAll('#requests-table tbody tr')].map(r => r.innerText)")
+	require.Len(t, rows, 2)
+	for _, want := range []string{"source", "shop/checkout", "pay/payments", "POST payments.pay:8080/charge", "503", "UH", "181 ms", "412 B / 19 B", "unknown"} {
+		require.Contains(t, rows[1], want)
+	}
+	require.True(t, strings.HasSuffix(rows[0], "\tno"), "mtls 2 is plaintext: %q", rows[0])
+	require.Equal(t, 1, eval[int](p, "document.querySelectorAll('#requests-table tbody .error-text').length"), "the 503 alone is marked failed")
+	// A row opens every field of the entry, with its trace.
+	p.do(chromedp.Focus(chromedp.CSS("#requests-table tbody tr:nth-child(2)")), chromedp.KeyEvent(kb.Enter))
+	p.waitFor("document.querySelector('#request-detail table')", 5*time.Second)
+	detail = eval[string](p, "document.getElementById('request-detail').innerText")
+	require.Contains(t, detail, "response_flags\tUH")
+	require.Equal(t, "#/traces/4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('#request-detail a').getAttribute('href')"))
+	p.do(chromedp.Focus(chromedp.CSS("#requests-table tbody tr:nth-child(1)")), chromedp.KeyEvent(kb.Enter))
+	p.waitFor("!document.querySelector('#request-detail a')", 5*time.Second) // no trace: no link
 	require.Empty(t, p.consoleErrors())
 }
 

@@ -550,8 +550,15 @@ func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
 
 func (f *FakeServer) requests(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
+	// Rows as the requests table holds them (a subset of its columns).
+	row := func(ago time.Duration, reporter, src, dst, method, authority, path string, code, grpc int, flags string, dur int64, in, out int, mtls int, trace string) map[string]any {
+		t := now.Add(-ago)
+		return map[string]any{"timestamp": t.Format(time.RFC3339), "start_time_unix_nano": t.UnixNano(), "duration_ns": dur,
+			"reporter": reporter, "source": src, "destination": dst, "protocol": "http", "method": method, "authority": authority, "path": path,
+			"response_code": code, "grpc_status": grpc, "response_flags": flags, "bytes_received": in, "bytes_sent": out, "mtls": mtls, "trace_id": trace}
+	}
 	writeJSON(w, map[string]any{"requests": []map[string]any{
-		{"timestamp": now.Add(-2 * time.Second).Format(time.RFC3339Nano), "source": "service:shop/web", "destination": "service:shop/cart", "method": "GET", "path": "/cart", "code": 200, "flags": "-", "duration_ms": 4.2},
-		{"timestamp": now.Add(-3 * time.Second).Format(time.RFC3339Nano), "source": "service:shop/checkout", "destination": "service:pay/payments", "method": "POST", "path": "/charge", "code": 503, "flags": "UH", "duration_ms": 180.5},
+		row(2*time.Second, "destination", "service:shop/web", "service:shop/cart", "GET", "cart:8080", "/cart", 200, -1, "-", 4_200_000, 0, 1830, 2, "00000000000000000000000000000000"),
+		row(3*time.Second, "source", "service:shop/checkout", "service:pay/payments", "POST", "payments.pay:8080", "/charge", 503, -1, "UH", 180_500_000, 412, 19, 0, "4bf92f3577b34da6a3ce929d0e0e4736"),
 	}})
 }

@@ -1,10 +1,82 @@
-// Request explorer over the requests table.
+// Request explorer over the requests table: one row per access log entry,
+// the columns a reader scans first, and every field of an entry opened
+// under its row.
 
 import { getJSON } from "../api";
-import { h } from "../dom";
+import { fmtBytes, fmtNs, h } from "../dom";
 import { cell, errorBox, field, sortableTable, type Column } from "./common";
 
 type Row = Record<string, unknown>;
+
+const str = (r: Row, k: string) => (typeof r[k] === "string" ? (r[k] as string) : "");
+const num = (r: Row, k: string) => (typeof r[k] === "number" ? (r[k] as number) : NaN);
+
+/** A node id without its kind ("service:shop/web" -> "shop/web"). */
+function party(id: string): string {
+  const i = id.indexOf(":");
+  return i >= 0 ? id.slice(i + 1) : id;
+}
+
+/** The HTTP status, or the gRPC status when the entry has one and no HTTP status. */
+function codeText(r: Row): string {
+  const code = num(r, "response_code");
+  const grpc = num(r, "grpc_status");
+  if (code > 0) return String(code) + (grpc >= 0 ? ` (grpc ${grpc})` : "");
+  if (grpc >= 0) return `grpc ${grpc}`;
+  return "–";
+}
+
+/** Whether the entry failed: a 5xx, a failed gRPC call or an Envoy response flag. */
+function failed(r: Row): boolean {
+  const flags = str(r, "response_flags");
+  const grpc = num(r, "grpc_status");
+  return num(r, "response_code") >= 500 || grpc > 0 || (flags !== "" && flags !== "-");
+}
+
+function requestText(r: Row): string {
+  const method = str(r, "method");
+  const path = str(r, "path");
+  if (!method && !path) return str(r, "protocol") || "–";
+  return `${method} ${str(r, "authority")}${path}`.trim();
+}
+
+function localTime(ts: string): string {
+  const t = Date.parse(ts);
+  return isNaN(t) ? ts : new Date(t).toLocaleTimeString();
+}
+
+function startNs(r: Row): number {
+  const n = num(r, "start_time_unix_nano");
+  return isNaN(n) ? Date.parse(str(r, "timestamp")) * 1e6 : n;
+}
+
+/** The requests table's mtls column: what the reporter knew of the connection. */
+const mtlsText: Record<number, string> = { 0: "unknown", 1: "yes", 2: "no" };
+
+const columns: Column<Row>[] = [
+  { key: "time", label: "Time", value: startNs, render: (r) => h("time", { datetime: str(r, "timestamp") }, localTime(str(r, "timestamp"))), numeric: true },
+  { key: "reporter", label: "Reporter", value: (r) => str(r, "reporter") },
+  { key: "source", label: "Source", value: (r) => party(str(r, "source")) },
+  { key: "destination", label: "Destination", value: (r) => party(str(r, "destination")) },
+  { key: "request", label: "Request", value: requestText, render: (r) => h("span", { class: "req-text", title: requestText(r) }, requestText(r)) },
+  { key: "code", label: "Code", value: (r) => num(r, "response_code") || num(r, "grpc_status"), render: (r) => h("span", { class: failed(r) ? "error-text" : "" }, codeText(r)), numeric: true },
+  { key: "flags", label: "Flags", value: (r) => str(r, "response_flags") || "-" },
+  { key: "duration", label: "Duration", value: (r) => num(r, "duration_ns"), render: (r) => fmtNs(num(r, "duration_ns")), numeric: true },
+  { key: "bytes", label: "Bytes in / out", value: (r) => num(r, "bytes_received") + num(r, "bytes_sent"), render: (r) => `${fmtBytes(num(r, "bytes_received"))} / ${fmtBytes(num(r, "bytes_sent"))}`, numeric: true },
+  { key: "mtls", label: "mTLS", value: (r) => num(r, "mtls"), render: (r) => mtlsText[num(r, "mtls")] ?? "–" },
+];
+
+/** Every field of an entry, with a link to its trace when it has one. */
+function details(r: Row): HTMLElement {
+  const trace = str(r, "trace_id");
+  const keys = Object.keys(r);
+  return h(
+    "div",
+    { class: "req-detail" },
+    trace && !/^0*$/.test(trace) ? h("p", {}, h("a", { href: `#/traces/${encodeURIComponent(trace)}` }, `Trace ${trace}`)) : "",
+    h("table", { class: "data kv-table", "aria-label": "Fields of the request" }, h("tbody", {}, ...keys.map((k) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, cell(r[k])))))),
+  );
+}
 
 /** Renders the request explorer. */
 export function renderRequests(root: HTMLElement, params: Record<string, string>): void {
@@ -20,15 +92,15 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
     try {
       const r = await getJSON<{ requests: Row[] | null }>("requests", q);
       const rows = r.requests ?? [];
-      const keys: string[] = [];
-      for (const row of rows.slice(0, 50)) for (const k of Object.keys(row)) if (!keys.includes(k)) keys.push(k);
-      const cols: Column<Row>[] = keys.map((k) => ({
-        key: k,
-        label: k,
-        value: (row: Row) => (typeof row[k] === "number" ? (row[k] as number) : cell(row[k])),
-        numeric: rows.length > 0 && typeof rows[0]![k] === "number",
-      }));
-      out.replaceChildren(h("p", { class: "muted" }, `${rows.length} requests`), h("div", { class: "scroll" }, sortableTable("Requests", cols, rows)));
+      const detail = h("div", { id: "request-detail" });
+      const table = sortableTable("Requests", columns, rows, {
+        id: "requests-table",
+        onRow: (row) => {
+          detail.replaceChildren(h("h2", {}, `${party(str(row, "source"))} → ${party(str(row, "destination"))}`), details(row));
+          detail.scrollIntoView({ block: "nearest" });
+        },
+      });
+      out.replaceChildren(h("p", { class: "muted" }, `${rows.length} requests. Select one for all its fields.`), h("div", { class: "scroll" }, table), detail);
     } catch (err) {
       out.replaceChildren(errorBox(err));
     }
