@@ -92,6 +92,45 @@ func TestClickHouseEndpoints(t *testing.T) {
 	t.Run("Requests", func(t *testing.T) { testRequests(t, api.client.with(t)) })
 	t.Run("EdgeErrorsByCode", func(t *testing.T) { testEdgeErrors(t, api.client.with(t)) })
 	t.Run("SQL", func(t *testing.T) { testSQL(t, api.client.with(t)) })
+	t.Run("SQLTables", func(t *testing.T) { testSQLTables(t, api.client.with(t)) })
+}
+
+// The table browser's list is what the server holds: every table with
+// exactly its columns, in order, with their types (as SQL reads them from
+// system.columns).
+func testSQLTables(t *testing.T, c client) {
+	status, _, body := c.do(http.MethodGet, "/api/v1/sql/tables", nil)
+	require.Equal(t, http.StatusOK, status, string(body))
+	var res struct {
+		Tables []struct {
+			Name, Doc string
+			Columns   []struct{ Name, Type, Doc string }
+		}
+	}
+	require.NoError(t, json.Unmarshal(body, &res))
+	var names []string
+	for _, tb := range res.Tables {
+		names = append(names, tb.Name)
+		require.NotEmpty(t, tb.Doc, tb.Name)
+		status, _, body := c.postSQL("SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = '"+tb.Name+"'", "json")
+		require.Equal(t, http.StatusOK, status, string(body))
+		var cols struct{ Rows [][]string }
+		require.NoError(t, json.Unmarshal(body, &cols))
+		var listed, held [][]string
+		for _, col := range tb.Columns {
+			require.NotEmpty(t, col.Doc, "%s.%s", tb.Name, col.Name)
+			listed = append(listed, []string{col.Name, col.Type})
+		}
+		for _, r := range cols.Rows {
+			typ := r[1]
+			if inner, ok := strings.CutPrefix(typ, "LowCardinality("); ok {
+				typ = strings.TrimSuffix(inner, ")")
+			}
+			held = append(held, []string{r[0], typ})
+		}
+		require.Equal(t, held, listed, tb.Name)
+	}
+	require.Subset(t, names, []string{"spans", "logs", "metric_series", "metric_samples", "requests", "edges_10s", "edges_1m", "edges_1h", "slo_alerts", "schema_migrations"})
 }
 
 func testTraceByID(t *testing.T, c client) {

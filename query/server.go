@@ -121,6 +121,7 @@ func (s *Server) routes() {
 	api.GET("/traces/:traceId", s.getTrace)
 	api.GET("/requests", s.getRequests)
 	api.POST("/sql", s.postSQL)
+	api.GET("/sql/tables", s.getSQLTables)
 	api.GET("/openapi.yaml", s.getOpenAPI)
 }
 

@@ -15,6 +15,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/query"
 )
 
 func TestLiveGraph(t *testing.T) {
@@ -174,12 +176,12 @@ func TestSQLConsole(t *testing.T) {
 	srv := NewFakeServer(t, DemoGraph())
 	p := openPage(t, srv, "#/sql")
 	p.waitFor("document.getElementById('sql-editor')", 10*time.Second)
-	query := "SELECT source, destination, count() AS requests FROM requests GROUP BY source, destination"
-	p.do(chromedp.SetValue(chromedp.ID("sql-editor"), query), chromedp.Focus(chromedp.ID("sql-editor")))
+	q := "SELECT source, destination, count() AS requests FROM requests GROUP BY source, destination"
+	p.do(chromedp.SetValue(chromedp.ID("sql-editor"), q), chromedp.Focus(chromedp.ID("sql-editor")))
 	// Ctrl+Enter runs it.
 	p.do(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	p.waitFor("document.querySelectorAll('#sql-results tbody tr').length === 3", 10*time.Second)
-	require.Equal(t, []string{query}, srv.Queries())
+	require.Equal(t, []string{q}, srv.Queries())
 	results := eval[string](p, "document.getElementById('sql-results').innerText")
 	require.Contains(t, results, "service:shop/checkout")
 	require.Contains(t, results, "1200")
@@ -189,6 +191,20 @@ func TestSQLConsole(t *testing.T) {
 	p.do(chromedp.SetValue(chromedp.ID("sql-editor"), "SELECT * FROM no_such_table"), chromedp.Click(chromedp.ID("sql-run")))
 	p.waitFor("document.querySelector('#sql-results .error')", 10*time.Second)
 	require.Contains(t, eval[string](p, "document.getElementById('sql-results').innerText"), "Unknown table expression identifier")
+
+	// The table browser lists the schema's tables; a table's button writes a
+	// first query over it, a column's name goes in at the cursor.
+	p.waitFor(`document.querySelector('.sql-tables details[data-table="spans"]')`, 10*time.Second)
+	require.Equal(t, len(query.SQLTables()), eval[int](p, "document.querySelectorAll('.sql-tables details').length"))
+	p.do(chromedp.Click(chromedp.CSS(`.sql-tables details[data-table="requests"] summary`)))
+	require.Contains(t, eval[string](p, `document.querySelector('.sql-tables details[data-table="requests"]').innerText`), "response_flags")
+	p.do(chromedp.Click(chromedp.CSS(`.sql-tables details[data-table="requests"] button.small`)))
+	require.Equal(t, "SELECT *\nFROM requests\nLIMIT 100", eval[string](p, "document.getElementById('sql-editor').value"))
+	// The cursor after "SELECT ": response_flags goes in there, over "*".
+	eval[bool](p, "(() => { const e = document.getElementById('sql-editor'); e.setSelectionRange(7, 8); return true; })()")
+	p.do(chromedp.Click(chromedp.CSS(`.sql-tables details[data-table="requests"] button[aria-label^="Insert response_flags:"]`)))
+	require.Equal(t, "SELECT response_flags\nFROM requests\nLIMIT 100", eval[string](p, "document.getElementById('sql-editor').value"))
+	require.Equal(t, "sql-editor", eval[string](p, "document.activeElement.id"))
 
 	// The 400 answer is logged by the browser as a failed resource; nothing else.
 	for _, e := range p.consoleErrors() {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/meshscope/meshscope/query"
 	"github.com/meshscope/meshscope/ui"
 )
 
@@ -128,6 +129,9 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("GET /api/v1/services/{ns}/{name}", f.service)
 	mux.HandleFunc("GET /api/v1/edges", f.edge)
 	mux.HandleFunc("POST /api/v1/sql", f.sql)
+	mux.HandleFunc("GET /api/v1/sql/tables", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, map[string]any{"tables": query.SQLTables()})
+	})
 	mux.HandleFunc("GET /api/v1/traces", f.traces)
 	mux.HandleFunc("GET /api/v1/traces/{id}", f.trace)
 	mux.HandleFunc("GET /api/v1/requests", f.requests)

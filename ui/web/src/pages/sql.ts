@@ -1,7 +1,8 @@
 // SQL console: a textarea editor, Ctrl+Enter to run, results table, CSV
-// download. Errors are shown as the server returns them.
+// download, and a browser of the tables and their columns beside the
+// editor. Errors are shown as the server returns them.
 
-import { postJSON } from "../api";
+import { getJSON, postJSON } from "../api";
 import { download, h } from "../dom";
 import type { SQLResult } from "../types";
 import { cell, errorBox } from "./common";
@@ -68,14 +69,70 @@ export function renderSQL(root: HTMLElement, params: Record<string, string>): vo
       void run();
     }
   });
+  const tables = h("aside", { class: "sql-tables", "aria-label": "Tables" }, h("h2", {}, "Tables"), h("p", { class: "muted" }, "Loading…"));
+  void loadTables(tables, editor);
   root.replaceChildren(
     h("h1", {}, "SQL console"),
     h("p", { class: "muted" }, "Read-only queries over the requests, spans and metrics tables. Ctrl+Enter runs the query."),
-    editor,
-    h("div", { class: "toolbar" }, runBtn, csvBtn, meta),
+    h("div", { class: "sql-layout" }, h("div", {}, editor, h("div", { class: "toolbar" }, runBtn, csvBtn, meta)), tables),
     results,
   );
   editor.focus();
+}
+
+interface SQLTable {
+  name: string;
+  doc: string;
+  columns: { name: string; type: string; doc: string }[];
+}
+
+/** Puts text at the editor's cursor (over its selection) and focuses it. */
+function insert(editor: HTMLTextAreaElement, text: string): void {
+  editor.setRangeText(text, editor.selectionStart, editor.selectionEnd, "end");
+  editor.focus();
+}
+
+/**
+ * Fills the table browser: each table opens to its description, a button
+ * that writes a first query over it into the editor, and its columns, whose
+ * names go in at the cursor.
+ */
+async function loadTables(aside: HTMLElement, editor: HTMLTextAreaElement): Promise<void> {
+  let list: SQLTable[];
+  try {
+    list = (await getJSON<{ tables: SQLTable[] | null }>("sql/tables")).tables ?? [];
+  } catch (err) {
+    aside.replaceChildren(h("h2", {}, "Tables"), errorBox(err));
+    return;
+  }
+  const items = list.map((t) =>
+    h(
+      "details",
+      { "data-table": t.name },
+      h("summary", {}, h("code", {}, t.name)),
+      h("p", { class: "muted" }, t.doc),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "small",
+          onclick: () => {
+            editor.value = `SELECT *\nFROM ${t.name}\nLIMIT 100`;
+            editor.focus();
+          },
+        },
+        "Query it",
+      ),
+      h(
+        "ul",
+        { class: "sql-columns" },
+        ...t.columns.map((c) =>
+          h("li", {}, h("button", { type: "button", class: "link", title: c.doc, "aria-label": `Insert ${c.name}: ${c.doc}`, onclick: () => insert(editor, c.name) }, c.name), h("span", { class: "coltype" }, c.type)),
+        ),
+      ),
+    ),
+  );
+  aside.replaceChildren(h("h2", {}, "Tables"), h("p", { class: "muted" }, "A column's name goes in at the cursor."), ...items);
 }
 
 function resultTable(r: SQLResult): HTMLElement {
