@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -245,6 +246,11 @@ func TestPagesAndDiff(t *testing.T) {
 	// Traces and waterfall.
 	p.do(chromedp.Navigate(srv.URL + "/#/traces"))
 	p.waitFor("document.querySelectorAll('table.data tbody tr.clickable').length === 2", 10*time.Second)
+	// The service field offers the graph's services.
+	p.waitFor("document.querySelectorAll('#trace-services option').length > 0", 10*time.Second)
+	offered := eval[[]string](p, "[...document.querySelectorAll('#trace-services option')].map(o => o.value)")
+	require.Contains(t, offered, "cart")
+	require.True(t, slices.IsSorted(offered), "%v", offered)
 	p.do(chromedp.Navigate(srv.URL + "/#/traces/4bf92f3577b34da6a3ce929d0e0e4736"))
 	p.waitFor("document.querySelectorAll('.waterfall li').length === 4", 10*time.Second)
 	require.Contains(t, eval[string](p, "document.querySelector('.trace p').textContent"), "4 spans, 4 services, 230 ms, 1 failed")

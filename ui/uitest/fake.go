@@ -126,6 +126,7 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("GET /api/v1/graph", f.graph)
 	mux.HandleFunc("GET /api/v1/graph/diff", f.diff)
 	mux.HandleFunc("GET /api/v1/graph/analytics/{kind}", f.analytics)
+	mux.HandleFunc("GET /api/v1/services", f.services)
 	mux.HandleFunc("GET /api/v1/services/{ns}/{name}", f.service)
 	mux.HandleFunc("GET /api/v1/edges", f.edge)
 	mux.HandleFunc("POST /api/v1/sql", f.sql)
@@ -456,6 +457,20 @@ func series(base float64, points int) map[string]any {
 		p99[i] = 30 * wave * (1 + 0.3*math.Sin(float64(i)/2))
 	}
 	return map[string]any{"time": t, "rps": rps, "error_rate": errs, "p50_ms": p50, "p90_ms": p90, "p95_ms": p95, "p99_ms": p99}
+}
+
+// services lists the graph's service nodes, as GET /api/v1/services does
+// (a subset of its fields).
+func (f *FakeServer) services(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	out := []map[string]any{}
+	for _, id := range f.order {
+		if n := f.nodes[id]; n.Kind == "service" {
+			out = append(out, map[string]any{"id": n.ID, "namespace": n.Namespace, "name": n.Name, "health": n.Health, "rps_in": n.RPSIn})
+		}
+	}
+	f.mu.Unlock()
+	writeJSON(w, map[string]any{"services": out})
 }
 
 func (f *FakeServer) service(w http.ResponseWriter, r *http.Request) {

@@ -12,7 +12,12 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     void renderTrace(root, id);
     return;
   }
-  const service = h("input", { name: "service", value: params["service"] ?? "", placeholder: "any" });
+  const service = h("input", { name: "service", value: params["service"] ?? "", placeholder: "any", list: "trace-services", autocomplete: "off" });
+  // The services the graph knows, offered as the field is typed in.
+  const services = h("datalist", { id: "trace-services" });
+  void getJSON<{ services: { name: string }[] | null }>("services")
+    .then((r) => services.replaceChildren(...[...new Set((r.services ?? []).map((s) => s.name).filter(Boolean))].sort().map((n) => h("option", { value: n }))))
+    .catch(() => undefined);
   const minDur = h("input", { name: "min_duration", value: params["min_duration"] ?? "", placeholder: "e.g. 200ms" });
   const from = h("input", { name: "from", value: params["from"] ?? "now-1h" });
   const to = h("input", { name: "to", value: params["to"] ?? "now" });
@@ -61,7 +66,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     field("Limit", limit),
     h("button", { type: "submit", class: "primary" }, "Search"),
   );
-  root.replaceChildren(h("h1", {}, "Traces"), form, out);
+  root.replaceChildren(h("h1", {}, "Traces"), form, services, out);
   void search();
 }
 
