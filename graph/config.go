@@ -12,6 +12,12 @@ import (
 // BucketSeconds is the width of the buckets flushed to edges_10s.
 const BucketSeconds = 10
 
+// PendingSpanBytes is the most memory a span waiting in the pairer's store
+// for its other half holds (its entry, its key in the store's index, its
+// strings), as TestPendingSpanMemory measures it: serve sizes the store's
+// default bound by it.
+const PendingSpanBytes = 420
+
 // BuilderConfig configures the live graph builder. The zero value is usable:
 // WithDefaults fills every unset field.
 type BuilderConfig struct {
@@ -28,7 +34,8 @@ type BuilderConfig struct {
 	// half before it is handled unpaired (default 10s).
 	SpanWait time.Duration `yaml:"span_wait"`
 	// MaxPendingSpans bounds the spans waiting for their other half
-	// (default 100000); spans beyond it are dropped and counted.
+	// (default 100000), each holding up to PendingSpanBytes of memory;
+	// spans beyond it are dropped and counted.
 	MaxPendingSpans int `yaml:"max_pending_spans"`
 	// MaxEdges bounds the live edges (default 200000, about 1.5 KB each
 	// plus their per-second buckets): observations of new edges beyond it

@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/meshscope/meshscope/graph"
 )
 
 // gcPercent is serve's garbage collection target, unless GOGC says
@@ -65,12 +67,11 @@ func cgroupMemoryLimit(root string) (int64, bool) {
 
 // The span pairer's store, with --span-max-pending 0 (the default): a share
 // of the Go runtime's soft memory limit (tuneGC sets it from the
-// container's), at about spanStoreEntryBytes a waiting span, and never
-// below minSpanStore, which is also its size without a limit.
+// container's), at graph.PendingSpanBytes a waiting span, and never below
+// minSpanStore, which is also its size without a limit.
 const (
-	spanStoreShare      = 0.05
-	spanStoreEntryBytes = 360
-	minSpanStore        = 100_000
+	spanStoreShare = 0.05
+	minSpanStore   = 100_000
 )
 
 // spanStoreSize is the store's size for a soft memory limit of limit bytes
@@ -79,5 +80,5 @@ func spanStoreSize(limit int64) int {
 	if limit <= 0 || limit == math.MaxInt64 {
 		return minSpanStore
 	}
-	return max(minSpanStore, int(float64(limit)*spanStoreShare/spanStoreEntryBytes))
+	return max(minSpanStore, int(float64(limit)*spanStoreShare/graph.PendingSpanBytes))
 }

@@ -35,7 +35,7 @@ func TestCgroupMemoryLimit(t *testing.T) {
 }
 
 // TestSpanStoreSize: without --span-max-pending the span store takes 5 % of
-// the soft memory limit at 360 bytes a span, never fewer than 100,000
+// the soft memory limit at graph.PendingSpanBytes (420) a span, never fewer than 100,000
 // spans, which is also its size without a limit.
 func TestSpanStoreSize(t *testing.T) {
 	for _, tc := range []struct {
@@ -45,8 +45,8 @@ func TestSpanStoreSize(t *testing.T) {
 		{math.MaxInt64, 100_000},        // no limit
 		{0, 100_000},                    // none known
 		{256 << 20, 100_000},            // a small container: the floor
-		{(2 << 30) * 4 / 5, 238_609},    // 80 % of 2 GiB: 85 MB of store
-		{(16 << 30) * 4 / 5, 1_908_874}, // 80 % of 16 GiB
+		{(2 << 30) * 4 / 5, 204_522},    // 80 % of 2 GiB: 85 MB of store
+		{(16 << 30) * 4 / 5, 1_636_178}, // 80 % of 16 GiB
 	} {
 		require.Equal(t, tc.want, spanStoreSize(tc.limit), "limit %d", tc.limit)
 	}
