@@ -238,6 +238,9 @@ func testTraceSearch(t *testing.T, c client) {
 		{"limit=1", []string{hexB}},
 		{"from=now-4h", []string{hexB, hexA, "cc000000000000000000000000000000"}},
 		{"from=now-4h&to=now-2h", []string{"cc000000000000000000000000000000"}},
+		{"service=cart&error=true", []string{hexA}},
+		{"service=web&from=now-4h", []string{hexA, "cc000000000000000000000000000000"}},
+		{"service=cart&from=now-4h&to=now-2h", nil},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			var l traceList
@@ -245,6 +248,11 @@ func testTraceSearch(t *testing.T, c client) {
 			require.Equal(t, tc.want, l.ids())
 		})
 	}
+	// A trace found by one service's spans is summed over all its spans.
+	c.get("/api/v1/traces?service=cart", &l)
+	require.Equal(t, []string{hexB, hexA}, l.ids())
+	require.EqualValues(t, 3, l.Traces[1].Spans)
+	require.Equal(t, "web", l.Traces[1].RootService)
 	for _, tc := range []struct{ query, field string }{
 		{"min_duration=fast", "min_duration"},
 		{"error=maybe", "error"},

@@ -218,7 +218,20 @@ func (s *Server) searchTraces(c echo.Context) error {
 		return err
 	}
 	// A root span has no parent; a trace whose root was not stored is
-	// named after its earliest span.
+	// named after its earliest span. With a service, the traces that have
+	// one of its spans are found first through the table's primary key
+	// (service_name leads it), so only their spans are grouped: 3 to 9
+	// times faster than grouping every span of the range (BENCHMARKS.md).
+	// GLOBAL, so that on a cluster the subquery over the Distributed table
+	// runs once, not once per shard (which ClickHouse refuses).
+	args := []any{schema.StatusError, from.Unix(), to.Unix()}
+	where := "timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)"
+	if svc := c.QueryParam("service"); svc != "" {
+		where += `
+  AND trace_id GLOBAL IN (SELECT trace_id FROM spans
+                          WHERE service_name = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?))`
+		args = append(args, svc, from.Unix(), to.Unix())
+	}
 	q := `
 SELECT lower(hex(trace_id)) AS id,
        min(start_time_unix_nano) AS start,
@@ -228,14 +241,10 @@ SELECT lower(hex(trace_id)) AS id,
        argMin(service_name, (parent_span_id != unhex('0000000000000000'), start_time_unix_nano)) AS root_service,
        argMin(name, (parent_span_id != unhex('0000000000000000'), start_time_unix_nano)) AS root_name
 FROM spans
-WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+WHERE ` + where + `
 GROUP BY trace_id
 HAVING duration >= ?`
-	args := []any{schema.StatusError, from.Unix(), to.Unix(), uint64(minDur)}
-	if svc := c.QueryParam("service"); svc != "" {
-		q += " AND countIf(service_name = ?) > 0"
-		args = append(args, svc)
-	}
+	args = append(args, uint64(minDur))
 	if onlyErrors {
 		q += " AND errors > 0"
 	}

@@ -198,6 +198,17 @@ func TestClusterWritesSpreadAcrossShards(t *testing.T) {
 		require.NoError(t, st.Conn().QueryRow(ctx, "SELECT name, count() FROM spans WHERE service_name = 'svc-3' GROUP BY name").Scan(&name, &n))
 		require.Equal(t, "GET /3", name, "node %d", i+1)
 		require.EqualValues(t, traces, n, "node %d", i+1)
+		// The trace search's form for a service (query/traces.go): the
+		// traces of a service's spans, every span of them summed. GLOBAL
+		// runs the subquery over the Distributed table once (a plain IN is
+		// refused: distributed_product_mode = 'deny').
+		var found, spans uint64
+		require.NoError(t, st.Conn().QueryRow(ctx, `SELECT toUInt64(count()), toUInt64(sum(n)) FROM (
+			SELECT trace_id, count() AS n FROM spans
+			WHERE trace_id GLOBAL IN (SELECT trace_id FROM spans WHERE service_name = 'svc-3')
+			GROUP BY trace_id)`).Scan(&found, &spans))
+		require.EqualValues(t, traces, found, "node %d", i+1)
+		require.EqualValues(t, traces*spansPerTrace, spans, "node %d", i+1)
 	}
 }
 
