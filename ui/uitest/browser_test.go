@@ -269,6 +269,22 @@ func TestPagesAndDiff(t *testing.T) {
 	require.Equal(t, "true", eval[string](p, `document.querySelector('li[data-span="c3"]').getAttribute('aria-expanded')`))
 	p.do(chromedp.KeyEvent(kb.Enter))
 	p.waitFor("!document.querySelector('.wf-detail')", 5*time.Second)
+	// A span's subtree folds away and back; a folded subtree stays folded
+	// when its parent unfolds.
+	shown := "[...document.querySelectorAll('.waterfall li.wf-span')].filter(li => !li.hidden).map(li => li.dataset.span).join(',')"
+	fold := func(span string) { p.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`li[data-span=%q] .wf-fold`, span)))) }
+	require.Equal(t, 2, eval[int](p, "document.querySelectorAll('.wf-fold').length"), "only spans with children fold")
+	require.Equal(t, "Hide the 2 spans under checkout POST /orders", eval[string](p, `document.querySelector('li[data-span="b2"] .wf-fold').getAttribute('aria-label')`))
+	fold("b2")
+	require.Equal(t, "a1,b2", eval[string](p, shown))
+	require.Equal(t, "none", eval[string](p, `getComputedStyle(document.querySelector('li[data-span="c3"]')).display`))
+	require.Empty(t, eval[string](p, "document.querySelector('.wf-detail') ? 'open' : ''"), "folding did not open details")
+	fold("a1")
+	require.Equal(t, "a1", eval[string](p, shown))
+	fold("a1")
+	require.Equal(t, "a1,b2", eval[string](p, shown))
+	fold("b2")
+	require.Equal(t, "a1,b2,c3,d4", eval[string](p, shown))
 
 	// Requests.
 	p.do(chromedp.Navigate(srv.URL + "/#/requests?destination=service:shop/cart"))

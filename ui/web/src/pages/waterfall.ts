@@ -1,6 +1,7 @@
 // The waterfall of one trace: spans as bars on a common time axis, children
-// under their parents, a colour per service, failed spans in red, and a
-// span's details (status, attributes, resource, events) opened under its row.
+// under their parents (a span's subtree folds away), a colour per service,
+// failed spans in red, and a span's details (status, attributes, resource,
+// events) opened under its row.
 
 import { fmtNs, h } from "../dom";
 import type { Span } from "../types";
@@ -42,8 +43,25 @@ export function waterfall(spans: Span[]): HTMLElement {
     return c;
   };
 
+  /** A span's row, its details when open, and the spans under it. */
+  interface Node {
+    row: HTMLElement;
+    detail: HTMLElement | null;
+    kids: Node[];
+    collapsed: boolean;
+  }
+  /** Shows or hides the rows under n, leaving folded subtrees folded. */
+  const showUnder = (n: Node, visible: boolean) => {
+    for (const k of n.kids) {
+      k.row.hidden = !visible;
+      if (k.detail) k.detail.hidden = !visible;
+      showUnder(k, visible && !k.collapsed);
+    }
+  };
+  const countUnder = (n: Node): number => n.kids.reduce((sum, k) => sum + 1 + countUnder(k), 0);
+
   const list = h("ol", { class: "waterfall", "aria-label": "Spans" });
-  const add = (s: Span, depth: number) => {
+  const add = (s: Span, depth: number): Node => {
     const left = ((Number(s.start_unix_nano) - start) / total) * 100;
     const width = Math.max(0.3, (Number(s.duration_ns) / total) * 100);
     const err = failed(s);
@@ -54,6 +72,7 @@ export function waterfall(spans: Span[]): HTMLElement {
       h(
         "span",
         { class: "wf-name", style: `padding-left:${depth * 14}px` },
+        h("span", { class: "wf-fold-slot" }),
         h("span", { class: "wf-swatch", style: `background:${color}`, "aria-hidden": "true" }),
         h("strong", {}, s.service),
         " ",
@@ -63,16 +82,16 @@ export function waterfall(spans: Span[]): HTMLElement {
       h("span", { class: "wf-track" }, h("span", { class: "wf-bar", style: `left:${left}%;width:${width}%;background:${err ? errorColor : color}` })),
       h("span", { class: "wf-dur" }, fmtNs(s.duration_ns)),
     );
-    let detail: HTMLElement | null = null;
+    const node: Node = { row, detail: null, kids: [], collapsed: false };
     const toggle = () => {
-      if (detail) {
-        detail.remove();
-        detail = null;
+      if (node.detail) {
+        node.detail.remove();
+        node.detail = null;
         row.setAttribute("aria-expanded", "false");
         return;
       }
-      detail = spanDetail(s, Number(s.start_unix_nano) - start);
-      row.after(detail);
+      node.detail = spanDetail(s, Number(s.start_unix_nano) - start);
+      row.after(node.detail);
       row.setAttribute("aria-expanded", "true");
     };
     row.addEventListener("click", toggle);
@@ -83,7 +102,27 @@ export function waterfall(spans: Span[]): HTMLElement {
       }
     });
     list.append(row);
-    for (const c of children.get(s.span_id) ?? []) add(c, depth + 1);
+    for (const c of children.get(s.span_id) ?? []) node.kids.push(add(c, depth + 1));
+    if (node.kids.length) {
+      // A button folds the spans under this one away, and back.
+      const under = countUnder(node);
+      const fold = h("button", { type: "button", class: "wf-fold", "aria-expanded": "true" });
+      const label = () => {
+        fold.textContent = node.collapsed ? "▸" : "▾";
+        fold.setAttribute("aria-expanded", String(!node.collapsed));
+        fold.setAttribute("aria-label", `${node.collapsed ? "Show" : "Hide"} the ${under} span${under === 1 ? "" : "s"} under ${s.service} ${s.name}`);
+      };
+      label();
+      fold.addEventListener("click", (ev) => {
+        ev.stopPropagation();
+        node.collapsed = !node.collapsed;
+        label();
+        showUnder(node, !node.collapsed);
+      });
+      fold.addEventListener("keydown", (ev) => ev.stopPropagation());
+      row.querySelector(".wf-fold-slot")!.append(fold);
+    }
+    return node;
   };
   for (const r of children.get("") ?? []) add(r, 0);
 
