@@ -241,6 +241,9 @@ func testTraceSearch(t *testing.T, c client) {
 		{"service=cart&error=true", []string{hexA}},
 		{"service=web&from=now-4h", []string{hexA, "cc000000000000000000000000000000"}},
 		{"service=cart&from=now-4h&to=now-2h", nil},
+		{"operation=POST+cart", []string{hexA}},
+		{"service=cart&operation=GET+%2Fcart", []string{hexB}},
+		{"service=web&operation=GET+%2Fcart", nil}, // the operation of another service
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			var l traceList
@@ -248,6 +251,23 @@ func testTraceSearch(t *testing.T, c client) {
 			require.Equal(t, tc.want, l.ids())
 		})
 	}
+	// A service's operations, busiest first.
+	var ops struct {
+		Operations []struct {
+			Name  string `json:"name"`
+			Spans uint64 `json:"spans"`
+		} `json:"operations"`
+	}
+	c.get("/api/v1/traces/operations?service=web&from=now-4h", &ops)
+	require.Len(t, ops.Operations, 3)
+	for _, o := range ops.Operations {
+		require.EqualValues(t, 1, o.Spans, o.Name)
+	}
+	require.Equal(t, "GET /checkout", ops.Operations[0].Name, "equal counts sort by name")
+	c.get("/api/v1/traces/operations?service=web", &ops)
+	require.Len(t, ops.Operations, 2, "the last hour by default")
+	c.fail("/api/v1/traces/operations", http.StatusBadRequest, "service")
+
 	// A trace found by one service's spans is summed over all its spans.
 	c.get("/api/v1/traces?service=cart", &l)
 	require.Equal(t, []string{hexB, hexA}, l.ids())

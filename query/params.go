@@ -87,6 +87,16 @@ func (s *Server) limitParam(c echo.Context) (int, error) {
 	return n, nil
 }
 
+// rowsParams reads what every row search takes: its range (the last hour
+// by default) and its limit.
+func (s *Server) rowsParams(c echo.Context) (from, to time.Time, limit int, err error) {
+	if from, to, _, err = s.rangeOrDefault(c); err != nil {
+		return
+	}
+	limit, err = s.limitParam(c)
+	return
+}
+
 // defaultPoints is how many points a series has when no step is given.
 const defaultPoints = 120
 

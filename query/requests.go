@@ -51,11 +51,7 @@ func flagsFilter(v string) (string, []any, error) {
 
 // GET /api/v1/requests
 func (s *Server) getRequests(c echo.Context) error {
-	from, to, _, err := s.rangeOrDefault(c)
-	if err != nil {
-		return err
-	}
-	limit, err := s.limitParam(c)
+	from, to, limit, err := s.rowsParams(c)
 	if err != nil {
 		return err
 	}

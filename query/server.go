@@ -118,6 +118,7 @@ func (s *Server) routes() {
 	api.GET("/services/:namespace/:name", s.getService)
 	api.GET("/edges", s.getEdge)
 	api.GET("/traces", s.searchTraces)
+	api.GET("/traces/operations", s.traceOperations)
 	api.GET("/traces/:traceId", s.getTrace)
 	api.GET("/requests", s.getRequests)
 	api.POST("/sql", s.postSQL)

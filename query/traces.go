@@ -196,11 +196,7 @@ type traceSummary struct {
 
 // GET /api/v1/traces
 func (s *Server) searchTraces(c echo.Context) error {
-	from, to, _, err := s.rangeOrDefault(c)
-	if err != nil {
-		return err
-	}
-	limit, err := s.limitParam(c)
+	from, to, limit, err := s.rowsParams(c)
 	if err != nil {
 		return err
 	}
@@ -224,13 +220,22 @@ func (s *Server) searchTraces(c echo.Context) error {
 	// times faster than grouping every span of the range (BENCHMARKS.md).
 	// GLOBAL, so that on a cluster the subquery over the Distributed table
 	// runs once, not once per shard (which ClickHouse refuses).
+	// An operation (span name) narrows the subquery the same way, name
+	// coming second in the key.
 	args := []any{schema.StatusError, from.Unix(), to.Unix()}
 	where := "timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)"
-	if svc := c.QueryParam("service"); svc != "" {
+	if svc, op := c.QueryParam("service"), c.QueryParam("operation"); svc != "" || op != "" {
+		var sub []string
+		for _, f := range []struct{ col, v string }{{"service_name", svc}, {"name", op}} {
+			if f.v != "" {
+				sub = append(sub, f.col+" = ?")
+				args = append(args, f.v)
+			}
+		}
 		where += `
   AND trace_id GLOBAL IN (SELECT trace_id FROM spans
-                          WHERE service_name = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?))`
-		args = append(args, svc, from.Unix(), to.Unix())
+                          WHERE ` + strings.Join(sub, " AND ") + ` AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?))`
+		args = append(args, from.Unix(), to.Unix())
 	}
 	q := `
 SELECT lower(hex(trace_id)) AS id,
@@ -269,4 +274,53 @@ HAVING duration >= ?`
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"traces": out})
+}
+
+// operation is a span name of a service, with how many of its spans the
+// range holds.
+type operation struct {
+	Name  string `json:"name"`
+	Spans uint64 `json:"spans"`
+}
+
+// GET /api/v1/traces/operations: the span names of a service, busiest
+// first, for the trace search's operation field. The table's key starts
+// with (service_name, name), so this reads only the service's spans.
+func (s *Server) traceOperations(c echo.Context) error {
+	svc := c.QueryParam("service")
+	if svc == "" {
+		return badParam("service", "service is required")
+	}
+	from, to, limit, err := s.rowsParams(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	rows, err := s.deps.Store.Conn().Query(ctx, `
+SELECT name, count() AS spans
+FROM spans
+WHERE service_name = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+GROUP BY name
+ORDER BY spans DESC, name
+LIMIT ?`, svc, from.Unix(), to.Unix(), limit)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	out := []operation{}
+	for rows.Next() {
+		var o operation
+		if err := rows.Scan(&o.Name, &o.Spans); err != nil {
+			return err
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"operations": out})
 }

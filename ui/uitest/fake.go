@@ -134,6 +134,7 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 		writeJSON(w, map[string]any{"tables": query.SQLTables()})
 	})
 	mux.HandleFunc("GET /api/v1/traces", f.traces)
+	mux.HandleFunc("GET /api/v1/traces/operations", f.traceOperations)
 	mux.HandleFunc("GET /api/v1/traces/{id}", f.trace)
 	mux.HandleFunc("GET /api/v1/requests", f.requests)
 	mux.HandleFunc("GET /api/v1/slos", f.slos)
@@ -546,10 +547,26 @@ func (f *FakeServer) sql(w http.ResponseWriter, r *http.Request) {
 
 func (f *FakeServer) traces(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UnixNano()
-	writeJSON(w, map[string]any{"traces": []map[string]any{
+	out := []map[string]any{}
+	for _, t := range []map[string]any{
 		{"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "root_service": "web", "root_name": "GET /checkout", "start_unix_nano": now - 5e9, "duration_ns": 230e6, "spans": 4, "errors": 1},
 		{"trace_id": "00f067aa0ba902b7a3ce929d0e0e4736", "root_service": "web", "root_name": "GET /cart", "start_unix_nano": now - 9e9, "duration_ns": 12e6, "spans": 2, "errors": 0},
-	}})
+	} {
+		// The fake's traces have one operation each, their root's.
+		if op := r.URL.Query().Get("operation"); op == "" || op == t["root_name"] {
+			out = append(out, t)
+		}
+	}
+	writeJSON(w, map[string]any{"traces": out})
+}
+
+// traceOperations answers the operations of the fake's one traced service.
+func (f *FakeServer) traceOperations(w http.ResponseWriter, r *http.Request) {
+	ops := []map[string]any{}
+	if r.URL.Query().Get("service") == "web" {
+		ops = append(ops, map[string]any{"name": "GET /checkout", "spans": 12}, map[string]any{"name": "GET /cart", "spans": 7})
+	}
+	writeJSON(w, map[string]any{"operations": ops})
 }
 
 func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {

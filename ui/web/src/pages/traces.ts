@@ -18,6 +18,24 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
   void getJSON<{ services: { name: string }[] | null }>("services")
     .then((r) => services.replaceChildren(...[...new Set((r.services ?? []).map((s) => s.name).filter(Boolean))].sort().map((n) => h("option", { value: n }))))
     .catch(() => undefined);
+  // The chosen service's operations, offered in the operation field.
+  const operation = h("input", { name: "operation", value: params["operation"] ?? "", placeholder: "any", list: "trace-operations", autocomplete: "off" });
+  const operations = h("datalist", { id: "trace-operations" });
+  let opsFor = "";
+  const loadOperations = () => {
+    const svc = service.value.trim();
+    if (svc === opsFor) return;
+    opsFor = svc;
+    operations.replaceChildren();
+    if (!svc) return;
+    void getJSON<{ operations: { name: string }[] | null }>("traces/operations", { service: svc, from: from.value, to: to.value, limit: "200" })
+      .then((r) => {
+        if (opsFor === svc) operations.replaceChildren(...(r.operations ?? []).map((o) => h("option", { value: o.name })));
+      })
+      .catch(() => undefined);
+  };
+  service.addEventListener("change", loadOperations);
+  operation.addEventListener("focus", loadOperations);
   const minDur = h("input", { name: "min_duration", value: params["min_duration"] ?? "", placeholder: "e.g. 200ms" });
   const from = h("input", { name: "from", value: params["from"] ?? "now-1h" });
   const to = h("input", { name: "to", value: params["to"] ?? "now" });
@@ -30,6 +48,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     try {
       const r = await getJSON<{ traces: TraceSummary[] | null }>("traces", {
         service: service.value,
+        operation: operation.value,
         from: from.value,
         to: to.value,
         min_duration: minDur.value,
@@ -59,6 +78,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     "form",
     { class: "toolbar wrap", onsubmit: (ev: Event) => (ev.preventDefault(), void search()) },
     field("Service", service),
+    field("Operation", operation),
     field("Min duration", minDur),
     field("From", from),
     field("To", to),
@@ -66,7 +86,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     field("Limit", limit),
     h("button", { type: "submit", class: "primary" }, "Search"),
   );
-  root.replaceChildren(h("h1", {}, "Traces"), form, services, out);
+  root.replaceChildren(h("h1", {}, "Traces"), form, services, operations, out);
   void search();
 }
 
