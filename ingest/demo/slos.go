@@ -10,10 +10,11 @@ import (
 // SLOs returns example SLOs for the mesh cfg generates, as an SLO spec
 // file (docs/slo.md) that `serve --demo` loads, so that the SLO page and
 // the alerts have something to show: the availability and latency of the
-// requests entering the mesh through the ingress gateway, and an SLO on the scenario's target that its change breaks
-// (the failing service's availability, the slow database's latency, the
-// canary's service's availability). With the default alerting the
-// failing-dependency scenario pages within a few evaluations of its start.
+// requests entering the mesh through the ingress gateway, and an SLO on
+// the scenario's target that its change breaks (the failing service's
+// availability, the slow database's latency, the canary's service's
+// availability). With the default alerting the failing-dependency
+// scenario pages within a few evaluations of its start.
 func SLOs(cfg Config) ([]byte, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {

@@ -92,6 +92,7 @@ class App {
   private readonly tableView = newTableView();
   /** A pending redraw of the table page after the graph changed. */
   private tableTimer: ReturnType<typeof setTimeout> | undefined;
+  private tableRenderMs = 0;
   /** Fetches the SLO page's data again while it is shown. */
   private sloTimer: ReturnType<typeof setInterval> | undefined;
   private snapshotSeen = false;
@@ -438,6 +439,7 @@ class App {
   private renderTablePage(): void {
     if (this.tableTimer !== undefined) clearTimeout(this.tableTimer);
     this.tableTimer = undefined;
+    const t0 = performance.now();
     renderTable(this.otherPage, this.store, this.state.query, this.tableView, (kind, id) => {
       this.state.page = "graph";
       this.state.sub = "";
@@ -445,6 +447,7 @@ class App {
       else this.state.edge = id;
       location.hash = formatHash(this.state);
     });
+    this.tableRenderMs = performance.now() - t0;
   }
 
   /** Draws the page shown again with fresh data (not while the tab is hidden). */
@@ -457,7 +460,9 @@ class App {
 
   /**
    * Draws the table page again after the graph changed while it is shown:
-   * at once for a whole new graph, at most once a second for deltas.
+   * at once for a whole new graph; for deltas at most once a second, or
+   * less often when drawing takes long (thousands of rows), so that the
+   * tables take at most a tenth of the time.
    */
   private refreshTable(whole: boolean): void {
     if (this.state.page !== "table") return;
@@ -469,7 +474,7 @@ class App {
     this.tableTimer = setTimeout(() => {
       this.tableTimer = undefined;
       if (this.state.page === "table") this.renderTablePage();
-    }, 1000);
+    }, Math.max(1000, 10 * this.tableRenderMs));
   }
 
   // ---- data ----

@@ -13,6 +13,7 @@ export interface TableView {
   edges: SortState;
 }
 
+/** A table page view with neither table sorted. */
 export function newTableView(): TableView {
   return { nodes: { key: "", desc: true }, edges: { key: "", desc: true } };
 }
