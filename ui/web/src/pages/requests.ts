@@ -1,6 +1,6 @@
 // Request explorer over the requests table: one row per access log entry,
-// the columns a reader scans first, and every field of an entry opened
-// under its row.
+// the columns a reader scans first, and every field of the entry chosen
+// shown below the table.
 
 import { getJSON } from "../api";
 import { fmtBytes, fmtNs, h } from "../dom";
