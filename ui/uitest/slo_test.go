@@ -128,5 +128,15 @@ func TestSLOPagesRefresh(t *testing.T) {
 	srv.SetSLOState("checkout-availability", "firing")
 	require.True(t, evalAwait[bool](p, "window.meshscope.refreshPage().then(() => true)"))
 	require.Contains(t, eval[string](p, "document.querySelector('.slo-numbers').innerText"), "firing")
+	// Charts drawn again do not pile up: those that left the page are
+	// destroyed when the next are drawn (uPlot holds window listeners).
+	charts := "document.querySelectorAll('#page-other .uplot').length"
+	p.waitFor(charts+" > 0", 10*time.Second)
+	shown := eval[int](p, charts)
+	for range 4 {
+		require.True(t, evalAwait[bool](p, "window.meshscope.refreshPage().then(() => true)"))
+		p.waitFor(fmt.Sprintf("%s === %d", charts, shown), 10*time.Second)
+	}
+	require.LessOrEqual(t, eval[int](p, "window.meshscope.liveCharts()"), 2*shown)
 	require.Empty(t, p.consoleErrors())
 }

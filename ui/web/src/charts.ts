@@ -10,8 +10,31 @@ export interface Line {
   color: string;
 }
 
+/**
+ * The charts drawn and not yet destroyed. uPlot keeps listeners on the
+ * window until a chart is destroyed, so a chart whose element has left the
+ * document (a panel closed, a page drawn again) would stay in memory.
+ */
+const charts = new Set<uPlot>();
+
+/** Destroys the charts no longer in the document. */
+function sweepCharts(): void {
+  for (const u of charts) {
+    if (!u.root.isConnected) {
+      u.destroy();
+      charts.delete(u);
+    }
+  }
+}
+
+/** How many charts exist: those shown and those left since the last chart was drawn. */
+export function chartCount(): number {
+  return charts.size;
+}
+
 /** Draws a line chart of series over Unix-second times into a new element. */
 export function lineChart(title: string, time: number[], lines: Line[], fmt: (v: number) => string, width = 340): HTMLElement {
+  sweepCharts();
   const box = h("figure", { class: "chart", "aria-label": title });
   box.append(h("figcaption", {}, title));
   const usable = lines.filter((l) => l.values && l.values.length === time.length);
@@ -44,7 +67,7 @@ export function lineChart(title: string, time: number[], lines: Line[], fmt: (v:
   // uPlot measures fonts on insertion; create it on the next frame when the
   // panel is in the document.
   requestAnimationFrame(() => {
-    new uPlot(opts, data, holder);
+    charts.add(new uPlot(opts, data, holder));
   });
   return box;
 }

@@ -17,6 +17,7 @@ import { renderSQL } from "./pages/sql";
 import { newTableView, renderTable } from "./pages/table";
 import { renderTraces } from "./pages/traces";
 import { TrafficAnimation } from "./animation";
+import { chartCount } from "./charts";
 import { parseQuery } from "./query";
 import { Renderer } from "./renderer";
 import { baseSeconds, formatHash, parseHash, rangeSeconds, rfc3339, type ViewState } from "./state";
@@ -61,6 +62,8 @@ export interface TestHooks {
   animatedDots(): number;
   /** Draws the page shown again with fresh data, as its timer does. */
   refreshPage(): Promise<void>;
+  /** How many charts exist (shown, or left since the last chart was drawn). */
+  liveCharts(): number;
 }
 
 declare global {
@@ -1008,6 +1011,7 @@ class App {
       dashedEdgeCount: () => app.store.graph.filterEdges((_id, a) => !!a["dash"]).length,
       animatedDots: () => app.animation.lastDots,
       refreshPage: () => app.refreshPage(),
+      liveCharts: () => chartCount(),
     };
   }
 }
