@@ -294,6 +294,12 @@ func TestPagesAndDiff(t *testing.T) {
 	fold("b2")
 	require.Equal(t, "a1,b2,c3,d4", eval[string](p, shown))
 
+	// A malformed trace (a span id used twice, a span its own parent) still
+	// draws, each span once.
+	p.do(chromedp.Navigate(srv.URL + "/#/traces/" + MalformedTraceID))
+	p.waitFor("document.querySelectorAll('.waterfall li.wf-span').length === 3", 10*time.Second)
+	require.Zero(t, eval[int](p, "document.querySelectorAll('#page-other .error').length"))
+
 	// Requests.
 	p.do(chromedp.Navigate(srv.URL + "/#/requests?destination=service:shop/cart"))
 	p.waitFor("document.body.innerText.includes('2 requests')", 10*time.Second)

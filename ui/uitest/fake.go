@@ -569,12 +569,25 @@ func (f *FakeServer) traceOperations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"operations": ops})
 }
 
+// MalformedTraceID is the trace the fake answers with spans that break the
+// tree (an id used twice, a span its own parent), as buggy SDKs send.
+const MalformedTraceID = "dddddddddddddddddddddddddddddddd"
+
 func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	start := time.Now().Add(-5 * time.Second).UnixNano()
 	span := func(sid, parent, svc, name string, off, dur int64, status string) map[string]any {
 		return map[string]any{"trace_id": id, "span_id": sid, "parent_span_id": parent, "name": name, "kind": "server", "service": svc,
 			"start_unix_nano": start + off, "duration_ns": dur, "status_code": status, "status_message": "", "attributes": map[string]any{"http.method": "GET"}, "resource": map[string]any{"service.name": svc}}
+	}
+	if id == MalformedTraceID {
+		// A span id used twice, once by a span whose parent is itself.
+		writeJSON(w, map[string]any{"trace_id": id, "spans": []map[string]any{
+			span("a1", "", "web", "GET /", 0, 10e6, "ok"),
+			span("a1", "a1", "web", "GET / again", 1e6, 5e6, "ok"),
+			span("b2", "a1", "cart", "GET /cart", 2e6, 3e6, "ok"),
+		}})
+		return
 	}
 	writeJSON(w, map[string]any{"trace_id": id, "spans": []map[string]any{
 		span("a1", "", "web", "GET /checkout", 0, 230e6, "ok"),

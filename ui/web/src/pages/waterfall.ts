@@ -61,6 +61,7 @@ export function waterfall(spans: Span[]): HTMLElement {
   const countUnder = (n: Node): number => n.kids.reduce((sum, k) => sum + 1 + countUnder(k), 0);
 
   const list = h("ol", { class: "waterfall", "aria-label": "Spans" });
+  const added = new Set<Span>();
   const add = (s: Span, depth: number): Node => {
     const left = ((Number(s.start_unix_nano) - start) / total) * 100;
     const width = Math.max(0.3, (Number(s.duration_ns) / total) * 100);
@@ -102,7 +103,10 @@ export function waterfall(spans: Span[]): HTMLElement {
       }
     });
     list.append(row);
-    for (const c of children.get(s.span_id) ?? []) node.kids.push(add(c, depth + 1));
+    // A span listed once: malformed traces (a span that is its own parent,
+    // span ids used twice) would otherwise recurse without end.
+    added.add(s);
+    for (const c of children.get(s.span_id) ?? []) if (!added.has(c)) node.kids.push(add(c, depth + 1));
     if (node.kids.length) {
       // A button folds the spans under this one away, and back.
       const under = countUnder(node);
