@@ -106,6 +106,9 @@ func alertAnnotations(s *spec.SLO, st *Status, v *alert.Verdict, a *alert.Alert,
 			ann["trace_ids"] = strings.Join(en.traces, ", ")
 		}
 		ann["examples_window"] = spec.Duration(en.window).String()
+		// Found when the alert fired and again each resend interval, not at
+		// every evaluation: they may predate the counts above.
+		ann["examples_at"] = en.at.UTC().Format(time.RFC3339)
 	}
 	return ann
 }

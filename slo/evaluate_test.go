@@ -138,6 +138,7 @@ func TestEvaluationClosedForm(t *testing.T) {
 			require.Equal(t, "173.3", a.Annotations["burn_rate_5m"])
 			require.Equal(t, "at least 10 requests in each window of a condition", a.Annotations["low_traffic_guard"])
 			require.Equal(t, "service:shop/web -> service:shop/checkout: 52 bad of 3600", a.Annotations["top_failing_edges"])
+			require.Equal(t, at(52).UTC().Format(time.RFC3339), a.Annotations["examples_at"], "found when the alert fired")
 			require.Len(t, strings.Split(a.Annotations["trace_ids"], ", "), 5)
 			require.True(t, strings.HasPrefix(a.Annotations["trace_ids"], fmt.Sprintf("5a00000000000000%016x", at(51).Unix())), a.Annotations["trace_ids"])
 			require.Contains(t, a.Annotations["summary"], "burning its error budget 14.44x (page)")
