@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/meshscope/meshscope/query"
+	"github.com/meshscope/meshscope/slo"
 	"github.com/meshscope/meshscope/ui"
 )
 
@@ -42,6 +43,9 @@ type FakeServer struct {
 	noSLOs  bool
 	// sloStates overrides the canned state of SLOs (SetSLOState).
 	sloStates map[string]string
+	// createdSLOs are the SLOs created through the fake's API, in memory
+	// as the real server keeps them without an SLO directory.
+	createdSLOs []slo.SLOView
 }
 
 // DisableSLOs makes the SLO endpoints answer 404, as a server without an
@@ -138,6 +142,8 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("GET /api/v1/traces/{id}", f.trace)
 	mux.HandleFunc("GET /api/v1/requests", f.requests)
 	mux.HandleFunc("GET /api/v1/slos", f.slos)
+	mux.HandleFunc("POST /api/v1/slos", f.createSLO)
+	mux.HandleFunc("DELETE /api/v1/slos/{name}", f.deleteSLO)
 	mux.HandleFunc("GET /api/v1/slos/{name}/status", f.sloStatus)
 	mux.HandleFunc("GET /api/v1/alerts", f.sloAlerts)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,8 @@
 package uitest
 
 import (
+	"errors"
+	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -58,8 +60,12 @@ func FakeSLOs() []slo.SLOView {
 
 // FakeSLOStatus returns the status the fake server answers for an SLO.
 func FakeSLOStatus(v slo.SLOView) slo.Status {
-	st := fakeSLOStates[v.Spec.Name]
+	st, canned := fakeSLOStates[v.Spec.Name]
 	eff := v.Effective
+	if !canned {
+		// An SLO created in a test: not evaluated yet.
+		return slo.Status{SLO: eff.Name, State: slo.StateUnknown, Objective: eff.Objective, Window: eff.Window.String(), ErrorBudgetRemaining: 1, MinRequests: *eff.Alerting.MinRequests}
+	}
 	objective := eff.Objective / 100
 	sli := st.sli
 	status := slo.Status{
@@ -110,7 +116,10 @@ func FakeSLOStatus(v slo.SLOView) slo.Status {
 
 // FakeSLOHistory returns the alert state changes the fake server answers for an SLO, newest first.
 func FakeSLOHistory(v slo.SLOView) []slo.HistoryEvent {
-	st := fakeSLOStates[v.Spec.Name]
+	st, canned := fakeSLOStates[v.Spec.Name]
+	if !canned {
+		return nil
+	}
 	eff := v.Effective
 	var out []slo.HistoryEvent
 	steps := []struct {
@@ -172,7 +181,9 @@ func (f *FakeServer) slos(w http.ResponseWriter, r *http.Request) {
 	if f.slosDisabled(w) {
 		return
 	}
-	views := FakeSLOs()
+	f.mu.Lock()
+	views := append(FakeSLOs(), f.createdSLOs...)
+	f.mu.Unlock()
 	for i := range views {
 		if s, ok := f.sloState(views[i].Spec.Name); ok {
 			views[i].State = s
@@ -181,8 +192,11 @@ func (f *FakeServer) slos(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"slos": views, "errors": []any{}})
 }
 
-func fakeSLO(name string) (slo.SLOView, bool) {
-	for _, v := range FakeSLOs() {
+func (f *FakeServer) fakeSLO(name string) (slo.SLOView, bool) {
+	f.mu.Lock()
+	views := append(FakeSLOs(), f.createdSLOs...)
+	f.mu.Unlock()
+	for _, v := range views {
 		if v.Spec.Name == name {
 			return v, true
 		}
@@ -190,11 +204,57 @@ func fakeSLO(name string) (slo.SLOView, bool) {
 	return slo.SLOView{}, false
 }
 
+// createSLO takes a spec as POST /api/v1/slos does: parsed and validated by
+// the real spec package, refused with its field error, kept in memory.
+func (f *FakeServer) createSLO(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	p, err := spec.ParseOne(body, spec.DefaultAlerting())
+	var fe *spec.FieldError
+	switch {
+	case errors.As(err, &fe):
+		writeErr(w, http.StatusBadRequest, fe.Reason, fe.Field)
+		return
+	case err != nil:
+		writeErr(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	if _, exists := f.fakeSLO(p.Spec.Name); exists {
+		writeErr(w, http.StatusConflict, "slo already exists: "+p.Spec.Name, "name")
+		return
+	}
+	v := slo.SLOView{Spec: p.Spec, Effective: p.Resolved, Source: "memory", Editable: true, LoadedAt: time.Now(), State: slo.StateUnknown}
+	f.mu.Lock()
+	f.createdSLOs = append(f.createdSLOs, v)
+	f.mu.Unlock()
+	w.WriteHeader(http.StatusCreated)
+	writeJSON(w, v)
+}
+
+// deleteSLO deletes an SLO created through the fake's API; the canned ones
+// are not editable, as those of a file holding several are not.
+func (f *FakeServer) deleteSLO(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, v := range f.createdSLOs {
+		if v.Spec.Name == name {
+			f.createdSLOs = slices.Delete(f.createdSLOs, i, i+1)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	writeErr(w, http.StatusConflict, "SLO "+name+" is defined in a file beside other SLOs: change it there", "")
+}
+
 func (f *FakeServer) sloStatus(w http.ResponseWriter, r *http.Request) {
 	if f.slosDisabled(w) {
 		return
 	}
-	v, ok := fakeSLO(r.PathValue("name"))
+	v, ok := f.fakeSLO(r.PathValue("name"))
 	if !ok {
 		writeErr(w, http.StatusNotFound, "no SLO named "+r.PathValue("name"), "name")
 		return
@@ -212,7 +272,10 @@ func (f *FakeServer) sloAlerts(w http.ResponseWriter, r *http.Request) {
 	}
 	alerts := []slo.AlertView{}
 	history := []slo.HistoryEvent{}
-	for _, v := range FakeSLOs() {
+	f.mu.Lock()
+	views := append(FakeSLOs(), f.createdSLOs...)
+	f.mu.Unlock()
+	for _, v := range views {
 		if name := r.URL.Query().Get("slo"); name != "" && name != v.Spec.Name {
 			continue
 		}

@@ -71,6 +71,12 @@ export async function postJSON<T>(path: string, body: unknown, signal?: AbortSig
   return decode<T>(res);
 }
 
+/** DELETE a resource; resolves when the API answers 2xx. */
+export async function deleteJSON(path: string): Promise<void> {
+  const res = await fetch(apiURL(path), { method: "DELETE", headers: headers() });
+  await decode<unknown>(res);
+}
+
 /** The websocket URL of the live graph stream, with the first subscription. */
 export function streamURL(granularity: string, namespaces: string[]): string {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";

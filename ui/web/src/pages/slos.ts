@@ -6,6 +6,7 @@ import { APIError, getJSON } from "../api";
 import { lineChart, type Line } from "../charts";
 import { fmtCount, h } from "../dom";
 import { errorBox, keepFocus, type SortState, sortableTable, type Column } from "./common";
+import { deleteSLOButton, newSLOForm, newSLOFormOpen } from "./sloform";
 
 // ---- API shapes (slo.SLOView, slo.Status, slo.AlertView, slo.HistoryEvent, spec.SLO) ----
 
@@ -257,6 +258,8 @@ const listSort: SortState = { key: "", desc: true };
  * draws the page again with fresh data without showing "Loading…" first.
  */
 export async function renderSLOs(root: HTMLElement, name = "", refresh = false): Promise<void> {
+  // A refresh leaves the list alone while a new SLO is being written.
+  if (refresh && !name && newSLOFormOpen()) return;
   const token = ++renderToken;
   const current = () => token === renderToken;
   if (!refresh) page(root, name ? `SLO ${name}` : "SLOs", h("p", { class: "muted", role: "status" }, "Loading…"));
@@ -308,8 +311,11 @@ async function renderList(root: HTMLElement, current: () => boolean): Promise<vo
         h("ul", {}, ...fileErrors.map((e) => h("li", {}, `${e.file}${e.field ? ` (${e.field})` : ""}: ${e.error}`))),
       )
     : "";
+  const form = newSLOForm((created) => {
+    void renderSLOs(root, "", true).then(() => document.querySelector<HTMLElement>(`#slo-table a[href="#/slos/${CSS.escape(created)}"]`)?.focus());
+  });
   if (!list.length) {
-    page(root, "SLOs", errorList, h("p", { class: "muted" }, "No SLOs are defined."));
+    page(root, "SLOs", errorList, h("p", { class: "muted" }, "No SLOs are defined."), form);
     return;
   }
   const statuses = await Promise.allSettled(list.map((v) => getJSON<SLOStatus>(`slos/${encodeURIComponent(v.spec.name)}/status`)));
@@ -345,7 +351,7 @@ async function renderList(root: HTMLElement, current: () => boolean): Promise<vo
     },
   ];
   const table = sortableTable("SLOs", columns, rows, { id: "slo-table", sort: listSort, rowKey: (r) => r.view.spec.name });
-  page(root, "SLOs", errorList, h("p", { class: "muted" }, `${list.length} SLO${list.length === 1 ? "" : "s"}. Choose a name for its windows, thresholds and alert history.`), h("div", { class: "scroll" }, table));
+  page(root, "SLOs", errorList, h("p", { class: "muted" }, `${list.length} SLO${list.length === 1 ? "" : "s"}. Choose a name for its windows, thresholds and alert history.`), form, h("div", { class: "scroll" }, table));
 }
 
 /** The alerting threshold pairs of a spec, by severity. */
@@ -368,6 +374,7 @@ async function renderDetail(root: HTMLElement, name: string, current: () => bool
 
   const parts: (Node | string)[] = [backLink()];
   if (eff?.description) parts.push(h("p", {}, eff.description));
+  if (view?.editable) parts.push(deleteSLOButton(name, () => (location.hash = "#/slos")));
   if (status.error) parts.push(h("div", { class: "error", role: "alert" }, h("strong", {}, "Evaluation failed: "), status.error));
 
   // Summary.
