@@ -104,6 +104,8 @@ func TestLiveGraph(t *testing.T) {
 	// The blast radius arrives and is listed.
 	p.waitFor("document.querySelector('#panel .blast h3')", 10*time.Second)
 	require.Contains(t, eval[string](p, "document.querySelector('#panel .blast').innerText"), "service:shop/web"[len("service:shop/"):])
+	// No SLO counts calls into cart: the panel's SLO section goes away.
+	p.waitFor("document.querySelectorAll('#panel .node-slos').length === 0", 10*time.Second)
 	// Live numbers in the open panel follow deltas.
 	cart.RPSIn = 99
 	srv.SendDelta(Delta{NodesUpdated: []Node{cart}})
@@ -111,6 +113,16 @@ func TestLiveGraph(t *testing.T) {
 	// Esc closes it.
 	p.do(chromedp.KeyEvent(kb.Escape))
 	p.waitFor("document.getElementById('panel').hidden", 5*time.Second)
+
+	// Checkout's panel lists the SLOs on it (its service, an edge into it,
+	// a filter on it) with their states, each a link to its page.
+	p.clickNode("service:shop/checkout")
+	p.waitFor("document.querySelectorAll('#panel .node-slos li').length === 3", 10*time.Second)
+	slos := eval[string](p, "document.querySelector('#panel .node-slos').innerText")
+	for _, want := range []string{"checkout-availability", "firing", "web-to-checkout", "checkout-api-latency", "pending"} {
+		require.Contains(t, slos, want)
+	}
+	require.Equal(t, "#/slos/checkout-availability", eval[string](p, "document.querySelector('#panel .node-slos a').getAttribute('href')"))
 
 	require.Empty(t, p.consoleErrors())
 }
