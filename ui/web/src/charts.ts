@@ -47,7 +47,12 @@ export function lineChart(title: string, time: number[], lines: Line[], fmt: (v:
     height: 130,
     legend: { show: lines.length > 1, live: false },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true } },
+    scales: {
+      x: { time: true },
+      // A flat series (no traffic yet, no errors) gets 0 to 1, not uPlot's
+      // 0 to 100, which reads as 10000 % on a ratio chart.
+      y: { range: (_u, min, max) => (min === max ? [Math.min(0, min), max > 0 ? max * 2 : 1] : uPlot.rangeNum(min, max, 0.1, true)) },
+    },
     axes: [
       { stroke: "#868e96", grid: { stroke: "#f1f3f5" }, ticks: { stroke: "#dee2e6" }, font: "10px system-ui" },
       {
