@@ -9,7 +9,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := /usr/local/go/bin:$(TOOLS_DIR):$(PATH)
 
-.PHONY: help run build ui deps tools test bench lint fuzz clean
+.PHONY: help run build ui deps tools test race bench lint fuzz clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,6 +46,9 @@ test: deps ui tools ## run every test (real ClickHouse, gRPC, HTTP and Chromium)
 
 bench: deps ui tools ## run the benchmarks (figures go to BENCHMARKS.md)
 	MESHSCOPE_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -count=1 -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+race: deps ## the library packages' tests under the race detector (slower; not part of make test)
+	$(GO) test -race -count=1 -timeout 20m ./graph/... ./ingest/... ./query/... ./slo/... ./schema/...
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
