@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -105,7 +107,7 @@ func TestLiveGraph(t *testing.T) {
 	p.waitFor("document.querySelector('#panel .blast h3')", 10*time.Second)
 	require.Contains(t, eval[string](p, "document.querySelector('#panel .blast').innerText"), "service:shop/web"[len("service:shop/"):])
 	// No SLO counts calls into cart: the panel's SLO section goes away.
-	p.waitFor("document.querySelectorAll('#panel .node-slos').length === 0", 10*time.Second)
+	p.waitFor("document.querySelectorAll('#panel .panel-slos').length === 0", 10*time.Second)
 	// Live numbers in the open panel follow deltas.
 	cart.RPSIn = 99
 	srv.SendDelta(Delta{NodesUpdated: []Node{cart}})
@@ -117,12 +119,22 @@ func TestLiveGraph(t *testing.T) {
 	// Checkout's panel lists the SLOs on it (its service, an edge into it,
 	// a filter on it) with their states, each a link to its page.
 	p.clickNode("service:shop/checkout")
-	p.waitFor("document.querySelectorAll('#panel .node-slos li').length === 3", 10*time.Second)
-	slos := eval[string](p, "document.querySelector('#panel .node-slos').innerText")
+	p.waitFor("document.querySelectorAll('#panel .panel-slos li').length === 3", 10*time.Second)
+	slos := eval[string](p, "document.querySelector('#panel .panel-slos').innerText")
 	for _, want := range []string{"checkout-availability", "firing", "web-to-checkout", "checkout-api-latency", "pending"} {
 		require.Contains(t, slos, want)
 	}
-	require.Equal(t, "#/slos/checkout-availability", eval[string](p, "document.querySelector('#panel .node-slos a').getAttribute('href')"))
+	require.Equal(t, "#/slos/checkout-availability", eval[string](p, "document.querySelector('#panel .panel-slos a').getAttribute('href')"))
+
+	// An edge's panel lists the SLOs on exactly that edge.
+	body := `{"name": "cart-to-checkout", "target": {"edge": {"source": "service:shop/cart", "destination": "service:shop/checkout"}}, "sli": "availability", "objective": 99, "window": "7d"}`
+	resp, err := http.Post(srv.URL+"/api/v1/slos", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	p.do(chromedp.Navigate(srv.URL + "/#/graph?edge=" + url.QueryEscape("service:shop/cart->service:shop/checkout")))
+	p.waitFor("document.querySelectorAll('#panel .panel-slos li').length === 1", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('#panel .panel-slos').innerText"), "cart-to-checkout")
 
 	require.Empty(t, p.consoleErrors())
 }

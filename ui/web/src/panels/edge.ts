@@ -9,6 +9,7 @@ import { edgeProtocols } from "../query";
 import { rfc3339 } from "../state";
 import type { EdgeDetail, GraphEdge } from "../types";
 import { panelHeader, showPanel, type PanelContext } from "./panel";
+import { sloOnEdge, sloSection } from "./slos";
 
 /** Opens the panel for edge id. */
 export function openEdgePanel(panel: HTMLElement, ctx: PanelContext, id: string): void {
@@ -29,6 +30,7 @@ export function openEdgePanel(panel: HTMLElement, ctx: PanelContext, id: string)
       h("a", { href: `#/requests?source=${encodeURIComponent(e.source)}&destination=${encodeURIComponent(e.target)}` }, "Requests"),
       h("a", { href: `#/requests?source=${encodeURIComponent(e.source)}&destination=${encodeURIComponent(e.target)}&code=5xx` }, "Failed requests"),
     ),
+    sloSection(sloOnEdge(e.source, e.target)),
     charts,
     codes,
     kv([

@@ -6,10 +6,10 @@ import { APIError, getJSON } from "../api";
 import { healthBadge, kv, mtlsBadge, provenanceBadges, provenanceOf, weightedMTLS } from "../badges";
 import { lineChart } from "../charts";
 import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
-import { stateBadge, type SLOSpec, type SLOView } from "../pages/slos";
 import { rfc3339 } from "../state";
 import type { GraphEdge, GraphNode, ServiceDetail } from "../types";
 import { panelHeader, showPanel, type PanelContext } from "./panel";
+import { sloOnNode, sloSection } from "./slos";
 
 /** Extracts node ids from an analytics answer, whatever its exact shape. */
 export function idsFromAnalytics(body: unknown): string[] {
@@ -78,7 +78,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
   const charts = h("section", { class: "charts", "aria-label": "RED charts" }, h("p", { class: "muted" }, "Loading series…"));
   const tables = h("section", { class: "tables" }, edgeTable(ctx, "Top callers", callers, (e) => e.source), edgeTable(ctx, "Top callees", callees, (e) => e.target));
   const blast = h("section", { class: "blast", "aria-label": "Blast radius" }, h("p", { class: "muted" }, "Loading blast radius…"));
-  const slos = h("section", { class: "node-slos", "aria-label": "SLOs" });
+  const slos = sloSection(sloOnNode(id));
   const links = h(
     "nav",
     { class: "links", "aria-label": "Related views" },
@@ -103,31 +103,6 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
   );
   void loadSeries(charts, tables, ctx, n);
   void loadBlast(blast, ctx, id);
-  void loadSLOs(slos, id);
-}
-
-/** Whether an SLO counts calls into node id: its service, or the destination of its edge or filter. */
-function sloOn(s: SLOSpec, id: string): boolean {
-  const t = s.target;
-  return t.service === id || t.edge?.destination === id || t.filter?.destination === id;
-}
-
-/** Lists the SLOs on the node with their states; the section goes away when there are none (or no SLO engine). */
-async function loadSLOs(section: HTMLElement, id: string): Promise<void> {
-  try {
-    const body = await getJSON<{ slos: SLOView[] | null }>("slos");
-    const mine = (body.slos ?? []).filter((v) => sloOn(v.effective ?? v.spec, id));
-    if (!mine.length) {
-      section.remove();
-      return;
-    }
-    section.replaceChildren(
-      h("h3", {}, "SLOs"),
-      h("ul", { class: "slo-list" }, ...mine.map((v) => h("li", {}, h("a", { href: `#/slos/${encodeURIComponent(v.spec.name)}` }, v.spec.name), " ", stateBadge(v.state)))),
-    );
-  } catch {
-    section.remove();
-  }
 }
 
 /** The totals grid of a node; replaced in place when live numbers change. */
