@@ -95,7 +95,25 @@ func TestSLOPagesNotServed(t *testing.T) {
 		p.waitFor("document.querySelector('#page-other h1') && !document.querySelector('#page-other [role=status]')", 20*time.Second)
 		text := eval[string](p, "document.getElementById('page-other').innerText")
 		require.Contains(t, text, "This server does not serve SLOs yet", fmt.Sprint(hash))
+		// Without an SLO engine the header shows no alert count.
+		require.True(t, evalAwait[bool](p, "window.meshscope.refreshAlerts().then(() => true)"))
+		require.True(t, eval[bool](p, "document.getElementById('alerts-badge').hidden"))
 	}
+}
+
+// The header counts the firing SLO alerts, on every page, and links to the
+// SLOs page.
+func TestFiringAlertsInHeader(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/graph")
+	// checkout-availability fires its page and ticket alerts;
+	// checkout-api-latency's are only pending.
+	p.waitFor("!document.getElementById('alerts-badge').hidden", 10*time.Second)
+	require.Equal(t, "2 SLO alerts firing", eval[string](p, "document.getElementById('alerts-badge').textContent"))
+	require.Equal(t, "checkout-availability", eval[string](p, "document.getElementById('alerts-badge').title"))
+	p.do(chromedp.Click(chromedp.ID("alerts-badge")))
+	p.waitFor("location.hash === '#/slos' && document.querySelectorAll('#slo-table tbody tr').length === 3", 10*time.Second)
+	require.Empty(t, p.consoleErrors())
 }
 
 // The SLO pages fetch their data again while shown (refreshPage is what

@@ -16,6 +16,7 @@ import { renderSLOs } from "./pages/slos";
 import { renderSQL } from "./pages/sql";
 import { newTableView, renderTable } from "./pages/table";
 import { renderTraces } from "./pages/traces";
+import { alertsBadge } from "./alertsbadge";
 import { TrafficAnimation } from "./animation";
 import { chartCount } from "./charts";
 import { parseQuery } from "./query";
@@ -62,6 +63,8 @@ export interface TestHooks {
   animatedDots(): number;
   /** Draws the page shown again with fresh data, as its timer does. */
   refreshPage(): Promise<void>;
+  /** Counts the firing SLO alerts again, as the header's timer does. */
+  refreshAlerts(): Promise<void>;
   /** How many charts exist (shown, or left since the last chart was drawn). */
   liveCharts(): number;
 }
@@ -112,6 +115,8 @@ class App {
 
   // Elements.
   private readonly status = h("div", { id: "status", role: "status", "aria-live": "polite" });
+  /** The count of firing SLO alerts in the header. */
+  private alerts!: { el: HTMLElement; refresh: () => Promise<void> };
   private readonly graphEl = h("div", { id: "graph", role: "img", tabindex: 0, "aria-label": "Service dependency graph. Use the Table page for a text version. Keys: + and - zoom, 0 or f fits, / finds." });
   private readonly panel = h("aside", { id: "panel", hidden: true, "aria-label": "Details", tabindex: -1 });
   private readonly graphPage = h("section", { id: "page-graph", class: "page graph-page" });
@@ -198,7 +203,8 @@ class App {
     ] as const) {
       nav.append(h("a", { href: `#/${page}`, "data-page": page }, label));
     }
-    const header = h("header", { class: "top" }, h("a", { class: "brand", href: "#/graph" }, "meshscope"), nav, this.status);
+    this.alerts = alertsBadge();
+    const header = h("header", { class: "top" }, h("a", { class: "brand", href: "#/graph" }, "meshscope"), nav, this.alerts.el, this.status);
 
     for (const g of ["service", "workload", "version"]) this.granularity.append(h("option", { value: g }, g));
     this.granularity.addEventListener("change", () => this.setGranularity(this.granularity.value as Granularity));
@@ -1011,6 +1017,7 @@ class App {
       dashedEdgeCount: () => app.store.graph.filterEdges((_id, a) => !!a["dash"]).length,
       animatedDots: () => app.animation.lastDots,
       refreshPage: () => app.refreshPage(),
+      refreshAlerts: () => app.alerts.refresh(),
       liveCharts: () => chartCount(),
     };
   }
