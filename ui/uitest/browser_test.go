@@ -465,3 +465,35 @@ func TestTableFollowsTheGraph(t *testing.T) {
 	require.Contains(t, eval[string](p, "document.getElementById('edges-table').innerText"), "firehose")
 	require.Empty(t, p.consoleErrors())
 }
+
+// Edges are labelled with their rate, error rate or p99 when asked, from
+// the address too, and the choice is kept in it.
+func TestEdgeLabels(t *testing.T) {
+	demo := DemoGraph()
+	srv := NewFakeServer(t, demo)
+	var e Edge // checkout -> payments: 20 rps, 12 % errors, p50 180 ms
+	for _, x := range demo.Edges {
+		if x.ID == "service:shop/checkout->service:pay/payments" {
+			e = x
+		}
+	}
+	require.NotEmpty(t, e.ID)
+	p := openPage(t, srv, "#/graph?el=p99")
+	p.waitReady(20 * time.Second)
+	require.Equal(t, "p99", eval[string](p, "document.getElementById('edge-labels').value"))
+	require.True(t, eval[bool](p, "window.meshscope.edgeLabelsDrawn()"))
+	label := func() string { return eval[string](p, fmt.Sprintf("window.meshscope.edgeLabel(%q)", e.ID)) }
+	require.Regexp(t, `^p99 \d+ ms$`, label())
+
+	p.setSelect("edge-labels", "errors")
+	require.Equal(t, "12.0% err", label())
+	require.Contains(t, eval[string](p, "location.hash"), "el=errors")
+	p.setSelect("edge-labels", "rps")
+	require.Equal(t, "20.0 rps", label())
+
+	p.setSelect("edge-labels", "")
+	require.False(t, eval[bool](p, "window.meshscope.edgeLabelsDrawn()"))
+	require.Empty(t, label())
+	require.NotContains(t, eval[string](p, "location.hash"), "el=")
+	require.Empty(t, p.consoleErrors())
+}

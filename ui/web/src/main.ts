@@ -20,11 +20,11 @@ import { alertsBadge } from "./alertsbadge";
 import { TrafficAnimation } from "./animation";
 import { chartCount } from "./charts";
 import { parseQuery } from "./query";
-import { Renderer } from "./renderer";
-import { baseSeconds, formatHash, parseHash, rangeSeconds, rfc3339, type ViewState } from "./state";
+import { edgeLabelText, Renderer } from "./renderer";
+import { baseSeconds, type EdgeLabels, formatHash, parseHash, rangeSeconds, rfc3339, type ViewState } from "./state";
 import { GraphStore } from "./store";
 import { GraphStream, type StreamStatus } from "./stream";
-import type { Granularity, MeshGraph, ServerMessage } from "./types";
+import type { Granularity, GraphEdge, MeshGraph, ServerMessage } from "./types";
 
 /** The test hook published on window.meshscope. */
 export interface TestHooks {
@@ -65,6 +65,10 @@ export interface TestHooks {
   refreshPage(): Promise<void>;
   /** Counts the firing SLO alerts again, as the header's timer does. */
   refreshAlerts(): Promise<void>;
+  /** The label an edge is drawn with ("" without edge labels). */
+  edgeLabel(id: string): string;
+  /** Whether sigma draws edge labels. */
+  edgeLabelsDrawn(): boolean;
   /** How many charts exist (shown, or left since the last chart was drawn). */
   liveCharts(): number;
 }
@@ -128,6 +132,14 @@ class App {
   private readonly hideOthers = h("input", { id: "hide-others", type: "checkbox" });
   private readonly groupNs = h("input", { id: "group-ns", type: "checkbox" });
   private readonly animate = h("input", { id: "animate", type: "checkbox" });
+  private readonly edgeLabels = h(
+    "select",
+    { id: "edge-labels", "aria-label": "Edge labels" },
+    h("option", { value: "" }, "No edge labels"),
+    h("option", { value: "rps" }, "Label: rps"),
+    h("option", { value: "errors" }, "Label: error rate"),
+    h("option", { value: "p99" }, "Label: p99"),
+  );
   private readonly range = h("select", { id: "range", "aria-label": "Time range" });
   private readonly rangeFrom = h("input", { id: "range-from", type: "datetime-local", "aria-label": "Range start" });
   private readonly rangeTo = h("input", { id: "range-to", type: "datetime-local", "aria-label": "Range end" });
@@ -232,6 +244,11 @@ class App {
       this.updateAnimation();
       this.writeHash();
     });
+    this.edgeLabels.addEventListener("change", () => {
+      this.state.edgeLabels = this.edgeLabels.value as EdgeLabels;
+      this.renderer.setEdgeLabels(this.state.edgeLabels);
+      this.writeHash();
+    });
     for (const [v, l] of [
       ["live", "Live"],
       ["15m", "Last 15 min"],
@@ -283,6 +300,7 @@ class App {
       this.namespace,
       h("label", { class: "inline", title: "Collapse each namespace into one node" }, this.groupNs, "Group by namespace"),
       h("label", { class: "inline", title: "Dots move along edges, more and faster with more requests per second" }, this.animate, "Animate traffic"),
+      this.edgeLabels,
       h("span", { class: "sep" }),
       this.range,
       this.customBox,
@@ -329,6 +347,8 @@ class App {
     this.hideOthers.checked = s.hide;
     this.groupNs.checked = s.group;
     this.animate.checked = s.animate;
+    this.edgeLabels.value = s.edgeLabels;
+    this.renderer?.setEdgeLabels(s.edgeLabels);
     this.range.value = ["live", "15m", "1h", "6h", "24h", "custom"].includes(s.range) ? s.range : "live";
     this.customBox.hidden = s.range !== "custom";
     if (s.range === "custom") {
@@ -1018,6 +1038,8 @@ class App {
       animatedDots: () => app.animation.lastDots,
       refreshPage: () => app.refreshPage(),
       refreshAlerts: () => app.alerts.refresh(),
+      edgeLabelsDrawn: () => !!app.renderer.sigma.getSetting("renderEdgeLabels"),
+      edgeLabel: (id) => (app.store.graph.hasEdge(id) ? edgeLabelText(app.store.graph.getEdgeAttribute(id, "data") as GraphEdge, app.state.edgeLabels) : ""),
       liveCharts: () => chartCount(),
     };
   }

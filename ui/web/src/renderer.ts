@@ -5,7 +5,9 @@
 import type Graph from "graphology";
 import Sigma from "sigma";
 import { extremityArrow, layerDashed, layerPlain, sdfCircle, sdfDiamond, sdfRectangle, sdfSquare, sdfTriangle } from "sigma/rendering";
-import { h } from "./dom";
+import { fmtMs, fmtPct, fmtRate, h } from "./dom";
+import type { EdgeLabels } from "./state";
+import type { GraphEdge } from "./types";
 
 export type NodeAttrs = Record<string, unknown> & { x: number; y: number; size: number; color: string; label: string };
 
@@ -45,12 +47,27 @@ function primitives() {
 type A = Record<string, unknown>;
 
 /** Draws a graphology graph with sigma. */
+/** An edge's label in a labelling mode: its rate, error rate or p99. */
+export function edgeLabelText(e: GraphEdge | undefined, mode: EdgeLabels): string {
+  if (!e || !mode) return "";
+  switch (mode) {
+    case "rps":
+      return `${fmtRate(e.rps)} rps`;
+    case "errors":
+      return `${fmtPct(e.error_rate)} err`;
+    case "p99":
+      return `p99 ${fmtMs(e.p99_ms)}`;
+  }
+}
+
 export class Renderer {
   sigma: Sigma;
   private readonly tooltip: HTMLElement;
   private hovered: { kind: "node" | "edge"; id: string } | null = null;
   private renderWaiters: (() => void)[] = [];
   private renderStart = 0;
+  /** What edges are labelled with (setEdgeLabels). */
+  private edgeLabels: EdgeLabels = "";
   /** How long the last frame took to draw. */
   lastRenderMs = 0;
 
@@ -89,6 +106,10 @@ export class Renderer {
           cursor: "pointer",
         },
         edges: {
+          label: (a: A) => edgeLabelText(a["data"] as GraphEdge | undefined, this.edgeLabels),
+          labelSize: 10,
+          labelColor: "#495057",
+          labelFont: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
           size: (a: A, s) => ((a["size"] as number) ?? 1) * (s.isHovered ? 1.8 : 1),
           color: { attribute: "color", defaultValue: "#ced4da" },
           head: "arrow",
@@ -100,6 +121,7 @@ export class Renderer {
       },
       settings: {
         enableEdgeEvents: true,
+        renderEdgeLabels: this.edgeLabels !== "",
         hideEdgesOnMove: false,
         labelDensity: 1,
         labelRenderedSizeThreshold: 5,
@@ -204,6 +226,14 @@ export class Renderer {
   repaint(nodes: string[], edges: string[]): void {
     if (!nodes.length && !edges.length) return;
     this.sigma.refresh({ partialGraph: { nodes, edges }, skipIndexation: true, schedule: true });
+  }
+
+  /** Labels the edges with mode's number ("" for none). */
+  setEdgeLabels(mode: EdgeLabels): void {
+    if (mode === this.edgeLabels) return;
+    this.edgeLabels = mode;
+    this.sigma.setSetting("renderEdgeLabels", mode !== "");
+    this.sigma.refresh();
   }
 
   /** Resolves after the next frame is drawn. */

@@ -1,10 +1,14 @@
 // The view state kept in the URL hash, so every view is bookmarkable:
-//   #/graph?g=service&ns=shop,pay&q=rps>10&hide=1&group=1&sel=ID&edge=ID&range=1h&anim=1
+//   #/graph?g=service&ns=shop,pay&q=rps>10&hide=1&group=1&sel=ID&edge=ID&range=1h&anim=1&el=p99
 //   #/sql  #/traces  #/traces/TRACE_ID  #/requests?destination=ID  #/slos  #/table
 
 import type { Granularity } from "./types";
 
 export type Page = "graph" | "table" | "sql" | "traces" | "requests" | "slos";
+
+/** What edges are labelled with: nothing, rate, error rate or p99 latency. */
+export type EdgeLabels = "" | "rps" | "errors" | "p99";
+const edgeLabelModes: EdgeLabels[] = ["", "rps", "errors", "p99"];
 
 export interface ViewState {
   page: Page;
@@ -28,12 +32,14 @@ export interface ViewState {
   replay: boolean;
   /** Traffic animation along edges. */
   animate: boolean;
+  /** Edge labels. */
+  edgeLabels: EdgeLabels;
   /** Other parameters, for pages such as requests and traces. */
   params: Record<string, string>;
 }
 
 const pages: Page[] = ["graph", "table", "sql", "traces", "requests", "slos"];
-const known = new Set(["g", "ns", "q", "hide", "group", "sel", "edge", "range", "from", "to", "diff", "base_from", "base_to", "replay", "anim"]);
+const known = new Set(["g", "ns", "q", "hide", "group", "sel", "edge", "range", "from", "to", "diff", "base_from", "base_to", "replay", "anim", "el"]);
 
 export function defaultState(): ViewState {
   return {
@@ -54,6 +60,7 @@ export function defaultState(): ViewState {
     baseTo: "",
     replay: false,
     animate: false,
+    edgeLabels: "",
     params: {},
   };
 }
@@ -84,6 +91,8 @@ export function parseHash(hash: string): ViewState {
   s.baseTo = qs.get("base_to") ?? "";
   s.replay = qs.get("replay") === "1";
   s.animate = qs.get("anim") === "1";
+  const el = (qs.get("el") ?? "") as EdgeLabels;
+  s.edgeLabels = edgeLabelModes.includes(el) ? el : "";
   for (const [k, v] of qs) if (!known.has(k)) s.params[k] = v;
   return s;
 }
@@ -110,6 +119,7 @@ export function formatHash(s: ViewState): string {
   }
   if (s.replay) qs.set("replay", "1");
   if (s.animate) qs.set("anim", "1");
+  if (s.edgeLabels) qs.set("el", s.edgeLabels);
   for (const [k, v] of Object.entries(s.params)) if (v) qs.set(k, v);
   const path = s.page + (s.sub ? "/" + s.sub.split("/").map(encodeURIComponent).join("/") : "");
   const q = qs.toString().replace(/%2F/g, "/").replace(/%2C/g, ",").replace(/%3E/g, ">").replace(/%3C/g, "<").replace(/%3A/g, ":");
