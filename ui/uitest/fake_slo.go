@@ -1,6 +1,7 @@
 package uitest
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -181,9 +182,7 @@ func (f *FakeServer) slos(w http.ResponseWriter, r *http.Request) {
 	if f.slosDisabled(w) {
 		return
 	}
-	f.mu.Lock()
-	views := append(FakeSLOs(), f.createdSLOs...)
-	f.mu.Unlock()
+	views := f.allSLOs()
 	for i := range views {
 		if s, ok := f.sloState(views[i].Spec.Name); ok {
 			views[i].State = s
@@ -192,10 +191,15 @@ func (f *FakeServer) slos(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"slos": views, "errors": []any{}})
 }
 
-func (f *FakeServer) fakeSLO(name string) (slo.SLOView, bool) {
+// allSLOs are the canned SLOs and those created through the fake's API.
+func (f *FakeServer) allSLOs() []slo.SLOView {
 	f.mu.Lock()
-	views := append(FakeSLOs(), f.createdSLOs...)
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	return append(FakeSLOs(), f.createdSLOs...)
+}
+
+func (f *FakeServer) fakeSLO(name string) (slo.SLOView, bool) {
+	views := f.allSLOs()
 	for _, v := range views {
 		if v.Spec.Name == name {
 			return v, true
@@ -230,8 +234,9 @@ func (f *FakeServer) createSLO(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.createdSLOs = append(f.createdSLOs, v)
 	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
-	writeJSON(w, v)
+	json.NewEncoder(w).Encode(v)
 }
 
 // deleteSLO deletes an SLO created through the fake's API; the canned ones
@@ -272,9 +277,7 @@ func (f *FakeServer) sloAlerts(w http.ResponseWriter, r *http.Request) {
 	}
 	alerts := []slo.AlertView{}
 	history := []slo.HistoryEvent{}
-	f.mu.Lock()
-	views := append(FakeSLOs(), f.createdSLOs...)
-	f.mu.Unlock()
+	views := f.allSLOs()
 	for _, v := range views {
 		if name := r.URL.Query().Get("slo"); name != "" && name != v.Spec.Name {
 			continue

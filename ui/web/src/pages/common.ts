@@ -107,6 +107,11 @@ export function field(label: string, input: HTMLElement): HTMLElement {
   return h("label", { class: "field" }, h("span", {}, label), input);
 }
 
+/** A node id as people read it: services without their kind ("service:shop/web" -> "shop/web"), others whole. */
+export function shortNode(id: string): string {
+  return id.replace(/^service:/, "");
+}
+
 /** Renders an arbitrary value compactly for a table cell. */
 export function cell(v: unknown): string {
   if (v === null || v === undefined) return "";

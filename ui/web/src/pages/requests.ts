@@ -4,18 +4,12 @@
 
 import { getJSON } from "../api";
 import { fmtBytes, fmtNs, h } from "../dom";
-import { cell, errorBox, field, sortableTable, type Column } from "./common";
+import { cell, errorBox, field, shortNode, sortableTable, type Column } from "./common";
 
 type Row = Record<string, unknown>;
 
 const str = (r: Row, k: string) => (typeof r[k] === "string" ? (r[k] as string) : "");
 const num = (r: Row, k: string) => (typeof r[k] === "number" ? (r[k] as number) : NaN);
-
-/** A node id without its kind ("service:shop/web" -> "shop/web"). */
-function party(id: string): string {
-  const i = id.indexOf(":");
-  return i >= 0 ? id.slice(i + 1) : id;
-}
 
 /** The HTTP status, or the gRPC status when the entry has one and no HTTP status. */
 function codeText(r: Row): string {
@@ -56,8 +50,8 @@ const mtlsText: Record<number, string> = { 0: "unknown", 1: "yes", 2: "no" };
 const columns: Column<Row>[] = [
   { key: "time", label: "Time", value: startNs, render: (r) => h("time", { datetime: str(r, "timestamp") }, localTime(str(r, "timestamp"))), numeric: true },
   { key: "reporter", label: "Reporter", value: (r) => str(r, "reporter") },
-  { key: "source", label: "Source", value: (r) => party(str(r, "source")) },
-  { key: "destination", label: "Destination", value: (r) => party(str(r, "destination")) },
+  { key: "source", label: "Source", value: (r) => shortNode(str(r, "source")) },
+  { key: "destination", label: "Destination", value: (r) => shortNode(str(r, "destination")) },
   { key: "request", label: "Request", value: requestText, render: (r) => h("span", { class: "req-text", title: requestText(r) }, requestText(r)) },
   { key: "code", label: "Code", value: (r) => num(r, "response_code") || num(r, "grpc_status"), render: (r) => h("span", { class: failed(r) ? "error-text" : "" }, codeText(r)), numeric: true },
   { key: "flags", label: "Flags", value: (r) => str(r, "response_flags") || "-" },
@@ -96,7 +90,7 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
       const table = sortableTable("Requests", columns, rows, {
         id: "requests-table",
         onRow: (row) => {
-          detail.replaceChildren(h("h2", {}, `${party(str(row, "source"))} → ${party(str(row, "destination"))}`), details(row));
+          detail.replaceChildren(h("h2", {}, `${shortNode(str(row, "source"))} → ${shortNode(str(row, "destination"))}`), details(row));
           detail.scrollIntoView({ block: "nearest" });
         },
       });

@@ -5,7 +5,7 @@
 import { APIError, getJSON } from "../api";
 import { lineChart, type Line } from "../charts";
 import { fmtCount, h } from "../dom";
-import { errorBox, keepFocus, type SortState, sortableTable, type Column } from "./common";
+import { errorBox, keepFocus, shortNode, type SortState, sortableTable, type Column } from "./common";
 import { deleteSLOButton, newSLOForm, newSLOFormOpen } from "./sloform";
 
 // ---- API shapes (slo.SLOView, slo.Status, slo.AlertView, slo.HistoryEvent, spec.SLO) ----
@@ -161,10 +161,6 @@ function fmtTime(s: string | undefined): string {
   const d = new Date(s);
   if (isNaN(d.getTime())) return s;
   return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-}
-
-function shortNode(id: string): string {
-  return id.replace(/^service:/, "");
 }
 
 /** Describes an SLO's target in a few words. */
