@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/meshscope/meshscope/query/adhoc"
@@ -78,21 +80,79 @@ func seedClickHouse(t *testing.T, st *chstore.Store) {
 		req(web, pay, at, 502, "", -1, "HTTP/2", "/pay"),
 		req(web, cart, testNow.Add(-3*time.Hour), 500, "", -1, "HTTP/1.1", "/api/cart/old"),
 	)
-	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: spans, Requests: reqs}))
+	// Trace A's spans arrive in three inserts, as spans of one trace from
+	// several services do, so that its summary rows are merged when read.
+	for _, b := range []*schema.Batch{{Spans: spans[:1]}, {Spans: spans[1:2]}, {Spans: spans[2:], Requests: reqs}} {
+		require.NoError(t, st.Write(context.Background(), b))
+	}
 }
 
 // TestClickHouseEndpoints tests the endpoints that read ClickHouse against a
 // real server with known rows.
 func TestClickHouseEndpoints(t *testing.T) {
+	begun := time.Now().Truncate(time.Second) // applied_at has seconds
 	st, _ := chtest.Store(t, "meshscope")
 	seedClickHouse(t, st)
 	api := newTestAPI(t, Config{SQL: adhocLimits()}, Deps{Store: st})
 	t.Run("TraceByID", func(t *testing.T) { testTraceByID(t, api.client.with(t)) })
-	t.Run("TraceSearch", func(t *testing.T) { testTraceSearch(t, api.client.with(t)) })
+	t.Run("TraceSearch", func(t *testing.T) {
+		testTraceSearch(t, api.client.with(t))
+		// testNow is before the migration ran: every range starts before
+		// the summaries do.
+		require.Positive(t, testutil.ToFloat64(api.srv.metrics.traceSearch.WithLabelValues("spans")))
+		require.Zero(t, testutil.ToFloat64(api.srv.metrics.traceSearch.WithLabelValues("trace_summaries")))
+	})
+	t.Run("TraceSearchSummaries", func(t *testing.T) {
+		// The seed was inserted after the migration, so the summaries hold
+		// all of it: moved back before the seed, the boundary sends every
+		// search to them, and they answer what grouping spans answers.
+		sum := newTestAPI(t, Config{}, Deps{Store: st})
+		sum.srv.summariesSince.Store(testNow.Add(-5 * time.Hour).Unix())
+		testTraceSearch(t, sum.client.with(t))
+		require.Zero(t, testutil.ToFloat64(sum.srv.metrics.traceSearch.WithLabelValues("spans")))
+		require.Positive(t, testutil.ToFloat64(sum.srv.metrics.traceSearch.WithLabelValues("trace_summaries")))
+	})
+	t.Run("TraceSummariesSince", func(t *testing.T) {
+		// Read from schema_migrations: a moment this test run saw.
+		fresh := newTestAPI(t, Config{}, Deps{Store: st})
+		since, ok := fresh.srv.traceSummariesSince(context.Background())
+		require.True(t, ok)
+		require.WithinRange(t, since, begun, time.Now())
+	})
 	t.Run("Requests", func(t *testing.T) { testRequests(t, api.client.with(t)) })
 	t.Run("EdgeErrorsByCode", func(t *testing.T) { testEdgeErrors(t, api.client.with(t)) })
 	t.Run("SQL", func(t *testing.T) { testSQL(t, api.client.with(t)) })
 	t.Run("SQLTables", func(t *testing.T) { testSQLTables(t, api.client.with(t)) })
+}
+
+// TestTraceSearchOnCluster runs the trace searches on a two-shard cluster
+// through either node, over spans and over the summaries (both need GLOBAL
+// IN: ClickHouse refuses a plain IN over a Distributed table in a query
+// over another).
+func TestTraceSearchOnCluster(t *testing.T) {
+	stores := chtest.Cluster(t)
+	seedClickHouse(t, stores[0])
+	// The Distributed table forwards the rows to their shard in the
+	// background.
+	require.Eventually(t, func() bool {
+		var n uint64
+		err := stores[1].Conn().QueryRow(context.Background(), "SELECT count() FROM spans").Scan(&n)
+		return err == nil && n == 5
+	}, time.Minute, 20*time.Millisecond)
+	for i, st := range stores {
+		for _, summaries := range []bool{false, true} {
+			t.Run(fmt.Sprintf("node-%d/summaries=%t", i+1, summaries), func(t *testing.T) {
+				api := newTestAPI(t, Config{}, Deps{Store: st})
+				table := "spans"
+				if summaries {
+					api.srv.summariesSince.Store(testNow.Add(-5 * time.Hour).Unix())
+					table = "trace_summaries"
+				}
+				testTraceSearch(t, api.client.with(t))
+				require.Positive(t, testutil.ToFloat64(api.srv.metrics.traceSearch.WithLabelValues(table)))
+			})
+		}
+	}
 }
 
 // The table browser's list is what the server holds: every table with

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -65,6 +66,9 @@ type Server struct {
 	metrics *metrics
 	// public holds the route paths served without a token.
 	public map[string]bool
+	// summariesSince is when trace_summaries started to be filled, in Unix
+	// seconds; 0 until read (traceSummariesSince).
+	summariesSince atomic.Int64
 }
 
 // API paths that the server treats specially.
@@ -230,6 +234,7 @@ type metrics struct {
 	requests     *prometheus.HistogramVec
 	unauthorized prometheus.Counter
 	sql          *prometheus.CounterVec
+	traceSearch  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -245,9 +250,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		sql: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshscope_sql_queries_total", Help: "Ad hoc SQL queries, by outcome (ok, refused, rejected by ClickHouse, failed).",
 		}, []string{"outcome"}),
+		traceSearch: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshscope_trace_searches_total",
+			Help: "Trace searches, by the table they summarised: trace_summaries, or spans for ranges starting before the summaries do.",
+		}, []string{"table"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.requests, m.unauthorized, m.sql} {
+		for _, c := range []prometheus.Collector{m.requests, m.unauthorized, m.sql, m.traceSearch} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

@@ -203,6 +203,11 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 		_ = st.Conn().Exec(ctx, "OPTIMIZE TABLE spans FINAL")
 		var merged uint64
 		_ = st.Conn().QueryRow(ctx, "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = ? AND table = 'spans' AND active", st.Database()).Scan(&merged)
+		// The trace search's summaries (schema/traces.go), merged, beside
+		// the spans: they are an index over them, reported on their own.
+		_ = st.Conn().Exec(ctx, "OPTIMIZE TABLE trace_summaries FINAL")
+		var summaries uint64
+		_ = st.Conn().QueryRow(ctx, "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = ? AND table = 'trace_summaries' AND active", st.Database()).Scan(&summaries)
 
 		if os.Getenv("MESHSCOPE_BENCH_COLUMNS") != "" {
 			// Where the bytes on disk go, column by column.
@@ -235,6 +240,7 @@ func BenchmarkServeOTLPSpans(b *testing.B) {
 		b.ReportMetric(cpu.Seconds()/float64(total)*1e6, "cpu-µs/span")
 		b.ReportMetric(float64(bytesOnDisk)/float64(total), "disk-B/span")
 		b.ReportMetric(float64(merged)/float64(total), "merged-disk-B/span")
+		b.ReportMetric(float64(summaries)/float64(total), "summary-disk-B/span")
 		b.ReportMetric(ceiling, "ceiling-spans/s")
 		b.ReportMetric(rate/ceiling, "ratio-to-ceiling")
 		b.ReportMetric(procPeakRSS(pid), "peak-rss-MiB")

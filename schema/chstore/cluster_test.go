@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,44 +12,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meshscope/meshscope/schema"
-	"github.com/meshscope/meshscope/schema/chlocal"
 	"github.com/meshscope/meshscope/schema/chstore"
+	"github.com/meshscope/meshscope/schema/chtest"
 )
 
 // Cluster mode on this machine: two private clickhouse-server processes are
-// the two shards of cluster "meshscope" (remote_servers and macros from
-// chlocal.StartCluster). ClickHouse 18.16 here has no Keeper and no
-// ZooKeeper, so each node is migrated on its own (ClusterDDLPerNode: no ON
-// CLUSTER, non-replicated *_local tables); the Distributed tables, the
-// sharding keys and the insert path are the ones production clusters use.
+// the shards of a cluster (chtest.Cluster).
 
-const clusterName = "meshscope"
+const clusterName = chtest.ClusterName
 
 // startShards starts two shards and returns a migrated store on each.
 func startShards(t *testing.T) []*chstore.Store {
 	t.Helper()
-	if _, _, err := chlocal.FindBinary(); err != nil {
-		if os.Getenv("MESHSCOPE_SKIP_CLICKHOUSE") == "1" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	servers, err := chlocal.StartCluster(ctx, clusterName, 2, chlocal.Options{Dir: t.TempDir()})
-	require.NoError(t, err)
-	stores := make([]*chstore.Store, len(servers))
-	for i, srv := range servers {
-		t.Cleanup(func() { _ = srv.Stop() })
-		// Inserts go through the HTTP interface, as serve's do with
-		// --clickhouse-http, into the Distributed tables.
-		st, err := chstore.Open(ctx, chstore.Config{DSN: srv.DSN("meshscope"), HTTPURL: srv.HTTPURL(), Cluster: clusterName, ClusterDDLPerNode: true})
-		require.NoError(t, err, "open shard %d", i+1)
-		t.Cleanup(func() { _ = st.Close() })
-		applied, err := st.Migrate(ctx)
-		require.NoError(t, err, "migrate shard %d", i+1)
+	stores := chtest.Cluster(t)
+	for i, st := range stores {
+		applied, err := st.AppliedMigrations(context.Background())
+		require.NoError(t, err)
 		require.Len(t, applied, len(schema.Migrations()), "shard %d", i+1)
-		stores[i] = st
 	}
 	return stores
 }
@@ -190,6 +168,12 @@ func TestClusterWritesSpreadAcrossShards(t *testing.T) {
 			SELECT trace_id, count() AS n FROM spans_local GROUP BY trace_id HAVING n != %d)`, spansPerTrace))
 	}
 	require.Zero(t, split)
+	// The summaries view writes each shard's traces into that shard's
+	// trace_summaries_local.
+	for i, st := range stores {
+		require.Equal(t, queryUint64(t, st, "SELECT uniqExact(trace_id) FROM spans_local"),
+			queryUint64(t, st, "SELECT uniqExact(trace_id) FROM trace_summaries_local"), "shard %d", i+1)
+	}
 
 	// Any node answers for the whole cluster.
 	for i, st := range stores {
@@ -205,6 +189,13 @@ func TestClusterWritesSpreadAcrossShards(t *testing.T) {
 		var found, spans uint64
 		require.NoError(t, st.Conn().QueryRow(ctx, `SELECT toUInt64(count()), toUInt64(sum(n)) FROM (
 			SELECT trace_id, count() AS n FROM spans
+			WHERE trace_id GLOBAL IN (SELECT trace_id FROM spans WHERE service_name = 'svc-3')
+			GROUP BY trace_id)`).Scan(&found, &spans))
+		require.EqualValues(t, traces, found, "node %d", i+1)
+		require.EqualValues(t, traces*spansPerTrace, spans, "node %d", i+1)
+		// The same over the summaries, merged across the shards.
+		require.NoError(t, st.Conn().QueryRow(ctx, `SELECT toUInt64(count()), toUInt64(sum(n)) FROM (
+			SELECT trace_id, countMerge(spans) AS n FROM trace_summaries
 			WHERE trace_id GLOBAL IN (SELECT trace_id FROM spans WHERE service_name = 'svc-3')
 			GROUP BY trace_id)`).Scan(&found, &spans))
 		require.EqualValues(t, traces, found, "node %d", i+1)

@@ -85,10 +85,15 @@ func TestDropExpired(t *testing.T) {
 	ctx := context.Background()
 	old := uint64(time.Now().Add(-10 * 24 * time.Hour).UnixNano())
 	recent := uint64(time.Now().UnixNano())
-	require.NoError(t, st.Write(ctx, &schema.Batch{Logs: []schema.LogRow{{TimeUnixNano: old, Body: "old"}, {TimeUnixNano: recent, Body: "new"}}}))
+	require.NoError(t, st.Write(ctx, &schema.Batch{
+		Logs:  []schema.LogRow{{TimeUnixNano: old, Body: "old"}, {TimeUnixNano: recent, Body: "new"}},
+		Spans: []schema.SpanRow{{StartUnixNano: old, TraceID: schema.TraceID{1}}, {StartUnixNano: recent, TraceID: schema.TraceID{2}}},
+	}))
 	dropped, err := st.DropExpired(ctx, 7*24*time.Hour, time.Now())
 	require.NoError(t, err)
-	require.Len(t, dropped, 1)
+	day := time.Unix(0, int64(old)).UTC().Format("20060102")
+	require.ElementsMatch(t, []string{"logs/" + day, "spans/" + day, "trace_summaries/" + day}, dropped)
+	require.EqualValues(t, 1, queryUint64(t, st, "SELECT count() FROM trace_summaries"), "the recent trace's summary stays")
 	var bodies []string
 	rows, err := st.Conn().Query(ctx, "SELECT body FROM logs")
 	require.NoError(t, err)

@@ -14,6 +14,18 @@ import (
 	"github.com/meshscope/meshscope/schema/chstore"
 )
 
+// requireBinary fails the test with the install hint when no server binary
+// exists, or skips it when MESHSCOPE_SKIP_CLICKHOUSE=1.
+func requireBinary(t testing.TB) {
+	t.Helper()
+	if _, _, err := chlocal.FindBinary(); err != nil {
+		if os.Getenv("MESHSCOPE_SKIP_CLICKHOUSE") == "1" {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+}
+
 // Server starts a private clickhouse-server for the test.
 func Server(t testing.TB) *chlocal.Server {
 	t.Helper()
@@ -24,12 +36,7 @@ func Server(t testing.TB) *chlocal.Server {
 // one, by name, with their passwords.
 func ServerWithUsers(t testing.TB, users map[string]string) *chlocal.Server {
 	t.Helper()
-	if _, _, err := chlocal.FindBinary(); err != nil {
-		if os.Getenv("MESHSCOPE_SKIP_CLICKHOUSE") == "1" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
+	requireBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	srv, err := chlocal.Start(ctx, chlocal.Options{Dir: t.TempDir(), Users: users})
@@ -57,4 +64,40 @@ func Store(t testing.TB, db string) (*chstore.Store, *chlocal.Server) {
 		t.Fatalf("migrate: %v", err)
 	}
 	return st, srv
+}
+
+// ClusterName is the cluster Cluster starts.
+const ClusterName = "meshscope"
+
+// Cluster starts two private servers as the two shards of cluster
+// ClusterName (remote_servers and macros from chlocal.StartCluster) and
+// returns a migrated store on each, database meshscope. ClickHouse 18.16 has
+// no Keeper and no ZooKeeper, so each node is migrated on its own
+// (ClusterDDLPerNode: no ON CLUSTER, non-replicated *_local tables); the
+// Distributed tables, the sharding keys and the insert path (the HTTP
+// interface, into the Distributed tables) are the ones production clusters
+// use.
+func Cluster(t testing.TB) []*chstore.Store {
+	t.Helper()
+	requireBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	servers, err := chlocal.StartCluster(ctx, ClusterName, 2, chlocal.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("start cluster: %v", err)
+	}
+	stores := make([]*chstore.Store, len(servers))
+	for i, srv := range servers {
+		t.Cleanup(func() { _ = srv.Stop() })
+		st, err := chstore.Open(ctx, chstore.Config{DSN: srv.DSN("meshscope"), HTTPURL: srv.HTTPURL(), Cluster: ClusterName, ClusterDDLPerNode: true})
+		if err != nil {
+			t.Fatalf("open shard %d: %v", i+1, err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		if _, err := st.Migrate(ctx); err != nil {
+			t.Fatalf("migrate shard %d: %v", i+1, err)
+		}
+		stores[i] = st
+	}
+	return stores
 }

@@ -373,3 +373,35 @@ CREATE TABLE IF NOT EXISTS `meshscope`.`slo_alerts` ON CLUSTER `meshscope` AS `m
 ENGINE = Distributed(`meshscope`, `meshscope`, `slo_alerts_local`, cityHash64(slo));
 
 -- migration 4: insert deduplication
+-- migration 5: trace summaries
+CREATE TABLE IF NOT EXISTS `meshscope`.`trace_summaries_local` ON CLUSTER `meshscope`
+(
+    `timestamp` DateTime,
+    `trace_id` FixedString(16),
+    `start_unix_nano` AggregateFunction(min, UInt64),
+    `end_unix_nano` AggregateFunction(max, UInt64),
+    `spans` AggregateFunction(count),
+    `errors` AggregateFunction(sum, UInt64),
+    `root_service` AggregateFunction(argMin, String, Tuple(UInt8, UInt64)),
+    `root_name` AggregateFunction(argMin, String, Tuple(UInt8, UInt64))
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/meshscope/trace_summaries_local', '{replica}')
+PARTITION BY toDate(timestamp)
+ORDER BY (timestamp, trace_id);
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`trace_summaries` ON CLUSTER `meshscope` AS `meshscope`.`trace_summaries_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `trace_summaries_local`, cityHash64(trace_id));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `meshscope`.`trace_summaries_mv` ON CLUSTER `meshscope` TO `meshscope`.`trace_summaries_local` AS
+SELECT
+    src.timestamp AS timestamp,
+    src.trace_id AS trace_id,
+    minState(src.start_time_unix_nano) AS start_unix_nano,
+    maxState(src.start_time_unix_nano + src.duration_ns) AS end_unix_nano,
+    countState() AS spans,
+    sumState(toUInt64(src.status_code = 2)) AS errors,
+    argMinState(CAST(src.service_name AS String), (src.parent_span_id != unhex('0000000000000000'), src.start_time_unix_nano)) AS root_service,
+    argMinState(CAST(src.name AS String), (src.parent_span_id != unhex('0000000000000000'), src.start_time_unix_nano)) AS root_name
+FROM `meshscope`.`spans_local` AS src
+GROUP BY timestamp, trace_id;
+

@@ -357,3 +357,32 @@ ALTER TABLE `meshscope`.`metric_samples` MODIFY SETTING non_replicated_deduplica
 
 ALTER TABLE `meshscope`.`requests` MODIFY SETTING non_replicated_deduplication_window = 100;
 
+-- migration 5: trace summaries
+CREATE TABLE IF NOT EXISTS `meshscope`.`trace_summaries`
+(
+    `timestamp` DateTime CODEC(Delta, ZSTD(1)),
+    `trace_id` FixedString(16),
+    `start_unix_nano` AggregateFunction(min, UInt64),
+    `end_unix_nano` AggregateFunction(max, UInt64),
+    `spans` AggregateFunction(count),
+    `errors` AggregateFunction(sum, UInt64),
+    `root_service` AggregateFunction(argMin, String, Tuple(UInt8, UInt64)),
+    `root_name` AggregateFunction(argMin, String, Tuple(UInt8, UInt64))
+)
+ENGINE = AggregatingMergeTree()
+PARTITION BY toDate(timestamp)
+ORDER BY (timestamp, trace_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `meshscope`.`trace_summaries_mv` TO `meshscope`.`trace_summaries` AS
+SELECT
+    src.timestamp AS timestamp,
+    src.trace_id AS trace_id,
+    minState(src.start_time_unix_nano) AS start_unix_nano,
+    maxState(src.start_time_unix_nano + src.duration_ns) AS end_unix_nano,
+    countState() AS spans,
+    sumState(toUInt64(src.status_code = 2)) AS errors,
+    argMinState(CAST(src.service_name AS String), (src.parent_span_id != unhex('0000000000000000'), src.start_time_unix_nano)) AS root_service,
+    argMinState(CAST(src.name AS String), (src.parent_span_id != unhex('0000000000000000'), src.start_time_unix_nano)) AS root_name
+FROM `meshscope`.`spans` AS src
+GROUP BY timestamp, trace_id;
+
