@@ -1,6 +1,9 @@
 package graph
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // envoyFailureFlags are the Envoy response flags that mean the request failed
 // whatever the status code says.
@@ -9,6 +12,18 @@ var envoyFailureFlags = map[string]bool{
 	"LH": true, "UT": true, "LR": true, "UR": true, "UC": true, "FI": true,
 	"RL": true, "UAEX": true, "RLSE": true, "IH": true, "SI": true, "DPE": true, "UPE": true,
 	"UMSDR": true, "OM": true, "DF": true, "NFCF": true,
+}
+
+// EnvoyFailureFlags returns the Envoy response flags that fail a request
+// whatever its status code says, sorted: for rules written elsewhere (SQL)
+// that must agree with IsError.
+func EnvoyFailureFlags() []string {
+	out := make([]string, 0, len(envoyFailureFlags))
+	for f := range envoyFailureFlags {
+		out = append(out, f)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Status is what a call returned, in the terms of whichever input saw it.

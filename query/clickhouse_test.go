@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/query/adhoc"
 	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chstore"
@@ -120,6 +121,7 @@ func TestClickHouseEndpoints(t *testing.T) {
 		require.WithinRange(t, since, begun, time.Now())
 	})
 	t.Run("Requests", func(t *testing.T) { testRequests(t, api.client.with(t)) })
+	t.Run("RequestFailedRule", func(t *testing.T) { testRequestFailedRule(t, st) })
 	t.Run("EdgeErrorsByCode", func(t *testing.T) { testEdgeErrors(t, api.client.with(t)) })
 	t.Run("SQL", func(t *testing.T) { testSQL(t, api.client.with(t)) })
 	t.Run("SQLTables", func(t *testing.T) { testSQLTables(t, api.client.with(t)) })
@@ -372,12 +374,22 @@ func testRequests(t *testing.T, c client) {
 		{"path_prefix=/api/cart/check&code=503&flags=UH", 1},
 		{"limit=5", 5},
 		{"from=now-4h&to=now-2h", 1},
+		// 404 and the DC flag are not failures; 0 with UF,URX, a gRPC
+		// status and the 5xx are.
+		{"failed=true", 6},
+		{"failed=false", 12},
+		{"failed=true&destination=service:shop/cart", 5},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			var l struct{ Requests []row }
 			c.with(t).get("/api/v1/requests?"+tc.query, &l)
 			require.Len(t, l.Requests, tc.n)
 		})
+	}
+	// Each entry says whether it failed, by graph.IsError.
+	for _, r := range l.Requests {
+		st := requestStatus(uint16(r["response_code"].(float64)), r["response_flags"].(string), int16(r["grpc_status"].(float64)), r["protocol"].(string))
+		require.Equal(t, graph.IsError(st), r["failed"] == 1.0, "%v", r)
 	}
 	for _, tc := range []struct{ query, field string }{
 		{"code=abc", "code"},
@@ -386,6 +398,7 @@ func testRequests(t *testing.T, c client) {
 		{"flags=UH%3BDROP", "flags"},
 		{"limit=-1", "limit"},
 		{"to=now-1h", "from"},
+		{"failed=maybe", "failed"},
 	} {
 		t.Run(tc.query, func(t *testing.T) { c.with(t).fail("/api/v1/requests?"+tc.query, http.StatusBadRequest, tc.field) })
 	}
@@ -395,6 +408,31 @@ func testRequests(t *testing.T, c client) {
 		c.with(t).get("/api/v1/requests?path_prefix='%20OR%201%3D1%20--", &l)
 		require.Empty(t, l.Requests)
 	})
+}
+
+// The request explorer's SQL rule agrees with graph.IsError on every
+// failure flag, flags that are not failures, codes and protocols.
+func testRequestFailedRule(t *testing.T, st *chstore.Store) {
+	type entry struct {
+		proto, flags string
+		code         uint16
+		grpc         int16
+	}
+	cases := []entry{
+		{"HTTP/1.1", "-", 200, -1}, {"HTTP/1.1", "", 404, -1}, {"HTTP/1.1", "-", 499, -1}, {"HTTP/1.1", "-", 500, -1},
+		{"HTTP/2", "-", 0, -1}, {"tcp", "-", 0, -1}, {"TCP", "UF", 0, -1}, {"grpc", "-", 200, 0}, {"grpc", "-", 200, 14},
+		{"HTTP/1.1", "DC", 200, -1}, {"HTTP/1.1", "DC,UH", 200, -1}, {"HTTP/1.1", "DC, URX", 200, -1}, {"HTTP/1.1", "UHX", 200, -1},
+	}
+	for _, f := range graph.EnvoyFailureFlags() {
+		cases = append(cases, entry{"HTTP/1.1", f, 200, -1}, entry{"tcp", "DC," + f, 0, -1})
+	}
+	for _, e := range cases {
+		var got uint8
+		require.NoError(t, st.Conn().QueryRow(context.Background(), "SELECT "+requestFailed+
+			" FROM (SELECT ? AS protocol, toUInt16(?) AS response_code, toInt16(?) AS grpc_status, ? AS response_flags)",
+			e.proto, e.code, e.grpc, e.flags).Scan(&got))
+		require.Equal(t, graph.IsError(requestStatus(e.code, e.flags, e.grpc, e.proto)), got == 1, "%+v", e)
+	}
 }
 
 func testEdgeErrors(t *testing.T, c client) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/query/adhoc"
 	"github.com/meshscope/meshscope/schema"
 )
@@ -20,6 +21,31 @@ var requestColumns = func() string {
 	}
 	return strings.Join(names, ", ")
 }()
+
+// requestFailed is graph.IsError over a row of the requests table, as a
+// ClickHouse expression (1 failed, 0 not), so that the request explorer
+// marks and filters failures by the rule the graph and the SLOs count
+// them with. An access log entry has no span status; TCP entries have no
+// HTTP code (requestStatus is the same rule's input in Go).
+var requestFailed = func() string {
+	flags := graph.EnvoyFailureFlags()
+	quoted := make([]string, len(flags))
+	for i, f := range flags {
+		quoted[i] = "'" + f + "'"
+	}
+	return "toUInt8((lower(protocol) != 'tcp' AND (response_code >= 500 OR response_code = 0))" +
+		" OR grpc_status > 0" +
+		" OR hasAny(splitByChar(',', replaceAll(response_flags, ' ', '')), [" + strings.Join(quoted, ", ") + "]))"
+}()
+
+// requestStatus is what a row of the requests table tells graph.IsError.
+func requestStatus(code uint16, flags string, grpc int16, proto string) graph.Status {
+	st := graph.Status{Protocol: graph.ProtocolHTTP, HTTPCode: int(code), HTTPKnown: strings.ToLower(proto) != "tcp", GRPCCode: int(grpc), EnvoyFlags: flags}
+	if strings.ToLower(proto) == "grpc" {
+		st.Protocol = graph.ProtocolGRPC
+	}
+	return st
+}
 
 // codeFilter turns code=503 or code=5xx into a condition.
 func codeFilter(v string) (string, []any, error) {
@@ -84,12 +110,23 @@ func (s *Server) getRequests(c echo.Context) error {
 	if v := c.QueryParam("path_prefix"); v != "" {
 		add("startsWith(path, ?)", v)
 	}
+	if c.QueryParam("failed") != "" {
+		failed, err := boolParam(c, "failed")
+		if err != nil {
+			return err
+		}
+		want := uint8(0)
+		if failed {
+			want = 1
+		}
+		add(requestFailed+" = ?", want)
+	}
 	if err := s.store(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
 	defer cancel()
-	rows, err := s.deps.Store.Conn().Query(ctx, "SELECT "+requestColumns+" FROM requests WHERE "+strings.Join(where, " AND ")+
+	rows, err := s.deps.Store.Conn().Query(ctx, "SELECT "+requestColumns+", "+requestFailed+" AS failed FROM requests WHERE "+strings.Join(where, " AND ")+
 		" ORDER BY timestamp DESC, start_time_unix_nano DESC LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return err

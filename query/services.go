@@ -253,11 +253,7 @@ GROUP BY response_code, response_flags, grpc_status, proto`, src, dst, from.Unix
 		if err := rows.Scan(&code, &flags, &grpc, &proto, &n); err != nil {
 			return nil, err
 		}
-		st := graph.Status{Protocol: graph.ProtocolHTTP, HTTPCode: int(code), HTTPKnown: proto != "tcp", GRPCCode: int(grpc), EnvoyFlags: flags}
-		if proto == "grpc" {
-			st.Protocol = graph.ProtocolGRPC
-		}
-		if !graph.IsError(st) {
+		if !graph.IsError(requestStatus(code, flags, grpc, proto)) {
 			continue
 		}
 		key := strconv.Itoa(int(code))

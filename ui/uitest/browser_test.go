@@ -135,6 +135,9 @@ func TestLiveGraph(t *testing.T) {
 	p.do(chromedp.Navigate(srv.URL + "/#/graph?edge=" + url.QueryEscape("service:shop/cart->service:shop/checkout")))
 	p.waitFor("document.querySelectorAll('#panel .panel-slos li').length === 1", 10*time.Second)
 	require.Contains(t, eval[string](p, "document.querySelector('#panel .panel-slos').innerText"), "cart-to-checkout")
+	// Its failed requests are those of the server's error rule, not a 5xx.
+	require.Equal(t, "#/requests?source=service%3Ashop%2Fcart&destination=service%3Ashop%2Fcheckout&failed=true",
+		eval[string](p, "[...document.querySelectorAll('#panel a')].find(a => a.textContent === 'Failed requests').getAttribute('href')"))
 
 	require.Empty(t, p.consoleErrors())
 }
@@ -326,15 +329,17 @@ func TestPagesAndDiff(t *testing.T) {
 
 	// Requests.
 	p.do(chromedp.Navigate(srv.URL + "/#/requests?destination=service:shop/cart"))
-	p.waitFor("document.body.innerText.includes('2 requests')", 10*time.Second)
+	p.waitFor("document.body.innerText.includes('3 requests')", 10*time.Second)
 	require.Equal(t, "service:shop/cart", eval[string](p, "document.querySelector('input[name=destination]').value"))
 	rows := eval[[]string](p, "[...document.querySelectorAll('#requests-table tbody tr')].map(r => r.innerText)")
-	require.Len(t, rows, 2)
+	require.Len(t, rows, 3)
 	for _, want := range []string{"source", "shop/checkout", "pay/payments", "POST payments.pay:8080/charge", "503", "UH", "181 ms", "412 B / 19 B", "unknown"} {
 		require.Contains(t, rows[1], want)
 	}
 	require.True(t, strings.HasSuffix(rows[0], "\tno"), "mtls 2 is plaintext: %q", rows[0])
-	require.Equal(t, 1, eval[int](p, "document.querySelectorAll('#requests-table tbody .error-text').length"), "the 503 alone is marked failed")
+	require.Contains(t, rows[2], "DC")
+	require.Equal(t, 1, eval[int](p, "document.querySelectorAll('#requests-table tbody .error-text').length"), "the 503 alone is marked failed (by the server's rule: DC is no failure)")
+	require.Contains(t, eval[string](p, "document.querySelector('#requests-table tbody tr:nth-child(2) .error-text').innerText"), "503")
 	// A row opens every field of the entry, with its trace.
 	p.do(chromedp.Focus(chromedp.CSS("#requests-table tbody tr:nth-child(2)")), chromedp.KeyEvent(kb.Enter))
 	p.waitFor("document.querySelector('#request-detail table')", 5*time.Second)
@@ -343,6 +348,15 @@ func TestPagesAndDiff(t *testing.T) {
 	require.Equal(t, "#/traces/4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('#request-detail a').getAttribute('href')"))
 	p.do(chromedp.Focus(chromedp.CSS("#requests-table tbody tr:nth-child(1)")), chromedp.KeyEvent(kb.Enter))
 	p.waitFor("!document.querySelector('#request-detail a')", 5*time.Second) // no trace: no link
+	// The outcome filter asks the server for failed entries only; the
+	// address can carry it.
+	p.do(chromedp.SetValue(chromedp.CSS("select[name=failed]"), "true"), chromedp.Click(chromedp.CSS("#page-other form.toolbar button[type=submit]")))
+	p.waitFor("document.body.innerText.includes('1 request.')", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('#requests-table tbody tr').innerText"), "503")
+	p.do(chromedp.Navigate(srv.URL + "/#/requests?failed=false"))
+	p.waitFor("document.body.innerText.includes('2 requests')", 10*time.Second)
+	require.Equal(t, "false", eval[string](p, "document.querySelector('select[name=failed]').value"))
+	require.Zero(t, eval[int](p, "document.querySelectorAll('#requests-table tbody .error-text').length"))
 	require.Empty(t, p.consoleErrors())
 }
 

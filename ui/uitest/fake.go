@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/query"
 	"github.com/meshscope/meshscope/slo"
 	"github.com/meshscope/meshscope/ui"
@@ -612,8 +613,28 @@ func (f *FakeServer) requests(w http.ResponseWriter, r *http.Request) {
 			"reporter": reporter, "source": src, "destination": dst, "protocol": "http", "method": method, "authority": authority, "path": path,
 			"response_code": code, "grpc_status": grpc, "response_flags": flags, "bytes_received": in, "bytes_sent": out, "mtls": mtls, "trace_id": trace}
 	}
-	writeJSON(w, map[string]any{"requests": []map[string]any{
+	rows := []map[string]any{
 		row(2*time.Second, "destination", "service:shop/web", "service:shop/cart", "GET", "cart:8080", "/cart", 200, -1, "-", 4_200_000, 0, 1830, 2, "00000000000000000000000000000000"),
 		row(3*time.Second, "source", "service:shop/checkout", "service:pay/payments", "POST", "payments.pay:8080", "/charge", 503, -1, "UH", 180_500_000, 412, 19, 0, "4bf92f3577b34da6a3ce929d0e0e4736"),
-	}})
+		// DC (the caller closed its connection) is no failure by the rule.
+		row(4*time.Second, "destination", "service:shop/web", "service:shop/cart", "GET", "cart:8080", "/cart", 200, -1, "DC", 9_000_000, 0, 0, 1, "00000000000000000000000000000000"),
+	}
+	// The server's "failed" (graph.IsError), as the API adds it.
+	for _, e := range rows {
+		st := graph.Status{HTTPCode: e["response_code"].(int), HTTPKnown: true, GRPCCode: e["grpc_status"].(int), EnvoyFlags: e["response_flags"].(string)}
+		e["failed"] = 0
+		if graph.IsError(st) {
+			e["failed"] = 1
+		}
+	}
+	if want := r.URL.Query().Get("failed"); want != "" {
+		var kept []map[string]any
+		for _, row := range rows {
+			if (row["failed"] == 1) == (want == "true") {
+				kept = append(kept, row)
+			}
+		}
+		rows = kept
+	}
+	writeJSON(w, map[string]any{"requests": rows})
 }

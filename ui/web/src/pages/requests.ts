@@ -20,11 +20,9 @@ function codeText(r: Row): string {
   return "–";
 }
 
-/** Whether the entry failed: a 5xx, a failed gRPC call or an Envoy response flag. */
+/** Whether the entry failed, as the server says by meshscope's one error rule (the graph's and the SLOs'). */
 function failed(r: Row): boolean {
-  const flags = str(r, "response_flags");
-  const grpc = num(r, "grpc_status");
-  return num(r, "response_code") >= 500 || grpc > 0 || (flags !== "" && flags !== "-");
+  return num(r, "failed") === 1;
 }
 
 function requestText(r: Row): string {
@@ -78,11 +76,20 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
   const inputs: Record<string, HTMLInputElement> = {};
   const defaults: Record<string, string> = { from: "now-1h", to: "now", limit: "100" };
   for (const n of names) inputs[n] = h("input", { name: n, value: params[n] ?? defaults[n] ?? "" });
+  const outcome = h(
+    "select",
+    { name: "failed" },
+    h("option", { value: "" }, "any"),
+    h("option", { value: "true" }, "failed"),
+    h("option", { value: "false" }, "not failed"),
+  ) as HTMLSelectElement;
+  outcome.value = params["failed"] ?? "";
   const out = h("div", { "aria-live": "polite" });
   const search = async () => {
     out.replaceChildren(h("p", { class: "muted" }, "Searching…"));
     const q: Record<string, string> = {};
     for (const n of names) q[n] = inputs[n]!.value.trim();
+    if (outcome.value) q["failed"] = outcome.value;
     try {
       const r = await getJSON<{ requests: Row[] | null }>("requests", q);
       const rows = r.requests ?? [];
@@ -94,7 +101,7 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
           detail.scrollIntoView({ block: "nearest" });
         },
       });
-      out.replaceChildren(h("p", { class: "muted" }, `${rows.length} requests. Select one for all its fields.`), h("div", { class: "scroll" }, table), detail);
+      out.replaceChildren(h("p", { class: "muted" }, `${rows.length} ${rows.length === 1 ? "request" : "requests"}. Select one for all its fields.`), h("div", { class: "scroll" }, table), detail);
     } catch (err) {
       out.replaceChildren(errorBox(err));
     }
@@ -103,6 +110,7 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
     "form",
     { class: "toolbar wrap", onsubmit: (ev: Event) => (ev.preventDefault(), void search()) },
     ...names.map((n) => field(n.replace("_", " "), inputs[n]!)),
+    field("outcome", outcome),
     h("button", { type: "submit", class: "primary" }, "Search"),
   );
   root.replaceChildren(h("h1", {}, "Requests"), form, out);

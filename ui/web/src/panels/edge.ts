@@ -28,7 +28,7 @@ export function openEdgePanel(panel: HTMLElement, ctx: PanelContext, id: string)
       "nav",
       { class: "links", "aria-label": "Related views" },
       h("a", { href: `#/requests?source=${encodeURIComponent(e.source)}&destination=${encodeURIComponent(e.target)}` }, "Requests"),
-      h("a", { href: `#/requests?source=${encodeURIComponent(e.source)}&destination=${encodeURIComponent(e.target)}&code=5xx` }, "Failed requests"),
+      h("a", { href: `#/requests?source=${encodeURIComponent(e.source)}&destination=${encodeURIComponent(e.target)}&failed=true` }, "Failed requests"),
     ),
     sloSection(sloOnEdge(e.source, e.target)),
     charts,
