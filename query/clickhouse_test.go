@@ -329,6 +329,20 @@ func testTraceSearch(t *testing.T, c client) {
 	c.get("/api/v1/traces/operations?service=web", &ops)
 	require.Len(t, ops.Operations, 2, "the last hour by default")
 	c.fail("/api/v1/traces/operations", http.StatusBadRequest, "service")
+	c.fail("/api/v1/traces/operations?service=web&kind=server,sideways", http.StatusBadRequest, "kind")
+
+	// The calls a service serves, with their rate, errors and latency.
+	var red struct{ Operations []operation }
+	c.get("/api/v1/traces/operations?service=cart&namespace=shop&kind=server,consumer", &red)
+	require.Equal(t, []operation{
+		{Name: "GET /cart", Spans: 1, Rate: 1.0 / 3600, P50Ns: 20e6, P95Ns: 20e6, P99Ns: 20e6},
+		{Name: "POST /cart", Spans: 1, Rate: 1.0 / 3600, Errors: 1, ErrorRate: 1, P50Ns: 150e6, P95Ns: 150e6, P99Ns: 150e6},
+	}, red.Operations)
+	c.get("/api/v1/traces/operations?service=web&kind=client", &red)
+	require.Len(t, red.Operations, 1)
+	require.Equal(t, "POST cart", red.Operations[0].Name)
+	c.get("/api/v1/traces/operations?service=web&namespace=elsewhere", &red)
+	require.Empty(t, red.Operations)
 
 	// A trace found by one service's spans is summed over all its spans.
 	c.get("/api/v1/traces?service=cart", &l)

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -337,16 +339,40 @@ func (s *Server) searchTraces(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"traces": out})
 }
 
-// operation is a span name of a service, with how many of its spans the
-// range holds.
+// operation is a span name of a service with its rate, errors and
+// latency over the range.
 type operation struct {
 	Name  string `json:"name"`
 	Spans uint64 `json:"spans"`
+	// Rate is spans per second over the range.
+	Rate float64 `json:"rps"`
+	// Errors are spans with status error.
+	Errors    uint64  `json:"errors"`
+	ErrorRate float64 `json:"error_rate"`
+	// Latency quantiles of the spans' durations (t-digest, about 1 %).
+	P50Ns uint64 `json:"p50_ns"`
+	P95Ns uint64 `json:"p95_ns"`
+	P99Ns uint64 `json:"p99_ns"`
+}
+
+// spanKindsParam reads kind=server,consumer into span kind numbers.
+func spanKindsParam(v string) ([]string, error) {
+	var out []string
+	for k := range strings.SplitSeq(v, ",") {
+		i := slices.Index(spanKinds, strings.TrimSpace(strings.ToLower(k)))
+		if i < 0 {
+			return nil, badParam("kind", "kind is a comma-separated list of span kinds (%s), got %q", strings.Join(spanKinds, ", "), v)
+		}
+		out = append(out, strconv.Itoa(i))
+	}
+	return out, nil
 }
 
 // GET /api/v1/traces/operations: the span names of a service, busiest
-// first, for the trace search's operation field. The table's key starts
-// with (service_name, name), so this reads only the service's spans.
+// first, with their rate, errors and latency: the trace search's operation
+// field, and a service's operations in its panel (kind=server,consumer:
+// the calls it serves). The table's key starts with (service_name, name),
+// so this reads only the service's spans.
 func (s *Server) traceOperations(c echo.Context) error {
 	svc := c.QueryParam("service")
 	if svc == "" {
@@ -356,27 +382,52 @@ func (s *Server) traceOperations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	where := "service_name = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)"
+	args := []any{svc, from.Unix(), to.Unix()}
+	if ns := c.QueryParam("namespace"); ns != "" {
+		where += " AND service_namespace = ?"
+		args = append(args, ns)
+	}
+	if v := c.QueryParam("kind"); v != "" {
+		kinds, err := spanKindsParam(v)
+		if err != nil {
+			return err
+		}
+		where += " AND kind IN (" + strings.Join(kinds, ", ") + ")" // numbers of spanKinds
+	}
 	if err := s.store(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
 	defer cancel()
-	rows, err := s.deps.Store.Conn().Query(ctx, `
-SELECT name, count() AS spans
+	rows, err := s.deps.Store.Conn().Query(ctx, fmt.Sprintf(`
+SELECT name, count() AS spans, countIf(status_code = %d) AS errors,
+       quantilesTDigest(0.5, 0.95, 0.99)(duration_ns) AS q
 FROM spans
-WHERE service_name = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+WHERE `+where+`
 GROUP BY name
 ORDER BY spans DESC, name
-LIMIT ?`, svc, from.Unix(), to.Unix(), limit)
+LIMIT ?`, schema.StatusError), append(args, limit)...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	seconds := max(to.Sub(from).Seconds(), 1)
 	out := []operation{}
 	for rows.Next() {
-		var o operation
-		if err := rows.Scan(&o.Name, &o.Spans); err != nil {
+		var (
+			o operation
+			q []float32
+		)
+		if err := rows.Scan(&o.Name, &o.Spans, &o.Errors, &q); err != nil {
 			return err
+		}
+		o.Rate = float64(o.Spans) / seconds
+		if o.Spans > 0 {
+			o.ErrorRate = float64(o.Errors) / float64(o.Spans)
+		}
+		if len(q) == 3 {
+			o.P50Ns, o.P95Ns, o.P99Ns = uint64(q[0]), uint64(q[1]), uint64(q[2])
 		}
 		out = append(out, o)
 	}

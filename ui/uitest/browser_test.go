@@ -106,6 +106,13 @@ func TestLiveGraph(t *testing.T) {
 	// The blast radius arrives and is listed.
 	p.waitFor("document.querySelector('#panel .blast h3')", 10*time.Second)
 	require.Contains(t, eval[string](p, "document.querySelector('#panel .blast').innerText"), "service:shop/web"[len("service:shop/"):])
+	// The calls cart serves, from its spans, each a link to its traces.
+	p.waitFor("document.querySelectorAll('#panel .operations tbody tr').length === 2", 10*time.Second)
+	ops := eval[[]string](p, "[...document.querySelectorAll('#panel .operations tbody tr')].map(r => r.innerText)")
+	require.Equal(t, "GET /cart\t10.0\t0.20%\t4.20 ms\t48.0 ms", ops[0])
+	require.Contains(t, ops[1], "5.00%")
+	require.Equal(t, "#/traces?service=cart&operation=POST%20%2Fcart%2Fitems",
+		eval[string](p, "document.querySelectorAll('#panel .operations a')[1].getAttribute('href')"))
 	// No SLO counts calls into cart: the panel's SLO section goes away.
 	p.waitFor("document.querySelectorAll('#panel .panel-slos').length === 0", 10*time.Second)
 	// Live numbers in the open panel follow deltas.

@@ -567,11 +567,20 @@ func (f *FakeServer) traces(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"traces": out})
 }
 
-// traceOperations answers the operations of the fake's one traced service.
+// traceOperations answers the operations of web (any kind, for the trace
+// search) and the calls cart serves (kind=server,consumer, for its panel).
 func (f *FakeServer) traceOperations(w http.ResponseWriter, r *http.Request) {
+	op := func(name string, spans int, errors int, p50, p99 float64) map[string]any {
+		return map[string]any{"name": name, "spans": spans, "rps": float64(spans) / 3600, "errors": errors, "error_rate": float64(errors) / float64(spans),
+			"p50_ns": p50 * 1e6, "p95_ns": (p50 + p99) / 2 * 1e6, "p99_ns": p99 * 1e6}
+	}
+	q := r.URL.Query()
 	ops := []map[string]any{}
-	if r.URL.Query().Get("service") == "web" {
-		ops = append(ops, map[string]any{"name": "GET /checkout", "spans": 12}, map[string]any{"name": "GET /cart", "spans": 7})
+	switch {
+	case q.Get("service") == "web":
+		ops = append(ops, op("GET /checkout", 12, 0, 40, 90), op("GET /cart", 7, 0, 10, 30))
+	case q.Get("service") == "cart" && q.Get("namespace") == "shop" && q.Get("kind") == "server,consumer":
+		ops = append(ops, op("GET /cart", 36000, 72, 4.2, 48), op("POST /cart/items", 7200, 360, 12, 230))
 	}
 	writeJSON(w, map[string]any{"operations": ops})
 }

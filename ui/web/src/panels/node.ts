@@ -1,6 +1,6 @@
-// Node panel: health, totals, the SLOs on the node, RED charts, top callers
-// and callees, links to traces and requests, and the blast radius
-// highlighted on the graph.
+// Node panel: health, totals, the SLOs on the node, RED charts, the
+// operations it serves, top callers and callees, links to traces and
+// requests, and the blast radius highlighted on the graph.
 
 import { APIError, getJSON } from "../api";
 import { healthBadge, kv, mtlsBadge, provenanceBadges, provenanceOf, weightedMTLS } from "../badges";
@@ -78,6 +78,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
   const charts = h("section", { class: "charts", "aria-label": "RED charts" }, h("p", { class: "muted" }, "Loading series…"));
   const tables = h("section", { class: "tables" }, edgeTable(ctx, "Top callers", callers, (e) => e.source), edgeTable(ctx, "Top callees", callees, (e) => e.target));
   const blast = h("section", { class: "blast", "aria-label": "Blast radius" }, h("p", { class: "muted" }, "Loading blast radius…"));
+  const operations = h("section", { class: "operations", "aria-label": "Operations" });
   const slos = sloSection(sloOnNode(id));
   const links = h(
     "nav",
@@ -97,12 +98,63 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     links,
     slos,
     charts,
+    operations,
     tables,
     blast,
     kv([["id", h("code", {}, n.id)]]),
   );
   void loadSeries(charts, tables, ctx, n);
+  void loadOperations(operations, ctx, n);
   void loadBlast(blast, ctx, id);
+}
+
+/** One operation of GET /api/v1/traces/operations. */
+interface Operation {
+  name: string;
+  spans: number;
+  rps: number;
+  error_rate: number;
+  p50_ns: number;
+  p99_ns: number;
+}
+
+/**
+ * Fills box with the calls a service serves, from its server and consumer
+ * spans, busiest first, each linked to its traces. Services without spans
+ * (seen by access logs or metrics only) show nothing.
+ */
+async function loadOperations(box: HTMLElement, ctx: PanelContext, n: GraphNode): Promise<void> {
+  if (n.kind !== "service" || !n.name) return;
+  const r = ctx.range();
+  const now = Math.floor(Date.now() / 1000);
+  const [from, to] = r ?? [now - 3600, now];
+  try {
+    const d = await getJSON<{ operations: Operation[] | null }>("traces/operations", {
+      service: n.name,
+      namespace: n.namespace ?? "",
+      kind: "server,consumer",
+      from: rfc3339(from),
+      to: rfc3339(to),
+      limit: "8",
+    });
+    const ops = d.operations ?? [];
+    if (!ops.length) return;
+    const head = h("tr", {}, ...["Operation", "rps", "err", "p50", "p99"].map((t, i) => h("th", { scope: "col", class: i ? "num" : "" }, t)));
+    const rows = ops.map((o) =>
+      h(
+        "tr",
+        {},
+        h("td", {}, h("a", { href: `#/traces?service=${encodeURIComponent(n.name)}&operation=${encodeURIComponent(o.name)}` }, o.name)),
+        h("td", { class: "num" }, fmtRate(o.rps)),
+        h("td", { class: "num" }, fmtPct(o.error_rate)),
+        h("td", { class: "num" }, fmtMs(o.p50_ns / 1e6)),
+        h("td", { class: "num" }, fmtMs(o.p99_ns / 1e6)),
+      ),
+    );
+    box.replaceChildren(h("table", { class: "mini", "aria-label": "Operations" }, h("thead", {}, head), h("tbody", {}, ...rows)));
+  } catch (err) {
+    box.replaceChildren(h("p", { class: "error" }, "Operations: " + (err instanceof APIError ? err.message : String(err))));
+  }
 }
 
 /** The totals grid of a node; replaced in place when live numbers change. */
