@@ -280,6 +280,24 @@ func TestPagesAndDiff(t *testing.T) {
 	// Traces and waterfall.
 	p.do(chromedp.Navigate(srv.URL + "/#/traces"))
 	p.waitFor("document.querySelectorAll('table.data tbody tr.clickable').length === 2", 10*time.Second)
+	// The scatter plot has a point per trace, the failed one red, the one
+	// with more spans larger, the later one to the right, the longer one
+	// higher; a point opens its trace.
+	point := func(id, attr string) float64 {
+		return eval[float64](p, fmt.Sprintf("Number(document.querySelector('.trace-scatter a[data-trace=%q] circle').getAttribute(%q))", id, attr))
+	}
+	require.Equal(t, 2, eval[int](p, "document.querySelectorAll('.trace-scatter circle').length"))
+	require.Equal(t, 1, eval[int](p, "document.querySelectorAll('.trace-scatter circle.failed').length"))
+	failedID, okID := "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7a3ce929d0e0e4736"
+	require.Equal(t, "failed", eval[string](p, fmt.Sprintf("document.querySelector('.trace-scatter a[data-trace=%q] circle').getAttribute('class')", failedID)))
+	require.Greater(t, point(failedID, "r"), point(okID, "r"))
+	require.Greater(t, point(failedID, "cx"), point(okID, "cx"))
+	require.Less(t, point(failedID, "cy"), point(okID, "cy"))
+	require.Contains(t, eval[string](p, fmt.Sprintf("document.querySelector('.trace-scatter a[data-trace=%q] title').textContent", okID)), "web GET /cart · 12")
+	p.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(".trace-scatter a[data-trace=%q] circle", okID))))
+	p.waitFor(fmt.Sprintf("location.hash === '#/traces/%s'", okID), 10*time.Second)
+	p.do(chromedp.Navigate(srv.URL + "/#/traces"))
+	p.waitFor("document.querySelectorAll('table.data tbody tr.clickable').length === 2", 10*time.Second)
 	// The service field offers the graph's services.
 	p.waitFor("document.querySelectorAll('#trace-services option').length > 0", 10*time.Second)
 	offered := eval[[]string](p, "[...document.querySelectorAll('#trace-services option')].map(o => o.value)")
@@ -438,7 +456,7 @@ func TestScreenshots(t *testing.T) {
 	write("graph.png", p.screenshot())
 
 	p.clickNode("service:pay/payments")
-	p.waitFor("document.querySelector('#panel .blast h3') && document.querySelectorAll('#panel .u-wrap').length >= 3", 10*time.Second)
+	p.waitFor("document.querySelector('#panel .blast h3') && document.querySelectorAll('#panel .u-wrap').length >= 3 && document.querySelector('#panel .operations table')", 10*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	write("node-panel.png", p.screenshot())
 

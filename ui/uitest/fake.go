@@ -581,6 +581,9 @@ func (f *FakeServer) traceOperations(w http.ResponseWriter, r *http.Request) {
 		ops = append(ops, op("GET /checkout", 12, 0, 40, 90), op("GET /cart", 7, 0, 10, 30))
 	case q.Get("service") == "cart" && q.Get("namespace") == "shop" && q.Get("kind") == "server,consumer":
 		ops = append(ops, op("GET /cart", 36000, 72, 4.2, 48), op("POST /cart/items", 7200, 360, 12, 230))
+	case q.Get("kind") == "server,consumer":
+		svc := q.Get("service")
+		ops = append(ops, op("POST /"+svc, 18000, 90, 8, 120), op("GET /"+svc+"/{id}", 9000, 9, 3.1, 41), op("GET /healthz", 720, 0, 0.4, 1.2))
 	}
 	writeJSON(w, map[string]any{"operations": ops})
 }

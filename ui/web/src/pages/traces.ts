@@ -4,6 +4,7 @@ import { getJSON } from "../api";
 import { fmtNs, fmtUnixNano, h } from "../dom";
 import type { TraceDetail, TraceSummary } from "../types";
 import { errorBox, field, sortableTable } from "./common";
+import { traceScatter } from "./tracescatter";
 import { waterfall } from "./waterfall";
 
 /** Renders the trace search page, or a trace when id is set. */
@@ -56,6 +57,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
         limit: limit.value,
       });
       out.replaceChildren(
+        traceScatter(r.traces ?? []),
         sortableTable(
           "Traces",
           [
