@@ -81,9 +81,23 @@ func seedClickHouse(t *testing.T, st *chstore.Store) {
 		req(web, pay, at, 502, "", -1, "HTTP/2", "/pay"),
 		req(web, cart, testNow.Add(-3*time.Hour), 500, "", -1, "HTTP/1.1", "/api/cart/old"),
 	)
+	logRow := func(svc string, sev uint8, text, body string, at time.Time, trace schema.TraceID, span byte) schema.LogRow {
+		r := schema.LogRow{TimeUnixNano: ns(at), TraceID: trace, SeverityNumber: sev, SeverityText: text, ServiceName: svc, ServiceNamespace: "shop",
+			Body: body, AttrKeys: []string{"code.function"}, AttrValues: []string{"handle"}, ResourceKeys: []string{"service.name"}, ResourceValues: []string{svc}}
+		if span != 0 {
+			r.SpanID = schema.SpanID{span}
+		}
+		return r
+	}
+	logs := []schema.LogRow{
+		logRow("web", 9, "INFO", "checkout started for cart 42", at, traceA, 1),
+		logRow("cart", 17, "ERROR", "Payment declined: insufficient funds", at.Add(2*time.Millisecond), traceA, 3),
+		logRow("cart", 13, "WARN", "slow query took 1.2s", at.Add(time.Minute), schema.TraceID{}, 0),
+		logRow("web", 5, "DEBUG", "cache miss", testNow.Add(-3*time.Hour), schema.TraceID{}, 0),
+	}
 	// Trace A's spans arrive in three inserts, as spans of one trace from
 	// several services do, so that its summary rows are merged when read.
-	for _, b := range []*schema.Batch{{Spans: spans[:1]}, {Spans: spans[1:2]}, {Spans: spans[2:], Requests: reqs}} {
+	for _, b := range []*schema.Batch{{Spans: spans[:1]}, {Spans: spans[1:2]}, {Spans: spans[2:], Requests: reqs, Logs: logs}} {
 		require.NoError(t, st.Write(context.Background(), b))
 	}
 }
@@ -121,6 +135,7 @@ func TestClickHouseEndpoints(t *testing.T) {
 		require.WithinRange(t, since, begun, time.Now())
 	})
 	t.Run("Requests", func(t *testing.T) { testRequests(t, api.client.with(t)) })
+	t.Run("Logs", func(t *testing.T) { testLogs(t, api.client.with(t)) })
 	t.Run("RequestFailedRule", func(t *testing.T) { testRequestFailedRule(t, st) })
 	t.Run("EdgeErrorsByCode", func(t *testing.T) { testEdgeErrors(t, api.client.with(t)) })
 	t.Run("SQL", func(t *testing.T) { testSQL(t, api.client.with(t)) })
@@ -446,6 +461,60 @@ func testRequestFailedRule(t *testing.T, st *chstore.Store) {
 			" FROM (SELECT ? AS protocol, toUInt16(?) AS response_code, toInt16(?) AS grpc_status, ? AS response_flags)",
 			e.proto, e.code, e.grpc, e.flags).Scan(&got))
 		require.Equal(t, graph.IsError(requestStatus(e.code, e.flags, e.grpc, e.proto)), got == 1, "%+v", e)
+	}
+}
+
+func testLogs(t *testing.T, c client) {
+	var l struct{ Logs []logJSON }
+	c.get("/api/v1/logs", &l)
+	require.Len(t, l.Logs, 3, "the last hour")
+	bodies := func() []string {
+		var out []string
+		for _, r := range l.Logs {
+			out = append(out, r.Body)
+		}
+		return out
+	}
+	require.Equal(t, []string{"slow query took 1.2s", "Payment declined: insufficient funds", "checkout started for cart 42"}, bodies(), "newest first")
+	declined := l.Logs[1]
+	require.Equal(t, logJSON{
+		Timestamp: testNow.Add(-10 * time.Minute), TimeUnixNano: ns(testNow.Add(-10*time.Minute + 2*time.Millisecond)),
+		Service: "cart", Namespace: "shop", SeverityNumber: 17, SeverityText: "ERROR", Body: "Payment declined: insufficient funds",
+		TraceID: hexA, SpanID: "0300000000000000", Attributes: map[string]string{"code.function": "handle"}, Resource: map[string]string{"service.name": "cart"},
+	}, declined)
+	require.Empty(t, l.Logs[0].TraceID, "no trace: empty, not zeros")
+
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"service=web", []string{"checkout started for cart 42"}},
+		{"service=cart&namespace=shop", []string{"slow query took 1.2s", "Payment declined: insufficient funds"}},
+		{"namespace=elsewhere", nil},
+		{"severity=warn", []string{"slow query took 1.2s", "Payment declined: insufficient funds"}},
+		{"severity=ERROR", []string{"Payment declined: insufficient funds"}},
+		{"severity=18", nil},
+		{"q=PAYMENT", []string{"Payment declined: insufficient funds"}},
+		{"q=%25", nil}, // text, not a pattern
+		{"trace_id=" + hexA, []string{"Payment declined: insufficient funds", "checkout started for cart 42"}},
+		{"trace_id=" + strings.ToUpper(hexA) + "&span_id=0100000000000000", []string{"checkout started for cart 42"}},
+		{"from=now-4h&to=now-2h", []string{"cache miss"}},
+		{"limit=1", []string{"slow query took 1.2s"}},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			c.with(t).get("/api/v1/logs?"+tc.query, &l)
+			require.Equal(t, tc.want, bodies())
+		})
+	}
+	for _, tc := range []struct{ query, field string }{
+		{"severity=loud", "severity"},
+		{"severity=25", "severity"},
+		{"severity=0", "severity"},
+		{"trace_id=xyz", "trace_id"},
+		{"span_id=" + hexA, "span_id"},
+		{"limit=0", "limit"},
+	} {
+		t.Run(tc.query, func(t *testing.T) { c.with(t).fail("/api/v1/logs?"+tc.query, http.StatusBadRequest, tc.field) })
 	}
 }
 

@@ -125,6 +125,7 @@ func (s *Server) routes() {
 	api.GET("/traces/operations", s.traceOperations)
 	api.GET("/traces/:traceId", s.getTrace)
 	api.GET("/requests", s.getRequests)
+	api.GET("/logs", s.searchLogs)
 	api.POST("/sql", s.postSQL)
 	api.GET("/sql/tables", s.getSQLTables)
 	api.GET("/openapi.yaml", s.getOpenAPI)

@@ -63,21 +63,8 @@ type spanLink struct {
 	Attributes json.RawMessage `json:"attributes"`
 }
 
-// traceIDParam reads a hex trace id: 32 digits, or 16 (a 64-bit id, as
-// Zipkin and Jaeger clients send, left-padded with zeros).
-func traceIDParam(s string) (string, error) {
-	s = strings.ToLower(s)
-	if len(s) == 16 {
-		s = strings.Repeat("0", 16) + s
-	}
-	if len(s) != 32 {
-		return "", badParam("traceId", "a trace id is 32 hex digits, got %d characters", len(s))
-	}
-	if _, err := hex.DecodeString(s); err != nil {
-		return "", badParam("traceId", "a trace id is 32 hex digits: %v", err)
-	}
-	return s, nil
-}
+// traceIDParam reads a hex trace id: 32 digits, or 16.
+func traceIDParam(s string) (string, error) { return hexIDParam("traceId", s, 16) }
 
 func attrMap(keys, values []string) map[string]string {
 	m := make(map[string]string, len(keys))

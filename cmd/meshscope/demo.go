@@ -15,8 +15,9 @@ func runDemo(ctx context.Context, args []string) error {
 	d := demo.DefaultConfig()
 	fs := newFlagSet("demo", "Generate a living service mesh (an ingress gateway, APIs, deep mid-tier call chains, caches,\n"+
 		"databases, Kafka topics, external APIs, canaries) and send its telemetry to a running meshscope as\n"+
-		"real sidecars, applications and Prometheus would: Envoy ALS streams and OTLP traces to the gRPC\n"+
-		"listener, Istio metrics by remote_write and Istio text access log lines to the HTTP listener.")
+		"real sidecars, applications and Prometheus would: Envoy ALS streams, OTLP traces and the services'\n"+
+		"OTLP logs to the gRPC listener, Istio metrics by remote_write and Istio text access log lines to\n"+
+		"the HTTP listener.")
 	fs.String("config", "", "YAML file with options (keys are flag names)")
 	fs.StringVar(&d.ServerHTTP, "server-http", d.ServerHTTP, "meshscope's HTTP listener: remote_write (/api/v1/write) and text access logs (/api/v1/accesslogs)")
 	fs.StringVar(&d.ServerGRPC, "server-grpc", d.ServerGRPC, "meshscope's gRPC listener (host:port): OTLP and the Envoy Access Log Service")

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -107,4 +109,43 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	}
 	require.NotZero(t, db, "database edges seen by spans")
 	require.NoError(t, <-done)
+
+	// The services' ERROR logs are stored and lead to the failed span they
+	// belong to.
+	base := "http://" + srv.httpAddr + "/api/v1/"
+	var logs struct {
+		Logs []struct {
+			Service, Body string
+			TraceID       string `json:"trace_id"`
+			SpanID        string `json:"span_id"`
+			SeverityText  string `json:"severity_text"`
+		}
+	}
+	eventually(t, "ERROR logs of the failed calls", 30*time.Second, func() (bool, string) {
+		getJSON(t, base+"logs?severity=error&limit=20", &logs)
+		return len(logs.Logs) > 0, fmt.Sprintf("%d records", len(logs.Logs))
+	})
+	rec := logs.Logs[0]
+	require.Equal(t, "ERROR", rec.SeverityText)
+	type span struct {
+		SpanID     string `json:"span_id"`
+		Service    string
+		StatusCode string `json:"status_code"`
+	}
+	var tr struct{ Spans []span }
+	getJSON(t, base+"traces/"+rec.TraceID, &tr)
+	i := slices.IndexFunc(tr.Spans, func(s span) bool { return s.SpanID == rec.SpanID })
+	require.GreaterOrEqual(t, i, 0, "the record's span %s is in its trace", rec.SpanID)
+	require.Equal(t, "error", tr.Spans[i].StatusCode)
+	require.Equal(t, rec.Service, tr.Spans[i].Service)
+}
+
+// getJSON decodes the 200 answer of url into v.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, url)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
 }

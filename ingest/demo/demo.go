@@ -2,7 +2,7 @@
 // meshscope server through the server's real network endpoints, as the
 // sidecars, applications and Prometheus of a real mesh would: Envoy Access
 // Log Service streams and Istio text access log lines from every sidecar,
-// OTLP traces from the instrumented applications, and Istio's standard
+// OTLP traces and logs from the instrumented applications, and Istio's standard
 // metrics by Prometheus remote write. The mesh (an ingress gateway, API and
 // mid-tier services, caches, databases, Kafka topics, external APIs, canary
 // versions) is derived from a seed with a dependency structure like the

@@ -89,6 +89,18 @@ func (g *generator) rootSpan(h *hop, base int64) {
 	g.scratch = spanOut{static: &g.spans.root, kind: spanKindServer, trace: &tr.id, id: &h.work,
 		start: base + h.srvStart, end: base + h.srvStart + h.srvDur, status: statusOf(ProtocolHTTP, h.out), failed: h.out.failed()}
 	g.addSpan(h.dst)
+	g.accessLog(h.dst, g.rootPath(), h.out)
+}
+
+// rootPath is the path the gateway forwarded the root request to: that of
+// its first call, "/" when that is not HTTP.
+func (g *generator) rootPath() string {
+	if len(g.tree.hops) > 1 {
+		if h := &g.tree.hops[1]; h.call != nil && h.ep >= 0 && h.call.To.Protocol == ProtocolHTTP {
+			return h.call.To.Endpoints[h.ep].Paths[h.path]
+		}
+	}
+	return "/"
 }
 
 // callSpans writes the spans of call h: the caller's, and the callee's
@@ -146,4 +158,7 @@ func (g *generator) callSpans(h *hop, base int64) {
 		g.scratch.urlPath = to.Endpoints[h.ep].Paths[h.path]
 	}
 	g.addSpan(h.dst)
+	if h.out.failed() {
+		g.failureLog(h.dst, to.Protocol, h.out)
+	}
 }

@@ -15,6 +15,8 @@ type output interface {
 	lines(w *Workload, body *[]byte, n int)
 	// traces takes an ExportTraceServiceRequest.
 	traces(req *[]byte, spans int)
+	// logs takes an ExportLogsServiceRequest.
+	logs(req *[]byte, records int)
 	// remoteWrite takes a snappy-compressed WriteRequest.
 	remoteWrite(body *[]byte, samples int)
 }
@@ -55,6 +57,7 @@ const (
 	alsFlushBytes  = 16 << 10
 	textFlushBytes = 64 << 10
 	spanBatch      = 1000
+	logBatch       = 1000
 )
 
 // batch is a buffer being filled and its number of items.
@@ -122,8 +125,13 @@ type generator struct {
 	spanBufs [][]byte // by pod
 	touched  []int32  // pods with spans
 	nSpans   int
-	metrics  *meshMetrics
-	rw       rwEncoder
+
+	logBufs    [][]byte // by pod
+	logTouched []int32  // pods with log records
+	nLogs      int
+	logScratch logOut
+	metrics    *meshMetrics
+	rw         rwEncoder
 
 	entry       logEntry
 	reqID       [36]byte
@@ -149,7 +157,7 @@ func newGenerator(t *Topology, cfg Config, out output, cnt *counters, als *alsEn
 		calls: make([]callRT, len(t.Calls)), callOn: make([]bool, len(t.Calls)), inCluster: make([]string, len(t.Services)),
 		consumers: map[string][]*Call{},
 		als:       als, alsBufs: make([][2]batch, len(t.Pods)), textBufs: make([]batch, len(t.Workloads)),
-		spans: newSpanTables(t), spanBufs: make([][]byte, len(t.Pods)),
+		spans: newSpanTables(t), spanBufs: make([][]byte, len(t.Pods)), logBufs: make([][]byte, len(t.Pods)),
 		metrics: newMeshMetrics(t),
 	}
 	body := newRNG(cfg.Seed, 3)
@@ -250,6 +258,7 @@ func (g *generator) flush() {
 		}
 	}
 	g.flushSpans()
+	g.flushLogs()
 }
 
 func (g *generator) flushALS(p *Pod, tcp bool) {

@@ -13,6 +13,7 @@ type capture struct {
 	alsBatches  []capturedALS
 	lineBatches []capturedLines
 	exports     [][]byte
+	logExports  [][]byte
 	writes      [][]byte // compressed
 }
 
@@ -44,6 +45,11 @@ func (c *capture) traces(req *[]byte, _ int) {
 	putBuf(req)
 }
 
+func (c *capture) logs(req *[]byte, _ int) {
+	c.logExports = append(c.logExports, bytes.Clone(*req))
+	putBuf(req)
+}
+
 func (c *capture) remoteWrite(body *[]byte, _ int) {
 	c.writes = append(c.writes, bytes.Clone(*body))
 	putBuf(body)
@@ -55,6 +61,7 @@ type discard struct{}
 func (discard) als(_ *Pod, _ bool, b *[]byte, _ int) { putBuf(b) }
 func (discard) lines(_ *Workload, b *[]byte, _ int)  { putBuf(b) }
 func (discard) traces(b *[]byte, _ int)              { putBuf(b) }
+func (discard) logs(b *[]byte, _ int)                { putBuf(b) }
 func (discard) remoteWrite(b *[]byte, _ int)         { putBuf(b) }
 
 // testConfig is a small, fast configuration.

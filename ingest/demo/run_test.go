@@ -19,6 +19,7 @@ import (
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -50,6 +51,7 @@ type fakeServer struct {
 	streams   int
 	entries   int
 	identOnce map[string]bool // node ids that sent an identifier
+	records   int
 	samples   int
 	writes    atomic.Int64
 	lines     int
@@ -83,6 +85,27 @@ func (f *fakeServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) (
 	f.spans += n
 	f.mu.Unlock()
 	return ptraceotlp.NewExportResponse(), nil
+}
+
+// fakeLogs is the fake's OTLP logs service (its Export would clash with
+// the trace service's on one type).
+type fakeLogs struct {
+	plogotlp.UnimplementedGRPCServer
+	f *fakeServer
+}
+
+func (l *fakeLogs) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	if !authorized(ctx) {
+		return plogotlp.NewExportResponse(), status.Error(codes.Unauthenticated, "token")
+	}
+	n := req.Logs().LogRecordCount()
+	if n == 0 || n > logBatch+50 {
+		l.f.problem("bad log record count")
+	}
+	l.f.mu.Lock()
+	l.f.records += n
+	l.f.mu.Unlock()
+	return plogotlp.NewExportResponse(), nil
 }
 
 func (f *fakeServer) StreamAccessLogs(stream alsservice.AccessLogService_StreamAccessLogsServer) error {
@@ -182,6 +205,7 @@ func startFakeServer(t *testing.T) *fakeServer {
 	require.NoError(t, err)
 	gs := grpc.NewServer()
 	ptraceotlp.RegisterGRPCServer(gs, f)
+	plogotlp.RegisterGRPCServer(gs, &fakeLogs{f: f})
 	alsservice.RegisterAccessLogServiceServer(gs, f)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
@@ -224,6 +248,7 @@ func TestRunAgainstFakeServers(t *testing.T) {
 	defer f.mu.Unlock()
 	require.Empty(t, f.problems)
 	require.Positive(t, f.spans)
+	require.Positive(t, f.records)
 	require.Positive(t, f.entries)
 	require.Positive(t, f.samples)
 	require.Positive(t, f.lines)
@@ -234,6 +259,7 @@ func TestRunAgainstFakeServers(t *testing.T) {
 	require.LessOrEqual(t, f.streams, len(f.identOnce), "one stream per sidecar logger")
 
 	require.EqualValues(t, f.spans, final.Spans)
+	require.EqualValues(t, f.records, final.LogRecords)
 	require.EqualValues(t, f.entries, final.ALSEntries)
 	require.EqualValues(t, f.samples, final.MetricSamples)
 	require.EqualValues(t, f.lines, final.TextLines)

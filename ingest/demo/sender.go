@@ -45,9 +45,11 @@ type alsJob struct {
 	n       int
 }
 
+// traceJob is an OTLP export: spans, or log records when logs is set.
 type traceJob struct {
 	req   *[]byte
-	spans int
+	items int
+	logs  bool
 }
 
 type httpJob struct {
@@ -165,7 +167,15 @@ func (s *sender) als(pod *Pod, tcp bool, entries *[]byte, n int) {
 
 func (s *sender) traces(req *[]byte, spans int) {
 	select {
-	case s.traceQ <- traceJob{req, spans}:
+	case s.traceQ <- traceJob{req: req, items: spans}:
+	default:
+		s.drop(req)
+	}
+}
+
+func (s *sender) logs(req *[]byte, records int) {
+	select {
+	case s.traceQ <- traceJob{req: req, items: records, logs: true}:
 	default:
 		s.drop(req)
 	}

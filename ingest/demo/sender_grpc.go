@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 )
@@ -14,6 +15,7 @@ import (
 const (
 	alsMethod   = "/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs"
 	traceMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+	logsMethod  = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 )
 
 var alsDesc = &grpc.StreamDesc{StreamName: "StreamAccessLogs", ClientStreams: true}
@@ -96,33 +98,39 @@ func (s *sender) stream(streams map[int]*alsStream, key int) (*alsStream, bool, 
 	return st, true, nil
 }
 
-// traceWorker exports span batches by OTLP/gRPC.
+// traceWorker exports span batches and log record batches by OTLP/gRPC.
 func (s *sender) traceWorker() {
 	defer s.wg.Done()
 	for j := range s.traceQ {
+		method, what := traceMethod, "trace"
+		if j.logs {
+			method, what = logsMethod, "log"
+		}
 		for attempt := 0; ; attempt++ {
 			ctx, cancel := context.WithTimeout(s.ctx, 20*time.Second)
 			var resp rawMessage
-			err := s.conn.Invoke(ctx, traceMethod, &rawMessage{*j.req}, &resp, grpc.ForceCodecV2(rawCodec{}))
+			err := s.conn.Invoke(ctx, method, &rawMessage{*j.req}, &resp, grpc.ForceCodecV2(rawCodec{}))
 			cancel()
 			if err == nil {
-				rejected := int64(0)
-				r := ptraceotlp.NewExportResponse()
-				if r.UnmarshalProto(resp.b) == nil {
-					rejected = r.PartialSuccess().RejectedSpans()
-				}
+				rejected, msg := exportRejected(j.logs, resp.b)
 				if rejected > 0 {
 					s.cnt.errors.Add(1)
-					s.errs.log("otlp", "spans rejected", errors.New(r.PartialSuccess().ErrorMessage()))
+					s.errs.log("otlp", what+" items rejected", errors.New(msg))
 				}
-				s.cnt.spans.Add(uint64(max(int64(j.spans)-rejected, 0)))
-				s.cnt.traceExports.Add(1)
+				accepted := uint64(max(int64(j.items)-rejected, 0))
+				if j.logs {
+					s.cnt.logRecords.Add(accepted)
+					s.cnt.logExports.Add(1)
+				} else {
+					s.cnt.spans.Add(accepted)
+					s.cnt.traceExports.Add(1)
+				}
 				break
 			}
 			retry, floor := grpcRetry(err)
 			if !retry || attempt+1 >= maxAttempts || s.ctx.Err() != nil {
 				s.cnt.errors.Add(1)
-				s.errs.log("otlp", "trace export failed", err)
+				s.errs.log("otlp", what+" export failed", err)
 				break
 			}
 			s.cnt.retries.Add(1)
@@ -132,4 +140,21 @@ func (s *sender) traceWorker() {
 		}
 		putBuf(j.req)
 	}
+}
+
+// exportRejected reads an export response's partial success: how many
+// spans (or log records) the server rejected, and why.
+func exportRejected(logs bool, resp []byte) (int64, string) {
+	if logs {
+		r := plogotlp.NewExportResponse()
+		if r.UnmarshalProto(resp) != nil {
+			return 0, ""
+		}
+		return r.PartialSuccess().RejectedLogRecords(), r.PartialSuccess().ErrorMessage()
+	}
+	r := ptraceotlp.NewExportResponse()
+	if r.UnmarshalProto(resp) != nil {
+		return 0, ""
+	}
+	return r.PartialSuccess().RejectedSpans(), r.PartialSuccess().ErrorMessage()
 }

@@ -17,6 +17,8 @@ type Stats struct {
 	Requests, Calls uint64
 	// Spans sent, in TraceExports OTLP requests.
 	Spans, TraceExports uint64
+	// LogRecords sent, in LogExports OTLP requests.
+	LogRecords, LogExports uint64
 	// ALSEntries sent, in ALSMessages stream messages on ALSStreams
 	// streams opened.
 	ALSEntries, ALSMessages, ALSStreams uint64
@@ -37,6 +39,7 @@ type Stats struct {
 type counters struct {
 	requests, calls                     atomic.Uint64
 	spans, traceExports                 atomic.Uint64
+	logRecords, logExports              atomic.Uint64
 	alsEntries, alsMessages, alsStreams atomic.Uint64
 	textLines, textPosts                atomic.Uint64
 	metricSamples, remoteWrites         atomic.Uint64
@@ -49,6 +52,7 @@ func (c *counters) snapshot() Stats {
 		Elapsed:  time.Since(c.start).Round(time.Millisecond),
 		Requests: c.requests.Load(), Calls: c.calls.Load(),
 		Spans: c.spans.Load(), TraceExports: c.traceExports.Load(),
+		LogRecords: c.logRecords.Load(), LogExports: c.logExports.Load(),
 		ALSEntries: c.alsEntries.Load(), ALSMessages: c.alsMessages.Load(), ALSStreams: c.alsStreams.Load(),
 		TextLines: c.textLines.Load(), TextPosts: c.textPosts.Load(),
 		MetricSamples: c.metricSamples.Load(), RemoteWrites: c.remoteWrites.Load(),
@@ -62,6 +66,7 @@ func (s Stats) log(l *slog.Logger, msg string) {
 		"elapsed", s.Elapsed,
 		"requests", s.Requests, "calls", s.Calls,
 		"spans", s.Spans, "otlp_exports", s.TraceExports,
+		"log_records", s.LogRecords, "log_exports", s.LogExports,
 		"als_entries", s.ALSEntries, "als_messages", s.ALSMessages, "als_streams", s.ALSStreams,
 		"text_lines", s.TextLines, "text_posts", s.TextPosts,
 		"metric_samples", s.MetricSamples, "remote_writes", s.RemoteWrites,

@@ -382,6 +382,39 @@ func TestPagesAndDiff(t *testing.T) {
 	p.waitFor("document.body.innerText.includes('2 requests')", 10*time.Second)
 	require.Equal(t, "false", eval[string](p, "document.querySelector('select[name=failed]').value"))
 	require.Zero(t, eval[int](p, "document.querySelectorAll('#requests-table tbody .error-text').length"))
+
+	// Logs: every record, the error one marked; a record opens its fields.
+	p.do(chromedp.Navigate(srv.URL + "/#/logs"))
+	p.waitFor("document.body.innerText.includes('3 records')", 10*time.Second)
+	require.Equal(t, []string{"ERROR", "INFO", "WARN"}, eval[[]string](p, "[...document.querySelectorAll('#logs-table .sev')].map(e => e.textContent)"))
+	require.Equal(t, "sev sev-error", eval[string](p, "document.querySelector('#logs-table .sev').className"))
+	p.do(chromedp.Focus(chromedp.CSS("#logs-table tbody tr:nth-child(1)")), chromedp.KeyEvent(kb.Enter))
+	p.waitFor("document.querySelector('#log-detail table')", 5*time.Second)
+	detail = eval[string](p, "document.getElementById('log-detail').innerText")
+	for _, want := range []string{"charge failed: card declined", "order.id\t42", "Trace 4bf92f3577b34da6a3ce929d0e0e4736 · span c3"} {
+		require.Contains(t, detail, want)
+	}
+	// The severity and body filters go to the server.
+	p.do(chromedp.SetValue(chromedp.CSS("select[name=severity]"), "warn"), chromedp.SetValue(chromedp.CSS("input[name=q]"), "CART"),
+		chromedp.Click(chromedp.CSS("#page-other form.toolbar button[type=submit]")))
+	p.waitFor("document.body.innerText.includes('1 record.')", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('#logs-table tbody').innerText"), "cart cache slow")
+	// A trace links to its records, a span of it to its own, over the
+	// trace's time.
+	p.do(chromedp.Navigate(srv.URL + "/#/traces/4bf92f3577b34da6a3ce929d0e0e4736"))
+	p.waitFor("document.getElementById('trace-logs')", 10*time.Second)
+	href := eval[string](p, "document.getElementById('trace-logs').getAttribute('href')")
+	require.True(t, strings.HasPrefix(href, "#/logs?trace_id=4bf92f3577b34da6a3ce929d0e0e4736&from="), href)
+	p.do(chromedp.Click(chromedp.ID("trace-logs")))
+	p.waitFor("document.body.innerText.includes('2 records')", 10*time.Second)
+	require.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('input[name=trace_id]').value"))
+	p.do(chromedp.Navigate(srv.URL + "/#/traces/4bf92f3577b34da6a3ce929d0e0e4736"))
+	p.waitFor("document.querySelectorAll('.waterfall li').length === 4", 10*time.Second)
+	p.do(chromedp.Click(chromedp.CSS(`li[data-span="c3"]`)))
+	p.waitFor("document.querySelector('.wf-detail a')", 5*time.Second)
+	p.do(chromedp.Click(chromedp.CSS(".wf-detail a")))
+	p.waitFor("document.body.innerText.includes('1 record.')", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('#logs-table tbody').innerText"), "charge failed")
 	require.Empty(t, p.consoleErrors())
 }
 

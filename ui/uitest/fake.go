@@ -142,6 +142,7 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("GET /api/v1/traces/operations", f.traceOperations)
 	mux.HandleFunc("GET /api/v1/traces/{id}", f.trace)
 	mux.HandleFunc("GET /api/v1/requests", f.requests)
+	mux.HandleFunc("GET /api/v1/logs", f.logs)
 	mux.HandleFunc("GET /api/v1/slos", f.slos)
 	mux.HandleFunc("POST /api/v1/slos", f.createSLO)
 	mux.HandleFunc("DELETE /api/v1/slos/{name}", f.deleteSLO)
@@ -614,6 +615,35 @@ func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
 		span("c3", "b2", "payments", "Charge", 30e6, 170e6, "error"),
 		span("d4", "b2", "orders-db", "INSERT orders", 205e6, 4e6, "ok"),
 	}})
+}
+
+// logs answers three records, two of them of the fake's trace, filtered by
+// trace_id, span_id, service, minimum severity (a level name or number) and
+// body text, as the API filters them.
+func (f *FakeServer) logs(w http.ResponseWriter, r *http.Request) {
+	now := time.Now().UTC()
+	rec := func(ago time.Duration, svc string, sev int, text, body, trace, span string) map[string]any {
+		t := now.Add(-ago)
+		return map[string]any{"timestamp": t.Truncate(time.Second).Format(time.RFC3339), "time_unix_nano": t.UnixNano(), "service": svc, "namespace": "shop",
+			"severity_number": sev, "severity_text": text, "body": body, "trace_id": trace, "span_id": span, "scope": "app", "event_name": "",
+			"attributes": map[string]string{"code.function": "handle", "order.id": "42"}, "resource": map[string]string{"service.name": svc}}
+	}
+	all := []map[string]any{
+		rec(2*time.Second, "payments", 17, "ERROR", "charge failed: card declined", "4bf92f3577b34da6a3ce929d0e0e4736", "c3"),
+		rec(3*time.Second, "checkout", 9, "INFO", "placing order 42", "4bf92f3577b34da6a3ce929d0e0e4736", "b2"),
+		rec(4*time.Second, "cart", 13, "WARN", "cart cache slow", "", ""),
+	}
+	q := r.URL.Query()
+	minSev := map[string]int{"": 0, "debug": 5, "info": 9, "warn": 13, "error": 17, "fatal": 21}[q.Get("severity")]
+	out := []map[string]any{}
+	for _, l := range all {
+		if (q.Get("trace_id") == "" || q.Get("trace_id") == l["trace_id"]) && (q.Get("span_id") == "" || q.Get("span_id") == l["span_id"]) &&
+			(q.Get("service") == "" || q.Get("service") == l["service"]) && l["severity_number"].(int) >= minSev &&
+			strings.Contains(strings.ToLower(l["body"].(string)), strings.ToLower(q.Get("q"))) {
+			out = append(out, l)
+		}
+	}
+	writeJSON(w, map[string]any{"logs": out})
 }
 
 func (f *FakeServer) requests(w http.ResponseWriter, r *http.Request) {

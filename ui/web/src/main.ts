@@ -11,6 +11,7 @@ import { toDOT, toJSON, toSVG } from "./export";
 import { numbers as edgeNumbers, openEdgePanel } from "./panels/edge";
 import { nodeNumbers, openNodePanel } from "./panels/node";
 import { hidePanel, type PanelContext } from "./panels/panel";
+import { renderLogs } from "./pages/logs";
 import { renderRequests } from "./pages/requests";
 import { renderSLOs } from "./pages/slos";
 import { renderSQL } from "./pages/sql";
@@ -211,6 +212,7 @@ class App {
       ["sql", "SQL"],
       ["traces", "Traces"],
       ["requests", "Requests"],
+      ["logs", "Logs"],
       ["slos", "SLOs"],
     ] as const) {
       nav.append(h("a", { href: `#/${page}`, "data-page": page }, label));
@@ -457,6 +459,9 @@ class App {
         break;
       case "requests":
         renderRequests(this.otherPage, s.params);
+        break;
+      case "logs":
+        renderLogs(this.otherPage, s.params);
         break;
       case "slos":
         void renderSLOs(this.otherPage, s.sub);

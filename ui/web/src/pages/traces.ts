@@ -4,6 +4,7 @@ import { getJSON } from "../api";
 import { fmtNs, fmtUnixNano, h } from "../dom";
 import type { TraceDetail, TraceSummary } from "../types";
 import { errorBox, field, sortableTable } from "./common";
+import { logsHref } from "./logs";
 import { traceScatter } from "./tracescatter";
 import { waterfall } from "./waterfall";
 
@@ -96,7 +97,14 @@ async function renderTrace(root: HTMLElement, id: string): Promise<void> {
   root.replaceChildren(h("p", { class: "muted" }, "Loading trace…"));
   try {
     const t = await getJSON<TraceDetail>(`traces/${encodeURIComponent(id)}`);
-    root.replaceChildren(h("p", {}, h("a", { href: "#/traces" }, "← Traces")), h("h1", {}, "Trace ", h("code", {}, t.trace_id)), waterfall(t.spans ?? []));
+    const spans = t.spans ?? [];
+    const start = Math.min(...spans.map((s) => Number(s.start_unix_nano)));
+    const end = Math.max(...spans.map((s) => Number(s.start_unix_nano) + Number(s.duration_ns)));
+    root.replaceChildren(
+      h("p", {}, h("a", { href: "#/traces" }, "← Traces"), spans.length ? " · " : "", spans.length ? h("a", { href: logsHref(t.trace_id, start, end), id: "trace-logs" }, "Logs of this trace") : ""),
+      h("h1", {}, "Trace ", h("code", {}, t.trace_id)),
+      waterfall(spans),
+    );
   } catch (err) {
     root.replaceChildren(h("p", {}, h("a", { href: "#/traces" }, "← Traces")), errorBox(err));
   }

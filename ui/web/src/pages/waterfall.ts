@@ -5,6 +5,7 @@
 
 import { fmtNs, h } from "../dom";
 import type { Span } from "../types";
+import { logsHref } from "./logs";
 
 /** Bar colours of the services of a trace, in order of first appearance. */
 const serviceColors = ["#4dabf7", "#9775fa", "#38d9a9", "#ffa94d", "#f783ac", "#66d9e8", "#a9e34b", "#ffd43b", "#748ffc", "#63e6be", "#e599f7", "#ced4da"];
@@ -155,7 +156,10 @@ function spanDetail(s: Span, offset: number): HTMLElement {
     ["Duration", fmtNs(s.duration_ns)],
   ];
   if (s.namespace) facts.splice(0, 0, ["Namespace", s.namespace]);
-  const parts: (Node | string)[] = [h("dl", { class: "kv" }, ...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))];
+  const parts: (Node | string)[] = [
+    h("dl", { class: "kv" }, ...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    h("p", {}, h("a", { href: logsHref(s.trace_id, Number(s.start_unix_nano), Number(s.start_unix_nano) + Number(s.duration_ns), s.span_id) }, "Logs of this span")),
+  ];
   const table = (title: string, m: Record<string, unknown> | undefined) => {
     const keys = Object.keys(m ?? {}).sort();
     if (!keys.length) return;

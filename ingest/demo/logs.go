@@ -1,0 +1,127 @@
+package demo
+
+import (
+	"strconv"
+)
+
+// Application logs, sent as OTLP log records beside the spans: a service
+// logs an ERROR for every call it failed and the gateway an INFO line for
+// one request in 16, each with the trace and span it belongs to, so that a
+// trace's logs are a click away. Only sampled traces log (their spans tell
+// the rest of the story), like an SDK whose log bridge follows the
+// sampler.
+
+// OpenTelemetry severity numbers.
+const (
+	severityInfo  = 9
+	severityError = 17
+)
+
+// logOut is one log record being written.
+type logOut struct {
+	trace    *[16]byte
+	span     *[8]byte
+	time     int64
+	severity uint64
+	text     string // severity text
+	body     string
+	errType  string // error.type attribute, "" for none
+}
+
+// appendLogRecord appends r as ScopeLogs.log_records (field 2).
+func appendLogRecord(b []byte, r *logOut) []byte {
+	b, m := openField(b, 2)
+	b = appendFixed64Field(b, 1, uint64(r.time))
+	b = appendVarintField(b, 2, r.severity)
+	b = appendStringField(b, 3, r.text)
+	var v int
+	b, v = openField(b, 5) // body: AnyValue
+	b = appendStringField(b, 1, r.body)
+	b = closeField(b, v)
+	if r.errType != "" {
+		b = appendKV(b, 6, "error.type", r.errType)
+	}
+	b = appendBytesField(b, 9, r.trace[:])
+	b = appendBytesField(b, 10, r.span[:])
+	b = appendFixed64Field(b, 11, uint64(r.time))
+	return closeField(b, m)
+}
+
+// failureText says how a service failed a call, by outcome and protocol.
+func failureText(p Protocol, o outcome) (text, errType string) {
+	st := statusOf(p, o)
+	if st.grpc >= 0 {
+		errType = strconv.Itoa(st.grpc)
+		switch o {
+		case outUnavailable:
+			return "UNAVAILABLE: dependency unavailable", errType
+		default:
+			return "INTERNAL: unexpected error", errType
+		}
+	}
+	errType = strconv.Itoa(st.code)
+	if o == outUnavailable {
+		return "503 Service Unavailable: dependency unavailable", errType
+	}
+	return "500 Internal Server Error: unexpected error", errType
+}
+
+// addLog appends the log record in g.logScratch to the batch of pod p.
+func (g *generator) addLog(p *Pod) {
+	if len(g.logBufs[p.Index]) == 0 {
+		g.logTouched = append(g.logTouched, int32(p.Index))
+	}
+	g.logBufs[p.Index] = appendLogRecord(g.logBufs[p.Index], &g.logScratch)
+	g.nLogs++
+	if g.nLogs >= logBatch {
+		g.flushLogs()
+	}
+}
+
+// failureLog writes the ERROR record of a failed call its server span
+// (g.scratch, just written) describes.
+func (g *generator) failureLog(p *Pod, proto Protocol, o outcome) {
+	s := &g.scratch
+	text, errType := failureText(proto, o)
+	g.logScratch = logOut{trace: s.trace, span: s.id, time: s.end, severity: severityError, text: "ERROR",
+		body: s.static.name + " failed: " + text, errType: errType}
+	g.addLog(p)
+}
+
+// accessLog writes the gateway's INFO record of one request in 16 (by its
+// trace id, so that no random draw is taken) of the root span in g.scratch.
+func (g *generator) accessLog(p *Pod, path string, o outcome) {
+	s := &g.scratch
+	if s.trace[15]%16 != 0 {
+		return
+	}
+	ms := strconv.FormatFloat(float64(s.end-s.start)/1e6, 'f', 1, 64)
+	g.logScratch = logOut{trace: s.trace, span: s.id, time: s.end, severity: severityInfo, text: "INFO",
+		body: "GET " + path + " " + httpStatus[o].codeStr + " in " + ms + " ms"}
+	g.addLog(p)
+}
+
+// flushLogs builds an ExportLogsServiceRequest of the pending records,
+// grouped by pod (the same Resource and scope as the pod's spans).
+func (g *generator) flushLogs() {
+	if g.nLogs == 0 {
+		return
+	}
+	req := getBigBuf()
+	b := *req
+	for _, pi := range g.logTouched {
+		var rl, sl int
+		b, rl = openField(b, 1) // resource_logs
+		b = append(b, g.spans.resource[pi]...)
+		b, sl = openField(b, 2) // scope_logs
+		b = append(b, g.spans.scope...)
+		b = append(b, g.logBufs[pi]...)
+		b = closeField(b, sl)
+		b = closeField(b, rl)
+		g.logBufs[pi] = g.logBufs[pi][:0]
+	}
+	*req = b
+	n := g.nLogs
+	g.logTouched, g.nLogs = g.logTouched[:0], 0
+	g.out.logs(req, n)
+}

@@ -1,0 +1,140 @@
+package query
+
+import (
+	"context"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// severityLevels are the OpenTelemetry severity ranges by the name of their
+// first number (TRACE 1-4, DEBUG 5-8, INFO 9-12, WARN 13-16, ERROR 17-20,
+// FATAL 21-24).
+var severityLevels = map[string]uint8{"trace": 1, "debug": 5, "info": 9, "warn": 13, "warning": 13, "error": 17, "fatal": 21}
+
+// severityParam reads a minimum severity: a level name or a number 1-24.
+func severityParam(v string) (uint8, error) {
+	if n, ok := severityLevels[strings.ToLower(v)]; ok {
+		return n, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 8)
+	if err != nil || n < 1 || n > 24 {
+		return 0, badParam("severity", "severity is a level (trace, debug, info, warn, error, fatal) or a severity number 1-24, got %q", v)
+	}
+	return uint8(n), nil
+}
+
+// hexIDParam reads a hex id of size bytes (a trace id 16, a span id 8). A
+// trace id may have 16 digits (a 64-bit id, as Zipkin and Jaeger clients
+// send), left-padded with zeros.
+func hexIDParam(name, v string, size int) (string, error) {
+	v = strings.ToLower(v)
+	if size == 16 && len(v) == 16 {
+		v = strings.Repeat("0", 16) + v
+	}
+	if _, err := hex.DecodeString(v); err != nil || len(v) != 2*size {
+		return "", badParam(name, "%s is %d hex digits, got %q", name, 2*size, v)
+	}
+	return v, nil
+}
+
+// logJSON is one entry of GET /api/v1/logs.
+type logJSON struct {
+	Timestamp      time.Time         `json:"timestamp"`
+	TimeUnixNano   uint64            `json:"time_unix_nano"`
+	Service        string            `json:"service"`
+	Namespace      string            `json:"namespace"`
+	SeverityNumber uint8             `json:"severity_number"`
+	SeverityText   string            `json:"severity_text"`
+	Body           string            `json:"body"`
+	TraceID        string            `json:"trace_id"`
+	SpanID         string            `json:"span_id"`
+	Scope          string            `json:"scope"`
+	EventName      string            `json:"event_name"`
+	Attributes     map[string]string `json:"attributes"`
+	Resource       map[string]string `json:"resource"`
+}
+
+// GET /api/v1/logs: log records, newest first, by service, minimum
+// severity, text in the body, trace or span. The table's key starts with
+// (service_name, timestamp), so a service's search reads its rows only.
+func (s *Server) searchLogs(c echo.Context) error {
+	from, to, limit, err := s.rowsParams(c)
+	if err != nil {
+		return err
+	}
+	where := []string{"timestamp >= toDateTime(?)", "timestamp <= toDateTime(?)"}
+	args := []any{from.Unix(), to.Unix()}
+	add := func(cond string, a any) {
+		where = append(where, cond)
+		args = append(args, a)
+	}
+	if v := c.QueryParam("service"); v != "" {
+		add("service_name = ?", v)
+	}
+	if v := c.QueryParam("namespace"); v != "" {
+		add("service_namespace = ?", v)
+	}
+	if v := c.QueryParam("severity"); v != "" {
+		n, err := severityParam(v)
+		if err != nil {
+			return err
+		}
+		add("severity_number >= ?", n)
+	}
+	if v := c.QueryParam("q"); v != "" {
+		add("positionCaseInsensitiveUTF8(body, ?) > 0", v)
+	}
+	for _, f := range []struct {
+		name string
+		size int
+	}{{"trace_id", 16}, {"span_id", 8}} {
+		if v := c.QueryParam(f.name); v != "" {
+			id, err := hexIDParam(f.name, v, f.size)
+			if err != nil {
+				return err
+			}
+			add(f.name+" = unhex(?)", id)
+		}
+	}
+	if err := s.store(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	rows, err := s.deps.Store.Conn().Query(ctx, `
+SELECT timestamp, time_unix_nano, service_name, service_namespace, severity_number, severity_text, body,
+       trace_id, span_id, scope_name, event_name, attr_keys, attr_values, resource_keys, resource_values
+FROM logs
+WHERE `+strings.Join(where, " AND ")+`
+ORDER BY timestamp DESC, time_unix_nano DESC
+LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	out := []logJSON{}
+	for rows.Next() {
+		var (
+			l                        logJSON
+			traceID, spanID          string
+			attrK, attrV, resK, resV []string
+		)
+		if err := rows.Scan(&l.Timestamp, &l.TimeUnixNano, &l.Service, &l.Namespace, &l.SeverityNumber, &l.SeverityText, &l.Body,
+			&traceID, &spanID, &l.Scope, &l.EventName, &attrK, &attrV, &resK, &resV); err != nil {
+			return err
+		}
+		l.Timestamp = l.Timestamp.UTC()
+		l.TraceID, l.SpanID = hexID(traceID), hexID(spanID)
+		l.Attributes, l.Resource = attrMap(attrK, attrV), attrMap(resK, resV)
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"logs": out})
+}

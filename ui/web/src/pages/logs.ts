@@ -1,0 +1,129 @@
+// Log explorer over the logs table: records by service, minimum severity,
+// text in the body, trace or span, newest first; a record chosen shows
+// every attribute below the table, and records of a trace link to it.
+
+import { getJSON } from "../api";
+import { h } from "../dom";
+import { rfc3339 } from "../state";
+import { errorBox, field, sortableTable, type Column } from "./common";
+
+/** One record of GET /api/v1/logs. */
+export interface LogRecord {
+  timestamp: string;
+  time_unix_nano: number;
+  service: string;
+  namespace: string;
+  severity_number: number;
+  severity_text: string;
+  body: string;
+  trace_id: string;
+  span_id: string;
+  scope: string;
+  event_name: string;
+  attributes: Record<string, string> | null;
+  resource: Record<string, string> | null;
+}
+
+/**
+ * The address of the log records of a trace (or of one of its spans), over
+ * its time with five minutes either side: records are stamped by their
+ * service's clock.
+ */
+export function logsHref(traceId: string, startNs: number, endNs: number, spanId = ""): string {
+  const margin = 300;
+  const q = new URLSearchParams({ trace_id: traceId });
+  if (spanId) q.set("span_id", spanId);
+  q.set("from", rfc3339(Math.floor(startNs / 1e9) - margin));
+  q.set("to", rfc3339(Math.ceil(endNs / 1e9) + margin));
+  return `#/logs?${q.toString()}`;
+}
+
+/** The OpenTelemetry severity range a number falls in (1-4 TRACE ... 21-24 FATAL). */
+export function severityName(n: number): string {
+  const names = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+  return n >= 1 && n <= 24 ? names[Math.floor((n - 1) / 4)]! : "UNSET";
+}
+
+function severityCell(r: LogRecord): HTMLElement {
+  const name = severityName(r.severity_number);
+  return h("span", { class: `sev sev-${name.toLowerCase()}`, title: `severity ${r.severity_number}` }, r.severity_text || name);
+}
+
+function traceLink(r: LogRecord): HTMLElement | string {
+  return r.trace_id ? h("a", { href: `#/traces/${encodeURIComponent(r.trace_id)}` }, r.trace_id.slice(0, 16)) : "";
+}
+
+const columns: Column<LogRecord>[] = [
+  { key: "time", label: "Time", value: (r) => r.time_unix_nano, render: (r) => h("time", { datetime: r.timestamp }, new Date(r.time_unix_nano / 1e6).toLocaleTimeString()), numeric: true },
+  { key: "service", label: "Service", value: (r) => (r.namespace ? `${r.namespace}/${r.service}` : r.service) },
+  { key: "severity", label: "Severity", value: (r) => r.severity_number, render: severityCell },
+  { key: "body", label: "Body", value: (r) => r.body, render: (r) => h("span", { class: "log-body", title: r.body }, r.body) },
+  { key: "trace", label: "Trace", value: (r) => r.trace_id, render: traceLink },
+];
+
+function kvTable(label: string, m: Record<string, string> | null): HTMLElement {
+  const keys = Object.keys(m ?? {}).sort();
+  if (!keys.length) return h("p", { class: "muted" }, `No ${label.toLowerCase()}.`);
+  return h("table", { class: "data kv-table", "aria-label": label }, h("tbody", {}, ...keys.map((k) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, m![k]!)))));
+}
+
+/** Every field of a record. */
+function details(r: LogRecord): HTMLElement {
+  return h(
+    "div",
+    { class: "log-detail" },
+    h("pre", { class: "log-body-full" }, r.body),
+    r.trace_id ? h("p", {}, h("a", { href: `#/traces/${encodeURIComponent(r.trace_id)}` }, `Trace ${r.trace_id}`), r.span_id ? ` · span ${r.span_id}` : "") : "",
+    h("h3", {}, "Attributes"),
+    kvTable("Attributes", r.attributes),
+    h("h3", {}, "Resource"),
+    kvTable("Resource", r.resource),
+    h("p", { class: "muted" }, [r.scope && `scope ${r.scope}`, r.event_name && `event ${r.event_name}`, `severity ${r.severity_number}`].filter(Boolean).join(" · ")),
+  );
+}
+
+/** Renders the log explorer. */
+export function renderLogs(root: HTMLElement, params: Record<string, string>): void {
+  const names = ["service", "q", "trace_id", "span_id", "from", "to", "limit"] as const;
+  const labels: Record<string, string> = { q: "Body contains", trace_id: "Trace id", span_id: "Span id" };
+  const defaults: Record<string, string> = { from: "now-1h", to: "now", limit: "100" };
+  const inputs: Record<string, HTMLInputElement> = {};
+  for (const n of names) inputs[n] = h("input", { name: n, value: params[n] ?? defaults[n] ?? "" });
+  const severity = h(
+    "select",
+    { name: "severity" },
+    ...["", "debug", "info", "warn", "error", "fatal"].map((v) => h("option", { value: v }, v ? `${v} and above` : "any")),
+  ) as HTMLSelectElement;
+  severity.value = params["severity"] ?? "";
+  const out = h("div", { "aria-live": "polite" });
+  const search = async () => {
+    out.replaceChildren(h("p", { class: "muted" }, "Searching…"));
+    const q: Record<string, string> = { severity: severity.value };
+    for (const n of names) q[n] = inputs[n]!.value.trim();
+    try {
+      const r = await getJSON<{ logs: LogRecord[] | null }>("logs", q);
+      const rows = r.logs ?? [];
+      const detail = h("div", { id: "log-detail" });
+      const table = sortableTable("Log records", columns, rows, {
+        id: "logs-table",
+        onRow: (row) => {
+          detail.replaceChildren(h("h2", {}, `${row.service} · ${severityName(row.severity_number)}`), details(row));
+          detail.scrollIntoView({ block: "nearest" });
+        },
+      });
+      out.replaceChildren(h("p", { class: "muted" }, `${rows.length} ${rows.length === 1 ? "record" : "records"}. Select one for all its fields.`), h("div", { class: "scroll" }, table), detail);
+    } catch (err) {
+      out.replaceChildren(errorBox(err));
+    }
+  };
+  const form = h(
+    "form",
+    { class: "toolbar wrap", onsubmit: (ev: Event) => (ev.preventDefault(), void search()) },
+    field("service", inputs["service"]!),
+    field("severity", severity),
+    ...names.slice(1).map((n) => field(labels[n] ?? n, inputs[n]!)),
+    h("button", { type: "submit", class: "primary" }, "Search"),
+  );
+  root.replaceChildren(h("h1", {}, "Logs"), form, out);
+  void search();
+}
