@@ -418,6 +418,26 @@ func TestPagesAndDiff(t *testing.T) {
 	require.Empty(t, p.consoleErrors())
 }
 
+// An answer that arrives after its page was left draws nowhere: a trace
+// still loading when the trace list is opened does not replace the list.
+func TestLateAnswerAfterLeavingPage(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	release := srv.HoldTrace()
+	t.Cleanup(release)
+	p := openPage(t, srv, "#/traces/"+HeldTraceID)
+	p.waitFor("document.body.innerText.includes('Loading trace')", 20*time.Second)
+	p.do(chromedp.Navigate(srv.URL + "/#/traces"))
+	p.waitFor("document.querySelectorAll('table.data tbody tr.clickable').length === 2", 10*time.Second)
+	release()
+	// The held answer has reached the page (its fetch ended) and the page
+	// has run what follows it (a task queued after it).
+	p.waitFor(fmt.Sprintf("performance.getEntriesByType('resource').some(e => e.name.endsWith('/traces/%s') && e.responseEnd > 0)", HeldTraceID), 10*time.Second)
+	evalAwait[bool](p, "new Promise(r => setTimeout(() => r(true), 0))")
+	require.Equal(t, 2, eval[int](p, "document.querySelectorAll('table.data tbody tr.clickable').length"))
+	require.Zero(t, eval[int](p, "document.querySelectorAll('.waterfall').length"))
+	require.Empty(t, p.consoleErrors())
+}
+
 func TestToken(t *testing.T) {
 	srv := NewFakeServer(t, DemoGraph())
 	srv.RequireToken("s3cret")

@@ -47,6 +47,22 @@ type FakeServer struct {
 	// createdSLOs are the SLOs created through the fake's API, in memory
 	// as the real server keeps them without an SLO directory.
 	createdSLOs []slo.SLOView
+	// heldTrace, when HoldTrace was called, keeps the answer for
+	// HeldTraceID until it is closed.
+	heldTrace chan struct{}
+}
+
+// HeldTraceID is the trace whose answer HoldTrace holds back.
+const HeldTraceID = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+
+// HoldTrace makes GET /api/v1/traces/HeldTraceID wait for release, which
+// lets the answer go (it arrives after whatever the test did meanwhile).
+func (f *FakeServer) HoldTrace() (release func()) {
+	ch := make(chan struct{})
+	f.mu.Lock()
+	f.heldTrace = ch
+	f.mu.Unlock()
+	return sync.OnceFunc(func() { close(ch) })
 }
 
 // DisableSLOs makes the SLO endpoints answer 404, as a server without an
@@ -595,6 +611,16 @@ const MalformedTraceID = "dddddddddddddddddddddddddddddddd"
 
 func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	f.mu.Lock()
+	held := f.heldTrace
+	f.mu.Unlock()
+	if id == HeldTraceID && held != nil {
+		select {
+		case <-held:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	start := time.Now().Add(-5 * time.Second).UnixNano()
 	span := func(sid, parent, svc, name string, off, dur int64, status string) map[string]any {
 		return map[string]any{"trace_id": id, "span_id": sid, "parent_span_id": parent, "name": name, "kind": "server", "service": svc,

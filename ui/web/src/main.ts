@@ -126,6 +126,12 @@ class App {
   private readonly panel = h("aside", { id: "panel", hidden: true, "aria-label": "Details", tabindex: -1 });
   private readonly graphPage = h("section", { id: "page-graph", class: "page graph-page" });
   private readonly otherPage = h("section", { id: "page-other", class: "page other-page", hidden: true, tabindex: -1 });
+  /**
+   * The element the page shown draws into, new for every page opened, so
+   * that an answer arriving after the page was left (a trace, an SLO list)
+   * draws into an element no longer shown instead of over the next page.
+   */
+  private pageView = h("div");
   private readonly granularity = h("select", { id: "granularity", "aria-label": "Granularity" });
   private readonly namespace = h("select", { id: "namespace", multiple: true, size: 3, "aria-label": "Namespace filter (Ctrl or Shift to pick several)", title: "Namespaces: Ctrl/Shift-click or Shift+arrows to pick several" });
   private readonly find = h("input", { id: "find", type: "search", placeholder: "Find: rps>10 error>1% ns=shop p99>200ms protocol=grpc name~cart", "aria-label": "Find nodes (press / to focus)", autocomplete: "off", spellcheck: "false" });
@@ -447,24 +453,26 @@ class App {
     }
     this.closePanelQuiet();
     document.title = `meshscope · ${s.page}`;
+    this.pageView = h("div", { class: "page-view" });
+    this.otherPage.replaceChildren(this.pageView);
     switch (s.page) {
       case "table":
         this.renderTablePage();
         break;
       case "sql":
-        renderSQL(this.otherPage, s.params);
+        renderSQL(this.pageView, s.params);
         break;
       case "traces":
-        renderTraces(this.otherPage, s.sub, s.params);
+        renderTraces(this.pageView, s.sub, s.params);
         break;
       case "requests":
-        renderRequests(this.otherPage, s.params);
+        renderRequests(this.pageView, s.params);
         break;
       case "logs":
-        renderLogs(this.otherPage, s.params);
+        renderLogs(this.pageView, s.params);
         break;
       case "slos":
-        void renderSLOs(this.otherPage, s.sub);
+        void renderSLOs(this.pageView, s.sub);
         this.sloTimer = setInterval(() => void this.refreshPage(), SLO_REFRESH_MS);
         break;
     }
@@ -474,7 +482,7 @@ class App {
     if (this.tableTimer !== undefined) clearTimeout(this.tableTimer);
     this.tableTimer = undefined;
     const t0 = performance.now();
-    renderTable(this.otherPage, this.store, this.state.query, this.tableView, (kind, id) => {
+    renderTable(this.pageView, this.store, this.state.query, this.tableView, (kind, id) => {
       this.state.page = "graph";
       this.state.sub = "";
       if (kind === "node") this.state.selected = id;
@@ -487,7 +495,7 @@ class App {
   /** Draws the page shown again with fresh data (not while the tab is hidden). */
   private refreshPage(): Promise<void> {
     if (document.hidden) return Promise.resolve();
-    if (this.state.page === "slos") return renderSLOs(this.otherPage, this.state.sub, true);
+    if (this.state.page === "slos") return renderSLOs(this.pageView, this.state.sub, true);
     if (this.state.page === "table") this.renderTablePage();
     return Promise.resolve();
   }
