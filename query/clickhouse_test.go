@@ -81,6 +81,12 @@ func seedClickHouse(t *testing.T, st *chstore.Store) {
 		req(web, pay, at, 502, "", -1, "HTTP/2", "/pay"),
 		req(web, cart, testNow.Add(-3*time.Hour), 500, "", -1, "HTTP/1.1", "/api/cart/old"),
 	)
+	// The caller's sidecar logged some of the same calls: two of the 503s
+	// and one of the items.
+	for _, r := range []schema.RequestRow{reqs[10], reqs[11], reqs[0]} {
+		r.Reporter = "source"
+		reqs = append(reqs, r)
+	}
 	logRow := func(svc string, sev uint8, text, body string, at time.Time, trace schema.TraceID, span byte) schema.LogRow {
 		r := schema.LogRow{TimeUnixNano: ns(at), TraceID: trace, SeverityNumber: sev, SeverityText: text, ServiceName: svc, ServiceNamespace: "shop",
 			Body: body, AttrKeys: []string{"code.function"}, AttrValues: []string{"handle"}, ResourceKeys: []string{"service.name"}, ResourceValues: []string{svc}}
@@ -379,7 +385,7 @@ func testRequests(t *testing.T, c client) {
 	type row = map[string]any
 	var l struct{ Requests []row }
 	c.get("/api/v1/requests", &l)
-	require.Len(t, l.Requests, 18, "the last hour")
+	require.Len(t, l.Requests, 21, "the last hour")
 	first := l.Requests[0]
 	for _, col := range schema.RequestsTable.Columns {
 		require.Contains(t, first, col.Name, "every column of the table")
@@ -392,22 +398,22 @@ func testRequests(t *testing.T, c client) {
 		n     int
 	}{
 		{"destination=service:payments/pay", 1},
-		{"source=service:shop/web&destination=service:shop/cart", 17},
-		{"code=503", 3},
-		{"code=5xx", 4},
+		{"source=service:shop/web&destination=service:shop/cart", 20},
+		{"code=503", 5},
+		{"code=5xx", 6},
 		{"code=0", 1},
 		{"flags=UH", 1},
 		{"flags=URX", 1},
 		{"flags=UH,UF", 2},
-		{"path_prefix=/api/cart/check", 4},
+		{"path_prefix=/api/cart/check", 6},
 		{"path_prefix=/api/cart/check&code=503&flags=UH", 1},
 		{"limit=5", 5},
 		{"from=now-4h&to=now-2h", 1},
 		// 404 and the DC flag are not failures; 0 with UF,URX, a gRPC
 		// status and the 5xx are.
-		{"failed=true", 6},
-		{"failed=false", 12},
-		{"failed=true&destination=service:shop/cart", 5},
+		{"failed=true", 8},
+		{"failed=false", 13},
+		{"failed=true&destination=service:shop/cart", 7},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			var l struct{ Requests []row }
@@ -518,13 +524,23 @@ func testLogs(t *testing.T, c client) {
 	}
 }
 
+// An edge's failures by code and its busiest paths count a call both
+// sidecars logged once.
 func testEdgeErrors(t *testing.T, c client) {
 	var d struct {
 		ErrorsByCode map[string]uint64 `json:"errors_by_code"`
+		TopPaths     []edgePath        `json:"top_paths"`
 	}
 	c.get("/api/v1/edges?source=service:shop/web&destination=service:shop/cart", &d)
 	require.Equal(t, map[string]uint64{"503": 2, "UH": 1, "UF,URX": 1, "grpc-14": 1}, d.ErrorsByCode,
 		"404 and the DC flag are not failures")
+	require.Equal(t, []edgePath{
+		{Method: "GET", Path: "/api/cart/items", Requests: 10, P50Ms: 1, P99Ms: 1},
+		{Method: "GET", Path: "/api/cart/checkout", Requests: 4, Failed: 4, ErrorRate: 1, P50Ms: 1, P99Ms: 1},
+		{Method: "GET", Path: "/api/cart/missing", Requests: 1, P50Ms: 1, P99Ms: 1},
+		{Method: "GET", Path: "/cart.Cart/Get", Requests: 1, Failed: 1, ErrorRate: 1, P50Ms: 1, P99Ms: 1},
+		{Method: "GET", Path: "/healthz", Requests: 1, P50Ms: 1, P99Ms: 1},
+	}, d.TopPaths)
 }
 
 func testSQL(t *testing.T, c client) {

@@ -3,6 +3,7 @@ package query
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -172,6 +173,84 @@ type edgeDetail struct {
 	To           time.Time         `json:"to"`
 	Step         float64           `json:"step_seconds"`
 	ErrorsByCode map[string]uint64 `json:"errors_by_code"`
+	// TopPaths are the edge's busiest HTTP method and path pairs, from the
+	// access logs.
+	TopPaths []edgePath `json:"top_paths"`
+}
+
+// edgePath is one method and path of an edge's requests.
+type edgePath struct {
+	Method    string  `json:"method"`
+	Path      string  `json:"path"`
+	Requests  uint64  `json:"requests"`
+	Failed    uint64  `json:"failed"`
+	ErrorRate float64 `json:"error_rate"`
+	P50Ms     float64 `json:"p50_ms"`
+	P99Ms     float64 `json:"p99_ms"`
+}
+
+// Both sidecars of a call log it (reporter source, or gateway, for the
+// caller's; destination for the callee's), so counts over requests rows
+// take, per group, the larger of the two sides' counts and add the rows of
+// unknown reporters: exact when every call of the group was logged by both
+// sides or by one, as the graph counts it (a caller-side connection
+// failure, which the callee never saw, counts once).
+const (
+	callerSide = "reporter IN ('source', 'gateway')"
+	calleeSide = "reporter = 'destination'"
+	otherSide  = "reporter NOT IN ('source', 'gateway', 'destination')"
+)
+
+// sideCounts selects the three sides' counts of rows matching cond (SQL,
+// "1" for all) as name_caller, name_callee, name_other.
+func sideCounts(cond, name string) string {
+	return fmt.Sprintf("countIf(%[3]s AND %[1]s) AS %[2]s_caller, countIf(%[4]s AND %[1]s) AS %[2]s_callee, countIf(%[5]s AND %[1]s) AS %[2]s_other",
+		cond, name, callerSide, calleeSide, otherSide)
+}
+
+// calls is the number of calls of three sides' row counts.
+func calls(caller, callee, other uint64) uint64 { return max(caller, callee) + other }
+
+// topPaths lists an edge's busiest method and path pairs in the requests
+// table, with their failures (graph.IsError) and latency (t-digest).
+func (s *Server) topPaths(ctx context.Context, src, dst string, from, to time.Time) ([]edgePath, error) {
+	out := []edgePath{}
+	if s.deps.Store == nil {
+		return out, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	rows, err := s.deps.Store.Conn().Query(ctx, `
+SELECT method, path, `+sideCounts("1", "n")+`, `+sideCounts(requestFailed+" = 1", "f")+`,
+       quantilesTDigest(0.5, 0.99)(duration_ns) AS q
+FROM requests
+WHERE source = ? AND destination = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND path != ''
+GROUP BY method, path
+ORDER BY greatest(n_caller, n_callee) + n_other DESC, path, method
+LIMIT 10`, src, dst, from.Unix(), to.Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			p    edgePath
+			n, f [3]uint64
+			q    []float32
+		)
+		if err := rows.Scan(&p.Method, &p.Path, &n[0], &n[1], &n[2], &f[0], &f[1], &f[2], &q); err != nil {
+			return nil, err
+		}
+		p.Requests, p.Failed = calls(n[0], n[1], n[2]), calls(f[0], f[1], f[2])
+		if p.Requests > 0 {
+			p.ErrorRate = float64(p.Failed) / float64(p.Requests)
+		}
+		if len(q) == 2 {
+			p.P50Ms, p.P99Ms = float64(q[0])/1e6, float64(q[1])/1e6
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }
 
 // GET /api/v1/edges
@@ -219,13 +298,18 @@ func (s *Server) getEdge(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, edgeDetail{Edge: *edge, Series: series, From: from, To: to, Step: step.Seconds(), ErrorsByCode: byCode})
+	paths, err := s.topPaths(ctx, src, dst, from, to)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, edgeDetail{Edge: *edge, Series: series, From: from, To: to, Step: step.Seconds(), ErrorsByCode: byCode, TopPaths: paths})
 }
 
 // errorsByCode counts the failed requests of an edge in the requests table
 // by what failed them: an Envoy response flag set ("UH", "UF,URX"), else a
 // gRPC status ("grpc-14"), else the HTTP code ("503", "0" for no response).
-// Failure is decided by graph.IsError, the rule the graph uses.
+// Failure is decided by graph.IsError, the rule the graph uses; a call both
+// sidecars logged counts once (calls).
 func (s *Server) errorsByCode(ctx context.Context, src, dst string, from, to time.Time) (map[string]uint64, error) {
 	out := map[string]uint64{}
 	if s.deps.Store == nil {
@@ -234,7 +318,7 @@ func (s *Server) errorsByCode(ctx context.Context, src, dst string, from, to tim
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	rows, err := s.deps.Store.Conn().Query(ctx, `
-SELECT response_code, response_flags, grpc_status, lower(protocol) AS proto, count() AS n
+SELECT response_code, response_flags, grpc_status, lower(protocol) AS proto, `+sideCounts("1", "n")+`
 FROM requests
 WHERE source = ? AND destination = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?)
 GROUP BY response_code, response_flags, grpc_status, proto`, src, dst, from.Unix(), to.Unix())
@@ -248,9 +332,9 @@ GROUP BY response_code, response_flags, grpc_status, proto`, src, dst, from.Unix
 			flags string
 			grpc  int16
 			proto string
-			n     uint64
+			n     [3]uint64
 		)
-		if err := rows.Scan(&code, &flags, &grpc, &proto, &n); err != nil {
+		if err := rows.Scan(&code, &flags, &grpc, &proto, &n[0], &n[1], &n[2]); err != nil {
 			return nil, err
 		}
 		if !graph.IsError(requestStatus(code, flags, grpc, proto)) {
@@ -263,7 +347,7 @@ GROUP BY response_code, response_flags, grpc_status, proto`, src, dst, from.Unix
 		case grpc > 0:
 			key = "grpc-" + strconv.Itoa(int(grpc))
 		}
-		out[key] += n
+		out[key] += calls(n[0], n[1], n[2])
 	}
 	return out, rows.Err()
 }

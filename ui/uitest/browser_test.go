@@ -142,6 +142,13 @@ func TestLiveGraph(t *testing.T) {
 	p.do(chromedp.Navigate(srv.URL + "/#/graph?edge=" + url.QueryEscape("service:shop/cart->service:shop/checkout")))
 	p.waitFor("document.querySelectorAll('#panel .panel-slos li').length === 1", 10*time.Second)
 	require.Contains(t, eval[string](p, "document.querySelector('#panel .panel-slos').innerText"), "cart-to-checkout")
+	// Its busiest paths, each linked to its requests.
+	p.waitFor("document.querySelectorAll('#panel .top-paths tbody tr').length === 2", 10*time.Second)
+	paths := eval[[]string](p, "[...document.querySelectorAll('#panel .top-paths tbody tr')].map(r => r.innerText)")
+	require.Contains(t, paths[0], "POST /api/orders")
+	require.Contains(t, paths[1], "41.0 ms")
+	require.Equal(t, "#/requests?source=service%3Ashop%2Fcart&destination=service%3Ashop%2Fcheckout&path_prefix=%2Fapi%2Forders%2F%7Bid%7D",
+		eval[string](p, "document.querySelectorAll('#panel .top-paths a')[1].getAttribute('href')"))
 	// Its failed requests are those of the server's error rule, not a 5xx.
 	require.Equal(t, "#/requests?source=service%3Ashop%2Fcart&destination=service%3Ashop%2Fcheckout&failed=true",
 		eval[string](p, "[...document.querySelectorAll('#panel a')].find(a => a.textContent === 'Failed requests').getAttribute('href')"))

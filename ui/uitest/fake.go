@@ -533,7 +533,15 @@ func (f *FakeServer) edge(w http.ResponseWriter, r *http.Request) {
 		codes["503"] = e.Errors * 2 / 3
 		codes["UH"] = e.Errors - e.Errors*2/3
 	}
-	writeJSON(w, map[string]any{"edge": e, "series": series(e.RPS, 60), "errors_by_code": codes})
+	// Its busiest paths: the requests split 3 to 1, the errors on the first.
+	paths := []map[string]any{}
+	if e.Requests > 0 {
+		n := e.Requests * 3 / 4
+		paths = append(paths,
+			map[string]any{"method": "POST", "path": "/api/orders", "requests": n, "failed": e.Errors, "error_rate": float64(e.Errors) / float64(n), "p50_ms": 12.5, "p99_ms": 180},
+			map[string]any{"method": "GET", "path": "/api/orders/{id}", "requests": e.Requests - n, "failed": 0, "error_rate": 0, "p50_ms": 3.2, "p99_ms": 41})
+	}
+	writeJSON(w, map[string]any{"edge": e, "series": series(e.RPS, 60), "errors_by_code": codes, "top_paths": paths})
 }
 
 func (f *FakeServer) sql(w http.ResponseWriter, r *http.Request) {

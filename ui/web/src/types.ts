@@ -117,6 +117,18 @@ export interface EdgeDetail {
   edge: GraphEdge;
   series: Series;
   errors_by_code: Record<string, number> | null;
+  top_paths?: EdgePath[] | null;
+}
+
+/** One HTTP method and path of an edge's requests (from the access logs). */
+export interface EdgePath {
+  method: string;
+  path: string;
+  requests: number;
+  failed: number;
+  error_rate: number;
+  p50_ms: number;
+  p99_ms: number;
 }
 
 export interface SQLColumn {

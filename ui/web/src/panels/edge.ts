@@ -7,7 +7,7 @@ import { lineChart } from "../charts";
 import { fmtBytes, fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
 import { edgeProtocols } from "../query";
 import { rfc3339 } from "../state";
-import type { EdgeDetail, GraphEdge } from "../types";
+import type { EdgeDetail, EdgePath, GraphEdge } from "../types";
 import { panelHeader, showPanel, type PanelContext } from "./panel";
 import { sloOnEdge, sloSection } from "./slos";
 
@@ -63,6 +63,25 @@ export function numbers(e: GraphEdge): HTMLElement {
   );
 }
 
+/** The edge's busiest paths, each linked to its requests; nothing for an edge without paths (TCP, spans only). */
+function pathsTable(e: GraphEdge, paths: EdgePath[]): HTMLElement[] {
+  if (!paths.length) return [];
+  const head = h("tr", {}, ...["Path", "req", "err", "p50", "p99"].map((t, i) => h("th", { scope: "col", class: i ? "num" : "" }, t)));
+  const rows = paths.map((p) => {
+    const q = new URLSearchParams({ source: e.source, destination: e.target, path_prefix: p.path });
+    return h(
+      "tr",
+      {},
+      h("td", { class: "path-cell" }, h("a", { href: `#/requests?${q.toString()}`, title: `${p.method} ${p.path}` }, `${p.method} ${p.path}`)),
+      h("td", { class: "num" }, fmtCount(p.requests)),
+      h("td", { class: "num" }, fmtPct(p.error_rate)),
+      h("td", { class: "num" }, fmtMs(p.p50_ms)),
+      h("td", { class: "num" }, fmtMs(p.p99_ms)),
+    );
+  });
+  return [h("h3", {}, "Top paths"), h("table", { class: "mini top-paths", "aria-label": "Top paths" }, h("thead", {}, head), h("tbody", {}, ...rows))];
+}
+
 async function load(ctx: PanelContext, e: GraphEdge, charts: HTMLElement, codes: HTMLElement): Promise<void> {
   const r = ctx.range();
   const now = Math.floor(Date.now() / 1000);
@@ -88,7 +107,7 @@ async function load(ctx: PanelContext, e: GraphEdge, charts: HTMLElement, codes:
     for (const [code, n] of entries) body.append(h("tr", {}, h("td", {}, code), h("td", { class: "num" }, fmtCount(n))));
     if (!entries.length) body.append(h("tr", {}, h("td", { colspan: 2, class: "muted" }, "no errors")));
     table.append(body);
-    codes.replaceChildren(h("h3", {}, "Errors by code / flag"), table);
+    codes.replaceChildren(h("h3", {}, "Errors by code / flag"), table, ...pathsTable(e, d.top_paths ?? []));
   } catch (err) {
     const msg = err instanceof APIError ? err.message : String(err);
     charts.replaceChildren(h("p", { class: "error" }, "Series: " + msg));
