@@ -111,34 +111,41 @@ func seedClickHouse(t *testing.T, st *chstore.Store) {
 // TestClickHouseEndpoints tests the endpoints that read ClickHouse against a
 // real server with known rows.
 func TestClickHouseEndpoints(t *testing.T) {
-	begun := time.Now().Truncate(time.Second) // applied_at has seconds
 	st, _ := chtest.Store(t, "meshscope")
 	seedClickHouse(t, st)
 	api := newTestAPI(t, Config{SQL: adhocLimits()}, Deps{Store: st})
 	t.Run("TraceByID", func(t *testing.T) { testTraceByID(t, api.client.with(t)) })
 	t.Run("TraceSearch", func(t *testing.T) {
+		// A database created with the summaries: they hold every span,
+		// and every search reads them.
 		testTraceSearch(t, api.client.with(t))
-		// testNow is before the migration ran: every range starts before
-		// the summaries do.
-		require.Positive(t, testutil.ToFloat64(api.srv.metrics.traceSearch.WithLabelValues("spans")))
-		require.Zero(t, testutil.ToFloat64(api.srv.metrics.traceSearch.WithLabelValues("trace_summaries")))
+		require.Zero(t, testutil.ToFloat64(api.srv.metrics.traceSearch.WithLabelValues("spans")))
+		require.Positive(t, testutil.ToFloat64(api.srv.metrics.traceSearch.WithLabelValues("trace_summaries")))
 	})
-	t.Run("TraceSearchSummaries", func(t *testing.T) {
-		// The seed was inserted after the migration, so the summaries hold
-		// all of it: moved back before the seed, the boundary sends every
-		// search to them, and they answer what grouping spans answers.
-		sum := newTestAPI(t, Config{}, Deps{Store: st})
-		sum.srv.summariesSince.Store(testNow.Add(-5 * time.Hour).Unix())
-		testTraceSearch(t, sum.client.with(t))
-		require.Zero(t, testutil.ToFloat64(sum.srv.metrics.traceSearch.WithLabelValues("spans")))
-		require.Positive(t, testutil.ToFloat64(sum.srv.metrics.traceSearch.WithLabelValues("trace_summaries")))
+	t.Run("TraceSearchSpans", func(t *testing.T) {
+		// Ranges that start before the summaries do group spans, and
+		// answer the same.
+		old := newTestAPI(t, Config{}, Deps{Store: st})
+		old.srv.summariesSince.Store(time.Now().Add(time.Hour).Unix())
+		testTraceSearch(t, old.client.with(t))
+		require.Positive(t, testutil.ToFloat64(old.srv.metrics.traceSearch.WithLabelValues("spans")))
+		require.Zero(t, testutil.ToFloat64(old.srv.metrics.traceSearch.WithLabelValues("trace_summaries")))
 	})
 	t.Run("TraceSummariesSince", func(t *testing.T) {
-		// Read from schema_migrations: a moment this test run saw.
 		fresh := newTestAPI(t, Config{}, Deps{Store: st})
 		since, ok := fresh.srv.traceSummariesSince(context.Background())
 		require.True(t, ok)
-		require.WithinRange(t, since, begun, time.Now())
+		require.Equal(t, time.Unix(summariesCoverAll, 0), since, "created with the summaries: they cover everything")
+		// A database upgraded to them: they start when migration 5 ran
+		// (here, a record written an hour after the core tables').
+		upgraded, _ := chtest.Store(t, "meshscope")
+		later := time.Now().Add(time.Hour).Truncate(time.Second)
+		require.NoError(t, upgraded.InsertColumns(context.Background(), schema.MigrationsTable,
+			[]any{[]uint32{schema.TraceSummariesMigration}, []string{"trace summaries"}, []time.Time{later}}))
+		up := newTestAPI(t, Config{}, Deps{Store: upgraded})
+		since, ok = up.srv.traceSummariesSince(context.Background())
+		require.True(t, ok)
+		require.True(t, later.Equal(since), "%v", since)
 	})
 	t.Run("Requests", func(t *testing.T) { testRequests(t, api.client.with(t)) })
 	t.Run("Logs", func(t *testing.T) { testLogs(t, api.client.with(t)) })
@@ -166,10 +173,10 @@ func TestTraceSearchOnCluster(t *testing.T) {
 		for _, summaries := range []bool{false, true} {
 			t.Run(fmt.Sprintf("node-%d/summaries=%t", i+1, summaries), func(t *testing.T) {
 				api := newTestAPI(t, Config{}, Deps{Store: st})
-				table := "spans"
-				if summaries {
-					api.srv.summariesSince.Store(testNow.Add(-5 * time.Hour).Unix())
-					table = "trace_summaries"
+				table := "trace_summaries" // each node was created with them
+				if !summaries {
+					api.srv.summariesSince.Store(time.Now().Add(time.Hour).Unix())
+					table = "spans"
 				}
 				testTraceSearch(t, api.client.with(t))
 				require.Positive(t, testutil.ToFloat64(api.srv.metrics.traceSearch.WithLabelValues(table)))

@@ -229,25 +229,37 @@ WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
 GROUP BY trace_id
 ORDER BY start DESC`
 
+// summariesCoverAll is summariesSince for a database whose spans table is
+// no older than its trace summaries: every span is summarised.
+const summariesCoverAll = 1
+
 // traceSummariesSince is when trace_summaries started to be filled: the
 // latest time the migration creating it was recorded (several replicas may
-// record it; its view existed before each record). ok is false when that is
-// not known (the lookup failed; the caller then groups spans).
+// record it; its view existed before each record), or the epoch when the
+// core tables were created in the same pass (a database created by this
+// release or a later one: no span was stored before the view). ok is false
+// when that is not known (the lookup failed; the caller then groups spans).
 func (s *Server) traceSummariesSince(ctx context.Context) (since time.Time, ok bool) {
 	if v := s.summariesSince.Load(); v != 0 {
 		return time.Unix(v, 0), true
 	}
-	var at time.Time
-	err := s.deps.Store.Conn().QueryRow(ctx,
-		"SELECT max(applied_at) FROM schema_migrations WHERE id = ?", uint32(schema.TraceSummariesMigration)).Scan(&at)
-	if err != nil || at.Unix() <= 0 {
+	var summaries, core time.Time
+	err := s.deps.Store.Conn().QueryRow(ctx, "SELECT maxIf(applied_at, id = ?), maxIf(applied_at, id = 1) FROM schema_migrations",
+		uint32(schema.TraceSummariesMigration)).Scan(&summaries, &core)
+	if err != nil || summaries.Unix() <= 0 {
 		if err != nil {
 			s.log.Warn("trace summaries: reading when they start", "err", err)
 		}
 		return time.Time{}, false
 	}
-	s.summariesSince.Store(at.Unix())
-	return at, true
+	at := summaries.Unix()
+	// serve migrates before it accepts data, and applies every migration
+	// in one pass: seconds apart.
+	if summaries.Sub(core) < time.Minute {
+		at = summariesCoverAll
+	}
+	s.summariesSince.Store(at)
+	return time.Unix(at, 0), true
 }
 
 // GET /api/v1/traces

@@ -14,12 +14,13 @@ import (
 // exactly what grouping the range's spans by trace gives.
 //
 // The view sees only what is inserted after it exists: spans stored before
-// migration 5 ran are not summarised. Readers therefore use the table for
-// ranges that start at or after that migration's applied_at
-// (schema_migrations) and group spans for earlier ones; retention makes the
-// difference disappear after --retention. (A backfill would race with the
-// view and with other replicas applying the same migration, counting spans
-// twice.)
+// migration 5 ran are not summarised. In a database created with it (the
+// core tables' migration recorded in the same pass) that is none; in one
+// upgraded to it, readers use the table for ranges that start at or after
+// that migration's applied_at (schema_migrations) and group spans for
+// earlier ones, until retention has dropped the days before it. (A
+// backfill would race with the view and with other replicas applying the
+// same migration, counting spans twice.)
 
 // traceRootOrder orders a trace's spans for naming it: a root span (no
 // parent) first, then the earliest. A trace whose root was not stored is

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -138,6 +139,19 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	require.GreaterOrEqual(t, i, 0, "the record's span %s is in its trace", rec.SpanID)
 	require.Equal(t, "error", tr.Spans[i].StatusCode)
 	require.Equal(t, rec.Service, tr.Spans[i].Service)
+
+	// The trace search finds that trace among the service's failed ones,
+	// from the trace summaries (the database was created with them).
+	type summary struct {
+		TraceID string `json:"trace_id"`
+		Errors  uint64
+	}
+	var found struct{ Traces []summary }
+	getJSON(t, base+"traces?error=true&limit=1000&service="+url.QueryEscape(rec.Service), &found)
+	j := slices.IndexFunc(found.Traces, func(f summary) bool { return f.TraceID == rec.TraceID })
+	require.GreaterOrEqual(t, j, 0, "trace %s among %d found", rec.TraceID, len(found.Traces))
+	require.Positive(t, found.Traces[j].Errors)
+	require.Positive(t, srv.metric(`meshscope_trace_searches_total{table="trace_summaries"}`))
 }
 
 // getJSON decodes the 200 answer of url into v.
