@@ -1,0 +1,49 @@
+package query
+
+import (
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// FuzzFilterParams feeds one string to every parser of the search filters
+// that the logs, traces and requests endpoints read. None may panic, and
+// what reaches SQL text instead of a bound argument must be what the parser
+// promises: span kinds as single digits, ids as hex of their size; request
+// flags, bound, are upper-case letters.
+func FuzzFilterParams(f *testing.F) {
+	for _, s := range []string{"warn", "17", "0", "server,consumer", "Server, CLIENT", "4bf92f3577b34da6a3ce929d0e0e4736",
+		"0102030405060708", "UH,UF", "5xx", "'; DROP TABLE spans --", "1,2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := severityParam(s); err == nil && (n < 1 || n > 24) {
+			t.Fatalf("severity %q read as %d", s, n)
+		}
+		for _, size := range []int{8, 16} {
+			id, err := hexIDParam("id", s, size)
+			if err != nil {
+				continue
+			}
+			if b, herr := hex.DecodeString(id); herr != nil || len(b) != size || id != strings.ToLower(id) {
+				t.Fatalf("id %q read as %q", s, id)
+			}
+		}
+		if kinds, err := spanKindsParam(s); err == nil {
+			for _, k := range kinds {
+				if n, err := strconv.Atoi(k); err != nil || len(k) != 1 || n >= len(spanKinds) {
+					t.Fatalf("kind %q read as %q", s, k)
+				}
+			}
+		}
+		if _, args, err := flagsFilter(s); err == nil {
+			for _, a := range args {
+				if f, _ := a.(string); f == "" || strings.Trim(f, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+					t.Fatalf("flags %q read as %q", s, a)
+				}
+			}
+		}
+		_, _, _ = codeFilter(s)
+	})
+}
