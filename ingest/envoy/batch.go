@@ -46,11 +46,6 @@ func (b *Batch) Reset() {
 // Len is the number of rows in b.
 func (b *Batch) Len() int { return len(b.Rows.Requests) }
 
-// notReached are the response flags with which the source side gave up
-// before the request reached the destination.
-const notReached = accesslog.FlagUH | accesslog.FlagUF | accesslog.FlagUO | accesslog.FlagNR |
-	accesslog.FlagURX | accesslog.FlagNC | accesslog.FlagDF
-
 // Add resolves rec into a row and, unless it is an intermediate entry, an
 // observation appended to b. The row and observation alias rec's strings
 // (see Record). Call Settle before appending b.
@@ -113,7 +108,7 @@ func (r *Resolver) Add(b *Batch, rec *Record) {
 		return // only the source logs calls out of the mesh
 	}
 	if key, ok := r.key(e, tcp, res.inbound); ok {
-		reached := e.Flags&notReached == 0 && (tcp || e.ResponseCode != 0)
+		reached := e.Flags&accesslog.NotReached == 0 && (tcp || e.ResponseCode != 0)
 		b.cands = append(b.cands, candidate{obs: len(b.Obs) - 1, key: key, dest: res.inbound, reached: reached,
 			gateway: em.Gateway})
 	}

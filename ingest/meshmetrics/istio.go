@@ -7,12 +7,6 @@ import (
 	"github.com/meshscope/meshscope/schema"
 )
 
-// notReached are the Envoy response flags with which the source sidecar
-// gave up before the request reached the destination, so that only the
-// source reports it.
-const notReached = accesslog.FlagUH | accesslog.FlagUF | accesslog.FlagUO | accesslog.FlagNR |
-	accesslog.FlagURX | accesslog.FlagNC | accesslog.FlagDF
-
 // istioCall reads the call of an Istio standard metric series. It returns
 // false for series whose calls are counted through another reporter:
 // reporter=source when the destination is in the mesh and the request
@@ -47,7 +41,7 @@ func istioCall(l lbls) (call, bool) {
 		c.reporter = graph.ReporterDestination
 		c.destReport = true
 	case "source":
-		if inMesh && accesslog.ParseFlags(flags)&notReached == 0 {
+		if inMesh && accesslog.ParseFlags(flags)&accesslog.NotReached == 0 {
 			return call{}, false
 		}
 		c.reporter = graph.ReporterSource

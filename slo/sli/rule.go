@@ -24,9 +24,10 @@ import (
 	"github.com/meshscope/meshscope/slo/spec"
 )
 
-// notReachedFlags are the response flags with which the source side gave up
-// before the destination saw the request (ingest/envoy/batch.go).
-var notReachedFlags = []string{"UH", "UF", "UO", "NR", "URX", "NC", "DF"}
+// NotReachedFlags are the response flags with which the source side gave up
+// before the destination saw the request: those of the ingest side
+// (accesslog.NotReached, held equal by the parity tests).
+var NotReachedFlags = []string{"UH", "UF", "UO", "NR", "URX", "NC", "DF"}
 
 func flagsAny(flags []string) string {
 	quoted := make([]string, len(flags))
@@ -40,7 +41,7 @@ func flagsAny(flags []string) string {
 // destination: the destination's row of the same request, when the pair
 // has destination-reported rows, counts instead.
 func duplicateExpr() string {
-	return fmt.Sprintf("reporter != 'destination' AND NOT (%s OR (lower(protocol) != 'tcp' AND response_code = 0))", flagsAny(notReachedFlags))
+	return fmt.Sprintf("reporter != 'destination' AND NOT (%s OR (lower(protocol) != 'tcp' AND response_code = 0))", flagsAny(NotReachedFlags))
 }
 
 // requestsBad is the SQL condition of a bad row of the requests table.

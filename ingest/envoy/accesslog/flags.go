@@ -41,6 +41,11 @@ const (
 	FlagUnknown
 )
 
+// NotReached are the flags with which the caller's sidecar gave up before
+// the request reached the destination, so that only the caller's side logs
+// it.
+const NotReached = FlagUH | FlagUF | FlagUO | FlagNR | FlagURX | FlagNC | FlagDF
+
 // flagCodes lists the short codes in bit order.
 var flagCodes = [...]string{
 	"UH", "UF", "UO", "NR", "URX", "NC", "DT", "DC", "LH", "UT", "LR", "UR",

@@ -7,16 +7,24 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/meshscope/meshscope/graph"
+	"github.com/meshscope/meshscope/ingest/envoy/accesslog"
 	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chtest"
 	"github.com/meshscope/meshscope/slo/sli"
 	"github.com/meshscope/meshscope/slo/spec"
 )
+
+// The SLIs drop a source-side row as a duplicate unless its flags say the
+// request never reached its destination: the flags ingest uses for that.
+func TestNotReachedFlagsMatchIngest(t *testing.T) {
+	require.Equal(t, accesslog.NotReached, accesslog.ParseFlags(strings.Join(sli.NotReachedFlags, ",")))
+}
 
 func TestErrorRuleMatchesGraph(t *testing.T) {
 	st, _ := chtest.Store(t, "meshscope")
