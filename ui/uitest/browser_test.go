@@ -326,11 +326,16 @@ func TestPagesAndDiff(t *testing.T) {
 	}
 	require.Equal(t, "rgb(224, 49, 49)", bar("c3"), "the failed span is red")
 	require.NotEqual(t, bar("a1"), bar("b2"), "each service has its colour")
-	// A span's details open under its row, and close again, by keyboard.
+	// The spans with log records are marked once the trace's records came.
+	p.waitFor("document.querySelectorAll('.wf-logcount').length === 2", 10*time.Second)
+	require.Equal(t, "1 log record", eval[string](p, `document.querySelector('li[data-span="c3"] .wf-logcount').title`))
+	// A span's details open under its row, with its records, and close
+	// again, by keyboard.
 	p.do(chromedp.Focus(chromedp.CSS(`li[data-span="c3"]`)), chromedp.KeyEvent(kb.Enter))
 	p.waitFor(`document.querySelector('li[data-span="c3"]').nextElementSibling?.classList.contains('wf-detail')`, 5*time.Second)
 	detail := eval[string](p, "document.querySelector('.wf-detail').innerText")
-	for _, want := range []string{"Span id\nc3", "Parent\nb2", "Status\nerror", "Starts at\n+30.0 ms", "http.method\tGET", "service.name\tpayments"} {
+	for _, want := range []string{"Span id\nc3", "Parent\nb2", "Status\nerror", "Starts at\n+30.0 ms", "http.method\tGET", "service.name\tpayments",
+		"Logs (1)", "ERROR charge failed: card declined"} {
 		require.Contains(t, detail, want)
 	}
 	require.Equal(t, "true", eval[string](p, `document.querySelector('li[data-span="c3"]').getAttribute('aria-expanded')`))

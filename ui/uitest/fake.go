@@ -663,9 +663,10 @@ func (f *FakeServer) logs(w http.ResponseWriter, r *http.Request) {
 			"attributes": map[string]string{"code.function": "handle", "order.id": "42"}, "resource": map[string]string{"service.name": svc}}
 	}
 	all := []map[string]any{
-		rec(2*time.Second, "payments", 17, "ERROR", "charge failed: card declined", "4bf92f3577b34da6a3ce929d0e0e4736", "c3"),
-		rec(3*time.Second, "checkout", 9, "INFO", "placing order 42", "4bf92f3577b34da6a3ce929d0e0e4736", "b2"),
-		rec(4*time.Second, "cart", 13, "WARN", "cart cache slow", "", ""),
+		// Inside their spans of the fake's trace (which starts 5 s ago).
+		rec(5*time.Second-150*time.Millisecond, "payments", 17, "ERROR", "charge failed: card declined", "4bf92f3577b34da6a3ce929d0e0e4736", "c3"),
+		rec(5*time.Second-20*time.Millisecond, "checkout", 9, "INFO", "placing order 42", "4bf92f3577b34da6a3ce929d0e0e4736", "b2"),
+		rec(6*time.Second, "cart", 13, "WARN", "cart cache slow", "", ""),
 	}
 	q := r.URL.Query()
 	minSev := map[string]int{"": 0, "debug": 5, "info": 9, "warn": 13, "error": 17, "fatal": 21}[q.Get("severity")]

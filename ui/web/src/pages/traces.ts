@@ -4,9 +4,9 @@ import { getJSON } from "../api";
 import { fmtNs, fmtUnixNano, h } from "../dom";
 import type { TraceDetail, TraceSummary } from "../types";
 import { errorBox, field, sortableTable } from "./common";
-import { logsHref } from "./logs";
+import { logsHref, type LogRecord } from "./logs";
 import { traceScatter } from "./tracescatter";
-import { waterfall } from "./waterfall";
+import { waterfall, type SpanLogs } from "./waterfall";
 
 /** Renders the trace search page, or a trace when id is set. */
 export function renderTraces(root: HTMLElement, id: string, params: Record<string, string>): void {
@@ -100,12 +100,39 @@ async function renderTrace(root: HTMLElement, id: string): Promise<void> {
     const spans = t.spans ?? [];
     const start = Math.min(...spans.map((s) => Number(s.start_unix_nano)));
     const end = Math.max(...spans.map((s) => Number(s.start_unix_nano) + Number(s.duration_ns)));
+    const logs: SpanLogs = new Map();
+    const list = waterfall(spans, logs);
     root.replaceChildren(
       h("p", {}, h("a", { href: "#/traces" }, "← Traces"), spans.length ? " · " : "", spans.length ? h("a", { href: logsHref(t.trace_id, start, end), id: "trace-logs" }, "Logs of this trace") : ""),
       h("h1", {}, "Trace ", h("code", {}, t.trace_id)),
-      waterfall(spans),
+      list,
     );
+    if (spans.length) void loadSpanLogs(list, logs, t.trace_id, start, end);
   } catch (err) {
     root.replaceChildren(h("p", {}, h("a", { href: "#/traces" }, "← Traces")), errorBox(err));
+  }
+}
+
+/**
+ * Fetches the trace's log records into logs, by span, and marks the rows of
+ * spans that have some. A trace without records, or a server without logs,
+ * shows nothing more.
+ */
+async function loadSpanLogs(list: HTMLElement, logs: SpanLogs, traceId: string, start: number, end: number): Promise<void> {
+  const q = new URLSearchParams(logsHref(traceId, start, end).split("?")[1]);
+  let records: LogRecord[];
+  try {
+    records = (await getJSON<{ logs: LogRecord[] | null }>("logs", { ...Object.fromEntries(q), limit: "1000" })).logs ?? [];
+  } catch {
+    return;
+  }
+  for (const r of records.sort((a, b) => a.time_unix_nano - b.time_unix_nano)) {
+    const l = logs.get(r.span_id) ?? [];
+    l.push(r);
+    logs.set(r.span_id, l);
+  }
+  for (const [span, l] of logs) {
+    const name = list.querySelector(`li[data-span="${CSS.escape(span)}"] .wf-name`);
+    name?.append(h("span", { class: "wf-logcount", title: `${l.length} log record${l.length === 1 ? "" : "s"}` }, ` ≡${l.length}`));
   }
 }

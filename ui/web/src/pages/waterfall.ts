@@ -1,11 +1,11 @@
 // The waterfall of one trace: spans as bars on a common time axis, children
 // under their parents (a span's subtree folds away), a colour per service,
 // failed spans in red, and a span's details (status, attributes, resource,
-// events) opened under its row.
+// events, log records) opened under its row.
 
 import { fmtNs, h } from "../dom";
 import type { Span } from "../types";
-import { logsHref } from "./logs";
+import { logsHref, severityName, type LogRecord } from "./logs";
 
 /** Bar colours of the services of a trace, in order of first appearance. */
 const serviceColors = ["#4dabf7", "#9775fa", "#38d9a9", "#ffa94d", "#f783ac", "#66d9e8", "#a9e34b", "#ffd43b", "#748ffc", "#63e6be", "#e599f7", "#ced4da"];
@@ -17,8 +17,14 @@ function failed(s: Span): boolean {
   return String(s.status_code).toLowerCase().includes("error") || s.status_code === 2;
 }
 
+/**
+ * The log records of a trace by span id, filled when they arrive: a span's
+ * details opened after that list its records.
+ */
+export type SpanLogs = Map<string, LogRecord[]>;
+
 /** Draws spans as a waterfall, children under their parents. */
-export function waterfall(spans: Span[]): HTMLElement {
+export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElement {
   if (!spans.length) return h("p", { class: "muted" }, "No spans.");
   const start = Math.min(...spans.map((s) => Number(s.start_unix_nano)));
   const end = Math.max(...spans.map((s) => Number(s.start_unix_nano) + Number(s.duration_ns)));
@@ -92,7 +98,7 @@ export function waterfall(spans: Span[]): HTMLElement {
         row.setAttribute("aria-expanded", "false");
         return;
       }
-      node.detail = spanDetail(s, Number(s.start_unix_nano) - start);
+      node.detail = spanDetail(s, Number(s.start_unix_nano) - start, logs.get(s.span_id) ?? []);
       row.after(node.detail);
       row.setAttribute("aria-expanded", "true");
     };
@@ -145,8 +151,8 @@ function axis(total: number): HTMLElement {
   return h("div", { class: "wf-axis", "aria-hidden": "true" }, h("span", { class: "wf-name muted" }, "Service and operation"), ticks, h("span", { class: "wf-dur muted" }, "Duration"));
 }
 
-/** A span's details, shown under its row. */
-function spanDetail(s: Span, offset: number): HTMLElement {
+/** A span's details, shown under its row, with its log records. */
+function spanDetail(s: Span, offset: number, records: LogRecord[]): HTMLElement {
   const facts: [string, string][] = [
     ["Span id", s.span_id],
     ["Parent", s.parent_span_id || "–"],
@@ -181,6 +187,25 @@ function spanDetail(s: Span, offset: number): HTMLElement {
         "ul",
         { class: "wf-events" },
         ...s.events.map((e) => h("li", {}, h("strong", {}, `+${fmtNs(Number(e.time_unix_nano) - Number(s.start_unix_nano))} `), e.name, " ", h("code", {}, valueText(e.attributes)))),
+      ),
+    );
+  }
+  if (records.length) {
+    parts.push(
+      h("h4", {}, `Logs (${records.length})`),
+      h(
+        "ul",
+        { class: "wf-logs" },
+        ...records.map((r) =>
+          h(
+            "li",
+            {},
+            h("strong", {}, `+${fmtNs(r.time_unix_nano - Number(s.start_unix_nano))} `),
+            h("span", { class: `sev sev-${severityName(r.severity_number).toLowerCase()}` }, r.severity_text || severityName(r.severity_number)),
+            " ",
+            r.body,
+          ),
+        ),
       ),
     );
   }
