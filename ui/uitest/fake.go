@@ -14,7 +14,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/query"
 	"github.com/meshscope/meshscope/slo"
 	"github.com/meshscope/meshscope/ui"
@@ -50,19 +49,6 @@ type FakeServer struct {
 	// heldTrace, when HoldTrace was called, keeps the answer for
 	// HeldTraceID until it is closed.
 	heldTrace chan struct{}
-}
-
-// HeldTraceID is the trace whose answer HoldTrace holds back.
-const HeldTraceID = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
-
-// HoldTrace makes GET /api/v1/traces/HeldTraceID wait for release, which
-// lets the answer go (it arrives after whatever the test did meanwhile).
-func (f *FakeServer) HoldTrace() (release func()) {
-	ch := make(chan struct{})
-	f.mu.Lock()
-	f.heldTrace = ch
-	f.mu.Unlock()
-	return sync.OnceFunc(func() { close(ch) })
 }
 
 // DisableSLOs makes the SLO endpoints answer 404, as a server without an
@@ -575,143 +561,4 @@ func (f *FakeServer) sql(w http.ResponseWriter, r *http.Request) {
 		"rows_read":  123456,
 		"elapsed_ms": 7,
 	})
-}
-
-func (f *FakeServer) traces(w http.ResponseWriter, r *http.Request) {
-	now := time.Now().UnixNano()
-	out := []map[string]any{}
-	for _, t := range []map[string]any{
-		{"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "root_service": "web", "root_name": "GET /checkout", "start_unix_nano": now - 5e9, "duration_ns": 230e6, "spans": 4, "errors": 1},
-		{"trace_id": "00f067aa0ba902b7a3ce929d0e0e4736", "root_service": "web", "root_name": "GET /cart", "start_unix_nano": now - 9e9, "duration_ns": 12e6, "spans": 2, "errors": 0},
-	} {
-		// The fake's traces have one operation each, their root's.
-		if op := r.URL.Query().Get("operation"); op == "" || op == t["root_name"] {
-			out = append(out, t)
-		}
-	}
-	writeJSON(w, map[string]any{"traces": out})
-}
-
-// traceOperations answers the operations of web (any kind, for the trace
-// search) and the calls cart serves (kind=server,consumer, for its panel).
-func (f *FakeServer) traceOperations(w http.ResponseWriter, r *http.Request) {
-	op := func(name string, spans int, errors int, p50, p99 float64) map[string]any {
-		return map[string]any{"name": name, "spans": spans, "rps": float64(spans) / 3600, "errors": errors, "error_rate": float64(errors) / float64(spans),
-			"p50_ns": p50 * 1e6, "p95_ns": (p50 + p99) / 2 * 1e6, "p99_ns": p99 * 1e6}
-	}
-	q := r.URL.Query()
-	ops := []map[string]any{}
-	switch {
-	case q.Get("service") == "web":
-		ops = append(ops, op("GET /checkout", 12, 0, 40, 90), op("GET /cart", 7, 0, 10, 30))
-	case q.Get("service") == "cart" && q.Get("namespace") == "shop" && q.Get("kind") == "server,consumer":
-		ops = append(ops, op("GET /cart", 36000, 72, 4.2, 48), op("POST /cart/items", 7200, 360, 12, 230))
-	case q.Get("kind") == "server,consumer":
-		svc := q.Get("service")
-		ops = append(ops, op("POST /"+svc, 18000, 90, 8, 120), op("GET /"+svc+"/{id}", 9000, 9, 3.1, 41), op("GET /healthz", 720, 0, 0.4, 1.2))
-	}
-	writeJSON(w, map[string]any{"operations": ops})
-}
-
-// MalformedTraceID is the trace the fake answers with spans that break the
-// tree (an id used twice, a span its own parent), as buggy SDKs send.
-const MalformedTraceID = "dddddddddddddddddddddddddddddddd"
-
-func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	f.mu.Lock()
-	held := f.heldTrace
-	f.mu.Unlock()
-	if id == HeldTraceID && held != nil {
-		select {
-		case <-held:
-		case <-r.Context().Done():
-			return
-		}
-	}
-	start := time.Now().Add(-5 * time.Second).UnixNano()
-	span := func(sid, parent, svc, name string, off, dur int64, status string) map[string]any {
-		return map[string]any{"trace_id": id, "span_id": sid, "parent_span_id": parent, "name": name, "kind": "server", "service": svc,
-			"start_unix_nano": start + off, "duration_ns": dur, "status_code": status, "status_message": "", "attributes": map[string]any{"http.method": "GET"}, "resource": map[string]any{"service.name": svc}}
-	}
-	if id == MalformedTraceID {
-		// A span id used twice, once by a span whose parent is itself.
-		writeJSON(w, map[string]any{"trace_id": id, "spans": []map[string]any{
-			span("a1", "", "web", "GET /", 0, 10e6, "ok"),
-			span("a1", "a1", "web", "GET / again", 1e6, 5e6, "ok"),
-			span("b2", "a1", "cart", "GET /cart", 2e6, 3e6, "ok"),
-		}})
-		return
-	}
-	writeJSON(w, map[string]any{"trace_id": id, "spans": []map[string]any{
-		span("a1", "", "web", "GET /checkout", 0, 230e6, "ok"),
-		span("b2", "a1", "checkout", "POST /orders", 10e6, 200e6, "ok"),
-		span("c3", "b2", "payments", "Charge", 30e6, 170e6, "error"),
-		span("d4", "b2", "orders-db", "INSERT orders", 205e6, 4e6, "ok"),
-	}})
-}
-
-// logs answers three records, two of them of the fake's trace, filtered by
-// trace_id, span_id, service, minimum severity (a level name or number) and
-// body text, as the API filters them.
-func (f *FakeServer) logs(w http.ResponseWriter, r *http.Request) {
-	now := time.Now().UTC()
-	rec := func(ago time.Duration, svc string, sev int, text, body, trace, span string) map[string]any {
-		t := now.Add(-ago)
-		return map[string]any{"timestamp": t.Truncate(time.Second).Format(time.RFC3339), "time_unix_nano": t.UnixNano(), "service": svc, "namespace": "shop",
-			"severity_number": sev, "severity_text": text, "body": body, "trace_id": trace, "span_id": span, "scope": "app", "event_name": "",
-			"attributes": map[string]string{"code.function": "handle", "order.id": "42"}, "resource": map[string]string{"service.name": svc}}
-	}
-	all := []map[string]any{
-		// Inside their spans of the fake's trace (which starts 5 s ago).
-		rec(5*time.Second-150*time.Millisecond, "payments", 17, "ERROR", "charge failed: card declined", "4bf92f3577b34da6a3ce929d0e0e4736", "c3"),
-		rec(5*time.Second-20*time.Millisecond, "checkout", 9, "INFO", "placing order 42", "4bf92f3577b34da6a3ce929d0e0e4736", "b2"),
-		rec(6*time.Second, "cart", 13, "WARN", "cart cache slow", "", ""),
-	}
-	q := r.URL.Query()
-	minSev := map[string]int{"": 0, "debug": 5, "info": 9, "warn": 13, "error": 17, "fatal": 21}[q.Get("severity")]
-	out := []map[string]any{}
-	for _, l := range all {
-		if (q.Get("trace_id") == "" || q.Get("trace_id") == l["trace_id"]) && (q.Get("span_id") == "" || q.Get("span_id") == l["span_id"]) &&
-			(q.Get("service") == "" || q.Get("service") == l["service"]) && l["severity_number"].(int) >= minSev &&
-			strings.Contains(strings.ToLower(l["body"].(string)), strings.ToLower(q.Get("q"))) {
-			out = append(out, l)
-		}
-	}
-	writeJSON(w, map[string]any{"logs": out})
-}
-
-func (f *FakeServer) requests(w http.ResponseWriter, r *http.Request) {
-	now := time.Now().UTC()
-	// Rows as the requests table holds them (a subset of its columns).
-	row := func(ago time.Duration, reporter, src, dst, method, authority, path string, code, grpc int, flags string, dur int64, in, out int, mtls int, trace string) map[string]any {
-		t := now.Add(-ago)
-		return map[string]any{"timestamp": t.Format(time.RFC3339), "start_time_unix_nano": t.UnixNano(), "duration_ns": dur,
-			"reporter": reporter, "source": src, "destination": dst, "protocol": "http", "method": method, "authority": authority, "path": path,
-			"response_code": code, "grpc_status": grpc, "response_flags": flags, "bytes_received": in, "bytes_sent": out, "mtls": mtls, "trace_id": trace}
-	}
-	rows := []map[string]any{
-		row(2*time.Second, "destination", "service:shop/web", "service:shop/cart", "GET", "cart:8080", "/cart", 200, -1, "-", 4_200_000, 0, 1830, 2, "00000000000000000000000000000000"),
-		row(3*time.Second, "source", "service:shop/checkout", "service:pay/payments", "POST", "payments.pay:8080", "/charge", 503, -1, "UH", 180_500_000, 412, 19, 0, "4bf92f3577b34da6a3ce929d0e0e4736"),
-		// DC (the caller closed its connection) is no failure by the rule.
-		row(4*time.Second, "destination", "service:shop/web", "service:shop/cart", "GET", "cart:8080", "/cart", 200, -1, "DC", 9_000_000, 0, 0, 1, "00000000000000000000000000000000"),
-	}
-	// The server's "failed" (graph.IsError), as the API adds it.
-	for _, e := range rows {
-		st := graph.Status{HTTPCode: e["response_code"].(int), HTTPKnown: true, GRPCCode: e["grpc_status"].(int), EnvoyFlags: e["response_flags"].(string)}
-		e["failed"] = 0
-		if graph.IsError(st) {
-			e["failed"] = 1
-		}
-	}
-	if want := r.URL.Query().Get("failed"); want != "" {
-		var kept []map[string]any
-		for _, row := range rows {
-			if (row["failed"] == 1) == (want == "true") {
-				kept = append(kept, row)
-			}
-		}
-		rows = kept
-	}
-	writeJSON(w, map[string]any{"requests": rows})
 }
