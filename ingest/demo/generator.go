@@ -130,6 +130,7 @@ type generator struct {
 	logTouched []int32  // pods with log records
 	nLogs      int
 	logScratch logOut
+	logBody    []byte // the body being written
 	metrics    *meshMetrics
 	rw         rwEncoder
 

@@ -24,7 +24,7 @@ type logOut struct {
 	time     int64
 	severity uint64
 	text     string // severity text
-	body     string
+	body     []byte // in the generator's scratch buffer
 	errType  string // error.type attribute, "" for none
 }
 
@@ -35,8 +35,8 @@ func appendLogRecord(b []byte, r *logOut) []byte {
 	b = appendVarintField(b, 2, r.severity)
 	b = appendStringField(b, 3, r.text)
 	var v int
-	b, v = openField(b, 5) // body: AnyValue
-	b = appendStringField(b, 1, r.body)
+	b, v = openField(b, 5)             // body: AnyValue
+	b = appendBytesField(b, 1, r.body) // string_value: the same wire form
 	b = closeField(b, v)
 	if r.errType != "" {
 		b = appendKV(b, 6, "error.type", r.errType)
@@ -83,8 +83,9 @@ func (g *generator) addLog(p *Pod) {
 func (g *generator) failureLog(p *Pod, proto Protocol, o outcome) {
 	s := &g.scratch
 	text, errType := failureText(proto, o)
-	g.logScratch = logOut{trace: s.trace, span: s.id, time: s.end, severity: severityError, text: "ERROR",
-		body: s.static.name + " failed: " + text, errType: errType}
+	body := append(append(append(g.logBody[:0], s.static.name...), " failed: "...), text...)
+	g.logBody = body
+	g.logScratch = logOut{trace: s.trace, span: s.id, time: s.end, severity: severityError, text: "ERROR", body: body, errType: errType}
 	g.addLog(p)
 }
 
@@ -95,9 +96,10 @@ func (g *generator) accessLog(p *Pod, path string, o outcome) {
 	if s.trace[15]%16 != 0 {
 		return
 	}
-	ms := strconv.FormatFloat(float64(s.end-s.start)/1e6, 'f', 1, 64)
-	g.logScratch = logOut{trace: s.trace, span: s.id, time: s.end, severity: severityInfo, text: "INFO",
-		body: "GET " + path + " " + httpStatus[o].codeStr + " in " + ms + " ms"}
+	body := append(append(append(append(g.logBody[:0], "GET "...), path...), ' '), httpStatus[o].codeStr...)
+	body = strconv.AppendFloat(append(body, " in "...), float64(s.end-s.start)/1e6, 'f', 1, 64)
+	g.logBody = append(body, " ms"...)
+	g.logScratch = logOut{trace: s.trace, span: s.id, time: s.end, severity: severityInfo, text: "INFO", body: g.logBody}
 	g.addLog(p)
 }
 
