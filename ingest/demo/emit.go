@@ -70,12 +70,9 @@ func (g *generator) write(e *logEntry) {
 
 // addSpan appends the span in g.scratch to the batch of pod p.
 func (g *generator) addSpan(p *Pod) {
-	if len(g.spanBufs[p.Index]) == 0 {
-		g.touched = append(g.touched, int32(p.Index))
-	}
-	g.spanBufs[p.Index] = appendSpan(g.spanBufs[p.Index], &g.scratch)
-	g.nSpans++
-	if g.nSpans >= spanBatch {
+	b := g.pendingSpans.buf(p.Index)
+	*b = appendSpan(*b, &g.scratch)
+	if g.pendingSpans.n >= spanBatch {
 		g.flushSpans()
 	}
 }

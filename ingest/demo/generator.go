@@ -117,22 +117,18 @@ type generator struct {
 	consumers     map[string][]*Call // by topic: the consume calls
 	clientIPs     []string
 
-	als      *alsEncoder
-	alsBufs  [][2]batch // by pod: HTTP and TCP entries
-	textBufs []batch    // by workload
-	tc       timeCache
-	spans    *spanTables
-	spanBufs [][]byte // by pod
-	touched  []int32  // pods with spans
-	nSpans   int
+	als          *alsEncoder
+	alsBufs      [][2]batch // by pod: HTTP and TCP entries
+	textBufs     []batch    // by workload
+	tc           timeCache
+	spans        *spanTables
+	pendingSpans otlpBatch
 
-	logBufs    [][]byte // by pod
-	logTouched []int32  // pods with log records
-	nLogs      int
-	logScratch logOut
-	logBody    []byte // the body being written
-	metrics    *meshMetrics
-	rw         rwEncoder
+	pendingLogs otlpBatch
+	logScratch  logOut
+	logBody     []byte // the body being written
+	metrics     *meshMetrics
+	rw          rwEncoder
 
 	entry       logEntry
 	reqID       [36]byte
@@ -158,7 +154,7 @@ func newGenerator(t *Topology, cfg Config, out output, cnt *counters, als *alsEn
 		calls: make([]callRT, len(t.Calls)), callOn: make([]bool, len(t.Calls)), inCluster: make([]string, len(t.Services)),
 		consumers: map[string][]*Call{},
 		als:       als, alsBufs: make([][2]batch, len(t.Pods)), textBufs: make([]batch, len(t.Workloads)),
-		spans: newSpanTables(t), spanBufs: make([][]byte, len(t.Pods)), logBufs: make([][]byte, len(t.Pods)),
+		spans: newSpanTables(t), pendingSpans: newOTLPBatch(len(t.Pods)), pendingLogs: newOTLPBatch(len(t.Pods)),
 		metrics: newMeshMetrics(t),
 	}
 	body := newRNG(cfg.Seed, 3)
@@ -279,26 +275,53 @@ func (g *generator) flushText(w *Workload) {
 // flushSpans builds an ExportTraceServiceRequest of the pending spans,
 // grouped by pod.
 func (g *generator) flushSpans() {
-	if g.nSpans == 0 {
+	if g.pendingSpans.n == 0 {
 		return
 	}
 	req := getBigBuf()
-	b := *req
-	for _, pi := range g.touched {
+	var n int
+	*req, n = g.pendingSpans.take(*req, g.spans)
+	g.out.traces(req, n)
+}
+
+// otlpBatch is the items (spans or log records) of the OTLP export being
+// written, encoded, by pod.
+type otlpBatch struct {
+	bufs    [][]byte // by pod
+	touched []int32  // pods with items
+	n       int
+}
+
+func newOTLPBatch(pods int) otlpBatch { return otlpBatch{bufs: make([][]byte, pods)} }
+
+// buf counts one more item of pod p and returns the buffer to append it to.
+func (o *otlpBatch) buf(p int) *[]byte {
+	if len(o.bufs[p]) == 0 {
+		o.touched = append(o.touched, int32(p))
+	}
+	o.n++
+	return &o.bufs[p]
+}
+
+// take appends the items to b as the repeated first field of an export
+// request, each pod's under its Resource and the scope (ResourceSpans and
+// ResourceLogs, ScopeSpans and ScopeLogs number their fields alike), and
+// empties the batch; n is how many items it held.
+func (o *otlpBatch) take(b []byte, t *spanTables) (_ []byte, n int) {
+	for _, pi := range o.touched {
 		var rs, ss int
-		b, rs = openField(b, 1) // resource_spans
-		b = append(b, g.spans.resource[pi]...)
-		b, ss = openField(b, 2) // scope_spans
-		b = append(b, g.spans.scope...)
-		b = append(b, g.spanBufs[pi]...)
+		b, rs = openField(b, 1) // resource_spans, resource_logs
+		b = append(b, t.resource[pi]...)
+		b, ss = openField(b, 2) // scope_spans, scope_logs
+		b = append(b, t.scope...)
+		b = append(b, o.bufs[pi]...)
 		b = closeField(b, ss)
 		b = closeField(b, rs)
-		g.spanBufs[pi] = g.spanBufs[pi][:0]
+		o.bufs[pi] = o.bufs[pi][:0]
 	}
-	*req = b
-	n := g.nSpans
-	g.touched, g.nSpans = g.touched[:0], 0
-	g.out.traces(req, n)
+	n = o.n
+	o.touched, o.n = o.touched[:0], 0
+	return b, n
 }
 
 // pushMetrics encodes every series at now into remote write requests.

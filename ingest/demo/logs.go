@@ -68,12 +68,9 @@ func failureText(p Protocol, o outcome) (text, errType string) {
 
 // addLog appends the log record in g.logScratch to the batch of pod p.
 func (g *generator) addLog(p *Pod) {
-	if len(g.logBufs[p.Index]) == 0 {
-		g.logTouched = append(g.logTouched, int32(p.Index))
-	}
-	g.logBufs[p.Index] = appendLogRecord(g.logBufs[p.Index], &g.logScratch)
-	g.nLogs++
-	if g.nLogs >= logBatch {
+	b := g.pendingLogs.buf(p.Index)
+	*b = appendLogRecord(*b, &g.logScratch)
+	if g.pendingLogs.n >= logBatch {
 		g.flushLogs()
 	}
 }
@@ -106,24 +103,11 @@ func (g *generator) accessLog(p *Pod, path string, o outcome) {
 // flushLogs builds an ExportLogsServiceRequest of the pending records,
 // grouped by pod (the same Resource and scope as the pod's spans).
 func (g *generator) flushLogs() {
-	if g.nLogs == 0 {
+	if g.pendingLogs.n == 0 {
 		return
 	}
 	req := getBigBuf()
-	b := *req
-	for _, pi := range g.logTouched {
-		var rl, sl int
-		b, rl = openField(b, 1) // resource_logs
-		b = append(b, g.spans.resource[pi]...)
-		b, sl = openField(b, 2) // scope_logs
-		b = append(b, g.spans.scope...)
-		b = append(b, g.logBufs[pi]...)
-		b = closeField(b, sl)
-		b = closeField(b, rl)
-		g.logBufs[pi] = g.logBufs[pi][:0]
-	}
-	*req = b
-	n := g.nLogs
-	g.logTouched, g.nLogs = g.logTouched[:0], 0
+	var n int
+	*req, n = g.pendingLogs.take(*req, g.spans)
 	g.out.logs(req, n)
 }
