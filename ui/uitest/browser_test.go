@@ -153,6 +153,15 @@ func TestLiveGraph(t *testing.T) {
 	require.Equal(t, "#/requests?source=service%3Ashop%2Fcart&destination=service%3Ashop%2Fcheckout&failed=true",
 		eval[string](p, "[...document.querySelectorAll('#panel a')].find(a => a.textContent === 'Failed requests').getAttribute('href')"))
 
+	// Payments' panel lists its latest errors from its logs, each with its
+	// trace, and links to all of them.
+	p.do(chromedp.Navigate(srv.URL + "/#/graph?sel=" + url.QueryEscape("service:pay/payments")))
+	p.waitFor("document.querySelectorAll('#panel .recent-errors li').length === 1", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('#panel .recent-errors li').innerText"), "charge failed: card declined")
+	require.Equal(t, "#/traces/4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('#panel .recent-errors li a').getAttribute('href')"))
+	all := eval[string](p, "[...document.querySelectorAll('#panel .recent-errors a')].pop().getAttribute('href')")
+	require.True(t, strings.HasPrefix(all, "#/logs?service=payments&namespace=pay&severity=error&from="), all)
+
 	require.Empty(t, p.consoleErrors())
 }
 

@@ -84,7 +84,7 @@ function details(r: LogRecord): HTMLElement {
 
 /** Renders the log explorer. */
 export function renderLogs(root: HTMLElement, params: Record<string, string>): void {
-  const names = ["service", "q", "trace_id", "span_id", "from", "to", "limit"] as const;
+  const names = ["service", "namespace", "q", "trace_id", "span_id", "from", "to", "limit"] as const;
   const labels: Record<string, string> = { q: "Body contains", trace_id: "Trace id", span_id: "Span id" };
   const defaults: Record<string, string> = { from: "now-1h", to: "now", limit: "100" };
   const inputs: Record<string, HTMLInputElement> = {};

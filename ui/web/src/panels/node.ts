@@ -9,6 +9,7 @@ import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
 import { rfc3339 } from "../state";
 import type { GraphEdge, GraphNode, ServiceDetail } from "../types";
 import { panelHeader, showPanel, type PanelContext } from "./panel";
+import type { LogRecord } from "../pages/logs";
 import { sloOnNode, sloSection } from "./slos";
 
 /** Extracts node ids from an analytics answer, whatever its exact shape. */
@@ -79,6 +80,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
   const tables = h("section", { class: "tables" }, edgeTable(ctx, "Top callers", callers, (e) => e.source), edgeTable(ctx, "Top callees", callees, (e) => e.target));
   const blast = h("section", { class: "blast", "aria-label": "Blast radius" }, h("p", { class: "muted" }, "Loading blast radius…"));
   const operations = h("section", { class: "operations", "aria-label": "Operations" });
+  const recentErrors = h("section", { class: "recent-errors", "aria-label": "Recent errors" });
   const slos = sloSection(sloOnNode(id));
   const links = h(
     "nav",
@@ -100,13 +102,53 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     slos,
     charts,
     operations,
+    recentErrors,
     tables,
     blast,
     kv([["id", h("code", {}, n.id)]]),
   );
   void loadSeries(charts, tables, ctx, n);
   void loadOperations(operations, ctx, n);
+  void loadRecentErrors(recentErrors, ctx, n);
   void loadBlast(blast, ctx, id);
+}
+
+/**
+ * Fills box with the service's latest ERROR (and worse) log records, each
+ * linked to its trace. Services without such records show nothing.
+ */
+async function loadRecentErrors(box: HTMLElement, ctx: PanelContext, n: GraphNode): Promise<void> {
+  if (n.kind !== "service" || !n.name) return;
+  const r = ctx.range();
+  const now = Math.floor(Date.now() / 1000);
+  const [from, to] = r ?? [now - 3600, now];
+  const q = { service: n.name, namespace: n.namespace ?? "", severity: "error", from: rfc3339(from), to: rfc3339(to) };
+  let records: LogRecord[];
+  try {
+    records = (await getJSON<{ logs: LogRecord[] | null }>("logs", { ...q, limit: "5" })).logs ?? [];
+  } catch {
+    return; // the charts above say when the server cannot answer
+  }
+  if (!records.length) return;
+  box.replaceChildren(
+    h("h3", {}, "Recent errors"),
+    h(
+      "ul",
+      { class: "recent-errors-list" },
+      ...records.map((l) =>
+        h(
+          "li",
+          {},
+          h("time", { datetime: l.timestamp }, new Date(l.time_unix_nano / 1e6).toLocaleTimeString()),
+          " ",
+          h("span", { class: "log-body", title: l.body }, l.body),
+          l.trace_id ? " " : "",
+          l.trace_id ? h("a", { href: `#/traces/${encodeURIComponent(l.trace_id)}` }, "trace") : "",
+        ),
+      ),
+    ),
+    h("a", { href: `#/logs?${new URLSearchParams(q).toString()}` }, "All its errors"),
+  );
 }
 
 /** One operation of GET /api/v1/traces/operations. */
