@@ -25,17 +25,22 @@ export interface LogRecord {
 }
 
 /**
- * The address of the log records of a trace (or of one of its spans), over
+ * The search of the log records of a trace (or of one of its spans), over
  * its time with five minutes either side: records are stamped by their
  * service's clock.
  */
-export function logsHref(traceId: string, startNs: number, endNs: number, spanId = ""): string {
+export function traceLogsQuery(traceId: string, startNs: number, endNs: number, spanId = ""): Record<string, string> {
   const margin = 300;
-  const q = new URLSearchParams({ trace_id: traceId });
-  if (spanId) q.set("span_id", spanId);
-  q.set("from", rfc3339(Math.floor(startNs / 1e9) - margin));
-  q.set("to", rfc3339(Math.ceil(endNs / 1e9) + margin));
-  return `#/logs?${q.toString()}`;
+  const q: Record<string, string> = { trace_id: traceId };
+  if (spanId) q["span_id"] = spanId;
+  q["from"] = rfc3339(Math.floor(startNs / 1e9) - margin);
+  q["to"] = rfc3339(Math.ceil(endNs / 1e9) + margin);
+  return q;
+}
+
+/** The Logs page's address for traceLogsQuery's search. */
+export function logsHref(traceId: string, startNs: number, endNs: number, spanId = ""): string {
+  return `#/logs?${new URLSearchParams(traceLogsQuery(traceId, startNs, endNs, spanId)).toString()}`;
 }
 
 /** The OpenTelemetry severity range a number falls in (1-4 TRACE ... 21-24 FATAL). */

@@ -4,7 +4,7 @@ import { getJSON } from "../api";
 import { fmtNs, fmtUnixNano, h } from "../dom";
 import type { TraceDetail, TraceSummary } from "../types";
 import { errorBox, field, sortableTable } from "./common";
-import { logsHref, type LogRecord } from "./logs";
+import { logsHref, traceLogsQuery, type LogRecord } from "./logs";
 import { traceScatter } from "./tracescatter";
 import { waterfall, type SpanLogs } from "./waterfall";
 
@@ -119,10 +119,9 @@ async function renderTrace(root: HTMLElement, id: string): Promise<void> {
  * shows nothing more.
  */
 async function loadSpanLogs(list: HTMLElement, logs: SpanLogs, traceId: string, start: number, end: number): Promise<void> {
-  const q = new URLSearchParams(logsHref(traceId, start, end).split("?")[1]);
   let records: LogRecord[];
   try {
-    records = (await getJSON<{ logs: LogRecord[] | null }>("logs", { ...Object.fromEntries(q), limit: "1000" })).logs ?? [];
+    records = (await getJSON<{ logs: LogRecord[] | null }>("logs", { ...traceLogsQuery(traceId, start, end), limit: "1000" })).logs ?? [];
   } catch {
     return;
   }

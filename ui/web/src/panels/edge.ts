@@ -6,9 +6,8 @@ import { kv, mtlsBadge, provenanceBadges } from "../badges";
 import { lineChart } from "../charts";
 import { fmtBytes, fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
 import { edgeProtocols } from "../query";
-import { rfc3339 } from "../state";
 import type { EdgeDetail, EdgePath, GraphEdge } from "../types";
-import { panelHeader, showPanel, type PanelContext } from "./panel";
+import { panelHeader, panelRange, showPanel, type PanelContext } from "./panel";
 import { sloOnEdge, sloSection } from "./slos";
 
 /** Opens the panel for edge id. */
@@ -83,11 +82,8 @@ function pathsTable(e: GraphEdge, paths: EdgePath[]): HTMLElement[] {
 }
 
 async function load(ctx: PanelContext, e: GraphEdge, charts: HTMLElement, codes: HTMLElement): Promise<void> {
-  const r = ctx.range();
-  const now = Math.floor(Date.now() / 1000);
-  const [from, to] = r ?? [now - 3600, now];
   try {
-    const d = await getJSON<EdgeDetail>("edges", { source: e.source, destination: e.target, from: rfc3339(from), to: rfc3339(to) });
+    const d = await getJSON<EdgeDetail>("edges", { source: e.source, destination: e.target, ...panelRange(ctx) });
     const s = d.series ?? { time: [] };
     const t = s.time ?? [];
     charts.replaceChildren(

@@ -6,9 +6,8 @@ import { APIError, getJSON } from "../api";
 import { healthBadge, kv, mtlsBadge, provenanceBadges, provenanceOf, weightedMTLS } from "../badges";
 import { lineChart } from "../charts";
 import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
-import { rfc3339 } from "../state";
 import type { GraphEdge, GraphNode, ServiceDetail } from "../types";
-import { panelHeader, showPanel, type PanelContext } from "./panel";
+import { panelHeader, panelRange, showPanel, type PanelContext } from "./panel";
 import type { LogRecord } from "../pages/logs";
 import { sloOnNode, sloSection } from "./slos";
 
@@ -119,10 +118,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
  */
 async function loadRecentErrors(box: HTMLElement, ctx: PanelContext, n: GraphNode): Promise<void> {
   if (n.kind !== "service" || !n.name) return;
-  const r = ctx.range();
-  const now = Math.floor(Date.now() / 1000);
-  const [from, to] = r ?? [now - 3600, now];
-  const q = { service: n.name, namespace: n.namespace ?? "", severity: "error", from: rfc3339(from), to: rfc3339(to) };
+  const q = { service: n.name, namespace: n.namespace ?? "", severity: "error", ...panelRange(ctx) };
   let records: LogRecord[];
   try {
     records = (await getJSON<{ logs: LogRecord[] | null }>("logs", { ...q, limit: "5" })).logs ?? [];
@@ -168,16 +164,12 @@ interface Operation {
  */
 async function loadOperations(box: HTMLElement, ctx: PanelContext, n: GraphNode): Promise<void> {
   if (n.kind !== "service" || !n.name) return;
-  const r = ctx.range();
-  const now = Math.floor(Date.now() / 1000);
-  const [from, to] = r ?? [now - 3600, now];
   try {
     const d = await getJSON<{ operations: Operation[] | null }>("traces/operations", {
       service: n.name,
       namespace: n.namespace ?? "",
       kind: "server,consumer",
-      from: rfc3339(from),
-      to: rfc3339(to),
+      ...panelRange(ctx),
       limit: "8",
     });
     const ops = d.operations ?? [];
@@ -224,11 +216,8 @@ async function loadSeries(charts: HTMLElement, tables: HTMLElement, ctx: PanelCo
     charts.replaceChildren(h("p", { class: "muted" }, "No time series for this kind of node."));
     return;
   }
-  const r = ctx.range();
-  const now = Math.floor(Date.now() / 1000);
-  const [from, to] = r ?? [now - 3600, now];
   try {
-    const d = await getJSON<ServiceDetail>(`services/${encodeURIComponent(p.ns)}/${encodeURIComponent(p.name)}`, { from: rfc3339(from), to: rfc3339(to) });
+    const d = await getJSON<ServiceDetail>(`services/${encodeURIComponent(p.ns)}/${encodeURIComponent(p.name)}`, panelRange(ctx));
     const s = d.series ?? { time: [] };
     const t = s.time ?? [];
     charts.replaceChildren(

@@ -2,6 +2,7 @@
 
 import type { GraphStore } from "../store";
 import { h } from "../dom";
+import { rfc3339 } from "../state";
 
 /** What panels need from the application. */
 export interface PanelContext {
@@ -38,4 +39,11 @@ export function showPanel(panel: HTMLElement, ...content: Node[]): void {
 export function hidePanel(panel: HTMLElement): void {
   panel.hidden = true;
   panel.replaceChildren();
+}
+
+/** The range a panel's queries cover: the view's, or the last hour when live, as RFC 3339 times. */
+export function panelRange(ctx: PanelContext): { from: string; to: string } {
+  const now = Math.floor(Date.now() / 1000);
+  const [from, to] = ctx.range() ?? [now - 3600, now];
+  return { from: rfc3339(from), to: rfc3339(to) };
 }
