@@ -147,6 +147,13 @@ func TestClickHouseEndpoints(t *testing.T) {
 		require.True(t, ok)
 		require.True(t, later.Equal(since), "%v", since)
 	})
+	t.Run("Jaeger", func(t *testing.T) {
+		testJaeger(t, api.client.with(t))
+		q := api.history.last()
+		require.Equal(t, graph.GranularityService, q.Granularity)
+		require.Equal(t, testNow.Add(-time.Hour), q.From, "dependencies over endTs minus lookback")
+		require.Equal(t, testNow, q.To)
+	})
 	t.Run("Requests", func(t *testing.T) { testRequests(t, api.client.with(t)) })
 	t.Run("Logs", func(t *testing.T) { testLogs(t, api.client.with(t)) })
 	t.Run("RequestFailedRule", func(t *testing.T) { testRequestFailedRule(t, st) })
@@ -180,6 +187,9 @@ func TestTraceSearchOnCluster(t *testing.T) {
 				}
 				testTraceSearch(t, api.client.with(t))
 				require.Positive(t, testutil.ToFloat64(api.srv.metrics.traceSearch.WithLabelValues(table)))
+				if summaries {
+					testJaeger(t, api.client.with(t))
+				}
 			})
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -60,6 +61,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(ae.Status)
+		return
+	}
+	if strings.HasPrefix(c.Request().URL.Path, jaegerPrefix+"/") {
+		// Jaeger's clients read errors from its envelope.
+		_ = c.JSON(ae.Status, jaegerResponse{Errors: []jaegerError{{Code: ae.Status, Msg: ae.Message}}})
 		return
 	}
 	_ = c.JSON(ae.Status, ae)

@@ -1,7 +1,6 @@
 package query
 
 import (
-	"context"
 	"encoding/hex"
 	"net/http"
 	"strconv"
@@ -101,10 +100,10 @@ func (s *Server) searchLogs(c echo.Context) error {
 			add(f.name+" = unhex(?)", id)
 		}
 	}
-	if err := s.store(); err != nil {
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
 	defer cancel()
 	rows, err := s.deps.Store.Conn().Query(ctx, `
 SELECT timestamp, time_unix_nano, service_name, service_namespace, severity_number, severity_text, body,

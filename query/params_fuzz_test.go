@@ -2,16 +2,22 @@ package query
 
 import (
 	"encoding/hex"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 )
 
+// jaegerCondShape is every condition a Jaeger tag may become: numbers
+// from fixed lists, or the attribute match with its values bound.
+var jaegerCondShape = regexp.MustCompile(`^(status_code !?= \d|kind = \d|\(has\(attr_keys, \?\) AND attr_values\[indexOf\(attr_keys, \?\)\] = \? OR has\(resource_keys, \?\) AND resource_values\[indexOf\(resource_keys, \?\)\] = \?\))$`)
+
 // FuzzFilterParams feeds one string to every parser of the search filters
 // that the logs, traces and requests endpoints read. None may panic, and
 // what reaches SQL text instead of a bound argument must be what the parser
 // promises: span kinds as single digits, ids as hex of their size; request
-// flags, bound, are upper-case letters.
+// flags, bound, are upper-case letters; Jaeger's trace ids are 32 hex
+// digits and its tags conditions of a fixed shape.
 func FuzzFilterParams(f *testing.F) {
 	for _, s := range []string{"warn", "17", "0", "server,consumer", "Server, CLIENT", "4bf92f3577b34da6a3ce929d0e0e4736",
 		"0102030405060708", "UH,UF", "5xx", "'; DROP TABLE spans --", "1,2"} {
@@ -45,5 +51,15 @@ func FuzzFilterParams(f *testing.F) {
 			}
 		}
 		_, _, _ = codeFilter(s)
+		if id, err := jaegerTraceID("traceID", s); err == nil {
+			if b, herr := hex.DecodeString(id); herr != nil || len(b) != 16 || id != strings.ToLower(id) {
+				t.Fatalf("Jaeger trace id %q read as %q", s, id)
+			}
+		}
+		for _, key := range []string{s, "error", "span.kind", "otel.status_code"} {
+			if cond, _, err := jaegerTagCond(key, s); err == nil && !jaegerCondShape.MatchString(cond) {
+				t.Fatalf("tag %q=%q reached SQL as %q", key, s, cond)
+			}
+		}
 	})
 }

@@ -1,7 +1,6 @@
 package query
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -121,10 +120,10 @@ func (s *Server) getRequests(c echo.Context) error {
 		}
 		add(requestFailed+" = ?", want)
 	}
-	if err := s.store(); err != nil {
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
 	defer cancel()
 	rows, err := s.deps.Store.Conn().Query(ctx, "SELECT "+requestColumns+", "+requestFailed+" AS failed FROM requests WHERE "+strings.Join(where, " AND ")+
 		" ORDER BY timestamp DESC, start_time_unix_nano DESC LIMIT ?", append(args, limit)...)

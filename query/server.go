@@ -129,6 +129,7 @@ func (s *Server) routes() {
 	api.POST("/sql", s.postSQL)
 	api.GET("/sql/tables", s.getSQLTables)
 	api.GET("/openapi.yaml", s.getOpenAPI)
+	s.jaegerRoutes()
 }
 
 // Echo is the server's echo instance.

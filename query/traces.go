@@ -98,16 +98,26 @@ func (s *Server) store() error {
 	return nil
 }
 
+// storeContext bounds one request's ClickHouse work by RequestTimeout; an
+// error when the server runs without ClickHouse.
+func (s *Server) storeContext(c echo.Context) (context.Context, context.CancelFunc, error) {
+	if err := s.store(); err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
+	return ctx, cancel, nil
+}
+
 // GET /api/v1/traces/{traceId}
 func (s *Server) getTrace(c echo.Context) error {
 	id, err := traceIDParam(c.Param("traceId"))
 	if err != nil {
 		return err
 	}
-	if err := s.store(); err != nil {
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
 	defer cancel()
 	rows, err := s.deps.Store.Conn().Query(ctx, `
 SELECT trace_id, span_id, parent_span_id, name, kind, service_name, service_namespace,
@@ -278,10 +288,10 @@ func (s *Server) searchTraces(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store(); err != nil {
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
 	defer cancel()
 	// With a service (and an operation, a span name), the traces that hold
 	// such a span are found first through the spans table's primary key,
@@ -394,10 +404,10 @@ func (s *Server) traceOperations(c echo.Context) error {
 		}
 		where += " AND kind IN (" + strings.Join(kinds, ", ") + ")" // numbers of spanKinds
 	}
-	if err := s.store(); err != nil {
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
 	defer cancel()
 	rows, err := s.deps.Store.Conn().Query(ctx, fmt.Sprintf(`
 SELECT name, count() AS spans, countIf(status_code = %d) AS errors,
@@ -434,4 +444,19 @@ LIMIT ?`, schema.StatusError), append(args, limit)...)
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"operations": out})
+}
+
+// scanAll runs query and calls each for every row, with the row's Scan.
+func (s *Server) scanAll(ctx context.Context, each func(scan func(dest ...any) error) error, query string, args ...any) error {
+	rows, err := s.deps.Store.Conn().Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

@@ -45,6 +45,7 @@ func newAPI(o serveOptions, tokens []string, authz *auth.Authorizer, stores *sto
 		a.mux.Handle("/debug/pprof/symbol", authz.Middleware(http.HandlerFunc(pprof.Symbol)))
 	}
 	a.mux.Handle("/api/", http.HandlerFunc(a.serveQuery))
+	a.mux.Handle("/jaeger/", http.HandlerFunc(a.serveQuery)) // Jaeger's query API, for Grafana
 	a.mux.Handle("/", ui.Handler())
 	return a
 }
@@ -64,8 +65,8 @@ func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// serveQuery hands /api/ to the query server, or answers 503 until
-// ClickHouse is ready.
+// serveQuery hands /api/ and /jaeger/ to the query server, or answers 503
+// until ClickHouse is ready (under /jaeger/ in Jaeger's envelope).
 func (a *api) serveQuery(w http.ResponseWriter, r *http.Request) {
 	if q := a.query.Load(); q != nil {
 		q.Handler().ServeHTTP(w, r)
@@ -74,7 +75,12 @@ func (a *api) serveQuery(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Retry-After", "2")
 	w.WriteHeader(http.StatusServiceUnavailable)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": "starting: ClickHouse is not connected yet"})
+	const msg = "starting: ClickHouse is not connected yet"
+	if strings.HasPrefix(r.URL.Path, "/jaeger/") {
+		_ = json.NewEncoder(w).Encode(map[string]any{"data": nil, "errors": []map[string]any{{"code": http.StatusServiceUnavailable, "msg": msg}}})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
 // startWhenReady builds the query server once ClickHouse answers.

@@ -152,6 +152,40 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	require.GreaterOrEqual(t, j, 0, "trace %s among %d found", rec.TraceID, len(found.Traces))
 	require.Positive(t, found.Traces[j].Errors)
 	require.Positive(t, srv.metric(`meshscope_trace_searches_total{table="trace_summaries"}`))
+
+	// Jaeger's query API (what Grafana's Jaeger data source reads) lists
+	// the service, finds the same failed trace by its error tag, and draws
+	// the gateway's calls among the dependencies.
+	jaeger := "http://" + srv.httpAddr + "/jaeger/api/"
+	var names struct{ Data []string }
+	getJSON(t, jaeger+"services", &names)
+	require.Contains(t, names.Data, rec.Service)
+	type jaegerTrace struct {
+		TraceID string `json:"traceID"`
+		Spans   []struct {
+			SpanID string `json:"spanID"`
+		}
+	}
+	var traces struct{ Data []jaegerTrace }
+	getJSON(t, jaeger+"traces?limit=1000&lookback=1h&service="+url.QueryEscape(rec.Service)+"&tags="+url.QueryEscape(`{"error":"true"}`), &traces)
+	k := slices.IndexFunc(traces.Data, func(tr jaegerTrace) bool { return tr.TraceID == rec.TraceID })
+	require.GreaterOrEqual(t, k, 0, "trace %s among %d found by Jaeger's search", rec.TraceID, len(traces.Data))
+	require.Len(t, traces.Data[k].Spans, len(tr.Spans), "answered whole")
+	var deps struct {
+		Data []struct {
+			Parent, Child string
+			CallCount     uint64 `json:"callCount"`
+		}
+	}
+	getJSON(t, jaeger+"dependencies?lookback=600000", &deps)
+	gateway := 0
+	for _, d := range deps.Data {
+		if d.Parent == topo.Gateway.Name {
+			gateway++
+			require.Positive(t, d.CallCount)
+		}
+	}
+	require.Positive(t, gateway, "the gateway's calls among %d dependencies", len(deps.Data))
 }
 
 // getJSON decodes the 200 answer of url into v.

@@ -1,0 +1,667 @@
+package query
+
+// Jaeger's query API: the JSON API of jaeger-query that the Jaeger UI and
+// Grafana's Jaeger data source read, over the spans meshscope stores, so
+// that a Grafana pointed at http://HOST:8080/jaeger searches and shows
+// meshscope's traces and draws its service dependencies. Its shapes (the
+// "data"/"errors" envelope, times in microseconds, tags as typed key-value
+// lists, processes referenced by id) are Jaeger's, not the rest of the API's.
+//
+// OpenTelemetry spans become Jaeger spans as Jaeger's own OTLP receiver
+// translates them: the parent and links are CHILD_OF and FOLLOWS_FROM
+// references, events are logs (their name under "event"), the resource is
+// the process, and the kind and status are the tags span.kind,
+// otel.status_code, otel.status_description and error.
+
+import (
+	"cmp"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/meshscope/meshscope/graph"
+	"github.com/meshscope/meshscope/query/nsfilter"
+	"github.com/meshscope/meshscope/schema"
+)
+
+// jaegerPrefix is where the Jaeger API is mounted: a Jaeger data source's
+// URL is the server's address followed by /jaeger.
+const jaegerPrefix = "/jaeger/api"
+
+const (
+	// jaegerDefaultLimit is the number of traces a search answers without
+	// a limit (the Jaeger UI's default).
+	jaegerDefaultLimit = 20
+	// jaegerLookback is how far back the services and operations lists
+	// look (Jaeger's lists have no range).
+	jaegerLookback = 24 * time.Hour
+	// jaegerTraceMargin is how far around a search's range the spans of
+	// the traces it finds are read: a trace is found by one of its spans
+	// in the range and answered whole, as far as its other spans lie
+	// within this margin of the range.
+	jaegerTraceMargin = time.Hour
+)
+
+// jaegerResponse is the envelope of every answer.
+type jaegerResponse struct {
+	Data   any           `json:"data"`
+	Total  int           `json:"total"`
+	Limit  int           `json:"limit"`
+	Offset int           `json:"offset"`
+	Errors []jaegerError `json:"errors"`
+}
+
+type jaegerError struct {
+	Code    int    `json:"code"`
+	Msg     string `json:"msg"`
+	TraceID string `json:"traceID,omitempty"`
+}
+
+type jaegerTrace struct {
+	TraceID   string                   `json:"traceID"`
+	Spans     []jaegerSpan             `json:"spans"`
+	Processes map[string]jaegerProcess `json:"processes"`
+	Warnings  []string                 `json:"warnings"`
+}
+
+type jaegerSpan struct {
+	TraceID       string      `json:"traceID"`
+	SpanID        string      `json:"spanID"`
+	OperationName string      `json:"operationName"`
+	References    []jaegerRef `json:"references"`
+	StartTime     uint64      `json:"startTime"` // µs since the epoch
+	Duration      uint64      `json:"duration"`  // µs
+	Tags          []jaegerKV  `json:"tags"`
+	Logs          []jaegerLog `json:"logs"`
+	ProcessID     string      `json:"processID"`
+	Warnings      []string    `json:"warnings"`
+}
+
+type jaegerRef struct {
+	RefType string `json:"refType"` // CHILD_OF or FOLLOWS_FROM
+	TraceID string `json:"traceID"`
+	SpanID  string `json:"spanID"`
+}
+
+// jaegerKV is a tag: Type is string, bool, int64 or float64.
+type jaegerKV struct {
+	Key   string `json:"key"`
+	Type  string `json:"type"`
+	Value any    `json:"value"`
+}
+
+type jaegerLog struct {
+	Timestamp uint64     `json:"timestamp"`
+	Fields    []jaegerKV `json:"fields"`
+}
+
+type jaegerProcess struct {
+	ServiceName string     `json:"serviceName"`
+	Tags        []jaegerKV `json:"tags"`
+}
+
+type jaegerOperation struct {
+	Name     string `json:"name"`
+	SpanKind string `json:"spanKind"`
+}
+
+type jaegerDependency struct {
+	Parent    string `json:"parent"`
+	Child     string `json:"child"`
+	CallCount uint64 `json:"callCount"`
+}
+
+func (s *Server) jaegerRoutes() {
+	j := s.e.Group(jaegerPrefix)
+	j.GET("/services", s.jaegerServices)
+	j.GET("/services/:service/operations", s.jaegerServiceOperations)
+	j.GET("/operations", s.jaegerOperations)
+	j.GET("/traces", s.jaegerSearch)
+	j.GET("/traces/:traceId", s.jaegerTrace)
+	j.GET("/dependencies", s.jaegerDependencies)
+}
+
+// jaegerData answers data in Jaeger's envelope.
+func jaegerData[T any](c echo.Context, data []T) error {
+	if data == nil {
+		data = []T{}
+	}
+	return c.JSON(http.StatusOK, jaegerResponse{Data: data, Total: len(data)})
+}
+
+// GET /jaeger/api/services: the services that stored spans in the last
+// day.
+func (s *Server) jaegerServices(c echo.Context) error {
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	var names []string
+	err = s.scanAll(ctx, func(scan func(...any) error) error {
+		var n string
+		if err := scan(&n); err != nil {
+			return err
+		}
+		names = append(names, n)
+		return nil
+	}, `SELECT service_name FROM spans WHERE timestamp >= toDateTime(?) GROUP BY service_name ORDER BY service_name`,
+		s.now().Add(-jaegerLookback).Unix())
+	if err != nil {
+		return err
+	}
+	return jaegerData(c, names)
+}
+
+// operations of a service in the last day, by name, with their kinds.
+func (s *Server) jaegerOps(c echo.Context, service, kind string) ([]jaegerOperation, error) {
+	if service == "" {
+		return nil, badParam("service", "service is required")
+	}
+	where, args := "service_name = ? AND timestamp >= toDateTime(?)", []any{service, s.now().Add(-jaegerLookback).Unix()}
+	if kind != "" {
+		k := slices.Index(spanKinds, strings.ToLower(kind))
+		if k < 0 {
+			return nil, badParam("spanKind", "spanKind is one of %s, got %q", strings.Join(spanKinds, ", "), kind)
+		}
+		where += " AND kind = " + strconv.Itoa(k)
+	}
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	var out []jaegerOperation
+	err = s.scanAll(ctx, func(scan func(...any) error) error {
+		var (
+			o jaegerOperation
+			k uint8
+		)
+		if err := scan(&o.Name, &k); err != nil {
+			return err
+		}
+		o.SpanKind = nameOf(spanKinds, k)
+		out = append(out, o)
+		return nil
+	}, `SELECT name, kind FROM spans WHERE `+where+` GROUP BY name, kind ORDER BY name, kind`, args...)
+	return out, err
+}
+
+// GET /jaeger/api/services/{service}/operations: span names only.
+func (s *Server) jaegerServiceOperations(c echo.Context) error {
+	ops, err := s.jaegerOps(c, c.Param("service"), "")
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, o := range ops {
+		if len(names) == 0 || names[len(names)-1] != o.Name {
+			names = append(names, o.Name)
+		}
+	}
+	return jaegerData(c, names)
+}
+
+// GET /jaeger/api/operations?service=&spanKind=
+func (s *Server) jaegerOperations(c echo.Context) error {
+	ops, err := s.jaegerOps(c, c.QueryParam("service"), c.QueryParam("spanKind"))
+	if err != nil {
+		return err
+	}
+	return jaegerData(c, ops)
+}
+
+// jaegerTraceID reads a trace id of 1 to 32 hex digits (Jaeger drops
+// leading zeros) as 32.
+func jaegerTraceID(field, v string) (string, error) {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if len(v) == 0 || len(v) > 32 {
+		return "", badParam(field, "%s is 1 to 32 hex digits, got %q", field, v)
+	}
+	if _, err := hex.DecodeString(strings.Repeat("0", len(v)%2) + v); err != nil {
+		return "", badParam(field, "%s is 1 to 32 hex digits, got %q", field, v)
+	}
+	return strings.Repeat("0", 32-len(v)) + v, nil
+}
+
+// GET /jaeger/api/traces/{traceId}
+func (s *Server) jaegerTrace(c echo.Context) error {
+	id, err := jaegerTraceID("traceID", c.Param("traceId"))
+	if err != nil {
+		return err
+	}
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	traces, err := s.jaegerTraces(ctx, maxTraceSpans, "trace_id = unhex(?)", id)
+	if err != nil {
+		return err
+	}
+	if len(traces) == 0 {
+		return notFound("traceID", "trace not found")
+	}
+	return jaegerData(c, traces)
+}
+
+// jaegerSearchQuery is a search: the spans that match, and the range.
+type jaegerSearchQuery struct {
+	from, to time.Time
+	where    []string
+	args     []any
+	limit    int
+}
+
+func (q *jaegerSearchQuery) add(cond string, args ...any) {
+	q.where = append(q.where, cond)
+	q.args = append(q.args, args...)
+}
+
+// jaegerSearchParams reads a search as the Jaeger UI and Grafana send it:
+// service, operation, tags (a JSON object, or tag=key:value repeated),
+// start and end (µs since the epoch; start defaults to end minus
+// lookback, 1h by default), minDuration and maxDuration (of the matching
+// span: "1.2s", "100ms"), limit.
+func (s *Server) jaegerSearchParams(c echo.Context) (*jaegerSearchQuery, error) {
+	q := &jaegerSearchQuery{limit: jaegerDefaultLimit, to: s.now()}
+	micros := func(name string) (time.Time, bool, error) {
+		v := c.QueryParam(name)
+		if v == "" {
+			return time.Time{}, false, nil
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return time.Time{}, false, badParam(name, "%s is microseconds since the epoch, got %q", name, v)
+		}
+		return time.UnixMicro(n), true, nil
+	}
+	end, ok, err := micros("end")
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		q.to = end
+	}
+	lookback := time.Hour
+	if v := c.QueryParam("lookback"); v != "" && v != "custom" {
+		if lookback, err = ParseDuration(v); err != nil {
+			return nil, badParam("lookback", "lookback: %v", err)
+		}
+	}
+	q.from = q.to.Add(-lookback)
+	start, ok, err := micros("start")
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		q.from = start
+	}
+	if !q.from.Before(q.to) {
+		return nil, badParam("start", "start (%d) must be before end (%d)", q.from.UnixMicro(), q.to.UnixMicro())
+	}
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > s.cfg.MaxLimit {
+			return nil, badParam("limit", "limit is a number of traces up to %d, got %q", s.cfg.MaxLimit, v)
+		}
+		if n > 0 {
+			q.limit = n
+		}
+	}
+	q.add("timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)", q.from.Unix(), q.to.Unix())
+	if v := c.QueryParam("service"); v != "" {
+		q.add("service_name = ?", v)
+	}
+	if v := c.QueryParam("operation"); v != "" {
+		q.add("name = ?", v)
+	}
+	for _, d := range []struct{ name, op string }{{"minDuration", ">="}, {"maxDuration", "<="}} {
+		if v := c.QueryParam(d.name); v != "" {
+			dur, err := ParseDuration(v)
+			if err != nil {
+				return nil, badParam(d.name, "%s: %v", d.name, err)
+			}
+			q.add("duration_ns "+d.op+" ?", uint64(dur))
+		}
+	}
+	tags, err := jaegerTags(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		cond, args, err := jaegerTagCond(k, tags[k])
+		if err != nil {
+			return nil, err
+		}
+		q.add(cond, args...)
+	}
+	return q, nil
+}
+
+// jaegerTags reads tags={"k":"v",...} and tag=k:v.
+func jaegerTags(c echo.Context) (map[string]string, error) {
+	tags := map[string]string{}
+	if v := c.QueryParam("tags"); v != "" {
+		var raw map[string]any
+		if err := json.Unmarshal([]byte(v), &raw); err != nil {
+			return nil, badParam("tags", "tags is a JSON object of tag values, got %q: %v", v, err)
+		}
+		for k, x := range raw {
+			switch x := x.(type) {
+			case string:
+				tags[k] = x
+			case bool, float64:
+				tags[k] = fmt.Sprint(x)
+			default:
+				return nil, badParam("tags", "tag %q: a value is a string, number or boolean", k)
+			}
+		}
+	}
+	for _, v := range c.QueryParams()["tag"] {
+		k, val, ok := strings.Cut(v, ":")
+		if !ok || k == "" {
+			return nil, badParam("tag", "tag is key:value, got %q", v)
+		}
+		tags[k] = val
+	}
+	return tags, nil
+}
+
+// jaegerTagCond is the condition a span meets with tag key = value: the
+// tags meshscope derives (error, span.kind, otel.status_code) from their
+// columns, any other from the span's attributes or its resource's.
+func jaegerTagCond(key, value string) (string, []any, error) {
+	switch key {
+	case "error":
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return "", nil, badParam("tags", "tag error is true or false, got %q", value)
+		}
+		if b {
+			return fmt.Sprintf("status_code = %d", schema.StatusError), nil, nil
+		}
+		return fmt.Sprintf("status_code != %d", schema.StatusError), nil, nil
+	case "span.kind":
+		k := slices.Index(spanKinds, strings.ToLower(value))
+		if k < 0 {
+			return "", nil, badParam("tags", "tag span.kind is one of %s, got %q", strings.Join(spanKinds, ", "), value)
+		}
+		return "kind = " + strconv.Itoa(k), nil, nil
+	case "otel.status_code":
+		k := slices.Index(spanStatuses, strings.ToLower(value))
+		if k < 0 {
+			return "", nil, badParam("tags", "tag otel.status_code is one of OK, ERROR, got %q", value)
+		}
+		return "status_code = " + strconv.Itoa(k), nil, nil
+	}
+	return "(has(attr_keys, ?) AND attr_values[indexOf(attr_keys, ?)] = ? OR has(resource_keys, ?) AND resource_values[indexOf(resource_keys, ?)] = ?)",
+		[]any{key, key, value, key, key, value}, nil
+}
+
+// GET /jaeger/api/traces: the newest traces with a span that matches,
+// whole. traceID=... (repeated) asks for traces by id instead.
+func (s *Server) jaegerSearch(c echo.Context) error {
+	ids := c.QueryParams()["traceID"]
+	var q *jaegerSearchQuery
+	if len(ids) == 0 {
+		var err error
+		if q, err = s.jaegerSearchParams(c); err != nil {
+			return err
+		}
+	}
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if len(ids) > 0 {
+		if len(ids) > s.cfg.MaxLimit {
+			return badParam("traceID", "at most %d trace ids", s.cfg.MaxLimit)
+		}
+		marks, args := make([]string, len(ids)), make([]any, len(ids))
+		for i, v := range ids {
+			id, err := jaegerTraceID("traceID", v)
+			if err != nil {
+				return err
+			}
+			marks[i], args[i] = "unhex(?)", id
+		}
+		traces, err := s.jaegerTraces(ctx, maxTraceSpans*len(ids), "trace_id IN ("+strings.Join(marks, ", ")+")", args...)
+		if err != nil {
+			return err
+		}
+		return jaegerData(c, traces)
+	}
+	// The traces are picked by their matching spans, newest first, and
+	// read whole: GLOBAL, so that on a cluster the pick runs once.
+	from, to := q.from.Add(-jaegerTraceMargin), q.to.Add(jaegerTraceMargin)
+	where := `timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+  AND trace_id GLOBAL IN (
+    SELECT trace_id FROM (
+        SELECT trace_id, max(start_time_unix_nano) AS last FROM spans
+        WHERE ` + strings.Join(q.where, "\n          AND ") + `
+        GROUP BY trace_id ORDER BY last DESC LIMIT ?))`
+	args := append(append([]any{from.Unix(), to.Unix()}, q.args...), q.limit)
+	traces, err := s.jaegerTraces(ctx, maxTraceSpans*q.limit, where, args...)
+	if err != nil {
+		return err
+	}
+	// Newest first, as the pick was.
+	slices.SortStableFunc(traces, func(a, b jaegerTrace) int { return cmp.Compare(traceStart(b), traceStart(a)) })
+	return jaegerData(c, traces)
+}
+
+func traceStart(t jaegerTrace) uint64 {
+	if len(t.Spans) == 0 {
+		return 0
+	}
+	return t.Spans[0].StartTime
+}
+
+// jaegerTraces reads the spans that pass where, grouped into traces in
+// the order their first spans come (spans by start time within each).
+func (s *Server) jaegerTraces(ctx context.Context, maxSpans int, where string, args ...any) ([]jaegerTrace, error) {
+	var (
+		traces []jaegerTrace
+		index  = map[string]int{}
+		procs  = map[string]map[string]string{} // trace id → process key → id
+	)
+	err := s.scanAll(ctx, func(scan func(...any) error) error {
+		var (
+			r                         schema.SpanRow
+			traceID, spanID, parentID string
+			linkTraces, linkSpans     []string
+		)
+		if err := scan(&traceID, &spanID, &parentID, &r.TraceState, &r.Name, &r.Kind, &r.ServiceName,
+			&r.ScopeName, &r.ScopeVersion, &r.StartUnixNano, &r.DurationNanos, &r.StatusCode, &r.StatusMessage,
+			&r.AttrKeys, &r.AttrValues, &r.ResourceKeys, &r.ResourceValues,
+			&r.EventTimes, &r.EventNames, &r.EventAttrs, &linkTraces, &linkSpans); err != nil {
+			return err
+		}
+		tid := hex.EncodeToString([]byte(traceID))
+		i, ok := index[tid]
+		if !ok {
+			i = len(traces)
+			index[tid] = i
+			traces = append(traces, jaegerTrace{TraceID: tid, Processes: map[string]jaegerProcess{}})
+			procs[tid] = map[string]string{}
+		}
+		t := &traces[i]
+		// Spans of one service with the same resource share a process.
+		key := r.ServiceName + "\x00" + strings.Join(r.ResourceKeys, "\x00") + "\x00" + strings.Join(r.ResourceValues, "\x00")
+		pid, ok := procs[tid][key]
+		if !ok {
+			pid = "p" + strconv.Itoa(len(procs[tid])+1)
+			procs[tid][key] = pid
+			t.Processes[pid] = jaegerProcess{ServiceName: r.ServiceName, Tags: jaegerResourceTags(r.ResourceKeys, r.ResourceValues)}
+		}
+		sp := jaegerSpan{
+			TraceID: tid, SpanID: hex.EncodeToString([]byte(spanID)), OperationName: r.Name,
+			References: []jaegerRef{}, StartTime: r.StartUnixNano / 1000, Duration: r.DurationNanos / 1000,
+			Tags: jaegerSpanTags(&r), Logs: jaegerLogs(&r), ProcessID: pid,
+		}
+		if p := hexID(parentID); p != "" {
+			sp.References = append(sp.References, jaegerRef{RefType: "CHILD_OF", TraceID: tid, SpanID: p})
+		}
+		for i, lt := range linkTraces {
+			if i < len(linkSpans) {
+				sp.References = append(sp.References, jaegerRef{RefType: "FOLLOWS_FROM",
+					TraceID: hex.EncodeToString([]byte(lt)), SpanID: hex.EncodeToString([]byte(linkSpans[i]))})
+			}
+		}
+		t.Spans = append(t.Spans, sp)
+		return nil
+	}, `
+SELECT trace_id, span_id, parent_span_id, trace_state, name, kind, service_name, scope_name, scope_version,
+       start_time_unix_nano, duration_ns, status_code, status_message,
+       attr_keys, attr_values, resource_keys, resource_values,
+       event_time_unix_nano, event_names, event_attrs, link_trace_ids, link_span_ids
+FROM spans
+WHERE `+where+`
+ORDER BY start_time_unix_nano, span_id
+LIMIT ?`, append(args, maxSpans)...)
+	return traces, err
+}
+
+// jaegerSpanTags are a span's attributes (as strings: the spans table
+// keeps them so) and the tags Jaeger derives from its kind, status,
+// instrumentation scope and trace state.
+func jaegerSpanTags(r *schema.SpanRow) []jaegerKV {
+	tags := make([]jaegerKV, 0, len(r.AttrKeys)+6)
+	for i, k := range r.AttrKeys {
+		if i < len(r.AttrValues) {
+			tags = append(tags, jaegerKV{Key: k, Type: "string", Value: r.AttrValues[i]})
+		}
+	}
+	str := func(k, v string) {
+		if v != "" {
+			tags = append(tags, jaegerKV{Key: k, Type: "string", Value: v})
+		}
+	}
+	if r.Kind != schema.SpanKindUnspecified {
+		str("span.kind", nameOf(spanKinds, r.Kind))
+	}
+	if r.StatusCode != schema.StatusUnset {
+		str("otel.status_code", strings.ToUpper(nameOf(spanStatuses, r.StatusCode)))
+	}
+	if r.StatusCode == schema.StatusError {
+		tags = append(tags, jaegerKV{Key: "error", Type: "bool", Value: true})
+	}
+	str("otel.status_description", r.StatusMessage)
+	str("otel.scope.name", r.ScopeName)
+	str("otel.scope.version", r.ScopeVersion)
+	str("w3c.tracestate", r.TraceState)
+	return tags
+}
+
+// jaegerResourceTags are a resource's attributes but service.name, which
+// is the process's serviceName.
+func jaegerResourceTags(keys, values []string) []jaegerKV {
+	tags := make([]jaegerKV, 0, len(keys))
+	for i, k := range keys {
+		if k != "service.name" && i < len(values) {
+			tags = append(tags, jaegerKV{Key: k, Type: "string", Value: values[i]})
+		}
+	}
+	return tags
+}
+
+// jaegerLogs are a span's events: each a log with its name under "event"
+// and its attributes, typed as their JSON values are.
+func jaegerLogs(r *schema.SpanRow) []jaegerLog {
+	logs := make([]jaegerLog, 0, len(r.EventNames))
+	for i, name := range r.EventNames {
+		l := jaegerLog{Fields: []jaegerKV{{Key: "event", Type: "string", Value: name}}}
+		if i < len(r.EventTimes) {
+			l.Timestamp = r.EventTimes[i] / 1000
+		}
+		if i < len(r.EventAttrs) {
+			var attrs map[string]any
+			if json.Unmarshal([]byte(r.EventAttrs[i]), &attrs) == nil {
+				for _, k := range slices.Sorted(maps.Keys(attrs)) {
+					l.Fields = append(l.Fields, jaegerValue(k, attrs[k]))
+				}
+			}
+		}
+		logs = append(logs, l)
+	}
+	return logs
+}
+
+// jaegerValue types a JSON value as a Jaeger tag.
+func jaegerValue(k string, v any) jaegerKV {
+	switch v := v.(type) {
+	case string:
+		return jaegerKV{Key: k, Type: "string", Value: v}
+	case bool:
+		return jaegerKV{Key: k, Type: "bool", Value: v}
+	case float64:
+		if v == float64(int64(v)) {
+			return jaegerKV{Key: k, Type: "int64", Value: int64(v)}
+		}
+		return jaegerKV{Key: k, Type: "float64", Value: v}
+	}
+	b, _ := json.Marshal(v)
+	return jaegerKV{Key: k, Type: "string", Value: string(b)}
+}
+
+// GET /jaeger/api/dependencies?endTs=&lookback= (milliseconds): the
+// service graph of the range, calls summed per pair of service names
+// (Jaeger has no namespaces).
+func (s *Server) jaegerDependencies(c echo.Context) error {
+	end, lookback := s.now(), jaegerLookback
+	for _, p := range []struct {
+		name string
+		set  func(int64)
+	}{
+		{"endTs", func(ms int64) { end = time.UnixMilli(ms).UTC() }},
+		{"lookback", func(ms int64) { lookback = time.Duration(ms) * time.Millisecond }},
+	} {
+		if v := c.QueryParam(p.name); v != "" {
+			ms, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || ms <= 0 {
+				return badParam(p.name, "%s is a positive number of milliseconds, got %q", p.name, v)
+			}
+			p.set(ms)
+		}
+	}
+	g, err := s.rangeGraph(c.Request().Context(), end.Add(-lookback), end, graph.GranularityService, nsfilter.Set{})
+	if err != nil {
+		return err
+	}
+	return jaegerData(c, jaegerDeps(g))
+}
+
+// jaegerDeps sums a graph's calls per pair of node names, busiest first.
+func jaegerDeps(g *graph.Graph) []jaegerDependency {
+	names := make(map[string]string, len(g.Nodes))
+	for _, n := range g.Nodes {
+		names[n.ID] = cmp.Or(n.Name, n.ID)
+	}
+	type pair struct{ parent, child string }
+	calls := map[pair]uint64{}
+	for _, e := range g.Edges {
+		calls[pair{cmp.Or(names[e.Source], e.Source), cmp.Or(names[e.Target], e.Target)}] += e.Requests
+	}
+	out := make([]jaegerDependency, 0, len(calls))
+	for p, n := range calls {
+		out = append(out, jaegerDependency{Parent: p.parent, Child: p.child, CallCount: n})
+	}
+	slices.SortFunc(out, func(a, b jaegerDependency) int {
+		if c := cmp.Compare(b.CallCount, a.CallCount); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Parent+"\x00"+a.Child, b.Parent+"\x00"+b.Child)
+	})
+	return out
+}
