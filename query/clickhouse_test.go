@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -519,6 +520,9 @@ func testLogs(t *testing.T, c client) {
 		{"severity=18", nil},
 		{"q=PAYMENT", []string{"Payment declined: insufficient funds"}},
 		{"q=%25", nil}, // text, not a pattern
+		{"q=_", nil},
+		{"q=" + url.QueryEscape(`\`), nil},
+		{"q=took+1.2", []string{"slow query took 1.2s"}},
 		{"trace_id=" + hexA, []string{"Payment declined: insufficient funds", "checkout started for cart 42"}},
 		{"trace_id=" + strings.ToUpper(hexA) + "&span_id=0100000000000000", []string{"checkout started for cart 42"}},
 		{"from=now-4h&to=now-2h", []string{"cache miss"}},

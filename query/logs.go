@@ -58,6 +58,9 @@ type logJSON struct {
 	Resource       map[string]string `json:"resource"`
 }
 
+// likeLiteral escapes LIKE's special characters.
+var likeLiteral = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
 // GET /api/v1/logs: log records, newest first, by service, minimum
 // severity, text in the body, trace or span. The table's key starts with
 // (service_name, timestamp), so a service's search reads its rows only.
@@ -86,7 +89,10 @@ func (s *Server) searchLogs(c echo.Context) error {
 		add("severity_number >= ?", n)
 	}
 	if v := c.QueryParam("q"); v != "" {
-		add("positionCaseInsensitiveUTF8(body, ?) > 0", v)
+		// Case-insensitive as a LIKE over the lower-cased body, which the
+		// schema's n-gram index on lowerUTF8(body) answers on servers with
+		// skip indexes (migration 6); the text is a pattern's literal part.
+		add("lowerUTF8(body) LIKE ?", "%"+likeLiteral.Replace(strings.ToLower(v))+"%")
 	}
 	for _, f := range []struct {
 		name string

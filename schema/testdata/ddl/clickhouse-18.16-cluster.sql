@@ -405,3 +405,4 @@ SELECT
 FROM `meshscope`.`spans_local` AS src
 GROUP BY timestamp, trace_id;
 
+-- migration 6: log search indexes

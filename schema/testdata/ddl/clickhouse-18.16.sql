@@ -375,3 +375,4 @@ SELECT
 FROM `meshscope`.`spans` AS src
 GROUP BY timestamp, trace_id;
 
+-- migration 6: log search indexes

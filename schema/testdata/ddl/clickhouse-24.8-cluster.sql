@@ -406,3 +406,8 @@ SELECT
 FROM `meshscope`.`spans_local` AS src
 GROUP BY timestamp, trace_id;
 
+-- migration 6: log search indexes
+ALTER TABLE `meshscope`.`logs_local` ON CLUSTER `meshscope` ADD INDEX IF NOT EXISTS idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1;
+
+ALTER TABLE `meshscope`.`logs_local` ON CLUSTER `meshscope` ADD INDEX IF NOT EXISTS idx_body lowerUTF8(body) TYPE ngrambf_v1(4, 60000, 5, 0) GRANULARITY 1;
+
