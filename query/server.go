@@ -126,6 +126,8 @@ func (s *Server) routes() {
 	api.GET("/traces/:traceId", s.getTrace)
 	api.GET("/requests", s.getRequests)
 	api.GET("/logs", s.searchLogs)
+	api.GET("/metrics", s.listMetrics)
+	api.GET("/metrics/query", s.queryMetric)
 	api.POST("/sql", s.postSQL)
 	api.GET("/sql/tables", s.getSQLTables)
 	api.GET("/openapi.yaml", s.getOpenAPI)

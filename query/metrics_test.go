@@ -1,0 +1,175 @@
+package query
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chtest"
+)
+
+// seedMetrics writes four metrics sampled every 15 s over the 12 minutes
+// before testNow: a counter (two series: 0.4/s and 0.1/s), a gauge (5 and
+// 7), a delta sum (30 a sample: 2/s) and a cumulative histogram (10
+// observations a sample: 2/3 per second).
+func seedMetrics(t *testing.T) *testAPI {
+	t.Helper()
+	st, _ := chtest.Store(t, "meshscope")
+	series := func(id uint64, name string, typ, temp uint8, source string, labels ...string) schema.MetricSeriesRow {
+		r := schema.MetricSeriesRow{SeriesID: id, MetricName: name, Type: typ, Temporality: temp, Monotonic: temp == temporalityCumulative,
+			Source: source, Unit: "1", Description: name + " help", ResourceKeys: []string{"service.name"}}
+		if source == "otlp" {
+			r.ServiceName, r.ResourceValues = "worker", []string{"worker"}
+		} else {
+			r.ResourceKeys = nil
+		}
+		for i := 0; i < len(labels); i += 2 {
+			r.LabelKeys, r.LabelValues = append(r.LabelKeys, labels[i]), append(r.LabelValues, labels[i+1])
+		}
+		return r
+	}
+	b := &schema.Batch{MetricSeries: []schema.MetricSeriesRow{
+		series(1, "http_requests_total", schema.MetricSum, temporalityCumulative, "remote_write", "job", "web", "code", "200"),
+		series(2, "http_requests_total", schema.MetricSum, temporalityCumulative, "remote_write", "job", "web", "code", "500"),
+		series(3, "queue_depth", schema.MetricGauge, 0, "otlp", "queue", "a"),
+		series(4, "queue_depth", schema.MetricGauge, 0, "otlp", "queue", "b"),
+		series(5, "batch_items", schema.MetricSum, temporalityDelta, "otlp"),
+		series(6, "rpc_duration", schema.MetricHistogram, temporalityCumulative, "otlp"),
+	}}
+	start := testNow.Add(-12 * time.Minute)
+	for i := range 48 {
+		at := uint64(start.Add(time.Duration(i) * 15 * time.Second).UnixNano())
+		n := float64(i)
+		sample := func(id uint64, name string, v float64, count uint64) schema.MetricSampleRow {
+			return schema.MetricSampleRow{SeriesID: id, MetricName: name, TimeUnixNano: at, Value: v, Count: count, Min: math.NaN(), Max: math.NaN()}
+		}
+		b.MetricSamples = append(b.MetricSamples,
+			sample(1, "http_requests_total", 6*n, 0),
+			sample(2, "http_requests_total", 1.5*n, 0),
+			sample(3, "queue_depth", 5, 0),
+			sample(4, "queue_depth", 7, 0),
+			sample(5, "batch_items", 30, 0),
+			sample(6, "rpc_duration", math.NaN(), 10*uint64(i)),
+		)
+	}
+	require.NoError(t, st.Write(context.Background(), b))
+	return newTestAPI(t, Config{}, Deps{Store: st})
+}
+
+type metricAnswer struct {
+	Name       string   `json:"name"`
+	Type       string   `json:"type"`
+	Value      string   `json:"value"`
+	Step       int64    `json:"step_seconds"`
+	LabelKeys  []string `json:"label_keys"`
+	LinesTotal int      `json:"lines_total"`
+	Series     []struct {
+		Labels map[string]string `json:"labels"`
+		Points [][2]float64      `json:"points"`
+	} `json:"series"`
+}
+
+// flat checks that every line has the ten steps of the last ten minutes,
+// each with value want.
+func (a metricAnswer) flat(t *testing.T, want ...float64) {
+	t.Helper()
+	require.Len(t, a.Series, len(want))
+	for i, l := range a.Series {
+		require.Len(t, l.Points, 10, "line %v", l.Labels)
+		for j, p := range l.Points {
+			require.Equal(t, float64(testNow.Add(time.Duration(j-10)*time.Minute).Unix()), p[0])
+			require.InDelta(t, want[i], p[1], 1e-9, "line %v at %v", l.Labels, p[0])
+		}
+	}
+}
+
+func TestMetricsExplorer(t *testing.T) {
+	c := seedMetrics(t).client
+	var list struct {
+		Metrics []struct {
+			Name, Type, Temporality string
+			Series                  uint64
+			Sources                 []string
+		}
+	}
+	c.get("/api/v1/metrics", &list)
+	require.Len(t, list.Metrics, 4)
+	require.Equal(t, "batch_items", list.Metrics[0].Name)
+	require.Equal(t, "delta", list.Metrics[0].Temporality)
+	counter := list.Metrics[1]
+	require.Equal(t, "http_requests_total", counter.Name)
+	require.Equal(t, "sum", counter.Type)
+	require.Equal(t, uint64(2), counter.Series)
+	require.Equal(t, []string{"remote_write"}, counter.Sources)
+	c.get("/api/v1/metrics?q=QUEUE", &list)
+	require.Len(t, list.Metrics, 1)
+	require.Equal(t, "gauge", list.Metrics[0].Type)
+
+	rng := "&from=now-10m&to=now&step=1m"
+	query := func(q string) metricAnswer {
+		t.Helper()
+		var a metricAnswer
+		c.get("/api/v1/metrics/query?"+q+rng, &a)
+		require.Equal(t, int64(60), a.Step)
+		return a
+	}
+	// A counter: per-second rates, busiest line first.
+	a := query("name=http_requests_total")
+	require.Equal(t, "per_second", a.Value)
+	require.Equal(t, []string{"code", "job"}, a.LabelKeys)
+	a.flat(t, 0.4, 0.1)
+	require.Equal(t, map[string]string{"job": "web", "code": "200"}, a.Series[0].Labels)
+	query("name=http_requests_total&group_by=job").flat(t, 0.5)
+	a = query("name=http_requests_total&match=code%3D500")
+	a.flat(t, 0.1)
+	require.Equal(t, "500", a.Series[0].Labels["code"])
+	query("name=http_requests_total&match=code!%3D500").flat(t, 0.4)
+	a = query("name=http_requests_total&limit=1")
+	a.flat(t, 0.4)
+	require.Equal(t, 2, a.LinesTotal)
+
+	// A gauge: the last value of each step, combined as asked; the
+	// series' resource answers group_by too.
+	a = query("name=queue_depth")
+	require.Equal(t, "value", a.Value)
+	a.flat(t, 7, 5)
+	require.Equal(t, "worker", a.Series[0].Labels["service.name"])
+	query("name=queue_depth&group_by=service.name").flat(t, 12)
+	query("name=queue_depth&group_by=service.name&agg=avg").flat(t, 6)
+	query("name=queue_depth&group_by=service.name&agg=max").flat(t, 7)
+
+	// A delta sum: summed per step, per second.
+	query("name=batch_items").flat(t, 2)
+	// A histogram: the rate of its observations.
+	a = query("name=rpc_duration")
+	require.Equal(t, "observations_per_second", a.Value)
+	a.flat(t, 40.0/60)
+
+	c.fail("/api/v1/metrics/query", http.StatusBadRequest, "name")
+	c.fail("/api/v1/metrics/query?name=nothing", http.StatusNotFound, "name")
+	c.fail("/api/v1/metrics/query?name=queue_depth&agg=median", http.StatusBadRequest, "agg")
+	c.fail("/api/v1/metrics/query?name=queue_depth&match=queue", http.StatusBadRequest, "match")
+	c.fail("/api/v1/metrics/query?name=queue_depth&step=1ms", http.StatusBadRequest, "step")
+	c.fail("/api/v1/metrics?limit=0", http.StatusBadRequest, "limit")
+}
+
+// A counter's rate across a reset counts the new value as the increase,
+// and a gap divides by the steps it spans.
+func TestMetricRateAcrossResetsAndGaps(t *testing.T) {
+	k := kindOf(schema.MetricSum, temporalityCumulative)
+	got := k.values([]int64{9, 10, 11, 13}, []stepValue{{lastV: 100}, {lastV: 160}, {lastV: 30}, {lastV: 150}}, 60, 10)
+	require.Equal(t, map[int64]float64{10: 1, 11: 0.5, 13: 1}, got)
+	// The step before the range gives no point of its own.
+	_, ok := got[9]
+	require.False(t, ok)
+	// Gauges keep their last value; delta sums are summed.
+	require.Equal(t, map[int64]float64{10: 3}, kindOf(schema.MetricGauge, 0).values([]int64{10}, []stepValue{{lastV: 3, sumV: 9}}, 60, 10))
+	require.Equal(t, map[int64]float64{10: 0.15}, kindOf(schema.MetricSum, temporalityDelta).values([]int64{10}, []stepValue{{lastV: 3, sumV: 9}}, 60, 10))
+	// Histograms read their counts.
+	require.Equal(t, map[int64]float64{10: 0.5}, kindOf(schema.MetricHistogram, temporalityCumulative).values([]int64{9, 10}, []stepValue{{lastC: 10}, {lastC: 40}}, 60, 10))
+}
