@@ -429,6 +429,12 @@ func TestPagesAndDiff(t *testing.T) {
 	p.do(chromedp.Click(chromedp.ID("trace-logs")))
 	p.waitFor("document.body.innerText.includes('2 records')", 10*time.Second)
 	require.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('input[name=trace_id]').value"))
+	// The link's range is the search's (from and to are the graph's
+	// parameters too; the page still reads them).
+	linkFrom, err := url.ParseQuery(strings.SplitN(href, "?", 2)[1])
+	require.NoError(t, err)
+	require.Equal(t, linkFrom.Get("from"), eval[string](p, "document.querySelector('input[name=from]').value"))
+	require.Equal(t, linkFrom.Get("to"), eval[string](p, "document.querySelector('input[name=to]').value"))
 	p.do(chromedp.Navigate(srv.URL + "/#/traces/4bf92f3577b34da6a3ce929d0e0e4736"))
 	p.waitFor("document.querySelectorAll('.waterfall li').length === 4", 10*time.Second)
 	p.do(chromedp.Click(chromedp.CSS(`li[data-span="c3"]`)))
@@ -457,6 +463,45 @@ func TestLateAnswerAfterLeavingPage(t *testing.T) {
 	require.Equal(t, 2, eval[int](p, "document.querySelectorAll('table.data tbody tr.clickable').length"))
 	require.Zero(t, eval[int](p, "document.querySelectorAll('.waterfall').length"))
 	require.Empty(t, p.consoleErrors())
+}
+
+// The metrics explorer lists the metrics, filters them by name, and
+// charts one: a line per series, fewer when grouped, the filters and the
+// combination going to the server and into the address.
+func TestMetricsPage(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/metrics")
+	p.waitFor("document.querySelectorAll('#metric-list a').length === 2", 20*time.Second)
+	require.Contains(t, eval[string](p, "document.body.innerText"), "Pick a metric.")
+	p.do(chromedp.SendKeys(chromedp.CSS("input[name=filter]"), "memory"))
+	p.waitFor("document.querySelectorAll('#metric-list a').length === 1", 10*time.Second)
+	require.Equal(t, "process_resident_memory_bytes", eval[string](p, "document.querySelector('#metric-list a').textContent"))
+	p.do(chromedp.Navigate(srv.URL + "/#/metrics?name=istio_requests_total"))
+	p.waitFor("document.querySelectorAll('#metric-lines tbody tr').length === 3", 10*time.Second)
+	p.waitFor("document.querySelector('#metric-view figure.chart canvas')", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('#metric-view figcaption').textContent"), "istio_requests_total: per second")
+	require.Equal(t, []string{"destination_service=cart, response_code=200", "destination_service=pay, response_code=200", "destination_service=web, response_code=503"},
+		eval[[]string](p, "[...document.querySelectorAll('#metric-lines tbody tr td:nth-child(2)')].map(e => e.textContent)"))
+	require.Equal(t, "current", eval[string](p, "[...document.querySelectorAll('#metric-list li')].find(li => li.textContent.startsWith('istio_requests_total')).className"))
+	// Grouped by response code and averaged: two lines, in the address.
+	p.do(chromedp.SetValue(chromedp.CSS("input[name=group_by]"), "response_code"), chromedp.SetValue(chromedp.CSS("select[name=agg]"), "avg"),
+		chromedp.Click(chromedp.CSS(".metric-main form button[type=submit]")))
+	p.waitFor("document.querySelectorAll('#metric-lines tbody tr').length === 2", 10*time.Second)
+	require.Equal(t, []string{"response_code=200", "4"}, eval[[]string](p, "[...document.querySelectorAll('#metric-lines tbody tr:first-child td')].slice(1, 3).map(e => e.textContent)"))
+	hash := eval[string](p, "location.hash")
+	require.Contains(t, hash, "group_by=response_code")
+	require.Contains(t, hash, "agg=avg")
+	// A label filter.
+	p.do(chromedp.Navigate(srv.URL + "/#/metrics?name=istio_requests_total&match=response_code%3D503"))
+	p.waitFor("document.querySelectorAll('#metric-lines tbody tr').length === 1", 10*time.Second)
+	require.Equal(t, "response_code=503", eval[string](p, "document.querySelector('input[name=match]').value"))
+	require.Empty(t, p.consoleErrors())
+	// A metric the server does not have: its error, not a chart (the
+	// browser logs the 404 itself).
+	p.do(chromedp.Navigate(srv.URL + "/#/metrics?name=nothing"))
+	p.waitFor("document.querySelector('.metric-main .error')", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('.metric-main').innerText"), `no series of metric "nothing" match`)
+	require.Zero(t, eval[int](p, "document.querySelectorAll('#metric-view').length"))
 }
 
 func TestToken(t *testing.T) {
@@ -554,6 +599,11 @@ func TestScreenshots(t *testing.T) {
 	p.do(chromedp.Click(chromedp.CSS(`li[data-span="c3"]`)))
 	p.waitFor("document.querySelector('.wf-detail')", 5*time.Second)
 	write("trace.png", p.screenshot())
+
+	p.do(chromedp.Navigate(srv.URL + "/#/metrics?name=istio_requests_total"))
+	p.waitFor("document.querySelector('#metric-view figure.chart canvas') && document.querySelectorAll('#metric-list a').length === 2", 10*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	write("metrics.png", p.screenshot())
 }
 
 // The table page opened by its address fills once the graph arrives, and

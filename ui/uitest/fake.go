@@ -145,6 +145,8 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("GET /api/v1/traces/{id}", f.trace)
 	mux.HandleFunc("GET /api/v1/requests", f.requests)
 	mux.HandleFunc("GET /api/v1/logs", f.logs)
+	mux.HandleFunc("GET /api/v1/metrics", f.metrics)
+	mux.HandleFunc("GET /api/v1/metrics/query", f.metricQuery)
 	mux.HandleFunc("GET /api/v1/slos", f.slos)
 	mux.HandleFunc("POST /api/v1/slos", f.createSLO)
 	mux.HandleFunc("DELETE /api/v1/slos/{name}", f.deleteSLO)

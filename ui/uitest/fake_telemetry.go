@@ -4,6 +4,7 @@ package uitest
 // log records and access log entries.
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -162,4 +163,95 @@ func (f *FakeServer) requests(w http.ResponseWriter, r *http.Request) {
 		rows = kept
 	}
 	writeJSON(w, map[string]any{"requests": rows})
+}
+
+// metrics lists two metrics, filtered by q as the API does.
+func (f *FakeServer) metrics(w http.ResponseWriter, r *http.Request) {
+	all := []map[string]any{
+		{"name": "istio_requests_total", "type": "sum", "unit": "", "description": "Total requests.", "temporality": "cumulative", "monotonic": true, "series": 3, "sources": []string{"remote_write"}},
+		{"name": "process_resident_memory_bytes", "type": "gauge", "unit": "By", "description": "Resident memory.", "temporality": "", "monotonic": false, "series": 1, "sources": []string{"otlp"}},
+	}
+	out := []map[string]any{}
+	for _, m := range all {
+		if strings.Contains(m["name"].(string), strings.ToLower(r.URL.Query().Get("q"))) {
+			out = append(out, m)
+		}
+	}
+	writeJSON(w, map[string]any{"metrics": out})
+}
+
+// metricQuery answers istio_requests_total as three series at constant
+// rates (cart 5/s and pay 3/s answering 200, web 1/s answering 503) over
+// the last ten minutes, filtered by match and combined by group_by and agg
+// as the API does.
+func (f *FakeServer) metricQuery(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("name") != "istio_requests_total" {
+		writeErr(w, http.StatusNotFound, fmt.Sprintf("no series of metric %q match", q.Get("name")), "name")
+		return
+	}
+	type series struct {
+		labels map[string]string
+		rate   float64
+	}
+	all := []series{
+		{map[string]string{"destination_service": "cart", "response_code": "200"}, 5},
+		{map[string]string{"destination_service": "pay", "response_code": "200"}, 3},
+		{map[string]string{"destination_service": "web", "response_code": "503"}, 1},
+	}
+	var kept []series
+outer:
+	for _, s := range all {
+		for _, m := range q["match"] {
+			k, v, _ := strings.Cut(m, "=")
+			if s.labels[k] != v {
+				continue outer
+			}
+		}
+		kept = append(kept, s)
+	}
+	type line struct {
+		labels map[string]string
+		values []float64
+	}
+	var (
+		lines []*line
+		byKey = map[string]*line{}
+	)
+	for _, s := range kept {
+		labels, key := s.labels, fmt.Sprint(s.labels)
+		if g := q.Get("group_by"); g != "" {
+			labels = map[string]string{}
+			for k := range strings.SplitSeq(g, ",") {
+				labels[k] = s.labels[k]
+			}
+			key = fmt.Sprint(labels)
+		}
+		l := byKey[key]
+		if l == nil {
+			l = &line{labels: labels}
+			byKey[key] = l
+			lines = append(lines, l)
+		}
+		l.values = append(l.values, s.rate)
+	}
+	now := time.Now().Unix() / 60 * 60
+	out := []map[string]any{}
+	for _, l := range lines {
+		v := 0.0
+		for _, x := range l.values {
+			v += x
+		}
+		if q.Get("agg") == "avg" {
+			v /= float64(len(l.values))
+		}
+		var points [][2]float64
+		for i := range 10 {
+			points = append(points, [2]float64{float64(now - int64(10-i)*60), v})
+		}
+		out = append(out, map[string]any{"labels": l.labels, "points": points})
+	}
+	writeJSON(w, map[string]any{"name": "istio_requests_total", "type": "sum", "unit": "", "description": "Total requests.",
+		"value": "per_second", "step_seconds": 60, "label_keys": []string{"destination_service", "response_code"},
+		"lines_total": len(out), "series_read": len(kept), "series_truncated": false, "series": out})
 }

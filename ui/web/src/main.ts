@@ -12,6 +12,7 @@ import { numbers as edgeNumbers, openEdgePanel } from "./panels/edge";
 import { nodeNumbers, openNodePanel } from "./panels/node";
 import { hidePanel, type PanelContext } from "./panels/panel";
 import { renderLogs } from "./pages/logs";
+import { renderMetrics } from "./pages/metrics";
 import { renderRequests } from "./pages/requests";
 import { renderSLOs } from "./pages/slos";
 import { renderSQL } from "./pages/sql";
@@ -219,6 +220,7 @@ class App {
       ["traces", "Traces"],
       ["requests", "Requests"],
       ["logs", "Logs"],
+      ["metrics", "Metrics"],
       ["slos", "SLOs"],
     ] as const) {
       nav.append(h("a", { href: `#/${page}`, "data-page": page }, label));
@@ -470,6 +472,9 @@ class App {
         break;
       case "logs":
         renderLogs(this.pageView, s.params);
+        break;
+      case "metrics":
+        renderMetrics(this.pageView, s.params);
         break;
       case "slos":
         void renderSLOs(this.pageView, s.sub);

@@ -4,7 +4,7 @@
 
 import type { Granularity } from "./types";
 
-export type Page = "graph" | "table" | "sql" | "traces" | "requests" | "logs" | "slos";
+export type Page = "graph" | "table" | "sql" | "traces" | "requests" | "logs" | "metrics" | "slos";
 
 /** What edges are labelled with: nothing, rate, error rate or p99 latency. */
 export type EdgeLabels = "" | "rps" | "errors" | "p99";
@@ -38,7 +38,7 @@ export interface ViewState {
   params: Record<string, string>;
 }
 
-const pages: Page[] = ["graph", "table", "sql", "traces", "requests", "logs", "slos"];
+const pages: Page[] = ["graph", "table", "sql", "traces", "requests", "logs", "metrics", "slos"];
 const known = new Set(["g", "ns", "q", "hide", "group", "sel", "edge", "range", "from", "to", "diff", "base_from", "base_to", "replay", "anim", "el"]);
 
 export function defaultState(): ViewState {
@@ -93,7 +93,9 @@ export function parseHash(hash: string): ViewState {
   s.animate = qs.get("anim") === "1";
   const el = (qs.get("el") ?? "") as EdgeLabels;
   s.edgeLabels = edgeLabelModes.includes(el) ? el : "";
-  for (const [k, v] of qs) if (!known.has(k)) s.params[k] = v;
+  // Pages other than the graph read their own parameters, from and to
+  // among them, which the graph's state also knows.
+  for (const [k, v] of qs) if (!known.has(k) || (s.page !== "graph" && s.page !== "table")) s.params[k] = v;
   return s;
 }
 
