@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -186,6 +187,28 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 		}
 	}
 	require.Positive(t, gateway, "the gateway's calls among %d dependencies", len(deps.Data))
+
+	// The Istio metrics sent by remote_write are listed and charted as
+	// request rates per destination.
+	var metrics struct{ Metrics []struct{ Name, Type string } }
+	getJSON(t, base+"metrics?q=istio_requests", &metrics)
+	require.NotEmpty(t, metrics.Metrics)
+	require.Equal(t, "istio_requests_total", metrics.Metrics[0].Name)
+	require.Equal(t, "sum", metrics.Metrics[0].Type)
+	var chart struct {
+		Value  string
+		Series []struct {
+			Labels map[string]string
+			Points [][2]float64
+		}
+	}
+	getJSON(t, base+"metrics/query?name=istio_requests_total&group_by=destination_service&from=now-2m&step=10s", &chart)
+	require.Equal(t, "per_second", chart.Value)
+	require.NotEmpty(t, chart.Series)
+	busiest := chart.Series[0]
+	require.NotEmpty(t, busiest.Labels["destination_service"])
+	require.NotEmpty(t, busiest.Points)
+	require.Positive(t, slices.MaxFunc(busiest.Points, func(a, b [2]float64) int { return cmp.Compare(a[1], b[1]) })[1])
 }
 
 // getJSON decodes the 200 answer of url into v.
