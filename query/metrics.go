@@ -6,7 +6,7 @@ package query
 // as per-second rates (a decrease is a reset), delta sums summed per step,
 // histograms and summaries as the rate of their observations, gauges as
 // their last value in each step; lines summed (or averaged, ...) by the
-// labels asked.
+// labels asked; or a histogram's quantiles (metricquantile.go).
 
 import (
 	"cmp"
@@ -155,6 +155,9 @@ var metricAggs = map[string]func(vs []float64) float64{
 type metricSeries struct {
 	labels map[string]string
 	line   string
+	// le is the upper bound label of a Prometheus histogram's _bucket
+	// series (read for quantiles; not among labels then).
+	le string
 }
 
 // metricLine is one line of GET /api/v1/metrics/query.
@@ -170,6 +173,17 @@ type metricLine struct {
 type stepValue struct {
 	lastV, sumV float64
 	lastC, sumC uint64
+	// An explicit-bucket histogram's last and summed bucket counts, and
+	// its bounds (read for quantiles only).
+	lastB, sumB []uint64
+	bounds      []float64
+}
+
+// seriesSteps are one series' steps, in order, as metric_samples gives
+// them (a step without samples is absent).
+type seriesSteps struct {
+	buckets []int64
+	steps   []stepValue
 }
 
 // metricKind says how a metric's samples become a line's values.
@@ -241,7 +255,7 @@ func (k metricKind) values(buckets []int64, steps []stepValue, step float64, fir
 	return out
 }
 
-// GET /api/v1/metrics/query?name=&match=&group_by=&agg=&from=&to=&step=&limit=
+// GET /api/v1/metrics/query?name=&match=&group_by=&agg=&quantile=&from=&to=&step=&limit=
 func (s *Server) queryMetric(c echo.Context) error {
 	name := c.QueryParam("name")
 	if name == "" {
@@ -267,6 +281,15 @@ func (s *Server) queryMetric(c echo.Context) error {
 			return err
 		}
 	}
+	var quantile float64
+	if v := c.QueryParam("quantile"); v != "" {
+		if quantile, err = strconv.ParseFloat(v, 64); err != nil || !(quantile > 0 && quantile < 1) {
+			return badParam("quantile", "quantile is a number between 0 and 1 (0.99), got %q", v)
+		}
+	}
+	// A Prometheus histogram's quantile reads its _bucket series, one per
+	// upper bound (le), which its lines then leave out.
+	classic := quantile > 0 && strings.HasSuffix(name, "_bucket")
 	var groupBy []string
 	for k := range strings.SplitSeq(c.QueryParam("group_by"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -312,13 +335,17 @@ func (s *Server) queryMetric(c echo.Context) error {
 			typ, temp, unit, desc = t, tp, u, d
 		}
 		labels := attrMap(lk, lv)
-		for _, k := range lk {
+		le := labels["le"]
+		if classic {
+			delete(labels, "le")
+		}
+		for k := range labels {
 			labelKeys[k] = true
 		}
 		if svc != "" && labels["job"] == "" && labels["service.name"] == "" {
 			labels["service.name"] = svc
 		}
-		ms := &metricSeries{labels: labels}
+		ms := &metricSeries{labels: labels, le: le}
 		if len(groupBy) > 0 {
 			res := attrMap(rk, rv)
 			ms.labels = make(map[string]string, len(groupBy))
@@ -342,22 +369,31 @@ GROUP BY series_id`, args...)
 		return notFound("name", "no series of metric %q match", name)
 	}
 	kind := kindOf(typ, temp)
+	native := quantile > 0 && !classic && typ == schema.MetricHistogram
+	if quantile > 0 && !classic && !native {
+		return badParam("quantile", "quantile needs a histogram: %s is a %s (an explicit-bucket histogram, or the _bucket series of a Prometheus one)",
+			name, nameOf(metricTypes, typ))
+	}
 
 	// Each series' last and summed value and count per step, from one step
 	// before the range (the increase into its first step).
 	first := from.Unix() / stepSec
-	type seriesSteps struct {
-		buckets []int64
-		steps   []stepValue
-	}
 	perSeries := map[uint64]*seriesSteps{}
+	cols := "argMax(value, time_unix_nano), sum(value), argMax(count, time_unix_nano), sum(count)"
+	if native {
+		cols += ", argMax(bucket_counts, time_unix_nano), sumForEach(bucket_counts), any(bucket_bounds)"
+	}
 	err = s.scanAll(ctx, func(scan func(...any) error) error {
 		var (
 			id     uint64
 			sv     stepValue
 			bucket uint32
 		)
-		if err := scan(&id, &bucket, &sv.lastV, &sv.sumV, &sv.lastC, &sv.sumC); err != nil {
+		dest := []any{&id, &bucket, &sv.lastV, &sv.sumV, &sv.lastC, &sv.sumC}
+		if native {
+			dest = append(dest, &sv.lastB, &sv.sumB, &sv.bounds)
+		}
+		if err := scan(dest...); err != nil {
 			return err
 		}
 		b := int64(bucket)
@@ -369,8 +405,7 @@ GROUP BY series_id`, args...)
 		ss.buckets, ss.steps = append(ss.buckets, b), append(ss.steps, sv)
 		return nil
 	}, `
-SELECT series_id, intDiv(toUInt32(timestamp), ?) AS b,
-       argMax(value, time_unix_nano), sum(value), argMax(count, time_unix_nano), sum(count)
+SELECT series_id, intDiv(toUInt32(timestamp), ?) AS b, `+cols+`
 FROM metric_samples
 WHERE metric_name = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
   AND series_id GLOBAL IN (`+seriesQuery+`)
@@ -380,36 +415,14 @@ ORDER BY series_id, b`, append([]any{uint32(stepSec), name, (first - 1) * stepSe
 		return err
 	}
 
-	// Lines: the series' values combined per step.
-	byLine := map[string]map[int64][]float64{}
-	lineLabels := map[string]map[string]string{}
-	for id, ss := range perSeries {
-		ms := series[id]
-		if ms == nil {
-			continue
-		}
-		vals := kind.values(ss.buckets, ss.steps, float64(stepSec), first)
-		if len(vals) == 0 {
-			continue
-		}
-		steps := byLine[ms.line]
-		if steps == nil {
-			steps = map[int64][]float64{}
-			byLine[ms.line], lineLabels[ms.line] = steps, ms.labels
-		}
-		for b, v := range vals {
-			steps[b] = append(steps[b], v)
-		}
-	}
-	lines := make([]metricLine, 0, len(byLine))
-	for key, steps := range byLine {
-		l := metricLine{Labels: lineLabels[key]}
-		for _, b := range slices.Sorted(maps.Keys(steps)) {
-			v := combine(steps[b])
-			l.Points = append(l.Points, [2]float64{float64(b * stepSec), v})
-			l.total += math.Abs(v)
-		}
-		lines = append(lines, l)
+	var lines []metricLine
+	switch {
+	case classic:
+		lines = classicQuantileLines(quantile, perSeries, series, kind, float64(stepSec), first)
+	case native:
+		lines = nativeQuantileLines(quantile, perSeries, series, kind.delta, stepSec, first)
+	default:
+		lines = valueLines(perSeries, series, kind, float64(stepSec), first, combine)
 	}
 	// The busiest lines first.
 	slices.SortFunc(lines, func(a, b metricLine) int {
@@ -420,10 +433,14 @@ ORDER BY series_id, b`, append([]any{uint32(stepSec), name, (first - 1) * stepSe
 	})
 	total := len(lines)
 	lines = lines[:min(limit, len(lines))]
+	value := kind.describe()
+	if quantile > 0 {
+		value = "quantile"
+	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"name": name, "type": nameOf(metricTypes, typ), "temporality": temporalityName(temp),
 		"unit": unit, "description": desc,
-		"value": kind.describe(), "agg": agg, "group_by": nonNil(groupBy),
+		"value": value, "quantile": quantile, "agg": agg, "group_by": nonNil(groupBy),
 		"from": from.UTC(), "to": to.UTC(), "step_seconds": stepSec,
 		"label_keys": slices.Sorted(maps.Keys(labelKeys)),
 		"series":     lines, "lines_total": total, "series_read": len(series), "series_truncated": len(series) == maxMetricSeries,
@@ -435,6 +452,41 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// valueLines are the series' values combined per step by line.
+func valueLines(perSeries map[uint64]*seriesSteps, series map[uint64]*metricSeries, kind metricKind, step float64, first int64, combine func([]float64) float64) []metricLine {
+	byLine := map[string]map[int64][]float64{}
+	lineLabels := map[string]map[string]string{}
+	for id, ss := range perSeries {
+		ms := series[id]
+		if ms == nil {
+			continue
+		}
+		for b, v := range kind.values(ss.buckets, ss.steps, step, first) {
+			steps := byLine[ms.line]
+			if steps == nil {
+				steps = map[int64][]float64{}
+				byLine[ms.line], lineLabels[ms.line] = steps, ms.labels
+			}
+			steps[b] = append(steps[b], v)
+		}
+	}
+	lines := make([]metricLine, 0, len(byLine))
+	for key, steps := range byLine {
+		l := metricLine{Labels: lineLabels[key]}
+		for _, b := range slices.Sorted(maps.Keys(steps)) {
+			l.add(b, step, combine(steps[b]))
+		}
+		lines = append(lines, l)
+	}
+	return lines
+}
+
+// add appends the value at step b.
+func (l *metricLine) add(b int64, step, v float64) {
+	l.Points = append(l.Points, [2]float64{float64(b) * step, v})
+	l.total += math.Abs(v)
 }
 
 // lineKey identifies a line by its labels.

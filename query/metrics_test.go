@@ -13,10 +13,12 @@ import (
 	"github.com/meshscope/meshscope/schema/chtest"
 )
 
-// seedMetrics writes four metrics sampled every 15 s over the 12 minutes
+// seedMetrics writes five metrics sampled every 15 s over the 12 minutes
 // before testNow: a counter (two series: 0.4/s and 0.1/s), a gauge (5 and
 // 7), a delta sum (30 a sample: 2/s) and a cumulative histogram (10
-// observations a sample: 2/3 per second).
+// observations a sample: 2/3 per second, 2, 6 and 2 of them in its
+// buckets up to 10, 100 and above) and a Prometheus histogram's _bucket
+// series (2, 6, 9 and 10 a sample up to 0.1, 0.5, 1 and +Inf, cumulative).
 func seedMetrics(t *testing.T) *testAPI {
 	t.Helper()
 	st, _ := chtest.Store(t, "meshscope")
@@ -40,6 +42,10 @@ func seedMetrics(t *testing.T) *testAPI {
 		series(4, "queue_depth", schema.MetricGauge, 0, "otlp", "queue", "b"),
 		series(5, "batch_items", schema.MetricSum, temporalityDelta, "otlp"),
 		series(6, "rpc_duration", schema.MetricHistogram, temporalityCumulative, "otlp"),
+		series(7, "req_latency_bucket", schema.MetricSum, temporalityCumulative, "remote_write", "job", "web", "le", "0.1"),
+		series(8, "req_latency_bucket", schema.MetricSum, temporalityCumulative, "remote_write", "job", "web", "le", "0.5"),
+		series(9, "req_latency_bucket", schema.MetricSum, temporalityCumulative, "remote_write", "job", "web", "le", "1"),
+		series(10, "req_latency_bucket", schema.MetricSum, temporalityCumulative, "remote_write", "job", "web", "le", "+Inf"),
 	}}
 	start := testNow.Add(-12 * time.Minute)
 	for i := range 48 {
@@ -48,13 +54,19 @@ func seedMetrics(t *testing.T) *testAPI {
 		sample := func(id uint64, name string, v float64, count uint64) schema.MetricSampleRow {
 			return schema.MetricSampleRow{SeriesID: id, MetricName: name, TimeUnixNano: at, Value: v, Count: count, Min: math.NaN(), Max: math.NaN()}
 		}
+		hist := sample(6, "rpc_duration", math.NaN(), 10*uint64(i))
+		hist.BucketBounds, hist.BucketCounts = []float64{10, 100}, []uint64{2 * uint64(i), 6 * uint64(i), 2 * uint64(i)}
 		b.MetricSamples = append(b.MetricSamples,
+			sample(7, "req_latency_bucket", 2*n, 0),
+			sample(8, "req_latency_bucket", 6*n, 0),
+			sample(9, "req_latency_bucket", 9*n, 0),
+			sample(10, "req_latency_bucket", 10*n, 0),
+			hist,
 			sample(1, "http_requests_total", 6*n, 0),
 			sample(2, "http_requests_total", 1.5*n, 0),
 			sample(3, "queue_depth", 5, 0),
 			sample(4, "queue_depth", 7, 0),
 			sample(5, "batch_items", 30, 0),
-			sample(6, "rpc_duration", math.NaN(), 10*uint64(i)),
 		)
 	}
 	require.NoError(t, st.Write(context.Background(), b))
@@ -98,7 +110,7 @@ func TestMetricsExplorer(t *testing.T) {
 		}
 	}
 	c.get("/api/v1/metrics", &list)
-	require.Len(t, list.Metrics, 4)
+	require.Len(t, list.Metrics, 5)
 	require.Equal(t, "batch_items", list.Metrics[0].Name)
 	require.Equal(t, "delta", list.Metrics[0].Temporality)
 	counter := list.Metrics[1]
@@ -150,6 +162,20 @@ func TestMetricsExplorer(t *testing.T) {
 	require.Equal(t, "observations_per_second", a.Value)
 	a.flat(t, 40.0/60)
 
+	// Quantiles: of a histogram's buckets, and of a Prometheus histogram's
+	// _bucket series, whose lines leave le out.
+	a = query("name=rpc_duration&quantile=0.5")
+	require.Equal(t, "quantile", a.Value)
+	a.flat(t, 55) // rank 20 of 40: 12 of the 24 between 10 and 100
+	query("name=rpc_duration&quantile=0.9").flat(t, 100)
+	a = query("name=req_latency_bucket&quantile=0.5")
+	a.flat(t, 0.4) // rank 20 of 40: 12 of the 16 between 0.1 and 0.5
+	require.Equal(t, map[string]string{"job": "web"}, a.Series[0].Labels)
+	query("name=req_latency_bucket&quantile=0.75&group_by=job").flat(t, 0.75)
+	query("name=req_latency_bucket&quantile=0.999").flat(t, 1)
+	c.fail("/api/v1/metrics/query?name=queue_depth&quantile=0.5", http.StatusBadRequest, "quantile")
+	c.fail("/api/v1/metrics/query?name=rpc_duration&quantile=2", http.StatusBadRequest, "quantile")
+
 	c.fail("/api/v1/metrics/query", http.StatusBadRequest, "name")
 	c.fail("/api/v1/metrics/query?name=nothing", http.StatusNotFound, "name")
 	c.fail("/api/v1/metrics/query?name=queue_depth&agg=median", http.StatusBadRequest, "agg")
@@ -172,4 +198,21 @@ func TestMetricRateAcrossResetsAndGaps(t *testing.T) {
 	require.Equal(t, map[int64]float64{10: 0.15}, kindOf(schema.MetricSum, temporalityDelta).values([]int64{10}, []stepValue{{lastV: 3, sumV: 9}}, 60, 10))
 	// Histograms read their counts.
 	require.Equal(t, map[int64]float64{10: 0.5}, kindOf(schema.MetricHistogram, temporalityCumulative).values([]int64{9, 10}, []stepValue{{lastC: 10}, {lastC: 40}}, 60, 10))
+}
+
+// bucketQuantile follows histogram_quantile: linear within the bucket the
+// rank falls in, the largest finite bound for the +Inf bucket, nothing
+// without observations.
+func TestBucketQuantile(t *testing.T) {
+	inf := math.Inf(1)
+	ub := []float64{0.1, 0.5, 1, inf}
+	require.InDelta(t, 0.05, bucketQuantile(0.125, ub, []float64{20, 40, 60, 80}), 1e-12) // first bucket, from 0
+	require.InDelta(t, 0.3, bucketQuantile(0.375, ub, []float64{20, 40, 60, 80}), 1e-12)
+	require.Equal(t, 1.0, bucketQuantile(0.99, ub, []float64{20, 40, 60, 80}))
+	require.True(t, math.IsNaN(bucketQuantile(0.5, ub, []float64{0, 0, 0, 0})))
+	require.True(t, math.IsNaN(bucketQuantile(0.5, []float64{0.1, 0.5}, []float64{1, 2})), "no +Inf bucket")
+	// Counts that fall are lifted to the ones below.
+	require.InDelta(t, 0.3, bucketQuantile(0.375, ub, []float64{20, 40, 35, 80}), 1e-12)
+	require.Equal(t, []uint64{1, 2}, bucketIncrease([]uint64{4, 5}, []uint64{5, 7}))
+	require.Equal(t, []uint64{1, 3}, bucketIncrease([]uint64{4, 5}, []uint64{1, 3}), "a reset")
 }

@@ -17,7 +17,8 @@ var jaegerCondShape = regexp.MustCompile(`^(status_code !?= \d|kind = \d|\(has\(
 // what reaches SQL text instead of a bound argument must be what the parser
 // promises: span kinds as single digits, ids as hex of their size; request
 // flags, bound, are upper-case letters; Jaeger's trace ids are 32 hex
-// digits and its tags conditions of a fixed shape.
+// digits and its tags conditions of a fixed shape; a metric's label match
+// is the text it was read from.
 func FuzzFilterParams(f *testing.F) {
 	for _, s := range []string{"warn", "17", "0", "server,consumer", "Server, CLIENT", "4bf92f3577b34da6a3ce929d0e0e4736",
 		"0102030405060708", "UH,UF", "5xx", "'; DROP TABLE spans --", "1,2"} {
@@ -54,6 +55,15 @@ func FuzzFilterParams(f *testing.F) {
 		if id, err := jaegerTraceID("traceID", s); err == nil {
 			if b, herr := hex.DecodeString(id); herr != nil || len(b) != 16 || id != strings.ToLower(id) {
 				t.Fatalf("Jaeger trace id %q read as %q", s, id)
+			}
+		}
+		if m, err := metricMatchParam(s); err == nil {
+			op := "="
+			if m.negate {
+				op = "!="
+			}
+			if m.key == "" || m.key+op+m.value != s {
+				t.Fatalf("metric match %q read as %+v", s, m)
 			}
 		}
 		for _, key := range []string{s, "error", "span.kind", "otel.status_code"} {

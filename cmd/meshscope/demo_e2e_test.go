@@ -209,6 +209,16 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	require.NotEmpty(t, busiest.Labels["destination_service"])
 	require.NotEmpty(t, busiest.Points)
 	require.Positive(t, slices.MaxFunc(busiest.Points, func(a, b [2]float64) int { return cmp.Compare(a[1], b[1]) })[1])
+	// The latency histogram's p99 per destination, from its _bucket series.
+	getJSON(t, base+"metrics/query?name=istio_request_duration_milliseconds_bucket&quantile=0.99&group_by=destination_service&from=now-2m&step=10s", &chart)
+	require.Equal(t, "quantile", chart.Value)
+	require.NotEmpty(t, chart.Series)
+	for _, l := range chart.Series {
+		require.NotContains(t, l.Labels, "le")
+		for _, p := range l.Points {
+			require.Positive(t, p[1], "p99 of %v", l.Labels)
+		}
+	}
 }
 
 // getJSON decodes the 200 answer of url into v.

@@ -495,6 +495,10 @@ func TestMetricsPage(t *testing.T) {
 	p.do(chromedp.Navigate(srv.URL + "/#/metrics?name=istio_requests_total&match=response_code%3D503"))
 	p.waitFor("document.querySelectorAll('#metric-lines tbody tr').length === 1", 10*time.Second)
 	require.Equal(t, "response_code=503", eval[string](p, "document.querySelector('input[name=match]').value"))
+	// A quantile chosen goes to the server and names the values.
+	p.do(chromedp.SetValue(chromedp.CSS("select[name=quantile]"), "0.99"), chromedp.Click(chromedp.CSS(".metric-main form button[type=submit]")))
+	p.waitFor("document.querySelector('#metric-view figcaption') && document.querySelector('#metric-view figcaption').textContent.includes('p99')", 10*time.Second)
+	require.Contains(t, eval[string](p, "location.hash"), "quantile=0.99")
 	require.Empty(t, p.consoleErrors())
 	// A metric the server does not have: its error, not a chart (the
 	// browser logs the 404 itself).

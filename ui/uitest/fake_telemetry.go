@@ -6,6 +6,7 @@ package uitest
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -183,7 +184,7 @@ func (f *FakeServer) metrics(w http.ResponseWriter, r *http.Request) {
 // metricQuery answers istio_requests_total as three series at constant
 // rates (cart 5/s and pay 3/s answering 200, web 1/s answering 503) over
 // the last ten minutes, filtered by match and combined by group_by and agg
-// as the API does.
+// as the API does (a quantile asked only renames the values).
 func (f *FakeServer) metricQuery(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("name") != "istio_requests_total" {
@@ -251,7 +252,12 @@ outer:
 		}
 		out = append(out, map[string]any{"labels": l.labels, "points": points})
 	}
+	value, quantile := "per_second", 0.0
+	if v := q.Get("quantile"); v != "" {
+		value = "quantile"
+		quantile, _ = strconv.ParseFloat(v, 64)
+	}
 	writeJSON(w, map[string]any{"name": "istio_requests_total", "type": "sum", "unit": "", "description": "Total requests.",
-		"value": "per_second", "step_seconds": 60, "label_keys": []string{"destination_service", "response_code"},
+		"value": value, "quantile": quantile, "step_seconds": 60, "label_keys": []string{"destination_service", "response_code"},
 		"lines_total": len(out), "series_read": len(kept), "series_truncated": false, "series": out})
 }

@@ -25,6 +25,7 @@ interface MetricAnswer {
   unit: string;
   description: string;
   value: string;
+  quantile: number;
   step_seconds: number;
   label_keys: string[] | null;
   lines_total: number;
@@ -57,6 +58,8 @@ export function fmtValue(v: number): string {
 function valueWords(a: MetricAnswer): string {
   const unit = a.unit && a.unit !== "1" ? ` (${a.unit})` : "";
   switch (a.value) {
+    case "quantile":
+      return `p${+(a.quantile * 100).toFixed(2)}${unit}`;
     case "per_second":
       return `per second${unit}`;
     case "observations_per_second":
@@ -162,11 +165,23 @@ export function renderMetrics(root: HTMLElement, params: Record<string, string>)
   const match = h("input", { name: "match", value: params["match"] ?? "", placeholder: "key=value key!=value", autocomplete: "off" });
   const agg = h("select", { name: "agg" }, ...["sum", "avg", "max", "min"].map((v) => h("option", { value: v }, v))) as HTMLSelectElement;
   agg.value = params["agg"] ?? "sum";
+  // Of histograms: their buckets' quantile instead of their rate.
+  const quantile = h("select", { name: "quantile" }, ...["", "0.5", "0.9", "0.95", "0.99"].map((v) => h("option", { value: v }, v ? `p${+v * 100}` : "none"))) as HTMLSelectElement;
+  quantile.value = params["quantile"] ?? "";
   const from = h("input", { name: "from", value: params["from"] ?? "now-1h" });
   const to = h("input", { name: "to", value: params["to"] ?? "now" });
   const out = h("div", { class: "metric-main", "aria-live": "polite" });
   const show = () => {
-    const p: Record<string, string> = { name, filter: filter.value.trim(), group_by: groupBy.value.trim(), match: match.value.trim(), agg: agg.value, from: from.value, to: to.value };
+    const p: Record<string, string> = {
+      name,
+      filter: filter.value.trim(),
+      group_by: groupBy.value.trim(),
+      match: match.value.trim(),
+      agg: agg.value,
+      quantile: quantile.value,
+      from: from.value,
+      to: to.value,
+    };
     if (p["agg"] === "sum") delete p["agg"];
     for (const k of Object.keys(p)) if (!p[k]) delete p[k];
     location.hash = `#/metrics?${new URLSearchParams(p).toString()}`;
@@ -177,6 +192,7 @@ export function renderMetrics(root: HTMLElement, params: Record<string, string>)
     field("group by", groupBy),
     field("match", match),
     field("combine", agg),
+    field("quantile", quantile),
     field("from", from),
     field("to", to),
     h("button", { type: "submit", class: "primary" }, "Show"),
@@ -191,6 +207,7 @@ export function renderMetrics(root: HTMLElement, params: Record<string, string>)
     // match holds space-separated key=value (or key!=value) filters.
     const q = new URLSearchParams({ name, from: from.value, to: to.value, agg: agg.value });
     if (groupBy.value.trim()) q.set("group_by", groupBy.value.trim());
+    if (quantile.value) q.set("quantile", quantile.value);
     for (const m of match.value.split(/\s+/).filter(Boolean)) q.append("match", m);
     try {
       const a = await getJSON<MetricAnswer>(`metrics/query?${q.toString()}`);
