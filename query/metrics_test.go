@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
 	"github.com/meshscope/meshscope/schema/chtest"
 )
 
@@ -22,6 +24,12 @@ import (
 func seedMetrics(t *testing.T) *testAPI {
 	t.Helper()
 	st, _ := chtest.Store(t, "meshscope")
+	writeMetrics(t, st)
+	return newTestAPI(t, Config{}, Deps{Store: st})
+}
+
+func writeMetrics(t *testing.T, st *chstore.Store) {
+	t.Helper()
 	series := func(id uint64, name string, typ, temp uint8, source string, labels ...string) schema.MetricSeriesRow {
 		r := schema.MetricSeriesRow{SeriesID: id, MetricName: name, Type: typ, Temporality: temp, Monotonic: temp == temporalityCumulative,
 			Source: source, Unit: "1", Description: name + " help", ResourceKeys: []string{"service.name"}}
@@ -70,7 +78,6 @@ func seedMetrics(t *testing.T) *testAPI {
 		)
 	}
 	require.NoError(t, st.Write(context.Background(), b))
-	return newTestAPI(t, Config{}, Deps{Store: st})
 }
 
 type metricAnswer struct {
@@ -101,7 +108,27 @@ func (a metricAnswer) flat(t *testing.T, want ...float64) {
 }
 
 func TestMetricsExplorer(t *testing.T) {
-	c := seedMetrics(t).client
+	testMetricsExplorer(t, seedMetrics(t).client)
+}
+
+// On a two-shard cluster, through either node: the series' filter runs
+// once (GLOBAL IN over the Distributed tables).
+func TestMetricsExplorerOnCluster(t *testing.T) {
+	stores := chtest.Cluster(t)
+	writeMetrics(t, stores[0])
+	require.Eventually(t, func() bool {
+		var n uint64
+		err := stores[1].Conn().QueryRow(context.Background(), "SELECT count() FROM metric_samples").Scan(&n)
+		return err == nil && n == 48*10
+	}, time.Minute, 20*time.Millisecond)
+	for i, st := range stores {
+		t.Run(fmt.Sprintf("node-%d", i+1), func(t *testing.T) {
+			testMetricsExplorer(t, newTestAPI(t, Config{}, Deps{Store: st}).client.with(t))
+		})
+	}
+}
+
+func testMetricsExplorer(t *testing.T, c client) {
 	var list struct {
 		Metrics []struct {
 			Name, Type, Temporality string
