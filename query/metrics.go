@@ -61,16 +61,20 @@ func temporalityName(t uint8) string {
 	return ""
 }
 
-// GET /api/v1/metrics?q=&limit=: metric names (containing q), with their
-// type, unit, description and number of series.
+// GET /api/v1/metrics?q=&service=&limit=: metric names (containing q;
+// with series of the service: resource service.name, or the Prometheus
+// job), with their type, unit, description and number of series.
 func (s *Server) listMetrics(c echo.Context) error {
 	limit, err := s.limitParam(c)
 	if err != nil {
 		return err
 	}
-	where, args := "1", []any{}
+	where, args := []string{"1"}, []any{}
 	if q := c.QueryParam("q"); q != "" {
-		where, args = "positionCaseInsensitiveUTF8(metric_name, ?) > 0", append(args, q)
+		where, args = append(where, "positionCaseInsensitiveUTF8(metric_name, ?) > 0"), append(args, q)
+	}
+	if svc := c.QueryParam("service"); svc != "" {
+		where, args = append(where, "service_name = ?"), append(args, svc)
 	}
 	ctx, cancel, err := s.storeContext(c)
 	if err != nil {
@@ -94,7 +98,7 @@ func (s *Server) listMetrics(c echo.Context) error {
 SELECT metric_name, any(type), any(unit), any(description), any(temporality), any(monotonic),
        uniqExact(series_id), groupUniqArray(source)
 FROM metric_series
-WHERE `+where+`
+WHERE `+strings.Join(where, " AND ")+`
 GROUP BY metric_name
 ORDER BY metric_name
 LIMIT ?`, append(args, limit)...)
@@ -255,7 +259,7 @@ func (k metricKind) values(buckets []int64, steps []stepValue, step float64, fir
 	return out
 }
 
-// GET /api/v1/metrics/query?name=&match=&group_by=&agg=&quantile=&from=&to=&step=&limit=
+// GET /api/v1/metrics/query?name=&service=&match=&group_by=&agg=&quantile=&from=&to=&step=&limit=
 func (s *Server) queryMetric(c echo.Context) error {
 	name := c.QueryParam("name")
 	if name == "" {
@@ -297,6 +301,9 @@ func (s *Server) queryMetric(c echo.Context) error {
 		}
 	}
 	where, args := []string{"metric_name = ?"}, []any{name}
+	if svc := c.QueryParam("service"); svc != "" {
+		where, args = append(where, "service_name = ?"), append(args, svc)
+	}
 	for _, v := range c.QueryParams()["match"] {
 		m, err := metricMatchParam(v)
 		if err != nil {

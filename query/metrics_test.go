@@ -148,6 +148,10 @@ func testMetricsExplorer(t *testing.T, c client) {
 	c.get("/api/v1/metrics?q=QUEUE", &list)
 	require.Len(t, list.Metrics, 1)
 	require.Equal(t, "gauge", list.Metrics[0].Type)
+	// The metrics a service sent (OTLP: its resource's service.name).
+	c.get("/api/v1/metrics?service=worker", &list)
+	require.Len(t, list.Metrics, 3)
+	require.Equal(t, []string{"otlp"}, list.Metrics[0].Sources)
 
 	rng := "&from=now-10m&to=now&step=1m"
 	query := func(q string) metricAnswer {
@@ -181,6 +185,8 @@ func testMetricsExplorer(t *testing.T, c client) {
 	query("name=queue_depth&group_by=service.name").flat(t, 12)
 	query("name=queue_depth&group_by=service.name&agg=avg").flat(t, 6)
 	query("name=queue_depth&group_by=service.name&agg=max").flat(t, 7)
+	query("name=queue_depth&service=worker&group_by=service.name").flat(t, 12)
+	c.fail("/api/v1/metrics/query?name=queue_depth&service=web", http.StatusNotFound, "name")
 
 	// A delta sum: summed per step, per second.
 	query("name=batch_items").flat(t, 2)

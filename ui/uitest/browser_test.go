@@ -237,6 +237,9 @@ func TestSQLConsole(t *testing.T) {
 	require.Contains(t, results, "service:shop/checkout")
 	require.Contains(t, results, "1200")
 	require.Contains(t, eval[string](p, "document.getElementById('sql-meta').textContent"), "3 rows")
+	// A link with a query (a node panel's "SQL") opens it in the editor.
+	p.do(chromedp.Navigate(srv.URL + "/#/sql?q=" + url.QueryEscape("SELECT * FROM requests LIMIT 7")))
+	p.waitFor("document.getElementById('sql-editor') && document.getElementById('sql-editor').value === 'SELECT * FROM requests LIMIT 7'", 10*time.Second)
 
 	// Errors are shown as the server returns them.
 	p.do(chromedp.SetValue(chromedp.ID("sql-editor"), "SELECT * FROM no_such_table"), chromedp.Click(chromedp.ID("sql-run")))
@@ -476,6 +479,10 @@ func TestMetricsPage(t *testing.T) {
 	p.do(chromedp.SendKeys(chromedp.CSS("input[name=filter]"), "memory"))
 	p.waitFor("document.querySelectorAll('#metric-list a').length === 1", 10*time.Second)
 	require.Equal(t, "process_resident_memory_bytes", eval[string](p, "document.querySelector('#metric-list a').textContent"))
+	// A service's metrics, as its node panel links to them.
+	p.do(chromedp.Navigate(srv.URL + "/#/metrics?service=payments"))
+	p.waitFor("document.querySelectorAll('#metric-list a').length === 1 && document.querySelector('#metric-list a').textContent === 'process_resident_memory_bytes'", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('#metric-list a').getAttribute('href')"), "service=payments")
 	p.do(chromedp.Navigate(srv.URL + "/#/metrics?name=istio_requests_total"))
 	p.waitFor("document.querySelectorAll('#metric-lines tbody tr').length === 3", 10*time.Second)
 	p.waitFor("document.querySelector('#metric-view figure.chart canvas')", 10*time.Second)

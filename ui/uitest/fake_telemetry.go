@@ -166,14 +166,17 @@ func (f *FakeServer) requests(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"requests": rows})
 }
 
-// metrics lists two metrics, filtered by q as the API does.
+// metrics lists two metrics, filtered by q and service as the API does.
 func (f *FakeServer) metrics(w http.ResponseWriter, r *http.Request) {
 	all := []map[string]any{
-		{"name": "istio_requests_total", "type": "sum", "unit": "", "description": "Total requests.", "temporality": "cumulative", "monotonic": true, "series": 3, "sources": []string{"remote_write"}},
-		{"name": "process_resident_memory_bytes", "type": "gauge", "unit": "By", "description": "Resident memory.", "temporality": "", "monotonic": false, "series": 1, "sources": []string{"otlp"}},
+		{"name": "istio_requests_total", "type": "sum", "unit": "", "description": "Total requests.", "temporality": "cumulative", "monotonic": true, "series": 3, "sources": []string{"remote_write"}, "service": "istio-mesh"},
+		{"name": "process_resident_memory_bytes", "type": "gauge", "unit": "By", "description": "Resident memory.", "temporality": "", "monotonic": false, "series": 1, "sources": []string{"otlp"}, "service": "payments"},
 	}
 	out := []map[string]any{}
 	for _, m := range all {
+		if svc := r.URL.Query().Get("service"); svc != "" && m["service"] != svc {
+			continue
+		}
 		if strings.Contains(m["name"].(string), strings.ToLower(r.URL.Query().Get("q"))) {
 			out = append(out, m)
 		}

@@ -129,15 +129,18 @@ function metricView(a: MetricAnswer): HTMLElement {
 /** Renders the metrics explorer. */
 export function renderMetrics(root: HTMLElement, params: Record<string, string>): void {
   const filter = h("input", { name: "filter", value: params["filter"] ?? "", placeholder: "name contains…", autocomplete: "off", "aria-label": "Filter metrics" });
+  // A service's metrics only (its OTLP resource's service.name, or its Prometheus job).
+  const service = h("input", { name: "service", value: params["service"] ?? "", placeholder: "any service", autocomplete: "off", "aria-label": "Service" });
   const list = h("ul", { class: "metric-list", id: "metric-list", "aria-label": "Metrics" });
   const name = params["name"] ?? "";
   let asked = "";
   const loadList = async () => {
     const q = filter.value.trim();
-    asked = q;
+    const svc = service.value.trim();
+    asked = `${q}\n${svc}`;
     try {
-      const r = await getJSON<{ metrics: MetricInfo[] | null }>("metrics", { q, limit: "1000" });
-      if (asked !== q) return; // a later filter's answer is coming
+      const r = await getJSON<{ metrics: MetricInfo[] | null }>("metrics", { q, service: svc, limit: "1000" });
+      if (asked !== `${q}\n${svc}`) return; // a later filter's answer is coming
       const ms = r.metrics ?? [];
       list.replaceChildren(
         ...(ms.length ? [] : [h("li", { class: "muted" }, q ? "No metric matches." : "No metrics stored yet.")]),
@@ -145,7 +148,7 @@ export function renderMetrics(root: HTMLElement, params: Record<string, string>)
           h(
             "li",
             { class: m.name === name ? "current" : "" },
-            h("a", { href: `#/metrics?${new URLSearchParams({ name: m.name, ...(q ? { filter: q } : {}) }).toString()}`, title: m.description || m.name }, m.name),
+            h("a", { href: `#/metrics?${new URLSearchParams({ name: m.name, ...(q ? { filter: q } : {}), ...(svc ? { service: svc } : {}) }).toString()}`, title: m.description || m.name }, m.name),
             h("span", { class: "muted" }, ` ${m.type}${m.temporality === "delta" ? " (delta)" : ""} · ${fmtCount(m.series)}`),
           ),
         ),
@@ -155,10 +158,12 @@ export function renderMetrics(root: HTMLElement, params: Record<string, string>)
     }
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
-  filter.addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => void loadList(), 250);
-  });
+  for (const input of [filter, service]) {
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void loadList(), 250);
+    });
+  }
 
   const groupBy = h("input", { name: "group_by", value: params["group_by"] ?? "", placeholder: "label, label…", list: "metric-labels", autocomplete: "off" });
   const labelKeys = h("datalist", { id: "metric-labels" });
@@ -175,6 +180,7 @@ export function renderMetrics(root: HTMLElement, params: Record<string, string>)
     const p: Record<string, string> = {
       name,
       filter: filter.value.trim(),
+      service: service.value.trim(),
       group_by: groupBy.value.trim(),
       match: match.value.trim(),
       agg: agg.value,
@@ -208,6 +214,7 @@ export function renderMetrics(root: HTMLElement, params: Record<string, string>)
     const q = new URLSearchParams({ name, from: from.value, to: to.value, agg: agg.value });
     if (groupBy.value.trim()) q.set("group_by", groupBy.value.trim());
     if (quantile.value) q.set("quantile", quantile.value);
+    if (service.value.trim()) q.set("service", service.value.trim());
     for (const m of match.value.split(/\s+/).filter(Boolean)) q.append("match", m);
     try {
       const a = await getJSON<MetricAnswer>(`metrics/query?${q.toString()}`);
@@ -217,7 +224,7 @@ export function renderMetrics(root: HTMLElement, params: Record<string, string>)
       out.replaceChildren(h("h2", {}, name), form, errorBox(err));
     }
   };
-  root.replaceChildren(h("h1", {}, "Metrics"), h("div", { class: "metrics-page" }, h("aside", { class: "metric-side" }, filter, list), out));
+  root.replaceChildren(h("h1", {}, "Metrics"), h("div", { class: "metrics-page" }, h("aside", { class: "metric-side" }, filter, service, list), out));
   void loadList();
   void draw();
 }

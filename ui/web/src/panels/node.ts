@@ -86,6 +86,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     { class: "links", "aria-label": "Related views" },
     h("a", { href: `#/traces?service=${encodeURIComponent(n.name)}` }, "Traces"),
     h("a", { href: `#/logs?service=${encodeURIComponent(n.name)}` }, "Logs"),
+    h("a", { href: `#/metrics?service=${encodeURIComponent(n.name)}` }, "Metrics"),
     h("a", { href: `#/requests?destination=${encodeURIComponent(n.id)}` }, "Requests to it"),
     h("a", { href: `#/requests?source=${encodeURIComponent(n.id)}` }, "Requests from it"),
     h("a", { href: `#/sql?q=${encodeURIComponent(`SELECT * FROM requests WHERE destination = '${n.id.replace(/'/g, "''")}' ORDER BY timestamp DESC LIMIT 100`)}` }, "SQL"),
