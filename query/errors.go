@@ -63,6 +63,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(ae.Status)
 		return
 	}
+	if strings.HasPrefix(c.Request().URL.Path, promPrefix+"/") {
+		// Prometheus' clients read errors from its envelope.
+		_ = c.JSON(ae.Status, promResponse{Status: "error", ErrorType: promErrorType(ae.Status), Error: ae.Message})
+		return
+	}
 	if strings.HasPrefix(c.Request().URL.Path, jaegerPrefix+"/") {
 		// Jaeger's clients read errors from its envelope.
 		_ = c.JSON(ae.Status, jaegerResponse{Errors: []jaegerError{{Code: ae.Status, Msg: ae.Message}}})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/promql"
 
 	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/query/auth"
@@ -69,6 +70,8 @@ type Server struct {
 	// summariesSince is when trace_summaries started to be filled, in Unix
 	// seconds; 0 until read (traceSummariesSince).
 	summariesSince atomic.Int64
+	// promEngine evaluates PromQL for the Prometheus API.
+	promEngine *promql.Engine
 }
 
 // API paths that the server treats specially.
@@ -105,6 +108,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.promEngine = newPromEngine(s.cfg, deps)
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
 	s.e.Use(s.recoverPanics, s.observe, s.authenticate)
@@ -132,6 +136,7 @@ func (s *Server) routes() {
 	api.GET("/sql/tables", s.getSQLTables)
 	api.GET("/openapi.yaml", s.getOpenAPI)
 	s.jaegerRoutes()
+	s.promRoutes()
 }
 
 // Echo is the server's echo instance.

@@ -45,7 +45,8 @@ func newAPI(o serveOptions, tokens []string, authz *auth.Authorizer, stores *sto
 		a.mux.Handle("/debug/pprof/symbol", authz.Middleware(http.HandlerFunc(pprof.Symbol)))
 	}
 	a.mux.Handle("/api/", http.HandlerFunc(a.serveQuery))
-	a.mux.Handle("/jaeger/", http.HandlerFunc(a.serveQuery)) // Jaeger's query API, for Grafana
+	a.mux.Handle("/jaeger/", http.HandlerFunc(a.serveQuery))     // Jaeger's query API, for Grafana
+	a.mux.Handle("/prometheus/", http.HandlerFunc(a.serveQuery)) // Prometheus' query API, for Grafana
 	a.mux.Handle("/", ui.Handler())
 	return a
 }
@@ -65,8 +66,9 @@ func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// serveQuery hands /api/ and /jaeger/ to the query server, or answers 503
-// until ClickHouse is ready (under /jaeger/ in Jaeger's envelope).
+// serveQuery hands /api/, /jaeger/ and /prometheus/ to the query server,
+// or answers 503 until ClickHouse is ready (under /jaeger/ and
+// /prometheus/ in their APIs' envelopes).
 func (a *api) serveQuery(w http.ResponseWriter, r *http.Request) {
 	if q := a.query.Load(); q != nil {
 		q.Handler().ServeHTTP(w, r)
@@ -76,6 +78,10 @@ func (a *api) serveQuery(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Retry-After", "2")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	const msg = "starting: ClickHouse is not connected yet"
+	if strings.HasPrefix(r.URL.Path, "/prometheus/") {
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "error", "errorType": "unavailable", "error": msg})
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/jaeger/") {
 		_ = json.NewEncoder(w).Encode(map[string]any{"data": nil, "errors": []map[string]any{{"code": http.StatusServiceUnavailable, "msg": msg}}})
 		return

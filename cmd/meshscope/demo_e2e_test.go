@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -219,6 +220,31 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 			require.Positive(t, p[1], "p99 of %v", l.Labels)
 		}
 	}
+
+	// PromQL over the same metrics, as Grafana's Prometheus data source
+	// asks it.
+	var prom struct {
+		Status string
+		Data   struct {
+			ResultType string
+			Result     []struct {
+				Metric map[string]string
+				Value  [2]any
+			}
+		}
+	}
+	getJSON(t, "http://"+srv.httpAddr+"/prometheus/api/v1/query?query="+url.QueryEscape("sum by (destination_service) (rate(istio_requests_total[1m]))"), &prom)
+	require.Equal(t, "success", prom.Status)
+	require.Equal(t, "vector", prom.Data.ResultType)
+	require.NotEmpty(t, prom.Data.Result)
+	total := 0.0
+	for _, r := range prom.Data.Result {
+		require.NotEmpty(t, r.Metric["destination_service"])
+		v, err := strconv.ParseFloat(r.Value[1].(string), 64)
+		require.NoError(t, err)
+		total += v
+	}
+	require.Positive(t, total)
 }
 
 // getJSON decodes the 200 answer of url into v.

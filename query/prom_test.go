@@ -1,0 +1,181 @@
+package query
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"testing"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/query/promstore"
+	"github.com/meshscope/meshscope/schema/chtest"
+)
+
+// The Prometheus API, read by Prometheus' own Go client (what Grafana's
+// data source speaks), over seedMetrics' metrics: PromQL's rate, sums by
+// label, histogram_quantile over _bucket series, selectors and the
+// metadata endpoints.
+func TestPrometheusAPI(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	writeMetrics(t, st)
+	testPrometheusAPI(t, newTestAPI(t, Config{}, Deps{Store: st}))
+}
+
+// On a two-shard cluster, through either node.
+func TestPrometheusAPIOnCluster(t *testing.T) {
+	stores := chtest.Cluster(t)
+	writeMetrics(t, stores[0])
+	require.Eventually(t, func() bool {
+		var n uint64
+		err := stores[1].Conn().QueryRow(context.Background(), "SELECT count() FROM metric_samples").Scan(&n)
+		return err == nil && n == 48*10
+	}, time.Minute, 20*time.Millisecond)
+	for i, st := range stores {
+		t.Run(fmt.Sprintf("node-%d", i+1), func(t *testing.T) {
+			testPrometheusAPI(t, newTestAPI(t, Config{}, Deps{Store: st}))
+		})
+	}
+}
+
+func testPrometheusAPI(t *testing.T, api *testAPI) {
+	api.client = api.client.with(t)
+	client, err := promapi.NewClient(promapi.Config{Address: api.client.base + "/prometheus"})
+	require.NoError(t, err)
+	prom := promv1.NewAPI(client)
+	ctx := context.Background()
+	rng := promv1.Range{Start: testNow.Add(-10 * time.Minute), End: testNow, Step: time.Minute}
+
+	matrix := func(q string) model.Matrix {
+		t.Helper()
+		v, _, _, err := prom.QueryRange(ctx, q, rng)
+		require.NoError(t, err, q)
+		m, ok := v.(model.Matrix)
+		require.True(t, ok, "%s: %T", q, v)
+		sort.Slice(m, func(i, j int) bool { return m[i].Metric.String() < m[j].Metric.String() })
+		return m
+	}
+	flat := func(m model.Matrix, want ...float64) {
+		t.Helper()
+		require.Len(t, m, len(want))
+		for i, s := range m {
+			require.Len(t, s.Values, 11, "%v", s.Metric)
+			for j, p := range s.Values {
+				require.Equal(t, testNow.Add(time.Duration(j-10)*time.Minute).Unix(), p.Timestamp.Unix())
+				require.InDelta(t, want[i], float64(p.Value), 1e-9, "%v at %v", s.Metric, p.Timestamp)
+			}
+		}
+	}
+	m := matrix("rate(http_requests_total[1m])")
+	flat(m, 0.4, 0.1)
+	require.Equal(t, model.LabelValue("200"), m[0].Metric["code"])
+	require.Equal(t, model.LabelValue("web"), m[0].Metric["job"])
+	m = matrix("sum by (job) (rate(http_requests_total[1m]))")
+	flat(m, 0.5)
+	require.Equal(t, model.Metric{"job": "web"}, m[0].Metric)
+	flat(matrix("histogram_quantile(0.5, sum by (le) (rate(req_latency_bucket[1m])))"), 0.4)
+	flat(matrix("sum(queue_depth)"), 12)
+
+	instant := func(q string) model.Vector {
+		t.Helper()
+		v, _, _, err := prom.Query(ctx, q, testNow)
+		require.NoError(t, err, q)
+		vec, ok := v.(model.Vector)
+		require.True(t, ok, "%s: %T", q, v)
+		sort.Slice(vec, func(i, j int) bool { return vec[i].Metric.String() < vec[j].Metric.String() })
+		return vec
+	}
+	vec := instant("queue_depth")
+	require.Len(t, vec, 2)
+	// An OTLP series' job is its service.
+	require.Equal(t, model.Metric{"__name__": "queue_depth", "job": "worker", "queue": "a"}, vec[0].Metric)
+	require.Equal(t, model.SampleValue(5), vec[0].Value)
+	require.Len(t, instant(`http_requests_total{code=~"5.."}`), 1)
+	require.Len(t, instant(`http_requests_total{code!~"5.."}`), 1)
+	vec = instant(`{__name__=~"queue_.*", queue!="a"}`)
+	require.Len(t, vec, 1)
+	require.Equal(t, model.SampleValue(7), vec[0].Value)
+	require.Len(t, instant(`queue_depth{job="worker"}`), 2)
+	require.Empty(t, instant(`queue_depth{job="web"}`))
+	// The histogram's own rows have no single value: not a series here.
+	require.Empty(t, instant("rpc_duration"))
+	v, _, _, err := prom.Query(ctx, "1 + 1", testNow)
+	require.NoError(t, err)
+	require.Equal(t, model.SampleValue(2), v.(*model.Scalar).Value)
+
+	names, _, _, err := prom.LabelNames(ctx, nil, testNow.Add(-time.Hour), testNow)
+	require.NoError(t, err)
+	require.Subset(t, names, model.LabelNames{"__name__", "code", "job", "le", "queue"})
+	values, _, _, err := prom.LabelValues(ctx, "__name__", nil, testNow.Add(-time.Hour), testNow)
+	require.NoError(t, err)
+	require.Equal(t, model.LabelValues{"batch_items", "http_requests_total", "queue_depth", "req_latency_bucket", "rpc_duration"}, values)
+	values, _, _, err = prom.LabelValues(ctx, "job", []string{"queue_depth"}, testNow.Add(-time.Hour), testNow)
+	require.NoError(t, err)
+	require.Equal(t, model.LabelValues{"worker"}, values)
+	series, _, _, err := prom.Series(ctx, []string{"http_requests_total"}, testNow.Add(-time.Hour), testNow)
+	require.NoError(t, err)
+	require.Len(t, series, 2)
+	meta, err := prom.Metadata(ctx, "http_requests_total", "")
+	require.NoError(t, err)
+	require.Equal(t, promv1.MetricTypeCounter, meta["http_requests_total"][0].Type)
+	info, err := prom.Buildinfo(ctx)
+	require.NoError(t, err)
+	require.Regexp(t, `^3\.\d+\.\d+`, info.Version)
+
+	// Errors in Prometheus' envelope, which its client reads.
+	_, _, _, err = prom.Query(ctx, "rate(", testNow)
+	var perr *promv1.Error
+	require.True(t, errors.As(err, &perr), "%v", err)
+	require.Equal(t, promv1.ErrBadData, perr.Type)
+	_, _, _, err = prom.QueryRange(ctx, "up", promv1.Range{Start: testNow, End: testNow.Add(-time.Hour), Step: time.Minute})
+	require.True(t, errors.As(err, &perr), "%v", err)
+	require.Equal(t, promv1.ErrBadData, perr.Type)
+	for _, bad := range []string{"/query", "/query_range?query=up&start=0&end=1", "/query_range?query=up&start=0&end=100000&step=1", "/series"} {
+		status, _, body := api.client.do(http.MethodGet, "/prometheus/api/v1"+bad, nil)
+		require.Equal(t, http.StatusBadRequest, status, "%s: %s", bad, body)
+		var e struct{ Status, ErrorType, Error string }
+		require.NoError(t, json.Unmarshal(body, &e))
+		require.Equal(t, "error", e.Status)
+		require.Equal(t, "bad_data", e.ErrorType)
+		require.NotEmpty(t, e.Error)
+	}
+	// Grafana posts its queries as forms.
+	resp, err := http.PostForm(api.client.base+"/prometheus/api/v1/query", url.Values{"query": {"sum(queue_depth)"}, "time": {"1795773600"}})
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var got struct {
+		Status string
+		Data   struct {
+			ResultType string
+			Result     []struct{ Value [2]any }
+		}
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+	require.Equal(t, "success", got.Status)
+	require.Equal(t, "vector", got.Data.ResultType)
+	require.Equal(t, "12", got.Data.Result[0].Value[1])
+}
+
+// A selector past the limits is an error, not a partial answer.
+func TestPrometheusLimits(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	writeMetrics(t, st)
+	name := labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, "http_requests_total")
+	for _, l := range []promstore.Limits{{MaxSeries: 1}, {MaxSamples: 50}} {
+		q, err := promstore.New(st, l).Querier(testNow.Add(-time.Hour).UnixMilli(), testNow.UnixMilli())
+		require.NoError(t, err)
+		ss := q.Select(context.Background(), true, &storage.SelectHints{Start: testNow.Add(-time.Hour).UnixMilli(), End: testNow.UnixMilli()}, name)
+		require.False(t, ss.Next())
+		require.ErrorIs(t, ss.Err(), promstore.ErrTooMany, "%+v", l)
+	}
+}
