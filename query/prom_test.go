@@ -85,6 +85,9 @@ func testPrometheusAPI(t *testing.T, api *testAPI) {
 	require.Equal(t, model.Metric{"job": "web"}, m[0].Metric)
 	flat(matrix("histogram_quantile(0.5, sum by (le) (rate(req_latency_bucket[1m])))"), 0.4)
 	flat(matrix("sum(queue_depth)"), 12)
+	// An OTLP histogram as Prometheus' classic series.
+	flat(matrix("histogram_quantile(0.5, sum by (le) (rate(rpc_duration_bucket[1m])))"), 55)
+	flat(matrix("rate(rpc_duration_count[1m])"), 40.0/60)
 
 	instant := func(q string) model.Vector {
 		t.Helper()
@@ -107,8 +110,17 @@ func testPrometheusAPI(t *testing.T, api *testAPI) {
 	require.Equal(t, model.SampleValue(7), vec[0].Value)
 	require.Len(t, instant(`queue_depth{job="worker"}`), 2)
 	require.Empty(t, instant(`queue_depth{job="web"}`))
-	// The histogram's own rows have no single value: not a series here.
+	// The histogram's own rows have no single value: not a series here,
+	// but its classic series are.
 	require.Empty(t, instant("rpc_duration"))
+	vec = instant(`rpc_duration_bucket{le="+Inf"}`)
+	require.Len(t, vec, 1)
+	require.Equal(t, model.SampleValue(470), vec[0].Value)
+	require.Equal(t, model.LabelValue("worker"), vec[0].Metric["job"])
+	require.Len(t, instant(`rpc_duration_bucket`), 3)
+	require.Len(t, instant(`rpc_duration_bucket{le!="+Inf"}`), 2)
+	vec = instant(`rpc_duration_sum`)
+	require.Len(t, vec, 1)
 	v, _, _, err := prom.Query(ctx, "1 + 1", testNow)
 	require.NoError(t, err)
 	require.Equal(t, model.SampleValue(2), v.(*model.Scalar).Value)

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/prometheus/model/histogram"
@@ -26,6 +27,7 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/util/annotations"
 
+	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chstore"
 )
 
@@ -131,106 +133,150 @@ func seriesLabels(name, service string, keys, values []string) labels.Labels {
 }
 
 // Select implements storage.Querier: the series matching ms, with their
-// samples between the hints' bounds (else the querier's).
-func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+// samples between the hints' bounds (else the querier's). A name ending in
+// _bucket, _sum or _count also selects the histograms of the name before
+// it, as Prometheus' classic histogram series (see histogramSeries).
+func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	mint, maxt := q.mint, q.maxt
 	if hints != nil && hints.End != 0 {
 		mint, maxt = max(mint, hints.Start), min(maxt, hints.End)
 	}
 	mint, maxt = max(mint, 0), min(maxt, maxTime)
-	where, args := matchersSQL(ms)
-	conn := q.store.Conn()
-	type row struct {
-		lset    labels.Labels
-		samples []chunks.Sample
+	namesOnly := hints != nil && hints.Func == "series"
+	out, err := q.plainSeries(ctx, ms, mint, maxt, namesOnly)
+	if err != nil {
+		return storage.ErrSeriesSet(err)
 	}
-	series := map[uint64]*row{}
-	rows, err := conn.Query(ctx, `
+	if base, part, rest, le, ok := histogramPart(ms); ok {
+		more, err := q.histogramSeries(ctx, base, part, rest, le, mint, maxt, namesOnly)
+		if err != nil {
+			return storage.ErrSeriesSet(err)
+		}
+		out = append(out, more...)
+	}
+	// Sorted always: PromQL's merges and the API's answers rely on a
+	// stable order.
+	slices.SortFunc(out, func(a, b storage.Series) int { return labels.Compare(a.Labels(), b.Labels()) })
+	return &seriesSet{series: out, i: -1}
+}
+
+// seriesMeta is what a metric_series row says of a series.
+type seriesMeta struct {
+	name, service string
+	keys, values  []string
+}
+
+// seriesRows reads the metric_series rows that pass where.
+func (q *querier) seriesRows(ctx context.Context, where string, args []any) (map[uint64]seriesMeta, error) {
+	rows, err := q.store.Conn().Query(ctx, `
 SELECT series_id, any(metric_name), any(service_name), any(label_keys), any(label_values)
 FROM metric_series
 WHERE `+where+`
 GROUP BY series_id
-LIMIT ?`, append(args, q.limits.MaxSeries+1)...)
+LIMIT ?`, append(slices.Clone(args), q.limits.MaxSeries+1)...)
 	if err != nil {
-		return storage.ErrSeriesSet(err)
+		return nil, err
 	}
+	defer rows.Close()
+	out := map[uint64]seriesMeta{}
 	for rows.Next() {
 		var (
-			id            uint64
-			name, service string
-			keys, values  []string
+			id uint64
+			m  seriesMeta
 		)
-		if err := rows.Scan(&id, &name, &service, &keys, &values); err != nil {
-			rows.Close()
-			return storage.ErrSeriesSet(err)
+		if err := rows.Scan(&id, &m.name, &m.service, &m.keys, &m.values); err != nil {
+			return nil, err
 		}
-		series[id] = &row{lset: seriesLabels(name, service, keys, values)}
+		out[id] = m
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return storage.ErrSeriesSet(err)
+	if len(out) > q.limits.MaxSeries {
+		return nil, fmt.Errorf("%w: the selector matches more than %d series", ErrTooMany, q.limits.MaxSeries)
 	}
-	if len(series) > q.limits.MaxSeries {
-		return storage.ErrSeriesSet(fmt.Errorf("%w: the selector matches more than %d series", ErrTooMany, q.limits.MaxSeries))
-	}
-	if len(series) == 0 || hints != nil && hints.Func == "series" {
-		return newSeriesSet(series, func(r *row) storage.Series { return storage.NewListSeries(r.lset, nil) }, sortSeries)
-	}
-	// Samples by series and time; timestamp (seconds) narrows the parts
-	// read, time_unix_nano (ms) the samples.
-	rows, err = conn.Query(ctx, `
-SELECT series_id, intDiv(time_unix_nano, 1000000) AS t, value
+	return out, rows.Err()
+}
+
+// sampleRows reads the samples of the series that pass where, between
+// mint and maxt (ms), by series and time: for each, the row's cols into
+// dest, then each. timestamp (seconds) narrows the parts read,
+// time_unix_nano the samples.
+func (q *querier) sampleRows(ctx context.Context, cols, cond, where string, args []any, mint, maxt int64, dest []any, each func(id uint64, t int64)) error {
+	rows, err := q.store.Conn().Query(ctx, `
+SELECT series_id, intDiv(time_unix_nano, 1000000) AS t, `+cols+`
 FROM metric_samples
 WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
-  AND t >= ? AND t <= ? AND NOT isNaN(value)
+  AND t >= ? AND t <= ? AND `+cond+`
   AND series_id GLOBAL IN (SELECT series_id FROM metric_series WHERE `+where+`)
 ORDER BY series_id, time_unix_nano
 LIMIT ?`, append(append([]any{mint / 1000, maxt/1000 + 1, mint, maxt}, args...), q.limits.MaxSamples+1)...)
 	if err != nil {
-		return storage.ErrSeriesSet(err)
+		return err
 	}
 	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		var (
-			id uint64
-			t  uint64
-			v  float64
-		)
-		if err := rows.Scan(&id, &t, &v); err != nil {
-			return storage.ErrSeriesSet(err)
+	var id, t uint64
+	row := append([]any{&id, &t}, dest...)
+	for n := 1; rows.Next(); n++ {
+		if n > q.limits.MaxSamples {
+			return fmt.Errorf("%w: the selector reads more than %d samples", ErrTooMany, q.limits.MaxSamples)
 		}
-		if n++; n > q.limits.MaxSamples {
-			return storage.ErrSeriesSet(fmt.Errorf("%w: the selector reads more than %d samples", ErrTooMany, q.limits.MaxSamples))
+		if err := rows.Scan(row...); err != nil {
+			return err
 		}
-		if r := series[id]; r != nil {
-			// Several replicas may have written the same point: once.
-			if k := len(r.samples); k > 0 && r.samples[k-1].T() == int64(t) {
-				continue
-			}
-			r.samples = append(r.samples, sample{t: int64(t), f: v})
-		}
+		each(id, int64(t))
 	}
-	if err := rows.Err(); err != nil {
-		return storage.ErrSeriesSet(err)
-	}
-	for id, r := range series {
-		if len(r.samples) == 0 {
-			delete(series, id)
-		}
-	}
-	return newSeriesSet(series, func(r *row) storage.Series { return storage.NewListSeries(r.lset, r.samples) }, sortSeries)
+	return rows.Err()
 }
 
-// newSeriesSet lists rows' series, sorted by labels when asked (and
-// always, which PromQL's merges and tests rely on being stable).
-func newSeriesSet[R any](rows map[uint64]R, toSeries func(R) storage.Series, _ bool) storage.SeriesSet {
-	out := make([]storage.Series, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, toSeries(r))
+// samples is a series being read: its labels and samples so far.
+type samples struct {
+	lset labels.Labels
+	list []chunks.Sample
+}
+
+// add appends a sample, once per time (several replicas may have written
+// the same point).
+func (s *samples) add(t int64, f float64) {
+	if k := len(s.list); k > 0 && s.list[k-1].T() == t {
+		return
 	}
-	slices.SortFunc(out, func(a, b storage.Series) int { return labels.Compare(a.Labels(), b.Labels()) })
-	return &seriesSet{series: out, i: -1}
+	s.list = append(s.list, sample{t: t, f: f})
+}
+
+// series lists the ones with samples (all of them, without samples, for
+// a names-only selection).
+func seriesOf(all []*samples, namesOnly bool) []storage.Series {
+	out := make([]storage.Series, 0, len(all))
+	for _, s := range all {
+		if namesOnly || len(s.list) > 0 {
+			out = append(out, storage.NewListSeries(s.lset, s.list))
+		}
+	}
+	return out
+}
+
+// plainSeries are the metric_series rows ms selects with their values.
+func (q *querier) plainSeries(ctx context.Context, ms []*labels.Matcher, mint, maxt int64, namesOnly bool) ([]storage.Series, error) {
+	where, args := matchersSQL(ms)
+	meta, err := q.seriesRows(ctx, where, args)
+	if err != nil || len(meta) == 0 {
+		return nil, err
+	}
+	byID := make(map[uint64]*samples, len(meta))
+	all := make([]*samples, 0, len(meta))
+	for id, m := range meta {
+		s := &samples{lset: seriesLabels(m.name, m.service, m.keys, m.values)}
+		byID[id] = s
+		all = append(all, s)
+	}
+	if namesOnly {
+		return seriesOf(all, true), nil
+	}
+	var v float64
+	err = q.sampleRows(ctx, "value", "NOT isNaN(value)", where, args, mint, maxt, []any{&v}, func(id uint64, t int64) {
+		if s := byID[id]; s != nil {
+			s.add(t, v)
+		}
+	})
+	return seriesOf(all, false), err
 }
 
 type seriesSet struct {
@@ -305,4 +351,110 @@ func limitOf(h *storage.LabelHints) int {
 		return 100_000
 	}
 	return h.Limit
+}
+
+// histogramPart recognises a selector of a classic histogram series: a
+// name X_bucket, X_sum or X_count, which the histograms named X give too.
+// rest are the other matchers, le left out (it selects among the buckets
+// histogramSeries makes, after they are made).
+func histogramPart(ms []*labels.Matcher) (base, part string, rest []*labels.Matcher, le *labels.Matcher, ok bool) {
+	for _, m := range ms {
+		if m.Name != labels.MetricName {
+			if m.Name == "le" {
+				le = m
+			} else {
+				rest = append(rest, m)
+			}
+			continue
+		}
+		if m.Type != labels.MatchEqual || base != "" {
+			return "", "", nil, nil, false
+		}
+		for _, p := range []string{"_bucket", "_sum", "_count"} {
+			if b, found := strings.CutSuffix(m.Value, p); found && b != "" {
+				base, part = b, p
+			}
+		}
+		if base == "" {
+			return "", "", nil, nil, false
+		}
+	}
+	if base == "" {
+		return "", "", nil, nil, false
+	}
+	rest = append(rest, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, base))
+	return base, part, rest, le, true
+}
+
+// histogramSeries gives the explicit-bucket histograms named base (OTLP's,
+// and Prometheus native histograms with custom buckets) as Prometheus'
+// classic series of part: base_count and base_sum from their count and
+// sum, base_bucket one series per upper bound le, counting the
+// observations up to it (le="+Inf": all of them). Their values are as
+// stored: cumulative histograms read as Prometheus' counters do; delta
+// ones are per-interval counts.
+func (q *querier) histogramSeries(ctx context.Context, base, part string, ms []*labels.Matcher, le *labels.Matcher, mint, maxt int64, namesOnly bool) ([]storage.Series, error) {
+	where, args := matchersSQL(ms)
+	where += " AND type = " + strconv.Itoa(int(schema.MetricHistogram))
+	meta, err := q.seriesRows(ctx, where, args)
+	if err != nil || len(meta) == 0 {
+		return nil, err
+	}
+	name := base + part
+	// Per histogram, its series by le ("" for _sum and _count).
+	byID := make(map[uint64]map[string]*samples, len(meta))
+	var all []*samples
+	series := func(id uint64, bound string) *samples {
+		m := byID[id]
+		if m == nil {
+			m = map[string]*samples{}
+			byID[id] = m
+		}
+		s := m[bound]
+		if s == nil {
+			md := meta[id]
+			lset := seriesLabels(name, md.service, md.keys, md.values)
+			if bound != "" {
+				lset = labels.NewBuilder(lset).Set("le", bound).Labels()
+			}
+			s = &samples{lset: lset}
+			m[bound] = s
+			all = append(all, s)
+		}
+		return s
+	}
+	if namesOnly && part != "_bucket" {
+		for id := range meta {
+			series(id, "")
+		}
+		return seriesOf(all, true), nil
+	}
+	var (
+		count  uint64
+		sum    float64
+		bounds []float64
+		counts []uint64
+	)
+	err = q.sampleRows(ctx, "count, sum, bucket_bounds, bucket_counts", "1", where, args, mint, maxt, []any{&count, &sum, &bounds, &counts},
+		func(id uint64, t int64) {
+			switch part {
+			case "_count":
+				series(id, "").add(t, float64(count))
+			case "_sum":
+				series(id, "").add(t, sum)
+			default:
+				var cum uint64
+				for i, n := range counts {
+					cum += n
+					bound := "+Inf"
+					if i < len(bounds) {
+						bound = strconv.FormatFloat(bounds[i], 'f', -1, 64)
+					}
+					if le == nil || le.Matches(bound) {
+						series(id, bound).add(t, float64(cum))
+					}
+				}
+			}
+		})
+	return seriesOf(all, namesOnly), err
 }
