@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
@@ -110,4 +111,68 @@ FROM (SELECT number, toUInt64(%[3]d) + intDiv(number, %[2]d) * %[4]d AS start FR
 		spans, perTrace, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/(spans/perTrace))
 	require.NoError(b, st.Conn().Exec(context.Background(), seed))
 	return st, now
+}
+
+// BenchmarkMetricQueries charts a counter of 200 series (20 answering 500)
+// sampled every 15 s for a day, 1,152,000 samples, summed by code over
+// the day at a 5-minute step (288 points a line) and over its last hour
+// at 15 s: through the Prometheus API (promql: Prometheus' engine reading
+// every raw sample of the range into Go) against the metrics explorer
+// (explorer: each series' last value per step from ClickHouse, the rates
+// and sums in Go).
+func BenchmarkMetricQueries(b *testing.B) {
+	st, _ := chtest.Store(b, "meshscope")
+	ctx := context.Background()
+	end := time.Now().Truncate(time.Hour)
+	start := end.Add(-24 * time.Hour)
+	const series, perSeries = 200, 24 * 3600 / 15
+	for _, q := range []string{
+		fmt.Sprintf(`INSERT INTO metric_series (series_id, metric_name, type, temporality, monotonic, source, service_name, label_keys, label_values)
+SELECT number, 'bench_requests_total', 2, 2, 1, 'remote_write', 'bench', ['job', 'code', 'pod'],
+       ['bench', if(number %% 10 = 0, '500', '200'), concat('p-', toString(number))]
+FROM numbers(%d)`, series),
+		fmt.Sprintf(`INSERT INTO metric_samples (series_id, metric_name, timestamp, time_unix_nano, value, min, max)
+SELECT number %% %d AS sid, 'bench_requests_total', toDateTime(%d + intDiv(number, %d) * 15),
+       toUInt64(%d + intDiv(number, %d) * 15) * 1000000000, toFloat64(intDiv(number, %d) * (1 + sid %% 7)), nan, nan
+FROM numbers(%d)`, series, start.Unix(), series, start.Unix(), series, series, series*perSeries),
+	} {
+		require.NoError(b, st.Conn().Exec(ctx, q))
+	}
+	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return end }})
+	require.NoError(b, err)
+	hs := httptest.NewServer(srv.Handler())
+	b.Cleanup(hs.Close)
+	get := func(b *testing.B, u string, check func(body map[string]any)) {
+		for b.Loop() {
+			resp, err := http.Get(hs.URL + u)
+			require.NoError(b, err)
+			var body map[string]any
+			require.NoError(b, json.NewDecoder(resp.Body).Decode(&body))
+			resp.Body.Close()
+			require.Equal(b, http.StatusOK, resp.StatusCode, "%v", body)
+			check(body)
+		}
+	}
+	for _, r := range []struct {
+		name  string
+		from  time.Time
+		step  time.Duration
+		lines int
+	}{{"day", start.Add(5 * time.Minute), 5 * time.Minute, 288}, {"hour", end.Add(-time.Hour), 15 * time.Second, 241}} {
+		b.Run(r.name+"/promql", func(b *testing.B) {
+			q := url.Values{"query": {"sum by (code) (rate(bench_requests_total[5m]))"}, "start": {fmt.Sprint(r.from.Unix())},
+				"end": {fmt.Sprint(end.Unix())}, "step": {fmt.Sprint(r.step.Seconds())}}
+			get(b, "/prometheus/api/v1/query_range?"+q.Encode(), func(body map[string]any) {
+				result := body["data"].(map[string]any)["result"].([]any)
+				require.Len(b, result, 2)
+			})
+		})
+		b.Run(r.name+"/explorer", func(b *testing.B) {
+			q := url.Values{"name": {"bench_requests_total"}, "group_by": {"code"}, "from": {fmt.Sprint(r.from.Unix())},
+				"to": {fmt.Sprint(end.Unix())}, "step": {r.step.String()}}
+			get(b, "/api/v1/metrics/query?"+q.Encode(), func(body map[string]any) {
+				require.Len(b, body["series"].([]any), 2)
+			})
+		})
+	}
 }
