@@ -2,11 +2,15 @@ package deploy_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/meshscope/meshscope/ingest/envoy/accesslog"
+	"github.com/meshscope/meshscope/query"
 )
 
 // decodeYAML decodes every document of a file into a new T, rejecting keys
@@ -382,4 +387,50 @@ func TestCollectorConfigs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The Grafana data sources point at the paths where meshscope answers
+// Prometheus' and Jaeger's query APIs: each path, on a running API
+// server, answers in its API's envelope (not the UI's page or a 404).
+func TestGrafanaDataSources(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("grafana", "meshscope-datasources.yaml"))
+	require.NoError(t, err)
+	var doc struct {
+		APIVersion  int `yaml:"apiVersion"`
+		Datasources []struct {
+			Name, UID, Type, Access, URL string
+		}
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &doc))
+	require.Equal(t, 1, doc.APIVersion)
+	srv, err := query.NewServer(query.Config{}, query.Deps{})
+	require.NoError(t, err)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	probes := map[string]string{"prometheus": "/api/v1/status/buildinfo", "jaeger": "/api/services"}
+	seen := map[string]bool{}
+	for _, ds := range doc.Datasources {
+		probe, ok := probes[ds.Type]
+		require.True(t, ok, "data source %s of type %s", ds.Name, ds.Type)
+		seen[ds.Type] = true
+		require.Equal(t, "proxy", ds.Access)
+		u, err := url.Parse(ds.URL)
+		require.NoError(t, err)
+		require.Equal(t, "meshscope.meshscope.svc.cluster.local:8080", u.Host)
+		resp, err := http.Get(hs.URL + u.Path + probe)
+		require.NoError(t, err)
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body), "%s%s", u.Path, probe)
+		resp.Body.Close()
+		switch ds.Type {
+		case "prometheus":
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			require.Equal(t, "success", body["status"])
+		case "jaeger":
+			// No ClickHouse behind this server: unavailable, in Jaeger's envelope.
+			require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+			require.Contains(t, body, "errors")
+		}
+	}
+	require.Len(t, seen, 2)
 }
