@@ -36,6 +36,10 @@ const promPrefix = "/prometheus/api/v1"
 // Prometheus allows.
 const promMaxPoints = 11_000
 
+// promConcurrency is how many PromQL queries run at once; more wait (a
+// dashboard sends many at a time, and the process also ingests).
+const promConcurrency = 4
+
 // promResponse is Prometheus' envelope.
 type promResponse struct {
 	Status    string   `json:"status"`
@@ -63,7 +67,7 @@ func promErrorType(status int) string {
 func newPromEngine(cfg Config, deps Deps) *promql.Engine {
 	return promql.NewEngine(promql.EngineOpts{
 		Logger:               deps.Logger,
-		MaxSamples:           50_000_000,
+		MaxSamples:           10_000_000,
 		Timeout:              cfg.RequestTimeout,
 		LookbackDelta:        5 * time.Minute,
 		EnableAtModifier:     true,
@@ -187,10 +191,18 @@ func (s *Server) promRangeQuery(c echo.Context) error {
 	return s.promRun(c, q)
 }
 
-// promRun executes q and answers its result.
+// promRun executes q, once one of promConcurrency slots is free, and
+// answers its result.
 func (s *Server) promRun(c echo.Context, q promql.Query) error {
 	defer q.Close()
-	res := q.Exec(c.Request().Context())
+	ctx := c.Request().Context()
+	select {
+	case s.promSlots <- struct{}{}:
+		defer func() { <-s.promSlots }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	res := q.Exec(ctx)
 	if res.Err != nil {
 		var (
 			canceled promql.ErrQueryCanceled

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sort"
 	"testing"
@@ -190,4 +191,31 @@ func TestPrometheusLimits(t *testing.T) {
 		require.False(t, ss.Next())
 		require.ErrorIs(t, ss.Err(), promstore.ErrTooMany, "%+v", l)
 	}
+}
+
+// A query waits for one of the engine's slots; one that cannot get one
+// before its deadline answers a timeout and runs nothing.
+func TestPrometheusQueriesWaitForASlot(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	api := newTestAPI(t, Config{}, Deps{Store: st})
+	for range cap(api.srv.promSlots) {
+		api.srv.promSlots <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req := httptest.NewRequest(http.MethodGet, promPrefix+"/query?query=up", nil).WithContext(ctx)
+	rec := httptest.NewRecorder()
+	api.srv.Handler().ServeHTTP(rec, req)
+	require.Equal(t, http.StatusGatewayTimeout, rec.Code, rec.Body.String())
+	var e struct{ Status, ErrorType string }
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e))
+	require.Equal(t, "error", e.Status)
+	require.Equal(t, "timeout", e.ErrorType)
+	// Freed, the same query runs.
+	for range cap(api.srv.promSlots) {
+		<-api.srv.promSlots
+	}
+	rec = httptest.NewRecorder()
+	api.srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, promPrefix+"/query?query=up", nil))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 }

@@ -70,8 +70,10 @@ type Server struct {
 	// summariesSince is when trace_summaries started to be filled, in Unix
 	// seconds; 0 until read (traceSummariesSince).
 	summariesSince atomic.Int64
-	// promEngine evaluates PromQL for the Prometheus API.
+	// promEngine evaluates PromQL for the Prometheus API; promSlots bounds
+	// how many queries it runs at once.
 	promEngine *promql.Engine
+	promSlots  chan struct{}
 }
 
 // API paths that the server treats specially.
@@ -108,7 +110,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.promEngine = newPromEngine(s.cfg, deps)
+	s.promEngine, s.promSlots = newPromEngine(s.cfg, deps), make(chan struct{}, promConcurrency)
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
 	s.e.Use(s.recoverPanics, s.observe, s.authenticate)

@@ -36,7 +36,8 @@ type Limits struct {
 	// MaxSeries is the most series one selector may match. Default 10,000.
 	MaxSeries int
 	// MaxSamples is the most samples one selector may read. Default
-	// 20,000,000.
+	// 5,000,000 (about 160 MB while the query runs: the process ingesting
+	// is the one answering).
 	MaxSamples int
 }
 
@@ -45,7 +46,7 @@ func (l Limits) withDefaults() Limits {
 		l.MaxSeries = 10_000
 	}
 	if l.MaxSamples <= 0 {
-		l.MaxSamples = 20_000_000
+		l.MaxSamples = 5_000_000
 	}
 	return l
 }
