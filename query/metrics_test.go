@@ -20,7 +20,9 @@ import (
 // 7), a delta sum (30 a sample: 2/s) and a cumulative histogram (10
 // observations a sample: 2/3 per second, 2, 6 and 2 of them in its
 // buckets up to 10, 100 and above) and a Prometheus histogram's _bucket
-// series (2, 6, 9 and 10 a sample up to 0.1, 0.5, 1 and +Inf, cumulative).
+// series (2, 6, 9 and 10 a sample up to 0.1, 0.5, 1 and +Inf, cumulative),
+// and an exponential histogram (1, 2 and 1 a sample in (1,2], (2,4] and
+// (4,8]).
 func seedMetrics(t *testing.T) *testAPI {
 	t.Helper()
 	st, _ := chtest.Store(t, "meshscope")
@@ -54,6 +56,7 @@ func writeMetrics(t *testing.T, st *chstore.Store) {
 		series(8, "req_latency_bucket", schema.MetricSum, temporalityCumulative, "remote_write", "job", "web", "le", "0.5"),
 		series(9, "req_latency_bucket", schema.MetricSum, temporalityCumulative, "remote_write", "job", "web", "le", "1"),
 		series(10, "req_latency_bucket", schema.MetricSum, temporalityCumulative, "remote_write", "job", "web", "le", "+Inf"),
+		series(11, "lat_exp", schema.MetricExponentialHistogram, temporalityCumulative, "otlp"),
 	}}
 	start := testNow.Add(-12 * time.Minute)
 	for i := range 48 {
@@ -64,12 +67,15 @@ func writeMetrics(t *testing.T, st *chstore.Store) {
 		}
 		hist := sample(6, "rpc_duration", math.NaN(), 10*uint64(i))
 		hist.BucketBounds, hist.BucketCounts = []float64{10, 100}, []uint64{2 * uint64(i), 6 * uint64(i), 2 * uint64(i)}
+		exp := sample(11, "lat_exp", math.NaN(), 4*uint64(i))
+		exp.ExpPositiveCounts = []uint64{uint64(i), 2 * uint64(i), uint64(i)} // (1,2], (2,4], (4,8] at scale 0
 		b.MetricSamples = append(b.MetricSamples,
 			sample(7, "req_latency_bucket", 2*n, 0),
 			sample(8, "req_latency_bucket", 6*n, 0),
 			sample(9, "req_latency_bucket", 9*n, 0),
 			sample(10, "req_latency_bucket", 10*n, 0),
 			hist,
+			exp,
 			sample(1, "http_requests_total", 6*n, 0),
 			sample(2, "http_requests_total", 1.5*n, 0),
 			sample(3, "queue_depth", 5, 0),
@@ -119,7 +125,7 @@ func TestMetricsExplorerOnCluster(t *testing.T) {
 	require.Eventually(t, func() bool {
 		var n uint64
 		err := stores[1].Conn().QueryRow(context.Background(), "SELECT count() FROM metric_samples").Scan(&n)
-		return err == nil && n == 48*10
+		return err == nil && n == 48*11
 	}, time.Minute, 20*time.Millisecond)
 	for i, st := range stores {
 		t.Run(fmt.Sprintf("node-%d", i+1), func(t *testing.T) {
@@ -137,10 +143,12 @@ func testMetricsExplorer(t *testing.T, c client) {
 		}
 	}
 	c.get("/api/v1/metrics", &list)
-	require.Len(t, list.Metrics, 5)
+	require.Len(t, list.Metrics, 6)
 	require.Equal(t, "batch_items", list.Metrics[0].Name)
 	require.Equal(t, "delta", list.Metrics[0].Temporality)
 	counter := list.Metrics[1]
+	require.Equal(t, "lat_exp", list.Metrics[2].Name)
+	require.Equal(t, "exponential_histogram", list.Metrics[2].Type)
 	require.Equal(t, "http_requests_total", counter.Name)
 	require.Equal(t, "sum", counter.Type)
 	require.Equal(t, uint64(2), counter.Series)
@@ -150,7 +158,7 @@ func testMetricsExplorer(t *testing.T, c client) {
 	require.Equal(t, "gauge", list.Metrics[0].Type)
 	// The metrics a service sent (OTLP: its resource's service.name).
 	c.get("/api/v1/metrics?service=worker", &list)
-	require.Len(t, list.Metrics, 3)
+	require.Len(t, list.Metrics, 4)
 	require.Equal(t, []string{"otlp"}, list.Metrics[0].Sources)
 
 	rng := "&from=now-10m&to=now&step=1m"

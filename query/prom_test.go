@@ -40,7 +40,7 @@ func TestPrometheusAPIOnCluster(t *testing.T) {
 	require.Eventually(t, func() bool {
 		var n uint64
 		err := stores[1].Conn().QueryRow(context.Background(), "SELECT count() FROM metric_samples").Scan(&n)
-		return err == nil && n == 48*10
+		return err == nil && n == 48*11
 	}, time.Minute, 20*time.Millisecond)
 	for i, st := range stores {
 		t.Run(fmt.Sprintf("node-%d", i+1), func(t *testing.T) {
@@ -89,6 +89,11 @@ func testPrometheusAPI(t *testing.T, api *testAPI) {
 	// An OTLP histogram as Prometheus' classic series.
 	flat(matrix("histogram_quantile(0.5, sum by (le) (rate(rpc_duration_bucket[1m])))"), 55)
 	flat(matrix("rate(rpc_duration_count[1m])"), 40.0/60)
+	// An exponential histogram as a native one: quantiles at its bucket
+	// bounds, and its observation rate.
+	flat(matrix("histogram_quantile(0.25, sum(rate(lat_exp[1m])))"), 2)
+	flat(matrix("histogram_quantile(0.75, sum(rate(lat_exp[1m])))"), 4)
+	flat(matrix("histogram_count(rate(lat_exp[1m]))"), 16.0/60)
 
 	instant := func(q string) model.Vector {
 		t.Helper()
@@ -131,7 +136,7 @@ func testPrometheusAPI(t *testing.T, api *testAPI) {
 	require.Subset(t, names, model.LabelNames{"__name__", "code", "job", "le", "queue"})
 	values, _, _, err := prom.LabelValues(ctx, "__name__", nil, testNow.Add(-time.Hour), testNow)
 	require.NoError(t, err)
-	require.Equal(t, model.LabelValues{"batch_items", "http_requests_total", "queue_depth", "req_latency_bucket", "rpc_duration"}, values)
+	require.Equal(t, model.LabelValues{"batch_items", "http_requests_total", "lat_exp", "queue_depth", "req_latency_bucket", "rpc_duration"}, values)
 	values, _, _, err = prom.LabelValues(ctx, "job", []string{"queue_depth"}, testNow.Add(-time.Hour), testNow)
 	require.NoError(t, err)
 	require.Equal(t, model.LabelValues{"worker"}, values)

@@ -148,6 +148,11 @@ func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints
 	if err != nil {
 		return storage.ErrSeriesSet(err)
 	}
+	native, err := q.nativeSeries(ctx, ms, mint, maxt, namesOnly)
+	if err != nil {
+		return storage.ErrSeriesSet(err)
+	}
+	out = append(out, native...)
 	if base, part, rest, le, ok := histogramPart(ms); ok {
 		more, err := q.histogramSeries(ctx, base, part, rest, le, mint, maxt, namesOnly)
 		if err != nil {
@@ -233,13 +238,15 @@ type samples struct {
 	list []chunks.Sample
 }
 
-// add appends a sample, once per time (several replicas may have written
-// the same point).
-func (s *samples) add(t int64, f float64) {
-	if k := len(s.list); k > 0 && s.list[k-1].T() == t {
+// add appends a float sample, once per time (several replicas may have
+// written the same point).
+func (s *samples) add(t int64, f float64) { s.addSample(sample{t: t, f: f}) }
+
+func (s *samples) addSample(smp sample) {
+	if k := len(s.list); k > 0 && s.list[k-1].T() == smp.t {
 		return
 	}
-	s.list = append(s.list, sample{t: t, f: f})
+	s.list = append(s.list, smp)
 }
 
 // series lists the ones with samples (all of them, without samples, for
@@ -257,6 +264,7 @@ func seriesOf(all []*samples, namesOnly bool) []storage.Series {
 // plainSeries are the metric_series rows ms selects with their values.
 func (q *querier) plainSeries(ctx context.Context, ms []*labels.Matcher, mint, maxt int64, namesOnly bool) ([]storage.Series, error) {
 	where, args := matchersSQL(ms)
+	where += " AND type != " + strconv.Itoa(int(schema.MetricExponentialHistogram))
 	meta, err := q.seriesRows(ctx, where, args)
 	if err != nil || len(meta) == 0 {
 		return nil, err
@@ -290,19 +298,31 @@ func (s *seriesSet) At() storage.Series              { return s.series[s.i] }
 func (*seriesSet) Err() error                        { return nil }
 func (*seriesSet) Warnings() annotations.Annotations { return nil }
 
-// sample is one float sample.
+// sample is one float sample, or a native histogram one (fh set).
 type sample struct {
-	t int64
-	f float64
+	t  int64
+	f  float64
+	fh *histogram.FloatHistogram
 }
 
-func (s sample) T() int64                    { return s.t }
-func (s sample) ST() int64                   { return 0 }
-func (s sample) F() float64                  { return s.f }
-func (sample) H() *histogram.Histogram       { return nil }
-func (sample) FH() *histogram.FloatHistogram { return nil }
-func (sample) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
-func (s sample) Copy() chunks.Sample         { return s }
+func (s sample) T() int64                      { return s.t }
+func (s sample) ST() int64                     { return 0 }
+func (s sample) F() float64                    { return s.f }
+func (sample) H() *histogram.Histogram         { return nil }
+func (s sample) FH() *histogram.FloatHistogram { return s.fh }
+func (s sample) Copy() chunks.Sample {
+	if s.fh != nil {
+		s.fh = s.fh.Copy()
+	}
+	return s
+}
+
+func (s sample) Type() chunkenc.ValueType {
+	if s.fh != nil {
+		return chunkenc.ValFloatHistogram
+	}
+	return chunkenc.ValFloat
+}
 
 // LabelNames implements storage.LabelQuerier.
 func (q *querier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
@@ -458,4 +478,73 @@ func (q *querier) histogramSeries(ctx context.Context, base, part string, ms []*
 			}
 		})
 	return seriesOf(all, namesOnly), err
+}
+
+// nativeSeries are the exponential histograms ms selects (OTLP's, and
+// Prometheus native histograms of exponential schemas) as Prometheus
+// native histogram samples: the scale is the schema (finer ones are
+// reduced to schema 8; coarser than -4 are left out), and OTLP's bucket i,
+// (base^i, base^(i+1)], is Prometheus' bucket i+1. The zero bucket's
+// width is not stored: its threshold reads as 0.
+func (q *querier) nativeSeries(ctx context.Context, ms []*labels.Matcher, mint, maxt int64, namesOnly bool) ([]storage.Series, error) {
+	where, args := matchersSQL(ms)
+	where += " AND type = " + strconv.Itoa(int(schema.MetricExponentialHistogram))
+	meta, err := q.seriesRows(ctx, where, args)
+	if err != nil || len(meta) == 0 {
+		return nil, err
+	}
+	byID := make(map[uint64]*samples, len(meta))
+	all := make([]*samples, 0, len(meta))
+	for id, m := range meta {
+		s := &samples{lset: seriesLabels(m.name, m.service, m.keys, m.values)}
+		byID[id] = s
+		all = append(all, s)
+	}
+	if namesOnly {
+		return seriesOf(all, true), nil
+	}
+	var (
+		count, zero      uint64
+		sum              float64
+		scale            int32
+		posOff, negOff   int32
+		posCnts, negCnts []uint64
+	)
+	dest := []any{&count, &sum, &scale, &zero, &posOff, &posCnts, &negOff, &negCnts}
+	err = q.sampleRows(ctx, "count, sum, exp_scale, exp_zero_count, exp_positive_offset, exp_positive_counts, exp_negative_offset, exp_negative_counts",
+		"1", where, args, mint, maxt, dest, func(id uint64, t int64) {
+			s := byID[id]
+			if s == nil {
+				return
+			}
+			fh := &histogram.FloatHistogram{
+				Schema: scale, ZeroCount: float64(zero), Count: float64(count), Sum: sum,
+			}
+			fh.PositiveSpans, fh.PositiveBuckets = nativeBuckets(posOff, posCnts)
+			fh.NegativeSpans, fh.NegativeBuckets = nativeBuckets(negOff, negCnts)
+			if scale > histogram.ExponentialSchemaMax {
+				fh.Schema = scale
+				if err := fh.ReduceResolution(histogram.ExponentialSchemaMax); err != nil {
+					return
+				}
+			}
+			if !histogram.IsExponentialSchema(fh.Schema) || fh.Validate() != nil {
+				return
+			}
+			s.addSample(sample{t: t, fh: fh})
+		})
+	return seriesOf(all, false), err
+}
+
+// nativeBuckets are OTLP bucket counts from offset as one Prometheus span
+// of absolute counts.
+func nativeBuckets(offset int32, counts []uint64) ([]histogram.Span, []float64) {
+	if len(counts) == 0 {
+		return nil, nil
+	}
+	out := make([]float64, len(counts))
+	for i, c := range counts {
+		out[i] = float64(c)
+	}
+	return []histogram.Span{{Offset: offset + 1, Length: uint32(len(counts))}}, out
 }
