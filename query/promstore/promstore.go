@@ -6,10 +6,13 @@
 // A series is a metric_series row: its name is __name__, its labels are
 // the row's labels, and a series without a job label (OTLP) has its
 // service (resource service.name) as job, as OpenTelemetry's Prometheus
-// conventions map it. Its samples are the metric_samples rows with a value
-// (gauges, sums and counters; a histogram or summary row carries no single
-// value and is left out: a Prometheus histogram's _bucket, _sum and _count
-// series, as remote_write sends them, are plain series and are there).
+// conventions map it. Its samples are the metric_samples rows with a value:
+// gauges, sums and counters, and a Prometheus histogram's _bucket, _sum and
+// _count series as remote_write sends them. An explicit-bucket histogram X
+// (OTLP's) also reads as the classic series X_bucket, X_sum and X_count
+// (histogramSeries); an exponential histogram (OTLP's, or a Prometheus
+// native one) as native histogram samples (nativeSeries). Summaries have
+// no series here.
 package promstore
 
 import (
