@@ -498,10 +498,13 @@ func TestMetricsPage(t *testing.T) {
 	hash := eval[string](p, "location.hash")
 	require.Contains(t, hash, "group_by=response_code")
 	require.Contains(t, hash, "agg=avg")
+	// The same chart in PromQL, for Grafana.
+	require.Equal(t, "avg by (response_code) (rate(istio_requests_total[120s]))", eval[string](p, "document.getElementById('metric-promql').textContent"))
 	// A label filter.
 	p.do(chromedp.Navigate(srv.URL + "/#/metrics?name=istio_requests_total&match=response_code%3D503"))
 	p.waitFor("document.querySelectorAll('#metric-lines tbody tr').length === 1", 10*time.Second)
 	require.Equal(t, "response_code=503", eval[string](p, "document.querySelector('input[name=match]').value"))
+	require.Equal(t, `sum (rate(istio_requests_total{response_code="503"}[120s]))`, eval[string](p, "document.getElementById('metric-promql').textContent"))
 	// A quantile chosen goes to the server and names the values.
 	p.do(chromedp.SetValue(chromedp.CSS("select[name=quantile]"), "0.99"), chromedp.Click(chromedp.CSS(".metric-main form button[type=submit]")))
 	p.waitFor("document.querySelector('#metric-view figcaption') && document.querySelector('#metric-view figcaption').textContent.includes('p99')", 10*time.Second)

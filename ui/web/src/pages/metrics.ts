@@ -126,6 +126,43 @@ function metricView(a: MetricAnswer): HTMLElement {
   );
 }
 
+/** A PromQL string literal. */
+function promString(v: string): string {
+  return `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * The PromQL that charts what the explorer shows (for Grafana's
+ * Prometheus data source, which reads meshscope's /prometheus API):
+ * rates over two steps' window, quantiles of the buckets' rates, gauges
+ * as they are.
+ */
+export function promQL(a: Pick<MetricAnswer, "name" | "value" | "quantile" | "step_seconds">, groupBy: string[], matches: string[], agg: string, service: string): string {
+  const sel: string[] = [];
+  if (service) sel.push(`job=${promString(service)}`);
+  for (const m of matches) {
+    const i = m.indexOf("!=") >= 0 ? m.indexOf("!=") : m.indexOf("=");
+    if (i <= 0) continue;
+    const neg = m.slice(i, i + 2) === "!=";
+    sel.push(`${m.slice(0, i)}${neg ? "!=" : "="}${promString(m.slice(i + (neg ? 2 : 1)))}`);
+  }
+  const window = `[${Math.max(2 * a.step_seconds, 60)}s]`;
+  const by = groupBy.length ? ` by (${groupBy.join(", ")})` : "";
+  const selector = (name: string) => `${name}${sel.length ? `{${sel.join(", ")}}` : ""}`;
+  switch (a.value) {
+    case "quantile": {
+      const buckets = a.name.endsWith("_bucket") ? a.name : `${a.name}_bucket`;
+      const keys = ["le", ...groupBy].join(", ");
+      return `histogram_quantile(${a.quantile}, sum by (${keys}) (rate(${selector(buckets)}${window})))`;
+    }
+    case "per_second":
+      return `${agg}${by} (rate(${selector(a.name)}${window}))`;
+    case "observations_per_second":
+      return `${agg}${by} (rate(${selector(`${a.name}_count`)}${window}))`;
+  }
+  return `${agg}${by} (${selector(a.name)})`;
+}
+
 /** Renders the metrics explorer. */
 export function renderMetrics(root: HTMLElement, params: Record<string, string>): void {
   const filter = h("input", { name: "filter", value: params["filter"] ?? "", placeholder: "name contains…", autocomplete: "off", "aria-label": "Filter metrics" });
@@ -219,7 +256,13 @@ export function renderMetrics(root: HTMLElement, params: Record<string, string>)
     try {
       const a = await getJSON<MetricAnswer>(`metrics/query?${q.toString()}`);
       labelKeys.replaceChildren(...(a.label_keys ?? []).map((k) => h("option", { value: k })));
-      out.replaceChildren(h("h2", {}, name), form, metricView(a));
+      const promql = promQL(a, groupBy.value.split(",").map((k) => k.trim()).filter(Boolean), match.value.split(/\s+/).filter(Boolean), agg.value, service.value.trim());
+      out.replaceChildren(
+        h("h2", {}, name),
+        form,
+        metricView(a),
+        h("p", { class: "muted" }, "In PromQL (Grafana's Prometheus data source at /prometheus): ", h("code", { id: "metric-promql" }, promql)),
+      );
     } catch (err) {
       out.replaceChildren(h("h2", {}, name), form, errorBox(err));
     }
