@@ -67,9 +67,10 @@ type Server struct {
 	metrics *metrics
 	// public holds the route paths served without a token.
 	public map[string]bool
-	// summariesSince is when trace_summaries started to be filled, in Unix
-	// seconds; 0 until read (traceSummariesSince).
-	summariesSince atomic.Int64
+	// summariesSince is when trace_summaries started to hold every span, in
+	// Unix seconds; 0 until read; summariesRead is when it was read, in
+	// Unix nanoseconds (traceSummariesSince).
+	summariesSince, summariesRead atomic.Int64
 	// promEngine evaluates PromQL for the Prometheus API; promSlots bounds
 	// how many queries it runs at once.
 	promEngine *promql.Engine

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
 )
 
 // maxTraceSpans bounds the spans returned for one trace.
@@ -239,37 +240,35 @@ WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
 GROUP BY trace_id
 ORDER BY start DESC`
 
-// summariesCoverAll is summariesSince for a database whose spans table is
-// no older than its trace summaries: every span is summarised.
-const summariesCoverAll = 1
+// summariesCoverAll is summariesSince for a database whose spans are all
+// summarised (chstore.SummariesCoverAll).
+var summariesCoverAll = chstore.SummariesCoverAll.Unix()
 
-// traceSummariesSince is when trace_summaries started to be filled: the
-// latest time the migration creating it was recorded (several replicas may
-// record it; its view existed before each record), or the epoch when the
-// core tables were created in the same pass (a database created by this
-// release or a later one: no span was stored before the view). ok is false
-// when that is not known (the lookup failed; the caller then groups spans).
+// summariesTTL is how long traceSummariesSince keeps what it read: a
+// backfill run while the server runs moves the boundary back.
+const summariesTTL = time.Minute
+
+// traceSummariesSince is when trace_summaries started to hold every span
+// (chstore's TraceSummariesSince), read at most once a summariesTTL. ok is
+// false when that is not known (the lookup failed; the caller then groups
+// spans).
 func (s *Server) traceSummariesSince(ctx context.Context) (since time.Time, ok bool) {
 	if v := s.summariesSince.Load(); v != 0 {
-		return time.Unix(v, 0), true
-	}
-	var summaries, core time.Time
-	err := s.deps.Store.Conn().QueryRow(ctx, "SELECT maxIf(applied_at, id = ?), maxIf(applied_at, id = 1) FROM schema_migrations",
-		uint32(schema.TraceSummariesMigration)).Scan(&summaries, &core)
-	if err != nil || summaries.Unix() <= 0 {
-		if err != nil {
-			s.log.Warn("trace summaries: reading when they start", "err", err)
+		// A value set without a read time (tests) stays.
+		if read := s.summariesRead.Load(); read == 0 || time.Since(time.Unix(0, read)) < summariesTTL {
+			return time.Unix(v, 0), true
 		}
+	}
+	at, ok, err := s.deps.Store.TraceSummariesSince(ctx)
+	if err != nil {
+		s.log.Warn("trace summaries: reading when they start", "err", err)
+	}
+	if !ok {
 		return time.Time{}, false
 	}
-	at := summaries.Unix()
-	// serve migrates before it accepts data, and applies every migration
-	// in one pass: seconds apart.
-	if summaries.Sub(core) < time.Minute {
-		at = summariesCoverAll
-	}
-	s.summariesSince.Store(at)
-	return time.Unix(at, 0), true
+	s.summariesSince.Store(at.Unix())
+	s.summariesRead.Store(time.Now().UnixNano())
+	return time.Unix(at.Unix(), 0), true
 }
 
 // GET /api/v1/traces

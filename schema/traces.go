@@ -18,9 +18,11 @@ import (
 // core tables' migration recorded in the same pass) that is none; in one
 // upgraded to it, readers use the table for ranges that start at or after
 // that migration's applied_at (schema_migrations) and group spans for
-// earlier ones, until retention has dropped the days before it. (A
-// backfill would race with the view and with other replicas applying the
-// same migration, counting spans twice.)
+// earlier ones, until retention has dropped the days before it, or until
+// `meshscope backfill trace-summaries` has rebuilt them (a day's partition
+// replaced whole by one computed from its spans, so that the view's rows
+// of late spans are not counted twice; recorded in
+// trace_summary_backfills).
 
 // traceRootOrder orders a trace's spans for naming it: a root span (no
 // parent) first, then the earliest. A trace whose root was not stored is
@@ -82,15 +84,41 @@ type traceSummaryView struct {
 
 // Statements renders CREATE MATERIALIZED VIEW ... TO trace_summaries.
 func (v traceSummaryView) Statements(o RenderOptions) []string {
+	return []string{fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s.%s%s TO %s.%s AS\n%s",
+		quoteIdent(o.Database), quoteIdent(v.Name), onCluster(o),
+		quoteIdent(o.Database), quoteIdent(v.To.LocalName(o)), TraceSummariesSelect(o, ""))}
+}
+
+// TraceSummariesSelect is the view's SELECT: the spans (of where, a
+// condition over src, when given) summarised per second and trace, as
+// trace_summaries' columns in order. A backfill inserts what it gives.
+func TraceSummariesSelect(o RenderOptions, where string) string {
 	var sel strings.Builder
 	sel.WriteString("SELECT\n    src.timestamp AS timestamp,\n    src.trace_id AS trace_id")
 	for _, m := range traceMeasures {
 		fmt.Fprintf(&sel, ",\n    %sState(%s) AS %s", m.Agg, m.State, m.Name)
 	}
-	fmt.Fprintf(&sel, "\nFROM %s.%s AS src\nGROUP BY timestamp, trace_id", quoteIdent(o.Database), quoteIdent(SpansTable.LocalName(o)))
-	return []string{fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s.%s%s TO %s.%s AS\n%s",
-		quoteIdent(o.Database), quoteIdent(v.Name), onCluster(o),
-		quoteIdent(o.Database), quoteIdent(v.To.LocalName(o)), sel.String())}
+	fmt.Fprintf(&sel, "\nFROM %s.%s AS src", quoteIdent(o.Database), quoteIdent(SpansTable.LocalName(o)))
+	if where != "" {
+		sel.WriteString("\nWHERE " + where)
+	}
+	sel.WriteString("\nGROUP BY timestamp, trace_id")
+	return sel.String()
+}
+
+// TraceSummaryBackfillsTable records the days whose trace_summaries
+// partition `meshscope backfill trace-summaries` rebuilt from spans (days
+// before the summaries existed, in a database upgraded to them).
+var TraceSummaryBackfillsTable = Table{
+	Name: "trace_summary_backfills",
+	Doc:  "One row per day whose trace_summaries partition was rebuilt from spans (meshscope backfill trace-summaries); searches read the summaries for such days too.",
+	Columns: []Column{
+		{Name: "day", Type: "Date", Doc: "the day rebuilt (UTC)"},
+		{Name: "spans", Type: "UInt64", Doc: "spans of the day summarised"},
+		{Name: "backfilled_at", Type: "DateTime", Doc: "when"},
+	},
+	Engine:  "MergeTree",
+	OrderBy: "day",
 }
 
 // TraceSummariesView is the materialized view that fills trace_summaries.
@@ -104,4 +132,5 @@ func init() {
 	Register(Migration{ID: TraceSummariesMigration, Name: "trace summaries", Objects: []Object{
 		TraceSummariesTable, traceSummaryView{Name: TraceSummariesView, To: TraceSummariesTable},
 	}})
+	Register(Migration{ID: 7, Name: "trace summary backfills", Objects: []Object{TraceSummaryBackfillsTable}})
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/schema/chtest"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
 
@@ -55,4 +57,23 @@ func TestSQLCommandAgainstManagedClickHouse(t *testing.T) {
 	_, stderr, err = meshscope(t, "sql", "--data-dir", t.TempDir(), "SELECT 1")
 	require.Error(t, err)
 	require.Contains(t, stderr, "no managed clickhouse")
+}
+
+// The backfill command: a database created with the trace summaries has
+// nothing to rebuild; it says what it backfills, and refuses anything else.
+// (The rebuild itself is tested in schema/chstore.)
+func TestBackfillCommand(t *testing.T) {
+	ch := chtest.Server(t)
+	dsn := ch.DSN("backfill")
+	_, _, err := meshscope(t, "migrate", "--clickhouse", dsn)
+	require.NoError(t, err)
+	stdout, stderr, err := meshscope(t, "backfill", "--clickhouse", dsn, "trace-summaries")
+	require.NoError(t, err, stderr)
+	require.Equal(t, "nothing to backfill: the trace summaries hold every span\n", stdout)
+	_, stderr, err = meshscope(t, "backfill", "--clickhouse", dsn, "spans")
+	require.Error(t, err)
+	require.Contains(t, stderr, "what to backfill: trace-summaries")
+	_, stderr, err = meshscope(t, "backfill", "--clickhouse", ch.DSN("empty"), "trace-summaries")
+	require.Error(t, err)
+	require.Contains(t, stderr, "run meshscope migrate")
 }

@@ -406,3 +406,16 @@ FROM `meshscope`.`spans_local` AS src
 GROUP BY timestamp, trace_id;
 
 -- migration 6: log search indexes
+-- migration 7: trace summary backfills
+CREATE TABLE IF NOT EXISTS `meshscope`.`trace_summary_backfills_local` ON CLUSTER `meshscope`
+(
+    `day` Date,
+    `spans` UInt64,
+    `backfilled_at` DateTime
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/meshscope/trace_summary_backfills_local', '{replica}')
+ORDER BY day;
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`trace_summary_backfills` ON CLUSTER `meshscope` AS `meshscope`.`trace_summary_backfills_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `trace_summary_backfills_local`, rand());
+

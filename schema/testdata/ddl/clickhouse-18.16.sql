@@ -376,3 +376,13 @@ FROM `meshscope`.`spans` AS src
 GROUP BY timestamp, trace_id;
 
 -- migration 6: log search indexes
+-- migration 7: trace summary backfills
+CREATE TABLE IF NOT EXISTS `meshscope`.`trace_summary_backfills`
+(
+    `day` Date,
+    `spans` UInt64,
+    `backfilled_at` DateTime
+)
+ENGINE = MergeTree()
+ORDER BY day;
+

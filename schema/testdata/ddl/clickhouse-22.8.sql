@@ -391,3 +391,13 @@ ALTER TABLE `meshscope`.`logs` ADD INDEX IF NOT EXISTS idx_trace_id trace_id TYP
 
 ALTER TABLE `meshscope`.`logs` ADD INDEX IF NOT EXISTS idx_body lowerUTF8(body) TYPE ngrambf_v1(4, 60000, 5, 0) GRANULARITY 1;
 
+-- migration 7: trace summary backfills
+CREATE TABLE IF NOT EXISTS `meshscope`.`trace_summary_backfills`
+(
+    `day` Date,
+    `spans` UInt64,
+    `backfilled_at` DateTime
+)
+ENGINE = MergeTree()
+ORDER BY day;
+

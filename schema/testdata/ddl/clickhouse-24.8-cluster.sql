@@ -411,3 +411,16 @@ ALTER TABLE `meshscope`.`logs_local` ON CLUSTER `meshscope` ADD INDEX IF NOT EXI
 
 ALTER TABLE `meshscope`.`logs_local` ON CLUSTER `meshscope` ADD INDEX IF NOT EXISTS idx_body lowerUTF8(body) TYPE ngrambf_v1(4, 60000, 5, 0) GRANULARITY 1;
 
+-- migration 7: trace summary backfills
+CREATE TABLE IF NOT EXISTS `meshscope`.`trace_summary_backfills_local` ON CLUSTER `meshscope`
+(
+    `day` Date,
+    `spans` UInt64,
+    `backfilled_at` DateTime
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/meshscope/trace_summary_backfills_local', '{replica}')
+ORDER BY day;
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`trace_summary_backfills` ON CLUSTER `meshscope` AS `meshscope`.`trace_summary_backfills_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `trace_summary_backfills_local`, rand());
+

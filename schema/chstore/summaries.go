@@ -1,0 +1,214 @@
+package chstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/meshscope/meshscope/schema"
+)
+
+// SummariesCoverAll is what TraceSummariesSince answers for a database
+// whose trace summaries hold every span: the epoch's first second.
+var SummariesCoverAll = time.Unix(1, 0).UTC()
+
+// TraceSummariesSince is the time from which trace_summaries holds every
+// span: SummariesCoverAll in a database created with them (serve migrates
+// before it accepts data and applies every migration in one pass, so the
+// core tables' migration was recorded seconds before theirs); otherwise
+// when their migration was recorded (the latest record: several replicas
+// may record it, the view existing before each), moved back to the start
+// of each day before it that a backfill rebuilt, as long as those days
+// are consecutive. ok is false before the summaries' migration.
+func (s *Store) TraceSummariesSince(ctx context.Context) (since time.Time, ok bool, err error) {
+	var summaries, core time.Time
+	err = s.conn.QueryRow(ctx, "SELECT maxIf(applied_at, id = ?), maxIf(applied_at, id = 1) FROM schema_migrations",
+		uint32(schema.TraceSummariesMigration)).Scan(&summaries, &core)
+	if err != nil || summaries.Unix() <= 0 {
+		return time.Time{}, false, err
+	}
+	if summaries.Sub(core) < time.Minute {
+		return SummariesCoverAll, true, nil
+	}
+	days, err := s.backfilledDays(ctx)
+	if err != nil {
+		return summaries.UTC(), true, err
+	}
+	since = summaries.UTC()
+	for day := since.Truncate(24 * time.Hour); days[day]; day = day.AddDate(0, 0, -1) {
+		since = day
+	}
+	return since, true, nil
+}
+
+// backfilledDays are the days trace_summary_backfills records (none before
+// its migration).
+func (s *Store) backfilledDays(ctx context.Context) (map[time.Time]bool, error) {
+	done, err := s.AppliedMigrations(ctx)
+	if err != nil || !done[traceSummaryBackfillsMigration] {
+		return nil, err
+	}
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT day FROM "+s.table(schema.TraceSummaryBackfillsTable))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	days := map[time.Time]bool{}
+	for rows.Next() {
+		var d time.Time
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		days[time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)] = true
+	}
+	return days, rows.Err()
+}
+
+// traceSummaryBackfillsMigration creates trace_summary_backfills.
+const traceSummaryBackfillsMigration = 7
+
+// table is t's name, qualified by the database.
+func (s *Store) table(t schema.Table) string {
+	return fmt.Sprintf("`%s`.`%s`", s.render.Database, t.Name)
+}
+
+// BackfillProgress reports a day rebuilt (Day of Days, counting from 1).
+type BackfillProgress struct {
+	Day     time.Time
+	Spans   uint64
+	Took    time.Duration
+	N, Days int
+}
+
+// ErrBackfillToday refuses a backfill while the day the summaries started
+// is not over: its spans are still arriving, and the view would add those
+// that arrive during the rebuild to a partition about to be replaced.
+var ErrBackfillToday = errors.New("the trace summaries started today: the day they started is rebuilt whole once it is over; run the backfill after midnight UTC")
+
+// BackfillTraceSummaries rebuilds the trace_summaries partitions of the
+// days before the summaries existed (TraceSummariesSince), newest first,
+// from their spans: each day's summaries are computed into a scratch
+// table with the view's own SELECT, which then replaces the day's
+// partition whole (so the rows the view wrote for spans of that day that
+// arrived late are replaced, not counted twice), and the day is recorded,
+// which moves TraceSummariesSince back to its start. Spans of a rebuilt
+// day that arrive while it is rebuilt are lost from its summaries (not
+// from spans); now, before the end of the day the summaries started
+// (ErrBackfillToday), nothing is done. A run stopped half-way resumes
+// where it stopped; a database created with the summaries has nothing to
+// do. Single servers only: on a cluster each shard's local tables would
+// need rebuilding on one replica each.
+func (s *Store) BackfillTraceSummaries(ctx context.Context, now time.Time, progress func(BackfillProgress)) (int, error) {
+	if s.render.Cluster != "" {
+		return 0, errors.New("the trace summaries backfill runs on a single server, not on a cluster (searches over the days before the summaries group spans there)")
+	}
+	since, ok, err := s.TraceSummariesSince(ctx)
+	switch {
+	case err != nil:
+		return 0, err
+	case !ok:
+		return 0, errors.New("the schema has no trace summaries yet: run meshscope migrate")
+	case since.Equal(SummariesCoverAll):
+		return 0, nil
+	}
+	first := since.Truncate(24 * time.Hour) // the day the summaries started
+	if since.Equal(first) {
+		first = first.AddDate(0, 0, -1) // that day is rebuilt already
+	} else if !now.UTC().Truncate(24 * time.Hour).After(first) {
+		return 0, ErrBackfillToday
+	}
+	// The days to rebuild: from first back to the oldest with spans, the
+	// days between without spans recorded too, so that the boundary moves
+	// past them.
+	oldest, err := s.oldestSpanDay(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var days []time.Time
+	for d := first; !oldest.IsZero() && !d.Before(oldest); d = d.AddDate(0, 0, -1) {
+		days = append(days, d)
+	}
+	scratch := fmt.Sprintf("`%s`.`%s_backfill`", s.render.Database, schema.TraceSummariesTable.Name)
+	defer func() { _ = s.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+scratch) }()
+	for i, day := range days {
+		start := time.Now()
+		spans, err := s.rebuildSummaries(ctx, scratch, day)
+		if err != nil {
+			return i, fmt.Errorf("backfill %s: %w", day.Format(time.DateOnly), err)
+		}
+		if err := s.insert(ctx, schema.TraceSummaryBackfillsTable, []any{
+			[]time.Time{day}, []uint64{spans}, []time.Time{time.Now().UTC()},
+		}); err != nil {
+			return i, fmt.Errorf("record backfill of %s: %w", day.Format(time.DateOnly), err)
+		}
+		if progress != nil {
+			progress(BackfillProgress{Day: day, Spans: spans, Took: time.Since(start), N: i + 1, Days: len(days)})
+		}
+	}
+	return len(days), nil
+}
+
+// oldestSpanDay is the first day of the spans' partitions (zero without
+// spans).
+func (s *Store) oldestSpanDay(ctx context.Context) (time.Time, error) {
+	rows, err := s.conn.Query(ctx, `SELECT DISTINCT partition_id FROM system.parts
+		WHERE database = ? AND table = ? AND active AND length(partition_id) = 8`, s.render.Database, schema.SpansTable.Name)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer rows.Close()
+	var days []time.Time
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return time.Time{}, err
+		}
+		if d, err := time.Parse("20060102", id); err == nil {
+			days = append(days, d)
+		}
+	}
+	if len(days) == 0 {
+		return time.Time{}, rows.Err()
+	}
+	return slices.MinFunc(days, func(a, b time.Time) int { return a.Compare(b) }), rows.Err()
+}
+
+// columnList is t's columns, comma-separated.
+func columnList(t schema.Table) string {
+	names := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		names[i] = "`" + c.Name + "`"
+	}
+	return strings.Join(names, ", ")
+}
+
+// rebuildSummaries replaces day's trace_summaries partition with one
+// computed from its spans, and counts them.
+func (s *Store) rebuildSummaries(ctx context.Context, scratch string, day time.Time) (uint64, error) {
+	target := s.table(schema.TraceSummariesTable)
+	date := day.Format(time.DateOnly)
+	var spans uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+s.table(schema.SpansTable)+" WHERE toDate(timestamp) = toDate(?)", date).Scan(&spans); err != nil {
+		return 0, err
+	}
+	stmts := []string{
+		"DROP TABLE IF EXISTS " + scratch,
+		"CREATE TABLE " + scratch + " AS " + target,
+		"INSERT INTO " + scratch + " (" + columnList(schema.TraceSummariesTable) + ") " +
+			schema.TraceSummariesSelect(s.render, "toDate(src.timestamp) = toDate('"+date+"')"),
+		"ALTER TABLE " + target + " REPLACE PARTITION ID '" + day.Format("20060102") + "' FROM " + scratch,
+	}
+	if spans == 0 {
+		// Nothing to summarise: the day's partition, if any, goes.
+		stmts = []string{"ALTER TABLE " + target + " DROP PARTITION ID '" + day.Format("20060102") + "'"}
+	}
+	for _, q := range stmts {
+		if err := s.conn.Exec(ctx, q); err != nil {
+			return 0, err
+		}
+	}
+	return spans, nil
+}
