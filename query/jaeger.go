@@ -44,6 +44,11 @@ const (
 	// jaegerLookback is how far back the services and operations lists
 	// look (Jaeger's lists have no range).
 	jaegerLookback = 24 * time.Hour
+	// jaegerMaxLimit is the most traces one search answers (the Jaeger
+	// UI's largest choice), and jaegerMaxSpans the most spans all of them
+	// together: whole traces are held in memory to be encoded.
+	jaegerMaxLimit = 1500
+	jaegerMaxSpans = 200_000
 	// jaegerTraceMargin is how far around a search's range the spans of
 	// the traces it finds are read: a trace is found by one of its spans
 	// in the range and answered whole, as far as its other spans lie
@@ -311,8 +316,8 @@ func (s *Server) jaegerSearchParams(c echo.Context) (*jaegerSearchQuery, error) 
 	}
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > s.cfg.MaxLimit {
-			return nil, badParam("limit", "limit is a number of traces up to %d, got %q", s.cfg.MaxLimit, v)
+		if err != nil || n < 0 || n > jaegerMaxLimit {
+			return nil, badParam("limit", "limit is a number of traces up to %d, got %q", jaegerMaxLimit, v)
 		}
 		if n > 0 {
 			q.limit = n
@@ -425,8 +430,8 @@ func (s *Server) jaegerSearch(c echo.Context) error {
 	}
 	defer cancel()
 	if len(ids) > 0 {
-		if len(ids) > s.cfg.MaxLimit {
-			return badParam("traceID", "at most %d trace ids", s.cfg.MaxLimit)
+		if len(ids) > jaegerMaxLimit {
+			return badParam("traceID", "at most %d trace ids", jaegerMaxLimit)
 		}
 		marks, args := make([]string, len(ids)), make([]any, len(ids))
 		for i, v := range ids {
@@ -436,7 +441,7 @@ func (s *Server) jaegerSearch(c echo.Context) error {
 			}
 			marks[i], args[i] = "unhex(?)", id
 		}
-		traces, err := s.jaegerTraces(ctx, maxTraceSpans*len(ids), "trace_id IN ("+strings.Join(marks, ", ")+")", args...)
+		traces, err := s.jaegerTraces(ctx, min(maxTraceSpans*len(ids), jaegerMaxSpans), "trace_id IN ("+strings.Join(marks, ", ")+")", args...)
 		if err != nil {
 			return err
 		}
@@ -452,7 +457,7 @@ func (s *Server) jaegerSearch(c echo.Context) error {
         WHERE ` + strings.Join(q.where, "\n          AND ") + `
         GROUP BY trace_id ORDER BY last DESC LIMIT ?))`
 	args := append(append([]any{from.Unix(), to.Unix()}, q.args...), q.limit)
-	traces, err := s.jaegerTraces(ctx, maxTraceSpans*q.limit, where, args...)
+	traces, err := s.jaegerTraces(ctx, min(maxTraceSpans*q.limit, jaegerMaxSpans), where, args...)
 	if err != nil {
 		return err
 	}

@@ -195,6 +195,7 @@ func testJaeger(t *testing.T, c client) {
 		{"start=" + µs(testNow) + "&end=" + µs(testNow.Add(-time.Hour)), "start"},
 		{"start=yesterday", "start"},
 		{"limit=-1", "limit"},
+		{"limit=1501", "limit"},
 		{"minDuration=fast", "minDuration"},
 		{"lookback=forever", "lookback"},
 	} {
