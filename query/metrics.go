@@ -36,6 +36,10 @@ const (
 // maxMetricSeries bounds the series one query reads.
 const maxMetricSeries = 2000
 
+// maxMetricSeriesSteps bounds series × steps of one query (a variable for
+// the tests).
+var maxMetricSeriesSteps int64 = 500_000
+
 // defaultMetricLines is how many lines a query answers without a limit.
 const defaultMetricLines = 20
 
@@ -374,6 +378,12 @@ GROUP BY series_id`, args...)
 	}
 	if len(series) == 0 {
 		return notFound("name", "no series of metric %q match", name)
+	}
+	// Every series' steps are held at once (with a histogram's buckets for
+	// its quantiles): bound them.
+	if steps := int64(to.Sub(from)/step) + 2; int64(len(series))*steps > maxMetricSeriesSteps {
+		return badParam("step", "%d series over %d steps are more than the %d series-steps a query may read: narrow it (match, service) or give a larger step",
+			len(series), steps, maxMetricSeriesSteps)
 	}
 	kind := kindOf(typ, temp)
 	native := quantile > 0 && !classic && typ == schema.MetricHistogram

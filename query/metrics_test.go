@@ -222,6 +222,13 @@ func testMetricsExplorer(t *testing.T, c client) {
 	c.fail("/api/v1/metrics/query?name=queue_depth&agg=median", http.StatusBadRequest, "agg")
 	c.fail("/api/v1/metrics/query?name=queue_depth&match=queue", http.StatusBadRequest, "match")
 	c.fail("/api/v1/metrics/query?name=queue_depth&step=1ms", http.StatusBadRequest, "step")
+	// More series-steps than a query may hold (2 series over 12 steps,
+	// the bound lowered to 20).
+	defer func(n int64) { maxMetricSeriesSteps = n }(maxMetricSeriesSteps)
+	maxMetricSeriesSteps = 20
+	c.fail("/api/v1/metrics/query?name=queue_depth&from=now-10m&to=now&step=1m", http.StatusBadRequest, "step")
+	maxMetricSeriesSteps = 24
+	query("name=queue_depth").flat(t, 7, 5)
 	c.fail("/api/v1/metrics?limit=0", http.StatusBadRequest, "limit")
 }
 
