@@ -2,6 +2,7 @@ package uitest
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -208,4 +209,32 @@ func TestSLOCreateAndDelete(t *testing.T) {
 	p.do(chromedp.Navigate(srv.URL + "/#/slos/checkout-availability"))
 	p.waitFor("document.querySelectorAll('#slo-windows tbody tr').length === 5", 10*time.Second)
 	require.Zero(t, eval[int](p, "document.querySelectorAll('#slo-delete').length"))
+}
+
+// An edge's panel opens the form for an SLO on that edge, filled in; the
+// SLO is created with the edge as its target.
+func TestSLOForAnEdge(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/graph?edge="+url.QueryEscape("service:shop/web->service:shop/cart"))
+	p.waitFor("document.querySelector('#panel nav.links')", 20*time.Second)
+	href := eval[string](p, "[...document.querySelectorAll('#panel nav.links a')].find(a => a.textContent === 'New SLO').getAttribute('href')")
+	require.Equal(t, "#/slos?new=edge&source=service%3Ashop%2Fweb&destination=service%3Ashop%2Fcart", href)
+	p.do(chromedp.Navigate(srv.URL + "/" + href))
+	p.waitFor("document.getElementById('slo-new') && document.getElementById('slo-new').open", 20*time.Second)
+	require.Equal(t, "edge", eval[string](p, "document.querySelector('#slo-new select[name=target]').value"))
+	require.True(t, eval[bool](p, "document.querySelector('#slo-new input[name=service]').closest('label').hidden"))
+	require.Equal(t, "service:shop/web", eval[string](p, "document.querySelector('#slo-new input[name=source]').value"))
+	require.Equal(t, "service:shop/cart", eval[string](p, "document.querySelector('#slo-new input[name=destination]').value"))
+	p.do(chromedp.SetValue(chromedp.CSS("#slo-new input[name=name]"), "web-cart-availability"),
+		chromedp.Click(chromedp.CSS("#slo-new button[type=submit]")))
+	p.waitFor(`document.querySelector('#slo-table tr[data-key="web-cart-availability"]')`, 10*time.Second)
+	require.Contains(t, eval[string](p, `document.querySelector('#slo-table tr[data-key="web-cart-availability"]').innerText`), "shop/web → shop/cart")
+	// A service's panel opens it for the service.
+	p.do(chromedp.Navigate(srv.URL + "/#/graph?sel=" + url.QueryEscape("service:shop/cart")))
+	p.waitFor("[...document.querySelectorAll('#panel nav.links a')].some(a => a.textContent === 'New SLO')", 20*time.Second)
+	p.do(chromedp.Navigate(srv.URL + "/" + eval[string](p, "[...document.querySelectorAll('#panel nav.links a')].find(a => a.textContent === 'New SLO').getAttribute('href')")))
+	p.waitFor("document.getElementById('slo-new') && document.getElementById('slo-new').open", 20*time.Second)
+	require.Equal(t, "service", eval[string](p, "document.querySelector('#slo-new select[name=target]').value"))
+	require.Equal(t, "shop/cart", eval[string](p, "document.querySelector('#slo-new input[name=service]').value"))
+	require.Empty(t, p.consoleErrors())
 }

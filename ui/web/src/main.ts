@@ -477,7 +477,7 @@ class App {
         renderMetrics(this.pageView, s.params);
         break;
       case "slos":
-        void renderSLOs(this.pageView, s.sub);
+        void renderSLOs(this.pageView, s.sub, false, s.params);
         this.sloTimer = setInterval(() => void this.refreshPage(), SLO_REFRESH_MS);
         break;
     }

@@ -1,8 +1,8 @@
 // The SLO list's form for a new SLO (POST /api/v1/slos) and the detail
-// page's delete button (DELETE /api/v1/slos/NAME). Specs with edges,
-// filters, error rules or their own alerting are written as files or sent
-// to the API; the form covers the common case: a service's availability or
-// latency.
+// page's delete button (DELETE /api/v1/slos/NAME). Specs with filters,
+// error rules or their own alerting are written as files or sent to the
+// API; the form covers the common cases: a service's or an edge's
+// availability or latency.
 
 import { APIError, deleteJSON, getJSON, postJSON } from "../api";
 import { h } from "../dom";
@@ -14,10 +14,44 @@ export function newSLOFormOpen(): boolean {
   return d instanceof HTMLDetailsElement && d.open;
 }
 
+/**
+ * What a link to the SLO page may ask the form to start with (#/slos?new=
+ * edge&source=ID&destination=ID, or new=service&service=NS/NAME): the form
+ * opens, filled in.
+ */
+export interface SLOPrefill {
+  new?: string;
+  service?: string;
+  source?: string;
+  destination?: string;
+}
+
+/** The SLO page's address that opens the form for a service or an edge. */
+export function newSLOHref(p: SLOPrefill): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(p)) if (v) q.set(k, v);
+  return `#/slos?${q.toString()}`;
+}
+
 /** The form for a new SLO; created tells the name once the API took it. */
-export function newSLOForm(created: (name: string) => void): HTMLElement {
+export function newSLOForm(created: (name: string) => void, prefill: SLOPrefill = {}): HTMLElement {
   const name = h("input", { name: "name", required: true, pattern: "[a-z0-9][a-z0-9._\\-]*", placeholder: "checkout-availability", autocomplete: "off" });
-  const service = h("input", { name: "service", required: true, placeholder: "NAMESPACE/NAME", list: "slo-services", autocomplete: "off" });
+  const targetKind = h("select", { name: "target" }, h("option", { value: "service" }, "a service's inbound calls"), h("option", { value: "edge" }, "the calls of one edge")) as HTMLSelectElement;
+  const service = h("input", { name: "service", required: true, placeholder: "NAMESPACE/NAME", list: "slo-services", autocomplete: "off", value: prefill.service ?? "" });
+  const source = h("input", { name: "source", placeholder: "NAMESPACE/NAME or node id", list: "slo-services", autocomplete: "off", value: prefill.source ?? "" });
+  const destination = h("input", { name: "destination", placeholder: "NAMESPACE/NAME or node id", list: "slo-services", autocomplete: "off", value: prefill.destination ?? "" });
+  const serviceField = field("Service", service);
+  const edgeFields = [field("Source", source), field("Destination", destination)];
+  const showTarget = () => {
+    const edge = targetKind.value === "edge";
+    serviceField.hidden = edge;
+    service.required = !edge;
+    for (const f of edgeFields) f.hidden = !edge;
+    source.required = destination.required = edge;
+  };
+  targetKind.value = prefill.new === "edge" ? "edge" : "service";
+  targetKind.addEventListener("change", showTarget);
+  showTarget();
   const services = h("datalist", { id: "slo-services" });
   void getJSON<{ services: { namespace: string; name: string }[] | null }>("services")
     .then((r) => services.replaceChildren(...(r.services ?? []).filter((s) => s.namespace && s.name).map((s) => h("option", { value: `${s.namespace}/${s.name}` }))))
@@ -34,7 +68,7 @@ export function newSLOForm(created: (name: string) => void): HTMLElement {
     ev.preventDefault();
     const spec = {
       name: name.value.trim(),
-      target: { service: service.value.trim() },
+      target: targetKind.value === "edge" ? { edge: { source: source.value.trim(), destination: destination.value.trim() } } : { service: service.value.trim() },
       sli: kind.value === "latency" ? { latency: { threshold: threshold.value.trim() } } : "availability",
       objective: Number(objective.value),
       window: win.value,
@@ -49,7 +83,15 @@ export function newSLOForm(created: (name: string) => void): HTMLElement {
       out.replaceChildren(errorBox(err));
       const f = err instanceof APIError ? err.field : "";
       // Put the cursor in the field the API names (name, target.service, objective...).
-      const input = { name, "target.service": service, objective, "sli.latency.threshold": threshold, window: win }[f.replace(/^slos\[\d+\]\./, "")];
+      const input = {
+        name,
+        "target.service": service,
+        "target.edge.source": source,
+        "target.edge.destination": destination,
+        objective,
+        "sli.latency.threshold": threshold,
+        window: win,
+      }[f.replace(/^slos\[\d+\]\./, "")];
       input?.focus();
     }
   };
@@ -57,7 +99,9 @@ export function newSLOForm(created: (name: string) => void): HTMLElement {
     "form",
     { class: "toolbar wrap", onsubmit: (ev: Event) => void submit(ev) },
     field("Name", name),
-    field("Service", service),
+    field("Target", targetKind),
+    serviceField,
+    ...edgeFields,
     field("SLI", kind),
     thresholdField,
     field("Objective (%)", objective),
@@ -65,6 +109,7 @@ export function newSLOForm(created: (name: string) => void): HTMLElement {
     h("button", { type: "submit", class: "primary" }, "Create"),
   );
   const details = h("details", { id: "slo-new" }, h("summary", {}, "New SLO"), form, services, out);
+  details.open = Boolean(prefill.new);
   return details;
 }
 

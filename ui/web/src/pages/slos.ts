@@ -6,7 +6,7 @@ import { APIError, getJSON } from "../api";
 import { lineChart, type Line } from "../charts";
 import { fmtCount, h } from "../dom";
 import { errorBox, keepFocus, shortNode, type SortState, sortableTable, type Column } from "./common";
-import { deleteSLOButton, newSLOForm, newSLOFormOpen } from "./sloform";
+import { deleteSLOButton, newSLOForm, newSLOFormOpen, type SLOPrefill } from "./sloform";
 
 // ---- API shapes (slo.SLOView, slo.Status, slo.AlertView, slo.HistoryEvent, spec.SLO) ----
 
@@ -253,7 +253,7 @@ const listSort: SortState = { key: "", desc: true };
  * Renders the SLO list, or one SLO's detail when name is set. A refresh
  * draws the page again with fresh data without showing "Loading…" first.
  */
-export async function renderSLOs(root: HTMLElement, name = "", refresh = false): Promise<void> {
+export async function renderSLOs(root: HTMLElement, name = "", refresh = false, prefill: SLOPrefill = {}): Promise<void> {
   // A refresh leaves the list alone while a new SLO is being written.
   if (refresh && !name && newSLOFormOpen()) return;
   const token = ++renderToken;
@@ -261,7 +261,7 @@ export async function renderSLOs(root: HTMLElement, name = "", refresh = false):
   if (!refresh) page(root, name ? `SLO ${name}` : "SLOs", h("p", { class: "muted", role: "status" }, "Loading…"));
   try {
     if (name) await renderDetail(root, name, current);
-    else await renderList(root, current);
+    else await renderList(root, current, prefill);
   } catch (err) {
     if (!current()) return;
     if (err instanceof APIError && err.status === 404) {
@@ -294,7 +294,7 @@ interface ListRow {
   fastest: WindowStatus | null;
 }
 
-async function renderList(root: HTMLElement, current: () => boolean): Promise<void> {
+async function renderList(root: HTMLElement, current: () => boolean, prefill: SLOPrefill): Promise<void> {
   const body = await getJSON<{ slos: SLOView[] | null; errors?: { file: string; field?: string; error: string }[] | null }>("slos");
   if (!current()) return;
   const list = body?.slos ?? [];
@@ -309,7 +309,7 @@ async function renderList(root: HTMLElement, current: () => boolean): Promise<vo
     : "";
   const form = newSLOForm((created) => {
     void renderSLOs(root, "", true).then(() => document.querySelector<HTMLElement>(`#slo-table a[href="#/slos/${CSS.escape(created)}"]`)?.focus());
-  });
+  }, prefill);
   if (!list.length) {
     page(root, "SLOs", errorList, h("p", { class: "muted" }, "No SLOs are defined."), form);
     return;

@@ -5,6 +5,7 @@ import { APIError, getJSON } from "../api";
 import { kv, mtlsBadge, provenanceBadges } from "../badges";
 import { lineChart } from "../charts";
 import { fmtBytes, fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
+import { newSLOHref } from "../pages/sloform";
 import { edgeProtocols } from "../query";
 import type { EdgeDetail, EdgePath, GraphEdge } from "../types";
 import { panelHeader, panelRange, showPanel, type PanelContext } from "./panel";
@@ -28,6 +29,7 @@ export function openEdgePanel(panel: HTMLElement, ctx: PanelContext, id: string)
       { class: "links", "aria-label": "Related views" },
       h("a", { href: `#/requests?source=${encodeURIComponent(e.source)}&destination=${encodeURIComponent(e.target)}` }, "Requests"),
       h("a", { href: `#/requests?source=${encodeURIComponent(e.source)}&destination=${encodeURIComponent(e.target)}&failed=true` }, "Failed requests"),
+      h("a", { href: newSLOHref({ new: "edge", source: e.source, destination: e.target }) }, "New SLO"),
     ),
     sloSection(sloOnEdge(e.source, e.target)),
     charts,

@@ -9,6 +9,7 @@ import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
 import type { GraphEdge, GraphNode, ServiceDetail } from "../types";
 import { panelHeader, panelRange, showPanel, type PanelContext } from "./panel";
 import type { LogRecord } from "../pages/logs";
+import { newSLOHref } from "../pages/sloform";
 import { sloOnNode, sloSection } from "./slos";
 
 /** Extracts node ids from an analytics answer, whatever its exact shape. */
@@ -90,6 +91,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     h("a", { href: `#/requests?destination=${encodeURIComponent(n.id)}` }, "Requests to it"),
     h("a", { href: `#/requests?source=${encodeURIComponent(n.id)}` }, "Requests from it"),
     h("a", { href: `#/sql?q=${encodeURIComponent(`SELECT * FROM requests WHERE destination = '${n.id.replace(/'/g, "''")}' ORDER BY timestamp DESC LIMIT 100`)}` }, "SQL"),
+    n.kind === "service" && n.namespace ? h("a", { href: newSLOHref({ new: "service", service: `${n.namespace}/${n.name}` }) }, "New SLO") : "",
   );
   const kind = n.kind === "service" && ctx.store.isDatabase(id) ? "service · database" : n.kind;
   const subtitle = h("span", {}, [kind, n.namespace && `namespace ${n.namespace}`, n.workload && `workload ${n.workload}`, n.version && `version ${n.version}`, n.cluster && `cluster ${n.cluster}`].filter(Boolean).join(" · "));
