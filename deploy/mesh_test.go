@@ -407,7 +407,7 @@ func TestGrafanaDataSources(t *testing.T) {
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	probes := map[string]string{"prometheus": "/api/v1/status/buildinfo", "jaeger": "/api/services"}
+	probes := map[string]string{"prometheus": "/api/v1/status/buildinfo", "jaeger": "/api/services", "loki": "/api/v1/status/buildinfo"}
 	seen := map[string]bool{}
 	for _, ds := range doc.Datasources {
 		probe, ok := probes[ds.Type]
@@ -423,6 +423,9 @@ func TestGrafanaDataSources(t *testing.T) {
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body), "%s%s", u.Path, probe)
 		resp.Body.Close()
 		switch ds.Type {
+		case "loki":
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			require.NotEmpty(t, body["version"])
 		case "prometheus":
 			require.Equal(t, http.StatusOK, resp.StatusCode)
 			require.Equal(t, "success", body["status"])
@@ -432,5 +435,5 @@ func TestGrafanaDataSources(t *testing.T) {
 			require.Contains(t, body, "errors")
 		}
 	}
-	require.Len(t, seen, 2)
+	require.Len(t, seen, 3)
 }

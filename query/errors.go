@@ -63,6 +63,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(ae.Status)
 		return
 	}
+	if strings.HasPrefix(c.Request().URL.Path, lokiPrefix+"/") {
+		lokiError(c, ae.Status, ae.Message)
+		return
+	}
 	if strings.HasPrefix(c.Request().URL.Path, promPrefix+"/") {
 		// Prometheus' clients read errors from its envelope.
 		_ = c.JSON(ae.Status, promResponse{Status: "error", ErrorType: promErrorType(ae.Status), Error: ae.Message})

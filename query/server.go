@@ -140,6 +140,7 @@ func (s *Server) routes() {
 	api.GET("/openapi.yaml", s.getOpenAPI)
 	s.jaegerRoutes()
 	s.promRoutes()
+	s.lokiRoutes()
 }
 
 // Echo is the server's echo instance.

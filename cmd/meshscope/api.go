@@ -47,6 +47,7 @@ func newAPI(o serveOptions, tokens []string, authz *auth.Authorizer, stores *sto
 	a.mux.Handle("/api/", http.HandlerFunc(a.serveQuery))
 	a.mux.Handle("/jaeger/", http.HandlerFunc(a.serveQuery))     // Jaeger's query API, for Grafana
 	a.mux.Handle("/prometheus/", http.HandlerFunc(a.serveQuery)) // Prometheus' query API, for Grafana
+	a.mux.Handle("/loki/", http.HandlerFunc(a.serveQuery))       // Loki's query API, for Grafana
 	a.mux.Handle("/", ui.Handler())
 	return a
 }
@@ -66,18 +67,22 @@ func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// serveQuery hands /api/, /jaeger/ and /prometheus/ to the query server,
-// or answers 503 until ClickHouse is ready (under /jaeger/ and
-// /prometheus/ in their APIs' envelopes).
+// serveQuery hands /api/, /jaeger/, /prometheus/ and /loki/ to the query
+// server, or answers 503 until ClickHouse is ready (under /jaeger/,
+// /prometheus/ and /loki/ as those APIs answer errors).
 func (a *api) serveQuery(w http.ResponseWriter, r *http.Request) {
 	if q := a.query.Load(); q != nil {
 		q.Handler().ServeHTTP(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Retry-After", "2")
-	w.WriteHeader(http.StatusServiceUnavailable)
 	const msg = "starting: ClickHouse is not connected yet"
+	w.Header().Set("Retry-After", "2")
+	if strings.HasPrefix(r.URL.Path, "/loki/") {
+		http.Error(w, msg, http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusServiceUnavailable)
 	if strings.HasPrefix(r.URL.Path, "/prometheus/") {
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "error", "errorType": "unavailable", "error": msg})
 		return

@@ -155,6 +155,29 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	require.Positive(t, found.Traces[j].Errors)
 	require.Positive(t, srv.metric(`meshscope_trace_searches_total{table="trace_summaries"}`))
 
+	// Loki's query API (what Grafana's Loki data source reads) finds the
+	// same record by service, level and trace.
+	var loki struct {
+		Status string
+		Data   struct {
+			Result []struct {
+				Stream map[string]string
+				Values [][2]string
+			}
+		}
+	}
+	selector := fmt.Sprintf(`{service_name=%q, level="error", trace_id=%q}`, rec.Service, rec.TraceID)
+	getJSON(t, "http://"+srv.httpAddr+"/loki/api/v1/query_range?since=1h&limit=50&query="+url.QueryEscape(selector), &loki)
+	require.Equal(t, "success", loki.Status)
+	require.NotEmpty(t, loki.Data.Result, selector)
+	bodies := []string{}
+	for _, r := range loki.Data.Result {
+		for _, v := range r.Values {
+			bodies = append(bodies, v[1])
+		}
+	}
+	require.Contains(t, bodies, rec.Body)
+
 	// Jaeger's query API (what Grafana's Jaeger data source reads) lists
 	// the service, finds the same failed trace by its error tag, and draws
 	// the gateway's calls among the dependencies.

@@ -1,0 +1,391 @@
+// Package logql parses the part of Loki's LogQL that Grafana's Loki data
+// source sends for logs kept outside Loki: a stream selector with line
+// filters, and the log volume's metric queries over it.
+//
+//	{service_name="cart", level=~"error|warn"} |= "timeout" != "retry" |~ "code=5\\d\\d"
+//	sum by (level) (count_over_time({service_name="cart"} | drop __error__ [1m]))
+//	rate({service_name="cart"}[5m])
+//
+// Anything else (parsers such as | json, label filters after the
+// selector, unwrapped ranges, other aggregations) is refused with an
+// error that says what is not supported.
+package logql
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MatchType is a label matcher's operator.
+type MatchType string
+
+// The matcher operators.
+const (
+	Equal     MatchType = "="
+	NotEqual  MatchType = "!="
+	Regexp    MatchType = "=~"
+	NotRegexp MatchType = "!~"
+)
+
+// Matcher is one label matcher of the stream selector.
+type Matcher struct {
+	Name  string
+	Type  MatchType
+	Value string
+}
+
+// LineFilter is one line filter: contains (|=), does not contain (!=),
+// matches (|~) or does not match (!~) a regular expression.
+type LineFilter struct {
+	Op    string
+	Value string
+}
+
+// LogQuery is a stream selector and its line filters.
+type LogQuery struct {
+	Matchers []Matcher
+	Filters  []LineFilter
+}
+
+// MetricQuery counts a log query's lines over a range: count_over_time
+// (Rate false) or rate (per second), summed by By when Sum is set.
+type MetricQuery struct {
+	Log   LogQuery
+	Range time.Duration
+	Rate  bool
+	Sum   bool
+	By    []string
+}
+
+// Query is a parsed query: exactly one of Log and Metric is set.
+type Query struct {
+	Log    *LogQuery
+	Metric *MetricQuery
+}
+
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// parser reads a query left to right.
+type parser struct {
+	s   string
+	pos int
+}
+
+// Parse parses a LogQL query of the supported subset.
+func Parse(q string) (Query, error) {
+	p := &parser{s: q}
+	var out Query
+	var err error
+	p.space()
+	if p.peek("{") {
+		var lq LogQuery
+		if lq, err = p.logQuery(); err == nil {
+			out.Log = &lq
+		}
+	} else {
+		var mq MetricQuery
+		if mq, err = p.metricQuery(); err == nil {
+			out.Metric = &mq
+		}
+	}
+	if err != nil {
+		return Query{}, err
+	}
+	p.space()
+	if p.pos < len(p.s) {
+		return Query{}, p.errorf("unexpected %q", p.rest(12))
+	}
+	return out, nil
+}
+
+func (p *parser) errorf(format string, args ...any) error {
+	return fmt.Errorf("parse error at position %d: %s", p.pos+1, fmt.Sprintf(format, args...))
+}
+
+func (p *parser) rest(n int) string {
+	r := p.s[p.pos:]
+	if len(r) > n {
+		r = r[:n] + "…"
+	}
+	return r
+}
+
+func (p *parser) space() {
+	for p.pos < len(p.s) && strings.ContainsRune(" \t\r\n", rune(p.s[p.pos])) {
+		p.pos++
+	}
+}
+
+func (p *parser) peek(tok string) bool { return strings.HasPrefix(p.s[p.pos:], tok) }
+
+// accept consumes tok (after spaces) when it is next.
+func (p *parser) accept(tok string) bool {
+	p.space()
+	if p.peek(tok) {
+		p.pos += len(tok)
+		return true
+	}
+	return false
+}
+
+func (p *parser) expect(tok string) error {
+	if !p.accept(tok) {
+		if p.pos >= len(p.s) {
+			return p.errorf("expected %q, got the end of the query", tok)
+		}
+		return p.errorf("expected %q, got %q", tok, p.rest(12))
+	}
+	return nil
+}
+
+// ident reads a label or function name.
+func (p *parser) ident() (string, error) {
+	p.space()
+	start := p.pos
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		if c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || p.pos > start && c >= '0' && c <= '9' {
+			p.pos++
+			continue
+		}
+		break
+	}
+	if p.pos == start {
+		if p.pos >= len(p.s) {
+			return "", p.errorf("expected a name, got the end of the query")
+		}
+		return "", p.errorf("expected a name, got %q", p.rest(12))
+	}
+	return p.s[start:p.pos], nil
+}
+
+// str reads a double-quoted (Go escapes) or back-quoted string.
+func (p *parser) str() (string, error) {
+	p.space()
+	if p.pos >= len(p.s) {
+		return "", p.errorf("expected a string, got the end of the query")
+	}
+	q := p.s[p.pos]
+	if q != '"' && q != '`' {
+		return "", p.errorf("expected a string, got %q", p.rest(12))
+	}
+	for end := p.pos + 1; end < len(p.s); end++ {
+		switch {
+		case q == '"' && p.s[end] == '\\':
+			end++ // the escaped character
+		case p.s[end] == q:
+			v, err := strconv.Unquote(p.s[p.pos : end+1])
+			if err != nil {
+				return "", p.errorf("invalid string %s: %v", p.s[p.pos:end+1], err)
+			}
+			p.pos = end + 1
+			return v, nil
+		}
+	}
+	return "", p.errorf("unterminated string")
+}
+
+func (p *parser) logQuery() (LogQuery, error) {
+	var q LogQuery
+	if err := p.expect("{"); err != nil {
+		return q, err
+	}
+	for !p.accept("}") {
+		if len(q.Matchers) > 0 {
+			if err := p.expect(","); err != nil {
+				return q, err
+			}
+		}
+		name, err := p.ident()
+		if err != nil {
+			return q, err
+		}
+		var typ MatchType
+		p.space()
+		for _, t := range []MatchType{Regexp, NotRegexp, NotEqual, Equal} {
+			if p.accept(string(t)) {
+				typ = t
+				break
+			}
+		}
+		if typ == "" {
+			return q, p.errorf("expected one of = != =~ !~ after %s", name)
+		}
+		v, err := p.str()
+		if err != nil {
+			return q, err
+		}
+		if typ == Regexp || typ == NotRegexp {
+			if _, err := regexp.Compile(v); err != nil {
+				return q, fmt.Errorf("invalid regular expression %q for %s: %v", v, name, err)
+			}
+		}
+		q.Matchers = append(q.Matchers, Matcher{Name: name, Type: typ, Value: v})
+	}
+	if len(q.Matchers) == 0 {
+		return q, fmt.Errorf("the stream selector needs at least one label matcher")
+	}
+	for {
+		p.space()
+		var op string
+		for _, o := range []string{"|=", "!=", "|~", "!~"} {
+			if p.accept(o) {
+				op = o
+				break
+			}
+		}
+		if op == "" {
+			if p.accept("|") {
+				// Stages: only drop (of labels this API has none of) is
+				// accepted, as Grafana's log volume sends it.
+				stage, err := p.ident()
+				if err != nil {
+					return q, err
+				}
+				if stage != "drop" {
+					return q, fmt.Errorf("the %q stage is not supported: only line filters (|= != |~ !~) are", stage)
+				}
+				for {
+					if _, err := p.ident(); err != nil {
+						return q, err
+					}
+					if !p.accept(",") {
+						break
+					}
+				}
+				continue
+			}
+			return q, nil
+		}
+		v, err := p.str()
+		if err != nil {
+			return q, err
+		}
+		if op == "|~" || op == "!~" {
+			if _, err := regexp.Compile(v); err != nil {
+				return q, fmt.Errorf("invalid regular expression %q in a line filter: %v", v, err)
+			}
+		}
+		q.Filters = append(q.Filters, LineFilter{Op: op, Value: v})
+	}
+}
+
+func (p *parser) metricQuery() (MetricQuery, error) {
+	var q MetricQuery
+	fn, err := p.ident()
+	if err != nil {
+		return q, err
+	}
+	if fn == "sum" {
+		q.Sum = true
+		by := func() error {
+			if !p.accept("by") {
+				return nil
+			}
+			if err := p.expect("("); err != nil {
+				return err
+			}
+			for !p.accept(")") {
+				if len(q.By) > 0 {
+					if err := p.expect(","); err != nil {
+						return err
+					}
+				}
+				l, err := p.ident()
+				if err != nil {
+					return err
+				}
+				q.By = append(q.By, l)
+			}
+			return nil
+		}
+		if err := by(); err != nil {
+			return q, err
+		}
+		if err := p.expect("("); err != nil {
+			return q, err
+		}
+		if fn, err = p.ident(); err != nil {
+			return q, err
+		}
+		inner, err := p.rangeAggregation(fn)
+		if err != nil {
+			return q, err
+		}
+		inner.Sum, inner.By = true, q.By
+		if err := p.expect(")"); err != nil {
+			return q, err
+		}
+		if len(q.By) == 0 {
+			if err := by(); err != nil {
+				return q, err
+			}
+			inner.By = q.By
+		}
+		return inner, nil
+	}
+	return p.rangeAggregation(fn)
+}
+
+// rangeAggregation reads what follows count_over_time or rate.
+func (p *parser) rangeAggregation(fn string) (MetricQuery, error) {
+	var q MetricQuery
+	switch fn {
+	case "count_over_time":
+	case "rate":
+		q.Rate = true
+	default:
+		return q, fmt.Errorf("%s is not supported: only count_over_time and rate, optionally in sum [by (...)]", fn)
+	}
+	if err := p.expect("("); err != nil {
+		return q, err
+	}
+	lq, err := p.logQuery()
+	if err != nil {
+		return q, err
+	}
+	q.Log = lq
+	if err := p.expect("["); err != nil {
+		return q, err
+	}
+	end := strings.IndexByte(p.s[p.pos:], ']')
+	if end < 0 {
+		return q, p.errorf("unterminated range")
+	}
+	d, err := parseDuration(strings.TrimSpace(p.s[p.pos : p.pos+end]))
+	if err != nil {
+		return q, p.errorf("invalid range %q: %v", p.s[p.pos:p.pos+end], err)
+	}
+	p.pos += end + 1
+	if d < time.Second {
+		return q, fmt.Errorf("the range must be at least 1s, got %s", d)
+	}
+	q.Range = d
+	return q, p.expect(")")
+}
+
+// parseDuration reads a range: Go durations and days (d), weeks (w).
+func parseDuration(s string) (time.Duration, error) {
+	for _, u := range []struct {
+		suffix string
+		d      time.Duration
+	}{{"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok && n != "" && !strings.ContainsAny(n, "hmsuµn") {
+			v, err := strconv.Atoi(n)
+			if err != nil || v <= 0 {
+				return 0, fmt.Errorf("not a duration")
+			}
+			return time.Duration(v) * u.d, nil
+		}
+	}
+	return time.ParseDuration(s)
+}
+
+// Labels are the stream labels this API knows, besides resource attributes.
+var Labels = []string{"level", "service_name", "service_namespace", "trace_id"}
+
+// IsLabelName says whether s is a valid label name.
+func IsLabelName(s string) bool { return labelName.MatchString(s) }

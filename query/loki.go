@@ -1,0 +1,571 @@
+package query
+
+// Loki's HTTP query API under /loki/api/v1, over the OpenTelemetry log
+// records meshscope stores, so that Grafana's Loki data source (URL
+// http://HOST:8080/loki) shows them, with its log volume, and Grafana's
+// trace view links to them. The queries are the LogQL subset of
+// query/logql. A record's stream labels are service_name,
+// service_namespace, level (its severity: trace, debug, info, warn, error,
+// fatal, unknown) and trace_id (when it has one); any other label a
+// selector names is read from the record's resource (k8s_pod_name matches
+// k8s.pod.name too). Shapes and errors are Loki's (plain-text errors).
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/meshscope/meshscope/query/logql"
+)
+
+// lokiPrefix is where the Loki API is mounted.
+const lokiPrefix = "/loki/api/v1"
+
+const (
+	lokiDefaultLimit = 100
+	lokiMaxLimit     = 5000
+	// lokiMaxBuckets bounds the counting buckets of a metric query.
+	lokiMaxBuckets = 100_000
+)
+
+// lokiLevel is a record's level label, from its severity number.
+const lokiLevel = "multiIf(severity_number >= 21, 'fatal', severity_number >= 17, 'error', severity_number >= 13, 'warn', " +
+	"severity_number >= 9, 'info', severity_number >= 5, 'debug', severity_number >= 1, 'trace', 'unknown')"
+
+// lokiTraceID is a record's trace_id label: hex, empty without a trace.
+const lokiTraceID = "replaceRegexpAll(lower(hex(trace_id)), '^0+$', '')"
+
+// lokiStreamLabels are the labels of a record's stream, in order, with
+// their SQL; metric queries leave trace_id out.
+var lokiStreamLabels = []struct{ name, expr string }{
+	{"service_name", "service_name"},
+	{"service_namespace", "service_namespace"},
+	{"level", lokiLevel},
+	{"trace_id", lokiTraceID},
+}
+
+// lokiLabelExpr is the SQL value of a label of a record.
+func lokiLabelExpr(name string) (string, []any) {
+	switch name {
+	case "service_name":
+		return "service_name", nil
+	case "service_namespace", "namespace":
+		return "service_namespace", nil
+	case "level", "detected_level":
+		return lokiLevel, nil
+	case "trace_id", "traceID":
+		return lokiTraceID, nil
+	}
+	dotted := strings.ReplaceAll(name, "_", ".")
+	return "if(has(resource_keys, ?), resource_values[indexOf(resource_keys, ?)], resource_values[indexOf(resource_keys, ?)])",
+		[]any{name, name, dotted}
+}
+
+// lokiWhere is the SQL condition of a log query's matchers and filters.
+func lokiWhere(q logql.LogQuery) (string, []any) {
+	where, args := []string{}, []any{}
+	for _, m := range q.Matchers {
+		expr, a := lokiLabelExpr(m.Name)
+		args = append(args, a...)
+		switch m.Type {
+		case logql.Equal:
+			where, args = append(where, expr+" = ?"), append(args, m.Value)
+		case logql.NotEqual:
+			where, args = append(where, expr+" != ?"), append(args, m.Value)
+		case logql.Regexp:
+			where, args = append(where, "match("+expr+", ?)"), append(args, "^(?:"+m.Value+")$")
+		case logql.NotRegexp:
+			where, args = append(where, "NOT match("+expr+", ?)"), append(args, "^(?:"+m.Value+")$")
+		}
+	}
+	for _, f := range q.Filters {
+		switch f.Op {
+		case "|=":
+			where, args = append(where, "position(body, ?) > 0"), append(args, f.Value)
+		case "!=":
+			where, args = append(where, "position(body, ?) = 0"), append(args, f.Value)
+		case "|~":
+			where, args = append(where, "match(body, ?)"), append(args, f.Value)
+		case "!~":
+			where, args = append(where, "NOT match(body, ?)"), append(args, f.Value)
+		}
+	}
+	if len(where) == 0 {
+		return "1", args
+	}
+	return strings.Join(where, " AND "), args
+}
+
+func (s *Server) lokiRoutes() {
+	g := s.e.Group(lokiPrefix)
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		g.Add(m, "/query_range", s.lokiQueryRange)
+		g.Add(m, "/query", s.lokiQuery)
+		g.Add(m, "/series", s.lokiSeries)
+	}
+	g.GET("/labels", s.lokiLabels)
+	g.GET("/label/:name/values", s.lokiLabelValues)
+	g.GET("/index/stats", s.lokiIndexStats)
+	g.GET("/status/buildinfo", func(c echo.Context) error {
+		// The release whose API this follows (Grafana picks features by it).
+		return c.JSON(http.StatusOK, map[string]string{"version": "2.9.0", "revision": "", "branch": "", "buildUser": "", "buildDate": "", "goVersion": runtime.Version()})
+	})
+}
+
+// lokiTime reads a time: Unix nanoseconds (Loki's own form), or what
+// ParseTime reads (RFC 3339, Unix seconds, relative).
+func (s *Server) lokiTime(c echo.Context, name string, def time.Time) (time.Time, error) {
+	v := c.FormValue(name)
+	if v == "" {
+		return def, nil
+	}
+	if len(v) >= 16 && strings.Trim(v, "0123456789") == "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err == nil {
+			return time.Unix(0, n), nil
+		}
+	}
+	t, err := ParseTime(v, s.now())
+	if err != nil {
+		return t, badParam(name, "invalid %s: %v", name, err)
+	}
+	return t, nil
+}
+
+// lokiRange reads start and end (default: the hour before end, or since).
+func (s *Server) lokiRange(c echo.Context) (time.Time, time.Time, error) {
+	end, err := s.lokiTime(c, "end", s.now())
+	if err != nil {
+		return end, end, err
+	}
+	since := time.Hour
+	if v := c.FormValue("since"); v != "" {
+		if since, err = ParseDuration(v); err != nil {
+			return end, end, badParam("since", "invalid since: %v", err)
+		}
+	}
+	start, err := s.lokiTime(c, "start", end.Add(-since))
+	if err != nil {
+		return start, end, err
+	}
+	if end.Before(start) {
+		return start, end, badParam("end", "end timestamp must not be before start time")
+	}
+	return start, end, nil
+}
+
+func lokiParse(c echo.Context) (logql.Query, error) {
+	v := c.FormValue("query")
+	if v == "" {
+		return logql.Query{}, badParam("query", "query is required")
+	}
+	q, err := logql.Parse(v)
+	if err != nil {
+		return q, badParam("query", "%v", err)
+	}
+	return q, nil
+}
+
+// lokiOK answers Loki's envelope.
+func lokiOK(c echo.Context, resultType string, result any) error {
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "data": map[string]any{"resultType": resultType, "result": result, "stats": map[string]any{}}})
+}
+
+// GET|POST /loki/api/v1/query_range
+func (s *Server) lokiQueryRange(c echo.Context) error {
+	q, err := lokiParse(c)
+	if err != nil {
+		return err
+	}
+	start, end, err := s.lokiRange(c)
+	if err != nil {
+		return err
+	}
+	if q.Log != nil {
+		return s.lokiLogs(c, *q.Log, start, end)
+	}
+	step := time.Duration(0)
+	if v := c.FormValue("step"); v != "" {
+		if f, ferr := strconv.ParseFloat(v, 64); ferr == nil {
+			step = time.Duration(f * float64(time.Second))
+		} else if step, err = ParseDuration(v); err != nil {
+			return badParam("step", "invalid step: %v", err)
+		}
+	} else {
+		step = max(end.Sub(start)/250, time.Second) // Loki's default resolution
+	}
+	step = step.Truncate(time.Second)
+	if step < time.Second {
+		return badParam("step", "step must be at least 1s")
+	}
+	series, err := s.lokiCount(c.Request().Context(), *q.Metric, start, end, step)
+	if err != nil {
+		return err
+	}
+	result := make([]map[string]any, 0, len(series))
+	for _, sr := range series {
+		values := make([][2]any, 0, len(sr.points))
+		for _, p := range sr.points {
+			values = append(values, [2]any{float64(p.t), promFloat(p.v)})
+		}
+		result = append(result, map[string]any{"metric": sr.labels, "values": values})
+	}
+	return lokiOK(c, "matrix", result)
+}
+
+// GET|POST /loki/api/v1/query: a metric query at one time (a vector), or
+// a log query over the hour (or since) before it.
+func (s *Server) lokiQuery(c echo.Context) error {
+	q, err := lokiParse(c)
+	if err != nil {
+		return err
+	}
+	at, err := s.lokiTime(c, "time", s.now())
+	if err != nil {
+		return err
+	}
+	if q.Log != nil {
+		since := time.Hour
+		if v := c.FormValue("since"); v != "" {
+			if since, err = ParseDuration(v); err != nil {
+				return badParam("since", "invalid since: %v", err)
+			}
+		}
+		return s.lokiLogs(c, *q.Log, at.Add(-since), at)
+	}
+	at = at.Truncate(time.Second)
+	series, err := s.lokiCount(c.Request().Context(), *q.Metric, at, at, time.Second)
+	if err != nil {
+		return err
+	}
+	result := make([]map[string]any, 0, len(series))
+	for _, sr := range series {
+		if len(sr.points) > 0 {
+			p := sr.points[len(sr.points)-1]
+			result = append(result, map[string]any{"metric": sr.labels, "value": [2]any{float64(p.t), promFloat(p.v)}})
+		}
+	}
+	return lokiOK(c, "vector", result)
+}
+
+// lokiLogs answers a log query's records as streams, newest first
+// (direction=backward, the default) or oldest first.
+func (s *Server) lokiLogs(c echo.Context, q logql.LogQuery, start, end time.Time) error {
+	limit := lokiDefaultLimit
+	if v := c.FormValue("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > lokiMaxLimit {
+			return badParam("limit", "limit is a number of lines from 1 to %d, got %q", lokiMaxLimit, v)
+		}
+		limit = n
+	}
+	order := "DESC"
+	switch strings.ToLower(c.FormValue("direction")) {
+	case "", "backward":
+	case "forward":
+		order = "ASC"
+	default:
+		return badParam("direction", "direction is forward or backward, got %q", c.FormValue("direction"))
+	}
+	where, args := lokiWhere(q)
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	type stream struct {
+		labels map[string]string
+		values [][2]string
+	}
+	var streams []*stream
+	byKey := map[string]*stream{}
+	err = s.scanAll(ctx, func(scan func(...any) error) error {
+		var (
+			ns    uint64
+			body  string
+			lvals [4]string
+		)
+		if err := scan(&ns, &body, &lvals[0], &lvals[1], &lvals[2], &lvals[3]); err != nil {
+			return err
+		}
+		labels := map[string]string{}
+		for i, l := range lokiStreamLabels {
+			if lvals[i] != "" {
+				labels[l.name] = lvals[i]
+			}
+		}
+		key := lineKey(labels)
+		st := byKey[key]
+		if st == nil {
+			st = &stream{labels: labels}
+			byKey[key] = st
+			streams = append(streams, st)
+		}
+		st.values = append(st.values, [2]string{strconv.FormatUint(ns, 10), body})
+		return nil
+	}, `
+SELECT time_unix_nano, body, service_name, service_namespace, `+lokiLevel+`, `+lokiTraceID+`
+FROM logs
+WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND time_unix_nano >= ? AND time_unix_nano <= ?
+  AND `+where+`
+ORDER BY time_unix_nano `+order+`
+LIMIT ?`, append(append([]any{start.Unix(), end.Unix() + 1, uint64(max(start.UnixNano(), 0)), uint64(max(end.UnixNano(), 0))}, args...), limit)...)
+	if err != nil {
+		return err
+	}
+	result := make([]map[string]any, 0, len(streams))
+	for _, st := range streams {
+		result = append(result, map[string]any{"stream": st.labels, "values": st.values})
+	}
+	return lokiOK(c, "streams", result)
+}
+
+// lokiSeries is one series of a metric query.
+type lokiSeries struct {
+	labels map[string]string
+	points []lokiPoint
+}
+
+type lokiPoint struct {
+	t int64 // Unix seconds
+	v float64
+}
+
+// lokiCount evaluates a metric query at every step from start to end: the
+// lines in (t - range, t], per second for rate, by stream (or summed by
+// the labels asked). Lines are counted in buckets of the greatest common
+// divisor of range and step, so each step sums whole buckets.
+func (s *Server) lokiCount(ctx context.Context, q logql.MetricQuery, start, end time.Time, step time.Duration) ([]lokiSeries, error) {
+	rng, st := int64(q.Range/time.Second), int64(step/time.Second)
+	g := gcd(rng, st)
+	from, to := start.Unix()-rng, end.Unix()
+	if (to-from)/g > lokiMaxBuckets {
+		return nil, badParam("step", "the range and step need %d counting buckets, more than the %d allowed: give a larger step or range", (to-from)/g, lokiMaxBuckets)
+	}
+	var names, exprs []string
+	var args []any
+	if q.Sum {
+		for _, l := range q.By {
+			e, a := lokiLabelExpr(l)
+			names, exprs, args = append(names, l), append(exprs, e), append(args, a...)
+		}
+	} else {
+		for _, l := range lokiStreamLabels[:3] {
+			names, exprs = append(names, l.name), append(exprs, l.expr)
+		}
+	}
+	where, wargs := lokiWhere(q.Log)
+	// Aliased, so that GROUP BY names them (their bound values once).
+	cols, group := "'' AS l0", "l0"
+	if len(exprs) > 0 {
+		aliased, as := make([]string, len(exprs)), make([]string, len(exprs))
+		for i, e := range exprs {
+			as[i] = "l" + strconv.Itoa(i)
+			aliased[i] = e + " AS " + as[i]
+		}
+		cols, group = strings.Join(aliased, ", "), strings.Join(as, ", ")
+	}
+	if err := s.store(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	type key = string
+	counts := map[key]map[int64]uint64{}
+	labelsOf := map[key]map[string]string{}
+	err := s.scanAll(ctx, func(scan func(...any) error) error {
+		vals := make([]string, max(len(exprs), 1))
+		var (
+			b uint32
+			n uint64
+		)
+		dest := []any{}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := scan(append(dest, &b, &n)...); err != nil {
+			return err
+		}
+		labels := map[string]string{}
+		for i, name := range names {
+			if vals[i] != "" {
+				labels[name] = vals[i]
+			}
+		}
+		k := lineKey(labels)
+		if counts[k] == nil {
+			counts[k], labelsOf[k] = map[int64]uint64{}, labels
+		}
+		counts[k][int64(b)] += n
+		return nil
+	}, `
+SELECT `+cols+`, intDiv(toUInt32(timestamp), ?) AS b, count()
+FROM logs
+WHERE timestamp > toDateTime(?) AND timestamp <= toDateTime(?) AND `+where+`
+GROUP BY `+group+`, b`, append(append(args, uint32(g), from, to), wargs...)...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]lokiSeries, 0, len(counts))
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		sr := lokiSeries{labels: labelsOf[k]}
+		for t := start.Unix(); t <= end.Unix(); t += st {
+			var n uint64
+			// Buckets starting in (t - range, t]: b*g > t-rng and b*g <= t.
+			for b := (t-rng)/g + 1; b*g <= t; b++ {
+				n += counts[k][b]
+			}
+			if n == 0 {
+				continue
+			}
+			v := float64(n)
+			if q.Rate {
+				v /= float64(rng)
+			}
+			sr.points = append(sr.points, lokiPoint{t: t, v: v})
+		}
+		if len(sr.points) > 0 {
+			out = append(out, sr)
+		}
+	}
+	return out, nil
+}
+
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return max(a, 1)
+}
+
+// GET|POST /loki/api/v1/series?match[]=: the streams' label sets.
+func (s *Server) lokiSeries(c echo.Context) error {
+	if err := c.Request().ParseForm(); err != nil {
+		return badParam("match[]", "invalid form: %v", err)
+	}
+	start, end, err := s.lokiRange(c)
+	if err != nil {
+		return err
+	}
+	selectors := c.Request().Form["match[]"]
+	if len(selectors) == 0 {
+		selectors = []string{`{service_name=~".+"}`}
+	}
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	seen := map[string]bool{}
+	out := []map[string]string{}
+	for _, sel := range selectors {
+		q, err := logql.Parse(sel)
+		if err != nil || q.Log == nil {
+			return badParam("match[]", "invalid selector %q: %v", sel, err)
+		}
+		where, args := lokiWhere(*q.Log)
+		err = s.scanAll(ctx, func(scan func(...any) error) error {
+			var svc, ns, level string
+			if err := scan(&svc, &ns, &level); err != nil {
+				return err
+			}
+			labels := map[string]string{"service_name": svc, "level": level}
+			if ns != "" {
+				labels["service_namespace"] = ns
+			}
+			if k := lineKey(labels); !seen[k] {
+				seen[k] = true
+				out = append(out, labels)
+			}
+			return nil
+		}, `SELECT service_name, service_namespace, `+lokiLevel+` AS level FROM logs
+WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND `+where+`
+GROUP BY service_name, service_namespace, level ORDER BY service_name, service_namespace, level LIMIT 10000`,
+			append([]any{start.Unix(), end.Unix()}, args...)...)
+		if err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "data": out})
+}
+
+// GET /loki/api/v1/labels
+func (s *Server) lokiLabels(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "data": logql.Labels})
+}
+
+// GET /loki/api/v1/label/{name}/values: the values over the range (none
+// for trace_id, one per trace).
+func (s *Server) lokiLabelValues(c echo.Context) error {
+	name := c.Param("name")
+	if !logql.IsLabelName(name) {
+		return badParam("name", "invalid label name %q", name)
+	}
+	start, end, err := s.lokiRange(c)
+	if err != nil {
+		return err
+	}
+	values := []string{}
+	if name == "trace_id" {
+		return c.JSON(http.StatusOK, map[string]any{"status": "success", "data": values})
+	}
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	expr, args := lokiLabelExpr(name)
+	err = s.scanAll(ctx, func(scan func(...any) error) error {
+		var v string
+		if err := scan(&v); err != nil {
+			return err
+		}
+		values = append(values, v)
+		return nil
+	}, `SELECT DISTINCT `+expr+` AS v FROM logs WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND v != '' ORDER BY v LIMIT 10000`,
+		append(args, start.Unix(), end.Unix())...)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "data": values})
+}
+
+// GET /loki/api/v1/index/stats: how much a query's selector reads.
+func (s *Server) lokiIndexStats(c echo.Context) error {
+	q, err := lokiParse(c)
+	if err != nil {
+		return err
+	}
+	if q.Log == nil {
+		return badParam("query", "index stats take a stream selector")
+	}
+	start, end, err := s.lokiRange(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	where, args := lokiWhere(*q.Log)
+	var streams, entries, bytes uint64
+	err = s.deps.Store.Conn().QueryRow(ctx, `SELECT uniqExact(service_name, service_namespace, `+lokiLevel+`), count(), sum(length(body)) FROM logs
+WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND `+where, append([]any{start.Unix(), end.Unix()}, args...)...).Scan(&streams, &entries, &bytes)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"streams": streams, "chunks": 0, "entries": entries, "bytes": bytes})
+}
+
+// lokiError answers an error as Loki does: its message as plain text.
+func lokiError(c echo.Context, status int, msg string) {
+	_ = c.String(status, msg)
+}
