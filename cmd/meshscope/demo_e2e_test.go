@@ -7,8 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -268,6 +272,53 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 		total += v
 	}
 	require.Positive(t, total)
+
+	// The Grafana dashboard's queries (deploy/grafana) answer, with data.
+	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana", "dashboards", "meshscope-mesh.json"))
+	require.NoError(t, err)
+	var dash struct {
+		Templating struct{ List []struct{ Name, Definition string } }
+		Panels     []struct {
+			Title   string
+			Targets []struct {
+				Datasource struct{ Type string }
+				Expr       string
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(raw, &dash))
+	expand := strings.NewReplacer("$__rate_interval", "1m", "$service", ".*")
+	type answer struct {
+		Status string
+		Data   struct{ Result []any }
+	}
+	root := "http://" + srv.httpAddr
+	for _, v := range dash.Templating.List {
+		m := regexp.MustCompile(`^label_values\((\w+), (\w+)\)$`).FindStringSubmatch(v.Definition)
+		require.NotNil(t, m, v.Definition)
+		var values struct{ Data []string }
+		getJSON(t, root+"/prometheus/api/v1/label/"+m[2]+"/values?match[]="+m[1], &values)
+		require.NotEmpty(t, values.Data, "variable %s", v.Name)
+	}
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			var a answer
+			switch tg.Datasource.Type {
+			case "prometheus":
+				getJSON(t, root+"/prometheus/api/v1/query?query="+url.QueryEscape(expand.Replace(tg.Expr)), &a)
+			case "loki":
+				getJSON(t, root+"/loki/api/v1/query_range?since=1h&query="+url.QueryEscape(expand.Replace(tg.Expr)), &a)
+			case "jaeger":
+				var deps struct{ Data []any }
+				getJSON(t, root+"/jaeger/api/dependencies", &deps)
+				a.Status, a.Data.Result = "success", deps.Data
+			default:
+				t.Fatalf("panel %q: data source %q", p.Title, tg.Datasource.Type)
+			}
+			require.Equal(t, "success", a.Status, p.Title)
+			require.NotEmpty(t, a.Data.Result, "panel %q: %s", p.Title, tg.Expr)
+		}
+	}
 }
 
 // getJSON decodes the 200 answer of url into v.
