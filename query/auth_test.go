@@ -40,6 +40,10 @@ func TestAuth(t *testing.T) {
 		{"health is public", "GET", "/healthz", "", http.StatusOK},
 		{"ui is public", "GET", "/assets/app.js", "", http.StatusOK},
 		{"openapi is public", "GET", "/api/v1/openapi.yaml", "", http.StatusOK},
+		{"prometheus api", "GET", "/prometheus/api/v1/status/buildinfo", "", http.StatusUnauthorized},
+		{"prometheus api with token", "GET", "/prometheus/api/v1/status/buildinfo", "Bearer s3cret", http.StatusOK},
+		{"loki api", "GET", "/loki/api/v1/labels", "", http.StatusUnauthorized},
+		{"jaeger api", "GET", "/jaeger/api/services", "", http.StatusUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := http.NewRequest(tc.method, api.client.base+tc.path, strings.NewReader(`{"query":"SELECT 1"}`))
