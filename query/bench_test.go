@@ -24,7 +24,8 @@ import (
 // grouped by trace, the service checked per trace, sent straight to
 // ClickHouse, so without the HTTP and JSON work the API adds). Without one:
 // all-spans (every span of the range grouped, as for ranges the summaries do
-// not cover) against all-summaries.
+// not cover) against all-summaries. jaeger-service and jaeger-all: Jaeger's
+// search, whole traces.
 func BenchmarkTraceSearch(b *testing.B) {
 	st, now := seedTraces(b)
 	ctx := context.Background()
@@ -60,6 +61,30 @@ func BenchmarkTraceSearch(b *testing.B) {
 			require.Len(b, l.Traces, 50)
 		}
 	}
+	// Jaeger's search answers whole traces (every span of the 20 newest),
+	// not summaries: by service, and over every service.
+	jaeger := func(b *testing.B, service bool) {
+		i := 0
+		for b.Loop() {
+			i++
+			u := summariesURL + "/jaeger/api/traces?limit=20&lookback=1h"
+			if service {
+				u += fmt.Sprintf("&service=svc-%d", i%60)
+			}
+			resp, err := http.Get(u)
+			require.NoError(b, err)
+			var l struct {
+				Data []struct{ Spans []any }
+			}
+			require.NoError(b, json.NewDecoder(resp.Body).Decode(&l))
+			resp.Body.Close()
+			require.Equal(b, http.StatusOK, resp.StatusCode)
+			require.Len(b, l.Data, 20)
+			require.Len(b, l.Data[0].Spans, 8)
+		}
+	}
+	b.Run("jaeger-service", func(b *testing.B) { jaeger(b, true) })
+	b.Run("jaeger-all", func(b *testing.B) { jaeger(b, false) })
 	b.Run("global-in", func(b *testing.B) { search(b, spansURL, true) })
 	b.Run("global-in-summaries", func(b *testing.B) { search(b, summariesURL, true) })
 	b.Run("all-spans", func(b *testing.B) { search(b, spansURL, false) })
