@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -200,4 +201,59 @@ FROM numbers(%d)`, series, start.Unix(), series, start.Unix(), series, series, s
 			})
 		})
 	}
+}
+
+// BenchmarkLogQueries searches 1,000,000 log records of an hour (60
+// services, one record in 20 an error, one in 50 saying "timeout") for a
+// service's records with a text: through the Loki API (loki: |= is
+// case-sensitive, position()) against the Logs API (logs: case-insensitive,
+// lowerUTF8(body) LIKE), and Grafana's log volume over the hour
+// (loki-volume: sum by (level) (count_over_time(...[1m])) at a 1-minute
+// step).
+func BenchmarkLogQueries(b *testing.B) {
+	st, _ := chtest.Store(b, "meshscope")
+	now := time.Now().Truncate(time.Second)
+	const records = 1_000_000
+	require.NoError(b, st.Conn().Exec(context.Background(), fmt.Sprintf(`INSERT INTO logs (timestamp, time_unix_nano, observed_time_unix_nano, severity_number, severity_text, service_name, service_namespace, body)
+SELECT toDateTime(intDiv(t, 1000000000)), t, t, if(number %% 20 = 0, 17, 9), if(number %% 20 = 0, 'ERROR', 'INFO'),
+       concat('svc-', toString(number %% 60)), 'bench',
+       concat('request ', toString(number), if(number %% 50 = 0, ' failed: upstream timeout after 3 retries', ' served in 12 ms by pod web-7f9c'))
+FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/records, records)))
+	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
+	require.NoError(b, err)
+	hs := httptest.NewServer(srv.Handler())
+	b.Cleanup(hs.Close)
+	get := func(b *testing.B, u string, check func(body []byte)) {
+		for b.Loop() {
+			resp, err := http.Get(hs.URL + u)
+			require.NoError(b, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(b, err)
+			require.Equal(b, http.StatusOK, resp.StatusCode, string(body))
+			check(body)
+		}
+	}
+	hour := fmt.Sprintf("&start=%d&end=%d", now.Add(-time.Hour).UnixNano(), now.UnixNano())
+	b.Run("loki", func(b *testing.B) {
+		get(b, "/loki/api/v1/query_range?limit=100&query="+url.QueryEscape(`{service_name="svc-10"} |= "timeout"`)+hour, func(body []byte) {
+			var a lokiAnswer
+			require.NoError(b, json.Unmarshal(body, &a))
+			require.Len(b, a.lines(), 100)
+		})
+	})
+	b.Run("logs", func(b *testing.B) {
+		get(b, "/api/v1/logs?limit=100&service=svc-10&q=timeout&from=now-1h", func(body []byte) {
+			var a struct{ Logs []any }
+			require.NoError(b, json.Unmarshal(body, &a))
+			require.Len(b, a.Logs, 100)
+		})
+	})
+	b.Run("loki-volume", func(b *testing.B) {
+		get(b, "/loki/api/v1/query_range?step=60&query="+url.QueryEscape(`sum by (level) (count_over_time({service_namespace="bench"}[1m]))`)+hour, func(body []byte) {
+			var a lokiAnswer
+			require.NoError(b, json.Unmarshal(body, &a))
+			require.Len(b, a.Data.Result, 2)
+		})
+	})
 }
