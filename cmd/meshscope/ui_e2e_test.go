@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -146,5 +147,24 @@ func TestUIAgainstRealServer(t *testing.T) {
 	results := evalJS[string](t, tctx, "document.getElementById('sql-results').innerText")
 	require.Contains(t, results, "checkout")
 	require.Contains(t, results, "mobile")
+
+	// The Metrics page charts a counter sent by remote_write as a rate.
+	remoteWrite(t, srv.httpAddr, 100, time.Now().Add(-40*time.Second))
+	remoteWrite(t, srv.httpAddr, 160, time.Now().Add(-10*time.Second))
+	eventually(t, "the counter's samples stored", 30*time.Second, func() (bool, string) {
+		resp, err := http.Get("http://" + srv.httpAddr + "/api/v1/metrics/query?name=istio_requests_total&from=now-5m&step=30s")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		var m struct{ Series []struct{ Points [][2]float64 } }
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode == http.StatusOK && len(m.Series) == 1 && len(m.Series[0].Points) > 0, fmt.Sprintf("%d %+v", resp.StatusCode, m.Series)
+	})
+	require.NoError(t, chromedp.Do(tctx, chromedp.Navigate("http://"+srv.httpAddr+"/#/metrics?name=istio_requests_total&from=now-5m")))
+	waitJS(t, tctx, "document.querySelectorAll('#metric-lines tbody tr').length === 1 && document.querySelector('#metric-view figure.chart canvas')", 20*time.Second)
+	require.Contains(t, evalJS[string](t, tctx, "document.querySelector('#metric-lines tbody').innerText"), "destination_service_name=cart")
+	require.Contains(t, evalJS[string](t, tctx, "document.getElementById('metric-list').innerText"), "istio_requests_total")
+	require.Contains(t, evalJS[string](t, tctx, "document.getElementById('metric-promql').textContent"), "rate(istio_requests_total")
 	require.Empty(t, consoleErrors)
 }
