@@ -277,8 +277,10 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana", "dashboards", "meshscope-mesh.json"))
 	require.NoError(t, err)
 	var dash struct {
-		Templating struct{ List []struct{ Name, Definition string } }
-		Panels     []struct {
+		Templating struct {
+			List []struct{ Name, Definition string }
+		}
+		Panels []struct {
 			Title   string
 			Targets []struct {
 				Datasource struct{ Type string }

@@ -157,7 +157,9 @@ func TestUIAgainstRealServer(t *testing.T) {
 			return false, err.Error()
 		}
 		defer resp.Body.Close()
-		var m struct{ Series []struct{ Points [][2]float64 } }
+		var m struct {
+			Series []struct{ Points [][2]float64 }
+		}
 		_ = json.NewDecoder(resp.Body).Decode(&m)
 		return resp.StatusCode == http.StatusOK && len(m.Series) == 1 && len(m.Series[0].Points) > 0, fmt.Sprintf("%d %+v", resp.StatusCode, m.Series)
 	})
