@@ -629,3 +629,49 @@ func testSQL(t *testing.T, c client) {
 func adhocLimits() adhoc.Limits {
 	return adhoc.Limits{MaxResultRows: 1000, MaxExecutionTime: 5 * time.Second}
 }
+
+// An edge's errors and paths count each call once by the SLIs' rule (one
+// rule, schema.RequestDuplicateSQL): where the destination's sidecar logged
+// calls of the pair, the caller's rows count only for calls that never
+// reached it; a pair whose callee logs nothing counts the caller's rows.
+func TestEdgeCountsEachCallOnce(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	at := testNow.Add(-10 * time.Minute)
+	row := func(src, dst, reporter string, code uint16, flags, path string) schema.RequestRow {
+		return schema.RequestRow{StartUnixNano: ns(at), DurationNanos: 1e6, UpstreamServiceTimeNanos: -1, Reporter: reporter,
+			Source: src, Destination: dst, Protocol: "HTTP/1.1", Method: "GET", Path: path, ResponseCode: code, GRPCStatus: -1, ResponseFlags: flags}
+	}
+	web, pay, cart := "service:shop/web", "service:payments/pay", "service:shop/cart"
+	var reqs []schema.RequestRow
+	for _, reporter := range []string{"destination", "source"} {
+		for range 3 {
+			reqs = append(reqs, row(web, pay, reporter, 200, "", "/pay"))
+		}
+		for range 2 {
+			reqs = append(reqs, row(web, pay, reporter, 503, "", "/pay"))
+		}
+	}
+	reqs = append(reqs,
+		// Never reached pay: only the caller logged it.
+		row(web, pay, "source", 0, "UF", "/pay"),
+		// Reached pay by the caller's account, yet pay logged no such
+		// call: the destination's rows stand for the pair's calls.
+		row(web, pay, "source", 503, "", "/pay"),
+		// cart's sidecar logs nothing here: the caller's rows count.
+		row(web, cart, "source", 503, "", "/cart"),
+		row(web, cart, "source", 200, "", "/cart"),
+	)
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Requests: reqs}))
+	c := newTestAPI(t, Config{}, Deps{Store: st}).client
+	var d struct {
+		ErrorsByCode map[string]uint64 `json:"errors_by_code"`
+		TopPaths     []edgePath        `json:"top_paths"`
+	}
+	c.get("/api/v1/edges?source="+web+"&destination="+pay, &d)
+	require.Equal(t, map[string]uint64{"503": 2, "UF": 1}, d.ErrorsByCode)
+	require.Equal(t, []edgePath{{Method: "GET", Path: "/pay", Requests: 6, Failed: 3, ErrorRate: 0.5, P50Ms: 1, P99Ms: 1}}, d.TopPaths)
+	d.ErrorsByCode, d.TopPaths = nil, nil
+	c.get("/api/v1/edges?source="+web+"&destination="+cart, &d)
+	require.Equal(t, map[string]uint64{"503": 1}, d.ErrorsByCode)
+	require.Equal(t, []edgePath{{Method: "GET", Path: "/cart", Requests: 2, Failed: 1, ErrorRate: 0.5, P50Ms: 1, P99Ms: 1}}, d.TopPaths)
+}

@@ -3,7 +3,6 @@ package query
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/query/nsfilter"
+	"github.com/meshscope/meshscope/schema"
 )
 
 // serviceSummary is one entry of GET /api/v1/services.
@@ -189,27 +189,20 @@ type edgePath struct {
 	P99Ms     float64 `json:"p99_ms"`
 }
 
-// Both sidecars of a call log it (reporter source, or gateway, for the
-// caller's; destination for the callee's), so counts over requests rows
-// take, per group, the larger of the two sides' counts and add the rows of
-// unknown reporters: exact when every call of the group was logged by both
-// sides or by one, as the graph counts it (a caller-side connection
-// failure, which the callee never saw, counts once).
-const (
-	callerSide = "reporter IN ('source', 'gateway')"
-	calleeSide = "reporter = 'destination'"
-	otherSide  = "reporter NOT IN ('source', 'gateway', 'destination')"
-)
-
-// sideCounts selects the three sides' counts of rows matching cond (SQL,
-// "1" for all) as name_caller, name_callee, name_other.
-func sideCounts(cond, name string) string {
-	return fmt.Sprintf("countIf(%[3]s AND %[1]s) AS %[2]s_caller, countIf(%[4]s AND %[1]s) AS %[2]s_callee, countIf(%[5]s AND %[1]s) AS %[2]s_other",
-		cond, name, callerSide, calleeSide, otherSide)
+// edgeRows is the condition on an edge's requests rows that counts each
+// call once, as the SLIs do (schema's rule): where the edge has
+// destination-reported rows in the range, rows of other reporters count
+// only for calls that never reached the destination.
+func (s *Server) edgeRows(ctx context.Context, src, dst string, from, to time.Time) (string, error) {
+	var meshed uint8
+	err := s.deps.Store.Conn().QueryRow(ctx, `
+SELECT countIf(reporter = 'destination') > 0 FROM requests
+WHERE source = ? AND destination = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?)`, src, dst, from.Unix(), to.Unix()).Scan(&meshed)
+	if err != nil || meshed == 0 {
+		return "1", err
+	}
+	return "NOT (" + schema.RequestDuplicateSQL() + ")", nil
 }
-
-// calls is the number of calls of three sides' row counts.
-func calls(caller, callee, other uint64) uint64 { return max(caller, callee) + other }
 
 // topPaths lists an edge's busiest method and path pairs in the requests
 // table, with their failures (graph.IsError) and latency (t-digest).
@@ -220,13 +213,18 @@ func (s *Server) topPaths(ctx context.Context, src, dst string, from, to time.Ti
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
+	once, err := s.edgeRows(ctx, src, dst, from, to)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.deps.Store.Conn().Query(ctx, `
-SELECT method, path, `+sideCounts("1", "n")+`, `+sideCounts(requestFailed+" = 1", "f")+`,
+SELECT method, path, count() AS n, countIf(`+requestFailed+` = 1) AS f,
        quantilesTDigest(0.5, 0.99)(duration_ns) AS q
 FROM requests
 WHERE source = ? AND destination = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND path != ''
+  AND `+once+`
 GROUP BY method, path
-ORDER BY greatest(n_caller, n_callee) + n_other DESC, path, method
+ORDER BY n DESC, path, method
 LIMIT 10`, src, dst, from.Unix(), to.Unix())
 	if err != nil {
 		return nil, err
@@ -234,14 +232,12 @@ LIMIT 10`, src, dst, from.Unix(), to.Unix())
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			p    edgePath
-			n, f [3]uint64
-			q    []float32
+			p edgePath
+			q []float32
 		)
-		if err := rows.Scan(&p.Method, &p.Path, &n[0], &n[1], &n[2], &f[0], &f[1], &f[2], &q); err != nil {
+		if err := rows.Scan(&p.Method, &p.Path, &p.Requests, &p.Failed, &q); err != nil {
 			return nil, err
 		}
-		p.Requests, p.Failed = calls(n[0], n[1], n[2]), calls(f[0], f[1], f[2])
 		if p.Requests > 0 {
 			p.ErrorRate = float64(p.Failed) / float64(p.Requests)
 		}
@@ -309,7 +305,7 @@ func (s *Server) getEdge(c echo.Context) error {
 // by what failed them: an Envoy response flag set ("UH", "UF,URX"), else a
 // gRPC status ("grpc-14"), else the HTTP code ("503", "0" for no response).
 // Failure is decided by graph.IsError, the rule the graph uses; a call both
-// sidecars logged counts once (calls).
+// sidecars logged counts once (edgeRows).
 func (s *Server) errorsByCode(ctx context.Context, src, dst string, from, to time.Time) (map[string]uint64, error) {
 	out := map[string]uint64{}
 	if s.deps.Store == nil {
@@ -317,10 +313,14 @@ func (s *Server) errorsByCode(ctx context.Context, src, dst string, from, to tim
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
+	once, err := s.edgeRows(ctx, src, dst, from, to)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.deps.Store.Conn().Query(ctx, `
-SELECT response_code, response_flags, grpc_status, lower(protocol) AS proto, `+sideCounts("1", "n")+`
+SELECT response_code, response_flags, grpc_status, lower(protocol) AS proto, count()
 FROM requests
-WHERE source = ? AND destination = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?)
+WHERE source = ? AND destination = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND `+once+`
 GROUP BY response_code, response_flags, grpc_status, proto`, src, dst, from.Unix(), to.Unix())
 	if err != nil {
 		return nil, err
@@ -332,9 +332,9 @@ GROUP BY response_code, response_flags, grpc_status, proto`, src, dst, from.Unix
 			flags string
 			grpc  int16
 			proto string
-			n     [3]uint64
+			n     uint64
 		)
-		if err := rows.Scan(&code, &flags, &grpc, &proto, &n[0], &n[1], &n[2]); err != nil {
+		if err := rows.Scan(&code, &flags, &grpc, &proto, &n); err != nil {
 			return nil, err
 		}
 		if !graph.IsError(requestStatus(code, flags, grpc, proto)) {
@@ -347,7 +347,7 @@ GROUP BY response_code, response_flags, grpc_status, proto`, src, dst, from.Unix
 		case grpc > 0:
 			key = "grpc-" + strconv.Itoa(int(grpc))
 		}
-		out[key] += calls(n[0], n[1], n[2])
+		out[key] += n
 	}
 	return out, rows.Err()
 }

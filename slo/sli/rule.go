@@ -21,28 +21,24 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/slo/spec"
 )
 
 // NotReachedFlags are the response flags with which the source side gave up
-// before the destination saw the request: those of the ingest side
-// (accesslog.NotReached, held equal by the parity tests).
-var NotReachedFlags = []string{"UH", "UF", "UO", "NR", "URX", "NC", "DF"}
+// before the destination saw the request: schema's (which the ingest side's
+// accesslog.NotReached is held equal to by the parity tests).
+var NotReachedFlags = schema.RequestNotReachedFlags
 
-func flagsAny(flags []string) string {
-	quoted := make([]string, len(flags))
-	for i, f := range flags {
-		quoted[i] = "'" + f + "'" // validated: upper case letters only
-	}
-	return "hasAny(splitByChar(',', response_flags), [" + strings.Join(quoted, ", ") + "])"
-}
+// flagsAny is true for a row with any of flags (validated: upper case
+// letters only).
+func flagsAny(flags []string) string { return schema.RequestFlagsAnySQL(flags) }
 
 // duplicateExpr is true for a source-side row of a request that reached its
 // destination: the destination's row of the same request, when the pair
-// has destination-reported rows, counts instead.
-func duplicateExpr() string {
-	return fmt.Sprintf("reporter != 'destination' AND NOT (%s OR (lower(protocol) != 'tcp' AND response_code = 0))", flagsAny(NotReachedFlags))
-}
+// has destination-reported rows, counts instead (schema's rule, shared with
+// the API's edge detail).
+func duplicateExpr() string { return schema.RequestDuplicateSQL() }
 
 // requestsBad is the SQL condition of a bad row of the requests table.
 func requestsBad(s *spec.SLO) string {
