@@ -241,7 +241,7 @@ func (s *Server) lokiQuery(c echo.Context) error {
 		return s.lokiLogs(c, *q.Log, at.Add(-since), at)
 	}
 	at = at.Truncate(time.Second)
-	series, err := s.lokiCount(c.Request().Context(), *q.Metric, at, at, time.Second)
+	series, err := s.lokiCount(c.Request().Context(), *q.Metric, at, at, q.Metric.Range)
 	if err != nil {
 		return err
 	}
@@ -340,11 +340,14 @@ type lokiPoint struct {
 
 // lokiCount evaluates a metric query at every step from start to end: the
 // lines in (t - range, t], per second for rate, by stream (or summed by
-// the labels asked). Lines are counted in buckets of the greatest common
-// divisor of range and step, so each step sums whole buckets.
+// the labels asked). Lines are counted in buckets of g seconds, the
+// greatest common divisor of range and step, ending at the steps' times:
+// bucket b holds (o + b*g, o + (b+1)*g], o being start modulo g, so each
+// step's window is range/g whole buckets.
 func (s *Server) lokiCount(ctx context.Context, q logql.MetricQuery, start, end time.Time, step time.Duration) ([]lokiSeries, error) {
 	rng, st := int64(q.Range/time.Second), int64(step/time.Second)
 	g := gcd(rng, st)
+	o := start.Unix() % g
 	from, to := start.Unix()-rng, end.Unix()
 	if (to-from)/g > lokiMaxBuckets {
 		return nil, badParam("step", "the range and step need %d counting buckets, more than the %d allowed: give a larger step or range", (to-from)/g, lokiMaxBuckets)
@@ -383,7 +386,7 @@ func (s *Server) lokiCount(ctx context.Context, q logql.MetricQuery, start, end 
 	err := s.scanAll(ctx, func(scan func(...any) error) error {
 		vals := make([]string, max(len(exprs), 1))
 		var (
-			b uint32
+			b int64
 			n uint64
 		)
 		dest := []any{}
@@ -403,13 +406,13 @@ func (s *Server) lokiCount(ctx context.Context, q logql.MetricQuery, start, end 
 		if counts[k] == nil {
 			counts[k], labelsOf[k] = map[int64]uint64{}, labels
 		}
-		counts[k][int64(b)] += n
+		counts[k][b] += n
 		return nil
 	}, `
-SELECT `+cols+`, intDiv(toUInt32(timestamp), ?) AS b, count()
+SELECT `+cols+`, intDiv(toInt64(toUInt32(timestamp)) - ? - 1, ?) AS b, count()
 FROM logs
 WHERE timestamp > toDateTime(?) AND timestamp <= toDateTime(?) AND `+where+`
-GROUP BY `+group+`, b`, append(append(args, uint32(g), from, to), wargs...)...)
+GROUP BY `+group+`, b`, append(append(args, o, g, from, to), wargs...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -418,8 +421,7 @@ GROUP BY `+group+`, b`, append(append(args, uint32(g), from, to), wargs...)...)
 		sr := lokiSeries{labels: labelsOf[k]}
 		for t := start.Unix(); t <= end.Unix(); t += st {
 			var n uint64
-			// Buckets starting in (t - range, t]: b*g > t-rng and b*g <= t.
-			for b := (t-rng)/g + 1; b*g <= t; b++ {
+			for b := (t - rng - o) / g; b < (t-o)/g; b++ {
 				n += counts[k][b]
 			}
 			if n == 0 {

@@ -92,6 +92,17 @@ func testLoki(t *testing.T, c client) {
 		}
 	}
 	require.Equal(t, map[string][]string{"info": {"-600=1"}, "error": {"-600=1"}, "warn": {"-540=1"}}, got)
+	// Steps that do not fall on whole minutes: each still counts its own
+	// minute, (t - 60 s, t].
+	odd := "&start=" + ns(testNow.Add(-15*time.Minute+17*time.Second)) + "&end=" + ns(testNow) + "&step=60"
+	a = get("/loki/api/v1/query_range?query=" + url.QueryEscape(`sum by (level) (count_over_time({service_namespace="shop"}[1m]))`) + odd)
+	got = map[string][]string{}
+	for _, r := range a.Data.Result {
+		for _, v := range r.Values {
+			got[r.Metric["level"]] = append(got[r.Metric["level"]], fmt.Sprintf("%v=%v", int64(v[0].(float64))-testNow.Unix(), v[1]))
+		}
+	}
+	require.Equal(t, map[string][]string{"info": {"-583=1"}, "error": {"-583=1"}, "warn": {"-523=1"}}, got)
 	a = get("/loki/api/v1/query_range?query=" + url.QueryEscape(`rate({service_name="cart"}[2m])`) + step)
 	require.Len(t, a.Data.Result, 2, "a series per stream")
 	// The error line, at -600 s, is in (t-120 s, t] for t = -600 and -540.
