@@ -178,3 +178,137 @@ func bucketIncrease(prev, last []uint64) []uint64 {
 	}
 	return out
 }
+
+// expHist is an exponential histogram's positive side at one scale:
+// counts by bucket index (bucket i is (base^i, base^(i+1)], base
+// 2^(2^-scale)), and the zero bucket.
+type expHist struct {
+	scale  int32
+	zero   float64
+	counts map[int32]float64
+}
+
+// newExpHist reads stored counts from offset.
+func newExpHist(scale int32, zero uint64, offset int32, counts []uint64) expHist {
+	h := expHist{scale: scale, zero: float64(zero), counts: make(map[int32]float64, len(counts))}
+	for i, c := range counts {
+		if c > 0 {
+			h.counts[offset+int32(i)] += float64(c)
+		}
+	}
+	return h
+}
+
+// at is h at a coarser scale: 2^(h.scale-scale) buckets become one.
+func (h expHist) at(scale int32) expHist {
+	if scale >= h.scale {
+		return h
+	}
+	out := expHist{scale: scale, zero: h.zero, counts: make(map[int32]float64, len(h.counts))}
+	for i, c := range h.counts {
+		out.counts[i>>(h.scale-scale)] += c
+	}
+	return out
+}
+
+// since is what h gained after prev (both cumulative): prev's buckets
+// taken from h's at the coarser scale of the two; h itself after a reset
+// (any bucket fell).
+func (h expHist) since(prev expHist) expHist {
+	s := min(h.scale, prev.scale)
+	cur, old := h.at(s), prev.at(s)
+	out := expHist{scale: s, zero: cur.zero - old.zero, counts: make(map[int32]float64, len(cur.counts))}
+	if out.zero < 0 {
+		return cur
+	}
+	for i, c := range cur.counts {
+		if c < old.counts[i] {
+			return cur
+		}
+		if d := c - old.counts[i]; d > 0 {
+			out.counts[i] = d
+		}
+	}
+	for i, c := range old.counts {
+		if c > cur.counts[i] {
+			return cur
+		}
+	}
+	return out
+}
+
+// add sums two histograms at the coarser scale.
+func (h expHist) add(o expHist) expHist {
+	if h.counts == nil {
+		return o
+	}
+	s := min(h.scale, o.scale)
+	a, b := h.at(s), o.at(s)
+	out := expHist{scale: s, zero: a.zero + b.zero, counts: maps.Clone(a.counts)}
+	for i, c := range b.counts {
+		out.counts[i] += c
+	}
+	return out
+}
+
+// quantile interpolates within the bucket the rank falls in, the zero
+// bucket ending at 0 (an empty bucket before each run of buckets, so that
+// each is interpolated from its own lower bound).
+func (h expHist) quantile(q float64) float64 {
+	bound := func(i int32) float64 { return math.Exp2(math.Exp2(-float64(h.scale)) * float64(i)) }
+	ub := []float64{0}
+	cum := []float64{h.zero}
+	prev := int32(math.MinInt32)
+	for _, i := range slices.Sorted(maps.Keys(h.counts)) {
+		if prev == math.MinInt32 || i != prev+1 {
+			ub, cum = append(ub, bound(i)), append(cum, cum[len(cum)-1])
+		}
+		ub, cum = append(ub, bound(i+1)), append(cum, cum[len(cum)-1]+h.counts[i])
+		prev = i
+	}
+	ub, cum = append(ub, math.Inf(1)), append(cum, cum[len(cum)-1])
+	return bucketQuantile(q, ub, cum)
+}
+
+// expQuantileLines are the quantiles of cumulative exponential
+// histograms (OTLP's, Prometheus native ones): per line and step, the
+// counts each bucket gained since the step before, summed over the line's
+// series at the coarsest of their scales.
+func expQuantileLines(q float64, perSeries map[uint64]*seriesSteps, series map[uint64]*metricSeries, stepSec, first int64) []metricLine {
+	byLine := map[string]map[int64]expHist{}
+	labels := map[string]map[string]string{}
+	for id, ss := range perSeries {
+		ms := series[id]
+		if ms == nil {
+			continue
+		}
+		for i := 1; i < len(ss.buckets); i++ {
+			b := ss.buckets[i]
+			if b < first {
+				continue
+			}
+			cur, prev := ss.steps[i], ss.steps[i-1]
+			gained := newExpHist(cur.expScale, cur.lastZero, cur.expOffset, cur.lastB).
+				since(newExpHist(prev.expScale, prev.lastZero, prev.expOffset, prev.lastB))
+			steps := byLine[ms.line]
+			if steps == nil {
+				steps = map[int64]expHist{}
+				byLine[ms.line], labels[ms.line] = steps, ms.labels
+			}
+			steps[b] = steps[b].add(gained)
+		}
+	}
+	lines := make([]metricLine, 0, len(byLine))
+	for key, steps := range byLine {
+		l := metricLine{Labels: labels[key]}
+		for _, b := range slices.Sorted(maps.Keys(steps)) {
+			if v := steps[b].quantile(q); !math.IsNaN(v) {
+				l.add(b, float64(stepSec), v)
+			}
+		}
+		if len(l.Points) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}

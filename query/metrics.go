@@ -185,6 +185,10 @@ type stepValue struct {
 	// its bounds (read for quantiles only).
 	lastB, sumB []uint64
 	bounds      []float64
+	// An exponential histogram's last scale, zero count and offset (its
+	// positive counts in lastB), for its quantiles.
+	expScale, expOffset int32
+	lastZero            uint64
 }
 
 // seriesSteps are one series' steps, in order, as metric_samples gives
@@ -387,9 +391,13 @@ GROUP BY series_id`, args...)
 	}
 	kind := kindOf(typ, temp)
 	native := quantile > 0 && !classic && typ == schema.MetricHistogram
-	if quantile > 0 && !classic && !native {
-		return badParam("quantile", "quantile needs a histogram: %s is a %s (an explicit-bucket histogram, or the _bucket series of a Prometheus one)",
+	exponential := quantile > 0 && !classic && typ == schema.MetricExponentialHistogram
+	switch {
+	case quantile > 0 && !classic && !native && !exponential:
+		return badParam("quantile", "quantile needs a histogram: %s is a %s (an explicit-bucket or exponential histogram, or the _bucket series of a Prometheus one)",
 			name, nameOf(metricTypes, typ))
+	case exponential && temp != temporalityCumulative:
+		return badParam("quantile", "the quantiles of delta exponential histograms are not supported")
 	}
 
 	// Each series' last and summed value and count per step, from one step
@@ -397,8 +405,11 @@ GROUP BY series_id`, args...)
 	first := from.Unix() / stepSec
 	perSeries := map[uint64]*seriesSteps{}
 	cols := "argMax(value, time_unix_nano), sum(value), argMax(count, time_unix_nano), sum(count)"
-	if native {
+	switch {
+	case native:
 		cols += ", argMax(bucket_counts, time_unix_nano), sumForEach(bucket_counts), any(bucket_bounds)"
+	case exponential:
+		cols += ", argMax(exp_positive_counts, time_unix_nano), argMax(exp_scale, time_unix_nano), argMax(exp_positive_offset, time_unix_nano), argMax(exp_zero_count, time_unix_nano)"
 	}
 	err = s.scanAll(ctx, func(scan func(...any) error) error {
 		var (
@@ -407,8 +418,11 @@ GROUP BY series_id`, args...)
 			bucket uint32
 		)
 		dest := []any{&id, &bucket, &sv.lastV, &sv.sumV, &sv.lastC, &sv.sumC}
-		if native {
+		switch {
+		case native:
 			dest = append(dest, &sv.lastB, &sv.sumB, &sv.bounds)
+		case exponential:
+			dest = append(dest, &sv.lastB, &sv.expScale, &sv.expOffset, &sv.lastZero)
 		}
 		if err := scan(dest...); err != nil {
 			return err
@@ -438,6 +452,8 @@ ORDER BY series_id, b`, append([]any{uint32(stepSec), name, (first - 1) * stepSe
 		lines = classicQuantileLines(quantile, perSeries, series, kind, float64(stepSec), first)
 	case native:
 		lines = nativeQuantileLines(quantile, perSeries, series, kind.delta, stepSec, first)
+	case exponential:
+		lines = expQuantileLines(quantile, perSeries, series, stepSec, first)
 	default:
 		lines = valueLines(perSeries, series, kind, float64(stepSec), first, combine)
 	}

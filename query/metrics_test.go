@@ -214,6 +214,12 @@ func testMetricsExplorer(t *testing.T, c client) {
 	require.Equal(t, map[string]string{"job": "web"}, a.Series[0].Labels)
 	query("name=req_latency_bucket&quantile=0.75&group_by=job").flat(t, 0.75)
 	query("name=req_latency_bucket&quantile=0.999").flat(t, 1)
+	// An exponential histogram's quantiles, in its buckets (1,2], (2,4],
+	// (4,8]: the bounds where a quarter and three quarters are reached,
+	// half-way through the middle one.
+	query("name=lat_exp&quantile=0.25").flat(t, 2)
+	query("name=lat_exp&quantile=0.5").flat(t, 3)
+	query("name=lat_exp&quantile=0.75").flat(t, 4)
 	c.fail("/api/v1/metrics/query?name=queue_depth&quantile=0.5", http.StatusBadRequest, "quantile")
 	c.fail("/api/v1/metrics/query?name=rpc_duration&quantile=2", http.StatusBadRequest, "quantile")
 
@@ -263,4 +269,19 @@ func TestBucketQuantile(t *testing.T) {
 	require.InDelta(t, 0.3, bucketQuantile(0.375, ub, []float64{20, 40, 35, 80}), 1e-12)
 	require.Equal(t, []uint64{1, 2}, bucketIncrease([]uint64{4, 5}, []uint64{5, 7}))
 	require.Equal(t, []uint64{1, 3}, bucketIncrease([]uint64{4, 5}, []uint64{1, 3}), "a reset")
+}
+
+// An exponential histogram's buckets as it grows: new buckets, a finer
+// scale than the step before, and a reset.
+func TestExpHistGains(t *testing.T) {
+	prev := newExpHist(1, 2, 0, []uint64{1, 3}) // scale 1: buckets 0 and 1, bucket 0 at scale 0
+	cur := newExpHist(0, 5, 0, []uint64{10, 2}) // scale 0: buckets 0 and 1
+	require.Equal(t, expHist{scale: 0, zero: 3, counts: map[int32]float64{0: 6, 1: 2}}, cur.since(prev))
+	reset := newExpHist(0, 1, 0, []uint64{1})
+	require.Equal(t, reset, reset.since(cur), "a bucket fell: the counts restarted")
+	// Buckets 0 and 3 at scale 0: (1,2] and (8,16]; the median of one
+	// each is the top of the first, interpolated from its own bounds.
+	h := expHist{scale: 0, counts: map[int32]float64{0: 1, 3: 1}}
+	require.Equal(t, 2.0, h.quantile(0.5))
+	require.Equal(t, 12.0, h.quantile(0.75))
 }
