@@ -191,6 +191,9 @@ func (s *Server) lokiQueryRange(c echo.Context) error {
 	if q.Log != nil {
 		return s.lokiLogs(c, *q.Log, start, end)
 	}
+	if q.Vector != nil {
+		return badParam("query", "a constant vector is answered by the instant query only")
+	}
 	step := time.Duration(0)
 	if v := c.FormValue("step"); v != "" {
 		if f, ferr := strconv.ParseFloat(v, 64); ferr == nil {
@@ -230,6 +233,9 @@ func (s *Server) lokiQuery(c echo.Context) error {
 	at, err := s.lokiTime(c, "time", s.now())
 	if err != nil {
 		return err
+	}
+	if q.Vector != nil {
+		return lokiOK(c, "vector", []map[string]any{{"metric": map[string]string{}, "value": [2]any{float64(at.Unix()), promFloat(*q.Vector)}}})
 	}
 	if q.Log != nil {
 		since := time.Hour

@@ -115,6 +115,11 @@ func testLoki(t *testing.T, c client) {
 	require.Len(t, a.Data.Result, 1)
 	require.Equal(t, "3", a.Data.Result[0].Value[1])
 
+	// Grafana's health check.
+	a = get("/loki/api/v1/query?query=" + url.QueryEscape("vector(1)+vector(1)"))
+	require.Equal(t, "vector", a.Data.ResultType)
+	require.Equal(t, "2", a.Data.Result[0].Value[1])
+
 	// Labels, their values, the streams and what a selector reads.
 	var names struct{ Data []string }
 	c.get("/loki/api/v1/labels", &names)

@@ -5,6 +5,7 @@
 //	{service_name="cart", level=~"error|warn"} |= "timeout" != "retry" |~ "code=5\\d\\d"
 //	sum by (level) (count_over_time({service_name="cart"} | drop __error__ [1m]))
 //	rate({service_name="cart"}[5m])
+//	vector(1)+vector(1)
 //
 // Anything else (parsers such as | json, label filters after the
 // selector, unwrapped ranges, other aggregations) is refused with an
@@ -60,10 +61,13 @@ type MetricQuery struct {
 	By    []string
 }
 
-// Query is a parsed query: exactly one of Log and Metric is set.
+// Query is a parsed query: exactly one of Log, Metric and Vector is set.
+// Vector is a constant: vector(N), or a sum of them (Grafana's health
+// check asks vector(1)+vector(1)).
 type Query struct {
 	Log    *LogQuery
 	Metric *MetricQuery
+	Vector *float64
 }
 
 var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -84,6 +88,11 @@ func Parse(q string) (Query, error) {
 		var lq LogQuery
 		if lq, err = p.logQuery(); err == nil {
 			out.Log = &lq
+		}
+	} else if p.peek("vector") {
+		var v float64
+		if v, err = p.vectorSum(); err == nil {
+			out.Vector = &v
 		}
 	} else {
 		var mq MetricQuery
@@ -328,6 +337,35 @@ func (p *parser) metricQuery() (MetricQuery, error) {
 		return inner, nil
 	}
 	return p.rangeAggregation(fn)
+}
+
+// vectorSum reads vector(N) [+ vector(M) ...].
+func (p *parser) vectorSum() (float64, error) {
+	var sum float64
+	for {
+		if fn, err := p.ident(); err != nil {
+			return 0, err
+		} else if fn != "vector" {
+			return 0, fmt.Errorf("%s is not supported: only vector(N) adds to vector(N)", fn)
+		}
+		if err := p.expect("("); err != nil {
+			return 0, err
+		}
+		p.space()
+		end := strings.IndexByte(p.s[p.pos:], ')')
+		if end < 0 {
+			return 0, p.errorf("unterminated vector(")
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(p.s[p.pos:p.pos+end]), 64)
+		if err != nil {
+			return 0, p.errorf("vector takes a number: %v", err)
+		}
+		p.pos += end + 1
+		sum += v
+		if !p.accept("+") {
+			return sum, nil
+		}
+	}
 }
 
 // rangeAggregation reads what follows count_over_time or rate.

@@ -22,7 +22,11 @@ func TestParse(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, MetricQuery{Log: LogQuery{Matchers: []Matcher{{"a", NotEqual, "b"}}}, Range: 48 * time.Hour, Rate: true, Sum: true, By: []string{"level"}}, *q.Metric)
 
-	for _, bad := range []string{``, `{}`, `{a="b"`, `{a=b}`, `{a="b"} | json`, `{a="b"} |= x`, `count_over_time({a="b"})`, `count_over_time({a="b"}[0s])`,
+	q, err = Parse(` vector(1) + vector(1)`)
+	require.NoError(t, err)
+	require.Equal(t, 2.0, *q.Vector)
+
+	for _, bad := range []string{`vector(x)`, `vector(1) + sum(1)`, ``, `{}`, `{a="b"`, `{a=b}`, `{a="b"} | json`, `{a="b"} |= x`, `count_over_time({a="b"})`, `count_over_time({a="b"}[0s])`,
 		`avg(count_over_time({a="b"}[1m]))`, `{a=~"("}`, `{a="b"} extra`, `{a="unterminated}`} {
 		_, err := Parse(bad)
 		require.Error(t, err, bad)
@@ -41,6 +45,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		q, err := Parse(s)
 		if err != nil {
+			return
+		}
+		if q.Vector != nil {
 			return
 		}
 		lq := q.Log
