@@ -117,9 +117,9 @@ func TestMetricsExplorer(t *testing.T) {
 	testMetricsExplorer(t, seedMetrics(t).client)
 }
 
-// On a two-shard cluster, through either node: the series' filter runs
-// once (GLOBAL IN over the Distributed tables).
-func TestMetricsExplorerOnCluster(t *testing.T) {
+// The explorer and PromQL on a two-shard cluster, through either node: the
+// series' filters run once (GLOBAL IN over the Distributed tables).
+func TestMetricAPIsOnCluster(t *testing.T) {
 	stores := chtest.Cluster(t)
 	writeMetrics(t, stores[0])
 	require.Eventually(t, func() bool {
@@ -128,8 +128,11 @@ func TestMetricsExplorerOnCluster(t *testing.T) {
 		return err == nil && n == 48*11
 	}, time.Minute, 20*time.Millisecond)
 	for i, st := range stores {
-		t.Run(fmt.Sprintf("node-%d", i+1), func(t *testing.T) {
+		t.Run(fmt.Sprintf("node-%d/explorer", i+1), func(t *testing.T) {
 			testMetricsExplorer(t, newTestAPI(t, Config{}, Deps{Store: st}).client.with(t))
+		})
+		t.Run(fmt.Sprintf("node-%d/promql", i+1), func(t *testing.T) {
+			testPrometheusAPI(t, newTestAPI(t, Config{}, Deps{Store: st}))
 		})
 	}
 }

@@ -358,8 +358,9 @@ func promStoreErr(err error) error {
 	return err
 }
 
-// GET|POST /prometheus/api/v1/labels
-func (s *Server) promLabels(c echo.Context) error {
+// promUnion is what each match[] selector (or none) gives from a querier
+// over the request's range, merged and sorted.
+func (s *Server) promUnion(c echo.Context, get func(q storage.Querier, ms []*labels.Matcher) ([]string, error)) error {
 	sets, err := promMatchers(c)
 	if err != nil {
 		return err
@@ -372,16 +373,24 @@ func (s *Server) promLabels(c echo.Context) error {
 	if len(sets) == 0 {
 		sets = [][]*labels.Matcher{nil}
 	}
-	var names []string
+	out := []string{}
 	for _, ms := range sets {
-		n, _, err := q.LabelNames(c.Request().Context(), nil, ms...)
+		v, err := get(q, ms)
 		if err != nil {
 			return err
 		}
-		names = append(names, n...)
+		out = append(out, v...)
 	}
-	slices.Sort(names)
-	return promOK(c, slices.Compact(names))
+	slices.Sort(out)
+	return promOK(c, slices.Compact(out))
+}
+
+// GET|POST /prometheus/api/v1/labels
+func (s *Server) promLabels(c echo.Context) error {
+	return s.promUnion(c, func(q storage.Querier, ms []*labels.Matcher) ([]string, error) {
+		names, _, err := q.LabelNames(c.Request().Context(), nil, ms...)
+		return names, err
+	})
 }
 
 // GET /prometheus/api/v1/label/{name}/values
@@ -390,28 +399,10 @@ func (s *Server) promLabelValues(c echo.Context) error {
 	if !labelNameOK(name) {
 		return badParam("name", "invalid label name: %q", name)
 	}
-	sets, err := promMatchers(c)
-	if err != nil {
-		return err
-	}
-	q, _, _, err := s.promQuerier(c)
-	if err != nil {
-		return err
-	}
-	defer q.Close()
-	if len(sets) == 0 {
-		sets = [][]*labels.Matcher{nil}
-	}
-	values := []string{}
-	for _, ms := range sets {
-		v, _, err := q.LabelValues(c.Request().Context(), name, nil, ms...)
-		if err != nil {
-			return err
-		}
-		values = append(values, v...)
-	}
-	slices.Sort(values)
-	return promOK(c, slices.Compact(values))
+	return s.promUnion(c, func(q storage.Querier, ms []*labels.Matcher) ([]string, error) {
+		values, _, err := q.LabelValues(c.Request().Context(), name, nil, ms...)
+		return values, err
+	})
 }
 
 // labelNameOK: label names are any non-empty UTF-8 text since

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -31,22 +30,6 @@ func TestPrometheusAPI(t *testing.T) {
 	st, _ := chtest.Store(t, "meshscope")
 	writeMetrics(t, st)
 	testPrometheusAPI(t, newTestAPI(t, Config{}, Deps{Store: st}))
-}
-
-// On a two-shard cluster, through either node.
-func TestPrometheusAPIOnCluster(t *testing.T) {
-	stores := chtest.Cluster(t)
-	writeMetrics(t, stores[0])
-	require.Eventually(t, func() bool {
-		var n uint64
-		err := stores[1].Conn().QueryRow(context.Background(), "SELECT count() FROM metric_samples").Scan(&n)
-		return err == nil && n == 48*11
-	}, time.Minute, 20*time.Millisecond)
-	for i, st := range stores {
-		t.Run(fmt.Sprintf("node-%d", i+1), func(t *testing.T) {
-			testPrometheusAPI(t, newTestAPI(t, Config{}, Deps{Store: st}))
-		})
-	}
 }
 
 func testPrometheusAPI(t *testing.T, api *testAPI) {

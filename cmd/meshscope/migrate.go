@@ -25,6 +25,16 @@ func clickhouseTarget(dsn, dataDir string) (string, error) {
 	return "clickhouse://default@" + st.Addr + "/meshscope", nil
 }
 
+// openTarget opens the ClickHouse of --clickhouse or --data-dir
+// (clickhouseTarget) for a one-shot command.
+func openTarget(ctx context.Context, dsn, dataDir, cluster string) (*chstore.Store, error) {
+	target, err := clickhouseTarget(dsn, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	return chstore.Open(ctx, chstore.Config{DSN: target, Cluster: cluster})
+}
+
 func runMigrate(ctx context.Context, args []string) error {
 	fs := newFlagSet("migrate", "Apply meshscope's schema to ClickHouse (idempotent) and print what was applied.")
 	fs.String("config", "", "YAML file with options (keys are flag names)")
@@ -34,11 +44,7 @@ func runMigrate(ctx context.Context, args []string) error {
 	if err := parseOptions(fs, args); err != nil {
 		return err
 	}
-	target, err := clickhouseTarget(*dsn, *dataDir)
-	if err != nil {
-		return err
-	}
-	st, err := chstore.Open(ctx, chstore.Config{DSN: target, Cluster: *cluster})
+	st, err := openTarget(ctx, *dsn, *dataDir, *cluster)
 	if err != nil {
 		return err
 	}
@@ -70,11 +76,7 @@ func runBackfill(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 || fs.Arg(0) != "trace-summaries" {
 		return fmt.Errorf("what to backfill: trace-summaries (got %q)", strings.Join(fs.Args(), " "))
 	}
-	target, err := clickhouseTarget(*dsn, *dataDir)
-	if err != nil {
-		return err
-	}
-	st, err := chstore.Open(ctx, chstore.Config{DSN: target})
+	st, err := openTarget(ctx, *dsn, *dataDir, "")
 	if err != nil {
 		return err
 	}

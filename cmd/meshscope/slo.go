@@ -13,7 +13,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/meshscope/meshscope/schema/chstore"
 	"github.com/meshscope/meshscope/slo"
 	"github.com/meshscope/meshscope/slo/spec"
 )
@@ -196,11 +195,7 @@ func runSLOBacktest(ctx context.Context, w io.Writer, args []string) error {
 		}
 		parsed = kept
 	}
-	target, err := clickhouseTarget(*dsn, *dataDir)
-	if err != nil {
-		return err
-	}
-	st, err := chstore.Open(ctx, chstore.Config{DSN: target})
+	st, err := openTarget(ctx, *dsn, *dataDir, "")
 	if err != nil {
 		return err
 	}

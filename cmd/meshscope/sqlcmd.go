@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/meshscope/meshscope/query/adhoc"
-	"github.com/meshscope/meshscope/schema/chstore"
 )
 
 func runSQL(ctx context.Context, args []string) error {
@@ -41,11 +40,7 @@ func runSQL(ctx context.Context, args []string) error {
 	if *format != "table" && *format != adhoc.FormatCSV && *format != adhoc.FormatJSON {
 		return fmt.Errorf("--format %q: want table, csv or json", *format)
 	}
-	target, err := clickhouseTarget(*dsn, *dataDir)
-	if err != nil {
-		return err
-	}
-	st, err := chstore.Open(ctx, chstore.Config{DSN: target})
+	st, err := openTarget(ctx, *dsn, *dataDir, "")
 	if err != nil {
 		return err
 	}

@@ -264,13 +264,12 @@ func seriesOf(all []*samples, namesOnly bool) []storage.Series {
 	return out
 }
 
-// plainSeries are the metric_series rows ms selects with their values.
-func (q *querier) plainSeries(ctx context.Context, ms []*labels.Matcher, mint, maxt int64, namesOnly bool) ([]storage.Series, error) {
-	where, args := matchersSQL(ms)
-	where += " AND type != " + strconv.Itoa(int(schema.MetricExponentialHistogram))
+// selected are the series of the metric_series rows that pass where, by
+// id and in a list, without samples yet.
+func (q *querier) selected(ctx context.Context, where string, args []any) (map[uint64]*samples, []*samples, error) {
 	meta, err := q.seriesRows(ctx, where, args)
-	if err != nil || len(meta) == 0 {
-		return nil, err
+	if err != nil {
+		return nil, nil, err
 	}
 	byID := make(map[uint64]*samples, len(meta))
 	all := make([]*samples, 0, len(meta))
@@ -279,8 +278,16 @@ func (q *querier) plainSeries(ctx context.Context, ms []*labels.Matcher, mint, m
 		byID[id] = s
 		all = append(all, s)
 	}
-	if namesOnly {
-		return seriesOf(all, true), nil
+	return byID, all, nil
+}
+
+// plainSeries are the metric_series rows ms selects with their values.
+func (q *querier) plainSeries(ctx context.Context, ms []*labels.Matcher, mint, maxt int64, namesOnly bool) ([]storage.Series, error) {
+	where, args := matchersSQL(ms)
+	where += " AND type != " + strconv.Itoa(int(schema.MetricExponentialHistogram))
+	byID, all, err := q.selected(ctx, where, args)
+	if err != nil || len(all) == 0 || namesOnly {
+		return seriesOf(all, true), err
 	}
 	var v float64
 	err = q.sampleRows(ctx, "value", "NOT isNaN(value)", where, args, mint, maxt, []any{&v}, func(id uint64, t int64) {
@@ -492,19 +499,9 @@ func (q *querier) histogramSeries(ctx context.Context, base, part string, ms []*
 func (q *querier) nativeSeries(ctx context.Context, ms []*labels.Matcher, mint, maxt int64, namesOnly bool) ([]storage.Series, error) {
 	where, args := matchersSQL(ms)
 	where += " AND type = " + strconv.Itoa(int(schema.MetricExponentialHistogram))
-	meta, err := q.seriesRows(ctx, where, args)
-	if err != nil || len(meta) == 0 {
-		return nil, err
-	}
-	byID := make(map[uint64]*samples, len(meta))
-	all := make([]*samples, 0, len(meta))
-	for id, m := range meta {
-		s := &samples{lset: seriesLabels(m.name, m.service, m.keys, m.values)}
-		byID[id] = s
-		all = append(all, s)
-	}
-	if namesOnly {
-		return seriesOf(all, true), nil
+	byID, all, err := q.selected(ctx, where, args)
+	if err != nil || len(all) == 0 || namesOnly {
+		return seriesOf(all, true), err
 	}
 	var (
 		count, zero      uint64
