@@ -62,7 +62,7 @@ type serveOptions struct {
 
 func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.config, "config", "", "YAML file with options (keys are flag names)")
-	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", "HTTP listener: API, UI, websocket, remote_write, /healthz, /readyz, /metrics")
+	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", "HTTP listener: API, UI, websocket, remote_write, the Prometheus, Loki and Jaeger query APIs, /healthz, /readyz, /metrics")
 	fs.StringVar(&o.otlpGRPCAddr, "otlp-grpc-addr", "127.0.0.1:4317", "gRPC listener: OTLP traces/metrics/logs and Envoy ALS")
 	fs.StringVar(&o.otlpHTTPAddr, "otlp-http-addr", "127.0.0.1:4318", "OTLP/HTTP listener: /v1/traces, /v1/metrics, /v1/logs")
 	fs.StringVar(&o.dataDir, "data-dir", "./data", "directory for the write-ahead log and the managed ClickHouse")
