@@ -194,6 +194,8 @@ type edgePath struct {
 // destination-reported rows in the range, rows of other reporters count
 // only for calls that never reached the destination.
 func (s *Server) edgeRows(ctx context.Context, src, dst string, from, to time.Time) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
 	var meshed uint8
 	err := s.deps.Store.Conn().QueryRow(ctx, `
 SELECT countIf(reporter = 'destination') > 0 FROM requests
@@ -206,17 +208,10 @@ WHERE source = ? AND destination = ? AND timestamp >= toDateTime(?) AND timestam
 
 // topPaths lists an edge's busiest method and path pairs in the requests
 // table, with their failures (graph.IsError) and latency (t-digest).
-func (s *Server) topPaths(ctx context.Context, src, dst string, from, to time.Time) ([]edgePath, error) {
+func (s *Server) topPaths(ctx context.Context, src, dst, once string, from, to time.Time) ([]edgePath, error) {
 	out := []edgePath{}
-	if s.deps.Store == nil {
-		return out, nil
-	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	once, err := s.edgeRows(ctx, src, dst, from, to)
-	if err != nil {
-		return nil, err
-	}
 	rows, err := s.deps.Store.Conn().Query(ctx, `
 SELECT method, path, count() AS n, countIf(`+requestFailed+` = 1) AS f,
        quantilesTDigest(0.5, 0.99)(duration_ns) AS q
@@ -290,13 +285,19 @@ func (s *Server) getEdge(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	byCode, err := s.errorsByCode(ctx, src, dst, from, to)
-	if err != nil {
-		return err
-	}
-	paths, err := s.topPaths(ctx, src, dst, from, to)
-	if err != nil {
-		return err
+	// From the access logs, when there is a store: each call once.
+	byCode, paths := map[string]uint64{}, []edgePath{}
+	if s.deps.Store != nil {
+		once, err := s.edgeRows(ctx, src, dst, from, to)
+		if err != nil {
+			return err
+		}
+		if byCode, err = s.errorsByCode(ctx, src, dst, once, from, to); err != nil {
+			return err
+		}
+		if paths, err = s.topPaths(ctx, src, dst, once, from, to); err != nil {
+			return err
+		}
 	}
 	return c.JSON(http.StatusOK, edgeDetail{Edge: *edge, Series: series, From: from, To: to, Step: step.Seconds(), ErrorsByCode: byCode, TopPaths: paths})
 }
@@ -306,17 +307,10 @@ func (s *Server) getEdge(c echo.Context) error {
 // gRPC status ("grpc-14"), else the HTTP code ("503", "0" for no response).
 // Failure is decided by graph.IsError, the rule the graph uses; a call both
 // sidecars logged counts once (edgeRows).
-func (s *Server) errorsByCode(ctx context.Context, src, dst string, from, to time.Time) (map[string]uint64, error) {
+func (s *Server) errorsByCode(ctx context.Context, src, dst, once string, from, to time.Time) (map[string]uint64, error) {
 	out := map[string]uint64{}
-	if s.deps.Store == nil {
-		return out, nil
-	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	once, err := s.edgeRows(ctx, src, dst, from, to)
-	if err != nil {
-		return nil, err
-	}
 	rows, err := s.deps.Store.Conn().Query(ctx, `
 SELECT response_code, response_flags, grpc_status, lower(protocol) AS proto, count()
 FROM requests
