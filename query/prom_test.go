@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meshscope/meshscope/query/promstore"
+	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chtest"
 )
 
@@ -168,6 +170,53 @@ func testPrometheusAPI(t *testing.T, api *testAPI) {
 }
 
 // A selector past the limits is an error, not a partial answer.
+// OTLP series of one metric from replicas of a service, alike but for
+// their resource, are apart: each has its instance (service.instance.id,
+// else k8s.pod.name, else host.name), as PromQL needs every series of a
+// selector to have labels of its own.
+func TestPrometheusInstances(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	res := [][2][]string{
+		{{"service.name", "k8s.pod.name"}, {"cart", "cart-7d9f-abcde"}},
+		{{"service.name", "k8s.pod.name", "service.instance.id"}, {"cart", "cart-7d9f-fghij", "627cc493"}},
+		{{"service.name", "host.name"}, {"cart", "vm-3"}},
+	}
+	b := &schema.Batch{}
+	for i, r := range res {
+		id := uint64(100 + i)
+		b.MetricSeries = append(b.MetricSeries, schema.MetricSeriesRow{SeriesID: id, MetricName: "cart_requests",
+			Type: schema.MetricSum, Temporality: temporalityCumulative, Monotonic: true, Source: "otlp", ServiceName: "cart",
+			ResourceKeys: r[0], ResourceValues: r[1], LabelKeys: []string{"route"}, LabelValues: []string{"/checkout"}})
+		for j := range 48 {
+			at := testNow.Add(time.Duration(j-47) * 15 * time.Second)
+			b.MetricSamples = append(b.MetricSamples, schema.MetricSampleRow{SeriesID: id, MetricName: "cart_requests",
+				TimeUnixNano: uint64(at.UnixNano()), Value: float64(j * (i + 1)), Min: math.NaN(), Max: math.NaN()})
+		}
+	}
+	require.NoError(t, st.Write(context.Background(), b))
+	api := newTestAPI(t, Config{}, Deps{Store: st})
+	client, err := promapi.NewClient(promapi.Config{Address: api.client.with(t).base + "/prometheus"})
+	require.NoError(t, err)
+	prom := promv1.NewAPI(client)
+	ctx := context.Background()
+
+	v, _, _, err := prom.Query(ctx, "rate(cart_requests[1m])", testNow)
+	require.NoError(t, err)
+	vec := v.(model.Vector)
+	sort.Slice(vec, func(i, j int) bool { return vec[i].Value < vec[j].Value })
+	require.Len(t, vec, 3)
+	for i, want := range []model.LabelValue{"cart-7d9f-abcde", "627cc493", "vm-3"} {
+		require.Equal(t, model.Metric{"instance": want, "job": "cart", "route": "/checkout"}, vec[i].Metric)
+		require.InDelta(t, float64(i+1)/15, float64(vec[i].Value), 1e-9)
+	}
+	v, _, _, err = prom.Query(ctx, `cart_requests{instance="vm-3"}`, testNow)
+	require.NoError(t, err)
+	require.Len(t, v.(model.Vector), 1)
+	values, _, _, err := prom.LabelValues(ctx, "instance", []string{"cart_requests"}, testNow.Add(-time.Hour), testNow)
+	require.NoError(t, err)
+	require.Equal(t, model.LabelValues{"627cc493", "cart-7d9f-abcde", "vm-3"}, values)
+}
+
 func TestPrometheusLimits(t *testing.T) {
 	st, _ := chtest.Store(t, "meshscope")
 	writeMetrics(t, st)

@@ -6,7 +6,10 @@
 // A series is a metric_series row: its name is __name__, its labels are
 // the row's labels, and a series without a job label (OTLP) has its
 // service (resource service.name) as job, as OpenTelemetry's Prometheus
-// conventions map it. Its samples are the metric_samples rows with a value:
+// conventions map it; one without an instance label has its resource's
+// service.instance.id as instance, else its k8s.pod.name, else its
+// host.name, so that the replicas of a service reporting the same metric
+// and attributes stay apart (see instanceAttrs). Its samples are the metric_samples rows with a value:
 // gauges, sums and counters, and a Prometheus histogram's _bucket, _sum and
 // _count series as remote_write sends them. An explicit-bucket histogram X
 // (OTLP's) also reads as the classic series X_bucket, X_sum and X_count
@@ -85,6 +88,23 @@ const maxTime = 4_102_444_800_000
 // samples than the limits allow.
 var ErrTooMany = errors.New("too much data")
 
+// instanceAttrs are the resource attributes that name an OTLP series'
+// instance, the first present wins: OpenTelemetry's Prometheus conventions
+// take service.instance.id, which many SDKs leave unset, so the pod's or
+// the host's name stands in for it.
+var instanceAttrs = []string{"service.instance.id", "k8s.pod.name", "host.name"}
+
+// instanceSQL is the instance of a metric_series row.
+var instanceSQL = func() string {
+	var b strings.Builder
+	b.WriteString("multiIf(has(label_keys, 'instance'), label_values[indexOf(label_keys, 'instance')]")
+	for _, k := range instanceAttrs {
+		fmt.Fprintf(&b, ", has(resource_keys, '%s'), resource_values[indexOf(resource_keys, '%s')]", k, k)
+	}
+	b.WriteString(", '')")
+	return b.String()
+}()
+
 // labelExpr is the SQL value of label name on a metric_series row ("" when
 // the series has no such label, as PromQL reads a missing label).
 func labelExpr(name string) (string, []any) {
@@ -93,6 +113,8 @@ func labelExpr(name string) (string, []any) {
 		return "metric_name", nil
 	case "job":
 		return "if(has(label_keys, 'job'), label_values[indexOf(label_keys, 'job')], service_name)", nil
+	case "instance":
+		return instanceSQL, nil
 	}
 	return "label_values[indexOf(label_keys, ?)]", []any{name}
 }
@@ -118,22 +140,40 @@ func matchersSQL(ms []*labels.Matcher) (string, []any) {
 	return strings.Join(where, " AND "), args
 }
 
-// seriesLabels is a series' label set: __name__, its labels, and job.
-func seriesLabels(name, service string, keys, values []string) labels.Labels {
-	b := labels.NewScratchBuilder(len(keys) + 2)
-	b.Add(labels.MetricName, name)
-	hasJob := false
-	for i, k := range keys {
-		if i < len(values) && values[i] != "" && k != labels.MetricName {
-			b.Add(k, values[i])
+// seriesLabels is a series' label set: __name__, its labels, job and
+// instance.
+func seriesLabels(m seriesMeta) labels.Labels {
+	b := labels.NewScratchBuilder(len(m.keys) + 3)
+	b.Add(labels.MetricName, m.name)
+	hasJob, hasInstance := false, false
+	for i, k := range m.keys {
+		if i < len(m.values) && m.values[i] != "" && k != labels.MetricName {
+			b.Add(k, m.values[i])
 			hasJob = hasJob || k == "job"
+			hasInstance = hasInstance || k == "instance"
 		}
 	}
-	if !hasJob && service != "" {
-		b.Add("job", service)
+	if !hasJob && m.service != "" {
+		b.Add("job", m.service)
+	}
+	if !hasInstance {
+		if v := resourceInstance(m.resKeys, m.resValues); v != "" {
+			b.Add("instance", v)
+		}
 	}
 	b.Sort()
 	return b.Labels()
+}
+
+// resourceInstance is the value of the first of instanceAttrs a resource
+// has.
+func resourceInstance(keys, values []string) string {
+	for _, want := range instanceAttrs {
+		if i := slices.Index(keys, want); i >= 0 && i < len(values) {
+			return values[i]
+		}
+	}
+	return ""
 }
 
 // Select implements storage.Querier: the series matching ms, with their
@@ -171,14 +211,16 @@ func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints
 
 // seriesMeta is what a metric_series row says of a series.
 type seriesMeta struct {
-	name, service string
-	keys, values  []string
+	name, service      string
+	keys, values       []string
+	resKeys, resValues []string
 }
 
 // seriesRows reads the metric_series rows that pass where.
 func (q *querier) seriesRows(ctx context.Context, where string, args []any) (map[uint64]seriesMeta, error) {
 	rows, err := q.store.Conn().Query(ctx, `
-SELECT series_id, any(metric_name), any(service_name), any(label_keys), any(label_values)
+SELECT series_id, any(metric_name), any(service_name), any(label_keys), any(label_values),
+       any(resource_keys), any(resource_values)
 FROM metric_series
 WHERE `+where+`
 GROUP BY series_id
@@ -193,7 +235,7 @@ LIMIT ?`, append(slices.Clone(args), q.limits.MaxSeries+1)...)
 			id uint64
 			m  seriesMeta
 		)
-		if err := rows.Scan(&id, &m.name, &m.service, &m.keys, &m.values); err != nil {
+		if err := rows.Scan(&id, &m.name, &m.service, &m.keys, &m.values, &m.resKeys, &m.resValues); err != nil {
 			return nil, err
 		}
 		out[id] = m
@@ -274,7 +316,7 @@ func (q *querier) selected(ctx context.Context, where string, args []any) (map[u
 	byID := make(map[uint64]*samples, len(meta))
 	all := make([]*samples, 0, len(meta))
 	for id, m := range meta {
-		s := &samples{lset: seriesLabels(m.name, m.service, m.keys, m.values)}
+		s := &samples{lset: seriesLabels(m)}
 		byID[id] = s
 		all = append(all, s)
 	}
@@ -337,7 +379,7 @@ func (s sample) Type() chunkenc.ValueType {
 // LabelNames implements storage.LabelQuerier.
 func (q *querier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
 	where, args := matchersSQL(ms)
-	names := []string{labels.MetricName, "job"}
+	names := []string{labels.MetricName, "job", "instance"}
 	rows, err := q.store.Conn().Query(ctx, `SELECT DISTINCT arrayJoin(label_keys) AS k FROM metric_series WHERE `+where+` ORDER BY k LIMIT ?`,
 		append(args, limitOf(hints))...)
 	if err != nil {
@@ -444,7 +486,8 @@ func (q *querier) histogramSeries(ctx context.Context, base, part string, ms []*
 		s := m[bound]
 		if s == nil {
 			md := meta[id]
-			lset := seriesLabels(name, md.service, md.keys, md.values)
+			md.name = name
+			lset := seriesLabels(md)
 			if bound != "" {
 				lset = labels.NewBuilder(lset).Set("le", bound).Labels()
 			}
