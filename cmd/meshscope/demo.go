@@ -15,9 +15,9 @@ func runDemo(ctx context.Context, args []string) error {
 	d := demo.DefaultConfig()
 	fs := newFlagSet("demo", "Generate a living service mesh (an ingress gateway, APIs, deep mid-tier call chains, caches,\n"+
 		"databases, Kafka topics, external APIs, canaries) and send its telemetry to a running meshscope as\n"+
-		"real sidecars, applications and Prometheus would: Envoy ALS streams, OTLP traces and the services'\n"+
-		"OTLP logs to the gRPC listener, Istio metrics by remote_write and Istio text access log lines to\n"+
-		"the HTTP listener.")
+		"real sidecars, applications and Prometheus would: Envoy ALS streams, OTLP traces, the services'\n"+
+		"OTLP logs and their SDKs' request duration histograms (OTLP metrics) to the gRPC listener, Istio\n"+
+		"metrics by remote_write and Istio text access log lines to the HTTP listener.")
 	fs.String("config", "", "YAML file with options (keys are flag names)")
 	fs.StringVar(&d.ServerHTTP, "server-http", d.ServerHTTP, "meshscope's HTTP listener: remote_write (/api/v1/write) and text access logs (/api/v1/accesslogs)")
 	fs.StringVar(&d.ServerGRPC, "server-grpc", d.ServerGRPC, "meshscope's gRPC listener (host:port): OTLP and the Envoy Access Log Service")
@@ -31,7 +31,7 @@ func runDemo(ctx context.Context, args []string) error {
 	fs.DurationVar(&d.ScenarioPeriod, "scenario-period", d.ScenarioPeriod, "the scenario's change starts after one period; canary-bad degrades over four more")
 	fs.Uint64Var(&d.Seed, "seed", d.Seed, "seed of the topology and the traffic: equal seeds give equal meshes")
 	fs.Float64Var(&d.TraceSample, "trace-sample", d.TraceSample, "share of request trees whose spans are sent, 0 to 1 (access logs and metrics cover every request)")
-	fs.DurationVar(&d.MetricsInterval, "metrics-interval", d.MetricsInterval, "how often Istio metrics are sent by remote_write")
+	fs.DurationVar(&d.MetricsInterval, "metrics-interval", d.MetricsInterval, "how often metrics are sent: Istio's by remote_write, the SDKs' by OTLP")
 	fs.DurationVar(&d.FlushInterval, "flush-interval", d.FlushInterval, "how long sidecars buffer access logs, and the exporter spans, before sending")
 	fs.DurationVar(&d.ProgressInterval, "progress-interval", d.ProgressInterval, "how often a progress line is logged")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -248,6 +249,27 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 		}
 	}
 
+	// The SDKs' histograms, sent by OTLP: explicit buckets (HTTP services)
+	// and exponential (gRPC services), listed and charted as p99 per
+	// service.
+	for _, h := range []struct{ name, typ string }{
+		{"http.server.request.duration", "histogram"}, {"rpc.server.duration", "exponential_histogram"},
+	} {
+		getJSON(t, base+"metrics?q="+h.name, &metrics)
+		require.NotEmpty(t, metrics.Metrics, h.name)
+		require.Equal(t, h.name, metrics.Metrics[0].Name)
+		require.Equal(t, h.typ, metrics.Metrics[0].Type)
+		getJSON(t, base+"metrics/query?name="+h.name+"&quantile=0.99&group_by=service.name&from=now-2m&step=10s", &chart)
+		require.Equal(t, "quantile", chart.Value)
+		require.NotEmpty(t, chart.Series, h.name)
+		for _, l := range chart.Series {
+			require.NotEmpty(t, l.Labels["service.name"])
+			for _, p := range l.Points {
+				require.Positive(t, p[1], "%s p99 of %v", h.name, l.Labels)
+			}
+		}
+	}
+
 	// PromQL over the same metrics, as Grafana's Prometheus data source
 	// asks it.
 	var prom struct {
@@ -272,6 +294,21 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 		total += v
 	}
 	require.Positive(t, total)
+	// and over the SDKs' histograms, classic and native, by service (job).
+	for _, q := range []string{
+		`histogram_quantile(0.99, sum by (le, job) (rate({"http.server.request.duration_bucket"}[1m])))`,
+		`histogram_quantile(0.99, sum by (job) (rate({"rpc.server.duration"}[1m])))`,
+	} {
+		getJSON(t, "http://"+srv.httpAddr+"/prometheus/api/v1/query?query="+url.QueryEscape(q), &prom)
+		require.Equal(t, "success", prom.Status, q)
+		require.NotEmpty(t, prom.Data.Result, q)
+		for _, r := range prom.Data.Result {
+			require.NotEmpty(t, r.Metric["job"], q)
+			v, err := strconv.ParseFloat(r.Value[1].(string), 64)
+			require.NoError(t, err)
+			require.Positive(t, v, "%s: %v", q, r.Metric)
+		}
+	}
 
 	// The Grafana dashboard's queries (deploy/grafana) answer, with data.
 	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana", "dashboards", "meshscope-mesh.json"))
@@ -329,6 +366,9 @@ func getJSON(t *testing.T, url string, v any) {
 	resp, err := http.Get(url)
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, url)
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		t.Fatalf("%s: %s: %s", url, resp.Status, body)
+	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
 }

@@ -85,8 +85,9 @@ type Config struct {
 	// from 0 (none) to 1 (all). Access logs cover every request and
 	// metrics aggregate every request whatever the share.
 	TraceSample float64
-	// MetricsInterval is how often Istio metrics are sent by remote
-	// write, as a Prometheus scraping the sidecars would. Default 10s.
+	// MetricsInterval is how often metrics are sent: Istio's by remote
+	// write, as a Prometheus scraping the sidecars would, and the SDKs' by
+	// OTLP, as their periodic readers would. Default 10s.
 	MetricsInterval time.Duration
 	// FlushInterval is how long a sidecar buffers access log entries, and
 	// the span exporter spans, before sending them (sooner when a buffer

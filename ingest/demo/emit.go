@@ -2,8 +2,8 @@ package demo
 
 // emit writes the telemetry of the simulated tree, whose times are
 // shifted by base (Unix nanoseconds of the tree's start): both sidecars'
-// access log entries of every call, the metrics, and the spans of sampled
-// traces.
+// access log entries of every call, the sidecars' and the SDKs' metrics,
+// and the spans of sampled traces.
 func (g *generator) emit(base int64) {
 	for i := range g.tree.hops {
 		h := &g.tree.hops[i]
@@ -13,6 +13,7 @@ func (g *generator) emit(base int64) {
 		}
 		g.accessLogs(h, base)
 		g.metrics.record(h)
+		g.sdk.record(h, base)
 		g.callSpans(h, base)
 	}
 }

@@ -17,6 +17,8 @@ type output interface {
 	traces(req *[]byte, spans int)
 	// logs takes an ExportLogsServiceRequest.
 	logs(req *[]byte, records int)
+	// otlpMetrics takes an ExportMetricsServiceRequest.
+	otlpMetrics(req *[]byte, points int)
 	// remoteWrite takes a snappy-compressed WriteRequest.
 	remoteWrite(body *[]byte, samples int)
 }
@@ -129,6 +131,7 @@ type generator struct {
 	logBody     []byte // the body being written
 	metrics     *meshMetrics
 	rw          rwEncoder
+	sdk         *sdkMetrics
 
 	entry       logEntry
 	reqID       [36]byte
@@ -155,7 +158,7 @@ func newGenerator(t *Topology, cfg Config, out output, cnt *counters, als *alsEn
 		consumers: map[string][]*Call{},
 		als:       als, alsBufs: make([][2]batch, len(t.Pods)), textBufs: make([]batch, len(t.Workloads)),
 		spans: newSpanTables(t), pendingSpans: newOTLPBatch(len(t.Pods)), pendingLogs: newOTLPBatch(len(t.Pods)),
-		metrics: newMeshMetrics(t),
+		metrics: newMeshMetrics(t), sdk: newSDKMetrics(t),
 	}
 	body := newRNG(cfg.Seed, 3)
 	for _, s := range t.Services {
@@ -324,9 +327,13 @@ func (o *otlpBatch) take(b []byte, t *spanTables) (_ []byte, n int) {
 	return b, n
 }
 
-// pushMetrics encodes every series at now into remote write requests.
+// pushMetrics encodes every series at now: the sidecars' into remote
+// write requests, the SDKs' into OTLP metrics exports.
 func (g *generator) pushMetrics(now time.Time) {
 	g.rw.push(g.metrics.list, now.UnixMilli(), func(body []byte, samples int) {
 		g.out.remoteWrite(compress(body), samples)
+	})
+	g.sdk.push(now, func(req []byte, points int) {
+		g.out.otlpMetrics(&req, points)
 	})
 }

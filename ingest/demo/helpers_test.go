@@ -10,11 +10,12 @@ import (
 
 // capture is an output that keeps copies of every batch.
 type capture struct {
-	alsBatches  []capturedALS
-	lineBatches []capturedLines
-	exports     [][]byte
-	logExports  [][]byte
-	writes      [][]byte // compressed
+	alsBatches    []capturedALS
+	lineBatches   []capturedLines
+	exports       [][]byte
+	logExports    [][]byte
+	metricExports [][]byte
+	writes        [][]byte // compressed
 }
 
 type capturedALS struct {
@@ -50,6 +51,11 @@ func (c *capture) logs(req *[]byte, _ int) {
 	putBuf(req)
 }
 
+func (c *capture) otlpMetrics(req *[]byte, _ int) {
+	c.metricExports = append(c.metricExports, bytes.Clone(*req))
+	putBuf(req)
+}
+
 func (c *capture) remoteWrite(body *[]byte, _ int) {
 	c.writes = append(c.writes, bytes.Clone(*body))
 	putBuf(body)
@@ -62,6 +68,7 @@ func (discard) als(_ *Pod, _ bool, b *[]byte, _ int) { putBuf(b) }
 func (discard) lines(_ *Workload, b *[]byte, _ int)  { putBuf(b) }
 func (discard) traces(b *[]byte, _ int)              { putBuf(b) }
 func (discard) logs(b *[]byte, _ int)                { putBuf(b) }
+func (discard) otlpMetrics(b *[]byte, _ int)         { putBuf(b) }
 func (discard) remoteWrite(b *[]byte, _ int)         { putBuf(b) }
 
 // testConfig is a small, fast configuration.

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -52,6 +53,7 @@ type fakeServer struct {
 	entries   int
 	identOnce map[string]bool // node ids that sent an identifier
 	records   int
+	points    int
 	samples   int
 	writes    atomic.Int64
 	lines     int
@@ -106,6 +108,26 @@ func (l *fakeLogs) Export(ctx context.Context, req plogotlp.ExportRequest) (plog
 	l.f.records += n
 	l.f.mu.Unlock()
 	return plogotlp.NewExportResponse(), nil
+}
+
+// fakeMetrics is the fake's OTLP metrics service.
+type fakeMetrics struct {
+	pmetricotlp.UnimplementedGRPCServer
+	f *fakeServer
+}
+
+func (m *fakeMetrics) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
+	if !authorized(ctx) {
+		return pmetricotlp.NewExportResponse(), status.Error(codes.Unauthenticated, "token")
+	}
+	n := req.Metrics().DataPointCount()
+	if n == 0 || n > sdkMetricsBatch {
+		m.f.problem("bad data point count")
+	}
+	m.f.mu.Lock()
+	m.f.points += n
+	m.f.mu.Unlock()
+	return pmetricotlp.NewExportResponse(), nil
 }
 
 func (f *fakeServer) StreamAccessLogs(stream alsservice.AccessLogService_StreamAccessLogsServer) error {
@@ -206,6 +228,7 @@ func startFakeServer(t *testing.T) *fakeServer {
 	gs := grpc.NewServer()
 	ptraceotlp.RegisterGRPCServer(gs, f)
 	plogotlp.RegisterGRPCServer(gs, &fakeLogs{f: f})
+	pmetricotlp.RegisterGRPCServer(gs, &fakeMetrics{f: f})
 	alsservice.RegisterAccessLogServiceServer(gs, f)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
@@ -251,6 +274,7 @@ func TestRunAgainstFakeServers(t *testing.T) {
 	require.Positive(t, f.records)
 	require.Positive(t, f.entries)
 	require.Positive(t, f.samples)
+	require.Positive(t, f.points)
 	require.Positive(t, f.lines)
 	require.NotEmpty(t, f.emitters)
 	for e := range f.emitters {
@@ -262,6 +286,7 @@ func TestRunAgainstFakeServers(t *testing.T) {
 	require.EqualValues(t, f.records, final.LogRecords)
 	require.EqualValues(t, f.entries, final.ALSEntries)
 	require.EqualValues(t, f.samples, final.MetricSamples)
+	require.EqualValues(t, f.points, final.MetricPoints)
 	require.EqualValues(t, f.lines, final.TextLines)
 	require.EqualValues(t, f.streams, final.ALSStreams)
 	require.GreaterOrEqual(t, final.Retries, uint64(3), "the first trace export, remote write and text post were retried")

@@ -45,12 +45,21 @@ type alsJob struct {
 	n       int
 }
 
-// traceJob is an OTLP export: spans, or log records when logs is set.
+// traceJob is an OTLP export of spans, log records or metric points.
 type traceJob struct {
-	req   *[]byte
-	items int
-	logs  bool
+	req    *[]byte
+	items  int
+	signal signal
 }
+
+// signal is the kind of an OTLP export.
+type signal uint8
+
+const (
+	signalSpans signal = iota
+	signalLogs
+	signalMetrics
+)
 
 type httpJob struct {
 	channel string // "remote_write" or "text"
@@ -175,7 +184,15 @@ func (s *sender) traces(req *[]byte, spans int) {
 
 func (s *sender) logs(req *[]byte, records int) {
 	select {
-	case s.traceQ <- traceJob{req: req, items: records, logs: true}:
+	case s.traceQ <- traceJob{req: req, items: records, signal: signalLogs}:
+	default:
+		s.drop(req)
+	}
+}
+
+func (s *sender) otlpMetrics(req *[]byte, points int) {
+	select {
+	case s.traceQ <- traceJob{req: req, items: points, signal: signalMetrics}:
 	default:
 		s.drop(req)
 	}

@@ -7,15 +7,17 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 )
 
 // gRPC methods of meshscope's gRPC listener.
 const (
-	alsMethod   = "/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs"
-	traceMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-	logsMethod  = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+	alsMethod     = "/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs"
+	traceMethod   = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+	logsMethod    = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+	metricsMethod = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
 )
 
 var alsDesc = &grpc.StreamDesc{StreamName: "StreamAccessLogs", ClientStreams: true}
@@ -98,13 +100,17 @@ func (s *sender) stream(streams map[int]*alsStream, key int) (*alsStream, bool, 
 	return st, true, nil
 }
 
-// traceWorker exports span batches and log record batches by OTLP/gRPC.
+// traceWorker exports batches of spans, log records and metric points by
+// OTLP/gRPC.
 func (s *sender) traceWorker() {
 	defer s.wg.Done()
 	for j := range s.traceQ {
 		method, what := traceMethod, "trace"
-		if j.logs {
+		switch j.signal {
+		case signalLogs:
 			method, what = logsMethod, "log"
+		case signalMetrics:
+			method, what = metricsMethod, "metric"
 		}
 		for attempt := 0; ; attempt++ {
 			ctx, cancel := context.WithTimeout(s.ctx, 20*time.Second)
@@ -112,16 +118,20 @@ func (s *sender) traceWorker() {
 			err := s.conn.Invoke(ctx, method, &rawMessage{*j.req}, &resp, grpc.ForceCodecV2(rawCodec{}))
 			cancel()
 			if err == nil {
-				rejected, msg := exportRejected(j.logs, resp.b)
+				rejected, msg := exportRejected(j.signal, resp.b)
 				if rejected > 0 {
 					s.cnt.errors.Add(1)
 					s.errs.log("otlp", what+" items rejected", errors.New(msg))
 				}
 				accepted := uint64(max(int64(j.items)-rejected, 0))
-				if j.logs {
+				switch j.signal {
+				case signalLogs:
 					s.cnt.logRecords.Add(accepted)
 					s.cnt.logExports.Add(1)
-				} else {
+				case signalMetrics:
+					s.cnt.metricPoints.Add(accepted)
+					s.cnt.metricExports.Add(1)
+				default:
 					s.cnt.spans.Add(accepted)
 					s.cnt.traceExports.Add(1)
 				}
@@ -143,14 +153,21 @@ func (s *sender) traceWorker() {
 }
 
 // exportRejected reads an export response's partial success: how many
-// spans (or log records) the server rejected, and why.
-func exportRejected(logs bool, resp []byte) (int64, string) {
-	if logs {
+// spans, log records or data points the server rejected, and why.
+func exportRejected(sig signal, resp []byte) (int64, string) {
+	switch sig {
+	case signalLogs:
 		r := plogotlp.NewExportResponse()
 		if r.UnmarshalProto(resp) != nil {
 			return 0, ""
 		}
 		return r.PartialSuccess().RejectedLogRecords(), r.PartialSuccess().ErrorMessage()
+	case signalMetrics:
+		r := pmetricotlp.NewExportResponse()
+		if r.UnmarshalProto(resp) != nil {
+			return 0, ""
+		}
+		return r.PartialSuccess().RejectedDataPoints(), r.PartialSuccess().ErrorMessage()
 	}
 	r := ptraceotlp.NewExportResponse()
 	if r.UnmarshalProto(resp) != nil {

@@ -77,19 +77,11 @@ const attrs protowire.Number = 9 // Span.attributes
 func newSpanTables(t *Topology) *spanTables {
 	st := &spanTables{resource: make([][]byte, len(t.Pods)), client: make([][]spanStatic, len(t.Calls)),
 		server: make([][]spanStatic, len(t.Services)), consumer: make([]spanStatic, len(t.Calls))}
-	langs := []string{"go", "java", "python", "nodejs"}
 	for _, p := range t.Pods {
-		w := p.Workload
-		s := w.Service
 		var r []byte
-		r = appendKV(r, 1, "service.name", s.Name)
-		r = appendKV(r, 1, "service.namespace", s.Namespace)
-		r = appendKV(r, 1, "service.version", w.Version)
-		r = appendKV(r, 1, "k8s.namespace.name", s.Namespace)
-		r = appendKV(r, 1, "k8s.pod.name", p.Name)
-		r = appendKV(r, 1, "k8s.deployment.name", w.Name)
-		r = appendKV(r, 1, "telemetry.sdk.name", "opentelemetry")
-		r = appendKV(r, 1, "telemetry.sdk.language", langs[s.Index%len(langs)])
+		for _, kv := range podResource(p) {
+			r = appendKV(r, 1, kv.name, kv.value)
+		}
 		st.resource[p.Index] = appendBytesField(nil, 1, r)
 	}
 	var scope []byte
@@ -120,6 +112,23 @@ func newSpanTables(t *Topology) *spanTables {
 		st.client[c.Index], st.consumer[c.Index] = clientStatics(c)
 	}
 	return st
+}
+
+// podResource is the resource of the telemetry pod p's SDK sends.
+func podResource(p *Pod) []label {
+	langs := [...]string{"go", "java", "python", "nodejs"}
+	w := p.Workload
+	s := w.Service
+	return []label{
+		{"service.name", s.Name},
+		{"service.namespace", s.Namespace},
+		{"service.version", w.Version},
+		{"k8s.namespace.name", s.Namespace},
+		{"k8s.pod.name", p.Name},
+		{"k8s.deployment.name", w.Name},
+		{"telemetry.sdk.name", "opentelemetry"},
+		{"telemetry.sdk.language", langs[s.Index%len(langs)]},
+	}
 }
 
 // clientStatics returns the static parts of the spans a call makes its

@@ -28,16 +28,12 @@ func str(m pcommon.Map, key string) string {
 	return v.AsString()
 }
 
-func TestSpansDecode(t *testing.T) {
-	cfg := testConfig()
-	c := &capture{}
-	g, topo := newTestGenerator(t, cfg, c)
-	now := time.Now()
-	generateAll(g, 400, now)
-	require.NotEmpty(t, c.exports)
-
+// decodeSpans decodes span exports by trace and span id, checking their
+// resources and scopes and that ids are unique.
+func decodeSpans(t *testing.T, topo *Topology, exports [][]byte) map[spanKey]decodedSpan {
+	t.Helper()
 	spans := map[spanKey]decodedSpan{}
-	for _, b := range c.exports {
+	for _, b := range exports {
 		req := ptraceotlp.NewExportRequest()
 		require.NoError(t, req.UnmarshalProto(b))
 		rss := req.Traces().ResourceSpans()
@@ -63,6 +59,17 @@ func TestSpansDecode(t *testing.T) {
 			}
 		}
 	}
+	return spans
+}
+
+func TestSpansDecode(t *testing.T) {
+	cfg := testConfig()
+	c := &capture{}
+	g, topo := newTestGenerator(t, cfg, c)
+	now := time.Now()
+	generateAll(g, 400, now)
+	require.NotEmpty(t, c.exports)
+	spans := decodeSpans(t, topo, c.exports)
 
 	kinds := map[ptrace.SpanKind]int{}
 	var db, links int

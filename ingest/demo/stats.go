@@ -26,6 +26,9 @@ type Stats struct {
 	TextLines, TextPosts uint64
 	// MetricSamples sent, in RemoteWrites HTTP requests.
 	MetricSamples, RemoteWrites uint64
+	// MetricPoints (OpenTelemetry SDK histograms) sent, in MetricExports
+	// OTLP requests.
+	MetricPoints, MetricExports uint64
 	// Retries counts attempts repeated after a retryable answer
 	// (UNAVAILABLE, RESOURCE_EXHAUSTED, 429, 503...).
 	Retries uint64
@@ -43,6 +46,7 @@ type counters struct {
 	alsEntries, alsMessages, alsStreams atomic.Uint64
 	textLines, textPosts                atomic.Uint64
 	metricSamples, remoteWrites         atomic.Uint64
+	metricPoints, metricExports         atomic.Uint64
 	retries, errors, dropped            atomic.Uint64
 	start                               time.Time
 }
@@ -56,6 +60,7 @@ func (c *counters) snapshot() Stats {
 		ALSEntries: c.alsEntries.Load(), ALSMessages: c.alsMessages.Load(), ALSStreams: c.alsStreams.Load(),
 		TextLines: c.textLines.Load(), TextPosts: c.textPosts.Load(),
 		MetricSamples: c.metricSamples.Load(), RemoteWrites: c.remoteWrites.Load(),
+		MetricPoints: c.metricPoints.Load(), MetricExports: c.metricExports.Load(),
 		Retries: c.retries.Load(), Errors: c.errors.Load(), Dropped: c.dropped.Load(),
 	}
 }
@@ -70,5 +75,6 @@ func (s Stats) log(l *slog.Logger, msg string) {
 		"als_entries", s.ALSEntries, "als_messages", s.ALSMessages, "als_streams", s.ALSStreams,
 		"text_lines", s.TextLines, "text_posts", s.TextPosts,
 		"metric_samples", s.MetricSamples, "remote_writes", s.RemoteWrites,
+		"metric_points", s.MetricPoints, "metric_exports", s.MetricExports,
 		"retries", s.Retries, "errors", s.Errors, "dropped", s.Dropped)
 }

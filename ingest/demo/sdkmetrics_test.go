@@ -1,0 +1,195 @@
+package demo
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// sdkTotals are what one service's SDK reported, or what its server spans
+// add up to.
+type sdkTotals struct {
+	count uint64
+	sum   float64 // seconds
+}
+
+// decodeSDKMetrics decodes metric exports into totals by service, checking
+// every point's shape on the way; it returns the points by series, keyed by
+// pod and attributes.
+func decodeSDKMetrics(t *testing.T, exports [][]byte, topo *Topology) (map[string]sdkTotals, map[string]pmetric.Metric) {
+	t.Helper()
+	totals := map[string]sdkTotals{}
+	series := map[string]pmetric.Metric{}
+	for _, b := range exports {
+		req := pmetricotlp.NewExportRequest()
+		require.NoError(t, req.UnmarshalProto(b))
+		rms := req.Metrics().ResourceMetrics()
+		for i := range rms.Len() {
+			rm := rms.At(i)
+			res := rm.Resource().Attributes()
+			s := topo.Service(str(res, "service.namespace"), str(res, "service.name"))
+			require.NotNil(t, s, "resource names a service: %v", res.AsRaw())
+			require.True(t, s.Traced, "only instrumented services have an SDK")
+			pod := str(res, "k8s.pod.name")
+			require.NotEmpty(t, pod)
+			ms := rm.ScopeMetrics().At(0).Metrics()
+			require.Equal(t, 1, ms.Len())
+			m := ms.At(0)
+			tot := totals[s.ID()]
+			if s.Protocol == ProtocolGRPC {
+				require.Equal(t, "rpc.server.duration", m.Name())
+				require.Equal(t, "ms", m.Unit())
+				require.Equal(t, pmetric.MetricTypeExponentialHistogram, m.Type())
+				require.Equal(t, pmetric.AggregationTemporalityCumulative, m.ExponentialHistogram().AggregationTemporality())
+				dps := m.ExponentialHistogram().DataPoints()
+				for k := range dps.Len() {
+					dp := dps.At(k)
+					checkExpPoint(t, dp)
+					require.Equal(t, "grpc", str(dp.Attributes(), "rpc.system"))
+					require.NotEmpty(t, str(dp.Attributes(), "rpc.method"))
+					_, ok := dp.Attributes().Get("rpc.grpc.status_code")
+					require.True(t, ok)
+					tot.count += dp.Count()
+					tot.sum += dp.Sum() / 1e3
+					series[pod+" "+m.Name()+" "+attrString(dp.Attributes())] = m
+				}
+			} else {
+				require.Equal(t, "http.server.request.duration", m.Name())
+				require.Equal(t, "s", m.Unit())
+				require.Equal(t, pmetric.MetricTypeHistogram, m.Type())
+				require.Equal(t, pmetric.AggregationTemporalityCumulative, m.Histogram().AggregationTemporality())
+				dps := m.Histogram().DataPoints()
+				for k := range dps.Len() {
+					dp := dps.At(k)
+					require.Equal(t, httpDurationBounds, dp.ExplicitBounds().AsRaw())
+					require.Equal(t, len(httpDurationBounds)+1, dp.BucketCounts().Len())
+					var n uint64
+					for _, c := range dp.BucketCounts().AsRaw() {
+						n += c
+					}
+					require.Equal(t, dp.Count(), n, "the buckets hold every request")
+					require.LessOrEqual(t, dp.Min(), dp.Max())
+					code, ok := dp.Attributes().Get("http.response.status_code")
+					require.True(t, ok)
+					_, hasErr := dp.Attributes().Get("error.type")
+					require.Equal(t, code.Int() >= 500, hasErr, "error.type on 5xx only")
+					require.NotEmpty(t, str(dp.Attributes(), "http.route"))
+					tot.count += dp.Count()
+					tot.sum += dp.Sum()
+					series[pod+" "+m.Name()+" "+attrString(dp.Attributes())] = m
+				}
+			}
+			totals[s.ID()] = tot
+		}
+	}
+	return totals, series
+}
+
+func attrString(m pcommon.Map) string {
+	var out string
+	m.Range(func(k string, v pcommon.Value) bool { out += k + "=" + v.AsString() + ","; return true })
+	return out
+}
+
+// checkExpPoint checks an exponential point: its buckets hold every
+// request, and its smallest and largest values fall in its first and last
+// non-empty buckets.
+func checkExpPoint(t *testing.T, dp pmetric.ExponentialHistogramDataPoint) {
+	t.Helper()
+	require.EqualValues(t, expScale, dp.Scale())
+	counts := dp.Positive().BucketCounts().AsRaw()
+	var n uint64
+	first, last := -1, -1
+	for i, c := range counts {
+		n += c
+		if c > 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	require.Equal(t, dp.Count(), n)
+	require.Zero(t, dp.ZeroCount())
+	require.GreaterOrEqual(t, first, 0)
+	base := math.Exp2(math.Exp2(-expScale))
+	within := func(v float64, i int) {
+		idx := float64(dp.Positive().Offset()) + float64(i)
+		lo, hi := math.Pow(base, idx), math.Pow(base, idx+1)
+		require.True(t, v > lo*(1-1e-9) && v <= hi*(1+1e-9), "%g in (%g, %g]", v, lo, hi)
+	}
+	within(dp.Min(), first)
+	within(dp.Max(), last)
+}
+
+func TestSDKMetricsMatchServerSpans(t *testing.T) {
+	cfg := testConfig() // every trace sampled: every handled request has a SERVER span
+	c := &capture{}
+	g, topo := newTestGenerator(t, cfg, c)
+	now := time.Now()
+	generateAll(g, 400, now)
+	require.NotEmpty(t, c.metricExports)
+
+	// What the SERVER spans of instrumented services add up to, but the
+	// gateway's: the same requests, counted from another signal.
+	spans := map[string]sdkTotals{}
+	protocols := map[string]Protocol{}
+	for _, d := range decodeSpans(t, topo, c.exports) {
+		sp := d.span
+		if sp.Kind() != ptrace.SpanKindServer || sp.Name() == "ingress" {
+			continue
+		}
+		s := topo.Service(str(d.resource, "service.namespace"), str(d.resource, "service.name"))
+		protocols[s.ID()] = s.Protocol
+		tot := spans[s.ID()]
+		tot.count++
+		tot.sum += float64(sp.EndTimestamp()-sp.StartTimestamp()) / 1e9
+		spans[s.ID()] = tot
+	}
+	require.NotEmpty(t, spans)
+
+	metrics, _ := decodeSDKMetrics(t, c.metricExports, topo)
+	require.Len(t, metrics, len(spans), "a histogram for every service with server spans")
+	grpc := 0
+	for id, want := range spans {
+		got := metrics[id]
+		require.Equal(t, want.count, got.count, id)
+		require.InEpsilon(t, want.sum, got.sum, 1e-9, id)
+		if protocols[id] == ProtocolGRPC {
+			grpc++
+		}
+	}
+	require.Positive(t, grpc, "the mesh has gRPC services: exponential histograms are covered")
+}
+
+func TestSDKMetricsCumulativeAndBatched(t *testing.T) {
+	cfg := testConfig()
+	c := &capture{}
+	g, topo := newTestGenerator(t, cfg, c)
+	g.sdk.batch = 7
+	t0 := time.Now()
+	generateAll(g, 300, t0)
+	first, firstSeries := len(c.metricExports), len(g.sdk.list)
+	generateAll(g, 300, t0.Add(10*time.Second))
+
+	for _, b := range c.metricExports {
+		req := pmetricotlp.NewExportRequest()
+		require.NoError(t, req.UnmarshalProto(b))
+		require.LessOrEqual(t, req.Metrics().DataPointCount(), 7)
+	}
+	before, s1 := decodeSDKMetrics(t, c.metricExports[:first], topo)
+	after, s2 := decodeSDKMetrics(t, c.metricExports[first:], topo)
+	require.Equal(t, firstSeries, len(s1), "every series in the first push, split over exports, each once")
+	require.Equal(t, len(g.sdk.list), len(s2))
+	for id, b := range before {
+		a := after[id]
+		require.Greater(t, a.count, b.count, "%s: cumulative counts grow", id)
+		require.Greater(t, a.sum, b.sum, id)
+	}
+}
