@@ -133,6 +133,7 @@ func (s *Server) routes() {
 	api.GET("/traces/:traceId", s.getTrace)
 	api.GET("/requests", s.getRequests)
 	api.GET("/logs", s.searchLogs)
+	api.GET("/exceptions", s.listExceptions)
 	api.GET("/metrics", s.listMetrics)
 	api.GET("/metrics/query", s.queryMetric)
 	api.POST("/sql", s.postSQL)

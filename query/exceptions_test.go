@@ -1,0 +1,123 @@
+package query
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chtest"
+)
+
+// exceptionAttrs encodes an exception event's attributes as the OTLP
+// receiver stores them (pdata's JSON of the attribute map).
+func exceptionAttrs(typ, msg, stack string, escaped bool) string {
+	v := pcommon.NewValueMap()
+	if typ != "" {
+		v.Map().PutStr("exception.type", typ)
+	}
+	v.Map().PutStr("exception.message", msg)
+	if stack != "" {
+		v.Map().PutStr("exception.stacktrace", stack)
+	}
+	if escaped {
+		v.Map().PutBool("exception.escaped", true)
+	}
+	return v.AsString()
+}
+
+func TestExceptions(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	at := testNow.Add(-30 * time.Minute)
+	type event struct {
+		after time.Duration
+		name  string
+		attrs string
+	}
+	span := func(svc string, trace byte, start time.Time, evs ...event) schema.SpanRow {
+		r := schema.SpanRow{StartUnixNano: ns(start), DurationNanos: uint64(time.Second), TraceID: schema.TraceID{trace},
+			SpanID: schema.SpanID{trace, 1}, Name: "GET /" + svc, Kind: schema.SpanKindServer, StatusCode: schema.StatusError,
+			ServiceName: svc, ServiceNamespace: "shop", GRPCStatusCode: -1}
+		for _, e := range evs {
+			r.EventTimes = append(r.EventTimes, ns(start.Add(e.after)))
+			r.EventNames = append(r.EventNames, e.name)
+			r.EventAttrs = append(r.EventAttrs, e.attrs)
+		}
+		return r
+	}
+	timeout := "java.net.SocketTimeoutException"
+	stack := "java.net.SocketTimeoutException: Read timed out\n\tat java.net.SocketInputStream.<init>(SocketInputStream.java:61)"
+	spans := []schema.SpanRow{
+		span("cart", 1, at, event{0, "exception", exceptionAttrs(timeout, "Read timed out", stack, false)}),
+		// Two attempts on one span, and an event that is not an exception.
+		span("cart", 2, at.Add(5*time.Minute),
+			event{0, "retry", `{"attempt":1}`},
+			event{time.Millisecond, "exception", exceptionAttrs(timeout, "Connect timed out", "", false)},
+			event{2 * time.Millisecond, "exception", exceptionAttrs(timeout, "Read timed out", stack, true)}),
+		span("web", 3, at.Add(10*time.Minute), event{0, "exception", exceptionAttrs("TypeError", "cart is undefined", "", true)}),
+		span("web", 4, at.Add(11*time.Minute), event{0, "exception", exceptionAttrs("", "no type", "", false)}),
+		span("pay", 5, testNow.Add(-3*time.Hour), event{0, "exception", exceptionAttrs("Boom", "old", "", false)}),
+		span("pay", 6, at), // no events
+	}
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: spans}))
+	c := newTestAPI(t, Config{}, Deps{Store: st}).client.with(t)
+
+	var got struct {
+		Exceptions    []exceptionJSON
+		BucketSeconds float64 `json:"bucket_seconds"`
+	}
+	c.get("/api/v1/exceptions", &got)
+	require.Equal(t, 120.0, got.BucketSeconds, "the last hour in 30 buckets")
+	require.Len(t, got.Exceptions, 3, "the last hour: the old one left out")
+	e := got.Exceptions[0]
+	require.Equal(t, "cart", e.Service)
+	require.Equal(t, timeout, e.Type)
+	require.EqualValues(t, 3, e.Count)
+	require.EqualValues(t, 2, e.Messages)
+	require.Equal(t, at, e.FirstSeen)
+	require.Equal(t, at.Add(5*time.Minute+2*time.Millisecond), e.LastSeen)
+	// The latest occurrence: its message, stack trace and span.
+	require.Equal(t, "Read timed out", e.Message)
+	require.Equal(t, stack, e.Stacktrace)
+	require.True(t, e.Escaped)
+	require.Equal(t, "02000000000000000000000000000000", e.TraceID)
+	require.Equal(t, "0201000000000000", e.SpanID)
+	require.Equal(t, "GET /cart", e.SpanName)
+	require.Len(t, e.Trend, exceptionBuckets)
+	require.EqualValues(t, 1, e.Trend[15], "30 minutes ago")
+	require.EqualValues(t, 2, e.Trend[17], "25 minutes ago")
+	var sum uint64
+	for _, n := range e.Trend {
+		sum += n
+	}
+	require.Equal(t, e.Count, sum)
+	// web's two groups of one, one of them without a type: by count, then
+	// service and type.
+	require.Equal(t, []string{"", "TypeError"}, []string{got.Exceptions[1].Type, got.Exceptions[2].Type})
+	require.Equal(t, "cart is undefined", got.Exceptions[2].Message)
+
+	// Filters.
+	c.get("/api/v1/exceptions?service=web", &got)
+	require.Len(t, got.Exceptions, 2)
+	c.get("/api/v1/exceptions?type=TypeError", &got)
+	require.Len(t, got.Exceptions, 1)
+	require.Equal(t, "web", got.Exceptions[0].Service)
+	c.get("/api/v1/exceptions?q=CONNECT", &got)
+	require.Len(t, got.Exceptions, 1)
+	require.EqualValues(t, 1, got.Exceptions[0].Count)
+	require.Equal(t, "Connect timed out", got.Exceptions[0].Message)
+	c.get("/api/v1/exceptions?from=now-4h&service=pay", &got)
+	require.Len(t, got.Exceptions, 1)
+	require.Equal(t, "Boom", got.Exceptions[0].Type)
+	c.get("/api/v1/exceptions?limit=1", &got)
+	require.Len(t, got.Exceptions, 1)
+	c.get("/api/v1/exceptions?service=nobody", &got)
+	require.NotNil(t, got.Exceptions)
+	require.Empty(t, got.Exceptions)
+	c.fail("/api/v1/exceptions?limit=x", http.StatusBadRequest, "limit")
+	c.fail("/api/v1/exceptions?from=later", http.StatusBadRequest, "from")
+}
