@@ -249,6 +249,26 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 		}
 	}
 
+	// The failed requests' exceptions, grouped, each leading to a stored
+	// trace.
+	var exc struct {
+		Exceptions []struct {
+			Service, Type, Message, Stacktrace string
+			Count                              int
+			TraceID                            string `json:"trace_id"`
+		}
+	}
+	getJSON(t, base+"exceptions?from=now-5m", &exc)
+	require.NotEmpty(t, exc.Exceptions)
+	for _, e := range exc.Exceptions[:min(3, len(exc.Exceptions))] {
+		require.NotEmpty(t, e.Type)
+		require.NotEmpty(t, e.Stacktrace)
+		require.Positive(t, e.Count)
+		var tr struct{ Spans []struct{ Service string } }
+		getJSON(t, base+"traces/"+e.TraceID, &tr)
+		require.NotEmpty(t, tr.Spans, "the trace of %s in %s", e.Type, e.Service)
+	}
+
 	// The SDKs' histograms, sent by OTLP: explicit buckets (HTTP services)
 	// and exponential (gRPC services), listed and charted as p99 per
 	// service.

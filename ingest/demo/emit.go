@@ -155,6 +155,7 @@ func (g *generator) callSpans(h *hop, base int64) {
 	if to.Protocol == ProtocolHTTP {
 		g.scratch.urlPath = to.Endpoints[h.ep].Paths[h.path]
 	}
+	g.scratch.exception = g.spans.exception[to.Index][h.out]
 	g.addSpan(h.dst)
 	if h.out.failed() {
 		g.failureLog(h.dst, to.Protocol, h.out)

@@ -11,7 +11,7 @@ import (
 // Every instrumented service writes, per call, the spans its SDK would:
 // a CLIENT span around an outgoing HTTP or gRPC call (with server.address,
 // or db.system and db.name for database calls), a SERVER span around the
-// handling of a request, a PRODUCER span per published message and a
+// handling of a request (with an exception event when it failed), a PRODUCER span per published message and a
 // CONSUMER span per processed message, linked to the producer's span. The
 // resource names the pod: service.name, service.namespace,
 // k8s.namespace.name, service.version, k8s.pod.name, k8s.deployment.name.
@@ -70,13 +70,18 @@ type spanTables struct {
 	server   [][]spanStatic // by service, by endpoint: SERVER span
 	consumer []spanStatic   // by call (consume): CONSUMER span
 	root     spanStatic     // the gateway's SERVER span of a root request
+	// exception is, by service and outcome, the exception event a failed
+	// SERVER span records (its name and attributes; nil for outcomes that
+	// do not fail).
+	exception [][numOutcomes][]byte
 }
 
 const attrs protowire.Number = 9 // Span.attributes
 
 func newSpanTables(t *Topology) *spanTables {
 	st := &spanTables{resource: make([][]byte, len(t.Pods)), client: make([][]spanStatic, len(t.Calls)),
-		server: make([][]spanStatic, len(t.Services)), consumer: make([]spanStatic, len(t.Calls))}
+		server: make([][]spanStatic, len(t.Services)), consumer: make([]spanStatic, len(t.Calls)),
+		exception: make([][numOutcomes][]byte, len(t.Services))}
 	for _, p := range t.Pods {
 		var r []byte
 		for _, kv := range podResource(p) {
@@ -107,6 +112,9 @@ func newSpanTables(t *Topology) *spanTables {
 			a = appendKVInt(a, attrs, "server.port", int64(s.Port))
 			st.server[s.Index] = append(st.server[s.Index], spanStatic{name: name, attrs: a})
 		}
+		for _, o := range []outcome{outAppError, outUnavailable} {
+			st.exception[s.Index][o] = exceptionEvent(s, o)
+		}
 	}
 	for _, c := range t.Calls {
 		st.client[c.Index], st.consumer[c.Index] = clientStatics(c)
@@ -114,9 +122,13 @@ func newSpanTables(t *Topology) *spanTables {
 	return st
 }
 
+// sdkLanguages are the languages of the services' SDKs, by service index.
+var sdkLanguages = [...]string{"go", "java", "python", "nodejs"}
+
+func sdkLanguage(s *Service) string { return sdkLanguages[s.Index%len(sdkLanguages)] }
+
 // podResource is the resource of the telemetry pod p's SDK sends.
 func podResource(p *Pod) []label {
-	langs := [...]string{"go", "java", "python", "nodejs"}
 	w := p.Workload
 	s := w.Service
 	return []label{
@@ -127,7 +139,7 @@ func podResource(p *Pod) []label {
 		{"k8s.pod.name", p.Name},
 		{"k8s.deployment.name", w.Name},
 		{"telemetry.sdk.name", "opentelemetry"},
-		{"telemetry.sdk.language", langs[s.Index%len(langs)]},
+		{"telemetry.sdk.language", sdkLanguage(s)},
 	}
 }
 
@@ -203,6 +215,7 @@ type spanOut struct {
 	failed     bool
 	link       *[16]byte // consumer: the producer's trace and span
 	linkSpan   *[8]byte
+	exception  []byte // an exception event's name and attributes, recorded at the end; nil for none
 }
 
 // appendSpan appends s as a Span field (ScopeSpans.spans).
@@ -231,6 +244,13 @@ func appendSpan(b []byte, s *spanOut) []byte {
 			b = appendKV(b, attrs, "error.type", strconv.Itoa(st.code))
 		}
 	}
+	if s.exception != nil {
+		var e int
+		b, e = openField(b, 11) // Span.events
+		b = appendFixed64Field(b, 1, uint64(s.end))
+		b = append(b, s.exception...)
+		b = closeField(b, e)
+	}
 	if s.link != nil {
 		var l int
 		b, l = openField(b, 13)
@@ -245,4 +265,49 @@ func appendSpan(b []byte, s *spanOut) []byte {
 		b = closeField(b, st)
 	}
 	return closeField(b, m)
+}
+
+// exceptionEvent is the name and attributes (Span.Event fields) of the
+// exception a failing request raises in service s, as its language's SDK
+// records it: exception.type, exception.message and
+// exception.stacktrace, in the shape of that language's traces.
+func exceptionEvent(s *Service, o outcome) []byte {
+	pkg := strings.ReplaceAll(s.Name, "-", "")
+	var typ, msg, stack string
+	unavailable := o == outUnavailable
+	switch sdkLanguage(s) {
+	case "go":
+		typ, msg = "*errors.errorString", "unexpected error"
+		if unavailable {
+			typ, msg = "*fmt.wrapError", "dependency unavailable: upstream connect error or disconnect/reset before headers"
+		}
+		stack = "goroutine 1 [running]:\nmain.(*server).handle(...)\n\t/app/" + pkg + "/server.go:88\n" +
+			"net/http.HandlerFunc.ServeHTTP(...)\n\t/usr/local/go/src/net/http/server.go:2294"
+	case "java":
+		typ, msg = "java.lang.IllegalStateException", "unexpected error"
+		if unavailable {
+			typ, msg = "org.springframework.web.client.HttpServerErrorException$ServiceUnavailable", "503 Service Unavailable: dependency unavailable"
+		}
+		stack = typ + ": " + msg + "\n\tat com.example." + pkg + ".Handler.handle(Handler.java:42)\n" +
+			"\tat com.example." + pkg + ".Handler.<init>(Handler.java:17)\n" +
+			"\tat org.springframework.web.servlet.FrameworkServlet.service(FrameworkServlet.java:885)"
+	case "python":
+		typ, msg = "ValueError", "unexpected error"
+		if unavailable {
+			typ, msg = "requests.exceptions.HTTPError", "503 Server Error: Service Unavailable"
+		}
+		stack = "Traceback (most recent call last):\n  File \"/app/" + pkg + "/views.py\", line 57, in handle\n" +
+			"    return service.run(request)\n" + typ + ": " + msg
+	default: // nodejs
+		typ, msg = "TypeError", "Cannot read properties of undefined (reading 'id')"
+		if unavailable {
+			typ, msg = "FetchError", "request failed, reason: dependency unavailable"
+		}
+		stack = typ + ": " + msg + "\n    at handle (/app/" + pkg + "/src/handler.js:31:17)\n" +
+			"    at Layer.handle (/app/node_modules/express/lib/router/layer.js:95:5)"
+	}
+	b := appendStringField(nil, 2, "exception") // Event.name
+	b = appendKV(b, 3, "exception.type", typ)
+	b = appendKV(b, 3, "exception.message", msg)
+	return appendKV(b, 3, "exception.stacktrace", stack)
 }

@@ -72,7 +72,7 @@ func TestSpansDecode(t *testing.T) {
 	spans := decodeSpans(t, topo, c.exports)
 
 	kinds := map[ptrace.SpanKind]int{}
-	var db, links int
+	var db, links, exceptions int
 	for _, d := range spans {
 		sp := d.span
 		kinds[sp.Kind()]++
@@ -117,8 +117,28 @@ func TestSpansDecode(t *testing.T) {
 			_, http := attrs.Get("http.response.status_code")
 			_, grpc := attrs.Get("rpc.grpc.status_code")
 			require.True(t, http || grpc)
+			// A failed request's span records the exception the service
+			// raised, in its language's shape.
+			evs := sp.Events()
+			if sp.Status().Code() != ptrace.StatusCodeError || sp.Name() == "ingress" {
+				require.Zero(t, evs.Len(), sp.Name())
+				break
+			}
+			require.Equal(t, 1, evs.Len())
+			ev := evs.At(0)
+			require.Equal(t, "exception", ev.Name())
+			require.Equal(t, sp.EndTimestamp(), ev.Timestamp())
+			require.NotEmpty(t, str(ev.Attributes(), "exception.type"))
+			require.NotEmpty(t, str(ev.Attributes(), "exception.message"))
+			stack := str(ev.Attributes(), "exception.stacktrace")
+			frame := map[string]string{"go": "goroutine ", "java": "\tat com.example.", "python": "Traceback (most recent call last)", "nodejs": "    at handle ("}
+			lang := str(d.resource, "telemetry.sdk.language")
+			require.Contains(t, frame, lang)
+			require.Contains(t, stack, frame[lang], "a %s stack trace", lang)
+			exceptions++
 		}
 	}
+	require.Positive(t, exceptions, "failed requests raised exceptions")
 	for _, k := range []ptrace.SpanKind{ptrace.SpanKindServer, ptrace.SpanKindClient, ptrace.SpanKindProducer, ptrace.SpanKindConsumer} {
 		require.Positive(t, kinds[k], "spans of kind %s", k)
 	}
