@@ -168,5 +168,34 @@ func TestUIAgainstRealServer(t *testing.T) {
 	require.Contains(t, evalJS[string](t, tctx, "document.querySelector('#metric-lines tbody').innerText"), "destination_service_name=cart")
 	require.Contains(t, evalJS[string](t, tctx, "document.getElementById('metric-list').innerText"), "istio_requests_total")
 	require.Contains(t, evalJS[string](t, tctx, "document.getElementById('metric-promql').textContent"), "rate(istio_requests_total")
+
+	// The Exceptions page groups an exception a span recorded and shows
+	// its stack trace.
+	td := chainTraces("shop", []string{"web", "pricing"}, 1)
+	failed := td.ResourceSpans().At(1).ScopeSpans().At(0).Spans().At(0)
+	ev := failed.Events().AppendEmpty()
+	ev.SetName("exception")
+	ev.SetTimestamp(failed.EndTimestamp())
+	ev.Attributes().PutStr("exception.type", "java.lang.ArithmeticException")
+	ev.Attributes().PutStr("exception.message", "/ by zero")
+	ev.Attributes().PutStr("exception.stacktrace", "java.lang.ArithmeticException: / by zero\n\tat com.example.Pricing.quote(Pricing.java:12)")
+	_, err = client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(td))
+	require.NoError(t, err)
+	eventually(t, "the exception stored", 30*time.Second, func() (bool, string) {
+		resp, err := http.Get("http://" + srv.httpAddr + "/api/v1/exceptions?service=pricing")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		var e struct{ Exceptions []any }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		return len(e.Exceptions) == 1, fmt.Sprintf("%d %d groups", resp.StatusCode, len(e.Exceptions))
+	})
+	require.NoError(t, chromedp.Do(tctx, chromedp.Navigate("http://"+srv.httpAddr+"/#/exceptions?service=pricing")))
+	waitJS(t, tctx, "document.querySelectorAll('#exceptions-table tbody tr').length === 1", 20*time.Second)
+	require.NoError(t, chromedp.Do(tctx, chromedp.Click(chromedp.CSS("#exceptions-table tbody tr"))))
+	waitJS(t, tctx, "document.querySelector('#exception-detail pre.stacktrace')", 10*time.Second)
+	require.Contains(t, evalJS[string](t, tctx, "document.querySelector('#exception-detail pre.stacktrace').textContent"), "at com.example.Pricing.quote(Pricing.java:12)")
+	require.Contains(t, evalJS[string](t, tctx, "document.querySelector('#exceptions-table tbody').innerText"), "java.lang.ArithmeticException")
 	require.Empty(t, consoleErrors)
 }

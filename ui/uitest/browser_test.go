@@ -518,6 +518,35 @@ func TestMetricsPage(t *testing.T) {
 	require.Zero(t, eval[int](p, "document.querySelectorAll('#metric-view').length"))
 }
 
+func TestExceptionsPage(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/exceptions")
+	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 2", 20*time.Second)
+	require.Equal(t, []string{"payments", "cart"}, eval[[]string](p, "[...document.querySelectorAll('#exceptions-table tbody tr td:nth-child(2)')].map(e => e.textContent)"))
+	require.Contains(t, eval[string](p, "document.body.innerText"), "10 exceptions in 2 groups")
+	// The trend: a bar per bucket with exceptions, the busiest full height.
+	require.Equal(t, 2, eval[int](p, "[...document.querySelectorAll('#exceptions-table tbody tr:first-child svg.trend rect')].filter(r => +r.getAttribute('height') > 0).length"))
+	require.Equal(t, "18.0", eval[string](p, "document.querySelectorAll('#exceptions-table tbody tr:first-child svg.trend rect')[29].getAttribute('height')"))
+	// A group chosen: its stack trace and its trace.
+	p.do(chromedp.Click(chromedp.CSS("#exceptions-table tbody tr:first-child")))
+	p.waitFor("document.querySelector('#exception-detail pre.stacktrace')", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('#exception-detail pre.stacktrace').textContent"), "at com.example.payments.Charge.run(Charge.java:42)")
+	require.Equal(t, "#/traces/4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('#exception-detail nav a').getAttribute('href')"))
+	p.do(chromedp.Click(chromedp.CSS("#exception-detail nav a")))
+	p.waitFor("location.hash === '#/traces/4bf92f3577b34da6a3ce929d0e0e4736'", 10*time.Second)
+	// A service's exceptions, as its node panel links to them; a text search.
+	p.do(chromedp.Navigate(srv.URL + "/#/exceptions?service=cart"))
+	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 1", 10*time.Second)
+	require.Equal(t, "cart", eval[string](p, "document.querySelector('input[name=service]').value"))
+	p.do(chromedp.SetValue(chromedp.CSS(".page-view input[name=service]"), "payments"), chromedp.Click(chromedp.CSS(".page-view form button[type=submit]")))
+	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 1 && document.querySelector('#exceptions-table tbody td:nth-child(2)').textContent === 'payments'", 10*time.Second)
+	p.do(chromedp.Navigate(srv.URL + "/#/exceptions?q=undefined"))
+	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 1 && document.querySelector('#exceptions-table tbody td:nth-child(2)').textContent === 'cart'", 10*time.Second)
+	p.do(chromedp.Navigate(srv.URL + "/#/exceptions?service=nobody"))
+	p.waitFor("document.body.innerText.includes('No exceptions recorded in the range.')", 10*time.Second)
+	require.Empty(t, p.consoleErrors())
+}
+
 func TestToken(t *testing.T) {
 	srv := NewFakeServer(t, DemoGraph())
 	srv.RequireToken("s3cret")

@@ -20,6 +20,14 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
   return el;
 }
 
+/** Creates an SVG element: svg("rect", {x: 1, width: 2}, ...children). */
+export function svg(tag: string, attrs: Record<string, string | number> = {}, ...children: Child[]): SVGElement {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  append(el, ...children);
+  return el;
+}
+
 /** Appends children, skipping empty ones. */
 export function append(el: Element, ...children: Child[]): void {
   for (const c of children) {

@@ -11,6 +11,7 @@ import { toDOT, toJSON, toSVG } from "./export";
 import { numbers as edgeNumbers, openEdgePanel } from "./panels/edge";
 import { nodeNumbers, openNodePanel } from "./panels/node";
 import { hidePanel, type PanelContext } from "./panels/panel";
+import { renderExceptions } from "./pages/exceptions";
 import { renderLogs } from "./pages/logs";
 import { renderMetrics } from "./pages/metrics";
 import { renderRequests } from "./pages/requests";
@@ -220,6 +221,7 @@ class App {
       ["traces", "Traces"],
       ["requests", "Requests"],
       ["logs", "Logs"],
+      ["exceptions", "Exceptions"],
       ["metrics", "Metrics"],
       ["slos", "SLOs"],
     ] as const) {
@@ -472,6 +474,9 @@ class App {
         break;
       case "logs":
         renderLogs(this.pageView, s.params);
+        break;
+      case "exceptions":
+        renderExceptions(this.pageView, s.params);
         break;
       case "metrics":
         renderMetrics(this.pageView, s.params);

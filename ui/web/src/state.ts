@@ -1,10 +1,11 @@
 // The view state kept in the URL hash, so every view is bookmarkable:
 //   #/graph?g=service&ns=shop,pay&q=rps>10&hide=1&group=1&sel=ID&edge=ID&range=1h&anim=1&el=p99
-//   #/sql  #/traces  #/traces/TRACE_ID  #/requests?destination=ID  #/logs?trace_id=ID  #/slos  #/table
+//   #/sql  #/traces  #/traces/TRACE_ID  #/requests?destination=ID  #/logs?trace_id=ID  #/exceptions?service=NAME
+//   #/metrics  #/slos  #/table
 
 import type { Granularity } from "./types";
 
-export type Page = "graph" | "table" | "sql" | "traces" | "requests" | "logs" | "metrics" | "slos";
+export type Page = "graph" | "table" | "sql" | "traces" | "requests" | "logs" | "exceptions" | "metrics" | "slos";
 
 /** What edges are labelled with: nothing, rate, error rate or p99 latency. */
 export type EdgeLabels = "" | "rps" | "errors" | "p99";
@@ -38,7 +39,7 @@ export interface ViewState {
   params: Record<string, string>;
 }
 
-const pages: Page[] = ["graph", "table", "sql", "traces", "requests", "logs", "metrics", "slos"];
+const pages: Page[] = ["graph", "table", "sql", "traces", "requests", "logs", "exceptions", "metrics", "slos"];
 const known = new Set(["g", "ns", "q", "hide", "group", "sel", "edge", "range", "from", "to", "diff", "base_from", "base_to", "replay", "anim", "el"]);
 
 export function defaultState(): ViewState {

@@ -87,6 +87,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     { class: "links", "aria-label": "Related views" },
     h("a", { href: `#/traces?service=${encodeURIComponent(n.name)}` }, "Traces"),
     h("a", { href: `#/logs?service=${encodeURIComponent(n.name)}` }, "Logs"),
+    h("a", { href: `#/exceptions?service=${encodeURIComponent(n.name)}` }, "Exceptions"),
     h("a", { href: `#/metrics?service=${encodeURIComponent(n.name)}` }, "Metrics"),
     h("a", { href: `#/requests?destination=${encodeURIComponent(n.id)}` }, "Requests to it"),
     h("a", { href: `#/requests?source=${encodeURIComponent(n.id)}` }, "Requests from it"),

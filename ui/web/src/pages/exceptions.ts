@@ -1,0 +1,122 @@
+// Exceptions: what the services' spans recorded as exception events,
+// grouped by service and exception type, the most frequent first, each
+// with a trend over the range; a group chosen shows its latest message and
+// stack trace below the table, with its trace and that trace's logs.
+
+import { getJSON } from "../api";
+import { h, svg } from "../dom";
+import { errorBox, field, sortableTable, type Column } from "./common";
+import { logsHref } from "./logs";
+
+/** One group of GET /api/v1/exceptions. */
+export interface ExceptionGroup {
+  service: string;
+  type: string;
+  count: number;
+  messages: number;
+  first_seen: string;
+  last_seen: string;
+  message: string;
+  stacktrace: string;
+  escaped: boolean;
+  trace_id: string;
+  span_id: string;
+  span_name: string;
+  trend: number[];
+}
+
+/** A bar per bucket of the range, scaled to the group's busiest bucket. */
+function trendBars(trend: number[]): SVGElement {
+  const w = 90;
+  const ht = 18;
+  const top = Math.max(1, ...trend);
+  const bw = w / Math.max(1, trend.length);
+  const bars = trend.map((n, i) => {
+    const bh = n ? Math.max(1.5, (n / top) * ht) : 0;
+    return svg("rect", { x: (i * bw).toFixed(1), y: (ht - bh).toFixed(1), width: Math.max(1, bw - 0.6).toFixed(1), height: bh.toFixed(1) });
+  });
+  return svg("svg", { class: "trend", width: w, height: ht, viewBox: `0 0 ${w} ${ht}`, role: "img", "aria-label": `trend, at most ${top} per bucket` }, ...bars);
+}
+
+function typeCell(e: ExceptionGroup): HTMLElement {
+  return h("span", { class: "exc-type" }, h("code", {}, e.type || "(no type)"), h("span", { class: "muted exc-msg", title: e.message }, e.message));
+}
+
+function ago(iso: string): HTMLElement {
+  const d = new Date(iso);
+  return h("time", { datetime: iso, title: d.toISOString() }, d.toLocaleString());
+}
+
+const columns: Column<ExceptionGroup>[] = [
+  { key: "type", label: "Exception", value: (e) => e.type, render: typeCell },
+  { key: "service", label: "Service", value: (e) => e.service },
+  { key: "count", label: "Count", value: (e) => e.count, numeric: true },
+  { key: "messages", label: "Messages", value: (e) => e.messages, numeric: true },
+  { key: "trend", label: "Trend", value: (e) => e.count, render: (e) => trendBars(e.trend) },
+  { key: "last", label: "Last seen", value: (e) => Date.parse(e.last_seen), render: (e) => ago(e.last_seen), numeric: true },
+  { key: "first", label: "First seen", value: (e) => Date.parse(e.first_seen), render: (e) => ago(e.first_seen), numeric: true },
+];
+
+/** The latest occurrence of a group: message, stack trace, its span's links. */
+function details(e: ExceptionGroup): HTMLElement {
+  const lastNs = Date.parse(e.last_seen) * 1e6;
+  return h(
+    "div",
+    { class: "exc-detail" },
+    h("p", {}, e.message || h("span", { class: "muted" }, "No message.")),
+    e.stacktrace ? h("pre", { class: "log-body-full stacktrace" }, e.stacktrace) : h("p", { class: "muted" }, "No stack trace recorded."),
+    h(
+      "nav",
+      { class: "links", "aria-label": "Related views" },
+      e.trace_id ? h("a", { href: `#/traces/${encodeURIComponent(e.trace_id)}` }, `Trace of the latest (${e.span_name})`) : "",
+      e.trace_id ? h("a", { href: logsHref(e.trace_id, lastNs, lastNs) }, "Logs of that trace") : "",
+      h("a", { href: `#/traces?service=${encodeURIComponent(e.service)}&error=true` }, `Failed traces of ${e.service}`),
+    ),
+    h("p", { class: "muted" }, [`${e.count} in the range`, `${e.messages} distinct ${e.messages === 1 ? "message" : "messages"}`, e.escaped ? "escaped its span" : ""].filter(Boolean).join(" · ")),
+  );
+}
+
+/** Renders the Exceptions page. */
+export function renderExceptions(root: HTMLElement, params: Record<string, string>): void {
+  const names = ["service", "namespace", "type", "q", "from", "to", "limit"] as const;
+  const labels: Record<string, string> = { q: "Text contains" };
+  const defaults: Record<string, string> = { from: "now-1h", to: "now", limit: "100" };
+  const inputs: Record<string, HTMLInputElement> = {};
+  for (const n of names) inputs[n] = h("input", { name: n, value: params[n] ?? defaults[n] ?? "" });
+  const out = h("div", { "aria-live": "polite" });
+  const search = async () => {
+    out.replaceChildren(h("p", { class: "muted" }, "Searching…"));
+    const q: Record<string, string> = {};
+    for (const n of names) q[n] = inputs[n]!.value.trim();
+    try {
+      const r = await getJSON<{ exceptions: ExceptionGroup[] | null; bucket_seconds: number }>("exceptions", q);
+      const rows = r.exceptions ?? [];
+      const total = rows.reduce((s, e) => s + e.count, 0);
+      const detail = h("div", { id: "exception-detail" });
+      const table = sortableTable("Exceptions", columns, rows, {
+        id: "exceptions-table",
+        rowKey: (e) => `${e.service}|${e.type}`,
+        onRow: (e) => {
+          detail.replaceChildren(h("h2", {}, `${e.type || "(no type)"} · ${e.service}`), details(e));
+          detail.scrollIntoView({ block: "nearest" });
+        },
+      });
+      const bucket = r.bucket_seconds >= 60 ? `${Math.round(r.bucket_seconds / 60)} min` : `${Math.round(r.bucket_seconds)} s`;
+      out.replaceChildren(
+        h("p", { class: "muted" }, rows.length ? `${total} exceptions in ${rows.length} ${rows.length === 1 ? "group" : "groups"}; trend bars are ${bucket} each. Select one for its latest stack trace.` : "No exceptions recorded in the range."),
+        h("div", { class: "scroll" }, table),
+        detail,
+      );
+    } catch (err) {
+      out.replaceChildren(errorBox(err));
+    }
+  };
+  const form = h(
+    "form",
+    { class: "toolbar wrap", onsubmit: (ev: Event) => (ev.preventDefault(), void search()) },
+    ...names.map((n) => field(labels[n] ?? n, inputs[n]!)),
+    h("button", { type: "submit", class: "primary" }, "Search"),
+  );
+  root.replaceChildren(h("h1", {}, "Exceptions"), form, out);
+  void search();
+}
