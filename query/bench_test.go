@@ -131,7 +131,7 @@ SELECT toDateTime(intDiv(start, 1000000000)), start, toUInt64(1000000 + (number 
        toFixedString(concat(reinterpretAsString(cityHash64(intDiv(number, %[2]d))), reinterpretAsString(cityHash64(intDiv(number, %[2]d), 1))), 16),
        toFixedString(reinterpretAsString(cityHash64(number, 2)), 8),
        if(number %% %[2]d = 0, toFixedString('', 8), toFixedString(reinterpretAsString(cityHash64(number - 1, 2)), 8)),
-       concat('op', toString(number %% 13)), toUInt8(1 + number %% 3), toUInt8(if(number %% 50 = 0, 2, 0)),
+       concat('op', toString(number %% 13)), toUInt8(1 + number %% 3), toUInt8(if(number %% 53 = 0, 2, 0)),
        concat('svc-', toString(cityHash64(number) %% 60)), 'bench', toInt16(-1)
 FROM (SELECT number, toUInt64(%[3]d) + intDiv(number, %[2]d) * %[4]d AS start FROM system.numbers LIMIT %[1]d)`,
 		spans, perTrace, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/(spans/perTrace))
@@ -217,7 +217,7 @@ func BenchmarkLogQueries(b *testing.B) {
 	require.NoError(b, st.Conn().Exec(context.Background(), fmt.Sprintf(`INSERT INTO logs (timestamp, time_unix_nano, observed_time_unix_nano, severity_number, severity_text, service_name, service_namespace, body)
 SELECT toDateTime(intDiv(t, 1000000000)), t, t, if(number %% 20 = 0, 17, 9), if(number %% 20 = 0, 'ERROR', 'INFO'),
        concat('svc-', toString(number %% 60)), 'bench',
-       concat('request ', toString(number), if(number %% 50 = 0, ' failed: upstream timeout after 3 retries', ' served in 12 ms by pod web-7f9c'))
+       concat('request ', toString(number), if(number %% 53 = 0, ' failed: upstream timeout after 3 retries', ' served in 12 ms by pod web-7f9c'))
 FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/records, records)))
 	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
 	require.NoError(b, err)
@@ -255,5 +255,58 @@ FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add
 			require.NoError(b, json.Unmarshal(body, &a))
 			require.Len(b, a.Data.Result, 2)
 		})
+	})
+}
+
+// BenchmarkExceptions groups the exceptions of 1,000,000 spans of an hour
+// (60 services; one span in 53 recorded an exception of one of 7 types
+// and 13 messages, one in 10 another event: 420 groups) through the API:
+// every service's (exceptions) and one service's (exceptions-service);
+// the baseline is the grouping alone in SQL, without the trends, the
+// decoding of the latest events and the JSON (grouping-sql).
+func BenchmarkExceptions(b *testing.B) {
+	st, _ := chtest.Store(b, "meshscope")
+	now := time.Now().Truncate(time.Second)
+	const spans = 1_000_000
+	require.NoError(b, st.Conn().Exec(context.Background(), fmt.Sprintf(`INSERT INTO spans (timestamp, start_time_unix_nano, duration_ns, trace_id, span_id, name, kind, status_code,
+  service_name, service_namespace, event_time_unix_nano, event_names, event_attrs)
+SELECT toDateTime(intDiv(t, 1000000000)), t, 1000000, toFixedString(reinterpretAsString(number), 16), toFixedString(reinterpretAsString(number), 8),
+       'GET /items', 2, if(number %% 53 = 0, 2, 0), concat('svc-', toString(number %% 60)), 'bench',
+       multiIf(number %% 53 = 0, [t], number %% 10 = 1, [t], emptyArrayUInt64()),
+       multiIf(number %% 53 = 0, ['exception'], number %% 10 = 1, ['retry'], emptyArrayString()),
+       multiIf(number %% 53 = 0, [concat('{"exception.type":"Err', toString(number %% 7), '","exception.message":"failed ', toString(number %% 13),
+         '","exception.stacktrace":"Err: failed\\n\\tat handle (server.js:31:17)"}')], number %% 10 = 1, ['{"attempt":2}'], emptyArrayString())
+FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/spans, spans)))
+	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
+	require.NoError(b, err)
+	hs := httptest.NewServer(srv.Handler())
+	b.Cleanup(hs.Close)
+	list := func(b *testing.B, query string, groups int) {
+		for b.Loop() {
+			resp, err := http.Get(hs.URL + "/api/v1/exceptions?from=now-1h" + query)
+			require.NoError(b, err)
+			var a struct{ Exceptions []exceptionJSON }
+			require.NoError(b, json.NewDecoder(resp.Body).Decode(&a))
+			resp.Body.Close()
+			require.Len(b, a.Exceptions, groups)
+			require.Equal(b, "Err: failed\n\tat handle (server.js:31:17)", a.Exceptions[0].Stacktrace)
+		}
+	}
+	b.Run("exceptions", func(b *testing.B) { list(b, "&limit=1000", 420) })
+	b.Run("exceptions-service", func(b *testing.B) { list(b, "&service=svc-10", 7) })
+	b.Run("grouping-sql", func(b *testing.B) {
+		for b.Loop() {
+			var n uint64
+			require.NoError(b, st.Conn().QueryRow(context.Background(), `
+SELECT count() FROM (
+  SELECT service_name, visitParamExtractString(ev_attrs, 'exception.type') AS ex_type, count(),
+         uniqExact(visitParamExtractString(ev_attrs, 'exception.message')), min(ev_time), max(ev_time),
+         argMax(ev_attrs, ev_time), argMax(trace_id, ev_time), argMax(span_id, ev_time), argMax(name, ev_time)
+  FROM spans
+  ARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano AS ev_time
+  WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND ev_name = 'exception'
+  GROUP BY service_name, ex_type)`, now.Add(-time.Hour).Unix(), now.Unix()).Scan(&n))
+			require.EqualValues(b, 420, n)
+		}
 	})
 }

@@ -42,11 +42,10 @@ type exceptionEvent struct {
 
 // exceptionsFrom is the FROM and WHERE of the exception events between
 // from and to (seconds of the spans' start), with their arguments: one row
-// per event (ARRAY JOIN over the span's parallel event arrays). has() on
-// the whole array first skips spans without exceptions before the join.
+// per event (ARRAY JOIN over the span's parallel event arrays; spans
+// without events give none).
 func exceptionsFrom(c echo.Context, from, to time.Time) (string, []any) {
-	where := []string{"timestamp >= toDateTime(?)", "timestamp <= toDateTime(?)",
-		"has(event_names, 'exception')", "ev_name = 'exception'"}
+	where := []string{"timestamp >= toDateTime(?)", "timestamp <= toDateTime(?)", "ev_name = 'exception'"}
 	args := []any{from.Unix(), to.Unix()}
 	if v := c.QueryParam("service"); v != "" {
 		where, args = append(where, "service_name = ?"), append(args, v)
@@ -66,36 +65,38 @@ ARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano
 WHERE ` + strings.Join(where, " AND "), args
 }
 
-// exType is an event's exception.type.
-const exType = "visitParamExtractString(ev_attrs, 'exception.type') AS ex_type"
-
 // GET /api/v1/exceptions: the exceptions spans recorded, grouped by
 // service and exception type, the most frequent first; each group with its
 // count, distinct messages, first and last time, a trend of counts over
-// the range, and its latest occurrence's message, stack trace and span
-// (whose trace the UI opens). Filters: service, namespace, type, and q
-// (text in the event's attributes: type, message or stack trace).
+// the range (sumMap of the events' buckets: at most exceptionBuckets
+// entries a group, whatever its count), and its latest occurrence's
+// message, stack trace and span (whose trace the UI opens). Filters:
+// service, namespace, type, and q (text in the event's attributes: type,
+// message or stack trace).
 func (s *Server) listExceptions(c echo.Context) error {
 	from, to, limit, err := s.rowsParams(c)
 	if err != nil {
 		return err
 	}
 	fromSQL, args := exceptionsFrom(c, from, to)
+	bucket := max(to.Sub(from)/exceptionBuckets, time.Millisecond)
 	ctx, cancel, err := s.storeContext(c)
 	if err != nil {
 		return err
 	}
 	defer cancel()
 
-	out := []*exceptionJSON{}
-	byKey := map[[2]string]*exceptionJSON{}
+	out := []exceptionJSON{}
 	err = s.scanAll(ctx, func(scan func(...any) error) error {
 		var (
 			e                      exceptionJSON
 			first, last            uint64
 			attrs, traceID, spanID string
+			buckets                []int32
+			counts                 []uint64
 		)
-		if err := scan(&e.Service, &e.Type, &e.Count, &e.Messages, &first, &last, &attrs, &traceID, &spanID, &e.SpanName); err != nil {
+		if err := scan(&e.Service, &e.Type, &e.Count, &e.Messages, &first, &last, &attrs, &traceID, &spanID, &e.SpanName,
+			&buckets, &counts); err != nil {
 			return err
 		}
 		e.FirstSeen, e.LastSeen = time.Unix(0, int64(first)).UTC(), time.Unix(0, int64(last)).UTC()
@@ -105,44 +106,30 @@ func (s *Server) listExceptions(c echo.Context) error {
 			e.Message, e.Stacktrace = ev.Message, ev.Stacktrace
 			e.Escaped = ev.Escaped == true || ev.Escaped == "true"
 		}
+		// Events stamped after to (spans started before it) count in the
+		// last bucket.
 		e.Trend = make([]uint64, exceptionBuckets)
-		out = append(out, &e)
-		byKey[[2]string{e.Service, e.Type}] = &e
+		for i, b := range buckets {
+			if i < len(counts) {
+				e.Trend[min(max(b, 0), exceptionBuckets-1)] += counts[i]
+			}
+		}
+		out = append(out, e)
 		return nil
 	}, `
-SELECT service_name, `+exType+`, count() AS n,
-       uniqExact(visitParamExtractString(ev_attrs, 'exception.message')),
-       min(ev_time), max(ev_time), argMax(ev_attrs, ev_time), argMax(trace_id, ev_time), argMax(span_id, ev_time),
-       argMax(name, ev_time)`+fromSQL+`
-GROUP BY service_name, ex_type
-ORDER BY n DESC, service_name, ex_type
-LIMIT ?`, append(args, limit)...)
+SELECT service_name, ex_type, n, messages, first, last, attrs, trace, span, span_name, trend.1, trend.2
+FROM (
+  SELECT service_name, visitParamExtractString(ev_attrs, 'exception.type') AS ex_type, count() AS n,
+         uniqExact(visitParamExtractString(ev_attrs, 'exception.message')) AS messages,
+         min(ev_time) AS first, max(ev_time) AS last, argMax(ev_attrs, ev_time) AS attrs,
+         argMax(trace_id, ev_time) AS trace, argMax(span_id, ev_time) AS span, argMax(name, ev_time) AS span_name,
+         sumMap([toInt32(intDiv(toInt64(intDiv(ev_time, 1000000)) - ?, ?))], [toUInt64(1)]) AS trend`+fromSQL+`
+  GROUP BY service_name, ex_type
+  ORDER BY n DESC, service_name, ex_type
+  LIMIT ?
+)`, append(append([]any{from.UnixMilli(), bucket.Milliseconds()}, args...), limit)...)
 	if err != nil {
 		return err
-	}
-
-	// The trends: counts by bucket of the range, for the groups listed.
-	bucket := max(to.Sub(from)/exceptionBuckets, time.Second)
-	if len(out) > 0 {
-		err = s.scanAll(ctx, func(scan func(...any) error) error {
-			var (
-				svc, typ string
-				b        int64
-				n        uint64
-			)
-			if err := scan(&svc, &typ, &b, &n); err != nil {
-				return err
-			}
-			if e := byKey[[2]string{svc, typ}]; e != nil && b >= 0 && b < exceptionBuckets {
-				e.Trend[b] += n
-			}
-			return nil
-		}, `
-SELECT service_name, `+exType+`, intDiv(toInt64(intDiv(ev_time, 1000000)) - ?, ?) AS b, count()`+fromSQL+`
-GROUP BY service_name, ex_type, b`, append([]any{from.UnixMilli(), bucket.Milliseconds()}, args...)...)
-		if err != nil {
-			return err
-		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"exceptions": out, "from": from.UTC(), "to": to.UTC(), "bucket_seconds": bucket.Seconds(),
