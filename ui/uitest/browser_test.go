@@ -161,6 +161,12 @@ func TestLiveGraph(t *testing.T) {
 	require.Equal(t, "#/traces/4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('#panel .recent-errors li a').getAttribute('href')"))
 	all := eval[string](p, "[...document.querySelectorAll('#panel .recent-errors a')].pop().getAttribute('href')")
 	require.True(t, strings.HasPrefix(all, "#/logs?service=payments&namespace=pay&severity=error&from="), all)
+	// and its top exceptions, with the latest one's trace.
+	p.waitFor("document.querySelectorAll('#panel .top-exceptions li').length === 1", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('#panel .top-exceptions li').innerText"), "9 java.lang.IllegalStateException")
+	require.Equal(t, "#/traces/4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('#panel .top-exceptions li a').getAttribute('href')"))
+	all = eval[string](p, "[...document.querySelectorAll('#panel .top-exceptions a')].pop().getAttribute('href')")
+	require.True(t, strings.HasPrefix(all, "#/exceptions?service=payments&namespace=pay&from="), all)
 
 	require.Empty(t, p.consoleErrors())
 }
@@ -341,15 +347,20 @@ func TestPagesAndDiff(t *testing.T) {
 	// The spans with log records are marked once the trace's records came.
 	p.waitFor("document.querySelectorAll('.wf-logcount').length === 2", 10*time.Second)
 	require.Equal(t, "1 log record", eval[string](p, `document.querySelector('li[data-span="c3"] .wf-logcount').title`))
+	// The span that recorded an exception says which.
+	require.Equal(t, " ⚠ java.lang.IllegalStateException", eval[string](p, `document.querySelector('li[data-span="c3"] .wf-exc').textContent`))
+	require.Equal(t, 1, eval[int](p, `document.querySelectorAll('.wf-exc').length`))
 	// A span's details open under its row, with its records, and close
 	// again, by keyboard.
 	p.do(chromedp.Focus(chromedp.CSS(`li[data-span="c3"]`)), chromedp.KeyEvent(kb.Enter))
 	p.waitFor(`document.querySelector('li[data-span="c3"]').nextElementSibling?.classList.contains('wf-detail')`, 5*time.Second)
 	detail := eval[string](p, "document.querySelector('.wf-detail').innerText")
 	for _, want := range []string{"Span id\nc3", "Parent\nb2", "Status\nerror", "Starts at\n+30.0 ms", "http.method\tGET", "service.name\tpayments",
-		"Logs (1)", "ERROR charge failed: card declined"} {
+		"Logs (1)", "ERROR charge failed: card declined", `retry {"attempt":2}`,
+		"exception java.lang.IllegalStateException: card declined", "\tat com.example.payments.Charge.run(Charge.java:42)"} {
 		require.Contains(t, detail, want)
 	}
+	require.Equal(t, 1, eval[int](p, "document.querySelectorAll('.wf-detail pre.stacktrace').length"))
 	require.Equal(t, "true", eval[string](p, `document.querySelector('li[data-span="c3"]').getAttribute('aria-expanded')`))
 	p.do(chromedp.KeyEvent(kb.Enter))
 	p.waitFor("!document.querySelector('.wf-detail')", 5*time.Second)
@@ -647,6 +658,12 @@ func TestScreenshots(t *testing.T) {
 	p.waitFor("document.querySelector('#metric-view figure.chart canvas') && document.querySelectorAll('#metric-list a').length === 2", 10*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	write("metrics.png", p.screenshot())
+
+	p.do(chromedp.Navigate(srv.URL + "/#/exceptions"))
+	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 2", 10*time.Second)
+	p.do(chromedp.Click(chromedp.CSS("#exceptions-table tbody tr:first-child")))
+	p.waitFor("document.querySelector('#exception-detail pre.stacktrace')", 5*time.Second)
+	write("exceptions.png", p.screenshot())
 }
 
 // The table page opened by its address fills once the graph arrives, and

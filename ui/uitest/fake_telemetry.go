@@ -93,10 +93,16 @@ func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
 		}})
 		return
 	}
+	charge := span("c3", "b2", "payments", "Charge", 30e6, 170e6, "error")
+	charge["events"] = []map[string]any{
+		{"time_unix_nano": start + 195e6, "name": "retry", "attributes": map[string]any{"attempt": 2}},
+		{"time_unix_nano": start + 199e6, "name": "exception", "attributes": map[string]any{"exception.type": "java.lang.IllegalStateException",
+			"exception.message": "card declined", "exception.stacktrace": "java.lang.IllegalStateException: card declined\n\tat com.example.payments.Charge.run(Charge.java:42)"}},
+	}
 	writeJSON(w, map[string]any{"trace_id": id, "spans": []map[string]any{
 		span("a1", "", "web", "GET /checkout", 0, 230e6, "ok"),
 		span("b2", "a1", "checkout", "POST /orders", 10e6, 200e6, "ok"),
-		span("c3", "b2", "payments", "Charge", 30e6, 170e6, "error"),
+		charge,
 		span("d4", "b2", "orders-db", "INSERT orders", 205e6, 4e6, "ok"),
 	}})
 }

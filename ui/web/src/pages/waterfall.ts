@@ -73,6 +73,7 @@ export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElemen
     const left = ((Number(s.start_unix_nano) - start) / total) * 100;
     const width = Math.max(0.3, (Number(s.duration_ns) / total) * 100);
     const err = failed(s);
+    const exc = exceptionOf(s);
     const color = colorOf(s.service);
     const row = h(
       "li",
@@ -86,6 +87,7 @@ export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElemen
         " ",
         s.name,
         err ? h("span", { class: "wf-err", title: "failed" }, " ✕") : "",
+        exc ? h("span", { class: "wf-exc", title: exc.message }, ` ⚠ ${exc.type || "exception"}`) : "",
       ),
       h("span", { class: "wf-track" }, h("span", { class: "wf-bar", style: `left:${left}%;width:${width}%;background:${err ? errorColor : color}` })),
       h("span", { class: "wf-dur" }, fmtNs(s.duration_ns)),
@@ -186,7 +188,21 @@ function spanDetail(s: Span, offset: number, records: LogRecord[]): HTMLElement 
       h(
         "ul",
         { class: "wf-events" },
-        ...s.events.map((e) => h("li", {}, h("strong", {}, `+${fmtNs(Number(e.time_unix_nano) - Number(s.start_unix_nano))} `), e.name, " ", h("code", {}, valueText(e.attributes)))),
+        ...s.events.map((e) => {
+          const at = h("strong", {}, `+${fmtNs(Number(e.time_unix_nano) - Number(s.start_unix_nano))} `);
+          const x = e.name === "exception" ? exceptionAttrs(e.attributes) : null;
+          if (!x) return h("li", {}, at, e.name, " ", h("code", {}, valueText(e.attributes)));
+          // An exception reads as its type, message and stack trace.
+          return h(
+            "li",
+            { class: "wf-exception" },
+            at,
+            "exception ",
+            h("code", {}, x.type || "(no type)"),
+            x.message ? `: ${x.message}` : "",
+            x.stacktrace ? h("pre", { class: "log-body-full stacktrace" }, x.stacktrace) : "",
+          );
+        }),
       ),
     );
   }
@@ -210,6 +226,25 @@ function spanDetail(s: Span, offset: number, records: LogRecord[]): HTMLElement 
     );
   }
   return h("li", { class: "wf-detail", "aria-label": `Details of ${s.service}: ${s.name}` }, ...parts);
+}
+
+/** An exception event's type, message and stack trace. */
+interface ExceptionAttrs {
+  type: string;
+  message: string;
+  stacktrace: string;
+}
+
+function exceptionAttrs(attrs: unknown): ExceptionAttrs {
+  const m = (attrs && typeof attrs === "object" ? attrs : {}) as Record<string, unknown>;
+  const str = (k: string) => (typeof m[k] === "string" ? (m[k] as string) : "");
+  return { type: str("exception.type"), message: str("exception.message"), stacktrace: str("exception.stacktrace") };
+}
+
+/** The first exception a span recorded, if any. */
+function exceptionOf(s: Span): ExceptionAttrs | null {
+  const e = s.events?.find((ev) => ev.name === "exception");
+  return e ? exceptionAttrs(e.attributes) : null;
 }
 
 function valueText(v: unknown): string {

@@ -8,6 +8,7 @@ import { lineChart } from "../charts";
 import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
 import type { GraphEdge, GraphNode, ServiceDetail } from "../types";
 import { panelHeader, panelRange, showPanel, type PanelContext } from "./panel";
+import type { ExceptionGroup } from "../pages/exceptions";
 import type { LogRecord } from "../pages/logs";
 import { newSLOHref } from "../pages/sloform";
 import { sloOnNode, sloSection } from "./slos";
@@ -81,6 +82,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
   const blast = h("section", { class: "blast", "aria-label": "Blast radius" }, h("p", { class: "muted" }, "Loading blast radius…"));
   const operations = h("section", { class: "operations", "aria-label": "Operations" });
   const recentErrors = h("section", { class: "recent-errors", "aria-label": "Recent errors" });
+  const exceptions = h("section", { class: "top-exceptions", "aria-label": "Top exceptions" });
   const slos = sloSection(sloOnNode(id));
   const links = h(
     "nav",
@@ -106,6 +108,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     charts,
     operations,
     recentErrors,
+    exceptions,
     tables,
     blast,
     kv([["id", h("code", {}, n.id)]]),
@@ -113,6 +116,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
   void loadSeries(charts, tables, ctx, n);
   void loadOperations(operations, ctx, n);
   void loadRecentErrors(recentErrors, ctx, n);
+  void loadExceptions(exceptions, ctx, n);
   void loadBlast(blast, ctx, id);
 }
 
@@ -148,6 +152,42 @@ async function loadRecentErrors(box: HTMLElement, ctx: PanelContext, n: GraphNod
       ),
     ),
     h("a", { href: `#/logs?${new URLSearchParams(q).toString()}` }, "All its errors"),
+  );
+}
+
+/**
+ * Fills box with the exception types the service's spans recorded most in
+ * the panel's range, each linked to the latest one's trace. Services
+ * without exceptions show nothing.
+ */
+async function loadExceptions(box: HTMLElement, ctx: PanelContext, n: GraphNode): Promise<void> {
+  if (n.kind !== "service" || !n.name) return;
+  const q = { service: n.name, namespace: n.namespace ?? "", ...panelRange(ctx) };
+  let groups: ExceptionGroup[];
+  try {
+    groups = (await getJSON<{ exceptions: ExceptionGroup[] | null }>("exceptions", { ...q, limit: "3" })).exceptions ?? [];
+  } catch {
+    return;
+  }
+  if (!groups.length) return;
+  box.replaceChildren(
+    h("h3", {}, "Top exceptions"),
+    h(
+      "ul",
+      { class: "top-exceptions-list" },
+      ...groups.map((e) =>
+        h(
+          "li",
+          {},
+          h("strong", {}, fmtCount(e.count)),
+          " ",
+          h("code", { title: e.message }, e.type || "(no type)"),
+          e.trace_id ? " " : "",
+          e.trace_id ? h("a", { href: `#/traces/${encodeURIComponent(e.trace_id)}` }, "latest trace") : "",
+        ),
+      ),
+    ),
+    h("a", { href: `#/exceptions?${new URLSearchParams(q).toString()}` }, "All its exceptions"),
   );
 }
 
