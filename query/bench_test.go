@@ -294,6 +294,7 @@ FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add
 	}
 	b.Run("exceptions", func(b *testing.B) { list(b, "&limit=1000", 420) })
 	b.Run("exceptions-service", func(b *testing.B) { list(b, "&service=svc-10", 7) })
+	b.Run("exceptions-spans", func(b *testing.B) { list(b, "&limit=1000&source=span", 420) })
 	b.Run("grouping-sql", func(b *testing.B) {
 		for b.Loop() {
 			var n uint64

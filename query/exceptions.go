@@ -1,8 +1,11 @@
 package query
 
 import (
+	"cmp"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,12 +16,16 @@ import (
 const exceptionBuckets = 30
 
 // exceptionJSON is one entry of GET /api/v1/exceptions: the exceptions of
-// one type that one service recorded (span events named "exception", as
-// OpenTelemetry's semantic conventions record them), with the latest one's
-// message, stack trace and span.
+// one type that one service recorded, from one source: "span" (span events
+// named "exception", as OpenTelemetry's semantic conventions record them)
+// or "log" (log records with exception attributes, as its log bridges
+// write a logged exception), with the latest one's message, stack trace
+// and span. The two sources are kept apart: an exception a span recorded
+// is often logged as well.
 type exceptionJSON struct {
 	Service    string    `json:"service"`
 	Type       string    `json:"type"`
+	Source     string    `json:"source"`
 	Count      uint64    `json:"count"`
 	Messages   uint64    `json:"messages"` // distinct messages
 	FirstSeen  time.Time `json:"first_seen"`
@@ -40,13 +47,12 @@ type exceptionEvent struct {
 	Escaped    any    `json:"exception.escaped"`
 }
 
-// exceptionsFrom is the FROM and WHERE of the exception events between
-// from and to (seconds of the spans' start), with their arguments: one row
-// per event (ARRAY JOIN over the span's parallel event arrays; spans
-// without events give none).
-func exceptionsFrom(c echo.Context, from, to time.Time) (string, []any) {
-	where := []string{"timestamp >= toDateTime(?)", "timestamp <= toDateTime(?)", "ev_name = 'exception'"}
-	args := []any{from.Unix(), to.Unix()}
+// exceptionFilters are the WHERE conditions (and their arguments) the
+// request's filters add to a source's query; the query names the
+// exception's type ex_type and the text q searches text.
+func exceptionFilters(c echo.Context, text string) ([]string, []any) {
+	var where []string
+	var args []any
 	if v := c.QueryParam("service"); v != "" {
 		where, args = append(where, "service_name = ?"), append(args, v)
 	}
@@ -57,28 +63,78 @@ func exceptionsFrom(c echo.Context, from, to time.Time) (string, []any) {
 		where, args = append(where, "ex_type = ?"), append(args, v)
 	}
 	if v := c.QueryParam("q"); v != "" {
-		where, args = append(where, "positionCaseInsensitiveUTF8(ev_attrs, ?) > 0"), append(args, v)
+		where, args = append(where, "positionCaseInsensitiveUTF8("+text+", ?) > 0"), append(args, v)
 	}
-	return `
-FROM spans
-ARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano AS ev_time
-WHERE ` + strings.Join(where, " AND "), args
+	return where, args
 }
 
-// GET /api/v1/exceptions: the exceptions spans recorded, grouped by
-// service and exception type, the most frequent first; each group with its
-// count, distinct messages, first and last time, a trend of counts over
-// the range (sumMap of the events' buckets: at most exceptionBuckets
-// entries a group, whatever its count), and its latest occurrence's
-// message, stack trace and span (whose trace the UI opens). Filters:
-// service, namespace, type, and q (text in the event's attributes: type,
-// message or stack trace).
+// Both sources' queries answer the same columns: service, type, count,
+// distinct messages, first and last time (ns), the latest one's message,
+// stack trace, event attributes (JSON, spans only), trace, span and span
+// name, and the trend (sumMap of the events' buckets: at most
+// exceptionBuckets entries a group, whatever its count). Their arguments:
+// the range's start (ms) and a bucket's width (ms), the range in seconds,
+// the filters', the limit.
+const (
+	// spanExceptionsSQL reads the span events named "exception": one row
+	// per event (ARRAY JOIN over the span's parallel event arrays; spans
+	// without events give none), between the spans' start times.
+	spanExceptionsSQL = `
+SELECT service_name, ex_type, n, messages, first, last, '', '', attrs, trace, span, span_name, trend.1, trend.2
+FROM (
+  SELECT service_name, visitParamExtractString(ev_attrs, 'exception.type') AS ex_type, count() AS n,
+         uniqExact(visitParamExtractString(ev_attrs, 'exception.message')) AS messages,
+         min(ev_time) AS first, max(ev_time) AS last, argMax(ev_attrs, ev_time) AS attrs,
+         argMax(trace_id, ev_time) AS trace, argMax(span_id, ev_time) AS span, argMax(name, ev_time) AS span_name,
+         sumMap([toInt32(intDiv(toInt64(intDiv(ev_time, 1000000)) - ?, ?))], [toUInt64(1)]) AS trend
+  FROM spans
+  ARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano AS ev_time
+  WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND ev_name = 'exception' %s
+  GROUP BY service_name, ex_type
+  ORDER BY n DESC, service_name, ex_type
+  LIMIT ?
+)`
+	// logExceptionsSQL reads the log records with an exception.type or
+	// exception.stacktrace attribute; a record without
+	// exception.message has its body as message.
+	logExceptionsSQL = `
+SELECT service_name, ex_type, n, messages, first, last, message, stack, '', trace, span, '', trend.1, trend.2
+FROM (
+  SELECT service_name, attr_values[indexOf(attr_keys, 'exception.type')] AS ex_type, count() AS n,
+         uniqExact(if(has(attr_keys, 'exception.message'), attr_values[indexOf(attr_keys, 'exception.message')], body) AS ex_message) AS messages,
+         min(time_unix_nano) AS first, max(time_unix_nano) AS last, argMax(ex_message, time_unix_nano) AS message,
+         argMax(attr_values[indexOf(attr_keys, 'exception.stacktrace')] AS ex_stack, time_unix_nano) AS stack,
+         argMax(trace_id, time_unix_nano) AS trace, argMax(span_id, time_unix_nano) AS span,
+         sumMap([toInt32(intDiv(toInt64(intDiv(time_unix_nano, 1000000)) - ?, ?))], [toUInt64(1)]) AS trend
+  FROM logs
+  WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
+    AND (has(attr_keys, 'exception.type') OR has(attr_keys, 'exception.stacktrace')) %s
+  GROUP BY service_name, ex_type
+  ORDER BY n DESC, service_name, ex_type
+  LIMIT ?
+)`
+)
+
+// GET /api/v1/exceptions: the exceptions spans recorded and logs told,
+// grouped by service, exception type and source, the most frequent first;
+// each group with its count, distinct messages, first and last time, a
+// trend of counts over the range, and its latest occurrence's message,
+// stack trace and span (whose trace the UI opens). Filters: service,
+// namespace, type, source (span or log), and q (text in the type, message
+// or stack trace).
 func (s *Server) listExceptions(c echo.Context) error {
 	from, to, limit, err := s.rowsParams(c)
 	if err != nil {
 		return err
 	}
-	fromSQL, args := exceptionsFrom(c, from, to)
+	sources := []string{"span", "log"}
+	switch v := c.QueryParam("source"); v {
+	case "":
+	case "span", "log":
+		sources = []string{v}
+	default:
+		return badParam("source", "source is span or log, got %q", v)
+	}
 	bucket := max(to.Sub(from)/exceptionBuckets, time.Millisecond)
 	ctx, cancel, err := s.storeContext(c)
 	if err != nil {
@@ -87,49 +143,56 @@ func (s *Server) listExceptions(c echo.Context) error {
 	defer cancel()
 
 	out := []exceptionJSON{}
-	err = s.scanAll(ctx, func(scan func(...any) error) error {
-		var (
-			e                      exceptionJSON
-			first, last            uint64
-			attrs, traceID, spanID string
-			buckets                []int32
-			counts                 []uint64
-		)
-		if err := scan(&e.Service, &e.Type, &e.Count, &e.Messages, &first, &last, &attrs, &traceID, &spanID, &e.SpanName,
-			&buckets, &counts); err != nil {
+	for _, source := range sources {
+		query, text := spanExceptionsSQL, "ev_attrs"
+		if source == "log" {
+			query, text = logExceptionsSQL, "concat(ex_type, ' ', ex_message, ' ', ex_stack)"
+		}
+		where, fargs := exceptionFilters(c, text)
+		cond := ""
+		if len(where) > 0 {
+			cond = "AND " + strings.Join(where, " AND ")
+		}
+		args := append([]any{from.UnixMilli(), bucket.Milliseconds(), from.Unix(), to.Unix()}, fargs...)
+		err = s.scanAll(ctx, func(scan func(...any) error) error {
+			e := exceptionJSON{Source: source}
+			var (
+				first, last            uint64
+				attrs, traceID, spanID string
+				buckets                []int32
+				counts                 []uint64
+			)
+			if err := scan(&e.Service, &e.Type, &e.Count, &e.Messages, &first, &last, &e.Message, &e.Stacktrace, &attrs,
+				&traceID, &spanID, &e.SpanName, &buckets, &counts); err != nil {
+				return err
+			}
+			e.FirstSeen, e.LastSeen = time.Unix(0, int64(first)).UTC(), time.Unix(0, int64(last)).UTC()
+			e.TraceID, e.SpanID = hexID(traceID), hexID(spanID)
+			var ev exceptionEvent
+			if attrs != "" && json.Unmarshal([]byte(attrs), &ev) == nil {
+				e.Message, e.Stacktrace = ev.Message, ev.Stacktrace
+				e.Escaped = ev.Escaped == true || ev.Escaped == "true"
+			}
+			// Events stamped after to (spans started before it) count in
+			// the last bucket.
+			e.Trend = make([]uint64, exceptionBuckets)
+			for i, b := range buckets {
+				if i < len(counts) {
+					e.Trend[min(max(b, 0), exceptionBuckets-1)] += counts[i]
+				}
+			}
+			out = append(out, e)
+			return nil
+		}, fmt.Sprintf(query, cond), append(args, limit)...)
+		if err != nil {
 			return err
 		}
-		e.FirstSeen, e.LastSeen = time.Unix(0, int64(first)).UTC(), time.Unix(0, int64(last)).UTC()
-		e.TraceID, e.SpanID = hexID(traceID), hexID(spanID)
-		var ev exceptionEvent
-		if json.Unmarshal([]byte(attrs), &ev) == nil {
-			e.Message, e.Stacktrace = ev.Message, ev.Stacktrace
-			e.Escaped = ev.Escaped == true || ev.Escaped == "true"
-		}
-		// Events stamped after to (spans started before it) count in the
-		// last bucket.
-		e.Trend = make([]uint64, exceptionBuckets)
-		for i, b := range buckets {
-			if i < len(counts) {
-				e.Trend[min(max(b, 0), exceptionBuckets-1)] += counts[i]
-			}
-		}
-		out = append(out, e)
-		return nil
-	}, `
-SELECT service_name, ex_type, n, messages, first, last, attrs, trace, span, span_name, trend.1, trend.2
-FROM (
-  SELECT service_name, visitParamExtractString(ev_attrs, 'exception.type') AS ex_type, count() AS n,
-         uniqExact(visitParamExtractString(ev_attrs, 'exception.message')) AS messages,
-         min(ev_time) AS first, max(ev_time) AS last, argMax(ev_attrs, ev_time) AS attrs,
-         argMax(trace_id, ev_time) AS trace, argMax(span_id, ev_time) AS span, argMax(name, ev_time) AS span_name,
-         sumMap([toInt32(intDiv(toInt64(intDiv(ev_time, 1000000)) - ?, ?))], [toUInt64(1)]) AS trend`+fromSQL+`
-  GROUP BY service_name, ex_type
-  ORDER BY n DESC, service_name, ex_type
-  LIMIT ?
-)`, append(append([]any{from.UnixMilli(), bucket.Milliseconds()}, args...), limit)...)
-	if err != nil {
-		return err
+	}
+	slices.SortStableFunc(out, func(a, b exceptionJSON) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Service, b.Service), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Source, b.Source))
+	})
+	if len(out) > limit {
+		out = out[:limit]
 	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"exceptions": out, "from": from.UTC(), "to": to.UTC(), "bucket_seconds": bucket.Seconds(),

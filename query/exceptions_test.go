@@ -63,7 +63,22 @@ func TestExceptions(t *testing.T) {
 		span("pay", 5, testNow.Add(-3*time.Hour), event{0, "exception", exceptionAttrs("Boom", "old", "", false)}),
 		span("pay", 6, at), // no events
 	}
-	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: spans}))
+	// Log records: two exceptions logged (one without exception.message:
+	// its body is the message), an error without exception attributes.
+	logRow := func(svc string, at time.Time, body string, kv ...string) schema.LogRow {
+		r := schema.LogRow{TimeUnixNano: ns(at), TraceID: schema.TraceID{9}, SpanID: schema.SpanID{9, 1}, SeverityNumber: 17, SeverityText: "ERROR",
+			ServiceName: svc, ServiceNamespace: "shop", Body: body}
+		for i := 0; i+1 < len(kv); i += 2 {
+			r.AttrKeys, r.AttrValues = append(r.AttrKeys, kv[i]), append(r.AttrValues, kv[i+1])
+		}
+		return r
+	}
+	logs := []schema.LogRow{
+		logRow("cart", at.Add(time.Minute), "request failed", "exception.type", timeout, "exception.message", "Read timed out", "exception.stacktrace", stack),
+		logRow("cart", at.Add(2*time.Minute), "payment call failed", "exception.type", timeout, "exception.stacktrace", stack),
+		logRow("cart", at.Add(3*time.Minute), "plain error", "code.function", "pay"),
+	}
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: spans, Logs: logs}))
 	c := newTestAPI(t, Config{}, Deps{Store: st}).client.with(t)
 
 	var got struct {
@@ -72,10 +87,11 @@ func TestExceptions(t *testing.T) {
 	}
 	c.get("/api/v1/exceptions", &got)
 	require.Equal(t, 120.0, got.BucketSeconds, "the last hour in 30 buckets")
-	require.Len(t, got.Exceptions, 3, "the last hour: the old one left out")
+	require.Len(t, got.Exceptions, 4, "the last hour: the old one left out")
 	e := got.Exceptions[0]
 	require.Equal(t, "cart", e.Service)
 	require.Equal(t, timeout, e.Type)
+	require.Equal(t, "span", e.Source)
 	require.EqualValues(t, 3, e.Count)
 	require.EqualValues(t, 2, e.Messages)
 	require.Equal(t, at, e.FirstSeen)
@@ -95,10 +111,21 @@ func TestExceptions(t *testing.T) {
 		sum += n
 	}
 	require.Equal(t, e.Count, sum)
+	// The same type logged: a group of its own, the latest record's body
+	// its message where it has no exception.message.
+	l := got.Exceptions[1]
+	require.Equal(t, []string{"cart", timeout, "log"}, []string{l.Service, l.Type, l.Source})
+	require.EqualValues(t, 2, l.Count)
+	require.EqualValues(t, 2, l.Messages)
+	require.Equal(t, "payment call failed", l.Message)
+	require.Equal(t, stack, l.Stacktrace)
+	require.Equal(t, "09000000000000000000000000000000", l.TraceID)
+	require.Equal(t, at.Add(2*time.Minute), l.LastSeen)
+	require.EqualValues(t, []uint64{1, 1}, l.Trend[15:17], "29 and 28 minutes ago, in 2-minute buckets from an hour ago")
 	// web's two groups of one, one of them without a type: by count, then
 	// service and type.
-	require.Equal(t, []string{"", "TypeError"}, []string{got.Exceptions[1].Type, got.Exceptions[2].Type})
-	require.Equal(t, "cart is undefined", got.Exceptions[2].Message)
+	require.Equal(t, []string{"", "TypeError"}, []string{got.Exceptions[2].Type, got.Exceptions[3].Type})
+	require.Equal(t, "cart is undefined", got.Exceptions[3].Message)
 
 	// Filters.
 	c.get("/api/v1/exceptions?service=web", &got)
@@ -106,6 +133,15 @@ func TestExceptions(t *testing.T) {
 	c.get("/api/v1/exceptions?type=TypeError", &got)
 	require.Len(t, got.Exceptions, 1)
 	require.Equal(t, "web", got.Exceptions[0].Service)
+	c.get("/api/v1/exceptions?source=log", &got)
+	require.Len(t, got.Exceptions, 1)
+	require.Equal(t, "log", got.Exceptions[0].Source)
+	c.get("/api/v1/exceptions?source=span&service=cart", &got)
+	require.Len(t, got.Exceptions, 1)
+	require.Equal(t, "span", got.Exceptions[0].Source)
+	c.get("/api/v1/exceptions?q=payment+CALL", &got)
+	require.Len(t, got.Exceptions, 1)
+	require.Equal(t, "log", got.Exceptions[0].Source)
 	c.get("/api/v1/exceptions?q=CONNECT", &got)
 	require.Len(t, got.Exceptions, 1)
 	require.EqualValues(t, 1, got.Exceptions[0].Count)
@@ -119,5 +155,6 @@ func TestExceptions(t *testing.T) {
 	require.NotNil(t, got.Exceptions)
 	require.Empty(t, got.Exceptions)
 	c.fail("/api/v1/exceptions?limit=x", http.StatusBadRequest, "limit")
+	c.fail("/api/v1/exceptions?source=metrics", http.StatusBadRequest, "source")
 	c.fail("/api/v1/exceptions?from=later", http.StatusBadRequest, "from")
 }

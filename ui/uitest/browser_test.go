@@ -553,6 +553,12 @@ func TestExceptionsPage(t *testing.T) {
 	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 1 && document.querySelector('#exceptions-table tbody td:nth-child(2)').textContent === 'payments'", 10*time.Second)
 	p.do(chromedp.Navigate(srv.URL + "/#/exceptions?q=undefined"))
 	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 1 && document.querySelector('#exceptions-table tbody td:nth-child(2)').textContent === 'cart'", 10*time.Second)
+	require.Equal(t, "log", eval[string](p, "document.querySelector('#exceptions-table tbody td:nth-child(3)').textContent"))
+	// Logged exceptions only, by the source chosen.
+	p.do(chromedp.Navigate(srv.URL + "/#/exceptions"))
+	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 2", 10*time.Second)
+	p.do(chromedp.SetValue(chromedp.CSS(".page-view select[name=source]"), "log"), chromedp.Click(chromedp.CSS(".page-view form button[type=submit]")))
+	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 1 && document.querySelector('#exceptions-table tbody td:nth-child(2)').textContent === 'cart'", 10*time.Second)
 	p.do(chromedp.Navigate(srv.URL + "/#/exceptions?service=nobody"))
 	p.waitFor("document.body.innerText.includes('No exceptions recorded in the range.')", 10*time.Second)
 	require.Empty(t, p.consoleErrors())

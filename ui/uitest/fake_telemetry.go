@@ -142,7 +142,7 @@ func (f *FakeServer) logs(w http.ResponseWriter, r *http.Request) {
 func (f *FakeServer) exceptions(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
 	group := func(svc, typ, msg, stack, trace string, count int, trend []int) map[string]any {
-		return map[string]any{"service": svc, "type": typ, "count": count, "messages": 1,
+		return map[string]any{"service": svc, "type": typ, "source": "span", "count": count, "messages": 1,
 			"first_seen": now.Add(-50 * time.Minute).Format(time.RFC3339Nano), "last_seen": now.Add(-5 * time.Second).Format(time.RFC3339Nano),
 			"message": msg, "stacktrace": stack, "escaped": true, "trace_id": trace, "span_id": "c3", "span_name": "POST /charge", "trend": trend}
 	}
@@ -154,10 +154,11 @@ func (f *FakeServer) exceptions(w http.ResponseWriter, r *http.Request) {
 			"java.lang.IllegalStateException: card declined\n\tat com.example.payments.Charge.run(Charge.java:42)", "4bf92f3577b34da6a3ce929d0e0e4736", 9, trend),
 		group("cart", "TypeError", "Cannot read properties of undefined (reading 'id')", "", "", 1, make([]int, 30)),
 	}
+	all[1]["source"] = "log"
 	q := r.URL.Query()
 	out := []map[string]any{}
 	for _, e := range all {
-		if (q.Get("service") == "" || q.Get("service") == e["service"]) &&
+		if (q.Get("service") == "" || q.Get("service") == e["service"]) && (q.Get("source") == "" || q.Get("source") == e["source"]) &&
 			strings.Contains(strings.ToLower(e["type"].(string)+" "+e["message"].(string)), strings.ToLower(q.Get("q"))) {
 			out = append(out, e)
 		}

@@ -1,5 +1,6 @@
-// Exceptions: what the services' spans recorded as exception events,
-// grouped by service and exception type, the most frequent first, each
+// Exceptions: what the services' spans recorded as exception events and
+// their logs told, grouped by service, exception type and source, the
+// most frequent first, each
 // with a trend over the range; a group chosen shows its latest message and
 // stack trace below the table, with its trace and that trace's logs.
 
@@ -12,6 +13,7 @@ import { logsHref } from "./logs";
 export interface ExceptionGroup {
   service: string;
   type: string;
+  source: "span" | "log";
   count: number;
   messages: number;
   first_seen: string;
@@ -50,6 +52,7 @@ function ago(iso: string): HTMLElement {
 const columns: Column<ExceptionGroup>[] = [
   { key: "type", label: "Exception", value: (e) => e.type, render: typeCell },
   { key: "service", label: "Service", value: (e) => e.service },
+  { key: "source", label: "Source", value: (e) => e.source },
   { key: "count", label: "Count", value: (e) => e.count, numeric: true },
   { key: "messages", label: "Messages", value: (e) => e.messages, numeric: true },
   { key: "trend", label: "Trend", value: (e) => e.count, render: (e) => trendBars(e.trend) },
@@ -68,7 +71,7 @@ function details(e: ExceptionGroup): HTMLElement {
     h(
       "nav",
       { class: "links", "aria-label": "Related views" },
-      e.trace_id ? h("a", { href: `#/traces/${encodeURIComponent(e.trace_id)}` }, `Trace of the latest (${e.span_name})`) : "",
+      e.trace_id ? h("a", { href: `#/traces/${encodeURIComponent(e.trace_id)}` }, e.span_name ? `Trace of the latest (${e.span_name})` : "Trace of the latest") : "",
       e.trace_id ? h("a", { href: logsHref(e.trace_id, lastNs, lastNs) }, "Logs of that trace") : "",
       h("a", { href: `#/traces?service=${encodeURIComponent(e.service)}&error=true` }, `Failed traces of ${e.service}`),
     ),
@@ -83,10 +86,20 @@ export function renderExceptions(root: HTMLElement, params: Record<string, strin
   const defaults: Record<string, string> = { from: "now-1h", to: "now", limit: "100" };
   const inputs: Record<string, HTMLInputElement> = {};
   for (const n of names) inputs[n] = h("input", { name: n, value: params[n] ?? defaults[n] ?? "" });
+  const source = h(
+    "select",
+    { name: "source" },
+    ...[
+      ["", "spans and logs"],
+      ["span", "spans"],
+      ["log", "logs"],
+    ].map(([v, label]) => h("option", { value: v! }, label!)),
+  ) as HTMLSelectElement;
+  source.value = params["source"] ?? "";
   const out = h("div", { "aria-live": "polite" });
   const search = async () => {
     out.replaceChildren(h("p", { class: "muted" }, "Searching…"));
-    const q: Record<string, string> = {};
+    const q: Record<string, string> = { source: source.value };
     for (const n of names) q[n] = inputs[n]!.value.trim();
     try {
       const r = await getJSON<{ exceptions: ExceptionGroup[] | null; bucket_seconds: number }>("exceptions", q);
@@ -95,9 +108,9 @@ export function renderExceptions(root: HTMLElement, params: Record<string, strin
       const detail = h("div", { id: "exception-detail" });
       const table = sortableTable("Exceptions", columns, rows, {
         id: "exceptions-table",
-        rowKey: (e) => `${e.service}|${e.type}`,
+        rowKey: (e) => `${e.service}|${e.type}|${e.source}`,
         onRow: (e) => {
-          detail.replaceChildren(h("h2", {}, `${e.type || "(no type)"} · ${e.service}`), details(e));
+          detail.replaceChildren(h("h2", {}, `${e.type || "(no type)"} · ${e.service} · ${e.source === "log" ? "logged" : "in spans"}`), details(e));
           detail.scrollIntoView({ block: "nearest" });
         },
       });
@@ -114,7 +127,9 @@ export function renderExceptions(root: HTMLElement, params: Record<string, strin
   const form = h(
     "form",
     { class: "toolbar wrap", onsubmit: (ev: Event) => (ev.preventDefault(), void search()) },
-    ...names.map((n) => field(labels[n] ?? n, inputs[n]!)),
+    field("service", inputs["service"]!),
+    field("source", source),
+    ...names.slice(1).map((n) => field(labels[n] ?? n, inputs[n]!)),
     h("button", { type: "submit", class: "primary" }, "Search"),
   );
   root.replaceChildren(h("h1", {}, "Exceptions"), form, out);

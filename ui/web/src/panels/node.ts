@@ -182,6 +182,7 @@ async function loadExceptions(box: HTMLElement, ctx: PanelContext, n: GraphNode)
           h("strong", {}, fmtCount(e.count)),
           " ",
           h("code", { title: e.message }, e.type || "(no type)"),
+          e.source === "log" ? h("span", { class: "muted" }, " logged") : "",
           e.trace_id ? " " : "",
           e.trace_id ? h("a", { href: `#/traces/${encodeURIComponent(e.trace_id)}` }, "latest trace") : "",
         ),
