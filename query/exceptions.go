@@ -68,6 +68,14 @@ func exceptionFilters(c echo.Context, text string) ([]string, []any) {
 	return where, args
 }
 
+// A logged exception's type, message (the body when it has no
+// exception.message) and stack trace.
+const (
+	logType    = "attr_values[indexOf(attr_keys, 'exception.type')]"
+	logMessage = "if(has(attr_keys, 'exception.message'), attr_values[indexOf(attr_keys, 'exception.message')], body)"
+	logStack   = "attr_values[indexOf(attr_keys, 'exception.stacktrace')]"
+)
+
 // Both sources' queries answer the same columns: service, type, count,
 // distinct messages, first and last time (ns), the latest one's message,
 // stack trace, event attributes (JSON, spans only), trace, span and span
@@ -95,16 +103,13 @@ FROM (
   LIMIT ?
 )`
 	// logExceptionsSQL reads the log records with an exception.type or
-	// exception.stacktrace attribute; a record without
-	// exception.message has its body as message.
+	// exception.stacktrace attribute (logType, logMessage, logStack).
 	logExceptionsSQL = `
 SELECT service_name, ex_type, n, messages, first, last, message, stack, '', trace, span, '', trend.1, trend.2
 FROM (
-  SELECT service_name, attr_values[indexOf(attr_keys, 'exception.type')] AS ex_type, count() AS n,
-         uniqExact(if(has(attr_keys, 'exception.message'), attr_values[indexOf(attr_keys, 'exception.message')], body) AS ex_message) AS messages,
-         min(time_unix_nano) AS first, max(time_unix_nano) AS last, argMax(ex_message, time_unix_nano) AS message,
-         argMax(attr_values[indexOf(attr_keys, 'exception.stacktrace')] AS ex_stack, time_unix_nano) AS stack,
-         argMax(trace_id, time_unix_nano) AS trace, argMax(span_id, time_unix_nano) AS span,
+  SELECT service_name, ` + logType + ` AS ex_type, count() AS n, uniqExact(` + logMessage + `) AS messages,
+         min(time_unix_nano) AS first, max(time_unix_nano) AS last, argMax(` + logMessage + `, time_unix_nano) AS message,
+         argMax(` + logStack + `, time_unix_nano) AS stack, argMax(trace_id, time_unix_nano) AS trace, argMax(span_id, time_unix_nano) AS span,
          sumMap([toInt32(intDiv(toInt64(intDiv(time_unix_nano, 1000000)) - ?, ?))], [toUInt64(1)]) AS trend
   FROM logs
   WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
@@ -146,7 +151,7 @@ func (s *Server) listExceptions(c echo.Context) error {
 	for _, source := range sources {
 		query, text := spanExceptionsSQL, "ev_attrs"
 		if source == "log" {
-			query, text = logExceptionsSQL, "concat(ex_type, ' ', ex_message, ' ', ex_stack)"
+			query, text = logExceptionsSQL, "concat("+logType+", ' ', "+logMessage+", ' ', "+logStack+")"
 		}
 		where, fargs := exceptionFilters(c, text)
 		cond := ""

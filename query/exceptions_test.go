@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
 	"github.com/meshscope/meshscope/schema/chtest"
 )
 
@@ -30,9 +32,19 @@ func exceptionAttrs(typ, msg, stack string, escaped bool) string {
 	return v.AsString()
 }
 
-func TestExceptions(t *testing.T) {
-	st, _ := chtest.Store(t, "meshscope")
-	at := testNow.Add(-30 * time.Minute)
+// exceptionsAt is when seedExceptions' first exception happened.
+var exceptionsAt = testNow.Add(-30 * time.Minute)
+
+const (
+	timeoutType  = "java.net.SocketTimeoutException"
+	timeoutStack = "java.net.SocketTimeoutException: Read timed out\n\tat java.net.SocketInputStream.<init>(SocketInputStream.java:61)"
+)
+
+// seedExceptions writes spans with exception events and log records with
+// exception attributes: 6 spans and 3 records.
+func seedExceptions(t *testing.T, st *chstore.Store) {
+	t.Helper()
+	at := exceptionsAt
 	type event struct {
 		after time.Duration
 		name  string
@@ -49,8 +61,7 @@ func TestExceptions(t *testing.T) {
 		}
 		return r
 	}
-	timeout := "java.net.SocketTimeoutException"
-	stack := "java.net.SocketTimeoutException: Read timed out\n\tat java.net.SocketInputStream.<init>(SocketInputStream.java:61)"
+	timeout, stack := timeoutType, timeoutStack
 	spans := []schema.SpanRow{
 		span("cart", 1, at, event{0, "exception", exceptionAttrs(timeout, "Read timed out", stack, false)}),
 		// Two attempts on one span, and an event that is not an exception.
@@ -79,7 +90,38 @@ func TestExceptions(t *testing.T) {
 		logRow("cart", at.Add(3*time.Minute), "plain error", "code.function", "pay"),
 	}
 	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: spans, Logs: logs}))
-	c := newTestAPI(t, Config{}, Deps{Store: st}).client.with(t)
+}
+
+func TestExceptions(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	seedExceptions(t, st)
+	testExceptions(t, newTestAPI(t, Config{}, Deps{Store: st}).client.with(t))
+}
+
+// TestExceptionsOnCluster groups the exceptions of a two-shard cluster
+// through either node.
+func TestExceptionsOnCluster(t *testing.T) {
+	stores := chtest.Cluster(t)
+	seedExceptions(t, stores[0])
+	// The Distributed tables forward the rows to their shard in the
+	// background.
+	require.Eventually(t, func() bool {
+		var spans, logs uint64
+		err := stores[1].Conn().QueryRow(context.Background(), "SELECT count() FROM spans").Scan(&spans)
+		if err == nil {
+			err = stores[1].Conn().QueryRow(context.Background(), "SELECT count() FROM logs").Scan(&logs)
+		}
+		return err == nil && spans == 6 && logs == 3
+	}, time.Minute, 20*time.Millisecond)
+	for i, st := range stores {
+		t.Run(fmt.Sprintf("node-%d", i+1), func(t *testing.T) {
+			testExceptions(t, newTestAPI(t, Config{}, Deps{Store: st}).client.with(t))
+		})
+	}
+}
+
+func testExceptions(t *testing.T, c client) {
+	at, timeout, stack := exceptionsAt, timeoutType, timeoutStack
 
 	var got struct {
 		Exceptions    []exceptionJSON
