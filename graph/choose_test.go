@@ -104,6 +104,11 @@ func TestUnknownCallerOfSpansYieldsToTheProxysNamedCallers(t *testing.T) {
 			call(t0, web, legacy, 4, FromSpan, ReporterDestination),
 			call(t0, client, legacy, 6, FromSpan, ReporterDestination),
 		}, map[string]uint64{"service:shop/web->service:shop/legacy": 4, "client:/->service:shop/legacy": 6}},
+		{"an SDK's client metrics name callers, but see no caller of their own", []Observation{
+			call(t0, web, cart, 5, FromMetric, ReporterUnknown), // web's SDK
+			call(t0, cart, db, 2, FromMetric, ReporterUnknown),  // cart's SDK
+			call(t0, client, cartV1, 3, FromSpan, ReporterDestination),
+		}, map[string]uint64{webCart: 5, "service:shop/cart->service:shop/db": 2, clientCart: 3}},
 		{"spans alone", []Observation{
 			call(t0, web, cart, 5, FromSpan, ReporterDestination),
 			call(t0, client, cart, 2, FromSpan, ReporterDestination),

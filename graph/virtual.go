@@ -51,19 +51,34 @@ func virtualTarget(s *schema.SpanRow, si *spanInfo) Party {
 	if s.MessagingSystem != "" {
 		return Party{Kind: KindMessaging, Name: s.MessagingSystem + "/" + firstOf(s.MessagingDestination, si.peerService, si.serverAddress, "unknown")}
 	}
-	if si.peerService != "" {
-		if p := partyOfHost(si.serverAddress); p.Kind == KindService {
-			return p // a Kubernetes service host names the mesh's node, namespace included
-		}
-		return Party{Kind: KindService, Name: si.peerService}
-	}
-	if h := firstOf(stripPort(si.serverAddress), si.urlHost); h != "" {
-		return partyOfHostIn(h, s.ServiceNamespace)
+	if p, ok := PeerOf(si.peerService, si.serverAddress, si.urlHost, s.ServiceNamespace); ok {
+		return p
 	}
 	if si.proxy && si.cluster != "" {
 		return Party{Kind: KindService, Name: si.cluster}
 	}
 	return Party{Kind: KindExternal, Name: "unknown"}
+}
+
+// PeerOf is the node a client call made from namespace ns names by its
+// peer.service, server.address (net.peer.name) or URL host, as an
+// unpaired client span's (the last rules above): the service peer.service
+// names, unless server.address is a Kubernetes service host, whose service
+// is the node the mesh shows; else the host's node. It returns false when
+// the call names no peer. Inputs that describe client calls without their
+// server's side (an OpenTelemetry SDK's client metrics) name the callee the
+// same way, so that their edges meet the spans'.
+func PeerOf(peerService, serverAddress, urlHost, ns string) (Party, bool) {
+	if peerService != "" {
+		if p := partyOfHost(serverAddress); p.Kind == KindService {
+			return p, true // a Kubernetes service host names the mesh's node, namespace included
+		}
+		return Party{Kind: KindService, Name: peerService}, true
+	}
+	if h := firstOf(stripPort(serverAddress), urlHost); h != "" {
+		return partyOfHostIn(h, ns), true
+	}
+	return Party{}, false
 }
 
 // virtualSource is the node that called an unpaired root server span or an

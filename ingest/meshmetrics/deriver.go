@@ -1,7 +1,8 @@
 // Package meshmetrics derives graph observations from service-mesh metrics:
 // Istio's standard metrics, Linkerd's proxy metrics and Envoy's cluster
-// statistics, and from the service graph metrics that the OpenTelemetry
-// Collector's servicegraph connector and Tempo derive from traces, whether
+// statistics, from the service graph metrics that the OpenTelemetry
+// Collector's servicegraph connector and Tempo derive from traces, and from
+// OpenTelemetry SDKs' client request metrics (otelclient.go), whether
 // they arrive by Prometheus remote_write, by scraping or as OTLP metrics
 // converted to schema rows. It keeps the last value of each
 // series and turns increases into observation deltas, the way Prometheus'

@@ -20,7 +20,9 @@ var fuzzNames = []string{
 	"response_latency_ms", "tcp_open_total", "tcp_read_bytes_total", "tcp_write_bytes_total", "tcp_close_total", "envoy_cluster_upstream_rq_total", "envoy_cluster_upstream_rq_xx", "envoy_cluster_upstream_rq_time_bucket",
 	"envoy_cluster_upstream_rq_time_count", "envoy_cluster_upstream_rq_time_sum", "envoy_cluster_upstream_rq_time",
 	"envoy_cluster_upstream_cx_tx_bytes_total", "traces_service_graph_request_total", "traces_service_graph_request_failed_total",
-	"traces_service_graph_request_server_seconds_bucket", "traces_service_graph_request_server", "go_goroutines",
+	"traces_service_graph_request_server_seconds_bucket", "traces_service_graph_request_server",
+	"http.client.request.duration", "rpc.client.duration", "http_client_request_duration_seconds_bucket",
+	"http_client_request_duration_seconds_count", "http.client.response.body.size", "go_goroutines",
 }
 
 // fuzzLabels are label names with values each family knows, odd ones
@@ -58,6 +60,12 @@ var fuzzLabels = [][]string{
 	{"client", "frontend", "user", ""},
 	{"server", "cart", ""},
 	{"connection_type", "", "virtual_node", "database", "messaging_system"},
+	{"job", "shop/web", "web", ""},
+	{"server.address", "cart.shop.svc.cluster.local", "cart", "api.stripe.com:443", ""},
+	{"peer.service", "payments", ""},
+	{"http.response.status_code", "200", "503", ""},
+	{"rpc.system", "grpc", ""},
+	{"error.type", "timeout", ""},
 }
 
 // runDeriverOps feeds the deriver samples made from ops: the first bytes

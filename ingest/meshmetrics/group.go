@@ -162,6 +162,8 @@ func (d *Deriver) track(row *schema.MetricSeriesRow, sp spec, now int64) *series
 	case famServiceGraph:
 		c, ok = serviceGraphCall(l)
 		s.err = sp.role == roleFailures
+	case famOTelClient:
+		c, ok = otelClientCall(l)
 	case famEnvoy:
 		c, ok = envoyCall(l)
 		if cls := l.get("envoy_response_code_class"); cls != "" {

@@ -13,6 +13,10 @@ const (
 	// famServiceGraph is the service graph metrics of the OpenTelemetry
 	// Collector's servicegraph connector and Tempo's metrics-generator.
 	famServiceGraph
+	// famOTelClient is the client request metrics of OpenTelemetry SDKs
+	// (HTTP and RPC client durations and body sizes), the caller's view of
+	// every call it made, traced or not.
+	famOTelClient
 )
 
 // role is what a series contributes to the observation of its call group.
@@ -148,6 +152,31 @@ func specOf(name string) (spec, bool) {
 		return spec{fam: famServiceGraph, role: roleHistSum, unitNanos: 1e9}, true
 	case "traces_service_graph_request_server_seconds", "traces_service_graph_request_server":
 		return spec{fam: famServiceGraph, role: roleHistRow, unitNanos: 1e9}, true
+
+	// OpenTelemetry SDK client metrics, as OTLP names them and as
+	// Prometheus does (the Collector's Prometheus exporters, remote_write):
+	// the semantic conventions' current names (seconds) and the earlier
+	// http.client.duration and rpc.client.duration (milliseconds).
+	case "http.client.request.duration", "rpc.client.call.duration":
+		return spec{fam: famOTelClient, role: roleHistRow, unitNanos: 1e9}, true
+	case "http_client_request_duration_seconds_bucket", "rpc_client_call_duration_seconds_bucket":
+		return spec{fam: famOTelClient, role: roleHistBucket, unitNanos: 1e9}, true
+	case "http_client_request_duration_seconds_count", "rpc_client_call_duration_seconds_count":
+		return spec{fam: famOTelClient, role: roleHistCount, unitNanos: 1e9}, true
+	case "http_client_request_duration_seconds_sum", "rpc_client_call_duration_seconds_sum":
+		return spec{fam: famOTelClient, role: roleHistSum, unitNanos: 1e9}, true
+	case "http.client.duration", "rpc.client.duration":
+		return spec{fam: famOTelClient, role: roleHistRow, unitNanos: msNanos}, true
+	case "http_client_duration_milliseconds_bucket", "rpc_client_duration_milliseconds_bucket":
+		return spec{fam: famOTelClient, role: roleHistBucket, unitNanos: msNanos}, true
+	case "http_client_duration_milliseconds_count", "rpc_client_duration_milliseconds_count":
+		return spec{fam: famOTelClient, role: roleHistCount, unitNanos: msNanos}, true
+	case "http_client_duration_milliseconds_sum", "rpc_client_duration_milliseconds_sum":
+		return spec{fam: famOTelClient, role: roleHistSum, unitNanos: msNanos}, true
+	case "http.client.request.body.size", "http_client_request_body_size_bytes_sum":
+		return spec{fam: famOTelClient, role: roleBytesSent}, true
+	case "http.client.response.body.size", "http_client_response_body_size_bytes_sum":
+		return spec{fam: famOTelClient, role: roleBytesReceived}, true
 	}
 	return spec{}, false
 }
