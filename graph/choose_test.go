@@ -109,6 +109,11 @@ func TestUnknownCallerOfSpansYieldsToTheProxysNamedCallers(t *testing.T) {
 			call(t0, cart, db, 2, FromMetric, ReporterUnknown),  // cart's SDK
 			call(t0, client, cartV1, 3, FromSpan, ReporterDestination),
 		}, map[string]uint64{webCart: 5, "service:shop/cart->service:shop/db": 2, clientCart: 3}},
+		{"an SDK's client metrics of calls the sidecars logged count once", []Observation{
+			call(t0, Party{Kind: KindService, Namespace: "shop", Name: "web", Workload: "web-v1", Version: "v1"},
+				Party{Kind: KindService, Namespace: "shop", Name: "cart", Workload: "cart-v1", Version: "v1"}, 5, FromAccessLog, ReporterDestination),
+			call(t0, Party{Kind: KindService, Namespace: "shop", Name: "web", Workload: "web-v1", Version: "v1"}, cart, 5, FromMetric, ReporterUnknown),
+		}, map[string]uint64{webCart: 5}},
 		{"spans alone", []Observation{
 			call(t0, web, cart, 5, FromSpan, ReporterDestination),
 			call(t0, client, cart, 2, FromSpan, ReporterDestination),

@@ -16,7 +16,7 @@ func runDemo(ctx context.Context, args []string) error {
 	fs := newFlagSet("demo", "Generate a living service mesh (an ingress gateway, APIs, deep mid-tier call chains, caches,\n"+
 		"databases, Kafka topics, external APIs, canaries) and send its telemetry to a running meshscope as\n"+
 		"real sidecars, applications and Prometheus would: Envoy ALS streams, OTLP traces, the services'\n"+
-		"OTLP logs and their SDKs' request duration histograms (OTLP metrics) to the gRPC listener, Istio\n"+
+		"OTLP logs and their SDKs' server and client request durations (OTLP metrics) to the gRPC listener, Istio\n"+
 		"metrics by remote_write and Istio text access log lines to the HTTP listener.")
 	fs.String("config", "", "YAML file with options (keys are flag names)")
 	fs.StringVar(&d.ServerHTTP, "server-http", d.ServerHTTP, "meshscope's HTTP listener: remote_write (/api/v1/write) and text access logs (/api/v1/accesslogs)")

@@ -12,23 +12,26 @@ import (
 )
 
 // OpenTelemetry SDK metrics, as the instrumented services' SDKs export
-// them by OTLP: every request a service handles (sampled or not) is
-// counted in a server duration histogram per pod, endpoint and response
-// status, cumulative from the pod's first request.
+// them by OTLP: every request a service handles and every HTTP or gRPC
+// call it makes (sampled or not) is counted in a duration histogram per
+// pod, peer, endpoint and response status, cumulative from the pod's
+// first request.
 //
-//   - HTTP services: http.server.request.duration, in seconds, with the
-//     SDKs' default explicit bucket bounds and the semantic conventions'
-//     attributes (http.request.method, http.route,
-//     http.response.status_code, url.scheme, error.type for 5xx).
-//   - gRPC services: rpc.server.duration, in milliseconds, as a base-2
-//     exponential histogram (the aggregation SDKs offer as an option), with
-//     rpc.system, rpc.service, rpc.method and rpc.grpc.status_code.
+//   - HTTP: http.server.request.duration and http.client.request.duration,
+//     in seconds, with the SDKs' default explicit bucket bounds and the
+//     semantic conventions' attributes (http.request.method, http.route
+//     on the server's, server.address and server.port on the client's,
+//     http.response.status_code, error.type for 5xx).
+//   - gRPC: rpc.server.duration and rpc.client.duration, in milliseconds,
+//     as base-2 exponential histograms (the aggregation SDKs offer as an
+//     option), with rpc.system, rpc.service, rpc.method,
+//     rpc.grpc.status_code and, on the client's, server.address.
 //
 // The resource is the pod's, as on its spans. The histograms are built
 // with pdata: they are sent once per metrics interval, not per call.
 
-// httpDurationBounds are the SDKs' default bounds for
-// http.server.request.duration (seconds).
+// httpDurationBounds are the SDKs' default bounds for the HTTP durations
+// (seconds).
 var httpDurationBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
 
 // expScale is the scale of the exponential histograms: bucket i holds
@@ -40,13 +43,44 @@ const expScale = 3
 // sdkMetricsBatch is the most data points one export carries.
 const sdkMetricsBatch = 2000
 
-// sdkKey identifies a series: the pod that handled the requests, the
-// endpoint and the response status (HTTP code, or gRPC status for gRPC
-// services; outcomes that answer alike share it).
+// instrument is one of the SDK histograms.
+type instrument uint8
+
+const (
+	instHTTPServer instrument = iota
+	instRPCServer
+	instHTTPClient
+	instRPCClient
+	numInstruments
+)
+
+var instruments = [numInstruments]struct {
+	name, unit, description string
+	exponential             bool
+}{
+	instHTTPServer: {"http.server.request.duration", "s", "Duration of HTTP server requests.", false},
+	instRPCServer:  {"rpc.server.duration", "ms", "Measures the duration of inbound RPC.", true},
+	instHTTPClient: {"http.client.request.duration", "s", "Duration of HTTP client requests.", false},
+	instRPCClient:  {"rpc.client.duration", "ms", "Measures the duration of outbound RPC.", true},
+}
+
+// sdkKey identifies a series: the pod whose SDK records it, the
+// instrument, the call (clients: whom it calls; -1 for servers), the
+// endpoint of the service called and the response status (HTTP code, or
+// gRPC status; outcomes that answer alike share it).
 type sdkKey struct {
 	pod  int32
+	inst instrument
+	call int32
 	ep   int16
 	code int16
+}
+
+// packed is k in one word, the series map's key (a map of uint64 keys
+// hashes them the fast way: the lookup is on every call's path): pod and
+// call index (+1) in 22 bits each, endpoint 8, status 10, instrument 2.
+func (k sdkKey) packed() uint64 {
+	return uint64(k.pod)<<42 | uint64(k.call+1)&(1<<22-1)<<20 | uint64(k.ep)&0xff<<12 | uint64(k.code)&0x3ff<<2 | uint64(k.inst)
 }
 
 // sdkSeries is one cumulative histogram.
@@ -68,53 +102,84 @@ type sdkMetrics struct {
 	batch int // the most points per export
 	// route maps a service's endpoint to the first of its endpoints with
 	// the same method and route, whose series it shares (a service may
-	// serve a route under two names of its handlers).
-	route [][]int16
-	byKey map[sdkKey]*sdkSeries
-	list  []*sdkSeries // in creation order
+	// serve a route under two names of its handlers); method to the first
+	// with the same method, for its callers' HTTP series (which do not
+	// know the route).
+	route, method [][]int16
+	byKey         map[uint64]*sdkSeries // by sdkKey.packed
+	list          []*sdkSeries          // in creation order
 }
 
 func newSDKMetrics(t *Topology) *sdkMetrics {
 	m := &sdkMetrics{t: t, batch: sdkMetricsBatch, route: make([][]int16, len(t.Services)),
-		byKey: make(map[sdkKey]*sdkSeries)}
+		method: make([][]int16, len(t.Services)), byKey: make(map[uint64]*sdkSeries)}
 	for _, s := range t.Services {
-		first := map[[2]string]int16{}
+		firstRoute, firstMethod := map[[2]string]int16{}, map[string]int16{}
 		for i, ep := range s.Endpoints {
 			k := [2]string{ep.Method, ep.Route}
-			if _, ok := first[k]; !ok {
-				first[k] = int16(i)
+			if _, ok := firstRoute[k]; !ok {
+				firstRoute[k] = int16(i)
 			}
-			m.route[s.Index] = append(m.route[s.Index], first[k])
+			if _, ok := firstMethod[ep.Method]; !ok {
+				firstMethod[ep.Method] = int16(i)
+			}
+			m.route[s.Index] = append(m.route[s.Index], firstRoute[k])
+			m.method[s.Index] = append(m.method[s.Index], firstMethod[ep.Method])
 		}
 	}
 	return m
 }
 
-// record counts call h on the callee's SDK when the callee is instrumented
-// and handled the request; base is the tree's start (Unix ns).
+// record counts call h on the SDKs that see it: the caller's, when it is
+// instrumented and the call an HTTP or gRPC request (to a service of the
+// mesh, or an external API); the callee's, when it is instrumented and
+// handled the request. base is the tree's start (Unix ns).
 func (m *sdkMetrics) record(h *hop, base int64) {
 	c := h.call
-	if c.Kind != CallRequest || !c.To.Traced || !h.out.reached() || h.ep < 0 {
+	ep, proto := h.ep, c.To.Protocol
+	if c.Kind == CallExternal {
+		ep, proto = 0, ProtocolHTTP // an external API has one endpoint
+	}
+	if ep < 0 {
 		return
 	}
-	st := statusOf(c.To.Protocol, h.out)
-	k := sdkKey{pod: int32(h.dst.Index), ep: m.route[c.To.Index][h.ep], code: int16(st.code)}
-	if c.To.Protocol == ProtocolGRPC {
+	if c.From.Traced && (c.Kind == CallRequest || c.Kind == CallExternal) {
+		k := sdkKey{pod: int32(h.src.Index), inst: instHTTPClient, call: int32(c.Index), ep: m.method[c.To.Index][ep]}
+		if proto == ProtocolGRPC {
+			k.inst, k.ep = instRPCClient, m.route[c.To.Index][ep]
+		}
+		m.observe(k, statusOf(proto, h.out), base+h.start, h.dur)
+	}
+	if c.Kind == CallRequest && c.To.Traced && h.out.reached() {
+		k := sdkKey{pod: int32(h.dst.Index), inst: instHTTPServer, call: -1, ep: m.route[c.To.Index][ep]}
+		if c.To.Protocol == ProtocolGRPC {
+			k.inst = instRPCServer
+		}
+		m.observe(k, statusOf(c.To.Protocol, h.out), base+h.srvStart, h.srvDur)
+	}
+}
+
+// observe counts one call of dur ns that started at start in the series of
+// k with status st.
+func (m *sdkMetrics) observe(k sdkKey, st *respStatus, start, dur int64) {
+	exp := instruments[k.inst].exponential
+	k.code = int16(st.code)
+	if exp {
 		k.code = int16(st.grpc)
 	}
-	s := m.byKey[k]
+	s := m.byKey[k.packed()]
 	if s == nil {
-		s = &sdkSeries{key: k, start: base + h.srvStart, min: math.Inf(1), max: math.Inf(-1)}
-		if c.To.Protocol != ProtocolGRPC {
+		s = &sdkSeries{key: k, start: start, min: math.Inf(1), max: math.Inf(-1)}
+		if !exp {
 			s.counts = make([]uint64, len(httpDurationBounds)+1)
 		}
-		m.byKey[k] = s
+		m.byKey[k.packed()] = s
 		m.list = append(m.list, s)
 	}
-	if c.To.Protocol == ProtocolGRPC {
-		s.observeExp(float64(h.srvDur) / 1e6)
+	if exp {
+		s.observeExp(float64(dur) / 1e6)
 	} else {
-		s.observeExplicit(float64(h.srvDur) / 1e9)
+		s.observeExplicit(float64(dur) / 1e9)
 	}
 }
 
@@ -162,10 +227,14 @@ func (m *sdkMetrics) push(now time.Time, send func(req []byte, points int)) {
 	if len(m.list) == 0 {
 		return
 	}
-	// A pod's series go under one ResourceMetrics, so group them by pod.
-	byPod := make([]*sdkSeries, len(m.list))
-	copy(byPod, m.list)
-	sort.SliceStable(byPod, func(i, j int) bool { return byPod[i].key.pod < byPod[j].key.pod })
+	// A pod's series go under one ResourceMetrics, an instrument's under
+	// one Metric, so order them by pod and instrument.
+	order := make([]*sdkSeries, len(m.list))
+	copy(order, m.list)
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i].key, order[j].key
+		return a.pod < b.pod || a.pod == b.pod && a.inst < b.inst
+	})
 
 	ts := pcommon.Timestamp(now.UnixNano())
 	md := pmetric.NewMetrics()
@@ -180,44 +249,65 @@ func (m *sdkMetrics) push(now time.Time, send func(req []byte, points int)) {
 		}
 		md, points = pmetric.NewMetrics(), 0
 	}
-	var httpM, rpcM pmetric.Metric
-	lastPod := int32(-1)
-	for _, s := range byPod {
-		if s.key.pod != lastPod || points >= m.batch {
-			if points >= m.batch {
-				flush()
-			}
-			lastPod = s.key.pod
-			httpM, rpcM = m.newPod(md, m.t.Pods[s.key.pod])
+	var (
+		sm     pmetric.ScopeMetrics
+		metric pmetric.Metric
+		last   = sdkKey{pod: -1}
+	)
+	for _, s := range order {
+		newPod := s.key.pod != last.pod || points >= m.batch
+		if newPod {
+			flush()
+			sm = m.newPod(md, m.t.Pods[s.key.pod])
 		}
-		svc := m.t.Pods[s.key.pod].Workload.Service
-		ep := &svc.Endpoints[s.key.ep]
-		if svc.Protocol == ProtocolGRPC {
-			dp := rpcM.ExponentialHistogram().DataPoints().AppendEmpty()
-			a := s.fill(dp, ts)
-			dp.SetScale(expScale)
-			dp.Positive().SetOffset(s.offset)
-			dp.Positive().BucketCounts().Append(s.counts...) // a copy: the series goes on counting
-			a.PutStr("rpc.system", "grpc")
-			a.PutStr("rpc.service", ep.RPCService)
-			a.PutStr("rpc.method", ep.RPCMethod)
-			a.PutInt("rpc.grpc.status_code", int64(s.key.code))
-		} else {
-			dp := httpM.Histogram().DataPoints().AppendEmpty()
-			a := s.fill(dp, ts)
-			dp.ExplicitBounds().Append(httpDurationBounds...)
-			dp.BucketCounts().Append(s.counts...)
-			a.PutStr("http.request.method", ep.Method)
-			a.PutStr("http.route", ep.Route)
-			a.PutInt("http.response.status_code", int64(s.key.code))
-			a.PutStr("url.scheme", "http")
-			if s.key.code >= 500 {
-				a.PutStr("error.type", strconv.Itoa(int(s.key.code)))
-			}
+		if newPod || s.key.inst != last.inst {
+			metric = newInstrument(sm, s.key.inst)
 		}
+		last = s.key
+		m.point(s, metric, ts)
 		points++
 	}
 	flush()
+}
+
+// point appends s's point at ts to metric.
+func (m *sdkMetrics) point(s *sdkSeries, metric pmetric.Metric, ts pcommon.Timestamp) {
+	k := s.key
+	callee := m.t.Pods[k.pod].Workload.Service
+	if k.call >= 0 {
+		callee = m.t.Calls[k.call].To
+	}
+	ep := &callee.Endpoints[k.ep]
+	var a pcommon.Map
+	if instruments[k.inst].exponential {
+		dp := metric.ExponentialHistogram().DataPoints().AppendEmpty()
+		a = s.fill(dp, ts)
+		dp.SetScale(expScale)
+		dp.Positive().SetOffset(s.offset)
+		dp.Positive().BucketCounts().Append(s.counts...) // a copy: the series goes on counting
+		a.PutStr("rpc.system", "grpc")
+		a.PutStr("rpc.service", ep.RPCService)
+		a.PutStr("rpc.method", ep.RPCMethod)
+		a.PutInt("rpc.grpc.status_code", int64(k.code))
+	} else {
+		dp := metric.Histogram().DataPoints().AppendEmpty()
+		a = s.fill(dp, ts)
+		dp.ExplicitBounds().Append(httpDurationBounds...)
+		dp.BucketCounts().Append(s.counts...)
+		a.PutStr("http.request.method", ep.Method)
+		if k.call < 0 {
+			a.PutStr("http.route", ep.Route)
+			a.PutStr("url.scheme", "http")
+		}
+		a.PutInt("http.response.status_code", int64(k.code))
+		if k.code >= 500 {
+			a.PutStr("error.type", strconv.Itoa(int(k.code)))
+		}
+	}
+	if k.call >= 0 {
+		a.PutStr("server.address", callee.Host)
+		a.PutInt("server.port", int64(callee.Port))
+	}
 }
 
 // histPoint is what explicit and exponential histogram points share.
@@ -242,9 +332,8 @@ func (s *sdkSeries) fill(dp histPoint, ts pcommon.Timestamp) pcommon.Map {
 	return dp.Attributes()
 }
 
-// newPod adds pod's ResourceMetrics to md and returns the histogram its
-// service's protocol records: rpcM for gRPC, httpM for HTTP.
-func (m *sdkMetrics) newPod(md pmetric.Metrics, pod *Pod) (httpM, rpcM pmetric.Metric) {
+// newPod adds pod's ResourceMetrics to md and returns its scope's metrics.
+func (m *sdkMetrics) newPod(md pmetric.Metrics, pod *Pod) pmetric.ScopeMetrics {
 	rm := md.ResourceMetrics().AppendEmpty()
 	for _, kv := range podResource(pod) {
 		rm.Resource().Attributes().PutStr(kv.name, kv.value)
@@ -252,19 +341,20 @@ func (m *sdkMetrics) newPod(md pmetric.Metrics, pod *Pod) (httpM, rpcM pmetric.M
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName(scopeName)
 	sm.Scope().SetVersion("1.0.0")
-	svc := pod.Workload.Service
-	if svc.Protocol == ProtocolGRPC {
-		rpcM = sm.Metrics().AppendEmpty()
-		rpcM.SetName("rpc.server.duration")
-		rpcM.SetUnit("ms")
-		rpcM.SetDescription("Measures the duration of inbound RPC.")
-		rpcM.SetEmptyExponentialHistogram().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-		return httpM, rpcM
+	return sm
+}
+
+// newInstrument adds instrument i's cumulative histogram to sm.
+func newInstrument(sm pmetric.ScopeMetrics, i instrument) pmetric.Metric {
+	in := instruments[i]
+	metric := sm.Metrics().AppendEmpty()
+	metric.SetName(in.name)
+	metric.SetUnit(in.unit)
+	metric.SetDescription(in.description)
+	if in.exponential {
+		metric.SetEmptyExponentialHistogram().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	} else {
+		metric.SetEmptyHistogram().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	}
-	httpM = sm.Metrics().AppendEmpty()
-	httpM.SetName("http.server.request.duration")
-	httpM.SetUnit("s")
-	httpM.SetDescription("Duration of HTTP server requests.")
-	httpM.SetEmptyHistogram().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-	return httpM, rpcM
+	return metric
 }

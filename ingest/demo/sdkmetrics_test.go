@@ -2,6 +2,7 @@ package demo
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,16 +13,16 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// sdkTotals are what one service's SDK reported, or what its server spans
-// add up to.
+// sdkTotals are what one service's SDK reported on one side (server,
+// client), or what its spans of that side add up to.
 type sdkTotals struct {
 	count uint64
 	sum   float64 // seconds
 }
 
-// decodeSDKMetrics decodes metric exports into totals by service, checking
-// every point's shape on the way; it returns the points by series, keyed by
-// pod and attributes.
+// decodeSDKMetrics decodes metric exports into totals by side and service
+// ("server service:shop/cart"), checking every point's shape on the way;
+// it returns the points by series, keyed by pod, metric and attributes.
 func decodeSDKMetrics(t *testing.T, exports [][]byte, topo *Topology) (map[string]sdkTotals, map[string]pmetric.Metric) {
 	t.Helper()
 	totals := map[string]sdkTotals{}
@@ -39,56 +40,83 @@ func decodeSDKMetrics(t *testing.T, exports [][]byte, topo *Topology) (map[strin
 			pod := str(res, "k8s.pod.name")
 			require.NotEmpty(t, pod)
 			ms := rm.ScopeMetrics().At(0).Metrics()
-			require.Equal(t, 1, ms.Len())
-			m := ms.At(0)
-			tot := totals[s.ID()]
-			if s.Protocol == ProtocolGRPC {
-				require.Equal(t, "rpc.server.duration", m.Name())
-				require.Equal(t, "ms", m.Unit())
-				require.Equal(t, pmetric.MetricTypeExponentialHistogram, m.Type())
-				require.Equal(t, pmetric.AggregationTemporalityCumulative, m.ExponentialHistogram().AggregationTemporality())
-				dps := m.ExponentialHistogram().DataPoints()
-				for k := range dps.Len() {
-					dp := dps.At(k)
-					checkExpPoint(t, dp)
-					require.Equal(t, "grpc", str(dp.Attributes(), "rpc.system"))
-					require.NotEmpty(t, str(dp.Attributes(), "rpc.method"))
-					_, ok := dp.Attributes().Get("rpc.grpc.status_code")
-					require.True(t, ok)
-					tot.count += dp.Count()
-					tot.sum += dp.Sum() / 1e3
-					series[pod+" "+m.Name()+" "+attrString(dp.Attributes())] = m
+			for j := range ms.Len() {
+				m := ms.At(j)
+				side := "server"
+				if strings.Contains(m.Name(), ".client.") {
+					side = "client"
 				}
-			} else {
-				require.Equal(t, "http.server.request.duration", m.Name())
-				require.Equal(t, "s", m.Unit())
-				require.Equal(t, pmetric.MetricTypeHistogram, m.Type())
-				require.Equal(t, pmetric.AggregationTemporalityCumulative, m.Histogram().AggregationTemporality())
-				dps := m.Histogram().DataPoints()
-				for k := range dps.Len() {
-					dp := dps.At(k)
-					require.Equal(t, httpDurationBounds, dp.ExplicitBounds().AsRaw())
-					require.Equal(t, len(httpDurationBounds)+1, dp.BucketCounts().Len())
-					var n uint64
-					for _, c := range dp.BucketCounts().AsRaw() {
-						n += c
+				key := side + " " + s.ID()
+				tot := totals[key]
+				switch m.Name() {
+				case "rpc.server.duration", "rpc.client.duration":
+					require.Equal(t, "ms", m.Unit())
+					require.Equal(t, pmetric.MetricTypeExponentialHistogram, m.Type())
+					require.Equal(t, pmetric.AggregationTemporalityCumulative, m.ExponentialHistogram().AggregationTemporality())
+					if side == "server" {
+						require.Equal(t, ProtocolGRPC, s.Protocol)
 					}
-					require.Equal(t, dp.Count(), n, "the buckets hold every request")
-					require.LessOrEqual(t, dp.Min(), dp.Max())
-					code, ok := dp.Attributes().Get("http.response.status_code")
-					require.True(t, ok)
-					_, hasErr := dp.Attributes().Get("error.type")
-					require.Equal(t, code.Int() >= 500, hasErr, "error.type on 5xx only")
-					require.NotEmpty(t, str(dp.Attributes(), "http.route"))
-					tot.count += dp.Count()
-					tot.sum += dp.Sum()
-					series[pod+" "+m.Name()+" "+attrString(dp.Attributes())] = m
+					dps := m.ExponentialHistogram().DataPoints()
+					for k := range dps.Len() {
+						dp := dps.At(k)
+						checkExpPoint(t, dp)
+						require.Equal(t, "grpc", str(dp.Attributes(), "rpc.system"))
+						require.NotEmpty(t, str(dp.Attributes(), "rpc.method"))
+						_, ok := dp.Attributes().Get("rpc.grpc.status_code")
+						require.True(t, ok)
+						tot.count += dp.Count()
+						tot.sum += dp.Sum() / 1e3
+						series[pod+" "+m.Name()+" "+attrString(dp.Attributes())] = m
+					}
+				case "http.server.request.duration", "http.client.request.duration":
+					require.Equal(t, "s", m.Unit())
+					require.Equal(t, pmetric.MetricTypeHistogram, m.Type())
+					require.Equal(t, pmetric.AggregationTemporalityCumulative, m.Histogram().AggregationTemporality())
+					if side == "server" {
+						require.Equal(t, ProtocolHTTP, s.Protocol)
+					}
+					dps := m.Histogram().DataPoints()
+					for k := range dps.Len() {
+						dp := dps.At(k)
+						require.Equal(t, httpDurationBounds, dp.ExplicitBounds().AsRaw())
+						require.Equal(t, len(httpDurationBounds)+1, dp.BucketCounts().Len())
+						var n uint64
+						for _, c := range dp.BucketCounts().AsRaw() {
+							n += c
+						}
+						require.Equal(t, dp.Count(), n, "the buckets hold every request")
+						require.LessOrEqual(t, dp.Min(), dp.Max())
+						code, ok := dp.Attributes().Get("http.response.status_code")
+						require.True(t, ok)
+						_, hasErr := dp.Attributes().Get("error.type")
+						require.Equal(t, code.Int() >= 500, hasErr, "error.type on 5xx only")
+						_, route := dp.Attributes().Get("http.route")
+						require.Equal(t, side == "server", route, "the route on the server's side")
+						tot.count += dp.Count()
+						tot.sum += dp.Sum()
+						series[pod+" "+m.Name()+" "+attrString(dp.Attributes())] = m
+					}
+				default:
+					t.Fatalf("metric %s", m.Name())
 				}
+				if side == "client" {
+					// The client's points name the server, as its spans do.
+					_, addr := firstAttrs(m).Get("server.address")
+					require.True(t, addr, m.Name())
+				}
+				totals[key] = tot
 			}
-			totals[s.ID()] = tot
 		}
 	}
 	return totals, series
+}
+
+// firstAttrs are the attributes of a histogram metric's first point.
+func firstAttrs(m pmetric.Metric) pcommon.Map {
+	if m.Type() == pmetric.MetricTypeExponentialHistogram {
+		return m.ExponentialHistogram().DataPoints().At(0).Attributes()
+	}
+	return m.Histogram().DataPoints().At(0).Attributes()
 }
 
 func attrString(m pcommon.Map) string {
@@ -128,44 +156,56 @@ func checkExpPoint(t *testing.T, dp pmetric.ExponentialHistogramDataPoint) {
 	within(dp.Max(), last)
 }
 
-func TestSDKMetricsMatchServerSpans(t *testing.T) {
-	cfg := testConfig() // every trace sampled: every handled request has a SERVER span
+// The SDKs' histograms count what their spans do: every request an
+// instrumented service handled (SERVER spans but the gateway's) and every
+// HTTP or gRPC call it made (CLIENT spans of requests and external APIs,
+// not of databases and caches), with the same durations.
+func TestSDKMetricsMatchSpans(t *testing.T) {
+	cfg := testConfig() // every trace sampled: every call has its spans
 	c := &capture{}
 	g, topo := newTestGenerator(t, cfg, c)
 	now := time.Now()
 	generateAll(g, 400, now)
 	require.NotEmpty(t, c.metricExports)
 
-	// What the SERVER spans of instrumented services add up to, but the
-	// gateway's: the same requests, counted from another signal.
 	spans := map[string]sdkTotals{}
 	protocols := map[string]Protocol{}
 	for _, d := range decodeSpans(t, topo, c.exports) {
 		sp := d.span
-		if sp.Kind() != ptrace.SpanKindServer || sp.Name() == "ingress" {
+		side := "server"
+		switch {
+		case sp.Kind() == ptrace.SpanKindServer && sp.Name() != "ingress":
+		case sp.Kind() == ptrace.SpanKindClient && str(sp.Attributes(), "db.system") == "":
+			side = "client"
+		default:
 			continue
 		}
 		s := topo.Service(str(d.resource, "service.namespace"), str(d.resource, "service.name"))
 		protocols[s.ID()] = s.Protocol
-		tot := spans[s.ID()]
+		key := side + " " + s.ID()
+		tot := spans[key]
 		tot.count++
 		tot.sum += float64(sp.EndTimestamp()-sp.StartTimestamp()) / 1e9
-		spans[s.ID()] = tot
+		spans[key] = tot
 	}
 	require.NotEmpty(t, spans)
 
 	metrics, _ := decodeSDKMetrics(t, c.metricExports, topo)
-	require.Len(t, metrics, len(spans), "a histogram for every service with server spans")
-	grpc := 0
-	for id, want := range spans {
-		got := metrics[id]
-		require.Equal(t, want.count, got.count, id)
-		require.InEpsilon(t, want.sum, got.sum, 1e-9, id)
-		if protocols[id] == ProtocolGRPC {
+	require.Len(t, metrics, len(spans), "a histogram for every service and side with spans")
+	var grpc, clients int
+	for key, want := range spans {
+		got := metrics[key]
+		require.Equal(t, want.count, got.count, key)
+		require.InEpsilon(t, want.sum, got.sum, 1e-9, key)
+		if strings.HasPrefix(key, "server ") && protocols[strings.TrimPrefix(key, "server ")] == ProtocolGRPC {
 			grpc++
+		}
+		if strings.HasPrefix(key, "client ") {
+			clients++
 		}
 	}
 	require.Positive(t, grpc, "the mesh has gRPC services: exponential histograms are covered")
+	require.Positive(t, clients)
 }
 
 func TestSDKMetricsCumulativeAndBatched(t *testing.T) {
