@@ -339,6 +339,13 @@ func TestPagesAndDiff(t *testing.T) {
 	p.do(chromedp.Navigate(srv.URL + "/#/traces/4bf92f3577b34da6a3ce929d0e0e4736"))
 	p.waitFor("document.querySelectorAll('.waterfall li').length === 4", 10*time.Second)
 	require.Contains(t, eval[string](p, "document.querySelector('.trace p').textContent"), "4 spans, 4 services, 230 ms, 1 failed")
+	// The critical path: every span of this chain, the parents' own work
+	// between their calls; its stretches add up to the trace.
+	crit := func() map[string]int {
+		return eval[map[string]int](p, "Object.fromEntries([...document.querySelectorAll('.waterfall li.wf-span')].map(li => [li.dataset.span, li.querySelectorAll('.wf-crit').length]))")
+	}
+	require.Equal(t, map[string]int{"a1": 2, "b2": 3, "c3": 1, "d4": 1}, crit())
+	require.InDelta(t, 100, eval[float64](p, "[...document.querySelectorAll('.wf-crit')].reduce((s, e) => s + parseFloat(e.style.width), 0)"), 0.01)
 	bar := func(span string) string {
 		return eval[string](p, fmt.Sprintf(`getComputedStyle(document.querySelector('li[data-span=%q] .wf-bar')).backgroundColor`, span))
 	}
@@ -380,6 +387,13 @@ func TestPagesAndDiff(t *testing.T) {
 	require.Equal(t, "a1,b2", eval[string](p, shown))
 	fold("b2")
 	require.Equal(t, "a1,b2,c3,d4", eval[string](p, shown))
+
+	// The critical path, marked under the bars: the root's own work around
+	// the call it waited on last (y), not the call made beside it (x).
+	p.do(chromedp.Navigate(srv.URL + "/#/traces/" + ParallelTraceID))
+	p.waitFor("document.querySelectorAll('.waterfall li.wf-span').length === 4", 10*time.Second)
+	require.Equal(t, map[string]int{"r": 2, "y": 1, "x": 0, "z": 0}, crit())
+	require.Contains(t, eval[string](p, "document.querySelector('.trace p').textContent"), "critical path (marked under the bars) through 2 spans")
 
 	// A malformed trace (a span id used twice, a span its own parent) still
 	// draws, each span once.

@@ -67,6 +67,10 @@ func (f *FakeServer) traceOperations(w http.ResponseWriter, r *http.Request) {
 // tree (an id used twice, a span its own parent), as buggy SDKs send.
 const MalformedTraceID = "dddddddddddddddddddddddddddddddd"
 
+// ParallelTraceID is the trace the fake answers with two calls made side
+// by side, one of them with a call of its own.
+const ParallelTraceID = "cccccccccccccccccccccccccccccccc"
+
 func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	f.mu.Lock()
@@ -83,6 +87,15 @@ func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
 	span := func(sid, parent, svc, name string, off, dur int64, status string) map[string]any {
 		return map[string]any{"trace_id": id, "span_id": sid, "parent_span_id": parent, "name": name, "kind": "server", "service": svc,
 			"start_unix_nano": start + off, "duration_ns": dur, "status_code": status, "status_message": "", "attributes": map[string]any{"http.method": "GET"}, "resource": map[string]any{"service.name": svc}}
+	}
+	if id == ParallelTraceID {
+		writeJSON(w, map[string]any{"trace_id": id, "spans": []map[string]any{
+			span("r", "", "web", "GET /", 0, 100e6, "ok"),
+			span("x", "r", "cart", "GET /cart", 10e6, 50e6, "ok"),
+			span("y", "r", "search", "GET /search", 20e6, 70e6, "ok"),
+			span("z", "x", "cart-db", "SELECT", 30e6, 10e6, "ok"),
+		}})
+		return
 	}
 	if id == MalformedTraceID {
 		// A span id used twice, once by a span whose parent is itself.

@@ -1,10 +1,12 @@
 // The waterfall of one trace: spans as bars on a common time axis, children
 // under their parents (a span's subtree folds away), a colour per service,
-// failed spans in red, and a span's details (status, attributes, resource,
-// events, log records) opened under its row.
+// failed spans in red, the critical path marked under the bars, and a
+// span's details (status, attributes, resource, events, log records) opened
+// under its row.
 
 import { fmtNs, h } from "../dom";
 import type { Span } from "../types";
+import { criticalPath, type Section } from "./criticalpath";
 import { logsHref, severityName, type LogRecord } from "./logs";
 
 /** Bar colours of the services of a trace, in order of first appearance. */
@@ -39,6 +41,16 @@ export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElemen
     children.set(p, list);
   }
   for (const list of children.values()) list.sort((a, b) => Number(a.start_unix_nano) - Number(b.start_unix_nano));
+
+  // The critical path of the longest root's trace, by span.
+  const roots = children.get("") ?? [];
+  const longest = roots.reduce<Span | undefined>((a, s) => (!a || Number(s.duration_ns) > Number(a.duration_ns) ? s : a), undefined);
+  const critical = new Map<string, Section[]>();
+  for (const sec of longest ? criticalPath(longest, children) : []) {
+    const list = critical.get(sec.spanId) ?? [];
+    list.push(sec);
+    critical.set(sec.spanId, list);
+  }
 
   const colors = new Map<string, string>();
   const colorOf = (service: string) => {
@@ -89,7 +101,19 @@ export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElemen
         err ? h("span", { class: "wf-err", title: "failed" }, " ✕") : "",
         exc ? h("span", { class: "wf-exc", title: exc.message }, ` ⚠ ${exc.type || "exception"}`) : "",
       ),
-      h("span", { class: "wf-track" }, h("span", { class: "wf-bar", style: `left:${left}%;width:${width}%;background:${err ? errorColor : color}` })),
+      h(
+        "span",
+        { class: "wf-track" },
+        h("span", { class: "wf-bar", style: `left:${left}%;width:${width}%;background:${err ? errorColor : color}` }),
+        // Its stretches on the critical path, under the bar.
+        ...(critical.get(s.span_id) ?? []).map((sec) =>
+          h("span", {
+            class: "wf-crit",
+            title: `critical path: ${fmtNs(sec.end - sec.start)}`,
+            style: `left:${((sec.start - start) / total) * 100}%;width:${Math.max(0.2, ((sec.end - sec.start) / total) * 100)}%`,
+          }),
+        ),
+      ),
       h("span", { class: "wf-dur" }, fmtNs(s.duration_ns)),
     );
     const node: Node = { row, detail: null, kids: [], collapsed: false };
@@ -140,7 +164,10 @@ export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElemen
   for (const r of children.get("") ?? []) add(r, 0);
 
   const errors = spans.filter(failed).length;
-  const summary = `${spans.length} spans, ${colors.size} service${colors.size === 1 ? "" : "s"}, ${fmtNs(total)}${errors ? `, ${errors} failed` : ""}`;
+  const onPath = critical.size;
+  const summary =
+    `${spans.length} spans, ${colors.size} service${colors.size === 1 ? "" : "s"}, ${fmtNs(total)}${errors ? `, ${errors} failed` : ""}` +
+    (onPath ? `; critical path (marked under the bars) through ${onPath} span${onPath === 1 ? "" : "s"}` : "");
   return h("div", { class: "trace" }, h("p", { class: "muted" }, summary), axis(total), list);
 }
 
