@@ -97,7 +97,9 @@ func (s *Server) queryable() (*promstore.Queryable, error) {
 	if err := s.store(); err != nil {
 		return nil, err
 	}
-	return promstore.New(s.deps.Store, promstore.Limits{}), nil
+	// One for the server: it caches the metric names PromQL sees.
+	s.promStoreOnce.Do(func() { s.promStore = promstore.New(s.deps.Store, promstore.Limits{}) })
+	return s.promStore, nil
 }
 
 // promTime reads a time parameter (RFC 3339, Unix seconds, or relative
@@ -421,18 +423,21 @@ func (s *Server) promMetadata(c echo.Context) error {
 		Help string `json:"help"`
 		Unit string `json:"unit"`
 	}
-	where, args := "1", []any{}
-	if m := c.QueryParam("metric"); m != "" {
-		where, args = "metric_name = ?", append(args, m)
-	}
+	// By the names PromQL sees (an OTLP metric's Prometheus name, see
+	// promstore): metric= names either.
+	metric := c.QueryParam("metric")
 	out := map[string][]meta{}
 	err = s.scanAll(ctx, func(scan func(...any) error) error {
 		var (
 			name, help, unit string
-			typ, mono        uint8
+			typ, mono, otlp  uint8
 		)
-		if err := scan(&name, &typ, &mono, &help, &unit); err != nil {
+		if err := scan(&name, &typ, &mono, &help, &unit, &otlp); err != nil {
 			return err
+		}
+		shown := promstore.PromName(name, typ, unit, mono == 1, otlp == 1)
+		if metric != "" && metric != name && metric != shown {
+			return nil
 		}
 		t := map[uint8]string{schema.MetricGauge: "gauge", schema.MetricHistogram: "histogram",
 			schema.MetricExponentialHistogram: "histogram", schema.MetricSummary: "summary"}[typ]
@@ -442,9 +447,9 @@ func (s *Server) promMetadata(c echo.Context) error {
 				t = "counter"
 			}
 		}
-		out[name] = []meta{{Type: cmpOrUnknown(t), Help: help, Unit: unit}}
+		out[shown] = []meta{{Type: cmpOrUnknown(t), Help: help, Unit: unit}}
 		return nil
-	}, `SELECT metric_name, any(type), any(monotonic), any(description), any(unit) FROM metric_series WHERE `+where+` GROUP BY metric_name LIMIT 100000`, args...)
+	}, `SELECT metric_name, any(type), max(monotonic), any(description), any(unit), max(source = 'otlp') FROM metric_series GROUP BY metric_name LIMIT 100000`)
 	if err != nil {
 		return err
 	}

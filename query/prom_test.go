@@ -21,6 +21,7 @@ import (
 
 	"github.com/meshscope/meshscope/query/promstore"
 	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
 	"github.com/meshscope/meshscope/schema/chtest"
 )
 
@@ -91,8 +92,10 @@ func testPrometheusAPI(t *testing.T, api *testAPI) {
 	}
 	vec := instant("queue_depth")
 	require.Len(t, vec, 2)
-	// An OTLP series' job is its service.
-	require.Equal(t, model.Metric{"__name__": "queue_depth", "job": "worker", "queue": "a"}, vec[0].Metric)
+	// An OTLP series' job is its service; its name is Prometheus' (a gauge
+	// of unit 1 is a ratio), found by either.
+	require.Equal(t, model.Metric{"__name__": "queue_depth_ratio", "job": "worker", "queue": "a"}, vec[0].Metric)
+	require.Len(t, instant("queue_depth_ratio"), 2)
 	require.Equal(t, model.SampleValue(5), vec[0].Value)
 	require.Len(t, instant(`http_requests_total{code=~"5.."}`), 1)
 	require.Len(t, instant(`http_requests_total{code!~"5.."}`), 1)
@@ -121,7 +124,7 @@ func testPrometheusAPI(t *testing.T, api *testAPI) {
 	require.Subset(t, names, model.LabelNames{"__name__", "code", "job", "le", "queue"})
 	values, _, _, err := prom.LabelValues(ctx, "__name__", nil, testNow.Add(-time.Hour), testNow)
 	require.NoError(t, err)
-	require.Equal(t, model.LabelValues{"batch_items", "http_requests_total", "lat_exp", "queue_depth", "req_latency_bucket", "rpc_duration"}, values)
+	require.Equal(t, model.LabelValues{"batch_items", "http_requests_total", "lat_exp", "queue_depth_ratio", "req_latency_bucket", "rpc_duration"}, values)
 	values, _, _, err = prom.LabelValues(ctx, "job", []string{"queue_depth"}, testNow.Add(-time.Hour), testNow)
 	require.NoError(t, err)
 	require.Equal(t, model.LabelValues{"worker"}, values)
@@ -170,6 +173,15 @@ func testPrometheusAPI(t *testing.T, api *testAPI) {
 }
 
 // A selector past the limits is an error, not a partial answer.
+// promClient is Prometheus' Go client of a test server over st.
+func promClient(t *testing.T, st *chstore.Store) (promv1.API, context.Context) {
+	t.Helper()
+	api := newTestAPI(t, Config{}, Deps{Store: st})
+	client, err := promapi.NewClient(promapi.Config{Address: api.client.with(t).base + "/prometheus"})
+	require.NoError(t, err)
+	return promv1.NewAPI(client), context.Background()
+}
+
 // OTLP series of one metric from replicas of a service, alike but for
 // their resource, are apart: each has its instance (service.instance.id,
 // else k8s.pod.name, else host.name), as PromQL needs every series of a
@@ -194,11 +206,7 @@ func TestPrometheusInstances(t *testing.T) {
 		}
 	}
 	require.NoError(t, st.Write(context.Background(), b))
-	api := newTestAPI(t, Config{}, Deps{Store: st})
-	client, err := promapi.NewClient(promapi.Config{Address: api.client.with(t).base + "/prometheus"})
-	require.NoError(t, err)
-	prom := promv1.NewAPI(client)
-	ctx := context.Background()
+	prom, ctx := promClient(t, st)
 
 	v, _, _, err := prom.Query(ctx, "rate(cart_requests[1m])", testNow)
 	require.NoError(t, err)
@@ -215,6 +223,87 @@ func TestPrometheusInstances(t *testing.T) {
 	values, _, _, err := prom.LabelValues(ctx, "instance", []string{"cart_requests"}, testNow.Add(-time.Hour), testNow)
 	require.NoError(t, err)
 	require.Equal(t, model.LabelValues{"627cc493", "cart-7d9f-abcde", "vm-3"}, values)
+}
+
+// OTLP metrics and their attributes read under the names Prometheus' OTLP
+// receiver gives them (unit and type suffixes, dots as underscores), and
+// are found by their stored names too.
+func TestPrometheusOTLPNames(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	b := &schema.Batch{}
+	hist := func(id uint64, method string) {
+		b.MetricSeries = append(b.MetricSeries, schema.MetricSeriesRow{SeriesID: id, MetricName: "http.server.request.duration",
+			Type: schema.MetricHistogram, Temporality: temporalityCumulative, Unit: "s", Source: "otlp", ServiceName: "cart",
+			ResourceKeys: []string{"service.name", "k8s.pod.name"}, ResourceValues: []string{"cart", "cart-1"},
+			LabelKeys: []string{"http.request.method", "http.response.status_code"}, LabelValues: []string{method, "200"}})
+	}
+	hist(200, "GET")
+	hist(201, "POST")
+	b.MetricSeries = append(b.MetricSeries, schema.MetricSeriesRow{SeriesID: 202, MetricName: "app.requests", Type: schema.MetricSum,
+		Temporality: temporalityCumulative, Monotonic: true, Unit: "{request}", Source: "otlp", ServiceName: "cart",
+		ResourceKeys: []string{"service.name"}, ResourceValues: []string{"cart"}, LabelKeys: []string{"app.tier"}, LabelValues: []string{"gold"}})
+	for j := range 48 {
+		at := uint64(testNow.Add(time.Duration(j-47) * 15 * time.Second).UnixNano())
+		n := uint64(j)
+		for i, id := range []uint64{200, 201} {
+			b.MetricSamples = append(b.MetricSamples, schema.MetricSampleRow{SeriesID: id, MetricName: "http.server.request.duration",
+				TimeUnixNano: at, Value: math.NaN(), Count: 4 * n * uint64(i+1), Sum: float64(n), Min: math.NaN(), Max: math.NaN(),
+				BucketBounds: []float64{0.1, 1}, BucketCounts: []uint64{2 * n * uint64(i+1), 2 * n * uint64(i+1), 0}})
+		}
+		b.MetricSamples = append(b.MetricSamples, schema.MetricSampleRow{SeriesID: 202, MetricName: "app.requests", TimeUnixNano: at,
+			Value: float64(6 * j), Min: math.NaN(), Max: math.NaN()})
+	}
+	require.NoError(t, st.Write(context.Background(), b))
+	prom, ctx := promClient(t, st)
+	instant := func(q string) model.Vector {
+		t.Helper()
+		v, _, _, err := prom.Query(ctx, q, testNow)
+		require.NoError(t, err, q)
+		vec := v.(model.Vector)
+		sort.Slice(vec, func(i, j int) bool { return vec[i].Metric.String() < vec[j].Metric.String() })
+		return vec
+	}
+
+	vec := instant("sum by (http_request_method) (rate(http_server_request_duration_seconds_count[1m]))")
+	require.Len(t, vec, 2)
+	require.Equal(t, model.Metric{"http_request_method": "GET"}, vec[0].Metric)
+	require.InDelta(t, 4.0/15, float64(vec[0].Value), 1e-9)
+	require.InDelta(t, 8.0/15, float64(vec[1].Value), 1e-9)
+	vec = instant("histogram_quantile(0.5, sum by (le) (rate(http_server_request_duration_seconds_bucket[1m])))")
+	require.Len(t, vec, 1)
+	require.InDelta(t, 0.1, float64(vec[0].Value), 1e-9, "half the calls at or under 100 ms")
+	vec = instant(`http_server_request_duration_seconds_count{http_request_method="POST"}`)
+	require.Len(t, vec, 1)
+	require.Equal(t, model.Metric{"__name__": "http_server_request_duration_seconds_count", "http_request_method": "POST",
+		"http_response_status_code": "200", "instance": "cart-1", "job": "cart"}, vec[0].Metric)
+	// The stored names find the same series, named as above.
+	vec = instant(`{"http.server.request.duration_count", "http.request.method"="POST"}`)
+	require.Len(t, vec, 1)
+	require.Equal(t, model.LabelValue("http_server_request_duration_seconds_count"), vec[0].Metric["__name__"])
+	vec = instant(`app_requests_total`)
+	require.Len(t, vec, 1)
+	require.Equal(t, model.Metric{"__name__": "app_requests_total", "app_tier": "gold", "job": "cart"}, vec[0].Metric)
+	require.Len(t, instant(`{"app.requests"}`), 1)
+	require.Empty(t, instant(`{__name__!="app_requests_total", job="cart"}`), "a negative matcher leaves a metric out by its shown name")
+	require.Len(t, instant(`{__name__=~"app_.*_total"}`), 1)
+
+	names, _, _, err := prom.LabelNames(ctx, nil, testNow.Add(-time.Hour), testNow)
+	require.NoError(t, err)
+	require.Subset(t, names, model.LabelNames{"__name__", "app_tier", "http_request_method", "http_response_status_code", "instance", "job"})
+	require.NotContains(t, names, model.LabelName("http.request.method"))
+	values, _, _, err := prom.LabelValues(ctx, "__name__", nil, testNow.Add(-time.Hour), testNow)
+	require.NoError(t, err)
+	require.Equal(t, model.LabelValues{"app_requests_total", "http_server_request_duration_seconds"}, values)
+	values, _, _, err = prom.LabelValues(ctx, "http_request_method", nil, testNow.Add(-time.Hour), testNow)
+	require.NoError(t, err)
+	require.Equal(t, model.LabelValues{"GET", "POST"}, values)
+	meta, err := prom.Metadata(ctx, "", "")
+	require.NoError(t, err)
+	require.Equal(t, promv1.MetricTypeHistogram, meta["http_server_request_duration_seconds"][0].Type)
+	require.Equal(t, promv1.MetricTypeCounter, meta["app_requests_total"][0].Type)
+	meta, err = prom.Metadata(ctx, "app.requests", "")
+	require.NoError(t, err)
+	require.Contains(t, meta, "app_requests_total")
 }
 
 func TestPrometheusLimits(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 
 	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/query/auth"
+	"github.com/meshscope/meshscope/query/promstore"
 	"github.com/meshscope/meshscope/query/stream"
 	"github.com/meshscope/meshscope/schema/chstore"
 )
@@ -75,6 +77,9 @@ type Server struct {
 	// how many queries it runs at once.
 	promEngine *promql.Engine
 	promSlots  chan struct{}
+	// promStore reads the metrics for it, made on first use.
+	promStore     *promstore.Queryable
+	promStoreOnce sync.Once
 }
 
 // API paths that the server treats specially.

@@ -314,16 +314,18 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 		total += v
 	}
 	require.Positive(t, total)
-	// and over the SDKs' histograms, classic and native, by service (job).
-	for _, q := range []string{
-		`histogram_quantile(0.99, sum by (le, job) (rate({"http.server.request.duration_bucket"}[1m])))`,
-		`histogram_quantile(0.99, sum by (job) (rate({"rpc.server.duration"}[1m])))`,
+	// and over the SDKs' histograms, classic and native, under Prometheus'
+	// names for them: by service (job), by server called.
+	for _, q := range []struct{ query, by string }{
+		{`histogram_quantile(0.99, sum by (le, job) (rate(http_server_request_duration_seconds_bucket[1m])))`, "job"},
+		{`histogram_quantile(0.99, sum by (job) (rate(rpc_server_duration_milliseconds[1m])))`, "job"},
+		{`histogram_quantile(0.99, sum by (le, server_address) (rate(http_client_request_duration_seconds_bucket[1m])))`, "server_address"},
 	} {
-		getJSON(t, "http://"+srv.httpAddr+"/prometheus/api/v1/query?query="+url.QueryEscape(q), &prom)
+		getJSON(t, "http://"+srv.httpAddr+"/prometheus/api/v1/query?query="+url.QueryEscape(q.query), &prom)
 		require.Equal(t, "success", prom.Status, q)
 		require.NotEmpty(t, prom.Data.Result, q)
 		for _, r := range prom.Data.Result {
-			require.NotEmpty(t, r.Metric["job"], q)
+			require.NotEmpty(t, r.Metric[q.by], q)
 			v, err := strconv.ParseFloat(r.Value[1].(string), 64)
 			require.NoError(t, err)
 			require.Positive(t, v, "%s: %v", q, r.Metric)

@@ -3,8 +3,9 @@
 // evaluates queries over them (query's Prometheus-compatible HTTP API,
 // which Grafana's Prometheus data source reads).
 //
-// A series is a metric_series row: its name is __name__, its labels are
-// the row's labels, and a series without a job label (OTLP) has its
+// A series is a metric_series row: its name is __name__ (an OTLP metric's
+// as Prometheus names it, see names.go), its labels are the row's labels,
+// and a series without a job label (OTLP) has its
 // service (resource service.name) as job, as OpenTelemetry's Prometheus
 // conventions map it; one without an instance label has its resource's
 // service.instance.id as instance, else its k8s.pod.name, else its
@@ -57,10 +58,12 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Queryable is the stored metrics as a Prometheus storage.Queryable.
+// Queryable is the stored metrics as a Prometheus storage.Queryable. It is
+// safe for concurrent use; keep one for the store (it caches the names).
 type Queryable struct {
 	store  *chstore.Store
 	limits Limits
+	names  namesCache
 }
 
 // New reads store's metric tables.
@@ -106,8 +109,9 @@ var instanceSQL = func() string {
 }()
 
 // labelExpr is the SQL value of label name on a metric_series row ("" when
-// the series has no such label, as PromQL reads a missing label).
-func labelExpr(name string) (string, []any) {
+// the series has no such label, as PromQL reads a missing label): the
+// label of that name, or an OTLP attribute whose Prometheus name it is.
+func (ix *nameIndex) labelExpr(name string) (string, []any) {
 	switch name {
 	case labels.MetricName:
 		return "metric_name", nil
@@ -116,14 +120,39 @@ func labelExpr(name string) (string, []any) {
 	case "instance":
 		return instanceSQL, nil
 	}
-	return "label_values[indexOf(label_keys, ?)]", []any{name}
+	keys := ix.keys[name]
+	if len(keys) == 0 {
+		return "label_values[indexOf(label_keys, ?)]", []any{name}
+	}
+	var b strings.Builder
+	args := []any{}
+	b.WriteString("multiIf(")
+	for _, k := range append([]string{name}, keys...) {
+		b.WriteString("has(label_keys, ?), label_values[indexOf(label_keys, ?)], ")
+		args = append(args, k, k)
+	}
+	b.WriteString("'')")
+	return b.String(), args
 }
 
-// matchersSQL is the WHERE over metric_series of matchers.
-func matchersSQL(ms []*labels.Matcher) (string, []any) {
+// matchersSQL is the WHERE over metric_series of matchers. A __name__
+// matcher becomes the list of stored names it selects (nameIndex.select).
+func (ix *nameIndex) matchersSQL(ms []*labels.Matcher) (string, []any) {
 	where, args := []string{"1"}, []any{}
 	for _, m := range ms {
-		expr, a := labelExpr(m.Name)
+		if m.Name == labels.MetricName {
+			names := ix.selectNames(m)
+			if len(names) == 0 {
+				where = append(where, "0")
+				continue
+			}
+			where = append(where, "metric_name IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ")+")")
+			for _, n := range names {
+				args = append(args, n)
+			}
+			continue
+		}
+		expr, a := ix.labelExpr(m.Name)
 		switch m.Type {
 		case labels.MatchEqual:
 			where, args = append(where, expr+" = ?"), append(append(args, a...), m.Value)
@@ -140,14 +169,25 @@ func matchersSQL(ms []*labels.Matcher) (string, []any) {
 	return strings.Join(where, " AND "), args
 }
 
-// seriesLabels is a series' label set: __name__, its labels, job and
-// instance.
-func seriesLabels(m seriesMeta) labels.Labels {
+// seriesLabels is a series' label set: __name__ (name), its labels (an
+// OTLP series' attributes by their Prometheus names; of two that share
+// one, the first), job and instance.
+func seriesLabels(m seriesMeta, name string) labels.Labels {
 	b := labels.NewScratchBuilder(len(m.keys) + 3)
-	b.Add(labels.MetricName, m.name)
+	b.Add(labels.MetricName, name)
 	hasJob, hasInstance := false, false
+	var seen map[string]bool
+	if m.otlp {
+		seen = make(map[string]bool, len(m.keys))
+	}
 	for i, k := range m.keys {
 		if i < len(m.values) && m.values[i] != "" && k != labels.MetricName {
+			if m.otlp {
+				if k = promLabel(k); seen[k] {
+					continue
+				}
+				seen[k] = true
+			}
 			b.Add(k, m.values[i])
 			hasJob = hasJob || k == "job"
 			hasInstance = hasInstance || k == "instance"
@@ -214,13 +254,21 @@ type seriesMeta struct {
 	name, service      string
 	keys, values       []string
 	resKeys, resValues []string
+	typ                uint8
+	unit               string
+	monotonic, otlp    bool
+}
+
+// promName is the series' metric name as PromQL sees it.
+func (m seriesMeta) promName() string {
+	return PromName(m.name, m.typ, m.unit, m.monotonic, m.otlp)
 }
 
 // seriesRows reads the metric_series rows that pass where.
 func (q *querier) seriesRows(ctx context.Context, where string, args []any) (map[uint64]seriesMeta, error) {
 	rows, err := q.store.Conn().Query(ctx, `
 SELECT series_id, any(metric_name), any(service_name), any(label_keys), any(label_values),
-       any(resource_keys), any(resource_values)
+       any(resource_keys), any(resource_values), any(type), any(unit), max(monotonic), max(source = 'otlp')
 FROM metric_series
 WHERE `+where+`
 GROUP BY series_id
@@ -232,12 +280,14 @@ LIMIT ?`, append(slices.Clone(args), q.limits.MaxSeries+1)...)
 	out := map[uint64]seriesMeta{}
 	for rows.Next() {
 		var (
-			id uint64
-			m  seriesMeta
+			id         uint64
+			m          seriesMeta
+			mono, otlp uint8
 		)
-		if err := rows.Scan(&id, &m.name, &m.service, &m.keys, &m.values, &m.resKeys, &m.resValues); err != nil {
+		if err := rows.Scan(&id, &m.name, &m.service, &m.keys, &m.values, &m.resKeys, &m.resValues, &m.typ, &m.unit, &mono, &otlp); err != nil {
 			return nil, err
 		}
+		m.monotonic, m.otlp = mono == 1, otlp == 1
 		out[id] = m
 	}
 	if len(out) > q.limits.MaxSeries {
@@ -316,7 +366,7 @@ func (q *querier) selected(ctx context.Context, where string, args []any) (map[u
 	byID := make(map[uint64]*samples, len(meta))
 	all := make([]*samples, 0, len(meta))
 	for id, m := range meta {
-		s := &samples{lset: seriesLabels(m)}
+		s := &samples{lset: seriesLabels(m, m.promName())}
 		byID[id] = s
 		all = append(all, s)
 	}
@@ -325,7 +375,11 @@ func (q *querier) selected(ctx context.Context, where string, args []any) (map[u
 
 // plainSeries are the metric_series rows ms selects with their values.
 func (q *querier) plainSeries(ctx context.Context, ms []*labels.Matcher, mint, maxt int64, namesOnly bool) ([]storage.Series, error) {
-	where, args := matchersSQL(ms)
+	ix, err := q.names.get(ctx, q.store)
+	if err != nil {
+		return nil, err
+	}
+	where, args := ix.matchersSQL(ms)
 	where += " AND type != " + strconv.Itoa(int(schema.MetricExponentialHistogram))
 	byID, all, err := q.selected(ctx, where, args)
 	if err != nil || len(all) == 0 || namesOnly {
@@ -378,18 +432,28 @@ func (s sample) Type() chunkenc.ValueType {
 
 // LabelNames implements storage.LabelQuerier.
 func (q *querier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	where, args := matchersSQL(ms)
+	ix, err := q.names.get(ctx, q.store)
+	if err != nil {
+		return nil, nil, err
+	}
+	where, args := ix.matchersSQL(ms)
 	names := []string{labels.MetricName, "job", "instance"}
-	rows, err := q.store.Conn().Query(ctx, `SELECT DISTINCT arrayJoin(label_keys) AS k FROM metric_series WHERE `+where+` ORDER BY k LIMIT ?`,
+	rows, err := q.store.Conn().Query(ctx, `SELECT arrayJoin(label_keys) AS k, max(source = 'otlp') FROM metric_series WHERE `+where+` GROUP BY k ORDER BY k LIMIT ?`,
 		append(args, limitOf(hints))...)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
+		var (
+			k    string
+			otlp uint8
+		)
+		if err := rows.Scan(&k, &otlp); err != nil {
 			return nil, nil, err
+		}
+		if otlp == 1 {
+			k = promLabel(k)
 		}
 		names = append(names, k)
 	}
@@ -399,8 +463,12 @@ func (q *querier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms 
 
 // LabelValues implements storage.LabelQuerier.
 func (q *querier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	where, args := matchersSQL(ms)
-	expr, a := labelExpr(name)
+	ix, err := q.names.get(ctx, q.store)
+	if err != nil {
+		return nil, nil, err
+	}
+	where, args := ix.matchersSQL(ms)
+	expr, a := ix.labelExpr(name)
 	rows, err := q.store.Conn().Query(ctx, `SELECT DISTINCT `+expr+` AS v FROM metric_series WHERE `+where+` AND v != '' ORDER BY v LIMIT ?`,
 		append(append(a, args...), limitOf(hints))...)
 	if err != nil {
@@ -413,7 +481,14 @@ func (q *querier) LabelValues(ctx context.Context, name string, hints *storage.L
 		if err := rows.Scan(&v); err != nil {
 			return nil, nil, err
 		}
+		if name == labels.MetricName {
+			v = ix.promName(v)
+		}
 		out = append(out, v)
+	}
+	if name == labels.MetricName {
+		slices.Sort(out)
+		out = slices.Compact(out)
 	}
 	return out, nil, rows.Err()
 }
@@ -467,13 +542,16 @@ func histogramPart(ms []*labels.Matcher) (base, part string, rest []*labels.Matc
 // stored: cumulative histograms read as Prometheus' counters do; delta
 // ones are per-interval counts.
 func (q *querier) histogramSeries(ctx context.Context, base, part string, ms []*labels.Matcher, le *labels.Matcher, mint, maxt int64, namesOnly bool) ([]storage.Series, error) {
-	where, args := matchersSQL(ms)
+	ix, err := q.names.get(ctx, q.store)
+	if err != nil {
+		return nil, err
+	}
+	where, args := ix.matchersSQL(ms)
 	where += " AND type = " + strconv.Itoa(int(schema.MetricHistogram))
 	meta, err := q.seriesRows(ctx, where, args)
 	if err != nil || len(meta) == 0 {
 		return nil, err
 	}
-	name := base + part
 	// Per histogram, its series by le ("" for _sum and _count).
 	byID := make(map[uint64]map[string]*samples, len(meta))
 	var all []*samples
@@ -486,8 +564,7 @@ func (q *querier) histogramSeries(ctx context.Context, base, part string, ms []*
 		s := m[bound]
 		if s == nil {
 			md := meta[id]
-			md.name = name
-			lset := seriesLabels(md)
+			lset := seriesLabels(md, md.promName()+part)
 			if bound != "" {
 				lset = labels.NewBuilder(lset).Set("le", bound).Labels()
 			}
@@ -540,7 +617,11 @@ func (q *querier) histogramSeries(ctx context.Context, base, part string, ms []*
 // (base^i, base^(i+1)], is Prometheus' bucket i+1. The zero bucket's
 // width is not stored: its threshold reads as 0.
 func (q *querier) nativeSeries(ctx context.Context, ms []*labels.Matcher, mint, maxt int64, namesOnly bool) ([]storage.Series, error) {
-	where, args := matchersSQL(ms)
+	ix, err := q.names.get(ctx, q.store)
+	if err != nil {
+		return nil, err
+	}
+	where, args := ix.matchersSQL(ms)
 	where += " AND type = " + strconv.Itoa(int(schema.MetricExponentialHistogram))
 	byID, all, err := q.selected(ctx, where, args)
 	if err != nil || len(all) == 0 || namesOnly {
