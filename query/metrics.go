@@ -21,6 +21,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/meshscope/meshscope/query/promstore"
 	"github.com/meshscope/meshscope/schema"
 )
 
@@ -332,23 +333,25 @@ func (s *Server) queryMetric(c echo.Context) error {
 		` GROUP BY series_id ORDER BY series_id LIMIT ` + strconv.Itoa(maxMetricSeries)
 	series := map[uint64]*metricSeries{}
 	var (
-		unit, desc string
-		typ, temp  uint8
-		labelKeys  = map[string]bool{}
+		unit, desc      string
+		typ, temp       uint8
+		monotonic, otlp bool
+		labelKeys       = map[string]bool{}
 	)
 	err = s.scanAll(ctx, func(scan func(...any) error) error {
 		var (
-			id             uint64
-			t, tp          uint8
-			u, d, svc      string
-			lk, lv, rk, rv []string
+			id               uint64
+			t, tp, mono, src uint8
+			u, d, svc        string
+			lk, lv, rk, rv   []string
 		)
-		if err := scan(&id, &t, &tp, &u, &d, &svc, &lk, &lv, &rk, &rv); err != nil {
+		if err := scan(&id, &t, &tp, &u, &d, &svc, &lk, &lv, &rk, &rv, &mono, &src); err != nil {
 			return err
 		}
 		if len(series) == 0 {
 			typ, temp, unit, desc = t, tp, u, d
 		}
+		monotonic, otlp = monotonic || mono == 1, otlp || src == 1
 		labels := attrMap(lk, lv)
 		le := labels["le"]
 		if classic {
@@ -373,7 +376,7 @@ func (s *Server) queryMetric(c echo.Context) error {
 		return nil
 	}, `
 SELECT series_id, any(type), any(temporality), any(unit), any(description), any(service_name),
-       any(label_keys), any(label_values), any(resource_keys), any(resource_values)
+       any(label_keys), any(label_values), any(resource_keys), any(resource_values), max(monotonic), max(source = 'otlp')
 FROM metric_series
 WHERE series_id GLOBAL IN (`+seriesQuery+`)
 GROUP BY series_id`, args...)
@@ -470,9 +473,19 @@ ORDER BY series_id, b`, append([]any{uint32(stepSec), name, (first - 1) * stepSe
 	if quantile > 0 {
 		value = "quantile"
 	}
+	// The names PromQL knows them by, for the UI's PromQL equivalent.
+	promName, promLabels := name, map[string]string{}
+	if otlp && !classic {
+		promName = promstore.PromName(name, typ, unit, monotonic, true)
+		for k := range labelKeys {
+			if l := promstore.PromLabel(k); l != k {
+				promLabels[k] = l
+			}
+		}
+	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"name": name, "type": nameOf(metricTypes, typ), "temporality": temporalityName(temp),
-		"unit": unit, "description": desc,
+		"unit": unit, "description": desc, "prom_name": promName, "prom_labels": promLabels,
 		"value": value, "quantile": quantile, "agg": agg, "group_by": nonNil(groupBy),
 		"from": from.UTC(), "to": to.UTC(), "step_seconds": stepSec,
 		"label_keys": slices.Sorted(maps.Keys(labelKeys)),

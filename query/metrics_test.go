@@ -88,6 +88,7 @@ func writeMetrics(t *testing.T, st *chstore.Store) {
 
 type metricAnswer struct {
 	Name       string   `json:"name"`
+	PromName   string   `json:"prom_name"`
 	Type       string   `json:"type"`
 	Value      string   `json:"value"`
 	Step       int64    `json:"step_seconds"`
@@ -184,6 +185,7 @@ func testMetricsExplorer(t *testing.T, c client) {
 	require.Equal(t, "500", a.Series[0].Labels["code"])
 	query("name=http_requests_total&match=code!%3D500").flat(t, 0.4)
 	a = query("name=http_requests_total&limit=1")
+	require.Equal(t, "http_requests_total", a.PromName, "remote_write's keeps its name")
 	a.flat(t, 0.4)
 	require.Equal(t, 2, a.LinesTotal)
 
@@ -191,6 +193,7 @@ func testMetricsExplorer(t *testing.T, c client) {
 	// series' resource answers group_by too.
 	a = query("name=queue_depth")
 	require.Equal(t, "value", a.Value)
+	require.Equal(t, "queue_depth_ratio", a.PromName, "an OTLP gauge of unit 1, as PromQL names it")
 	a.flat(t, 7, 5)
 	require.Equal(t, "worker", a.Series[0].Labels["service.name"])
 	query("name=queue_depth&group_by=service.name").flat(t, 12)

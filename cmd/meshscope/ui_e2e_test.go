@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -15,6 +16,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/meshscope/meshscope/ui"
 	"github.com/meshscope/meshscope/ui/uitest"
@@ -168,6 +174,46 @@ func TestUIAgainstRealServer(t *testing.T) {
 	require.Contains(t, evalJS[string](t, tctx, "document.querySelector('#metric-lines tbody').innerText"), "destination_service_name=cart")
 	require.Contains(t, evalJS[string](t, tctx, "document.getElementById('metric-list').innerText"), "istio_requests_total")
 	require.Contains(t, evalJS[string](t, tctx, "document.getElementById('metric-promql').textContent"), "rate(istio_requests_total")
+
+	// An OTLP histogram charted as a quantile: the PromQL the page offers
+	// for Grafana names it as the Prometheus API knows it, and answers.
+	exp, err := otlpmetricgrpc.New(context.Background(), otlpmetricgrpc.WithEndpoint(srv.grpcAddr), otlpmetricgrpc.WithInsecure())
+	require.NoError(t, err)
+	reader := sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(time.Hour))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(resource.NewSchemaless(attribute.String("service.name", "cart"))))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	dur, err := mp.Meter("net/http").Float64Histogram("http.server.request.duration", metric.WithUnit("s"))
+	require.NoError(t, err)
+	for range 2 { // two cumulative points: a rate
+		for i := range 20 {
+			dur.Record(context.Background(), 0.01*float64(i+1), metric.WithAttributes(attribute.String("http.request.method", "GET")))
+		}
+		require.NoError(t, reader.ForceFlush(context.Background()))
+		time.Sleep(time.Second) // the two points a second apart
+	}
+	eventually(t, "the histogram stored", 30*time.Second, func() (bool, string) {
+		resp, err := http.Get("http://" + srv.httpAddr + "/api/v1/metrics?q=http.server.request.duration")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		var m struct{ Metrics []any }
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return len(m.Metrics) == 1, fmt.Sprint(m.Metrics)
+	})
+	require.NoError(t, chromedp.Do(tctx, chromedp.Navigate("http://"+srv.httpAddr+
+		"/#/metrics?name=http.server.request.duration&quantile=0.99&group_by=http.request.method&from=now-5m")))
+	waitJS(t, tctx, "document.getElementById('metric-promql') && document.getElementById('metric-promql').textContent.includes('histogram_quantile')", 20*time.Second)
+	promql := evalJS[string](t, tctx, "document.getElementById('metric-promql').textContent")
+	require.Contains(t, promql, "http_server_request_duration_seconds_bucket")
+	require.Contains(t, promql, "http_request_method")
+	var answer struct {
+		Status string
+		Data   struct{ Result []any }
+	}
+	getJSON(t, "http://"+srv.httpAddr+"/prometheus/api/v1/query?query="+url.QueryEscape(promql), &answer)
+	require.Equal(t, "success", answer.Status, promql)
+	require.NotEmpty(t, answer.Data.Result, promql)
 
 	// The Exceptions page groups an exception a span recorded and shows
 	// its stack trace.

@@ -61,7 +61,9 @@ func PromName(name string, typ uint8, unit string, monotonic, otlp bool) string 
 	return n
 }
 
-// promLabel is an OTLP attribute's Prometheus label name.
+// PromLabel is an OTLP attribute's Prometheus label name.
+func PromLabel(key string) string { return promLabel(key) }
+
 func promLabel(key string) string {
 	n, err := labelNamer.Build(key)
 	if err != nil || n == "" {

@@ -21,6 +21,10 @@ interface MetricInfo {
 /** GET /api/v1/metrics/query. */
 interface MetricAnswer {
   name: string;
+  /** The name PromQL knows the metric by (an OTLP metric's Prometheus name). */
+  prom_name?: string;
+  /** OTLP attribute keys whose Prometheus label names differ. */
+  prom_labels?: Record<string, string>;
   type: string;
   unit: string;
   description: string;
@@ -133,34 +137,47 @@ function promString(v: string): string {
 
 /**
  * The PromQL that charts what the explorer shows (for Grafana's
- * Prometheus data source, which reads meshscope's /prometheus API):
- * rates over two steps' window, quantiles of the buckets' rates, gauges
- * as they are.
+ * Prometheus data source, which reads meshscope's /prometheus API), with
+ * the names PromQL knows (an OTLP metric's and attributes' Prometheus
+ * names; its service is the job): rates over two steps' window, quantiles
+ * of the buckets' rates (of the native histogram's for an exponential
+ * one), gauges as they are.
  */
-export function promQL(a: Pick<MetricAnswer, "name" | "value" | "quantile" | "step_seconds">, groupBy: string[], matches: string[], agg: string, service: string): string {
+export function promQL(
+  a: Pick<MetricAnswer, "name" | "prom_name" | "prom_labels" | "type" | "value" | "quantile" | "step_seconds">,
+  groupBy: string[],
+  matches: string[],
+  agg: string,
+  service: string,
+): string {
+  const label = (k: string) => (k === "service.name" ? "job" : (a.prom_labels?.[k] ?? k));
   const sel: string[] = [];
   if (service) sel.push(`job=${promString(service)}`);
   for (const m of matches) {
     const i = m.indexOf("!=") >= 0 ? m.indexOf("!=") : m.indexOf("=");
     if (i <= 0) continue;
     const neg = m.slice(i, i + 2) === "!=";
-    sel.push(`${m.slice(0, i)}${neg ? "!=" : "="}${promString(m.slice(i + (neg ? 2 : 1)))}`);
+    sel.push(`${label(m.slice(0, i))}${neg ? "!=" : "="}${promString(m.slice(i + (neg ? 2 : 1)))}`);
   }
+  const name = a.prom_name || a.name;
+  const keys = groupBy.map(label);
   const window = `[${Math.max(2 * a.step_seconds, 60)}s]`;
-  const by = groupBy.length ? ` by (${groupBy.join(", ")})` : "";
-  const selector = (name: string) => `${name}${sel.length ? `{${sel.join(", ")}}` : ""}`;
+  const by = keys.length ? ` by (${keys.join(", ")})` : "";
+  const selector = (n: string) => `${n}${sel.length ? `{${sel.join(", ")}}` : ""}`;
   switch (a.value) {
     case "quantile": {
-      const buckets = a.name.endsWith("_bucket") ? a.name : `${a.name}_bucket`;
-      const keys = ["le", ...groupBy].join(", ");
-      return `histogram_quantile(${a.quantile}, sum by (${keys}) (rate(${selector(buckets)}${window})))`;
+      if (a.type === "exponential_histogram") {
+        return `histogram_quantile(${a.quantile}, sum${by} (rate(${selector(name)}${window})))`;
+      }
+      const buckets = name.endsWith("_bucket") ? name : `${name}_bucket`;
+      return `histogram_quantile(${a.quantile}, sum by (${["le", ...keys].join(", ")}) (rate(${selector(buckets)}${window})))`;
     }
     case "per_second":
-      return `${agg}${by} (rate(${selector(a.name)}${window}))`;
+      return `${agg}${by} (rate(${selector(name)}${window}))`;
     case "observations_per_second":
-      return `${agg}${by} (rate(${selector(`${a.name}_count`)}${window}))`;
+      return `${agg}${by} (rate(${selector(`${name}_count`)}${window}))`;
   }
-  return `${agg}${by} (${selector(a.name)})`;
+  return `${agg}${by} (${selector(name)})`;
 }
 
 /** Renders the metrics explorer. */
