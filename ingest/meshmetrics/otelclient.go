@@ -9,24 +9,27 @@ import (
 
 // otelClientCall reads the call of an OpenTelemetry SDK client metric
 // series (http.client.request.duration, rpc.client.duration and their
-// kin). The caller is the series' resource: service.name, its namespace
+// kin).
+//
+// The caller is the series' resource: service.name, its namespace
 // (service.namespace, else k8s.namespace.name, as the spans' converter
 // reads it), its workload (the k8s.deployment, statefulset or daemonset)
-// and version; the callee is the peer the point's attributes name, as a
-// client span's (graph.PeerOf: peer.service, server.address or
-// net.peer.name); a series naming no peer, or no caller, is no call. A
-// series that reached Prometheus first has its resource in labels: its
-// job (NAMESPACE/NAME or NAME, as Prometheus' OTLP conventions form it),
-// or service_name and k8s_namespace_name where the exporter copied the
-// resource into labels. The
-// status attributes (http.response.status_code, rpc.grpc.status_code,
+// and version. A series that reached Prometheus first has its resource in
+// labels: its job (NAMESPACE/NAME or NAME, as Prometheus' OTLP conventions
+// form it), or service_name and k8s_namespace_name where the exporter
+// copied the resource into labels. The callee is the peer the point's
+// attributes name, as a client span's (graph.PeerOf: peer.service,
+// server.address or net.peer.name). A series naming no caller or no peer
+// is no call. Attribute names are read as OTLP spells them and as
+// Prometheus does (server.address, server_address).
+//
+// The status attributes (http.response.status_code, rpc.grpc.status_code,
 // error.type) say whether the group's calls failed. The protocol is HTTP
 // or, for rpc.system grpc, gRPC. The caller's SDK reports the call, but
 // the reporter is left unknown, as the service graph's: the graph reads a
 // source or destination report from metrics as a proxy's, evidence that
 // the proxy would have reported the calls of untraced callers too
-// (choose.go), and an SDK sees only its own service's outgoing calls. Attribute names are read as OTLP spells them and as
-// Prometheus does (server.address, server_address).
+// (choose.go), and an SDK sees only its own service's outgoing calls.
 func otelClientCall(l lbls) (call, bool) {
 	name := first(l.res("service.name"), l.get("service_name"))
 	ns := first(l.res("service.namespace"), l.res("k8s.namespace.name"), l.get("service_namespace"), l.get("k8s_namespace_name"))
