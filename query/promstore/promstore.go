@@ -5,13 +5,13 @@
 //
 // A series is a metric_series row: its name is __name__ (an OTLP metric's
 // as Prometheus names it, see names.go), its labels are the row's labels,
-// and a series without a job label (OTLP) has its
-// service (resource service.name) as job, as OpenTelemetry's Prometheus
-// conventions map it; one without an instance label has its resource's
-// service.instance.id as instance, else its k8s.pod.name, else its
-// host.name, so that the replicas of a service reporting the same metric
-// and attributes stay apart (see instanceAttrs). Its samples are the metric_samples rows with a value:
-// gauges, sums and counters, and a Prometheus histogram's _bucket, _sum and
+// and a series without a job label (OTLP) has its service (resource
+// service.name) as job, as OpenTelemetry's Prometheus conventions map it;
+// one without an instance label has its resource's service.instance.id
+// as instance, else its k8s.pod.name, else its host.name, so that the
+// replicas of a service reporting the same metric and attributes stay
+// apart (see instanceAttrs). Its samples are the metric_samples rows with
+// a value: gauges, sums and counters, and a Prometheus histogram's _bucket, _sum and
 // _count series as remote_write sends them. An explicit-bucket histogram X
 // (OTLP's) also reads as the classic series X_bucket, X_sum and X_count
 // (histogramSeries); an exponential histogram (OTLP's, or a Prometheus
@@ -136,7 +136,7 @@ func (ix *nameIndex) labelExpr(name string) (string, []any) {
 }
 
 // matchersSQL is the WHERE over metric_series of matchers. A __name__
-// matcher becomes the list of stored names it selects (nameIndex.select).
+// matcher becomes the list of stored names it selects (selectNames).
 func (ix *nameIndex) matchersSQL(ms []*labels.Matcher) (string, []any) {
 	where, args := []string{"1"}, []any{}
 	for _, m := range ms {
