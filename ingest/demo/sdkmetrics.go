@@ -255,9 +255,12 @@ func (m *sdkMetrics) push(now time.Time, send func(req []byte, points int)) {
 		last   = sdkKey{pod: -1}
 	)
 	for _, s := range order {
-		newPod := s.key.pod != last.pod || points >= m.batch
+		full := points >= m.batch
+		if full {
+			flush() // the pod goes on in the next export
+		}
+		newPod := full || s.key.pod != last.pod
 		if newPod {
-			flush()
 			sm = m.newPod(md, m.t.Pods[s.key.pod])
 		}
 		if newPod || s.key.inst != last.inst {
