@@ -447,17 +447,50 @@ func (s *Server) jaegerSearch(c echo.Context) error {
 		}
 		return jaegerData(c, traces)
 	}
-	// The traces are picked by their matching spans, newest first, and
-	// read whole: GLOBAL, so that on a cluster the pick runs once.
+	// The traces are picked by their matching spans, newest first, then
+	// read whole.
+	var picked []any
+	err = s.scanAll(ctx, func(scan func(...any) error) error {
+		var id string
+		if err := scan(&id); err != nil {
+			return err
+		}
+		picked = append(picked, hex.EncodeToString([]byte(id)))
+		return nil
+	}, `
+SELECT trace_id FROM (
+    SELECT trace_id, max(start_time_unix_nano) AS last FROM spans
+    WHERE `+strings.Join(q.where, "\n      AND ")+`
+    GROUP BY trace_id ORDER BY last DESC LIMIT ?)`, append(slices.Clone(q.args), q.limit)...)
+	if err != nil {
+		return err
+	}
+	if len(picked) == 0 {
+		return jaegerData[jaegerTrace](c, nil)
+	}
+	inIDs := "trace_id IN (" + strings.TrimSuffix(strings.Repeat("unhex(?), ", len(picked)), ", ") + ")"
+	// A trace's spans are read from an hour either side of the range; where
+	// the trace summaries cover that margin, they tell when the picked
+	// traces start and end, and their spans are read from those seconds
+	// only.
 	from, to := q.from.Add(-jaegerTraceMargin), q.to.Add(jaegerTraceMargin)
-	where := `timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
-  AND trace_id GLOBAL IN (
-    SELECT trace_id FROM (
-        SELECT trace_id, max(start_time_unix_nano) AS last FROM spans
-        WHERE ` + strings.Join(q.where, "\n          AND ") + `
-        GROUP BY trace_id ORDER BY last DESC LIMIT ?))`
-	args := append(append([]any{from.Unix(), to.Unix()}, q.args...), q.limit)
-	traces, err := s.jaegerTraces(ctx, min(maxTraceSpans*q.limit, jaegerMaxSpans), where, args...)
+	if since, ok := s.traceSummariesSince(ctx); ok && !from.Before(since) {
+		var first, last uint64
+		err := s.deps.Store.Conn().QueryRow(ctx, `
+SELECT min(start), max(end) FROM (
+    SELECT minMerge(start_unix_nano) AS start, maxMerge(end_unix_nano) AS end
+    FROM `+schema.TraceSummariesTable.Name+`
+    WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND `+inIDs+`
+    GROUP BY trace_id)`, append([]any{from.Unix(), to.Unix()}, picked...)...).Scan(&first, &last)
+		if err != nil {
+			return err
+		}
+		if last >= first && first > 0 {
+			from, to = time.Unix(0, int64(first)), time.Unix(0, int64(last))
+		}
+	}
+	where := "timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND " + inIDs
+	traces, err := s.jaegerTraces(ctx, min(maxTraceSpans*q.limit, jaegerMaxSpans), where, append([]any{from.Unix(), to.Unix()}, picked...)...)
 	if err != nil {
 		return err
 	}

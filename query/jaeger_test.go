@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chtest"
 )
 
 // The shapes Jaeger's query API answers (its UI's and Grafana's Jaeger
@@ -213,4 +217,48 @@ func testJaeger(t *testing.T, c client) {
 	require.Equal(t, "legacy", deps.Data[0].Child)
 	require.Equal(t, uint64(600), deps.Data[0].CallCount)
 	require.Contains(t, jaegerFail(t, c, "/jaeger/api/dependencies?lookback=soon", http.StatusBadRequest), "lookback")
+}
+
+// A search answers the traces it finds whole, their spans up to an hour
+// either side of its range: read from the seconds the trace summaries say
+// the traces span, or, where the summaries do not cover that margin, from
+// the margin's spans.
+func TestJaegerSearchReadsWholeTraces(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	span := func(trace, id byte, svc string, start time.Time, parent byte) schema.SpanRow {
+		r := schema.SpanRow{StartUnixNano: ns(start), DurationNanos: uint64(time.Millisecond), TraceID: schema.TraceID{trace},
+			SpanID: schema.SpanID{trace, id}, Name: "GET /" + svc, Kind: schema.SpanKindServer, ServiceName: svc, GRPCStatusCode: -1}
+		if parent != 0 {
+			r.ParentSpanID = schema.SpanID{trace, parent}
+		}
+		return r
+	}
+	// Trace 1: its root 50 minutes ago, its cart span 10 minutes ago, a
+	// span two hours ago beyond the margin. Trace 2: another cart call,
+	// 5 minutes ago, alone.
+	spans := []schema.SpanRow{
+		span(1, 1, "web", testNow.Add(-50*time.Minute), 0),
+		span(1, 2, "cart", testNow.Add(-10*time.Minute), 1),
+		span(1, 3, "batch", testNow.Add(-2*time.Hour), 1),
+		span(2, 1, "cart", testNow.Add(-5*time.Minute), 0),
+	}
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: spans}))
+	for _, summaries := range []bool{true, false} {
+		t.Run(fmt.Sprintf("summaries=%t", summaries), func(t *testing.T) {
+			api := newTestAPI(t, Config{}, Deps{Store: st})
+			if !summaries {
+				api.srv.summariesSince.Store(time.Now().Add(time.Hour).Unix())
+			}
+			var res jEnvelope[[]jTrace]
+			api.client.with(t).get(fmt.Sprintf("/jaeger/api/traces?service=cart&start=%d&end=%d",
+				testNow.Add(-30*time.Minute).UnixMicro(), testNow.UnixMicro()), &res)
+			require.Equal(t, []string{"02000000000000000000000000000000", "01000000000000000000000000000000"}, jaegerIDs(res.Data))
+			services := []string{}
+			for _, s := range res.Data[1].Spans {
+				services = append(services, res.Data[1].Processes[s.ProcessID].ServiceName)
+			}
+			require.ElementsMatch(t, []string{"web", "cart"}, services, "the root within the margin, not the span beyond it")
+			require.Len(t, res.Data[0].Spans, 1)
+		})
+	}
 }
