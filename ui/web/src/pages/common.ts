@@ -145,3 +145,73 @@ function findAgain(el: HTMLElement): (() => HTMLElement | null) | undefined {
   const col = Array.prototype.indexOf.call(th.parentElement?.children ?? [], th);
   return () => byID()?.querySelectorAll<HTMLElement>("thead th button")[col] ?? null;
 }
+
+/** A search page: its form and what a search shows. */
+export interface SearchPage {
+  title: string;
+  /** The text inputs, in order, filled from the address's params, else defaults. */
+  names: readonly string[];
+  labels?: Record<string, string>;
+  defaults?: Record<string, string>;
+  /** A select, labelled selectLabel, placed after the input named selectAfter (at the end when absent). */
+  select: HTMLSelectElement;
+  selectLabel: string;
+  selectAfter?: string;
+  /** Searches with the form's values (the select's under its name) and returns what shows below the form. */
+  run: (q: Record<string, string>) => Promise<Node[]>;
+}
+
+/** Renders a search page: a form, searched once at first and on every submit, errors in place of results. */
+export function renderSearchPage(root: HTMLElement, params: Record<string, string>, p: SearchPage): void {
+  const inputs: Record<string, HTMLInputElement> = {};
+  for (const n of p.names) inputs[n] = h("input", { name: n, value: params[n] ?? p.defaults?.[n] ?? "" });
+  p.select.value = params[p.select.name] ?? "";
+  const out = h("div", { "aria-live": "polite" });
+  const search = async () => {
+    out.replaceChildren(h("p", { class: "muted" }, "Searching…"));
+    const q: Record<string, string> = { [p.select.name]: p.select.value };
+    for (const n of p.names) q[n] = inputs[n]!.value.trim();
+    try {
+      out.replaceChildren(...(await p.run(q)));
+    } catch (err) {
+      out.replaceChildren(errorBox(err));
+    }
+  };
+  const fields: HTMLElement[] = [];
+  for (const n of p.names) {
+    fields.push(field(p.labels?.[n] ?? n, inputs[n]!));
+    if (n === p.selectAfter) fields.push(field(p.selectLabel, p.select));
+  }
+  if (!p.selectAfter) fields.push(field(p.selectLabel, p.select));
+  const form = h(
+    "form",
+    { class: "toolbar wrap", onsubmit: (ev: Event) => (ev.preventDefault(), void search()) },
+    ...fields,
+    h("button", { type: "submit", class: "primary" }, "Search"),
+  );
+  root.replaceChildren(h("h1", {}, p.title), form, out);
+  void search();
+}
+
+/**
+ * Search results: a line saying what was found, the rows' table, and below
+ * it the detail of the row chosen (heading and body), scrolled into view.
+ */
+export function resultsWithDetail<T>(
+  summary: string,
+  label: string,
+  columns: Column<T>[],
+  rows: T[],
+  opts: { id: string; detailId: string; rowKey?: (row: T) => string; heading: (row: T) => string; detail: (row: T) => Node },
+): Node[] {
+  const detail = h("div", { id: opts.detailId });
+  const table = sortableTable(label, columns, rows, {
+    id: opts.id,
+    rowKey: opts.rowKey,
+    onRow: (row) => {
+      detail.replaceChildren(h("h2", {}, opts.heading(row)), opts.detail(row));
+      detail.scrollIntoView({ block: "nearest" });
+    },
+  });
+  return [h("p", { class: "muted" }, summary), h("div", { class: "scroll" }, table), detail];
+}

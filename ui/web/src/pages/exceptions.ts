@@ -6,7 +6,7 @@
 
 import { getJSON } from "../api";
 import { h, svg } from "../dom";
-import { errorBox, field, sortableTable, type Column } from "./common";
+import { renderSearchPage, resultsWithDetail, type Column } from "./common";
 import { logsHref } from "./logs";
 
 /** One group of GET /api/v1/exceptions. */
@@ -81,11 +81,6 @@ function details(e: ExceptionGroup): HTMLElement {
 
 /** Renders the Exceptions page. */
 export function renderExceptions(root: HTMLElement, params: Record<string, string>): void {
-  const names = ["service", "namespace", "type", "q", "from", "to", "limit"] as const;
-  const labels: Record<string, string> = { q: "Text contains" };
-  const defaults: Record<string, string> = { from: "now-1h", to: "now", limit: "100" };
-  const inputs: Record<string, HTMLInputElement> = {};
-  for (const n of names) inputs[n] = h("input", { name: n, value: params[n] ?? defaults[n] ?? "" });
   const source = h(
     "select",
     { name: "source" },
@@ -95,43 +90,29 @@ export function renderExceptions(root: HTMLElement, params: Record<string, strin
       ["log", "logs"],
     ].map(([v, label]) => h("option", { value: v! }, label!)),
   ) as HTMLSelectElement;
-  source.value = params["source"] ?? "";
-  const out = h("div", { "aria-live": "polite" });
-  const search = async () => {
-    out.replaceChildren(h("p", { class: "muted" }, "Searching…"));
-    const q: Record<string, string> = { source: source.value };
-    for (const n of names) q[n] = inputs[n]!.value.trim();
-    try {
+  renderSearchPage(root, params, {
+    title: "Exceptions",
+    names: ["service", "namespace", "type", "q", "from", "to", "limit"],
+    labels: { q: "Text contains" },
+    defaults: { from: "now-1h", to: "now", limit: "100" },
+    select: source,
+    selectLabel: "source",
+    selectAfter: "service",
+    run: async (q) => {
       const r = await getJSON<{ exceptions: ExceptionGroup[] | null; bucket_seconds: number }>("exceptions", q);
       const rows = r.exceptions ?? [];
       const total = rows.reduce((s, e) => s + e.count, 0);
-      const detail = h("div", { id: "exception-detail" });
-      const table = sortableTable("Exceptions", columns, rows, {
-        id: "exceptions-table",
-        rowKey: (e) => `${e.service}|${e.type}|${e.source}`,
-        onRow: (e) => {
-          detail.replaceChildren(h("h2", {}, `${e.type || "(no type)"} · ${e.service} · ${e.source === "log" ? "logged" : "in spans"}`), details(e));
-          detail.scrollIntoView({ block: "nearest" });
-        },
-      });
       const bucket = r.bucket_seconds >= 60 ? `${Math.round(r.bucket_seconds / 60)} min` : `${Math.round(r.bucket_seconds)} s`;
-      out.replaceChildren(
-        h("p", { class: "muted" }, rows.length ? `${total} exceptions in ${rows.length} ${rows.length === 1 ? "group" : "groups"}; trend bars are ${bucket} each. Select one for its latest stack trace.` : "No exceptions recorded in the range."),
-        h("div", { class: "scroll" }, table),
-        detail,
-      );
-    } catch (err) {
-      out.replaceChildren(errorBox(err));
-    }
-  };
-  const form = h(
-    "form",
-    { class: "toolbar wrap", onsubmit: (ev: Event) => (ev.preventDefault(), void search()) },
-    field("service", inputs["service"]!),
-    field("source", source),
-    ...names.slice(1).map((n) => field(labels[n] ?? n, inputs[n]!)),
-    h("button", { type: "submit", class: "primary" }, "Search"),
-  );
-  root.replaceChildren(h("h1", {}, "Exceptions"), form, out);
-  void search();
+      const summary = rows.length
+        ? `${total} exceptions in ${rows.length} ${rows.length === 1 ? "group" : "groups"}; trend bars are ${bucket} each. Select one for its latest stack trace.`
+        : "No exceptions recorded in the range.";
+      return resultsWithDetail(summary, "Exceptions", columns, rows, {
+        id: "exceptions-table",
+        detailId: "exception-detail",
+        rowKey: (e) => `${e.service}|${e.type}|${e.source}`,
+        heading: (e) => `${e.type || "(no type)"} · ${e.service} · ${e.source === "log" ? "logged" : "in spans"}`,
+        detail: details,
+      });
+    },
+  });
 }

@@ -5,7 +5,7 @@
 import { getJSON } from "../api";
 import { h } from "../dom";
 import { rfc3339 } from "../state";
-import { errorBox, field, sortableTable, type Column } from "./common";
+import { renderSearchPage, resultsWithDetail, type Column } from "./common";
 
 /** One record of GET /api/v1/logs. */
 export interface LogRecord {
@@ -89,46 +89,27 @@ function details(r: LogRecord): HTMLElement {
 
 /** Renders the log explorer. */
 export function renderLogs(root: HTMLElement, params: Record<string, string>): void {
-  const names = ["service", "namespace", "q", "trace_id", "span_id", "from", "to", "limit"] as const;
-  const labels: Record<string, string> = { q: "Body contains", trace_id: "Trace id", span_id: "Span id" };
-  const defaults: Record<string, string> = { from: "now-1h", to: "now", limit: "100" };
-  const inputs: Record<string, HTMLInputElement> = {};
-  for (const n of names) inputs[n] = h("input", { name: n, value: params[n] ?? defaults[n] ?? "" });
   const severity = h(
     "select",
     { name: "severity" },
     ...["", "debug", "info", "warn", "error", "fatal"].map((v) => h("option", { value: v }, v ? `${v} and above` : "any")),
   ) as HTMLSelectElement;
-  severity.value = params["severity"] ?? "";
-  const out = h("div", { "aria-live": "polite" });
-  const search = async () => {
-    out.replaceChildren(h("p", { class: "muted" }, "Searching…"));
-    const q: Record<string, string> = { severity: severity.value };
-    for (const n of names) q[n] = inputs[n]!.value.trim();
-    try {
-      const r = await getJSON<{ logs: LogRecord[] | null }>("logs", q);
-      const rows = r.logs ?? [];
-      const detail = h("div", { id: "log-detail" });
-      const table = sortableTable("Log records", columns, rows, {
+  renderSearchPage(root, params, {
+    title: "Logs",
+    names: ["service", "namespace", "q", "trace_id", "span_id", "from", "to", "limit"],
+    labels: { q: "Body contains", trace_id: "Trace id", span_id: "Span id" },
+    defaults: { from: "now-1h", to: "now", limit: "100" },
+    select: severity,
+    selectLabel: "severity",
+    selectAfter: "service",
+    run: async (q) => {
+      const rows = (await getJSON<{ logs: LogRecord[] | null }>("logs", q)).logs ?? [];
+      return resultsWithDetail(`${rows.length} ${rows.length === 1 ? "record" : "records"}. Select one for all its fields.`, "Log records", columns, rows, {
         id: "logs-table",
-        onRow: (row) => {
-          detail.replaceChildren(h("h2", {}, `${row.service} · ${severityName(row.severity_number)}`), details(row));
-          detail.scrollIntoView({ block: "nearest" });
-        },
+        detailId: "log-detail",
+        heading: (row) => `${row.service} · ${severityName(row.severity_number)}`,
+        detail: details,
       });
-      out.replaceChildren(h("p", { class: "muted" }, `${rows.length} ${rows.length === 1 ? "record" : "records"}. Select one for all its fields.`), h("div", { class: "scroll" }, table), detail);
-    } catch (err) {
-      out.replaceChildren(errorBox(err));
-    }
-  };
-  const form = h(
-    "form",
-    { class: "toolbar wrap", onsubmit: (ev: Event) => (ev.preventDefault(), void search()) },
-    field("service", inputs["service"]!),
-    field("severity", severity),
-    ...names.slice(1).map((n) => field(labels[n] ?? n, inputs[n]!)),
-    h("button", { type: "submit", class: "primary" }, "Search"),
-  );
-  root.replaceChildren(h("h1", {}, "Logs"), form, out);
-  void search();
+    },
+  });
 }

@@ -4,7 +4,7 @@
 
 import { getJSON } from "../api";
 import { fmtBytes, fmtNs, h } from "../dom";
-import { cell, errorBox, field, shortNode, sortableTable, type Column } from "./common";
+import { cell, renderSearchPage, resultsWithDetail, shortNode, type Column } from "./common";
 
 type Row = Record<string, unknown>;
 
@@ -72,10 +72,7 @@ function details(r: Row): HTMLElement {
 
 /** Renders the request explorer. */
 export function renderRequests(root: HTMLElement, params: Record<string, string>): void {
-  const names = ["source", "destination", "code", "flags", "path_prefix", "from", "to", "limit"] as const;
-  const inputs: Record<string, HTMLInputElement> = {};
-  const defaults: Record<string, string> = { from: "now-1h", to: "now", limit: "100" };
-  for (const n of names) inputs[n] = h("input", { name: n, value: params[n] ?? defaults[n] ?? "" });
+  const names = ["source", "destination", "code", "flags", "path_prefix", "from", "to", "limit"];
   const outcome = h(
     "select",
     { name: "failed" },
@@ -83,36 +80,21 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
     h("option", { value: "true" }, "failed"),
     h("option", { value: "false" }, "not failed"),
   ) as HTMLSelectElement;
-  outcome.value = params["failed"] ?? "";
-  const out = h("div", { "aria-live": "polite" });
-  const search = async () => {
-    out.replaceChildren(h("p", { class: "muted" }, "Searching…"));
-    const q: Record<string, string> = {};
-    for (const n of names) q[n] = inputs[n]!.value.trim();
-    if (outcome.value) q["failed"] = outcome.value;
-    try {
-      const r = await getJSON<{ requests: Row[] | null }>("requests", q);
-      const rows = r.requests ?? [];
-      const detail = h("div", { id: "request-detail" });
-      const table = sortableTable("Requests", columns, rows, {
+  renderSearchPage(root, params, {
+    title: "Requests",
+    names,
+    labels: Object.fromEntries(names.map((n) => [n, n.replace("_", " ")])),
+    defaults: { from: "now-1h", to: "now", limit: "100" },
+    select: outcome,
+    selectLabel: "outcome",
+    run: async (q) => {
+      const rows = (await getJSON<{ requests: Row[] | null }>("requests", q)).requests ?? [];
+      return resultsWithDetail(`${rows.length} ${rows.length === 1 ? "request" : "requests"}. Select one for all its fields.`, "Requests", columns, rows, {
         id: "requests-table",
-        onRow: (row) => {
-          detail.replaceChildren(h("h2", {}, `${shortNode(str(row, "source"))} → ${shortNode(str(row, "destination"))}`), details(row));
-          detail.scrollIntoView({ block: "nearest" });
-        },
+        detailId: "request-detail",
+        heading: (row) => `${shortNode(str(row, "source"))} → ${shortNode(str(row, "destination"))}`,
+        detail: details,
       });
-      out.replaceChildren(h("p", { class: "muted" }, `${rows.length} ${rows.length === 1 ? "request" : "requests"}. Select one for all its fields.`), h("div", { class: "scroll" }, table), detail);
-    } catch (err) {
-      out.replaceChildren(errorBox(err));
-    }
-  };
-  const form = h(
-    "form",
-    { class: "toolbar wrap", onsubmit: (ev: Event) => (ev.preventDefault(), void search()) },
-    ...names.map((n) => field(n.replace("_", " "), inputs[n]!)),
-    field("outcome", outcome),
-    h("button", { type: "submit", class: "primary" }, "Search"),
-  );
-  root.replaceChildren(h("h1", {}, "Requests"), form, out);
-  void search();
+    },
+  });
 }
