@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -184,6 +185,8 @@ func testExceptions(t *testing.T, c client) {
 	c.get("/api/v1/exceptions?q=payment+CALL", &got)
 	require.Len(t, got.Exceptions, 1)
 	require.Equal(t, "log", got.Exceptions[0].Source)
+	c.get("/api/v1/exceptions?q="+url.QueryEscape("SocketInputStream.<init>")+"&source=span", &got)
+	require.Len(t, got.Exceptions, 1, "text in the stack trace, as written (JSON escapes < where it stores it)")
 	c.get("/api/v1/exceptions?q=CONNECT", &got)
 	require.Len(t, got.Exceptions, 1)
 	require.EqualValues(t, 1, got.Exceptions[0].Count)
