@@ -250,16 +250,21 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	}
 
 	// The failed requests' exceptions, grouped, each leading to a stored
-	// trace.
+	// trace; recorded on spans, and logged by the Java and Python services.
 	var exc struct {
 		Exceptions []struct {
-			Service, Type, Message, Stacktrace string
-			Count                              int
-			TraceID                            string `json:"trace_id"`
+			Service, Type, Source, Message, Stacktrace string
+			Count                                      int
+			TraceID                                    string `json:"trace_id"`
 		}
 	}
 	getJSON(t, base+"exceptions?from=now-5m", &exc)
 	require.NotEmpty(t, exc.Exceptions)
+	sources := map[string]bool{}
+	for _, e := range exc.Exceptions {
+		sources[e.Source] = true
+	}
+	require.Equal(t, map[string]bool{"span": true, "log": true}, sources)
 	for _, e := range exc.Exceptions[:min(3, len(exc.Exceptions))] {
 		require.NotEmpty(t, e.Type)
 		require.NotEmpty(t, e.Stacktrace)

@@ -5,9 +5,10 @@ import (
 )
 
 // Application logs, sent as OTLP log records beside the spans: a service
-// logs an ERROR for every call it failed and the gateway an INFO line for
-// one request in 16, each with the trace and span it belongs to, so that a
-// trace's logs are a click away. Only sampled traces log (their spans tell
+// logs an ERROR for every call it failed (the Java and Python services
+// with the exception's attributes, as their log bridges write it) and the
+// gateway an INFO line for one request in 16, each with the trace and span
+// it belongs to, so that a trace's logs are a click away. Only sampled traces log (their spans tell
 // the rest of the story), like an SDK whose log bridge follows the
 // sampler.
 
@@ -26,6 +27,8 @@ type logOut struct {
 	text     string // severity text
 	body     []byte // in the generator's scratch buffer
 	errType  string // error.type attribute, "" for none
+	// exception is the logged exception's attributes, encoded; nil for none.
+	exception []byte
 }
 
 // appendLogRecord appends r as ScopeLogs.log_records (field 2).
@@ -41,6 +44,7 @@ func appendLogRecord(b []byte, r *logOut) []byte {
 	if r.errType != "" {
 		b = appendKV(b, 6, "error.type", r.errType)
 	}
+	b = append(b, r.exception...)
 	b = appendBytesField(b, 9, r.trace[:])
 	b = appendBytesField(b, 10, r.span[:])
 	b = appendFixed64Field(b, 11, uint64(r.time))
@@ -82,7 +86,8 @@ func (g *generator) failureLog(p *Pod, proto Protocol, o outcome) {
 	text, errType := failureText(proto, o)
 	body := append(append(append(g.logBody[:0], s.static.name...), " failed: "...), text...)
 	g.logBody = body
-	g.logScratch = logOut{trace: s.trace, span: s.id, time: s.end, severity: severityError, text: "ERROR", body: body, errType: errType}
+	g.logScratch = logOut{trace: s.trace, span: s.id, time: s.end, severity: severityError, text: "ERROR", body: body, errType: errType,
+		exception: g.spans.exceptionLog[p.Workload.Service.Index][o]}
 	g.addLog(p)
 }
 

@@ -38,6 +38,7 @@ func TestLogsDecode(t *testing.T) {
 	}
 	gateway := topo.Gateway.Name
 	counts := map[plog.SeverityNumber]int{}
+	exceptions := 0
 	for _, b := range c.logExports {
 		req := plogotlp.NewExportRequest()
 		require.NoError(t, req.UnmarshalProto(b))
@@ -61,6 +62,17 @@ func TestLogsDecode(t *testing.T) {
 						errType, ok := r.Attributes().Get("error.type")
 						require.True(t, ok)
 						require.NotEmpty(t, errType.Str())
+						// Java and Python services log the exception too.
+						lang := str(sp.resource, "telemetry.sdk.language")
+						_, logged := r.Attributes().Get("exception.type")
+						require.Equal(t, lang == "java" || lang == "python", logged, "a %s service", lang)
+						if logged {
+							exceptions++
+							ev := sp.span.Events().At(0)
+							for _, k := range []string{"exception.type", "exception.message", "exception.stacktrace"} {
+								require.Equal(t, str(ev.Attributes(), k), str(r.Attributes(), k), "the span's exception, logged: %s", k)
+							}
+						}
 					case plog.SeverityNumberInfo:
 						require.Equal(t, gateway, str(res, "service.name"))
 						require.True(t, sp.span.ParentSpanID().IsEmpty(), "the root request's span")
@@ -73,6 +85,7 @@ func TestLogsDecode(t *testing.T) {
 		}
 	}
 	require.Positive(t, counts[plog.SeverityNumberError])
+	require.Positive(t, exceptions)
 	require.Positive(t, counts[plog.SeverityNumberInfo])
 
 	// Every failed server span but the gateway's (whose log is its access

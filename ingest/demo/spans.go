@@ -72,8 +72,9 @@ type spanTables struct {
 	root     spanStatic     // the gateway's SERVER span of a root request
 	// exception is, by service and outcome, the exception event a failed
 	// SERVER span records (its name and attributes; nil for outcomes that
-	// do not fail).
-	exception [][numOutcomes][]byte
+	// do not fail); exceptionLog the same as its ERROR log record's
+	// attributes, for services that log their exceptions.
+	exception, exceptionLog [][numOutcomes][]byte
 }
 
 const attrs protowire.Number = 9 // Span.attributes
@@ -81,7 +82,7 @@ const attrs protowire.Number = 9 // Span.attributes
 func newSpanTables(t *Topology) *spanTables {
 	st := &spanTables{resource: make([][]byte, len(t.Pods)), client: make([][]spanStatic, len(t.Calls)),
 		server: make([][]spanStatic, len(t.Services)), consumer: make([]spanStatic, len(t.Calls)),
-		exception: make([][numOutcomes][]byte, len(t.Services))}
+		exception: make([][numOutcomes][]byte, len(t.Services)), exceptionLog: make([][numOutcomes][]byte, len(t.Services))}
 	for _, p := range t.Pods {
 		var r []byte
 		for _, kv := range podResource(p) {
@@ -114,6 +115,7 @@ func newSpanTables(t *Topology) *spanTables {
 		}
 		for _, o := range []outcome{outAppError, outUnavailable} {
 			st.exception[s.Index][o] = exceptionEvent(s, o)
+			st.exceptionLog[s.Index][o] = exceptionLog(s, o)
 		}
 	}
 	for _, c := range t.Calls {
@@ -268,12 +270,34 @@ func appendSpan(b []byte, s *spanOut) []byte {
 }
 
 // exceptionEvent is the name and attributes (Span.Event fields) of the
-// exception a failing request raises in service s, as its language's SDK
-// records it: exception.type, exception.message and
-// exception.stacktrace, in the shape of that language's traces.
+// exception a failing request raises in service s, as its SDK records it.
 func exceptionEvent(s *Service, o outcome) []byte {
+	typ, msg, stack := exceptionOf(s, o)
+	b := appendStringField(nil, 2, "exception") // Event.name
+	b = appendKV(b, 3, "exception.type", typ)
+	b = appendKV(b, 3, "exception.message", msg)
+	return appendKV(b, 3, "exception.stacktrace", stack)
+}
+
+// exceptionLog is the same exception as attributes of a log record
+// (LogRecord.attributes), as a log bridge writes a logged exception; only
+// the Java and Python services log their exceptions (logback's and
+// logging's exc_info), nil for the others.
+func exceptionLog(s *Service, o outcome) []byte {
+	if lang := sdkLanguage(s); lang != "java" && lang != "python" {
+		return nil
+	}
+	typ, msg, stack := exceptionOf(s, o)
+	b := appendKV(nil, 6, "exception.type", typ)
+	b = appendKV(b, 6, "exception.message", msg)
+	return appendKV(b, 6, "exception.stacktrace", stack)
+}
+
+// exceptionOf is the exception a failing request raises in service s:
+// its exception.type, exception.message and exception.stacktrace, in the
+// shape of its language's traces.
+func exceptionOf(s *Service, o outcome) (typ, msg, stack string) {
 	pkg := strings.ReplaceAll(s.Name, "-", "")
-	var typ, msg, stack string
 	unavailable := o == outUnavailable
 	switch sdkLanguage(s) {
 	case "go":
@@ -306,8 +330,5 @@ func exceptionEvent(s *Service, o outcome) []byte {
 		stack = typ + ": " + msg + "\n    at handle (/app/" + pkg + "/src/handler.js:31:17)\n" +
 			"    at Layer.handle (/app/node_modules/express/lib/router/layer.js:95:5)"
 	}
-	b := appendStringField(nil, 2, "exception") // Event.name
-	b = appendKV(b, 3, "exception.type", typ)
-	b = appendKV(b, 3, "exception.message", msg)
-	return appendKV(b, 3, "exception.stacktrace", stack)
+	return typ, msg, stack
 }
