@@ -552,6 +552,10 @@ func TestExceptionsPage(t *testing.T) {
 	// The trend: a bar per bucket with exceptions, the busiest full height.
 	require.Equal(t, 2, eval[int](p, "[...document.querySelectorAll('#exceptions-table tbody tr:first-child svg.trend rect')].filter(r => +r.getAttribute('height') > 0).length"))
 	require.Equal(t, "18.0", eval[string](p, "document.querySelectorAll('#exceptions-table tbody tr:first-child svg.trend rect')[29].getAttribute('height')"))
+	// Above the table, every group's exceptions by bucket: payments' 2 and
+	// 7, cart's none.
+	require.Equal(t, []string{"0.0", "13.7", "48.0"}, eval[[]string](p,
+		"[0, 10, 29].map(i => document.querySelectorAll('#exceptions-overview svg.trend rect')[i].getAttribute('height'))"))
 	// A group chosen: its stack trace and its trace.
 	p.do(chromedp.Click(chromedp.CSS("#exceptions-table tbody tr:first-child")))
 	p.waitFor("document.querySelector('#exception-detail pre.stacktrace')", 10*time.Second)

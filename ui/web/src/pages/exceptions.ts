@@ -27,10 +27,8 @@ export interface ExceptionGroup {
   trend: number[];
 }
 
-/** A bar per bucket of the range, scaled to the group's busiest bucket. */
-function trendBars(trend: number[]): SVGElement {
-  const w = 90;
-  const ht = 18;
+/** A bar per bucket of the range, scaled to the busiest bucket. */
+function trendBars(trend: number[], w = 90, ht = 18): SVGElement {
   const top = Math.max(1, ...trend);
   const bw = w / Math.max(1, trend.length);
   const bars = trend.map((n, i) => {
@@ -106,13 +104,22 @@ export function renderExceptions(root: HTMLElement, params: Record<string, strin
       const summary = rows.length
         ? `${total} exceptions in ${rows.length} ${rows.length === 1 ? "group" : "groups"}; trend bars are ${bucket} each. Select one for its latest stack trace.`
         : "No exceptions recorded in the range.";
-      return resultsWithDetail(summary, "Exceptions", columns, rows, {
+      // Every group's exceptions together, bucket by bucket, above the table.
+      const all = new Array<number>(rows[0]?.trend.length ?? 0).fill(0);
+      for (const e of rows) e.trend.forEach((n, i) => (all[i] = (all[i] ?? 0) + n));
+      const overview = rows.length
+        ? [h("figure", { class: "exc-overview", id: "exceptions-overview" }, trendBars(all, 600, 48), h("figcaption", { class: "muted" }, `Exceptions per ${bucket}, every group listed`))]
+        : [];
+      return [
+        ...overview,
+        ...resultsWithDetail(summary, "Exceptions", columns, rows, {
         id: "exceptions-table",
         detailId: "exception-detail",
         rowKey: (e) => `${e.service}|${e.type}|${e.source}`,
-        heading: (e) => `${e.type || "(no type)"} · ${e.service} · ${e.source === "log" ? "logged" : "in spans"}`,
-        detail: details,
-      });
+          heading: (e) => `${e.type || "(no type)"} · ${e.service} · ${e.source === "log" ? "logged" : "in spans"}`,
+          detail: details,
+        }),
+      ];
     },
   });
 }
