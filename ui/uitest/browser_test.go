@@ -368,6 +368,9 @@ func TestPagesAndDiff(t *testing.T) {
 		require.Contains(t, detail, want)
 	}
 	require.Equal(t, 1, eval[int](p, "document.querySelectorAll('.wf-detail pre.stacktrace').length"))
+	// The exception leads to the others of its kind, around the trace.
+	others := eval[string](p, "document.querySelector('.wf-detail a.wf-exc-others').getAttribute('href')")
+	require.True(t, strings.HasPrefix(others, "#/exceptions?service=payments&type=java.lang.IllegalStateException&from="), others)
 	require.Equal(t, "true", eval[string](p, `document.querySelector('li[data-span="c3"]').getAttribute('aria-expanded')`))
 	p.do(chromedp.KeyEvent(kb.Enter))
 	p.waitFor("!document.querySelector('.wf-detail')", 5*time.Second)

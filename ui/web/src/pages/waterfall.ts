@@ -5,6 +5,7 @@
 // under its row.
 
 import { fmtNs, h } from "../dom";
+import { rfc3339 } from "../state";
 import type { Span } from "../types";
 import { criticalPath, type Section } from "./criticalpath";
 import { logsHref, severityName, type LogRecord } from "./logs";
@@ -219,7 +220,10 @@ function spanDetail(s: Span, offset: number, records: LogRecord[]): HTMLElement 
           const at = h("strong", {}, `+${fmtNs(Number(e.time_unix_nano) - Number(s.start_unix_nano))} `);
           const x = e.name === "exception" ? exceptionAttrs(e.attributes) : null;
           if (!x) return h("li", {}, at, e.name, " ", h("code", {}, valueText(e.attributes)));
-          // An exception reads as its type, message and stack trace.
+          // An exception reads as its type, message and stack trace, and
+          // leads to the others of its kind around the trace's time.
+          const around = Math.floor(Number(e.time_unix_nano) / 1e9);
+          const others = new URLSearchParams({ service: s.service, type: x.type, from: rfc3339(around - 3600), to: rfc3339(around + 3600) });
           return h(
             "li",
             { class: "wf-exception" },
@@ -227,6 +231,7 @@ function spanDetail(s: Span, offset: number, records: LogRecord[]): HTMLElement 
             "exception ",
             h("code", {}, x.type || "(no type)"),
             x.message ? `: ${x.message}` : "",
+            x.type ? h("a", { class: "wf-exc-others", href: `#/exceptions?${others.toString()}` }, `all of ${s.service}'s ${x.type}`) : "",
             x.stacktrace ? h("pre", { class: "log-body-full stacktrace" }, x.stacktrace) : "",
           );
         }),
