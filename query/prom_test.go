@@ -124,7 +124,8 @@ func testPrometheusAPI(t *testing.T, api *testAPI) {
 	require.Subset(t, names, model.LabelNames{"__name__", "code", "job", "le", "queue"})
 	values, _, _, err := prom.LabelValues(ctx, "__name__", nil, testNow.Add(-time.Hour), testNow)
 	require.NoError(t, err)
-	require.Equal(t, model.LabelValues{"batch_items", "http_requests_total", "lat_exp", "queue_depth_ratio", "req_latency_bucket", "rpc_duration"}, values)
+	require.Equal(t, model.LabelValues{"batch_items", "http_requests_total", "lat_exp", "queue_depth_ratio", "req_latency_bucket",
+		"rpc_duration_bucket", "rpc_duration_count", "rpc_duration_sum"}, values, "an OTLP histogram by its classic series")
 	values, _, _, err = prom.LabelValues(ctx, "job", []string{"queue_depth"}, testNow.Add(-time.Hour), testNow)
 	require.NoError(t, err)
 	require.Equal(t, model.LabelValues{"worker"}, values)
@@ -293,7 +294,8 @@ func TestPrometheusOTLPNames(t *testing.T) {
 	require.NotContains(t, names, model.LabelName("http.request.method"))
 	values, _, _, err := prom.LabelValues(ctx, "__name__", nil, testNow.Add(-time.Hour), testNow)
 	require.NoError(t, err)
-	require.Equal(t, model.LabelValues{"app_requests_total", "http_server_request_duration_seconds"}, values)
+	require.Equal(t, model.LabelValues{"app_requests_total", "http_server_request_duration_seconds_bucket",
+		"http_server_request_duration_seconds_count", "http_server_request_duration_seconds_sum"}, values)
 	values, _, _, err = prom.LabelValues(ctx, "http_request_method", nil, testNow.Add(-time.Hour), testNow)
 	require.NoError(t, err)
 	require.Equal(t, model.LabelValues{"GET", "POST"}, values)

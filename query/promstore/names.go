@@ -74,9 +74,10 @@ func promLabel(key string) string {
 
 // nameIndex maps the names PromQL sees to the stored ones.
 type nameIndex struct {
-	stored []string            // every stored metric name
-	shown  map[string]string   // stored name → PromQL's, where they differ
-	keys   map[string][]string // PromQL label name → the OTLP attribute keys it stands for, where they differ
+	stored  []string            // every stored metric name
+	classic map[string]bool     // the explicit-bucket histograms: read as classic series
+	shown   map[string]string   // stored name → PromQL's, where they differ
+	keys    map[string][]string // PromQL label name → the OTLP attribute keys it stands for, where they differ
 }
 
 // promName is a stored metric name as PromQL sees it.
@@ -129,7 +130,7 @@ func (c *namesCache) get(ctx context.Context, store *chstore.Store) (*nameIndex,
 	if c.ix != nil && time.Since(c.at) < ttl {
 		return c.ix, nil
 	}
-	ix := &nameIndex{shown: map[string]string{}, keys: map[string][]string{}}
+	ix := &nameIndex{classic: map[string]bool{}, shown: map[string]string{}, keys: map[string][]string{}}
 	rows, err := store.Conn().Query(ctx, `
 SELECT metric_name, any(type), any(unit), max(monotonic), max(source = 'otlp')
 FROM metric_series GROUP BY metric_name`)
@@ -146,6 +147,9 @@ FROM metric_series GROUP BY metric_name`)
 			return nil, err
 		}
 		ix.stored = append(ix.stored, name)
+		if typ == schema.MetricHistogram {
+			ix.classic[name] = true
+		}
 		if shown := PromName(name, typ, unit, mono == 1, otlp == 1); shown != name {
 			ix.shown[name] = shown
 		}

@@ -482,7 +482,13 @@ func (q *querier) LabelValues(ctx context.Context, name string, hints *storage.L
 			return nil, nil, err
 		}
 		if name == labels.MetricName {
-			v = ix.promName(v)
+			// An explicit-bucket histogram is its classic series.
+			shown := ix.promName(v)
+			if ix.classic[v] {
+				out = append(out, shown+"_bucket", shown+"_count", shown+"_sum")
+				continue
+			}
+			v = shown
 		}
 		out = append(out, v)
 	}
