@@ -170,32 +170,34 @@ func testExceptions(t *testing.T, c client) {
 	require.Equal(t, []string{"", "TypeError"}, []string{got.Exceptions[2].Type, got.Exceptions[3].Type})
 	require.Equal(t, "cart is undefined", got.Exceptions[3].Message)
 
-	// Filters.
-	c.get("/api/v1/exceptions?service=web", &got)
-	require.Len(t, got.Exceptions, 2)
-	c.get("/api/v1/exceptions?type=TypeError", &got)
-	require.Len(t, got.Exceptions, 1)
-	require.Equal(t, "web", got.Exceptions[0].Service)
-	c.get("/api/v1/exceptions?source=log", &got)
-	require.Len(t, got.Exceptions, 1)
-	require.Equal(t, "log", got.Exceptions[0].Source)
-	c.get("/api/v1/exceptions?source=span&service=cart", &got)
-	require.Len(t, got.Exceptions, 1)
-	require.Equal(t, "span", got.Exceptions[0].Source)
-	c.get("/api/v1/exceptions?q=payment+CALL", &got)
-	require.Len(t, got.Exceptions, 1)
-	require.Equal(t, "log", got.Exceptions[0].Source)
-	c.get("/api/v1/exceptions?q="+url.QueryEscape("SocketInputStream.<init>")+"&source=span", &got)
-	require.Len(t, got.Exceptions, 1, "text in the stack trace, as written (JSON escapes < where it stores it)")
+	// Filters: the groups each answers, as service/type/source, and the
+	// first group's count.
+	for _, f := range []struct {
+		query string
+		want  []string
+		count uint64
+	}{
+		{"service=web", []string{"web//span", "web/TypeError/span"}, 1},
+		{"type=TypeError", []string{"web/TypeError/span"}, 1},
+		{"source=log", []string{"cart/" + timeout + "/log"}, 2},
+		{"source=span&service=cart", []string{"cart/" + timeout + "/span"}, 3},
+		{"q=payment+CALL", []string{"cart/" + timeout + "/log"}, 1},
+		// Text in a stack trace as written: the stored JSON keeps < as is.
+		{"source=span&q=" + url.QueryEscape("SocketInputStream.<init>"), []string{"cart/" + timeout + "/span"}, 2},
+		{"q=CONNECT", []string{"cart/" + timeout + "/span"}, 1},
+		{"from=now-4h&service=pay", []string{"pay/Boom/span"}, 1},
+		{"limit=1", []string{"cart/" + timeout + "/span"}, 3},
+	} {
+		c.get("/api/v1/exceptions?"+f.query, &got)
+		var groups []string
+		for _, e := range got.Exceptions {
+			groups = append(groups, e.Service+"/"+e.Type+"/"+e.Source)
+		}
+		require.Equal(t, f.want, groups, f.query)
+		require.Equal(t, f.count, got.Exceptions[0].Count, f.query)
+	}
 	c.get("/api/v1/exceptions?q=CONNECT", &got)
-	require.Len(t, got.Exceptions, 1)
-	require.EqualValues(t, 1, got.Exceptions[0].Count)
-	require.Equal(t, "Connect timed out", got.Exceptions[0].Message)
-	c.get("/api/v1/exceptions?from=now-4h&service=pay", &got)
-	require.Len(t, got.Exceptions, 1)
-	require.Equal(t, "Boom", got.Exceptions[0].Type)
-	c.get("/api/v1/exceptions?limit=1", &got)
-	require.Len(t, got.Exceptions, 1)
+	require.Equal(t, "Connect timed out", got.Exceptions[0].Message, "the message of the latest that matched")
 	c.get("/api/v1/exceptions?service=nobody", &got)
 	require.NotNil(t, got.Exceptions)
 	require.Empty(t, got.Exceptions)

@@ -17,7 +17,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -177,11 +176,7 @@ func TestUIAgainstRealServer(t *testing.T) {
 
 	// An OTLP histogram charted as a quantile: the PromQL the page offers
 	// for Grafana names it as the Prometheus API knows it, and answers.
-	exp, err := otlpmetricgrpc.New(context.Background(), otlpmetricgrpc.WithEndpoint(srv.grpcAddr), otlpmetricgrpc.WithInsecure())
-	require.NoError(t, err)
-	reader := sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(time.Hour))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(resource.NewSchemaless(attribute.String("service.name", "cart"))))
-	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	mp, reader := otlpMeters(t, srv.grpcAddr, sdkmetric.WithResource(resource.NewSchemaless(attribute.String("service.name", "cart"))))
 	dur, err := mp.Meter("net/http").Float64Histogram("http.server.request.duration", metric.WithUnit("s"))
 	require.NoError(t, err)
 	for range 2 { // two cumulative points: a rate
@@ -191,16 +186,7 @@ func TestUIAgainstRealServer(t *testing.T) {
 		require.NoError(t, reader.ForceFlush(context.Background()))
 		time.Sleep(time.Second) // the two points a second apart
 	}
-	eventually(t, "the histogram stored", 30*time.Second, func() (bool, string) {
-		resp, err := http.Get("http://" + srv.httpAddr + "/api/v1/metrics?q=http.server.request.duration")
-		if err != nil {
-			return false, err.Error()
-		}
-		defer resp.Body.Close()
-		var m struct{ Metrics []any }
-		_ = json.NewDecoder(resp.Body).Decode(&m)
-		return len(m.Metrics) == 1, fmt.Sprint(m.Metrics)
-	})
+	eventuallyListed(t, "http://"+srv.httpAddr+"/api/v1/metrics?q=http.server.request.duration", "metrics", 1)
 	require.NoError(t, chromedp.Do(tctx, chromedp.Navigate("http://"+srv.httpAddr+
 		"/#/metrics?name=http.server.request.duration&quantile=0.99&group_by=http.request.method&from=now-5m")))
 	waitJS(t, tctx, "document.getElementById('metric-promql') && document.getElementById('metric-promql').textContent.includes('histogram_quantile')", 20*time.Second)
@@ -227,16 +213,7 @@ func TestUIAgainstRealServer(t *testing.T) {
 	ev.Attributes().PutStr("exception.stacktrace", "java.lang.ArithmeticException: / by zero\n\tat com.example.Pricing.quote(Pricing.java:12)")
 	_, err = client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(td))
 	require.NoError(t, err)
-	eventually(t, "the exception stored", 30*time.Second, func() (bool, string) {
-		resp, err := http.Get("http://" + srv.httpAddr + "/api/v1/exceptions?service=pricing")
-		if err != nil {
-			return false, err.Error()
-		}
-		defer resp.Body.Close()
-		var e struct{ Exceptions []any }
-		_ = json.NewDecoder(resp.Body).Decode(&e)
-		return len(e.Exceptions) == 1, fmt.Sprintf("%d %d groups", resp.StatusCode, len(e.Exceptions))
-	})
+	eventuallyListed(t, "http://"+srv.httpAddr+"/api/v1/exceptions?service=pricing", "exceptions", 1)
 	require.NoError(t, chromedp.Do(tctx, chromedp.Navigate("http://"+srv.httpAddr+"/#/exceptions?service=pricing")))
 	waitJS(t, tctx, "document.querySelectorAll('#exceptions-table tbody tr').length === 1", 20*time.Second)
 	require.NoError(t, chromedp.Do(tctx, chromedp.Click(chromedp.CSS("#exceptions-table tbody tr"))))
@@ -244,4 +221,23 @@ func TestUIAgainstRealServer(t *testing.T) {
 	require.Contains(t, evalJS[string](t, tctx, "document.querySelector('#exception-detail pre.stacktrace').textContent"), "at com.example.Pricing.quote(Pricing.java:12)")
 	require.Contains(t, evalJS[string](t, tctx, "document.querySelector('#exceptions-table tbody').innerText"), "java.lang.ArithmeticException")
 	require.Empty(t, consoleErrors)
+}
+
+// eventuallyListed waits for url to answer a JSON object whose list key
+// has n entries.
+func eventuallyListed(t *testing.T, url, key string, n int) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%d %s at %s", n, key, url), 30*time.Second, func() (bool, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		var body map[string]json.RawMessage
+		var list []json.RawMessage
+		if json.NewDecoder(resp.Body).Decode(&body) == nil {
+			_ = json.Unmarshal(body[key], &list)
+		}
+		return len(list) == n, fmt.Sprintf("%s: %d %s", resp.Status, len(list), key)
+	})
 }

@@ -62,9 +62,7 @@ func PromName(name string, typ uint8, unit string, monotonic, otlp bool) string 
 }
 
 // PromLabel is an OTLP attribute's Prometheus label name.
-func PromLabel(key string) string { return promLabel(key) }
-
-func promLabel(key string) string {
+func PromLabel(key string) string {
 	n, err := labelNamer.Build(key)
 	if err != nil || n == "" {
 		return key
@@ -167,7 +165,7 @@ FROM metric_series GROUP BY metric_name`)
 		if err := keys.Scan(&k); err != nil {
 			return nil, err
 		}
-		if l := promLabel(k); l != k {
+		if l := PromLabel(k); l != k {
 			ix.keys[l] = append(ix.keys[l], k)
 		}
 	}

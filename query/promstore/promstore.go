@@ -183,7 +183,7 @@ func seriesLabels(m seriesMeta, name string) labels.Labels {
 	for i, k := range m.keys {
 		if i < len(m.values) && m.values[i] != "" && k != labels.MetricName {
 			if m.otlp {
-				if k = promLabel(k); seen[k] {
+				if k = PromLabel(k); seen[k] {
 					continue
 				}
 				seen[k] = true
@@ -453,7 +453,7 @@ func (q *querier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms 
 			return nil, nil, err
 		}
 		if otlp == 1 {
-			k = promLabel(k)
+			k = PromLabel(k)
 		}
 		names = append(names, k)
 	}
