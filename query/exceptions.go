@@ -76,6 +76,12 @@ const (
 	logStack   = "attr_values[indexOf(attr_keys, 'exception.stacktrace')]"
 )
 
+// spanText is the text q searches in a recorded exception: its attributes
+// as strings, unescaped from the stored JSON, so that quotes, backslashes
+// and the newlines and tabs of a stack trace are found as typed.
+const spanText = "concat(ex_type, ' ', visitParamExtractString(ev_attrs, 'exception.message'), ' ', " +
+	"visitParamExtractString(ev_attrs, 'exception.stacktrace'))"
+
 // Both sources' queries answer the same columns: service, type, count,
 // distinct messages, first and last time (ns), the latest one's message,
 // stack trace, event attributes (JSON, spans only), trace, span and span
@@ -149,7 +155,7 @@ func (s *Server) listExceptions(c echo.Context) error {
 
 	out := []exceptionJSON{}
 	for _, source := range sources {
-		query, text := spanExceptionsSQL, "ev_attrs"
+		query, text := spanExceptionsSQL, spanText
 		if source == "log" {
 			query, text = logExceptionsSQL, "concat("+logType+", ' ', "+logMessage+", ' ', "+logStack+")"
 		}

@@ -182,8 +182,10 @@ func testExceptions(t *testing.T, c client) {
 		{"source=log", []string{"cart/" + timeout + "/log"}, 2},
 		{"source=span&service=cart", []string{"cart/" + timeout + "/span"}, 3},
 		{"q=payment+CALL", []string{"cart/" + timeout + "/log"}, 1},
-		// Text in a stack trace as written: the stored JSON keeps < as is.
+		// Text in a stack trace as written, though the stored JSON
+		// escapes its newline and tab.
 		{"source=span&q=" + url.QueryEscape("SocketInputStream.<init>"), []string{"cart/" + timeout + "/span"}, 2},
+		{"q=" + url.QueryEscape("read TIMED out\n\tat java.net"), []string{"cart/" + timeout + "/log", "cart/" + timeout + "/span"}, 2},
 		{"q=CONNECT", []string{"cart/" + timeout + "/span"}, 1},
 		{"from=now-4h&service=pay", []string{"pay/Boom/span"}, 1},
 		{"limit=1", []string{"cart/" + timeout + "/span"}, 3},
