@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/meshscope/meshscope/schema"
@@ -259,6 +260,40 @@ func TestJaegerSearchReadsWholeTraces(t *testing.T) {
 			}
 			require.ElementsMatch(t, []string{"web", "cart"}, services, "the root within the margin, not the span beyond it")
 			require.Len(t, res.Data[0].Spans, 1)
+
+			// Every trace of a range: those starting newest within it,
+			// answered whole, from the summaries where they cover it; the
+			// spans of the first trace answered.
+			const t1, t2 = "01000000000000000000000000000000", "02000000000000000000000000000000"
+			for _, r := range []struct {
+				from, to time.Duration
+				limit    int
+				want     []string
+				spans    int
+			}{
+				{-30 * time.Minute, 0, 0, []string{t2, t1}, 1},
+				{-30 * time.Minute, 0, 1, []string{t2}, 1},
+				// Trace 1 starts within this range, its span two hours
+				// ago within the margin.
+				{-61 * time.Minute, -8 * time.Minute, 1, []string{t1}, 3},
+				{-9 * time.Minute, -6 * time.Minute, 0, []string{}, 0},
+			} {
+				u := fmt.Sprintf("/jaeger/api/traces?start=%d&end=%d", testNow.Add(r.from).UnixMicro(), testNow.Add(r.to).UnixMicro())
+				if r.limit > 0 {
+					u += fmt.Sprintf("&limit=%d", r.limit)
+				}
+				api.client.with(t).get(u, &res)
+				require.Equal(t, r.want, jaegerIDs(res.Data), u)
+				if r.spans > 0 {
+					require.Len(t, res.Data[0].Spans, r.spans, u)
+				}
+			}
+			want := 0.0
+			if summaries {
+				want = 4
+			}
+			require.Equal(t, want, testutil.ToFloat64(api.srv.metrics.traceSearch.WithLabelValues("trace_summaries")),
+				"the searches of every trace read the summaries where they cover the range")
 		})
 	}
 }

@@ -6,6 +6,7 @@ package query
 
 import (
 	"cmp"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -26,9 +27,13 @@ type jaegerSearchQuery struct {
 	where    []string
 	args     []any
 	limit    int
+	// spanConds is whether where asks more of a span than its time (a
+	// service, operation, duration or tag).
+	spanConds bool
 }
 
 func (q *jaegerSearchQuery) add(cond string, args ...any) {
+	q.spanConds = q.spanConds || len(q.where) > 0
 	q.where = append(q.where, cond)
 	q.args = append(q.args, args...)
 }
@@ -208,21 +213,7 @@ func (s *Server) jaegerSearch(c echo.Context) error {
 		}
 		return jaegerData(c, traces)
 	}
-	// The traces are picked by their matching spans, newest first, then
-	// read whole.
-	var picked []any
-	err = s.scanAll(ctx, func(scan func(...any) error) error {
-		var id string
-		if err := scan(&id); err != nil {
-			return err
-		}
-		picked = append(picked, hex.EncodeToString([]byte(id)))
-		return nil
-	}, `
-SELECT trace_id FROM (
-    SELECT trace_id, max(start_time_unix_nano) AS last FROM spans
-    WHERE `+strings.Join(q.where, "\n      AND ")+`
-    GROUP BY trace_id ORDER BY last DESC LIMIT ?)`, append(slices.Clone(q.args), q.limit)...)
+	picked, err := s.jaegerPick(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -258,6 +249,45 @@ SELECT min(start), max(end) FROM (
 	// Newest first, as the pick was.
 	slices.SortStableFunc(traces, func(a, b jaegerTrace) int { return cmp.Compare(traceStart(b), traceStart(a)) })
 	return jaegerData(c, traces)
+}
+
+// jaegerPick picks a search's traces (hex ids): those with the newest
+// matching spans. A search of every trace of a range (no service,
+// operation, duration or tag) picks the traces that start newest within
+// it, from the trace summaries where they cover the range (a row per
+// trace and second, not every span of it); other searches, and ranges
+// before the summaries, group the matching spans.
+func (s *Server) jaegerPick(ctx context.Context, q *jaegerSearchQuery) ([]any, error) {
+	newest := "max(start_time_unix_nano)"
+	if !q.spanConds {
+		newest = "min(start_time_unix_nano)"
+	}
+	query := `
+SELECT trace_id FROM (
+    SELECT trace_id, ` + newest + ` AS newest FROM spans
+    WHERE ` + strings.Join(q.where, "\n      AND ") + `
+    GROUP BY trace_id ORDER BY newest DESC LIMIT ?)`
+	table := "spans"
+	if !q.spanConds {
+		if since, ok := s.traceSummariesSince(ctx); ok && !q.from.Before(since) {
+			table, query = schema.TraceSummariesTable.Name, `
+SELECT trace_id FROM (
+    SELECT trace_id, minMerge(start_unix_nano) AS start FROM `+schema.TraceSummariesTable.Name+`
+    WHERE `+q.where[0]+`
+    GROUP BY trace_id ORDER BY start DESC LIMIT ?)`
+		}
+	}
+	s.metrics.traceSearch.WithLabelValues(table).Inc()
+	var picked []any
+	err := s.scanAll(ctx, func(scan func(...any) error) error {
+		var id string
+		if err := scan(&id); err != nil {
+			return err
+		}
+		picked = append(picked, hex.EncodeToString([]byte(id)))
+		return nil
+	}, query, append(slices.Clone(q.args), q.limit)...)
+	return picked, err
 }
 
 func traceStart(t jaegerTrace) uint64 {
