@@ -2,6 +2,7 @@ package query
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/meshscope/meshscope/schema"
 )
 
 // exceptionBuckets is how many counts a group's trend has over the range.
@@ -37,6 +40,11 @@ type exceptionJSON struct {
 	SpanID     string    `json:"span_id"`
 	SpanName   string    `json:"span_name"`
 	Trend      []uint64  `json:"trend"`
+	// New: the group was first seen within the range, as far back as
+	// meshscope has stored exceptions (exception_groups); EverSeen is
+	// when that was. Both only when that history is complete.
+	New      bool       `json:"new"`
+	EverSeen *time.Time `json:"first_seen_ever,omitempty"`
 }
 
 // exceptionEvent is the attributes of an exception event that the list
@@ -49,8 +57,9 @@ type exceptionEvent struct {
 
 // exceptionFilters are the WHERE conditions (and their arguments) the
 // request's filters add to a source's query; the query names the
-// exception's type ex_type and the text q searches text.
-func exceptionFilters(c echo.Context, text string) ([]string, []any) {
+// exception's type ex_type and the text q searches text. newSince, when
+// not zero, keeps the groups first seen since then (new=true).
+func exceptionFilters(c echo.Context, source, text string, newSince time.Time) ([]string, []any) {
 	var where []string
 	var args []any
 	if v := c.QueryParam("service"); v != "" {
@@ -65,13 +74,50 @@ func exceptionFilters(c echo.Context, text string) ([]string, []any) {
 	if v := c.QueryParam("q"); v != "" {
 		where, args = append(where, "positionCaseInsensitiveUTF8("+text+", ?) > 0"), append(args, v)
 	}
+	if !newSince.IsZero() {
+		// GLOBAL: on a cluster the subquery over the Distributed table
+		// runs once, its answer sent to every shard.
+		where = append(where, `(service_name, ex_type) GLOBAL IN (
+    SELECT service_name, type FROM `+schema.ExceptionGroupsTable.Name+`
+    WHERE source = ? GROUP BY service_name, type HAVING minMerge(first_seen) >= ?)`)
+		args = append(args, source, uint64(newSince.UnixNano()))
+	}
 	return where, args
+}
+
+// exceptionHistory is when each group of the list was first seen
+// (exception_groups), keyed by service, type and source.
+func (s *Server) exceptionHistory(ctx context.Context, groups []exceptionJSON) (map[[3]string]time.Time, error) {
+	services := map[string]bool{}
+	var args []any
+	for _, e := range groups {
+		if !services[e.Service] {
+			services[e.Service] = true
+			args = append(args, e.Service)
+		}
+	}
+	out := map[[3]string]time.Time{}
+	if len(args) == 0 {
+		return out, nil
+	}
+	err := s.scanAll(ctx, func(scan func(...any) error) error {
+		var svc, typ, source string
+		var first uint64
+		if err := scan(&svc, &typ, &source, &first); err != nil {
+			return err
+		}
+		out[[3]string{svc, typ, source}] = time.Unix(0, int64(first)).UTC()
+		return nil
+	}, `SELECT service_name, type, source, minMerge(first_seen) FROM `+schema.ExceptionGroupsTable.Name+`
+WHERE service_name IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")+`)
+GROUP BY service_name, type, source`, args...)
+	return out, err
 }
 
 // A logged exception's type, message (the body when it has no
 // exception.message) and stack trace.
 const (
-	logType    = "attr_values[indexOf(attr_keys, 'exception.type')]"
+	logType    = schema.LogExceptionType
 	logMessage = "if(has(attr_keys, 'exception.message'), attr_values[indexOf(attr_keys, 'exception.message')], body)"
 	logStack   = "attr_values[indexOf(attr_keys, 'exception.stacktrace')]"
 )
@@ -96,7 +142,7 @@ const (
 	spanExceptionsSQL = `
 SELECT service_name, ex_type, n, messages, first, last, '', '', attrs, trace, span, span_name, trend.1, trend.2
 FROM (
-  SELECT service_name, visitParamExtractString(ev_attrs, 'exception.type') AS ex_type, count() AS n,
+  SELECT service_name, ` + schema.SpanExceptionType + ` AS ex_type, count() AS n,
          uniqExact(visitParamExtractString(ev_attrs, 'exception.message')) AS messages,
          min(ev_time) AS first, max(ev_time) AS last, argMax(ev_attrs, ev_time) AS attrs,
          argMax(trace_id, ev_time) AS trace, argMax(span_id, ev_time) AS span, argMax(name, ev_time) AS span_name,
@@ -119,7 +165,7 @@ FROM (
          sumMap([toInt32(intDiv(toInt64(intDiv(time_unix_nano, 1000000)) - ?, ?))], [toUInt64(1)]) AS trend
   FROM logs
   WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
-    AND (has(attr_keys, 'exception.type') OR has(attr_keys, 'exception.stacktrace')) %s
+    AND ` + schema.LogHasException + ` %s
   GROUP BY service_name, ex_type
   ORDER BY n DESC, service_name, ex_type
   LIMIT ?
@@ -131,10 +177,14 @@ FROM (
 // each group with its count, distinct messages, first and last time, a
 // trend of counts over the range, and its latest occurrence's message,
 // stack trace and span (whose trace the UI opens). Filters: service,
-// namespace, type, source (span or log), and q (text in the type, message
-// or stack trace).
+// namespace, type, source (span or log), q (text in the type, message
+// or stack trace), and new (only the groups first seen within the range).
 func (s *Server) listExceptions(c echo.Context) error {
 	from, to, limit, err := s.rowsParams(c)
+	if err != nil {
+		return err
+	}
+	onlyNew, err := boolParam(c, "new")
 	if err != nil {
 		return err
 	}
@@ -152,6 +202,20 @@ func (s *Server) listExceptions(c echo.Context) error {
 		return err
 	}
 	defer cancel()
+	// Which groups are new is known once exception_groups holds every
+	// stored exception.
+	known, since, err := s.deps.Store.ExceptionHistoryComplete(ctx)
+	if err != nil {
+		return err
+	}
+	var newSince time.Time
+	if onlyNew {
+		if !known {
+			return badParam("new", "which exceptions are new is not known yet: exception history starts at %s (the upgrade that added it), "+
+				"and exceptions stored before it are kept until retention drops them", since.Format(time.RFC3339))
+		}
+		newSince = from
+	}
 
 	out := []exceptionJSON{}
 	for _, source := range sources {
@@ -159,7 +223,7 @@ func (s *Server) listExceptions(c echo.Context) error {
 		if source == "log" {
 			query, text = logExceptionsSQL, "concat("+logType+", ' ', "+logMessage+", ' ', "+logStack+")"
 		}
-		where, fargs := exceptionFilters(c, text)
+		where, fargs := exceptionFilters(c, source, text, newSince)
 		cond := ""
 		if len(where) > 0 {
 			cond = "AND " + strings.Join(where, " AND ")
@@ -205,7 +269,19 @@ func (s *Server) listExceptions(c echo.Context) error {
 	if len(out) > limit {
 		out = out[:limit]
 	}
+	if known {
+		first, err := s.exceptionHistory(ctx, out)
+		if err != nil {
+			return err
+		}
+		for i := range out {
+			e := &out[i]
+			if at, ok := first[[3]string{e.Service, e.Type, e.Source}]; ok {
+				e.EverSeen, e.New = &at, !at.Before(from)
+			}
+		}
+	}
 	return c.JSON(http.StatusOK, map[string]any{
-		"exceptions": out, "from": from.UTC(), "to": to.UTC(), "bucket_seconds": bucket.Seconds(),
+		"exceptions": out, "from": from.UTC(), "to": to.UTC(), "bucket_seconds": bucket.Seconds(), "new_known": known,
 	})
 }

@@ -96,7 +96,28 @@ func seedExceptions(t *testing.T, st *chstore.Store) {
 func TestExceptions(t *testing.T) {
 	st, _ := chtest.Store(t, "meshscope")
 	seedExceptions(t, st)
-	testExceptions(t, newTestAPI(t, Config{}, Deps{Store: st}).client.with(t))
+	c := newTestAPI(t, Config{}, Deps{Store: st}).client.with(t)
+	testExceptions(t, c)
+
+	// Upgraded to exception history today, exceptions of today stored
+	// before it: which are new is not known.
+	ctx := context.Background()
+	require.NoError(t, st.Conn().Exec(ctx, "TRUNCATE TABLE schema_migrations"))
+	require.NoError(t, st.InsertColumns(ctx, schema.MigrationsTable, []any{
+		[]uint32{1, schema.ExceptionGroupsMigration}, []string{"core tables", "exception groups"},
+		[]time.Time{time.Now().Add(-30 * 24 * time.Hour).Truncate(time.Second), time.Now().Truncate(time.Second)}}))
+	var got struct {
+		Exceptions []exceptionJSON
+		NewKnown   bool `json:"new_known"`
+	}
+	c.get("/api/v1/exceptions", &got)
+	require.False(t, got.NewKnown)
+	require.Len(t, got.Exceptions, 4)
+	for _, e := range got.Exceptions {
+		require.False(t, e.New)
+		require.Nil(t, e.EverSeen)
+	}
+	c.fail("/api/v1/exceptions?new=true", http.StatusBadRequest, "new")
 }
 
 // TestExceptionsOnCluster groups the exceptions of a two-shard cluster
@@ -188,6 +209,11 @@ func testExceptions(t *testing.T, c client) {
 		{"q=" + url.QueryEscape("read TIMED out\n\tat java.net"), []string{"cart/" + timeout + "/log", "cart/" + timeout + "/span"}, 2},
 		{"q=CONNECT", []string{"cart/" + timeout + "/span"}, 1},
 		{"from=now-4h&service=pay", []string{"pay/Boom/span"}, 1},
+		// First seen within the range: cart's recorded timeouts were
+		// first seen 30 minutes ago.
+		{"from=now-27m", []string{"cart/" + timeout + "/span", "web//span", "web/TypeError/span"}, 2},
+		{"from=now-27m&new=true", []string{"web//span", "web/TypeError/span"}, 1},
+		{"new=true&source=log", []string{"cart/" + timeout + "/log"}, 2},
 		{"limit=1", []string{"cart/" + timeout + "/span"}, 3},
 	} {
 		c.get("/api/v1/exceptions?"+f.query, &got)
@@ -198,6 +224,25 @@ func testExceptions(t *testing.T, c client) {
 		require.Equal(t, f.want, groups, f.query)
 		require.Equal(t, f.count, got.Exceptions[0].Count, f.query)
 	}
+	// Which are new: every group of the last hour, none of them seen
+	// before it; over the last 27 minutes, cart's timeouts are not.
+	var marks struct {
+		Exceptions []exceptionJSON
+		NewKnown   bool `json:"new_known"`
+	}
+	c.get("/api/v1/exceptions", &marks)
+	require.True(t, marks.NewKnown)
+	for _, e := range marks.Exceptions {
+		require.True(t, e.New, "%s/%s/%s", e.Service, e.Type, e.Source)
+		require.NotNil(t, e.EverSeen)
+		require.Equal(t, e.FirstSeen, *e.EverSeen, "%s/%s/%s: all of its history in the range", e.Service, e.Type, e.Source)
+	}
+	c.get("/api/v1/exceptions?from=now-27m&service=cart", &marks)
+	require.Len(t, marks.Exceptions, 1)
+	require.False(t, marks.Exceptions[0].New)
+	require.Equal(t, at, *marks.Exceptions[0].EverSeen)
+	require.Equal(t, at.Add(5*time.Minute+time.Millisecond), marks.Exceptions[0].FirstSeen, "the first within the range")
+
 	c.get("/api/v1/exceptions?q=CONNECT", &got)
 	require.Equal(t, "Connect timed out", got.Exceptions[0].Message, "the message of the latest that matched")
 	c.get("/api/v1/exceptions?service=nobody", &got)

@@ -43,12 +43,13 @@ type Table struct {
 }
 
 // View is a materialized view that moves rows from one table into another.
-// Select is rendered per version by the function.
+// Select renders its SELECT for a server; in cluster mode it reads the
+// shard's local table (Table.LocalName).
 type View struct {
 	Name   string
 	To     string
 	Doc    string
-	Select func(v Version) string
+	Select func(o RenderOptions) string
 }
 
 // RenderOptions say how the logical schema maps onto a server.
@@ -170,7 +171,7 @@ func (m View) Statements(o RenderOptions) []string {
 		to += "_local"
 	}
 	return []string{fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s.%s%s TO %s.%s AS\n%s",
-		quoteIdent(o.Database), quoteIdent(m.Name), onCluster(o), quoteIdent(o.Database), quoteIdent(to), m.Select(o.Version))}
+		quoteIdent(o.Database), quoteIdent(m.Name), onCluster(o), quoteIdent(o.Database), quoteIdent(to), m.Select(o))}
 }
 
 // Migration is one step of the schema's history. Migrations are applied in ID

@@ -16,7 +16,7 @@ import (
 
 func runSQL(ctx context.Context, args []string) error {
 	fs := newFlagSet("sql", "Run a read-only query against meshscope's ClickHouse: meshscope sql [options] QUERY\n"+
-		"Tables: spans, logs, metric_series, metric_samples, requests, edges_10s, edges_1m, edges_1h, trace_summaries (docs/schema.md).")
+		"Tables: spans, logs, metric_series, metric_samples, requests, edges_10s, edges_1m, edges_1h, trace_summaries, exception_groups (docs/schema.md).")
 	fs.String("config", "", "YAML file with options (keys are flag names)")
 	dataDir := fs.String("data-dir", "./data", "data dir of a running `meshscope serve` whose managed ClickHouse to query")
 	dsn := fs.String("clickhouse", "", "ClickHouse DSN (clickhouse://user:pass@host:9000/meshscope)")

@@ -24,13 +24,11 @@ var SummariesCoverAll = time.Unix(1, 0).UTC()
 // of each day before it that a backfill rebuilt, as long as those days
 // are consecutive. ok is false before the summaries' migration.
 func (s *Store) TraceSummariesSince(ctx context.Context) (since time.Time, ok bool, err error) {
-	var summaries, core time.Time
-	err = s.conn.QueryRow(ctx, "SELECT maxIf(applied_at, id = ?), maxIf(applied_at, id = 1) FROM schema_migrations",
-		uint32(schema.TraceSummariesMigration)).Scan(&summaries, &core)
-	if err != nil || summaries.Unix() <= 0 {
+	summaries, withCore, err := s.appliedSince(ctx, schema.TraceSummariesMigration)
+	if err != nil || summaries.IsZero() {
 		return time.Time{}, false, err
 	}
-	if summaries.Sub(core) < time.Minute {
+	if withCore {
 		return SummariesCoverAll, true, nil
 	}
 	days, err := s.backfilledDays(ctx)
@@ -42,6 +40,21 @@ func (s *Store) TraceSummariesSince(ctx context.Context) (since time.Time, ok bo
 		since = day
 	}
 	return since, true, nil
+}
+
+// appliedSince is when migration id was recorded (the latest record:
+// several replicas may record it; zero before it), and whether that was
+// within a minute of the core tables' (the database was created with it:
+// serve applies every migration in one pass before it accepts data, so the
+// objects it creates saw every row inserted).
+func (s *Store) appliedSince(ctx context.Context, id int) (at time.Time, withCore bool, err error) {
+	var core time.Time
+	err = s.conn.QueryRow(ctx, "SELECT maxIf(applied_at, id = ?), maxIf(applied_at, id = 1) FROM schema_migrations",
+		uint32(id)).Scan(&at, &core)
+	if err != nil || at.Unix() <= 0 {
+		return time.Time{}, false, err
+	}
+	return at.UTC(), at.Sub(core) < time.Minute, nil
 }
 
 // backfilledDays are the days trace_summary_backfills records (none before

@@ -551,7 +551,9 @@ func TestExceptionsPage(t *testing.T) {
 	p := openPage(t, srv, "#/exceptions")
 	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 2", 20*time.Second)
 	require.Equal(t, []string{"payments", "cart"}, eval[[]string](p, "[...document.querySelectorAll('#exceptions-table tbody tr td:nth-child(2)')].map(e => e.textContent)"))
-	require.Contains(t, eval[string](p, "document.body.innerText"), "10 exceptions in 2 groups")
+	require.Contains(t, eval[string](p, "document.body.innerText"), "10 exceptions in 2 groups, 1 new (first seen in the range)")
+	// The group first seen in the range marked new, the other not.
+	require.Equal(t, []int{0, 1}, eval[[]int](p, "[...document.querySelectorAll('#exceptions-table tbody tr')].map(r => r.querySelectorAll('.badge.exc-new').length)"))
 	// The trend: a bar per bucket with exceptions, the busiest full height.
 	require.Equal(t, 2, eval[int](p, "[...document.querySelectorAll('#exceptions-table tbody tr:first-child svg.trend rect')].filter(r => +r.getAttribute('height') > 0).length"))
 	require.Equal(t, "18.0", eval[string](p, "document.querySelectorAll('#exceptions-table tbody tr:first-child svg.trend rect')[29].getAttribute('height')"))
@@ -563,6 +565,7 @@ func TestExceptionsPage(t *testing.T) {
 	p.do(chromedp.Click(chromedp.CSS("#exceptions-table tbody tr:first-child")))
 	p.waitFor("document.querySelector('#exception-detail pre.stacktrace')", 10*time.Second)
 	require.Contains(t, eval[string](p, "document.querySelector('#exception-detail pre.stacktrace').textContent"), "at com.example.payments.Charge.run(Charge.java:42)")
+	require.Contains(t, eval[string](p, "document.querySelector('#exception-detail').innerText"), "· first seen ")
 	require.Equal(t, "#/traces/4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('#exception-detail nav a').getAttribute('href')"))
 	p.do(chromedp.Click(chromedp.CSS("#exception-detail nav a")))
 	p.waitFor("location.hash === '#/traces/4bf92f3577b34da6a3ce929d0e0e4736'", 10*time.Second)
@@ -580,6 +583,13 @@ func TestExceptionsPage(t *testing.T) {
 	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 2", 10*time.Second)
 	p.do(chromedp.SetValue(chromedp.CSS(".page-view select[name=source]"), "log"), chromedp.Click(chromedp.CSS(".page-view form button[type=submit]")))
 	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 1 && document.querySelector('#exceptions-table tbody td:nth-child(2)').textContent === 'cart'", 10*time.Second)
+	// The new ones only, from either source; then none of payments' is new.
+	p.do(chromedp.SetValue(chromedp.CSS(".page-view select[name=source]"), ""), chromedp.Click(chromedp.CSS(".page-view input[name=new]")),
+		chromedp.Click(chromedp.CSS(".page-view form button[type=submit]")))
+	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 1 && document.querySelector('#exceptions-table tbody td:nth-child(2)').textContent === 'cart'", 10*time.Second)
+	p.do(chromedp.Navigate(srv.URL + "/#/exceptions?service=payments&new=true"))
+	p.waitFor("document.body.innerText.includes('No exceptions first seen in the range.')", 10*time.Second)
+	require.True(t, eval[bool](p, "document.querySelector('.page-view input[name=new]').checked"))
 	p.do(chromedp.Navigate(srv.URL + "/#/exceptions?service=nobody"))
 	p.waitFor("document.body.innerText.includes('No exceptions recorded in the range.')", 10*time.Second)
 	require.Empty(t, p.consoleErrors())

@@ -150,14 +150,16 @@ func (f *FakeServer) logs(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"logs": out})
 }
 
-// exceptions answers two groups, one of them in the fake's trace,
-// filtered by service and text as the API filters them.
+// exceptions answers two groups, one of them in the fake's trace, the
+// other new, filtered by service, source, text and newness as the API
+// filters them.
 func (f *FakeServer) exceptions(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
 	group := func(svc, typ, msg, stack, trace string, count int, trend []int) map[string]any {
 		return map[string]any{"service": svc, "type": typ, "source": "span", "count": count, "messages": 1,
 			"first_seen": now.Add(-50 * time.Minute).Format(time.RFC3339Nano), "last_seen": now.Add(-5 * time.Second).Format(time.RFC3339Nano),
-			"message": msg, "stacktrace": stack, "escaped": true, "trace_id": trace, "span_id": "c3", "span_name": "POST /charge", "trend": trend}
+			"message": msg, "stacktrace": stack, "escaped": true, "trace_id": trace, "span_id": "c3", "span_name": "POST /charge", "trend": trend,
+			"new": false, "first_seen_ever": now.Add(-72 * time.Hour).Format(time.RFC3339Nano)}
 	}
 	trend := make([]int, 30)
 	trend[29] = 7
@@ -168,15 +170,17 @@ func (f *FakeServer) exceptions(w http.ResponseWriter, r *http.Request) {
 		group("cart", "TypeError", "Cannot read properties of undefined (reading 'id')", "", "", 1, make([]int, 30)),
 	}
 	all[1]["source"] = "log"
+	all[1]["new"], all[1]["first_seen_ever"] = true, all[1]["first_seen"]
 	q := r.URL.Query()
 	out := []map[string]any{}
 	for _, e := range all {
 		if (q.Get("service") == "" || q.Get("service") == e["service"]) && (q.Get("source") == "" || q.Get("source") == e["source"]) &&
-			strings.Contains(strings.ToLower(e["type"].(string)+" "+e["message"].(string)), strings.ToLower(q.Get("q"))) {
+			strings.Contains(strings.ToLower(e["type"].(string)+" "+e["message"].(string)), strings.ToLower(q.Get("q"))) &&
+			(q.Get("new") != "true" || e["new"] == true) {
 			out = append(out, e)
 		}
 	}
-	writeJSON(w, map[string]any{"exceptions": out, "bucket_seconds": 120})
+	writeJSON(w, map[string]any{"exceptions": out, "bucket_seconds": 120, "new_known": true})
 }
 
 func (f *FakeServer) requests(w http.ResponseWriter, r *http.Request) {

@@ -419,3 +419,47 @@ ORDER BY day;
 CREATE TABLE IF NOT EXISTS `meshscope`.`trace_summary_backfills` ON CLUSTER `meshscope` AS `meshscope`.`trace_summary_backfills_local`
 ENGINE = Distributed(`meshscope`, `meshscope`, `trace_summary_backfills_local`, rand());
 
+-- migration 8: exception groups
+CREATE TABLE IF NOT EXISTS `meshscope`.`exception_groups_local` ON CLUSTER `meshscope`
+(
+    `service_namespace` String,
+    `service_name` String,
+    `type` String,
+    `source` String,
+    `first_seen` AggregateFunction(min, UInt64),
+    `last_seen` AggregateFunction(max, UInt64),
+    `occurrences` AggregateFunction(count)
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/meshscope/exception_groups_local', '{replica}')
+ORDER BY (service_name, type, source, service_namespace);
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`exception_groups` ON CLUSTER `meshscope` AS `meshscope`.`exception_groups_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `exception_groups_local`, cityHash64(service_name, type));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `meshscope`.`exception_groups_spans_mv` ON CLUSTER `meshscope` TO `meshscope`.`exception_groups_local` AS
+SELECT
+    service_namespace,
+    service_name,
+    CAST(visitParamExtractString(ev_attrs, 'exception.type') AS String) AS type,
+    'span' AS source,
+    minState(ev_time) AS first_seen,
+    maxState(ev_time) AS last_seen,
+    countState() AS occurrences
+FROM `meshscope`.`spans_local`
+ARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano AS ev_time
+WHERE ev_name = 'exception'
+GROUP BY service_namespace, service_name, type;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `meshscope`.`exception_groups_logs_mv` ON CLUSTER `meshscope` TO `meshscope`.`exception_groups_local` AS
+SELECT
+    service_namespace,
+    service_name,
+    CAST(attr_values[indexOf(attr_keys, 'exception.type')] AS String) AS type,
+    'log' AS source,
+    minState(time_unix_nano) AS first_seen,
+    maxState(time_unix_nano) AS last_seen,
+    countState() AS occurrences
+FROM `meshscope`.`logs_local`
+WHERE (has(attr_keys, 'exception.type') OR has(attr_keys, 'exception.stacktrace'))
+GROUP BY service_namespace, service_name, type;
+

@@ -401,3 +401,44 @@ CREATE TABLE IF NOT EXISTS `meshscope`.`trace_summary_backfills`
 ENGINE = MergeTree()
 ORDER BY day;
 
+-- migration 8: exception groups
+CREATE TABLE IF NOT EXISTS `meshscope`.`exception_groups`
+(
+    `service_namespace` LowCardinality(String),
+    `service_name` LowCardinality(String),
+    `type` String,
+    `source` LowCardinality(String),
+    `first_seen` AggregateFunction(min, UInt64),
+    `last_seen` AggregateFunction(max, UInt64),
+    `occurrences` AggregateFunction(count)
+)
+ENGINE = AggregatingMergeTree()
+ORDER BY (service_name, type, source, service_namespace);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `meshscope`.`exception_groups_spans_mv` TO `meshscope`.`exception_groups` AS
+SELECT
+    service_namespace,
+    service_name,
+    CAST(visitParamExtractString(ev_attrs, 'exception.type') AS String) AS type,
+    'span' AS source,
+    minState(ev_time) AS first_seen,
+    maxState(ev_time) AS last_seen,
+    countState() AS occurrences
+FROM `meshscope`.`spans`
+ARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano AS ev_time
+WHERE ev_name = 'exception'
+GROUP BY service_namespace, service_name, type;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `meshscope`.`exception_groups_logs_mv` TO `meshscope`.`exception_groups` AS
+SELECT
+    service_namespace,
+    service_name,
+    CAST(attr_values[indexOf(attr_keys, 'exception.type')] AS String) AS type,
+    'log' AS source,
+    minState(time_unix_nano) AS first_seen,
+    maxState(time_unix_nano) AS last_seen,
+    countState() AS occurrences
+FROM `meshscope`.`logs`
+WHERE (has(attr_keys, 'exception.type') OR has(attr_keys, 'exception.stacktrace'))
+GROUP BY service_namespace, service_name, type;
+

@@ -157,6 +157,8 @@ export interface SearchPage {
   select: HTMLSelectElement;
   selectLabel: string;
   selectAfter?: string;
+  /** Checkboxes after the inputs, by name and label: "true" under the name when checked, else "". */
+  checks?: Record<string, string>;
   /** Searches with the form's values (the select's under its name) and returns what shows below the form. */
   run: (q: Record<string, string>) => Promise<Node[]>;
 }
@@ -166,11 +168,17 @@ export function renderSearchPage(root: HTMLElement, params: Record<string, strin
   const inputs: Record<string, HTMLInputElement> = {};
   for (const n of p.names) inputs[n] = h("input", { name: n, value: params[n] ?? p.defaults?.[n] ?? "" });
   p.select.value = params[p.select.name] ?? "";
+  const checks: Record<string, HTMLInputElement> = {};
+  for (const n of Object.keys(p.checks ?? {})) {
+    checks[n] = h("input", { type: "checkbox", name: n }) as HTMLInputElement;
+    checks[n].checked = params[n] === "true";
+  }
   const out = h("div", { "aria-live": "polite" });
   const search = async () => {
     out.replaceChildren(h("p", { class: "muted" }, "Searching…"));
     const q: Record<string, string> = { [p.select.name]: p.select.value };
     for (const n of p.names) q[n] = inputs[n]!.value.trim();
+    for (const [n, box] of Object.entries(checks)) q[n] = box.checked ? "true" : "";
     try {
       out.replaceChildren(...(await p.run(q)));
     } catch (err) {
@@ -183,6 +191,7 @@ export function renderSearchPage(root: HTMLElement, params: Record<string, strin
     if (n === p.selectAfter) fields.push(field(p.selectLabel, p.select));
   }
   if (!p.selectAfter) fields.push(field(p.selectLabel, p.select));
+  for (const [n, label] of Object.entries(p.checks ?? {})) fields.push(field(label, checks[n]!));
   const form = h(
     "form",
     { class: "toolbar wrap", onsubmit: (ev: Event) => (ev.preventDefault(), void search()) },

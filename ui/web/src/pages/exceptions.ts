@@ -25,6 +25,9 @@ export interface ExceptionGroup {
   span_id: string;
   span_name: string;
   trend: number[];
+  /** First seen within the range (when the response's new_known). */
+  new: boolean;
+  first_seen_ever?: string;
 }
 
 /** A bar per bucket of the range, scaled to the busiest bucket. */
@@ -38,8 +41,18 @@ function trendBars(trend: number[], w = 90, ht = 18): SVGElement {
   return svg("svg", { class: "trend", width: w, height: ht, viewBox: `0 0 ${w} ${ht}`, role: "img", "aria-label": `trend, at most ${top} per bucket` }, ...bars);
 }
 
+/** A "new" mark for a group first seen within the range. */
+export function newBadge(e: ExceptionGroup): HTMLElement | string {
+  return e.new ? h("span", { class: "badge exc-new", title: `first seen ${e.first_seen_ever ? new Date(e.first_seen_ever).toLocaleString() : "in the range"}` }, "new") : "";
+}
+
 function typeCell(e: ExceptionGroup): HTMLElement {
-  return h("span", { class: "exc-type" }, h("code", {}, e.type || "(no type)"), h("span", { class: "muted exc-msg", title: e.message }, e.message));
+  return h(
+    "span",
+    { class: "exc-type" },
+    h("span", {}, newBadge(e), h("code", {}, e.type || "(no type)")),
+    h("span", { class: "muted exc-msg", title: e.message }, e.message),
+  );
 }
 
 function ago(iso: string): HTMLElement {
@@ -73,7 +86,18 @@ function details(e: ExceptionGroup): HTMLElement {
       e.trace_id ? h("a", { href: logsHref(e.trace_id, lastNs, lastNs) }, "Logs of that trace") : "",
       h("a", { href: `#/traces?service=${encodeURIComponent(e.service)}&error=true` }, `Failed traces of ${e.service}`),
     ),
-    h("p", { class: "muted" }, [`${e.count} in the range`, `${e.messages} distinct ${e.messages === 1 ? "message" : "messages"}`, e.escaped ? "escaped its span" : ""].filter(Boolean).join(" · ")),
+    h(
+      "p",
+      { class: "muted" },
+      [
+        `${e.count} in the range`,
+        `${e.messages} distinct ${e.messages === 1 ? "message" : "messages"}`,
+        e.escaped ? "escaped its span" : "",
+        e.first_seen_ever ? `first seen ${new Date(e.first_seen_ever).toLocaleString()}${e.new ? " (new in the range)" : ""}` : "",
+      ]
+        .filter(Boolean)
+        .join(" · "),
+    ),
   );
 }
 
@@ -96,14 +120,20 @@ export function renderExceptions(root: HTMLElement, params: Record<string, strin
     select: source,
     selectLabel: "source",
     selectAfter: "service",
+    checks: { new: "New in the range only" },
     run: async (q) => {
-      const r = await getJSON<{ exceptions: ExceptionGroup[] | null; bucket_seconds: number }>("exceptions", q);
+      const r = await getJSON<{ exceptions: ExceptionGroup[] | null; bucket_seconds: number; new_known: boolean }>("exceptions", q);
       const rows = r.exceptions ?? [];
       const total = rows.reduce((s, e) => s + e.count, 0);
+      const fresh = rows.filter((e) => e.new).length;
       const bucket = r.bucket_seconds >= 60 ? `${Math.round(r.bucket_seconds / 60)} min` : `${Math.round(r.bucket_seconds)} s`;
       const summary = rows.length
-        ? `${total} exceptions in ${rows.length} ${rows.length === 1 ? "group" : "groups"}; trend bars are ${bucket} each. Select one for its latest stack trace.`
-        : "No exceptions recorded in the range.";
+        ? `${total} exceptions in ${rows.length} ${rows.length === 1 ? "group" : "groups"}` +
+          (r.new_known ? `, ${fresh} new (first seen in the range)` : "") +
+          `; trend bars are ${bucket} each. Select one for its latest stack trace.`
+        : q.new === "true"
+          ? "No exceptions first seen in the range."
+          : "No exceptions recorded in the range.";
       // Every group's exceptions together, bucket by bucket, above the table.
       const all = new Array<number>(rows[0]?.trend.length ?? 0).fill(0);
       for (const e of rows) e.trend.forEach((n, i) => (all[i] = (all[i] ?? 0) + n));

@@ -8,7 +8,7 @@ import { lineChart } from "../charts";
 import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
 import type { GraphEdge, GraphNode, ServiceDetail } from "../types";
 import { panelHeader, panelRange, showPanel, type PanelContext } from "./panel";
-import type { ExceptionGroup } from "../pages/exceptions";
+import { newBadge, type ExceptionGroup } from "../pages/exceptions";
 import type { LogRecord } from "../pages/logs";
 import { newSLOHref } from "../pages/sloform";
 import { sloOnNode, sloSection } from "./slos";
@@ -181,6 +181,7 @@ async function loadExceptions(box: HTMLElement, ctx: PanelContext, n: GraphNode)
           {},
           h("strong", {}, fmtCount(e.count)),
           " ",
+          newBadge(e),
           h("code", { title: e.message }, e.type || "(no type)"),
           e.source === "log" ? h("span", { class: "muted" }, " logged") : "",
           e.trace_id ? " " : "",
