@@ -2,9 +2,16 @@
 // placed neighbours (or in its namespace's cluster), then a bounded number of
 // ForceAtlas2 iterations run in a web worker on the new nodes only, with every
 // other node fixed. Positions are remembered per view in localStorage.
+//
+// The layered mode instead places every node by the direction of its calls
+// (layered.ts), again whenever nodes are added; nodes moved by hand stay.
 
 import type Graph from "graphology";
+import { layeredPositions } from "./layered";
 import type { LayoutRequest, LayoutResponse } from "./layout-worker";
+
+/** How nodes are placed: "" (force, stable) or "layered". */
+export type LayoutMode = "" | "layered";
 
 declare const __LAYOUT_WORKER_URL__: string;
 
@@ -96,6 +103,9 @@ export class Layout {
   /** Time the last refinement spent in the worker. */
   lastWorkerMs = -1;
   private anchors = new Map<string, { x: number; y: number; count: number }>();
+  mode: LayoutMode = "";
+  /** Time the last layered placement took on the main thread. */
+  lastLayeredMs = -1;
 
   /** current returns the graph that refinements apply to when they finish. */
   constructor(
@@ -124,6 +134,10 @@ export class Layout {
    * the ids that got a fresh (not remembered) position.
    */
   place(graph: Graph, ids: string[]): string[] {
+    if (this.mode === "layered") {
+      if (ids.length) this.placeLayered(graph);
+      return [];
+    }
     const placed = new Set<string>();
     const fresh: string[] = [];
     const todo = new Set(ids);
@@ -180,6 +194,28 @@ export class Layout {
       fresh.push(id);
     }
     return fresh;
+  }
+
+  /** Places every node of graph but those moved by hand in layers. */
+  private placeLayered(graph: Graph): void {
+    const t0 = performance.now();
+    const edges: [string, string][] = [];
+    graph.forEachEdge((_e, _a, s, t) => {
+      edges.push([s, t]);
+    });
+    const pos = layeredPositions(graph.nodes(), edges);
+    graph.updateEachNodeAttributes(
+      (id, a) => {
+        const p = pos.get(id);
+        if (p && !a["pinned"]) {
+          a["x"] = p[0];
+          a["y"] = p[1];
+        }
+        return a;
+      },
+      { attributes: ["x", "y"] },
+    );
+    this.lastLayeredMs = performance.now() - t0;
   }
 
   private placedNeighbours(graph: Graph, id: string, todo: Set<string>): XY[] {

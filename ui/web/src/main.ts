@@ -25,6 +25,7 @@ import { chartCount } from "./charts";
 import { parseQuery } from "./query";
 import { edgeLabelText, Renderer } from "./renderer";
 import { baseSeconds, type EdgeLabels, formatHash, parseHash, rangeSeconds, rfc3339, type ViewState } from "./state";
+import type { LayoutMode } from "./layout";
 import { GraphStore } from "./store";
 import { GraphStream, type StreamStatus } from "./stream";
 import type { Granularity, GraphEdge, MeshGraph, ServerMessage } from "./types";
@@ -42,6 +43,8 @@ export interface TestHooks {
   lastRenderMs(): number;
   /** Time the last layout refinement spent in the worker. */
   layoutMs(): number;
+  /** Time the last layered placement of every node took. */
+  layeredMs(): number;
   /** The camera zoom ratio (1 shows the whole graph). */
   cameraRatio(): number;
   /** The current graph exported as "svg", "json" or "dot" text. */
@@ -88,7 +91,7 @@ const REPLAY_STEPS = 24;
 const SLO_REFRESH_MS = 15_000;
 
 function viewKey(s: ViewState): string {
-  return s.granularity + (s.group ? "+ns" : "");
+  return s.granularity + (s.group ? "+ns" : "") + (s.layout ? "+" + s.layout : "");
 }
 
 class App {
@@ -149,6 +152,12 @@ class App {
     h("option", { value: "errors" }, "Label: error rate"),
     h("option", { value: "p99" }, "Label: p99"),
   );
+  private readonly layoutSel = h(
+    "select",
+    { id: "layout", "aria-label": "Layout", title: "Force: nodes stay where they are placed. Layered: callers left of their callees." },
+    h("option", { value: "" }, "Layout: force"),
+    h("option", { value: "layered" }, "Layout: layered"),
+  );
   private readonly range = h("select", { id: "range", "aria-label": "Time range" });
   private readonly rangeFrom = h("input", { id: "range-from", type: "datetime-local", "aria-label": "Range start" });
   private readonly rangeTo = h("input", { id: "range-to", type: "datetime-local", "aria-label": "Range end" });
@@ -168,6 +177,7 @@ class App {
     this.state = parseHash(location.hash);
     this.store = new GraphStore(viewKey(this.state));
     this.store.grouped = this.state.group;
+    this.store.layout.mode = this.state.layout;
     this.store.inPlace = true;
     this.buildDOM(root);
     this.renderer = new Renderer(this.graphEl, this.store.graph, {
@@ -251,6 +261,7 @@ class App {
       this.writeHash();
     });
     this.groupNs.addEventListener("change", () => this.setGroup(this.groupNs.checked));
+    this.layoutSel.addEventListener("change", () => this.setLayout(this.layoutSel.value as LayoutMode));
     this.animate.addEventListener("change", () => {
       this.state.animate = this.animate.checked;
       this.updateAnimation();
@@ -325,10 +336,10 @@ class App {
     );
     const toolbar2 = h(
       "div",
-      { class: "toolbar", role: "search", "aria-label": "Find" },
-      this.find,
-      h("label", { class: "inline" }, this.hideOthers, "Hide others"),
-      this.findInfo,
+      { class: "toolbar" },
+      h("span", { class: "group", role: "search", "aria-label": "Find" }, this.find, h("label", { class: "inline" }, this.hideOthers, "Hide others"), this.findInfo),
+      h("span", { class: "spacer" }),
+      this.layoutSel,
     );
     this.renderLegend();
     const wrap = h("div", { class: "graph-wrap" }, this.graphEl, this.legend, this.panel);
@@ -360,6 +371,7 @@ class App {
     this.groupNs.checked = s.group;
     this.animate.checked = s.animate;
     this.edgeLabels.value = s.edgeLabels;
+    this.layoutSel.value = s.layout;
     this.renderer?.setEdgeLabels(s.edgeLabels);
     this.range.value = ["live", "15m", "1h", "6h", "24h", "custom"].includes(s.range) ? s.range : "live";
     this.customBox.hidden = s.range !== "custom";
@@ -424,6 +436,11 @@ class App {
     if (prev.group !== next.group) {
       this.store.grouped = next.group;
       this.store.setView(viewKey(next));
+    }
+    if (prev.layout !== next.layout) {
+      this.store.layout.mode = next.layout;
+      this.store.setView(viewKey(next));
+      this.store.relayout();
     }
     const selectionChanged = prev.selected !== next.selected || prev.edge !== next.edge;
     if (selectionChanged) {
@@ -788,6 +805,16 @@ class App {
     this.writeHash();
   }
 
+  private setLayout(mode: LayoutMode): void {
+    this.state.layout = mode;
+    this.store.layout.mode = mode;
+    this.store.setView(viewKey(this.state));
+    this.store.relayout();
+    this.renderer.fit();
+    void this.waitRender();
+    this.writeHash();
+  }
+
   private setRange(r: string): void {
     this.state.range = r;
     if (r === "custom") {
@@ -1031,6 +1058,7 @@ class App {
       lastApplySyncMs: () => app.lastApplySync,
       lastRenderMs: () => app.renderer.lastRenderMs,
       layoutMs: () => app.store.layout.lastWorkerMs,
+      layeredMs: () => app.store.layout.lastLayeredMs,
       cameraRatio: () => app.renderer.sigma.getCamera().ratio,
       exportText: (kind) => (kind === "svg" ? toSVG(app.store.graph) : kind === "dot" ? toDOT(app.store.graph) : toJSON(app.store.graph, app.exportMeta())),
       exportPNG: () =>

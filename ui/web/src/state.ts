@@ -1,8 +1,9 @@
 // The view state kept in the URL hash, so every view is bookmarkable:
-//   #/graph?g=service&ns=shop,pay&q=rps>10&hide=1&group=1&sel=ID&edge=ID&range=1h&anim=1&el=p99
+//   #/graph?g=service&ns=shop,pay&q=rps>10&hide=1&group=1&sel=ID&edge=ID&range=1h&anim=1&el=p99&layout=layered
 //   #/sql  #/traces  #/traces/TRACE_ID  #/requests?destination=ID  #/logs?trace_id=ID  #/exceptions?service=NAME
 //   #/metrics  #/slos  #/table
 
+import type { LayoutMode } from "./layout";
 import type { Granularity } from "./types";
 
 export type Page = "graph" | "table" | "sql" | "traces" | "requests" | "logs" | "exceptions" | "metrics" | "slos";
@@ -35,12 +36,14 @@ export interface ViewState {
   animate: boolean;
   /** Edge labels. */
   edgeLabels: EdgeLabels;
+  /** Node placement: "" (force, stable) or "layered" (callers left of callees). */
+  layout: LayoutMode;
   /** Other parameters, for pages such as requests and traces. */
   params: Record<string, string>;
 }
 
 const pages: Page[] = ["graph", "table", "sql", "traces", "requests", "logs", "exceptions", "metrics", "slos"];
-const known = new Set(["g", "ns", "q", "hide", "group", "sel", "edge", "range", "from", "to", "diff", "base_from", "base_to", "replay", "anim", "el"]);
+const known = new Set(["g", "ns", "q", "hide", "group", "sel", "edge", "range", "from", "to", "diff", "base_from", "base_to", "replay", "anim", "el", "layout"]);
 
 export function defaultState(): ViewState {
   return {
@@ -62,6 +65,7 @@ export function defaultState(): ViewState {
     replay: false,
     animate: false,
     edgeLabels: "",
+    layout: "",
     params: {},
   };
 }
@@ -94,6 +98,7 @@ export function parseHash(hash: string): ViewState {
   s.animate = qs.get("anim") === "1";
   const el = (qs.get("el") ?? "") as EdgeLabels;
   s.edgeLabels = edgeLabelModes.includes(el) ? el : "";
+  s.layout = qs.get("layout") === "layered" ? "layered" : "";
   // Pages other than the graph read their own parameters, from and to
   // among them, which the graph's state also knows.
   for (const [k, v] of qs) if (!known.has(k) || (s.page !== "graph" && s.page !== "table")) s.params[k] = v;
@@ -123,6 +128,7 @@ export function formatHash(s: ViewState): string {
   if (s.replay) qs.set("replay", "1");
   if (s.animate) qs.set("anim", "1");
   if (s.edgeLabels) qs.set("el", s.edgeLabels);
+  if (s.layout) qs.set("layout", s.layout);
   for (const [k, v] of Object.entries(s.params)) if (v) qs.set(k, v);
   const path = s.page + (s.sub ? "/" + s.sub.split("/").map(encodeURIComponent).join("/") : "");
   const q = qs.toString().replace(/%2F/g, "/").replace(/%2C/g, ",").replace(/%3E/g, ">").replace(/%3C/g, "<").replace(/%3A/g, ":");

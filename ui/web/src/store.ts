@@ -232,9 +232,18 @@ export class GraphStore {
     return new Graph({ type: "directed", multi: false, allowSelfLoops: true });
   }
 
-  /** Switches the remembered-positions view (granularity, grouping). */
+  /** Switches the remembered-positions view (granularity, grouping, layout). */
   setView(view: string): void {
     this.layout.setView(view);
+  }
+
+  /** Places every node again (after the layout mode changed). */
+  relayout(): void {
+    const g = this.graph;
+    this.layout.cancel();
+    const seeded = this.layout.place(g, g.nodes());
+    this.layout.refine(g, seeded, () => this.onSettled());
+    this.onChange();
   }
 
   /**

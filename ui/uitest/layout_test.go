@@ -1,0 +1,64 @@
+package uitest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The layered layout: callers left of their callees, chosen from the
+// toolbar or the address, placed again when nodes arrive; the force
+// layout's positions come back when it is chosen again.
+func TestLayeredLayout(t *testing.T) {
+	demo := DemoGraph()
+	srv := NewFakeServer(t, demo)
+	p := openPage(t, srv, "#/graph")
+	p.waitReady(20 * time.Second)
+	force := p.positions()
+
+	// leftToRight checks that every edge of g runs from left to right.
+	leftToRight := func(g Graph, pos map[string][2]float64) {
+		t.Helper()
+		for _, e := range g.Edges {
+			s, ok1 := pos[e.Source]
+			d, ok2 := pos[e.Target]
+			require.True(t, ok1 && ok2, e.ID)
+			require.Less(t, s[0], d[0], "edge %s runs right to left", e.ID)
+		}
+	}
+	p.setSelect("layout", "layered")
+	require.Contains(t, eval[string](p, "location.hash"), "layout=layered")
+	layered := p.positions()
+	require.Len(t, layered, len(demo.Nodes))
+	leftToRight(demo, layered)
+	require.GreaterOrEqual(t, eval[float64](p, "window.meshscope.layeredMs()"), 0.0)
+
+	// A node the mesh gains: placed again, every edge still left to right.
+	wishlist := ServiceNode("shop", "wishlist", "healthy", 12, 0)
+	toWishlist := MakeEdge("service:shop/web", wishlist.ID, "http", 12, 0, 3)
+	seq := srv.SendDelta(Delta{NodesAdded: []Node{wishlist}, EdgesAdded: []Edge{toWishlist}})
+	p.waitFor(fmt.Sprintf("window.meshscope.lastSeq() === %d && window.meshscope.ready", seq), 20*time.Second)
+	grown := srv.Graph()
+	leftToRight(grown, p.positions())
+
+	// Force again: the positions it had, as remembered (to 0.01), the new
+	// node placed by it.
+	p.setSelect("layout", "")
+	require.NotContains(t, eval[string](p, "location.hash"), "layout=")
+	back := p.positions()
+	for id, xy := range force {
+		require.InDelta(t, xy[0], back[id][0], 0.006, "node %s moved", id)
+		require.InDelta(t, xy[1], back[id][1], 0.006, "node %s moved", id)
+	}
+	require.Contains(t, back, wishlist.ID)
+
+	// From the address: the same picture, the control showing it.
+	p2 := openPage(t, srv, "#/graph?layout=layered")
+	p2.waitReady(20 * time.Second)
+	require.Equal(t, "layered", eval[string](p2, "document.getElementById('layout').value"))
+	leftToRight(grown, p2.positions())
+	require.Empty(t, p.consoleErrors())
+	require.Empty(t, p2.consoleErrors())
+}
