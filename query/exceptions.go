@@ -211,8 +211,8 @@ func (s *Server) listExceptions(c echo.Context) error {
 	var newSince time.Time
 	if onlyNew {
 		if !known {
-			return badParam("new", "which exceptions are new is not known yet: exception history starts at %s (the upgrade that added it), "+
-				"and exceptions stored before it are kept until retention drops them", since.Format(time.RFC3339))
+			return badParam("new", "which exceptions are new is not known yet: exception history starts at %s (the upgrade that added it); "+
+				"meshscope backfill exception-groups adds the exceptions stored before it", since.Format(time.RFC3339))
 		}
 		newSince = from
 	}

@@ -44,9 +44,23 @@ const (
 	LogHasException = "(has(attr_keys, 'exception.type') OR has(attr_keys, 'exception.stacktrace'))"
 )
 
-// exceptionGroupsSelect is a view's SELECT: from (the source table's
-// rows, with ARRAY JOIN or WHERE), the type's expression, the time column.
-func exceptionGroupsSelect(source, from, typ, at string) string {
+// ExceptionGroupsSelect is the SELECT that groups the exceptions of source
+// ("span": events of the spans table; "log": records of the logs table)
+// as exception_groups' columns, in order. table is the source table's name
+// in the database (the shard's local table for a view), where, when given,
+// a further condition over its columns. The views insert what it gives;
+// a backfill inserts it for the rows stored before them.
+func ExceptionGroupsSelect(o RenderOptions, source, table, where string) string {
+	from := quoteIdent(o.Database) + "." + quoteIdent(table)
+	typ, at, cond := SpanExceptionType, "ev_time", "ev_name = 'exception'"
+	if source == "span" {
+		from += "\nARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano AS ev_time"
+	} else {
+		typ, at, cond = LogExceptionType, "time_unix_nano", LogHasException
+	}
+	if where != "" {
+		cond += " AND " + where
+	}
 	// CAST: on servers with LowCardinality the source's service columns
 	// are LowCardinality(String), as the table's are; the type is a plain
 	// String in both.
@@ -59,12 +73,30 @@ func exceptionGroupsSelect(source, from, typ, at string) string {
     maxState(%s) AS last_seen,
     countState() AS occurrences
 FROM %s
-GROUP BY service_namespace, service_name, type`, typ, source, at, at, from)
+WHERE %s
+GROUP BY service_namespace, service_name, type`, typ, source, at, at, from, cond)
+}
+
+// ExceptionGroupBackfillsTable records that `meshscope backfill
+// exception-groups` added the exceptions stored before exception_groups
+// existed, in a database upgraded to it.
+var ExceptionGroupBackfillsTable = Table{
+	Name: "exception_group_backfills",
+	Doc:  "One row per completed `meshscope backfill exception-groups`: exception_groups then holds the exceptions stored before upto (its migration's time) too.",
+	Columns: []Column{
+		{Name: "upto", Type: "DateTime", Doc: "the exceptions stored before this time were added (exception_groups' migration)"},
+		{Name: "backfilled_at", Type: "DateTime", Doc: "when"},
+	},
+	Engine:  "MergeTree",
+	OrderBy: "upto",
 }
 
 // ExceptionGroupsMigration is the id of the migration that creates
 // exception_groups; its applied_at is where the table's coverage starts.
 const ExceptionGroupsMigration = 8
+
+// exceptionGroupBackfillsMigration creates exception_group_backfills.
+const exceptionGroupBackfillsMigration = 9
 
 func init() {
 	Register(Migration{ID: ExceptionGroupsMigration, Name: "exception groups", Objects: []Object{
@@ -72,15 +104,13 @@ func init() {
 		View{Name: "exception_groups_spans_mv", To: ExceptionGroupsTable.Name,
 			Doc: "The exception events of spans, per service and exception.type.",
 			Select: func(o RenderOptions) string {
-				from := fmt.Sprintf("%s.%s\nARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano AS ev_time\nWHERE ev_name = 'exception'",
-					quoteIdent(o.Database), quoteIdent(SpansTable.LocalName(o)))
-				return exceptionGroupsSelect("span", from, SpanExceptionType, "ev_time")
+				return ExceptionGroupsSelect(o, "span", SpansTable.LocalName(o), "")
 			}},
 		View{Name: "exception_groups_logs_mv", To: ExceptionGroupsTable.Name,
 			Doc: "The log records with exception attributes, per service and exception.type.",
 			Select: func(o RenderOptions) string {
-				from := fmt.Sprintf("%s.%s\nWHERE %s", quoteIdent(o.Database), quoteIdent(LogsTable.LocalName(o)), LogHasException)
-				return exceptionGroupsSelect("log", from, LogExceptionType, "time_unix_nano")
+				return ExceptionGroupsSelect(o, "log", LogsTable.LocalName(o), "")
 			}},
 	}})
+	Register(Migration{ID: exceptionGroupBackfillsMigration, Name: "exception group backfills", Objects: []Object{ExceptionGroupBackfillsTable}})
 }

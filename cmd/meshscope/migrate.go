@@ -62,19 +62,23 @@ func runMigrate(ctx context.Context, args []string) error {
 }
 
 func runBackfill(ctx context.Context, args []string) error {
-	fs := newFlagSet("backfill", "Rebuild derived tables from stored data: meshscope backfill [options] trace-summaries\n\n"+
+	fs := newFlagSet("backfill", "Rebuild derived tables from stored data: meshscope backfill [options] trace-summaries|exception-groups\n\n"+
 		"trace-summaries: in a database upgraded to the trace summaries, summarise the spans stored before\n"+
 		"they existed, day by day, newest first, so that trace searches over those days read the summaries\n"+
 		"instead of grouping spans. Run it once the day of the upgrade is over (UTC); a stopped run resumes.\n"+
-		"Single servers only.")
+		"Single servers only.\n\n"+
+		"exception-groups: in a database upgraded to the exception history, add the exceptions of the spans\n"+
+		"and logs stored before it, day by day, oldest first, so that the exceptions list can tell which are\n"+
+		"new at once rather than after retention has dropped those days.")
 	fs.String("config", "", "YAML file with options (keys are flag names)")
 	dataDir := fs.String("data-dir", "./data", "data dir of a running `meshscope serve` whose managed ClickHouse to use")
 	dsn := fs.String("clickhouse", "", "ClickHouse DSN (clickhouse://user:pass@host:9000/meshscope)")
 	if err := parseOptions(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || fs.Arg(0) != "trace-summaries" {
-		return fmt.Errorf("what to backfill: trace-summaries (got %q)", strings.Join(fs.Args(), " "))
+	what := strings.Join(fs.Args(), " ")
+	if what != "trace-summaries" && what != "exception-groups" {
+		return fmt.Errorf("what to backfill: trace-summaries or exception-groups (got %q)", what)
 	}
 	st, err := openTarget(ctx, *dsn, *dataDir, "")
 	if err != nil {
@@ -86,6 +90,9 @@ func runBackfill(ctx context.Context, args []string) error {
 			return fmt.Errorf("the schema is not current (%w): run meshscope migrate (or meshscope serve) first", err)
 		}
 		return fmt.Errorf("the schema is not current: run meshscope migrate (or meshscope serve) first")
+	}
+	if what == "exception-groups" {
+		return backfillExceptionGroups(ctx, st)
 	}
 	n, err := st.BackfillTraceSummaries(ctx, time.Now(), func(p chstore.BackfillProgress) {
 		fmt.Fprintf(os.Stderr, "%s: %d spans summarised in %s (day %d of %d)\n", p.Day.Format(time.DateOnly), p.Spans, p.Took.Round(time.Millisecond), p.N, p.Days)
@@ -105,5 +112,21 @@ func runBackfill(ctx context.Context, args []string) error {
 	default:
 		fmt.Printf("rebuilt %d days: the trace summaries hold every span since %s\n", n, since.Format(time.RFC3339))
 	}
+	return nil
+}
+
+// backfillExceptionGroups runs `meshscope backfill exception-groups`.
+func backfillExceptionGroups(ctx context.Context, st *chstore.Store) error {
+	n, err := st.BackfillExceptionGroups(ctx, func(p chstore.BackfillProgress) {
+		fmt.Fprintf(os.Stderr, "%s: exceptions grouped in %s (day %d of %d)\n", p.Day.Format(time.DateOnly), p.Took.Round(time.Millisecond), p.N, p.Days)
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		fmt.Println("nothing to backfill: the exception history holds every stored exception")
+		return nil
+	}
+	fmt.Printf("added %d days: the exception history holds every stored exception\n", n)
 	return nil
 }

@@ -59,8 +59,8 @@ func TestSQLCommandAgainstManagedClickHouse(t *testing.T) {
 	require.Contains(t, stderr, "no managed clickhouse")
 }
 
-// The backfill command: a database created with the trace summaries has
-// nothing to rebuild; it says what it backfills, and refuses anything else.
+// The backfill command: a database created with the trace summaries and
+// the exception history has nothing to rebuild; it says what it backfills, and refuses anything else.
 // (The rebuild itself is tested in schema/chstore.)
 func TestBackfillCommand(t *testing.T) {
 	ch := chtest.Server(t)
@@ -70,9 +70,12 @@ func TestBackfillCommand(t *testing.T) {
 	stdout, stderr, err := meshscope(t, "backfill", "--clickhouse", dsn, "trace-summaries")
 	require.NoError(t, err, stderr)
 	require.Equal(t, "nothing to backfill: the trace summaries hold every span\n", stdout)
+	stdout, stderr, err = meshscope(t, "backfill", "--clickhouse", dsn, "exception-groups")
+	require.NoError(t, err, stderr)
+	require.Equal(t, "nothing to backfill: the exception history holds every stored exception\n", stdout)
 	_, stderr, err = meshscope(t, "backfill", "--clickhouse", dsn, "spans")
 	require.Error(t, err)
-	require.Contains(t, stderr, "what to backfill: trace-summaries")
+	require.Contains(t, stderr, "what to backfill: trace-summaries or exception-groups")
 	_, stderr, err = meshscope(t, "backfill", "--clickhouse", ch.DSN("empty"), "trace-summaries")
 	require.Error(t, err)
 	require.Contains(t, stderr, "run meshscope migrate")

@@ -2,6 +2,9 @@ package chstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/meshscope/meshscope/schema"
@@ -10,24 +13,113 @@ import (
 // ExceptionHistoryComplete reports whether exception_groups holds every
 // exception the database stores, so that a group it first saw within a
 // range is new in it: true in a database created with the table
-// (appliedSince), and in one upgraded
-// to it once no day partition of spans or logs is older than the day after
-// the upgrade (retention has dropped what the views never saw). since is
-// when the table started to hold what is inserted (the zero time before
-// its migration).
+// (appliedSince); in one upgraded to it, once BackfillExceptionGroups has
+// run, or once no day partition of spans or logs is older than the day
+// after the upgrade (retention has dropped what the views never saw).
+// since is when the table started to hold what is inserted (the zero time
+// before its migration).
 func (s *Store) ExceptionHistoryComplete(ctx context.Context) (complete bool, since time.Time, err error) {
 	since, withCore, err := s.appliedSince(ctx, schema.ExceptionGroupsMigration)
 	if err != nil || since.IsZero() || withCore {
 		return withCore, since, err
 	}
-	// The oldest day partition of either table, as YYYYMMDD; empty when
-	// both are empty.
-	var oldest string
-	err = s.conn.QueryRow(ctx, `SELECT min(partition_id) FROM system.parts
-		WHERE database = ? AND active AND length(partition_id) = 8 AND table IN (?, ?)`,
-		s.render.Database, schema.SpansTable.LocalName(s.render), schema.LogsTable.LocalName(s.render)).Scan(&oldest)
+	if done, err := s.exceptionsBackfilled(ctx, since); err != nil || done {
+		return done, since, err
+	}
+	oldest, err := s.oldestDay(ctx)
 	if err != nil {
 		return false, since, err
 	}
-	return oldest == "" || oldest > since.Format("20060102"), since, nil
+	return oldest.IsZero() || oldest.After(since), since, nil
+}
+
+// oldestDay is the start of the oldest day partition of spans or logs
+// (zero when both are empty).
+func (s *Store) oldestDay(ctx context.Context) (time.Time, error) {
+	var oldest string
+	err := s.conn.QueryRow(ctx, `SELECT min(partition_id) FROM system.parts
+		WHERE database = ? AND active AND length(partition_id) = 8 AND table IN (?, ?)`,
+		s.render.Database, schema.SpansTable.LocalName(s.render), schema.LogsTable.LocalName(s.render)).Scan(&oldest)
+	if err != nil || oldest == "" {
+		return time.Time{}, err
+	}
+	return time.Parse("20060102", oldest)
+}
+
+// exceptionsBackfilled is whether a backfill recorded adding the
+// exceptions stored before since.
+func (s *Store) exceptionsBackfilled(ctx context.Context, since time.Time) (bool, error) {
+	done, err := s.AppliedMigrations(ctx)
+	if err != nil || !done[exceptionGroupBackfillsMigration] {
+		return false, err
+	}
+	var n uint64
+	err = s.conn.QueryRow(ctx, "SELECT count() FROM "+s.table(schema.ExceptionGroupBackfillsTable)+" WHERE upto >= toDateTime(?)",
+		since.Unix()).Scan(&n)
+	return n > 0, err
+}
+
+// exceptionGroupBackfillsMigration creates exception_group_backfills.
+const exceptionGroupBackfillsMigration = 9
+
+// BackfillExceptionGroups adds to exception_groups, in a database upgraded
+// to it, the exceptions of the spans and logs stored before it existed,
+// day by day from the oldest (progress after each), and records it done,
+// which makes ExceptionHistoryComplete true. first_seen and last_seen come
+// out exact whatever is read twice; occurrences counts twice the rows
+// stamped before the upgrade but inserted after it (which the views
+// counted too), and those of days a stopped run had done before (a run
+// starts again from the oldest day). A database created with
+// exception_groups, or backfilled already, has nothing to do (0 days).
+func (s *Store) BackfillExceptionGroups(ctx context.Context, progress func(BackfillProgress)) (int, error) {
+	since, withCore, err := s.appliedSince(ctx, schema.ExceptionGroupsMigration)
+	switch {
+	case err != nil:
+		return 0, err
+	case since.IsZero():
+		return 0, errors.New("the schema has no exception history yet: run meshscope migrate")
+	case withCore:
+		return 0, nil
+	}
+	if done, err := s.exceptionsBackfilled(ctx, since); err != nil || done {
+		return 0, err
+	}
+	oldest, err := s.oldestDay(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var days []time.Time
+	for d := oldest; !oldest.IsZero() && d.Before(since); d = d.AddDate(0, 0, 1) {
+		days = append(days, d)
+	}
+	cols := make([]string, len(schema.ExceptionGroupsTable.Columns))
+	for i, c := range schema.ExceptionGroupsTable.Columns {
+		cols[i] = c.Name
+	}
+	insert := "INSERT INTO " + s.table(schema.ExceptionGroupsTable) + " (" + strings.Join(cols, ", ") + ")\n"
+	for i, day := range days {
+		start := time.Now()
+		end := day.AddDate(0, 0, 1)
+		if end.After(since) {
+			end = since
+		}
+		where := fmt.Sprintf("timestamp >= toDateTime(%d) AND timestamp < toDateTime(%d)", day.Unix(), end.Unix())
+		for _, src := range []struct {
+			source string
+			table  schema.Table
+		}{{"span", schema.SpansTable}, {"log", schema.LogsTable}} {
+			// Through the logical tables: on a cluster the Distributed
+			// tables read every shard and send each group to its own.
+			if err := s.conn.Exec(ctx, insert+schema.ExceptionGroupsSelect(s.render, src.source, src.table.Name, where)); err != nil {
+				return i, fmt.Errorf("backfill %s's exceptions of %s: %w", src.table.Name, day.Format(time.DateOnly), err)
+			}
+		}
+		if progress != nil {
+			progress(BackfillProgress{Day: day, Took: time.Since(start), N: i + 1, Days: len(days)})
+		}
+	}
+	if err := s.insert(ctx, schema.ExceptionGroupBackfillsTable, []any{[]time.Time{since}, []time.Time{time.Now().UTC()}}); err != nil {
+		return len(days), fmt.Errorf("record the exception history's backfill: %w", err)
+	}
+	return len(days), nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
 	"github.com/meshscope/meshscope/schema/chtest"
 )
 
@@ -82,4 +83,88 @@ func TestExceptionHistoryComplete(t *testing.T) {
 	complete, _, err = st.ExceptionHistoryComplete(ctx)
 	require.NoError(t, err)
 	require.True(t, complete, "nothing stored")
+}
+
+// A database upgraded to the exception history: the exceptions stored
+// before it are added by the backfill, day by day, which completes the
+// history; a second run has nothing to do.
+func TestBackfillExceptionGroups(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	ctx := context.Background()
+	n, err := st.BackfillExceptionGroups(ctx, nil)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing to add in a database created with it")
+
+	// Exceptions of three and two days ago and of now, the older ones as
+	// if stored before the view existed (the table emptied after).
+	now := time.Now().UTC()
+	at := func(d time.Duration) uint64 { return uint64(now.Add(d).UnixNano()) }
+	span := func(ts uint64, typ string) schema.SpanRow {
+		return schema.SpanRow{StartUnixNano: ts, TraceID: schema.TraceID{1}, SpanID: schema.SpanID{byte(ts)}, Name: "op",
+			ServiceName: "cart", GRPCStatusCode: -1, EventTimes: []uint64{ts}, EventNames: []string{"exception"},
+			EventAttrs: []string{`{"exception.type":"` + typ + `"}`}}
+	}
+	require.NoError(t, st.Write(ctx, &schema.Batch{
+		Spans: []schema.SpanRow{span(at(-72*time.Hour), "Timeout"), span(at(-48*time.Hour), "Timeout")},
+		Logs: []schema.LogRow{{TimeUnixNano: at(-50 * time.Hour), ServiceName: "cart",
+			AttrKeys: []string{"exception.type"}, AttrValues: []string{"Refused"}}},
+	}))
+	require.NoError(t, st.Conn().Exec(ctx, "TRUNCATE TABLE exception_groups"))
+	upgrade := now.Add(-time.Hour).Truncate(time.Second)
+	require.NoError(t, st.Conn().Exec(ctx, "TRUNCATE TABLE schema_migrations"))
+	var ids []uint32
+	var names []string
+	var times []time.Time
+	for _, m := range schema.Migrations() {
+		ids, names = append(ids, uint32(m.ID)), append(names, m.Name)
+		times = append(times, now.Add(-30*24*time.Hour).Truncate(time.Second))
+		if m.ID == schema.ExceptionGroupsMigration {
+			times[len(times)-1] = upgrade
+		}
+	}
+	require.NoError(t, st.InsertColumns(ctx, schema.MigrationsTable, []any{ids, names, times}))
+	// Stored after the upgrade: the view has it.
+	require.NoError(t, st.Write(ctx, &schema.Batch{Spans: []schema.SpanRow{span(at(0), "Timeout")}}))
+	complete, _, err := st.ExceptionHistoryComplete(ctx)
+	require.NoError(t, err)
+	require.False(t, complete)
+
+	var seen []string
+	n, err = st.BackfillExceptionGroups(ctx, func(p chstore.BackfillProgress) {
+		seen = append(seen, fmt.Sprintf("%s %d/%d", p.Day.Format(time.DateOnly), p.N, p.Days))
+	})
+	require.NoError(t, err)
+	first := now.Add(-72 * time.Hour).Truncate(24 * time.Hour)
+	var want []string
+	for d := first; d.Before(upgrade); d = d.AddDate(0, 0, 1) {
+		want = append(want, d.Format(time.DateOnly))
+	}
+	require.Equal(t, len(want), n)
+	for i := range want {
+		want[i] += fmt.Sprintf(" %d/%d", i+1, n)
+	}
+	require.Equal(t, want, seen, "every day from the oldest stored to the upgrade's")
+	complete, _, err = st.ExceptionHistoryComplete(ctx)
+	require.NoError(t, err)
+	require.True(t, complete)
+
+	rows, err := st.Conn().Query(ctx, `SELECT type, source, minMerge(first_seen), maxMerge(last_seen), countMerge(occurrences)
+		FROM exception_groups GROUP BY type, source ORDER BY type`)
+	require.NoError(t, err)
+	var got []string
+	for rows.Next() {
+		var typ, source string
+		var first, last, n uint64
+		require.NoError(t, rows.Scan(&typ, &source, &first, &last, &n))
+		got = append(got, fmt.Sprintf("%s/%s %d %d %d", typ, source, first, last, n))
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{
+		fmt.Sprintf("Refused/log %d %d 1", at(-50*time.Hour), at(-50*time.Hour)),
+		fmt.Sprintf("Timeout/span %d %d 3", at(-72*time.Hour), at(0)),
+	}, got)
+
+	n, err = st.BackfillExceptionGroups(ctx, nil)
+	require.NoError(t, err)
+	require.Zero(t, n, "done already")
 }

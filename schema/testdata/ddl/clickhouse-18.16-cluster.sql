@@ -463,3 +463,15 @@ FROM `meshscope`.`logs_local`
 WHERE (has(attr_keys, 'exception.type') OR has(attr_keys, 'exception.stacktrace'))
 GROUP BY service_namespace, service_name, type;
 
+-- migration 9: exception group backfills
+CREATE TABLE IF NOT EXISTS `meshscope`.`exception_group_backfills_local` ON CLUSTER `meshscope`
+(
+    `upto` DateTime,
+    `backfilled_at` DateTime
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/meshscope/exception_group_backfills_local', '{replica}')
+ORDER BY upto;
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`exception_group_backfills` ON CLUSTER `meshscope` AS `meshscope`.`exception_group_backfills_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `exception_group_backfills_local`, rand());
+

@@ -442,3 +442,12 @@ FROM `meshscope`.`logs`
 WHERE (has(attr_keys, 'exception.type') OR has(attr_keys, 'exception.stacktrace'))
 GROUP BY service_namespace, service_name, type;
 
+-- migration 9: exception group backfills
+CREATE TABLE IF NOT EXISTS `meshscope`.`exception_group_backfills`
+(
+    `upto` DateTime,
+    `backfilled_at` DateTime
+)
+ENGINE = MergeTree()
+ORDER BY upto;
+
