@@ -665,13 +665,6 @@ func TestScreenshots(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	write("graph.png", p.screenshot())
 
-	p.do(chromedp.Navigate(srv.URL + "/#/graph?layout=layered"))
-	p.waitReady(20 * time.Second)
-	time.Sleep(500 * time.Millisecond)
-	write("graph-layered.png", p.screenshot())
-	p.do(chromedp.Navigate(srv.URL + "/#/graph"))
-	p.waitReady(20 * time.Second)
-
 	p.clickNode("service:pay/payments")
 	p.waitFor("document.querySelector('#panel .blast h3') && document.querySelectorAll('#panel .u-wrap').length >= 3 && document.querySelector('#panel .operations table')", 10*time.Second)
 	time.Sleep(500 * time.Millisecond)

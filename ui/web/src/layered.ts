@@ -17,7 +17,7 @@
 export type XY = [number, number];
 
 /** Distance between layers and between nodes of a layer. */
-const LAYER_GAP = 60;
+const LAYER_GAP = 100;
 const NODE_GAP = 24;
 /** Barycentre sweeps (each one right then left). */
 const SWEEPS = 6;

@@ -90,6 +90,11 @@ const REPLAY_STEPS = 24;
 /** How often the SLO pages fetch their data again while shown. */
 const SLO_REFRESH_MS = 15_000;
 
+/** Room around the fitted graph: the layered layout's last column has its labels on the right. */
+function stagePadding(mode: LayoutMode): number {
+  return mode === "layered" ? 110 : 40;
+}
+
 function viewKey(s: ViewState): string {
   return s.granularity + (s.group ? "+ns" : "") + (s.layout ? "+" + s.layout : "");
 }
@@ -194,6 +199,7 @@ class App {
       },
       dragEnd: (id) => this.store.pin(id),
     });
+    this.renderer.setStagePadding(stagePadding(this.state.layout));
     this.animation = new TrafficAnimation(this.graphEl, () => this.renderer.sigma);
     const refreshPanel = debounce(() => this.refreshPanelNumbers(), 300);
     this.store.onChange = () => {
@@ -441,6 +447,7 @@ class App {
       this.store.layout.mode = next.layout;
       this.store.setView(viewKey(next));
       this.store.relayout();
+      this.renderer.setStagePadding(stagePadding(next.layout));
     }
     const selectionChanged = prev.selected !== next.selected || prev.edge !== next.edge;
     if (selectionChanged) {
@@ -810,6 +817,7 @@ class App {
     this.store.layout.mode = mode;
     this.store.setView(viewKey(this.state));
     this.store.relayout();
+    this.renderer.setStagePadding(stagePadding(mode));
     this.renderer.fit();
     void this.waitRender();
     this.writeHash();

@@ -81,6 +81,15 @@ export class Renderer {
     this.sigma = this.create(graph);
   }
 
+  /** Room around the graph when fitted, in pixels. */
+  private stagePadding = 40;
+
+  /** Sets the room around the graph when fitted (wider for the layered layout, whose last column's labels run right). */
+  setStagePadding(px: number): void {
+    this.stagePadding = px;
+    this.sigma.setSetting("stagePadding", px);
+  }
+
   private create(graph: Graph): Sigma {
     const sigma = new Sigma(graph, this.container, {
       primitives: primitives(),
@@ -137,7 +146,7 @@ export class Renderer {
         autoRescale: true,
         minCameraRatio: 0.005,
         maxCameraRatio: 20,
-        stagePadding: 40,
+        stagePadding: this.stagePadding,
         allowInvalidContainer: true,
       },
     });
