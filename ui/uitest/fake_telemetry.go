@@ -67,6 +67,10 @@ func (f *FakeServer) traceOperations(w http.ResponseWriter, r *http.Request) {
 // tree (an id used twice, a span its own parent), as buggy SDKs send.
 const MalformedTraceID = "dddddddddddddddddddddddddddddddd"
 
+// RetriedTraceID is the fake's usual trace with the charge made twice and
+// no order stored, for comparing with it.
+const RetriedTraceID = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+
 // ParallelTraceID is the trace the fake answers with two calls made side
 // by side, one of them with a call of its own.
 const ParallelTraceID = "cccccccccccccccccccccccccccccccc"
@@ -88,22 +92,28 @@ func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
 		return map[string]any{"trace_id": id, "span_id": sid, "parent_span_id": parent, "name": name, "kind": "server", "service": svc,
 			"start_unix_nano": start + off, "duration_ns": dur, "status_code": status, "status_message": "", "attributes": map[string]any{"http.method": "GET"}, "resource": map[string]any{"service.name": svc}}
 	}
-	if id == ParallelTraceID {
-		writeJSON(w, map[string]any{"trace_id": id, "spans": []map[string]any{
+	special := map[string][]map[string]any{
+		ParallelTraceID: {
 			span("r", "", "web", "GET /", 0, 100e6, "ok"),
 			span("x", "r", "cart", "GET /cart", 10e6, 50e6, "ok"),
 			span("y", "r", "search", "GET /search", 20e6, 70e6, "ok"),
 			span("z", "x", "cart-db", "SELECT", 30e6, 10e6, "ok"),
-		}})
-		return
-	}
-	if id == MalformedTraceID {
+		},
 		// A span id used twice, once by a span whose parent is itself.
-		writeJSON(w, map[string]any{"trace_id": id, "spans": []map[string]any{
+		MalformedTraceID: {
 			span("a1", "", "web", "GET /", 0, 10e6, "ok"),
 			span("a1", "a1", "web", "GET / again", 1e6, 5e6, "ok"),
 			span("b2", "a1", "cart", "GET /cart", 2e6, 3e6, "ok"),
-		}})
+		},
+		RetriedTraceID: {
+			span("a1", "", "web", "GET /checkout", 0, 230e6, "ok"),
+			span("b2", "a1", "checkout", "POST /orders", 10e6, 200e6, "ok"),
+			span("c3", "b2", "payments", "Charge", 20e6, 80e6, "error"),
+			span("c4", "b2", "payments", "Charge", 110e6, 90e6, "ok"),
+		},
+	}
+	if spans, ok := special[id]; ok {
+		writeJSON(w, map[string]any{"trace_id": id, "spans": spans})
 		return
 	}
 	charge := span("c3", "b2", "payments", "Charge", 30e6, 170e6, "error")

@@ -6,12 +6,17 @@ import type { TraceDetail, TraceSummary } from "../types";
 import { errorBox, field, sortableTable } from "./common";
 import { logsHref, traceLogsQuery, type LogRecord } from "./logs";
 import { traceScatter } from "./tracescatter";
+import { compareCounts, compareTraces, compareTree, statColumns, traceStats } from "./tracestats";
 import { waterfall, type SpanLogs } from "./waterfall";
 
 /** Renders the trace search page, or a trace when id is set. */
 export function renderTraces(root: HTMLElement, id: string, params: Record<string, string>): void {
+  if (id && params["compare"]) {
+    void renderCompare(root, id, params["compare"]);
+    return;
+  }
   if (id) {
-    void renderTrace(root, id);
+    void renderTrace(root, id, params["view"] === "stats");
     return;
   }
   const service = h("input", { name: "service", value: params["service"] ?? "", placeholder: "any", list: "trace-services", autocomplete: "off" });
@@ -93,7 +98,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
   void search();
 }
 
-async function renderTrace(root: HTMLElement, id: string): Promise<void> {
+async function renderTrace(root: HTMLElement, id: string, stats: boolean): Promise<void> {
   root.replaceChildren(h("p", { class: "muted" }, "Loading trace…"));
   try {
     const t = await getJSON<TraceDetail>(`traces/${encodeURIComponent(id)}`);
@@ -102,14 +107,72 @@ async function renderTrace(root: HTMLElement, id: string): Promise<void> {
     const end = Math.max(...spans.map((s) => Number(s.start_unix_nano) + Number(s.duration_ns)));
     const logs: SpanLogs = new Map();
     const list = waterfall(spans, logs);
+    const rows = traceStats(spans);
+    const table = sortableTable("Trace statistics", statColumns(rows.reduce((n, r) => n + r.selfNs, 0)), rows, { id: "trace-stats" });
+    const statsBox = h("div", { class: "scroll", hidden: !stats }, table);
+    list.hidden = stats;
+    // Waterfall or statistics, the choice kept in the address.
+    const tab = (label: string, on: boolean, id: string) =>
+      h("button", { type: "button", id, "aria-pressed": String(on), onclick: () => show(id === "tab-stats") }, label);
+    const tabs = h("span", { class: "group", role: "group", "aria-label": "Trace view" }, tab("Waterfall", !stats, "tab-waterfall"), tab("Statistics", stats, "tab-stats"));
+    const show = (st: boolean) => {
+      list.hidden = st;
+      statsBox.hidden = !st;
+      for (const b of tabs.querySelectorAll("button")) b.setAttribute("aria-pressed", String((b.id === "tab-stats") === st));
+      history.replaceState(null, "", `#/traces/${encodeURIComponent(id)}${st ? "?view=stats" : ""}`);
+    };
+    const other = h("input", { name: "compare", placeholder: "another trace id", "aria-label": "Trace to compare with", size: 34, autocomplete: "off" }) as HTMLInputElement;
+    const compare = h(
+      "form",
+      {
+        class: "inline-form",
+        onsubmit: (ev: Event) => {
+          ev.preventDefault();
+          const b = other.value.trim();
+          if (b) location.hash = `#/traces/${encodeURIComponent(t.trace_id)}?compare=${encodeURIComponent(b)}`;
+        },
+      },
+      other,
+      h("button", { type: "submit" }, "Compare"),
+    );
     root.replaceChildren(
       h("p", {}, h("a", { href: "#/traces" }, "← Traces"), spans.length ? " · " : "", spans.length ? h("a", { href: logsHref(t.trace_id, start, end), id: "trace-logs" }, "Logs of this trace") : ""),
       h("h1", {}, "Trace ", h("code", {}, t.trace_id)),
+      h("div", { class: "toolbar wrap" }, tabs, h("span", { class: "spacer" }), compare),
       list,
+      statsBox,
     );
     if (spans.length) void loadSpanLogs(list, logs, t.trace_id, start, end);
   } catch (err) {
     root.replaceChildren(h("p", {}, h("a", { href: "#/traces" }, "← Traces")), errorBox(err));
+  }
+}
+
+/** Two traces' call trees merged: what one has and the other lacks, and counts that differ. */
+async function renderCompare(root: HTMLElement, a: string, b: string): Promise<void> {
+  root.replaceChildren(h("p", { class: "muted" }, "Loading traces…"));
+  const back = h("p", {}, h("a", { href: `#/traces/${encodeURIComponent(a)}` }, "← Trace ", h("code", {}, a)));
+  try {
+    const [ta, tb] = await Promise.all([getJSON<TraceDetail>(`traces/${encodeURIComponent(a)}`), getJSON<TraceDetail>(`traces/${encodeURIComponent(b)}`)]);
+    const tree = compareTraces(ta.spans ?? [], tb.spans ?? []);
+    const n = compareCounts(tree);
+    const link = (id: string) => h("a", { href: `#/traces/${encodeURIComponent(id)}` }, h("code", {}, id));
+    root.replaceChildren(
+      back,
+      h("h1", {}, "Traces compared"),
+      h("p", {}, "A ", link(ta.trace_id), ` (${(ta.spans ?? []).length} spans) and B `, link(tb.trace_id), ` (${(tb.spans ?? []).length} spans), their calls merged by service and operation.`),
+      h(
+        "p",
+        { class: "tc-legend", id: "compare-summary" },
+        h("span", { class: "tc-only-a" }, `${n["only-a"]} only in A`),
+        h("span", { class: "tc-only-b" }, `${n["only-b"]} only in B`),
+        h("span", { class: "tc-changed" }, `${n.changed} in both, counts differ`),
+        h("span", { class: "tc-same" }, `${n.same} the same`),
+      ),
+      h("div", { id: "trace-compare" }, compareTree(tree)),
+    );
+  } catch (err) {
+    root.replaceChildren(back, errorBox(err));
   }
 }
 

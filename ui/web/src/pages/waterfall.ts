@@ -16,7 +16,8 @@ const serviceColors = ["#4dabf7", "#9775fa", "#38d9a9", "#ffa94d", "#f783ac", "#
 /** The colour of failed spans, whatever their service. */
 const errorColor = "#e03131";
 
-function failed(s: Span): boolean {
+/** Whether a span failed (status error). */
+export function failed(s: Span): boolean {
   return String(s.status_code).toLowerCase().includes("error") || s.status_code === 2;
 }
 

@@ -1,0 +1,55 @@
+package uitest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// A trace's statistics by service and operation, self time among them,
+// and two traces compared by their call trees.
+func TestTraceStatisticsAndCompare(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	const id = "4bf92f3577b34da6a3ce929d0e0e4736"
+	p := openPage(t, srv, "#/traces/"+id)
+	p.waitFor("document.querySelectorAll('.waterfall li.wf-span').length === 4", 10*time.Second)
+	require.True(t, eval[bool](p, "document.getElementById('trace-stats').closest('[hidden]') !== null"), "statistics hidden at first")
+
+	p.do(chromedp.Click(chromedp.ID("tab-stats")))
+	p.waitFor("document.getElementById('trace-stats').closest('[hidden]') === null", 5*time.Second)
+	require.True(t, eval[bool](p, "document.querySelector('.waterfall').closest('[hidden]') !== null"), "the waterfall hidden")
+	require.Contains(t, eval[string](p, "location.hash"), "view=stats")
+	// Rows: service, operation, spans, errors, total, mean, min, max,
+	// self time, self %, the most total time first. checkout's 200 ms
+	// less its calls (170 ms and 4 ms within it): 26 ms of its own.
+	rows := eval[[][]string](p, "[...document.querySelectorAll('#trace-stats tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
+	require.Len(t, rows, 4)
+	require.Equal(t, []string{"web", "GET /checkout", "1", "0", "230 ms"}, rows[0][:5])
+	require.Equal(t, []string{"checkout", "POST /orders", "1", "0", "200 ms", "200 ms", "200 ms", "200 ms", "26.0 ms"}, rows[1][:9])
+	require.Equal(t, []string{"payments", "Charge", "1", "1"}, rows[2][:4])
+	// Self times add up to the trace's 230 ms: web's 30, checkout's 26,
+	// the charge's 170, the insert's 4.
+	require.Equal(t, "13.0%", rows[0][9])
+
+	// Opened by its address, the statistics show.
+	p.do(chromedp.Navigate(srv.URL + "/#/traces/" + id + "?view=stats"))
+	p.waitFor("document.querySelectorAll('#trace-stats tbody tr').length === 4 && document.getElementById('trace-stats').closest('[hidden]') === null", 10*time.Second)
+	require.Equal(t, "true", eval[string](p, "document.getElementById('tab-stats').getAttribute('aria-pressed')"))
+
+	// Compared with the retried trace: the insert only in A, the charge
+	// once in A and twice in B, web and checkout the same.
+	p.do(chromedp.SetValue(chromedp.CSS("input[name=compare]"), RetriedTraceID), chromedp.Click(chromedp.CSS(".inline-form button[type=submit]")))
+	p.waitFor("document.getElementById('compare-summary')", 10*time.Second)
+	require.Equal(t, "#/traces/"+id+"?compare="+RetriedTraceID, eval[string](p, "location.hash"))
+	require.Equal(t, "1 only in A0 only in B1 in both, counts differ2 the same", eval[string](p, "document.getElementById('compare-summary').textContent"))
+	steps := eval[[]string](p, "[...document.querySelectorAll('#trace-compare li')].map(li => li.className + ' ' + li.querySelector('.tc-step').textContent)")
+	require.Equal(t, []string{
+		"tc-same web GET /checkout ×1",
+		"tc-same checkout POST /orders ×1",
+		"tc-changed payments Charge A ×1 · B ×2",
+		"tc-only-a orders-db INSERT orders A ×1 · B ×0",
+	}, steps)
+	require.Empty(t, p.consoleErrors())
+}
