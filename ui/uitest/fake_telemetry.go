@@ -69,7 +69,7 @@ const MalformedTraceID = "dddddddddddddddddddddddddddddddd"
 
 // RetriedTraceID is the fake's usual trace with the charge made twice and
 // no order stored, for comparing with it.
-const RetriedTraceID = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+const RetriedTraceID = "abababababababababababababababab"
 
 // ParallelTraceID is the trace the fake answers with two calls made side
 // by side, one of them with a call of its own.

@@ -51,5 +51,21 @@ func TestTraceStatisticsAndCompare(t *testing.T) {
 		"tc-changed payments Charge A ×1 · B ×2",
 		"tc-only-a orders-db INSERT orders A ×1 · B ×0",
 	}, steps)
+
+	// From the search: two traces ticked, compared; a third untick keeps
+	// the button off until two are.
+	p.do(chromedp.Navigate(srv.URL + "/#/traces"))
+	p.waitFor("document.querySelectorAll('.page-view table.data tbody tr').length === 2", 10*time.Second)
+	require.True(t, eval[bool](p, "document.getElementById('compare-chosen').disabled"))
+	boxes := "document.querySelectorAll('.page-view table.data tbody input[type=checkbox]')"
+	p.do(chromedp.Click(chromedp.CSS(".page-view table.data tbody tr:nth-child(1) input[type=checkbox]")))
+	require.True(t, eval[bool](p, "document.getElementById('compare-chosen').disabled"), "one ticked")
+	require.Equal(t, "#/traces", eval[string](p, "location.hash"), "ticking does not open the row's trace")
+	p.do(chromedp.Click(chromedp.CSS(".page-view table.data tbody tr:nth-child(2) input[type=checkbox]")))
+	require.Equal(t, 2, eval[int](p, "[..."+boxes+"].filter(b => b.checked).length"))
+	require.False(t, eval[bool](p, "document.getElementById('compare-chosen').disabled"))
+	p.do(chromedp.Click(chromedp.ID("compare-chosen")))
+	p.waitFor("document.getElementById('compare-summary')", 10*time.Second)
+	require.Equal(t, "#/traces/"+id+"?compare=00f067aa0ba902b7a3ce929d0e0e4736", eval[string](p, "location.hash"))
 	require.Empty(t, p.consoleErrors())
 }

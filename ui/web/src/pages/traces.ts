@@ -62,8 +62,27 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
         error: errOnly.checked ? "true" : undefined,
         limit: limit.value,
       });
+      // Two traces ticked: compared.
+      const chosen: string[] = [];
+      const compareBtn = h("button", { type: "button", id: "compare-chosen", disabled: true }, "Compare 2 ticked traces") as HTMLButtonElement;
+      compareBtn.addEventListener("click", () => {
+        if (chosen.length === 2) location.hash = `#/traces/${encodeURIComponent(chosen[0]!)}?compare=${encodeURIComponent(chosen[1]!)}`;
+      });
+      const tick = (t: TraceSummary) => {
+        const box = h("input", { type: "checkbox", "aria-label": `Compare trace ${t.trace_id}` }) as HTMLInputElement;
+        box.checked = chosen.includes(t.trace_id);
+        box.addEventListener("click", (ev) => ev.stopPropagation());
+        box.addEventListener("change", () => {
+          const i = chosen.indexOf(t.trace_id);
+          if (box.checked && i < 0) chosen.push(t.trace_id);
+          if (!box.checked && i >= 0) chosen.splice(i, 1);
+          compareBtn.disabled = chosen.length !== 2;
+        });
+        return box;
+      };
       out.replaceChildren(
         traceScatter(r.traces ?? []),
+        h("div", { class: "toolbar wrap" }, compareBtn),
         sortableTable(
           "Traces",
           [
@@ -73,6 +92,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
             { key: "spans", label: "Spans", value: (t) => t.spans, numeric: true },
             { key: "errors", label: "Errors", value: (t) => t.errors, numeric: true },
             { key: "id", label: "Trace id", value: (t) => t.trace_id, render: (t) => h("a", { href: `#/traces/${encodeURIComponent(t.trace_id)}` }, t.trace_id.slice(0, 16)) },
+            { key: "compare", label: "Compare", value: (t) => (chosen.includes(t.trace_id) ? 1 : 0), render: tick },
           ],
           r.traces ?? [],
           { onRow: (t) => (location.hash = `#/traces/${encodeURIComponent(t.trace_id)}`) },
