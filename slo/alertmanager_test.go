@@ -130,8 +130,9 @@ type amAlert struct {
 	} `json:"status"`
 }
 
-func getAMAlerts(base, slo string) ([]amAlert, error) {
-	resp, err := http.Get(base + "/api/v2/alerts?filter=" + url.QueryEscape(`slo="`+slo+`"`))
+// getAMAlerts reads Alertmanager's alerts whose label matches (label="value").
+func getAMAlerts(base, matcher string) ([]amAlert, error) {
+	resp, err := http.Get(base + "/api/v2/alerts?filter=" + url.QueryEscape(matcher))
 	if err != nil {
 		return nil, err
 	}
@@ -143,9 +144,9 @@ func getAMAlerts(base, slo string) ([]amAlert, error) {
 	return out, json.NewDecoder(resp.Body).Decode(&out)
 }
 
-func amAlerts(t *testing.T, base, slo string) []amAlert {
+func amAlerts(t *testing.T, base, matcher string) []amAlert {
 	t.Helper()
-	out, err := getAMAlerts(base, slo)
+	out, err := getAMAlerts(base, matcher)
 	require.NoError(t, err)
 	return out
 }
@@ -171,7 +172,7 @@ func TestAlertmanagerEndToEnd(t *testing.T) {
 	ctx := context.Background()
 
 	require.NoError(t, e.EvaluateAt(ctx, sec(52)))
-	got := amAlerts(t, base, "checkout")
+	got := amAlerts(t, base, `slo="checkout"`)
 	require.Len(t, got, 1)
 	a := got[0]
 	require.Equal(t, "active", a.Status.State)
@@ -190,7 +191,7 @@ func TestAlertmanagerEndToEnd(t *testing.T) {
 
 	require.NoError(t, e.EvaluateAt(ctx, sec(416)))
 	require.Eventually(t, func() bool {
-		got, err := getAMAlerts(base, "checkout")
+		got, err := getAMAlerts(base, `slo="checkout"`)
 		return err == nil && len(got) == 0
 	}, 30*time.Second, 100*time.Millisecond,
 		"the resolved alert leaves Alertmanager's active alerts")

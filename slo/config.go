@@ -52,6 +52,11 @@ type Config struct {
 	Alertmanagers []notify.AlertmanagerConfig `yaml:"alertmanagers"`
 	// Webhooks receive Alertmanager webhook v4 payloads.
 	Webhooks []notify.WebhookConfig `yaml:"webhooks"`
+	// NewExceptions alerts, at every evaluation, on the exception types
+	// services show for the first time (newexceptions.go; default false).
+	NewExceptions bool `yaml:"new_exceptions"`
+	// NewExceptionHold is how long a new exception alert fires (default 1h).
+	NewExceptionHold time.Duration `yaml:"new_exception_hold"`
 	// ExternalURL is meshscope's address as users reach it, for the
 	// generatorURL of alerts (default: none).
 	ExternalURL string `yaml:"external_url"`
@@ -74,6 +79,7 @@ func (c *Config) SetDefaults() {
 	def(&c.ResendInterval, time.Minute)
 	def(&c.ResolvedRetention, 15*time.Minute)
 	def(&c.Settle, 10*time.Minute)
+	def(&c.NewExceptionHold, time.Hour)
 	if c.Concurrency == 0 {
 		c.Concurrency = 8
 	}
@@ -99,6 +105,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("examples %d: must not be negative", c.Examples)
 	case c.Settle < 0:
 		return fmt.Errorf("settle %s: must not be negative", c.Settle)
+	case c.NewExceptionHold < 0:
+		return fmt.Errorf("new_exception_hold %s: must not be negative", c.NewExceptionHold)
 	}
 	d := c.defaults()
 	// The defaults must make a valid spec of the most permissive kind.

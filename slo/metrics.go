@@ -19,6 +19,8 @@ type metrics struct {
 	notified    *prometheus.CounterVec
 	specs       prometheus.Gauge
 	fileErrors  prometheus.Gauge
+	// newExceptions counts the new exception types alerted on.
+	newExceptions *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -68,12 +70,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "meshscope_slo_spec_file_errors",
 			Help: "Spec files skipped by the last load because they are invalid.",
 		}),
+		newExceptions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshscope_new_exceptions_total",
+			Help: "Exception types services showed for the first time, alerted on (new_exceptions), by source (span or log).",
+		}, []string{"source"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.sli, m.budget, m.burn, m.alertState, m.objective,
-		m.evaluations, m.failures, m.duration, m.notified, m.specs, m.fileErrors} {
+		m.evaluations, m.failures, m.duration, m.notified, m.specs, m.fileErrors, m.newExceptions} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("slo metrics: %w", err)
 		}

@@ -81,6 +81,9 @@ type Engine struct {
 	restored    bool
 	// pendingRows are history rows waiting for the next evaluation's write.
 	pendingRows []historyRow
+	// newExc is the new exceptions watch (newexceptions.go), used by Run's
+	// loop only.
+	newExc newExceptionWatch
 }
 
 // entry is a loaded SLO.
@@ -166,6 +169,11 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.log.Debug("slo evaluation skipped", "err", err)
 		default:
 			e.log.Warn("slo evaluation", "err", err)
+		}
+		if e.cfg.NewExceptions {
+			if err := e.checkNewExceptions(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrNoStore) {
+				e.log.Warn("new exceptions", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

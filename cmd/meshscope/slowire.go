@@ -17,7 +17,7 @@ import (
 // newSLOEngine builds the SLO engine from serve's options; it reads
 // ClickHouse once the store is connected.
 func newSLOEngine(o serveOptions, stores *storeHolder, reg prometheus.Registerer, log *slog.Logger) (*slo.Engine, error) {
-	cfg := slo.Config{Path: o.sloPath, Interval: o.sloInterval, ExternalURL: o.externalURL}
+	cfg := slo.Config{Path: o.sloPath, Interval: o.sloInterval, ExternalURL: o.externalURL, NewExceptions: o.newExcAlerts}
 	for _, u := range splitList(o.alertmanagerURLs) {
 		cfg.Alertmanagers = append(cfg.Alertmanagers, notify.AlertmanagerConfig{URL: u})
 	}
