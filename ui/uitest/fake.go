@@ -46,6 +46,8 @@ type FakeServer struct {
 	// createdSLOs are the SLOs created through the fake's API, in memory
 	// as the real server keeps them without an SLO directory.
 	createdSLOs []slo.SLOView
+	// logSearches counts the log searches answered.
+	logSearches int
 	// heldTrace, when HoldTrace was called, keeps the answer for
 	// HeldTraceID until it is closed.
 	heldTrace chan struct{}

@@ -134,6 +134,9 @@ func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
 // trace_id, span_id, service, minimum severity (a level name or number) and
 // body text, as the API filters them.
 func (f *FakeServer) logs(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.logSearches++
+	f.mu.Unlock()
 	now := time.Now().UTC()
 	rec := func(ago time.Duration, svc string, sev int, text, body, trace, span string) map[string]any {
 		t := now.Add(-ago)
@@ -158,6 +161,13 @@ func (f *FakeServer) logs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, map[string]any{"logs": out})
+}
+
+// LogSearches is how many log searches the fake has answered.
+func (f *FakeServer) LogSearches() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.logSearches
 }
 
 // exceptions answers two groups, one of them in the fake's trace, the

@@ -159,9 +159,18 @@ export interface SearchPage {
   selectAfter?: string;
   /** Checkboxes after the inputs, by name and label: "true" under the name when checked, else "". */
   checks?: Record<string, string>;
+  /**
+   * A "Live" checkbox: while ticked the search runs again every LIVE_MS
+   * (the newest first, as the results are), until it is unticked, a row
+   * is opened or the page is left.
+   */
+  live?: boolean;
   /** Searches with the form's values (the select's under its name) and returns what shows below the form. */
   run: (q: Record<string, string>) => Promise<Node[]>;
 }
+
+/** How often a live search runs again. */
+export const LIVE_MS = 2000;
 
 /** Renders a search page: a form, searched once at first and on every submit, errors in place of results. */
 export function renderSearchPage(root: HTMLElement, params: Record<string, string>, p: SearchPage): void {
@@ -174,15 +183,27 @@ export function renderSearchPage(root: HTMLElement, params: Record<string, strin
     checks[n].checked = params[n] === "true";
   }
   const out = h("div", { "aria-live": "polite" });
-  const search = async () => {
-    out.replaceChildren(h("p", { class: "muted" }, "Searching…"));
+  let running = false;
+  // A live refresh's answer is dropped when the live search stopped, or a
+  // search of the form's began, after it was sent.
+  let generation = 0;
+  /** Runs the search; quiet (a live refresh) keeps the results shown until the new ones arrive. */
+  const search = async (quiet = false) => {
+    if (running && quiet) return;
+    if (!quiet) generation++;
+    const gen = generation;
+    running = true;
+    if (!quiet) out.replaceChildren(h("p", { class: "muted" }, "Searching…"));
     const q: Record<string, string> = { [p.select.name]: p.select.value };
     for (const n of p.names) q[n] = inputs[n]!.value.trim();
     for (const [n, box] of Object.entries(checks)) q[n] = box.checked ? "true" : "";
     try {
-      out.replaceChildren(...(await p.run(q)));
+      const nodes = await p.run(q);
+      if (gen === generation) out.replaceChildren(...nodes);
     } catch (err) {
-      out.replaceChildren(errorBox(err));
+      if (gen === generation) out.replaceChildren(errorBox(err));
+    } finally {
+      running = false;
     }
   };
   const fields: HTMLElement[] = [];
@@ -192,6 +213,26 @@ export function renderSearchPage(root: HTMLElement, params: Record<string, strin
   }
   if (!p.selectAfter) fields.push(field(p.selectLabel, p.select));
   for (const [n, label] of Object.entries(p.checks ?? {})) fields.push(field(label, checks[n]!));
+  if (p.live) {
+    const live = h("input", { type: "checkbox", name: "live", title: `Search again every ${LIVE_MS / 1000} s` }) as HTMLInputElement;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const stop = () => {
+      live.checked = false;
+      clearInterval(timer);
+      timer = undefined;
+      generation++;
+    };
+    live.addEventListener("change", () => {
+      if (!live.checked) return stop();
+      void search(true);
+      timer = setInterval(() => (root.isConnected && out.isConnected ? void search(true) : stop()), LIVE_MS);
+    });
+    // A row opened stops the refreshes, which would replace it.
+    out.addEventListener("click", (ev) => {
+      if ((ev.target as Element).closest("tbody tr")) stop();
+    });
+    fields.push(field("Live", live));
+  }
   const form = h(
     "form",
     { class: "toolbar wrap", onsubmit: (ev: Event) => (ev.preventDefault(), void search()) },

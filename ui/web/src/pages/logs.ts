@@ -102,6 +102,7 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
     select: severity,
     selectLabel: "severity",
     selectAfter: "service",
+    live: true,
     run: async (q) => {
       const rows = (await getJSON<{ logs: LogRecord[] | null }>("logs", q)).logs ?? [];
       return resultsWithDetail(`${rows.length} ${rows.length === 1 ? "record" : "records"}. Select one for all its fields.`, "Log records", columns, rows, {

@@ -87,6 +87,7 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
     defaults: { from: "now-1h", to: "now", limit: "100" },
     select: outcome,
     selectLabel: "outcome",
+    live: true,
     run: async (q) => {
       const rows = (await getJSON<{ requests: Row[] | null }>("requests", q)).requests ?? [];
       return resultsWithDetail(`${rows.length} ${rows.length === 1 ? "request" : "requests"}. Select one for all its fields.`, "Requests", columns, rows, {
