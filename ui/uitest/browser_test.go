@@ -750,6 +750,10 @@ func TestEdgeLabels(t *testing.T) {
 	require.Contains(t, eval[string](p, "location.hash"), "el=errors")
 	p.setSelect("edge-labels", "rps")
 	require.Equal(t, "20.0 rps", label())
+	// Its share of checkout's calls: 20 of 20 + 25 + 22 + 22 rps.
+	p.setSelect("edge-labels", "share")
+	require.Equal(t, "22.5% of calls", label())
+	require.Contains(t, eval[string](p, "location.hash"), "el=share")
 
 	p.setSelect("edge-labels", "")
 	require.False(t, eval[bool](p, "window.meshscope.edgeLabelsDrawn()"))

@@ -156,6 +156,7 @@ class App {
     h("option", { value: "rps" }, "Label: rps"),
     h("option", { value: "errors" }, "Label: error rate"),
     h("option", { value: "p99" }, "Label: p99"),
+    h("option", { value: "share" }, "Label: share of caller"),
   );
   private readonly layoutSel = h(
     "select",
@@ -1098,7 +1099,11 @@ class App {
       refreshPage: () => app.refreshPage(),
       refreshAlerts: () => app.alerts.refresh(),
       edgeLabelsDrawn: () => !!app.renderer.sigma.getSetting("renderEdgeLabels"),
-      edgeLabel: (id) => (app.store.graph.hasEdge(id) ? edgeLabelText(app.store.graph.getEdgeAttribute(id, "data") as GraphEdge, app.state.edgeLabels) : ""),
+      edgeLabel: (id) => {
+        if (!app.store.graph.hasEdge(id)) return "";
+        const e = app.store.graph.getEdgeAttribute(id, "data") as GraphEdge;
+        return edgeLabelText(e, app.state.edgeLabels, app.renderer.callerOut(e.source));
+      },
       liveCharts: () => chartCount(),
     };
   }

@@ -48,9 +48,13 @@ type A = Record<string, unknown>;
 
 /** Draws a graphology graph with sigma. */
 /** An edge's label in a labelling mode: its rate, error rate or p99. */
-export function edgeLabelText(e: GraphEdge | undefined, mode: EdgeLabels): string {
+export function edgeLabelText(e: GraphEdge | undefined, mode: EdgeLabels, callerOut?: number): string {
   if (!e || !mode) return "";
   switch (mode) {
+    case "share":
+      // The edge's share of its caller's outbound requests, as Kiali's
+      // request distribution.
+      return callerOut && callerOut > 0 ? `${fmtPct(Math.min(1, e.rps / callerOut))} of calls` : "";
     case "rps":
       return `${fmtRate(e.rps)} rps`;
     case "errors":
@@ -68,6 +72,14 @@ export class Renderer {
   private renderStart = 0;
   /** What edges are labelled with (setEdgeLabels). */
   private edgeLabels: EdgeLabels = "";
+
+  /** The requests per second of a node's edges drawn out of it, for the share labels. */
+  callerOut(id: string): number {
+    const g = this.sigma.getGraph();
+    let sum = 0;
+    if (g.hasNode(id)) g.forEachOutEdge(id, (_e, a) => (sum += (a["data"] as GraphEdge | undefined)?.rps ?? 0));
+    return sum;
+  }
   /** How long the last frame took to draw. */
   lastRenderMs = 0;
 
@@ -119,7 +131,10 @@ export class Renderer {
           // processing (about a tenth of the first frame at 20,000 edges).
           ...(this.edgeLabels
             ? {
-                label: (a: A) => edgeLabelText(a["data"] as GraphEdge | undefined, this.edgeLabels),
+                label: (a: A) => {
+                  const e = a["data"] as GraphEdge | undefined;
+                  return edgeLabelText(e, this.edgeLabels, e && this.edgeLabels === "share" ? this.callerOut(e.source) : undefined);
+                },
                 labelSize: 10,
                 labelColor: "#495057",
                 labelFont: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
