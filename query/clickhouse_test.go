@@ -346,6 +346,13 @@ func testTraceSearch(t *testing.T, c client) {
 		{"operation=POST+cart", []string{hexA}},
 		{"service=cart&operation=GET+%2Fcart", []string{hexB}},
 		{"service=web&operation=GET+%2Fcart", nil}, // the operation of another service
+		// Tags, on one span with the service and operation asked.
+		{"tags=" + url.QueryEscape(`{"http.route":"/GET /cart"}`), []string{hexB}},
+		{"tag=" + url.QueryEscape("http.route:/POST cart"), []string{hexA}},
+		{"tags=" + url.QueryEscape(`{"service.name":"cart"}`), []string{hexB, hexA}},
+		{"service=web&tags=" + url.QueryEscape(`{"http.route":"/POST cart"}`), []string{hexA}},
+		{"service=web&tags=" + url.QueryEscape(`{"http.route":"/GET /cart"}`), nil},
+		{"tags=" + url.QueryEscape(`{"error":true,"span.kind":"server"}`), []string{hexA}},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			var l traceList
@@ -395,6 +402,9 @@ func testTraceSearch(t *testing.T, c client) {
 		{"limit=0", "limit"},
 		{"limit=100000", "limit"},
 		{"from=tomorrow", "from"},
+		{"tags=notjson", "tags"},
+		{"tag=novalue", "tag"},
+		{"tags=" + url.QueryEscape(`{"span.kind":"sideways"}`), "tags"},
 	} {
 		t.Run(tc.query, func(t *testing.T) { c.with(t).fail("/api/v1/traces?"+tc.query, http.StatusBadRequest, tc.field) })
 	}

@@ -105,12 +105,12 @@ func (s *Server) jaegerSearchParams(c echo.Context) (*jaegerSearchQuery, error) 
 			q.add("duration_ns "+d.op+" ?", uint64(dur))
 		}
 	}
-	tags, err := jaegerTags(c)
+	tags, err := spanTags(c)
 	if err != nil {
 		return nil, err
 	}
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		cond, args, err := jaegerTagCond(k, tags[k])
+		cond, args, err := spanTagCond(k, tags[k])
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +120,7 @@ func (s *Server) jaegerSearchParams(c echo.Context) (*jaegerSearchQuery, error) 
 }
 
 // jaegerTags reads tags={"k":"v",...} and tag=k:v.
-func jaegerTags(c echo.Context) (map[string]string, error) {
+func spanTags(c echo.Context) (map[string]string, error) {
 	tags := map[string]string{}
 	if v := c.QueryParam("tags"); v != "" {
 		var raw map[string]any
@@ -148,10 +148,11 @@ func jaegerTags(c echo.Context) (map[string]string, error) {
 	return tags, nil
 }
 
-// jaegerTagCond is the condition a span meets with tag key = value: the
-// tags meshscope derives (error, span.kind, otel.status_code) from their
-// columns, any other from the span's attributes or its resource's.
-func jaegerTagCond(key, value string) (string, []any, error) {
+// spanTagCond is the condition a span meets with tag key = value (Jaeger's
+// search and the trace search): the tags meshscope derives (error,
+// span.kind, otel.status_code) from their columns, any other from the
+// span's attributes or its resource's.
+func spanTagCond(key, value string) (string, []any, error) {
 	switch key {
 	case "error":
 		b, err := strconv.ParseBool(value)

@@ -67,7 +67,7 @@ func FuzzFilterParams(f *testing.F) {
 			}
 		}
 		for _, key := range []string{s, "error", "span.kind", "otel.status_code"} {
-			if cond, _, err := jaegerTagCond(key, s); err == nil && !jaegerCondShape.MatchString(cond) {
+			if cond, _, err := spanTagCond(key, s); err == nil && !jaegerCondShape.MatchString(cond) {
 				t.Fatalf("tag %q=%q reached SQL as %q", key, s, cond)
 			}
 		}

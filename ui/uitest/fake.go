@@ -48,6 +48,8 @@ type FakeServer struct {
 	createdSLOs []slo.SLOView
 	// logSearches counts the log searches answered.
 	logSearches int
+	// traceTags is the tags parameter of the last trace search.
+	traceTags string
 	// heldTrace, when HoldTrace was called, keeps the answer for
 	// HeldTraceID until it is closed.
 	heldTrace chan struct{}

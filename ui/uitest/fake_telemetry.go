@@ -28,6 +28,9 @@ func (f *FakeServer) HoldTrace() (release func()) {
 }
 
 func (f *FakeServer) traces(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.traceTags = r.URL.Query().Get("tags")
+	f.mu.Unlock()
 	now := time.Now().UnixNano()
 	out := []map[string]any{}
 	for _, t := range []map[string]any{
@@ -161,6 +164,13 @@ func (f *FakeServer) logs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, map[string]any{"logs": out})
+}
+
+// TraceTags is the tags parameter of the last trace search.
+func (f *FakeServer) TraceTags() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.traceTags
 }
 
 // LogSearches is how many log searches the fake has answered.

@@ -69,3 +69,21 @@ func TestTraceStatisticsAndCompare(t *testing.T) {
 	require.Equal(t, "#/traces/"+id+"?compare=00f067aa0ba902b7a3ce929d0e0e4736", eval[string](p, "location.hash"))
 	require.Empty(t, p.consoleErrors())
 }
+
+// The trace search's tags field: key=value pairs, a quoted value with
+// spaces, sent as the API's tags JSON; a word without a value refused in
+// place of the results.
+func TestTraceSearchTags(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/traces")
+	p.waitFor("document.querySelectorAll('.page-view table.data tbody tr').length === 2", 10*time.Second)
+	require.Empty(t, srv.TraceTags())
+	p.do(chromedp.SetValue(chromedp.CSS("input[name=tags]"), `http.route=/cart db.statement="select 1" error=true`),
+		chromedp.Click(chromedp.CSS(".page-view form button[type=submit]")))
+	require.Eventually(t, func() bool { return srv.TraceTags() != "" }, 10*time.Second, 20*time.Millisecond)
+	require.JSONEq(t, `{"http.route":"/cart","db.statement":"select 1","error":"true"}`, srv.TraceTags())
+	p.do(chromedp.SetValue(chromedp.CSS("input[name=tags]"), `http.route=/cart oops`),
+		chromedp.Click(chromedp.CSS(".page-view form button[type=submit]")))
+	p.waitFor("document.querySelector('.page-view .error')", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('.page-view .error').textContent"), `tags: want key=value pairs separated by spaces, got "oops"`)
+}

@@ -9,6 +9,25 @@ import { traceScatter } from "./tracescatter";
 import { compareCounts, compareTraces, compareTree, statColumns, traceStats } from "./tracestats";
 import { waterfall, type SpanLogs } from "./waterfall";
 
+/**
+ * The tags field's key=value pairs (logfmt: separated by spaces, a value
+ * with spaces in double quotes) as the API's tags JSON; undefined when
+ * empty. A word without = is an error.
+ */
+export function tagsJSON(text: string): string | undefined {
+  const out: Record<string, string> = {};
+  const re = /\s*([^\s=]+)=("([^"]*)"|\S*)\s*/y;
+  let rest = text.trim();
+  while (rest) {
+    re.lastIndex = 0;
+    const m = re.exec(rest);
+    if (!m) throw new Error(`tags: want key=value pairs separated by spaces, got "${rest.split(/\s/)[0]}"`);
+    out[m[1]!] = m[3] ?? m[2]!;
+    rest = rest.slice(re.lastIndex);
+  }
+  return Object.keys(out).length ? JSON.stringify(out) : undefined;
+}
+
 /** Renders the trace search page, or a trace when id is set. */
 export function renderTraces(root: HTMLElement, id: string, params: Record<string, string>): void {
   if (id && params["compare"]) {
@@ -43,6 +62,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
   };
   service.addEventListener("change", loadOperations);
   operation.addEventListener("focus", loadOperations);
+  const tags = h("input", { name: "tags", value: params["tags"] ?? "", placeholder: 'http.route=/cart error=true', size: 28 });
   const minDur = h("input", { name: "min_duration", value: params["min_duration"] ?? "", placeholder: "e.g. 200ms" });
   const from = h("input", { name: "from", value: params["from"] ?? "now-1h" });
   const to = h("input", { name: "to", value: params["to"] ?? "now" });
@@ -56,6 +76,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
       const r = await getJSON<{ traces: TraceSummary[] | null }>("traces", {
         service: service.value,
         operation: operation.value,
+        tags: tagsJSON(tags.value),
         from: from.value,
         to: to.value,
         min_duration: minDur.value,
@@ -107,6 +128,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     { class: "toolbar wrap", onsubmit: (ev: Event) => (ev.preventDefault(), void search()) },
     field("Service", service),
     field("Operation", operation),
+    field("Tags", tags),
     field("Min duration", minDur),
     field("From", from),
     field("To", to),
