@@ -89,6 +89,27 @@ func BenchmarkTraceSearch(b *testing.B) {
 	b.Run("global-in", func(b *testing.B) { search(b, spansURL, true) })
 	b.Run("global-in-summaries", func(b *testing.B) { search(b, summariesURL, true) })
 	b.Run("all-spans", func(b *testing.B) { search(b, spansURL, false) })
+	// By a tag (an attribute, read from every span of the range), with and
+	// without a service.
+	tagged := func(b *testing.B, service bool) {
+		i := 0
+		for b.Loop() {
+			i++
+			u := summariesURL + "/api/v1/traces?limit=50&tags=" + url.QueryEscape(fmt.Sprintf(`{"http.route":"/route-%d"}`, i%50))
+			if service {
+				u += fmt.Sprintf("&service=svc-%d", i%60)
+			}
+			resp, err := http.Get(u)
+			require.NoError(b, err)
+			var l struct{ Traces []any }
+			require.NoError(b, json.NewDecoder(resp.Body).Decode(&l))
+			resp.Body.Close()
+			require.Equal(b, http.StatusOK, resp.StatusCode)
+			require.NotEmpty(b, l.Traces)
+		}
+	}
+	b.Run("tag-summaries", func(b *testing.B) { tagged(b, false) })
+	b.Run("tag-service-summaries", func(b *testing.B) { tagged(b, true) })
 	b.Run("all-summaries", func(b *testing.B) { search(b, summariesURL, false) })
 	b.Run("grouped-baseline", func(b *testing.B) {
 		i := 0
@@ -121,18 +142,19 @@ LIMIT 50`, now.Add(-time.Hour).Unix(), now.Unix(), fmt.Sprintf("svc-%d", i%60))
 }
 
 // seedTraces stores 250,000 traces of 8 spans over the hour before now in a
-// new database.
+// new database, each span with an http.route of 50.
 func seedTraces(b *testing.B) (*chstore.Store, time.Time) {
 	st, _ := chtest.Store(b, "meshscope")
 	now := time.Now().Truncate(time.Second)
 	const spans, perTrace = 2_000_000, 8
-	seed := fmt.Sprintf(`INSERT INTO spans (timestamp, start_time_unix_nano, duration_ns, trace_id, span_id, parent_span_id, name, kind, status_code, service_name, service_namespace, rpc_grpc_status_code)
+	seed := fmt.Sprintf(`INSERT INTO spans (timestamp, start_time_unix_nano, duration_ns, trace_id, span_id, parent_span_id, name, kind, status_code, service_name, service_namespace, rpc_grpc_status_code, attr_keys, attr_values)
 SELECT toDateTime(intDiv(start, 1000000000)), start, toUInt64(1000000 + (number %% 97) * 100000),
        toFixedString(concat(reinterpretAsString(cityHash64(intDiv(number, %[2]d))), reinterpretAsString(cityHash64(intDiv(number, %[2]d), 1))), 16),
        toFixedString(reinterpretAsString(cityHash64(number, 2)), 8),
        if(number %% %[2]d = 0, toFixedString('', 8), toFixedString(reinterpretAsString(cityHash64(number - 1, 2)), 8)),
        concat('op', toString(number %% 13)), toUInt8(1 + number %% 3), toUInt8(if(number %% 53 = 0, 2, 0)),
-       concat('svc-', toString(cityHash64(number) %% 60)), 'bench', toInt16(-1)
+       concat('svc-', toString(cityHash64(number) %% 60)), 'bench', toInt16(-1),
+       ['http.route'], [concat('/route-', toString(number %% 50))]
 FROM (SELECT number, toUInt64(%[3]d) + intDiv(number, %[2]d) * %[4]d AS start FROM system.numbers LIMIT %[1]d)`,
 		spans, perTrace, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/(spans/perTrace))
 	require.NoError(b, st.Conn().Exec(context.Background(), seed))
