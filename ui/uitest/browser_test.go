@@ -750,6 +750,10 @@ func TestEdgeLabels(t *testing.T) {
 	require.Contains(t, eval[string](p, "location.hash"), "el=errors")
 	p.setSelect("edge-labels", "rps")
 	require.Equal(t, "20.0 rps", label())
+	p.setSelect("edge-labels", "p50")
+	require.Equal(t, "p50 180 ms", label())
+	p.setSelect("edge-labels", "p95")
+	require.Regexp(t, `^p95 \d+ ms$`, label())
 	// Its share of checkout's calls: 20 of 20 + 25 + 22 + 22 rps.
 	p.setSelect("edge-labels", "share")
 	require.Equal(t, "22.5% of calls", label())

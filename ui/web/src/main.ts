@@ -155,6 +155,8 @@ class App {
     h("option", { value: "" }, "No edge labels"),
     h("option", { value: "rps" }, "Label: rps"),
     h("option", { value: "errors" }, "Label: error rate"),
+    h("option", { value: "p50" }, "Label: p50"),
+    h("option", { value: "p95" }, "Label: p95"),
     h("option", { value: "p99" }, "Label: p99"),
     h("option", { value: "share" }, "Label: share of caller"),
   );

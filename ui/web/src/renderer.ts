@@ -59,6 +59,10 @@ export function edgeLabelText(e: GraphEdge | undefined, mode: EdgeLabels, caller
       return `${fmtRate(e.rps)} rps`;
     case "errors":
       return `${fmtPct(e.error_rate)} err`;
+    case "p50":
+      return `p50 ${fmtMs(e.p50_ms)}`;
+    case "p95":
+      return `p95 ${fmtMs(e.p95_ms)}`;
     case "p99":
       return `p99 ${fmtMs(e.p99_ms)}`;
   }
