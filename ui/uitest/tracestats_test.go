@@ -33,6 +33,25 @@ func TestTraceStatisticsAndCompare(t *testing.T) {
 	// the charge's 170, the insert's 4.
 	require.Equal(t, "13.0%", rows[0][9])
 
+	// Spans found by text: a service, an attribute.
+	p.do(chromedp.Click(chromedp.ID("tab-waterfall")))
+	p.do(chromedp.SendKeys(chromedp.ID("span-find"), "payments"))
+	p.waitFor("document.getElementById('span-find-count').textContent === '1 span match'", 5*time.Second)
+	require.Equal(t, []string{"c3"}, eval[[]string](p, "[...document.querySelectorAll('.waterfall li.wf-match')].map(li => li.dataset.span)"))
+	eval[string](p, "document.getElementById('span-find').value = ''")
+	p.do(chromedp.SendKeys(chromedp.ID("span-find"), "http.method=GET"))
+	p.waitFor("document.getElementById('span-find-count').textContent === '4 spans match'", 5*time.Second)
+	// The trace saved as the API answered it.
+	saved := evalAwait[string](p, `(() => {
+		let link;
+		const click = HTMLAnchorElement.prototype.click;
+		HTMLAnchorElement.prototype.click = function () { link = this; };
+		document.getElementById('trace-json').click();
+		HTMLAnchorElement.prototype.click = click;
+		return fetch(link.href).then(r => r.json()).then(t => link.download + ' ' + t.trace_id + ' ' + t.spans.length);
+	})()`)
+	require.Equal(t, "trace-"+id+".json "+id+" 4", saved)
+
 	// Opened by its address, the statistics show.
 	p.do(chromedp.Navigate(srv.URL + "/#/traces/" + id + "?view=stats"))
 	p.waitFor("document.querySelectorAll('#trace-stats tbody tr').length === 4 && document.getElementById('trace-stats').closest('[hidden]') === null", 10*time.Second)

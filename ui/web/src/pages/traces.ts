@@ -2,7 +2,7 @@
 
 import { getJSON } from "../api";
 import { fmtNs, fmtUnixNano, h } from "../dom";
-import type { TraceDetail, TraceSummary } from "../types";
+import type { Span, TraceDetail, TraceSummary } from "../types";
 import { errorBox, field, sortableTable } from "./common";
 import { logsHref, traceLogsQuery, type LogRecord } from "./logs";
 import { traceScatter } from "./tracescatter";
@@ -177,10 +177,17 @@ async function renderTrace(root: HTMLElement, id: string, stats: boolean): Promi
       other,
       h("button", { type: "submit" }, "Compare"),
     );
+    // The trace as the API gave it, saved as a file.
+    const download = h("button", { type: "button", id: "trace-json" }, "Download JSON");
+    download.addEventListener("click", () => {
+      const a = h("a", { href: URL.createObjectURL(new Blob([JSON.stringify(t, null, 2)], { type: "application/json" })), download: `trace-${t.trace_id}.json` });
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    });
     root.replaceChildren(
       h("p", {}, h("a", { href: "#/traces" }, "← Traces"), spans.length ? " · " : "", spans.length ? h("a", { href: logsHref(t.trace_id, start, end), id: "trace-logs" }, "Logs of this trace") : ""),
       h("h1", {}, "Trace ", h("code", {}, t.trace_id)),
-      h("div", { class: "toolbar wrap" }, tabs, h("span", { class: "spacer" }), compare),
+      h("div", { class: "toolbar wrap" }, tabs, findSpans(spans, list), h("span", { class: "spacer" }), compare, download),
       list,
       statsBox,
     );
@@ -188,6 +195,33 @@ async function renderTrace(root: HTMLElement, id: string, stats: boolean): Promi
   } catch (err) {
     root.replaceChildren(h("p", {}, h("a", { href: "#/traces" }, "← Traces")), errorBox(err));
   }
+}
+
+/**
+ * A find box over the waterfall's spans: the rows whose service, name, span
+ * id, status or attributes (keys and values, the resource's too) contain
+ * the text are marked, with their count.
+ */
+function findSpans(spans: Span[], list: HTMLElement): HTMLElement {
+  const text = new Map<string, string>();
+  for (const s of spans) {
+    const attrs = (m?: Record<string, unknown>) => Object.entries(m ?? {}).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+    const all = [s.service, s.name, s.span_id, String(s.status_code), s.status_message, ...attrs(s.attributes), ...attrs(s.resource)].join("\n");
+    text.set(s.span_id, (text.get(s.span_id) ?? "") + "\n" + all.toLowerCase());
+  }
+  const count = h("span", { class: "muted", id: "span-find-count", "aria-live": "polite" });
+  const input = h("input", { type: "search", id: "span-find", placeholder: "Find spans", "aria-label": "Find spans in the trace", autocomplete: "off" }) as HTMLInputElement;
+  input.addEventListener("input", () => {
+    const q = input.value.trim().toLowerCase();
+    let n = 0;
+    for (const row of list.querySelectorAll<HTMLElement>("li.wf-span")) {
+      const hit = q !== "" && (text.get(row.dataset["span"] ?? "") ?? "").includes(q);
+      row.classList.toggle("wf-match", hit);
+      n += hit ? 1 : 0;
+    }
+    count.textContent = q ? `${n} span${n === 1 ? "" : "s"} match` : "";
+  });
+  return h("span", { class: "group" }, input, count);
 }
 
 /** Two traces' call trees merged: what one has and the other lacks, and counts that differ. */
