@@ -2,6 +2,7 @@ package uitest
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -61,4 +62,22 @@ func TestLayeredLayout(t *testing.T) {
 	leftToRight(grown, p2.positions())
 	require.Empty(t, p.consoleErrors())
 	require.Empty(t, p2.consoleErrors())
+}
+
+// A deep graph (random calls among 600 services: long chains) in layers
+// stays about as wide as tall rather than a long thin band.
+func TestLayeredLayoutOfADeepGraph(t *testing.T) {
+	g := GenGraph(600, 2400, 1)
+	p := openPage(t, NewFakeServer(t, g), "#/graph?layout=layered")
+	p.waitReady(60 * time.Second)
+	pos := p.positions()
+	require.Len(t, pos, len(g.Nodes))
+	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, xy := range pos {
+		minX, maxX = min(minX, xy[0]), max(maxX, xy[0])
+		minY, maxY = min(minY, xy[1]), max(maxY, xy[1])
+	}
+	ratio := (maxX - minX) / (maxY - minY)
+	require.True(t, ratio > 0.25 && ratio < 4, "width / height %.2f", ratio)
+	require.Empty(t, p.consoleErrors())
 }

@@ -6,7 +6,9 @@
 //  1. cycles broken: edges that close a cycle (found by depth-first search)
 //     are left out of the layering and drawn backwards;
 //  2. layers by longest path: a node sits one layer right of its furthest
-//     caller;
+//     caller (a graph deeper than the square root of its size has its
+//     layers merged evenly, so that the picture stays about as wide as
+//     tall);
 //  3. order within layers by barycentres: sweeps right and left, each node
 //     moved towards the mean position of its neighbours, which untangles
 //     most crossings;
@@ -48,6 +50,13 @@ export function layeredPositions(nodes: readonly string[], edges: readonly [stri
 
   const forward = acyclic(n, out, inc);
   const layer = longestPathLayers(n, forward);
+  // A deep graph (long chains of calls) would be a long thin band: its
+  // layers are merged evenly into at most maxLayers, calls inside a merged
+  // layer then drawn within its column.
+  let depth = 0;
+  for (let v = 0; v < n; v++) depth = Math.max(depth, layer[v]! + 1);
+  const maxLayers = Math.max(8, Math.ceil(Math.sqrt(n)));
+  if (depth > maxLayers) for (let v = 0; v < n; v++) layer[v] = Math.floor((layer[v]! * maxLayers) / depth);
 
   // Nodes without edges stand apart; the others are ordered in their
   // layers.
