@@ -45,6 +45,16 @@ type exceptionJSON struct {
 	// when that was. Both only when that history is complete.
 	New      bool       `json:"new"`
 	EverSeen *time.Time `json:"first_seen_ever,omitempty"`
+	// Versions are the service versions (service.version) the group's
+	// exceptions came from, with their counts, the most first: a canary's
+	// own exceptions stand out. Occurrences without a version are left out.
+	Versions []exceptionVersion `json:"versions"`
+}
+
+// exceptionVersion is one service version of an exception group.
+type exceptionVersion struct {
+	Version string `json:"version"`
+	Count   uint64 `json:"count"`
 }
 
 // exceptionEvent is the attributes of an exception event that the list
@@ -131,45 +141,52 @@ const spanText = "concat(ex_type, ' ', visitParamExtractString(ev_attrs, 'except
 // Both sources' queries answer the same columns: service, type, count,
 // distinct messages, first and last time (ns), the latest one's message,
 // stack trace, event attributes (JSON, spans only), trace, span and span
-// name, and the trend (sumMap of the events' buckets: at most
-// exceptionBuckets entries a group, whatever its count). Their arguments:
-// the range's start (ms) and a bucket's width (ms), the range in seconds,
-// the filters', the limit.
+// name, the trend (sumMap of the events' buckets: at most
+// exceptionBuckets entries a group, whatever its count) and the counts by
+// service version. Each source's inner query (spanExceptionsByVersion,
+// logExceptionsByVersion) aggregates by service, type and version into
+// states that exceptionsSQL merges by service and type: sumMap takes no
+// String keys on ClickHouse 18.16, so the versions' counts are the inner
+// groups' own. Their arguments: the range's start (ms) and a bucket's
+// width (ms), the range in seconds, the filters', the limit.
 const (
-	// spanExceptionsSQL reads the span events named "exception": one row
-	// per event (ARRAY JOIN over the span's parallel event arrays; spans
-	// without events give none), between the spans' start times.
-	spanExceptionsSQL = `
-SELECT service_name, ex_type, n, messages, first, last, '', '', attrs, trace, span, span_name, trend.1, trend.2
+	exceptionsSQL = `
+SELECT service_name, ex_type, n, messages, first, last, message, stack, attrs, trace, span, span_name, trend.1, trend.2, versions, version_counts
 FROM (
-  SELECT service_name, ` + schema.SpanExceptionType + ` AS ex_type, count() AS n,
-         uniqExact(visitParamExtractString(ev_attrs, 'exception.message')) AS messages,
-         min(ev_time) AS first, max(ev_time) AS last, argMax(ev_attrs, ev_time) AS attrs,
-         argMax(trace_id, ev_time) AS trace, argMax(span_id, ev_time) AS span, argMax(name, ev_time) AS span_name,
-         sumMap([toInt32(intDiv(toInt64(intDiv(ev_time, 1000000)) - ?, ?))], [toUInt64(1)]) AS trend
-  FROM spans
-  ARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano AS ev_time
-  WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND ev_name = 'exception' %s
+  SELECT service_name, ex_type, sum(vn) AS n, uniqExactMerge(msgs) AS messages, min(vfirst) AS first, max(vlast) AS last,
+         argMaxMerge(vmessage) AS message, argMaxMerge(vstack) AS stack, argMaxMerge(vattrs) AS attrs,
+         argMaxMerge(vtrace) AS trace, argMaxMerge(vspan) AS span, argMaxMerge(vname) AS span_name,
+         sumMapMerge(vtrend) AS trend, groupArray(version) AS versions, groupArray(vn) AS version_counts
+  FROM (%s)
   GROUP BY service_name, ex_type
   ORDER BY n DESC, service_name, ex_type
   LIMIT ?
 )`
-	// logExceptionsSQL reads the log records with an exception.type or
-	// exception.stacktrace attribute (logType, logMessage, logStack).
-	logExceptionsSQL = `
-SELECT service_name, ex_type, n, messages, first, last, message, stack, '', trace, span, '', trend.1, trend.2
-FROM (
-  SELECT service_name, ` + logType + ` AS ex_type, count() AS n, uniqExact(` + logMessage + `) AS messages,
-         min(time_unix_nano) AS first, max(time_unix_nano) AS last, argMax(` + logMessage + `, time_unix_nano) AS message,
-         argMax(` + logStack + `, time_unix_nano) AS stack, argMax(trace_id, time_unix_nano) AS trace, argMax(span_id, time_unix_nano) AS span,
-         sumMap([toInt32(intDiv(toInt64(intDiv(time_unix_nano, 1000000)) - ?, ?))], [toUInt64(1)]) AS trend
-  FROM logs
-  WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)
-    AND ` + schema.LogHasException + ` %s
-  GROUP BY service_name, ex_type
-  ORDER BY n DESC, service_name, ex_type
-  LIMIT ?
-)`
+	// spanExceptionsByVersion reads the span events named "exception": one
+	// row per event (ARRAY JOIN over the span's parallel event arrays;
+	// spans without events give none), between the spans' start times.
+	spanExceptionsByVersion = `
+    SELECT service_name, ` + schema.SpanExceptionType + ` AS ex_type, CAST(service_version AS String) AS version, count() AS vn,
+           uniqExactState(visitParamExtractString(ev_attrs, 'exception.message')) AS msgs, min(ev_time) AS vfirst, max(ev_time) AS vlast,
+           argMaxState('', ev_time) AS vmessage, argMaxState('', ev_time) AS vstack, argMaxState(ev_attrs, ev_time) AS vattrs,
+           argMaxState(trace_id, ev_time) AS vtrace, argMaxState(span_id, ev_time) AS vspan, argMaxState(CAST(name AS String), ev_time) AS vname,
+           sumMapState([toInt32(intDiv(toInt64(intDiv(ev_time, 1000000)) - ?, ?))], [toUInt64(1)]) AS vtrend
+    FROM spans
+    ARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano AS ev_time
+    WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND ev_name = 'exception' %s
+    GROUP BY service_name, ex_type, version`
+	// logExceptionsByVersion reads the log records with an exception.type
+	// or exception.stacktrace attribute (logType, logMessage, logStack).
+	logExceptionsByVersion = `
+    SELECT service_name, ` + logType + ` AS ex_type, resource_values[indexOf(resource_keys, 'service.version')] AS version, count() AS vn,
+           uniqExactState(` + logMessage + `) AS msgs, min(time_unix_nano) AS vfirst, max(time_unix_nano) AS vlast,
+           argMaxState(` + logMessage + `, time_unix_nano) AS vmessage, argMaxState(` + logStack + `, time_unix_nano) AS vstack,
+           argMaxState('', time_unix_nano) AS vattrs, argMaxState(trace_id, time_unix_nano) AS vtrace, argMaxState(span_id, time_unix_nano) AS vspan,
+           argMaxState('', time_unix_nano) AS vname,
+           sumMapState([toInt32(intDiv(toInt64(intDiv(time_unix_nano, 1000000)) - ?, ?))], [toUInt64(1)]) AS vtrend
+    FROM logs
+    WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND ` + schema.LogHasException + ` %s
+    GROUP BY service_name, ex_type, version`
 )
 
 // GET /api/v1/exceptions: the exceptions spans recorded and logs told,
@@ -219,9 +236,9 @@ func (s *Server) listExceptions(c echo.Context) error {
 
 	out := []exceptionJSON{}
 	for _, source := range sources {
-		query, text := spanExceptionsSQL, spanText
+		inner, text := spanExceptionsByVersion, spanText
 		if source == "log" {
-			query, text = logExceptionsSQL, "concat("+logType+", ' ', "+logMessage+", ' ', "+logStack+")"
+			inner, text = logExceptionsByVersion, "concat("+logType+", ' ', "+logMessage+", ' ', "+logStack+")"
 		}
 		where, fargs := exceptionFilters(c, source, text, newSince)
 		cond := ""
@@ -236,11 +253,20 @@ func (s *Server) listExceptions(c echo.Context) error {
 				attrs, traceID, spanID string
 				buckets                []int32
 				counts                 []uint64
+				versions               []string
+				versionCounts          []uint64
 			)
 			if err := scan(&e.Service, &e.Type, &e.Count, &e.Messages, &first, &last, &e.Message, &e.Stacktrace, &attrs,
-				&traceID, &spanID, &e.SpanName, &buckets, &counts); err != nil {
+				&traceID, &spanID, &e.SpanName, &buckets, &counts, &versions, &versionCounts); err != nil {
 				return err
 			}
+			e.Versions = []exceptionVersion{}
+			for i, v := range versions {
+				if v != "" && i < len(versionCounts) {
+					e.Versions = append(e.Versions, exceptionVersion{v, versionCounts[i]})
+				}
+			}
+			slices.SortStableFunc(e.Versions, func(a, b exceptionVersion) int { return cmp.Compare(b.Count, a.Count) })
 			e.FirstSeen, e.LastSeen = time.Unix(0, int64(first)).UTC(), time.Unix(0, int64(last)).UTC()
 			e.TraceID, e.SpanID = hexID(traceID), hexID(spanID)
 			var ev exceptionEvent
@@ -258,7 +284,7 @@ func (s *Server) listExceptions(c echo.Context) error {
 			}
 			out = append(out, e)
 			return nil
-		}, fmt.Sprintf(query, cond), append(args, limit)...)
+		}, fmt.Sprintf(exceptionsSQL, fmt.Sprintf(inner, cond)), append(args, limit)...)
 		if err != nil {
 			return err
 		}

@@ -54,7 +54,7 @@ func seedExceptions(t *testing.T, st *chstore.Store) {
 	span := func(svc string, trace byte, start time.Time, evs ...event) schema.SpanRow {
 		r := schema.SpanRow{StartUnixNano: ns(start), DurationNanos: uint64(time.Second), TraceID: schema.TraceID{trace},
 			SpanID: schema.SpanID{trace, 1}, Name: "GET /" + svc, Kind: schema.SpanKindServer, StatusCode: schema.StatusError,
-			ServiceName: svc, ServiceNamespace: "shop", GRPCStatusCode: -1}
+			ServiceName: svc, ServiceNamespace: "shop", ServiceVersion: fmt.Sprintf("v%d", trace), GRPCStatusCode: -1}
 		for _, e := range evs {
 			r.EventTimes = append(r.EventTimes, ns(start.Add(e.after)))
 			r.EventNames = append(r.EventNames, e.name)
@@ -85,8 +85,12 @@ func seedExceptions(t *testing.T, st *chstore.Store) {
 		}
 		return r
 	}
+	withVersion := func(r schema.LogRow, v string) schema.LogRow {
+		r.ResourceKeys, r.ResourceValues = []string{"service.version"}, []string{v}
+		return r
+	}
 	logs := []schema.LogRow{
-		logRow("cart", at.Add(time.Minute), "request failed", "exception.type", timeout, "exception.message", "Read timed out", "exception.stacktrace", stack),
+		withVersion(logRow("cart", at.Add(time.Minute), "request failed", "exception.type", timeout, "exception.message", "Read timed out", "exception.stacktrace", stack), "2.1"),
 		logRow("cart", at.Add(2*time.Minute), "payment call failed", "exception.type", timeout, "exception.stacktrace", stack),
 		logRow("cart", at.Add(3*time.Minute), "plain error", "code.function", "pay"),
 	}
@@ -167,6 +171,7 @@ func testExceptions(t *testing.T, c client) {
 	require.Equal(t, "02000000000000000000000000000000", e.TraceID)
 	require.Equal(t, "0201000000000000", e.SpanID)
 	require.Equal(t, "GET /cart", e.SpanName)
+	require.Equal(t, []exceptionVersion{{"v2", 2}, {"v1", 1}}, e.Versions, "by the spans' service.version, the most first")
 	require.Len(t, e.Trend, exceptionBuckets)
 	require.EqualValues(t, 1, e.Trend[15], "30 minutes ago")
 	require.EqualValues(t, 2, e.Trend[17], "25 minutes ago")
@@ -186,6 +191,7 @@ func testExceptions(t *testing.T, c client) {
 	require.Equal(t, "09000000000000000000000000000000", l.TraceID)
 	require.Equal(t, at.Add(2*time.Minute), l.LastSeen)
 	require.EqualValues(t, []uint64{1, 1}, l.Trend[15:17], "29 and 28 minutes ago, in 2-minute buckets from an hour ago")
+	require.Equal(t, []exceptionVersion{{"2.1", 1}}, l.Versions, "by the records' resource service.version; one without")
 	// web's two groups of one, one of them without a type: by count, then
 	// service and type.
 	require.Equal(t, []string{"", "TypeError"}, []string{got.Exceptions[2].Type, got.Exceptions[3].Type})

@@ -189,7 +189,8 @@ func (f *FakeServer) exceptions(w http.ResponseWriter, r *http.Request) {
 		return map[string]any{"service": svc, "type": typ, "source": "span", "count": count, "messages": 1,
 			"first_seen": now.Add(-50 * time.Minute).Format(time.RFC3339Nano), "last_seen": now.Add(-5 * time.Second).Format(time.RFC3339Nano),
 			"message": msg, "stacktrace": stack, "escaped": true, "trace_id": trace, "span_id": "c3", "span_name": "POST /charge", "trend": trend,
-			"new": false, "first_seen_ever": now.Add(-72 * time.Hour).Format(time.RFC3339Nano)}
+			"new": false, "first_seen_ever": now.Add(-72 * time.Hour).Format(time.RFC3339Nano),
+			"versions": []map[string]any{{"version": "v2", "count": count - 1}, {"version": "v1", "count": 1}}}
 	}
 	trend := make([]int, 30)
 	trend[29] = 7
@@ -201,6 +202,7 @@ func (f *FakeServer) exceptions(w http.ResponseWriter, r *http.Request) {
 	}
 	all[1]["source"] = "log"
 	all[1]["new"], all[1]["first_seen_ever"] = true, all[1]["first_seen"]
+	all[1]["versions"] = []map[string]any{}
 	q := r.URL.Query()
 	out := []map[string]any{}
 	for _, e := range all {

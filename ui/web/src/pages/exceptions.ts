@@ -28,6 +28,15 @@ export interface ExceptionGroup {
   /** First seen within the range (when the response's new_known). */
   new: boolean;
   first_seen_ever?: string;
+  /** Counts by service.version, the most first. */
+  versions: { version: string; count: number }[] | null;
+}
+
+/** A group's versions with their counts ("v2 ×340 · v1 ×12"), the first few. */
+function versionsText(e: ExceptionGroup, few = 3): string {
+  const vs = e.versions ?? [];
+  const shown = vs.slice(0, few).map((v) => `${v.version} ×${v.count}`);
+  return shown.join(" · ") + (vs.length > few ? ` · ${vs.length - few} more` : "");
 }
 
 /** A bar per bucket of the range, scaled to the busiest bucket. */
@@ -66,6 +75,7 @@ const columns: Column<ExceptionGroup>[] = [
   { key: "source", label: "Source", value: (e) => e.source },
   { key: "count", label: "Count", value: (e) => e.count, numeric: true },
   { key: "messages", label: "Messages", value: (e) => e.messages, numeric: true },
+  { key: "versions", label: "Versions", value: (e) => versionsText(e), render: (e) => h("span", { class: "exc-versions" }, versionsText(e)) },
   { key: "trend", label: "Trend", value: (e) => e.count, render: (e) => trendBars(e.trend) },
   { key: "last", label: "Last seen", value: (e) => Date.parse(e.last_seen), render: (e) => ago(e.last_seen), numeric: true },
   { key: "first", label: "First seen", value: (e) => Date.parse(e.first_seen), render: (e) => ago(e.first_seen), numeric: true },
@@ -93,6 +103,7 @@ function details(e: ExceptionGroup): HTMLElement {
         `${e.count} in the range`,
         `${e.messages} distinct ${e.messages === 1 ? "message" : "messages"}`,
         e.escaped ? "escaped its span" : "",
+        e.versions?.length ? `versions ${versionsText(e, e.versions.length)}` : "",
         e.first_seen_ever ? `first seen ${new Date(e.first_seen_ever).toLocaleString()}${e.new ? " (new in the range)" : ""}` : "",
       ]
         .filter(Boolean)
