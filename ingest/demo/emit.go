@@ -156,8 +156,13 @@ func (g *generator) callSpans(h *hop, base int64) {
 		g.scratch.urlPath = to.Endpoints[h.ep].Paths[h.path]
 	}
 	g.scratch.exception = g.spans.exception[to.Index][h.out]
+	// A degrading canary's application errors are its own bug.
+	canary := h.out == outAppError && g.wl[h.dst.Workload.Index].errors > 0
+	if canary {
+		g.scratch.exception = g.spans.canaryException[to.Index]
+	}
 	g.addSpan(h.dst)
 	if h.out.failed() {
-		g.failureLog(h.dst, to.Protocol, h.out)
+		g.failureLog(h.dst, to.Protocol, h.out, canary)
 	}
 }

@@ -80,14 +80,19 @@ func (g *generator) addLog(p *Pod) {
 }
 
 // failureLog writes the ERROR record of a failed call its server span
-// (g.scratch, just written) describes.
-func (g *generator) failureLog(p *Pod, proto Protocol, o outcome) {
+// (g.scratch, just written) describes; canary for a degrading canary's own
+// bug.
+func (g *generator) failureLog(p *Pod, proto Protocol, o outcome, canary bool) {
 	s := &g.scratch
 	text, errType := failureText(proto, o)
 	body := append(append(append(g.logBody[:0], s.static.name...), " failed: "...), text...)
 	g.logBody = body
+	exception := g.spans.exceptionLog[p.Workload.Service.Index][o]
+	if canary {
+		exception = g.spans.canaryExceptionLog[p.Workload.Service.Index]
+	}
 	g.logScratch = logOut{trace: s.trace, span: s.id, time: s.end, severity: severityError, text: "ERROR", body: body, errType: errType,
-		exception: g.spans.exceptionLog[p.Workload.Service.Index][o]}
+		exception: exception}
 	g.addLog(p)
 }
 

@@ -9,7 +9,9 @@ import (
 // Scenario is what changes in the mesh during a run, and where. Every
 // change starts one scenario period after the run starts (Start) and then
 // lasts until the run ends; canary-bad degrades gradually over four more
-// periods.
+// periods, its canary's application errors raising an exception type of
+// their own (a new bug, which the Exceptions page shows new, in that
+// version only).
 type Scenario struct {
 	// Name is one of Scenarios().
 	Name string

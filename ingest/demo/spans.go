@@ -75,6 +75,10 @@ type spanTables struct {
 	// do not fail); exceptionLog the same as its ERROR log record's
 	// attributes, for services that log their exceptions.
 	exception, exceptionLog [][numOutcomes][]byte
+	// canaryException and canaryExceptionLog are, by service, the
+	// exception of the bug a degrading canary (canary-bad) ships: its
+	// application errors raise a type the service never raised before.
+	canaryException, canaryExceptionLog [][]byte
 }
 
 const attrs protowire.Number = 9 // Span.attributes
@@ -82,7 +86,8 @@ const attrs protowire.Number = 9 // Span.attributes
 func newSpanTables(t *Topology) *spanTables {
 	st := &spanTables{resource: make([][]byte, len(t.Pods)), client: make([][]spanStatic, len(t.Calls)),
 		server: make([][]spanStatic, len(t.Services)), consumer: make([]spanStatic, len(t.Calls)),
-		exception: make([][numOutcomes][]byte, len(t.Services)), exceptionLog: make([][numOutcomes][]byte, len(t.Services))}
+		exception: make([][numOutcomes][]byte, len(t.Services)), exceptionLog: make([][numOutcomes][]byte, len(t.Services)),
+		canaryException: make([][]byte, len(t.Services)), canaryExceptionLog: make([][]byte, len(t.Services))}
 	for _, p := range t.Pods {
 		var r []byte
 		for _, kv := range podResource(p) {
@@ -114,9 +119,11 @@ func newSpanTables(t *Topology) *spanTables {
 			st.server[s.Index] = append(st.server[s.Index], spanStatic{name: name, attrs: a})
 		}
 		for _, o := range []outcome{outAppError, outUnavailable} {
-			st.exception[s.Index][o] = exceptionEvent(s, o)
-			st.exceptionLog[s.Index][o] = exceptionLog(s, o)
+			st.exception[s.Index][o] = exceptionEvent(s, o, false)
+			st.exceptionLog[s.Index][o] = exceptionLog(s, o, false)
 		}
+		st.canaryException[s.Index] = exceptionEvent(s, outAppError, true)
+		st.canaryExceptionLog[s.Index] = exceptionLog(s, outAppError, true)
 	}
 	for _, c := range t.Calls {
 		st.client[c.Index], st.consumer[c.Index] = clientStatics(c)
@@ -270,9 +277,10 @@ func appendSpan(b []byte, s *spanOut) []byte {
 }
 
 // exceptionEvent is the name and attributes (Span.Event fields) of the
-// exception a failing request raises in service s, as its SDK records it.
-func exceptionEvent(s *Service, o outcome) []byte {
-	typ, msg, stack := exceptionOf(s, o)
+// exception a failing request raises in service s (a degrading canary's
+// own bug with canary), as its SDK records it.
+func exceptionEvent(s *Service, o outcome, canary bool) []byte {
+	typ, msg, stack := exceptionOf(s, o, canary)
 	b := appendStringField(nil, 2, "exception") // Event.name
 	b = appendKV(b, 3, "exception.type", typ)
 	b = appendKV(b, 3, "exception.message", msg)
@@ -283,11 +291,11 @@ func exceptionEvent(s *Service, o outcome) []byte {
 // (LogRecord.attributes), as a log bridge writes a logged exception; only
 // the Java and Python services log their exceptions (logback's and
 // logging's exc_info), nil for the others.
-func exceptionLog(s *Service, o outcome) []byte {
+func exceptionLog(s *Service, o outcome, canary bool) []byte {
 	if lang := sdkLanguage(s); lang != "java" && lang != "python" {
 		return nil
 	}
-	typ, msg, stack := exceptionOf(s, o)
+	typ, msg, stack := exceptionOf(s, o, canary)
 	b := appendKV(nil, 6, "exception.type", typ)
 	b = appendKV(b, 6, "exception.message", msg)
 	return appendKV(b, 6, "exception.stacktrace", stack)
@@ -295,8 +303,9 @@ func exceptionLog(s *Service, o outcome) []byte {
 
 // exceptionOf is the exception a failing request raises in service s:
 // its exception.type, exception.message and exception.stacktrace, in the
-// shape of its language's traces.
-func exceptionOf(s *Service, o outcome) (typ, msg, stack string) {
+// shape of its language's traces. canary asks for the bug a degrading
+// canary ships instead, a type of its own.
+func exceptionOf(s *Service, o outcome, canary bool) (typ, msg, stack string) {
 	pkg := strings.ReplaceAll(s.Name, "-", "")
 	unavailable := o == outUnavailable
 	switch sdkLanguage(s) {
@@ -305,12 +314,18 @@ func exceptionOf(s *Service, o outcome) (typ, msg, stack string) {
 		if unavailable {
 			typ, msg = "*fmt.wrapError", "dependency unavailable: upstream connect error or disconnect/reset before headers"
 		}
+		if canary {
+			typ, msg = "runtime.Error", "runtime error: invalid memory address or nil pointer dereference"
+		}
 		stack = "goroutine 1 [running]:\nmain.(*server).handle(...)\n\t/app/" + pkg + "/server.go:88\n" +
 			"net/http.HandlerFunc.ServeHTTP(...)\n\t/usr/local/go/src/net/http/server.go:2294"
 	case "java":
 		typ, msg = "java.lang.IllegalStateException", "unexpected error"
 		if unavailable {
 			typ, msg = "org.springframework.web.client.HttpServerErrorException$ServiceUnavailable", "503 Service Unavailable: dependency unavailable"
+		}
+		if canary {
+			typ, msg = "java.lang.NullPointerException", `Cannot invoke "com.example.Order.getId()" because "order" is null`
 		}
 		stack = typ + ": " + msg + "\n\tat com.example." + pkg + ".Handler.handle(Handler.java:42)\n" +
 			"\tat com.example." + pkg + ".Handler.<init>(Handler.java:17)\n" +
@@ -320,12 +335,18 @@ func exceptionOf(s *Service, o outcome) (typ, msg, stack string) {
 		if unavailable {
 			typ, msg = "requests.exceptions.HTTPError", "503 Server Error: Service Unavailable"
 		}
+		if canary {
+			typ, msg = "KeyError", "'customer_id'"
+		}
 		stack = "Traceback (most recent call last):\n  File \"/app/" + pkg + "/views.py\", line 57, in handle\n" +
 			"    return service.run(request)\n" + typ + ": " + msg
 	default: // nodejs
 		typ, msg = "TypeError", "Cannot read properties of undefined (reading 'id')"
 		if unavailable {
 			typ, msg = "FetchError", "request failed, reason: dependency unavailable"
+		}
+		if canary {
+			typ, msg = "RangeError", "Invalid array length"
 		}
 		stack = typ + ": " + msg + "\n    at handle (/app/" + pkg + "/src/handler.js:31:17)\n" +
 			"    at Layer.handle (/app/node_modules/express/lib/router/layer.js:95:5)"

@@ -181,3 +181,38 @@ func TestSpansSampled(t *testing.T) {
 		})
 	}
 }
+
+// In canary-bad, the degrading canary's application errors raise its own
+// bug, a type the service never raised before; the stable version's do
+// not.
+func TestCanaryException(t *testing.T) {
+	cfg := testConfig()
+	cfg.Scenario = ScenarioCanaryBad
+	c := &capture{}
+	g, topo := newTestGenerator(t, cfg, c)
+	g.setElapsed(100 * g.cfg.ScenarioPeriod) // fully degraded
+	generateAll(g, 3000, time.Now())
+	sc := topo.Scenario
+	require.NotNil(t, sc.Target)
+	canaryType := map[string]string{"go": "runtime.Error", "java": "java.lang.NullPointerException", "python": "KeyError", "nodejs": "RangeError"}[sdkLanguage(sc.Target)]
+	byVersion := map[string]map[string]int{}
+	for _, d := range decodeSpans(t, topo, c.exports) {
+		if str(d.resource, "service.name") != sc.Target.Name || d.span.Kind() != ptrace.SpanKindServer {
+			continue
+		}
+		for i := range d.span.Events().Len() {
+			ev := d.span.Events().At(i)
+			v := str(d.resource, "service.version")
+			if byVersion[v] == nil {
+				byVersion[v] = map[string]int{}
+			}
+			byVersion[v][str(ev.Attributes(), "exception.type")]++
+		}
+	}
+	require.Positive(t, byVersion[sc.Version][canaryType], "the canary's own bug: %v", byVersion)
+	for v, types := range byVersion {
+		if v != sc.Version {
+			require.Zero(t, types[canaryType], "version %s does not raise the canary's bug", v)
+		}
+	}
+}
