@@ -105,11 +105,7 @@ func TestExceptions(t *testing.T) {
 
 	// Upgraded to exception history today, exceptions of today stored
 	// before it: which are new is not known.
-	ctx := context.Background()
-	require.NoError(t, st.Conn().Exec(ctx, "TRUNCATE TABLE schema_migrations"))
-	require.NoError(t, st.InsertColumns(ctx, schema.MigrationsTable, []any{
-		[]uint32{1, schema.ExceptionGroupsMigration}, []string{"core tables", "exception groups"},
-		[]time.Time{time.Now().Add(-30 * 24 * time.Hour).Truncate(time.Second), time.Now().Truncate(time.Second)}}))
+	chtest.Upgraded(t, st, schema.ExceptionGroupsMigration, time.Now())
 	var got struct {
 		Exceptions []exceptionJSON
 		NewKnown   bool `json:"new_known"`

@@ -72,10 +72,7 @@ func TestNewExceptionAlerts(t *testing.T) {
 	require.Len(t, ourHook.take(), 1)
 
 	// A database upgraded to the history and not backfilled: silent.
-	require.NoError(t, st.Conn().Exec(ctx, "TRUNCATE TABLE schema_migrations"))
-	require.NoError(t, st.InsertColumns(ctx, schema.MigrationsTable, []any{
-		[]uint32{1, schema.ExceptionGroupsMigration}, []string{"core tables", "exception groups"},
-		[]time.Time{now.Add(-30 * 24 * time.Hour).Truncate(time.Second), now.Truncate(time.Second)}}))
+	chtest.Upgraded(t, st, schema.ExceptionGroupsMigration, now)
 	require.NoError(t, st.Write(ctx, &schema.Batch{Spans: []schema.SpanRow{span(now, "web", "TypeError")}}))
 	require.NoError(t, e.checkNewExceptions(ctx))
 	require.Equal(t, 0.0, testutil.ToFloat64(e.metrics.newExceptions.WithLabelValues("span")))

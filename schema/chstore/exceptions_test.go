@@ -53,13 +53,7 @@ func TestExceptionHistoryComplete(t *testing.T) {
 
 	// An upgraded database: the core tables created long before the
 	// upgrade to exception_groups at the time given.
-	upgrade := func(at time.Time) {
-		t.Helper()
-		require.NoError(t, st.Conn().Exec(ctx, "TRUNCATE TABLE schema_migrations"))
-		require.NoError(t, st.InsertColumns(ctx, schema.MigrationsTable, []any{
-			[]uint32{1, schema.ExceptionGroupsMigration}, []string{"core tables", "exception groups"},
-			[]time.Time{now.Add(-30 * 24 * time.Hour).Truncate(time.Second), at.Truncate(time.Second)}}))
-	}
+	upgrade := func(at time.Time) { chtest.Upgraded(t, st, schema.ExceptionGroupsMigration, at) }
 	// Upgraded to it three days ago: complete while nothing older than
 	// the day after is stored; not with a record of four days ago.
 	upgrade(now.Add(-72 * time.Hour))
@@ -111,18 +105,7 @@ func TestBackfillExceptionGroups(t *testing.T) {
 	}))
 	require.NoError(t, st.Conn().Exec(ctx, "TRUNCATE TABLE exception_groups"))
 	upgrade := now.Add(-time.Hour).Truncate(time.Second)
-	require.NoError(t, st.Conn().Exec(ctx, "TRUNCATE TABLE schema_migrations"))
-	var ids []uint32
-	var names []string
-	var times []time.Time
-	for _, m := range schema.Migrations() {
-		ids, names = append(ids, uint32(m.ID)), append(names, m.Name)
-		times = append(times, now.Add(-30*24*time.Hour).Truncate(time.Second))
-		if m.ID == schema.ExceptionGroupsMigration {
-			times[len(times)-1] = upgrade
-		}
-	}
-	require.NoError(t, st.InsertColumns(ctx, schema.MigrationsTable, []any{ids, names, times}))
+	chtest.Upgraded(t, st, schema.ExceptionGroupsMigration, upgrade)
 	// Stored after the upgrade: the view has it.
 	require.NoError(t, st.Write(ctx, &schema.Batch{Spans: []schema.SpanRow{span(at(0), "Timeout")}}))
 	complete, _, err := st.ExceptionHistoryComplete(ctx)

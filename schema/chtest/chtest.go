@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chlocal"
 	"github.com/meshscope/meshscope/schema/chstore"
 )
@@ -100,4 +101,30 @@ func Cluster(t testing.TB) []*chstore.Store {
 		stores[i] = st
 	}
 	return stores
+}
+
+// Upgraded rewrites st's schema_migrations as a database upgraded to
+// migration id at upgradedAt would have it: every other registered
+// migration recorded 30 days before, that one then. Objects a migration
+// creates judge from these records what they cover (trace summaries,
+// exception history).
+func Upgraded(t testing.TB, st *chstore.Store, id int, upgradedAt time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.Conn().Exec(ctx, "TRUNCATE TABLE "+schema.MigrationsTable.Name); err != nil {
+		t.Fatal(err)
+	}
+	var ids []uint32
+	var names []string
+	var at []time.Time
+	for _, m := range schema.Migrations() {
+		when := upgradedAt.Add(-30 * 24 * time.Hour)
+		if m.ID == id {
+			when = upgradedAt
+		}
+		ids, names, at = append(ids, uint32(m.ID)), append(names, m.Name), append(at, when.UTC().Truncate(time.Second))
+	}
+	if err := st.InsertColumns(ctx, schema.MigrationsTable, []any{ids, names, at}); err != nil {
+		t.Fatal(err)
+	}
 }
