@@ -311,3 +311,65 @@ func (s *Server) listExceptions(c echo.Context) error {
 		"exceptions": out, "from": from.UTC(), "to": to.UTC(), "bucket_seconds": bucket.Seconds(), "new_known": known,
 	})
 }
+
+// newExceptionJSON is one entry of GET /api/v1/exceptions/new.
+type newExceptionJSON struct {
+	Service   string    `json:"service"`
+	Namespace string    `json:"namespace"`
+	Type      string    `json:"type"`
+	Source    string    `json:"source"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	Count     uint64    `json:"count"`
+}
+
+// GET /api/v1/exceptions/new: the exception types services showed for the
+// first time within the range (default: the last hour), the newest first,
+// from the exception history alone (no span or record is read, so it is
+// cheap enough for the UI to ask every minute). Filters: service,
+// namespace. Empty, with new_known false, while the history is incomplete.
+func (s *Server) listNewExceptions(c echo.Context) error {
+	from, to, limit, err := s.rowsParams(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	out := []newExceptionJSON{}
+	known, _, err := s.deps.Store.ExceptionHistoryComplete(ctx)
+	if err != nil {
+		return err
+	}
+	if known {
+		where, args := []string{"1"}, []any{}
+		for _, f := range []struct{ col, param string }{{"service_name", "service"}, {"service_namespace", "namespace"}} {
+			if v := c.QueryParam(f.param); v != "" {
+				where, args = append(where, f.col+" = ?"), append(args, v)
+			}
+		}
+		args = append(args, uint64(from.UnixNano()), uint64(to.UnixNano()), limit)
+		err = s.scanAll(ctx, func(scan func(...any) error) error {
+			var e newExceptionJSON
+			var first, last uint64
+			if err := scan(&e.Service, &e.Namespace, &e.Type, &e.Source, &first, &last, &e.Count); err != nil {
+				return err
+			}
+			e.FirstSeen, e.LastSeen = time.Unix(0, int64(first)).UTC(), time.Unix(0, int64(last)).UTC()
+			out = append(out, e)
+			return nil
+		}, `SELECT service_name, service_namespace, type, source, minMerge(first_seen) AS first, maxMerge(last_seen), countMerge(occurrences)
+FROM `+schema.ExceptionGroupsTable.Name+`
+WHERE `+strings.Join(where, " AND ")+`
+GROUP BY service_name, service_namespace, type, source
+HAVING first >= ? AND first <= ?
+ORDER BY first DESC, service_name, type, source
+LIMIT ?`, args...)
+		if err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"exceptions": out, "new_known": known, "from": from.UTC(), "to": to.UTC()})
+}

@@ -118,6 +118,13 @@ func TestExceptions(t *testing.T) {
 		require.Nil(t, e.EverSeen)
 	}
 	c.fail("/api/v1/exceptions?new=true", http.StatusBadRequest, "new")
+	var fresh struct {
+		Exceptions []newExceptionJSON
+		NewKnown   bool `json:"new_known"`
+	}
+	c.get("/api/v1/exceptions/new", &fresh)
+	require.False(t, fresh.NewKnown)
+	require.Empty(t, fresh.Exceptions, "not claimed new while the history is incomplete")
 }
 
 // TestExceptionsOnCluster groups the exceptions of a two-shard cluster
@@ -244,6 +251,37 @@ func testExceptions(t *testing.T, c client) {
 	require.False(t, marks.Exceptions[0].New)
 	require.Equal(t, at, *marks.Exceptions[0].EverSeen)
 	require.Equal(t, at.Add(5*time.Minute+time.Millisecond), marks.Exceptions[0].FirstSeen, "the first within the range")
+
+	// The types first seen in a range, from the history alone, the newest
+	// first: web's two (20 and 19 minutes ago) since 21 minutes ago, then
+	// cart's (30 and 29 minutes ago) too over the hour; pay's Boom, three
+	// hours ago, not.
+	var fresh struct {
+		Exceptions []newExceptionJSON
+		NewKnown   bool `json:"new_known"`
+	}
+	groups := func() []string {
+		var out []string
+		for _, e := range fresh.Exceptions {
+			out = append(out, e.Service+"/"+e.Type+"/"+e.Source)
+		}
+		return out
+	}
+	c.get("/api/v1/exceptions/new?from=now-21m", &fresh)
+	require.True(t, fresh.NewKnown)
+	require.Equal(t, []string{"web//span", "web/TypeError/span"}, groups())
+	require.Equal(t, "shop", fresh.Exceptions[0].Namespace)
+	require.Equal(t, at.Add(11*time.Minute), fresh.Exceptions[0].FirstSeen)
+	c.get("/api/v1/exceptions/new", &fresh)
+	require.Equal(t, []string{"web//span", "web/TypeError/span", "cart/" + timeout + "/log", "cart/" + timeout + "/span"}, groups())
+	last := fresh.Exceptions[3]
+	require.EqualValues(t, 3, last.Count)
+	require.Equal(t, at, last.FirstSeen)
+	require.Equal(t, at.Add(5*time.Minute+2*time.Millisecond), last.LastSeen)
+	c.get("/api/v1/exceptions/new?service=cart&limit=1", &fresh)
+	require.Equal(t, []string{"cart/" + timeout + "/log"}, groups())
+	c.get("/api/v1/exceptions/new?namespace=elsewhere", &fresh)
+	require.Empty(t, fresh.Exceptions)
 
 	c.get("/api/v1/exceptions?q=CONNECT", &got)
 	require.Equal(t, "Connect timed out", got.Exceptions[0].Message, "the message of the latest that matched")

@@ -139,6 +139,7 @@ func (s *Server) routes() {
 	api.GET("/requests", s.getRequests)
 	api.GET("/logs", s.searchLogs)
 	api.GET("/exceptions", s.listExceptions)
+	api.GET("/exceptions/new", s.listNewExceptions)
 	api.GET("/metrics", s.listMetrics)
 	api.GET("/metrics/query", s.queryMetric)
 	api.POST("/sql", s.postSQL)

@@ -552,6 +552,11 @@ func TestExceptionsPage(t *testing.T) {
 	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 2", 20*time.Second)
 	require.Equal(t, []string{"payments", "cart"}, eval[[]string](p, "[...document.querySelectorAll('#exceptions-table tbody tr td:nth-child(2)')].map(e => e.textContent)"))
 	require.Contains(t, eval[string](p, "document.body.innerText"), "10 exceptions in 2 groups, 1 new (first seen in the range)")
+	// The header counts the new types, a link to them.
+	p.waitFor("!document.getElementById('new-exceptions-badge').hidden", 10*time.Second)
+	require.Equal(t, "1 new exception", eval[string](p, "document.getElementById('new-exceptions-badge').textContent"))
+	require.Equal(t, "TypeError in cart", eval[string](p, "document.getElementById('new-exceptions-badge').title"))
+	require.Equal(t, "#/exceptions?new=true&from=now-1h", eval[string](p, "document.getElementById('new-exceptions-badge').getAttribute('href')"))
 	// The group first seen in the range marked new, the other not.
 	require.Equal(t, []int{0, 1}, eval[[]int](p, "[...document.querySelectorAll('#exceptions-table tbody tr')].map(r => r.querySelectorAll('.badge.exc-new').length)"))
 	// The trend: a bar per bucket with exceptions, the busiest full height.

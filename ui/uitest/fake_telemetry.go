@@ -215,6 +215,13 @@ func (f *FakeServer) exceptions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"exceptions": out, "bucket_seconds": 120, "new_known": true})
 }
 
+// newExceptions answers the exception group the fake's list marks new.
+func (f *FakeServer) newExceptions(w http.ResponseWriter, r *http.Request) {
+	at := time.Now().UTC().Add(-50 * time.Minute)
+	writeJSON(w, map[string]any{"new_known": true, "exceptions": []map[string]any{{"service": "cart", "namespace": "shop", "type": "TypeError",
+		"source": "log", "first_seen": at.Format(time.RFC3339Nano), "last_seen": at.Format(time.RFC3339Nano), "count": 1}}})
+}
+
 func (f *FakeServer) requests(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
 	// Rows as the requests table holds them (a subset of its columns).

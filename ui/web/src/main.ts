@@ -19,7 +19,7 @@ import { renderSLOs } from "./pages/slos";
 import { renderSQL } from "./pages/sql";
 import { newTableView, renderTable } from "./pages/table";
 import { renderTraces } from "./pages/traces";
-import { alertsBadge } from "./alertsbadge";
+import { alertsBadge, newExceptionsBadge } from "./alertsbadge";
 import { TrafficAnimation } from "./animation";
 import { chartCount } from "./charts";
 import { parseQuery } from "./query";
@@ -132,6 +132,8 @@ class App {
   private readonly status = h("div", { id: "status", role: "status", "aria-live": "polite" });
   /** The count of firing SLO alerts in the header. */
   private alerts!: { el: HTMLElement; refresh: () => Promise<void> };
+  /** The count of new exception types in the header. */
+  private newExceptions!: { el: HTMLElement; refresh: () => Promise<void> };
   private readonly graphEl = h("div", { id: "graph", role: "img", tabindex: 0, "aria-label": "Service dependency graph. Use the Table page for a text version. Keys: + and - zoom, 0 or f fits, / finds." });
   private readonly panel = h("aside", { id: "panel", hidden: true, "aria-label": "Details", tabindex: -1 });
   private readonly graphPage = h("section", { id: "page-graph", class: "page graph-page" });
@@ -247,7 +249,8 @@ class App {
       nav.append(h("a", { href: `#/${page}`, "data-page": page }, label));
     }
     this.alerts = alertsBadge();
-    const header = h("header", { class: "top" }, h("a", { class: "brand", href: "#/graph" }, "meshscope"), nav, this.alerts.el, this.status);
+    this.newExceptions = newExceptionsBadge();
+    const header = h("header", { class: "top" }, h("a", { class: "brand", href: "#/graph" }, "meshscope"), nav, this.newExceptions.el, this.alerts.el, this.status);
 
     for (const g of ["service", "workload", "version"]) this.granularity.append(h("option", { value: g }, g));
     this.granularity.addEventListener("change", () => this.setGranularity(this.granularity.value as Granularity));
