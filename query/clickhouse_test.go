@@ -544,6 +544,38 @@ func testLogs(t *testing.T, c client) {
 			require.Equal(t, tc.want, bodies())
 		})
 	}
+	// The volume: the search's records by level and minute of the hour.
+	type volume struct {
+		BucketSeconds float64 `json:"bucket_seconds"`
+		Levels        map[string][]uint64
+	}
+	nonZero := func(v volume) map[string]map[int]uint64 {
+		out := map[string]map[int]uint64{}
+		for level, counts := range v.Levels {
+			require.Len(t, counts, logVolumeBuckets, level)
+			for i, n := range counts {
+				if n > 0 {
+					if out[level] == nil {
+						out[level] = map[int]uint64{}
+					}
+					out[level][i] = n
+				}
+			}
+		}
+		return out
+	}
+	var v volume
+	c.get("/api/v1/logs/volume", &v)
+	require.Equal(t, 60.0, v.BucketSeconds)
+	require.Equal(t, map[string]map[int]uint64{"info": {50: 1}, "error": {50: 1}, "warn": {51: 1}}, nonZero(v), "10 and 9 minutes ago")
+	v = volume{}
+	c.get("/api/v1/logs/volume?severity=warn&service=cart", &v)
+	require.Equal(t, map[string]map[int]uint64{"error": {50: 1}, "warn": {51: 1}}, nonZero(v))
+	v = volume{}
+	c.get("/api/v1/logs/volume?q=cache&from=now-4h&to=now-2h", &v)
+	require.Equal(t, map[string]map[int]uint64{"debug": {30: 1}}, nonZero(v), "3 hours ago: the middle of two hours")
+	c.fail("/api/v1/logs/volume?severity=loud", http.StatusBadRequest, "severity")
+
 	for _, tc := range []struct{ query, field string }{
 		{"severity=loud", "severity"},
 		{"severity=25", "severity"},

@@ -61,14 +61,10 @@ type logJSON struct {
 // likeLiteral escapes LIKE's special characters.
 var likeLiteral = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
-// GET /api/v1/logs: log records, newest first, by service, minimum
-// severity, text in the body, trace or span. The table's key starts with
-// (service_name, timestamp), so a service's search reads its rows only.
-func (s *Server) searchLogs(c echo.Context) error {
-	from, to, limit, err := s.rowsParams(c)
-	if err != nil {
-		return err
-	}
+// logFilters are the WHERE conditions (and arguments) of a log search over
+// [from, to]: by service, namespace, minimum severity, text in the body,
+// trace or span.
+func logFilters(c echo.Context, from, to time.Time) ([]string, []any, error) {
 	where := []string{"timestamp >= toDateTime(?)", "timestamp <= toDateTime(?)"}
 	args := []any{from.Unix(), to.Unix()}
 	add := func(cond string, a any) {
@@ -84,7 +80,7 @@ func (s *Server) searchLogs(c echo.Context) error {
 	if v := c.QueryParam("severity"); v != "" {
 		n, err := severityParam(v)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		add("severity_number >= ?", n)
 	}
@@ -101,10 +97,25 @@ func (s *Server) searchLogs(c echo.Context) error {
 		if v := c.QueryParam(f.name); v != "" {
 			id, err := hexIDParam(f.name, v, f.size)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			add(f.name+" = unhex(?)", id)
 		}
+	}
+	return where, args, nil
+}
+
+// GET /api/v1/logs: log records, newest first, by service, minimum
+// severity, text in the body, trace or span. The table's key starts with
+// (service_name, timestamp), so a service's search reads its rows only.
+func (s *Server) searchLogs(c echo.Context) error {
+	from, to, limit, err := s.rowsParams(c)
+	if err != nil {
+		return err
+	}
+	where, args, err := logFilters(c, from, to)
+	if err != nil {
+		return err
 	}
 	ctx, cancel, err := s.storeContext(c)
 	if err != nil {
@@ -142,4 +153,55 @@ LIMIT ?`, append(args, limit)...)
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"logs": out})
+}
+
+// logVolumeBuckets is how many counts a severity has over the range.
+const logVolumeBuckets = 60
+
+// severityBand names OpenTelemetry's severity numbers by level (0 is
+// unset), for the volume chart.
+const severityBand = "multiIf(severity_number >= 21, 'fatal', severity_number >= 17, 'error', severity_number >= 13, 'warn', " +
+	"severity_number >= 9, 'info', severity_number >= 5, 'debug', severity_number >= 1, 'trace', 'unset')"
+
+// GET /api/v1/logs/volume: how many records the search (the filters of GET
+// /api/v1/logs) matches, by level and bucket of the range (60 buckets): the
+// chart above the Logs page's records, as Grafana's logs volume.
+func (s *Server) logVolume(c echo.Context) error {
+	from, to, _, err := s.rangeOrDefault(c)
+	if err != nil {
+		return err
+	}
+	where, args, err := logFilters(c, from, to)
+	if err != nil {
+		return err
+	}
+	bucket := max(to.Sub(from)/logVolumeBuckets, time.Second).Truncate(time.Second)
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	series := map[string][]uint64{}
+	err = s.scanAll(ctx, func(scan func(...any) error) error {
+		var b int64
+		var level string
+		var n uint64
+		if err := scan(&b, &level, &n); err != nil {
+			return err
+		}
+		if series[level] == nil {
+			series[level] = make([]uint64, logVolumeBuckets)
+		}
+		// Records stamped in to's last partial second count in the last
+		// bucket.
+		series[level][min(max(b, 0), logVolumeBuckets-1)] += n
+		return nil
+	}, `SELECT intDiv(toInt64(toUInt32(timestamp)) - ?, ?) AS b, `+severityBand+` AS level, count()
+FROM logs
+WHERE `+strings.Join(where, " AND ")+`
+GROUP BY b, level`, append([]any{from.Unix(), int64(bucket.Seconds())}, args...)...)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"from": from.UTC(), "to": to.UTC(), "bucket_seconds": bucket.Seconds(), "levels": series})
 }

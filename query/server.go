@@ -138,6 +138,7 @@ func (s *Server) routes() {
 	api.GET("/traces/:traceId", s.getTrace)
 	api.GET("/requests", s.getRequests)
 	api.GET("/logs", s.searchLogs)
+	api.GET("/logs/volume", s.logVolume)
 	api.GET("/exceptions", s.listExceptions)
 	api.GET("/exceptions/new", s.listNewExceptions)
 	api.GET("/metrics", s.listMetrics)

@@ -440,6 +440,9 @@ func TestPagesAndDiff(t *testing.T) {
 	p.waitFor("document.body.innerText.includes('3 records')", 10*time.Second)
 	require.Equal(t, []string{"ERROR", "INFO", "WARN"}, eval[[]string](p, "[...document.querySelectorAll('#logs-table .sev')].map(e => e.textContent)"))
 	require.Equal(t, "sev sev-error", eval[string](p, "document.querySelector('#logs-table .sev').className"))
+	// Above them, their volume by level, stacked in the last minute.
+	require.Contains(t, eval[string](p, "document.querySelector('#log-volume figcaption').textContent"), "Records per 1 min by level: error 1warn 1info 1")
+	require.Equal(t, []string{"error", "warn", "info"}, eval[[]string](p, "[...document.querySelectorAll('#log-volume rect')].map(r => r.dataset.level)"))
 	p.do(chromedp.Focus(chromedp.CSS("#logs-table tbody tr:nth-child(1)")), chromedp.KeyEvent(kb.Enter))
 	p.waitFor("document.querySelector('#log-detail table')", 5*time.Second)
 	detail = eval[string](p, "document.getElementById('log-detail').innerText")

@@ -149,6 +149,7 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("GET /api/v1/traces/{id}", f.trace)
 	mux.HandleFunc("GET /api/v1/requests", f.requests)
 	mux.HandleFunc("GET /api/v1/logs", f.logs)
+	mux.HandleFunc("GET /api/v1/logs/volume", f.logVolume)
 	mux.HandleFunc("GET /api/v1/exceptions", f.exceptions)
 	mux.HandleFunc("GET /api/v1/exceptions/new", f.newExceptions)
 	mux.HandleFunc("GET /api/v1/metrics", f.metrics)

@@ -133,13 +133,32 @@ func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
 	}})
 }
 
-// logs answers three records, two of them of the fake's trace, filtered by
-// trace_id, span_id, service, minimum severity (a level name or number) and
-// body text, as the API filters them.
+// logs answers matchingLogs, counting the searches.
 func (f *FakeServer) logs(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.logSearches++
 	f.mu.Unlock()
+	writeJSON(w, map[string]any{"logs": matchingLogs(r)})
+}
+
+// logVolume counts the records logs answers by level, in the last of 60
+// one-minute buckets (they are seconds old), as the API counts them.
+func (f *FakeServer) logVolume(w http.ResponseWriter, r *http.Request) {
+	levels := map[string][]int{}
+	for _, l := range matchingLogs(r) {
+		name := strings.ToLower(l["severity_text"].(string))
+		if levels[name] == nil {
+			levels[name] = make([]int, 60)
+		}
+		levels[name][59]++
+	}
+	writeJSON(w, map[string]any{"bucket_seconds": 60, "levels": levels})
+}
+
+// matchingLogs are the fake's three records, two of them of its trace,
+// filtered by trace_id, span_id, service, minimum severity (a level name)
+// and body text, as the API filters them.
+func matchingLogs(r *http.Request) []map[string]any {
 	now := time.Now().UTC()
 	rec := func(ago time.Duration, svc string, sev int, text, body, trace, span string) map[string]any {
 		t := now.Add(-ago)
@@ -163,7 +182,7 @@ func (f *FakeServer) logs(w http.ResponseWriter, r *http.Request) {
 			out = append(out, l)
 		}
 	}
-	writeJSON(w, map[string]any{"logs": out})
+	return out
 }
 
 // TraceTags is the tags parameter of the last trace search.
