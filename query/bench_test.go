@@ -229,9 +229,9 @@ FROM numbers(%d)`, series, start.Unix(), series, start.Unix(), series, series, s
 // services, one record in 20 an error, one in 50 saying "timeout") for a
 // service's records with a text: through the Loki API (loki: |= is
 // case-sensitive, position()) against the Logs API (logs: case-insensitive,
-// lowerUTF8(body) LIKE), and Grafana's log volume over the hour
+// lowerUTF8(body) LIKE), and the log volume over the hour: Grafana's
 // (loki-volume: sum by (level) (count_over_time(...[1m])) at a 1-minute
-// step).
+// step) and the Logs page's (logs-volume, 60 buckets).
 func BenchmarkLogQueries(b *testing.B) {
 	st, _ := chtest.Store(b, "meshscope")
 	now := time.Now().Truncate(time.Second)
@@ -269,6 +269,13 @@ FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add
 			var a struct{ Logs []any }
 			require.NoError(b, json.Unmarshal(body, &a))
 			require.Len(b, a.Logs, 100)
+		})
+	})
+	b.Run("logs-volume", func(b *testing.B) {
+		get(b, "/api/v1/logs/volume?namespace=bench&from=now-1h", func(body []byte) {
+			var a struct{ Levels map[string][]uint64 }
+			require.NoError(b, json.Unmarshal(body, &a))
+			require.Len(b, a.Levels, 2)
 		})
 	})
 	b.Run("loki-volume", func(b *testing.B) {
