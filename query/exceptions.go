@@ -67,7 +67,8 @@ type exceptionEvent struct {
 
 // exceptionFilters are the WHERE conditions (and their arguments) the
 // request's filters add to a source's query; the query names the
-// exception's type ex_type and the text q searches text. newSince, when
+// exception's type ex_type and service version version, and the text q
+// searches text. newSince, when
 // not zero, keeps the groups first seen since then (new=true).
 func exceptionFilters(c echo.Context, source, text string, newSince time.Time) ([]string, []any) {
 	var where []string
@@ -80,6 +81,9 @@ func exceptionFilters(c echo.Context, source, text string, newSince time.Time) (
 	}
 	if v := c.QueryParam("type"); v != "" {
 		where, args = append(where, "ex_type = ?"), append(args, v)
+	}
+	if v := c.QueryParam("version"); v != "" {
+		where, args = append(where, "version = ?"), append(args, v)
 	}
 	if v := c.QueryParam("q"); v != "" {
 		where, args = append(where, "positionCaseInsensitiveUTF8("+text+", ?) > 0"), append(args, v)
@@ -194,8 +198,9 @@ FROM (
 // each group with its count, distinct messages, first and last time, a
 // trend of counts over the range, and its latest occurrence's message,
 // stack trace and span (whose trace the UI opens). Filters: service,
-// namespace, type, source (span or log), q (text in the type, message
-// or stack trace), and new (only the groups first seen within the range).
+// namespace, type, version (service.version), source (span or log), q
+// (text in the type, message or stack trace), and new (only the groups
+// first seen within the range).
 func (s *Server) listExceptions(c echo.Context) error {
 	from, to, limit, err := s.rowsParams(c)
 	if err != nil {

@@ -209,6 +209,9 @@ func testExceptions(t *testing.T, c client) {
 	}{
 		{"service=web", []string{"web//span", "web/TypeError/span"}, 1},
 		{"type=TypeError", []string{"web/TypeError/span"}, 1},
+		// A version: the spans' of trace 1 (v1), the record's 2.1.
+		{"version=v1", []string{"cart/" + timeout + "/span"}, 1},
+		{"version=2.1", []string{"cart/" + timeout + "/log"}, 1},
 		{"source=log", []string{"cart/" + timeout + "/log"}, 2},
 		{"source=span&service=cart", []string{"cart/" + timeout + "/span"}, 3},
 		{"q=payment+CALL", []string{"cart/" + timeout + "/log"}, 1},

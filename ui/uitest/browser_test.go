@@ -598,6 +598,10 @@ func TestExceptionsPage(t *testing.T) {
 	p.do(chromedp.SetValue(chromedp.CSS(".page-view select[name=source]"), ""), chromedp.Click(chromedp.CSS(".page-view input[name=new]")),
 		chromedp.Click(chromedp.CSS(".page-view form button[type=submit]")))
 	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 1 && document.querySelector('#exceptions-table tbody td:nth-child(2)').textContent === 'cart'", 10*time.Second)
+	// One version's exceptions: payments' has v1 among its versions.
+	p.do(chromedp.Navigate(srv.URL + "/#/exceptions?version=v1"))
+	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 1 && document.querySelector('#exceptions-table tbody td:nth-child(2)').textContent === 'payments'", 10*time.Second)
+	require.Equal(t, "v1", eval[string](p, "document.querySelector('input[name=version]').value"))
 	p.do(chromedp.Navigate(srv.URL + "/#/exceptions?service=payments&new=true"))
 	p.waitFor("document.body.innerText.includes('No exceptions first seen in the range.')", 10*time.Second)
 	require.True(t, eval[bool](p, "document.querySelector('.page-view input[name=new]').checked"))

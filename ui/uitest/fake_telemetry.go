@@ -192,6 +192,16 @@ func (f *FakeServer) TraceTags() string {
 	return f.traceTags
 }
 
+// hasVersion reports whether an exception group of the fake has a version.
+func hasVersion(e map[string]any, v string) bool {
+	for _, x := range e["versions"].([]map[string]any) {
+		if x["version"] == v {
+			return true
+		}
+	}
+	return false
+}
+
 // LogSearches is how many log searches the fake has answered.
 func (f *FakeServer) LogSearches() int {
 	f.mu.Lock()
@@ -227,7 +237,7 @@ func (f *FakeServer) exceptions(w http.ResponseWriter, r *http.Request) {
 	for _, e := range all {
 		if (q.Get("service") == "" || q.Get("service") == e["service"]) && (q.Get("source") == "" || q.Get("source") == e["source"]) &&
 			strings.Contains(strings.ToLower(e["type"].(string)+" "+e["message"].(string)), strings.ToLower(q.Get("q"))) &&
-			(q.Get("new") != "true" || e["new"] == true) {
+			(q.Get("new") != "true" || e["new"] == true) && (q.Get("version") == "" || hasVersion(e, q.Get("version"))) {
 			out = append(out, e)
 		}
 	}

@@ -125,7 +125,7 @@ export function renderExceptions(root: HTMLElement, params: Record<string, strin
   ) as HTMLSelectElement;
   renderSearchPage(root, params, {
     title: "Exceptions",
-    names: ["service", "namespace", "type", "q", "from", "to", "limit"],
+    names: ["service", "namespace", "type", "version", "q", "from", "to", "limit"],
     labels: { q: "Text contains" },
     defaults: { from: "now-1h", to: "now", limit: "100" },
     select: source,
