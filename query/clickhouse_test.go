@@ -450,6 +450,27 @@ func testRequests(t *testing.T, c client) {
 			require.Len(t, l.Requests, tc.n)
 		})
 	}
+	// The volume by outcome: failed by the graph's rule, else by status
+	// class, over the whole hour's 21 entries.
+	var v struct {
+		BucketSeconds float64 `json:"bucket_seconds"`
+		Outcomes      map[string][]uint64
+	}
+	c.get("/api/v1/requests/volume", &v)
+	require.Equal(t, 60.0, v.BucketSeconds)
+	totals := map[string]uint64{}
+	for outcome, counts := range v.Outcomes {
+		require.Len(t, counts, volumeBuckets, outcome)
+		for _, n := range counts {
+			totals[outcome] += n
+		}
+	}
+	require.Equal(t, map[string]uint64{"failed": 8, "4xx": 1, "2xx": 12}, totals, "as failed=true and failed=false count them; the 404 not failed")
+	v.Outcomes = nil
+	c.get("/api/v1/requests/volume?code=5xx&from=now-4h", &v)
+	require.Len(t, v.Outcomes, 1)
+	require.Contains(t, v.Outcomes, "failed")
+	c.fail("/api/v1/requests/volume?code=9xx", http.StatusBadRequest, "code")
 	// Each entry says whether it failed, by graph.IsError.
 	for _, r := range l.Requests {
 		st := requestStatus(uint16(r["response_code"].(float64)), r["response_flags"].(string), int16(r["grpc_status"].(float64)), r["protocol"].(string))
@@ -552,7 +573,7 @@ func testLogs(t *testing.T, c client) {
 	nonZero := func(v volume) map[string]map[int]uint64 {
 		out := map[string]map[int]uint64{}
 		for level, counts := range v.Levels {
-			require.Len(t, counts, logVolumeBuckets, level)
+			require.Len(t, counts, volumeBuckets, level)
 			for i, n := range counts {
 				if n > 0 {
 					if out[level] == nil {

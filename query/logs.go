@@ -155,8 +155,8 @@ LIMIT ?`, append(args, limit)...)
 	return c.JSON(http.StatusOK, map[string]any{"logs": out})
 }
 
-// logVolumeBuckets is how many counts a severity has over the range.
-const logVolumeBuckets = 60
+// volumeBuckets is how many counts a class has over a volume's range.
+const volumeBuckets = 60
 
 // severityBand names OpenTelemetry's severity numbers by level (0 is
 // unset), for the volume chart.
@@ -175,7 +175,15 @@ func (s *Server) logVolume(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	bucket := max(to.Sub(from)/logVolumeBuckets, time.Second).Truncate(time.Second)
+	return s.volume(c, "logs", severityBand, "levels", where, args, from, to)
+}
+
+// volume answers how many rows of table match where (over timestamp, in
+// seconds) by class (an expression naming each row's) and by bucket of
+// [from, to]: {"from", "to", "bucket_seconds", key: {class: [counts]}},
+// only the classes with rows.
+func (s *Server) volume(c echo.Context, table, class, key string, where []string, args []any, from, to time.Time) error {
+	bucket := max(to.Sub(from)/volumeBuckets, time.Second).Truncate(time.Second)
 	ctx, cancel, err := s.storeContext(c)
 	if err != nil {
 		return err
@@ -184,24 +192,24 @@ func (s *Server) logVolume(c echo.Context) error {
 	series := map[string][]uint64{}
 	err = s.scanAll(ctx, func(scan func(...any) error) error {
 		var b int64
-		var level string
+		var name string
 		var n uint64
-		if err := scan(&b, &level, &n); err != nil {
+		if err := scan(&b, &name, &n); err != nil {
 			return err
 		}
-		if series[level] == nil {
-			series[level] = make([]uint64, logVolumeBuckets)
+		if series[name] == nil {
+			series[name] = make([]uint64, volumeBuckets)
 		}
-		// Records stamped in to's last partial second count in the last
+		// Rows stamped in to's last partial second count in the last
 		// bucket.
-		series[level][min(max(b, 0), logVolumeBuckets-1)] += n
+		series[name][min(max(b, 0), volumeBuckets-1)] += n
 		return nil
-	}, `SELECT intDiv(toInt64(toUInt32(timestamp)) - ?, ?) AS b, `+severityBand+` AS level, count()
-FROM logs
+	}, `SELECT intDiv(toInt64(toUInt32(timestamp)) - ?, ?) AS b, `+class+` AS class, count()
+FROM `+table+`
 WHERE `+strings.Join(where, " AND ")+`
-GROUP BY b, level`, append([]any{from.Unix(), int64(bucket.Seconds())}, args...)...)
+GROUP BY b, class`, append([]any{from.Unix(), int64(bucket.Seconds())}, args...)...)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"from": from.UTC(), "to": to.UTC(), "bucket_seconds": bucket.Seconds(), "levels": series})
+	return c.JSON(http.StatusOK, map[string]any{"from": from.UTC(), "to": to.UTC(), "bucket_seconds": bucket.Seconds(), key: series})
 }

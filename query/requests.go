@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -74,12 +75,10 @@ func flagsFilter(v string) (string, []any, error) {
 	return "(" + strings.Join(conds, " OR ") + ")", args, nil
 }
 
-// GET /api/v1/requests
-func (s *Server) getRequests(c echo.Context) error {
-	from, to, limit, err := s.rowsParams(c)
-	if err != nil {
-		return err
-	}
+// requestFilters are the WHERE conditions (and arguments) of a request
+// search over [from, to]: by source, destination, code, flags, path prefix
+// and failure.
+func requestFilters(c echo.Context, from, to time.Time) ([]string, []any, error) {
 	where := []string{"timestamp >= toDateTime(?)", "timestamp <= toDateTime(?)"}
 	args := []any{from.Unix(), to.Unix()}
 	add := func(cond string, a ...any) {
@@ -95,14 +94,14 @@ func (s *Server) getRequests(c echo.Context) error {
 	if v := c.QueryParam("code"); v != "" {
 		cond, a, err := codeFilter(v)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		add(cond, a...)
 	}
 	if v := c.QueryParam("flags"); v != "" {
 		cond, a, err := flagsFilter(v)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		add(cond, a...)
 	}
@@ -112,13 +111,46 @@ func (s *Server) getRequests(c echo.Context) error {
 	if c.QueryParam("failed") != "" {
 		failed, err := boolParam(c, "failed")
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		want := uint8(0)
 		if failed {
 			want = 1
 		}
 		add(requestFailed+" = ?", want)
+	}
+	return where, args, nil
+}
+
+// requestOutcome names a request's outcome for the volume chart: failed by
+// the graph's rule (requestFailed), else its status code's class.
+var requestOutcome = "multiIf(" + requestFailed + " = 1, 'failed', response_code >= 400, '4xx', response_code >= 300, '3xx', " +
+	"response_code >= 200 OR grpc_status = 0, '2xx', 'other')"
+
+// GET /api/v1/requests/volume: how many entries the search (the filters of
+// GET /api/v1/requests) matches, by outcome (failed, 4xx, 3xx, 2xx, other)
+// and bucket of the range (60 buckets): the chart above the Requests page.
+func (s *Server) requestVolume(c echo.Context) error {
+	from, to, _, err := s.rangeOrDefault(c)
+	if err != nil {
+		return err
+	}
+	where, args, err := requestFilters(c, from, to)
+	if err != nil {
+		return err
+	}
+	return s.volume(c, "requests", requestOutcome, "outcomes", where, args, from, to)
+}
+
+// GET /api/v1/requests
+func (s *Server) getRequests(c echo.Context) error {
+	from, to, limit, err := s.rowsParams(c)
+	if err != nil {
+		return err
+	}
+	where, args, err := requestFilters(c, from, to)
+	if err != nil {
+		return err
 	}
 	ctx, cancel, err := s.storeContext(c)
 	if err != nil {

@@ -137,6 +137,7 @@ func (s *Server) routes() {
 	api.GET("/traces/operations", s.traceOperations)
 	api.GET("/traces/:traceId", s.getTrace)
 	api.GET("/requests", s.getRequests)
+	api.GET("/requests/volume", s.requestVolume)
 	api.GET("/logs", s.searchLogs)
 	api.GET("/logs/volume", s.logVolume)
 	api.GET("/exceptions", s.listExceptions)

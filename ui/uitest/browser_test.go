@@ -408,6 +408,9 @@ func TestPagesAndDiff(t *testing.T) {
 	p.do(chromedp.Navigate(srv.URL + "/#/requests?destination=service:shop/cart"))
 	p.waitFor("document.body.innerText.includes('3 requests')", 10*time.Second)
 	require.Equal(t, "service:shop/cart", eval[string](p, "document.querySelector('input[name=destination]').value"))
+	// Above them, their volume by outcome: the 503 failed, two 2xx.
+	require.Contains(t, eval[string](p, "document.querySelector('#request-volume figcaption').textContent"), "Requests per 1 min: failed 12xx 2")
+	require.Equal(t, []string{"failed", "2xx"}, eval[[]string](p, "[...document.querySelectorAll('#request-volume rect')].map(r => r.dataset.class)"))
 	rows := eval[[]string](p, "[...document.querySelectorAll('#requests-table tbody tr')].map(r => r.innerText)")
 	require.Len(t, rows, 3)
 	for _, want := range []string{"source", "shop/checkout", "pay/payments", "POST payments.pay:8080/charge", "503", "UH", "181 ms", "412 B / 19 B", "unknown"} {
@@ -441,8 +444,8 @@ func TestPagesAndDiff(t *testing.T) {
 	require.Equal(t, []string{"ERROR", "INFO", "WARN"}, eval[[]string](p, "[...document.querySelectorAll('#logs-table .sev')].map(e => e.textContent)"))
 	require.Equal(t, "sev sev-error", eval[string](p, "document.querySelector('#logs-table .sev').className"))
 	// Above them, their volume by level, stacked in the last minute.
-	require.Contains(t, eval[string](p, "document.querySelector('#log-volume figcaption').textContent"), "Records per 1 min by level: error 1warn 1info 1")
-	require.Equal(t, []string{"error", "warn", "info"}, eval[[]string](p, "[...document.querySelectorAll('#log-volume rect')].map(r => r.dataset.level)"))
+	require.Contains(t, eval[string](p, "document.querySelector('#log-volume figcaption').textContent"), "Records per 1 min: error 1warn 1info 1")
+	require.Equal(t, []string{"error", "warn", "info"}, eval[[]string](p, "[...document.querySelectorAll('#log-volume rect')].map(r => r.dataset.class)"))
 	p.do(chromedp.Focus(chromedp.CSS("#logs-table tbody tr:nth-child(1)")), chromedp.KeyEvent(kb.Enter))
 	p.waitFor("document.querySelector('#log-detail table')", 5*time.Second)
 	detail = eval[string](p, "document.getElementById('log-detail').innerText")

@@ -148,6 +148,7 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("GET /api/v1/traces/operations", f.traceOperations)
 	mux.HandleFunc("GET /api/v1/traces/{id}", f.trace)
 	mux.HandleFunc("GET /api/v1/requests", f.requests)
+	mux.HandleFunc("GET /api/v1/requests/volume", f.requestVolume)
 	mux.HandleFunc("GET /api/v1/logs", f.logs)
 	mux.HandleFunc("GET /api/v1/logs/volume", f.logVolume)
 	mux.HandleFunc("GET /api/v1/exceptions", f.exceptions)

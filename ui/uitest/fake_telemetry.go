@@ -252,6 +252,29 @@ func (f *FakeServer) newExceptions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *FakeServer) requests(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]any{"requests": matchingRequests(r)})
+}
+
+// requestVolume counts the entries requests answers by outcome (failed,
+// else the code's class), in the last of 60 one-minute buckets.
+func (f *FakeServer) requestVolume(w http.ResponseWriter, r *http.Request) {
+	outcomes := map[string][]int{}
+	for _, e := range matchingRequests(r) {
+		name := fmt.Sprintf("%dxx", e["response_code"].(int)/100)
+		if e["failed"] == 1 {
+			name = "failed"
+		}
+		if outcomes[name] == nil {
+			outcomes[name] = make([]int, 60)
+		}
+		outcomes[name][59]++
+	}
+	writeJSON(w, map[string]any{"bucket_seconds": 60, "outcomes": outcomes})
+}
+
+// matchingRequests are the fake's three access log entries, filtered by
+// failure as the API filters them.
+func matchingRequests(r *http.Request) []map[string]any {
 	now := time.Now().UTC()
 	// Rows as the requests table holds them (a subset of its columns).
 	row := func(ago time.Duration, reporter, src, dst, method, authority, path string, code, grpc int, flags string, dur int64, in, out int, mtls int, trace string) map[string]any {
@@ -283,7 +306,7 @@ func (f *FakeServer) requests(w http.ResponseWriter, r *http.Request) {
 		}
 		rows = kept
 	}
-	writeJSON(w, map[string]any{"requests": rows})
+	return rows
 }
 
 // metrics lists two metrics, filtered by q and service as the API does.

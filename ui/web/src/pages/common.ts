@@ -1,7 +1,7 @@
 // Helpers shared by the pages: a generic sortable table and an error box.
 
 import { APIError } from "../api";
-import { h } from "../dom";
+import { h, svg } from "../dom";
 
 export interface Column<T> {
   key: string;
@@ -264,4 +264,48 @@ export function resultsWithDetail<T>(
     },
   });
   return [h("p", { class: "muted" }, summary), h("div", { class: "scroll" }, table), detail];
+}
+
+/** GET /api/v1/logs/volume or /api/v1/requests/volume: a search's rows by class and bucket. */
+export interface Volume {
+  bucket_seconds: number;
+  levels?: Record<string, number[]> | null;
+  outcomes?: Record<string, number[]> | null;
+}
+
+/**
+ * A search's rows over the range, a bar per bucket stacked by class (the
+ * classes in order, bottom to top, with their colours), with a legend of
+ * the classes present and their totals.
+ */
+export function volumeChart(v: Volume, key: "levels" | "outcomes", classes: [string, string][], noun: string, id: string): HTMLElement {
+  const series = v[key] ?? {};
+  const present = classes.filter(([name]) => series[name]?.some((n) => n > 0));
+  const buckets = Math.max(0, ...present.map(([name]) => series[name]!.length));
+  const totals = Array.from({ length: buckets }, (_, i) => present.reduce((sum, [name]) => sum + (series[name]![i] ?? 0), 0));
+  const top = Math.max(1, ...totals);
+  const w = 600;
+  const ht = 60;
+  const bw = w / Math.max(1, buckets);
+  const bars: SVGElement[] = [];
+  for (let i = 0; i < buckets; i++) {
+    let y = ht;
+    for (const [name, color] of present) {
+      const n = series[name]![i] ?? 0;
+      if (!n) continue;
+      const bh = Math.max(1, (n / top) * ht);
+      y -= bh;
+      bars.push(svg("rect", { x: (i * bw).toFixed(1), y: y.toFixed(1), width: Math.max(1, bw - 0.8).toFixed(1), height: bh.toFixed(1), fill: color, "data-class": name }));
+    }
+  }
+  const every = v.bucket_seconds >= 60 ? `${Math.round(v.bucket_seconds / 60)} min` : `${Math.round(v.bucket_seconds)} s`;
+  const legend = present.map(([name, color]) =>
+    h("span", { class: "vol-key" }, h("span", { class: "vol-swatch", style: `background:${color}` }), `${name} ${(series[name] ?? []).reduce((a, b) => a + b, 0)}`),
+  );
+  return h(
+    "figure",
+    { class: "volume", id },
+    svg("svg", { width: "100%", height: ht, viewBox: `0 0 ${w} ${ht}`, preserveAspectRatio: "none", role: "img", "aria-label": `${noun.toLowerCase()} per ${every}` }, ...bars),
+    h("figcaption", { class: "muted" }, `${noun} per ${every}: `, ...legend),
+  );
 }

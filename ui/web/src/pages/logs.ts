@@ -3,9 +3,9 @@
 // every attribute below the table, and records of a trace link to it.
 
 import { getJSON } from "../api";
-import { h, svg } from "../dom";
+import { h } from "../dom";
 import { rfc3339 } from "../state";
-import { renderSearchPage, resultsWithDetail, type Column } from "./common";
+import { renderSearchPage, resultsWithDetail, volumeChart, type Column, type Volume } from "./common";
 
 /** One record of GET /api/v1/logs. */
 export interface LogRecord {
@@ -106,11 +106,11 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
     run: async (q) => {
       const [r, volume] = await Promise.all([
         getJSON<{ logs: LogRecord[] | null }>("logs", q),
-        getJSON<LogVolume>("logs/volume", { ...q, limit: undefined }).catch(() => null),
+        getJSON<Volume>("logs/volume", { ...q, limit: undefined }).catch(() => null),
       ]);
       const rows = r.logs ?? [];
       return [
-        ...(volume ? [volumeChart(volume)] : []),
+        ...(volume ? [volumeChart(volume, "levels", volumeLevels, "Records", "log-volume")] : []),
         ...resultsWithDetail(`${rows.length} ${rows.length === 1 ? "record" : "records"}. Select one for all its fields.`, "Log records", columns, rows, {
         id: "logs-table",
         detailId: "log-detail",
@@ -120,12 +120,6 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
       ];
     },
   });
-}
-
-/** GET /api/v1/logs/volume: a search's records by level and bucket. */
-interface LogVolume {
-  bucket_seconds: number;
-  levels: Record<string, number[]> | null;
 }
 
 /** The levels of the volume chart, bottom to top, with their colours. */
@@ -138,35 +132,3 @@ const volumeLevels: [string, string][] = [
   ["trace", "#ced4da"],
   ["unset", "#dee2e6"],
 ];
-
-/** The search's records over the range, a bar per bucket stacked by level, with a legend of the levels present and their totals. */
-function volumeChart(v: LogVolume): HTMLElement {
-  const levels = volumeLevels.filter(([name]) => v.levels?.[name]?.some((n) => n > 0));
-  const buckets = Math.max(0, ...levels.map(([name]) => v.levels![name]!.length));
-  const totals = Array.from({ length: buckets }, (_, i) => levels.reduce((sum, [name]) => sum + (v.levels![name]![i] ?? 0), 0));
-  const top = Math.max(1, ...totals);
-  const w = 600;
-  const ht = 60;
-  const bw = w / Math.max(1, buckets);
-  const bars: SVGElement[] = [];
-  for (let i = 0; i < buckets; i++) {
-    let y = ht;
-    for (const [name, color] of levels) {
-      const n = v.levels![name]![i] ?? 0;
-      if (!n) continue;
-      const bh = Math.max(1, (n / top) * ht);
-      y -= bh;
-      bars.push(svg("rect", { x: (i * bw).toFixed(1), y: y.toFixed(1), width: Math.max(1, bw - 0.8).toFixed(1), height: bh.toFixed(1), fill: color, "data-level": name }));
-    }
-  }
-  const every = v.bucket_seconds >= 60 ? `${Math.round(v.bucket_seconds / 60)} min` : `${Math.round(v.bucket_seconds)} s`;
-  const legend = levels.map(([name, color]) =>
-    h("span", { class: "vol-key" }, h("span", { class: "vol-swatch", style: `background:${color}` }), `${name} ${(v.levels![name] ?? []).reduce((a, b) => a + b, 0)}`),
-  );
-  return h(
-    "figure",
-    { class: "log-volume", id: "log-volume" },
-    svg("svg", { width: "100%", height: ht, viewBox: `0 0 ${w} ${ht}`, preserveAspectRatio: "none", role: "img", "aria-label": `records per ${every}, by level` }, ...bars),
-    h("figcaption", { class: "muted" }, `Records per ${every} by level: `, ...legend),
-  );
-}

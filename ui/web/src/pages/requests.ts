@@ -4,7 +4,16 @@
 
 import { getJSON } from "../api";
 import { fmtBytes, fmtNs, h } from "../dom";
-import { cell, renderSearchPage, resultsWithDetail, shortNode, type Column } from "./common";
+import { cell, renderSearchPage, resultsWithDetail, shortNode, volumeChart, type Column, type Volume } from "./common";
+
+/** The outcomes of the volume chart, bottom to top, with their colours. */
+const outcomeColors: [string, string][] = [
+  ["failed", "#e03131"],
+  ["4xx", "#f08c00"],
+  ["3xx", "#748ffc"],
+  ["2xx", "#40c057"],
+  ["other", "#ced4da"],
+];
 
 type Row = Record<string, unknown>;
 
@@ -89,13 +98,20 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
     selectLabel: "outcome",
     live: true,
     run: async (q) => {
-      const rows = (await getJSON<{ requests: Row[] | null }>("requests", q)).requests ?? [];
-      return resultsWithDetail(`${rows.length} ${rows.length === 1 ? "request" : "requests"}. Select one for all its fields.`, "Requests", columns, rows, {
+      const [r, volume] = await Promise.all([
+        getJSON<{ requests: Row[] | null }>("requests", q),
+        getJSON<Volume>("requests/volume", { ...q, limit: undefined }).catch(() => null),
+      ]);
+      const rows = r.requests ?? [];
+      return [
+        ...(volume ? [volumeChart(volume, "outcomes", outcomeColors, "Requests", "request-volume")] : []),
+        ...resultsWithDetail(`${rows.length} ${rows.length === 1 ? "request" : "requests"}. Select one for all its fields.`, "Requests", columns, rows, {
         id: "requests-table",
         detailId: "request-detail",
-        heading: (row) => `${shortNode(str(row, "source"))} → ${shortNode(str(row, "destination"))}`,
-        detail: details,
-      });
+          heading: (row) => `${shortNode(str(row, "source"))} → ${shortNode(str(row, "destination"))}`,
+          detail: details,
+        }),
+      ];
     },
   });
 }
