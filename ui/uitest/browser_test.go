@@ -580,6 +580,8 @@ func TestExceptionsPage(t *testing.T) {
 	// Its versions: in the table and the detail.
 	require.Equal(t, "v2 ×8 · v1 ×1", eval[string](p, "document.querySelector('#exceptions-table tbody tr:first-child .exc-versions').textContent"))
 	require.Contains(t, eval[string](p, "document.querySelector('#exception-detail').innerText"), "versions v2 ×8 · v1 ×1")
+	require.Equal(t, []string{"#/exceptions?service=payments&version=v2", "#/exceptions?service=payments&version=v1"},
+		eval[[]string](p, "[...document.querySelectorAll('#exception-detail .exc-version-link')].map(a => a.getAttribute('href'))"))
 	require.Equal(t, "#/traces/4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('#exception-detail nav a').getAttribute('href')"))
 	p.do(chromedp.Click(chromedp.CSS("#exception-detail nav a")))
 	p.waitFor("location.hash === '#/traces/4bf92f3577b34da6a3ce929d0e0e4736'", 10*time.Second)

@@ -95,6 +95,11 @@ function details(e: ExceptionGroup): HTMLElement {
       e.trace_id ? h("a", { href: `#/traces/${encodeURIComponent(e.trace_id)}` }, e.span_name ? `Trace of the latest (${e.span_name})` : "Trace of the latest") : "",
       e.trace_id ? h("a", { href: logsHref(e.trace_id, lastNs, lastNs) }, "Logs of that trace") : "",
       h("a", { href: `#/traces?service=${encodeURIComponent(e.service)}&error=true` }, `Failed traces of ${e.service}`),
+      // Each version's exceptions of every type: what a canary raises
+      // that the stable version does not.
+      ...(e.versions ?? []).map((v) =>
+        h("a", { href: `#/exceptions?${new URLSearchParams({ service: e.service, version: v.version }).toString()}`, class: "exc-version-link" }, `All of ${v.version}`),
+      ),
     ),
     h(
       "p",
