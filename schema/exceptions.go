@@ -95,8 +95,8 @@ var ExceptionGroupBackfillsTable = Table{
 // exception_groups; its applied_at is where the table's coverage starts.
 const ExceptionGroupsMigration = 8
 
-// exceptionGroupBackfillsMigration creates exception_group_backfills.
-const exceptionGroupBackfillsMigration = 9
+// ExceptionGroupBackfillsMigration creates exception_group_backfills.
+const ExceptionGroupBackfillsMigration = 9
 
 func init() {
 	Register(Migration{ID: ExceptionGroupsMigration, Name: "exception groups", Objects: []Object{
@@ -112,5 +112,5 @@ func init() {
 				return ExceptionGroupsSelect(o, "log", LogsTable.LocalName(o), "")
 			}},
 	}})
-	Register(Migration{ID: exceptionGroupBackfillsMigration, Name: "exception group backfills", Objects: []Object{ExceptionGroupBackfillsTable}})
+	Register(Migration{ID: ExceptionGroupBackfillsMigration, Name: "exception group backfills", Objects: []Object{ExceptionGroupBackfillsTable}})
 }

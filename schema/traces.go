@@ -128,9 +128,12 @@ const TraceSummariesView = "trace_summaries_mv"
 // trace_summaries; its applied_at is where the table's coverage starts.
 const TraceSummariesMigration = 5
 
+// TraceSummaryBackfillsMigration creates trace_summary_backfills.
+const TraceSummaryBackfillsMigration = 7
+
 func init() {
 	Register(Migration{ID: TraceSummariesMigration, Name: "trace summaries", Objects: []Object{
 		TraceSummariesTable, traceSummaryView{Name: TraceSummariesView, To: TraceSummariesTable},
 	}})
-	Register(Migration{ID: 7, Name: "trace summary backfills", Objects: []Object{TraceSummaryBackfillsTable}})
+	Register(Migration{ID: TraceSummaryBackfillsMigration, Name: "trace summary backfills", Objects: []Object{TraceSummaryBackfillsTable}})
 }

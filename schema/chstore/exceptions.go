@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/meshscope/meshscope/schema"
@@ -50,7 +49,7 @@ func (s *Store) oldestDay(ctx context.Context) (time.Time, error) {
 // exceptions stored before since.
 func (s *Store) exceptionsBackfilled(ctx context.Context, since time.Time) (bool, error) {
 	done, err := s.AppliedMigrations(ctx)
-	if err != nil || !done[exceptionGroupBackfillsMigration] {
+	if err != nil || !done[schema.ExceptionGroupBackfillsMigration] {
 		return false, err
 	}
 	var n uint64
@@ -58,9 +57,6 @@ func (s *Store) exceptionsBackfilled(ctx context.Context, since time.Time) (bool
 		since.Unix()).Scan(&n)
 	return n > 0, err
 }
-
-// exceptionGroupBackfillsMigration creates exception_group_backfills.
-const exceptionGroupBackfillsMigration = 9
 
 // BackfillExceptionGroups adds to exception_groups, in a database upgraded
 // to it, the exceptions of the spans and logs stored before it existed,
@@ -92,11 +88,7 @@ func (s *Store) BackfillExceptionGroups(ctx context.Context, progress func(Backf
 	for d := oldest; !oldest.IsZero() && d.Before(since); d = d.AddDate(0, 0, 1) {
 		days = append(days, d)
 	}
-	cols := make([]string, len(schema.ExceptionGroupsTable.Columns))
-	for i, c := range schema.ExceptionGroupsTable.Columns {
-		cols[i] = c.Name
-	}
-	insert := "INSERT INTO " + s.table(schema.ExceptionGroupsTable) + " (" + strings.Join(cols, ", ") + ")\n"
+	insert := InsertSQL(schema.ExceptionGroupsTable) + "\n"
 	for i, day := range days {
 		start := time.Now()
 		end := day.AddDate(0, 0, 1)

@@ -61,7 +61,7 @@ func (s *Store) appliedSince(ctx context.Context, id int) (at time.Time, withCor
 // its migration).
 func (s *Store) backfilledDays(ctx context.Context) (map[time.Time]bool, error) {
 	done, err := s.AppliedMigrations(ctx)
-	if err != nil || !done[traceSummaryBackfillsMigration] {
+	if err != nil || !done[schema.TraceSummaryBackfillsMigration] {
 		return nil, err
 	}
 	rows, err := s.conn.Query(ctx, "SELECT DISTINCT day FROM "+s.table(schema.TraceSummaryBackfillsTable))
@@ -79,9 +79,6 @@ func (s *Store) backfilledDays(ctx context.Context) (map[time.Time]bool, error) 
 	}
 	return days, rows.Err()
 }
-
-// traceSummaryBackfillsMigration creates trace_summary_backfills.
-const traceSummaryBackfillsMigration = 7
 
 // table is t's name, qualified by the database.
 func (s *Store) table(t schema.Table) string {
