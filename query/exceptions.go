@@ -271,7 +271,9 @@ func (s *Server) listExceptions(c echo.Context) error {
 					e.Versions = append(e.Versions, exceptionVersion{v, versionCounts[i]})
 				}
 			}
-			slices.SortStableFunc(e.Versions, func(a, b exceptionVersion) int { return cmp.Compare(b.Count, a.Count) })
+			slices.SortFunc(e.Versions, func(a, b exceptionVersion) int {
+				return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Version, b.Version))
+			})
 			e.FirstSeen, e.LastSeen = time.Unix(0, int64(first)).UTC(), time.Unix(0, int64(last)).UTC()
 			e.TraceID, e.SpanID = hexID(traceID), hexID(spanID)
 			var ev exceptionEvent
