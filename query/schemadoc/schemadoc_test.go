@@ -115,6 +115,13 @@ func seed(t *testing.T, st *chstore.Store, at time.Time) {
 		}
 		return r
 	}
+	// The failed server span of version v2 recorded an exception.
+	withException := func(r schema.SpanRow) schema.SpanRow {
+		r.ServiceVersion = "v2"
+		r.EventTimes, r.EventNames = []uint64{r.StartUnixNano + 1000}, []string{"exception"}
+		r.EventAttrs = []string{`{"exception.type":"java.net.SocketTimeoutException","exception.message":"Read timed out"}`}
+		return r
+	}
 	req := func(dst string, code uint16, flags string) schema.RequestRow {
 		return schema.RequestRow{StartUnixNano: start, DurationNanos: 1e6, UpstreamServiceTimeNanos: -1, Source: "service:shop/web",
 			Destination: dst, ResponseCode: code, ResponseFlags: flags, GRPCStatus: -1, Path: "/cart"}
@@ -123,7 +130,7 @@ func seed(t *testing.T, st *chstore.Store, at time.Time) {
 		Spans: []schema.SpanRow{
 			span(1, 0, "web", "/checkout", schema.SpanKindServer, schema.StatusUnset, 80*time.Millisecond),
 			span(2, 1, "web", "/checkout", schema.SpanKindClient, schema.StatusError, 60*time.Millisecond),
-			span(3, 2, "cart", "/cart", schema.SpanKindServer, schema.StatusError, 50*time.Millisecond),
+			withException(span(3, 2, "cart", "/cart", schema.SpanKindServer, schema.StatusError, 50*time.Millisecond)),
 		},
 		Requests: []schema.RequestRow{req("service:shop/cart", 200, ""), req("service:shop/cart", 503, "UH"), req("service:shop/cart", 0, "UF,URX")},
 		Logs:     []schema.LogRow{{TimeUnixNano: start, ServiceName: "cart", SeverityNumber: 17, SeverityText: "ERROR", Body: "upstream reset"}},
