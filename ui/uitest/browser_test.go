@@ -167,6 +167,12 @@ func TestLiveGraph(t *testing.T) {
 	require.Equal(t, "#/traces/4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('#panel .top-exceptions li a').getAttribute('href')"))
 	all = eval[string](p, "[...document.querySelectorAll('#panel .top-exceptions a')].pop().getAttribute('href')")
 	require.True(t, strings.HasPrefix(all, "#/exceptions?service=payments&namespace=pay&from="), all)
+	// and its versions, the busiest first, each a link to it in the graph
+	// by version: the canary fails.
+	p.waitFor("document.querySelectorAll('#panel .versions tbody tr').length === 2", 10*time.Second)
+	require.Equal(t, [][]string{{"v1", "18.0", "2.00%", "healthy"}, {"v2", "2.0", "90.0%", "failing"}},
+		eval[[][]string](p, "[...document.querySelectorAll('#panel .versions tbody tr')].map(r => [...r.cells].map(c => c.textContent))"))
+	require.Equal(t, "#/graph?g=version&ns=pay&sel=version%3Apay%2Fpayments%2Fv2", eval[string](p, "document.querySelectorAll('#panel .versions tbody a')[1].getAttribute('href')"))
 
 	require.Empty(t, p.consoleErrors())
 }

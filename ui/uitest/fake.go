@@ -368,10 +368,37 @@ func (f *FakeServer) graph(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	g := f.graphLocked(namespacesParam(r))
 	f.mu.Unlock()
+	if r.URL.Query().Get("granularity") == "version" {
+		g = versionGraph(g)
+	}
 	if from := r.URL.Query().Get("from"); from != "" {
 		g.From, g.To = from, r.URL.Query().Get("to")
 	}
 	writeJSON(w, g)
+}
+
+// versionGraph is g by version: every service one node of version v1 with
+// its numbers, but payments, whose canary v2 takes a tenth of its calls
+// and fails most of them (edges left out).
+func versionGraph(g Graph) Graph {
+	out := Graph{Granularity: "version", WindowSeconds: g.WindowSeconds, From: g.From, To: g.To, Nodes: []Node{}, Edges: []Edge{}}
+	for _, n := range g.Nodes {
+		if n.Kind != "service" {
+			continue
+		}
+		v := n
+		v.Kind, v.Version, v.ID = "version", "v1", "version:"+n.Namespace+"/"+n.Name+"/v1"
+		if n.Name != "payments" {
+			out.Nodes = append(out.Nodes, v)
+			continue
+		}
+		canary := v
+		canary.Version, canary.ID, canary.Health = "v2", "version:"+n.Namespace+"/"+n.Name+"/v2", "failing"
+		canary.RPSIn, canary.ErrorRateIn = n.RPSIn/10, 0.9
+		v.RPSIn, v.ErrorRateIn, v.Health = n.RPSIn-canary.RPSIn, 0.02, "healthy"
+		out.Nodes = append(out.Nodes, v, canary)
+	}
+	return out
 }
 
 // diff marks the live graph against an invented baseline: the last node and

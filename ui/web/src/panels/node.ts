@@ -6,7 +6,7 @@ import { APIError, getJSON } from "../api";
 import { healthBadge, kv, mtlsBadge, provenanceBadges, provenanceOf, weightedMTLS } from "../badges";
 import { lineChart } from "../charts";
 import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
-import type { GraphEdge, GraphNode, ServiceDetail } from "../types";
+import type { GraphEdge, GraphNode, MeshGraph, ServiceDetail } from "../types";
 import { panelHeader, panelRange, showPanel, type PanelContext } from "./panel";
 import { newBadge, type ExceptionGroup } from "../pages/exceptions";
 import type { LogRecord } from "../pages/logs";
@@ -83,6 +83,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
   const operations = h("section", { class: "operations", "aria-label": "Operations" });
   const recentErrors = h("section", { class: "recent-errors", "aria-label": "Recent errors" });
   const exceptions = h("section", { class: "top-exceptions", "aria-label": "Top exceptions" });
+  const versions = h("section", { class: "versions", "aria-label": "Versions" });
   const slos = sloSection(sloOnNode(id));
   const links = h(
     "nav",
@@ -107,6 +108,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     slos,
     charts,
     operations,
+    versions,
     recentErrors,
     exceptions,
     tables,
@@ -117,7 +119,39 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
   void loadOperations(operations, ctx, n);
   void loadRecentErrors(recentErrors, ctx, n);
   void loadExceptions(exceptions, ctx, n);
+  void loadVersions(versions, ctx, n);
   void loadBlast(blast, ctx, id);
+}
+
+/**
+ * Fills box with the service's versions and their numbers, from the graph
+ * by version (its namespace's, live or over the panel's range), each a
+ * link to it in that graph: a canary failing beside its stable version
+ * shows here. A service with one version or none shows nothing.
+ */
+async function loadVersions(box: HTMLElement, ctx: PanelContext, n: GraphNode): Promise<void> {
+  if (n.kind !== "service" || !n.name || !n.namespace) return;
+  const range = ctx.range();
+  let g: MeshGraph;
+  try {
+    g = await getJSON<MeshGraph>("graph", { granularity: "version", namespace: n.namespace, ...(range ? panelRange(ctx) : {}) });
+  } catch {
+    return;
+  }
+  const versions = (g.nodes ?? []).filter((v) => v.kind === "version" && v.namespace === n.namespace && v.name === n.name).sort((a, b) => b.rps_in - a.rps_in);
+  if (versions.length < 2) return;
+  const head = h("tr", {}, ...["Version", "rps in", "err", ""].map((t, i) => h("th", { scope: "col", class: i && i < 3 ? "num" : "" }, t)));
+  const rows = versions.map((v) =>
+    h(
+      "tr",
+      {},
+      h("td", {}, h("a", { href: `#/graph?g=version&ns=${encodeURIComponent(n.namespace)}&sel=${encodeURIComponent(v.id)}` }, v.version || "(none)")),
+      h("td", { class: "num" }, fmtRate(v.rps_in)),
+      h("td", { class: "num" }, fmtPct(v.error_rate_in)),
+      h("td", {}, healthBadge(v.health)),
+    ),
+  );
+  box.replaceChildren(h("h3", {}, "Versions"), h("table", { class: "mini", "aria-label": "Versions" }, h("thead", {}, head), h("tbody", {}, ...rows)));
 }
 
 /**
