@@ -112,7 +112,7 @@ func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
 			span("a1", "", "web", "GET /checkout", 0, 230e6, "ok"),
 			span("b2", "a1", "checkout", "POST /orders", 10e6, 200e6, "ok"),
 			span("c3", "b2", "payments", "Charge", 20e6, 80e6, "error"),
-			span("c4", "b2", "payments", "Charge", 110e6, 90e6, "ok"),
+			span("c4", "b2", "payments", "Charge", 105e6, 100e6, "ok"),
 		},
 	}
 	if spans, ok := special[id]; ok {

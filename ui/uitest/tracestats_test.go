@@ -58,16 +58,18 @@ func TestTraceStatisticsAndCompare(t *testing.T) {
 	require.Equal(t, "true", eval[string](p, "document.getElementById('tab-stats').getAttribute('aria-pressed')"))
 
 	// Compared with the retried trace: the insert only in A, the charge
-	// once in A and twice in B, web and checkout the same.
+	// once in A and twice in B, web and checkout the same; the time spent
+	// at each step in both.
 	p.do(chromedp.SetValue(chromedp.CSS("input[name=compare]"), RetriedTraceID), chromedp.Click(chromedp.CSS(".inline-form button[type=submit]")))
 	p.waitFor("document.getElementById('compare-summary')", 10*time.Second)
 	require.Equal(t, "#/traces/"+id+"?compare="+RetriedTraceID, eval[string](p, "location.hash"))
 	require.Equal(t, "1 only in A0 only in B1 in both, counts differ2 the same", eval[string](p, "document.getElementById('compare-summary').textContent"))
 	steps := eval[[]string](p, "[...document.querySelectorAll('#trace-compare li')].map(li => li.className + ' ' + li.querySelector('.tc-step').textContent)")
 	require.Equal(t, []string{
-		"tc-same web GET /checkout ×1",
-		"tc-same checkout POST /orders ×1",
-		"tc-changed payments Charge A ×1 · B ×2",
+		"tc-same web GET /checkout ×1 · 230 ms → 230 ms",
+		"tc-same checkout POST /orders ×1 · 200 ms → 200 ms",
+		// One charge of 170 ms against two of 80 and 100.
+		"tc-changed payments Charge A ×1 · B ×2 · 170 ms → 180 ms",
 		"tc-only-a orders-db INSERT orders A ×1 · B ×0",
 	}, steps)
 

@@ -104,6 +104,9 @@ export interface CompareNode {
   name: string;
   a: number;
   b: number;
+  /** The spans' summed durations in each trace, nanoseconds. */
+  aNs: number;
+  bNs: number;
   children: CompareNode[];
 }
 
@@ -122,11 +125,12 @@ export function compareTraces(a: Span[], b: Span[]): CompareNode[] {
       const key = `${parentKey}\u0001${s.service}\u0000${s.name}`;
       let n = index.get(key);
       if (!n) {
-        n = { service: s.service, name: s.name, a: 0, b: 0, children: [] };
+        n = { service: s.service, name: s.name, a: 0, b: 0, aNs: 0, bNs: 0, children: [] };
         index.set(key, n);
         siblings.push(n);
       }
       n[side]++;
+      n[side === "a" ? "aNs" : "bNs"] += Number(s.duration_ns);
       for (const k of children.get(s.span_id) ?? []) visit(k, key, n.children, depth + 1);
     };
     for (const r of children.get("") ?? []) visit(r, "", roots, 0);
@@ -151,10 +155,12 @@ export function compareTree(nodes: CompareNode[]): HTMLElement {
     ...nodes.map((n) => {
       const cls = compareClass(n);
       const counts = cls === "same" ? `×${n.a}` : `A ×${n.a} · B ×${n.b}`;
+      // Time spent there in each, where both have the step.
+      const times = n.a && n.b ? ` · ${fmtNs(n.aNs)} → ${fmtNs(n.bNs)}` : "";
       return h(
         "li",
         { class: `tc-${cls}` },
-        h("span", { class: "tc-step" }, h("strong", {}, n.service), " ", h("code", {}, n.name), " ", h("span", { class: "tc-count" }, counts)),
+        h("span", { class: "tc-step" }, h("strong", {}, n.service), " ", h("code", {}, n.name), " ", h("span", { class: "tc-count" }, counts + times)),
         n.children.length ? compareTree(n.children) : "",
       );
     }),
