@@ -335,6 +335,9 @@ func testTraceSearch(t *testing.T, c client) {
 		{"service=nobody", nil},
 		{"min_duration=250ms", []string{hexA}},
 		{"min_duration=1s", nil},
+		{"max_duration=100ms", []string{hexB}},
+		{"min_duration=10ms&max_duration=1s&from=now-4h", []string{hexB, hexA, "cc000000000000000000000000000000"}},
+		{"max_duration=999ms&from=now-4h", []string{hexB, hexA}},
 		{"error=true", []string{hexA}},
 		{"error=false", []string{hexB, hexA}},
 		{"limit=1", []string{hexB}},
@@ -398,6 +401,7 @@ func testTraceSearch(t *testing.T, c client) {
 	require.Equal(t, "web", l.Traces[1].RootService)
 	for _, tc := range []struct{ query, field string }{
 		{"min_duration=fast", "min_duration"},
+		{"max_duration=slow", "max_duration"},
 		{"error=maybe", "error"},
 		{"limit=0", "limit"},
 		{"limit=100000", "limit"},

@@ -278,10 +278,15 @@ func (s *Server) searchTraces(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var minDur time.Duration
+	var minDur, maxDur time.Duration
 	if v := c.QueryParam("min_duration"); v != "" {
 		if minDur, err = ParseDuration(v); err != nil {
 			return badParam("min_duration", "min_duration: %v", err)
+		}
+	}
+	if v := c.QueryParam("max_duration"); v != "" {
+		if maxDur, err = ParseDuration(v); err != nil {
+			return badParam("max_duration", "max_duration: %v", err)
 		}
 	}
 	onlyErrors, err := boolParam(c, "error")
@@ -329,6 +334,10 @@ func (s *Server) searchTraces(c echo.Context) error {
 	}
 	having := "duration >= ?"
 	args = append(args, uint64(minDur))
+	if maxDur > 0 {
+		having += " AND duration <= ?"
+		args = append(args, uint64(maxDur))
+	}
 	if onlyErrors {
 		having += " AND error_count > 0"
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -48,8 +49,8 @@ type FakeServer struct {
 	createdSLOs []slo.SLOView
 	// logSearches counts the log searches answered.
 	logSearches int
-	// traceTags is the tags parameter of the last trace search.
-	traceTags string
+	// traceSearch is the parameters of the last trace search.
+	traceSearch url.Values
 	// heldTrace, when HoldTrace was called, keeps the answer for
 	// HeldTraceID until it is closed.
 	heldTrace chan struct{}

@@ -6,6 +6,7 @@ package uitest
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +30,7 @@ func (f *FakeServer) HoldTrace() (release func()) {
 
 func (f *FakeServer) traces(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
-	f.traceTags = r.URL.Query().Get("tags")
+	f.traceSearch = r.URL.Query()
 	f.mu.Unlock()
 	now := time.Now().UnixNano()
 	out := []map[string]any{}
@@ -185,11 +186,11 @@ func matchingLogs(r *http.Request) []map[string]any {
 	return out
 }
 
-// TraceTags is the tags parameter of the last trace search.
-func (f *FakeServer) TraceTags() string {
+// TraceSearch is the parameters of the last trace search (nil before one).
+func (f *FakeServer) TraceSearch() url.Values {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.traceTags
+	return f.traceSearch
 }
 
 // hasVersion reports whether an exception group of the fake has a version.

@@ -92,17 +92,19 @@ func TestTraceStatisticsAndCompare(t *testing.T) {
 }
 
 // The trace search's tags field: key=value pairs, a quoted value with
-// spaces, sent as the API's tags JSON; a word without a value refused in
-// place of the results.
+// spaces, sent as the API's tags JSON (with the maximum duration); a word
+// without a value refused in place of the results.
 func TestTraceSearchTags(t *testing.T) {
 	srv := NewFakeServer(t, DemoGraph())
 	p := openPage(t, srv, "#/traces")
 	p.waitFor("document.querySelectorAll('.page-view table.data tbody tr').length === 2", 10*time.Second)
-	require.Empty(t, srv.TraceTags())
+	require.Empty(t, srv.TraceSearch().Get("tags"))
 	p.do(chromedp.SetValue(chromedp.CSS("input[name=tags]"), `http.route=/cart db.statement="select 1" error=true`),
+		chromedp.SetValue(chromedp.CSS("input[name=max_duration]"), "2s"),
 		chromedp.Click(chromedp.CSS(".page-view form button[type=submit]")))
-	require.Eventually(t, func() bool { return srv.TraceTags() != "" }, 10*time.Second, 20*time.Millisecond)
-	require.JSONEq(t, `{"http.route":"/cart","db.statement":"select 1","error":"true"}`, srv.TraceTags())
+	require.Eventually(t, func() bool { return srv.TraceSearch().Get("tags") != "" }, 10*time.Second, 20*time.Millisecond)
+	require.JSONEq(t, `{"http.route":"/cart","db.statement":"select 1","error":"true"}`, srv.TraceSearch().Get("tags"))
+	require.Equal(t, "2s", srv.TraceSearch().Get("max_duration"), "the duration bounds go to the server too")
 	p.do(chromedp.SetValue(chromedp.CSS("input[name=tags]"), `http.route=/cart oops`),
 		chromedp.Click(chromedp.CSS(".page-view form button[type=submit]")))
 	p.waitFor("document.querySelector('.page-view .error')", 10*time.Second)

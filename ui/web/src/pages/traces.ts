@@ -64,6 +64,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
   operation.addEventListener("focus", loadOperations);
   const tags = h("input", { name: "tags", value: params["tags"] ?? "", placeholder: 'http.route=/cart error=true', size: 28 });
   const minDur = h("input", { name: "min_duration", value: params["min_duration"] ?? "", placeholder: "e.g. 200ms" });
+  const maxDur = h("input", { name: "max_duration", value: params["max_duration"] ?? "", placeholder: "e.g. 2s" });
   const from = h("input", { name: "from", value: params["from"] ?? "now-1h" });
   const to = h("input", { name: "to", value: params["to"] ?? "now" });
   const errOnly = h("input", { type: "checkbox", name: "error" });
@@ -80,6 +81,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
         from: from.value,
         to: to.value,
         min_duration: minDur.value,
+        max_duration: maxDur.value,
         error: errOnly.checked ? "true" : undefined,
         limit: limit.value,
       });
@@ -130,6 +132,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     field("Operation", operation),
     field("Tags", tags),
     field("Min duration", minDur),
+    field("Max duration", maxDur),
     field("From", from),
     field("To", to),
     field("Errors only", errOnly),
