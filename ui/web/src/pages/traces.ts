@@ -1,7 +1,7 @@
 // Trace search and a waterfall of one trace.
 
 import { getJSON } from "../api";
-import { fmtNs, fmtUnixNano, h } from "../dom";
+import { download, fmtNs, fmtUnixNano, h } from "../dom";
 import type { Span, TraceDetail, TraceSummary } from "../types";
 import { errorBox, field, sortableTable } from "./common";
 import { logsHref, traceLogsQuery, type LogRecord } from "./logs";
@@ -181,16 +181,12 @@ async function renderTrace(root: HTMLElement, id: string, stats: boolean): Promi
       h("button", { type: "submit" }, "Compare"),
     );
     // The trace as the API gave it, saved as a file.
-    const download = h("button", { type: "button", id: "trace-json" }, "Download JSON");
-    download.addEventListener("click", () => {
-      const a = h("a", { href: URL.createObjectURL(new Blob([JSON.stringify(t, null, 2)], { type: "application/json" })), download: `trace-${t.trace_id}.json` });
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-    });
+    const saveJSON = h("button", { type: "button", id: "trace-json" }, "Download JSON");
+    saveJSON.addEventListener("click", () => download(`trace-${t.trace_id}.json`, JSON.stringify(t, null, 2), "application/json"));
     root.replaceChildren(
       h("p", {}, h("a", { href: "#/traces" }, "← Traces"), spans.length ? " · " : "", spans.length ? h("a", { href: logsHref(t.trace_id, start, end), id: "trace-logs" }, "Logs of this trace") : ""),
       h("h1", {}, "Trace ", h("code", {}, t.trace_id)),
-      h("div", { class: "toolbar wrap" }, tabs, findSpans(spans, list), h("span", { class: "spacer" }), compare, download),
+      h("div", { class: "toolbar wrap" }, tabs, findSpans(spans, list), h("span", { class: "spacer" }), compare, saveJSON),
       list,
       statsBox,
     );
