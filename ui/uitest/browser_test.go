@@ -749,6 +749,25 @@ func TestTableFollowsTheGraph(t *testing.T) {
 	require.Equal(t, "descending", eval[string](p, "document.querySelector('#nodes-table th:nth-child(5)').getAttribute('aria-sort')"))
 	require.True(t, eval[bool](p, "document.activeElement === document.querySelector('#nodes-table th:nth-child(5) button')"))
 	require.Contains(t, eval[string](p, "document.getElementById('edges-table').innerText"), "firehose")
+	// Each table saved as CSV: its columns' raw values, a value with a
+	// comma quoted.
+	saved := func(button int) string {
+		return evalAwait[string](p, fmt.Sprintf(`(() => {
+			let link;
+			const click = HTMLAnchorElement.prototype.click;
+			HTMLAnchorElement.prototype.click = function () { link = this; };
+			document.querySelectorAll('.page-view button.csv')[%d].click();
+			HTMLAnchorElement.prototype.click = click;
+			return fetch(link.href).then(r => r.text()).then(t => link.download + "\n" + t);
+		})()`, button))
+	}
+	nodes := strings.Split(saved(0), "\n")
+	require.Equal(t, "nodes.csv", nodes[0])
+	require.Equal(t, "Name,Kind,Namespace,Health,rps in,errors in,rps out,requests in", nodes[1])
+	require.Contains(t, nodes, "checkout,service,shop,degraded,22,0.031,0,1320")
+	edges := saved(1)
+	require.Contains(t, edges, "edges.csv\nSource,Destination,Protocol,rps,error rate,p50,p99,mTLS,Provenance\n")
+	require.Regexp(t, `\ncheckout,payments,grpc,20,0\.12,180,[0-9.]+,[0-9.]+,"[a-z]+, [a-z]+"\n`, edges)
 	require.Empty(t, p.consoleErrors())
 }
 

@@ -309,3 +309,14 @@ export function volumeChart(v: Volume, key: "levels" | "outcomes", classes: [str
     h("figcaption", { class: "muted" }, `${noun} per ${every}: `, ...legend),
   );
 }
+
+/** rows as CSV: a header of the columns' labels, then each row's values (the raw ones the table sorts by). */
+export function toCSV<T>(columns: Column<T>[], rows: T[]): string {
+  const quote = (v: string | number) => {
+    const t = String(v ?? "");
+    return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+  };
+  const lines = [columns.map((c) => quote(c.label)).join(",")];
+  for (const r of rows) lines.push(columns.map((c) => quote(c.value(r))).join(","));
+  return lines.join("\n") + "\n";
+}

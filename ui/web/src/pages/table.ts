@@ -1,11 +1,11 @@
 // Table view of the graph's nodes and edges: an accessible alternative to the
 // picture, sortable and filtered by the find query.
 
-import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
+import { download, fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
 import { matches, nodeSubject, parseQuery } from "../query";
 import { edgeMatches, type GraphStore } from "../store";
 import type { GraphEdge, GraphNode } from "../types";
-import { keepFocus, type SortState, sortableTable } from "./common";
+import { keepFocus, sortableTable, toCSV, type Column, type SortState } from "./common";
 
 /** What the table page keeps while it is drawn again: each table's order. */
 export interface TableView {
@@ -38,46 +38,50 @@ export function renderTable(root: HTMLElement, store: GraphStore, query: string,
     if (!q.terms.length || edgeMatches(q, e, (id) => store.node(id))) edges.push(e);
   });
   const label = (id: string) => (g.hasNode(id) ? String(g.getNodeAttribute(id, "label")) : id);
+  const nodeColumns: Column<GraphNode>[] = [
+    { key: "name", label: "Name", value: (n) => n.name || n.id },
+    { key: "kind", label: "Kind", value: (n) => n.kind },
+    { key: "ns", label: "Namespace", value: (n) => n.namespace },
+    { key: "health", label: "Health", value: (n) => n.health },
+    { key: "rps_in", label: "rps in", value: (n) => n.rps_in, render: (n) => fmtRate(n.rps_in), numeric: true },
+    { key: "err", label: "errors in", value: (n) => n.error_rate_in, render: (n) => fmtPct(n.error_rate_in), numeric: true },
+    { key: "rps_out", label: "rps out", value: (n) => n.rps_out, render: (n) => fmtRate(n.rps_out), numeric: true },
+    { key: "req", label: "requests in", value: (n) => n.requests_in, render: (n) => fmtCount(n.requests_in), numeric: true },
+  ];
+  const edgeColumns: Column<GraphEdge>[] = [
+    { key: "src", label: "Source", value: (e) => label(e.source) },
+    { key: "dst", label: "Destination", value: (e) => label(e.target) },
+    { key: "proto", label: "Protocol", value: (e) => e.protocol },
+    { key: "rps", label: "rps", value: (e) => e.rps, render: (e) => fmtRate(e.rps), numeric: true },
+    { key: "err", label: "error rate", value: (e) => e.error_rate, render: (e) => fmtPct(e.error_rate), numeric: true },
+    { key: "p50", label: "p50", value: (e) => e.p50_ms, render: (e) => fmtMs(e.p50_ms), numeric: true },
+    { key: "p99", label: "p99", value: (e) => e.p99_ms, render: (e) => fmtMs(e.p99_ms), numeric: true },
+    { key: "mtls", label: "mTLS", value: (e) => e.mtls_share, render: (e) => fmtPct(e.mtls_share), numeric: true },
+    { key: "prov", label: "Provenance", value: (e) => (e.provenance ?? []).join(", ") },
+  ];
+  const csv = <T,>(name: string, columns: Column<T>[], rows: T[]) =>
+    h("button", { type: "button", class: "csv", onclick: () => download(name, toCSV(columns, rows), "text/csv") }, "Download CSV");
   root.replaceChildren(
     h("h1", {}, "Nodes and edges"),
     h("p", { class: "muted" }, query ? `Filtered by “${query}”. ` : "", `${nodes.length} nodes, ${edges.length} edges. Select a row to show it on the graph.`),
-    h("h2", {}, "Nodes"),
+    h("h2", {}, "Nodes ", csv("nodes.csv", nodeColumns, nodes)),
     h(
       "div",
       { class: "scroll" },
       sortableTable(
         "Nodes",
-        [
-          { key: "name", label: "Name", value: (n) => n.name || n.id },
-          { key: "kind", label: "Kind", value: (n) => n.kind },
-          { key: "ns", label: "Namespace", value: (n) => n.namespace },
-          { key: "health", label: "Health", value: (n) => n.health },
-          { key: "rps_in", label: "rps in", value: (n) => n.rps_in, render: (n) => fmtRate(n.rps_in), numeric: true },
-          { key: "err", label: "errors in", value: (n) => n.error_rate_in, render: (n) => fmtPct(n.error_rate_in), numeric: true },
-          { key: "rps_out", label: "rps out", value: (n) => n.rps_out, render: (n) => fmtRate(n.rps_out), numeric: true },
-          { key: "req", label: "requests in", value: (n) => n.requests_in, render: (n) => fmtCount(n.requests_in), numeric: true },
-        ],
+        nodeColumns,
         nodes,
         { onRow: (n) => select("node", n.id), id: "nodes-table", sort: view.nodes, rowKey: (n) => n.id },
       ),
     ),
-    h("h2", {}, "Edges"),
+    h("h2", {}, "Edges ", csv("edges.csv", edgeColumns, edges)),
     h(
       "div",
       { class: "scroll" },
       sortableTable(
         "Edges",
-        [
-          { key: "src", label: "Source", value: (e) => label(e.source) },
-          { key: "dst", label: "Destination", value: (e) => label(e.target) },
-          { key: "proto", label: "Protocol", value: (e) => e.protocol },
-          { key: "rps", label: "rps", value: (e) => e.rps, render: (e) => fmtRate(e.rps), numeric: true },
-          { key: "err", label: "error rate", value: (e) => e.error_rate, render: (e) => fmtPct(e.error_rate), numeric: true },
-          { key: "p50", label: "p50", value: (e) => e.p50_ms, render: (e) => fmtMs(e.p50_ms), numeric: true },
-          { key: "p99", label: "p99", value: (e) => e.p99_ms, render: (e) => fmtMs(e.p99_ms), numeric: true },
-          { key: "mtls", label: "mTLS", value: (e) => e.mtls_share, render: (e) => fmtPct(e.mtls_share), numeric: true },
-          { key: "prov", label: "Provenance", value: (e) => (e.provenance ?? []).join(", ") },
-        ],
+        edgeColumns,
         edges,
         { onRow: (e) => select("edge", e.id), id: "edges-table", sort: view.edges, rowKey: (e) => e.id },
       ),
