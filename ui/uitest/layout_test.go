@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
 
@@ -79,5 +80,27 @@ func TestLayeredLayoutOfADeepGraph(t *testing.T) {
 	}
 	ratio := (maxX - minX) / (maxY - minY)
 	require.True(t, ratio > 0.25 && ratio < 4, "width / height %.2f", ratio)
+	require.Empty(t, p.consoleErrors())
+}
+
+// A service with an exception type first seen in the last hour names it in
+// its tooltip; the others do not.
+func TestNewExceptionsInTooltip(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/graph")
+	p.waitReady(20 * time.Second)
+	p.waitFor("!document.getElementById('new-exceptions-badge').hidden", 10*time.Second)
+	// hover moves the pointer onto a node and answers its tooltip's text
+	// once the tooltip is the node's (its title, name).
+	hover := func(id, name string) string {
+		t.Helper()
+		xy := eval[[]float64](p, fmt.Sprintf("window.meshscope.nodeScreenPosition(%q)", id))
+		require.Len(t, xy, 2)
+		p.do(chromedp.MouseEvent(chromedp.MouseMoved, xy[0]+40, xy[1]+40), chromedp.MouseEvent(chromedp.MouseMoved, xy[0], xy[1]))
+		p.waitFor(fmt.Sprintf("(() => { const t = document.querySelector('#graph .tooltip'); return !t.hidden && t.querySelector('.tt-title').textContent.startsWith(%q); })()", name+" "), 10*time.Second)
+		return eval[string](p, "document.querySelector('#graph .tooltip').innerText")
+	}
+	require.Contains(t, hover("service:shop/cart", "cart"), "new exceptions\nTypeError")
+	require.NotContains(t, hover("service:shop/web", "web"), "new exceptions")
 	require.Empty(t, p.consoleErrors())
 }

@@ -32,6 +32,13 @@ export function alertsBadge(): { el: HTMLElement; refresh: () => Promise<void> }
   return { el, refresh };
 }
 
+/** An exception type first seen recently (GET /api/v1/exceptions/new). */
+export interface NewException {
+  service: string;
+  namespace: string;
+  type: string;
+}
+
 /** How often the new exception types are counted again. */
 const NEW_EXCEPTIONS_POLL_MS = 60_000;
 
@@ -39,15 +46,17 @@ const NEW_EXCEPTIONS_POLL_MS = 60_000;
  * The header's count of exception types first seen in the last hour, a
  * link to the Exceptions page's new ones: polled from GET
  * /api/v1/exceptions/new (the exception history alone, cheap), hidden when
- * there are none or the history is incomplete.
+ * there are none or the history is incomplete. onList gets the types
+ * after each count (the graph's tooltips name them).
  */
-export function newExceptionsBadge(): { el: HTMLElement; refresh: () => Promise<void> } {
+export function newExceptionsBadge(onList: (list: NewException[]) => void = () => {}): { el: HTMLElement; refresh: () => Promise<void> } {
   const el = h("a", { id: "new-exceptions-badge", class: "alerts-badge new-exc-badge", href: "#/exceptions?new=true&from=now-1h", hidden: true });
   let timer: ReturnType<typeof setInterval> | undefined;
   const refresh = async () => {
     try {
-      const r = await getJSON<{ exceptions: { service: string; type: string }[] | null; new_known: boolean }>("exceptions/new", { from: "now-1h", limit: "100" });
-      const fresh = r.exceptions ?? [];
+      const r = await getJSON<{ exceptions: NewException[] | null; new_known: boolean }>("exceptions/new", { from: "now-1h", limit: "100" });
+      const fresh = r.new_known ? (r.exceptions ?? []) : [];
+      onList(fresh);
       el.hidden = !r.new_known || fresh.length === 0;
       el.textContent = `${fresh.length === 100 ? "100+" : fresh.length} new exception${fresh.length === 1 ? "" : "s"}`;
       el.title = fresh

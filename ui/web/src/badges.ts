@@ -52,18 +52,21 @@ export function kv(rows: [string, string | Node][]): HTMLElement {
 }
 
 /** Tooltip content for a node. */
-export function nodeTooltip(n: GraphNode, edges: { callers: GraphEdge[]; callees: GraphEdge[] }): HTMLElement {
+export function nodeTooltip(n: GraphNode, edges: { callers: GraphEdge[]; callees: GraphEdge[] }, newExceptions: string[] = []): HTMLElement {
   const all = [...edges.callers, ...edges.callees];
+  const rows: [string, string | Node][] = [
+    ["in", `${fmtRate(n.rps_in)} rps · ${fmtPct(n.error_rate_in)} errors`],
+    ["out", `${fmtRate(n.rps_out)} rps`],
+    ["requests", `${fmtCount(n.requests_in)} in · ${fmtCount(n.requests_out)} out`],
+  ];
+  // Exception types the service showed for the first time in the last hour.
+  if (newExceptions.length) rows.push(["new exceptions", h("span", { class: "tt-new-exc" }, newExceptions.join(", "))]);
   return h(
     "div",
     {},
     h("div", { class: "tt-title" }, n.name || n.id, " ", healthBadge(n.health)),
     h("div", { class: "tt-sub" }, [n.kind, n.namespace && `ns ${n.namespace}`, n.version && `v ${n.version}`].filter(Boolean).join(" · ")),
-    kv([
-      ["in", `${fmtRate(n.rps_in)} rps · ${fmtPct(n.error_rate_in)} errors`],
-      ["out", `${fmtRate(n.rps_out)} rps`],
-      ["requests", `${fmtCount(n.requests_in)} in · ${fmtCount(n.requests_out)} out`],
-    ]),
+    kv(rows),
     h("div", { class: "tt-badges" }, mtlsBadge(weightedMTLS(all)), " ", provenanceBadges(provenanceOf(all))),
   );
 }

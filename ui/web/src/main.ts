@@ -134,6 +134,8 @@ class App {
   private alerts!: { el: HTMLElement; refresh: () => Promise<void> };
   /** The count of new exception types in the header. */
   private newExceptions!: { el: HTMLElement; refresh: () => Promise<void> };
+  /** The exception types first seen in the last hour, by namespace/service, for the node tooltips. */
+  private newExceptionTypes = new Map<string, string[]>();
   private readonly graphEl = h("div", { id: "graph", role: "img", tabindex: 0, "aria-label": "Service dependency graph. Use the Table page for a text version. Keys: + and - zoom, 0 or f fits, / finds." });
   private readonly panel = h("aside", { id: "panel", hidden: true, "aria-label": "Details", tabindex: -1 });
   private readonly graphPage = h("section", { id: "page-graph", class: "page graph-page" });
@@ -196,7 +198,7 @@ class App {
       clickStage: () => this.closePanel(),
       nodeTooltip: (id) => {
         const n = this.store.node(id);
-        return n ? nodeTooltip(n, this.store.edgesOf(id)) : id;
+        return n ? nodeTooltip(n, this.store.edgesOf(id), n.kind === "service" ? this.newExceptionTypes.get(`${n.namespace}/${n.name}`) : []) : id;
       },
       edgeTooltip: (id) => {
         const e = this.store.edge(id);
@@ -249,7 +251,11 @@ class App {
       nav.append(h("a", { href: `#/${page}`, "data-page": page }, label));
     }
     this.alerts = alertsBadge();
-    this.newExceptions = newExceptionsBadge();
+    this.newExceptions = newExceptionsBadge((list) => {
+      const by = new Map<string, string[]>();
+      for (const e of list) by.set(`${e.namespace}/${e.service}`, [...(by.get(`${e.namespace}/${e.service}`) ?? []), e.type || "(no type)"]);
+      this.newExceptionTypes = by;
+    });
     const header = h("header", { class: "top" }, h("a", { class: "brand", href: "#/graph" }, "meshscope"), nav, this.newExceptions.el, this.alerts.el, this.status);
 
     for (const g of ["service", "workload", "version"]) this.granularity.append(h("option", { value: g }, g));
