@@ -19,7 +19,7 @@ import { renderSLOs } from "./pages/slos";
 import { renderSQL } from "./pages/sql";
 import { newTableView, renderTable } from "./pages/table";
 import { renderTraces } from "./pages/traces";
-import { alertsBadge, newExceptionsBadge } from "./alertsbadge";
+import { alertsBadge, newExceptionsBadge, type Badge } from "./alertsbadge";
 import { TrafficAnimation } from "./animation";
 import { chartCount } from "./charts";
 import { parseQuery } from "./query";
@@ -131,9 +131,9 @@ class App {
   // Elements.
   private readonly status = h("div", { id: "status", role: "status", "aria-live": "polite" });
   /** The count of firing SLO alerts in the header. */
-  private alerts!: { el: HTMLElement; refresh: () => Promise<void> };
+  private alerts!: Badge;
   /** The count of new exception types in the header. */
-  private newExceptions!: { el: HTMLElement; refresh: () => Promise<void> };
+  private newExceptions!: Badge;
   /** The exception types first seen in the last hour, by namespace/service, for the node tooltips. */
   private newExceptionTypes = new Map<string, string[]>();
   private readonly graphEl = h("div", { id: "graph", role: "img", tabindex: 0, "aria-label": "Service dependency graph. Use the Table page for a text version. Keys: + and - zoom, 0 or f fits, / finds." });
