@@ -377,9 +377,18 @@ func (s *Selection) Reset() {
 // with the provenance and reporters of all.
 func (s *Selection) Total(dst *EdgeStats) {
 	*dst = EdgeStats{}
+	s.TotalBy(func(*EdgeKey) *EdgeStats { return dst })
+}
+
+// TotalBy decides which edges count and adds each edge's numbers to the
+// stats into(k) gives for its key (the provenance and reporters of all, the
+// numbers of those that count): Total split by any part of the key, such as
+// the callee's version. into may return the same stats for many keys.
+func (s *Selection) TotalBy(into func(k *EdgeKey) *EdgeStats) {
 	ch := s.decide()
 	for i := range s.stats {
 		st := &s.stats[i]
+		dst := into(&s.keys[i])
 		dst.Provenance |= st.c.prov
 		dst.Reporters |= st.c.reps
 		if !ch.counts(i) {

@@ -165,7 +165,17 @@ type SeriesQuery struct {
 	Node string
 	// Source and Target, for an edge series: node ids.
 	Source, Target string
+	// ByVersion also splits the series by the version of the node's side
+	// (the callee's; a client node's own, as caller; an edge's target's)
+	// into Series.Versions, and says which versions took no calls in the
+	// VersionLookback before From: those whose first calls fall in the
+	// range were deployed there, as far as the calls tell.
+	ByVersion bool
 }
+
+// VersionLookback is how far before a range ByVersion looks for a version's
+// earlier calls.
+const VersionLookback = 24 * time.Hour
 
 // Series is a RED time series; all slices have the length of Time.
 type Series struct {
@@ -178,6 +188,26 @@ type Series struct {
 	P90Ms     []float64 `json:"p90_ms"`
 	P95Ms     []float64 `json:"p95_ms"`
 	P99Ms     []float64 `json:"p99_ms"`
+	// Versions, when asked for (SeriesQuery.ByVersion): the series of each
+	// version that took calls in the range, busiest first; the calls of
+	// parties of no known version are under "". Their Time is the series'.
+	Versions []VersionSeries `json:"versions,omitempty"`
+}
+
+// VersionSeries is one version's part of a series.
+type VersionSeries struct {
+	Version string `json:"version"`
+	// FirstSeen is the start (Unix seconds) of the first step with calls to
+	// the version in the range.
+	FirstSeen int64 `json:"first_seen"`
+	// New: no calls in the VersionLookback before the range, so that
+	// FirstSeen is when the version started taking traffic (a deploy, a
+	// canary's first calls), not merely the range's start.
+	New bool `json:"new"`
+	// TotalRequests and TotalErrors are the range's.
+	TotalRequests uint64 `json:"total_requests"`
+	TotalErrors   uint64 `json:"total_errors"`
+	Series
 }
 
 // SeriesReader answers RED series from the edges_* tables.

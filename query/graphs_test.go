@@ -216,6 +216,12 @@ func TestServices(t *testing.T) {
 		var d detail
 		api.client.with(t).get("/api/v1/services/shop/web?step=60", &d)
 		require.Equal(t, 60.0, d.StepSeconds)
+		require.False(t, api.series.query().ByVersion)
+	})
+	t.Run("by version", func(t *testing.T) {
+		var d detail
+		api.client.with(t).get("/api/v1/services/shop/cart?versions=true", &d)
+		require.True(t, api.series.query().ByVersion)
 	})
 	for _, tc := range []struct {
 		name, path string
@@ -227,6 +233,7 @@ func TestServices(t *testing.T) {
 		{"step too small", "/api/v1/services/shop/cart?step=0.5", http.StatusBadRequest, "step"},
 		{"bad step", "/api/v1/services/shop/cart?step=often", http.StatusBadRequest, "step"},
 		{"bad range", "/api/v1/services/shop/cart?from=now&to=now-1h", http.StatusBadRequest, "from"},
+		{"bad versions", "/api/v1/services/shop/cart?versions=some", http.StatusBadRequest, "versions"},
 		{"bad namespace filter time", "/api/v1/services?from=x", http.StatusBadRequest, "from"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { api.client.with(t).fail(tc.path, tc.status, tc.field) })

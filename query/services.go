@@ -149,7 +149,11 @@ func (s *Server) getService(c echo.Context) error {
 	if g == nil {
 		return notFound("name", "service %q has no traffic in the live window or between %s and %s", id, from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
-	series, err := s.series(ctx, graph.SeriesQuery{From: from, To: to, Step: step, Node: id})
+	byVersion, err := boolParam(c, "versions")
+	if err != nil {
+		return err
+	}
+	series, err := s.series(ctx, graph.SeriesQuery{From: from, To: to, Step: step, Node: id, ByVersion: byVersion})
 	if err != nil {
 		return err
 	}

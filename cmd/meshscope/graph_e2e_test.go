@@ -24,6 +24,9 @@ func callTraces(n, errors int) ptrace.Traces {
 		rs := td.ResourceSpans().AppendEmpty()
 		rs.Resource().Attributes().PutStr("service.name", svc)
 		rs.Resource().Attributes().PutStr("k8s.namespace.name", "shop")
+		if svc == "cart" {
+			rs.Resource().Attributes().PutStr("service.version", "v3")
+		}
 		return rs.ScopeSpans().AppendEmpty().Spans()
 	}
 	web, cart := res("web"), res("cart")
@@ -96,6 +99,18 @@ func TestSpansBecomeLiveAndHistoricalEdges(t *testing.T) {
 
 	from := time.Now().Add(-10 * time.Minute).Unix()
 	waitForEdge(t, "historical edge", 90*time.Second, fmt.Sprintf("http://%s/api/v1/graph?from=%d&to=now", srv.httpAddr, from), id, 40, 4)
+
+	// The service's series by version: cart's v3 took its first calls in
+	// the range.
+	var detail struct{ Series graph.Series }
+	getJSON(t, fmt.Sprintf("http://%s/api/v1/services/shop/cart?from=%d&to=now&versions=true", srv.httpAddr, from), &detail)
+	require.Len(t, detail.Series.Versions, 1)
+	v := detail.Series.Versions[0]
+	require.Equal(t, "v3", v.Version)
+	require.True(t, v.New)
+	require.EqualValues(t, 40, v.TotalRequests)
+	require.EqualValues(t, 4, v.TotalErrors)
+	require.GreaterOrEqual(t, v.FirstSeen, from)
 
 	srv.stop()
 	srv.start(true)

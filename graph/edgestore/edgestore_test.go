@@ -253,3 +253,69 @@ func TestHistoryCountsCallsOnceAcrossInputs(t *testing.T) {
 		require.Equal(t, []uint64{0, 1, 0}, series.Errors, "%+v", q)
 	}
 }
+
+// A node's series split by its versions: each version's calls, counted once
+// across inputs, and which versions started taking calls within the range.
+func TestSeriesByVersion(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	ctx := context.Background()
+	store := edgestore.New(st, edgestore.Config{})
+	cartV1 := party("shop", "cart", "cart-v1", "v1")
+	cartV2 := party("shop", "cart", "cart-v2", "v2")
+	row := func(at time.Time, src, dst graph.Party, n, errs uint64, prov graph.Provenance, rep graph.ReporterSet) graph.EdgeRow {
+		return graph.EdgeRow{BucketUnix: at.Unix() / 10 * 10, Key: graph.EdgeKey{Source: src, Destination: dst, Protocol: graph.ProtocolHTTP},
+			Requests: n, Errors: errs, Latency: []uint64{0, n}, Provenance: prov, Reporters: rep}
+	}
+	require.NoError(t, store.WriteEdges(ctx, []graph.EdgeRow{
+		// v1 took calls three hours before the range: not new in it.
+		row(base.Add(-3*time.Hour), web, cartV1, 4, 0, graph.FromSpan, graph.ReporterSet(0).With(graph.ReporterDestination)),
+		row(base.Add(5*time.Second), web, cartV1, 10, 1, graph.FromSpan, graph.ReporterSet(0).With(graph.ReporterDestination)),
+		row(base.Add(65*time.Second), web, cartV1, 6, 0, graph.FromSpan, graph.ReporterSet(0).With(graph.ReporterDestination)),
+		// The canary's first calls, in the second minute, seen by spans; the
+		// caller's proxy saw them by service only (a key that agrees with
+		// v2's), which must not count twice.
+		row(base.Add(75*time.Second), web, cartV2, 3, 2, graph.FromSpan, graph.ReporterSet(0).With(graph.ReporterDestination)),
+		row(base.Add(75*time.Second), web, party("shop", "cart", "", ""), 3, 2, graph.FromMetric, graph.ReporterSet(0).With(graph.ReporterSource)),
+		// Another service's v9 is not cart's.
+		row(base.Add(75*time.Second), web, party("shop", "pay", "pay-v9", "v9"), 5, 0, graph.FromSpan, graph.ReporterSet(0).With(graph.ReporterDestination)),
+	}))
+
+	q := graph.SeriesQuery{From: base, To: base.Add(3 * time.Minute), Step: time.Minute, Node: "service:shop/cart", ByVersion: true}
+	s, err := store.Series(ctx, q)
+	require.NoError(t, err)
+	require.Equal(t, []uint64{10, 9, 0}, s.Requests)
+	require.Len(t, s.Versions, 2, "%+v", s.Versions)
+	v1, v2 := s.Versions[0], s.Versions[1]
+	require.Equal(t, "v1", v1.Version, "busiest first")
+	require.False(t, v1.New)
+	require.Equal(t, base.Unix(), v1.FirstSeen)
+	require.EqualValues(t, 16, v1.TotalRequests)
+	require.EqualValues(t, 1, v1.TotalErrors)
+	require.Equal(t, []uint64{10, 6, 0}, v1.Requests)
+	require.Equal(t, s.Time, v1.Time)
+
+	require.Equal(t, "v2", v2.Version)
+	require.True(t, v2.New, "no calls to v2 in the day before the range")
+	require.Equal(t, base.Add(time.Minute).Unix(), v2.FirstSeen)
+	require.Equal(t, []uint64{0, 3, 0}, v2.Requests)
+	require.Equal(t, []float64{0, 2.0 / 3, 0}, v2.ErrorRate)
+	require.EqualValues(t, 3, v2.TotalRequests)
+
+	// A range that starts after the canary's first calls does not call it new.
+	q.From, q.To = base.Add(2*time.Minute), base.Add(4*time.Minute)
+	s, err = store.Series(ctx, q)
+	require.NoError(t, err)
+	require.Empty(t, s.Versions, "no calls in the range")
+	q.From, q.To = base.Add(time.Hour), base.Add(2*time.Hour)
+	require.NoError(t, store.WriteEdges(ctx, []graph.EdgeRow{row(base.Add(time.Hour+30*time.Second), web, cartV2, 1, 0, graph.FromSpan, graph.ReporterSet(0).With(graph.ReporterDestination))}))
+	s, err = store.Series(ctx, q)
+	require.NoError(t, err)
+	require.Len(t, s.Versions, 1)
+	require.False(t, s.Versions[0].New, "v2 took calls an hour before")
+
+	// Without ByVersion, no versions.
+	q.ByVersion = false
+	s, err = store.Series(ctx, q)
+	require.NoError(t, err)
+	require.Nil(t, s.Versions)
+}

@@ -1,8 +1,10 @@
 package edgestore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,11 +50,19 @@ func (s *Store) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series,
 	query := combine(aliases, seriesMeasures, branches, "t")
 
 	n := int((to - from) / step)
-	out := &graph.Series{Time: make([]int64, n), Requests: make([]uint64, n), Errors: make([]uint64, n),
-		RPS: make([]float64, n), ErrorRate: make([]float64, n),
-		P50Ms: make([]float64, n), P90Ms: make([]float64, n), P95Ms: make([]float64, n), P99Ms: make([]float64, n)}
-	for i := range n {
-		out.Time[i] = from + int64(i)*step
+	out := newSeries(n, from, step)
+	// By version: each version's series, and the stats of the step being
+	// read, by version.
+	var (
+		versions  map[string]*graph.VersionSeries
+		stepStats map[string]*graph.EdgeStats
+		versionOf = func(k *graph.EdgeKey) string { return k.Destination.Version }
+	)
+	if q.ByVersion {
+		versions, stepStats = map[string]*graph.VersionSeries{}, map[string]*graph.EdgeStats{}
+		if seriesSide(q) == "source" {
+			versionOf = func(k *graph.EdgeKey) string { return k.Source.Version }
+		}
 	}
 	sel, err := graph.NewSelection(s.preference)
 	if err != nil {
@@ -78,13 +88,35 @@ func (s *Store) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series,
 			return
 		}
 		sel.Total(&sum)
-		out.Requests[cur], out.Errors[cur] = sum.Requests, sum.Errors
-		out.RPS[cur] = float64(sum.Requests) / stepSeconds
-		if sum.Requests > 0 {
-			out.ErrorRate[cur] = float64(sum.Errors) / float64(sum.Requests)
+		out.set(int(cur), &sum, stepSeconds)
+		if versions == nil {
+			return
 		}
-		pc := sum.Latency.Percentiles()
-		out.P50Ms[cur], out.P90Ms[cur], out.P95Ms[cur], out.P99Ms[cur] = pc.P50/1e6, pc.P90/1e6, pc.P95/1e6, pc.P99/1e6
+		for _, st := range stepStats {
+			*st = graph.EdgeStats{}
+		}
+		sel.TotalBy(func(k *graph.EdgeKey) *graph.EdgeStats {
+			v := versionOf(k)
+			st := stepStats[v]
+			if st == nil {
+				st = new(graph.EdgeStats)
+				stepStats[v] = st
+			}
+			return st
+		})
+		for v, st := range stepStats {
+			if st.Requests == 0 {
+				continue
+			}
+			vs := versions[v]
+			if vs == nil {
+				vs = &graph.VersionSeries{Version: v, FirstSeen: out.Time[cur], Series: graph.Series(*newSeries(n, from, step))}
+				versions[v] = vs
+			}
+			vs.TotalRequests += st.Requests
+			vs.TotalErrors += st.Errors
+			(*seriesOut)(&vs.Series).set(int(cur), st, stepSeconds)
+		}
 	}
 	for rows.Next() {
 		src, dst := &k.Source, &k.Destination
@@ -111,7 +143,75 @@ func (s *Store) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series,
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("series: %w", err)
 	}
-	return out, nil
+	if versions != nil {
+		seen, err := s.versionsBefore(ctx, filter, q, from)
+		if err != nil {
+			return nil, err
+		}
+		out.Versions = make([]graph.VersionSeries, 0, len(versions))
+		for v, vs := range versions {
+			vs.New = !seen[v]
+			out.Versions = append(out.Versions, *vs)
+		}
+		slices.SortFunc(out.Versions, func(a, b graph.VersionSeries) int {
+			return cmp.Or(cmp.Compare(b.TotalRequests, a.TotalRequests), cmp.Compare(a.Version, b.Version))
+		})
+	}
+	return (*graph.Series)(out), nil
+}
+
+// seriesOut is a series being filled.
+type seriesOut graph.Series
+
+func newSeries(n int, from, step int64) *seriesOut {
+	out := &seriesOut{Time: make([]int64, n), Requests: make([]uint64, n), Errors: make([]uint64, n),
+		RPS: make([]float64, n), ErrorRate: make([]float64, n),
+		P50Ms: make([]float64, n), P90Ms: make([]float64, n), P95Ms: make([]float64, n), P99Ms: make([]float64, n)}
+	for i := range n {
+		out.Time[i] = from + int64(i)*step
+	}
+	return out
+}
+
+// set sets point i from one step's stats.
+func (out *seriesOut) set(i int, st *graph.EdgeStats, stepSeconds float64) {
+	out.Requests[i], out.Errors[i] = st.Requests, st.Errors
+	out.RPS[i] = float64(st.Requests) / stepSeconds
+	if st.Requests > 0 {
+		out.ErrorRate[i] = float64(st.Errors) / float64(st.Requests)
+	}
+	pc := st.Latency.Percentiles()
+	out.P50Ms[i], out.P90Ms[i], out.P95Ms[i], out.P99Ms[i] = pc.P50/1e6, pc.P90/1e6, pc.P95/1e6, pc.P99/1e6
+}
+
+// versionsBefore lists the versions of the series' side that took calls in
+// the graph.VersionLookback before from (Unix seconds), from the hourly
+// rollup where it covers whole hours. Calls are not deduplicated across
+// inputs here: any input that saw a version saw it.
+func (s *Store) versionsBefore(ctx context.Context, filter string, q graph.SeriesQuery, from int64) (map[string]bool, error) {
+	col := seriesSide(q) + "_version"
+	start := from - int64(graph.VersionLookback/time.Second)
+	var branches []string
+	for _, b := range byTable(plan(floorTo(start, 10), floorTo(from, 10), 3600)) {
+		branches = append(branches, fmt.Sprintf("SELECT DISTINCT %s AS v FROM %s WHERE %s AND %s", col, b.t.name, b.cond, filter))
+	}
+	seen := map[string]bool{}
+	if len(branches) == 0 {
+		return seen, nil
+	}
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT v FROM ("+strings.Join(branches, " UNION ALL ")+")")
+	if err != nil {
+		return nil, fmt.Errorf("series: versions before the range: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("series: versions before the range: %w", err)
+		}
+		seen[v] = true
+	}
+	return seen, rows.Err()
 }
 
 // seriesFilter is the WHERE condition that selects the node's or edge's rows.
@@ -121,11 +221,7 @@ func seriesFilter(q graph.SeriesQuery) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("series: %w", err)
 		}
-		side := "destination"
-		if p.Kind == graph.KindClient {
-			side = "source"
-		}
-		return nodeIDExpr(side, p.Granularity()) + " = " + quote(q.Node), nil
+		return nodeIDExpr(seriesSide(q), p.Granularity()) + " = " + quote(q.Node), nil
 	}
 	if q.Source == "" || q.Target == "" {
 		return "", fmt.Errorf("series: want a node, or a source and a target")
@@ -140,6 +236,17 @@ func seriesFilter(q graph.SeriesQuery) (string, error) {
 	}
 	g := finer(src.Granularity(), dst.Granularity())
 	return fmt.Sprintf("%s = %s AND %s = %s", nodeIDExpr("source", g), quote(q.Source), nodeIDExpr("destination", g), quote(q.Target)), nil
+}
+
+// seriesSide is the side of the edges rows whose party a series is of: the
+// callee's, but for a client node, whose calls are outbound.
+func seriesSide(q graph.SeriesQuery) string {
+	if q.Node != "" {
+		if p, err := graph.ParseNodeID(q.Node); err == nil && p.Kind == graph.KindClient {
+			return "source"
+		}
+	}
+	return "destination"
 }
 
 func finer(a, b graph.Granularity) graph.Granularity {
