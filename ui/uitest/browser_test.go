@@ -173,6 +173,22 @@ func TestLiveGraph(t *testing.T) {
 	require.Equal(t, [][]string{{"v1", "18.0", "2.00%", "healthy"}, {"v2", "2.0", "90.0%", "failing"}},
 		eval[[][]string](p, "[...document.querySelectorAll('#panel .versions tbody tr')].map(r => [...r.cells].map(c => c.textContent))"))
 	require.Equal(t, "#/graph?g=version&ns=pay&sel=version%3Apay%2Fpayments%2Fv2", eval[string](p, "document.querySelectorAll('#panel .versions tbody a')[1].getAttribute('href')"))
+	// The canary deployed in the range: marked on the RED charts, named
+	// with a link to it, and charted beside v1 by version.
+	p.waitFor("document.querySelector('#panel .deploys') !== null", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('#panel .deploys').innerText"), "Deployed in the range: v2 (first calls ")
+	require.Equal(t, "#/graph?g=version&ns=pay&sel=version%3Apay%2Fpayments%2Fv2", eval[string](p, "document.querySelector('#panel .deploys a').getAttribute('href')"))
+	require.Equal(t, []string{"Rate (rps)", "Errors", "Duration", "Rate by version (rps)", "Errors by version"},
+		eval[[]string](p, "[...document.querySelectorAll('#panel .charts figure')].map(f => f.getAttribute('aria-label'))"))
+	require.Equal(t, []string{"v2", "v2", "v2", "v2", "v2"},
+		eval[[]string](p, "[...document.querySelectorAll('#panel .charts figure')].map(f => f.dataset.markers)"))
+	p.waitFor("document.querySelectorAll('#panel .charts figure canvas').length === 5", 10*time.Second)
+	require.Equal(t, []string{"v1", "v2"}, eval[[]string](p, "[...document.querySelectorAll('#panel .charts figure[aria-label=\"Rate by version (rps)\"] .u-legend .u-label')].map(e => e.textContent)"))
+	// A service of one version all along has neither.
+	p.do(chromedp.Navigate(srv.URL + "/#/graph?sel=" + url.QueryEscape("service:shop/cart")))
+	p.waitFor("document.querySelectorAll('#panel .charts figure canvas').length === 3", 10*time.Second)
+	require.Nil(t, eval[any](p, "document.querySelector('#panel .deploys')"))
+	require.Nil(t, eval[any](p, "document.querySelector('#panel .charts figure').dataset.markers ?? null"))
 
 	require.Empty(t, p.consoleErrors())
 }

@@ -540,7 +540,33 @@ func (f *FakeServer) service(w http.ResponseWriter, r *http.Request) {
 			callees = append(callees, e)
 		}
 	}
-	writeJSON(w, map[string]any{"node": n, "series": series(n.RPSIn, 60), "callers": callers, "callees": callees})
+	s := series(n.RPSIn, 60)
+	if r.URL.Query().Get("versions") == "true" {
+		s["versions"] = versionSeries(n, s)
+	}
+	writeJSON(w, map[string]any{"node": n, "series": s, "callers": callers, "callees": callees})
+}
+
+// versionSeries splits a service's series s by version as versionGraph
+// does: v1 takes every call, but payments' canary v2, deployed 20 minutes
+// ago, takes a tenth of its calls from then and fails most of them.
+func versionSeries(n Node, s map[string]any) []map[string]any {
+	t, rps := s["time"].([]int64), s["rps"].([]float64)
+	v1 := map[string]any{"version": "v1", "first_seen": t[0], "new": false, "time": t, "rps": rps, "error_rate": s["error_rate"]}
+	if n.Name != "payments" {
+		return []map[string]any{v1}
+	}
+	const deployed = 40
+	stable, canary := make([]float64, len(t)), make([]float64, len(t))
+	canaryErrs := make([]float64, len(t))
+	for i, r := range rps {
+		stable[i] = r
+		if i >= deployed {
+			canary[i], stable[i], canaryErrs[i] = r/10, r-r/10, 0.9
+		}
+	}
+	v1["rps"] = stable
+	return []map[string]any{v1, {"version": "v2", "first_seen": t[deployed], "new": true, "time": t, "rps": canary, "error_rate": canaryErrs}}
 }
 
 func (f *FakeServer) edge(w http.ResponseWriter, r *http.Request) {

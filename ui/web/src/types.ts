@@ -104,6 +104,19 @@ export interface Series {
   p90_ms?: number[];
   p95_ms?: number[];
   p99_ms?: number[];
+  /** With versions=true: the series of each version, busiest first. */
+  versions?: VersionSeries[];
+}
+
+/** One version's part of a service's series (versions=true). */
+export interface VersionSeries extends Series {
+  version: string;
+  /** Unix seconds of the first step with calls to the version in the range. */
+  first_seen: number;
+  /** No calls in the 24 hours before the range: first_seen is its deploy. */
+  new: boolean;
+  total_requests: number;
+  total_errors: number;
 }
 
 export interface ServiceDetail {

@@ -3,7 +3,7 @@
 // filtered by label and combined by the labels asked.
 
 import { getJSON } from "../api";
-import { lineChart, type Line } from "../charts";
+import { lineChart, seriesColor, type Line } from "../charts";
 import { fmtCount, h } from "../dom";
 import { errorBox, field, sortableTable, type Column } from "./common";
 
@@ -37,8 +37,6 @@ interface MetricAnswer {
   series_truncated: boolean;
   series: { labels: Record<string, string>; points: [number, number][] }[] | null;
 }
-
-const palette = ["#1c7ed6", "#e03131", "#2f9e44", "#f08c00", "#7048e8", "#0c8599", "#c2255c", "#5c940d", "#862e9c", "#d9480f"];
 
 /** A value with an SI suffix, as chart axes and the legend show it. */
 export function fmtValue(v: number): string {
@@ -104,12 +102,12 @@ function metricView(a: MetricAnswer): HTMLElement {
   const lines: Line[] = series.map((s, i) => {
     const values: (number | null)[] = times.map(() => null);
     for (const [t, v] of s.points) values[at.get(t)!] = v;
-    return { label: labelText(s.labels), color: palette[i % palette.length]!, values };
+    return { label: labelText(s.labels), color: seriesColor(i), values };
   });
   const rows: LegendRow[] = series.map((s, i) => {
     const vs = s.points.map((p) => p[1]);
     return {
-      color: palette[i % palette.length]!,
+      color: seriesColor(i),
       labels: labelText(s.labels),
       last: vs.length ? vs[vs.length - 1]! : NaN,
       mean: vs.length ? vs.reduce((x, y) => x + y, 0) / vs.length : NaN,

@@ -4,9 +4,9 @@
 
 import { APIError, getJSON } from "../api";
 import { healthBadge, kv, mtlsBadge, provenanceBadges, provenanceOf, weightedMTLS } from "../badges";
-import { lineChart } from "../charts";
+import { lineChart, seriesColor, type Marker } from "../charts";
 import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
-import type { GraphEdge, GraphNode, MeshGraph, ServiceDetail } from "../types";
+import type { GraphEdge, GraphNode, MeshGraph, ServiceDetail, VersionSeries } from "../types";
 import { panelHeader, panelRange, showPanel, type PanelContext } from "./panel";
 import { newBadge, type ExceptionGroup } from "../pages/exceptions";
 import type { LogRecord } from "../pages/logs";
@@ -297,17 +297,21 @@ async function loadSeries(charts: HTMLElement, tables: HTMLElement, ctx: PanelCo
     return;
   }
   try {
-    const d = await getJSON<ServiceDetail>(`services/${encodeURIComponent(p.ns)}/${encodeURIComponent(p.name)}`, panelRange(ctx));
+    const d = await getJSON<ServiceDetail>(`services/${encodeURIComponent(p.ns)}/${encodeURIComponent(p.name)}`, { ...panelRange(ctx), versions: "true" });
     const s = d.series ?? { time: [] };
     const t = s.time ?? [];
+    const versions = s.versions ?? [];
+    const markers = deployMarkers(versions);
     charts.replaceChildren(
-      lineChart("Rate (rps)", t, [{ label: "rps", values: s.rps ?? [], color: "#1c7ed6" }], fmtRate),
-      lineChart("Errors", t, [{ label: "error rate", values: s.error_rate ?? [], color: "#e03131" }], fmtPct),
+      ...deployNote(n, markers),
+      lineChart("Rate (rps)", t, [{ label: "rps", values: s.rps ?? [], color: "#1c7ed6" }], fmtRate, undefined, markers),
+      lineChart("Errors", t, [{ label: "error rate", values: s.error_rate ?? [], color: "#e03131" }], fmtPct, undefined, markers),
       lineChart("Duration", t, [
         { label: "p50", values: s.p50_ms ?? [], color: "#37b24d" },
         { label: "p95", values: s.p95_ms ?? [], color: "#f59f00" },
         { label: "p99", values: s.p99_ms ?? [], color: "#e03131" },
-      ], fmtMs),
+      ], fmtMs, undefined, markers),
+      ...versionCharts(t, versions, markers),
     );
     if ((d.callers && d.callers.length) || (d.callees && d.callees.length)) {
       tables.replaceChildren(edgeTable(ctx, "Top callers", d.callers ?? [], (e) => e.source), edgeTable(ctx, "Top callees", d.callees ?? [], (e) => e.target));
@@ -315,6 +319,40 @@ async function loadSeries(charts: HTMLElement, tables: HTMLElement, ctx: PanelCo
   } catch (err) {
     charts.replaceChildren(h("p", { class: "error" }, "Series: " + (err instanceof APIError ? err.message : String(err))));
   }
+}
+
+/** The versions first seen within the range, as chart markers. */
+function deployMarkers(versions: VersionSeries[]): Marker[] {
+  return versions.filter((v) => v.new && v.version).map((v) => ({ time: v.first_seen, label: v.version })).sort((a, b) => a.time - b.time);
+}
+
+/** Most versions charted one by one; the rest are left out of the charts. */
+const MAX_VERSION_LINES = 6;
+
+/** Names the versions deployed in the range, each a link to it in the graph by version. */
+function deployNote(n: GraphNode, markers: Marker[]): HTMLElement[] {
+  if (!markers.length) return [];
+  const href = (v: string) => `#/graph?g=version&ns=${encodeURIComponent(n.namespace)}&sel=${encodeURIComponent(`version:${n.namespace}/${n.name}/${v}`)}`;
+  return [
+    h(
+      "p",
+      { class: "deploys", "aria-label": "Deployed in the range" },
+      "Deployed in the range: ",
+      ...markers.flatMap((m, i) => [i ? ", " : "", h("a", { href: href(m.label) }, m.label), ` (first calls ${new Date(m.time * 1000).toLocaleString()})`]),
+    ),
+  ];
+}
+
+/**
+ * Rate and error rate by version, when the service had more than one
+ * version in the range: a canary's share and errors beside its stable
+ * version's, against time.
+ */
+function versionCharts(t: number[], versions: VersionSeries[], markers: Marker[]): HTMLElement[] {
+  if (versions.length < 2) return [];
+  const shown = versions.slice(0, MAX_VERSION_LINES);
+  const line = (pick: (v: VersionSeries) => number[] | undefined) => shown.map((v, i) => ({ label: v.version || "(none)", values: pick(v) ?? [], color: seriesColor(i) }));
+  return [lineChart("Rate by version (rps)", t, line((v) => v.rps), fmtRate, undefined, markers), lineChart("Errors by version", t, line((v) => v.error_rate), fmtPct, undefined, markers)];
 }
 
 async function loadBlast(box: HTMLElement, ctx: PanelContext, id: string): Promise<void> {
