@@ -313,6 +313,13 @@ func TestSeriesByVersion(t *testing.T) {
 	require.Len(t, s.Versions, 1)
 	require.False(t, s.Versions[0].New, "v2 took calls an hour before")
 
+	// A service that took no calls before the range has no new version.
+	s, err = store.Series(ctx, graph.SeriesQuery{From: base, To: base.Add(3 * time.Minute), Step: time.Minute, Node: "service:shop/pay", ByVersion: true})
+	require.NoError(t, err)
+	require.Len(t, s.Versions, 1)
+	require.Equal(t, "v9", s.Versions[0].Version)
+	require.False(t, s.Versions[0].New)
+
 	// Without ByVersion, no versions.
 	q.ByVersion = false
 	s, err = store.Series(ctx, q)

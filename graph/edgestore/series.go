@@ -149,8 +149,10 @@ func (s *Store) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series,
 			return nil, err
 		}
 		out.Versions = make([]graph.VersionSeries, 0, len(versions))
+		// A service that took no calls before the range is new as a whole:
+		// its first version's first calls are no deploy worth marking.
 		for v, vs := range versions {
-			vs.New = !seen[v]
+			vs.New = len(seen) > 0 && !seen[v]
 			out.Versions = append(out.Versions, *vs)
 		}
 		slices.SortFunc(out.Versions, func(a, b graph.VersionSeries) int {
