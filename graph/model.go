@@ -200,11 +200,11 @@ type VersionSeries struct {
 	// FirstSeen is the start (Unix seconds) of the first step with calls to
 	// the version in the range.
 	FirstSeen int64 `json:"first_seen"`
-	// New: no calls in the VersionLookback before the range while the
-	// node's other versions took some, so that FirstSeen is when the
-	// version started taking traffic (a deploy, a canary's first calls),
-	// not merely the range's start. A node that took no calls before the
-	// range has no new version.
+	// New: no calls in the VersionLookback before the range, while the
+	// node took calls before it, or before the version's first in the
+	// range, so that FirstSeen is when the version started taking traffic
+	// (a deploy, a canary's first calls), not merely the range's start or
+	// the node's own first calls.
 	New bool `json:"new"`
 	// TotalRequests and TotalErrors are the range's.
 	TotalRequests uint64 `json:"total_requests"`

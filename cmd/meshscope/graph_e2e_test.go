@@ -101,7 +101,7 @@ func TestSpansBecomeLiveAndHistoricalEdges(t *testing.T) {
 	waitForEdge(t, "historical edge", 90*time.Second, fmt.Sprintf("http://%s/api/v1/graph?from=%d&to=now", srv.httpAddr, from), id, 40, 4)
 
 	// The service's series by version: cart's v3 took its first calls in
-	// the range, as did cart, so v3 is no deploy to mark.
+	// the range with cart's own, so v3 is no deploy to mark.
 	var detail struct{ Series graph.Series }
 	getJSON(t, fmt.Sprintf("http://%s/api/v1/services/shop/cart?from=%d&to=now&versions=true", srv.httpAddr, from), &detail)
 	require.Len(t, detail.Series.Versions, 1)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -149,10 +150,15 @@ func (s *Store) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series,
 			return nil, err
 		}
 		out.Versions = make([]graph.VersionSeries, 0, len(versions))
-		// A service that took no calls before the range is new as a whole:
-		// its first version's first calls are no deploy worth marking.
+		// A node that took no calls before the range is new as a whole:
+		// the versions it started with are no deploy worth marking, those
+		// that came later are.
+		first := int64(math.MaxInt64)
+		for _, vs := range versions {
+			first = min(first, vs.FirstSeen)
+		}
 		for v, vs := range versions {
-			vs.New = len(seen) > 0 && !seen[v]
+			vs.New = !seen[v] && (len(seen) > 0 || vs.FirstSeen > first)
 			out.Versions = append(out.Versions, *vs)
 		}
 		slices.SortFunc(out.Versions, func(a, b graph.VersionSeries) int {

@@ -97,6 +97,9 @@ type svcRT struct {
 type wlRT struct {
 	latency float64 // latency factor
 	errors  float64 // extra error rate
+	// undeployed: the workload takes no calls yet (canary-bad's canary
+	// before the scenario starts); its service's others take them.
+	undeployed bool
 }
 
 // generator simulates request trees and encodes their telemetry into
@@ -214,7 +217,7 @@ func (g *generator) setElapsed(elapsed time.Duration) {
 	case ScenarioCanaryBad:
 		for _, w := range sc.Target.Workloads {
 			if w.Version == sc.Version {
-				g.wl[w.Index] = wlRT{latency: e.latency, errors: e.canaryErrors}
+				g.wl[w.Index] = wlRT{latency: e.latency, errors: e.canaryErrors, undeployed: !e.canaryDeployed}
 			}
 		}
 	}

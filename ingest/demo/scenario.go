@@ -8,10 +8,11 @@ import (
 
 // Scenario is what changes in the mesh during a run, and where. Every
 // change starts one scenario period after the run starts (Start) and then
-// lasts until the run ends; canary-bad degrades gradually over four more
-// periods, its canary's application errors raising an exception type of
-// their own (a new bug, which the Exceptions page shows new, in that
-// version only).
+// lasts until the run ends; canary-bad's canary is deployed then (it takes
+// no calls before, so the node panel marks its deploy) and degrades
+// gradually over four more periods, its application errors raising an
+// exception type of their own (a new bug, which the Exceptions page shows
+// new, in that version only).
 type Scenario struct {
 	// Name is one of Scenarios().
 	Name string
@@ -67,7 +68,9 @@ type effect struct {
 	failShare    float64 // calls into Target that fail
 	latency      float64 // latency factor of Target, or of its Version's workload
 	canaryErrors float64 // extra error rate of the Version's workload
-	newActive    bool    // the new service and its calls are live
+	// canaryDeployed: the Version's workload takes calls.
+	canaryDeployed bool
+	newActive      bool // the new service and its calls are live
 }
 
 // effectAt returns the scenario's effect at elapsed time of a run.
@@ -86,6 +89,7 @@ func (s *Scenario) effectAt(elapsed, period time.Duration) effect {
 		ramp := min(float64(elapsed-start)/float64(RampPeriods*period), 1)
 		e.canaryErrors = CanaryErrorRate * ramp
 		e.latency = 1 + (CanaryLatencyFactor-1)*ramp
+		e.canaryDeployed = true
 	case ScenarioNewService:
 		e.newActive = true
 	}

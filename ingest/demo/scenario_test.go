@@ -68,9 +68,10 @@ func TestScenarioEffect(t *testing.T) {
 		{ScenarioFailingDependency, p, effect{latency: 1, failShare: FailShare}},
 		{ScenarioSlowDatabase, p / 2, effect{latency: 1}},
 		{ScenarioSlowDatabase, 3 * p, effect{latency: SlowFactor}},
-		{ScenarioCanaryBad, p, effect{latency: 1}},
-		{ScenarioCanaryBad, p + RampPeriods*p/2, effect{latency: (1 + CanaryLatencyFactor) / 2.0, canaryErrors: CanaryErrorRate / 2}},
-		{ScenarioCanaryBad, 100 * p, effect{latency: CanaryLatencyFactor, canaryErrors: CanaryErrorRate}},
+		{ScenarioCanaryBad, p - 1, effect{latency: 1}},
+		{ScenarioCanaryBad, p, effect{latency: 1, canaryDeployed: true}},
+		{ScenarioCanaryBad, p + RampPeriods*p/2, effect{latency: (1 + CanaryLatencyFactor) / 2.0, canaryErrors: CanaryErrorRate / 2, canaryDeployed: true}},
+		{ScenarioCanaryBad, 100 * p, effect{latency: CanaryLatencyFactor, canaryErrors: CanaryErrorRate, canaryDeployed: true}},
 		{ScenarioNewService, p - time.Millisecond, effect{latency: 1}},
 		{ScenarioNewService, p, effect{latency: 1, newActive: true}},
 	} {

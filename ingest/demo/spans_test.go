@@ -216,3 +216,35 @@ func TestCanaryException(t *testing.T) {
 		}
 	}
 }
+
+// In canary-bad, the canary is deployed when the scenario starts: before
+// it, its service's stable version takes every call, after it the canary
+// takes its share.
+func TestCanaryDeployedAtStart(t *testing.T) {
+	cfg := testConfig()
+	cfg.Scenario = ScenarioCanaryBad
+	for _, tc := range []struct {
+		name     string
+		elapsed  func(period time.Duration) time.Duration
+		deployed bool
+	}{
+		{"before", func(p time.Duration) time.Duration { return p - time.Millisecond }, false},
+		{"after", func(p time.Duration) time.Duration { return p }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &capture{}
+			g, topo := newTestGenerator(t, cfg, c)
+			g.setElapsed(tc.elapsed(g.cfg.ScenarioPeriod))
+			generateAll(g, 3000, time.Now())
+			sc := topo.Scenario
+			byVersion := map[string]int{}
+			for _, d := range decodeSpans(t, topo, c.exports) {
+				if str(d.resource, "service.name") == sc.Target.Name && d.span.Kind() == ptrace.SpanKindServer {
+					byVersion[str(d.resource, "service.version")]++
+				}
+			}
+			require.Len(t, byVersion, map[bool]int{false: 1, true: 2}[tc.deployed], "%v", byVersion)
+			require.Equal(t, tc.deployed, byVersion[sc.Version] > 0, "%v", byVersion)
+		})
+	}
+}

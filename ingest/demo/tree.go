@@ -161,13 +161,23 @@ func (g *generator) pickWorkload(s *Service) *Workload {
 		return s.Workloads[0]
 	}
 	r := g.rng.float()
+	picked := s.Workloads[len(s.Workloads)-1]
 	for _, w := range s.Workloads {
 		if r < w.Weight {
-			return w
+			picked = w
+			break
 		}
 		r -= w.Weight
 	}
-	return s.Workloads[len(s.Workloads)-1]
+	if g.wl[picked.Index].undeployed {
+		// Not deployed yet: the service's first deployed workload serves.
+		for _, w := range s.Workloads {
+			if !g.wl[w.Index].undeployed {
+				return w
+			}
+		}
+	}
+	return picked
 }
 
 func (g *generator) pickPod(w *Workload) *Pod { return w.Pods[g.rng.intn(len(w.Pods))] }
