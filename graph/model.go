@@ -204,7 +204,7 @@ type VersionSeries struct {
 	// node took calls before it, or before the version's first in the
 	// range, so that FirstSeen is when the version started taking traffic
 	// (a deploy, a canary's first calls), not merely the range's start or
-	// the node's own first calls.
+	// the node's own first calls. Calls of no known version are never new.
 	New bool `json:"new"`
 	// TotalRequests and TotalErrors are the range's.
 	TotalRequests uint64 `json:"total_requests"`

@@ -315,15 +315,21 @@ func TestSeriesByVersion(t *testing.T) {
 
 	// A service that took no calls before the range: the version it
 	// started with is no deploy, one that came a step later is.
+	// Calls of no known version are never new.
 	pay := party("shop", "pay", "pay-v10", "v10")
-	require.NoError(t, store.WriteEdges(ctx, []graph.EdgeRow{row(base.Add(125*time.Second), web, pay, 2, 0, graph.FromSpan, graph.ReporterSet(0).With(graph.ReporterDestination))}))
+	require.NoError(t, store.WriteEdges(ctx, []graph.EdgeRow{
+		row(base.Add(125*time.Second), web, pay, 2, 0, graph.FromSpan, graph.ReporterSet(0).With(graph.ReporterDestination)),
+		row(base.Add(125*time.Second), party("shop", "batch", "", ""), party("shop", "pay", "", ""), 1, 0, graph.FromMetric, graph.ReporterSet(0).With(graph.ReporterSource)),
+	}))
 	s, err = store.Series(ctx, graph.SeriesQuery{From: base, To: base.Add(3 * time.Minute), Step: time.Minute, Node: "service:shop/pay", ByVersion: true})
 	require.NoError(t, err)
-	require.Len(t, s.Versions, 2)
+	require.Len(t, s.Versions, 3)
 	require.Equal(t, "v9", s.Versions[0].Version)
 	require.False(t, s.Versions[0].New)
 	require.Equal(t, "v10", s.Versions[1].Version)
 	require.True(t, s.Versions[1].New)
+	require.Equal(t, "", s.Versions[2].Version)
+	require.False(t, s.Versions[2].New)
 
 	// Without ByVersion, no versions.
 	q.ByVersion = false

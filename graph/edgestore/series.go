@@ -158,7 +158,7 @@ func (s *Store) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series,
 			first = min(first, vs.FirstSeen)
 		}
 		for v, vs := range versions {
-			vs.New = !seen[v] && (len(seen) > 0 || vs.FirstSeen > first)
+			vs.New = v != "" && !seen[v] && (len(seen) > 0 || vs.FirstSeen > first)
 			out.Versions = append(out.Versions, *vs)
 		}
 		slices.SortFunc(out.Versions, func(a, b graph.VersionSeries) int {
