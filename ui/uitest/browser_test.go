@@ -220,6 +220,47 @@ func TestFindAndFilters(t *testing.T) {
 	p.do(chromedp.Focus(chromedp.ID("find")), chromedp.KeyEvent("protocol=db"))
 	p.waitFor("document.getElementById('find-info').textContent.includes('2 of')", 5*time.Second)
 	require.Equal(t, 2, eval[int](p, "window.meshscope.visibleNodeCount()"))
+
+	// Terms over the graph's shape, against the same walk done here.
+	byID := func(id string) func(Node) bool { return func(n Node) bool { return n.ID == id } }
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"near=service:shop/cart", len(reachable(demo, byID("service:shop/cart"), true, true, 1))},
+		{"callers=service:pay/payments depth=9", len(reachable(demo, byID("service:pay/payments"), true, false, 9))},
+		{"callees=service:shop/web depth=2", len(reachable(demo, byID("service:shop/web"), false, true, 2))},
+		{"upstream~pay kind=service", countNodes(demo, func(n Node) bool {
+			return n.Kind == "service" && reachable(demo, func(m Node) bool {
+				return strings.Contains(m.ID, "pay") || strings.Contains(m.Name, "pay") || strings.Contains(m.Workload, "pay")
+			}, true, false, 1)[n.ID]
+		})},
+		{"near!=service:shop/cart", len(demo.Nodes) - len(reachable(demo, byID("service:shop/cart"), true, true, 1))},
+	} {
+		require.Positive(t, tc.want, tc.query)
+		eval[string](p, "document.getElementById('find').value = ''")
+		p.do(chromedp.Focus(chromedp.ID("find")), chromedp.KeyEvent(tc.query))
+		p.waitFor(fmt.Sprintf("document.getElementById('find-info').textContent === '%d of %d nodes match'", tc.want, len(demo.Nodes)), 5*time.Second)
+		require.Equal(t, tc.want, eval[int](p, "window.meshscope.visibleNodeCount()"), tc.query)
+	}
+	eval[string](p, "document.getElementById('find').value = ''")
+	p.do(chromedp.Focus(chromedp.ID("find")), chromedp.KeyEvent("near=cart depth=0"))
+	p.waitFor("document.getElementById('find-info').textContent.includes('depth takes')", 5*time.Second)
+
+	// A node panel's Neighbours shows only the node and its neighbours.
+	p.do(chromedp.Click(chromedp.ID("hide-others")))
+	eval[string](p, "document.getElementById('find').value = ''")
+	p.do(chromedp.Focus(chromedp.ID("find")), chromedp.KeyEvent("ns=pay error>1%"))
+	p.waitFor("document.getElementById('find-info').textContent.includes('1 of')", 5*time.Second)
+	p.clickNode("service:shop/cart")
+	p.waitFor("[...document.querySelectorAll('#panel .links a')].some(a => a.textContent === 'Neighbours')", 5*time.Second)
+	eval[any](p, "[...document.querySelectorAll('#panel .links a')].find(a => a.textContent === 'Neighbours').click()")
+	p.waitFor("window.meshscope.ready", 5*time.Second)
+	require.Equal(t, "near=service:shop/cart", eval[string](p, "document.getElementById('find').value"))
+	require.True(t, eval[bool](p, "document.getElementById('hide-others').checked"))
+	require.Equal(t, len(reachable(demo, byID("service:shop/cart"), true, true, 1)), eval[int](p, "window.meshscope.visibleNodeCount()"))
+	require.Equal(t, "near=service:shop/cart", eval[string](p, "new URLSearchParams(location.hash.split('?')[1]).get('q')"))
+	p.do(chromedp.Click(chromedp.ID("hide-others")))
 	eval[string](p, "document.getElementById('find').value = ''")
 	p.do(chromedp.Focus(chromedp.ID("find")), chromedp.KeyEvent("ns=pay error>1%"))
 	p.waitFor("document.getElementById('find-info').textContent.includes('1 of')", 5*time.Second)
@@ -249,6 +290,50 @@ func TestFindAndFilters(t *testing.T) {
 	require.Equal(t, 10, eval[int](p, "window.meshscope.nodeCount()"))
 
 	require.Empty(t, p.consoleErrors())
+}
+
+// reachable walks g from the nodes seed holds for, up to depth hops, to
+// callers (up) and callees (down).
+func reachable(g Graph, seed func(Node) bool, up, down bool, depth int) map[string]bool {
+	out := map[string]bool{}
+	var frontier []string
+	for _, n := range g.Nodes {
+		if seed(n) {
+			out[n.ID] = true
+			frontier = append(frontier, n.ID)
+		}
+	}
+	for range depth {
+		var next []string
+		add := func(id string) {
+			if !out[id] {
+				out[id] = true
+				next = append(next, id)
+			}
+		}
+		for _, id := range frontier {
+			for _, e := range g.Edges {
+				if up && e.Target == id {
+					add(e.Source)
+				}
+				if down && e.Source == id {
+					add(e.Target)
+				}
+			}
+		}
+		frontier = next
+	}
+	return out
+}
+
+func countNodes(g Graph, f func(Node) bool) int {
+	n := 0
+	for _, x := range g.Nodes {
+		if f(x) {
+			n++
+		}
+	}
+	return n
 }
 
 func TestSQLConsole(t *testing.T) {

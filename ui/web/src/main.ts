@@ -930,6 +930,14 @@ class App {
         }
       },
       label: (id) => this.label(id),
+      find: (q, hide) => {
+        this.find.value = q;
+        this.state.query = q;
+        this.state.hide = hide;
+        this.hideOthers.checked = hide;
+        this.applyDecor();
+        this.writeHash();
+      },
     };
   }
 

@@ -7,6 +7,13 @@
 // Numbers may carry units: % for error rates and mTLS share, ms or s for
 // latencies, k for rates. Error rates and mTLS shares are percentages, so
 // "error>1" and "error>1%" are the same.
+//
+// Terms over the graph's shape, Kiali's node graph: near=cart holds for
+// the nodes named (or with the id) cart and those that call them or that
+// they call; callers=cart for cart and what calls it (all that depends on
+// it, with a depth), callees=cart for cart and what it calls. depth=N
+// (default 1) is how many hops they reach. They take = and ~ (contains)
+// on the name, and their negations.
 
 import type { GraphEdge, GraphNode } from "./types";
 
@@ -34,12 +41,23 @@ export type Field =
   | "health"
   | "protocol"
   | "cluster"
-  | "provenance";
+  | "provenance"
+  | "near"
+  | "callers"
+  | "callees";
 
 export interface Query {
   terms: Term[];
   errors: string[];
+  /** How many hops near=, callers= and callees= reach (depth=N; default 1). */
+  depth?: number;
 }
+
+/** Fields judged over the graph's shape, not a node's own numbers. */
+const graphFields = new Set<Field>(["near", "callers", "callees"]);
+
+/** The largest depth= taken. */
+export const MAX_DEPTH = 20;
 
 const aliases: Record<string, Field> = {
   rps: "rps",
@@ -64,6 +82,11 @@ const aliases: Record<string, Field> = {
   cluster: "cluster",
   provenance: "provenance",
   source: "provenance",
+  near: "near",
+  callers: "callers",
+  upstream: "callers",
+  callees: "callees",
+  downstream: "callees",
 };
 
 const numericFields = new Set<Field>(["rps", "error", "p50", "p90", "p95", "p99", "mtls"]);
@@ -101,6 +124,7 @@ function parseNumber(field: Field, raw: string): number {
 export function parseQuery(input: string): Query {
   const terms: Term[] = [];
   const errors: string[] = [];
+  let depth: number | undefined;
   for (const word of input.trim().split(/\s+/)) {
     if (!word) continue;
     const m = termRE.exec(word);
@@ -108,9 +132,18 @@ export function parseQuery(input: string): Query {
       terms.push({ field: "name", op: "~", text: word.toLowerCase(), num: NaN });
       continue;
     }
-    const field = aliases[m[1]!.toLowerCase()];
     const op = m[2] as Op;
     const value = m[3] ?? "";
+    if (m[1]!.toLowerCase() === "depth") {
+      const n = Number(value);
+      if (op !== "=" || !Number.isInteger(n) || n < 1 || n > MAX_DEPTH) {
+        errors.push(`depth takes = and a whole number of hops from 1 to ${MAX_DEPTH}`);
+        continue;
+      }
+      depth = n;
+      continue;
+    }
+    const field = aliases[m[1]!.toLowerCase()];
     if (!field) {
       errors.push(`unknown field "${m[1]}"`);
       continue;
@@ -131,10 +164,14 @@ export function parseQuery(input: string): Query {
         errors.push(`"${op}" does not apply to ${field}`);
         continue;
       }
+      if (graphFields.has(field) && !value) {
+        errors.push(`${field} needs a node's name or id`);
+        continue;
+      }
       terms.push({ field, op, text: value.toLowerCase(), num: NaN });
     }
   }
-  return { terms, errors };
+  return depth === undefined ? { terms, errors } : { terms, errors, depth };
 }
 
 /** What a term is compared against: numbers, or one or more strings. */
@@ -177,9 +214,13 @@ function cmpStr(op: Op, values: string[], want: string): boolean {
   }
 }
 
-/** Reports whether every term of q holds for s. An empty query matches all. */
+/**
+ * Reports whether every term of q holds for s. An empty query matches all.
+ * Terms over the graph's shape are not judged here (see shapeMatches).
+ */
 export function matches(q: Query, s: Subject): boolean {
   for (const t of q.terms) {
+    if (graphFields.has(t.field)) continue;
     if (numericFields.has(t.field)) {
       if (!cmpNum(t.op, s.num(t.field), t.num)) return false;
     } else if (!cmpStr(t.op, s.str(t.field), t.text)) {
@@ -192,6 +233,63 @@ export function matches(q: Query, s: Subject): boolean {
 /** Whether the query needs the edges around a node to judge it. */
 export function needsEdges(q: Query): boolean {
   return q.terms.some((t) => ["p50", "p90", "p95", "p99", "mtls", "protocol", "provenance"].includes(t.field));
+}
+
+/** Whether the query has terms over the graph's shape (near=, callers=, callees=). */
+export function needsShape(q: Query): boolean {
+  return q.terms.some((t) => graphFields.has(t.field));
+}
+
+/** The graph as the shape terms walk it. */
+export interface Shape {
+  forEachNode(f: (id: string, n: GraphNode) => void): void;
+  /** The nodes calling id ("in") or called by it ("out"). */
+  neighbours(id: string, dir: "in" | "out"): string[];
+}
+
+/**
+ * The nodes for which every shape term of q holds (null: q has none): the
+ * named nodes and those within q.depth hops of them, in the term's
+ * direction; a negated term holds for the nodes outside that set.
+ */
+export function shapeMatches(q: Query, g: Shape): Set<string> | null {
+  const terms = q.terms.filter((t) => graphFields.has(t.field));
+  if (!terms.length) return null;
+  const depth = q.depth ?? 1;
+  let out: Set<string> | null = null;
+  for (const t of terms) {
+    const negated = t.op === "!=" || t.op === "!~";
+    const op: Op = t.op === "!=" ? "=" : t.op === "!~" ? "~" : t.op;
+    const reach = new Set<string>();
+    let frontier: string[] = [];
+    g.forEachNode((id, n) => {
+      if (cmpStr(op, [n.name, n.workload, id], t.text)) {
+        reach.add(id);
+        frontier.push(id);
+      }
+    });
+    const dirs: ("in" | "out")[] = t.field === "callers" ? ["in"] : t.field === "callees" ? ["out"] : ["in", "out"];
+    for (let hop = 0; hop < depth && frontier.length; hop++) {
+      const next: string[] = [];
+      for (const id of frontier) {
+        for (const dir of dirs) {
+          for (const o of g.neighbours(id, dir)) {
+            if (!reach.has(o)) {
+              reach.add(o);
+              next.push(o);
+            }
+          }
+        }
+      }
+      frontier = next;
+    }
+    const holds = new Set<string>();
+    g.forEachNode((id) => {
+      if (reach.has(id) !== negated && (!out || out.has(id))) holds.add(id);
+    });
+    out = holds;
+  }
+  return out;
 }
 
 /** Aggregates of the edges around a node, for edge fields asked of nodes. */

@@ -6,7 +6,7 @@
 import Graph from "graphology";
 import { DIM_EDGE, DIM_NODE, BLAST, diffColor, edgeColor, edgeSize, kindShape, nodeColor, nodeSize } from "./colors";
 import { Layout } from "./layout";
-import { edgeProtocols, edgeSubject, matches, needsEdges, nodeSubject, summarise, type Query } from "./query";
+import { edgeProtocols, edgeSubject, matches, needsEdges, needsShape, nodeSubject, shapeMatches, summarise, type Query } from "./query";
 import type { DeltaMessage, GraphEdge, GraphNode, MeshGraph } from "./types";
 
 /** How the display graph is decorated: find matches, selection, blast radius. */
@@ -406,7 +406,7 @@ export class GraphStore {
 
   private decorNeedsAll(): boolean {
     const d = this.decor;
-    return !!(d.query && d.query.terms.length && needsEdges(d.query)) || !!d.blast;
+    return !!(d.query && d.query.terms.length && (needsEdges(d.query) || needsShape(d.query))) || !!d.blast;
   }
 
   /** Sets the decoration and applies it to the whole graph. */
@@ -422,8 +422,10 @@ export class GraphStore {
     if (!q || q.terms.length === 0) return null;
     const g = this.graph;
     const useEdges = needsEdges(q);
+    const shaped = this.shapeMatches(q);
     const out = new Set<string>();
     g.forEachNode((id, a) => {
+      if (shaped && !shaped.has(id)) return;
       const n = a["data"] as GraphNode;
       let summary;
       if (useEdges) {
@@ -436,6 +438,15 @@ export class GraphStore {
       if (matches(q, nodeSubject(n, summary))) out.add(id);
     });
     return out;
+  }
+
+  /** The nodes shown for which q's terms over the graph's shape hold (null: it has none). */
+  shapeMatches(q: Query): Set<string> | null {
+    const g = this.graph;
+    return shapeMatches(q, {
+      forEachNode: (f) => g.forEachNode((id, a) => f(id, a["data"] as GraphNode)),
+      neighbours: (id, dir) => (dir === "in" ? g.inNeighbors(id) : g.outNeighbors(id)),
+    });
   }
 
   /** Decoration of a node; match is whether it matches the find query (null: no query). */
@@ -546,7 +557,11 @@ export class GraphStore {
   }
 }
 
-/** Edge match, exported for the table view's filter. */
-export function edgeMatches(q: Query, e: GraphEdge, nodes: (id: string) => GraphNode | undefined): boolean {
+/**
+ * Edge match, exported for the table view's filter; shaped are the nodes
+ * the query's shape terms hold for (null: none), both ends must be.
+ */
+export function edgeMatches(q: Query, e: GraphEdge, nodes: (id: string) => GraphNode | undefined, shaped: Set<string> | null = null): boolean {
+  if (shaped && !(shaped.has(e.source) && shaped.has(e.target))) return false;
   return matches(q, edgeSubject(e, nodes(e.source), nodes(e.target)));
 }

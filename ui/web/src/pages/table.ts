@@ -29,13 +29,14 @@ export function renderTable(root: HTMLElement, store: GraphStore, query: string,
   const g = store.graph;
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
-  g.forEachNode((_id, a) => {
+  const shaped = store.shapeMatches(q);
+  g.forEachNode((id, a) => {
     const n = a["data"] as GraphNode;
-    if (!q.terms.length || matches(q, nodeSubject(n))) nodes.push(n);
+    if (!q.terms.length || ((!shaped || shaped.has(id)) && matches(q, nodeSubject(n)))) nodes.push(n);
   });
   g.forEachEdge((_id, a) => {
     const e = a["data"] as GraphEdge;
-    if (!q.terms.length || edgeMatches(q, e, (id) => store.node(id))) edges.push(e);
+    if (!q.terms.length || edgeMatches(q, e, (id) => store.node(id), shaped)) edges.push(e);
   });
   const label = (id: string) => (g.hasNode(id) ? String(g.getNodeAttribute(id, "label")) : id);
   const nodeColumns: Column<GraphNode>[] = [

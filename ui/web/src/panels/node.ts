@@ -96,6 +96,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     h("a", { href: `#/requests?source=${encodeURIComponent(n.id)}` }, "Requests from it"),
     h("a", { href: `#/sql?q=${encodeURIComponent(`SELECT * FROM requests WHERE destination = '${n.id.replace(/'/g, "''")}' ORDER BY timestamp DESC LIMIT 100`)}` }, "SQL"),
     n.kind === "service" && n.namespace ? h("a", { href: newSLOHref({ new: "service", service: `${n.namespace}/${n.name}` }) }, "New SLO") : "",
+    h("a", { href: "#", title: "Only this node, its callers and its callees (find: near=ID)", onclick: (ev: Event) => (ev.preventDefault(), ctx.find(`near=${id}`, true)) }, "Neighbours"),
   );
   const kind = n.kind === "service" && ctx.store.isDatabase(id) ? "service · database" : n.kind;
   const subtitle = h("span", {}, [kind, n.namespace && `namespace ${n.namespace}`, n.workload && `workload ${n.workload}`, n.version && `version ${n.version}`, n.cluster && `cluster ${n.cluster}`].filter(Boolean).join(" · "));

@@ -16,6 +16,8 @@ export interface PanelContext {
   setBlast(ids: Set<string> | null): void;
   /** Label of a node id for display. */
   label(id: string): string;
+  /** Sets the find query, and whether the nodes it does not match are hidden. */
+  find(query: string, hideOthers: boolean): void;
 }
 
 /** Makes the panel header with a title and a close button. */
