@@ -16,6 +16,9 @@ type alertsResponse struct {
 	History []HistoryEvent `json:"history"`
 	// HistoryError says why History is empty when it could not be read.
 	HistoryError string `json:"history_error,omitempty"`
+	// ExceptionAlerts are the new exception alerts firing
+	// (serve --new-exception-alerts), newest first.
+	ExceptionAlerts []ExceptionAlertView `json:"exception_alerts"`
 }
 
 func (e *Engine) handleAlerts(w http.ResponseWriter, r *http.Request) {
@@ -42,7 +45,10 @@ func (e *Engine) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Limit = n
 	}
-	resp := alertsResponse{Alerts: e.Alerts(), History: []HistoryEvent{}}
+	resp := alertsResponse{Alerts: e.Alerts(), History: []HistoryEvent{}, ExceptionAlerts: e.ExceptionAlerts()}
+	if resp.ExceptionAlerts == nil {
+		resp.ExceptionAlerts = []ExceptionAlertView{}
+	}
 	if q.SLO != "" {
 		kept := resp.Alerts[:0]
 		for _, a := range resp.Alerts {
@@ -51,6 +57,7 @@ func (e *Engine) handleAlerts(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		resp.Alerts = kept
+		resp.ExceptionAlerts = []ExceptionAlertView{} // of no SLO
 	}
 	hist, err := e.History(r.Context(), q)
 	if err != nil {

@@ -1,10 +1,12 @@
 package slo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/meshscope/meshscope/schema"
@@ -115,8 +117,46 @@ GROUP BY service_namespace, service_name, type, source`)
 			delete(w.firing, g)
 		}
 	}
+	e.publishExceptionAlerts()
 	e.sendNewExceptions(ctx, fresh, now)
 	return nil
+}
+
+// ExceptionAlertView is a firing new exception alert as GET /api/v1/alerts
+// lists it.
+type ExceptionAlertView struct {
+	Service       string    `json:"service"`
+	Namespace     string    `json:"namespace"`
+	ExceptionType string    `json:"exception_type"`
+	Source        string    `json:"source"`
+	FirstSeen     time.Time `json:"first_seen"`
+	EndsAt        time.Time `json:"ends_at"`
+	Summary       string    `json:"summary"`
+	URL           string    `json:"url,omitempty"`
+}
+
+// publishExceptionAlerts copies the firing alerts for ExceptionAlerts,
+// newest first.
+func (e *Engine) publishExceptionAlerts() {
+	out := make([]ExceptionAlertView, 0, len(e.newExc.firing))
+	for g, a := range e.newExc.firing {
+		out = append(out, ExceptionAlertView{Service: g.service, Namespace: g.namespace, ExceptionType: g.typ, Source: g.source,
+			FirstSeen: a.StartsAt, EndsAt: a.EndsAt, Summary: a.Annotations["summary"], URL: a.GeneratorURL})
+	}
+	slices.SortFunc(out, func(a, b ExceptionAlertView) int {
+		return cmp.Or(b.FirstSeen.Compare(a.FirstSeen), cmp.Compare(a.Service, b.Service), cmp.Compare(a.ExceptionType, b.ExceptionType), cmp.Compare(a.Source, b.Source))
+	})
+	e.mu.Lock()
+	e.excAlerts = out
+	e.mu.Unlock()
+}
+
+// ExceptionAlerts are the new exception alerts firing at the last check
+// (none without Config.NewExceptions).
+func (e *Engine) ExceptionAlerts() []ExceptionAlertView {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.excAlerts)
 }
 
 // newExceptionAlert is the alert for a group first seen at seen.

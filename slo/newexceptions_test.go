@@ -2,6 +2,7 @@ package slo
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,18 @@ func TestNewExceptionAlerts(t *testing.T) {
 	link := firing.Alerts[0].GeneratorURL
 	require.True(t, strings.HasPrefix(link, "https://meshscope.example/#/exceptions?"), link)
 	require.Contains(t, link, "type=java.lang.IllegalStateException")
+
+	// GET /api/v1/alerts lists it beside the SLO alerts, but not for an SLO.
+	var listed alertsResponse
+	require.Equal(t, http.StatusOK, call(t, e.Handler(), "GET", "/api/v1/alerts", "", &listed))
+	require.Len(t, listed.ExceptionAlerts, 1)
+	x := listed.ExceptionAlerts[0]
+	require.Equal(t, ExceptionAlertView{Service: "cart", Namespace: "shop", ExceptionType: "java.lang.IllegalStateException", Source: "log",
+		FirstSeen: x.FirstSeen, EndsAt: x.EndsAt, Summary: "New exception java.lang.IllegalStateException in cart", URL: link}, x)
+	require.True(t, x.FirstSeen.Equal(now), "first seen %s, logged %s", x.FirstSeen, now)
+	require.True(t, x.EndsAt.After(now.Add(59*time.Minute)), "ends %s", x.EndsAt)
+	require.Equal(t, http.StatusOK, call(t, e.Handler(), "GET", "/api/v1/alerts?slo=checkout", "", &listed))
+	require.Empty(t, listed.ExceptionAlerts)
 
 	// Checked again: the same alert sent again, no new one; the webhook
 	// had it once.

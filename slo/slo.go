@@ -84,6 +84,9 @@ type Engine struct {
 	// newExc is the new exceptions watch (newexceptions.go), used by Run's
 	// loop only.
 	newExc newExceptionWatch
+	// excAlerts are the new exception alerts firing at the last check, for
+	// the API (under mu).
+	excAlerts []ExceptionAlertView
 }
 
 // entry is a loaded SLO.
