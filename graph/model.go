@@ -173,9 +173,6 @@ type SeriesQuery struct {
 	ByVersion bool
 }
 
-// VersionLookback is how far before a range ByVersion looks for a version's
-// earlier calls.
-const VersionLookback = 24 * time.Hour
 
 // Series is a RED time series; all slices have the length of Time.
 type Series struct {
@@ -200,11 +197,10 @@ type VersionSeries struct {
 	// FirstSeen is the start (Unix seconds) of the first step with calls to
 	// the version in the range.
 	FirstSeen int64 `json:"first_seen"`
-	// New: no calls in the VersionLookback before the range, while the
-	// node took calls before it, or before the version's first in the
-	// range, so that FirstSeen is when the version started taking traffic
-	// (a deploy, a canary's first calls), not merely the range's start or
-	// the node's own first calls. Calls of no known version are never new.
+	// New: the version was deployed within the range (NewVersion), so
+	// that FirstSeen is when it started taking traffic (a deploy, a
+	// canary's first calls), not merely the range's start or the node's
+	// own first calls.
 	New bool `json:"new"`
 	// TotalRequests and TotalErrors are the range's.
 	TotalRequests uint64 `json:"total_requests"`

@@ -39,6 +39,8 @@ type Deps struct {
 	History graph.History
 	// Series answers the RED series of /services/{ns}/{name} and /edges.
 	Series graph.SeriesReader
+	// Deployments lists the versions deployed within a range (/deployments).
+	Deployments graph.DeploymentReader
 	// Diff compares a graph with a baseline (graph.Diff with the server's
 	// thresholds).
 	Diff func(cur, base *graph.Graph) *graph.GraphDiff
@@ -132,6 +134,7 @@ func (s *Server) routes() {
 	api.GET("/graph/stream", s.getStream)
 	api.GET("/services", s.getServices)
 	api.GET("/services/:namespace/:name", s.getService)
+	api.GET("/deployments", s.getDeployments)
 	api.GET("/edges", s.getEdge)
 	api.GET("/traces", s.searchTraces)
 	api.GET("/traces/operations", s.traceOperations)

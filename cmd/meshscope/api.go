@@ -110,9 +110,10 @@ func (a *api) startWhenReady(ctx context.Context) {
 	cfg := query.Config{Tokens: a.tokens}
 	cfg.Stream.AllowedOrigins = origins
 	srv, err := query.NewServer(cfg, query.Deps{
-		Live:    a.live,
-		History: a.stores,
-		Series:  a.stores,
+		Live:        a.live,
+		History:     a.stores,
+		Series:      a.stores,
+		Deployments: a.stores,
 		Diff: func(cur, base *graph.Graph) *graph.GraphDiff {
 			return graph.Diff(cur, base, graph.DiffThresholds{})
 		},

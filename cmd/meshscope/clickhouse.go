@@ -119,6 +119,15 @@ func (h *storeHolder) Series(ctx context.Context, q graph.SeriesQuery) (*graph.S
 	return es.Series(ctx, q)
 }
 
+// Deployments implements graph.DeploymentReader.
+func (h *storeHolder) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]graph.Deployment, error) {
+	es, err := h.edgeStore()
+	if err != nil {
+		return nil, err
+	}
+	return es.Deployments(ctx, q)
+}
+
 // ready reports whether ClickHouse answers and the schema is current.
 func (h *storeHolder) readyCheck(ctx context.Context) error {
 	st := h.get()

@@ -337,3 +337,53 @@ func TestSeriesByVersion(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, s.Versions)
 }
+
+// The versions deployed within a range, over every service: those that took
+// no calls in the day before while their service did, or that came after
+// their service's first calls in the range.
+func TestDeployments(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	ctx := context.Background()
+	store := edgestore.New(st, edgestore.Config{})
+	dest := graph.ReporterSet(0).With(graph.ReporterDestination)
+	row := func(at time.Time, dst graph.Party) graph.EdgeRow {
+		return graph.EdgeRow{BucketUnix: at.Unix() / 10 * 10, Key: graph.EdgeKey{Source: web, Destination: dst, Protocol: graph.ProtocolHTTP},
+			Requests: 1, Latency: []uint64{0, 1}, Provenance: graph.FromSpan, Reporters: dest}
+	}
+	require.NoError(t, store.WriteEdges(ctx, []graph.EdgeRow{
+		// cart: v1 for days, v2 deployed 5 minutes into the range.
+		row(base.Add(-5*time.Hour), party("shop", "cart", "cart-v1", "v1")),
+		row(base.Add(time.Minute), party("shop", "cart", "cart-v1", "v1")),
+		row(base.Add(5*time.Minute+15*time.Second), party("shop", "cart", "cart-v2", "v2")),
+		// pay: new in the range with v9; v10 a minute later.
+		row(base.Add(2*time.Minute), party("pay", "pay", "pay-v9", "v9")),
+		row(base.Add(3*time.Minute), party("pay", "pay", "pay-v10", "v10")),
+		// search: v3 two days ago (past the lookback), again now.
+		row(base.Add(-48*time.Hour), party("shop", "search", "search-v3", "v3")),
+		row(base.Add(-time.Hour), party("shop", "search", "search-v4", "v4")),
+		row(base.Add(4*time.Minute), party("shop", "search", "search-v3", "v3")),
+		// A database's calls have no versions to deploy.
+		row(base.Add(time.Minute), graph.Party{Kind: graph.KindDatabase, Name: "postgresql/orders", Version: "14"}),
+	}))
+
+	got, err := store.Deployments(ctx, graph.DeploymentsQuery{From: base, To: base.Add(10 * time.Minute)})
+	require.NoError(t, err)
+	require.Equal(t, []graph.Deployment{
+		{Namespace: "shop", Service: "cart", Version: "v2", FirstSeen: base.Add(5 * time.Minute).Unix()},
+		{Namespace: "shop", Service: "search", Version: "v3", FirstSeen: base.Add(4 * time.Minute).Unix()},
+		{Namespace: "pay", Service: "pay", Version: "v10", FirstSeen: base.Add(3 * time.Minute).Unix()},
+	}, got)
+
+	got, err = store.Deployments(ctx, graph.DeploymentsQuery{From: base, To: base.Add(10 * time.Minute), Namespaces: []string{"pay"}})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, "v10", got[0].Version)
+
+	// A range after them: nothing new.
+	got, err = store.Deployments(ctx, graph.DeploymentsQuery{From: base.Add(10 * time.Minute), To: base.Add(20 * time.Minute)})
+	require.NoError(t, err)
+	require.Empty(t, got)
+
+	_, err = store.Deployments(ctx, graph.DeploymentsQuery{From: base, To: base})
+	require.Error(t, err)
+}

@@ -150,15 +150,12 @@ func (s *Store) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series,
 			return nil, err
 		}
 		out.Versions = make([]graph.VersionSeries, 0, len(versions))
-		// A node that took no calls before the range is new as a whole:
-		// the versions it started with are no deploy worth marking, those
-		// that came later are.
 		first := int64(math.MaxInt64)
 		for _, vs := range versions {
 			first = min(first, vs.FirstSeen)
 		}
 		for v, vs := range versions {
-			vs.New = v != "" && !seen[v] && (len(seen) > 0 || vs.FirstSeen > first)
+			vs.New = graph.NewVersion(graph.VersionSeen{Version: v, FirstSeen: vs.FirstSeen, Before: seen[v]}, len(seen) > 0, first)
 			out.Versions = append(out.Versions, *vs)
 		}
 		slices.SortFunc(out.Versions, func(a, b graph.VersionSeries) int {

@@ -1,0 +1,79 @@
+package query
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/graph"
+	"github.com/meshscope/meshscope/graph/edgestore"
+	"github.com/meshscope/meshscope/schema/chtest"
+)
+
+// The versions deployed within a range, from the real edge tables, each
+// with its numbers beside its service's other versions'.
+func TestDeployments(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	es := edgestore.New(st, edgestore.Config{})
+	web := graph.Party{Kind: graph.KindService, Namespace: "shop", Name: "web", Workload: "web", Version: "v1"}
+	cart := func(v string) graph.Party {
+		return graph.Party{Kind: graph.KindService, Namespace: "shop", Name: "cart", Workload: "cart-" + v, Version: v}
+	}
+	row := func(at time.Time, dst graph.Party, n, errs uint64, ms int) graph.EdgeRow {
+		lat := make([]uint64, ms+1)
+		lat[ms] = n
+		return graph.EdgeRow{BucketUnix: at.Unix() / 10 * 10, Key: graph.EdgeKey{Source: web, Destination: dst, Protocol: graph.ProtocolHTTP},
+			Requests: n, Errors: errs, Latency: lat, Provenance: graph.FromSpan, Reporters: graph.ReporterSet(0).With(graph.ReporterDestination)}
+	}
+	require.NoError(t, es.WriteEdges(context.Background(), []graph.EdgeRow{
+		row(testNow.Add(-5*time.Hour), cart("v1"), 5, 0, 40),
+		row(testNow.Add(-50*time.Minute), cart("v1"), 30, 0, 40),
+		row(testNow.Add(-20*time.Minute), cart("v2"), 10, 4, 60),
+	}))
+	api := newTestAPI(t, Config{}, Deps{History: es, Deployments: es, Store: st})
+
+	var got struct {
+		Deployments []struct {
+			Namespace, Service, Version, Node string
+			FirstSeen                         time.Time `json:"first_seen"`
+			Requests, Errors                  uint64
+			ErrorRate                         float64 `json:"error_rate"`
+			P99Ms                             float64 `json:"p99_ms"`
+			Health                            string
+			Baseline                          struct {
+				Versions         []string
+				Requests, Errors uint64
+				ErrorRate        float64 `json:"error_rate"`
+				P99Ms            float64 `json:"p99_ms"`
+			}
+		}
+	}
+	api.client.with(t).get("/api/v1/deployments?from=now-1h&to=now", &got)
+	require.Len(t, got.Deployments, 1)
+	d := got.Deployments[0]
+	require.Equal(t, "shop", d.Namespace)
+	require.Equal(t, "cart", d.Service)
+	require.Equal(t, "v2", d.Version)
+	require.Equal(t, "version:shop/cart/v2", d.Node)
+	require.Equal(t, testNow.Add(-20*time.Minute), d.FirstSeen)
+	require.EqualValues(t, 10, d.Requests)
+	require.EqualValues(t, 4, d.Errors)
+	require.InDelta(t, 0.4, d.ErrorRate, 1e-9)
+	require.Equal(t, "failing", d.Health)
+	require.Equal(t, []string{"v1"}, d.Baseline.Versions)
+	require.EqualValues(t, 30, d.Baseline.Requests)
+	require.Zero(t, d.Baseline.ErrorRate)
+	require.Greater(t, d.P99Ms, d.Baseline.P99Ms, "the canary's calls took longer")
+
+	api.client.with(t).get("/api/v1/deployments?from=now-1h&to=now&namespace=pay", &got)
+	require.Empty(t, got.Deployments)
+	api.client.with(t).get("/api/v1/deployments?from=now-15m&to=now", &got)
+	require.Empty(t, got.Deployments, "v2 took calls before the range")
+	api.client.with(t).fail("/api/v1/deployments?from=later", http.StatusBadRequest, "from")
+
+	none := newTestAPI(t, Config{}, Deps{})
+	none.client.with(t).fail("/api/v1/deployments", http.StatusServiceUnavailable, "")
+}
