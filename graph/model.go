@@ -173,7 +173,6 @@ type SeriesQuery struct {
 	ByVersion bool
 }
 
-
 // Series is a RED time series; all slices have the length of Time.
 type Series struct {
 	Time      []int64   `json:"time"`
