@@ -659,6 +659,31 @@ func TestMetricsPage(t *testing.T) {
 	require.Zero(t, eval[int](p, "document.querySelectorAll('#metric-view').length"))
 }
 
+func TestDeploymentsPage(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/deployments")
+	p.waitFor("document.querySelectorAll('#deployments-table tbody tr').length === 1", 20*time.Second)
+	require.Contains(t, eval[string](p, "document.body.innerText"), "1 version deployed in the range (first calls, none in the day before), 1 worse than their services' other versions.")
+	cells := eval[[]string](p, "[...document.querySelectorAll('#deployments-table tbody tr td')].map(e => e.textContent)")
+	require.Equal(t, []string{"pay/payments", "v2", "v1"}, cells[1:4])
+	require.Equal(t, "90.0% vs 2.00%", cells[5])
+	require.Equal(t, "180 ms vs 45.0 ms", cells[6])
+	require.Equal(t, "more errors, slower", cells[7])
+	require.Equal(t, "#/graph?g=version&ns=pay&sel=version%3Apay%2Fpayments%2Fv2", eval[string](p, "document.querySelector('#deployments-table tbody tr td:nth-child(3) a').getAttribute('href')"))
+	require.True(t, strings.HasPrefix(eval[string](p, "[...document.querySelectorAll('#deployments-table a')].find(a => a.textContent === 'Exceptions').getAttribute('href')"),
+		"#/exceptions?service=payments&version=v2&from="))
+	// The default range is the last day, in the form.
+	require.Equal(t, "now-24h", eval[string](p, "document.querySelector('input[name=from]').value"))
+	// A row chosen: the service's rate and errors by version, the deploy marked.
+	p.do(chromedp.Click(chromedp.CSS("#deployments-table tbody tr:first-child")))
+	p.waitFor("document.querySelectorAll('#deployment-detail figure canvas').length === 2", 10*time.Second)
+	require.Equal(t, []string{"Rate by version (rps)", "Errors by version"}, eval[[]string](p, "[...document.querySelectorAll('#deployment-detail figure')].map(f => f.getAttribute('aria-label'))"))
+	require.Equal(t, []string{"v2", "v2"}, eval[[]string](p, "[...document.querySelectorAll('#deployment-detail figure')].map(f => f.dataset.markers)"))
+	// The nav has the page.
+	require.Equal(t, "#/deployments", eval[string](p, "document.querySelector('nav a[data-page=deployments]').getAttribute('href')"))
+	require.Empty(t, p.consoleErrors())
+}
+
 func TestExceptionsPage(t *testing.T) {
 	srv := NewFakeServer(t, DemoGraph())
 	p := openPage(t, srv, "#/exceptions")
@@ -828,6 +853,13 @@ func TestScreenshots(t *testing.T) {
 	p.do(chromedp.Click(chromedp.CSS("#exceptions-table tbody tr:first-child")))
 	p.waitFor("document.querySelector('#exception-detail pre.stacktrace')", 5*time.Second)
 	write("exceptions.png", p.screenshot())
+
+	p.do(chromedp.Navigate(srv.URL + "/#/deployments"))
+	p.waitFor("document.querySelectorAll('#deployments-table tbody tr').length === 1", 10*time.Second)
+	p.do(chromedp.Click(chromedp.CSS("#deployments-table tbody tr:first-child")))
+	p.waitFor("document.querySelectorAll('#deployment-detail figure canvas').length === 2", 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	write("deployments.png", p.screenshot())
 }
 
 // The table page opened by its address fills once the graph arrives, and

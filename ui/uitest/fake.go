@@ -3,6 +3,7 @@ package uitest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -141,6 +142,7 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("GET /api/v1/services", f.services)
 	mux.HandleFunc("GET /api/v1/services/{ns}/{name}", f.service)
 	mux.HandleFunc("GET /api/v1/edges", f.edge)
+	mux.HandleFunc("GET /api/v1/deployments", f.deployments)
 	mux.HandleFunc("POST /api/v1/sql", f.sql)
 	mux.HandleFunc("GET /api/v1/sql/tables", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"tables": query.SQLTables()})
@@ -545,6 +547,41 @@ func (f *FakeServer) service(w http.ResponseWriter, r *http.Request) {
 		s["versions"] = versionSeries(n, s)
 	}
 	writeJSON(w, map[string]any{"node": n, "series": s, "callers": callers, "callees": callees})
+}
+
+// deployments lists payments' canary v2 (versionGraph's) as deployed 20
+// minutes ago, failing beside v1; the from parameter is required.
+func (f *FakeServer) deployments(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("from") == "" {
+		writeErr(w, http.StatusBadRequest, "from is required", "from")
+		return
+	}
+	f.mu.Lock()
+	g := versionGraph(f.graphLocked(nil))
+	f.mu.Unlock()
+	out := []map[string]any{}
+	var stable, canary *Node
+	for i := range g.Nodes {
+		switch g.Nodes[i].ID {
+		case "version:pay/payments/v1":
+			stable = &g.Nodes[i]
+		case "version:pay/payments/v2":
+			canary = &g.Nodes[i]
+		}
+	}
+	if stable != nil && canary != nil {
+		numbers := func(n *Node, p99 float64) map[string]any {
+			return map[string]any{"requests": int(n.RPSIn * 3600), "errors": int(n.RPSIn * 3600 * n.ErrorRateIn), "rps": n.RPSIn, "error_rate": n.ErrorRateIn, "p99_ms": p99, "health": n.Health}
+		}
+		d := numbers(canary, 180)
+		maps.Copy(d, map[string]any{"namespace": "pay", "service": "payments", "version": "v2", "node": canary.ID,
+			"first_seen": time.Now().Add(-20 * time.Minute).UTC().Format(time.RFC3339)})
+		base := numbers(stable, 45)
+		base["versions"] = []string{"v1"}
+		d["baseline"] = base
+		out = append(out, d)
+	}
+	writeJSON(w, map[string]any{"deployments": out})
 }
 
 // versionSeries splits a service's series s by version as versionGraph

@@ -11,6 +11,7 @@ import { toDOT, toJSON, toSVG } from "./export";
 import { numbers as edgeNumbers, openEdgePanel } from "./panels/edge";
 import { nodeNumbers, openNodePanel } from "./panels/node";
 import { hidePanel, type PanelContext } from "./panels/panel";
+import { renderDeployments } from "./pages/deployments";
 import { renderExceptions } from "./pages/exceptions";
 import { renderLogs } from "./pages/logs";
 import { renderMetrics } from "./pages/metrics";
@@ -245,6 +246,7 @@ class App {
       ["requests", "Requests"],
       ["logs", "Logs"],
       ["exceptions", "Exceptions"],
+      ["deployments", "Deployments"],
       ["metrics", "Metrics"],
       ["slos", "SLOs"],
     ] as const) {
@@ -513,6 +515,9 @@ class App {
         break;
       case "exceptions":
         renderExceptions(this.pageView, s.params);
+        break;
+      case "deployments":
+        renderDeployments(this.pageView, s.params);
         break;
       case "metrics":
         renderMetrics(this.pageView, s.params);

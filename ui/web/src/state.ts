@@ -6,7 +6,7 @@
 import type { LayoutMode } from "./layout";
 import type { Granularity } from "./types";
 
-export type Page = "graph" | "table" | "sql" | "traces" | "requests" | "logs" | "exceptions" | "metrics" | "slos";
+export type Page = "graph" | "table" | "sql" | "traces" | "requests" | "logs" | "exceptions" | "deployments" | "metrics" | "slos";
 
 /** What edges are labelled with: nothing, rate, error rate, a latency percentile or share of the caller's requests. */
 export type EdgeLabels = "" | "rps" | "errors" | "p50" | "p95" | "p99" | "share";
@@ -42,7 +42,7 @@ export interface ViewState {
   params: Record<string, string>;
 }
 
-const pages: Page[] = ["graph", "table", "sql", "traces", "requests", "logs", "exceptions", "metrics", "slos"];
+const pages: Page[] = ["graph", "table", "sql", "traces", "requests", "logs", "exceptions", "deployments", "metrics", "slos"];
 const known = new Set(["g", "ns", "q", "hide", "group", "sel", "edge", "range", "from", "to", "diff", "base_from", "base_to", "replay", "anim", "el", "layout"]);
 
 export function defaultState(): ViewState {

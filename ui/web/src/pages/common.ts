@@ -153,9 +153,9 @@ export interface SearchPage {
   names: readonly string[];
   labels?: Record<string, string>;
   defaults?: Record<string, string>;
-  /** A select, labelled selectLabel, placed after the input named selectAfter (at the end when absent). */
-  select: HTMLSelectElement;
-  selectLabel: string;
+  /** A select, labelled selectLabel, placed after the input named selectAfter (at the end when absent); none when absent. */
+  select?: HTMLSelectElement;
+  selectLabel?: string;
   selectAfter?: string;
   /** Checkboxes after the inputs, by name and label: "true" under the name when checked, else "". */
   checks?: Record<string, string>;
@@ -176,7 +176,7 @@ export const LIVE_MS = 2000;
 export function renderSearchPage(root: HTMLElement, params: Record<string, string>, p: SearchPage): void {
   const inputs: Record<string, HTMLInputElement> = {};
   for (const n of p.names) inputs[n] = h("input", { name: n, value: params[n] ?? p.defaults?.[n] ?? "" });
-  p.select.value = params[p.select.name] ?? "";
+  if (p.select) p.select.value = params[p.select.name] ?? "";
   const checks: Record<string, HTMLInputElement> = {};
   for (const n of Object.keys(p.checks ?? {})) {
     checks[n] = h("input", { type: "checkbox", name: n }) as HTMLInputElement;
@@ -194,7 +194,7 @@ export function renderSearchPage(root: HTMLElement, params: Record<string, strin
     const gen = generation;
     running = true;
     if (!quiet) out.replaceChildren(h("p", { class: "muted" }, "Searching…"));
-    const q: Record<string, string> = { [p.select.name]: p.select.value };
+    const q: Record<string, string> = p.select ? { [p.select.name]: p.select.value } : {};
     for (const n of p.names) q[n] = inputs[n]!.value.trim();
     for (const [n, box] of Object.entries(checks)) q[n] = box.checked ? "true" : "";
     try {
@@ -209,9 +209,9 @@ export function renderSearchPage(root: HTMLElement, params: Record<string, strin
   const fields: HTMLElement[] = [];
   for (const n of p.names) {
     fields.push(field(p.labels?.[n] ?? n, inputs[n]!));
-    if (n === p.selectAfter) fields.push(field(p.selectLabel, p.select));
+    if (p.select && n === p.selectAfter) fields.push(field(p.selectLabel ?? p.select.name, p.select));
   }
-  if (!p.selectAfter) fields.push(field(p.selectLabel, p.select));
+  if (p.select && !p.selectAfter) fields.push(field(p.selectLabel ?? p.select.name, p.select));
   for (const [n, label] of Object.entries(p.checks ?? {})) fields.push(field(label, checks[n]!));
   if (p.live) {
     const live = h("input", { type: "checkbox", name: "live", title: `Search again every ${LIVE_MS / 1000} s` }) as HTMLInputElement;

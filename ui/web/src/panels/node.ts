@@ -323,7 +323,7 @@ async function loadSeries(charts: HTMLElement, tables: HTMLElement, ctx: PanelCo
 }
 
 /** The versions first seen within the range, as chart markers. */
-function deployMarkers(versions: VersionSeries[]): Marker[] {
+export function deployMarkers(versions: VersionSeries[]): Marker[] {
   return versions.filter((v) => v.new && v.version).map((v) => ({ time: v.first_seen, label: v.version })).sort((a, b) => a.time - b.time);
 }
 
@@ -349,7 +349,7 @@ function deployNote(n: GraphNode, markers: Marker[]): HTMLElement[] {
  * version in the range: a canary's share and errors beside its stable
  * version's, against time.
  */
-function versionCharts(t: number[], versions: VersionSeries[], markers: Marker[]): HTMLElement[] {
+export function versionCharts(t: number[], versions: VersionSeries[], markers: Marker[]): HTMLElement[] {
   if (versions.length < 2) return [];
   const shown = versions.slice(0, MAX_VERSION_LINES);
   const line = (pick: (v: VersionSeries) => number[] | undefined) => shown.map((v, i) => ({ label: v.version || "(none)", values: pick(v) ?? [], color: seriesColor(i) }));
