@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/meshscope/meshscope/graph"
+	"github.com/meshscope/meshscope/query/nsfilter"
 )
 
 // deployment is one entry of GET /api/v1/deployments: a version deployed
@@ -65,7 +66,13 @@ func (s *Server) getDeployments(c echo.Context) error {
 	}
 	out := []deployment{}
 	if len(found) > 0 {
-		g, err := s.rangeGraph(ctx, from, to, graph.GranularityVersion, set)
+		// Only the deployed services' namespaces' graph: their versions'
+		// numbers are all it is read for.
+		var names []string
+		for _, d := range found {
+			names = append(names, d.Namespace)
+		}
+		g, err := s.rangeGraph(ctx, from, to, graph.GranularityVersion, nsfilter.New(names))
 		if err != nil {
 			return err
 		}

@@ -64,16 +64,51 @@ func BenchmarkRange24h(b *testing.B) {
 			}
 		})
 	}
-	b.Run("series", func(b *testing.B) {
+	// 50 canaries deployed at noon: version v2 of svc0..svc49, a row a
+	// minute for their first hour.
+	q := fmt.Sprintf(`INSERT INTO edges_10s (timestamp, source_kind, source_cluster, source_namespace, source_name,
+		source_workload, source_version, destination_kind, destination_cluster, destination_namespace, destination_name,
+		destination_workload, destination_version, protocol, provenance, reporters, requests, errors, latency,
+		latency_sum_ns, bytes_sent, bytes_received, mtls, plaintext)
+	SELECT toDateTime(%d + 7 + (number %% 60) * 60), 'service', '', 'ns0', 'svc0', 'svc0-v1', 'v1', 'service', '',
+		concat('ns', toString(intDiv(number, 60) %% 20)), concat('svc', toString(intDiv(number, 60))),
+		concat('svc', toString(intDiv(number, 60)), '-v2'), 'v2', 'http', toUInt8(1), toUInt8(4), toUInt64(6), toUInt64(1),
+		[toUInt64(0), toUInt64(6)], toUInt64(6000000), toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0)
+	FROM numbers(%d)`, start.Add(12*time.Hour).Unix(), 50*60)
+	if err := st.Conn().Exec(ctx, q); err != nil {
+		b.Fatalf("seed canaries: %v", err)
+	}
+	b.Run("deployments", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			s, err := store.Series(ctx, graph.SeriesQuery{From: start, To: start.Add(24 * time.Hour), Step: time.Hour, Node: "service:ns1/svc1"})
+			d, err := store.Deployments(ctx, graph.DeploymentsQuery{From: start.Add(time.Hour), To: start.Add(24 * time.Hour)})
 			if err != nil {
 				b.Fatal(err)
 			}
-			if s.Requests[0] != 10*3600 {
-				b.Fatalf("requests %d", s.Requests[0])
+			if len(d) != 50 || d[0].FirstSeen != start.Add(12*time.Hour).Unix() {
+				b.Fatalf("%d deployments: %+v", len(d), d[:min(len(d), 2)])
 			}
 		}
 	})
+	for _, byVersion := range []bool{false, true} {
+		name := "series"
+		if byVersion {
+			name = "series-by-version"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s, err := store.Series(ctx, graph.SeriesQuery{From: start, To: start.Add(24 * time.Hour), Step: time.Hour, Node: "service:ns1/svc1", ByVersion: byVersion})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if s.Requests[0] != 10*3600 {
+					b.Fatalf("requests %d", s.Requests[0])
+				}
+				if byVersion && (len(s.Versions) != 2 || !s.Versions[1].New) {
+					b.Fatalf("versions %+v", s.Versions)
+				}
+			}
+		})
+	}
 }

@@ -374,6 +374,14 @@ func TestDeployments(t *testing.T) {
 		{Namespace: "pay", Service: "pay", Version: "v10", FirstSeen: base.Add(3 * time.Minute).Unix()},
 	}, got)
 
+	// Over whole hours, read hour by hour, the first calls are still found
+	// to the minute; and where the range starts off the hour.
+	for _, from := range []time.Time{base, base.Add(-30 * time.Minute)} {
+		long, err := store.Deployments(ctx, graph.DeploymentsQuery{From: from, To: base.Add(2 * time.Hour)})
+		require.NoError(t, err)
+		require.Equal(t, got, long, "from %s", from)
+	}
+
 	got, err = store.Deployments(ctx, graph.DeploymentsQuery{From: base, To: base.Add(10 * time.Minute), Namespaces: []string{"pay"}})
 	require.NoError(t, err)
 	require.Len(t, got, 1)

@@ -22,9 +22,12 @@ const calleeService = "if(destination_name != '', destination_name, destination_
 const calleeIsService = "destination_kind IN ('', 'service', 'workload', 'version')"
 
 // Deployments lists the versions of callees deployed within the range
-// (graph.NewVersion), newest first: from the minute rollup where it covers
-// whole minutes, and the day before from the hourly one. Any input that saw
-// a version's calls saw it.
+// (graph.NewVersion), newest first. The range is read from the hourly
+// rollup where it covers whole hours, the day before it too; then the
+// first hour of each version not seen the day before again, to the minute
+// (or 10 s where the range is not aligned), so that a day's deployments
+// cost about what a day of hours does. Any input that saw a version's calls
+// saw it.
 func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]graph.Deployment, error) {
 	if !q.From.Before(q.To) {
 		return nil, fmt.Errorf("deployments: from %s is not before to %s", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
@@ -38,18 +41,16 @@ func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]gr
 		}
 		filter += " AND destination_namespace IN (" + strings.Join(quoted, ", ") + ")"
 	}
-	type key struct{ ns, svc string }
-	versions := map[key][]graph.VersionSeen{}
-	err := s.versionRows(ctx, from, to, 60, filter, "min(toUInt32(timestamp))", func(ns, svc, v string, first uint32) {
-		k := key{ns, svc}
+	versions := map[calleeKey][]graph.VersionSeen{}
+	err := s.versionRows(ctx, []window{{from: from, to: to, cond: "1"}}, 3600, filter, "min(toUInt32(timestamp))", func(k calleeKey, v string, first uint32) {
 		versions[k] = append(versions[k], graph.VersionSeen{Version: v, FirstSeen: int64(first)})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deployments: %w", err)
 	}
-	before := map[key]map[string]bool{}
-	err = s.versionRows(ctx, from-int64(graph.VersionLookback/time.Second), from, 3600, filter, "toUInt32(0)", func(ns, svc, v string, _ uint32) {
-		k := key{ns, svc}
+	before := map[calleeKey]map[string]bool{}
+	lookback := window{from: from - int64(graph.VersionLookback/time.Second), to: from, cond: "1"}
+	err = s.versionRows(ctx, []window{lookback}, 3600, filter, "toUInt32(0)", func(k calleeKey, v string, _ uint32) {
 		if _, ok := versions[k]; !ok {
 			return
 		}
@@ -60,6 +61,28 @@ func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]gr
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deployments: the day before the range: %w", err)
+	}
+	// The first hour of every version not seen the day before, again, finer.
+	var refine []window
+	for k, vs := range versions {
+		for _, v := range vs {
+			if !before[k][v.Version] {
+				refine = append(refine, window{from: v.FirstSeen, to: min(v.FirstSeen+3600, to), cond: fmt.Sprintf(
+					"destination_namespace = %s AND %s = %s AND destination_version = %s", quote(k.ns), calleeService, quote(k.svc), quote(v.Version))})
+			}
+		}
+	}
+	if len(refine) > 0 {
+		err = s.versionRows(ctx, refine, 60, filter, "min(toUInt32(timestamp))", func(k calleeKey, v string, first uint32) {
+			for i := range versions[k] {
+				if versions[k][i].Version == v {
+					versions[k][i].FirstSeen = int64(first)
+				}
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("deployments: first calls: %w", err)
+		}
 	}
 	var out []graph.Deployment
 	for k, vs := range versions {
@@ -80,15 +103,35 @@ func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]gr
 	return out, nil
 }
 
+// calleeKey is a callee service.
+type calleeKey struct{ ns, svc string }
+
+// window is a time range [from, to) (Unix seconds, multiples of 10) and a
+// condition on the rows read within it.
+type window struct {
+	from, to int64
+	cond     string
+}
+
 // versionRows calls row for each callee service and version with calls in
-// [from, to) (Unix seconds, multiples of 10) under filter, with agg over
-// their rows' timestamps, reading tables no coarser than maxStep seconds.
-func (s *Store) versionRows(ctx context.Context, from, to, maxStep int64, filter, agg string, row func(ns, svc, v string, t uint32)) error {
+// the windows under filter, with agg over their rows' timestamps, reading
+// tables no coarser than maxStep seconds.
+func (s *Store) versionRows(ctx context.Context, windows []window, maxStep int64, filter, agg string, row func(k calleeKey, v string, t uint32)) error {
+	// Each table's part of every window, as one condition per table.
+	conds := map[table][]string{}
+	for _, w := range windows {
+		for _, seg := range plan(w.from, w.to, maxStep) {
+			conds[seg.t] = append(conds[seg.t], fmt.Sprintf("(timestamp >= toDateTime(%d) AND timestamp < toDateTime(%d) AND %s)", seg.from, seg.to, w.cond))
+		}
+	}
 	var branches []string
-	for _, b := range byTable(plan(from, to, maxStep)) {
+	for _, t := range []table{t10s, t1m, t1h} {
+		if len(conds[t]) == 0 {
+			continue
+		}
 		branches = append(branches, fmt.Sprintf(
-			"SELECT destination_namespace AS ns, %s AS svc, destination_version AS v, %s AS t FROM %s WHERE %s AND %s GROUP BY ns, svc, v",
-			calleeService, agg, b.t.name, b.cond, filter))
+			"SELECT destination_namespace AS ns, %s AS svc, destination_version AS v, %s AS t FROM %s WHERE (%s) AND %s GROUP BY ns, svc, v",
+			calleeService, agg, t.name, strings.Join(conds[t], " OR "), filter))
 	}
 	if len(branches) == 0 {
 		return nil
@@ -99,12 +142,13 @@ func (s *Store) versionRows(ctx context.Context, from, to, maxStep int64, filter
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var ns, svc, v string
+		var k calleeKey
+		var v string
 		var t uint32
-		if err := rows.Scan(&ns, &svc, &v, &t); err != nil {
+		if err := rows.Scan(&k.ns, &k.svc, &v, &t); err != nil {
 			return err
 		}
-		row(ns, svc, v, t)
+		row(k, v, t)
 	}
 	return rows.Err()
 }
