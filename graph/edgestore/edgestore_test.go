@@ -362,6 +362,11 @@ func TestDeployments(t *testing.T) {
 		row(base.Add(-48*time.Hour), party("shop", "search", "search-v3", "v3")),
 		row(base.Add(-time.Hour), party("shop", "search", "search-v4", "v4")),
 		row(base.Add(4*time.Minute), party("shop", "search", "search-v3", "v3")),
+		// A metric's TCP bytes alone before the range are no calls: v7 is
+		// deployed in it.
+		{BucketUnix: base.Add(-time.Hour).Unix(), Key: graph.EdgeKey{Source: web, Destination: party("shop", "search", "search-v7", "v7"), Protocol: graph.ProtocolTCP},
+			BytesSent: 100, Provenance: graph.FromMetric, Reporters: dest},
+		row(base.Add(6*time.Minute), party("shop", "search", "search-v7", "v7")),
 		// A database's calls have no versions to deploy.
 		row(base.Add(time.Minute), graph.Party{Kind: graph.KindDatabase, Name: "postgresql/orders", Version: "14"}),
 	}))
@@ -369,6 +374,7 @@ func TestDeployments(t *testing.T) {
 	got, err := store.Deployments(ctx, graph.DeploymentsQuery{From: base, To: base.Add(10 * time.Minute)})
 	require.NoError(t, err)
 	require.Equal(t, []graph.Deployment{
+		{Namespace: "shop", Service: "search", Version: "v7", FirstSeen: base.Add(6 * time.Minute).Unix()},
 		{Namespace: "shop", Service: "cart", Version: "v2", FirstSeen: base.Add(5 * time.Minute).Unix()},
 		{Namespace: "shop", Service: "search", Version: "v3", FirstSeen: base.Add(4 * time.Minute).Unix()},
 		{Namespace: "pay", Service: "pay", Version: "v10", FirstSeen: base.Add(3 * time.Minute).Unix()},

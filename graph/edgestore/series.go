@@ -190,33 +190,15 @@ func (out *seriesOut) set(i int, st *graph.EdgeStats, stepSeconds float64) {
 }
 
 // versionsBefore lists the versions of the series' side that took calls in
-// the graph.VersionLookback before from (Unix seconds), from the hourly
-// rollup where it covers whole hours. Calls are not deduplicated across
-// inputs here: any input that saw a version saw it.
+// the graph.VersionLookback before from (Unix seconds).
 func (s *Store) versionsBefore(ctx context.Context, filter string, q graph.SeriesQuery, from int64) (map[string]bool, error) {
-	col := seriesSide(q) + "_version"
-	start := from - int64(graph.VersionLookback/time.Second)
-	var branches []string
-	for _, b := range byTable(plan(floorTo(start, 10), floorTo(from, 10), 3600)) {
-		branches = append(branches, fmt.Sprintf("SELECT DISTINCT %s AS v FROM %s WHERE %s AND %s", col, b.t.name, b.cond, filter))
-	}
 	seen := map[string]bool{}
-	if len(branches) == 0 {
-		return seen, nil
-	}
-	rows, err := s.conn.Query(ctx, "SELECT DISTINCT v FROM ("+strings.Join(branches, " UNION ALL ")+")")
+	lookback := window{from: floorTo(from-int64(graph.VersionLookback/time.Second), 10), to: floorTo(from, 10), cond: filter}
+	err := s.versionRows(ctx, seriesSide(q), []window{lookback}, 3600, "1", func(_ calleeKey, v string, _ uint32) { seen[v] = true })
 	if err != nil {
 		return nil, fmt.Errorf("series: versions before the range: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("series: versions before the range: %w", err)
-		}
-		seen[v] = true
-	}
-	return seen, rows.Err()
+	return seen, nil
 }
 
 // seriesFilter is the WHERE condition that selects the node's or edge's rows.

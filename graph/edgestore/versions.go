@@ -14,9 +14,11 @@ import (
 
 var _ graph.DeploymentReader = (*Store)(nil)
 
-// calleeService is the service name of the callee's node id (nodeIDExpr):
-// its name, else its workload.
-const calleeService = "if(destination_name != '', destination_name, destination_workload)"
+// serviceOf is the service name of a side's node id (nodeIDExpr): its
+// name, else its workload.
+func serviceOf(side string) string {
+	return fmt.Sprintf("if(%s_name != '', %s_name, %s_workload)", side, side, side)
+}
 
 // calleeIsService keeps the rows whose callee is a mesh service.
 const calleeIsService = "destination_kind IN ('', 'service', 'workload', 'version')"
@@ -42,7 +44,7 @@ func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]gr
 		filter += " AND destination_namespace IN (" + strings.Join(quoted, ", ") + ")"
 	}
 	versions := map[calleeKey][]graph.VersionSeen{}
-	err := s.versionRows(ctx, []window{{from: from, to: to, cond: "1"}}, 3600, filter, "min(toUInt32(timestamp))", func(k calleeKey, v string, first uint32) {
+	err := s.versionRows(ctx, "destination", []window{{from: from, to: to, cond: "1"}}, 3600, filter, func(k calleeKey, v string, first uint32) {
 		versions[k] = append(versions[k], graph.VersionSeen{Version: v, FirstSeen: int64(first)})
 	})
 	if err != nil {
@@ -50,7 +52,7 @@ func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]gr
 	}
 	before := map[calleeKey]map[string]bool{}
 	lookback := window{from: from - int64(graph.VersionLookback/time.Second), to: from, cond: "1"}
-	err = s.versionRows(ctx, []window{lookback}, 3600, filter, "toUInt32(0)", func(k calleeKey, v string, _ uint32) {
+	err = s.versionRows(ctx, "destination", []window{lookback}, 3600, filter, func(k calleeKey, v string, _ uint32) {
 		if _, ok := versions[k]; !ok {
 			return
 		}
@@ -68,12 +70,12 @@ func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]gr
 		for _, v := range vs {
 			if !before[k][v.Version] {
 				refine = append(refine, window{from: v.FirstSeen, to: min(v.FirstSeen+3600, to), cond: fmt.Sprintf(
-					"destination_namespace = %s AND %s = %s AND destination_version = %s", quote(k.ns), calleeService, quote(k.svc), quote(v.Version))})
+					"destination_namespace = %s AND %s = %s AND destination_version = %s", quote(k.ns), serviceOf("destination"), quote(k.svc), quote(v.Version))})
 			}
 		}
 	}
 	if len(refine) > 0 {
-		err = s.versionRows(ctx, refine, 60, filter, "min(toUInt32(timestamp))", func(k calleeKey, v string, first uint32) {
+		err = s.versionRows(ctx, "destination", refine, 60, filter, func(k calleeKey, v string, first uint32) {
 			for i := range versions[k] {
 				if versions[k][i].Version == v {
 					versions[k][i].FirstSeen = int64(first)
@@ -103,7 +105,7 @@ func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]gr
 	return out, nil
 }
 
-// calleeKey is a callee service.
+// calleeKey is a service (of the side read).
 type calleeKey struct{ ns, svc string }
 
 // window is a time range [from, to) (Unix seconds, multiples of 10) and a
@@ -113,10 +115,12 @@ type window struct {
 	cond     string
 }
 
-// versionRows calls row for each callee service and version with calls in
-// the windows under filter, with agg over their rows' timestamps, reading
-// tables no coarser than maxStep seconds.
-func (s *Store) versionRows(ctx context.Context, windows []window, maxStep int64, filter, agg string, row func(k calleeKey, v string, t uint32)) error {
+// versionRows calls row for each service and version of a side
+// ("destination", "source") with calls in the windows under filter, with the
+// time (Unix seconds) of the first row with calls, reading tables no coarser
+// than maxStep seconds. Rows of bytes alone (a metric's TCP bytes) are no
+// calls.
+func (s *Store) versionRows(ctx context.Context, side string, windows []window, maxStep int64, filter string, row func(k calleeKey, v string, first uint32)) error {
 	// Each table's part of every window, as one condition per table.
 	conds := map[table][]string{}
 	for _, w := range windows {
@@ -129,14 +133,18 @@ func (s *Store) versionRows(ctx context.Context, windows []window, maxStep int64
 		if len(conds[t]) == 0 {
 			continue
 		}
+		calls := " AND requests > 0 GROUP BY ns, svc, v, ts"
+		if t.rollup {
+			calls = " GROUP BY ns, svc, v, ts HAVING sumMerge(requests) > 0"
+		}
 		branches = append(branches, fmt.Sprintf(
-			"SELECT destination_namespace AS ns, %s AS svc, destination_version AS v, %s AS t FROM %s WHERE (%s) AND %s GROUP BY ns, svc, v",
-			calleeService, agg, t.name, strings.Join(conds[t], " OR "), filter))
+			"SELECT %s_namespace AS ns, %s AS svc, %s_version AS v, toUInt32(timestamp) AS ts FROM %s WHERE (%s) AND %s%s",
+			side, serviceOf(side), side, t.name, strings.Join(conds[t], " OR "), filter, calls))
 	}
 	if len(branches) == 0 {
 		return nil
 	}
-	rows, err := s.conn.Query(ctx, "SELECT ns, svc, v, min(t) FROM ("+strings.Join(branches, " UNION ALL ")+") GROUP BY ns, svc, v")
+	rows, err := s.conn.Query(ctx, "SELECT ns, svc, v, min(ts) FROM ("+strings.Join(branches, " UNION ALL ")+") GROUP BY ns, svc, v")
 	if err != nil {
 		return err
 	}

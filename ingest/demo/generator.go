@@ -97,8 +97,8 @@ type svcRT struct {
 type wlRT struct {
 	latency float64 // latency factor
 	errors  float64 // extra error rate
-	// undeployed: the workload takes no calls yet (canary-bad's canary
-	// before the scenario starts); its service's others take them.
+	// undeployed: the workload takes no calls yet (a canary before the
+	// scenario's rollout); its service's first takes them.
 	undeployed bool
 }
 
@@ -201,6 +201,11 @@ func (g *generator) setElapsed(elapsed time.Duration) {
 	for i := range g.wl {
 		g.wl[i] = wlRT{latency: 1}
 	}
+	for _, s := range g.t.Canaries() {
+		for _, w := range s.Workloads {
+			g.wl[w.Index].undeployed = w.Version != s.Workloads[0].Version && !e.canariesDeployed
+		}
+	}
 	for _, c := range g.t.Calls {
 		g.callOn[c.Index] = !c.New || e.newActive
 	}
@@ -217,7 +222,7 @@ func (g *generator) setElapsed(elapsed time.Duration) {
 	case ScenarioCanaryBad:
 		for _, w := range sc.Target.Workloads {
 			if w.Version == sc.Version {
-				g.wl[w.Index] = wlRT{latency: e.latency, errors: e.canaryErrors, undeployed: !e.canaryDeployed}
+				g.wl[w.Index].latency, g.wl[w.Index].errors = e.latency, e.canaryErrors
 			}
 		}
 	}

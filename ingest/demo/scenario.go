@@ -8,11 +8,13 @@ import (
 
 // Scenario is what changes in the mesh during a run, and where. Every
 // change starts one scenario period after the run starts (Start) and then
-// lasts until the run ends; canary-bad's canary is deployed then (it takes
-// no calls before, so the node panel marks its deploy) and degrades
-// gradually over four more periods, its application errors raising an
-// exception type of their own (a new bug, which the Exceptions page shows
-// new, in that version only).
+// lasts until the run ends; canary-bad's canary degrades gradually over
+// four more periods, its application errors raising an exception type of
+// their own (a new bug, which the Exceptions page shows new, in that
+// version only). In every scenario but steady the canaries (each service's
+// versions but its first) are deployed half a period in, before the
+// change: they take no calls before (Rollout), so the Deployments page
+// lists them and the node panels mark them.
 type Scenario struct {
 	// Name is one of Scenarios().
 	Name string
@@ -49,6 +51,15 @@ const (
 // scenario period.
 func (s Scenario) Start(period time.Duration) time.Duration { return period }
 
+// Rollout is when the canaries are deployed (0 for steady: there from the
+// start).
+func (s Scenario) Rollout(period time.Duration) time.Duration {
+	if s.Name == ScenarioSteady {
+		return 0
+	}
+	return period / 2
+}
+
 // Edges returns the ids (SOURCE->TARGET, as meshscope's API spells them)
 // of the edges whose picture changes.
 func (s Scenario) Edges() []string {
@@ -68,14 +79,14 @@ type effect struct {
 	failShare    float64 // calls into Target that fail
 	latency      float64 // latency factor of Target, or of its Version's workload
 	canaryErrors float64 // extra error rate of the Version's workload
-	// canaryDeployed: the Version's workload takes calls.
-	canaryDeployed bool
-	newActive      bool // the new service and its calls are live
+	// canariesDeployed: every service's versions but its first take calls.
+	canariesDeployed bool
+	newActive        bool // the new service and its calls are live
 }
 
 // effectAt returns the scenario's effect at elapsed time of a run.
 func (s *Scenario) effectAt(elapsed, period time.Duration) effect {
-	e := effect{latency: 1}
+	e := effect{latency: 1, canariesDeployed: elapsed >= s.Rollout(period)}
 	start := s.Start(period)
 	if elapsed < start {
 		return e
@@ -89,7 +100,6 @@ func (s *Scenario) effectAt(elapsed, period time.Duration) effect {
 		ramp := min(float64(elapsed-start)/float64(RampPeriods*period), 1)
 		e.canaryErrors = CanaryErrorRate * ramp
 		e.latency = 1 + (CanaryLatencyFactor-1)*ramp
-		e.canaryDeployed = true
 	case ScenarioNewService:
 		e.newActive = true
 	}

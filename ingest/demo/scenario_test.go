@@ -63,17 +63,19 @@ func TestScenarioEffect(t *testing.T) {
 		at       time.Duration
 		want     effect
 	}{
-		{ScenarioSteady, time.Hour, effect{latency: 1}},
-		{ScenarioFailingDependency, p - 1, effect{latency: 1}},
-		{ScenarioFailingDependency, p, effect{latency: 1, failShare: FailShare}},
-		{ScenarioSlowDatabase, p / 2, effect{latency: 1}},
-		{ScenarioSlowDatabase, 3 * p, effect{latency: SlowFactor}},
-		{ScenarioCanaryBad, p - 1, effect{latency: 1}},
-		{ScenarioCanaryBad, p, effect{latency: 1, canaryDeployed: true}},
-		{ScenarioCanaryBad, p + RampPeriods*p/2, effect{latency: (1 + CanaryLatencyFactor) / 2.0, canaryErrors: CanaryErrorRate / 2, canaryDeployed: true}},
-		{ScenarioCanaryBad, 100 * p, effect{latency: CanaryLatencyFactor, canaryErrors: CanaryErrorRate, canaryDeployed: true}},
-		{ScenarioNewService, p - time.Millisecond, effect{latency: 1}},
-		{ScenarioNewService, p, effect{latency: 1, newActive: true}},
+		{ScenarioSteady, 0, effect{latency: 1, canariesDeployed: true}},
+		{ScenarioSteady, time.Hour, effect{latency: 1, canariesDeployed: true}},
+		{ScenarioFailingDependency, p/2 - 1, effect{latency: 1}},
+		{ScenarioFailingDependency, p / 2, effect{latency: 1, canariesDeployed: true}},
+		{ScenarioFailingDependency, p - 1, effect{latency: 1, canariesDeployed: true}},
+		{ScenarioFailingDependency, p, effect{latency: 1, failShare: FailShare, canariesDeployed: true}},
+		{ScenarioSlowDatabase, p / 2, effect{latency: 1, canariesDeployed: true}},
+		{ScenarioSlowDatabase, 3 * p, effect{latency: SlowFactor, canariesDeployed: true}},
+		{ScenarioCanaryBad, p - 1, effect{latency: 1, canariesDeployed: true}},
+		{ScenarioCanaryBad, p + RampPeriods*p/2, effect{latency: (1 + CanaryLatencyFactor) / 2.0, canaryErrors: CanaryErrorRate / 2, canariesDeployed: true}},
+		{ScenarioCanaryBad, 100 * p, effect{latency: CanaryLatencyFactor, canaryErrors: CanaryErrorRate, canariesDeployed: true}},
+		{ScenarioNewService, p - time.Millisecond, effect{latency: 1, canariesDeployed: true}},
+		{ScenarioNewService, p, effect{latency: 1, newActive: true, canariesDeployed: true}},
 	} {
 		t.Run(tc.scenario+"@"+tc.at.String(), func(t *testing.T) {
 			sc := Scenario{Name: tc.scenario}

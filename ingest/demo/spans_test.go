@@ -217,10 +217,10 @@ func TestCanaryException(t *testing.T) {
 	}
 }
 
-// In canary-bad, the canary is deployed when the scenario starts: before
-// it, its service's stable version takes every call, after it the canary
-// takes its share.
-func TestCanaryDeployedAtStart(t *testing.T) {
+// The canaries are deployed half a period in (in every scenario but
+// steady): before, their service's first version takes every call, after
+// it the canary takes its share.
+func TestCanariesRolledOut(t *testing.T) {
 	cfg := testConfig()
 	cfg.Scenario = ScenarioCanaryBad
 	for _, tc := range []struct {
@@ -228,8 +228,8 @@ func TestCanaryDeployedAtStart(t *testing.T) {
 		elapsed  func(period time.Duration) time.Duration
 		deployed bool
 	}{
-		{"before", func(p time.Duration) time.Duration { return p - time.Millisecond }, false},
-		{"after", func(p time.Duration) time.Duration { return p }, true},
+		{"before", func(p time.Duration) time.Duration { return p/2 - time.Millisecond }, false},
+		{"after", func(p time.Duration) time.Duration { return p / 2 }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &capture{}
