@@ -28,7 +28,7 @@ func runDemo(ctx context.Context, args []string) error {
 	fs.Float64Var(&d.Rate, "rate", d.Rate, "calls per second across all edges of the mesh, every hop of every request tree counted; root requests enter the gateway at this rate divided by the mean calls per request (logged at start)")
 	fs.DurationVar(&d.Duration, "duration", 0, "stop after this long; 0 runs until interrupted")
 	fs.StringVar(&d.Scenario, "scenario", d.Scenario, "steady, failing-dependency, slow-database, canary-bad or new-service")
-	fs.DurationVar(&d.ScenarioPeriod, "scenario-period", d.ScenarioPeriod, "the scenario's change starts after one period; canary-bad's canary is deployed then and degrades over four more")
+	fs.DurationVar(&d.ScenarioPeriod, "scenario-period", d.ScenarioPeriod, "the canaries are deployed half a period in (but for steady), the scenario's change starts after one; canary-bad's canary degrades over four more")
 	fs.Uint64Var(&d.Seed, "seed", d.Seed, "seed of the topology and the traffic: equal seeds give equal meshes")
 	fs.Float64Var(&d.TraceSample, "trace-sample", d.TraceSample, "share of request trees whose spans are sent, 0 to 1 (access logs and metrics cover every request)")
 	fs.DurationVar(&d.MetricsInterval, "metrics-interval", d.MetricsInterval, "how often metrics are sent: Istio's by remote_write, the SDKs' by OTLP")
