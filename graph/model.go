@@ -194,7 +194,8 @@ type Series struct {
 type VersionSeries struct {
 	Version string `json:"version"`
 	// FirstSeen is the start (Unix seconds) of the first step with calls to
-	// the version in the range.
+	// the version in the range; for a New version, when its first calls
+	// were, to 10 s.
 	FirstSeen int64 `json:"first_seen"`
 	// New: the version was deployed within the range (NewVersion), so
 	// that FirstSeen is when it started taking traffic (a deploy, a

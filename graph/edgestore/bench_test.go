@@ -70,7 +70,7 @@ func BenchmarkRange24h(b *testing.B) {
 		source_workload, source_version, destination_kind, destination_cluster, destination_namespace, destination_name,
 		destination_workload, destination_version, protocol, provenance, reporters, requests, errors, latency,
 		latency_sum_ns, bytes_sent, bytes_received, mtls, plaintext)
-	SELECT toDateTime(%d + 7 + (number %% 60) * 60), 'service', '', 'ns0', 'svc0', 'svc0-v1', 'v1', 'service', '',
+	SELECT toDateTime(%d + (number %% 60) * 60), 'service', '', 'ns0', 'svc0', 'svc0-v1', 'v1', 'service', '',
 		concat('ns', toString(intDiv(number, 60) %% 20)), concat('svc', toString(intDiv(number, 60))),
 		concat('svc', toString(intDiv(number, 60)), '-v2'), 'v2', 'http', toUInt8(1), toUInt8(4), toUInt64(6), toUInt64(1),
 		[toUInt64(0), toUInt64(6)], toUInt64(6000000), toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0)

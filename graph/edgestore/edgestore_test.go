@@ -296,7 +296,7 @@ func TestSeriesByVersion(t *testing.T) {
 
 	require.Equal(t, "v2", v2.Version)
 	require.True(t, v2.New, "no calls to v2 in the day before the range")
-	require.Equal(t, base.Add(time.Minute).Unix(), v2.FirstSeen)
+	require.Equal(t, base.Add(70*time.Second).Unix(), v2.FirstSeen, "a new version's first calls, to 10 s")
 	require.Equal(t, []uint64{0, 3, 0}, v2.Requests)
 	require.Equal(t, []float64{0, 2.0 / 3, 0}, v2.ErrorRate)
 	require.EqualValues(t, 3, v2.TotalRequests)
@@ -375,13 +375,13 @@ func TestDeployments(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []graph.Deployment{
 		{Namespace: "shop", Service: "search", Version: "v7", FirstSeen: base.Add(6 * time.Minute).Unix()},
-		{Namespace: "shop", Service: "cart", Version: "v2", FirstSeen: base.Add(5 * time.Minute).Unix()},
+		{Namespace: "shop", Service: "cart", Version: "v2", FirstSeen: base.Add(5*time.Minute + 10*time.Second).Unix()},
 		{Namespace: "shop", Service: "search", Version: "v3", FirstSeen: base.Add(4 * time.Minute).Unix()},
 		{Namespace: "pay", Service: "pay", Version: "v10", FirstSeen: base.Add(3 * time.Minute).Unix()},
 	}, got)
 
 	// Over whole hours, read hour by hour, the first calls are still found
-	// to the minute; and where the range starts off the hour.
+	// to 10 s; and where the range starts off the hour.
 	for _, from := range []time.Time{base, base.Add(-30 * time.Minute)} {
 		long, err := store.Deployments(ctx, graph.DeploymentsQuery{From: from, To: base.Add(2 * time.Hour)})
 		require.NoError(t, err)

@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -145,17 +145,21 @@ func (s *Store) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series,
 		return nil, fmt.Errorf("series: %w", err)
 	}
 	if versions != nil {
-		seen, err := s.versionsBefore(ctx, filter, q, from)
+		// Which versions were deployed in the range, by the deployments'
+		// rule and reading, and when to 10 s.
+		found, err := s.newVersions(ctx, seriesSide(q), filter, floorTo(q.From.Unix(), 10), ceilTo(ceilUnix(q.To), 10))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("series: new versions: %w", err)
+		}
+		fresh := map[string]int64{}
+		for _, vs := range found {
+			maps.Copy(fresh, vs)
 		}
 		out.Versions = make([]graph.VersionSeries, 0, len(versions))
-		first := int64(math.MaxInt64)
-		for _, vs := range versions {
-			first = min(first, vs.FirstSeen)
-		}
 		for v, vs := range versions {
-			vs.New = graph.NewVersion(graph.VersionSeen{Version: v, FirstSeen: vs.FirstSeen, Before: seen[v]}, len(seen) > 0, first)
+			if first, ok := fresh[v]; ok {
+				vs.New, vs.FirstSeen = true, first
+			}
 			out.Versions = append(out.Versions, *vs)
 		}
 		slices.SortFunc(out.Versions, func(a, b graph.VersionSeries) int {
@@ -187,18 +191,6 @@ func (out *seriesOut) set(i int, st *graph.EdgeStats, stepSeconds float64) {
 	}
 	pc := st.Latency.Percentiles()
 	out.P50Ms[i], out.P90Ms[i], out.P95Ms[i], out.P99Ms[i] = pc.P50/1e6, pc.P90/1e6, pc.P95/1e6, pc.P99/1e6
-}
-
-// versionsBefore lists the versions of the series' side that took calls in
-// the graph.VersionLookback before from (Unix seconds).
-func (s *Store) versionsBefore(ctx context.Context, filter string, q graph.SeriesQuery, from int64) (map[string]bool, error) {
-	seen := map[string]bool{}
-	lookback := window{from: floorTo(from-int64(graph.VersionLookback/time.Second), 10), to: floorTo(from, 10), cond: filter}
-	err := s.versionRows(ctx, seriesSide(q), []window{lookback}, 3600, "1", func(_ calleeKey, v string, _ uint32) { seen[v] = true })
-	if err != nil {
-		return nil, fmt.Errorf("series: versions before the range: %w", err)
-	}
-	return seen, nil
 }
 
 // seriesFilter is the WHERE condition that selects the node's or edge's rows.

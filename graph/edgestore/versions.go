@@ -24,17 +24,11 @@ func serviceOf(side string) string {
 const calleeIsService = "destination_kind IN ('', 'service', 'workload', 'version')"
 
 // Deployments lists the versions of callees deployed within the range
-// (graph.NewVersion), newest first. The range is read from the hourly
-// rollup where it covers whole hours, the day before it too; then the
-// first hour of each version not seen the day before again, to the minute
-// (or 10 s where the range is not aligned), so that a day's deployments
-// cost about what a day of hours does. Any input that saw a version's calls
-// saw it.
+// (graph.NewVersion), newest first.
 func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]graph.Deployment, error) {
 	if !q.From.Before(q.To) {
 		return nil, fmt.Errorf("deployments: from %s is not before to %s", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
 	}
-	from, to := floorTo(q.From.Unix(), 10), ceilTo(ceilUnix(q.To), 10)
 	filter := calleeIsService
 	if len(q.Namespaces) > 0 {
 		quoted := make([]string, len(q.Namespaces))
@@ -43,16 +37,40 @@ func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]gr
 		}
 		filter += " AND destination_namespace IN (" + strings.Join(quoted, ", ") + ")"
 	}
-	versions := map[calleeKey][]graph.VersionSeen{}
-	err := s.versionRows(ctx, "destination", []window{{from: from, to: to, cond: "1"}}, 3600, filter, func(k calleeKey, v string, first uint32) {
-		versions[k] = append(versions[k], graph.VersionSeen{Version: v, FirstSeen: int64(first)})
-	})
+	found, err := s.newVersions(ctx, "destination", filter, floorTo(q.From.Unix(), 10), ceilTo(ceilUnix(q.To), 10))
 	if err != nil {
 		return nil, fmt.Errorf("deployments: %w", err)
 	}
+	var out []graph.Deployment
+	for k, vs := range found {
+		for v, first := range vs {
+			out = append(out, graph.Deployment{Namespace: k.ns, Service: k.svc, Version: v, FirstSeen: first})
+		}
+	}
+	slices.SortFunc(out, func(a, b graph.Deployment) int {
+		return cmp.Or(cmp.Compare(b.FirstSeen, a.FirstSeen), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Service, b.Service), cmp.Compare(a.Version, b.Version))
+	})
+	return out, nil
+}
+
+// newVersions finds the versions of a side's services (under filter)
+// deployed within [from, to) (Unix seconds, multiples of 10), with the time
+// of their first calls to 10 s. The range is read from the hourly rollup
+// where it covers whole hours, the day before it too; then the first hour
+// of each version not seen the day before again, from edges_10s, so that a
+// day's deployments cost about what a day of hours does. Any input that saw
+// a version's calls saw it.
+func (s *Store) newVersions(ctx context.Context, side, filter string, from, to int64) (map[calleeKey]map[string]int64, error) {
+	versions := map[calleeKey][]graph.VersionSeen{}
+	err := s.versionRows(ctx, side, []window{{from: from, to: to, cond: "1"}}, 3600, filter, func(k calleeKey, v string, first uint32) {
+		versions[k] = append(versions[k], graph.VersionSeen{Version: v, FirstSeen: int64(first)})
+	})
+	if err != nil {
+		return nil, err
+	}
 	before := map[calleeKey]map[string]bool{}
 	lookback := window{from: from - int64(graph.VersionLookback/time.Second), to: from, cond: "1"}
-	err = s.versionRows(ctx, "destination", []window{lookback}, 3600, filter, func(k calleeKey, v string, _ uint32) {
+	err = s.versionRows(ctx, side, []window{lookback}, 3600, filter, func(k calleeKey, v string, _ uint32) {
 		if _, ok := versions[k]; !ok {
 			return
 		}
@@ -62,7 +80,7 @@ func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]gr
 		before[k][v] = true
 	})
 	if err != nil {
-		return nil, fmt.Errorf("deployments: the day before the range: %w", err)
+		return nil, fmt.Errorf("the day before the range: %w", err)
 	}
 	// The first hour of every version not seen the day before, again, finer.
 	var refine []window
@@ -70,12 +88,12 @@ func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]gr
 		for _, v := range vs {
 			if !before[k][v.Version] {
 				refine = append(refine, window{from: v.FirstSeen, to: min(v.FirstSeen+3600, to), cond: fmt.Sprintf(
-					"destination_namespace = %s AND %s = %s AND destination_version = %s", quote(k.ns), serviceOf("destination"), quote(k.svc), quote(v.Version))})
+					"%s_namespace = %s AND %s = %s AND %s_version = %s", side, quote(k.ns), serviceOf(side), quote(k.svc), side, quote(v.Version))})
 			}
 		}
 	}
 	if len(refine) > 0 {
-		err = s.versionRows(ctx, "destination", refine, 60, filter, func(k calleeKey, v string, first uint32) {
+		err = s.versionRows(ctx, side, refine, 10, filter, func(k calleeKey, v string, first uint32) {
 			for i := range versions[k] {
 				if versions[k][i].Version == v {
 					versions[k][i].FirstSeen = int64(first)
@@ -83,10 +101,10 @@ func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]gr
 			}
 		})
 		if err != nil {
-			return nil, fmt.Errorf("deployments: first calls: %w", err)
+			return nil, fmt.Errorf("first calls: %w", err)
 		}
 	}
-	var out []graph.Deployment
+	out := map[calleeKey]map[string]int64{}
 	for k, vs := range versions {
 		first := int64(math.MaxInt64)
 		for _, v := range vs {
@@ -95,13 +113,13 @@ func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]gr
 		for _, v := range vs {
 			v.Before = before[k][v.Version]
 			if graph.NewVersion(v, len(before[k]) > 0, first) {
-				out = append(out, graph.Deployment{Namespace: k.ns, Service: k.svc, Version: v.Version, FirstSeen: v.FirstSeen})
+				if out[k] == nil {
+					out[k] = map[string]int64{}
+				}
+				out[k][v.Version] = v.FirstSeen
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b graph.Deployment) int {
-		return cmp.Or(cmp.Compare(b.FirstSeen, a.FirstSeen), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Service, b.Service), cmp.Compare(a.Version, b.Version))
-	})
 	return out, nil
 }
 
