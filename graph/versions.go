@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -56,4 +57,79 @@ type DeploymentsQuery struct {
 // edges_* tables.
 type DeploymentReader interface {
 	Deployments(ctx context.Context, q DeploymentsQuery) ([]Deployment, error)
+}
+
+// VersionCalls are a version's (or versions') calls over a period.
+type VersionCalls struct {
+	Requests, Errors uint64
+	// P99Ms is the highest p99 of the inbound edges.
+	P99Ms float64
+}
+
+// ErrorRate is Errors over Requests (0 without requests).
+func (c VersionCalls) ErrorRate() float64 {
+	if c.Requests == 0 {
+		return 0
+	}
+	return float64(c.Errors) / float64(c.Requests)
+}
+
+// The rule by which a deployed version reads worse than its service's
+// other versions over the same period.
+const (
+	// RegressionMinRequests: fewer calls on either side say nothing.
+	RegressionMinRequests = 20
+	// RegressionErrorPoints: an error rate more than this share above the
+	// others' is "errors".
+	RegressionErrorPoints = 0.01
+	// RegressionP99Factor: a p99 more than this many times the others' is
+	// "latency".
+	RegressionP99Factor = 1.5
+)
+
+// Regressions lists what reads worse in a version's calls than in its
+// service's other versions' (baseline): "errors", "latency"; none when
+// either took fewer than RegressionMinRequests calls.
+func Regressions(version, baseline VersionCalls) []string {
+	out := []string{}
+	if version.Requests < RegressionMinRequests || baseline.Requests < RegressionMinRequests {
+		return out
+	}
+	if version.ErrorRate() > baseline.ErrorRate()+RegressionErrorPoints {
+		out = append(out, "errors")
+	}
+	if baseline.P99Ms > 0 && version.P99Ms > baseline.P99Ms*RegressionP99Factor {
+		out = append(out, "latency")
+	}
+	return out
+}
+
+// VersionsCalls splits a graph by version's inbound calls to a service's
+// versions into the version's and the others' (its baseline, with their
+// versions' names, sorted).
+func VersionsCalls(g *Graph, namespace, service, version string) (own, baseline VersionCalls, others []string, node *Node) {
+	p99 := map[string]float64{}
+	for _, e := range g.Edges {
+		if e.Target != "" {
+			p99[e.Target] = max(p99[e.Target], e.P99Ms)
+		}
+	}
+	others = []string{}
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		if n.Kind != KindVersion || n.Namespace != namespace || n.Name != service {
+			continue
+		}
+		c := VersionCalls{Requests: n.RequestsIn, Errors: n.ErrorsIn, P99Ms: p99[n.ID]}
+		if n.Version == version {
+			own, node = c, n
+			continue
+		}
+		others = append(others, n.Version)
+		baseline.Requests += c.Requests
+		baseline.Errors += c.Errors
+		baseline.P99Ms = max(baseline.P99Ms, c.P99Ms)
+	}
+	slices.Sort(others)
+	return own, baseline, others, node
 }

@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -15,7 +14,7 @@ import (
 // deployment is one entry of GET /api/v1/deployments: a version deployed
 // within the range, with its numbers over the range beside those of its
 // service's other versions (the baseline), as canary analysis compares
-// them.
+// them, and what reads worse in it by graph.Regressions.
 type deployment struct {
 	Namespace string    `json:"namespace"`
 	Service   string    `json:"service"`
@@ -24,7 +23,10 @@ type deployment struct {
 	// Node is the version's node id in the graph by version.
 	Node string `json:"node"`
 	versionNumbers
+	Health   string   `json:"health,omitempty"`
 	Baseline baseline `json:"baseline"`
+	// Regressions: "errors", "latency" (graph.Regressions).
+	Regressions []string `json:"regressions"`
 }
 
 // versionNumbers are a version's (or versions') calls over the range.
@@ -35,8 +37,15 @@ type versionNumbers struct {
 	ErrorRate float64 `json:"error_rate"`
 	// P99Ms is the highest p99 of the inbound edges (quantiles of
 	// different edges cannot be merged exactly).
-	P99Ms  float64 `json:"p99_ms"`
-	Health string  `json:"health,omitempty"`
+	P99Ms float64 `json:"p99_ms"`
+}
+
+func numbersOf(c graph.VersionCalls, seconds float64) versionNumbers {
+	n := versionNumbers{Requests: c.Requests, Errors: c.Errors, ErrorRate: c.ErrorRate(), P99Ms: c.P99Ms}
+	if seconds > 0 {
+		n.RPS = float64(c.Requests) / seconds
+	}
+	return n
 }
 
 // baseline are the service's other versions that took calls in the range.
@@ -84,41 +93,17 @@ func (s *Server) getDeployments(c echo.Context) error {
 // deploymentNumbers adds to each deployment its version's numbers and its
 // baseline's from the range graph by version.
 func deploymentNumbers(found []graph.Deployment, g *graph.Graph) []deployment {
-	p99 := map[string]float64{}
-	for _, e := range g.Edges {
-		p99[e.Target] = max(p99[e.Target], e.P99Ms)
-	}
-	type service struct{ ns, name string }
-	versions := map[service][]*graph.Node{}
-	for i := range g.Nodes {
-		n := &g.Nodes[i]
-		if n.Kind == graph.KindVersion {
-			k := service{n.Namespace, n.Name}
-			versions[k] = append(versions[k], n)
-		}
-	}
 	out := make([]deployment, 0, len(found))
 	for _, d := range found {
-		id := graph.Party{Kind: graph.KindService, Namespace: d.Namespace, Name: d.Service, Version: d.Version}.NodeID(graph.GranularityVersion)
-		dep := deployment{Namespace: d.Namespace, Service: d.Service, Version: d.Version, FirstSeen: time.Unix(d.FirstSeen, 0).UTC(), Node: id,
-			Baseline: baseline{Versions: []string{}}}
-		var base versionNumbers
-		for _, n := range versions[service{d.Namespace, d.Service}] {
-			if n.ID == id {
-				dep.versionNumbers = versionNumbers{Requests: n.RequestsIn, Errors: n.ErrorsIn, RPS: n.RPSIn, ErrorRate: n.ErrorRateIn, P99Ms: p99[n.ID], Health: n.Health}
-				continue
-			}
-			dep.Baseline.Versions = append(dep.Baseline.Versions, n.Version)
-			base.Requests += n.RequestsIn
-			base.Errors += n.ErrorsIn
-			base.RPS += n.RPSIn
-			base.P99Ms = max(base.P99Ms, p99[n.ID])
+		own, base, others, node := graph.VersionsCalls(g, d.Namespace, d.Service, d.Version)
+		dep := deployment{Namespace: d.Namespace, Service: d.Service, Version: d.Version, FirstSeen: time.Unix(d.FirstSeen, 0).UTC(),
+			Node:           graph.Party{Kind: graph.KindService, Namespace: d.Namespace, Name: d.Service, Version: d.Version}.NodeID(graph.GranularityVersion),
+			versionNumbers: numbersOf(own, g.WindowSeconds),
+			Baseline:       baseline{Versions: others, versionNumbers: numbersOf(base, g.WindowSeconds)},
+			Regressions:    graph.Regressions(own, base)}
+		if node != nil {
+			dep.Health = node.Health
 		}
-		if base.Requests > 0 {
-			base.ErrorRate = float64(base.Errors) / float64(base.Requests)
-		}
-		slices.Sort(dep.Baseline.Versions)
-		dep.Baseline.versionNumbers = base
 		out = append(out, dep)
 	}
 	return out

@@ -31,7 +31,7 @@ func TestDeployments(t *testing.T) {
 	require.NoError(t, es.WriteEdges(context.Background(), []graph.EdgeRow{
 		row(testNow.Add(-5*time.Hour), cart("v1"), 5, 0, 40),
 		row(testNow.Add(-50*time.Minute), cart("v1"), 30, 0, 40),
-		row(testNow.Add(-20*time.Minute), cart("v2"), 10, 4, 60),
+		row(testNow.Add(-20*time.Minute), cart("v2"), 40, 16, 60),
 	}))
 	api := newTestAPI(t, Config{}, Deps{History: es, Deployments: es, Store: st})
 
@@ -43,6 +43,7 @@ func TestDeployments(t *testing.T) {
 			ErrorRate                         float64 `json:"error_rate"`
 			P99Ms                             float64 `json:"p99_ms"`
 			Health                            string
+			Regressions                       []string
 			Baseline                          struct {
 				Versions         []string
 				Requests, Errors uint64
@@ -59,14 +60,15 @@ func TestDeployments(t *testing.T) {
 	require.Equal(t, "v2", d.Version)
 	require.Equal(t, "version:shop/cart/v2", d.Node)
 	require.Equal(t, testNow.Add(-20*time.Minute), d.FirstSeen)
-	require.EqualValues(t, 10, d.Requests)
-	require.EqualValues(t, 4, d.Errors)
+	require.EqualValues(t, 40, d.Requests)
+	require.EqualValues(t, 16, d.Errors)
 	require.InDelta(t, 0.4, d.ErrorRate, 1e-9)
 	require.Equal(t, "failing", d.Health)
 	require.Equal(t, []string{"v1"}, d.Baseline.Versions)
 	require.EqualValues(t, 30, d.Baseline.Requests)
 	require.Zero(t, d.Baseline.ErrorRate)
 	require.Greater(t, d.P99Ms, d.Baseline.P99Ms, "the canary's calls took longer")
+	require.Equal(t, []string{"errors", "latency"}, d.Regressions)
 
 	api.client.with(t).get("/api/v1/deployments?from=now-1h&to=now&namespace=pay", &got)
 	require.Empty(t, got.Deployments)

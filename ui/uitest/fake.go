@@ -579,6 +579,7 @@ func (f *FakeServer) deployments(w http.ResponseWriter, r *http.Request) {
 		base := numbers(stable, 45)
 		base["versions"] = []string{"v1"}
 		d["baseline"] = base
+		d["regressions"] = []string{"errors", "latency"}
 		out = append(out, d)
 	}
 	writeJSON(w, map[string]any{"deployments": out})

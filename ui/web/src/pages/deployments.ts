@@ -27,20 +27,13 @@ export interface Deployment extends Numbers {
   first_seen: string;
   node: string;
   baseline: Numbers & { versions: string[] };
+  /** "errors", "latency": worse than the others by the server's rule. */
+  regressions: string[] | null;
 }
 
-/** A deployment's error rate is worse than its baseline's by more than this (a share). */
-const WORSE_ERRORS = 0.01;
-/** Its p99 is worse than its baseline's by more than this factor. */
-const WORSE_P99 = 1.5;
-
-/** What reads worse in a deployment than in its service's other versions. */
+/** What reads worse in a deployment than in its service's other versions, in words. */
 export function regressions(d: Deployment): string[] {
-  const out: string[] = [];
-  if (!d.baseline.requests || !d.requests) return out;
-  if (d.error_rate > d.baseline.error_rate + WORSE_ERRORS) out.push("more errors");
-  if (d.baseline.p99_ms > 0 && d.p99_ms > d.baseline.p99_ms * WORSE_P99) out.push("slower");
-  return out;
+  return (d.regressions ?? []).map((r) => (r === "errors" ? "more errors" : r === "latency" ? "slower" : r));
 }
 
 /** A number beside its baseline's ("40.0% vs 0.00%"). */
@@ -69,7 +62,7 @@ const columns: Column<Deployment>[] = [
     value: (d) => regressions(d).join(", "),
     render: (d) => {
       const r = regressions(d);
-      return r.length ? h("span", { class: "badge deploy-worse" }, r.join(", ")) : h("span", { class: "muted" }, d.baseline.requests ? "no worse" : "no other version");
+      return r.length ? h("span", { class: "badge deploy-worse" }, r.join(", ")) : h("span", { class: "muted" }, d.baseline.requests ? "no worse, or too few calls" : "no other version");
     },
   },
   {

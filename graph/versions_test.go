@@ -1,0 +1,68 @@
+package graph
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestNewVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		v             VersionSeen
+		serviceBefore bool
+		serviceFirst  int64
+		want          bool
+	}{
+		{"deployed into a running service", VersionSeen{Version: "v2", FirstSeen: 100}, true, 10, true},
+		{"seen the day before", VersionSeen{Version: "v2", FirstSeen: 100, Before: true}, true, 10, false},
+		{"a new service's first version", VersionSeen{Version: "v1", FirstSeen: 10}, false, 10, false},
+		{"a new service's later version", VersionSeen{Version: "v2", FirstSeen: 20}, false, 10, true},
+		{"no known version", VersionSeen{FirstSeen: 100}, true, 10, false},
+	} {
+		require.Equal(t, tc.want, NewVersion(tc.v, tc.serviceBefore, tc.serviceFirst), tc.name)
+	}
+}
+
+func TestRegressions(t *testing.T) {
+	base := VersionCalls{Requests: 1000, Errors: 10, P99Ms: 100}
+	for _, tc := range []struct {
+		name    string
+		version VersionCalls
+		want    []string
+	}{
+		{"alike", VersionCalls{Requests: 100, Errors: 1, P99Ms: 110}, []string{}},
+		{"errors just within a point", VersionCalls{Requests: 100, Errors: 2, P99Ms: 100}, []string{}},
+		{"errors", VersionCalls{Requests: 100, Errors: 3, P99Ms: 100}, []string{"errors"}},
+		{"latency", VersionCalls{Requests: 100, Errors: 0, P99Ms: 151}, []string{"latency"}},
+		{"both", VersionCalls{Requests: 100, Errors: 50, P99Ms: 400}, []string{"errors", "latency"}},
+		{"too few calls", VersionCalls{Requests: RegressionMinRequests - 1, Errors: 19, P99Ms: 400}, []string{}},
+	} {
+		require.Equal(t, tc.want, Regressions(tc.version, base), tc.name)
+	}
+	require.Equal(t, []string{}, Regressions(VersionCalls{Requests: 100, Errors: 50}, VersionCalls{Requests: 5}), "a baseline of too few calls")
+	require.Equal(t, []string{"errors"}, Regressions(VersionCalls{Requests: 100, Errors: 50, P99Ms: 9}, VersionCalls{Requests: 100}), "no baseline latency")
+}
+
+func TestVersionsCalls(t *testing.T) {
+	g := &Graph{
+		Nodes: []Node{
+			{ID: "version:shop/cart/v1", Kind: KindVersion, Namespace: "shop", Name: "cart", Version: "v1", RequestsIn: 90, ErrorsIn: 1, Health: "healthy"},
+			{ID: "version:shop/cart/v2", Kind: KindVersion, Namespace: "shop", Name: "cart", Version: "v2", RequestsIn: 10, ErrorsIn: 5, Health: "failing"},
+			{ID: "version:shop/cart/v0", Kind: KindVersion, Namespace: "shop", Name: "cart", Version: "v0", RequestsIn: 5},
+			{ID: "version:pay/cart/v1", Kind: KindVersion, Namespace: "pay", Name: "cart", Version: "v1", RequestsIn: 7},
+		},
+		Edges: []Edge{
+			{Source: "service:shop/web", Target: "version:shop/cart/v1", P99Ms: 20},
+			{Source: "service:shop/api", Target: "version:shop/cart/v1", P99Ms: 30},
+			{Source: "service:shop/web", Target: "version:shop/cart/v2", P99Ms: 90},
+		},
+	}
+	own, base, others, node := VersionsCalls(g, "shop", "cart", "v2")
+	require.Equal(t, VersionCalls{Requests: 10, Errors: 5, P99Ms: 90}, own)
+	require.Equal(t, VersionCalls{Requests: 95, Errors: 1, P99Ms: 30}, base)
+	require.Equal(t, []string{"v0", "v1"}, others)
+	require.Equal(t, "failing", node.Health)
+	_, _, _, node = VersionsCalls(g, "shop", "cart", "v9")
+	require.Nil(t, node)
+}
