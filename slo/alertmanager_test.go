@@ -120,12 +120,13 @@ receivers:
 
 // amAlert is an alert as Alertmanager's GET /api/v2/alerts returns it.
 type amAlert struct {
-	Labels      map[string]string `json:"labels"`
-	Annotations map[string]string `json:"annotations"`
-	StartsAt    time.Time         `json:"startsAt"`
-	EndsAt      time.Time         `json:"endsAt"`
-	Fingerprint string            `json:"fingerprint"`
-	Status      struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	Fingerprint  string            `json:"fingerprint"`
+	GeneratorURL string            `json:"generatorURL"`
+	Status       struct {
 		State string `json:"state"`
 	} `json:"status"`
 }

@@ -19,6 +19,9 @@ type alertsResponse struct {
 	// ExceptionAlerts are the new exception alerts firing
 	// (serve --new-exception-alerts), newest first.
 	ExceptionAlerts []ExceptionAlertView `json:"exception_alerts"`
+	// DeploymentAlerts are the deployment regression alerts firing
+	// (serve --deployment-alerts), newest deployment first.
+	DeploymentAlerts []DeploymentAlertView `json:"deployment_alerts"`
 }
 
 func (e *Engine) handleAlerts(w http.ResponseWriter, r *http.Request) {
@@ -45,9 +48,12 @@ func (e *Engine) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Limit = n
 	}
-	resp := alertsResponse{Alerts: e.Alerts(), History: []HistoryEvent{}, ExceptionAlerts: e.ExceptionAlerts()}
+	resp := alertsResponse{Alerts: e.Alerts(), History: []HistoryEvent{}, ExceptionAlerts: e.ExceptionAlerts(), DeploymentAlerts: e.DeploymentAlerts()}
 	if resp.ExceptionAlerts == nil {
 		resp.ExceptionAlerts = []ExceptionAlertView{}
+	}
+	if resp.DeploymentAlerts == nil {
+		resp.DeploymentAlerts = []DeploymentAlertView{}
 	}
 	if q.SLO != "" {
 		kept := resp.Alerts[:0]
@@ -58,6 +64,7 @@ func (e *Engine) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Alerts = kept
 		resp.ExceptionAlerts = []ExceptionAlertView{} // of no SLO
+		resp.DeploymentAlerts = []DeploymentAlertView{}
 	}
 	hist, err := e.History(r.Context(), q)
 	if err != nil {

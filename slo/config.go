@@ -57,6 +57,13 @@ type Config struct {
 	NewExceptions bool `yaml:"new_exceptions"`
 	// NewExceptionHold is how long a new exception alert fires (default 1h).
 	NewExceptionHold time.Duration `yaml:"new_exception_hold"`
+	// DeploymentAlerts alerts, at every evaluation, on the versions
+	// deployed within DeploymentWatch that read worse than their services'
+	// other versions (deployments.go; default false).
+	DeploymentAlerts bool `yaml:"deployment_alerts"`
+	// DeploymentWatch is how long after its first calls a deployed version
+	// is compared (default 1h).
+	DeploymentWatch time.Duration `yaml:"deployment_watch"`
 	// ExternalURL is meshscope's address as users reach it, for the
 	// generatorURL of alerts (default: none).
 	ExternalURL string `yaml:"external_url"`
@@ -80,6 +87,7 @@ func (c *Config) SetDefaults() {
 	def(&c.ResolvedRetention, 15*time.Minute)
 	def(&c.Settle, 10*time.Minute)
 	def(&c.NewExceptionHold, time.Hour)
+	def(&c.DeploymentWatch, time.Hour)
 	if c.Concurrency == 0 {
 		c.Concurrency = 8
 	}
@@ -107,6 +115,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("settle %s: must not be negative", c.Settle)
 	case c.NewExceptionHold < 0:
 		return fmt.Errorf("new_exception_hold %s: must not be negative", c.NewExceptionHold)
+	case c.DeploymentWatch < 0:
+		return fmt.Errorf("deployment_watch %s: must not be negative", c.DeploymentWatch)
 	}
 	d := c.defaults()
 	// The defaults must make a valid spec of the most permissive kind.

@@ -21,6 +21,8 @@ type metrics struct {
 	fileErrors  prometheus.Gauge
 	// newExceptions counts the new exception types alerted on.
 	newExceptions *prometheus.CounterVec
+	// deploymentRegressions counts the deployment regressions alerted on.
+	deploymentRegressions *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -74,12 +76,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "meshscope_new_exceptions_total",
 			Help: "Exception types services showed for the first time, alerted on (new_exceptions), by source (span or log).",
 		}, []string{"source"}),
+		deploymentRegressions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshscope_deployment_regressions_total",
+			Help: "Deployed versions found worse than their services' other versions, alerted on (deployment_alerts), by regression (errors or latency).",
+		}, []string{"regression"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.sli, m.budget, m.burn, m.alertState, m.objective,
-		m.evaluations, m.failures, m.duration, m.notified, m.specs, m.fileErrors, m.newExceptions} {
+		m.evaluations, m.failures, m.duration, m.notified, m.specs, m.fileErrors, m.newExceptions, m.deploymentRegressions} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("slo metrics: %w", err)
 		}

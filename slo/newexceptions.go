@@ -192,28 +192,36 @@ func (e *Engine) newExceptionAlert(g exceptionGroup, seen, now time.Time) notify
 // Alertmanagers (again, so that one restarted meanwhile has them) and the
 // fresh ones to the webhooks.
 func (e *Engine) sendNewExceptions(ctx context.Context, fresh []notify.Alert, now time.Time) {
-	if len(e.newExc.firing) > 0 {
-		all := make([]notify.Alert, 0, len(e.newExc.firing))
-		for _, a := range e.newExc.firing {
-			all = append(all, notify.Alert{Labels: maps.Clone(a.Labels), Annotations: maps.Clone(a.Annotations),
+	e.sendWatched(ctx, NewExceptionAlertName, slices.Collect(maps.Values(e.newExc.firing)), fresh, now)
+}
+
+// sendWatched sends the alerts of a watch: all of them (firing, and
+// resolved ones in their last send) to the Alertmanagers, every check, so
+// that one restarted meanwhile has them; changed (fresh or just resolved)
+// to the webhooks, once.
+func (e *Engine) sendWatched(ctx context.Context, alertname string, all, changed []notify.Alert, now time.Time) {
+	if len(all) > 0 {
+		copies := make([]notify.Alert, 0, len(all))
+		for _, a := range all {
+			copies = append(copies, notify.Alert{Labels: maps.Clone(a.Labels), Annotations: maps.Clone(a.Annotations),
 				StartsAt: a.StartsAt, EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL})
 		}
 		for _, am := range e.ams {
-			if err := am.Send(ctx, all); err != nil {
-				e.log.Warn("new exceptions: alertmanager", "alertmanager", am.Name(), "err", err)
+			if err := am.Send(ctx, copies); err != nil {
+				e.log.Warn("alerts: alertmanager", "alertname", alertname, "alertmanager", am.Name(), "err", err)
 				e.metrics.notified.WithLabelValues(am.Name(), "error").Inc()
 				continue
 			}
 			e.metrics.notified.WithLabelValues(am.Name(), "ok").Inc()
 		}
 	}
-	if len(fresh) == 0 {
+	if len(changed) == 0 {
 		return
 	}
 	for _, h := range e.hooks {
-		m := h.Message(map[string]string{"alertname": NewExceptionAlertName}, fresh, e.cfg.ExternalURL, now)
+		m := h.Message(map[string]string{"alertname": alertname}, changed, e.cfg.ExternalURL, now)
 		if err := h.Send(ctx, m); err != nil {
-			e.log.Warn("new exceptions: webhook", "webhook", h.Name(), "err", err)
+			e.log.Warn("alerts: webhook", "alertname", alertname, "webhook", h.Name(), "err", err)
 			e.metrics.notified.WithLabelValues(h.Name(), "error").Inc()
 			continue
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/slo/alert"
 	"github.com/meshscope/meshscope/slo/notify"
@@ -48,6 +49,10 @@ type Deps struct {
 	Now func() time.Time
 	// HTTPClient sends notifications; nil means http.DefaultClient.
 	HTTPClient *http.Client
+	// Deployments and History answer the versions deployed within a range
+	// and the graph by version, for Config.DeploymentAlerts.
+	Deployments graph.DeploymentReader
+	History     graph.History
 }
 
 // ErrNoStore is returned by operations that need ClickHouse while it is
@@ -87,6 +92,10 @@ type Engine struct {
 	// excAlerts are the new exception alerts firing at the last check, for
 	// the API (under mu).
 	excAlerts []ExceptionAlertView
+	// deploys is the deployment regressions watch (deployments.go), used by
+	// Run's loop only; deployAlerts its firing alerts for the API (under mu).
+	deploys      deploymentWatch
+	deployAlerts []DeploymentAlertView
 }
 
 // entry is a loaded SLO.
@@ -176,6 +185,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		if e.cfg.NewExceptions {
 			if err := e.checkNewExceptions(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrNoStore) {
 				e.log.Warn("new exceptions", "err", err)
+			}
+		}
+		if e.cfg.DeploymentAlerts {
+			if err := e.checkDeployments(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrNoStore) {
+				e.log.Warn("deployment regressions", "err", err)
 			}
 		}
 		select {

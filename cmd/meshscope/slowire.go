@@ -17,7 +17,8 @@ import (
 // newSLOEngine builds the SLO engine from serve's options; it reads
 // ClickHouse once the store is connected.
 func newSLOEngine(o serveOptions, stores *storeHolder, reg prometheus.Registerer, log *slog.Logger) (*slo.Engine, error) {
-	cfg := slo.Config{Path: o.sloPath, Interval: o.sloInterval, ExternalURL: o.externalURL, NewExceptions: o.newExcAlerts}
+	cfg := slo.Config{Path: o.sloPath, Interval: o.sloInterval, ExternalURL: o.externalURL, NewExceptions: o.newExcAlerts,
+		DeploymentAlerts: o.deployAlerts}
 	for _, u := range splitList(o.alertmanagerURLs) {
 		cfg.Alertmanagers = append(cfg.Alertmanagers, notify.AlertmanagerConfig{URL: u})
 	}
@@ -31,8 +32,10 @@ func newSLOEngine(o serveOptions, stores *storeHolder, reg prometheus.Registerer
 			}
 			return nil
 		},
-		Registerer: reg,
-		Logger:     log.With("component", "slo"),
+		Deployments: stores,
+		History:     stores,
+		Registerer:  reg,
+		Logger:      log.With("component", "slo"),
 	})
 }
 

@@ -1,0 +1,166 @@
+package slo
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/meshscope/meshscope/graph"
+	"github.com/meshscope/meshscope/slo/notify"
+)
+
+// Deployment regressions: with Config.DeploymentAlerts, every evaluation
+// also lists the versions deployed within the DeploymentWatch before now
+// (their first calls, none in the day before: graph.NewVersion) and
+// compares each, over the time since its first calls, with its service's
+// other versions over the same time (graph.Regressions, on the graph by
+// version), as canary analysis does. Each regression that holds ("errors",
+// "latency") fires MeshscopeDeploymentRegression until it no longer holds
+// or the version has been watched for DeploymentWatch; then it is sent
+// resolved. Alertmanagers get the firing alerts at every evaluation,
+// webhooks each change once.
+
+// DeploymentAlertName is the alertname of deployment regression alerts.
+const DeploymentAlertName = "MeshscopeDeploymentRegression"
+
+// deploymentKey is one regression of one deployed version.
+type deploymentKey struct{ namespace, service, version, regression string }
+
+// DeploymentAlertView is a firing deployment regression alert as GET
+// /api/v1/alerts lists it.
+type DeploymentAlertView struct {
+	Service    string `json:"service"`
+	Namespace  string `json:"namespace"`
+	Version    string `json:"version"`
+	Regression string `json:"regression"`
+	// Deployed is when the version's first calls were.
+	Deployed time.Time `json:"deployed"`
+	StartsAt time.Time `json:"starts_at"`
+	Summary  string    `json:"summary"`
+	URL      string    `json:"url,omitempty"`
+}
+
+// deploymentWatch is what the watch remembers between evaluations: the
+// alerts firing, and when each version was deployed.
+type deploymentWatch struct {
+	firing   map[deploymentKey]notify.Alert
+	deployed map[deploymentKey]time.Time
+}
+
+// checkDeployments compares the versions deployed within the watch with
+// their services' other versions and sends the alerts that fire or end.
+func (e *Engine) checkDeployments(ctx context.Context) error {
+	if e.deps.Deployments == nil || e.deps.History == nil || e.deps.Store == nil || e.deps.Store() == nil {
+		return ErrNoStore
+	}
+	now := e.deps.Now()
+	w := &e.deploys
+	if w.firing == nil {
+		w.firing, w.deployed = map[deploymentKey]notify.Alert{}, map[deploymentKey]time.Time{}
+	}
+	found, err := e.deps.Deployments.Deployments(ctx, graph.DeploymentsQuery{From: now.Add(-e.cfg.DeploymentWatch), To: now})
+	if err != nil {
+		return fmt.Errorf("deployments: %w", err)
+	}
+	holds := map[deploymentKey]string{} // the regressions that hold, with their description
+	for _, d := range found {
+		deployed := time.Unix(d.FirstSeen, 0).UTC()
+		g, err := e.deps.History.Range(ctx, graph.RangeQuery{From: deployed, To: now, Granularity: graph.GranularityVersion, Namespaces: []string{d.Namespace}})
+		if err != nil {
+			return fmt.Errorf("deployments: %s/%s %s: %w", d.Namespace, d.Service, d.Version, err)
+		}
+		own, base, others, _ := graph.VersionsCalls(g, d.Namespace, d.Service, d.Version)
+		for _, r := range graph.Regressions(own, base) {
+			k := deploymentKey{d.Namespace, d.Service, d.Version, r}
+			w.deployed[k] = deployed
+			holds[k] = regressionText(r, own, base, others, deployed)
+		}
+	}
+	var changed []notify.Alert
+	for k, desc := range holds {
+		if _, ok := w.firing[k]; !ok {
+			a := e.deploymentAlert(k, w.deployed[k], desc, now)
+			w.firing[k] = a
+			changed = append(changed, a)
+			e.metrics.deploymentRegressions.WithLabelValues(k.regression).Inc()
+		}
+	}
+	all := make([]notify.Alert, 0, len(w.firing))
+	for k, a := range w.firing {
+		if _, ok := holds[k]; !ok {
+			a.EndsAt = now // resolved: sent once more, then forgotten
+			changed = append(changed, a)
+			delete(w.firing, k)
+			delete(w.deployed, k)
+		} else {
+			a.EndsAt = now.Add(3 * e.cfg.Interval)
+			w.firing[k] = a
+		}
+		all = append(all, a)
+	}
+	e.publishDeploymentAlerts()
+	e.sendWatched(ctx, DeploymentAlertName, all, changed, now)
+	return nil
+}
+
+// regressionText describes a regression with its numbers.
+func regressionText(r string, own, base graph.VersionCalls, others []string, deployed time.Time) string {
+	vs := strings.Join(others, ", ")
+	if r == "latency" {
+		return fmt.Sprintf("p99 %.1f ms against %.1f ms for %s since its first calls at %s (%d calls against %d).",
+			own.P99Ms, base.P99Ms, vs, deployed.Format(time.RFC3339), own.Requests, base.Requests)
+	}
+	return fmt.Sprintf("error rate %.2f%% against %.2f%% for %s since its first calls at %s (%d of %d calls failed, %d of %d).",
+		100*own.ErrorRate(), 100*base.ErrorRate(), vs, deployed.Format(time.RFC3339), own.Errors, own.Requests, base.Errors, base.Requests)
+}
+
+// deploymentAlert is the alert of one regression of a deployed version.
+func (e *Engine) deploymentAlert(k deploymentKey, deployed time.Time, desc string, now time.Time) notify.Alert {
+	what := map[string]string{"errors": "fails more often", "latency": "is slower"}[k.regression]
+	a := notify.Alert{
+		Labels: map[string]string{
+			"alertname": DeploymentAlertName, "severity": "warning",
+			"service": k.service, "namespace": k.namespace, "version": k.version, "regression": k.regression,
+		},
+		Annotations: map[string]string{
+			"summary":     fmt.Sprintf("%s %s %s than its other versions", k.service, k.version, what),
+			"description": fmt.Sprintf("%s %s: %s", k.service, k.version, desc),
+		},
+		StartsAt: now,
+		EndsAt:   now.Add(3 * e.cfg.Interval),
+	}
+	if e.cfg.ExternalURL != "" {
+		q := url.Values{"namespace": {k.namespace}, "from": {deployed.Add(-time.Hour).Format(time.RFC3339)}}
+		a.GeneratorURL = e.cfg.ExternalURL + "/#/deployments?" + q.Encode()
+	}
+	return a
+}
+
+// publishDeploymentAlerts copies the firing alerts for DeploymentAlerts,
+// newest deployment first.
+func (e *Engine) publishDeploymentAlerts() {
+	out := make([]DeploymentAlertView, 0, len(e.deploys.firing))
+	for k, a := range e.deploys.firing {
+		out = append(out, DeploymentAlertView{Service: k.service, Namespace: k.namespace, Version: k.version, Regression: k.regression,
+			Deployed: e.deploys.deployed[k], StartsAt: a.StartsAt, Summary: a.Annotations["summary"], URL: a.GeneratorURL})
+	}
+	slices.SortFunc(out, func(a, b DeploymentAlertView) int {
+		return cmp.Or(b.Deployed.Compare(a.Deployed), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Service, b.Service),
+			cmp.Compare(a.Version, b.Version), cmp.Compare(a.Regression, b.Regression))
+	})
+	e.mu.Lock()
+	e.deployAlerts = out
+	e.mu.Unlock()
+}
+
+// DeploymentAlerts are the deployment regression alerts firing at the last
+// check (none without Config.DeploymentAlerts).
+func (e *Engine) DeploymentAlerts() []DeploymentAlertView {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.deployAlerts)
+}
