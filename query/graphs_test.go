@@ -255,7 +255,11 @@ func TestEdgeWithoutClickHouse(t *testing.T) {
 	require.Equal(t, "service:shop/cart", q.Target)
 	require.NotNil(t, d.ErrorsByCode)
 	require.Empty(t, d.ErrorsByCode)
+	require.False(t, q.ByVersion)
+	api.client.with(t).get("/api/v1/edges?source=service:shop/web&destination=service:shop/cart&from=now-10m&versions=true", &d)
+	require.True(t, api.series.query().ByVersion)
 
+	api.client.with(t).fail("/api/v1/edges?source=service:shop/web&destination=service:shop/cart&versions=2", http.StatusBadRequest, "versions")
 	api.client.with(t).fail("/api/v1/edges?destination=service:shop/cart", http.StatusBadRequest, "source")
 	api.client.with(t).fail("/api/v1/edges?source=service:shop/web", http.StatusBadRequest, "destination")
 	api.client.with(t).fail("/api/v1/edges?source=service:shop/cart&destination=service:shop/web", http.StatusNotFound, "source")

@@ -285,7 +285,11 @@ func (s *Server) getEdge(c echo.Context) error {
 	if found == nil {
 		return notFound("source", "no edge %s in the live window or between %s and %s", id, from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
-	series, err := s.series(ctx, graph.SeriesQuery{From: from, To: to, Step: step, Source: src, Target: dst})
+	byVersion, err := boolParam(c, "versions")
+	if err != nil {
+		return err
+	}
+	series, err := s.series(ctx, graph.SeriesQuery{From: from, To: to, Step: step, Source: src, Target: dst, ByVersion: byVersion})
 	if err != nil {
 		return err
 	}

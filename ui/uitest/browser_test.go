@@ -184,6 +184,12 @@ func TestLiveGraph(t *testing.T) {
 		eval[[]string](p, "[...document.querySelectorAll('#panel .charts figure')].map(f => f.dataset.markers)"))
 	p.waitFor("document.querySelectorAll('#panel .charts figure canvas').length === 5", 10*time.Second)
 	require.Equal(t, []string{"v1", "v2"}, eval[[]string](p, "[...document.querySelectorAll('#panel .charts figure[aria-label=\"Rate by version (rps)\"] .u-legend .u-label')].map(e => e.textContent)"))
+	// An edge into payments: its rate and errors by the callee's version.
+	p.do(chromedp.Navigate(srv.URL + "/#/graph?edge=" + url.QueryEscape("service:shop/checkout->service:pay/payments")))
+	p.waitFor("document.querySelectorAll('#panel .charts figure canvas').length === 5", 10*time.Second)
+	require.Equal(t, []string{"Rate (rps)", "Latency percentiles", "Errors", "Rate by version (rps)", "Errors by version"},
+		eval[[]string](p, "[...document.querySelectorAll('#panel .charts figure')].map(f => f.getAttribute('aria-label'))"))
+	require.Equal(t, "v2", eval[string](p, "document.querySelector('#panel .charts figure').dataset.markers"))
 	// A service of one version all along has neither.
 	p.do(chromedp.Navigate(srv.URL + "/#/graph?sel=" + url.QueryEscape("service:shop/cart")))
 	p.waitFor("document.querySelectorAll('#panel .charts figure canvas').length === 3", 10*time.Second)

@@ -629,7 +629,13 @@ func (f *FakeServer) edge(w http.ResponseWriter, r *http.Request) {
 			map[string]any{"method": "POST", "path": "/api/orders", "requests": n, "failed": e.Errors, "error_rate": float64(e.Errors) / float64(n), "p50_ms": 12.5, "p99_ms": 180},
 			map[string]any{"method": "GET", "path": "/api/orders/{id}", "requests": e.Requests - n, "failed": 0, "error_rate": 0, "p50_ms": 3.2, "p99_ms": 41})
 	}
-	writeJSON(w, map[string]any{"edge": e, "series": series(e.RPS, 60), "errors_by_code": codes, "top_paths": paths})
+	s := series(e.RPS, 60)
+	if r.URL.Query().Get("versions") == "true" {
+		if n, ok := f.nodes[e.Target]; ok {
+			s["versions"] = versionSeries(n, s)
+		}
+	}
+	writeJSON(w, map[string]any{"edge": e, "series": s, "errors_by_code": codes, "top_paths": paths})
 }
 
 func (f *FakeServer) sql(w http.ResponseWriter, r *http.Request) {

@@ -6,7 +6,7 @@
 
 import { getJSON } from "../api";
 import { fmtMs, fmtPct, fmtRate, h } from "../dom";
-import { deployMarkers, versionCharts } from "../panels/node";
+import { deployMarkers, versionCharts } from "../panels/versions";
 import type { ServiceDetail } from "../types";
 import { renderSearchPage, resultsWithDetail, type Column } from "./common";
 

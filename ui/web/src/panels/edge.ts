@@ -9,6 +9,7 @@ import { newSLOHref } from "../pages/sloform";
 import { edgeProtocols } from "../query";
 import type { EdgeDetail, EdgePath, GraphEdge } from "../types";
 import { panelHeader, panelRange, showPanel, type PanelContext } from "./panel";
+import { deployMarkers, versionCharts } from "./versions";
 import { sloOnEdge, sloSection } from "./slos";
 
 /** Opens the panel for edge id. */
@@ -85,18 +86,22 @@ function pathsTable(e: GraphEdge, paths: EdgePath[]): HTMLElement[] {
 
 async function load(ctx: PanelContext, e: GraphEdge, charts: HTMLElement, codes: HTMLElement): Promise<void> {
   try {
-    const d = await getJSON<EdgeDetail>("edges", { source: e.source, destination: e.target, ...panelRange(ctx) });
+    const d = await getJSON<EdgeDetail>("edges", { source: e.source, destination: e.target, ...panelRange(ctx), versions: "true" });
     const s = d.series ?? { time: [] };
     const t = s.time ?? [];
+    // Split by the callee's versions: a canary's share of the edge's calls.
+    const versions = s.versions ?? [];
+    const markers = deployMarkers(versions);
     charts.replaceChildren(
-      lineChart("Rate (rps)", t, [{ label: "rps", values: s.rps ?? [], color: "#1c7ed6" }], fmtRate),
+      lineChart("Rate (rps)", t, [{ label: "rps", values: s.rps ?? [], color: "#1c7ed6" }], fmtRate, undefined, markers),
       lineChart("Latency percentiles", t, [
         { label: "p50", values: s.p50_ms ?? [], color: "#37b24d" },
         { label: "p90", values: s.p90_ms ?? [], color: "#74b816" },
         { label: "p95", values: s.p95_ms ?? [], color: "#f59f00" },
         { label: "p99", values: s.p99_ms ?? [], color: "#e03131" },
-      ], fmtMs),
-      lineChart("Errors", t, [{ label: "error rate", values: s.error_rate ?? [], color: "#e03131" }], fmtPct),
+      ], fmtMs, undefined, markers),
+      lineChart("Errors", t, [{ label: "error rate", values: s.error_rate ?? [], color: "#e03131" }], fmtPct, undefined, markers),
+      ...versionCharts(t, versions, markers),
     );
     const entries = Object.entries(d.errors_by_code ?? {}).sort((a, b) => b[1] - a[1]);
     const table = h("table", { class: "mini", "aria-label": "Errors by status code or response flag" });

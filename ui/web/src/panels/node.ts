@@ -4,9 +4,10 @@
 
 import { APIError, getJSON } from "../api";
 import { healthBadge, kv, mtlsBadge, provenanceBadges, provenanceOf, weightedMTLS } from "../badges";
-import { lineChart, seriesColor, type Marker } from "../charts";
+import { lineChart, type Marker } from "../charts";
+import { deployMarkers, versionCharts } from "./versions";
 import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
-import type { GraphEdge, GraphNode, MeshGraph, ServiceDetail, VersionSeries } from "../types";
+import type { GraphEdge, GraphNode, MeshGraph, ServiceDetail } from "../types";
 import { panelHeader, panelRange, showPanel, type PanelContext } from "./panel";
 import { newBadge, type ExceptionGroup } from "../pages/exceptions";
 import type { LogRecord } from "../pages/logs";
@@ -322,14 +323,6 @@ async function loadSeries(charts: HTMLElement, tables: HTMLElement, ctx: PanelCo
   }
 }
 
-/** The versions first seen within the range, as chart markers. */
-export function deployMarkers(versions: VersionSeries[]): Marker[] {
-  return versions.filter((v) => v.new && v.version).map((v) => ({ time: v.first_seen, label: v.version })).sort((a, b) => a.time - b.time);
-}
-
-/** Most versions charted one by one; the rest are left out of the charts. */
-const MAX_VERSION_LINES = 6;
-
 /** Names the versions deployed in the range, each a link to it in the graph by version. */
 function deployNote(n: GraphNode, markers: Marker[]): HTMLElement[] {
   if (!markers.length) return [];
@@ -342,18 +335,6 @@ function deployNote(n: GraphNode, markers: Marker[]): HTMLElement[] {
       ...markers.flatMap((m, i) => [i ? ", " : "", h("a", { href: href(m.label) }, m.label), ` (first calls ${new Date(m.time * 1000).toLocaleString()})`]),
     ),
   ];
-}
-
-/**
- * Rate and error rate by version, when the service had more than one
- * version in the range: a canary's share and errors beside its stable
- * version's, against time.
- */
-export function versionCharts(t: number[], versions: VersionSeries[], markers: Marker[]): HTMLElement[] {
-  if (versions.length < 2) return [];
-  const shown = versions.slice(0, MAX_VERSION_LINES);
-  const line = (pick: (v: VersionSeries) => number[] | undefined) => shown.map((v, i) => ({ label: v.version || "(none)", values: pick(v) ?? [], color: seriesColor(i) }));
-  return [lineChart("Rate by version (rps)", t, line((v) => v.rps), fmtRate, undefined, markers), lineChart("Errors by version", t, line((v) => v.error_rate), fmtPct, undefined, markers)];
 }
 
 async function loadBlast(box: HTMLElement, ctx: PanelContext, id: string): Promise<void> {
