@@ -173,6 +173,7 @@ func TestLiveGraph(t *testing.T) {
 	require.Equal(t, [][]string{{"v1", "18.0", "2.00%", "healthy"}, {"v2", "2.0", "90.0%", "failing"}},
 		eval[[][]string](p, "[...document.querySelectorAll('#panel .versions tbody tr')].map(r => [...r.cells].map(c => c.textContent))"))
 	require.Equal(t, "#/graph?g=version&ns=pay&sel=version%3Apay%2Fpayments%2Fv2", eval[string](p, "document.querySelectorAll('#panel .versions tbody a')[1].getAttribute('href')"))
+	require.Equal(t, "#/deployments?namespace=pay", eval[string](p, "[...document.querySelectorAll('#panel .links a')].find(a => a.textContent === 'Deployments').getAttribute('href')"))
 	// The canary deployed in the range: marked on the RED charts, named
 	// with a link to it, and charted beside v1 by version.
 	p.waitFor("document.querySelector('#panel .deploys') !== null", 10*time.Second)

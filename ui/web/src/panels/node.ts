@@ -93,6 +93,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     h("a", { href: `#/logs?service=${encodeURIComponent(n.name)}` }, "Logs"),
     h("a", { href: `#/exceptions?service=${encodeURIComponent(n.name)}` }, "Exceptions"),
     h("a", { href: `#/metrics?service=${encodeURIComponent(n.name)}` }, "Metrics"),
+    n.namespace ? h("a", { href: `#/deployments?namespace=${encodeURIComponent(n.namespace)}` }, "Deployments") : "",
     h("a", { href: `#/requests?destination=${encodeURIComponent(n.id)}` }, "Requests to it"),
     h("a", { href: `#/requests?source=${encodeURIComponent(n.id)}` }, "Requests from it"),
     h("a", { href: `#/sql?q=${encodeURIComponent(`SELECT * FROM requests WHERE destination = '${n.id.replace(/'/g, "''")}' ORDER BY timestamp DESC LIMIT 100`)}` }, "SQL"),
