@@ -688,6 +688,11 @@ func TestDeploymentsPage(t *testing.T) {
 	require.Equal(t, []string{"v2", "v2"}, eval[[]string](p, "[...document.querySelectorAll('#deployment-detail figure')].map(f => f.dataset.markers)"))
 	// The nav has the page.
 	require.Equal(t, "#/deployments", eval[string](p, "document.querySelector('nav a[data-page=deployments]').getAttribute('href')"))
+	// The header counts the deployed versions alerted on as worse.
+	p.waitFor("!document.getElementById('deploy-alerts-badge').hidden", 10*time.Second)
+	require.Equal(t, "1 worse deployment", eval[string](p, "document.getElementById('deploy-alerts-badge').textContent"))
+	require.Equal(t, "payments v2 fails more often than its other versions\npayments v2 is slower than its other versions", eval[string](p, "document.getElementById('deploy-alerts-badge').title"))
+	require.Equal(t, "#/deployments", eval[string](p, "document.getElementById('deploy-alerts-badge').getAttribute('href')"))
 	require.Empty(t, p.consoleErrors())
 }
 

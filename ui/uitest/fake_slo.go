@@ -289,5 +289,13 @@ func (f *FakeServer) sloAlerts(w http.ResponseWriter, r *http.Request) {
 		}
 		history = append(history, FakeSLOHistory(v)...)
 	}
-	writeJSON(w, map[string]any{"alerts": alerts, "history": history})
+	// payments' canary (versionGraph's) alerted on as worse, on both counts.
+	deployments := []map[string]any{}
+	if r.URL.Query().Get("slo") == "" {
+		for _, reg := range []string{"errors", "latency"} {
+			deployments = append(deployments, map[string]any{"service": "payments", "namespace": "pay", "version": "v2", "regression": reg,
+				"summary": "payments v2 " + map[string]string{"errors": "fails more often", "latency": "is slower"}[reg] + " than its other versions"})
+		}
+	}
+	writeJSON(w, map[string]any{"alerts": alerts, "history": history, "deployment_alerts": deployments})
 }

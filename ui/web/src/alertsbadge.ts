@@ -1,7 +1,8 @@
 // The header's badges: the count of firing SLO alerts, a link to the SLOs
-// page (polled from GET /api/v1/alerts, hidden when none fire or no SLO
-// engine answers), and the count of exception types first seen in the last
-// hour, a link to them.
+// page, and of the deployed versions alerted on as worse than their
+// services' others, a link to the Deployments page (both polled from GET
+// /api/v1/alerts, hidden when none fire or no SLO engine answers), and the
+// count of exception types first seen in the last hour, a link to them.
 
 import { APIError, getJSON } from "./api";
 import { h } from "./dom";
@@ -33,16 +34,35 @@ function pollingBadge(attrs: { id: string; class: string; href: string }, everyM
   return { el, refresh };
 }
 
-/** Creates the firing SLO alerts' badge and starts counting; hidden until an alert fires. */
-export function alertsBadge(): Badge {
-  return pollingBadge({ id: "alerts-badge", class: "alerts-badge", href: "#/slos" }, 30_000, async (el) => {
-    const r = await getJSON<{ alerts: { slo: string; state: string }[] | null }>("alerts");
+/** A deployment regression alert of GET /api/v1/alerts. */
+interface DeploymentAlert {
+  service: string;
+  version: string;
+  summary: string;
+}
+
+/**
+ * Creates the firing SLO alerts' badge and starts counting; hidden until an
+ * alert fires. deployments, the deployment regressions' badge (a link to
+ * the Deployments page), is filled from the same answer.
+ */
+export function alertsBadge(deployments: HTMLElement): Badge {
+  deployments.hidden = true;
+  const badge = pollingBadge({ id: "alerts-badge", class: "alerts-badge", href: "#/slos" }, 30_000, async (el) => {
+    deployments.hidden = true;
+    const r = await getJSON<{ alerts: { slo: string; state: string }[] | null; deployment_alerts?: DeploymentAlert[] | null }>("alerts");
     const firing = (r.alerts ?? []).filter((a) => a.state === "firing");
     const slos = new Set(firing.map((a) => a.slo));
     el.hidden = firing.length === 0;
     el.textContent = `${firing.length} SLO alert${firing.length === 1 ? "" : "s"} firing`;
     el.title = [...slos].sort().join(", ");
+    const regressed = r.deployment_alerts ?? [];
+    const versions = new Set(regressed.map((a) => `${a.service} ${a.version}`));
+    deployments.hidden = versions.size === 0;
+    deployments.textContent = `${versions.size} worse deployment${versions.size === 1 ? "" : "s"}`;
+    deployments.title = regressed.map((a) => a.summary).join("\n");
   });
+  return badge;
 }
 
 /** An exception type first seen recently (GET /api/v1/exceptions/new). */

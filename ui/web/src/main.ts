@@ -252,13 +252,14 @@ class App {
     ] as const) {
       nav.append(h("a", { href: `#/${page}`, "data-page": page }, label));
     }
-    this.alerts = alertsBadge();
+    const deployAlerts = h("a", { id: "deploy-alerts-badge", class: "alerts-badge", href: "#/deployments" });
+    this.alerts = alertsBadge(deployAlerts);
     this.newExceptions = newExceptionsBadge((list) => {
       const by = new Map<string, string[]>();
       for (const e of list) by.set(`${e.namespace}/${e.service}`, [...(by.get(`${e.namespace}/${e.service}`) ?? []), e.type || "(no type)"]);
       this.newExceptionTypes = by;
     });
-    const header = h("header", { class: "top" }, h("a", { class: "brand", href: "#/graph" }, "meshscope"), nav, this.newExceptions.el, this.alerts.el, this.status);
+    const header = h("header", { class: "top" }, h("a", { class: "brand", href: "#/graph" }, "meshscope"), nav, this.newExceptions.el, deployAlerts, this.alerts.el, this.status);
 
     for (const g of ["service", "workload", "version"]) this.granularity.append(h("option", { value: g }, g));
     this.granularity.addEventListener("change", () => this.setGranularity(this.granularity.value as Granularity));
