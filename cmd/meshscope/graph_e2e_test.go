@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,4 +157,101 @@ func waitForEdge(t *testing.T, what string, timeout time.Duration, url, id strin
 		}
 		return e.Requests == requests && e.Errors == errors, fmt.Sprintf("requests %d errors %d", e.Requests, e.Errors)
 	})
+}
+
+// versionTraces builds n traces web -> cart whose server spans come from
+// cart's version, at about at, the first errors of them failing.
+func versionTraces(version string, n, errors int, at time.Time) ptrace.Traces {
+	td := ptrace.NewTraces()
+	res := func(svc, ver string) ptrace.SpanSlice {
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", svc)
+		rs.Resource().Attributes().PutStr("k8s.namespace.name", "shop")
+		rs.Resource().Attributes().PutStr("service.version", ver)
+		return rs.ScopeSpans().AppendEmpty().Spans()
+	}
+	web, cart := res("web", "v1"), res("cart", version)
+	for i := range n {
+		tid := pcommon.TraceID{9, version[len(version)-1], byte(at.Unix()), byte(i >> 8), byte(i)}
+		client := web.AppendEmpty()
+		client.SetTraceID(tid)
+		client.SetSpanID(pcommon.SpanID{1, byte(i >> 8), byte(i)})
+		client.SetKind(ptrace.SpanKindClient)
+		client.SetName("GET /cart")
+		client.SetStartTimestamp(pcommon.NewTimestampFromTime(at))
+		client.SetEndTimestamp(pcommon.NewTimestampFromTime(at.Add(20 * time.Millisecond)))
+		server := cart.AppendEmpty()
+		server.SetTraceID(tid)
+		server.SetSpanID(pcommon.SpanID{2, byte(i >> 8), byte(i)})
+		server.SetParentSpanID(client.SpanID())
+		server.SetKind(ptrace.SpanKindServer)
+		server.SetName("GET /cart")
+		server.SetStartTimestamp(pcommon.NewTimestampFromTime(at.Add(time.Millisecond)))
+		server.SetEndTimestamp(pcommon.NewTimestampFromTime(at.Add(19 * time.Millisecond)))
+		if i < errors {
+			server.Status().SetCode(ptrace.StatusCodeError)
+		}
+	}
+	return td
+}
+
+// serve --deployment-alerts: a version of cart deployed after v1 that fails
+// more often is listed by /api/v1/deployments and alerted on to a webhook.
+func TestDeploymentRegressionAlertThroughServe(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+	srv := startServer(t, t.TempDir(), true, "--span-wait", "1s", "--edge-flush-delay", "2s", "--window", "10m",
+		"--deployment-alerts", "--slo-interval", "1s", "--slo-webhook-url", hook.URL)
+	client := grpcTraceClient(t, srv.grpcAddr)
+	now := time.Now()
+	_, err := client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(versionTraces("v1", 50, 0, now.Add(-40*time.Second))))
+	require.NoError(t, err)
+	_, err = client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(versionTraces("v2", 50, 25, now.Add(-15*time.Second))))
+	require.NoError(t, err)
+	// v1 keeps taking calls beside the canary: its calls since v2's first
+	// are what v2 is compared with.
+	_, err = client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(versionTraces("v1", 50, 0, now.Add(-14*time.Second))))
+	require.NoError(t, err)
+
+	var body string
+	eventually(t, "a deployment regression alert at the webhook", 90*time.Second, func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, b := range bodies {
+			if strings.Contains(b, `"alertname":"MeshscopeDeploymentRegression"`) {
+				body = b
+				return true, ""
+			}
+		}
+		resp, err := http.Get("http://" + srv.httpAddr + "/api/v1/deployments?from=now-5m")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		d, _ := io.ReadAll(resp.Body)
+		return false, fmt.Sprintf("%d webhook calls; deployments: %s", len(bodies), d)
+	})
+	require.Contains(t, body, `"version":"v2"`)
+	require.Contains(t, body, `"regression":"errors"`)
+	require.Contains(t, body, "cart v2 fails more often than its other versions")
+
+	var deployments struct {
+		Deployments []struct{ Service, Version string }
+	}
+	getJSON(t, "http://"+srv.httpAddr+"/api/v1/deployments?from=now-5m", &deployments)
+	require.Len(t, deployments.Deployments, 1)
+	require.Equal(t, "v2", deployments.Deployments[0].Version)
+	var alerts struct {
+		DeploymentAlerts []struct{ Service, Version, Regression string } `json:"deployment_alerts"`
+	}
+	getJSON(t, "http://"+srv.httpAddr+"/api/v1/alerts", &alerts)
+	require.NotEmpty(t, alerts.DeploymentAlerts)
+	require.Equal(t, "cart", alerts.DeploymentAlerts[0].Service)
 }
