@@ -250,6 +250,15 @@ func TestFindAndFilters(t *testing.T) {
 		p.waitFor(fmt.Sprintf("document.getElementById('find-info').textContent === '%d of %d nodes match'", tc.want, len(demo.Nodes)), 5*time.Second)
 		require.Equal(t, tc.want, eval[int](p, "window.meshscope.visibleNodeCount()"), tc.query)
 	}
+	// The services with an exception type new in the last hour (the
+	// header's): cart's TypeError.
+	p.waitFor("!document.getElementById('new-exceptions-badge').hidden", 10*time.Second)
+	for _, q := range []string{"exception~typeerror", "exc~"} {
+		eval[string](p, "document.getElementById('find').value = ''")
+		p.do(chromedp.Focus(chromedp.ID("find")), chromedp.KeyEvent(q))
+		p.waitFor(fmt.Sprintf("document.getElementById('find-info').textContent === '1 of %d nodes match'", len(demo.Nodes)), 5*time.Second)
+		require.Equal(t, []string{"service:shop/cart"}, eval[[]string](p, "window.meshscope.matchingNodeIds()"), q)
+	}
 	eval[string](p, "document.getElementById('find').value = ''")
 	p.do(chromedp.Focus(chromedp.ID("find")), chromedp.KeyEvent("near=cart depth=0"))
 	p.waitFor("document.getElementById('find-info').textContent.includes('depth takes')", 5*time.Second)

@@ -62,6 +62,8 @@ export interface TestHooks {
   edgeColor(id: string): string;
   /** Nodes not hidden by the find box. */
   visibleNodeCount(): number;
+  /** The ids of the nodes the find query matches, sorted (none without a query). */
+  matchingNodeIds(): string[];
   /** The shape a node is drawn with. */
   nodeShape(id: string): string;
   /** Edges drawn dashed (removed in diff mode). */
@@ -136,7 +138,7 @@ class App {
   /** The count of new exception types in the header. */
   private newExceptions!: Badge;
   /** The exception types first seen in the last hour, by namespace/service, for the node tooltips. */
-  private newExceptionTypes = new Map<string, string[]>();
+
   private readonly graphEl = h("div", { id: "graph", role: "img", tabindex: 0, "aria-label": "Service dependency graph. Use the Table page for a text version. Keys: + and - zoom, 0 or f fits, / finds." });
   private readonly panel = h("aside", { id: "panel", hidden: true, "aria-label": "Details", tabindex: -1 });
   private readonly graphPage = h("section", { id: "page-graph", class: "page graph-page" });
@@ -199,7 +201,7 @@ class App {
       clickStage: () => this.closePanel(),
       nodeTooltip: (id) => {
         const n = this.store.node(id);
-        return n ? nodeTooltip(n, this.store.edgesOf(id), n.kind === "service" ? this.newExceptionTypes.get(`${n.namespace}/${n.name}`) : []) : id;
+        return n ? nodeTooltip(n, this.store.edgesOf(id), this.store.newExceptionsOf(n)) : id;
       },
       edgeTooltip: (id) => {
         const e = this.store.edge(id);
@@ -257,7 +259,7 @@ class App {
     this.newExceptions = newExceptionsBadge((list) => {
       const by = new Map<string, string[]>();
       for (const e of list) by.set(`${e.namespace}/${e.service}`, [...(by.get(`${e.namespace}/${e.service}`) ?? []), e.type || "(no type)"]);
-      this.newExceptionTypes = by;
+      this.store.setNewExceptions(by);
     });
     const header = h("header", { class: "top" }, h("a", { class: "brand", href: "#/graph" }, "meshscope"), nav, this.newExceptions.el, deployAlerts, this.alerts.el, this.status);
 
@@ -1118,6 +1120,7 @@ class App {
       },
       edgeColor: (id) => (app.store.graph.hasEdge(id) ? String(app.store.graph.getEdgeAttribute(id, "color")) : ""),
       visibleNodeCount: () => app.store.graph.filterNodes((_id, a) => !a["hidden"]).length,
+      matchingNodeIds: () => [...(app.store.matchingNodes() ?? [])].sort(),
       nodeShape: (id) => (app.store.graph.hasNode(id) ? String(app.store.graph.getNodeAttribute(id, "shape")) : ""),
       dashedEdgeCount: () => app.store.graph.filterEdges((_id, a) => !!a["dash"]).length,
       animatedDots: () => app.animation.lastDots,

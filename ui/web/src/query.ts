@@ -8,6 +8,10 @@
 // latencies, k for rates. Error rates and mTLS shares are percentages, so
 // "error>1" and "error>1%" are the same.
 //
+// exception~Timeout holds for the services that showed an exception type
+// containing Timeout for the first time in the last hour (the header's new
+// exceptions); exception~ for those that showed any.
+//
 // Terms over the graph's shape, Kiali's node graph: near=cart holds for
 // the nodes named (or with the id) cart and those that call them or that
 // they call; callers=cart for cart and what calls it (all that depends on
@@ -44,7 +48,8 @@ export type Field =
   | "provenance"
   | "near"
   | "callers"
-  | "callees";
+  | "callees"
+  | "exception";
 
 export interface Query {
   terms: Term[];
@@ -87,6 +92,8 @@ const aliases: Record<string, Field> = {
   upstream: "callers",
   callees: "callees",
   downstream: "callees",
+  exception: "exception",
+  exc: "exception",
 };
 
 const numericFields = new Set<Field>(["rps", "error", "p50", "p90", "p95", "p99", "mtls"]);
@@ -329,8 +336,11 @@ export function summarise(incoming: GraphEdge[], outgoing: GraphEdge[]): NodeEdg
   return s;
 }
 
-/** A Subject for a node; summary is needed only when needsEdges(q). */
-export function nodeSubject(n: GraphNode, summary?: NodeEdgeSummary): Subject {
+/**
+ * A Subject for a node; summary is needed only when needsEdges(q),
+ * newExceptions are the exception types it showed for the first time lately.
+ */
+export function nodeSubject(n: GraphNode, summary?: NodeEdgeSummary, newExceptions: string[] = []): Subject {
   return {
     num(f) {
       switch (f) {
@@ -366,6 +376,8 @@ export function nodeSubject(n: GraphNode, summary?: NodeEdgeSummary): Subject {
           return summary ? summary.protocols : [];
         case "provenance":
           return summary ? summary.provenance : [];
+        case "exception":
+          return newExceptions;
         default:
           return [];
       }

@@ -350,7 +350,7 @@ export class GraphStore {
     const visChanged: string[] = [];
     for (const n of nodes) {
       const attrs = nodeAttrs(n, this.databases.has(n.id));
-      const match = q && !full ? matches(q, nodeSubject(n)) : null;
+      const match = q && !full ? matches(q, nodeSubject(n, undefined, this.newExceptionsOf(n))) : null;
       if (g.hasNode(n.id)) {
         const prev = g.getNodeAttributes(n.id);
         const style = full ? {} : this.nodeStyle(n.id, { ...prev, ...attrs }, match);
@@ -435,9 +435,27 @@ export class GraphStore {
         g.forEachOutEdge(id, (_e, ea) => void outE.push(ea["data"] as GraphEdge));
         summary = summarise(inc, outE);
       }
-      if (matches(q, nodeSubject(n, summary))) out.add(id);
+      if (matches(q, nodeSubject(n, summary, this.newExceptionsOf(n)))) out.add(id);
     });
     return out;
+  }
+
+  /**
+   * The exception types services showed for the first time lately, by
+   * NAMESPACE/NAME (the header's new exceptions), for the find box's
+   * exception~ term; set with setNewExceptions.
+   */
+  private newExceptions = new Map<string, string[]>();
+
+  /** Sets the services' new exception types and decorates again when a query asks for them. */
+  setNewExceptions(by: Map<string, string[]>): void {
+    this.newExceptions = by;
+    if (this.decor.query?.terms.some((t) => t.field === "exception")) this.setDecor({});
+  }
+
+  /** The exception types node n showed for the first time lately. */
+  newExceptionsOf(n: GraphNode): string[] {
+    return n.kind === "service" ? (this.newExceptions.get(`${n.namespace}/${n.name}`) ?? []) : [];
   }
 
   /** The nodes shown for which q's terms over the graph's shape hold (null: it has none). */

@@ -32,7 +32,7 @@ export function renderTable(root: HTMLElement, store: GraphStore, query: string,
   const shaped = store.shapeMatches(q);
   g.forEachNode((id, a) => {
     const n = a["data"] as GraphNode;
-    if (!q.terms.length || ((!shaped || shaped.has(id)) && matches(q, nodeSubject(n)))) nodes.push(n);
+    if (!q.terms.length || ((!shaped || shaped.has(id)) && matches(q, nodeSubject(n, undefined, store.newExceptionsOf(n))))) nodes.push(n);
   });
   g.forEachEdge((_id, a) => {
     const e = a["data"] as GraphEdge;
