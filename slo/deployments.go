@@ -97,6 +97,8 @@ func (e *Engine) checkDeployments(ctx context.Context) error {
 			delete(w.firing, k)
 			delete(w.deployed, k)
 		} else {
+			// Still holding: the latest numbers, and a while longer.
+			a.Annotations["description"] = deploymentDescription(k, holds[k])
 			a.EndsAt = now.Add(3 * e.cfg.Interval)
 			w.firing[k] = a
 		}
@@ -118,6 +120,10 @@ func regressionText(r string, own, base graph.VersionCalls, others []string, dep
 		100*own.ErrorRate(), 100*base.ErrorRate(), vs, deployed.Format(time.RFC3339), own.Errors, own.Requests, base.Errors, base.Requests)
 }
 
+func deploymentDescription(k deploymentKey, numbers string) string {
+	return fmt.Sprintf("%s %s: %s", k.service, k.version, numbers)
+}
+
 // deploymentAlert is the alert of one regression of a deployed version.
 func (e *Engine) deploymentAlert(k deploymentKey, deployed time.Time, desc string, now time.Time) notify.Alert {
 	what := map[string]string{"errors": "fails more often", "latency": "is slower"}[k.regression]
@@ -128,7 +134,7 @@ func (e *Engine) deploymentAlert(k deploymentKey, deployed time.Time, desc strin
 		},
 		Annotations: map[string]string{
 			"summary":     fmt.Sprintf("%s %s %s than its other versions", k.service, k.version, what),
-			"description": fmt.Sprintf("%s %s: %s", k.service, k.version, desc),
+			"description": deploymentDescription(k, desc),
 		},
 		StartsAt: now,
 		EndsAt:   now.Add(3 * e.cfg.Interval),

@@ -88,11 +88,12 @@ func (s *Store) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series,
 		if cur < 0 || cur >= int64(n) {
 			return
 		}
-		sel.Total(&sum)
-		out.set(int(cur), &sum, stepSeconds)
 		if versions == nil {
+			sel.Total(&sum)
+			out.set(int(cur), &sum, stepSeconds)
 			return
 		}
+		// The step's calls by version, decided once; their sum is the total.
 		for _, st := range stepStats {
 			*st = graph.EdgeStats{}
 		}
@@ -105,6 +106,11 @@ func (s *Store) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series,
 			}
 			return st
 		})
+		sum = graph.EdgeStats{}
+		for _, st := range stepStats {
+			sum.Add(st)
+		}
+		out.set(int(cur), &sum, stepSeconds)
 		for v, st := range stepStats {
 			if st.Requests == 0 {
 				continue

@@ -60,17 +60,17 @@ func (s *Store) Deployments(ctx context.Context, q graph.DeploymentsQuery) ([]gr
 // of each version not seen the day before again, from edges_10s, so that a
 // day's deployments cost about what a day of hours does. Any input that saw
 // a version's calls saw it.
-func (s *Store) newVersions(ctx context.Context, side, filter string, from, to int64) (map[calleeKey]map[string]int64, error) {
-	versions := map[calleeKey][]graph.VersionSeen{}
-	err := s.versionRows(ctx, side, []window{{from: from, to: to, cond: "1"}}, 3600, filter, func(k calleeKey, v string, first uint32) {
+func (s *Store) newVersions(ctx context.Context, side, filter string, from, to int64) (map[serviceKey]map[string]int64, error) {
+	versions := map[serviceKey][]graph.VersionSeen{}
+	err := s.versionRows(ctx, side, []window{{from: from, to: to, cond: "1"}}, 3600, filter, func(k serviceKey, v string, first uint32) {
 		versions[k] = append(versions[k], graph.VersionSeen{Version: v, FirstSeen: int64(first)})
 	})
 	if err != nil {
 		return nil, err
 	}
-	before := map[calleeKey]map[string]bool{}
+	before := map[serviceKey]map[string]bool{}
 	lookback := window{from: from - int64(graph.VersionLookback/time.Second), to: from, cond: "1"}
-	err = s.versionRows(ctx, side, []window{lookback}, 3600, filter, func(k calleeKey, v string, _ uint32) {
+	err = s.versionRows(ctx, side, []window{lookback}, 3600, filter, func(k serviceKey, v string, _ uint32) {
 		if _, ok := versions[k]; !ok {
 			return
 		}
@@ -93,7 +93,7 @@ func (s *Store) newVersions(ctx context.Context, side, filter string, from, to i
 		}
 	}
 	if len(refine) > 0 {
-		err = s.versionRows(ctx, side, refine, 10, filter, func(k calleeKey, v string, first uint32) {
+		err = s.versionRows(ctx, side, refine, 10, filter, func(k serviceKey, v string, first uint32) {
 			for i := range versions[k] {
 				if versions[k][i].Version == v {
 					versions[k][i].FirstSeen = int64(first)
@@ -104,7 +104,7 @@ func (s *Store) newVersions(ctx context.Context, side, filter string, from, to i
 			return nil, fmt.Errorf("first calls: %w", err)
 		}
 	}
-	out := map[calleeKey]map[string]int64{}
+	out := map[serviceKey]map[string]int64{}
 	for k, vs := range versions {
 		first := int64(math.MaxInt64)
 		for _, v := range vs {
@@ -123,8 +123,8 @@ func (s *Store) newVersions(ctx context.Context, side, filter string, from, to i
 	return out, nil
 }
 
-// calleeKey is a service (of the side read).
-type calleeKey struct{ ns, svc string }
+// serviceKey is a service (of the side read).
+type serviceKey struct{ ns, svc string }
 
 // window is a time range [from, to) (Unix seconds, multiples of 10) and a
 // condition on the rows read within it.
@@ -138,7 +138,7 @@ type window struct {
 // time (Unix seconds) of the first row with calls, reading tables no coarser
 // than maxStep seconds. Rows of bytes alone (a metric's TCP bytes) are no
 // calls.
-func (s *Store) versionRows(ctx context.Context, side string, windows []window, maxStep int64, filter string, row func(k calleeKey, v string, first uint32)) error {
+func (s *Store) versionRows(ctx context.Context, side string, windows []window, maxStep int64, filter string, row func(k serviceKey, v string, first uint32)) error {
 	// Each table's part of every window, as one condition per table.
 	conds := map[table][]string{}
 	for _, w := range windows {
@@ -168,7 +168,7 @@ func (s *Store) versionRows(ctx context.Context, side string, windows []window, 
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var k calleeKey
+		var k serviceKey
 		var v string
 		var t uint32
 		if err := rows.Scan(&k.ns, &k.svc, &v, &t); err != nil {
