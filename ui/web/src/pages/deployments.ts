@@ -32,7 +32,7 @@ export interface Deployment extends Numbers {
 }
 
 /** What reads worse in a deployment than in its service's other versions, in words. */
-export function regressions(d: Deployment): string[] {
+function regressions(d: Deployment): string[] {
   return (d.regressions ?? []).map((r) => (r === "errors" ? "more errors" : r === "latency" ? "slower" : r));
 }
 
