@@ -563,6 +563,8 @@ func testLogs(t *testing.T, c client) {
 		{"trace_id=" + strings.ToUpper(hexA) + "&span_id=0100000000000000", []string{"checkout started for cart 42"}},
 		{"from=now-4h&to=now-2h", []string{"cache miss"}},
 		{"limit=1", []string{"slow query took 1.2s"}},
+		{"direction=forward&limit=2", []string{"checkout started for cart 42", "Payment declined: insufficient funds"}},
+		{"direction=BACKWARD&limit=1", []string{"slow query took 1.2s"}},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			c.with(t).get("/api/v1/logs?"+tc.query, &l)
@@ -608,6 +610,7 @@ func testLogs(t *testing.T, c client) {
 		{"trace_id=xyz", "trace_id"},
 		{"span_id=" + hexA, "span_id"},
 		{"limit=0", "limit"},
+		{"direction=up", "direction"},
 	} {
 		t.Run(tc.query, func(t *testing.T) { c.with(t).fail("/api/v1/logs?"+tc.query, http.StatusBadRequest, tc.field) })
 	}

@@ -105,11 +105,29 @@ func logFilters(c echo.Context, from, to time.Time) ([]string, []any, error) {
 	return where, args, nil
 }
 
-// GET /api/v1/logs: log records, newest first, by service, minimum
-// severity, text in the body, trace or span. The table's key starts with
-// (service_name, timestamp), so a service's search reads its rows only.
+// directionParam is the order of log records Loki's direction names:
+// backward (the default) newest first, forward oldest first.
+func directionParam(c echo.Context) (string, error) {
+	switch strings.ToLower(c.FormValue("direction")) {
+	case "", "backward":
+		return "DESC", nil
+	case "forward":
+		return "ASC", nil
+	}
+	return "", badParam("direction", "direction is forward or backward, got %q", c.FormValue("direction"))
+}
+
+// GET /api/v1/logs: log records, newest first (or, direction=forward,
+// oldest first: the records just after a time, for a record's context), by
+// service, minimum severity, text in the body, trace or span. The table's
+// key starts with (service_name, timestamp), so a service's search reads
+// its rows only.
 func (s *Server) searchLogs(c echo.Context) error {
 	from, to, limit, err := s.rowsParams(c)
+	if err != nil {
+		return err
+	}
+	order, err := directionParam(c)
 	if err != nil {
 		return err
 	}
@@ -127,7 +145,7 @@ SELECT timestamp, time_unix_nano, service_name, service_namespace, severity_numb
        trace_id, span_id, scope_name, event_name, attr_keys, attr_values, resource_keys, resource_values
 FROM logs
 WHERE `+strings.Join(where, " AND ")+`
-ORDER BY timestamp DESC, time_unix_nano DESC
+ORDER BY timestamp `+order+`, time_unix_nano `+order+`
 LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return err

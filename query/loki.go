@@ -272,13 +272,9 @@ func (s *Server) lokiLogs(c echo.Context, q logql.LogQuery, start, end time.Time
 		}
 		limit = n
 	}
-	order := "DESC"
-	switch strings.ToLower(c.FormValue("direction")) {
-	case "", "backward":
-	case "forward":
-		order = "ASC"
-	default:
-		return badParam("direction", "direction is forward or backward, got %q", c.FormValue("direction"))
+	order, err := directionParam(c)
+	if err != nil {
+		return err
 	}
 	where, args := lokiWhere(q)
 	ctx, cancel, err := s.storeContext(c)
