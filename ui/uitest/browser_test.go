@@ -575,6 +575,21 @@ func TestPagesAndDiff(t *testing.T) {
 	for _, want := range []string{"charge failed: card declined", "order.id\t42", "Trace 4bf92f3577b34da6a3ce929d0e0e4736 · span c3"} {
 		require.Contains(t, detail, want)
 	}
+	// Its context: payments' ten records before it and ten after, oldest
+	// first, it marked.
+	p.waitFor("document.querySelectorAll('#log-detail .log-context-table tr').length > 0", 5*time.Second)
+	ctxRows := eval[[]string](p, "[...document.querySelectorAll('#log-detail .log-context-table .log-body')].map(e => e.textContent)")
+	want := []string{}
+	for i := 10; i >= 1; i-- {
+		want = append(want, fmt.Sprintf("before %02d", i))
+	}
+	want = append(want, "charge failed: card declined")
+	for i := 1; i <= 10; i++ {
+		want = append(want, fmt.Sprintf("after %02d", i))
+	}
+	require.Equal(t, want, ctxRows)
+	require.Equal(t, "charge failed: card declined", eval[string](p, "document.querySelector('#log-detail .log-context-table tr.current .log-body').textContent"))
+	require.Contains(t, eval[string](p, "document.querySelector('#log-detail .log-context h3').textContent"), "Around it in payments")
 	// The severity and body filters go to the server.
 	p.do(chromedp.SetValue(chromedp.CSS("select[name=severity]"), "warn"), chromedp.SetValue(chromedp.CSS("input[name=q]"), "CART"),
 		chromedp.Click(chromedp.CSS("#page-other form.toolbar button[type=submit]")))

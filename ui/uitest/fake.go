@@ -31,6 +31,9 @@ type FakeServer struct {
 
 	t   testing.TB
 	srv *httptest.Server
+	// logsAt is the time the log records are stamped against: the same
+	// records have the same times in every search.
+	logsAt time.Time
 
 	mu      sync.Mutex
 	nodes   map[string]Node
@@ -125,7 +128,7 @@ func (c *fakeConn) send(v any) error {
 // when the test ends.
 func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	t.Helper()
-	f := &FakeServer{t: t, nodes: map[string]Node{}, edges: map[string]Edge{}, conns: map[*fakeConn]bool{}, seq: 1}
+	f := &FakeServer{t: t, nodes: map[string]Node{}, edges: map[string]Edge{}, conns: map[*fakeConn]bool{}, seq: 1, logsAt: time.Now().UTC()}
 	for _, n := range g.Nodes {
 		f.nodes[n.ID] = n
 		f.order = append(f.order, n.ID)

@@ -4,9 +4,11 @@ package uitest
 // log records and access log entries.
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,14 +141,14 @@ func (f *FakeServer) logs(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.logSearches++
 	f.mu.Unlock()
-	writeJSON(w, map[string]any{"logs": matchingLogs(r)})
+	writeJSON(w, map[string]any{"logs": matchingLogs(r, f.logsAt)})
 }
 
 // logVolume counts the records logs answers by level, in the last of 60
 // one-minute buckets (they are seconds old), as the API counts them.
 func (f *FakeServer) logVolume(w http.ResponseWriter, r *http.Request) {
 	levels := map[string][]int{}
-	for _, l := range matchingLogs(r) {
+	for _, l := range matchingLogs(r, f.logsAt) {
 		name := strings.ToLower(l["severity_text"].(string))
 		if levels[name] == nil {
 			levels[name] = make([]int, 60)
@@ -159,8 +161,7 @@ func (f *FakeServer) logVolume(w http.ResponseWriter, r *http.Request) {
 // matchingLogs are the fake's three records, two of them of its trace,
 // filtered by trace_id, span_id, service, minimum severity (a level name)
 // and body text, as the API filters them.
-func matchingLogs(r *http.Request) []map[string]any {
-	now := time.Now().UTC()
+func matchingLogs(r *http.Request, now time.Time) []map[string]any {
 	rec := func(ago time.Duration, svc string, sev int, text, body, trace, span string) map[string]any {
 		t := now.Add(-ago)
 		return map[string]any{"timestamp": t.Truncate(time.Second).Format(time.RFC3339), "time_unix_nano": t.UnixNano(), "service": svc, "namespace": "shop",
@@ -174,6 +175,15 @@ func matchingLogs(r *http.Request) []map[string]any {
 		rec(6*time.Second, "cart", 13, "WARN", "cart cache slow", "", ""),
 	}
 	q := r.URL.Query()
+	// Payments' records around its error, which only a search naming its
+	// direction (a record's context) sees, so that the other searches keep
+	// their three records.
+	if q.Has("direction") {
+		for i := 1; i <= 12; i++ {
+			all = append(all, rec(5*time.Second-150*time.Millisecond+time.Duration(i)*100*time.Millisecond, "payments", 9, "INFO", fmt.Sprintf("before %02d", i), "", ""),
+				rec(5*time.Second-150*time.Millisecond-time.Duration(i)*100*time.Millisecond, "payments", 9, "INFO", fmt.Sprintf("after %02d", i), "", ""))
+		}
+	}
 	minSev := map[string]int{"": 0, "debug": 5, "info": 9, "warn": 13, "error": 17, "fatal": 21}[q.Get("severity")]
 	out := []map[string]any{}
 	for _, l := range all {
@@ -182,6 +192,17 @@ func matchingLogs(r *http.Request) []map[string]any {
 			strings.Contains(strings.ToLower(l["body"].(string)), strings.ToLower(q.Get("q"))) {
 			out = append(out, l)
 		}
+	}
+	// Newest first, or oldest first forward, as many as the limit.
+	slices.SortFunc(out, func(a, b map[string]any) int {
+		c := cmp.Compare(b["time_unix_nano"].(int64), a["time_unix_nano"].(int64))
+		if q.Get("direction") == "forward" {
+			c = -c
+		}
+		return c
+	})
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n < len(out) {
+		out = out[:n]
 	}
 	return out
 }

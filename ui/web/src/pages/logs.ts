@@ -1,6 +1,7 @@
 // Log explorer over the logs table: records by service, minimum severity,
 // text in the body, trace or span, newest first; a record chosen shows
-// every attribute below the table, and records of a trace link to it.
+// every attribute below the table and the records of its service around
+// it, and records of a trace link to it.
 
 import { getJSON } from "../api";
 import { h } from "../dom";
@@ -72,7 +73,50 @@ function kvTable(label: string, m: Record<string, string> | null): HTMLElement {
   return h("table", { class: "data kv-table", "aria-label": label }, h("tbody", {}, ...keys.map((k) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, m![k]!)))));
 }
 
-/** Every field of a record. */
+/** How many records of its service a record's context shows either side of it. */
+const CONTEXT = 10;
+
+/** A record's identity among its neighbours. */
+const recordKey = (r: LogRecord) => `${r.time_unix_nano}|${r.span_id}|${r.body}`;
+
+/**
+ * The records of the same service just before and just after r (an hour
+ * either side at most), r marked: Grafana's log context. Two searches, the
+ * newest before it and the oldest after it (direction=forward).
+ */
+function context(r: LogRecord): HTMLElement {
+  const box = h("section", { class: "log-context", "aria-label": "Context" }, h("h3", {}, `Around it in ${r.service}`), h("p", { class: "muted" }, "Loading…"));
+  void (async () => {
+    const t = Math.floor(r.time_unix_nano / 1e9);
+    const q = { service: r.service, namespace: r.namespace, limit: String(2 * CONTEXT) };
+    try {
+      const [before, after] = await Promise.all([
+        getJSON<{ logs: LogRecord[] | null }>("logs", { ...q, from: rfc3339(t - 3600), to: rfc3339(t + 1), direction: "backward" }),
+        getJSON<{ logs: LogRecord[] | null }>("logs", { ...q, from: rfc3339(t), to: rfc3339(t + 3600), direction: "forward" }),
+      ]);
+      const byKey = new Map<string, LogRecord>();
+      for (const x of [...(before.logs ?? []), ...(after.logs ?? [])]) byKey.set(recordKey(x), x);
+      const all = [...byKey.values()].sort((a, b) => a.time_unix_nano - b.time_unix_nano);
+      const at = all.findIndex((x) => recordKey(x) === recordKey(r));
+      const shown = at < 0 ? all : all.slice(Math.max(0, at - CONTEXT), at + CONTEXT + 1);
+      const rows = shown.map((x) =>
+        h(
+          "tr",
+          { class: recordKey(x) === recordKey(r) ? "current" : "" },
+          h("td", {}, h("time", { datetime: x.timestamp }, new Date(x.time_unix_nano / 1e6).toLocaleTimeString())),
+          h("td", {}, severityCell(x)),
+          h("td", {}, h("span", { class: "log-body", title: x.body }, x.body)),
+        ),
+      );
+      box.replaceChildren(box.firstChild!, h("table", { class: "data log-context-table", "aria-label": "Records around it" }, h("tbody", {}, ...rows)));
+    } catch (err) {
+      box.replaceChildren(box.firstChild!, h("p", { class: "error" }, `Context: ${err instanceof Error ? err.message : String(err)}`));
+    }
+  })();
+  return box;
+}
+
+/** Every field of a record, and the records around it. */
 function details(r: LogRecord): HTMLElement {
   return h(
     "div",
@@ -84,6 +128,7 @@ function details(r: LogRecord): HTMLElement {
     h("h3", {}, "Resource"),
     kvTable("Resource", r.resource),
     h("p", { class: "muted" }, [r.scope && `scope ${r.scope}`, r.event_name && `event ${r.event_name}`, `severity ${r.severity_number}`].filter(Boolean).join(" · ")),
+    context(r),
   );
 }
 
