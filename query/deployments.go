@@ -6,15 +6,17 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/query/nsfilter"
 )
 
 // deployment is one entry of GET /api/v1/deployments: a version deployed
-// within the range, with its numbers over the range beside those of its
-// service's other versions (the baseline), as canary analysis compares
-// them, and what reads worse in it by graph.Regressions.
+// within the range, with its numbers since its first calls beside those of
+// its service's other versions over the same time (the baseline), as
+// canary analysis compares them, and what reads worse in it by
+// graph.Regressions (the rule of the deployment alerts).
 type deployment struct {
 	Namespace string    `json:"namespace"`
 	Service   string    `json:"service"`
@@ -29,7 +31,7 @@ type deployment struct {
 	Regressions []string `json:"regressions"`
 }
 
-// versionNumbers are a version's (or versions') calls over the range.
+// versionNumbers are a version's (or versions') calls since its first.
 type versionNumbers struct {
 	Requests  uint64  `json:"requests"`
 	Errors    uint64  `json:"errors"`
@@ -48,7 +50,7 @@ func numbersOf(c graph.VersionCalls, seconds float64) versionNumbers {
 	return n
 }
 
-// baseline are the service's other versions that took calls in the range.
+// baseline are the service's other versions that took calls since then.
 type baseline struct {
 	Versions []string `json:"versions"`
 	versionNumbers
@@ -73,38 +75,60 @@ func (s *Server) getDeployments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := []deployment{}
-	if len(found) > 0 {
-		// Only the deployed services' namespaces' graph: their versions'
-		// numbers are all it is read for.
-		var names []string
-		for _, d := range found {
-			names = append(names, d.Namespace)
-		}
-		g, err := s.rangeGraph(ctx, from, to, graph.GranularityVersion, nsfilter.New(names))
-		if err != nil {
-			return err
-		}
-		out = deploymentNumbers(found, g)
+	out, err := s.deploymentNumbers(ctx, found, to)
+	if err != nil {
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"from": from, "to": to, "deployments": out})
 }
 
-// deploymentNumbers adds to each deployment its version's numbers and its
-// baseline's from the range graph by version.
-func deploymentNumbers(found []graph.Deployment, g *graph.Graph) []deployment {
+// deploymentQueries bounds the range graphs read at once for one list.
+const deploymentQueries = 4
+
+// deploymentNumbers adds to each deployment its version's numbers since
+// its first calls, and its baseline's over the same time, from the graph
+// by version of its namespace over that time: one graph per namespace and
+// deploy time, a few read at once.
+func (s *Server) deploymentNumbers(ctx context.Context, found []graph.Deployment, to time.Time) ([]deployment, error) {
+	type window struct {
+		namespace string
+		from      int64
+	}
+	var windows []window
+	index := map[window]int{}
+	for _, d := range found {
+		w := window{d.Namespace, d.FirstSeen}
+		if _, ok := index[w]; !ok {
+			index[w] = len(windows)
+			windows = append(windows, w)
+		}
+	}
+	graphs := make([]*graph.Graph, len(windows))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(deploymentQueries)
+	for i, w := range windows {
+		g.Go(func() error {
+			var err error
+			graphs[i], err = s.rangeGraph(gctx, time.Unix(w.from, 0), to, graph.GranularityVersion, nsfilter.New([]string{w.namespace}))
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	out := make([]deployment, 0, len(found))
 	for _, d := range found {
-		own, base, others, node := graph.VersionsCalls(g, d.Namespace, d.Service, d.Version)
+		vg := graphs[index[window{d.Namespace, d.FirstSeen}]]
+		own, base, others, node := graph.VersionsCalls(vg, d.Namespace, d.Service, d.Version)
 		dep := deployment{Namespace: d.Namespace, Service: d.Service, Version: d.Version, FirstSeen: time.Unix(d.FirstSeen, 0).UTC(),
 			Node:           graph.Party{Kind: graph.KindService, Namespace: d.Namespace, Name: d.Service, Version: d.Version}.NodeID(graph.GranularityVersion),
-			versionNumbers: numbersOf(own, g.WindowSeconds),
-			Baseline:       baseline{Versions: others, versionNumbers: numbersOf(base, g.WindowSeconds)},
+			versionNumbers: numbersOf(own, vg.WindowSeconds),
+			Baseline:       baseline{Versions: others, versionNumbers: numbersOf(base, vg.WindowSeconds)},
 			Regressions:    graph.Regressions(own, base)}
 		if node != nil {
 			dep.Health = node.Health
 		}
 		out = append(out, dep)
 	}
-	return out
+	return out, nil
 }

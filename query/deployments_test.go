@@ -32,6 +32,7 @@ func TestDeployments(t *testing.T) {
 		row(testNow.Add(-5*time.Hour), cart("v1"), 5, 0, 40),
 		row(testNow.Add(-50*time.Minute), cart("v1"), 30, 0, 40),
 		row(testNow.Add(-20*time.Minute), cart("v2"), 40, 16, 60),
+		row(testNow.Add(-15*time.Minute), cart("v1"), 25, 0, 40),
 	}))
 	api := newTestAPI(t, Config{}, Deps{History: es, Deployments: es, Store: st})
 
@@ -40,6 +41,7 @@ func TestDeployments(t *testing.T) {
 			Namespace, Service, Version, Node string
 			FirstSeen                         time.Time `json:"first_seen"`
 			Requests, Errors                  uint64
+			RPS                               float64
 			ErrorRate                         float64 `json:"error_rate"`
 			P99Ms                             float64 `json:"p99_ms"`
 			Health                            string
@@ -64,8 +66,9 @@ func TestDeployments(t *testing.T) {
 	require.EqualValues(t, 16, d.Errors)
 	require.InDelta(t, 0.4, d.ErrorRate, 1e-9)
 	require.Equal(t, "failing", d.Health)
+	require.InDelta(t, 40.0/(20*60), d.RPS, 1e-9, "over the time since its first calls")
 	require.Equal(t, []string{"v1"}, d.Baseline.Versions)
-	require.EqualValues(t, 30, d.Baseline.Requests)
+	require.EqualValues(t, 25, d.Baseline.Requests, "v1's calls since v2's first only")
 	require.Zero(t, d.Baseline.ErrorRate)
 	require.Greater(t, d.P99Ms, d.Baseline.P99Ms, "the canary's calls took longer")
 	require.Equal(t, []string{"errors", "latency"}, d.Regressions)
