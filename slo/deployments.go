@@ -67,11 +67,20 @@ func (e *Engine) checkDeployments(ctx context.Context) error {
 		return fmt.Errorf("deployments: %w", err)
 	}
 	holds := map[deploymentKey]string{} // the regressions that hold, with their description
+	// One graph by version per namespace and deploy time.
+	type window struct {
+		namespace string
+		from      int64
+	}
+	graphs := map[window]*graph.Graph{}
 	for _, d := range found {
 		deployed := time.Unix(d.FirstSeen, 0).UTC()
-		g, err := e.deps.History.Range(ctx, graph.RangeQuery{From: deployed, To: now, Granularity: graph.GranularityVersion, Namespaces: []string{d.Namespace}})
-		if err != nil {
-			return fmt.Errorf("deployments: %s/%s %s: %w", d.Namespace, d.Service, d.Version, err)
+		g := graphs[window{d.Namespace, d.FirstSeen}]
+		if g == nil {
+			if g, err = e.deps.History.Range(ctx, graph.RangeQuery{From: deployed, To: now, Granularity: graph.GranularityVersion, Namespaces: []string{d.Namespace}}); err != nil {
+				return fmt.Errorf("deployments: %s/%s %s: %w", d.Namespace, d.Service, d.Version, err)
+			}
+			graphs[window{d.Namespace, d.FirstSeen}] = g
 		}
 		own, base, others, _ := graph.VersionsCalls(g, d.Namespace, d.Service, d.Version)
 		for _, r := range graph.Regressions(own, base) {
