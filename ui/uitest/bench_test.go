@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // BenchmarkRender5000 measures, in headless Chromium, the first render of a
@@ -18,7 +20,7 @@ import (
 // browser.
 func BenchmarkRender5000(b *testing.B) {
 	g := GenGraph(5000, 20000, 1)
-	var first, apply, applySync, settle, layout, layered float64
+	var first, apply, applySync, settle, layout, layered, findPlain, findShape float64
 	runs := 0
 	for b.Loop() {
 		srv := NewFakeServer(b, g)
@@ -52,6 +54,17 @@ func BenchmarkRender5000(b *testing.B) {
 		p.setSelect("layout", "layered")
 		p.waitFor("window.meshscope.layeredMs() >= 0 && window.meshscope.ready", 60*time.Second)
 		layered += eval[float64](p, "window.meshscope.layeredMs()")
+		// The find box's matching: a term over the graph's shape (all that
+		// depends on svc00000, every hop) against a plain one, same page.
+		for _, q := range []struct {
+			query string
+			ms    *float64
+		}{{"name~svc0000", &findPlain}, {"callers=svc00000 depth=20", &findShape}} {
+			p.do(chromedp.SetValue(chromedp.ID("find"), q.query))
+			eval[any](p, "document.getElementById('find').dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter'}))")
+			p.waitFor("document.getElementById('find-info').textContent.includes('nodes match')", 30*time.Second)
+			*q.ms += eval[float64](p, "(() => { const t0 = performance.now(); window.meshscope.matchingNodeIds(); return performance.now() - t0; })()")
+		}
 		runs++
 		if errs := p.consoleErrors(); len(errs) > 0 {
 			b.Fatalf("console errors: %v", errs)
@@ -63,4 +76,6 @@ func BenchmarkRender5000(b *testing.B) {
 	b.ReportMetric(settle/float64(runs), "load-to-ready-ms")
 	b.ReportMetric(layout/float64(runs), "layout-worker-ms")
 	b.ReportMetric(layered/float64(runs), "layered-ms")
+	b.ReportMetric(findPlain/float64(runs), "find-plain-ms")
+	b.ReportMetric(findShape/float64(runs), "find-shape-ms")
 }
