@@ -61,7 +61,7 @@ func (s *Server) getDeployments(c echo.Context) error {
 	if s.deps.Deployments == nil {
 		return unavailable("deployments")
 	}
-	from, to, _, err := s.rangeOrDefault(c)
+	from, to, limit, err := s.rowsParams(c)
 	if err != nil {
 		return err
 	}
@@ -75,11 +75,14 @@ func (s *Server) getDeployments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The newest limit: each costs a graph by version to compare.
+	more := len(found) > limit
+	found = found[:min(len(found), limit)]
 	out, err := s.deploymentNumbers(ctx, found, to)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"from": from, "to": to, "deployments": out})
+	return c.JSON(http.StatusOK, map[string]any{"from": from, "to": to, "deployments": out, "more": more})
 }
 
 // deploymentQueries bounds the range graphs read at once for one list.

@@ -79,6 +79,20 @@ func TestDeployments(t *testing.T) {
 	require.Empty(t, got.Deployments, "v2 took calls before the range")
 	api.client.with(t).fail("/api/v1/deployments?from=later", http.StatusBadRequest, "from")
 
+	// The newest limit only, saying there are more.
+	var limited struct {
+		Deployments []any
+		More        bool
+	}
+	api.client.with(t).get("/api/v1/deployments?from=now-1h&to=now", &limited)
+	require.False(t, limited.More)
+	require.NoError(t, es.WriteEdges(context.Background(), []graph.EdgeRow{row(testNow.Add(-10*time.Minute), cart("v3"), 5, 0, 40)}))
+	api.client.with(t).get("/api/v1/deployments?from=now-1h&to=now&limit=1", &limited)
+	require.Len(t, limited.Deployments, 1, "the newest, v3")
+	require.True(t, limited.More)
+	api.client.with(t).fail("/api/v1/deployments?limit=0", http.StatusBadRequest, "limit")
+
+
 	none := newTestAPI(t, Config{}, Deps{})
 	none.client.with(t).fail("/api/v1/deployments", http.StatusServiceUnavailable, "")
 }
