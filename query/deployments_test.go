@@ -92,7 +92,6 @@ func TestDeployments(t *testing.T) {
 	require.True(t, limited.More)
 	api.client.with(t).fail("/api/v1/deployments?limit=0", http.StatusBadRequest, "limit")
 
-
 	none := newTestAPI(t, Config{}, Deps{})
 	none.client.with(t).fail("/api/v1/deployments", http.StatusServiceUnavailable, "")
 }
