@@ -694,7 +694,7 @@ func TestDeploymentsPage(t *testing.T) {
 	srv := NewFakeServer(t, DemoGraph())
 	p := openPage(t, srv, "#/deployments")
 	p.waitFor("document.querySelectorAll('#deployments-table tbody tr').length === 1", 20*time.Second)
-	require.Contains(t, eval[string](p, "document.body.innerText"), "1 version deployed in the range (first calls, none in the day before), 1 worse than their services' other versions.")
+	require.Contains(t, eval[string](p, "document.body.innerText"), "1 version deployed in the range (first calls, none in the day before), 1 worse than their services' other versions since.")
 	cells := eval[[]string](p, "[...document.querySelectorAll('#deployments-table tbody tr td')].map(e => e.textContent)")
 	require.Equal(t, []string{"pay/payments", "v2", "v1"}, cells[1:4])
 	require.Equal(t, "90.0% vs 2.00%", cells[5])

@@ -96,11 +96,11 @@ export function renderDeployments(root: HTMLElement, params: Record<string, stri
     names: ["namespace", "from", "to"],
     defaults: { from: "now-24h", to: "now" },
     run: async (q) => {
-      const r = await getJSON<{ deployments: Deployment[] | null }>("deployments", q);
+      const r = await getJSON<{ deployments: Deployment[] | null; more?: boolean }>("deployments", q);
       const rows = r.deployments ?? [];
       const worse = rows.filter((d) => regressions(d).length).length;
       const summary = rows.length
-        ? `${rows.length} ${rows.length === 1 ? "version" : "versions"} deployed in the range (first calls, none in the day before), ${worse} worse than their services' other versions. Select one for its service's rate and errors by version.`
+        ? `${rows.length} ${rows.length === 1 ? "version" : "versions"} deployed in the range (first calls, none in the day before)${r.more ? ", the newest; narrow the range or namespace for the others" : ""}, ${worse} worse than their services' other versions since. Select one for its service's rate and errors by version.`
         : "No version deployed in the range.";
       return resultsWithDetail(summary, "Deployments", columns, rows, {
         id: "deployments-table",
