@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"math"
 	"slices"
 	"time"
 )
@@ -80,11 +81,17 @@ const (
 	// RegressionMinRequests: fewer calls on either side say nothing.
 	RegressionMinRequests = 20
 	// RegressionErrorPoints: an error rate more than this share above the
-	// others' is "errors".
+	// others' is "errors", when the difference is also significant:
 	RegressionErrorPoints = 0.01
+	// RegressionErrorZ is the least z score of the two error rates'
+	// difference (a two-proportion z-test) that counts: 3 is about one
+	// chance in 700 that calls alike read this far apart.
+	RegressionErrorZ = 3
 	// RegressionP99Factor: a p99 more than this many times the others' is
-	// "latency".
-	RegressionP99Factor = 1.5
+	// "latency", when each side took RegressionP99MinRequests calls (the
+	// p99 of fewer is little more than their slowest).
+	RegressionP99Factor      = 1.5
+	RegressionP99MinRequests = 100
 )
 
 // Regressions lists what reads worse in a version's calls than in its
@@ -95,13 +102,26 @@ func Regressions(version, baseline VersionCalls) []string {
 	if version.Requests < RegressionMinRequests || baseline.Requests < RegressionMinRequests {
 		return out
 	}
-	if version.ErrorRate() > baseline.ErrorRate()+RegressionErrorPoints {
+	if version.ErrorRate() > baseline.ErrorRate()+RegressionErrorPoints && errorRatesZ(version, baseline) >= RegressionErrorZ {
 		out = append(out, "errors")
 	}
-	if baseline.P99Ms > 0 && version.P99Ms > baseline.P99Ms*RegressionP99Factor {
+	if version.Requests >= RegressionP99MinRequests && baseline.Requests >= RegressionP99MinRequests &&
+		baseline.P99Ms > 0 && version.P99Ms > baseline.P99Ms*RegressionP99Factor {
 		out = append(out, "latency")
 	}
 	return out
+}
+
+// errorRatesZ is the z score of a's error rate above b's: their difference
+// over its standard error under the pooled rate (0 when both are 0 or 1).
+func errorRatesZ(a, b VersionCalls) float64 {
+	n1, n2 := float64(a.Requests), float64(b.Requests)
+	p := float64(a.Errors+b.Errors) / (n1 + n2)
+	se := math.Sqrt(p * (1 - p) * (1/n1 + 1/n2))
+	if se == 0 {
+		return 0
+	}
+	return (a.ErrorRate() - b.ErrorRate()) / se
 }
 
 // VersionsCalls splits a graph by version's inbound calls to a service's

@@ -33,8 +33,13 @@ func TestRegressions(t *testing.T) {
 	}{
 		{"alike", VersionCalls{Requests: 100, Errors: 1, P99Ms: 110}, []string{}},
 		{"errors just within a point", VersionCalls{Requests: 100, Errors: 2, P99Ms: 100}, []string{}},
-		{"errors", VersionCalls{Requests: 100, Errors: 3, P99Ms: 100}, []string{"errors"}},
+		// 3 % against 1 %: two points, but 3 of 100 calls could read so by
+		// chance (z 1.8).
+		{"errors, not significant", VersionCalls{Requests: 100, Errors: 3, P99Ms: 100}, []string{}},
+		{"errors", VersionCalls{Requests: 100, Errors: 10, P99Ms: 100}, []string{"errors"}},
+		{"errors, significant over more calls", VersionCalls{Requests: 2000, Errors: 60, P99Ms: 100}, []string{"errors"}},
 		{"latency", VersionCalls{Requests: 100, Errors: 0, P99Ms: 151}, []string{"latency"}},
+		{"latency of too few calls", VersionCalls{Requests: RegressionP99MinRequests - 1, Errors: 0, P99Ms: 400}, []string{}},
 		{"both", VersionCalls{Requests: 100, Errors: 50, P99Ms: 400}, []string{"errors", "latency"}},
 		{"too few calls", VersionCalls{Requests: RegressionMinRequests - 1, Errors: 19, P99Ms: 400}, []string{}},
 	} {

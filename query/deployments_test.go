@@ -31,8 +31,8 @@ func TestDeployments(t *testing.T) {
 	require.NoError(t, es.WriteEdges(context.Background(), []graph.EdgeRow{
 		row(testNow.Add(-5*time.Hour), cart("v1"), 5, 0, 40),
 		row(testNow.Add(-50*time.Minute), cart("v1"), 30, 0, 40),
-		row(testNow.Add(-20*time.Minute), cart("v2"), 40, 16, 60),
-		row(testNow.Add(-15*time.Minute), cart("v1"), 25, 0, 40),
+		row(testNow.Add(-20*time.Minute), cart("v2"), 120, 48, 60),
+		row(testNow.Add(-15*time.Minute), cart("v1"), 150, 0, 40),
 	}))
 	api := newTestAPI(t, Config{}, Deps{History: es, Deployments: es, Store: st})
 
@@ -62,13 +62,13 @@ func TestDeployments(t *testing.T) {
 	require.Equal(t, "v2", d.Version)
 	require.Equal(t, "version:shop/cart/v2", d.Node)
 	require.Equal(t, testNow.Add(-20*time.Minute), d.FirstSeen)
-	require.EqualValues(t, 40, d.Requests)
-	require.EqualValues(t, 16, d.Errors)
+	require.EqualValues(t, 120, d.Requests)
+	require.EqualValues(t, 48, d.Errors)
 	require.InDelta(t, 0.4, d.ErrorRate, 1e-9)
 	require.Equal(t, "failing", d.Health)
-	require.InDelta(t, 40.0/(20*60), d.RPS, 1e-9, "over the time since its first calls")
+	require.InDelta(t, 120.0/(20*60), d.RPS, 1e-9, "over the time since its first calls")
 	require.Equal(t, []string{"v1"}, d.Baseline.Versions)
-	require.EqualValues(t, 25, d.Baseline.Requests, "v1's calls since v2's first only")
+	require.EqualValues(t, 150, d.Baseline.Requests, "v1's calls since v2's first only")
 	require.Zero(t, d.Baseline.ErrorRate)
 	require.Greater(t, d.P99Ms, d.Baseline.P99Ms, "the canary's calls took longer")
 	require.Equal(t, []string{"errors", "latency"}, d.Regressions)
