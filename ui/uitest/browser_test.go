@@ -705,6 +705,12 @@ func TestDeploymentsPage(t *testing.T) {
 		"#/exceptions?service=payments&version=v2&from="))
 	// The default range is the last day, in the form.
 	require.Equal(t, "now-24h", eval[string](p, "document.querySelector('input[name=from]').value"))
+	// Before/after: the graph by version since the deploy, diffed with as
+	// long before it, the canary selected.
+	before := eval[string](p, "[...document.querySelectorAll('#deployments-table a')].find(a => a.textContent === 'Before/after').getAttribute('href')")
+	for _, want := range []string{"g=version", "ns=pay", "sel=version%3Apay%2Fpayments%2Fv2", "range=custom", "diff=prev", "from=20"} {
+		require.Contains(t, before, want)
+	}
 	// A row chosen: the service's rate and errors by version, the deploy marked.
 	p.do(chromedp.Click(chromedp.CSS("#deployments-table tbody tr:first-child")))
 	p.waitFor("document.querySelectorAll('#deployment-detail figure canvas').length === 2", 10*time.Second)
@@ -712,6 +718,11 @@ func TestDeploymentsPage(t *testing.T) {
 	require.Equal(t, []string{"v2", "v2"}, eval[[]string](p, "[...document.querySelectorAll('#deployment-detail figure')].map(f => f.dataset.markers)"))
 	// The nav has the page.
 	require.Equal(t, "#/deployments", eval[string](p, "document.querySelector('nav a[data-page=deployments]').getAttribute('href')"))
+	// The Before/after link opens the graph in diff mode over that range.
+	eval[any](p, "[...document.querySelectorAll('#deployments-table a')].find(a => a.textContent === 'Before/after').click()")
+	p.waitReady(20 * time.Second)
+	require.Equal(t, "diff", strings.Fields(eval[string](p, "document.getElementById('status').textContent"))[0])
+	require.Equal(t, "prev", eval[string](p, "document.getElementById('diff').value"))
 	// The header counts the deployed versions alerted on as worse.
 	p.waitFor("!document.getElementById('deploy-alerts-badge').hidden", 10*time.Second)
 	require.Equal(t, "1 worse deployment", eval[string](p, "document.getElementById('deploy-alerts-badge').textContent"))

@@ -69,7 +69,16 @@ const columns: Column<Deployment>[] = [
     key: "links",
     label: "",
     value: () => "",
-    render: (d) => h("a", { href: `#/exceptions?${new URLSearchParams({ service: d.service, version: d.version, from: d.first_seen }).toString()}` }, "Exceptions"),
+    render: (d) =>
+      h(
+        "span",
+        { class: "links" },
+        h("a", { href: `#/exceptions?${new URLSearchParams({ service: d.service, version: d.version, from: d.first_seen }).toString()}` }, "Exceptions"),
+        " ",
+        // The graph by version since the deploy, diffed with as long before
+        // it: the canary added, the edges its calls changed.
+        h("a", { href: graphHref({ g: "version", ns: d.namespace, sel: d.node, range: "custom", from: d.first_seen, to: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"), diff: "prev" }), title: "The graph since the deploy against as long before it" }, "Before/after"),
+      ),
   },
 ];
 
