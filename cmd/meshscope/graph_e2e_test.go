@@ -21,43 +21,8 @@ import (
 )
 
 // callTraces builds n traces web -> cart (client span in web, server span
-// in cart), errors of them failing with status ERROR.
-func callTraces(n, errors int) ptrace.Traces {
-	td := ptrace.NewTraces()
-	res := func(svc string) ptrace.SpanSlice {
-		rs := td.ResourceSpans().AppendEmpty()
-		rs.Resource().Attributes().PutStr("service.name", svc)
-		rs.Resource().Attributes().PutStr("k8s.namespace.name", "shop")
-		if svc == "cart" {
-			rs.Resource().Attributes().PutStr("service.version", "v3")
-		}
-		return rs.ScopeSpans().AppendEmpty().Spans()
-	}
-	web, cart := res("web"), res("cart")
-	now := time.Now()
-	for i := range n {
-		tid := pcommon.TraceID{7, byte(i >> 8), byte(i)}
-		client := web.AppendEmpty()
-		client.SetTraceID(tid)
-		client.SetSpanID(pcommon.SpanID{1, byte(i >> 8), byte(i)})
-		client.SetKind(ptrace.SpanKindClient)
-		client.SetName("GET /cart")
-		client.SetStartTimestamp(pcommon.NewTimestampFromTime(now))
-		client.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(20 * time.Millisecond)))
-		server := cart.AppendEmpty()
-		server.SetTraceID(tid)
-		server.SetSpanID(pcommon.SpanID{2, byte(i >> 8), byte(i)})
-		server.SetParentSpanID(client.SpanID())
-		server.SetKind(ptrace.SpanKindServer)
-		server.SetName("GET /cart")
-		server.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Millisecond)))
-		server.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(19 * time.Millisecond)))
-		if i < errors {
-			server.Status().SetCode(ptrace.StatusCodeError)
-		}
-	}
-	return td
-}
+// in cart, of cart's version v3), errors of them failing with status ERROR.
+func callTraces(n, errors int) ptrace.Traces { return versionTraces("v3", n, errors, time.Now()) }
 
 func getGraph(t *testing.T, url string) graph.Graph {
 	t.Helper()
