@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/query/nsfilter"
+	"github.com/meshscope/meshscope/schema/chstore"
 )
 
 // deployment is one entry of GET /api/v1/deployments: a version deployed
@@ -29,6 +30,17 @@ type deployment struct {
 	Baseline baseline `json:"baseline"`
 	// Regressions: "errors", "latency" (graph.Regressions).
 	Regressions []string `json:"regressions"`
+	// NewExceptions are the exception types the service (any version of
+	// it) showed for the first time since the version's first calls, from
+	// the exception history; null while the history is incomplete.
+	NewExceptions []deploymentException `json:"new_exceptions"`
+}
+
+// deploymentException is an exception type first seen since a deploy.
+type deploymentException struct {
+	Type      string    `json:"type"`
+	Source    string    `json:"source"`
+	FirstSeen time.Time `json:"first_seen"`
 }
 
 // versionNumbers are a version's (or versions') calls since its first.
@@ -80,6 +92,9 @@ func (s *Server) getDeployments(c echo.Context) error {
 	found = found[:min(len(found), limit)]
 	out, err := s.deploymentNumbers(ctx, found, to)
 	if err != nil {
+		return err
+	}
+	if err := s.deploymentExceptions(ctx, out, to); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"from": from, "to": to, "deployments": out, "more": more})
@@ -134,4 +149,40 @@ func (s *Server) deploymentNumbers(ctx context.Context, found []graph.Deployment
 		out = append(out, dep)
 	}
 	return out, nil
+}
+
+// deploymentExceptions adds to each deployment the exception types its
+// service showed for the first time since the version's first calls (a new
+// bug that came with it, as Sentry's release health tells), from one read
+// of the exception history; nothing while that history is incomplete.
+func (s *Server) deploymentExceptions(ctx context.Context, out []deployment, to time.Time) error {
+	if s.deps.Store == nil || len(out) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	complete, _, err := s.deps.Store.ExceptionHistoryComplete(ctx)
+	if err != nil || !complete {
+		return err
+	}
+	from := out[0].FirstSeen
+	for _, d := range out {
+		if d.FirstSeen.Before(from) {
+			from = d.FirstSeen
+		}
+	}
+	types, err := s.deps.Store.NewExceptionTypes(ctx, chstore.NewExceptionsQuery{From: from, To: to, Limit: 10_000})
+	if err != nil {
+		return err
+	}
+	for i := range out {
+		d := &out[i]
+		d.NewExceptions = []deploymentException{}
+		for _, e := range types {
+			if e.Namespace == d.Namespace && e.Service == d.Service && !e.FirstSeen.Before(d.FirstSeen) {
+				d.NewExceptions = append(d.NewExceptions, deploymentException{Type: e.Type, Source: e.Source, FirstSeen: e.FirstSeen})
+			}
+		}
+	}
+	return nil
 }

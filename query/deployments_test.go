@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/graph/edgestore"
+	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chtest"
 )
 
@@ -34,6 +35,18 @@ func TestDeployments(t *testing.T) {
 		row(testNow.Add(-20*time.Minute), cart("v2"), 120, 48, 60),
 		row(testNow.Add(-15*time.Minute), cart("v1"), 150, 0, 40),
 	}))
+	// cart's exceptions: one type known before v2's first calls, one new
+	// after them.
+	exception := func(at time.Time, typ string) schema.SpanRow {
+		ts := uint64(at.UnixNano())
+		return schema.SpanRow{StartUnixNano: ts, TraceID: schema.TraceID{2, byte(ts)}, SpanID: schema.SpanID{byte(ts)}, Name: "op", ServiceName: "cart",
+			ServiceNamespace: "shop", GRPCStatusCode: -1, EventTimes: []uint64{ts}, EventNames: []string{"exception"},
+			EventAttrs: []string{`{"exception.type":"` + typ + `"}`}}
+	}
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: []schema.SpanRow{
+		exception(testNow.Add(-40*time.Minute), "Timeout"), exception(testNow.Add(-12*time.Minute), "Timeout"),
+		exception(testNow.Add(-12*time.Minute), "NullPointerException"),
+	}}))
 	api := newTestAPI(t, Config{}, Deps{History: es, Deployments: es, Store: st})
 
 	var got struct {
@@ -46,6 +59,7 @@ func TestDeployments(t *testing.T) {
 			P99Ms                             float64 `json:"p99_ms"`
 			Health                            string
 			Regressions                       []string
+			NewExceptions                     []struct{ Type, Source string } `json:"new_exceptions"`
 			Baseline                          struct {
 				Versions         []string
 				Requests, Errors uint64
@@ -72,6 +86,7 @@ func TestDeployments(t *testing.T) {
 	require.Zero(t, d.Baseline.ErrorRate)
 	require.Greater(t, d.P99Ms, d.Baseline.P99Ms, "the canary's calls took longer")
 	require.Equal(t, []string{"errors", "latency"}, d.Regressions)
+	require.Equal(t, []struct{ Type, Source string }{{"NullPointerException", "span"}}, d.NewExceptions, "first seen since v2's first calls")
 
 	api.client.with(t).get("/api/v1/deployments?from=now-1h&to=now&namespace=pay", &got)
 	require.Empty(t, got.Deployments)

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
 )
 
 // exceptionBuckets is how many counts a group's trend has over the range.
@@ -351,31 +352,14 @@ func (s *Server) listNewExceptions(c echo.Context) error {
 		return err
 	}
 	if known {
-		where, args := []string{"1"}, []any{}
-		for _, f := range []struct{ col, param string }{{"service_name", "service"}, {"service_namespace", "namespace"}} {
-			if v := c.QueryParam(f.param); v != "" {
-				where, args = append(where, f.col+" = ?"), append(args, v)
-			}
-		}
-		args = append(args, uint64(from.UnixNano()), uint64(to.UnixNano()), limit)
-		err = s.scanAll(ctx, func(scan func(...any) error) error {
-			var e newExceptionJSON
-			var first, last uint64
-			if err := scan(&e.Service, &e.Namespace, &e.Type, &e.Source, &first, &last, &e.Count); err != nil {
-				return err
-			}
-			e.FirstSeen, e.LastSeen = time.Unix(0, int64(first)).UTC(), time.Unix(0, int64(last)).UTC()
-			out = append(out, e)
-			return nil
-		}, `SELECT service_name, service_namespace, type, source, minMerge(first_seen) AS first, maxMerge(last_seen), countMerge(occurrences)
-FROM `+schema.ExceptionGroupsTable.Name+`
-WHERE `+strings.Join(where, " AND ")+`
-GROUP BY service_name, service_namespace, type, source
-HAVING first >= ? AND first <= ?
-ORDER BY first DESC, service_name, type, source
-LIMIT ?`, args...)
+		found, err := s.deps.Store.NewExceptionTypes(ctx, chstore.NewExceptionsQuery{From: from, To: to,
+			Service: c.QueryParam("service"), Namespace: c.QueryParam("namespace"), Limit: limit})
 		if err != nil {
 			return err
+		}
+		for _, e := range found {
+			out = append(out, newExceptionJSON{Service: e.Service, Namespace: e.Namespace, Type: e.Type, Source: e.Source,
+				FirstSeen: e.FirstSeen, LastSeen: e.LastSeen, Count: e.Count})
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"exceptions": out, "new_known": known, "from": from.UTC(), "to": to.UTC()})

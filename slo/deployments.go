@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/meshscope/meshscope/graph"
+	"github.com/meshscope/meshscope/schema/chstore"
 	"github.com/meshscope/meshscope/slo/notify"
 )
 
@@ -88,6 +89,10 @@ func (e *Engine) checkDeployments(ctx context.Context) error {
 			w.deployed[k] = deployed
 			holds[k] = regressionText(r, own, base, others, deployed)
 		}
+	}
+	fresh := e.newExceptionsSince(ctx, now)
+	for k, desc := range holds {
+		holds[k] = desc + fresh.since(k.namespace, k.service, w.deployed[k])
 	}
 	var changed []notify.Alert
 	for k, desc := range holds {
@@ -178,4 +183,48 @@ func (e *Engine) DeploymentAlerts() []DeploymentAlertView {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.Clone(e.deployAlerts)
+}
+
+// exceptionTypes is what a store that keeps the exception history answers
+// about the types first seen in a range (chstore.Store does).
+type exceptionTypes interface {
+	exceptionHistory
+	NewExceptionTypes(ctx context.Context, q chstore.NewExceptionsQuery) ([]chstore.NewExceptionType, error)
+}
+
+// freshExceptions are exception types first seen within the watch.
+type freshExceptions []chstore.NewExceptionType
+
+// newExceptionsSince reads the exception types first seen within the
+// watch, none when the store keeps no complete exception history (a
+// deployment alert then says nothing of them).
+func (e *Engine) newExceptionsSince(ctx context.Context, now time.Time) freshExceptions {
+	h, ok := e.deps.Store().(exceptionTypes)
+	if !ok {
+		return nil
+	}
+	if complete, _, err := h.ExceptionHistoryComplete(ctx); err != nil || !complete {
+		return nil
+	}
+	types, err := h.NewExceptionTypes(ctx, chstore.NewExceptionsQuery{From: now.Add(-e.cfg.DeploymentWatch), To: now, Limit: 10_000})
+	if err != nil {
+		e.log.Warn("deployment regressions: new exception types", "err", err)
+		return nil
+	}
+	return types
+}
+
+// since names the types a service showed for the first time since a
+// deploy, as a sentence to add to its alert's description ("" for none).
+func (f freshExceptions) since(namespace, service string, deployed time.Time) string {
+	var names []string
+	for _, t := range f {
+		if t.Namespace == namespace && t.Service == service && !t.FirstSeen.Before(deployed) {
+			names = append(names, fmt.Sprintf("%s (%s)", cmp.Or(t.Type, "no type"), t.Source))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return " New exception types since: " + strings.Join(names, ", ") + "."
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/graph/edgestore"
+	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chtest"
 	"github.com/meshscope/meshscope/slo/notify"
 )
@@ -44,6 +45,16 @@ func TestDeploymentRegressionAlerts(t *testing.T) {
 		row(now.Add(-10*time.Minute), "v2", 100, 30, 70), // v2's first calls
 	}))
 
+	// cart's exception types: Timeout known for hours, KeyError new since v2.
+	exception := func(at time.Time, typ string) schema.SpanRow {
+		ts := uint64(at.UnixNano())
+		return schema.SpanRow{StartUnixNano: ts, TraceID: schema.TraceID{3, byte(ts)}, SpanID: schema.SpanID{byte(ts)}, Name: "op", ServiceName: "cart",
+			ServiceNamespace: "shop", GRPCStatusCode: -1, EventTimes: []uint64{ts}, EventNames: []string{"exception"},
+			EventAttrs: []string{`{"exception.type":"` + typ + `"}`}}
+	}
+	require.NoError(t, st.Write(ctx, &schema.Batch{Spans: []schema.SpanRow{exception(now.Add(-3*time.Hour), "Timeout"),
+		exception(now.Add(-5*time.Minute), "Timeout"), exception(now.Add(-5*time.Minute), "KeyError")}}))
+
 	e, err := New(Config{
 		Alertmanagers:    []notify.AlertmanagerConfig{{URL: base}},
 		Webhooks:         []notify.WebhookConfig{{Name: "ops", URL: ourHook.srv.URL}},
@@ -64,6 +75,7 @@ func TestDeploymentRegressionAlerts(t *testing.T) {
 		"version": "v2", "regression": "errors"}, a.Labels)
 	require.Equal(t, "cart v2 fails more often than its other versions", a.Annotations["summary"])
 	require.Contains(t, a.Annotations["description"], "error rate 30.00% against 1.00% for v1")
+	require.True(t, strings.HasSuffix(a.Annotations["description"], " New exception types since: KeyError (span)."), a.Annotations["description"])
 	require.True(t, strings.HasPrefix(a.GeneratorURL, "https://meshscope.example/#/deployments?"), a.GeneratorURL)
 	require.Equal(t, "cart v2 is slower than its other versions", byRegression["latency"].Annotations["summary"])
 	require.Equal(t, 1.0, testutil.ToFloat64(e.metrics.deploymentRegressions.WithLabelValues("errors")))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/meshscope/meshscope/schema"
@@ -114,4 +115,61 @@ func (s *Store) BackfillExceptionGroups(ctx context.Context, progress func(Backf
 		return len(days), fmt.Errorf("record the exception history's backfill: %w", err)
 	}
 	return len(days), nil
+}
+
+// NewExceptionsQuery asks for the exception types first seen within
+// [From, To], optionally of one service or namespace.
+type NewExceptionsQuery struct {
+	From, To           time.Time
+	Service, Namespace string
+	// Limit is the most types answered, the newest first (0: 1,000).
+	Limit int
+}
+
+// NewExceptionType is one exception type of a service and source, from the
+// exception history.
+type NewExceptionType struct {
+	Service, Namespace, Type, Source string
+	FirstSeen, LastSeen              time.Time
+	Count                            uint64
+}
+
+// NewExceptionTypes lists the exception types services showed for the
+// first time within the range, the newest first, from the exception
+// history alone (exception_groups: cheap, no span or record is read). It
+// does not say whether the history is complete: ask
+// ExceptionHistoryComplete.
+func (s *Store) NewExceptionTypes(ctx context.Context, q NewExceptionsQuery) ([]NewExceptionType, error) {
+	where, args := []string{"1"}, []any{}
+	for _, f := range []struct{ col, v string }{{"service_name", q.Service}, {"service_namespace", q.Namespace}} {
+		if f.v != "" {
+			where, args = append(where, f.col+" = ?"), append(args, f.v)
+		}
+	}
+	if q.Limit == 0 {
+		q.Limit = 1000
+	}
+	args = append(args, uint64(q.From.UnixNano()), uint64(q.To.UnixNano()), q.Limit)
+	rows, err := s.conn.Query(ctx, `SELECT service_name, service_namespace, type, source, minMerge(first_seen) AS first, maxMerge(last_seen), countMerge(occurrences)
+FROM `+schema.ExceptionGroupsTable.Name+`
+WHERE `+strings.Join(where, " AND ")+`
+GROUP BY service_name, service_namespace, type, source
+HAVING first >= ? AND first <= ?
+ORDER BY first DESC, service_name, type, source
+LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("new exception types: %w", err)
+	}
+	defer rows.Close()
+	var out []NewExceptionType
+	for rows.Next() {
+		var e NewExceptionType
+		var first, last uint64
+		if err := rows.Scan(&e.Service, &e.Namespace, &e.Type, &e.Source, &first, &last, &e.Count); err != nil {
+			return nil, fmt.Errorf("new exception types: %w", err)
+		}
+		e.FirstSeen, e.LastSeen = time.Unix(0, int64(first)).UTC(), time.Unix(0, int64(last)).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }

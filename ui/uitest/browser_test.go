@@ -700,6 +700,9 @@ func TestDeploymentsPage(t *testing.T) {
 	require.Equal(t, "90.0% vs 2.00%", cells[5])
 	require.Equal(t, "180 ms vs 45.0 ms", cells[6])
 	require.Equal(t, "more errors, slower", cells[7])
+	require.Equal(t, "java.lang.IllegalStateException", cells[8], "the exception types first seen since")
+	require.True(t, strings.HasPrefix(eval[string](p, "document.querySelector('#deployments-table a.deploy-exceptions').getAttribute('href')"),
+		"#/exceptions?service=payments&namespace=pay&new=true&from="))
 	require.Equal(t, "#/graph?g=version&ns=pay&sel=version%3Apay%2Fpayments%2Fv2", eval[string](p, "document.querySelector('#deployments-table tbody tr td:nth-child(3) a').getAttribute('href')"))
 	require.True(t, strings.HasPrefix(eval[string](p, "[...document.querySelectorAll('#deployments-table a')].find(a => a.textContent === 'Exceptions').getAttribute('href')"),
 		"#/exceptions?service=payments&version=v2&from="))

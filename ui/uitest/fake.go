@@ -583,6 +583,7 @@ func (f *FakeServer) deployments(w http.ResponseWriter, r *http.Request) {
 		base["versions"] = []string{"v1"}
 		d["baseline"] = base
 		d["regressions"] = []string{"errors", "latency"}
+		d["new_exceptions"] = []map[string]any{{"type": "java.lang.IllegalStateException", "source": "span", "first_seen": d["first_seen"]}}
 		out = append(out, d)
 	}
 	writeJSON(w, map[string]any{"deployments": out})

@@ -29,6 +29,17 @@ export interface Deployment extends Numbers {
   baseline: Numbers & { versions: string[] };
   /** "errors", "latency": worse than the others by the server's rule. */
   regressions: string[] | null;
+  /** Exception types the service showed first since; null when unknown. */
+  new_exceptions: { type: string; source: string; first_seen: string }[] | null;
+}
+
+/** The exception types first seen since a deploy, a link to them. */
+function newExceptionsCell(d: Deployment): HTMLElement {
+  if (!d.new_exceptions) return h("span", { class: "muted", title: "The exception history does not yet hold what was stored before it" }, "–");
+  if (!d.new_exceptions.length) return h("span", { class: "muted" }, "none");
+  const names = d.new_exceptions.map((e) => e.type || "(no type)");
+  const href = `#/exceptions?${new URLSearchParams({ service: d.service, namespace: d.namespace, new: "true", from: d.first_seen }).toString()}`;
+  return h("a", { href, class: "deploy-exceptions", title: names.join("\n") }, names.length > 2 ? `${names.slice(0, 2).join(", ")} +${names.length - 2}` : names.join(", "));
 }
 
 /** What reads worse in a deployment than in its service's other versions, in words. */
@@ -65,6 +76,7 @@ const columns: Column<Deployment>[] = [
       return r.length ? h("span", { class: "badge deploy-worse" }, r.join(", ")) : h("span", { class: "muted" }, d.baseline.requests ? "no worse, or too few calls" : "no other version");
     },
   },
+  { key: "exceptions", label: "New exceptions since", value: (d) => d.new_exceptions?.length ?? -1, render: newExceptionsCell, numeric: true },
   {
     key: "links",
     label: "",
