@@ -219,8 +219,8 @@ func (e *Engine) newExceptionsSince(ctx context.Context, now time.Time) freshExc
 func (f freshExceptions) since(namespace, service string, deployed time.Time) string {
 	var names []string
 	for _, t := range f {
-		if t.Namespace == namespace && t.Service == service && !t.FirstSeen.Before(deployed) {
-			names = append(names, fmt.Sprintf("%s (%s)", cmp.Or(t.Type, "no type"), t.Source))
+		if name := cmp.Or(t.Type, "(no type)"); t.Namespace == namespace && t.Service == service && !t.FirstSeen.Before(deployed) && !slices.Contains(names, name) {
+			names = append(names, name) // once, recorded or logged
 		}
 	}
 	if len(names) == 0 {

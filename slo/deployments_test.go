@@ -75,7 +75,7 @@ func TestDeploymentRegressionAlerts(t *testing.T) {
 		"version": "v2", "regression": "errors"}, a.Labels)
 	require.Equal(t, "cart v2 fails more often than its other versions", a.Annotations["summary"])
 	require.Contains(t, a.Annotations["description"], "error rate 30.00% against 1.00% for v1")
-	require.True(t, strings.HasSuffix(a.Annotations["description"], " New exception types since: KeyError (span)."), a.Annotations["description"])
+	require.True(t, strings.HasSuffix(a.Annotations["description"], " New exception types since: KeyError."), a.Annotations["description"])
 	require.True(t, strings.HasPrefix(a.GeneratorURL, "https://meshscope.example/#/deployments?"), a.GeneratorURL)
 	require.Equal(t, "cart v2 is slower than its other versions", byRegression["latency"].Annotations["summary"])
 	require.Equal(t, 1.0, testutil.ToFloat64(e.metrics.deploymentRegressions.WithLabelValues("errors")))

@@ -583,7 +583,8 @@ func (f *FakeServer) deployments(w http.ResponseWriter, r *http.Request) {
 		base["versions"] = []string{"v1"}
 		d["baseline"] = base
 		d["regressions"] = []string{"errors", "latency"}
-		d["new_exceptions"] = []map[string]any{{"type": "java.lang.IllegalStateException", "source": "span", "first_seen": d["first_seen"]}}
+		d["new_exceptions"] = []map[string]any{{"type": "java.lang.IllegalStateException", "source": "span", "first_seen": d["first_seen"]},
+			{"type": "java.lang.IllegalStateException", "source": "log", "first_seen": d["first_seen"]}}
 		out = append(out, d)
 	}
 	writeJSON(w, map[string]any{"deployments": out})

@@ -37,7 +37,8 @@ export interface Deployment extends Numbers {
 function newExceptionsCell(d: Deployment): HTMLElement {
   if (!d.new_exceptions) return h("span", { class: "muted", title: "The exception history does not yet hold what was stored before it" }, "–");
   if (!d.new_exceptions.length) return h("span", { class: "muted" }, "none");
-  const names = d.new_exceptions.map((e) => e.type || "(no type)");
+  // A type both recorded and logged is listed once.
+  const names = [...new Set(d.new_exceptions.map((e) => e.type || "(no type)"))];
   const href = `#/exceptions?${new URLSearchParams({ service: d.service, namespace: d.namespace, new: "true", from: d.first_seen }).toString()}`;
   return h("a", { href, class: "deploy-exceptions", title: names.join("\n") }, names.length > 2 ? `${names.slice(0, 2).join(", ")} +${names.length - 2}` : names.join(", "));
 }
