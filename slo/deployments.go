@@ -90,9 +90,11 @@ func (e *Engine) checkDeployments(ctx context.Context) error {
 			holds[k] = regressionText(r, own, base, others, deployed)
 		}
 	}
-	fresh := e.newExceptionsSince(ctx, now)
-	for k, desc := range holds {
-		holds[k] = desc + fresh.since(k.namespace, k.service, w.deployed[k])
+	if len(holds) > 0 {
+		fresh := e.newExceptionsSince(ctx, now)
+		for k, desc := range holds {
+			holds[k] = desc + fresh.since(k.namespace, k.service, w.deployed[k])
+		}
 	}
 	var changed []notify.Alert
 	for k, desc := range holds {
