@@ -37,12 +37,7 @@ func TestDeployments(t *testing.T) {
 	}))
 	// cart's exceptions: one type known before v2's first calls, one new
 	// after them.
-	exception := func(at time.Time, typ string) schema.SpanRow {
-		ts := uint64(at.UnixNano())
-		return schema.SpanRow{StartUnixNano: ts, TraceID: schema.TraceID{2, byte(ts)}, SpanID: schema.SpanID{byte(ts)}, Name: "op", ServiceName: "cart",
-			ServiceNamespace: "shop", GRPCStatusCode: -1, EventTimes: []uint64{ts}, EventNames: []string{"exception"},
-			EventAttrs: []string{`{"exception.type":"` + typ + `"}`}}
-	}
+	exception := func(at time.Time, typ string) schema.SpanRow { return chtest.ExceptionSpan(at, "shop", "cart", typ) }
 	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: []schema.SpanRow{
 		exception(testNow.Add(-40*time.Minute), "Timeout"), exception(testNow.Add(-12*time.Minute), "Timeout"),
 		exception(testNow.Add(-12*time.Minute), "NullPointerException"),

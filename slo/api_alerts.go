@@ -49,12 +49,6 @@ func (e *Engine) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		q.Limit = n
 	}
 	resp := alertsResponse{Alerts: e.Alerts(), History: []HistoryEvent{}, ExceptionAlerts: e.ExceptionAlerts(), DeploymentAlerts: e.DeploymentAlerts()}
-	if resp.ExceptionAlerts == nil {
-		resp.ExceptionAlerts = []ExceptionAlertView{}
-	}
-	if resp.DeploymentAlerts == nil {
-		resp.DeploymentAlerts = []DeploymentAlertView{}
-	}
 	if q.SLO != "" {
 		kept := resp.Alerts[:0]
 		for _, a := range resp.Alerts {

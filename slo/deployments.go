@@ -174,18 +174,12 @@ func (e *Engine) publishDeploymentAlerts() {
 		return cmp.Or(b.Deployed.Compare(a.Deployed), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Service, b.Service),
 			cmp.Compare(a.Version, b.Version), cmp.Compare(a.Regression, b.Regression))
 	})
-	e.mu.Lock()
-	e.deployAlerts = out
-	e.mu.Unlock()
+	e.deployAlerts.set(out)
 }
 
 // DeploymentAlerts are the deployment regression alerts firing at the last
 // check (none without Config.DeploymentAlerts).
-func (e *Engine) DeploymentAlerts() []DeploymentAlertView {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Clone(e.deployAlerts)
-}
+func (e *Engine) DeploymentAlerts() []DeploymentAlertView { return e.deployAlerts.get() }
 
 // exceptionTypes is what a store that keeps the exception history answers
 // about the types first seen in a range (chstore.Store does).

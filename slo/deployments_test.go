@@ -46,12 +46,7 @@ func TestDeploymentRegressionAlerts(t *testing.T) {
 	}))
 
 	// cart's exception types: Timeout known for hours, KeyError new since v2.
-	exception := func(at time.Time, typ string) schema.SpanRow {
-		ts := uint64(at.UnixNano())
-		return schema.SpanRow{StartUnixNano: ts, TraceID: schema.TraceID{3, byte(ts)}, SpanID: schema.SpanID{byte(ts)}, Name: "op", ServiceName: "cart",
-			ServiceNamespace: "shop", GRPCStatusCode: -1, EventTimes: []uint64{ts}, EventNames: []string{"exception"},
-			EventAttrs: []string{`{"exception.type":"` + typ + `"}`}}
-	}
+	exception := func(at time.Time, typ string) schema.SpanRow { return chtest.ExceptionSpan(at, "shop", "cart", typ) }
 	require.NoError(t, st.Write(ctx, &schema.Batch{Spans: []schema.SpanRow{exception(now.Add(-3*time.Hour), "Timeout"),
 		exception(now.Add(-5*time.Minute), "Timeout"), exception(now.Add(-5*time.Minute), "KeyError")}}))
 

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/meshscope/meshscope/schema"
@@ -146,17 +147,30 @@ func (e *Engine) publishExceptionAlerts() {
 	slices.SortFunc(out, func(a, b ExceptionAlertView) int {
 		return cmp.Or(b.FirstSeen.Compare(a.FirstSeen), cmp.Compare(a.Service, b.Service), cmp.Compare(a.ExceptionType, b.ExceptionType), cmp.Compare(a.Source, b.Source))
 	})
-	e.mu.Lock()
-	e.excAlerts = out
-	e.mu.Unlock()
+	e.excAlerts.set(out)
 }
 
 // ExceptionAlerts are the new exception alerts firing at the last check
 // (none without Config.NewExceptions).
-func (e *Engine) ExceptionAlerts() []ExceptionAlertView {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Clone(e.excAlerts)
+func (e *Engine) ExceptionAlerts() []ExceptionAlertView { return e.excAlerts.get() }
+
+// published is a list that Run's loop sets and the API reads.
+type published[T any] struct {
+	mu   sync.Mutex
+	list []T
+}
+
+func (p *published[T]) set(list []T) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.list = list
+}
+
+// get returns a copy, never nil.
+func (p *published[T]) get() []T {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]T{}, p.list...)
 }
 
 // newExceptionAlert is the alert for a group first seen at seen.

@@ -24,12 +24,7 @@ func TestNewExceptionAlerts(t *testing.T) {
 	st, _ := chtest.Store(t, "meshscope")
 	ctx := context.Background()
 	now := time.Now().UTC()
-	span := func(at time.Time, svc, typ string) schema.SpanRow {
-		ts := uint64(at.UnixNano())
-		return schema.SpanRow{StartUnixNano: ts, TraceID: schema.TraceID{1}, SpanID: schema.SpanID{byte(ts)}, Name: "op", ServiceName: svc,
-			ServiceNamespace: "shop", GRPCStatusCode: -1, EventTimes: []uint64{ts}, EventNames: []string{"exception"},
-			EventAttrs: []string{`{"exception.type":"` + typ + `"}`}}
-	}
+	span := func(at time.Time, svc, typ string) schema.SpanRow { return chtest.ExceptionSpan(at, "shop", svc, typ) }
 	// Known before the watch starts.
 	require.NoError(t, st.Write(ctx, &schema.Batch{Spans: []schema.SpanRow{span(now.Add(-time.Hour), "cart", "Timeout")}}))
 

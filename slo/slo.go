@@ -90,12 +90,12 @@ type Engine struct {
 	// loop only.
 	newExc newExceptionWatch
 	// excAlerts are the new exception alerts firing at the last check, for
-	// the API (under mu).
-	excAlerts []ExceptionAlertView
+	// the API.
+	excAlerts published[ExceptionAlertView]
 	// deploys is the deployment regressions watch (deployments.go), used by
-	// Run's loop only; deployAlerts its firing alerts for the API (under mu).
+	// Run's loop only; deployAlerts its firing alerts for the API.
 	deploys      deploymentWatch
-	deployAlerts []DeploymentAlertView
+	deployAlerts published[DeploymentAlertView]
 }
 
 // entry is a loaded SLO.

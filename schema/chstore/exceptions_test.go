@@ -93,11 +93,7 @@ func TestBackfillExceptionGroups(t *testing.T) {
 	// if stored before the view existed (the table emptied after).
 	now := time.Now().UTC()
 	at := func(d time.Duration) uint64 { return uint64(now.Add(d).UnixNano()) }
-	span := func(ts uint64, typ string) schema.SpanRow {
-		return schema.SpanRow{StartUnixNano: ts, TraceID: schema.TraceID{1}, SpanID: schema.SpanID{byte(ts)}, Name: "op",
-			ServiceName: "cart", GRPCStatusCode: -1, EventTimes: []uint64{ts}, EventNames: []string{"exception"},
-			EventAttrs: []string{`{"exception.type":"` + typ + `"}`}}
-	}
+	span := func(ts uint64, typ string) schema.SpanRow { return chtest.ExceptionSpan(time.Unix(0, int64(ts)), "", "cart", typ) }
 	require.NoError(t, st.Write(ctx, &schema.Batch{
 		Spans: []schema.SpanRow{span(at(-72*time.Hour), "Timeout"), span(at(-48*time.Hour), "Timeout")},
 		Logs: []schema.LogRow{{TimeUnixNano: at(-50 * time.Hour), ServiceName: "cart",

@@ -128,3 +128,13 @@ func Upgraded(t testing.TB, st *chstore.Store, id int, upgradedAt time.Time) {
 		t.Fatal(err)
 	}
 }
+
+// ExceptionSpan is a span of service (in namespace) that recorded an
+// exception of type typ at at, for tests of the exception history; its ids
+// come from at, so spans of different times differ.
+func ExceptionSpan(at time.Time, namespace, service, typ string) schema.SpanRow {
+	ts := uint64(at.UnixNano())
+	return schema.SpanRow{StartUnixNano: ts, TraceID: schema.TraceID{1, byte(ts >> 8), byte(ts)}, SpanID: schema.SpanID{byte(ts >> 8), byte(ts)},
+		Name: "op", ServiceName: service, ServiceNamespace: namespace, GRPCStatusCode: -1,
+		EventTimes: []uint64{ts}, EventNames: []string{"exception"}, EventAttrs: []string{`{"exception.type":"` + typ + `"}`}}
+}
