@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/meshscope/meshscope/schema/chlocal"
 	"github.com/meshscope/meshscope/schema/chtest"
 	"github.com/meshscope/meshscope/slo/notify"
 )
@@ -60,10 +60,9 @@ func findAlertmanager(t *testing.T) string {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := chlocal.FreePort()
 	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // startAlertmanager runs a real Alertmanager on a free loopback port, with

@@ -6,10 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/meshscope/meshscope/schema/chlocal"
 )
 
 // The end-to-end tests run a real Prometheus, built by `make tools` into
@@ -103,13 +106,11 @@ func startPrometheus(t *testing.T, bin, config string) *prometheusProcess {
 // freeAddr returns a loopback address with a port free a moment ago.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := chlocal.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes and reads.

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -160,16 +161,52 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 }
 
-// pickPort is freePort; tests replace it.
-var pickPort = freePort
+// pickPort is FreePort; tests replace it.
+var pickPort = FreePort
 
-func freePort() (int, error) {
+// FreePort returns a loopback port free at the moment, for a server another
+// process starts (tests give it to the servers they launch), chosen below the
+// kernel's ephemeral range where it can: a port from that range (what
+// listening on port 0 gives) is also the source port of the next outgoing
+// connection of any process on the machine, which can take it before the
+// server binds it. Ports below the range are taken only by listeners.
+func FreePort() (int, error) {
+	if lo, hi, ok := quietPorts(); ok {
+		for range 64 {
+			p := lo + rand.IntN(hi-lo)
+			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if err != nil {
+				continue
+			}
+			l.Close()
+			return p, nil
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("pick a free port: %w", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// quietPorts is the range [lo, hi) of ports FreePort picks from: from 20000
+// up to the start of the ephemeral range (Linux's
+// net.ipv4.ip_local_port_range), when that leaves at least 1,000.
+func quietPorts() (lo, hi int, ok bool) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, 0, false
+	}
+	start, err := strconv.Atoi(f[0])
+	if err != nil || start-20000 < 1000 {
+		return 0, 0, false
+	}
+	return 20000, start, true
 }
 
 // pingOK reports whether the HTTP interface at base answers /ping with

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -102,10 +103,25 @@ func StartCluster(ctx context.Context, name string, shards int, opts Options) ([
 	if shards <= 0 {
 		return nil, fmt.Errorf("start cluster %s: want at least one shard, got %d", name, shards)
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	// Every shard's configuration names every shard's port, so a port
+	// taken before its server binds it means new ports for all of them.
+	for attempt := 1; ; attempt++ {
+		servers, err := startCluster(ctx, name, shards, opts)
+		if err == nil || attempt == 3 || !errors.Is(err, errPortTaken) {
+			return servers, err
+		}
+		opts.Logger.Info("clickhouse cluster ports taken meanwhile; picking others", "err", err)
+	}
+}
+
+func startCluster(ctx context.Context, name string, shards int, opts Options) ([]*Server, error) {
 	ports := make([]int, shards)
 	addrs := make([]string, shards)
 	for i := range ports {
-		p, err := freePort()
+		p, err := pickPort()
 		if err != nil {
 			return nil, err
 		}

@@ -93,7 +93,9 @@ func TestBackfillExceptionGroups(t *testing.T) {
 	// if stored before the view existed (the table emptied after).
 	now := time.Now().UTC()
 	at := func(d time.Duration) uint64 { return uint64(now.Add(d).UnixNano()) }
-	span := func(ts uint64, typ string) schema.SpanRow { return chtest.ExceptionSpan(time.Unix(0, int64(ts)), "", "cart", typ) }
+	span := func(ts uint64, typ string) schema.SpanRow {
+		return chtest.ExceptionSpan(time.Unix(0, int64(ts)), "", "cart", typ)
+	}
 	require.NoError(t, st.Write(ctx, &schema.Batch{
 		Spans: []schema.SpanRow{span(at(-72*time.Hour), "Timeout"), span(at(-48*time.Hour), "Timeout")},
 		Logs: []schema.LogRow{{TimeUnixNano: at(-50 * time.Hour), ServiceName: "cart",
