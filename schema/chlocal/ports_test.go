@@ -15,18 +15,7 @@ import (
 // is an error, not a server that looks ready (the holder answers TCP, not
 // ClickHouse's /ping).
 func TestPortsTakenMeanwhile(t *testing.T) {
-	if _, _, err := FindBinary(); err != nil {
-		if os.Getenv("MESHSCOPE_SKIP_CLICKHOUSE") == "1" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	busyPort := busy.Addr().(*net.TCPAddr).Port
+	busyPort := takenPort(t)
 
 	picks := 0
 	pickPort = func() (int, error) {
@@ -61,18 +50,7 @@ func TestPortsTakenMeanwhile(t *testing.T) {
 // taken before its shard binds it starts the whole cluster again on new
 // ports.
 func TestClusterPortsTakenMeanwhile(t *testing.T) {
-	if _, _, err := FindBinary(); err != nil {
-		if os.Getenv("MESHSCOPE_SKIP_CLICKHOUSE") == "1" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	busyPort := busy.Addr().(*net.TCPAddr).Port
+	busyPort := takenPort(t)
 
 	picks := 0
 	pickPort = func() (int, error) {
@@ -116,4 +94,22 @@ func TestFreePortBelowEphemeralRange(t *testing.T) {
 			t.Fatalf("port %d outside [%d, %d)", p, lo, hi)
 		}
 	}
+}
+
+// takenPort returns a port another listener holds until the test ends,
+// after checking that a server binary exists.
+func takenPort(t *testing.T) int {
+	t.Helper()
+	if _, _, err := FindBinary(); err != nil {
+		if os.Getenv("MESHSCOPE_SKIP_CLICKHOUSE") == "1" {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() })
+	return busy.Addr().(*net.TCPAddr).Port
 }
