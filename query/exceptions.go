@@ -20,7 +20,7 @@ import (
 const exceptionBuckets = 30
 
 // exceptionJSON is one entry of GET /api/v1/exceptions: the exceptions of
-// one type that one service recorded, from one source: "span" (span events
+// one type that one service (of one namespace) recorded, from one source: "span" (span events
 // named "exception", as OpenTelemetry's semantic conventions record them)
 // or "log" (log records with exception attributes, as its log bridges
 // write a logged exception), with the latest one's message, stack trace
@@ -28,6 +28,7 @@ const exceptionBuckets = 30
 // is often logged as well.
 type exceptionJSON struct {
 	Service    string    `json:"service"`
+	Namespace  string    `json:"namespace"`
 	Type       string    `json:"type"`
 	Source     string    `json:"source"`
 	Count      uint64    `json:"count"`
@@ -92,17 +93,17 @@ func exceptionFilters(c echo.Context, source, text string, newSince time.Time) (
 	if !newSince.IsZero() {
 		// GLOBAL: on a cluster the subquery over the Distributed table
 		// runs once, its answer sent to every shard.
-		where = append(where, `(service_name, ex_type) GLOBAL IN (
-    SELECT service_name, type FROM `+schema.ExceptionGroupsTable.Name+`
-    WHERE source = ? GROUP BY service_name, type HAVING minMerge(first_seen) >= ?)`)
+		where = append(where, `(service_name, service_namespace, ex_type) GLOBAL IN (
+    SELECT service_name, service_namespace, type FROM `+schema.ExceptionGroupsTable.Name+`
+    WHERE source = ? GROUP BY service_name, service_namespace, type HAVING minMerge(first_seen) >= ?)`)
 		args = append(args, source, uint64(newSince.UnixNano()))
 	}
 	return where, args
 }
 
 // exceptionHistory is when each group of the list was first seen
-// (exception_groups), keyed by service, type and source.
-func (s *Server) exceptionHistory(ctx context.Context, groups []exceptionJSON) (map[[3]string]time.Time, error) {
+// (exception_groups), keyed by service, namespace, type and source.
+func (s *Server) exceptionHistory(ctx context.Context, groups []exceptionJSON) (map[[4]string]time.Time, error) {
 	services := map[string]bool{}
 	var args []any
 	for _, e := range groups {
@@ -111,21 +112,21 @@ func (s *Server) exceptionHistory(ctx context.Context, groups []exceptionJSON) (
 			args = append(args, e.Service)
 		}
 	}
-	out := map[[3]string]time.Time{}
+	out := map[[4]string]time.Time{}
 	if len(args) == 0 {
 		return out, nil
 	}
 	err := s.scanAll(ctx, func(scan func(...any) error) error {
-		var svc, typ, source string
+		var svc, ns, typ, source string
 		var first uint64
-		if err := scan(&svc, &typ, &source, &first); err != nil {
+		if err := scan(&svc, &ns, &typ, &source, &first); err != nil {
 			return err
 		}
-		out[[3]string{svc, typ, source}] = time.Unix(0, int64(first)).UTC()
+		out[[4]string{svc, ns, typ, source}] = time.Unix(0, int64(first)).UTC()
 		return nil
-	}, `SELECT service_name, type, source, minMerge(first_seen) FROM `+schema.ExceptionGroupsTable.Name+`
+	}, `SELECT service_name, service_namespace, type, source, minMerge(first_seen) FROM `+schema.ExceptionGroupsTable.Name+`
 WHERE service_name IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")+`)
-GROUP BY service_name, type, source`, args...)
+GROUP BY service_name, service_namespace, type, source`, args...)
 	return out, err
 }
 
@@ -156,22 +157,22 @@ const spanText = "concat(ex_type, ' ', visitParamExtractString(ev_attrs, 'except
 // width (ms), the range in seconds, the filters', the limit.
 const (
 	exceptionsSQL = `
-SELECT service_name, ex_type, n, messages, first, last, message, stack, attrs, trace, span, span_name, trend.1, trend.2, versions, version_counts
+SELECT service_name, service_namespace, ex_type, n, messages, first, last, message, stack, attrs, trace, span, span_name, trend.1, trend.2, versions, version_counts
 FROM (
-  SELECT service_name, ex_type, sum(vn) AS n, uniqExactMerge(msgs) AS messages, min(vfirst) AS first, max(vlast) AS last,
+  SELECT service_name, service_namespace, ex_type, sum(vn) AS n, uniqExactMerge(msgs) AS messages, min(vfirst) AS first, max(vlast) AS last,
          argMaxMerge(vmessage) AS message, argMaxMerge(vstack) AS stack, argMaxMerge(vattrs) AS attrs,
          argMaxMerge(vtrace) AS trace, argMaxMerge(vspan) AS span, argMaxMerge(vname) AS span_name,
          sumMapMerge(vtrend) AS trend, groupArray(version) AS versions, groupArray(vn) AS version_counts
   FROM (%s)
-  GROUP BY service_name, ex_type
-  ORDER BY n DESC, service_name, ex_type
+  GROUP BY service_name, service_namespace, ex_type
+  ORDER BY n DESC, service_name, service_namespace, ex_type
   LIMIT ?
 )`
 	// spanExceptionsByVersion reads the span events named "exception": one
 	// row per event (ARRAY JOIN over the span's parallel event arrays;
 	// spans without events give none), between the spans' start times.
 	spanExceptionsByVersion = `
-    SELECT service_name, ` + schema.SpanExceptionType + ` AS ex_type, CAST(service_version AS String) AS version, count() AS vn,
+    SELECT service_name, service_namespace, ` + schema.SpanExceptionType + ` AS ex_type, CAST(service_version AS String) AS version, count() AS vn,
            uniqExactState(visitParamExtractString(ev_attrs, 'exception.message')) AS msgs, min(ev_time) AS vfirst, max(ev_time) AS vlast,
            argMaxState('', ev_time) AS vmessage, argMaxState('', ev_time) AS vstack, argMaxState(ev_attrs, ev_time) AS vattrs,
            argMaxState(trace_id, ev_time) AS vtrace, argMaxState(span_id, ev_time) AS vspan, argMaxState(CAST(name AS String), ev_time) AS vname,
@@ -179,11 +180,11 @@ FROM (
     FROM spans
     ARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano AS ev_time
     WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND ev_name = 'exception' %s
-    GROUP BY service_name, ex_type, version`
+    GROUP BY service_name, service_namespace, ex_type, version`
 	// logExceptionsByVersion reads the log records with an exception.type
 	// or exception.stacktrace attribute (logType, logMessage, logStack).
 	logExceptionsByVersion = `
-    SELECT service_name, ` + logType + ` AS ex_type, resource_values[indexOf(resource_keys, 'service.version')] AS version, count() AS vn,
+    SELECT service_name, service_namespace, ` + logType + ` AS ex_type, resource_values[indexOf(resource_keys, 'service.version')] AS version, count() AS vn,
            uniqExactState(` + logMessage + `) AS msgs, min(time_unix_nano) AS vfirst, max(time_unix_nano) AS vlast,
            argMaxState(` + logMessage + `, time_unix_nano) AS vmessage, argMaxState(` + logStack + `, time_unix_nano) AS vstack,
            argMaxState('', time_unix_nano) AS vattrs, argMaxState(trace_id, time_unix_nano) AS vtrace, argMaxState(span_id, time_unix_nano) AS vspan,
@@ -191,11 +192,11 @@ FROM (
            sumMapState([toInt32(intDiv(toInt64(intDiv(time_unix_nano, 1000000)) - ?, ?))], [toUInt64(1)]) AS vtrend
     FROM logs
     WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND ` + schema.LogHasException + ` %s
-    GROUP BY service_name, ex_type, version`
+    GROUP BY service_name, service_namespace, ex_type, version`
 )
 
 // GET /api/v1/exceptions: the exceptions spans recorded and logs told,
-// grouped by service, exception type and source, the most frequent first;
+// grouped by service, namespace, exception type and source, the most frequent first;
 // each group with its count, distinct messages, first and last time, a
 // trend of counts over the range, and its latest occurrence's message,
 // stack trace and span (whose trace the UI opens). Filters: service,
@@ -262,7 +263,7 @@ func (s *Server) listExceptions(c echo.Context) error {
 				versions               []string
 				versionCounts          []uint64
 			)
-			if err := scan(&e.Service, &e.Type, &e.Count, &e.Messages, &first, &last, &e.Message, &e.Stacktrace, &attrs,
+			if err := scan(&e.Service, &e.Namespace, &e.Type, &e.Count, &e.Messages, &first, &last, &e.Message, &e.Stacktrace, &attrs,
 				&traceID, &spanID, &e.SpanName, &buckets, &counts, &versions, &versionCounts); err != nil {
 				return err
 			}
@@ -298,7 +299,8 @@ func (s *Server) listExceptions(c echo.Context) error {
 		}
 	}
 	slices.SortStableFunc(out, func(a, b exceptionJSON) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Service, b.Service), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Source, b.Source))
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Service, b.Service), cmp.Compare(a.Namespace, b.Namespace),
+			cmp.Compare(a.Type, b.Type), cmp.Compare(a.Source, b.Source))
 	})
 	if len(out) > limit {
 		out = out[:limit]
@@ -310,7 +312,7 @@ func (s *Server) listExceptions(c echo.Context) error {
 		}
 		for i := range out {
 			e := &out[i]
-			if at, ok := first[[3]string{e.Service, e.Type, e.Source}]; ok {
+			if at, ok := first[[4]string{e.Service, e.Namespace, e.Type, e.Source}]; ok {
 				e.EverSeen, e.New = &at, !at.Before(from)
 			}
 		}

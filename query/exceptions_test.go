@@ -295,3 +295,31 @@ func testExceptions(t *testing.T, c client) {
 	c.fail("/api/v1/exceptions?source=metrics", http.StatusBadRequest, "source")
 	c.fail("/api/v1/exceptions?from=later", http.StatusBadRequest, "from")
 }
+
+// Services of one name in two namespaces are two groups, each new or not
+// by its own history: staging's cart raising shop's cart's old exception
+// for the first time is new.
+func TestExceptionsByNamespace(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	now := testNow // the API's clock
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: []schema.SpanRow{
+		chtest.ExceptionSpan(now.Add(-50*time.Minute), "shop", "cart", timeoutType),
+		chtest.ExceptionSpan(now.Add(-10*time.Minute), "shop", "cart", timeoutType),
+		chtest.ExceptionSpan(now.Add(-5*time.Minute), "staging", "cart", timeoutType),
+	}}))
+	c := newTestAPI(t, Config{}, Deps{Store: st}).client.with(t)
+	var got struct{ Exceptions []exceptionJSON }
+	groups := func() []string {
+		var out []string
+		for _, e := range got.Exceptions {
+			out = append(out, fmt.Sprintf("%s/%s/%d/%v", e.Namespace, e.Service, e.Count, e.New))
+		}
+		return out
+	}
+	c.get("/api/v1/exceptions?from=now-30m", &got)
+	require.Equal(t, []string{"shop/cart/1/false", "staging/cart/1/true"}, groups())
+	c.get("/api/v1/exceptions?from=now-30m&new=true", &got)
+	require.Equal(t, []string{"staging/cart/1/true"}, groups())
+	c.get("/api/v1/exceptions?namespace=shop", &got)
+	require.Equal(t, []string{"shop/cart/2/true"}, groups())
+}

@@ -19,7 +19,7 @@ import "fmt"
 // ExceptionGroupsTable holds each exception group's first and last time.
 var ExceptionGroupsTable = Table{
 	Name: "exception_groups",
-	Doc:  "Exception types per service and source, aggregated at insert from spans and logs by the views exception_groups_spans_mv and exception_groups_logs_mv: when each was first and last seen, how often. Not partitioned: kept past retention. Read with -Merge, grouped by service_name, type, source. Covers exceptions inserted after migration 8.",
+	Doc:  "Exception types per service and source, aggregated at insert from spans and logs by the views exception_groups_spans_mv and exception_groups_logs_mv: when each was first and last seen, how often. Not partitioned: kept past retention. Read with -Merge, grouped by service_name, service_namespace, type, source. Covers exceptions inserted after migration 8.",
 	Columns: []Column{
 		{Name: "service_namespace", Type: "String", LowCard: true, Doc: "service.namespace"},
 		{Name: "service_name", Type: "String", LowCard: true, Doc: "service.name"},

@@ -237,7 +237,7 @@ func (f *FakeServer) LogSearches() int {
 func (f *FakeServer) exceptions(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
 	group := func(svc, typ, msg, stack, trace string, count int, trend []int) map[string]any {
-		return map[string]any{"service": svc, "type": typ, "source": "span", "count": count, "messages": 1,
+		return map[string]any{"service": svc, "namespace": "shop", "type": typ, "source": "span", "count": count, "messages": 1,
 			"first_seen": now.Add(-50 * time.Minute).Format(time.RFC3339Nano), "last_seen": now.Add(-5 * time.Second).Format(time.RFC3339Nano),
 			"message": msg, "stacktrace": stack, "escaped": true, "trace_id": trace, "span_id": "c3", "span_name": "POST /charge", "trend": trend,
 			"new": false, "first_seen_ever": now.Add(-72 * time.Hour).Format(time.RFC3339Nano),
@@ -257,7 +257,8 @@ func (f *FakeServer) exceptions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	out := []map[string]any{}
 	for _, e := range all {
-		if (q.Get("service") == "" || q.Get("service") == e["service"]) && (q.Get("source") == "" || q.Get("source") == e["source"]) &&
+		if (q.Get("service") == "" || q.Get("service") == e["service"]) && (q.Get("namespace") == "" || q.Get("namespace") == e["namespace"]) &&
+			(q.Get("source") == "" || q.Get("source") == e["source"]) &&
 			strings.Contains(strings.ToLower(e["type"].(string)+" "+e["message"].(string)), strings.ToLower(q.Get("q"))) &&
 			(q.Get("new") != "true" || e["new"] == true) && (q.Get("version") == "" || hasVersion(e, q.Get("version"))) {
 			out = append(out, e)

@@ -1,5 +1,5 @@
 // Exceptions: what the services' spans recorded as exception events and
-// their logs told, grouped by service, exception type and source, the
+// their logs told, grouped by service (and namespace), exception type and source, the
 // most frequent first, each
 // with a trend over the range; a group chosen shows its latest message and
 // stack trace below the table, with its trace and that trace's logs.
@@ -12,6 +12,8 @@ import { logsHref } from "./logs";
 /** One group of GET /api/v1/exceptions. */
 export interface ExceptionGroup {
   service: string;
+  /** service.namespace: a service of one name in two namespaces is two groups. */
+  namespace: string;
   type: string;
   source: "span" | "log";
   count: number;
@@ -72,6 +74,7 @@ function ago(iso: string): HTMLElement {
 const columns: Column<ExceptionGroup>[] = [
   { key: "type", label: "Exception", value: (e) => e.type, render: typeCell },
   { key: "service", label: "Service", value: (e) => e.service },
+  { key: "namespace", label: "Namespace", value: (e) => e.namespace },
   { key: "source", label: "Source", value: (e) => e.source },
   { key: "count", label: "Count", value: (e) => e.count, numeric: true },
   { key: "messages", label: "Messages", value: (e) => e.messages, numeric: true },
@@ -98,7 +101,7 @@ function details(e: ExceptionGroup): HTMLElement {
       // Each version's exceptions of every type: what a canary raises
       // that the stable version does not.
       ...(e.versions ?? []).map((v) =>
-        h("a", { href: `#/exceptions?${new URLSearchParams({ service: e.service, version: v.version }).toString()}`, class: "exc-version-link" }, `All of ${v.version}`),
+        h("a", { href: `#/exceptions?${new URLSearchParams({ service: e.service, ...(e.namespace ? { namespace: e.namespace } : {}), version: v.version }).toString()}`, class: "exc-version-link" }, `All of ${v.version}`),
       ),
     ),
     h(
@@ -161,8 +164,8 @@ export function renderExceptions(root: HTMLElement, params: Record<string, strin
         ...resultsWithDetail(summary, "Exceptions", columns, rows, {
         id: "exceptions-table",
         detailId: "exception-detail",
-        rowKey: (e) => `${e.service}|${e.type}|${e.source}`,
-          heading: (e) => `${e.type || "(no type)"} · ${e.service} · ${e.source === "log" ? "logged" : "in spans"}`,
+        rowKey: (e) => `${e.service}|${e.namespace}|${e.type}|${e.source}`,
+          heading: (e) => `${e.type || "(no type)"} · ${e.service}${e.namespace ? ` (${e.namespace})` : ""} · ${e.source === "log" ? "logged" : "in spans"}`,
           detail: details,
         }),
       ];
