@@ -19,12 +19,7 @@ import (
 // canary analysis compares them, and what reads worse in it by
 // graph.Regressions (the rule of the deployment alerts).
 type deployment struct {
-	Namespace string    `json:"namespace"`
-	Service   string    `json:"service"`
-	Version   string    `json:"version"`
-	FirstSeen time.Time `json:"first_seen"`
-	// Node is the version's node id in the graph by version.
-	Node string `json:"node"`
+	deployedVersion
 	versionNumbers
 	Health   string   `json:"health,omitempty"`
 	Baseline baseline `json:"baseline"`
@@ -34,6 +29,22 @@ type deployment struct {
 	// it) showed for the first time since the version's first calls, from
 	// the exception history; null while the history is incomplete.
 	NewExceptions []deploymentException `json:"new_exceptions"`
+}
+
+// deployedVersion is which version was deployed when: all that
+// GET /api/v1/deployments?numbers=false answers of a deployment.
+type deployedVersion struct {
+	Namespace string    `json:"namespace"`
+	Service   string    `json:"service"`
+	Version   string    `json:"version"`
+	FirstSeen time.Time `json:"first_seen"`
+	// Node is the version's node id in the graph by version.
+	Node string `json:"node"`
+}
+
+func deployedVersionOf(d graph.Deployment) deployedVersion {
+	return deployedVersion{Namespace: d.Namespace, Service: d.Service, Version: d.Version, FirstSeen: time.Unix(d.FirstSeen, 0).UTC(),
+		Node: graph.Party{Kind: graph.KindService, Namespace: d.Namespace, Name: d.Service, Version: d.Version}.NodeID(graph.GranularityVersion)}
 }
 
 // deploymentException is an exception type first seen since a deploy.
@@ -77,6 +88,12 @@ func (s *Server) getDeployments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	numbers := true
+	if c.QueryParam("numbers") != "" {
+		if numbers, err = boolParam(c, "numbers"); err != nil {
+			return err
+		}
+	}
 	set := namespacesParam(c)
 	ctx := c.Request().Context()
 	found, err := func() ([]graph.Deployment, error) {
@@ -90,6 +107,15 @@ func (s *Server) getDeployments(c echo.Context) error {
 	// The newest limit: each costs a graph by version to compare.
 	more := len(found) > limit
 	found = found[:min(len(found), limit)]
+	if !numbers {
+		// Which versions were deployed when, as the graph marks them:
+		// the one reading that finds them, nothing compared.
+		out := make([]deployedVersion, 0, len(found))
+		for _, d := range found {
+			out = append(out, deployedVersionOf(d))
+		}
+		return c.JSON(http.StatusOK, map[string]any{"from": from, "to": to, "deployments": out, "more": more})
+	}
 	out, err := s.deploymentNumbers(ctx, found, to)
 	if err != nil {
 		return err
@@ -138,8 +164,7 @@ func (s *Server) deploymentNumbers(ctx context.Context, found []graph.Deployment
 	for _, d := range found {
 		vg := graphs[index[window{d.Namespace, d.FirstSeen}]]
 		own, base, others, node := graph.VersionsCalls(vg, d.Namespace, d.Service, d.Version)
-		dep := deployment{Namespace: d.Namespace, Service: d.Service, Version: d.Version, FirstSeen: time.Unix(d.FirstSeen, 0).UTC(),
-			Node:           graph.Party{Kind: graph.KindService, Namespace: d.Namespace, Name: d.Service, Version: d.Version}.NodeID(graph.GranularityVersion),
+		dep := deployment{deployedVersion: deployedVersionOf(d),
 			versionNumbers: numbersOf(own, vg.WindowSeconds),
 			Baseline:       baseline{Versions: others, versionNumbers: numbersOf(base, vg.WindowSeconds)},
 			Regressions:    graph.Regressions(own, base)}

@@ -83,6 +83,20 @@ func TestDeployments(t *testing.T) {
 	require.Equal(t, []string{"errors", "latency"}, d.Regressions)
 	require.Equal(t, []struct{ Type, Source string }{{"NullPointerException", "span"}}, d.NewExceptions, "first seen since v2's first calls")
 
+	// Without the numbers: which version was deployed when, nothing
+	// compared.
+	var bare struct {
+		Deployments []map[string]any
+	}
+	api.client.with(t).get("/api/v1/deployments?from=now-1h&to=now&numbers=false", &bare)
+	require.Len(t, bare.Deployments, 1)
+	require.Equal(t, "version:shop/cart/v2", bare.Deployments[0]["node"])
+	require.Equal(t, testNow.Add(-20*time.Minute).Format(time.RFC3339), bare.Deployments[0]["first_seen"])
+	for _, k := range []string{"requests", "baseline", "regressions", "new_exceptions"} {
+		require.NotContains(t, bare.Deployments[0], k, "nothing compared")
+	}
+	api.client.with(t).fail("/api/v1/deployments?numbers=maybe", http.StatusBadRequest, "numbers")
+
 	api.client.with(t).get("/api/v1/deployments?from=now-1h&to=now&namespace=pay", &got)
 	require.Empty(t, got.Deployments)
 	api.client.with(t).get("/api/v1/deployments?from=now-15m&to=now", &got)

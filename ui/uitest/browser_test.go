@@ -739,7 +739,7 @@ func TestExceptionsPage(t *testing.T) {
 	p := openPage(t, srv, "#/exceptions")
 	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 2", 20*time.Second)
 	require.Equal(t, []string{"payments", "cart"}, eval[[]string](p, "[...document.querySelectorAll('#exceptions-table tbody tr td:nth-child(2)')].map(e => e.textContent)"))
-	require.Equal(t, []string{"shop", "shop"}, eval[[]string](p, "[...document.querySelectorAll('#exceptions-table tbody tr td:nth-child(3)')].map(e => e.textContent)"))
+	require.Equal(t, []string{"pay", "shop"}, eval[[]string](p, "[...document.querySelectorAll('#exceptions-table tbody tr td:nth-child(3)')].map(e => e.textContent)"))
 	require.Contains(t, eval[string](p, "document.body.innerText"), "10 exceptions in 2 groups, 1 new (first seen in the range)")
 	// The header counts the new types, a link to them.
 	p.waitFor("!document.getElementById('new-exceptions-badge').hidden", 10*time.Second)
@@ -763,7 +763,7 @@ func TestExceptionsPage(t *testing.T) {
 	// Its versions: in the table and the detail.
 	require.Equal(t, "v2 ×8 · v1 ×1", eval[string](p, "document.querySelector('#exceptions-table tbody tr:first-child .exc-versions').textContent"))
 	require.Contains(t, eval[string](p, "document.querySelector('#exception-detail').innerText"), "versions v2 ×8 · v1 ×1")
-	require.Equal(t, []string{"#/exceptions?service=payments&namespace=shop&version=v2", "#/exceptions?service=payments&namespace=shop&version=v1"},
+	require.Equal(t, []string{"#/exceptions?service=payments&namespace=pay&version=v2", "#/exceptions?service=payments&namespace=pay&version=v1"},
 		eval[[]string](p, "[...document.querySelectorAll('#exception-detail .exc-version-link')].map(a => a.getAttribute('href'))"))
 	require.Equal(t, "#/traces/4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('#exception-detail nav a').getAttribute('href')"))
 	p.do(chromedp.Click(chromedp.CSS("#exception-detail nav a")))

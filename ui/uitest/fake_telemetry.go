@@ -236,8 +236,8 @@ func (f *FakeServer) LogSearches() int {
 // filters them.
 func (f *FakeServer) exceptions(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
-	group := func(svc, typ, msg, stack, trace string, count int, trend []int) map[string]any {
-		return map[string]any{"service": svc, "namespace": "shop", "type": typ, "source": "span", "count": count, "messages": 1,
+	group := func(ns, svc, typ, msg, stack, trace string, count int, trend []int) map[string]any {
+		return map[string]any{"service": svc, "namespace": ns, "type": typ, "source": "span", "count": count, "messages": 1,
 			"first_seen": now.Add(-50 * time.Minute).Format(time.RFC3339Nano), "last_seen": now.Add(-5 * time.Second).Format(time.RFC3339Nano),
 			"message": msg, "stacktrace": stack, "escaped": true, "trace_id": trace, "span_id": "c3", "span_name": "POST /charge", "trend": trend,
 			"new": false, "first_seen_ever": now.Add(-72 * time.Hour).Format(time.RFC3339Nano),
@@ -247,9 +247,9 @@ func (f *FakeServer) exceptions(w http.ResponseWriter, r *http.Request) {
 	trend[29] = 7
 	trend[10] = 2
 	all := []map[string]any{
-		group("payments", "java.lang.IllegalStateException", "card declined",
+		group("pay", "payments", "java.lang.IllegalStateException", "card declined",
 			"java.lang.IllegalStateException: card declined\n\tat com.example.payments.Charge.run(Charge.java:42)", "4bf92f3577b34da6a3ce929d0e0e4736", 9, trend),
-		group("cart", "TypeError", "Cannot read properties of undefined (reading 'id')", "", "", 1, make([]int, 30)),
+		group("shop", "cart", "TypeError", "Cannot read properties of undefined (reading 'id')", "", "", 1, make([]int, 30)),
 	}
 	all[1]["source"] = "log"
 	all[1]["new"], all[1]["first_seen_ever"] = true, all[1]["first_seen"]

@@ -104,3 +104,39 @@ func TestNewExceptionsInTooltip(t *testing.T) {
 	require.NotContains(t, hover("service:shop/web", "web"), "new exceptions")
 	require.Empty(t, p.consoleErrors())
 }
+
+// Rings mark the nodes with something new lately: payments, whose canary
+// v2 (deployed 20 minutes ago) is alerted on as worse; cart, with a new
+// exception type; none on the others. By version (the last hour's graph),
+// the canary's node alone.
+// Without the deployment alerts, payments' ring says only that it was
+// deployed.
+func TestRings(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/graph")
+	p.waitReady(20 * time.Second)
+	ring := func(id string) string { return eval[string](p, fmt.Sprintf("window.meshscope.nodeRing(%q)", id)) }
+	const worse, exception, deployed = "#c2255c", "#5f3dc4", "#1098ad"
+	p.waitFor(fmt.Sprintf("window.meshscope.nodeRing('service:pay/payments') === %q && window.meshscope.nodeRing('service:shop/cart') === %q", worse, exception), 10*time.Second)
+	for _, id := range []string{"service:shop/web", "service:pay/fraud", "database:redis/cart"} {
+		require.Empty(t, ring(id), id)
+	}
+	require.Contains(t, eval[string](p, "document.querySelector('.legend').textContent"), "worse deployment")
+	xy := eval[[]float64](p, "window.meshscope.nodeScreenPosition('service:pay/payments')")
+	require.Len(t, xy, 2)
+	p.do(chromedp.MouseEvent(chromedp.MouseMoved, xy[0]+40, xy[1]+40), chromedp.MouseEvent(chromedp.MouseMoved, xy[0], xy[1]))
+	p.waitFor("(() => { const t = document.querySelector('#graph .tooltip'); return !t.hidden && t.querySelector('.tt-title').textContent.startsWith('payments '); })()", 10*time.Second)
+	tip := eval[string](p, "document.querySelector('#graph .tooltip').innerText")
+	require.Contains(t, tip, "deployed\nv2 at ")
+	require.Contains(t, tip, "worse than its other versions")
+
+	p.do(chromedp.Navigate(srv.URL+"/#/graph?g=version&range=1h"), chromedp.Reload())
+	p.waitFor(fmt.Sprintf("window.meshscope.nodeRing('version:pay/payments/v2') === %q", worse), 20*time.Second)
+	require.Empty(t, ring("version:pay/payments/v1"), "the stable version")
+
+	require.Empty(t, p.consoleErrors())
+
+	srv.DisableSLOs()
+	p.do(chromedp.Navigate(srv.URL+"/#/graph"), chromedp.Reload())
+	p.waitFor(fmt.Sprintf("window.meshscope.nodeRing('service:pay/payments') === %q", deployed), 20*time.Second)
+}

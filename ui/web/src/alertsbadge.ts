@@ -2,7 +2,8 @@
 // page, and of the deployed versions alerted on as worse than their
 // services' others, a link to the Deployments page (both polled from GET
 // /api/v1/alerts, hidden when none fire or no SLO engine answers), and the
-// count of exception types first seen in the last hour, a link to them.
+// count of exception types first seen in the last hour, a link to them;
+// and the versions deployed in the last hour, which the graph rings.
 
 import { APIError, getJSON } from "./api";
 import { h } from "./dom";
@@ -20,23 +21,34 @@ export interface Badge {
  */
 function pollingBadge(attrs: { id: string; class: string; href: string }, everyMs: number, update: (el: HTMLElement) => Promise<void>): Badge {
   const el = h("a", { ...attrs, hidden: true });
+  const refresh = poll(everyMs, () => update(el), () => (el.hidden = true));
+  return { el, refresh };
+}
+
+/**
+ * Calls update every everyMs while the tab is shown, and at once; failed
+ * after a failed call. A server that does not answer the path (404) is not
+ * asked again. Returns a refresh that calls update now.
+ */
+function poll(everyMs: number, update: () => Promise<void>, failed: () => void = () => {}): () => Promise<void> {
   let timer: ReturnType<typeof setInterval> | undefined;
   const refresh = async () => {
     try {
-      await update(el);
+      await update();
     } catch (err) {
-      el.hidden = true;
+      failed();
       if (err instanceof APIError && err.status === 404 && timer !== undefined) clearInterval(timer);
     }
   };
   timer = setInterval(() => void (document.hidden ? undefined : refresh()), everyMs);
   void refresh();
-  return { el, refresh };
+  return refresh;
 }
 
 /** A deployment regression alert of GET /api/v1/alerts. */
-interface DeploymentAlert {
+export interface DeploymentAlert {
   service: string;
+  namespace: string;
   version: string;
   summary: string;
 }
@@ -46,7 +58,7 @@ interface DeploymentAlert {
  * alert fires. deployments, the deployment regressions' badge (a link to
  * the Deployments page), is filled from the same answer.
  */
-export function alertsBadge(deployments: HTMLElement): Badge {
+export function alertsBadge(deployments: HTMLElement, onWorse: (list: DeploymentAlert[]) => void = () => {}): Badge {
   deployments.hidden = true;
   const badge = pollingBadge({ id: "alerts-badge", class: "alerts-badge", href: "#/slos" }, 30_000, async (el) => {
     deployments.hidden = true;
@@ -57,6 +69,7 @@ export function alertsBadge(deployments: HTMLElement): Badge {
     el.textContent = `${firing.length} SLO alert${firing.length === 1 ? "" : "s"} firing`;
     el.title = [...slos].sort().join(", ");
     const regressed = r.deployment_alerts ?? [];
+    onWorse(regressed);
     const versions = new Set(regressed.map((a) => `${a.service} ${a.version}`));
     deployments.hidden = versions.size === 0;
     deployments.textContent = `${versions.size} worse deployment${versions.size === 1 ? "" : "s"}`;
@@ -92,4 +105,28 @@ export function newExceptionsBadge(onList: (list: NewException[]) => void = () =
       .map((e) => `${e.type || "(no type)"} in ${e.service}`)
       .join("\n");
   });
+}
+
+/** A version deployed lately (GET /api/v1/deployments?numbers=false). */
+export interface RecentDeployment {
+  namespace: string;
+  service: string;
+  version: string;
+  first_seen: string;
+}
+
+/**
+ * Polls every minute which versions were deployed in the last hour (their
+ * first calls, nothing compared: cheap), for the graph's rings; onList gets
+ * them after each poll, none when the server cannot tell.
+ */
+export function recentDeployments(onList: (list: RecentDeployment[]) => void): () => Promise<void> {
+  return poll(
+    60_000,
+    async () => {
+      const r = await getJSON<{ deployments: RecentDeployment[] | null }>("deployments", { from: "now-1h", numbers: "false", limit: "500" });
+      onList(r.deployments ?? []);
+    },
+    () => onList([]),
+  );
 }

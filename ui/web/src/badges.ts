@@ -52,7 +52,18 @@ export function kv(rows: [string, string | Node][]): HTMLElement {
 }
 
 /** Tooltip content for a node. */
-export function nodeTooltip(n: GraphNode, edges: { callers: GraphEdge[]; callees: GraphEdge[] }, newExceptions: string[] = []): HTMLElement {
+/** What is new about a node lately: the rings' reasons (GraphStore.markOf). */
+export interface Lately {
+  /** Exception types first seen in the last hour. */
+  newExceptions: string[];
+  /** Versions deployed in the last hour, with when their first calls came. */
+  deployed: [string, string][];
+  /** Whether a version deployed lately is alerted on as worse than its others. */
+  worse: boolean;
+}
+
+export function nodeTooltip(n: GraphNode, edges: { callers: GraphEdge[]; callees: GraphEdge[] }, lately: Lately = { newExceptions: [], deployed: [], worse: false }): HTMLElement {
+  const { newExceptions } = lately;
   const all = [...edges.callers, ...edges.callees];
   const rows: [string, string | Node][] = [
     ["in", `${fmtRate(n.rps_in)} rps · ${fmtPct(n.error_rate_in)} errors`],
@@ -61,6 +72,11 @@ export function nodeTooltip(n: GraphNode, edges: { callers: GraphEdge[]; callees
   ];
   // Exception types the service showed for the first time in the last hour.
   if (newExceptions.length) rows.push(["new exceptions", h("span", { class: "tt-new-exc" }, newExceptions.join(", "))]);
+  // Versions whose first calls came in the last hour.
+  if (lately.deployed.length) {
+    const text = lately.deployed.map(([v, at]) => `${v} at ${new Date(at).toLocaleTimeString()}`).join(", ") + (lately.worse ? " · worse than its other versions" : "");
+    rows.push(["deployed", h("span", { class: "tt-deployed" }, text)]);
+  }
   return h(
     "div",
     {},

@@ -13,6 +13,20 @@ export const DIM_EDGE = "#eef0f3";
 export const HIGHLIGHT = "#1c7ed6";
 export const BLAST = "#ae3ec9";
 
+/** The rings around nodes with something new lately (GraphStore.markOf). */
+export const markColor: Record<string, string> = {
+  worse: "#c2255c",
+  exception: "#5f3dc4",
+  deployed: "#1098ad",
+};
+
+/** What each ring says, for the legend and the tooltips. */
+export const markText: Record<string, string> = {
+  worse: "worse deployment",
+  exception: "new exception",
+  deployed: "deployed in the last hour",
+};
+
 export const diffColor: Record<string, string> = {
   added: "#1c7ed6",
   removed: "#868e96",

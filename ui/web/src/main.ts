@@ -5,7 +5,7 @@
 import "./styles.css";
 import { getJSON } from "./api";
 import { edgeTooltip, nodeTooltip } from "./badges";
-import { diffColor, edgeColor, healthColor, kindLegend } from "./colors";
+import { diffColor, edgeColor, healthColor, kindLegend, markColor, markText } from "./colors";
 import { debounce, download, h } from "./dom";
 import { toDOT, toJSON, toSVG } from "./export";
 import { numbers as edgeNumbers, openEdgePanel } from "./panels/edge";
@@ -20,7 +20,7 @@ import { renderSLOs } from "./pages/slos";
 import { renderSQL } from "./pages/sql";
 import { newTableView, renderTable } from "./pages/table";
 import { renderTraces } from "./pages/traces";
-import { alertsBadge, newExceptionsBadge, type Badge } from "./alertsbadge";
+import { alertsBadge, newExceptionsBadge, recentDeployments, type Badge } from "./alertsbadge";
 import { TrafficAnimation } from "./animation";
 import { chartCount } from "./charts";
 import { parseQuery } from "./query";
@@ -66,6 +66,8 @@ export interface TestHooks {
   matchingNodeIds(): string[];
   /** The shape a node is drawn with. */
   nodeShape(id: string): string;
+  /** The colour of the ring drawn around a node ("" for none), from what sigma draws. */
+  nodeRing(id: string): string;
   /** Edges drawn dashed (removed in diff mode). */
   dashedEdgeCount(): number;
   /** Traffic dots drawn in the last animation frame (0 when off). */
@@ -201,7 +203,9 @@ class App {
       clickStage: () => this.closePanel(),
       nodeTooltip: (id) => {
         const n = this.store.node(id);
-        return n ? nodeTooltip(n, this.store.edgesOf(id), this.store.newExceptionsOf(n)) : id;
+        return n
+          ? nodeTooltip(n, this.store.edgesOf(id), { newExceptions: this.store.newExceptionsOf(n), deployed: this.store.deployedOf(n), worse: this.store.markOf(n) === "worse" })
+          : id;
       },
       edgeTooltip: (id) => {
         const e = this.store.edge(id);
@@ -255,7 +259,23 @@ class App {
       nav.append(h("a", { href: `#/${page}`, "data-page": page }, label));
     }
     const deployAlerts = h("a", { id: "deploy-alerts-badge", class: "alerts-badge", href: "#/deployments" });
-    this.alerts = alertsBadge(deployAlerts);
+    // The graph's rings: versions deployed in the last hour, and those of
+    // them alerted on as worse.
+    let deployed = new Map<string, Map<string, string>>();
+    let worse = new Map<string, Set<string>>();
+    this.alerts = alertsBadge(deployAlerts, (list) => {
+      worse = new Map();
+      for (const a of list) worse.set(`${a.namespace}/${a.service}`, (worse.get(`${a.namespace}/${a.service}`) ?? new Set()).add(a.version));
+      this.store.setDeployments(deployed, worse);
+    });
+    recentDeployments((list) => {
+      deployed = new Map();
+      for (const d of list) {
+        const key = `${d.namespace}/${d.service}`;
+        deployed.set(key, (deployed.get(key) ?? new Map<string, string>()).set(d.version, d.first_seen));
+      }
+      this.store.setDeployments(deployed, worse);
+    });
     this.newExceptions = newExceptionsBadge((list) => {
       const by = new Map<string, string[]>();
       for (const e of list) by.set(`${e.namespace}/${e.service}`, [...(by.get(`${e.namespace}/${e.service}`) ?? []), e.type || "(no type)"]);
@@ -382,6 +402,8 @@ class App {
     }
     items.push(h("strong", {}, " Kind "));
     for (const [k, s] of kindLegend) items.push(sw("#495057", k, s));
+    items.push(h("strong", {}, " Rings "));
+    for (const k of ["worse", "exception", "deployed"]) items.push(sw(markColor[k]!, markText[k]!, "◯"));
     this.legend.replaceChildren(...items);
   }
 
@@ -1122,6 +1144,10 @@ class App {
       visibleNodeCount: () => app.store.graph.filterNodes((_id, a) => !a["hidden"]).length,
       matchingNodeIds: () => [...(app.store.matchingNodes() ?? [])].sort(),
       nodeShape: (id) => (app.store.graph.hasNode(id) ? String(app.store.graph.getNodeAttribute(id, "shape")) : ""),
+      nodeRing: (id) => {
+        const d = app.renderer.sigma.getNodeDisplayData(id);
+        return d && d.backdropVisibility === "visible" && (d.backdropBorderWidth ?? 0) > 0 ? (d.backdropBorderColor ?? "") : "";
+      },
       dashedEdgeCount: () => app.store.graph.filterEdges((_id, a) => !!a["dash"]).length,
       animatedDots: () => app.animation.lastDots,
       refreshPage: () => app.refreshPage(),

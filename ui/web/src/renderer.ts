@@ -5,6 +5,7 @@
 import type Graph from "graphology";
 import Sigma from "sigma";
 import { extremityArrow, layerDashed, layerPlain, sdfCircle, sdfDiamond, sdfRectangle, sdfSquare, sdfTriangle } from "sigma/rendering";
+import { markColor } from "./colors";
 import { fmtMs, fmtPct, fmtRate, h } from "./dom";
 import type { EdgeLabels } from "./state";
 import type { GraphEdge } from "./types";
@@ -123,11 +124,17 @@ export class Renderer {
           visibility: (a: A, s) => (a["hidden"] || s.isHidden ? "hidden" : "visible"),
           labelVisibility: (a: A, s) => (s.isHovered || a["sel"] ? "visible" : a["hidden"] || a["dim"] ? "hidden" : "auto"),
           depth: (a: A, s) => (s.isHovered || a["sel"] || a["hl"] ? "topNodes" : "nodes"),
-          backdropVisibility: (_a: A, s) => (s.isHovered ? "visible" : "hidden"),
+          // The hover card behind a node and its label; a ring around a
+          // node with something new lately (its "mark", markColor), drawn
+          // as a node-shaped backdrop with a border.
+          backdropVisibility: (a: A, s) => (s.isHovered || (a["mark"] && !a["hidden"] && !a["dim"]) ? "visible" : "hidden"),
+          backdropArea: (_a: A, s) => (s.isHovered ? "both" : "node"),
           backdropColor: "#ffffff",
           backdropShadowColor: "rgba(0, 0, 0, 0.35)",
-          backdropShadowBlur: 10,
-          backdropPadding: 5,
+          backdropShadowBlur: (_a: A, s) => (s.isHovered ? 10 : 0),
+          backdropPadding: (a: A, s) => (s.isHovered ? 5 : a["mark"] ? 2 : 0),
+          backdropBorderColor: (a: A) => markColor[a["mark"] as string] ?? "#ffffff",
+          backdropBorderWidth: (a: A) => (a["mark"] ? 3 : 0),
           cursor: "pointer",
         },
         edges: {

@@ -176,6 +176,17 @@ export function groupByNamespace(nodes: Iterable<GraphNode>, edges: Iterable<Gra
 
 export type StoreListener = () => void;
 
+/**
+ * The NAMESPACE/NAME of the service a node of the mesh is, or is a workload
+ * or version of; "" for other nodes.
+ */
+function serviceKey(n: GraphNode): string {
+  return n.kind === "service" || n.kind === "workload" || n.kind === "version" ? `${n.namespace}/${n.name}` : "";
+}
+
+/** A ring around a node: something new about it lately (GraphStore.markOf). */
+export type Mark = "" | "worse" | "exception" | "deployed";
+
 /** Decoration flags that change an item's depth or visibility. */
 const flagKeys = ["dim", "hidden", "hl", "sel", "dash"];
 
@@ -269,6 +280,7 @@ export class GraphStore {
     const fresh: string[] = [];
     for (const n of view.nodes) {
       const attrs = nodeAttrs(n, this.databases.has(n.id));
+      attrs["mark"] = this.markOf(n);
       if (old.hasNode(n.id)) {
         const o = old.getNodeAttributes(n.id);
         attrs["x"] = o["x"];
@@ -350,6 +362,7 @@ export class GraphStore {
     const visChanged: string[] = [];
     for (const n of nodes) {
       const attrs = nodeAttrs(n, this.databases.has(n.id));
+      attrs["mark"] = this.markOf(n);
       const match = q && !full ? matches(q, nodeSubject(n, undefined, this.newExceptionsOf(n))) : null;
       if (g.hasNode(n.id)) {
         const prev = g.getNodeAttributes(n.id);
@@ -451,11 +464,66 @@ export class GraphStore {
   setNewExceptions(by: Map<string, string[]>): void {
     this.newExceptions = by;
     if (this.decor.query?.terms.some((t) => t.field === "exception")) this.setDecor({});
+    this.remark();
+  }
+
+  /** Versions deployed lately and versions alerted on as worse, by NAMESPACE/NAME. */
+  private deployed = new Map<string, Map<string, string>>();
+  private worse = new Map<string, Set<string>>();
+
+  /**
+   * Sets the versions deployed lately (version to when its first calls
+   * came, by NAMESPACE/NAME) and the deployed versions alerted on as worse
+   * than their services' others, and rings the nodes again.
+   */
+  setDeployments(deployed: Map<string, Map<string, string>>, worse: Map<string, Set<string>>): void {
+    this.deployed = deployed;
+    this.worse = worse;
+    this.remark();
+  }
+
+  /** The versions of node n deployed lately, with when their first calls came. */
+  deployedOf(n: GraphNode): [string, string][] {
+    const key = serviceKey(n);
+    const vs = [...((key && this.deployed.get(key)) || new Map<string, string>())];
+    return n.kind === "version" ? vs.filter(([v]) => v === n.version) : vs;
+  }
+
+  /**
+   * The ring node n is drawn with: "worse" when a version of it deployed
+   * lately is alerted on as worse than its others, else "exception" when it
+   * showed an exception type for the first time lately, else "deployed"
+   * when a version of it was deployed lately; "" for none. A node of one
+   * version takes that version's deployments only (new exceptions are the
+   * service's).
+   */
+  markOf(n: GraphNode): Mark {
+    const key = serviceKey(n);
+    if (!key) return "";
+    const worse = this.worse.get(key);
+    if (worse && (n.kind === "version" ? worse.has(n.version) : worse.size > 0)) return "worse";
+    if (this.newExceptionsOf(n).length) return "exception";
+    return this.deployedOf(n).length ? "deployed" : "";
+  }
+
+  /** Updates the nodes whose ring changed. */
+  private remark(): void {
+    const g = this.graph;
+    let changed = false;
+    g.forEachNode((id, a) => {
+      const m = this.markOf(a["data"] as GraphNode);
+      if ((a["mark"] ?? "") !== m) {
+        g.setNodeAttribute(id, "mark", m);
+        changed = true;
+      }
+    });
+    if (changed) this.onChange();
   }
 
   /** The exception types node n showed for the first time lately. */
   newExceptionsOf(n: GraphNode): string[] {
-    return n.kind === "service" ? (this.newExceptions.get(`${n.namespace}/${n.name}`) ?? []) : [];
+    const key = serviceKey(n);
+    return key ? (this.newExceptions.get(key) ?? []) : [];
   }
 
   /** The nodes shown for which q's terms over the graph's shape hold (null: it has none). */
