@@ -116,7 +116,7 @@ func TestRings(t *testing.T) {
 	p := openPage(t, srv, "#/graph")
 	p.waitReady(20 * time.Second)
 	ring := func(id string) string { return eval[string](p, fmt.Sprintf("window.meshscope.nodeRing(%q)", id)) }
-	const worse, exception, deployed = "#c2255c", "#5f3dc4", "#1098ad"
+	const worse, exception, deployed = "#212529", "#5f3dc4", "#1098ad"
 	p.waitFor(fmt.Sprintf("window.meshscope.nodeRing('service:pay/payments') === %q && window.meshscope.nodeRing('service:shop/cart') === %q", worse, exception), 10*time.Second)
 	for _, id := range []string{"service:shop/web", "service:pay/fraud", "database:redis/cart"} {
 		require.Empty(t, ring(id), id)

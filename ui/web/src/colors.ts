@@ -15,7 +15,7 @@ export const BLAST = "#ae3ec9";
 
 /** The rings around nodes with something new lately (GraphStore.markOf). */
 export const markColor: Record<string, string> = {
-  worse: "#c2255c",
+  worse: "#212529",
   exception: "#5f3dc4",
   deployed: "#1098ad",
 };

@@ -132,7 +132,7 @@ export class Renderer {
           backdropColor: "#ffffff",
           backdropShadowColor: "rgba(0, 0, 0, 0.35)",
           backdropShadowBlur: (_a: A, s) => (s.isHovered ? 10 : 0),
-          backdropPadding: (a: A, s) => (s.isHovered ? 5 : a["mark"] ? 2 : 0),
+          backdropPadding: (a: A, s) => (s.isHovered ? 5 : a["mark"] ? 2.5 : 0),
           backdropBorderColor: (a: A) => markColor[a["mark"] as string] ?? "#ffffff",
           backdropBorderWidth: (a: A) => (a["mark"] ? 3 : 0),
           cursor: "pointer",
