@@ -53,6 +53,8 @@ type FakeServer struct {
 	createdSLOs []slo.SLOView
 	// logSearches counts the log searches answered.
 	logSearches int
+	// deploymentRanges are the from parameters of the deployments asked.
+	deploymentRanges []string
 	// traceSearch is the parameters of the last trace search.
 	traceSearch url.Values
 	// heldTrace, when HoldTrace was called, keeps the answer for
@@ -553,7 +555,8 @@ func (f *FakeServer) service(w http.ResponseWriter, r *http.Request) {
 }
 
 // deployments lists payments' canary v2 (versionGraph's) as deployed 20
-// minutes ago, failing beside v1; the from parameter is required.
+// minutes ago, failing beside v1, when the range holds that time; the from
+// parameter is required.
 func (f *FakeServer) deployments(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("from") == "" {
 		writeErr(w, http.StatusBadRequest, "from is required", "from")
@@ -561,6 +564,7 @@ func (f *FakeServer) deployments(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	g := versionGraph(f.graphLocked(nil))
+	f.deploymentRanges = append(f.deploymentRanges, r.URL.Query().Get("from"))
 	f.mu.Unlock()
 	out := []map[string]any{}
 	var stable, canary *Node
@@ -585,7 +589,13 @@ func (f *FakeServer) deployments(w http.ResponseWriter, r *http.Request) {
 		d["regressions"] = []string{"errors", "latency"}
 		d["new_exceptions"] = []map[string]any{{"type": "java.lang.IllegalStateException", "source": "span", "first_seen": d["first_seen"]},
 			{"type": "java.lang.IllegalStateException", "source": "log", "first_seen": d["first_seen"]}}
-		out = append(out, d)
+		// Within the range asked for, when its ends are times.
+		from, errFrom := time.Parse(time.RFC3339, r.URL.Query().Get("from"))
+		to, errTo := time.Parse(time.RFC3339, r.URL.Query().Get("to"))
+		first := time.Now().Add(-20 * time.Minute)
+		if (errFrom != nil || !first.Before(from)) && (errTo != nil || !first.After(to)) {
+			out = append(out, d)
+		}
 	}
 	writeJSON(w, map[string]any{"deployments": out})
 }
@@ -674,4 +684,12 @@ func (f *FakeServer) sql(w http.ResponseWriter, r *http.Request) {
 		"rows_read":  123456,
 		"elapsed_ms": 7,
 	})
+}
+
+// AskedDeploymentsFrom reports whether the deployments starting at from were
+// asked for.
+func (f *FakeServer) AskedDeploymentsFrom(from string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Contains(f.deploymentRanges, from)
 }

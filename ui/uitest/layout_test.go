@@ -3,6 +3,7 @@ package uitest
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"testing"
 	"time"
 
@@ -130,9 +131,22 @@ func TestRings(t *testing.T) {
 	require.Contains(t, tip, "deployed\nv2 at ")
 	require.Contains(t, tip, "worse than its other versions")
 
+	// The last hour's graph by version: the versions deployed in it
+	// ringed, the canary's node alone; the present's worse deployments and
+	// new exceptions are not the range's.
 	p.do(chromedp.Navigate(srv.URL+"/#/graph?g=version&range=1h"), chromedp.Reload())
-	p.waitFor(fmt.Sprintf("window.meshscope.nodeRing('version:pay/payments/v2') === %q", worse), 20*time.Second)
+	p.waitFor(fmt.Sprintf("window.meshscope.nodeRing('version:pay/payments/v2') === %q", deployed), 20*time.Second)
 	require.Empty(t, ring("version:pay/payments/v1"), "the stable version")
+	require.Empty(t, ring("version:shop/cart/v1"), "a new exception is the present's")
+	require.Contains(t, eval[string](p, "document.querySelector('.legend').textContent"), "deployed in the range")
+	// A range before the deploy: no ring.
+	past := time.Now().Add(-3 * time.Hour).UTC()
+	p.do(chromedp.Navigate(srv.URL+"/#/graph?"+url.Values{"range": {"custom"}, "from": {past.Format(time.RFC3339)}, "to": {past.Add(time.Hour).Format(time.RFC3339)}}.Encode()), chromedp.Reload())
+	p.waitReady(20 * time.Second)
+	p.waitFor(fmt.Sprintf("window.meshscope.ringsFrom() === %q", past.Format(time.RFC3339)), 10*time.Second)
+	require.True(t, srv.AskedDeploymentsFrom(past.Format(time.RFC3339)))
+	require.Empty(t, ring("service:pay/payments"), "deployed after the range")
+	require.Empty(t, ring("service:shop/cart"))
 
 	require.Empty(t, p.consoleErrors())
 

@@ -116,17 +116,23 @@ export interface RecentDeployment {
 }
 
 /**
- * Polls every minute which versions were deployed in the last hour (their
- * first calls, nothing compared: cheap), for the graph's rings; onList gets
- * them after each poll, none when the server cannot tell.
+ * Polls every minute which versions were deployed in the range that range
+ * answers (from and to; their first calls, nothing compared: cheap), for
+ * the graph's rings; onList gets them after each poll, none when the
+ * server cannot tell. The refresh it returns polls now (the range changed).
  */
-export function recentDeployments(onList: (list: RecentDeployment[]) => void): () => Promise<void> {
+export function recentDeployments(
+  range: () => { from: string; to?: string },
+  onList: (list: RecentDeployment[], asked: { from: string; to?: string }) => void,
+): () => Promise<void> {
+  let asked = range();
   return poll(
     60_000,
     async () => {
-      const r = await getJSON<{ deployments: RecentDeployment[] | null }>("deployments", { from: "now-1h", numbers: "false", limit: "500" });
-      onList(r.deployments ?? []);
+      asked = range();
+      const r = await getJSON<{ deployments: RecentDeployment[] | null }>("deployments", { ...asked, numbers: "false", limit: "500" });
+      onList(r.deployments ?? [], asked);
     },
-    () => onList([]),
+    () => onList([], asked),
   );
 }

@@ -68,6 +68,8 @@ export interface TestHooks {
   nodeShape(id: string): string;
   /** The colour of the ring drawn around a node ("" for none), from what sigma draws. */
   nodeRing(id: string): string;
+  /** The start ("now-1h" or a time) of the range whose deployments are ringed. */
+  ringsFrom(): string;
   /** Edges drawn dashed (removed in diff mode). */
   dashedEdgeCount(): number;
   /** Traffic dots drawn in the last animation frame (0 when off). */
@@ -268,7 +270,8 @@ class App {
       for (const a of list) worse.set(`${a.namespace}/${a.service}`, (worse.get(`${a.namespace}/${a.service}`) ?? new Set()).add(a.version));
       this.store.setDeployments(deployed, worse);
     });
-    recentDeployments((list) => {
+    this.refreshRings = recentDeployments(() => this.ringsRange(), (list, asked) => {
+      this.ringsFrom = asked.from;
       deployed = new Map();
       for (const d of list) {
         const key = `${d.namespace}/${d.service}`;
@@ -403,7 +406,8 @@ class App {
     items.push(h("strong", {}, " Kind "));
     for (const [k, s] of kindLegend) items.push(sw("#495057", k, s));
     items.push(h("strong", {}, " Rings "));
-    for (const k of ["worse", "exception", "deployed"]) items.push(sw(markColor[k]!, markText[k]!, "◯"));
+    if (this.ringsLive()) for (const k of ["worse", "exception", "deployed"]) items.push(sw(markColor[k]!, markText[k]!, "◯"));
+    else items.push(sw(markColor["deployed"]!, "deployed in the range", "◯"));
     this.legend.replaceChildren(...items);
   }
 
@@ -602,6 +606,8 @@ class App {
     this.stopReplayPlay();
     this.loadToken++;
     const s = this.state;
+    this.store.setRingsLive(this.ringsLive());
+    void this.refreshRings();
     if (s.range === "live" && !s.diff) {
       this.stream.start(s.granularity, s.namespaces);
       this.updateStatus();
@@ -709,6 +715,24 @@ class App {
     this.restoreSelection();
     this.updateStatus();
     this.refreshTable(true);
+  }
+
+  /** The start of the range of the deployments ringed last (a test hook reads it). */
+  private ringsFrom = "";
+
+  /** Polls the versions deployed in the range the graph shows now (recentDeployments). */
+  private refreshRings: () => Promise<void> = async () => {};
+
+  /** Whether the graph shows the present: live and not a diff. */
+  private ringsLive(): boolean {
+    return this.state.range === "live" && !this.state.diff;
+  }
+
+  /** The range whose deployments the graph rings: the last hour when live, else the graph's range. */
+  private ringsRange(): { from: string; to?: string } {
+    const s = this.state;
+    const r = this.ringsLive() ? null : rangeSeconds(s.range === "live" ? { ...s, range: "15m" } : s);
+    return r ? { from: rfc3339(r[0]), to: rfc3339(r[1]) } : { from: "now-1h" };
   }
 
   private graphParams(): Record<string, string> {
@@ -1144,6 +1168,7 @@ class App {
       visibleNodeCount: () => app.store.graph.filterNodes((_id, a) => !a["hidden"]).length,
       matchingNodeIds: () => [...(app.store.matchingNodes() ?? [])].sort(),
       nodeShape: (id) => (app.store.graph.hasNode(id) ? String(app.store.graph.getNodeAttribute(id, "shape")) : ""),
+      ringsFrom: () => app.ringsFrom,
       nodeRing: (id) => {
         const d = app.renderer.sigma.getNodeDisplayData(id);
         return d && d.backdropVisibility === "visible" && (d.backdropBorderWidth ?? 0) > 0 ? (d.backdropBorderColor ?? "") : "";

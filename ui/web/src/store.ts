@@ -482,6 +482,20 @@ export class GraphStore {
     this.remark();
   }
 
+  /**
+   * Whether the graph shows the present (live): a past range rings only
+   * the versions deployed within it, as the worse deployments and the new
+   * exception types are the present's.
+   */
+  private ringsLive = true;
+
+  /** Sets whether the graph shows the present, and rings the nodes again. */
+  setRingsLive(live: boolean): void {
+    if (live === this.ringsLive) return;
+    this.ringsLive = live;
+    this.remark();
+  }
+
   /** The versions of node n deployed lately, with when their first calls came. */
   deployedOf(n: GraphNode): [string, string][] {
     const key = serviceKey(n);
@@ -495,14 +509,15 @@ export class GraphStore {
    * showed an exception type for the first time lately, else "deployed"
    * when a version of it was deployed lately; "" for none. A node of one
    * version takes that version's deployments only (new exceptions are the
-   * service's).
+   * service's). A past range's graph has only the "deployed" rings
+   * (setRingsLive).
    */
   markOf(n: GraphNode): Mark {
     const key = serviceKey(n);
     if (!key) return "";
-    const worse = this.worse.get(key);
+    const worse = this.ringsLive ? this.worse.get(key) : undefined;
     if (worse && (n.kind === "version" ? worse.has(n.version) : worse.size > 0)) return "worse";
-    if (this.newExceptionsOf(n).length) return "exception";
+    if (this.ringsLive && this.newExceptionsOf(n).length) return "exception";
     return this.deployedOf(n).length ? "deployed" : "";
   }
 
