@@ -290,9 +290,11 @@ FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add
 // BenchmarkExceptions groups the exceptions of 1,000,000 spans of an hour
 // (60 services; one span in 53 recorded an exception of one of 7 types
 // and 13 messages, one in 10 another event: 420 groups) through the API:
-// every service's (exceptions) and one service's (exceptions-service);
-// the baseline is the grouping alone in SQL, without the trends, the
-// decoding of the latest events and the JSON (grouping-sql).
+// every service's (exceptions) and one service's (exceptions-service),
+// from the exceptions table, and the same from the spans' events and the
+// logs (-from-sources); the baseline is the grouping alone in SQL over the
+// spans, without the trends, the decoding of the latest events and the
+// JSON (grouping-sql).
 func BenchmarkExceptions(b *testing.B) {
 	st, _ := chtest.Store(b, "meshscope")
 	now := time.Now().Truncate(time.Second)
@@ -324,6 +326,15 @@ FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add
 	b.Run("exceptions", func(b *testing.B) { list(b, "&limit=1000", 420) })
 	b.Run("exceptions-service", func(b *testing.B) { list(b, "&service=svc-10", 7) })
 	b.Run("exceptions-spans", func(b *testing.B) { list(b, "&limit=1000&source=span", 420) })
+	// The same read from the spans' events and the logs, as ranges from
+	// before the exceptions table are.
+	fromSources := func(b *testing.B, query string, groups int) {
+		srv.exceptionsFromSources.Store(true)
+		defer srv.exceptionsFromSources.Store(false)
+		list(b, query, groups)
+	}
+	b.Run("exceptions-from-sources", func(b *testing.B) { fromSources(b, "&limit=1000", 420) })
+	b.Run("exceptions-service-from-sources", func(b *testing.B) { fromSources(b, "&service=svc-10", 7) })
 	b.Run("grouping-sql", func(b *testing.B) {
 		for b.Loop() {
 			var n uint64

@@ -134,8 +134,8 @@ GROUP BY service_name, service_namespace, type, source`, args...)
 // exception.message) and stack trace.
 const (
 	logType    = schema.LogExceptionType
-	logMessage = "if(has(attr_keys, 'exception.message'), attr_values[indexOf(attr_keys, 'exception.message')], body)"
-	logStack   = "attr_values[indexOf(attr_keys, 'exception.stacktrace')]"
+	logMessage = schema.LogExceptionMessage
+	logStack   = schema.LogExceptionStack
 )
 
 // spanText is the text q searches in a recorded exception: its attributes
@@ -193,6 +193,23 @@ FROM (
     FROM logs
     WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND ` + schema.LogHasException + ` %s
     GROUP BY service_name, service_namespace, ex_type, version`
+	tableText = "concat(type, ' ', message, ' ', stacktrace)"
+)
+
+var (
+	// tableExceptionsByVersion reads one source's rows of the exceptions
+	// table (the source a %s, quoted, then the filters'), which holds what
+	// the two above find, copied at insert: the same columns from the
+	// exceptions alone. Its text to search is tableText.
+	tableExceptionsByVersion = `
+    SELECT service_name, service_namespace, type AS ex_type, CAST(service_version AS String) AS version, count() AS vn,
+           uniqExactState(message) AS msgs, min(time_unix_nano) AS vfirst, max(time_unix_nano) AS vlast,
+           argMaxState(message, time_unix_nano) AS vmessage, argMaxState(stacktrace, time_unix_nano) AS vstack, argMaxState(attrs, time_unix_nano) AS vattrs,
+           argMaxState(trace_id, time_unix_nano) AS vtrace, argMaxState(span_id, time_unix_nano) AS vspan, argMaxState(CAST(span_name AS String), time_unix_nano) AS vname,
+           sumMapState([toInt32(intDiv(toInt64(intDiv(time_unix_nano, 1000000)) - ?, ?))], [toUInt64(1)]) AS vtrend
+    FROM ` + schema.ExceptionsTable.Name + `
+    WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND source = %s %%s
+    GROUP BY service_name, service_namespace, ex_type, version`
 )
 
 // GET /api/v1/exceptions: the exceptions spans recorded and logs told,
@@ -241,10 +258,24 @@ func (s *Server) listExceptions(c echo.Context) error {
 		newSince = from
 	}
 
+	// The exceptions table where it holds the whole range, else the
+	// spans' events and the logs.
+	fromTable := false
+	if !s.exceptionsFromSources.Load() {
+		since, ok, err := s.deps.Store.ExceptionsSince(ctx)
+		if err != nil {
+			return err
+		}
+		fromTable = ok && !from.Before(since)
+	}
+
 	out := []exceptionJSON{}
 	for _, source := range sources {
 		inner, text := spanExceptionsByVersion, spanText
-		if source == "log" {
+		switch {
+		case fromTable:
+			inner, text = fmt.Sprintf(tableExceptionsByVersion, "'"+source+"'"), tableText
+		case source == "log":
 			inner, text = logExceptionsByVersion, "concat("+logType+", ' ', "+logMessage+", ' ', "+logStack+")"
 		}
 		where, fargs := exceptionFilters(c, source, text, newSince)

@@ -100,8 +100,14 @@ func seedExceptions(t *testing.T, st *chstore.Store) {
 func TestExceptions(t *testing.T) {
 	st, _ := chtest.Store(t, "meshscope")
 	seedExceptions(t, st)
-	c := newTestAPI(t, Config{}, Deps{Store: st}).client.with(t)
+	api := newTestAPI(t, Config{}, Deps{Store: st})
+	c := api.client.with(t)
 	testExceptions(t, c)
+	// The same from the spans' events and the logs, as a range from before
+	// the exceptions table existed reads them.
+	api.srv.exceptionsFromSources.Store(true)
+	t.Run("from spans and logs", func(t *testing.T) { testExceptions(t, c.with(t)) })
+	api.srv.exceptionsFromSources.Store(false)
 
 	// Upgraded to exception history today, exceptions of today stored
 	// before it: which are new is not known.
@@ -125,6 +131,20 @@ func TestExceptions(t *testing.T) {
 	c.get("/api/v1/exceptions/new", &fresh)
 	require.False(t, fresh.NewKnown)
 	require.Empty(t, fresh.Exceptions, "not claimed new while the history is incomplete")
+
+	// Upgraded to the exceptions table 40 minutes ago, its rows gone: a
+	// range that starts before reads the spans and logs, one after it the
+	// table.
+	chtest.Upgraded(t, st, schema.ExceptionsMigration, testNow.Add(-40*time.Minute))
+	require.NoError(t, st.Conn().Exec(context.Background(), "TRUNCATE TABLE "+schema.ExceptionsTable.Name))
+	var listed struct{ Exceptions []exceptionJSON }
+	c.get("/api/v1/exceptions", &listed)
+	require.Len(t, listed.Exceptions, 4, "from the spans and logs")
+	c.get("/api/v1/exceptions?from=now-35m", &listed)
+	require.Empty(t, listed.Exceptions, "from the table, emptied")
+	api.srv.exceptionsFromSources.Store(true)
+	c.get("/api/v1/exceptions?from=now-35m", &listed)
+	require.Len(t, listed.Exceptions, 4, "the spans and logs have them")
 }
 
 // TestExceptionsOnCluster groups the exceptions of a two-shard cluster
@@ -144,7 +164,10 @@ func TestExceptionsOnCluster(t *testing.T) {
 	}, time.Minute, 20*time.Millisecond)
 	for i, st := range stores {
 		t.Run(fmt.Sprintf("node-%d", i+1), func(t *testing.T) {
-			testExceptions(t, newTestAPI(t, Config{}, Deps{Store: st}).client.with(t))
+			api := newTestAPI(t, Config{}, Deps{Store: st})
+			testExceptions(t, api.client.with(t))
+			api.srv.exceptionsFromSources.Store(true)
+			t.Run("from spans and logs", func(t *testing.T) { testExceptions(t, api.client.with(t)) })
 		})
 	}
 }

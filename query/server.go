@@ -75,6 +75,10 @@ type Server struct {
 	// Unix seconds; 0 until read; summariesRead is when it was read, in
 	// Unix nanoseconds (traceSummariesSince).
 	summariesSince, summariesRead atomic.Int64
+	// exceptionsFromSources makes the exceptions list read the spans and
+	// logs even where the exceptions table covers the range (a benchmark
+	// compares the two).
+	exceptionsFromSources atomic.Bool
 	// promEngine evaluates PromQL for the Prometheus API; promSlots bounds
 	// how many queries it runs at once.
 	promEngine *promql.Engine

@@ -99,18 +99,117 @@ const ExceptionGroupsMigration = 8
 const ExceptionGroupBackfillsMigration = 9
 
 func init() {
-	Register(Migration{ID: ExceptionGroupsMigration, Name: "exception groups", Objects: []Object{
-		ExceptionGroupsTable,
-		View{Name: "exception_groups_spans_mv", To: ExceptionGroupsTable.Name,
-			Doc: "The exception events of spans, per service and exception.type.",
-			Select: func(o RenderOptions) string {
-				return ExceptionGroupsSelect(o, "span", SpansTable.LocalName(o), "")
-			}},
-		View{Name: "exception_groups_logs_mv", To: ExceptionGroupsTable.Name,
-			Doc: "The log records with exception attributes, per service and exception.type.",
-			Select: func(o RenderOptions) string {
-				return ExceptionGroupsSelect(o, "log", LogsTable.LocalName(o), "")
-			}},
-	}})
+	Register(Migration{ID: ExceptionGroupsMigration, Name: "exception groups", Objects: exceptionViews(ExceptionGroupsTable, "exception_groups",
+		"The exception events of spans, per service and exception.type.",
+		"The log records with exception attributes, per service and exception.type.",
+		func(o RenderOptions, source, table string) string { return ExceptionGroupsSelect(o, source, table, "") })})
 	Register(Migration{ID: ExceptionGroupBackfillsMigration, Name: "exception group backfills", Objects: []Object{ExceptionGroupBackfillsTable}})
+}
+
+// Exceptions: one row per exception, copied at insert from spans (each
+// event named "exception") and logs (each record with exception
+// attributes) by two materialized views, so that the exceptions list reads
+// the exceptions of a range alone instead of every span's events (as
+// SigNoz's error index does). Partitioned by day like its sources, and
+// dropped with them by retention.
+//
+// Like exception_groups, the views see only what is inserted after they
+// exist: in a database upgraded to them, ranges that start before the
+// migration are read from the spans and logs (chstore's ExceptionsSince).
+
+// ExceptionsTable holds every exception of the spans and logs.
+var ExceptionsTable = Table{
+	Name: "exceptions",
+	Doc:  "One row per exception: span events named exception (source span) and log records with exception attributes (source log), copied at insert by the views exceptions_spans_mv and exceptions_logs_mv. Covers exceptions inserted after migration 10.",
+	Columns: []Column{
+		{Name: "timestamp", Type: "DateTime", Codec: "Delta, ZSTD(1)", Doc: "the span's start or the record's time, seconds (as the source table's timestamp)"},
+		{Name: "time_unix_nano", Type: "UInt64", Doc: "when it happened (the event's time, the record's), nanoseconds"},
+		{Name: "service_namespace", Type: "String", LowCard: true, Doc: "service.namespace"},
+		{Name: "service_name", Type: "String", LowCard: true, Doc: "service.name"},
+		{Name: "service_version", Type: "String", LowCard: true, Doc: "service.version (of the span's or the record's resource)"},
+		{Name: "source", Type: "String", LowCard: true, Doc: "span (a span event) or log (a log record)"},
+		{Name: "type", Type: "String", Doc: "exception.type (empty when not given)"},
+		{Name: "message", Type: "String", Doc: "exception.message (a record without one: its body)"},
+		{Name: "stacktrace", Type: "String", Doc: "exception.stacktrace"},
+		{Name: "attrs", Type: "String", Doc: "a span event's attributes as a JSON object (empty for a record)"},
+		{Name: "trace_id", Type: "FixedString(16)", Doc: "binary trace id"},
+		{Name: "span_id", Type: "FixedString(8)", Doc: "binary span id"},
+		{Name: "span_name", Type: "String", LowCard: true, Doc: "the span's name (empty for a record)"},
+	},
+	Engine:      "MergeTree",
+	PartitionBy: "toDate(timestamp)",
+	OrderBy:     "(service_name, type, timestamp)",
+	ShardKey:    "cityHash64(trace_id)",
+}
+
+// A logged exception's message (the body when it has no
+// exception.message) and stack trace.
+const (
+	LogExceptionMessage = "if(has(attr_keys, 'exception.message'), attr_values[indexOf(attr_keys, 'exception.message')], body)"
+	LogExceptionStack   = "attr_values[indexOf(attr_keys, 'exception.stacktrace')]"
+)
+
+// ExceptionsSelect is the SELECT that gives the exceptions of source
+// ("span": events of the spans table; "log": records of the logs table)
+// as the exceptions table's columns, in order. table is the source table's
+// name in the database (the shard's local table for a view).
+func ExceptionsSelect(o RenderOptions, source, table string) string {
+	from := quoteIdent(o.Database) + "." + quoteIdent(table)
+	if source == "span" {
+		return fmt.Sprintf(`SELECT
+    timestamp,
+    ev_time AS time_unix_nano,
+    service_namespace,
+    service_name,
+    service_version,
+    'span' AS source,
+    CAST(%s AS String) AS type,
+    visitParamExtractString(ev_attrs, 'exception.message') AS message,
+    visitParamExtractString(ev_attrs, 'exception.stacktrace') AS stacktrace,
+    ev_attrs AS attrs,
+    trace_id,
+    span_id,
+    name AS span_name
+FROM %s
+ARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano AS ev_time
+WHERE ev_name = 'exception'`, SpanExceptionType, from)
+	}
+	return fmt.Sprintf(`SELECT
+    timestamp,
+    time_unix_nano,
+    service_namespace,
+    service_name,
+    resource_values[indexOf(resource_keys, 'service.version')] AS service_version,
+    'log' AS source,
+    CAST(%s AS String) AS type,
+    %s AS message,
+    %s AS stacktrace,
+    '' AS attrs,
+    trace_id,
+    span_id,
+    '' AS span_name
+FROM %s
+WHERE %s`, LogExceptionType, LogExceptionMessage, LogExceptionStack, from, LogHasException)
+}
+
+// ExceptionsMigration creates exceptions; its applied_at is where the
+// table's coverage starts.
+const ExceptionsMigration = 10
+
+func init() {
+	Register(Migration{ID: ExceptionsMigration, Name: "exceptions", Objects: exceptionViews(ExceptionsTable, "exceptions",
+		"Each span event named exception.", "Each log record with exception attributes.", ExceptionsSelect)})
+}
+
+// exceptionViews are table and the two materialized views that fill it
+// from the exceptions of spans and of logs (NAME_spans_mv, NAME_logs_mv),
+// with the SELECT sel renders for a source and its table.
+func exceptionViews(to Table, name, spansDoc, logsDoc string, sel func(o RenderOptions, source, table string) string) []Object {
+	return []Object{
+		to,
+		View{Name: name + "_spans_mv", To: to.Name, Doc: spansDoc,
+			Select: func(o RenderOptions) string { return sel(o, "span", SpansTable.LocalName(o)) }},
+		View{Name: name + "_logs_mv", To: to.Name, Doc: logsDoc,
+			Select: func(o RenderOptions) string { return sel(o, "log", LogsTable.LocalName(o)) }},
+	}
 }

@@ -173,3 +173,18 @@ LIMIT ?`, args...)
 	}
 	return out, rows.Err()
 }
+
+// ExceptionsSince is the time from which the exceptions table holds every
+// exception stored: SummariesCoverAll in a database created with it (see
+// appliedSince), else when its migration was recorded. ok is false before
+// that migration.
+func (s *Store) ExceptionsSince(ctx context.Context) (since time.Time, ok bool, err error) {
+	at, withCore, err := s.appliedSince(ctx, schema.ExceptionsMigration)
+	if err != nil || at.IsZero() {
+		return time.Time{}, false, err
+	}
+	if withCore {
+		return SummariesCoverAll, true, nil
+	}
+	return at, true, nil
+}

@@ -451,3 +451,61 @@ CREATE TABLE IF NOT EXISTS `meshscope`.`exception_group_backfills`
 ENGINE = MergeTree()
 ORDER BY upto;
 
+-- migration 10: exceptions
+CREATE TABLE IF NOT EXISTS `meshscope`.`exceptions`
+(
+    `timestamp` DateTime CODEC(Delta, ZSTD(1)),
+    `time_unix_nano` UInt64,
+    `service_namespace` LowCardinality(String),
+    `service_name` LowCardinality(String),
+    `service_version` LowCardinality(String),
+    `source` LowCardinality(String),
+    `type` String,
+    `message` String,
+    `stacktrace` String,
+    `attrs` String,
+    `trace_id` FixedString(16),
+    `span_id` FixedString(8),
+    `span_name` LowCardinality(String)
+)
+ENGINE = MergeTree()
+PARTITION BY toDate(timestamp)
+ORDER BY (service_name, type, timestamp);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `meshscope`.`exceptions_spans_mv` TO `meshscope`.`exceptions` AS
+SELECT
+    timestamp,
+    ev_time AS time_unix_nano,
+    service_namespace,
+    service_name,
+    service_version,
+    'span' AS source,
+    CAST(visitParamExtractString(ev_attrs, 'exception.type') AS String) AS type,
+    visitParamExtractString(ev_attrs, 'exception.message') AS message,
+    visitParamExtractString(ev_attrs, 'exception.stacktrace') AS stacktrace,
+    ev_attrs AS attrs,
+    trace_id,
+    span_id,
+    name AS span_name
+FROM `meshscope`.`spans`
+ARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano AS ev_time
+WHERE ev_name = 'exception';
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `meshscope`.`exceptions_logs_mv` TO `meshscope`.`exceptions` AS
+SELECT
+    timestamp,
+    time_unix_nano,
+    service_namespace,
+    service_name,
+    resource_values[indexOf(resource_keys, 'service.version')] AS service_version,
+    'log' AS source,
+    CAST(attr_values[indexOf(attr_keys, 'exception.type')] AS String) AS type,
+    if(has(attr_keys, 'exception.message'), attr_values[indexOf(attr_keys, 'exception.message')], body) AS message,
+    attr_values[indexOf(attr_keys, 'exception.stacktrace')] AS stacktrace,
+    '' AS attrs,
+    trace_id,
+    span_id,
+    '' AS span_name
+FROM `meshscope`.`logs`
+WHERE (has(attr_keys, 'exception.type') OR has(attr_keys, 'exception.stacktrace'));
+
