@@ -258,15 +258,9 @@ func (s *Server) listExceptions(c echo.Context) error {
 		newSince = from
 	}
 
-	// The exceptions table where it holds the whole range, else the
-	// spans' events and the logs.
-	fromTable := false
-	if !s.exceptionsFromSources.Load() {
-		since, ok, err := s.deps.Store.ExceptionsSince(ctx)
-		if err != nil {
-			return err
-		}
-		fromTable = ok && !from.Before(since)
+	fromTable, err := s.exceptionsFromTable(ctx, from)
+	if err != nil {
+		return err
 	}
 
 	out := []exceptionJSON{}
@@ -351,6 +345,96 @@ func (s *Server) listExceptions(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{
 		"exceptions": out, "from": from.UTC(), "to": to.UTC(), "bucket_seconds": bucket.Seconds(), "new_known": known,
 	})
+}
+
+// exceptionsFromTable is whether the exceptions table holds every
+// exception of a range that starts at from (chstore's ExceptionsSince);
+// the spans' events and the logs are read otherwise.
+func (s *Server) exceptionsFromTable(ctx context.Context, from time.Time) (bool, error) {
+	if s.exceptionsFromSources.Load() {
+		return false, nil
+	}
+	since, ok, err := s.deps.Store.ExceptionsSince(ctx)
+	return ok && !from.Before(since), err
+}
+
+// exceptionOccurrence is one entry of GET /api/v1/exceptions/occurrences.
+type exceptionOccurrence struct {
+	Time     time.Time `json:"time"`
+	Version  string    `json:"version"`
+	Message  string    `json:"message"`
+	Escaped  bool      `json:"escaped"`
+	TraceID  string    `json:"trace_id"`
+	SpanID   string    `json:"span_id"`
+	SpanName string    `json:"span_name"`
+}
+
+// GET /api/v1/exceptions/occurrences: the latest exceptions of one group of
+// the list (service, namespace, type, source), the newest first, each with
+// its message, version and span, as an error tracker lists a group's
+// events.
+func (s *Server) listExceptionOccurrences(c echo.Context) error {
+	from, to, limit, err := s.rowsParams(c)
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	service, source := q.Get("service"), q.Get("source")
+	switch {
+	case service == "":
+		return badParam("service", "service is required")
+	case source != "span" && source != "log":
+		return badParam("source", "source is span or log, got %q", source)
+	case !q.Has("type"):
+		return badParam("type", "type is required (empty for the exceptions recorded without one)")
+	}
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	fromTable, err := s.exceptionsFromTable(ctx, from)
+	if err != nil {
+		return err
+	}
+	timeCond := fmt.Sprintf("timestamp >= toDateTime(%d) AND timestamp <= toDateTime(%d)", from.Unix(), to.Unix())
+	rows := schema.ExceptionsTable.Name
+	if !fromTable {
+		table := schema.SpansTable.Name
+		if source == "log" {
+			table = schema.LogsTable.Name
+		}
+		rows = "(" + schema.ExceptionsSelect(s.deps.Store.RenderOptions(), source, table, timeCond) + ")"
+	}
+	where := []string{timeCond, "source = ?", "service_name = ?", "type = ?"}
+	args := []any{source, service, q.Get("type")}
+	if q.Has("namespace") {
+		where, args = append(where, "service_namespace = ?"), append(args, q.Get("namespace"))
+	}
+	out := []exceptionOccurrence{}
+	err = s.scanAll(ctx, func(scan func(...any) error) error {
+		var o exceptionOccurrence
+		var at uint64
+		var attrs, traceID, spanID string
+		if err := scan(&at, &o.Version, &o.Message, &attrs, &traceID, &spanID, &o.SpanName); err != nil {
+			return err
+		}
+		o.Time, o.TraceID, o.SpanID = time.Unix(0, int64(at)).UTC(), hexID(traceID), hexID(spanID)
+		var ev exceptionEvent
+		if attrs != "" && json.Unmarshal([]byte(attrs), &ev) == nil {
+			o.Message, o.Escaped = ev.Message, ev.Escaped == true || ev.Escaped == "true"
+		}
+		out = append(out, o)
+		return nil
+	}, `SELECT time_unix_nano, CAST(service_version AS String), message, attrs, trace_id, span_id, CAST(span_name AS String)
+FROM `+rows+`
+WHERE `+strings.Join(where, " AND ")+`
+ORDER BY time_unix_nano DESC
+LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"occurrences": out, "from": from.UTC(), "to": to.UTC()})
 }
 
 // newExceptionJSON is one entry of GET /api/v1/exceptions/new.

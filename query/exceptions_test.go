@@ -309,6 +309,31 @@ func testExceptions(t *testing.T, c client) {
 	c.get("/api/v1/exceptions/new?namespace=elsewhere", &fresh)
 	require.Empty(t, fresh.Exceptions)
 
+	// A group's latest occurrences, the newest first, each with its own
+	// message, version and span.
+	var occ struct{ Occurrences []exceptionOccurrence }
+	c.get("/api/v1/exceptions/occurrences?service=cart&namespace=shop&source=span&type="+url.QueryEscape(timeout), &occ)
+	require.Len(t, occ.Occurrences, 3)
+	var seen []string
+	for _, o := range occ.Occurrences {
+		seen = append(seen, fmt.Sprintf("%s %s %s %v %s", o.Time.Sub(at), o.Message, o.Version, o.Escaped, o.TraceID[:2]))
+	}
+	require.Equal(t, []string{"5m0.002s Read timed out v2 true 02", "5m0.001s Connect timed out v2 false 02", "0s Read timed out v1 false 01"}, seen)
+	require.Equal(t, "0201000000000000", occ.Occurrences[0].SpanID)
+	require.Equal(t, "GET /cart", occ.Occurrences[0].SpanName)
+	c.get("/api/v1/exceptions/occurrences?service=cart&source=log&type="+url.QueryEscape(timeout)+"&limit=1", &occ)
+	require.Len(t, occ.Occurrences, 1, "the limit")
+	require.Equal(t, "payment call failed", occ.Occurrences[0].Message, "a record's body where it has no exception.message")
+	require.Equal(t, at.Add(2*time.Minute), occ.Occurrences[0].Time)
+	c.get("/api/v1/exceptions/occurrences?service=web&source=span&type=", &occ)
+	require.Len(t, occ.Occurrences, 1, "the group without a type")
+	require.Equal(t, "no type", occ.Occurrences[0].Message)
+	c.get("/api/v1/exceptions/occurrences?service=cart&namespace=elsewhere&source=span&type="+url.QueryEscape(timeout), &occ)
+	require.Empty(t, occ.Occurrences)
+	c.fail("/api/v1/exceptions/occurrences?source=span&type=x", http.StatusBadRequest, "service")
+	c.fail("/api/v1/exceptions/occurrences?service=cart&type=x", http.StatusBadRequest, "source")
+	c.fail("/api/v1/exceptions/occurrences?service=cart&source=span", http.StatusBadRequest, "type")
+
 	c.get("/api/v1/exceptions?q=CONNECT", &got)
 	require.Equal(t, "Connect timed out", got.Exceptions[0].Message, "the message of the latest that matched")
 	c.get("/api/v1/exceptions?service=nobody", &got)

@@ -149,6 +149,7 @@ func (s *Server) routes() {
 	api.GET("/logs/volume", s.logVolume)
 	api.GET("/exceptions", s.listExceptions)
 	api.GET("/exceptions/new", s.listNewExceptions)
+	api.GET("/exceptions/occurrences", s.listExceptionOccurrences)
 	api.GET("/metrics", s.listMetrics)
 	api.GET("/metrics/query", s.queryMetric)
 	api.POST("/sql", s.postSQL)

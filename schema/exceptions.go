@@ -152,9 +152,14 @@ const (
 // ExceptionsSelect is the SELECT that gives the exceptions of source
 // ("span": events of the spans table; "log": records of the logs table)
 // as the exceptions table's columns, in order. table is the source table's
-// name in the database (the shard's local table for a view).
-func ExceptionsSelect(o RenderOptions, source, table string) string {
+// name in the database (the shard's local table for a view), where, when
+// given, a further condition over its columns. The views insert what it
+// gives; the exceptions list reads it for ranges the table does not cover.
+func ExceptionsSelect(o RenderOptions, source, table, where string) string {
 	from := quoteIdent(o.Database) + "." + quoteIdent(table)
+	if where != "" {
+		where = " AND " + where
+	}
 	if source == "span" {
 		return fmt.Sprintf(`SELECT
     timestamp,
@@ -172,7 +177,7 @@ func ExceptionsSelect(o RenderOptions, source, table string) string {
     name AS span_name
 FROM %s
 ARRAY JOIN event_names AS ev_name, event_attrs AS ev_attrs, event_time_unix_nano AS ev_time
-WHERE ev_name = 'exception'`, SpanExceptionType, from)
+WHERE ev_name = 'exception'%s`, SpanExceptionType, from, where)
 	}
 	return fmt.Sprintf(`SELECT
     timestamp,
@@ -189,7 +194,7 @@ WHERE ev_name = 'exception'`, SpanExceptionType, from)
     span_id,
     '' AS span_name
 FROM %s
-WHERE %s`, LogExceptionType, LogExceptionMessage, LogExceptionStack, from, LogHasException)
+WHERE %s%s`, LogExceptionType, LogExceptionMessage, LogExceptionStack, from, LogHasException, where)
 }
 
 // ExceptionsMigration creates exceptions; its applied_at is where the
@@ -198,7 +203,8 @@ const ExceptionsMigration = 10
 
 func init() {
 	Register(Migration{ID: ExceptionsMigration, Name: "exceptions", Objects: exceptionViews(ExceptionsTable, "exceptions",
-		"Each span event named exception.", "Each log record with exception attributes.", ExceptionsSelect)})
+		"Each span event named exception.", "Each log record with exception attributes.",
+		func(o RenderOptions, source, table string) string { return ExceptionsSelect(o, source, table, "") })})
 }
 
 // exceptionViews are table and the two materialized views that fill it

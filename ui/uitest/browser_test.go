@@ -766,6 +766,11 @@ func TestExceptionsPage(t *testing.T) {
 	require.Equal(t, []string{"#/exceptions?service=payments&namespace=pay&version=v2", "#/exceptions?service=payments&namespace=pay&version=v1"},
 		eval[[]string](p, "[...document.querySelectorAll('#exception-detail .exc-version-link')].map(a => a.getAttribute('href'))"))
 	require.Equal(t, "#/traces/4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('#exception-detail nav a').getAttribute('href')"))
+	// Its latest occurrences, each with its version, message and trace.
+	p.waitFor("document.querySelectorAll('#exception-occurrences tbody tr').length === 2", 10*time.Second)
+	require.Equal(t, []string{"v2", "v1"}, eval[[]string](p, "[...document.querySelectorAll('#exception-occurrences tbody td:nth-child(2)')].map(e => e.textContent)"))
+	require.Equal(t, "card expired", eval[string](p, "document.querySelector('#exception-occurrences tbody tr:nth-child(2) .exc-msg').textContent"))
+	require.Equal(t, "#/traces/5bf92f3577b34da6a3ce929d0e0e4737", eval[string](p, "document.querySelector('#exception-occurrences tbody tr:nth-child(2) a').getAttribute('href')"))
 	p.do(chromedp.Click(chromedp.CSS("#exception-detail nav a")))
 	p.waitFor("location.hash === '#/traces/4bf92f3577b34da6a3ce929d0e0e4736'", 10*time.Second)
 	// A service's exceptions, as its node panel links to them; a text search.

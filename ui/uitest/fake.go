@@ -161,6 +161,7 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("GET /api/v1/logs/volume", f.logVolume)
 	mux.HandleFunc("GET /api/v1/exceptions", f.exceptions)
 	mux.HandleFunc("GET /api/v1/exceptions/new", f.newExceptions)
+	mux.HandleFunc("GET /api/v1/exceptions/occurrences", f.exceptionOccurrences)
 	mux.HandleFunc("GET /api/v1/metrics", f.metrics)
 	mux.HandleFunc("GET /api/v1/metrics/query", f.metricQuery)
 	mux.HandleFunc("GET /api/v1/slos", f.slos)

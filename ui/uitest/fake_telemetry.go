@@ -430,3 +430,21 @@ outer:
 		"value": value, "quantile": quantile, "step_seconds": 60, "label_keys": []string{"destination_service", "response_code"},
 		"lines_total": len(out), "series_read": len(kept), "series_truncated": false, "series": out})
 }
+
+// exceptionOccurrences answers payments' IllegalStateException group (of
+// exceptions) with its two latest, one per version, when the query names
+// that group and a range; none otherwise.
+func (f *FakeServer) exceptionOccurrences(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	out := []map[string]any{}
+	if q.Get("service") == "payments" && q.Get("namespace") == "pay" && q.Get("source") == "span" &&
+		q.Get("type") == "java.lang.IllegalStateException" && q.Get("from") != "" && q.Get("to") != "" {
+		now := time.Now().UTC()
+		out = append(out,
+			map[string]any{"time": now.Add(-5 * time.Second).Format(time.RFC3339Nano), "version": "v2", "message": "card declined", "escaped": true,
+				"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "c3", "span_name": "POST /charge"},
+			map[string]any{"time": now.Add(-40 * time.Minute).Format(time.RFC3339Nano), "version": "v1", "message": "card expired", "escaped": false,
+				"trace_id": "5bf92f3577b34da6a3ce929d0e0e4737", "span_id": "c4", "span_name": "POST /charge"})
+	}
+	writeJSON(w, map[string]any{"occurrences": out})
+}

@@ -84,8 +84,65 @@ const columns: Column<ExceptionGroup>[] = [
   { key: "first", label: "First seen", value: (e) => Date.parse(e.first_seen), render: (e) => ago(e.first_seen), numeric: true },
 ];
 
-/** The latest occurrence of a group: message, stack trace, its span's links. */
-function details(e: ExceptionGroup): HTMLElement {
+/** One exception of GET /api/v1/exceptions/occurrences. */
+interface Occurrence {
+  time: string;
+  version: string;
+  message: string;
+  escaped: boolean;
+  trace_id: string;
+  span_id: string;
+  span_name: string;
+}
+
+/**
+ * A group's latest exceptions in the range asked for (from, to), the
+ * newest first, each with its version, message and trace: loaded once the
+ * group is chosen.
+ */
+function occurrences(e: ExceptionGroup, range: Record<string, string>): HTMLElement {
+  const box = h("section", { class: "exc-occurrences", id: "exception-occurrences", "aria-label": "Latest occurrences" }, h("h3", {}, "Latest occurrences"), h("p", { class: "muted" }, "Loading…"));
+  void (async () => {
+    try {
+      const r = await getJSON<{ occurrences: Occurrence[] | null }>("exceptions/occurrences", {
+        service: e.service,
+        ...(e.namespace ? { namespace: e.namespace } : {}),
+        type: e.type,
+        source: e.source,
+        from: range["from"],
+        to: range["to"],
+        limit: "20",
+      });
+      const rows = (r.occurrences ?? []).map((o) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, ago(o.time)),
+          h("td", {}, o.version),
+          h("td", {}, h("span", { class: "exc-msg", title: o.message }, o.message), o.escaped ? h("span", { class: "muted" }, " (escaped)") : ""),
+          h("td", {}, o.trace_id ? h("a", { href: `#/traces/${encodeURIComponent(o.trace_id)}` }, o.span_name || "trace") : ""),
+        ),
+      );
+      box.replaceChildren(
+        box.firstChild!,
+        rows.length
+          ? h(
+              "table",
+              { class: "data", "aria-label": "Latest occurrences" },
+              h("thead", {}, h("tr", {}, ...["When", "Version", "Message", "Trace"].map((x) => h("th", { scope: "col" }, x)))),
+              h("tbody", {}, ...rows),
+            )
+          : h("p", { class: "muted" }, "None in the range."),
+      );
+    } catch (err) {
+      box.replaceChildren(box.firstChild!, h("p", { class: "error" }, `Occurrences: ${err instanceof Error ? err.message : String(err)}`));
+    }
+  })();
+  return box;
+}
+
+/** The latest occurrence of a group: message, stack trace, its span's links; then its latest occurrences. */
+function details(e: ExceptionGroup, range: Record<string, string>): HTMLElement {
   const lastNs = Date.parse(e.last_seen) * 1e6;
   return h(
     "div",
@@ -117,6 +174,7 @@ function details(e: ExceptionGroup): HTMLElement {
         .filter(Boolean)
         .join(" · "),
     ),
+    occurrences(e, range),
   );
 }
 
@@ -166,7 +224,7 @@ export function renderExceptions(root: HTMLElement, params: Record<string, strin
         detailId: "exception-detail",
         rowKey: (e) => `${e.service}|${e.namespace}|${e.type}|${e.source}`,
           heading: (e) => `${e.type || "(no type)"} · ${e.service}${e.namespace ? ` (${e.namespace})` : ""} · ${e.source === "log" ? "logged" : "in spans"}`,
-          detail: details,
+          detail: (e) => details(e, q),
         }),
       ];
     },
