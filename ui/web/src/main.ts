@@ -422,6 +422,8 @@ class App {
     this.edgeLabels.value = s.edgeLabels;
     this.layoutSel.value = s.layout;
     this.renderer?.setEdgeLabels(s.edgeLabels);
+    // Only a diff draws edges dashed (those removed).
+    this.renderer?.setDashes(!!s.diff);
     this.range.value = ["live", "15m", "1h", "6h", "24h", "custom"].includes(s.range) ? s.range : "live";
     this.customBox.hidden = s.range !== "custom";
     if (s.range === "custom") {
