@@ -104,15 +104,11 @@ function occurrences(e: ExceptionGroup, range: Record<string, string>): HTMLElem
   const box = h("section", { class: "exc-occurrences", id: "exception-occurrences", "aria-label": "Latest occurrences" }, h("h3", {}, "Latest occurrences"), h("p", { class: "muted" }, "Loading…"));
   void (async () => {
     try {
-      const r = await getJSON<{ occurrences: Occurrence[] | null }>("exceptions/occurrences", {
-        service: e.service,
-        ...(e.namespace ? { namespace: e.namespace } : {}),
-        type: e.type,
-        source: e.source,
-        from: range["from"],
-        to: range["to"],
-        limit: "20",
-      });
+      // The group's keys as they are, empty ones too (a type or namespace
+      // of "" is a group of its own), which getJSON's parameters leave out.
+      const group = new URLSearchParams({ service: e.service, namespace: e.namespace, type: e.type, source: e.source, limit: "20" });
+      for (const k of ["from", "to"]) if (range[k]) group.set(k, range[k]!);
+      const r = await getJSON<{ occurrences: Occurrence[] | null }>(`exceptions/occurrences?${group.toString()}`);
       const rows = (r.occurrences ?? []).map((o) =>
         h(
           "tr",
