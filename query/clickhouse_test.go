@@ -50,12 +50,16 @@ func seedClickHouse(t *testing.T, st *chstore.Store) {
 		return r
 	}
 	root := span(traceA, 1, 0, "web", "GET /checkout", schema.SpanKindServer, at, 300*time.Millisecond, schema.StatusUnset)
+	// cart's span of trace A records an exception.
+	declined := span(traceA, 3, 2, "cart", "POST /cart", schema.SpanKindServer, at.Add(2*time.Millisecond), 150*time.Millisecond, schema.StatusError)
+	declined.EventTimes, declined.EventNames = []uint64{ns(at.Add(100 * time.Millisecond))}, []string{"exception"}
+	declined.EventAttrs = []string{`{"exception.type":"PaymentDeclined","exception.message":"insufficient funds"}`}
 	root.EventTimes, root.EventNames, root.EventAttrs = []uint64{ns(at) + 1000}, []string{"retry"}, []string{`{"attempt":2}`}
 	child := span(traceA, 2, 1, "web", "POST cart", schema.SpanKindClient, at.Add(time.Millisecond), 200*time.Millisecond, schema.StatusError)
 	child.LinkTraceIDs, child.LinkSpanIDs, child.LinkAttrs = []schema.TraceID{traceB}, []schema.SpanID{{9}}, []string{""}
 	spans := []schema.SpanRow{
 		root, child,
-		span(traceA, 3, 2, "cart", "POST /cart", schema.SpanKindServer, at.Add(2*time.Millisecond), 150*time.Millisecond, schema.StatusError),
+		declined,
 		span(traceB, 1, 0, "cart", "GET /cart", schema.SpanKindServer, at.Add(time.Minute), 20*time.Millisecond, schema.StatusOK),
 		span(traceC, 1, 0, "web", "GET /old", schema.SpanKindServer, testNow.Add(-3*time.Hour), time.Second, schema.StatusUnset),
 	}
@@ -128,6 +132,7 @@ func TestClickHouseEndpoints(t *testing.T) {
 		// answer the same.
 		old := newTestAPI(t, Config{}, Deps{Store: st})
 		old.srv.summariesSince.Store(time.Now().Add(time.Hour).Unix())
+		old.srv.exceptionsFromSources.Store(true)
 		testTraceSearch(t, old.client.with(t))
 		require.Positive(t, testutil.ToFloat64(old.srv.metrics.traceSearch.WithLabelValues("spans")))
 		require.Zero(t, testutil.ToFloat64(old.srv.metrics.traceSearch.WithLabelValues("trace_summaries")))
@@ -185,6 +190,7 @@ func TestTraceSearchOnCluster(t *testing.T) {
 				table := "trace_summaries" // each node was created with them
 				if !summaries {
 					api.srv.summariesSince.Store(time.Now().Add(time.Hour).Unix())
+					api.srv.exceptionsFromSources.Store(true)
 					table = "spans"
 				}
 				testTraceSearch(t, api.client.with(t))
@@ -356,6 +362,12 @@ func testTraceSearch(t *testing.T, c client) {
 		{"service=web&tags=" + url.QueryEscape(`{"http.route":"/POST cart"}`), []string{hexA}},
 		{"service=web&tags=" + url.QueryEscape(`{"http.route":"/GET /cart"}`), nil},
 		{"tags=" + url.QueryEscape(`{"error":true,"span.kind":"server"}`), []string{hexA}},
+		// An exception recorded in the trace, of a type or any.
+		{"exception=PaymentDeclined", []string{hexA}},
+		{"exception=*", []string{hexA}},
+		{"exception=Timeout", nil},
+		{"service=web&exception=PaymentDeclined", []string{hexA}},
+		{"exception=PaymentDeclined&from=now-4h&to=now-2h", nil},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			var l traceList

@@ -358,6 +358,33 @@ func (s *Server) exceptionsFromTable(ctx context.Context, from time.Time) (bool,
 	return ok && !from.Before(since), err
 }
 
+// exceptionTraces is a subquery of the traces with an exception of type
+// typ ("*": of any type) recorded or logged within [from, to], and its
+// arguments: from the exceptions table where it covers the range, else
+// from the spans' events and the logs.
+func (s *Server) exceptionTraces(ctx context.Context, typ string, from, to time.Time) (string, []any, error) {
+	fromTable, err := s.exceptionsFromTable(ctx, from)
+	if err != nil {
+		return "", nil, err
+	}
+	timeCond := fmt.Sprintf("timestamp >= toDateTime(%d) AND timestamp <= toDateTime(%d)", from.Unix(), to.Unix())
+	typeCond, args := "1", []any(nil)
+	if typ != "*" {
+		typeCond, args = "type = ?", []any{typ}
+	}
+	if fromTable {
+		return "SELECT trace_id FROM " + schema.ExceptionsTable.Name + " WHERE " + timeCond + " AND " + typeCond, args, nil
+	}
+	o := s.deps.Store.RenderOptions()
+	var parts []string
+	var all []any
+	for _, src := range []struct{ source, table string }{{"span", schema.SpansTable.Name}, {"log", schema.LogsTable.Name}} {
+		parts = append(parts, "SELECT trace_id FROM ("+schema.ExceptionsSelect(o, src.source, src.table, timeCond)+") WHERE "+typeCond)
+		all = append(all, args...)
+	}
+	return strings.Join(parts, " UNION ALL "), all, nil
+}
+
 // exceptionOccurrence is one entry of GET /api/v1/exceptions/occurrences.
 type exceptionOccurrence struct {
 	Time     time.Time `json:"time"`

@@ -332,6 +332,15 @@ func (s *Server) searchTraces(c echo.Context) error {
                           WHERE ` + strings.Join(sub, " AND ") + ` AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?))`
 		args = append(append(args, subArgs...), from.Unix(), to.Unix())
 	}
+	// An exception type ("*": any) recorded or logged in the trace.
+	if v := c.QueryParam("exception"); v != "" {
+		cond, a, err := s.exceptionTraces(ctx, v, from, to)
+		if err != nil {
+			return err
+		}
+		where += "\n  AND trace_id GLOBAL IN (" + cond + ")"
+		args = append(args, a...)
+	}
 	having := "duration >= ?"
 	args = append(args, uint64(minDur))
 	if maxDur > 0 {

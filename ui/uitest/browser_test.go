@@ -771,6 +771,16 @@ func TestExceptionsPage(t *testing.T) {
 	require.Equal(t, []string{"v2", "v1"}, eval[[]string](p, "[...document.querySelectorAll('#exception-occurrences tbody td:nth-child(2)')].map(e => e.textContent)"))
 	require.Equal(t, "card expired", eval[string](p, "document.querySelector('#exception-occurrences tbody tr:nth-child(2) .exc-msg').textContent"))
 	require.Equal(t, "#/traces/5bf92f3577b34da6a3ce929d0e0e4737", eval[string](p, "document.querySelector('#exception-occurrences tbody tr:nth-child(2) a').getAttribute('href')"))
+	// Every trace with the type: the traces page searches for it.
+	require.Equal(t, "#/traces?exception=java.lang.IllegalStateException&from=now-1h&to=now",
+		eval[string](p, "document.querySelector('#exception-detail .exc-traces-link').getAttribute('href')"))
+	eval[any](p, "document.querySelector('#exception-detail .exc-traces-link').click()")
+	require.Eventually(t, func() bool { return srv.TraceSearch().Get("exception") == "java.lang.IllegalStateException" }, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, "java.lang.IllegalStateException", eval[string](p, "document.querySelector('.page-view input[name=exception]').value"))
+	p.do(chromedp.Navigate(srv.URL + "/#/exceptions"))
+	p.waitFor("document.querySelectorAll('#exceptions-table tbody tr').length === 2", 10*time.Second)
+	p.do(chromedp.Click(chromedp.CSS("#exceptions-table tbody tr:first-child")))
+	p.waitFor("document.querySelector('#exception-detail pre.stacktrace')", 10*time.Second)
 	p.do(chromedp.Click(chromedp.CSS("#exception-detail nav a")))
 	p.waitFor("location.hash === '#/traces/4bf92f3577b34da6a3ce929d0e0e4736'", 10*time.Second)
 	// A service's exceptions, as its node panel links to them; a text search.

@@ -151,6 +151,10 @@ function details(e: ExceptionGroup, range: Record<string, string>): HTMLElement 
       e.trace_id ? h("a", { href: `#/traces/${encodeURIComponent(e.trace_id)}` }, e.span_name ? `Trace of the latest (${e.span_name})` : "Trace of the latest") : "",
       e.trace_id ? h("a", { href: logsHref(e.trace_id, lastNs, lastNs) }, "Logs of that trace") : "",
       h("a", { href: `#/traces?service=${encodeURIComponent(e.service)}&error=true` }, `Failed traces of ${e.service}`),
+      // Every trace in which this type was raised, in the range asked.
+      e.type
+        ? h("a", { href: `#/traces?${new URLSearchParams({ exception: e.type, ...(range["from"] ? { from: range["from"] } : {}), ...(range["to"] ? { to: range["to"] } : {}) }).toString()}`, class: "exc-traces-link" }, `Traces with ${e.type}`)
+        : "",
       // Each version's exceptions of every type: what a canary raises
       // that the stable version does not.
       ...(e.versions ?? []).map((v) =>

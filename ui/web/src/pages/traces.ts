@@ -63,6 +63,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
   service.addEventListener("change", loadOperations);
   operation.addEventListener("focus", loadOperations);
   const tags = h("input", { name: "tags", value: params["tags"] ?? "", placeholder: 'http.route=/cart error=true', size: 28 });
+  const exception = h("input", { name: "exception", value: params["exception"] ?? "", placeholder: "type, * for any", size: 20 });
   const minDur = h("input", { name: "min_duration", value: params["min_duration"] ?? "", placeholder: "e.g. 200ms" });
   const maxDur = h("input", { name: "max_duration", value: params["max_duration"] ?? "", placeholder: "e.g. 2s" });
   const from = h("input", { name: "from", value: params["from"] ?? "now-1h" });
@@ -78,6 +79,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
         service: service.value,
         operation: operation.value,
         tags: tagsJSON(tags.value),
+        exception: exception.value.trim(),
         from: from.value,
         to: to.value,
         min_duration: minDur.value,
@@ -131,6 +133,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     field("Service", service),
     field("Operation", operation),
     field("Tags", tags),
+    field("Exception", exception),
     field("Min duration", minDur),
     field("Max duration", maxDur),
     field("From", from),
