@@ -201,10 +201,28 @@ WHERE %s%s`, LogExceptionType, LogExceptionMessage, LogExceptionStack, from, Log
 // table's coverage starts.
 const ExceptionsMigration = 10
 
+// ExceptionBackfillsTable records the days whose exceptions partition
+// `meshscope backfill exceptions` rebuilt from their spans and logs.
+var ExceptionBackfillsTable = Table{
+	Name: "exception_backfills",
+	Doc:  "One row per day whose exceptions partition was rebuilt from its spans and logs (meshscope backfill exceptions); the exceptions list reads the table for such days too.",
+	Columns: []Column{
+		{Name: "day", Type: "Date", Doc: "the day rebuilt (UTC)"},
+		{Name: "exceptions", Type: "UInt64", Doc: "exceptions of the day copied"},
+		{Name: "backfilled_at", Type: "DateTime", Doc: "when"},
+	},
+	Engine:  "MergeTree",
+	OrderBy: "day",
+}
+
+// ExceptionBackfillsMigration creates exception_backfills.
+const ExceptionBackfillsMigration = 11
+
 func init() {
 	Register(Migration{ID: ExceptionsMigration, Name: "exceptions", Objects: exceptionViews(ExceptionsTable, "exceptions",
 		"Each span event named exception.", "Each log record with exception attributes.",
 		func(o RenderOptions, source, table string) string { return ExceptionsSelect(o, source, table, "") })})
+	Register(Migration{ID: ExceptionBackfillsMigration, Name: "exception backfills", Objects: []Object{ExceptionBackfillsTable}})
 }
 
 // exceptionViews are table and the two materialized views that fill it

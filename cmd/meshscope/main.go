@@ -23,7 +23,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server: receivers, ClickHouse (managed or given), graph, API and UI", runServe},
 		{"migrate", "apply the schema to ClickHouse and exit", runMigrate},
-		{"backfill", "rebuild derived tables from stored data (trace-summaries, exception-groups)", runBackfill},
+		{"backfill", "rebuild derived tables from stored data (trace-summaries, exception-groups, exceptions)", runBackfill},
 		{"sql", "run a read-only SQL query against meshscope's ClickHouse", runSQL},
 		{"import", "send Envoy access log files to a running server", runImport},
 		{"slo", "check SLO spec files, or backtest them over stored data", runSLO},

@@ -62,14 +62,18 @@ func runMigrate(ctx context.Context, args []string) error {
 }
 
 func runBackfill(ctx context.Context, args []string) error {
-	fs := newFlagSet("backfill", "Rebuild derived tables from stored data: meshscope backfill [options] trace-summaries|exception-groups\n\n"+
+	fs := newFlagSet("backfill", "Rebuild derived tables from stored data: meshscope backfill [options] trace-summaries|exception-groups|exceptions\n\n"+
 		"trace-summaries: in a database upgraded to the trace summaries, summarise the spans stored before\n"+
 		"they existed, day by day, newest first, so that trace searches over those days read the summaries\n"+
 		"instead of grouping spans. Run it once the day of the upgrade is over (UTC); a stopped run resumes.\n"+
 		"Single servers only.\n\n"+
 		"exception-groups: in a database upgraded to the exception history, add the exceptions of the spans\n"+
 		"and logs stored before it, day by day, oldest first, so that the exceptions list can tell which are\n"+
-		"new at once rather than after retention has dropped those days.")
+		"new at once rather than after retention has dropped those days.\n\n"+
+		"exceptions: in a database upgraded to the exceptions table, copy the exceptions of the spans and logs\n"+
+		"stored before it, day by day, newest first, so that the exceptions list and the trace search by\n"+
+		"exception read the table for those days too. Run it once the day of the upgrade is over (UTC); a\n"+
+		"stopped run resumes. Single servers only.")
 	fs.String("config", "", "YAML file with options (keys are flag names)")
 	dataDir := fs.String("data-dir", "./data", "data dir of a running `meshscope serve` whose managed ClickHouse to use")
 	dsn := fs.String("clickhouse", "", "ClickHouse DSN (clickhouse://user:pass@host:9000/meshscope)")
@@ -77,8 +81,8 @@ func runBackfill(ctx context.Context, args []string) error {
 		return err
 	}
 	what := strings.Join(fs.Args(), " ")
-	if what != "trace-summaries" && what != "exception-groups" {
-		return fmt.Errorf("what to backfill: trace-summaries or exception-groups (got %q)", what)
+	if what != "trace-summaries" && what != "exception-groups" && what != "exceptions" {
+		return fmt.Errorf("what to backfill: trace-summaries, exception-groups or exceptions (got %q)", what)
 	}
 	st, err := openTarget(ctx, *dsn, *dataDir, "")
 	if err != nil {
@@ -91,26 +95,37 @@ func runBackfill(ctx context.Context, args []string) error {
 		}
 		return fmt.Errorf("the schema is not current: run meshscope migrate (or meshscope serve) first")
 	}
-	if what == "exception-groups" {
+	switch what {
+	case "exception-groups":
 		return backfillExceptionGroups(ctx, st)
+	case "exceptions":
+		return rebuildDays(ctx, st.BackfillExceptions, st.ExceptionsSince, "exceptions copied", "the exceptions table holds every exception")
 	}
-	n, err := st.BackfillTraceSummaries(ctx, time.Now(), func(p chstore.BackfillProgress) {
-		fmt.Fprintf(os.Stderr, "%s: %d spans summarised in %s (day %d of %d)\n", p.Day.Format(time.DateOnly), p.Spans, p.Took.Round(time.Millisecond), p.N, p.Days)
+	return rebuildDays(ctx, st.BackfillTraceSummaries, st.TraceSummariesSince, "spans summarised", "the trace summaries hold every span")
+}
+
+// rebuildDays runs a day-by-day backfill (a derived table rebuilt from its
+// sources), reporting each day on stderr (counted as did) and what holds
+// after it on stdout.
+func rebuildDays(ctx context.Context, backfill func(context.Context, time.Time, func(chstore.BackfillProgress)) (int, error),
+	since func(context.Context) (time.Time, bool, error), did, holds string) error {
+	n, err := backfill(ctx, time.Now(), func(p chstore.BackfillProgress) {
+		fmt.Fprintf(os.Stderr, "%s: %d %s in %s (day %d of %d)\n", p.Day.Format(time.DateOnly), p.Spans, did, p.Took.Round(time.Millisecond), p.N, p.Days)
 	})
 	if err != nil {
 		return err
 	}
-	since, _, err := st.TraceSummariesSince(ctx)
+	at, _, err := since(ctx)
 	if err != nil {
 		return err
 	}
 	switch {
-	case since.Equal(chstore.SummariesCoverAll):
-		fmt.Println("nothing to backfill: the trace summaries hold every span")
+	case at.Equal(chstore.SummariesCoverAll):
+		fmt.Printf("nothing to backfill: %s\n", holds)
 	case n == 0:
-		fmt.Printf("nothing to backfill: the trace summaries hold every span since %s\n", since.Format(time.RFC3339))
+		fmt.Printf("nothing to backfill: %s since %s\n", holds, at.Format(time.RFC3339))
 	default:
-		fmt.Printf("rebuilt %d days: the trace summaries hold every span since %s\n", n, since.Format(time.RFC3339))
+		fmt.Printf("rebuilt %d days: %s since %s\n", n, holds, at.Format(time.RFC3339))
 	}
 	return nil
 }

@@ -176,15 +176,55 @@ LIMIT ?`, args...)
 
 // ExceptionsSince is the time from which the exceptions table holds every
 // exception stored: SummariesCoverAll in a database created with it (see
-// appliedSince), else when its migration was recorded. ok is false before
-// that migration.
+// appliedSince), else when its migration was recorded, moved back over the
+// days BackfillExceptions rebuilt (coveredSince). ok is false before that
+// migration.
 func (s *Store) ExceptionsSince(ctx context.Context) (since time.Time, ok bool, err error) {
-	at, withCore, err := s.appliedSince(ctx, schema.ExceptionsMigration)
-	if err != nil || at.IsZero() {
-		return time.Time{}, false, err
+	return s.coveredSince(ctx, schema.ExceptionsMigration, schema.ExceptionBackfillsMigration, schema.ExceptionBackfillsTable)
+}
+
+// BackfillExceptions rebuilds the exceptions partitions of the days before
+// the table existed (ExceptionsSince), newest first, from their spans and
+// logs, as BackfillTraceSummaries rebuilds the trace summaries: each day's
+// exceptions are copied into a scratch table with the views' own SELECTs,
+// which then replaces the day's partition whole (the rows the views wrote
+// for late spans and records of that day are replaced, not doubled), and
+// the day is recorded (exception_backfills), which moves ExceptionsSince
+// back to its start. Not before the day the table started is over
+// (ErrBackfillToday); a stopped run resumes; single servers only.
+func (s *Store) BackfillExceptions(ctx context.Context, now time.Time, progress func(BackfillProgress)) (int, error) {
+	if s.render.Cluster != "" {
+		return 0, errors.New("the exceptions backfill runs on a single server, not on a cluster (the exceptions list reads spans and logs for the days before the table there)")
 	}
-	if withCore {
-		return SummariesCoverAll, true, nil
+	since, ok, err := s.ExceptionsSince(ctx)
+	switch {
+	case err != nil:
+		return 0, err
+	case !ok:
+		return 0, errors.New("the schema has no exceptions table yet: run meshscope migrate")
 	}
-	return at, true, nil
+	return s.rebuildDays(ctx, dayRebuild{
+		target: schema.ExceptionsTable, since: since, sources: []schema.Table{schema.SpansTable, schema.LogsTable},
+		record: schema.ExceptionBackfillsTable, rebuild: s.rebuildExceptions,
+	}, now, progress)
+}
+
+// rebuildExceptions replaces day's exceptions partition with the exceptions
+// of its spans and logs, and counts them.
+func (s *Store) rebuildExceptions(ctx context.Context, scratch string, day time.Time) (uint64, error) {
+	date := "toDate(timestamp) = toDate('" + day.Format(time.DateOnly) + "')"
+	var inserts []string
+	var n uint64
+	for _, sel := range []string{
+		schema.ExceptionsSelect(s.render, "span", schema.SpansTable.Name, date),
+		schema.ExceptionsSelect(s.render, "log", schema.LogsTable.Name, date),
+	} {
+		var c uint64
+		if err := s.conn.QueryRow(ctx, "SELECT count() FROM ("+sel+")").Scan(&c); err != nil {
+			return 0, err
+		}
+		n += c
+		inserts = append(inserts, "INSERT INTO "+scratch+" ("+columnList(schema.ExceptionsTable)+") "+sel)
+	}
+	return n, s.replaceDay(ctx, schema.ExceptionsTable, scratch, day, n == 0, inserts...)
 }

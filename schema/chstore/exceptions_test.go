@@ -2,6 +2,7 @@ package chstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -148,4 +149,70 @@ func TestBackfillExceptionGroups(t *testing.T) {
 	n, err = st.BackfillExceptionGroups(ctx, nil)
 	require.NoError(t, err)
 	require.Zero(t, n, "done already")
+}
+
+// A database upgraded to the exceptions table: the days before it are
+// rebuilt from their spans and logs, the day it started included once it
+// is over, each day's late rows (which the views copied) counted once, and
+// the list's boundary moves back to the first day rebuilt.
+func TestBackfillExceptions(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	ctx := context.Background()
+	upgrade := upgradedLater(t, st, st.ExceptionsSince, st.BackfillExceptions, schema.ExceptionsMigration)
+	day0 := upgrade.Truncate(24 * time.Hour)
+	logged := func(at time.Time) schema.LogRow {
+		return schema.LogRow{TimeUnixNano: uint64(at.UnixNano()), ServiceName: "cart", ServiceNamespace: "shop", Body: "failed",
+			AttrKeys: []string{"exception.type"}, AttrValues: []string{"Timeout"}}
+	}
+	// A span's exception and a logged one on each of three days (none on
+	// the day between), stored before the table: its partitions dropped,
+	// as if the views had not existed.
+	days := []time.Time{day0.AddDate(0, 0, -3), day0.AddDate(0, 0, -1), day0}
+	var batch schema.Batch
+	for _, d := range days {
+		batch.Spans = append(batch.Spans, chtest.ExceptionSpan(d.Add(time.Hour), "shop", "cart", "Timeout"))
+		batch.Logs = append(batch.Logs, logged(d.Add(time.Hour)))
+	}
+	require.NoError(t, st.Write(ctx, &batch))
+	for _, d := range days {
+		require.NoError(t, st.Conn().Exec(ctx, fmt.Sprintf("ALTER TABLE exceptions DROP PARTITION ID '%s'", d.Format("20060102"))))
+	}
+	// Late spans of two of those days, stored after the upgrade: the view
+	// copies them.
+	require.NoError(t, st.Write(ctx, &schema.Batch{Spans: []schema.SpanRow{
+		chtest.ExceptionSpan(days[1].Add(2*time.Hour), "shop", "cart", "Timeout"),
+		chtest.ExceptionSpan(days[2].Add(2*time.Hour), "shop", "cart", "Timeout"),
+	}}))
+	since, _, err := st.ExceptionsSince(ctx)
+	require.NoError(t, err)
+	require.True(t, upgrade.Equal(since), "%v", since)
+
+	_, err = st.BackfillExceptions(ctx, upgrade, nil)
+	require.True(t, errors.Is(err, chstore.ErrBackfillToday), "not on the day it started: %v", err)
+
+	var reports []string
+	n, err := st.BackfillExceptions(ctx, day0.Add(25*time.Hour), func(p chstore.BackfillProgress) {
+		reports = append(reports, fmt.Sprintf("%s %d %d/%d", p.Day.Format(time.DateOnly), p.Spans, p.N, p.Days))
+	})
+	require.NoError(t, err)
+	require.Equal(t, 4, n)
+	require.Equal(t, []string{
+		day0.Format(time.DateOnly) + " 3 1/4",
+		day0.AddDate(0, 0, -1).Format(time.DateOnly) + " 3 2/4",
+		day0.AddDate(0, 0, -2).Format(time.DateOnly) + " 0 3/4",
+		day0.AddDate(0, 0, -3).Format(time.DateOnly) + " 2 4/4",
+	}, reports)
+	since, _, err = st.ExceptionsSince(ctx)
+	require.NoError(t, err)
+	require.Equal(t, days[0], since)
+
+	// Every exception once, from either source.
+	var spans, logs uint64
+	require.NoError(t, st.Conn().QueryRow(ctx, "SELECT countIf(source = 'span'), countIf(source = 'log') FROM exceptions").Scan(&spans, &logs))
+	require.EqualValues(t, 5, spans)
+	require.EqualValues(t, 3, logs)
+
+	n, err = st.BackfillExceptions(ctx, day0.Add(25*time.Hour), nil)
+	require.NoError(t, err)
+	require.Zero(t, n, "run again: nothing left to do")
 }

@@ -24,18 +24,29 @@ var SummariesCoverAll = time.Unix(1, 0).UTC()
 // of each day before it that a backfill rebuilt, as long as those days
 // are consecutive. ok is false before the summaries' migration.
 func (s *Store) TraceSummariesSince(ctx context.Context) (since time.Time, ok bool, err error) {
-	summaries, withCore, err := s.appliedSince(ctx, schema.TraceSummariesMigration)
-	if err != nil || summaries.IsZero() {
+	return s.coveredSince(ctx, schema.TraceSummariesMigration, schema.TraceSummaryBackfillsMigration, schema.TraceSummaryBackfillsTable)
+}
+
+// coveredSince is the time from which a table that a view fills at insert
+// (created by migration id) holds every row of its sources:
+// SummariesCoverAll in a database created with it, otherwise when its
+// migration was recorded, moved back to the start of each day before it
+// that a backfill rebuilt (recorded in backfills, created by migration
+// backfillsID), as long as those days are consecutive. ok is false before
+// migration id.
+func (s *Store) coveredSince(ctx context.Context, id, backfillsID int, backfills schema.Table) (since time.Time, ok bool, err error) {
+	at, withCore, err := s.appliedSince(ctx, id)
+	if err != nil || at.IsZero() {
 		return time.Time{}, false, err
 	}
 	if withCore {
 		return SummariesCoverAll, true, nil
 	}
-	days, err := s.backfilledDays(ctx)
+	days, err := s.backfilledDays(ctx, backfillsID, backfills)
 	if err != nil {
-		return summaries.UTC(), true, err
+		return at.UTC(), true, err
 	}
-	since = summaries.UTC()
+	since = at.UTC()
 	for day := since.Truncate(24 * time.Hour); days[day]; day = day.AddDate(0, 0, -1) {
 		since = day
 	}
@@ -57,14 +68,14 @@ func (s *Store) appliedSince(ctx context.Context, id int) (at time.Time, withCor
 	return at.UTC(), at.Sub(core) < time.Minute, nil
 }
 
-// backfilledDays are the days trace_summary_backfills records (none before
-// its migration).
-func (s *Store) backfilledDays(ctx context.Context) (map[time.Time]bool, error) {
+// backfilledDays are the days a backfills table (created by migration id)
+// records (none before that migration).
+func (s *Store) backfilledDays(ctx context.Context, id int, backfills schema.Table) (map[time.Time]bool, error) {
 	done, err := s.AppliedMigrations(ctx)
-	if err != nil || !done[schema.TraceSummaryBackfillsMigration] {
+	if err != nil || !done[id] {
 		return nil, err
 	}
-	rows, err := s.conn.Query(ctx, "SELECT DISTINCT day FROM "+s.table(schema.TraceSummaryBackfillsTable))
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT day FROM "+s.table(backfills))
 	if err != nil {
 		return nil, err
 	}
@@ -93,10 +104,10 @@ type BackfillProgress struct {
 	N, Days int
 }
 
-// ErrBackfillToday refuses a backfill while the day the summaries started
-// is not over: its spans are still arriving, and the view would add those
-// that arrive during the rebuild to a partition about to be replaced.
-var ErrBackfillToday = errors.New("the trace summaries started today: the day they started is rebuilt whole once it is over; run the backfill after midnight UTC")
+// ErrBackfillToday refuses a backfill while the day the table started is
+// not over: its rows are still arriving, and the view would add those that
+// arrive during the rebuild to a partition about to be replaced.
+var ErrBackfillToday = errors.New("the table started today: the day it started is rebuilt whole once it is over; run the backfill after midnight UTC")
 
 // BackfillTraceSummaries rebuilds the trace_summaries partitions of the
 // days before the summaries existed (TraceSummariesSince), newest first,
@@ -121,51 +132,80 @@ func (s *Store) BackfillTraceSummaries(ctx context.Context, now time.Time, progr
 		return 0, err
 	case !ok:
 		return 0, errors.New("the schema has no trace summaries yet: run meshscope migrate")
-	case since.Equal(SummariesCoverAll):
+	}
+	return s.rebuildDays(ctx, dayRebuild{
+		target: schema.TraceSummariesTable, since: since, sources: []schema.Table{schema.SpansTable},
+		record: schema.TraceSummaryBackfillsTable, rebuild: s.rebuildSummaries,
+	}, now, progress)
+}
+
+// dayRebuild is a derived table's rebuild, day by day, from its sources.
+type dayRebuild struct {
+	target schema.Table
+	// since is when the table started to hold every row of its sources
+	// (SummariesCoverAll: always).
+	since time.Time
+	// sources are the tables whose day partitions say which days there
+	// are to rebuild.
+	sources []schema.Table
+	// record is the backfills table: (day, count, backfilled_at).
+	record schema.Table
+	// rebuild replaces target's partition of day with one computed into
+	// scratch, and answers the count to report and record.
+	rebuild func(ctx context.Context, scratch string, day time.Time) (uint64, error)
+}
+
+// rebuildDays rebuilds r's target day by day, newest first, from the day
+// it started (once that day is over: ErrBackfillToday) back to the oldest
+// day of its sources, the days between without rows too (so that the
+// boundary moves past them), recording each day done.
+func (s *Store) rebuildDays(ctx context.Context, r dayRebuild, now time.Time, progress func(BackfillProgress)) (int, error) {
+	if r.since.Equal(SummariesCoverAll) {
 		return 0, nil
 	}
-	first := since.Truncate(24 * time.Hour) // the day the summaries started
-	if since.Equal(first) {
+	first := r.since.Truncate(24 * time.Hour) // the day the table started
+	if r.since.Equal(first) {
 		first = first.AddDate(0, 0, -1) // that day is rebuilt already
 	} else if !now.UTC().Truncate(24 * time.Hour).After(first) {
 		return 0, ErrBackfillToday
 	}
-	// The days to rebuild: from first back to the oldest with spans, the
-	// days between without spans recorded too, so that the boundary moves
-	// past them.
-	oldest, err := s.oldestSpanDay(ctx)
-	if err != nil {
-		return 0, err
+	var oldest time.Time
+	for _, t := range r.sources {
+		d, err := s.oldestDayOf(ctx, t)
+		if err != nil {
+			return 0, err
+		}
+		if !d.IsZero() && (oldest.IsZero() || d.Before(oldest)) {
+			oldest = d
+		}
 	}
 	var days []time.Time
 	for d := first; !oldest.IsZero() && !d.Before(oldest); d = d.AddDate(0, 0, -1) {
 		days = append(days, d)
 	}
-	scratch := fmt.Sprintf("`%s`.`%s_backfill`", s.render.Database, schema.TraceSummariesTable.Name)
+	scratch := fmt.Sprintf("`%s`.`%s_backfill`", s.render.Database, r.target.Name)
 	defer func() { _ = s.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+scratch) }()
 	for i, day := range days {
 		start := time.Now()
-		spans, err := s.rebuildSummaries(ctx, scratch, day)
+		n, err := r.rebuild(ctx, scratch, day)
 		if err != nil {
 			return i, fmt.Errorf("backfill %s: %w", day.Format(time.DateOnly), err)
 		}
-		if err := s.insert(ctx, schema.TraceSummaryBackfillsTable, []any{
-			[]time.Time{day}, []uint64{spans}, []time.Time{time.Now().UTC()},
-		}); err != nil {
+		if err := s.insert(ctx, r.record, []any{[]time.Time{day}, []uint64{n}, []time.Time{time.Now().UTC()}}); err != nil {
 			return i, fmt.Errorf("record backfill of %s: %w", day.Format(time.DateOnly), err)
 		}
 		if progress != nil {
-			progress(BackfillProgress{Day: day, Spans: spans, Took: time.Since(start), N: i + 1, Days: len(days)})
+			progress(BackfillProgress{Day: day, Spans: n, Took: time.Since(start), N: i + 1, Days: len(days)})
 		}
 	}
 	return len(days), nil
 }
 
-// oldestSpanDay is the first day of the spans' partitions (zero without
-// spans).
-func (s *Store) oldestSpanDay(ctx context.Context) (time.Time, error) {
+// oldestDayOf is the first day of a table's partitions (zero without
+// rows).
+func (s *Store) oldestDayOf(ctx context.Context, t schema.Table) (time.Time, error) {
 	rows, err := s.conn.Query(ctx, `SELECT DISTINCT partition_id FROM system.parts
-		WHERE database = ? AND table = ? AND active AND length(partition_id) = 8`, s.render.Database, schema.SpansTable.Name)
+		WHERE database = ? AND table = ? AND active AND length(partition_id) = 8`, s.render.Database, t.Name)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -198,27 +238,30 @@ func columnList(t schema.Table) string {
 // rebuildSummaries replaces day's trace_summaries partition with one
 // computed from its spans, and counts them.
 func (s *Store) rebuildSummaries(ctx context.Context, scratch string, day time.Time) (uint64, error) {
-	target := s.table(schema.TraceSummariesTable)
 	date := day.Format(time.DateOnly)
 	var spans uint64
 	if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+s.table(schema.SpansTable)+" WHERE toDate(timestamp) = toDate(?)", date).Scan(&spans); err != nil {
 		return 0, err
 	}
-	stmts := []string{
-		"DROP TABLE IF EXISTS " + scratch,
-		"CREATE TABLE " + scratch + " AS " + target,
-		"INSERT INTO " + scratch + " (" + columnList(schema.TraceSummariesTable) + ") " +
-			schema.TraceSummariesSelect(s.render, "toDate(src.timestamp) = toDate('"+date+"')"),
-		"ALTER TABLE " + target + " REPLACE PARTITION ID '" + day.Format("20060102") + "' FROM " + scratch,
-	}
-	if spans == 0 {
-		// Nothing to summarise: the day's partition, if any, goes.
-		stmts = []string{"ALTER TABLE " + target + " DROP PARTITION ID '" + day.Format("20060102") + "'"}
+	return spans, s.replaceDay(ctx, schema.TraceSummariesTable, scratch, day, spans == 0,
+		"INSERT INTO "+scratch+" ("+columnList(schema.TraceSummariesTable)+") "+
+			schema.TraceSummariesSelect(s.render, "toDate(src.timestamp) = toDate('"+date+"')"))
+}
+
+// replaceDay replaces target's partition of day with what inserts put
+// into a fresh scratch table of the same structure; empty, the partition
+// goes.
+func (s *Store) replaceDay(ctx context.Context, target schema.Table, scratch string, day time.Time, empty bool, inserts ...string) error {
+	id := day.Format("20060102")
+	stmts := append([]string{"DROP TABLE IF EXISTS " + scratch, "CREATE TABLE " + scratch + " AS " + s.table(target)}, inserts...)
+	stmts = append(stmts, "ALTER TABLE "+s.table(target)+" REPLACE PARTITION ID '"+id+"' FROM "+scratch)
+	if empty {
+		stmts = []string{"ALTER TABLE " + s.table(target) + " DROP PARTITION ID '" + id + "'"}
 	}
 	for _, q := range stmts {
 		if err := s.conn.Exec(ctx, q); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return spans, nil
+	return nil
 }

@@ -21,18 +21,7 @@ import (
 func TestBackfillTraceSummaries(t *testing.T) {
 	st, _ := chtest.Store(t, "meshscope")
 	ctx := context.Background()
-	since, ok, err := st.TraceSummariesSince(ctx)
-	require.NoError(t, err)
-	require.True(t, ok)
-	require.Equal(t, chstore.SummariesCoverAll, since, "created with the summaries")
-	n, err := st.BackfillTraceSummaries(ctx, time.Now(), nil)
-	require.NoError(t, err)
-	require.Zero(t, n, "nothing to rebuild in a database created with them")
-
-	// Upgraded: the summaries' migration recorded after the core tables'.
-	upgrade := time.Now().UTC().Add(2 * time.Hour).Truncate(time.Second)
-	require.NoError(t, st.InsertColumns(ctx, schema.MigrationsTable,
-		[]any{[]uint32{schema.TraceSummariesMigration}, []string{"trace summaries"}, []time.Time{upgrade}}))
+	upgrade := upgradedLater(t, st, st.TraceSummariesSince, st.BackfillTraceSummaries, schema.TraceSummariesMigration)
 	day0 := upgrade.Truncate(24 * time.Hour)
 	span := func(day time.Time, trace, id byte, status uint8) schema.SpanRow {
 		return schema.SpanRow{StartUnixNano: uint64(day.Add(time.Hour + time.Duration(id)*time.Second).UnixNano()), DurationNanos: 1e6,
@@ -55,7 +44,7 @@ func TestBackfillTraceSummaries(t *testing.T) {
 	// Late spans of two of those days, stored after the upgrade: the view
 	// summarises them.
 	require.NoError(t, st.Write(ctx, &schema.Batch{Spans: []schema.SpanRow{span(days[1], 2, 4, 0), span(days[2], 3, 4, 0)}}))
-	since, _, err = st.TraceSummariesSince(ctx)
+	since, _, err := st.TraceSummariesSince(ctx)
 	require.NoError(t, err)
 	require.True(t, upgrade.Equal(since), "%v", since)
 
@@ -64,7 +53,7 @@ func TestBackfillTraceSummaries(t *testing.T) {
 	require.True(t, errors.Is(err, chstore.ErrBackfillToday), "%v", err)
 
 	var reports []chstore.BackfillProgress
-	n, err = st.BackfillTraceSummaries(ctx, day0.Add(25*time.Hour), func(p chstore.BackfillProgress) { reports = append(reports, p) })
+	n, err := st.BackfillTraceSummaries(ctx, day0.Add(25*time.Hour), func(p chstore.BackfillProgress) { reports = append(reports, p) })
 	require.NoError(t, err)
 	require.Equal(t, 4, n)
 	var got []string
@@ -108,4 +97,24 @@ func TestBackfillTraceSummaries(t *testing.T) {
 	n, err = st.BackfillTraceSummaries(ctx, day0.Add(25*time.Hour), nil)
 	require.NoError(t, err)
 	require.Zero(t, n)
+}
+
+// upgradedLater checks that a table a view fills (its coverage since, its
+// backfill) covers everything in a database created with it, then records
+// its migration id two hours from now, as an upgrade to it would, and
+// returns that time.
+func upgradedLater(t *testing.T, st *chstore.Store, since func(context.Context) (time.Time, bool, error),
+	backfill func(context.Context, time.Time, func(chstore.BackfillProgress)) (int, error), id int) time.Time {
+	t.Helper()
+	ctx := context.Background()
+	at, ok, err := since(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, chstore.SummariesCoverAll, at, "created with the table")
+	n, err := backfill(ctx, time.Now(), nil)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing to rebuild in a database created with the table")
+	upgrade := time.Now().UTC().Add(2 * time.Hour).Truncate(time.Second)
+	require.NoError(t, st.InsertColumns(ctx, schema.MigrationsTable, []any{[]uint32{uint32(id)}, []string{"upgrade"}, []time.Time{upgrade}}))
+	return upgrade
 }

@@ -536,3 +536,16 @@ SELECT
 FROM `meshscope`.`logs_local`
 WHERE (has(attr_keys, 'exception.type') OR has(attr_keys, 'exception.stacktrace'));
 
+-- migration 11: exception backfills
+CREATE TABLE IF NOT EXISTS `meshscope`.`exception_backfills_local` ON CLUSTER `meshscope`
+(
+    `day` Date,
+    `exceptions` UInt64,
+    `backfilled_at` DateTime
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/meshscope/exception_backfills_local', '{replica}')
+ORDER BY day;
+
+CREATE TABLE IF NOT EXISTS `meshscope`.`exception_backfills` ON CLUSTER `meshscope` AS `meshscope`.`exception_backfills_local`
+ENGINE = Distributed(`meshscope`, `meshscope`, `exception_backfills_local`, rand());
+

@@ -509,3 +509,13 @@ SELECT
 FROM `meshscope`.`logs`
 WHERE (has(attr_keys, 'exception.type') OR has(attr_keys, 'exception.stacktrace'));
 
+-- migration 11: exception backfills
+CREATE TABLE IF NOT EXISTS `meshscope`.`exception_backfills`
+(
+    `day` Date,
+    `exceptions` UInt64,
+    `backfilled_at` DateTime
+)
+ENGINE = MergeTree()
+ORDER BY day;
+
