@@ -98,7 +98,10 @@ func (s *Store) table(t schema.Table) string {
 
 // BackfillProgress reports a day rebuilt (Day of Days, counting from 1).
 type BackfillProgress struct {
-	Day     time.Time
+	Day time.Time
+	// Spans counts what the day's rebuild read: spans for the trace
+	// summaries, exceptions for the exceptions table (none for the
+	// exception history's backfill).
 	Spans   uint64
 	Took    time.Duration
 	N, Days int
