@@ -123,10 +123,14 @@ func TestMetricsExplorer(t *testing.T) {
 func TestMetricAPIsOnCluster(t *testing.T) {
 	stores := chtest.Cluster(t)
 	writeMetrics(t, stores[0])
+	// Both tables' rows forwarded (each Distributed table sends its own).
 	require.Eventually(t, func() bool {
-		var n uint64
-		err := stores[1].Conn().QueryRow(context.Background(), "SELECT count() FROM metric_samples").Scan(&n)
-		return err == nil && n == 48*11
+		var samples, series uint64
+		err := stores[1].Conn().QueryRow(context.Background(), "SELECT count() FROM metric_samples").Scan(&samples)
+		if err == nil {
+			err = stores[1].Conn().QueryRow(context.Background(), "SELECT count() FROM metric_series").Scan(&series)
+		}
+		return err == nil && samples == 48*11 && series == 11
 	}, time.Minute, 20*time.Millisecond)
 	for i, st := range stores {
 		t.Run(fmt.Sprintf("node-%d/explorer", i+1), func(t *testing.T) {
