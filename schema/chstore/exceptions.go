@@ -214,17 +214,11 @@ func (s *Store) BackfillExceptions(ctx context.Context, now time.Time, progress 
 func (s *Store) rebuildExceptions(ctx context.Context, scratch string, day time.Time) (uint64, error) {
 	date := "toDate(timestamp) = toDate('" + day.Format(time.DateOnly) + "')"
 	var inserts []string
-	var n uint64
 	for _, sel := range []string{
 		schema.ExceptionsSelect(s.render, "span", schema.SpansTable.Name, date),
 		schema.ExceptionsSelect(s.render, "log", schema.LogsTable.Name, date),
 	} {
-		var c uint64
-		if err := s.conn.QueryRow(ctx, "SELECT count() FROM ("+sel+")").Scan(&c); err != nil {
-			return 0, err
-		}
-		n += c
 		inserts = append(inserts, "INSERT INTO "+scratch+" ("+columnList(schema.ExceptionsTable)+") "+sel)
 	}
-	return n, s.replaceDay(ctx, schema.ExceptionsTable, scratch, day, n == 0, inserts...)
+	return s.replaceDay(ctx, schema.ExceptionsTable, scratch, day, inserts...)
 }

@@ -246,25 +246,29 @@ func (s *Store) rebuildSummaries(ctx context.Context, scratch string, day time.T
 	if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+s.table(schema.SpansTable)+" WHERE toDate(timestamp) = toDate(?)", date).Scan(&spans); err != nil {
 		return 0, err
 	}
-	return spans, s.replaceDay(ctx, schema.TraceSummariesTable, scratch, day, spans == 0,
+	_, err := s.replaceDay(ctx, schema.TraceSummariesTable, scratch, day,
 		"INSERT INTO "+scratch+" ("+columnList(schema.TraceSummariesTable)+") "+
 			schema.TraceSummariesSelect(s.render, "toDate(src.timestamp) = toDate('"+date+"')"))
+	return spans, err
 }
 
 // replaceDay replaces target's partition of day with what inserts put
-// into a fresh scratch table of the same structure; empty, the partition
-// goes.
-func (s *Store) replaceDay(ctx context.Context, target schema.Table, scratch string, day time.Time, empty bool, inserts ...string) error {
-	id := day.Format("20060102")
-	stmts := append([]string{"DROP TABLE IF EXISTS " + scratch, "CREATE TABLE " + scratch + " AS " + s.table(target)}, inserts...)
-	stmts = append(stmts, "ALTER TABLE "+s.table(target)+" REPLACE PARTITION ID '"+id+"' FROM "+scratch)
-	if empty {
-		stmts = []string{"ALTER TABLE " + s.table(target) + " DROP PARTITION ID '" + id + "'"}
-	}
-	for _, q := range stmts {
+// into a fresh scratch table of the same structure, and answers how many
+// rows that was; none, the partition goes.
+func (s *Store) replaceDay(ctx context.Context, target schema.Table, scratch string, day time.Time, inserts ...string) (uint64, error) {
+	for _, q := range append([]string{"DROP TABLE IF EXISTS " + scratch, "CREATE TABLE " + scratch + " AS " + s.table(target)}, inserts...) {
 		if err := s.conn.Exec(ctx, q); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	var rows uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+scratch).Scan(&rows); err != nil {
+		return 0, err
+	}
+	id := day.Format("20060102")
+	q := "ALTER TABLE " + s.table(target) + " REPLACE PARTITION ID '" + id + "' FROM " + scratch
+	if rows == 0 {
+		q = "ALTER TABLE " + s.table(target) + " DROP PARTITION ID '" + id + "'"
+	}
+	return rows, s.conn.Exec(ctx, q)
 }
