@@ -367,7 +367,7 @@ func (s *Server) exceptionTraces(ctx context.Context, typ string, from, to time.
 	if err != nil {
 		return "", nil, err
 	}
-	timeCond := fmt.Sprintf("timestamp >= toDateTime(%d) AND timestamp <= toDateTime(%d)", from.Unix(), to.Unix())
+	timeCond := rangeCond(from, to)
 	typeCond, args := "1", []any(nil)
 	if typ != "*" {
 		typeCond, args = "type = ?", []any{typ}
@@ -375,14 +375,29 @@ func (s *Server) exceptionTraces(ctx context.Context, typ string, from, to time.
 	if fromTable {
 		return "SELECT trace_id FROM " + schema.ExceptionsTable.Name + " WHERE " + timeCond + " AND " + typeCond, args, nil
 	}
-	o := s.deps.Store.RenderOptions()
 	var parts []string
 	var all []any
-	for _, src := range []struct{ source, table string }{{"span", schema.SpansTable.Name}, {"log", schema.LogsTable.Name}} {
-		parts = append(parts, "SELECT trace_id FROM ("+schema.ExceptionsSelect(o, src.source, src.table, timeCond)+") WHERE "+typeCond)
+	for _, source := range []string{"span", "log"} {
+		parts = append(parts, "SELECT trace_id FROM "+s.exceptionSources(source, timeCond)+" WHERE "+typeCond)
 		all = append(all, args...)
 	}
 	return strings.Join(parts, " UNION ALL "), all, nil
+}
+
+// rangeCond keeps the rows whose timestamp is within [from, to].
+func rangeCond(from, to time.Time) string {
+	return fmt.Sprintf("timestamp >= toDateTime(%d) AND timestamp <= toDateTime(%d)", from.Unix(), to.Unix())
+}
+
+// exceptionSources is a subquery with the exceptions table's columns read
+// from source's table ("span": the spans' events, "log": the logs) under
+// cond, for ranges the table does not cover.
+func (s *Server) exceptionSources(source, cond string) string {
+	table := schema.SpansTable.Name
+	if source == "log" {
+		table = schema.LogsTable.Name
+	}
+	return "(" + schema.ExceptionsSelect(s.deps.Store.RenderOptions(), source, table, cond) + ")"
 }
 
 // exceptionOccurrence is one entry of GET /api/v1/exceptions/occurrences.
@@ -424,14 +439,10 @@ func (s *Server) listExceptionOccurrences(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	timeCond := fmt.Sprintf("timestamp >= toDateTime(%d) AND timestamp <= toDateTime(%d)", from.Unix(), to.Unix())
+	timeCond := rangeCond(from, to)
 	rows := schema.ExceptionsTable.Name
 	if !fromTable {
-		table := schema.SpansTable.Name
-		if source == "log" {
-			table = schema.LogsTable.Name
-		}
-		rows = "(" + schema.ExceptionsSelect(s.deps.Store.RenderOptions(), source, table, timeCond) + ")"
+		rows = s.exceptionSources(source, timeCond)
 	}
 	where := []string{timeCond, "source = ?", "service_name = ?", "type = ?"}
 	args := []any{source, service, q.Get("type")}
