@@ -124,32 +124,63 @@ func errorRatesZ(a, b VersionCalls) float64 {
 	return (a.ErrorRate() - b.ErrorRate()) / se
 }
 
-// VersionsCalls splits a graph by version's inbound calls to a service's
-// versions into the version's and the others' (its baseline, with their
-// versions' names, sorted).
-func VersionsCalls(g *Graph, namespace, service, version string) (own, baseline VersionCalls, others []string, node *Node) {
-	p99 := map[string]float64{}
-	for _, e := range g.Edges {
-		if e.Target != "" {
-			p99[e.Target] = max(p99[e.Target], e.P99Ms)
-		}
-	}
-	others = []string{}
+// VersionComparison is a version's calls beside its service's other
+// versions' over the same period.
+type VersionComparison struct {
+	Own, Baseline VersionCalls
+	// Others names the other versions (the baseline's), sorted.
+	Others []string
+	// Node is the version's node (nil when the graph has none).
+	Node *Node
+	// Outbound: the numbers are of the calls the versions made, their
+	// p99s the highest of their outbound edges, as the version took no
+	// calls (a worker or a job that only calls out: a new version sending
+	// bad requests fails more of them than the others do); else of the
+	// calls they took.
+	Outbound bool
+}
+
+// VersionsCalls compares, in a graph by version, a service's version with
+// its other versions: their inbound calls, or their outbound ones when the
+// version took none and made some.
+func VersionsCalls(g *Graph, namespace, service, version string) VersionComparison {
+	var versions []*Node
+	c := VersionComparison{Others: []string{}}
 	for i := range g.Nodes {
 		n := &g.Nodes[i]
 		if n.Kind != KindVersion || n.Namespace != namespace || n.Name != service {
 			continue
 		}
-		c := VersionCalls{Requests: n.RequestsIn, Errors: n.ErrorsIn, P99Ms: p99[n.ID]}
+		versions = append(versions, n)
 		if n.Version == version {
-			own, node = c, n
+			c.Node = n
+		}
+	}
+	c.Outbound = c.Node != nil && c.Node.RequestsIn == 0 && c.Node.RequestsOut > 0
+	p99 := map[string]float64{}
+	for _, e := range g.Edges {
+		end := e.Target
+		if c.Outbound {
+			end = e.Source
+		}
+		if end != "" {
+			p99[end] = max(p99[end], e.P99Ms)
+		}
+	}
+	for _, n := range versions {
+		calls := VersionCalls{Requests: n.RequestsIn, Errors: n.ErrorsIn, P99Ms: p99[n.ID]}
+		if c.Outbound {
+			calls.Requests, calls.Errors = n.RequestsOut, n.ErrorsOut
+		}
+		if n == c.Node {
+			c.Own = calls
 			continue
 		}
-		others = append(others, n.Version)
-		baseline.Requests += c.Requests
-		baseline.Errors += c.Errors
-		baseline.P99Ms = max(baseline.P99Ms, c.P99Ms)
+		c.Others = append(c.Others, n.Version)
+		c.Baseline.Requests += calls.Requests
+		c.Baseline.Errors += calls.Errors
+		c.Baseline.P99Ms = max(c.Baseline.P99Ms, calls.P99Ms)
 	}
-	slices.Sort(others)
-	return own, baseline, others, node
+	slices.Sort(c.Others)
+	return c
 }

@@ -63,11 +63,39 @@ func TestVersionsCalls(t *testing.T) {
 			{Source: "service:shop/web", Target: "version:shop/cart/v2", P99Ms: 90},
 		},
 	}
-	own, base, others, node := VersionsCalls(g, "shop", "cart", "v2")
-	require.Equal(t, VersionCalls{Requests: 10, Errors: 5, P99Ms: 90}, own)
-	require.Equal(t, VersionCalls{Requests: 95, Errors: 1, P99Ms: 30}, base)
-	require.Equal(t, []string{"v0", "v1"}, others)
-	require.Equal(t, "failing", node.Health)
-	_, _, _, node = VersionsCalls(g, "shop", "cart", "v9")
-	require.Nil(t, node)
+	c := VersionsCalls(g, "shop", "cart", "v2")
+	require.Equal(t, VersionCalls{Requests: 10, Errors: 5, P99Ms: 90}, c.Own)
+	require.Equal(t, VersionCalls{Requests: 95, Errors: 1, P99Ms: 30}, c.Baseline)
+	require.Equal(t, []string{"v0", "v1"}, c.Others)
+	require.Equal(t, "failing", c.Node.Health)
+	require.False(t, c.Outbound)
+	c = VersionsCalls(g, "shop", "cart", "v9")
+	require.Nil(t, c.Node)
+	require.Equal(t, VersionCalls{Requests: 105, Errors: 6, P99Ms: 90}, c.Baseline)
+}
+
+// A version that took no calls is compared by the calls it made.
+func TestVersionsCallsOutbound(t *testing.T) {
+	g := &Graph{
+		Nodes: []Node{
+			{ID: "version:shop/worker/v1", Kind: KindVersion, Namespace: "shop", Name: "worker", Version: "v1", RequestsOut: 200, ErrorsOut: 2},
+			{ID: "version:shop/worker/v2", Kind: KindVersion, Namespace: "shop", Name: "worker", Version: "v2", RequestsOut: 50, ErrorsOut: 20},
+			{ID: "version:shop/cart/v1", Kind: KindVersion, Namespace: "shop", Name: "cart", Version: "v1", RequestsIn: 250, ErrorsIn: 22, RequestsOut: 7},
+		},
+		Edges: []Edge{
+			{Source: "version:shop/worker/v1", Target: "version:shop/cart/v1", P99Ms: 20},
+			{Source: "version:shop/worker/v2", Target: "version:shop/cart/v1", P99Ms: 70},
+			{Source: "version:shop/cart/v1", Target: "database:postgresql/orders", P99Ms: 5},
+		},
+	}
+	c := VersionsCalls(g, "shop", "worker", "v2")
+	require.True(t, c.Outbound)
+	require.Equal(t, VersionCalls{Requests: 50, Errors: 20, P99Ms: 70}, c.Own)
+	require.Equal(t, VersionCalls{Requests: 200, Errors: 2, P99Ms: 20}, c.Baseline)
+	require.Equal(t, []string{"v1"}, c.Others)
+	require.Equal(t, []string{"errors"}, Regressions(c.Own, c.Baseline))
+	// A version that took calls is compared by those, whatever it made.
+	c = VersionsCalls(g, "shop", "cart", "v1")
+	require.False(t, c.Outbound)
+	require.Equal(t, VersionCalls{Requests: 250, Errors: 22, P99Ms: 70}, c.Own)
 }

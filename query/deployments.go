@@ -20,6 +20,10 @@ import (
 // graph.Regressions (the rule of the deployment alerts).
 type deployment struct {
 	deployedVersion
+	// Calls says which calls the numbers count: "inbound", those the
+	// versions took, or "outbound", those they made, when the version
+	// took none (graph.VersionComparison).
+	Calls string `json:"calls"`
 	versionNumbers
 	Health   string   `json:"health,omitempty"`
 	Baseline baseline `json:"baseline"`
@@ -60,8 +64,8 @@ type versionNumbers struct {
 	Errors    uint64  `json:"errors"`
 	RPS       float64 `json:"rps"`
 	ErrorRate float64 `json:"error_rate"`
-	// P99Ms is the highest p99 of the inbound edges (quantiles of
-	// different edges cannot be merged exactly).
+	// P99Ms is the highest p99 of the inbound (or outbound) edges
+	// (quantiles of different edges cannot be merged exactly).
 	P99Ms float64 `json:"p99_ms"`
 }
 
@@ -163,13 +167,17 @@ func (s *Server) deploymentNumbers(ctx context.Context, found []graph.Deployment
 	out := make([]deployment, 0, len(found))
 	for _, d := range found {
 		vg := graphs[index[window{d.Namespace, d.FirstSeen}]]
-		own, base, others, node := graph.VersionsCalls(vg, d.Namespace, d.Service, d.Version)
+		c := graph.VersionsCalls(vg, d.Namespace, d.Service, d.Version)
 		dep := deployment{deployedVersion: deployedVersionOf(d),
-			versionNumbers: numbersOf(own, vg.WindowSeconds),
-			Baseline:       baseline{Versions: others, versionNumbers: numbersOf(base, vg.WindowSeconds)},
-			Regressions:    graph.Regressions(own, base)}
-		if node != nil {
-			dep.Health = node.Health
+			Calls:          "inbound",
+			versionNumbers: numbersOf(c.Own, vg.WindowSeconds),
+			Baseline:       baseline{Versions: c.Others, versionNumbers: numbersOf(c.Baseline, vg.WindowSeconds)},
+			Regressions:    graph.Regressions(c.Own, c.Baseline)}
+		if c.Outbound {
+			dep.Calls = "outbound"
+		}
+		if c.Node != nil {
+			dep.Health = c.Node.Health
 		}
 		out = append(out, dep)
 	}

@@ -14,6 +14,26 @@ import (
 	"github.com/meshscope/meshscope/schema/chtest"
 )
 
+// deploymentJSON is an entry of GET /api/v1/deployments.
+type deploymentJSON struct {
+	Namespace, Service, Version, Node string
+	Calls                             string
+	FirstSeen                         time.Time `json:"first_seen"`
+	Requests, Errors                  uint64
+	RPS                               float64
+	ErrorRate                         float64 `json:"error_rate"`
+	P99Ms                             float64 `json:"p99_ms"`
+	Health                            string
+	Regressions                       []string
+	NewExceptions                     []struct{ Type, Source string } `json:"new_exceptions"`
+	Baseline                          struct {
+		Versions         []string
+		Requests, Errors uint64
+		ErrorRate        float64 `json:"error_rate"`
+		P99Ms            float64 `json:"p99_ms"`
+	}
+}
+
 // The versions deployed within a range, from the real edge tables, each
 // with its numbers beside its service's other versions'.
 func TestDeployments(t *testing.T) {
@@ -44,25 +64,7 @@ func TestDeployments(t *testing.T) {
 	}}))
 	api := newTestAPI(t, Config{}, Deps{History: es, Deployments: es, Store: st})
 
-	var got struct {
-		Deployments []struct {
-			Namespace, Service, Version, Node string
-			FirstSeen                         time.Time `json:"first_seen"`
-			Requests, Errors                  uint64
-			RPS                               float64
-			ErrorRate                         float64 `json:"error_rate"`
-			P99Ms                             float64 `json:"p99_ms"`
-			Health                            string
-			Regressions                       []string
-			NewExceptions                     []struct{ Type, Source string } `json:"new_exceptions"`
-			Baseline                          struct {
-				Versions         []string
-				Requests, Errors uint64
-				ErrorRate        float64 `json:"error_rate"`
-				P99Ms            float64 `json:"p99_ms"`
-			}
-		}
-	}
+	var got struct{ Deployments []deploymentJSON }
 	api.client.with(t).get("/api/v1/deployments?from=now-1h&to=now", &got)
 	require.Len(t, got.Deployments, 1)
 	d := got.Deployments[0]
@@ -75,6 +77,7 @@ func TestDeployments(t *testing.T) {
 	require.EqualValues(t, 48, d.Errors)
 	require.InDelta(t, 0.4, d.ErrorRate, 1e-9)
 	require.Equal(t, "failing", d.Health)
+	require.Equal(t, "inbound", d.Calls)
 	require.InDelta(t, 120.0/(20*60), d.RPS, 1e-9, "over the time since its first calls")
 	require.Equal(t, []string{"v1"}, d.Baseline.Versions)
 	require.EqualValues(t, 150, d.Baseline.Requests, "v1's calls since v2's first only")
@@ -115,6 +118,39 @@ func TestDeployments(t *testing.T) {
 	require.Len(t, limited.Deployments, 1, "the newest, v3")
 	require.True(t, limited.More)
 	api.client.with(t).fail("/api/v1/deployments?limit=0", http.StatusBadRequest, "limit")
+
+	// A worker that only calls out: deployed by its first call made, and
+	// compared by the calls its versions made.
+	worker := func(v string) graph.Party {
+		return graph.Party{Kind: graph.KindService, Namespace: "shop", Name: "worker", Workload: "worker-" + v, Version: v}
+	}
+	db := graph.Party{Kind: graph.KindDatabase, Name: "postgresql/orders"}
+	made := func(at time.Time, src graph.Party, n, errs uint64) graph.EdgeRow {
+		r := row(at, db, n, errs, 5)
+		r.Key.Source = src
+		return r
+	}
+	require.NoError(t, es.WriteEdges(context.Background(), []graph.EdgeRow{
+		made(testNow.Add(-3*time.Hour), worker("v1"), 40, 0),
+		made(testNow.Add(-30*time.Minute), worker("v2"), 100, 30),
+		made(testNow.Add(-25*time.Minute), worker("v1"), 200, 1),
+	}))
+	api.client.with(t).get("/api/v1/deployments?from=now-1h&to=now", &got)
+	var w *deploymentJSON
+	for i := range got.Deployments {
+		if got.Deployments[i].Service == "worker" {
+			w = &got.Deployments[i]
+		}
+	}
+	require.NotNil(t, w, "the worker's v2 was deployed: %+v", got.Deployments)
+	require.Equal(t, "v2", w.Version)
+	require.Equal(t, testNow.Add(-30*time.Minute), w.FirstSeen)
+	require.Equal(t, "outbound", w.Calls)
+	require.EqualValues(t, 100, w.Requests)
+	require.EqualValues(t, 30, w.Errors)
+	require.Equal(t, []string{"v1"}, w.Baseline.Versions)
+	require.EqualValues(t, 200, w.Baseline.Requests)
+	require.Equal(t, []string{"errors"}, w.Regressions)
 
 	none := newTestAPI(t, Config{}, Deps{})
 	none.client.with(t).fail("/api/v1/deployments", http.StatusServiceUnavailable, "")

@@ -83,11 +83,11 @@ func (e *Engine) checkDeployments(ctx context.Context) error {
 			}
 			graphs[window{d.Namespace, d.FirstSeen}] = g
 		}
-		own, base, others, _ := graph.VersionsCalls(g, d.Namespace, d.Service, d.Version)
-		for _, r := range graph.Regressions(own, base) {
+		c := graph.VersionsCalls(g, d.Namespace, d.Service, d.Version)
+		for _, r := range graph.Regressions(c.Own, c.Baseline) {
 			k := deploymentKey{d.Namespace, d.Service, d.Version, r}
 			w.deployed[k] = deployed
-			holds[k] = regressionText(r, own, base, others, deployed)
+			holds[k] = regressionText(r, c, deployed)
 		}
 	}
 	if len(holds) > 0 {
@@ -126,14 +126,19 @@ func (e *Engine) checkDeployments(ctx context.Context) error {
 }
 
 // regressionText describes a regression with its numbers.
-func regressionText(r string, own, base graph.VersionCalls, others []string, deployed time.Time) string {
-	vs := strings.Join(others, ", ")
-	if r == "latency" {
-		return fmt.Sprintf("p99 %.1f ms against %.1f ms for %s since its first calls at %s (%d calls against %d).",
-			own.P99Ms, base.P99Ms, vs, deployed.Format(time.RFC3339), own.Requests, base.Requests)
+func regressionText(r string, c graph.VersionComparison, deployed time.Time) string {
+	vs := strings.Join(c.Others, ", ")
+	own, base := c.Own, c.Baseline
+	calls := "calls"
+	if c.Outbound {
+		calls = "calls made"
 	}
-	return fmt.Sprintf("error rate %.2f%% against %.2f%% for %s since its first calls at %s (%d of %d calls failed, %d of %d).",
-		100*own.ErrorRate(), 100*base.ErrorRate(), vs, deployed.Format(time.RFC3339), own.Errors, own.Requests, base.Errors, base.Requests)
+	if r == "latency" {
+		return fmt.Sprintf("p99 %.1f ms against %.1f ms for %s since its first calls at %s (%d %s against %d).",
+			own.P99Ms, base.P99Ms, vs, deployed.Format(time.RFC3339), own.Requests, calls, base.Requests)
+	}
+	return fmt.Sprintf("error rate %.2f%% against %.2f%% for %s since its first calls at %s (%d of %d %s failed, %d of %d).",
+		100*own.ErrorRate(), 100*base.ErrorRate(), vs, deployed.Format(time.RFC3339), own.Errors, own.Requests, calls, base.Errors, base.Requests)
 }
 
 func deploymentDescription(k deploymentKey, numbers string) string {

@@ -346,10 +346,11 @@ func TestDeployments(t *testing.T) {
 	ctx := context.Background()
 	store := edgestore.New(st, edgestore.Config{})
 	dest := graph.ReporterSet(0).With(graph.ReporterDestination)
-	row := func(at time.Time, dst graph.Party) graph.EdgeRow {
-		return graph.EdgeRow{BucketUnix: at.Unix() / 10 * 10, Key: graph.EdgeKey{Source: web, Destination: dst, Protocol: graph.ProtocolHTTP},
+	rowFrom := func(at time.Time, src, dst graph.Party) graph.EdgeRow {
+		return graph.EdgeRow{BucketUnix: at.Unix() / 10 * 10, Key: graph.EdgeKey{Source: src, Destination: dst, Protocol: graph.ProtocolHTTP},
 			Requests: 1, Latency: []uint64{0, 1}, Provenance: graph.FromSpan, Reporters: dest}
 	}
+	row := func(at time.Time, dst graph.Party) graph.EdgeRow { return rowFrom(at, web, dst) }
 	require.NoError(t, store.WriteEdges(ctx, []graph.EdgeRow{
 		// cart: v1 for days, v2 deployed 5 minutes into the range.
 		row(base.Add(-5*time.Hour), party("shop", "cart", "cart-v1", "v1")),
@@ -369,13 +370,20 @@ func TestDeployments(t *testing.T) {
 		row(base.Add(6*time.Minute), party("shop", "search", "search-v7", "v7")),
 		// A database's calls have no versions to deploy.
 		row(base.Add(time.Minute), graph.Party{Kind: graph.KindDatabase, Name: "postgresql/orders", Version: "14"}),
+		// worker only calls out: v1 for hours, v2 deployed in the range.
+		rowFrom(base.Add(-2*time.Hour), party("shop", "worker", "worker-v1", "v1"), party("shop", "cart", "cart-v1", "v1")),
+		rowFrom(base.Add(7*time.Minute+25*time.Second), party("shop", "worker", "worker-v2", "v2"), party("shop", "cart", "cart-v1", "v1")),
+		// cart's v2 called the database before it took its first call:
+		// its first calls are the first it made or took.
+		rowFrom(base.Add(5*time.Minute+2*time.Second), party("shop", "cart", "cart-v2", "v2"), db),
 	}))
 
 	got, err := store.Deployments(ctx, graph.DeploymentsQuery{From: base, To: base.Add(10 * time.Minute)})
 	require.NoError(t, err)
 	require.Equal(t, []graph.Deployment{
+		{Namespace: "shop", Service: "worker", Version: "v2", FirstSeen: base.Add(7*time.Minute + 20*time.Second).Unix()},
 		{Namespace: "shop", Service: "search", Version: "v7", FirstSeen: base.Add(6 * time.Minute).Unix()},
-		{Namespace: "shop", Service: "cart", Version: "v2", FirstSeen: base.Add(5*time.Minute + 10*time.Second).Unix()},
+		{Namespace: "shop", Service: "cart", Version: "v2", FirstSeen: base.Add(5 * time.Minute).Unix()},
 		{Namespace: "shop", Service: "search", Version: "v3", FirstSeen: base.Add(4 * time.Minute).Unix()},
 		{Namespace: "pay", Service: "pay", Version: "v10", FirstSeen: base.Add(3 * time.Minute).Unix()},
 	}, got)

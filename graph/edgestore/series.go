@@ -153,7 +153,7 @@ func (s *Store) Series(ctx context.Context, q graph.SeriesQuery) (*graph.Series,
 	if versions != nil {
 		// Which versions were deployed in the range, by the deployments'
 		// rule and reading, and when to 10 s.
-		found, err := s.newVersions(ctx, seriesSide(q), filter, floorTo(q.From.Unix(), 10), ceilTo(ceilUnix(q.To), 10))
+		found, err := s.newVersions(ctx, []sideRows{{seriesSide(q), filter}}, floorTo(q.From.Unix(), 10), ceilTo(ceilUnix(q.To), 10))
 		if err != nil {
 			return nil, fmt.Errorf("series: new versions: %w", err)
 		}

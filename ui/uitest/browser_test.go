@@ -701,6 +701,7 @@ func TestDeploymentsPage(t *testing.T) {
 	require.Equal(t, "180 ms vs 45.0 ms", cells[6])
 	require.Equal(t, "more errors, slower", cells[7])
 	require.Equal(t, "java.lang.IllegalStateException", cells[8], "the exception types first seen since")
+	require.Zero(t, eval[int](p, "document.querySelectorAll('#deployments-table .deploy-outbound').length"), "the calls it took")
 	require.True(t, strings.HasPrefix(eval[string](p, "document.querySelector('#deployments-table a.deploy-exceptions').getAttribute('href')"),
 		"#/exceptions?service=payments&namespace=pay&new=true&from="))
 	require.Equal(t, "#/graph?g=version&ns=pay&sel=version%3Apay%2Fpayments%2Fv2", eval[string](p, "document.querySelector('#deployments-table tbody tr td:nth-child(3) a').getAttribute('href')"))
@@ -731,6 +732,19 @@ func TestDeploymentsPage(t *testing.T) {
 	require.Equal(t, "1 worse deployment", eval[string](p, "document.getElementById('deploy-alerts-badge').textContent"))
 	require.Equal(t, "payments v2 fails more often than its other versions\npayments v2 is slower than its other versions", eval[string](p, "document.getElementById('deploy-alerts-badge').title"))
 	require.Equal(t, "#/deployments", eval[string](p, "document.getElementById('deploy-alerts-badge').getAttribute('href')"))
+	require.Empty(t, p.consoleErrors())
+}
+
+// A version that took no calls is compared by the calls it made, and the
+// page says so.
+func TestDeploymentsPageOutbound(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	srv.SetDeploymentsOutbound()
+	p := openPage(t, srv, "#/deployments")
+	p.waitFor("document.querySelectorAll('#deployments-table tbody tr').length === 1", 20*time.Second)
+	cells := eval[[]string](p, "[...document.querySelectorAll('#deployments-table tbody tr td')].map(e => e.textContent)")
+	require.True(t, strings.HasSuffix(cells[4], " calls made"), "rps cell %q", cells[4])
+	require.Contains(t, eval[string](p, "document.querySelector('#deployments-table .deploy-outbound').title"), "the calls the versions made")
 	require.Empty(t, p.consoleErrors())
 }
 

@@ -55,6 +55,9 @@ type FakeServer struct {
 	logSearches int
 	// deploymentRanges are the from parameters of the deployments asked.
 	deploymentRanges []string
+	// outboundDeployments: the canary's numbers are of the calls it made
+	// (SetDeploymentsOutbound).
+	outboundDeployments bool
 	// traceSearch is the parameters of the last trace search.
 	traceSearch url.Values
 	// heldTrace, when HoldTrace was called, keeps the answer for
@@ -588,6 +591,10 @@ func (f *FakeServer) deployments(w http.ResponseWriter, r *http.Request) {
 		base["versions"] = []string{"v1"}
 		d["baseline"] = base
 		d["regressions"] = []string{"errors", "latency"}
+		d["calls"] = "inbound"
+		if f.outboundDeployments {
+			d["calls"] = "outbound"
+		}
 		d["new_exceptions"] = []map[string]any{{"type": "java.lang.IllegalStateException", "source": "span", "first_seen": d["first_seen"]},
 			{"type": "java.lang.IllegalStateException", "source": "log", "first_seen": d["first_seen"]}}
 		// Within the range asked for, when its ends are times.
@@ -685,6 +692,14 @@ func (f *FakeServer) sql(w http.ResponseWriter, r *http.Request) {
 		"rows_read":  123456,
 		"elapsed_ms": 7,
 	})
+}
+
+// SetDeploymentsOutbound makes the deployments answer the canary's
+// numbers as those of the calls it made, as for a version that took none.
+func (f *FakeServer) SetDeploymentsOutbound() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.outboundDeployments = true
 }
 
 // AskedDeploymentsFrom reports whether the deployments starting at from were

@@ -26,6 +26,8 @@ export interface Deployment extends Numbers {
   version: string;
   first_seen: string;
   node: string;
+  /** Which calls the numbers count: those the versions took, or those they made when this one took none. */
+  calls?: "inbound" | "outbound";
   baseline: Numbers & { versions: string[] };
   /** "errors", "latency": worse than the others by the server's rule. */
   regressions: string[] | null;
@@ -65,7 +67,16 @@ const columns: Column<Deployment>[] = [
   },
   { key: "version", label: "Version", value: (d) => d.version, render: (d) => h("a", { href: graphHref({ g: "version", ns: d.namespace, sel: d.node }) }, d.version) },
   { key: "baseline", label: "Other versions", value: (d) => d.baseline.versions.join(", ") },
-  { key: "rps", label: "rps", value: (d) => d.rps, render: (d) => versus(d, (n) => n.rps, fmtRate), numeric: true },
+  {
+    key: "rps",
+    label: "rps",
+    value: (d) => d.rps,
+    render: (d) =>
+      d.calls === "outbound"
+        ? h("span", {}, versus(d, (n) => n.rps, fmtRate), " ", h("span", { class: "badge deploy-outbound", title: "It took no calls: these numbers are of the calls the versions made" }, "calls made"))
+        : versus(d, (n) => n.rps, fmtRate),
+    numeric: true,
+  },
   { key: "errors", label: "Error rate", value: (d) => d.error_rate, render: (d) => versus(d, (n) => n.error_rate, fmtPct), numeric: true },
   { key: "p99", label: "p99", value: (d) => d.p99_ms, render: (d) => versus(d, (n) => n.p99_ms, fmtMs), numeric: true },
   {
