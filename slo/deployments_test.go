@@ -105,3 +105,18 @@ func TestDeploymentRegressionAlerts(t *testing.T) {
 	require.Equal(t, http.StatusOK, call(t, e.Handler(), "GET", "/api/v1/alerts", "", &listed))
 	require.Empty(t, listed.DeploymentAlerts)
 }
+
+// The description says whose calls it counts: those taken, or those made
+// by a version that took none.
+func TestRegressionText(t *testing.T) {
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	c := graph.VersionComparison{Own: graph.VersionCalls{Requests: 50, Errors: 20, P99Ms: 70},
+		Baseline: graph.VersionCalls{Requests: 200, Errors: 2, P99Ms: 20}, Others: []string{"v1", "v3"}}
+	require.Equal(t, "error rate 40.00% against 1.00% for v1, v3 since its first calls at 2026-11-29T10:00:00Z (20 of 50 calls failed, 2 of 200).",
+		regressionText("errors", c, at))
+	c.Outbound = true
+	require.Equal(t, "error rate 40.00% against 1.00% for v1, v3 since its first calls at 2026-11-29T10:00:00Z (20 of 50 calls made failed, 2 of 200).",
+		regressionText("errors", c, at))
+	require.Equal(t, "p99 70.0 ms against 20.0 ms for v1, v3 since its first calls at 2026-11-29T10:00:00Z (50 calls made against 200).",
+		regressionText("latency", c, at))
+}
