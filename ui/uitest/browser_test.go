@@ -762,6 +762,12 @@ func TestExceptionsPage(t *testing.T) {
 	require.Equal(t, "#/exceptions?new=true&from=now-1h", eval[string](p, "document.getElementById('new-exceptions-badge').getAttribute('href')"))
 	// The group first seen in the range marked new, the other not.
 	require.Equal(t, []int{0, 1}, eval[[]int](p, "[...document.querySelectorAll('#exceptions-table tbody tr')].map(r => r.querySelectorAll('.badge.exc-new').length)"))
+	// A long type (Java's nested classes) wraps within its column.
+	require.True(t, eval[bool](p, `(() => {
+		const code = document.querySelector('#exceptions-table tbody tr td .exc-type code');
+		code.textContent = 'org.springframework.web.client.HttpServerErrorException$ServiceUnavailable';
+		return code.getBoundingClientRect().right <= code.closest('td').getBoundingClientRect().right;
+	})()`))
 	// The trend: a bar per bucket with exceptions, the busiest full height.
 	require.Equal(t, 2, eval[int](p, "[...document.querySelectorAll('#exceptions-table tbody tr:first-child svg.trend rect')].filter(r => +r.getAttribute('height') > 0).length"))
 	require.Equal(t, "18.0", eval[string](p, "document.querySelectorAll('#exceptions-table tbody tr:first-child svg.trend rect')[29].getAttribute('height')"))
