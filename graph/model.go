@@ -165,8 +165,11 @@ type SeriesQuery struct {
 	Node string
 	// Source and Target, for an edge series: node ids.
 	Source, Target string
+	// Outbound: a node's series is of the calls it made, not of those it
+	// took (a client node's always is): for a worker that only calls out.
+	Outbound bool
 	// ByVersion also splits the series by the version of the node's side
-	// (the callee's; a client node's own, as caller; an edge's target's)
+	// (the callee's; a caller's own, for outbound calls; an edge's target's)
 	// into Series.Versions, and says which versions took no calls in the
 	// VersionLookback before From: those whose first calls fall in the
 	// range were deployed there, as far as the calls tell.

@@ -223,6 +223,20 @@ func TestServices(t *testing.T) {
 		api.client.with(t).get("/api/v1/services/shop/cart?versions=true", &d)
 		require.True(t, api.series.query().ByVersion)
 	})
+	t.Run("direction", func(t *testing.T) {
+		for _, tc := range []struct{ path, want string }{
+			{"/api/v1/services/shop/cart", "inbound"},
+			// cron took no calls and made some: the calls it made.
+			{"/api/v1/services/ops/cron", "outbound"},
+			{"/api/v1/services/ops/cron?direction=inbound", "inbound"},
+			{"/api/v1/services/shop/cart?direction=outbound", "outbound"},
+		} {
+			var d struct{ Direction string }
+			api.client.with(t).get(tc.path, &d)
+			require.Equal(t, tc.want, d.Direction, tc.path)
+			require.Equal(t, tc.want == "outbound", api.series.query().Outbound, tc.path)
+		}
+	})
 	for _, tc := range []struct {
 		name, path string
 		status     int
@@ -234,6 +248,7 @@ func TestServices(t *testing.T) {
 		{"bad step", "/api/v1/services/shop/cart?step=often", http.StatusBadRequest, "step"},
 		{"bad range", "/api/v1/services/shop/cart?from=now&to=now-1h", http.StatusBadRequest, "from"},
 		{"bad versions", "/api/v1/services/shop/cart?versions=some", http.StatusBadRequest, "versions"},
+		{"bad direction", "/api/v1/services/shop/cart?direction=sideways", http.StatusBadRequest, "direction"},
 		{"bad namespace filter time", "/api/v1/services?from=x", http.StatusBadRequest, "from"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { api.client.with(t).fail(tc.path, tc.status, tc.field) })

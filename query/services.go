@@ -83,6 +83,9 @@ type serviceDetail struct {
 	Step    float64       `json:"step_seconds"`
 	Callers []graph.Edge  `json:"callers"`
 	Callees []graph.Edge  `json:"callees"`
+	// Direction says which calls the series counts: "inbound", those the
+	// service took, or "outbound", those it made.
+	Direction string `json:"direction"`
 }
 
 // findGraph looks for what found accepts in the live graph (when no range
@@ -153,11 +156,24 @@ func (s *Server) getService(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	series, err := s.series(ctx, graph.SeriesQuery{From: from, To: to, Step: step, Node: id, ByVersion: byVersion})
+	// The calls it took, or, for a service that took none and made some
+	// (a worker, a job), those it made, unless asked.
+	outbound := node.RequestsIn == 0 && node.RequestsOut > 0
+	switch d := c.QueryParam("direction"); d {
+	case "":
+	case "inbound", "outbound":
+		outbound = d == "outbound"
+	default:
+		return badParam("direction", "direction %q is not inbound or outbound", d)
+	}
+	series, err := s.series(ctx, graph.SeriesQuery{From: from, To: to, Step: step, Node: id, Outbound: outbound, ByVersion: byVersion})
 	if err != nil {
 		return err
 	}
-	out := serviceDetail{Node: *node, Series: series, From: from, To: to, Step: step.Seconds(), Callers: []graph.Edge{}, Callees: []graph.Edge{}}
+	out := serviceDetail{Node: *node, Series: series, From: from, To: to, Step: step.Seconds(), Callers: []graph.Edge{}, Callees: []graph.Edge{}, Direction: "inbound"}
+	if outbound {
+		out.Direction = "outbound"
+	}
 	for _, e := range g.Edges {
 		if e.Target == id {
 			out.Callers = append(out.Callers, e)

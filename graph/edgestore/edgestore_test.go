@@ -338,6 +338,46 @@ func TestSeriesByVersion(t *testing.T) {
 	require.Nil(t, s.Versions)
 }
 
+// A worker's series of the calls it made, by its versions.
+func TestSeriesOutbound(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	ctx := context.Background()
+	store := edgestore.New(st, edgestore.Config{})
+	dest := graph.ReporterSet(0).With(graph.ReporterDestination)
+	row := func(at time.Time, src, dst graph.Party, n, errs uint64) graph.EdgeRow {
+		return graph.EdgeRow{BucketUnix: at.Unix() / 10 * 10, Key: graph.EdgeKey{Source: src, Destination: dst, Protocol: graph.ProtocolHTTP},
+			Requests: n, Errors: errs, Latency: []uint64{0, n}, Provenance: graph.FromSpan, Reporters: dest}
+	}
+	v1, v2 := party("shop", "worker", "worker-v1", "v1"), party("shop", "worker", "worker-v2", "v2")
+	cart := party("shop", "cart", "cart-v1", "v1")
+	require.NoError(t, store.WriteEdges(ctx, []graph.EdgeRow{
+		row(base.Add(-2*time.Hour), v1, cart, 1, 0),
+		row(base.Add(5*time.Second), v1, cart, 10, 0),
+		row(base.Add(15*time.Second), v1, db, 4, 0),
+		row(base.Add(70*time.Second), v2, cart, 6, 3),
+		// Calls the worker took (none in the graph's sense here) are not
+		// of its outbound series.
+		row(base.Add(70*time.Second), web, v1, 2, 0),
+	}))
+	q := graph.SeriesQuery{From: base, To: base.Add(3 * time.Minute), Step: time.Minute, Node: "service:shop/worker", Outbound: true, ByVersion: true}
+	s, err := store.Series(ctx, q)
+	require.NoError(t, err)
+	require.Equal(t, []uint64{14, 6, 0}, s.Requests)
+	require.Equal(t, []uint64{0, 3, 0}, s.Errors)
+	require.Len(t, s.Versions, 2)
+	require.Equal(t, "v1", s.Versions[0].Version)
+	require.False(t, s.Versions[0].New)
+	require.EqualValues(t, 14, s.Versions[0].TotalRequests)
+	require.Equal(t, "v2", s.Versions[1].Version)
+	require.True(t, s.Versions[1].New, "first calls made in the range")
+	require.Equal(t, base.Add(70*time.Second).Unix(), s.Versions[1].FirstSeen)
+
+	q.Outbound = false
+	s, err = store.Series(ctx, q)
+	require.NoError(t, err)
+	require.Equal(t, []uint64{0, 2, 0}, s.Requests, "the calls it took")
+}
+
 // The versions deployed within a range, over every service: those that took
 // no calls in the day before while their service did, or that came after
 // their service's first calls in the range.

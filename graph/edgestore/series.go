@@ -12,8 +12,8 @@ import (
 	"github.com/meshscope/meshscope/graph"
 )
 
-// Series returns the RED series of a node's inbound calls (q.Node; for a
-// client node, its outbound calls) or of one edge (q.Source and q.Target),
+// Series returns the RED series of a node's inbound calls (q.Node; its
+// outbound calls with q.Outbound, and always for a client node) or of one edge (q.Source and q.Target),
 // over [q.From, q.To) aligned to q.Step. The step is rounded up to a multiple
 // of 10 s; it picks the coarsest table whose rows fit in a step. Every step
 // has a point, zero without calls.
@@ -224,10 +224,11 @@ func seriesFilter(q graph.SeriesQuery) (string, error) {
 }
 
 // seriesSide is the side of the edges rows whose party a series is of: the
-// callee's, but for a client node, whose calls are outbound.
+// callee's, but the caller's for a node's outbound calls (a client node's
+// always are).
 func seriesSide(q graph.SeriesQuery) string {
 	if q.Node != "" {
-		if p, err := graph.ParseNodeID(q.Node); err == nil && p.Kind == graph.KindClient {
+		if p, err := graph.ParseNodeID(q.Node); q.Outbound || err == nil && p.Kind == graph.KindClient {
 			return "source"
 		}
 	}

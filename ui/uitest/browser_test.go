@@ -720,6 +720,7 @@ func TestDeploymentsPage(t *testing.T) {
 	p.waitFor("document.querySelectorAll('#deployment-detail figure canvas').length === 2", 10*time.Second)
 	require.Equal(t, []string{"Rate by version (rps)", "Errors by version"}, eval[[]string](p, "[...document.querySelectorAll('#deployment-detail figure')].map(f => f.getAttribute('aria-label'))"))
 	require.Equal(t, []string{"v2", "v2"}, eval[[]string](p, "[...document.querySelectorAll('#deployment-detail figure')].map(f => f.dataset.markers)"))
+	require.Zero(t, eval[int](p, "document.querySelectorAll('#deployment-detail .direction-note').length"), "the calls it took")
 	// The nav has the page.
 	require.Equal(t, "#/deployments", eval[string](p, "document.querySelector('nav a[data-page=deployments]').getAttribute('href')"))
 	// The Before/after link opens the graph in diff mode over that range.
@@ -745,6 +746,10 @@ func TestDeploymentsPageOutbound(t *testing.T) {
 	cells := eval[[]string](p, "[...document.querySelectorAll('#deployments-table tbody tr td')].map(e => e.textContent)")
 	require.True(t, strings.HasSuffix(cells[4], " calls made"), "rps cell %q", cells[4])
 	require.Contains(t, eval[string](p, "document.querySelector('#deployments-table .deploy-outbound').title"), "the calls the versions made")
+	// Its service's series by version, said to be of the calls made.
+	p.do(chromedp.Click(chromedp.CSS("#deployments-table tbody tr:first-child")))
+	p.waitFor("document.querySelectorAll('#deployment-detail figure canvas').length === 2", 10*time.Second)
+	require.Equal(t, "It took no calls in the range: these are the calls it made.", eval[string](p, "document.querySelector('#deployment-detail .direction-note').textContent"))
 	require.Empty(t, p.consoleErrors())
 }
 

@@ -55,8 +55,8 @@ type FakeServer struct {
 	logSearches int
 	// deploymentRanges are the from parameters of the deployments asked.
 	deploymentRanges []string
-	// outboundDeployments: the canary's numbers are of the calls it made
-	// (SetDeploymentsOutbound).
+	// outboundDeployments: the canary's numbers, and its service's series,
+	// are of the calls they made (SetDeploymentsOutbound).
 	outboundDeployments bool
 	// traceSearch is the parameters of the last trace search.
 	traceSearch url.Values
@@ -555,7 +555,11 @@ func (f *FakeServer) service(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("versions") == "true" {
 		s["versions"] = versionSeries(n, s)
 	}
-	writeJSON(w, map[string]any{"node": n, "series": s, "callers": callers, "callees": callees})
+	direction := "inbound"
+	if f.outboundDeployments {
+		direction = "outbound"
+	}
+	writeJSON(w, map[string]any{"node": n, "series": s, "callers": callers, "callees": callees, "direction": direction})
 }
 
 // deployments lists payments' canary v2 (versionGraph's) as deployed 20
@@ -695,7 +699,8 @@ func (f *FakeServer) sql(w http.ResponseWriter, r *http.Request) {
 }
 
 // SetDeploymentsOutbound makes the deployments answer the canary's
-// numbers as those of the calls it made, as for a version that took none.
+// numbers, and the services their series, as those of the calls they made,
+// as the server does for a version (a service) that took none.
 func (f *FakeServer) SetDeploymentsOutbound() {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -124,6 +124,8 @@ export interface ServiceDetail {
   series: Series;
   callers: GraphEdge[] | null;
   callees: GraphEdge[] | null;
+  /** Which calls the series counts: those the service took, or, when it took none, those it made. */
+  direction?: "inbound" | "outbound";
 }
 
 export interface EdgeDetail {

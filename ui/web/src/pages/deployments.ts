@@ -6,7 +6,7 @@
 
 import { getJSON } from "../api";
 import { fmtMs, fmtPct, fmtRate, h } from "../dom";
-import { deployMarkers, versionCharts } from "../panels/versions";
+import { deployMarkers, directionNote, versionCharts } from "../panels/versions";
 import type { ServiceDetail } from "../types";
 import { renderSearchPage, resultsWithDetail, type Column } from "./common";
 
@@ -114,7 +114,7 @@ function details(d: Deployment, from: string, to: string): HTMLElement {
       const r = await getJSON<ServiceDetail>(`services/${encodeURIComponent(d.namespace || "_")}/${encodeURIComponent(d.service)}`, { from, to, versions: "true" });
       const versions = r.series?.versions ?? [];
       const charts = versionCharts(r.series?.time ?? [], versions, deployMarkers(versions));
-      box.replaceChildren(...(charts.length ? charts : [h("p", { class: "muted" }, "No calls by version in the range.")]));
+      box.replaceChildren(...(charts.length ? [...directionNote(r), ...charts] : [h("p", { class: "muted" }, "No calls by version in the range.")]));
     } catch (err) {
       box.replaceChildren(h("p", { class: "error" }, `Series: ${err instanceof Error ? err.message : String(err)}`));
     }

@@ -5,7 +5,7 @@
 import { APIError, getJSON } from "../api";
 import { healthBadge, kv, mtlsBadge, provenanceBadges, provenanceOf, weightedMTLS } from "../badges";
 import { lineChart, type Marker } from "../charts";
-import { deployMarkers, versionCharts } from "./versions";
+import { deployMarkers, directionNote, versionCharts } from "./versions";
 import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
 import type { GraphEdge, GraphNode, MeshGraph, ServiceDetail } from "../types";
 import { panelHeader, panelRange, showPanel, type PanelContext } from "./panel";
@@ -306,6 +306,7 @@ async function loadSeries(charts: HTMLElement, tables: HTMLElement, ctx: PanelCo
     const versions = s.versions ?? [];
     const markers = deployMarkers(versions);
     charts.replaceChildren(
+      ...directionNote(d),
       ...deployNote(n, markers),
       lineChart("Rate (rps)", t, [{ label: "rps", values: s.rps ?? [], color: "#1c7ed6" }], fmtRate, undefined, markers),
       lineChart("Errors", t, [{ label: "error rate", values: s.error_rate ?? [], color: "#e03131" }], fmtPct, undefined, markers),
