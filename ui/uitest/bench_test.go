@@ -13,14 +13,16 @@ import (
 // first frame drawn) and the time to apply a 1 % delta (50 nodes and 200
 // edges updated) until it is on screen, as reported by window.meshscope.
 // It also reports the worker time of the first layout refinement, the time
-// the layered layout takes to place every node (chosen after the delta), and the wall
+// the layered layout takes to place every node (chosen after the delta), a
+// frame drawn with nothing changed, the hit test of the edge under the
+// pointer, and the wall
 // time from navigation until the page is ready (includes page load, the
 // websocket transfer of the ~10 MB snapshot and the software WebGL work of
 // headless Chromium). Run it with -benchtime 1x: each iteration starts a
 // browser.
 func BenchmarkRender5000(b *testing.B) {
 	g := GenGraph(5000, 20000, 1)
-	var first, apply, applySync, settle, layout, layered, findPlain, findShape float64
+	var first, apply, applySync, settle, layout, layered, findPlain, findShape, frame, edgeHit float64
 	runs := 0
 	for b.Loop() {
 		srv := NewFakeServer(b, g)
@@ -51,6 +53,12 @@ func BenchmarkRender5000(b *testing.B) {
 		apply += eval[float64](p, "window.meshscope.lastApplyMs()")
 		layout += eval[float64](p, "window.meshscope.layoutMs()")
 		applySync += eval[float64](p, "window.meshscope.lastApplySyncMs()")
+		// A frame with nothing changed (the mean of three), and the edge
+		// under the pointer found at 50 points of the view.
+		for range 3 {
+			frame += evalAwait[float64](p, "window.meshscope.frameMs()") / 3
+		}
+		edgeHit += eval[float64](p, "window.meshscope.edgeHitMs()")
 		p.setSelect("layout", "layered")
 		p.waitFor("window.meshscope.layeredMs() >= 0 && window.meshscope.ready", 60*time.Second)
 		layered += eval[float64](p, "window.meshscope.layeredMs()")
@@ -78,4 +86,6 @@ func BenchmarkRender5000(b *testing.B) {
 	b.ReportMetric(layered/float64(runs), "layered-ms")
 	b.ReportMetric(findPlain/float64(runs), "find-plain-ms")
 	b.ReportMetric(findShape/float64(runs), "find-shape-ms")
+	b.ReportMetric(frame/float64(runs), "frame-ms")
+	b.ReportMetric(edgeHit/float64(runs), "edge-hit-ms")
 }

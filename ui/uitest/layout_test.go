@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,4 +154,66 @@ func TestRings(t *testing.T) {
 	srv.DisableSLOs()
 	p.do(chromedp.Navigate(srv.URL+"/#/graph"), chromedp.Reload())
 	p.waitFor(fmt.Sprintf("window.meshscope.nodeRing('service:pay/payments') === %q", deployed), 20*time.Second)
+}
+
+// Edges are hovered and clicked where they are drawn: the tooltip names
+// the edge under the pointer, it is drawn hovered, and a click opens its
+// panel; off the edge, nothing is hovered and a click closes the panel.
+func TestEdgeHoverAndClick(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/graph")
+	p.waitReady(20 * time.Second)
+	// An edge whose middle is clear of every node and of other edges.
+	pos := map[string][]float64{}
+	for id := range p.positions() {
+		pos[id] = eval[[]float64](p, fmt.Sprintf("window.meshscope.nodeScreenPosition(%q)", id))
+	}
+	var edge string
+	var at []float64
+	for _, id := range eval[[]string](p, "window.meshscope.edgeIds()") {
+		mid := eval[[]float64](p, fmt.Sprintf("window.meshscope.edgeScreenPoint(%q, 0.5)", id))
+		clear := true
+		for _, xy := range pos {
+			clear = clear && math.Hypot(xy[0]-mid[0], xy[1]-mid[1]) > 30
+		}
+		if clear && eval[int](p, fmt.Sprintf("window.meshscope.edgesNear(%v, %v, 8)", mid[0], mid[1])) == 1 {
+			edge, at = id, mid
+			break
+		}
+	}
+	require.NotEmpty(t, edge, "an edge clear of the others")
+	_, dst, _ := strings.Cut(edge, "->")
+
+	p.do(chromedp.MouseEvent(chromedp.MouseMoved, at[0]+60, at[1]+60), chromedp.MouseEvent(chromedp.MouseMoved, at[0], at[1]))
+	p.waitFor(fmt.Sprintf("window.meshscope.hoveredEdge() === %q", edge), 10*time.Second)
+	p.waitFor("!document.querySelector('#graph .tooltip').hidden", 10*time.Second)
+	title := eval[string](p, "document.querySelector('#graph .tooltip .tt-title').textContent")
+	require.True(t, strings.HasSuffix(title, " → "+dst[strings.LastIndex(dst, "/")+1:]), "the edge's tooltip: %q", title)
+	p.do(chromedp.MouseClickXY(at[0], at[1]))
+	p.waitFor("!document.getElementById('panel').hidden", 10*time.Second)
+	require.Equal(t, edge, eval[string](p, "new URLSearchParams(location.hash.split('?')[1]).get('edge')"), "the edge's panel")
+
+	// Off the edge: nothing hovered, the tooltip gone; a click there
+	// closes the panel.
+	var off []float64
+	for _, d := range [][2]float64{{0, 40}, {40, 0}, {0, -40}, {-40, 0}, {30, 30}, {-30, -30}, {30, -30}, {-30, 30}} {
+		xy := []float64{at[0] + d[0], at[1] + d[1]}
+		clear := eval[int](p, fmt.Sprintf("window.meshscope.edgesNear(%v, %v, 10)", xy[0], xy[1])) == 0
+		for _, n := range pos {
+			clear = clear && math.Hypot(n[0]-xy[0], n[1]-xy[1]) > 30
+		}
+		if clear {
+			off = xy
+			break
+		}
+	}
+	require.NotNil(t, off, "a point clear of nodes and edges near the edge")
+	p.do(chromedp.MouseEvent(chromedp.MouseMoved, off[0], off[1]))
+	p.waitFor("window.meshscope.hoveredEdge() === ''", 10*time.Second)
+	require.True(t, eval[bool](p, "document.querySelector('#graph .tooltip').hidden"))
+	// Past sigma's double-click timeout, so that this click is one.
+	time.Sleep(time.Second)
+	p.do(chromedp.MouseClickXY(off[0], off[1]))
+	p.waitFor("document.getElementById('panel').hidden", 10*time.Second)
+	require.Empty(t, p.consoleErrors())
 }

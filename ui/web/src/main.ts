@@ -24,7 +24,7 @@ import { alertsBadge, newExceptionsBadge, recentDeployments, type Badge } from "
 import { TrafficAnimation } from "./animation";
 import { chartCount } from "./charts";
 import { parseQuery } from "./query";
-import { edgeLabelText, Renderer } from "./renderer";
+import { edgeLabelText, Renderer, segmentDistance } from "./renderer";
 import { baseSeconds, type EdgeLabels, formatHash, parseHash, rangeSeconds, rfc3339, type ViewState } from "./state";
 import type { LayoutMode } from "./layout";
 import { GraphStore } from "./store";
@@ -58,6 +58,16 @@ export interface TestHooks {
   readonly ready: boolean;
   /** Page coordinates of a node's centre, for clicking it in tests. */
   nodeScreenPosition(id: string): [number, number] | null;
+  /** Page coordinates of the point a fraction t along an edge's line, from its source. */
+  edgeScreenPoint(id: string, t: number): [number, number] | null;
+  /** The edge drawn hovered ("" for none). */
+  hoveredEdge(): string;
+  /** Every edge's id. */
+  edgeIds(): string[];
+  /** The mean time, in ms, of finding the edge under a point, over 50 points of the view. */
+  edgeHitMs(): number;
+  /** How many visible edges' lines pass within px pixels of a page point. */
+  edgesNear(x: number, y: number, px: number): number;
   /** The drawn colour of an edge. */
   edgeColor(id: string): string;
   /** Nodes not hidden by the find box. */
@@ -1166,6 +1176,32 @@ class App {
         const r = app.graphEl.getBoundingClientRect();
         return [r.left + p.x, r.top + p.y];
       },
+      edgeScreenPoint: (id, t) => {
+        const g = app.store.graph;
+        if (!g.hasEdge(id)) return null;
+        const a = app.renderer.nodeViewport(g.source(id));
+        const b = app.renderer.nodeViewport(g.target(id));
+        if (!a || !b) return null;
+        const r = app.graphEl.getBoundingClientRect();
+        return [r.left + a.x + t * (b.x - a.x), r.top + a.y + t * (b.y - a.y)];
+      },
+      edgeIds: () => app.store.graph.edges(),
+      edgeHitMs: () => {
+        const { width, height } = app.renderer.sigma.getDimensions();
+        const t0 = performance.now();
+        for (let i = 0; i < 50; i++) app.renderer.edgeAt(((i * 37) % 50) / 50 * width, ((i * 53) % 50) / 50 * height);
+        return (performance.now() - t0) / 50;
+      },
+      edgesNear: (x, y, px) => {
+        const g = app.store.graph;
+        const r = app.graphEl.getBoundingClientRect();
+        return g.filterEdges((_id, a, src, dst) => {
+          const p = app.renderer.nodeViewport(src);
+          const q = app.renderer.nodeViewport(dst);
+          return !a["hidden"] && !!p && !!q && segmentDistance(x - r.left, y - r.top, p.x, p.y, q.x, q.y) <= px;
+        }).length;
+      },
+      hoveredEdge: () => app.renderer.sigma.getGraph().findEdge((id) => app.renderer.sigma.getEdgeState(id).isHovered) ?? "",
       edgeColor: (id) => (app.store.graph.hasEdge(id) ? String(app.store.graph.getEdgeAttribute(id, "color")) : ""),
       visibleNodeCount: () => app.store.graph.filterNodes((_id, a) => !a["hidden"]).length,
       matchingNodeIds: () => [...(app.store.matchingNodes() ?? [])].sort(),

@@ -76,10 +76,24 @@ export function edgeLabelText(e: GraphEdge | undefined, mode: EdgeLabels, caller
   }
 }
 
+/** The distance from (px, py) to the segment from (x1, y1) to (x2, y2). */
+export function segmentDistance(px: number, py: number, x1: number, y1: number, x2: number, y2: number): number {
+  const dx = x2 - x1, dy = y2 - y1;
+  const len2 = dx * dx + dy * dy;
+  const t = len2 ? Math.max(0, Math.min(1, ((px - x1) * dx + (py - y1) * dy) / len2)) : 0;
+  return Math.hypot(px - (x1 + t * dx), py - (y1 + t * dy));
+}
+
 export class Renderer {
   sigma: Sigma;
   private readonly tooltip: HTMLElement;
   private hovered: { kind: "node" | "edge"; id: string } | null = null;
+  /** The edge under the pointer (edgeAt), drawn hovered. */
+  private hoveredEdge: string | null = null;
+  /** The pointer's last position over the graph, for the hit test of the next frame. */
+  private pointer: { x: number; y: number } | null = null;
+  private hitFrame = 0;
+  private dragging = false;
   private renderWaiters: (() => void)[] = [];
   private renderStart = 0;
   /** What edges are labelled with (setEdgeLabels). */
@@ -170,7 +184,8 @@ export class Renderer {
         },
       },
       settings: {
-        enableEdgeEvents: true,
+        // Edges are hovered and clicked through edgeAt.
+        enableEdgeEvents: false,
         renderEdgeLabels: this.edgeLabels !== "",
         hideEdgesOnMove: false,
         labelDensity: 1,
@@ -191,20 +206,32 @@ export class Renderer {
 
   private bind(s: Sigma): void {
     s.on("clickNode", ({ node }) => this.events.clickNode(node));
-    s.on("clickEdge", ({ edge }) => this.events.clickEdge(edge));
-    s.on("clickStage", () => this.events.clickStage());
+    s.on("clickStage", ({ event }) => {
+      // Edges are found under the pointer here, not by sigma (edgeAt).
+      const edge = this.edgeAt(event.x, event.y);
+      if (edge) this.events.clickEdge(edge);
+      else this.events.clickStage();
+    });
     s.on("enterNode", ({ node, event }) => {
+      this.setHoveredEdge(null);
       this.hovered = { kind: "node", id: node };
       this.showTooltip(this.events.nodeTooltip(node), event.x, event.y);
     });
     s.on("leaveNode", () => this.hideTooltip());
-    s.on("enterEdge", ({ edge, event }) => {
-      this.hovered = { kind: "edge", id: edge };
-      this.showTooltip(this.events.edgeTooltip(edge), event.x, event.y);
+    s.on("nodeDragStart", () => (this.dragging = true));
+    s.on("nodeDragEnd", ({ node }) => {
+      this.dragging = false;
+      this.events.dragEnd(node);
     });
-    s.on("leaveEdge", () => this.hideTooltip());
-    s.on("nodeDragEnd", ({ node }) => this.events.dragEnd(node));
-    s.getMouseCaptor().on("mousemovebody", (e) => this.moveTooltip(e.x, e.y));
+    s.on("leaveStage", () => {
+      this.pointer = null;
+      this.setHoveredEdge(null);
+    });
+    s.getMouseCaptor().on("mousemovebody", (e) => {
+      this.moveTooltip(e.x, e.y);
+      this.pointer = { x: e.x, y: e.y };
+      this.hitFrame ||= requestAnimationFrame(() => this.hoverEdgeUnderPointer());
+    });
     s.on("beforeRender", () => {
       this.renderStart = performance.now();
     });
@@ -214,6 +241,66 @@ export class Renderer {
       this.renderWaiters = [];
       for (const f of w) f();
     });
+  }
+
+  /**
+   * The edge drawn under a point of the viewport (within a few pixels of
+   * its line), nearest first; null when none is or a node is hovered.
+   * Sigma can find edges itself by drawing every edge a second time into
+   * its picking buffer at each frame, which in software WebGL costs
+   * seconds at 20,000 edges; this walk costs about a millisecond, and only
+   * when the pointer moves.
+   */
+  edgeAt(x: number, y: number): string | null {
+    if (this.hovered?.kind === "node" || this.dragging) return null;
+    const s = this.sigma;
+    const g = s.getGraph();
+    // Graph to viewport coordinates is affine: o + gx * ex + gy * ey.
+    const o = s.graphToViewport({ x: 0, y: 0 });
+    const ex = s.graphToViewport({ x: 1, y: 0 });
+    const ey = s.graphToViewport({ x: 0, y: 1 });
+    const ax = ex.x - o.x, bx = ey.x - o.x, ay = ex.y - o.y, by = ey.y - o.y;
+    let best: string | null = null;
+    let bestDist = Infinity;
+    g.forEachEdge((id, a, _src, _dst, sa, da) => {
+      if (a["hidden"] || sa["hidden"] || da["hidden"]) return;
+      const x1 = o.x + ax * sa["x"] + bx * sa["y"], y1 = o.y + ay * sa["x"] + by * sa["y"];
+      const x2 = o.x + ax * da["x"] + bx * da["y"], y2 = o.y + ay * da["x"] + by * da["y"];
+      const tol = Math.max(4, ((a["size"] as number) ?? 1) / 2 + 3);
+      if (x < Math.min(x1, x2) - tol || x > Math.max(x1, x2) + tol || y < Math.min(y1, y2) - tol || y > Math.max(y1, y2) + tol) return;
+      const d = segmentDistance(x, y, x1, y1, x2, y2);
+      if (d <= tol && d < bestDist) {
+        best = id;
+        bestDist = d;
+      }
+    });
+    return best;
+  }
+
+  /** Hovers the edge under the pointer (once a frame, however often it moves). */
+  private hoverEdgeUnderPointer(): void {
+    this.hitFrame = 0;
+    if (!this.pointer) return;
+    this.setHoveredEdge(this.edgeAt(this.pointer.x, this.pointer.y));
+  }
+
+  /** Draws edge hovered (null: none) and shows its tooltip. */
+  private setHoveredEdge(edge: string | null): void {
+    const prev = this.hoveredEdge;
+    if (edge === prev && (!edge || !this.tooltip.hidden)) return;
+    const g = this.sigma.getGraph();
+    if (prev && g.hasEdge(prev)) this.sigma.setEdgeState(prev, { isHovered: false });
+    this.hoveredEdge = edge;
+    if (edge) {
+      this.sigma.setEdgeState(edge, { isHovered: true });
+      this.container.style.cursor = "pointer";
+      this.hovered = { kind: "edge", id: edge };
+      const p = this.pointer ?? { x: 0, y: 0 };
+      this.showTooltip(this.events.edgeTooltip(edge), p.x, p.y);
+    } else {
+      this.container.style.cursor = "";
+      if (this.hovered?.kind === "edge") this.hideTooltip();
+    }
   }
 
   private showTooltip(content: HTMLElement | string, x: number, y: number): void {
@@ -256,6 +343,7 @@ export class Renderer {
    */
   setGraph(g: Graph): void {
     this.hideTooltip();
+    this.hoveredEdge = null;
     if (this.sigma.getGraph() === g) return;
     this.rebuild(g);
   }
@@ -266,6 +354,7 @@ export class Renderer {
     const hadNodes = this.sigma.getGraph().order > 0;
     const waiters = this.renderWaiters;
     this.renderWaiters = [];
+    this.hoveredEdge = null; // the new instance draws none hovered
     this.sigma.kill(); // also empties the container
     this.container.append(this.tooltip);
     this.sigma = this.create(g);
