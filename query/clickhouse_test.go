@@ -106,6 +106,8 @@ func seedClickHouse(t *testing.T, st *chstore.Store) {
 		logRow("cart", 13, "WARN", "slow query took 1.2s", at.Add(time.Minute), schema.TraceID{}, 0),
 		logRow("web", 5, "DEBUG", "cache miss", testNow.Add(-3*time.Hour), schema.TraceID{}, 0),
 	}
+	// The slow query's record names its pod.
+	logs[2].ResourceKeys, logs[2].ResourceValues = append(logs[2].ResourceKeys, "k8s.pod.name"), append(logs[2].ResourceValues, "cart-7d9f")
 	// Trace A's spans arrive in three inserts, as spans of one trace from
 	// several services do, so that its summary rows are merged when read.
 	for _, b := range []*schema.Batch{{Spans: spans[:1]}, {Spans: spans[1:2]}, {Spans: spans[2:], Requests: reqs, Logs: logs}} {
@@ -577,6 +579,12 @@ func testLogs(t *testing.T, c client) {
 		{"limit=1", []string{"slow query took 1.2s"}},
 		{"direction=forward&limit=2", []string{"checkout started for cart 42", "Payment declined: insufficient funds"}},
 		{"direction=BACKWARD&limit=1", []string{"slow query took 1.2s"}},
+		{"resource=k8s.pod.name:cart-7d9f", []string{"slow query took 1.2s"}},
+		{"resource=service.name:web&attr=code.function:handle", []string{"checkout started for cart 42"}},
+		{"resource=service.name:web&resource=service.name:cart", nil},
+		{"attr=code.function:other", nil},
+		{"attr=absent:", nil}, // an absent key is no empty value
+		{"attr=" + url.QueryEscape("code.function:handle:x"), nil},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			c.with(t).get("/api/v1/logs?"+tc.query, &l)
@@ -623,6 +631,8 @@ func testLogs(t *testing.T, c client) {
 		{"span_id=" + hexA, "span_id"},
 		{"limit=0", "limit"},
 		{"direction=up", "direction"},
+		{"attr=code.function", "attr"},
+		{"resource=:cart", "resource"},
 	} {
 		t.Run(tc.query, func(t *testing.T) { c.with(t).fail("/api/v1/logs?"+tc.query, http.StatusBadRequest, tc.field) })
 	}

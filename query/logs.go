@@ -2,6 +2,7 @@ package query
 
 import (
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -63,7 +64,7 @@ var likeLiteral = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // logFilters are the WHERE conditions (and arguments) of a log search over
 // [from, to]: by service, namespace, minimum severity, text in the body,
-// trace or span.
+// record or resource attributes, trace or span.
 func logFilters(c echo.Context, from, to time.Time) ([]string, []any, error) {
 	where := []string{"timestamp >= toDateTime(?)", "timestamp <= toDateTime(?)"}
 	args := []any{from.Unix(), to.Unix()}
@@ -89,6 +90,19 @@ func logFilters(c echo.Context, from, to time.Time) ([]string, []any, error) {
 		// schema's n-gram index on lowerUTF8(body) answers on servers with
 		// skip indexes (migration 6); the text is a pattern's literal part.
 		add("lowerUTF8(body) LIKE ?", "%"+likeLiteral.Replace(strings.ToLower(v))+"%")
+	}
+	// attr=k:v and resource=k:v (repeatable): a record attribute's or a
+	// resource attribute's value (resource=k8s.pod.name:cart-7d9f, one
+	// pod's records, as a record's context asks).
+	for _, f := range []struct{ param, keys, values string }{{"attr", "attr_keys", "attr_values"}, {"resource", "resource_keys", "resource_values"}} {
+		for _, v := range c.QueryParams()[f.param] {
+			k, val, ok := strings.Cut(v, ":")
+			if !ok || k == "" {
+				return nil, nil, badParam(f.param, "%s is key:value, got %q", f.param, v)
+			}
+			where = append(where, fmt.Sprintf("has(%s, ?) AND %s[indexOf(%s, ?)] = ?", f.keys, f.values, f.keys))
+			args = append(args, k, k, val)
+		}
 	}
 	for _, f := range []struct {
 		name string

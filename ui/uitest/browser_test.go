@@ -575,8 +575,8 @@ func TestPagesAndDiff(t *testing.T) {
 	for _, want := range []string{"charge failed: card declined", "order.id\t42", "Trace 4bf92f3577b34da6a3ce929d0e0e4736 · span c3"} {
 		require.Contains(t, detail, want)
 	}
-	// Its context: payments' ten records before it and ten after, oldest
-	// first, it marked.
+	// Its context: its pod's ten records before it and ten after, oldest
+	// first, it marked (none of payments' other pod).
 	p.waitFor("document.querySelectorAll('#log-detail .log-context-table tr').length > 0", 5*time.Second)
 	ctxRows := eval[[]string](p, "[...document.querySelectorAll('#log-detail .log-context-table .log-body')].map(e => e.textContent)")
 	want := []string{}
@@ -589,7 +589,7 @@ func TestPagesAndDiff(t *testing.T) {
 	}
 	require.Equal(t, want, ctxRows)
 	require.Equal(t, "charge failed: card declined", eval[string](p, "document.querySelector('#log-detail .log-context-table tr.current .log-body').textContent"))
-	require.Contains(t, eval[string](p, "document.querySelector('#log-detail .log-context h3').textContent"), "Around it in payments")
+	require.Equal(t, "Around it in payments (k8s.pod.name payments-7f9c)", eval[string](p, "document.querySelector('#log-detail .log-context h3').textContent"))
 	// The severity and body filters go to the server.
 	p.do(chromedp.SetValue(chromedp.CSS("select[name=severity]"), "warn"), chromedp.SetValue(chromedp.CSS("input[name=q]"), "CART"),
 		chromedp.Click(chromedp.CSS("#page-other form.toolbar button[type=submit]")))

@@ -159,8 +159,8 @@ func (f *FakeServer) logVolume(w http.ResponseWriter, r *http.Request) {
 }
 
 // matchingLogs are the fake's three records, two of them of its trace,
-// filtered by trace_id, span_id, service, minimum severity (a level name)
-// and body text, as the API filters them.
+// filtered by trace_id, span_id, service, minimum severity (a level name),
+// body text and resource attributes, as the API filters them.
 func matchingLogs(r *http.Request, now time.Time) []map[string]any {
 	rec := func(ago time.Duration, svc string, sev int, text, body, trace, span string) map[string]any {
 		t := now.Add(-ago)
@@ -183,13 +183,25 @@ func matchingLogs(r *http.Request, now time.Time) []map[string]any {
 			all = append(all, rec(5*time.Second-150*time.Millisecond+time.Duration(i)*100*time.Millisecond, "payments", 9, "INFO", fmt.Sprintf("before %02d", i), "", ""),
 				rec(5*time.Second-150*time.Millisecond-time.Duration(i)*100*time.Millisecond, "payments", 9, "INFO", fmt.Sprintf("after %02d", i), "", ""))
 		}
+		// Another pod of payments logs in between.
+		for i := 1; i <= 3; i++ {
+			other := rec(5*time.Second-150*time.Millisecond+time.Duration(i)*100*time.Millisecond-50*time.Millisecond, "payments", 9, "INFO", fmt.Sprintf("other pod %02d", i), "", "")
+			other["resource"] = map[string]string{"service.name": "payments", "k8s.pod.name": "payments-5d2b"}
+			all = append(all, other)
+		}
+	}
+	// Payments' records (but the other pod's) name their pod.
+	for _, l := range all {
+		if res := l["resource"].(map[string]string); l["service"] == "payments" && res["k8s.pod.name"] == "" {
+			res["k8s.pod.name"] = "payments-7f9c"
+		}
 	}
 	minSev := map[string]int{"": 0, "debug": 5, "info": 9, "warn": 13, "error": 17, "fatal": 21}[q.Get("severity")]
 	out := []map[string]any{}
 	for _, l := range all {
 		if (q.Get("trace_id") == "" || q.Get("trace_id") == l["trace_id"]) && (q.Get("span_id") == "" || q.Get("span_id") == l["span_id"]) &&
 			(q.Get("service") == "" || q.Get("service") == l["service"]) && l["severity_number"].(int) >= minSev &&
-			strings.Contains(strings.ToLower(l["body"].(string)), strings.ToLower(q.Get("q"))) {
+			strings.Contains(strings.ToLower(l["body"].(string)), strings.ToLower(q.Get("q"))) && hasResource(l, q["resource"]) {
 			out = append(out, l)
 		}
 	}
@@ -205,6 +217,19 @@ func matchingLogs(r *http.Request, now time.Time) []map[string]any {
 		out = out[:n]
 	}
 	return out
+}
+
+// hasResource reports whether a record has every resource attribute of
+// the key:value pairs asked.
+func hasResource(l map[string]any, pairs []string) bool {
+	res := l["resource"].(map[string]string)
+	for _, p := range pairs {
+		k, v, _ := strings.Cut(p, ":")
+		if got, ok := res[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // TraceSearch is the parameters of the last trace search (nil before one).

@@ -79,16 +79,23 @@ const CONTEXT = 10;
 /** A record's identity among its neighbours. */
 const recordKey = (r: LogRecord) => `${r.time_unix_nano}|${r.span_id}|${r.body}`;
 
+/** The resource attributes that name one process of a service, the most precise first. */
+const INSTANCE_KEYS = ["k8s.pod.name", "service.instance.id", "host.name"];
+
 /**
- * The records of the same service just before and just after r (an hour
- * either side at most), r marked: Grafana's log context. Two searches, the
- * newest before it and the oldest after it (direction=forward).
+ * The records of the same process (its pod, else its instance or host,
+ * else its service) just before and just after r (an hour either side at
+ * most), r marked: Grafana's log context. Two searches, the newest before
+ * it and the oldest after it (direction=forward).
  */
 function context(r: LogRecord): HTMLElement {
-  const box = h("section", { class: "log-context", "aria-label": "Context" }, h("h3", {}, `Around it in ${r.service}`), h("p", { class: "muted" }, "Loading…"));
+  const key = INSTANCE_KEYS.find((k) => r.resource?.[k]);
+  const where = key ? `${r.service} (${key} ${r.resource![key]})` : r.service;
+  const box = h("section", { class: "log-context", "aria-label": "Context" }, h("h3", {}, `Around it in ${where}`), h("p", { class: "muted" }, "Loading…"));
   void (async () => {
     const t = Math.floor(r.time_unix_nano / 1e9);
-    const q = { service: r.service, namespace: r.namespace, limit: String(2 * CONTEXT) };
+    const q: Record<string, string> = { service: r.service, namespace: r.namespace, limit: String(2 * CONTEXT) };
+    if (key) q["resource"] = `${key}:${r.resource![key]}`;
     try {
       const [before, after] = await Promise.all([
         getJSON<{ logs: LogRecord[] | null }>("logs", { ...q, from: rfc3339(t - 3600), to: rfc3339(t + 1), direction: "backward" }),
