@@ -1027,6 +1027,19 @@ func TestEdgeLabels(t *testing.T) {
 	p.setSelect("edge-labels", "share")
 	require.Equal(t, "22.5% of calls", label())
 	require.Contains(t, eval[string](p, "location.hash"), "el=share")
+	// Bytes both ways: 20 rps of 800 B sent and 4,200 received.
+	p.setSelect("edge-labels", "throughput")
+	require.Equal(t, "97.7 KiB/s", label())
+	// Over mutual TLS, all of its calls; a TCP edge none.
+	p.setSelect("edge-labels", "mtls")
+	require.Equal(t, "mTLS", label())
+	require.Contains(t, eval[string](p, "location.hash"), "el=mtls")
+	for _, x := range demo.Edges {
+		if x.MTLSShare == 0 {
+			require.Equal(t, "plaintext", eval[string](p, fmt.Sprintf("window.meshscope.edgeLabel(%q)", x.ID)), x.ID)
+			break
+		}
+	}
 
 	p.setSelect("edge-labels", "")
 	require.False(t, eval[bool](p, "window.meshscope.edgeLabelsDrawn()"))

@@ -43,10 +43,13 @@ type Edge struct {
 	Mean          float64  `json:"mean_ms"`
 	BytesSent     int64    `json:"bytes_sent"`
 	BytesReceived int64    `json:"bytes_received"`
-	MTLSShare     float64  `json:"mtls_share"`
-	Provenance    []string `json:"provenance"`
-	Diff          string   `json:"diff,omitempty"`
-	Base          *Edge    `json:"base,omitempty"`
+	// BytesSentPerSecond and BytesReceivedPerSecond over the window.
+	BytesSentPerSecond     float64  `json:"bytes_sent_per_second"`
+	BytesReceivedPerSecond float64  `json:"bytes_received_per_second"`
+	MTLSShare              float64  `json:"mtls_share"`
+	Provenance             []string `json:"provenance"`
+	Diff                   string   `json:"diff,omitempty"`
+	Base                   *Edge    `json:"base,omitempty"`
 }
 
 // Graph is a whole graph (live window or range).
@@ -107,7 +110,7 @@ func MakeEdge(src, dst, proto string, rps, errRate, p50 float64) Edge {
 		ID: src + "->" + dst, Source: src, Target: dst, Protocol: proto, Protocols: []string{proto},
 		Requests: req, Errors: int64(float64(req) * errRate), RPS: rps, ErrorRate: errRate,
 		P50: p50, P90: p50 * 2.2, P95: p50 * 3, P99: p50 * 6, Mean: p50 * 1.3,
-		BytesSent: req * 800, BytesReceived: req * 4200, MTLSShare: mtls,
+		BytesSent: req * 800, BytesReceived: req * 4200, BytesSentPerSecond: rps * 800, BytesReceivedPerSecond: rps * 4200, MTLSShare: mtls,
 		Provenance: []string{"span", "accesslog"},
 	}
 }

@@ -180,6 +180,8 @@ class App {
     h("option", { value: "p95" }, "Label: p95"),
     h("option", { value: "p99" }, "Label: p99"),
     h("option", { value: "share" }, "Label: share of caller"),
+    h("option", { value: "throughput" }, "Label: throughput"),
+    h("option", { value: "mtls" }, "Label: mTLS"),
   );
   private readonly layoutSel = h(
     "select",

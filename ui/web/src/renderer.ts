@@ -6,7 +6,7 @@ import type Graph from "graphology";
 import Sigma from "sigma";
 import { extremityArrow, layerDashed, layerPlain, sdfCircle, sdfDiamond, sdfRectangle, sdfSquare, sdfTriangle } from "sigma/rendering";
 import { markColor } from "./colors";
-import { fmtMs, fmtPct, fmtRate, h } from "./dom";
+import { fmtBytes, fmtMs, fmtPct, fmtRate, h } from "./dom";
 import type { EdgeLabels } from "./state";
 import type { GraphEdge } from "./types";
 
@@ -55,7 +55,7 @@ function primitives(dashes: boolean) {
 type A = Record<string, unknown>;
 
 /** Draws a graphology graph with sigma. */
-/** An edge's label in a labelling mode: its rate, error rate or p99. */
+/** An edge's label in a labelling mode: its rate, error rate, a latency percentile, share of its caller's calls, throughput or mTLS. */
 export function edgeLabelText(e: GraphEdge | undefined, mode: EdgeLabels, callerOut?: number): string {
   if (!e || !mode) return "";
   switch (mode) {
@@ -73,6 +73,12 @@ export function edgeLabelText(e: GraphEdge | undefined, mode: EdgeLabels, caller
       return `p95 ${fmtMs(e.p95_ms)}`;
     case "p99":
       return `p99 ${fmtMs(e.p99_ms)}`;
+    case "throughput":
+      // Bytes both ways per second, as Kiali's throughput labels.
+      return `${fmtBytes((e.bytes_sent_per_second ?? 0) + (e.bytes_received_per_second ?? 0))}/s`;
+    case "mtls":
+      // The share of its calls over mutual TLS, as Kiali's security badges.
+      return e.mtls_share >= 0.995 ? "mTLS" : e.mtls_share > 0 ? `mTLS ${fmtPct(e.mtls_share)}` : "plaintext";
   }
 }
 

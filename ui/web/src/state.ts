@@ -9,8 +9,8 @@ import type { Granularity } from "./types";
 export type Page = "graph" | "table" | "sql" | "traces" | "requests" | "logs" | "exceptions" | "deployments" | "metrics" | "slos";
 
 /** What edges are labelled with: nothing, rate, error rate, a latency percentile or share of the caller's requests. */
-export type EdgeLabels = "" | "rps" | "errors" | "p50" | "p95" | "p99" | "share";
-const edgeLabelModes: EdgeLabels[] = ["", "rps", "errors", "p50", "p95", "p99", "share"];
+export type EdgeLabels = "" | "rps" | "errors" | "p50" | "p95" | "p99" | "share" | "throughput" | "mtls";
+const edgeLabelModes: EdgeLabels[] = ["", "rps", "errors", "p50", "p95", "p99", "share", "throughput", "mtls"];
 
 export interface ViewState {
   page: Page;

@@ -42,6 +42,8 @@ export interface GraphEdge {
   mean_ms: number;
   bytes_sent: number;
   bytes_received: number;
+  bytes_sent_per_second?: number;
+  bytes_received_per_second?: number;
   mtls_share: number;
   provenance: string[];
   diff?: DiffState;
