@@ -67,6 +67,39 @@ func TestLayeredLayout(t *testing.T) {
 	require.Empty(t, p2.consoleErrors())
 }
 
+// A node moved by hand stays where it was put, in the layered layout too,
+// after a reload: the layered placement leaves it alone, the others go
+// back to their layers.
+func TestDraggedNodeKeptAcrossReload(t *testing.T) {
+	demo := DemoGraph()
+	srv := NewFakeServer(t, demo)
+	p := openPage(t, srv, "#/graph?layout=layered")
+	p.waitReady(20 * time.Second)
+	before := p.positions()
+	const moved = "service:shop/cart"
+	xy := eval[[]float64](p, fmt.Sprintf("window.meshscope.nodeScreenPosition(%q)", moved))
+	require.Len(t, xy, 2)
+	p.do(chromedp.MouseEvent(chromedp.MouseMoved, xy[0], xy[1]),
+		chromedp.MouseEvent(chromedp.MousePressed, xy[0], xy[1], chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseMoved, xy[0]+20, xy[1]+40, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseMoved, xy[0]+40, xy[1]+80, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseReleased, xy[0]+40, xy[1]+80, chromedp.ButtonLeft))
+	dragged := p.positions()
+	require.NotEqual(t, before[moved], dragged[moved], "the drag moved it")
+
+	p.do(chromedp.Reload())
+	p.waitReady(20 * time.Second)
+	after := p.positions()
+	for id, want := range before {
+		if id == moved {
+			want = dragged[moved]
+		}
+		require.InDelta(t, want[0], after[id][0], 0.01, "node %s", id)
+		require.InDelta(t, want[1], after[id][1], 0.01, "node %s", id)
+	}
+	require.Empty(t, p.consoleErrors())
+}
+
 // A deep graph (random calls among 600 services: long chains) in layers
 // stays about as wide as tall rather than a long thin band.
 func TestLayeredLayoutOfADeepGraph(t *testing.T) {

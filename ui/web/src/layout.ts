@@ -4,7 +4,8 @@
 // other node fixed. Positions are remembered per view in localStorage.
 //
 // The layered mode instead places every node by the direction of its calls
-// (layered.ts), again whenever nodes are added; nodes moved by hand stay.
+// (layered.ts), again whenever nodes are added; nodes moved by hand stay,
+// across reloads too (remembered with their positions).
 
 import type Graph from "graphology";
 import { layeredPositions } from "./layered";
@@ -21,10 +22,12 @@ const SPACING = 10;
 const GOLDEN = Math.PI * (3 - Math.sqrt(5));
 
 type XY = [number, number];
+/** A remembered position, with 1 third when the node was moved by hand. */
+type Stored = XY | [number, number, 1];
 
 /** Remembers node positions of one view (granularity, grouping) across reloads. */
 export class PositionCache {
-  private map = new Map<string, XY>();
+  private map = new Map<string, Stored>();
   private dirty = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -32,9 +35,9 @@ export class PositionCache {
     try {
       const raw = localStorage.getItem(STORAGE_PREFIX + view);
       if (raw) {
-        const obj = JSON.parse(raw) as Record<string, XY>;
+        const obj = JSON.parse(raw) as Record<string, Stored>;
         for (const [k, v] of Object.entries(obj)) {
-          if (Array.isArray(v) && isFinite(v[0]) && isFinite(v[1])) this.map.set(k, [v[0], v[1]]);
+          if (Array.isArray(v) && isFinite(v[0]) && isFinite(v[1])) this.map.set(k, v[2] === 1 ? [v[0], v[1], 1] : [v[0], v[1]]);
         }
       }
     } catch {
@@ -43,12 +46,18 @@ export class PositionCache {
   }
 
   get(id: string): XY | undefined {
-    return this.map.get(id);
+    const p = this.map.get(id);
+    return p && [p[0], p[1]];
   }
 
-  set(id: string, x: number, y: number): void {
+  /** Whether the node was moved by hand where it was remembered. */
+  pinned(id: string): boolean {
+    return this.map.get(id)?.[2] === 1;
+  }
+
+  set(id: string, x: number, y: number, pinned = false): void {
     this.map.delete(id); // keep insertion order as recency
-    this.map.set(id, [x, y]);
+    this.map.set(id, pinned ? [x, y, 1] : [x, y]);
     this.schedule();
   }
 
@@ -70,8 +79,11 @@ export class PositionCache {
       if (first === undefined) break;
       this.map.delete(first);
     }
-    const obj: Record<string, XY> = {};
-    for (const [k, v] of this.map) obj[k] = [Math.round(v[0] * 100) / 100, Math.round(v[1] * 100) / 100];
+    const obj: Record<string, Stored> = {};
+    for (const [k, v] of this.map) {
+      const xy: XY = [Math.round(v[0] * 100) / 100, Math.round(v[1] * 100) / 100];
+      obj[k] = v[2] === 1 ? [xy[0], xy[1], 1] : xy;
+    }
     try {
       localStorage.setItem(STORAGE_PREFIX + this.view, JSON.stringify(obj));
     } catch {
@@ -134,6 +146,11 @@ export class Layout {
    * the ids that got a fresh (not remembered) position.
    */
   place(graph: Graph, ids: string[]): string[] {
+    // Nodes moved by hand, before a reload too, stay where they were put.
+    for (const id of ids) {
+      const p = this.cache.get(id);
+      if (p && this.cache.pinned(id)) graph.mergeNodeAttributes(id, { x: p[0], y: p[1], pinned: true });
+    }
     if (this.mode === "layered") {
       if (ids.length) this.placeLayered(graph);
       return [];
@@ -351,7 +368,7 @@ export class Layout {
     for (const id of ids) {
       if (!graph.hasNode(id)) continue;
       const a = graph.getNodeAttributes(id);
-      this.cache.set(id, a["x"], a["y"]);
+      this.cache.set(id, a["x"], a["y"], !!a["pinned"]);
     }
   }
 
