@@ -71,9 +71,7 @@ func TestLayeredLayout(t *testing.T) {
 // after a reload: the layered placement leaves it alone, the others go
 // back to their layers.
 func TestDraggedNodeKeptAcrossReload(t *testing.T) {
-	demo := DemoGraph()
-	srv := NewFakeServer(t, demo)
-	p := openPage(t, srv, "#/graph?layout=layered")
+	p := openPage(t, NewFakeServer(t, DemoGraph()), "#/graph?layout=layered")
 	p.waitReady(20 * time.Second)
 	before := p.positions()
 	const moved = "service:shop/cart"
