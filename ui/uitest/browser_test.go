@@ -590,6 +590,14 @@ func TestPagesAndDiff(t *testing.T) {
 	require.Equal(t, want, ctxRows)
 	require.Equal(t, "charge failed: card declined", eval[string](p, "document.querySelector('#log-detail .log-context-table tr.current .log-body').textContent"))
 	require.Equal(t, "Around it in payments (k8s.pod.name payments-7f9c)", eval[string](p, "document.querySelector('#log-detail .log-context h3').textContent"))
+	// All of that pod's records: the Logs page with the resource field
+	// filled, the search asking the server for them.
+	eval[any](p, "document.querySelector('#log-detail a.instance-logs').click()")
+	p.waitFor("document.querySelector('input[name=resource]') && document.querySelector('input[name=resource]').value === 'k8s.pod.name=payments-7f9c'", 10*time.Second)
+	p.waitFor("document.body.innerText.includes('1 record.')", 10*time.Second)
+	require.Equal(t, []string{"charge failed: card declined"}, eval[[]string](p, "[...document.querySelectorAll('#logs-table .log-body')].map(e => e.textContent)"))
+	p.do(chromedp.Navigate(srv.URL + "/#/logs"))
+	p.waitFor("document.body.innerText.includes('3 records')", 10*time.Second)
 	// The severity and body filters go to the server.
 	p.do(chromedp.SetValue(chromedp.CSS("select[name=severity]"), "warn"), chromedp.SetValue(chromedp.CSS("input[name=q]"), "CART"),
 		chromedp.Click(chromedp.CSS("#page-other form.toolbar button[type=submit]")))

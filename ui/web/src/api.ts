@@ -28,9 +28,13 @@ function headers(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 /** Builds "/api/v1/PATH?k=v" leaving out empty parameters. */
-export function apiURL(path: string, params: Record<string, string | number | undefined> = {}): string {
+export function apiURL(path: string, params: Record<string, string | number | string[] | undefined> = {}): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== "") q.append(k, x); // a repeated parameter
+      continue;
+    }
     if (v === undefined || v === "") continue;
     q.set(k, String(v));
   }
@@ -55,7 +59,7 @@ async function decode<T>(res: Response): Promise<T> {
 }
 
 /** GET a JSON document from the API. */
-export async function getJSON<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal): Promise<T> {
+export async function getJSON<T>(path: string, params: Record<string, string | number | string[] | undefined> = {}, signal?: AbortSignal): Promise<T> {
   const res = await fetch(apiURL(path, params), { headers: headers(), signal: signal ?? null });
   return decode<T>(res);
 }

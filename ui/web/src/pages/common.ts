@@ -320,3 +320,21 @@ export function toCSV<T>(columns: Column<T>[], rows: T[]): string {
   for (const r of rows) lines.push(columns.map((c) => quote(c.value(r))).join(","));
   return lines.join("\n") + "\n";
 }
+
+/**
+ * A field's key=value pairs (logfmt: separated by spaces, a value with
+ * spaces in double quotes). A word without = is an error naming the field.
+ */
+export function logfmtPairs(text: string, what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /\s*([^\s=]+)=("([^"]*)"|\S*)\s*/y;
+  let rest = text.trim();
+  while (rest) {
+    re.lastIndex = 0;
+    const m = re.exec(rest);
+    if (!m) throw new Error(`${what}: want key=value pairs separated by spaces, got "${rest.split(/\s/)[0]}"`);
+    out[m[1]!] = m[3] ?? m[2]!;
+    rest = rest.slice(re.lastIndex);
+  }
+  return out;
+}

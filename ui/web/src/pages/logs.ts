@@ -6,7 +6,7 @@
 import { getJSON } from "../api";
 import { h } from "../dom";
 import { rfc3339 } from "../state";
-import { renderSearchPage, resultsWithDetail, volumeChart, type Column, type Volume } from "./common";
+import { logfmtPairs, renderSearchPage, resultsWithDetail, volumeChart, type Column, type Volume } from "./common";
 
 /** One record of GET /api/v1/logs. */
 export interface LogRecord {
@@ -79,6 +79,9 @@ const CONTEXT = 10;
 /** A record's identity among its neighbours. */
 const recordKey = (r: LogRecord) => `${r.time_unix_nano}|${r.span_id}|${r.body}`;
 
+/** A value as logfmt writes it: in double quotes when it has spaces. */
+const logfmtValue = (v: string) => (/[\s"]/.test(v) ? `"${v.replace(/"/g, "")}"` : v);
+
 /** The resource attributes that name one process of a service, the most precise first. */
 const INSTANCE_KEYS = ["k8s.pod.name", "service.instance.id", "host.name"];
 
@@ -91,7 +94,11 @@ const INSTANCE_KEYS = ["k8s.pod.name", "service.instance.id", "host.name"];
 function context(r: LogRecord): HTMLElement {
   const key = INSTANCE_KEYS.find((k) => r.resource?.[k]);
   const where = key ? `${r.service} (${key} ${r.resource![key]})` : r.service;
-  const box = h("section", { class: "log-context", "aria-label": "Context" }, h("h3", {}, `Around it in ${where}`), h("p", { class: "muted" }, "Loading…"));
+  // Every record of that process, on the Logs page (the resource field's logfmt).
+  const allLink = key
+    ? [h("p", {}, h("a", { class: "instance-logs", href: `#/logs?${new URLSearchParams({ service: r.service, namespace: r.namespace, resource: `${key}=${logfmtValue(r.resource![key]!)}` }).toString()}` }, `All records of ${key} ${r.resource![key]}`))]
+    : [];
+  const box = h("section", { class: "log-context", "aria-label": "Context" }, h("h3", {}, `Around it in ${where}`), ...allLink, h("p", { class: "muted" }, "Loading…"));
   void (async () => {
     const t = Math.floor(r.time_unix_nano / 1e9);
     const q: Record<string, string> = { service: r.service, namespace: r.namespace, limit: String(2 * CONTEXT) };
@@ -115,9 +122,9 @@ function context(r: LogRecord): HTMLElement {
           h("td", {}, h("span", { class: "log-body", title: x.body }, x.body)),
         ),
       );
-      box.replaceChildren(box.firstChild!, h("table", { class: "data log-context-table", "aria-label": "Records around it" }, h("tbody", {}, ...rows)));
+      box.replaceChildren(box.firstChild!, ...allLink, h("table", { class: "data log-context-table", "aria-label": "Records around it" }, h("tbody", {}, ...rows)));
     } catch (err) {
-      box.replaceChildren(box.firstChild!, h("p", { class: "error" }, `Context: ${err instanceof Error ? err.message : String(err)}`));
+      box.replaceChildren(box.firstChild!, ...allLink, h("p", { class: "error" }, `Context: ${err instanceof Error ? err.message : String(err)}`));
     }
   })();
   return box;
@@ -148,14 +155,19 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
   ) as HTMLSelectElement;
   renderSearchPage(root, params, {
     title: "Logs",
-    names: ["service", "namespace", "q", "trace_id", "span_id", "from", "to", "limit"],
-    labels: { q: "Body contains", trace_id: "Trace id", span_id: "Span id" },
+    names: ["service", "namespace", "q", "resource", "attributes", "trace_id", "span_id", "from", "to", "limit"],
+    labels: { q: "Body contains", resource: "Resource", attributes: "Attributes", trace_id: "Trace id", span_id: "Span id" },
     defaults: { from: "now-1h", to: "now", limit: "100" },
     select: severity,
     selectLabel: "severity",
     selectAfter: "service",
     live: true,
-    run: async (q) => {
+    run: async (form) => {
+      // The resource and attributes fields' key=value pairs, each one
+      // resource= or attr= key:value parameter.
+      const pairs = (text: string | undefined, what: string) => Object.entries(logfmtPairs(text ?? "", what)).map(([k, v]) => `${k}:${v}`);
+      const { resource, attributes, ...rest } = form;
+      const q = { ...rest, resource: pairs(resource, "resource"), attr: pairs(attributes, "attributes") };
       const [r, volume] = await Promise.all([
         getJSON<{ logs: LogRecord[] | null }>("logs", q),
         getJSON<Volume>("logs/volume", { ...q, limit: undefined }).catch(() => null),

@@ -3,28 +3,18 @@
 import { getJSON } from "../api";
 import { download, fmtNs, fmtUnixNano, h } from "../dom";
 import type { Span, TraceDetail, TraceSummary } from "../types";
-import { errorBox, field, sortableTable } from "./common";
+import { errorBox, field, logfmtPairs, sortableTable } from "./common";
 import { logsHref, traceLogsQuery, type LogRecord } from "./logs";
 import { traceScatter } from "./tracescatter";
 import { compareCounts, compareTraces, compareTree, statColumns, traceStats } from "./tracestats";
 import { waterfall, type SpanLogs } from "./waterfall";
 
 /**
- * The tags field's key=value pairs (logfmt: separated by spaces, a value
- * with spaces in double quotes) as the API's tags JSON; undefined when
- * empty. A word without = is an error.
+ * The tags field's key=value pairs as the API's tags JSON; undefined when
+ * empty.
  */
 export function tagsJSON(text: string): string | undefined {
-  const out: Record<string, string> = {};
-  const re = /\s*([^\s=]+)=("([^"]*)"|\S*)\s*/y;
-  let rest = text.trim();
-  while (rest) {
-    re.lastIndex = 0;
-    const m = re.exec(rest);
-    if (!m) throw new Error(`tags: want key=value pairs separated by spaces, got "${rest.split(/\s/)[0]}"`);
-    out[m[1]!] = m[3] ?? m[2]!;
-    rest = rest.slice(re.lastIndex);
-  }
+  const out = logfmtPairs(text, "tags");
   return Object.keys(out).length ? JSON.stringify(out) : undefined;
 }
 
