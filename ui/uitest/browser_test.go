@@ -998,8 +998,8 @@ func TestTableFollowsTheGraph(t *testing.T) {
 	require.Equal(t, "Name,Kind,Namespace,Health,rps in,errors in,rps out,requests in", nodes[1])
 	require.Contains(t, nodes, "checkout,service,shop,degraded,22,0.031,0,1320")
 	edges := saved(1)
-	require.Contains(t, edges, "edges.csv\nSource,Destination,Protocol,rps,error rate,p50,p99,mTLS,Provenance\n")
-	require.Regexp(t, `\ncheckout,payments,grpc,20,0\.12,180,[0-9.]+,[0-9.]+,"[a-z]+, [a-z]+"\n`, edges)
+	require.Contains(t, edges, "edges.csv\nSource,Destination,Protocol,rps,error rate,p50,p99,bytes/s,mTLS,Provenance\n")
+	require.Regexp(t, `\ncheckout,payments,grpc,20,0\.12,180,[0-9.]+,100000,[0-9.]+,"[a-z]+, [a-z]+"\n`, edges)
 	require.Empty(t, p.consoleErrors())
 }
 

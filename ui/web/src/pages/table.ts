@@ -1,7 +1,7 @@
 // Table view of the graph's nodes and edges: an accessible alternative to the
 // picture, sortable and filtered by the find query.
 
-import { download, fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
+import { download, fmtBytes, fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
 import { matches, nodeSubject, parseQuery } from "../query";
 import { edgeMatches, type GraphStore } from "../store";
 import type { GraphEdge, GraphNode } from "../types";
@@ -57,6 +57,7 @@ export function renderTable(root: HTMLElement, store: GraphStore, query: string,
     { key: "err", label: "error rate", value: (e) => e.error_rate, render: (e) => fmtPct(e.error_rate), numeric: true },
     { key: "p50", label: "p50", value: (e) => e.p50_ms, render: (e) => fmtMs(e.p50_ms), numeric: true },
     { key: "p99", label: "p99", value: (e) => e.p99_ms, render: (e) => fmtMs(e.p99_ms), numeric: true },
+    { key: "bytes", label: "bytes/s", value: (e) => (e.bytes_sent_per_second ?? 0) + (e.bytes_received_per_second ?? 0), render: (e) => `${fmtBytes((e.bytes_sent_per_second ?? 0) + (e.bytes_received_per_second ?? 0))}/s`, numeric: true },
     { key: "mtls", label: "mTLS", value: (e) => e.mtls_share, render: (e) => fmtPct(e.mtls_share), numeric: true },
     { key: "prov", label: "Provenance", value: (e) => (e.provenance ?? []).join(", ") },
   ];
