@@ -400,6 +400,17 @@ func versionGraph(g Graph) Graph {
 		}
 		v := n
 		v.Kind, v.Version, v.ID = "version", "v1", "version:"+n.Namespace+"/"+n.Name+"/v1"
+		if n.RequestsIn == 0 && n.RequestsOut > 0 {
+			// A worker that only calls out: its canary v2 makes a tenth
+			// of its calls, half of them failing.
+			canary := v
+			canary.Version, canary.ID = "v2", "version:"+n.Namespace+"/"+n.Name+"/v2"
+			canary.RequestsOut, canary.RPSOut = n.RequestsOut/10, n.RPSOut/10
+			canary.ErrorsOut = canary.RequestsOut / 2
+			v.RequestsOut, v.RPSOut, v.ErrorsOut = n.RequestsOut-canary.RequestsOut, n.RPSOut-canary.RPSOut, 0
+			out.Nodes = append(out.Nodes, v, canary)
+			continue
+		}
 		if n.Name != "payments" {
 			out.Nodes = append(out.Nodes, v)
 			continue

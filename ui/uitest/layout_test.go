@@ -248,3 +248,19 @@ func TestEdgeHoverAndClick(t *testing.T) {
 	p.waitFor("document.getElementById('panel').hidden", 10*time.Second)
 	require.Empty(t, p.consoleErrors())
 }
+
+// A worker that only calls out lists its versions by the calls they made.
+func TestPanelVersionsOfAWorker(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/graph")
+	p.waitReady(20 * time.Second)
+	worker := ServiceNode("shop", "reporter", "healthy", 0, 0)
+	worker.RequestsOut, worker.RPSOut = 600, 10
+	seq := srv.SendDelta(Delta{NodesAdded: []Node{worker}, EdgesAdded: []Edge{MakeEdge(worker.ID, "service:shop/cart", "http", 10, 0, 4)}})
+	p.waitFor(fmt.Sprintf("window.meshscope.lastSeq() === %d && window.meshscope.ready", seq), 20*time.Second)
+	p.do(chromedp.Navigate(srv.URL + "/#/graph?sel=" + url.QueryEscape(worker.ID)))
+	p.waitFor("document.querySelectorAll('#panel .versions tbody tr').length === 2", 20*time.Second)
+	require.Equal(t, []string{"Version", "rps out", "err out", ""}, eval[[]string](p, "[...document.querySelectorAll('#panel .versions thead th')].map(e => e.textContent)"))
+	require.Equal(t, []string{"v1\t9.0\t0%\thealthy", "v2\t1.0\t50.0%\thealthy"}, eval[[]string](p, "[...document.querySelectorAll('#panel .versions tbody tr')].map(e => e.innerText)"))
+	require.Empty(t, p.consoleErrors())
+}

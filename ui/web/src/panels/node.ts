@@ -141,16 +141,21 @@ async function loadVersions(box: HTMLElement, ctx: PanelContext, n: GraphNode): 
   } catch {
     return;
   }
-  const versions = (g.nodes ?? []).filter((v) => v.kind === "version" && v.namespace === n.namespace && v.name === n.name).sort((a, b) => b.rps_in - a.rps_in);
+  // A service that took no calls and made some (a worker) shows the
+  // calls its versions made, as its charts do.
+  const out = !n.requests_in && n.requests_out > 0;
+  const rps = (v: GraphNode) => (out ? v.rps_out : v.rps_in);
+  const errRate = (v: GraphNode) => (out ? (v.requests_out ? v.errors_out / v.requests_out : 0) : v.error_rate_in);
+  const versions = (g.nodes ?? []).filter((v) => v.kind === "version" && v.namespace === n.namespace && v.name === n.name).sort((a, b) => rps(b) - rps(a));
   if (versions.length < 2) return;
-  const head = h("tr", {}, ...["Version", "rps in", "err", ""].map((t, i) => h("th", { scope: "col", class: i && i < 3 ? "num" : "" }, t)));
+  const head = h("tr", {}, ...["Version", out ? "rps out" : "rps in", out ? "err out" : "err", ""].map((t, i) => h("th", { scope: "col", class: i && i < 3 ? "num" : "" }, t)));
   const rows = versions.map((v) =>
     h(
       "tr",
       {},
       h("td", {}, h("a", { href: `#/graph?g=version&ns=${encodeURIComponent(n.namespace)}&sel=${encodeURIComponent(v.id)}` }, v.version || "(none)")),
-      h("td", { class: "num" }, fmtRate(v.rps_in)),
-      h("td", { class: "num" }, fmtPct(v.error_rate_in)),
+      h("td", { class: "num" }, fmtRate(rps(v))),
+      h("td", { class: "num" }, fmtPct(errRate(v))),
       h("td", {}, healthBadge(v.health)),
     ),
   );
