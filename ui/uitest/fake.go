@@ -51,8 +51,9 @@ type FakeServer struct {
 	// createdSLOs are the SLOs created through the fake's API, in memory
 	// as the real server keeps them without an SLO directory.
 	createdSLOs []slo.SLOView
-	// logSearches counts the log searches answered.
-	logSearches int
+	// logSearches and logVolumes count the log searches and volume
+	// searches answered.
+	logSearches, logVolumes int
 	// deploymentRanges are the from parameters of the deployments asked.
 	deploymentRanges []string
 	// outboundDeployments: the canary's numbers, and its service's series,

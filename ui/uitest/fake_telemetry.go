@@ -147,6 +147,9 @@ func (f *FakeServer) logs(w http.ResponseWriter, r *http.Request) {
 // logVolume counts the records logs answers by level, in the last of 60
 // one-minute buckets (they are seconds old), as the API counts them.
 func (f *FakeServer) logVolume(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.logVolumes++
+	f.mu.Unlock()
 	levels := map[string][]int{}
 	for _, l := range matchingLogs(r, f.logsAt) {
 		name := strings.ToLower(l["severity_text"].(string))
@@ -247,6 +250,13 @@ func hasVersion(e map[string]any, v string) bool {
 		}
 	}
 	return false
+}
+
+// LogVolumes is how many log volume searches the fake has answered.
+func (f *FakeServer) LogVolumes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.logVolumes
 }
 
 // LogSearches is how many log searches the fake has answered.

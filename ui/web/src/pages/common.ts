@@ -165,12 +165,39 @@ export interface SearchPage {
    * is opened or the page is left.
    */
   live?: boolean;
-  /** Searches with the form's values (the select's under its name) and returns what shows below the form. */
-  run: (q: Record<string, string>) => Promise<Node[]>;
+  /**
+   * Searches with the form's values (the select's under its name) and
+   * returns what shows below the form; live is true for a live search's
+   * refreshes.
+   */
+  run: (q: Record<string, string>, live: boolean) => Promise<Node[]>;
 }
 
 /** How often a live search runs again. */
 export const LIVE_MS = 2000;
+
+/** A live search asks its volume chart again at every this many refreshes (the chart spans the whole range; the rows are the news). */
+export const LIVE_VOLUME_EVERY = 5;
+
+/**
+ * Keeps a search's volume for a live search's refreshes: fetch runs for a
+ * search of the form, for other parameters, and at every
+ * LIVE_VOLUME_EVERY-th refresh; the other refreshes reuse its answer.
+ */
+export function liveVolume<T>(): (live: boolean, q: Record<string, unknown>, fetch: () => Promise<T>) => Promise<T> {
+  let last: Promise<T> | undefined;
+  let key = "";
+  let refreshes = 0;
+  return (live, q, fetch) => {
+    const k = JSON.stringify(q);
+    refreshes = live ? refreshes + 1 : 0;
+    if (!last || k !== key || !live || refreshes % LIVE_VOLUME_EVERY === 0) {
+      key = k;
+      last = fetch();
+    }
+    return last;
+  };
+}
 
 /** Renders a search page: a form, searched once at first and on every submit, errors in place of results. */
 export function renderSearchPage(root: HTMLElement, params: Record<string, string>, p: SearchPage): void {
@@ -198,7 +225,7 @@ export function renderSearchPage(root: HTMLElement, params: Record<string, strin
     for (const n of p.names) q[n] = inputs[n]!.value.trim();
     for (const [n, box] of Object.entries(checks)) q[n] = box.checked ? "true" : "";
     try {
-      const nodes = await p.run(q);
+      const nodes = await p.run(q, quiet);
       if (gen === generation) out.replaceChildren(...nodes);
     } catch (err) {
       if (gen === generation) out.replaceChildren(errorBox(err));

@@ -6,7 +6,7 @@
 import { getJSON } from "../api";
 import { h } from "../dom";
 import { rfc3339 } from "../state";
-import { logfmtPairs, renderSearchPage, resultsWithDetail, volumeChart, type Column, type Volume } from "./common";
+import { liveVolume, logfmtPairs, renderSearchPage, resultsWithDetail, volumeChart, type Column, type Volume } from "./common";
 
 /** One record of GET /api/v1/logs. */
 export interface LogRecord {
@@ -153,6 +153,7 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
     { name: "severity" },
     ...["", "debug", "info", "warn", "error", "fatal"].map((v) => h("option", { value: v }, v ? `${v} and above` : "any")),
   ) as HTMLSelectElement;
+  const volumeOf = liveVolume<Volume | null>();
   renderSearchPage(root, params, {
     title: "Logs",
     names: ["service", "namespace", "q", "resource", "attributes", "trace_id", "span_id", "from", "to", "limit"],
@@ -162,7 +163,7 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
     selectLabel: "severity",
     selectAfter: "service",
     live: true,
-    run: async (form) => {
+    run: async (form, live) => {
       // The resource and attributes fields' key=value pairs, each one
       // resource= or attr= key:value parameter.
       const pairs = (text: string | undefined, what: string) => Object.entries(logfmtPairs(text ?? "", what)).map(([k, v]) => `${k}:${v}`);
@@ -170,7 +171,7 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
       const q = { ...rest, resource: pairs(resource, "resource"), attr: pairs(attributes, "attributes") };
       const [r, volume] = await Promise.all([
         getJSON<{ logs: LogRecord[] | null }>("logs", q),
-        getJSON<Volume>("logs/volume", { ...q, limit: undefined }).catch(() => null),
+        volumeOf(live, q, () => getJSON<Volume>("logs/volume", { ...q, limit: undefined }).catch(() => null)),
       ]);
       const rows = r.logs ?? [];
       return [

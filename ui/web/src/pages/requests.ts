@@ -4,7 +4,7 @@
 
 import { getJSON } from "../api";
 import { fmtBytes, fmtNs, h } from "../dom";
-import { cell, renderSearchPage, resultsWithDetail, shortNode, volumeChart, type Column, type Volume } from "./common";
+import { cell, liveVolume, renderSearchPage, resultsWithDetail, shortNode, volumeChart, type Column, type Volume } from "./common";
 
 /** The outcomes of the volume chart, bottom to top, with their colours. */
 const outcomeColors: [string, string][] = [
@@ -89,6 +89,7 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
     h("option", { value: "true" }, "failed"),
     h("option", { value: "false" }, "not failed"),
   ) as HTMLSelectElement;
+  const volumeOf = liveVolume<Volume | null>();
   renderSearchPage(root, params, {
     title: "Requests",
     names,
@@ -97,10 +98,10 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
     select: outcome,
     selectLabel: "outcome",
     live: true,
-    run: async (q) => {
+    run: async (q, live) => {
       const [r, volume] = await Promise.all([
         getJSON<{ requests: Row[] | null }>("requests", q),
-        getJSON<Volume>("requests/volume", { ...q, limit: undefined }).catch(() => null),
+        volumeOf(live, q, () => getJSON<Volume>("requests/volume", { ...q, limit: undefined }).catch(() => null)),
       ]);
       const rows = r.requests ?? [];
       return [
