@@ -64,6 +64,12 @@ type Config struct {
 	// DeploymentWatch is how long after its first calls a deployed version
 	// is compared (default 1h).
 	DeploymentWatch time.Duration `yaml:"deployment_watch"`
+	// DeploymentChecks is at how many evaluations in a row a deployed
+	// version must read worse before its alert fires (default 3): each
+	// evaluation tests the calls since the deploy again, and asking that
+	// the answer stay the same guards against a chance reading, as
+	// Flagger's failed-checks threshold does.
+	DeploymentChecks int `yaml:"deployment_checks"`
 	// ExternalURL is meshscope's address as users reach it, for the
 	// generatorURL of alerts (default: none).
 	ExternalURL string `yaml:"external_url"`
@@ -94,6 +100,9 @@ func (c *Config) SetDefaults() {
 	if c.Examples == 0 {
 		c.Examples = 5
 	}
+	if c.DeploymentChecks == 0 {
+		c.DeploymentChecks = 3
+	}
 }
 
 // Validate names the YAML key at fault. Call SetDefaults first.
@@ -117,6 +126,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("new_exception_hold %s: must not be negative", c.NewExceptionHold)
 	case c.DeploymentWatch < 0:
 		return fmt.Errorf("deployment_watch %s: must not be negative", c.DeploymentWatch)
+	case c.DeploymentChecks < 1:
+		return fmt.Errorf("deployment_checks %d: want at least 1", c.DeploymentChecks)
 	}
 	d := c.defaults()
 	// The defaults must make a valid spec of the most permissive kind.

@@ -50,6 +50,9 @@ type DeploymentAlertView struct {
 type deploymentWatch struct {
 	firing   map[deploymentKey]notify.Alert
 	deployed map[deploymentKey]time.Time
+	// held counts the evaluations in a row at which a regression held,
+	// up to Config.DeploymentChecks.
+	held map[deploymentKey]int
 }
 
 // checkDeployments compares the versions deployed within the watch with
@@ -61,7 +64,7 @@ func (e *Engine) checkDeployments(ctx context.Context) error {
 	now := e.deps.Now()
 	w := &e.deploys
 	if w.firing == nil {
-		w.firing, w.deployed = map[deploymentKey]notify.Alert{}, map[deploymentKey]time.Time{}
+		w.firing, w.deployed, w.held = map[deploymentKey]notify.Alert{}, map[deploymentKey]time.Time{}, map[deploymentKey]int{}
 	}
 	found, err := e.deps.Deployments.Deployments(ctx, graph.DeploymentsQuery{From: now.Add(-e.cfg.DeploymentWatch), To: now})
 	if err != nil {
@@ -88,6 +91,22 @@ func (e *Engine) checkDeployments(ctx context.Context) error {
 			k := deploymentKey{d.Namespace, d.Service, d.Version, r}
 			w.deployed[k] = deployed
 			holds[k] = regressionText(r, c, deployed)
+		}
+	}
+	// A regression fires once it held at DeploymentChecks evaluations in
+	// a row; one that stops holding starts again from none.
+	for k := range w.held {
+		if _, ok := holds[k]; !ok {
+			delete(w.held, k)
+			if _, ok := w.firing[k]; !ok {
+				delete(w.deployed, k)
+			}
+		}
+	}
+	for k := range holds {
+		w.held[k] = min(w.held[k]+1, e.cfg.DeploymentChecks)
+		if _, ok := w.firing[k]; !ok && w.held[k] < e.cfg.DeploymentChecks {
+			delete(holds, k)
 		}
 	}
 	if len(holds) > 0 {

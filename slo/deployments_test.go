@@ -57,6 +57,13 @@ func TestDeploymentRegressionAlerts(t *testing.T) {
 		ExternalURL:      "https://meshscope.example",
 	}, Deps{Store: func() Store { return st }, Deployments: es, History: es})
 	require.NoError(t, err)
+	// The regressions must read so at three evaluations in a row
+	// (deployment_checks): nothing is sent at the first two.
+	for range 2 {
+		require.NoError(t, e.checkDeployments(ctx))
+		require.Zero(t, testutil.ToFloat64(e.metrics.deploymentRegressions.WithLabelValues("errors")))
+		require.Empty(t, e.DeploymentAlerts())
+	}
 	require.NoError(t, e.checkDeployments(ctx))
 
 	got := amAlerts(t, base, `alertname="`+DeploymentAlertName+`"`)
@@ -119,4 +126,41 @@ func TestRegressionText(t *testing.T) {
 		regressionText("errors", c, at))
 	require.Equal(t, "p99 70.0 ms against 20.0 ms for v1, v3 since its first calls at 2026-11-29T10:00:00Z (50 calls made against 200).",
 		regressionText("latency", c, at))
+}
+
+// A regression fires once it held at deployment_checks evaluations in a
+// row; one that stops holding in between starts again from none.
+func TestDeploymentChecksInARow(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	es := edgestore.New(st, edgestore.Config{})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	web := graph.Party{Kind: graph.KindService, Namespace: "shop", Name: "web", Workload: "web", Version: "v1"}
+	row := func(at time.Time, v string, n, errs uint64) graph.EdgeRow {
+		return graph.EdgeRow{BucketUnix: at.Unix() / 10 * 10, Provenance: graph.FromSpan, Reporters: graph.ReporterSet(0).With(graph.ReporterDestination),
+			Key:      graph.EdgeKey{Source: web, Destination: graph.Party{Kind: graph.KindService, Namespace: "shop", Name: "cart", Workload: "cart-" + v, Version: v}, Protocol: graph.ProtocolHTTP},
+			Requests: n, Errors: errs, Latency: []uint64{0, n}}
+	}
+	require.NoError(t, es.WriteEdges(ctx, []graph.EdgeRow{
+		row(now.Add(-3*time.Hour), "v1", 500, 5),
+		row(now.Add(-10*time.Minute), "v1", 1000, 10),
+		row(now.Add(-10*time.Minute), "v2", 100, 30),
+	}))
+	e, err := New(Config{DeploymentAlerts: true, DeploymentChecks: 2}, Deps{Store: func() Store { return st }, Deployments: es, History: es})
+	require.NoError(t, err)
+	firing := func() int {
+		require.NoError(t, e.checkDeployments(ctx))
+		return len(e.DeploymentAlerts())
+	}
+	require.Zero(t, firing(), "held once")
+	// v2's calls read like v1's now: the count starts again.
+	require.NoError(t, es.WriteEdges(ctx, []graph.EdgeRow{row(now.Add(-8*time.Minute), "v2", 20000, 0)}))
+	require.Zero(t, firing(), "no longer holds")
+	// And fail again: two evaluations in a row before it fires.
+	require.NoError(t, es.WriteEdges(ctx, []graph.EdgeRow{row(now.Add(-6*time.Minute), "v2", 20000, 6000)}))
+	require.Zero(t, firing(), "held once again")
+	require.Equal(t, 1, firing(), "held twice in a row")
+
+	_, err = New(Config{DeploymentChecks: -1}, Deps{})
+	require.ErrorContains(t, err, "deployment_checks")
 }

@@ -160,7 +160,7 @@ func versionTraces(version string, n, errors int, at time.Time) ptrace.Traces {
 	return td
 }
 
-// serve --deployment-alerts: a version of cart deployed after v1 that fails
+// serve --deployment-alerts (two evaluations in a row): a version of cart deployed after v1 that fails
 // more often is listed by /api/v1/deployments and alerted on to a webhook.
 func TestDeploymentRegressionAlertThroughServe(t *testing.T) {
 	var mu sync.Mutex
@@ -173,7 +173,7 @@ func TestDeploymentRegressionAlertThroughServe(t *testing.T) {
 	}))
 	t.Cleanup(hook.Close)
 	srv := startServer(t, t.TempDir(), true, "--span-wait", "1s", "--edge-flush-delay", "2s", "--window", "10m",
-		"--deployment-alerts", "--slo-interval", "1s", "--slo-webhook-url", hook.URL)
+		"--deployment-alerts", "--deployment-alert-checks", "2", "--slo-interval", "1s", "--slo-webhook-url", hook.URL)
 	client := grpcTraceClient(t, srv.grpcAddr)
 	now := time.Now()
 	_, err := client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(versionTraces("v1", 50, 0, now.Add(-40*time.Second))))

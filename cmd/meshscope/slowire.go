@@ -18,7 +18,7 @@ import (
 // ClickHouse once the store is connected.
 func newSLOEngine(o serveOptions, stores *storeHolder, reg prometheus.Registerer, log *slog.Logger) (*slo.Engine, error) {
 	cfg := slo.Config{Path: o.sloPath, Interval: o.sloInterval, ExternalURL: o.externalURL, NewExceptions: o.newExcAlerts,
-		DeploymentAlerts: o.deployAlerts}
+		DeploymentAlerts: o.deployAlerts, DeploymentChecks: o.deployChecks}
 	for _, u := range splitList(o.alertmanagerURLs) {
 		cfg.Alertmanagers = append(cfg.Alertmanagers, notify.AlertmanagerConfig{URL: u})
 	}
