@@ -246,6 +246,13 @@ func TestEdgeHoverAndClick(t *testing.T) {
 	time.Sleep(time.Second)
 	p.do(chromedp.MouseClickXY(off[0], off[1]))
 	p.waitFor("document.getElementById('panel').hidden", 10*time.Second)
+
+	// The edge gone from the mesh: nothing there to hover any more (the
+	// edges' ends gathered again after the change).
+	require.Equal(t, edge, eval[string](p, fmt.Sprintf("window.meshscope.edgeAt(%v, %v)", at[0], at[1])))
+	seq := srv.SendDelta(Delta{EdgesRemoved: []string{edge}})
+	p.waitFor(fmt.Sprintf("window.meshscope.lastSeq() === %d && window.meshscope.ready", seq), 20*time.Second)
+	require.Empty(t, eval[string](p, fmt.Sprintf("window.meshscope.edgeAt(%v, %v)", at[0], at[1])))
 	require.Empty(t, p.consoleErrors())
 }
 

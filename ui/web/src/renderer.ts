@@ -90,10 +90,70 @@ export function segmentDistance(px: number, py: number, x1: number, y1: number, 
   return Math.hypot(px - (x1 + t * dx), py - (y1 + t * dy));
 }
 
+/**
+ * The visible edges' ends in graph coordinates, flat, for Renderer.edgeAt:
+ * built at the first hit test after the graph changed (positions, edges,
+ * visibility, sizes), so that the hit tests while the pointer moves over a
+ * still graph walk an array instead of the graph's edges.
+ */
+class EdgeEnds {
+  ids: string[] = [];
+  /** x1, y1, x2, y2 and size of each edge of ids (and room for more). */
+  seg = new Float64Array(0);
+  private stale = true;
+  private readonly invalidate = () => {
+    this.stale = true;
+  };
+  private static readonly events = [
+    "nodeAdded",
+    "nodeDropped",
+    "edgeAdded",
+    "edgeDropped",
+    "cleared",
+    "edgesCleared",
+    "nodeAttributesUpdated",
+    "edgeAttributesUpdated",
+    "eachNodeAttributesUpdated",
+    "eachEdgeAttributesUpdated",
+  ] as const;
+
+  constructor(private readonly graph: Graph) {
+    for (const e of EdgeEnds.events) graph.on(e, this.invalidate);
+  }
+
+  /** Stops following the graph. */
+  detach(): void {
+    for (const e of EdgeEnds.events) this.graph.off(e, this.invalidate);
+  }
+
+  /** The ends as of now. */
+  current(): this {
+    if (!this.stale) return this;
+    if (this.seg.length < 5 * this.graph.size) this.seg = new Float64Array(5 * this.graph.size);
+    const ids: string[] = [];
+    const seg = this.seg;
+    let j = 0;
+    this.graph.forEachEdge((id, a, _src, _dst, sa, da) => {
+      if (a["hidden"] || sa["hidden"] || da["hidden"]) return;
+      ids.push(id);
+      seg[j++] = sa["x"];
+      seg[j++] = sa["y"];
+      seg[j++] = da["x"];
+      seg[j++] = da["y"];
+      seg[j++] = (a["size"] as number) ?? 1;
+    });
+    this.ids = ids;
+    this.stale = false;
+    return this;
+  }
+}
+
 export class Renderer {
   sigma: Sigma;
   private readonly tooltip: HTMLElement;
   private hovered: { kind: "node" | "edge"; id: string } | null = null;
+  /** The drawn graph's edge ends, for edgeAt. */
+  private ends!: EdgeEnds;
   /** The edge under the pointer (edgeAt), drawn hovered. */
   private hoveredEdge: string | null = null;
   /** The pointer's last position over the graph, for the hit test of the next frame. */
@@ -137,6 +197,8 @@ export class Renderer {
   }
 
   private create(graph: Graph): Sigma {
+    this.ends?.detach();
+    this.ends = new EdgeEnds(graph);
     const sigma = new Sigma(graph, this.container, {
       primitives: primitives(this.dashes),
       styles: {
@@ -254,33 +316,33 @@ export class Renderer {
    * its line), nearest first; null when none is or a node is hovered.
    * Sigma can find edges itself by drawing every edge a second time into
    * its picking buffer at each frame, which in software WebGL costs
-   * seconds at 20,000 edges; this walk costs about a millisecond, and only
-   * when the pointer moves.
+   * seconds at 20,000 edges; this walk over the edges' ends (EdgeEnds,
+   * gathered again only after the graph changed) runs only when the
+   * pointer moves.
    */
   edgeAt(x: number, y: number): string | null {
     if (this.hovered?.kind === "node" || this.dragging) return null;
     const s = this.sigma;
-    const g = s.getGraph();
     // Graph to viewport coordinates is affine: o + gx * ex + gy * ey.
     const o = s.graphToViewport({ x: 0, y: 0 });
     const ex = s.graphToViewport({ x: 1, y: 0 });
     const ey = s.graphToViewport({ x: 0, y: 1 });
     const ax = ex.x - o.x, bx = ey.x - o.x, ay = ex.y - o.y, by = ey.y - o.y;
-    let best: string | null = null;
+    const { ids, seg } = this.ends.current();
+    let best = -1;
     let bestDist = Infinity;
-    g.forEachEdge((id, a, _src, _dst, sa, da) => {
-      if (a["hidden"] || sa["hidden"] || da["hidden"]) return;
-      const x1 = o.x + ax * sa["x"] + bx * sa["y"], y1 = o.y + ay * sa["x"] + by * sa["y"];
-      const x2 = o.x + ax * da["x"] + bx * da["y"], y2 = o.y + ay * da["x"] + by * da["y"];
-      const tol = Math.max(4, ((a["size"] as number) ?? 1) / 2 + 3);
-      if (x < Math.min(x1, x2) - tol || x > Math.max(x1, x2) + tol || y < Math.min(y1, y2) - tol || y > Math.max(y1, y2) + tol) return;
+    for (let i = 0, j = 0; i < ids.length; i++, j += 5) {
+      const x1 = o.x + ax * seg[j]! + bx * seg[j + 1]!, y1 = o.y + ay * seg[j]! + by * seg[j + 1]!;
+      const x2 = o.x + ax * seg[j + 2]! + bx * seg[j + 3]!, y2 = o.y + ay * seg[j + 2]! + by * seg[j + 3]!;
+      const tol = Math.max(4, seg[j + 4]! / 2 + 3);
+      if (x < Math.min(x1, x2) - tol || x > Math.max(x1, x2) + tol || y < Math.min(y1, y2) - tol || y > Math.max(y1, y2) + tol) continue;
       const d = segmentDistance(x, y, x1, y1, x2, y2);
       if (d <= tol && d < bestDist) {
-        best = id;
+        best = i;
         bestDist = d;
       }
-    });
-    return best;
+    }
+    return best < 0 ? null : ids[best]!;
   }
 
   /** Hovers the edge under the pointer (once a frame, however often it moves). */
@@ -455,6 +517,7 @@ export class Renderer {
   }
 
   kill(): void {
+    this.ends.detach();
     this.sigma.kill();
   }
 }
