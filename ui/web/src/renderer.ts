@@ -101,7 +101,8 @@ class EdgeEnds {
   /** x1, y1, x2, y2 and size of each edge of ids (and room for more). */
   seg = new Float64Array(0);
   private stale = true;
-  private readonly invalidate = () => {
+  /** Gathers the ends again at the next hit test (the graph's events call it; so does a repaint of attributes changed in place, which emits none). */
+  readonly invalidate = () => {
     this.stale = true;
   };
   private static readonly events = [
@@ -437,6 +438,7 @@ export class Renderer {
    */
   repaint(nodes: string[], edges: string[]): void {
     if (!nodes.length && !edges.length) return;
+    if (edges.length) this.ends.invalidate(); // their sizes may have changed
     this.sigma.refresh({ partialGraph: { nodes, edges }, skipIndexation: true, schedule: true });
   }
 
