@@ -24,8 +24,8 @@ import (
 
 // The demo drives a real server through every ingest path (OTLP spans,
 // Envoy ALS, Istio text lines, remote_write); the API then shows its
-// services, edges of every provenance, the canary versions and the
-// scenario's failing edges.
+// services, edges of every provenance, the canary versions, the job that
+// only calls out and the scenario's failing edges.
 func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	const services, seed = 30, 7
 	srv := startServer(t, t.TempDir(), true, "--span-wait", "2s", "--edge-flush-delay", "3s")
@@ -116,6 +116,24 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 		}
 	}
 	require.NotZero(t, db, "database edges seen by spans")
+
+	// The scheduled job calls out and nothing calls it, not even the
+	// unknown caller: its runs' root spans are INTERNAL.
+	require.NotEmpty(t, topo.Jobs)
+	job := topo.Jobs[0].ID()
+	eventually(t, "the job's calls seen by spans and by its sidecar", 30*time.Second, func() (bool, string) {
+		g := getGraph(t, api)
+		seen := map[string]bool{}
+		for _, e := range g.Edges {
+			require.NotEqual(t, job, e.Target, "edge %s: nothing calls the job", e.ID)
+			if e.Source == job {
+				for _, p := range e.Provenance {
+					seen[p] = true
+				}
+			}
+		}
+		return seen["span"] && seen["accesslog"], fmt.Sprintf("provenance of the job's edges %v", seen)
+	})
 	require.NoError(t, <-done)
 
 	// The services' ERROR logs are stored and lead to the failed span they

@@ -66,8 +66,9 @@ type Config struct {
 	Services int
 	// Rate is the number of calls per second across all edges of the
 	// mesh: every hop of every request tree, database, cache, queue and
-	// external calls included. Root requests enter the ingress gateway at
-	// Rate divided by the mean number of calls of a request tree
+	// external calls included. Request trees (root requests entering the
+	// ingress gateway, and the scheduled jobs' runs) start at Rate divided
+	// by the mean number of calls of a request tree
 	// (Topology.CallsPerRequest). Default 500.
 	Rate float64
 	// Duration ends the run after this long; 0 runs until the context is

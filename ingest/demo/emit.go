@@ -78,10 +78,18 @@ func (g *generator) addSpan(p *Pod) {
 	}
 }
 
-// rootSpan writes the gateway's span of a root request.
+// rootSpan writes the gateway's span of a root request, or the INTERNAL
+// span of a job's run (whose sidecar logs no inbound request: nothing
+// called the job).
 func (g *generator) rootSpan(h *hop, base int64) {
 	tr := &g.tree.traces[h.srvTrace]
 	if !tr.sampled {
+		return
+	}
+	if s := h.dst.Workload.Service; s.Kind == KindJob {
+		g.scratch = spanOut{static: &g.spans.jobRun[s.Index], kind: spanKindInternal, trace: &tr.id, id: &h.work,
+			start: base + h.srvStart, end: base + h.srvStart + h.srvDur, failed: h.out.failed()}
+		g.addSpan(h.dst)
 		return
 	}
 	g.scratch = spanOut{static: &g.spans.root, kind: spanKindServer, trace: &tr.id, id: &h.work,

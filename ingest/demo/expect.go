@@ -177,15 +177,19 @@ func containsCall(list []*Call, c *Call) bool {
 
 // CallRates returns the mean calls per second of every call (indexed by
 // Call.Index) in a run at rate (Config.Rate), before the scenario changes
-// anything: root requests enter the gateway at rate/CallsPerRequest and
-// flow down the calls with their probabilities and repeats; a produced
-// message is fetched and processed by every consumer of its topic. Calls
+// anything: request trees start at rate/CallsPerRequest (at the gateway,
+// or JobShare of them as a job's run) and flow down the calls with their
+// probabilities and repeats; a produced message is fetched and processed
+// by every consumer of its topic. Calls
 // against the layering and calls of the new service count as 0. An
 // end-to-end test uses it to expect only the edges that carry enough
 // traffic to be seen in its window.
 func (t *Topology) CallRates(rate float64) []float64 {
 	flow := make([]float64, len(t.Services)) // requests handled per root request
-	flow[t.Gateway.Index] = 1
+	flow[t.Gateway.Index] = 1 - t.JobShare
+	for _, j := range t.Jobs {
+		flow[j.Index] = t.JobShare / float64(len(t.Jobs))
+	}
 	out := make([]float64, len(t.Calls))
 	for _, s := range t.forwardOrder() {
 		for _, c := range s.Calls {

@@ -50,6 +50,7 @@ var (
 	apiRoles      = []string{"api", "facade", "bff", "edge"} // never "gateway": meshscope reads such workloads as gateways
 	midRoles      = []string{"service", "store", "resolver", "ranker", "manager", "engine", "aggregator", "router", "scorer", "mixer", "indexer", "hydrator", "filter", "builder", "validator"}
 	workerRoles   = []string{"worker", "consumer", "processor", "writer", "sink"}
+	jobRoles      = []string{"cron", "scheduler", "reconciler", "janitor", "backfill"}
 	databaseRoles = []string{"postgres", "mysql"}
 )
 

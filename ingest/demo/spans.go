@@ -20,6 +20,7 @@ import (
 
 // OTLP span kinds and status codes.
 const (
+	spanKindInternal = 1
 	spanKindServer   = 2
 	spanKindClient   = 3
 	spanKindProducer = 4
@@ -70,6 +71,7 @@ type spanTables struct {
 	server   [][]spanStatic // by service, by endpoint: SERVER span
 	consumer []spanStatic   // by call (consume): CONSUMER span
 	root     spanStatic     // the gateway's SERVER span of a root request
+	jobRun   []spanStatic   // by service: a job's INTERNAL span of a run
 	// exception is, by service and outcome, the exception event a failed
 	// SERVER span records (its name and attributes; nil for outcomes that
 	// do not fail); exceptionLog the same as its ERROR log record's
@@ -87,7 +89,8 @@ func newSpanTables(t *Topology) *spanTables {
 	st := &spanTables{resource: make([][]byte, len(t.Pods)), client: make([][]spanStatic, len(t.Calls)),
 		server: make([][]spanStatic, len(t.Services)), consumer: make([]spanStatic, len(t.Calls)),
 		exception: make([][numOutcomes][]byte, len(t.Services)), exceptionLog: make([][numOutcomes][]byte, len(t.Services)),
-		canaryException: make([][]byte, len(t.Services)), canaryExceptionLog: make([][]byte, len(t.Services))}
+		canaryException: make([][]byte, len(t.Services)), canaryExceptionLog: make([][]byte, len(t.Services)),
+		jobRun: make([]spanStatic, len(t.Services))}
 	for _, p := range t.Pods {
 		var r []byte
 		for _, kv := range podResource(p) {
@@ -101,6 +104,9 @@ func newSpanTables(t *Topology) *spanTables {
 	st.scope = appendBytesField(nil, 1, scope)
 	st.root = spanStatic{name: "ingress", attrs: appendKV(appendKV(nil, attrs, "http.request.method", "GET"), attrs, "url.scheme", "https")}
 
+	for _, j := range t.Jobs {
+		st.jobRun[j.Index] = spanStatic{name: "run " + j.Name, attrs: appendKV(nil, attrs, "code.function.name", "run")}
+	}
 	for _, s := range t.Services {
 		for _, ep := range s.Endpoints {
 			var a []byte

@@ -87,7 +87,7 @@ func TestSpansDecode(t *testing.T) {
 			case ptrace.SpanKindServer:
 				require.Equal(t, ptrace.SpanKindClient, parent.span.Kind())
 			case ptrace.SpanKindClient, ptrace.SpanKindProducer:
-				require.Contains(t, []ptrace.SpanKind{ptrace.SpanKindServer, ptrace.SpanKindConsumer}, parent.span.Kind())
+				require.Contains(t, []ptrace.SpanKind{ptrace.SpanKindServer, ptrace.SpanKindConsumer, ptrace.SpanKindInternal}, parent.span.Kind())
 				require.Equal(t, str(parent.resource, "k8s.pod.name"), str(d.resource, "k8s.pod.name"), "a client span's parent is in the same pod")
 			}
 		}
@@ -247,4 +247,38 @@ func TestCanariesRolledOut(t *testing.T) {
 			require.Equal(t, tc.deployed, byVersion[sc.Version] > 0, "%v", byVersion)
 		})
 	}
+}
+
+// A job's run is a trace of its own rooted at the job's INTERNAL span: its
+// calls are the client spans under it, and nothing calls the job.
+func TestJobRunSpans(t *testing.T) {
+	c := &capture{}
+	g, topo := newTestGenerator(t, testConfig(), c)
+	require.Len(t, topo.Jobs, 1)
+	job := topo.Jobs[0]
+	generateAll(g, 1500, time.Now())
+	spans := decodeSpans(t, topo, c.exports)
+	var runs, calls int
+	for _, d := range spans {
+		if str(d.resource, "service.name") != job.Name {
+			continue
+		}
+		sp := d.span
+		switch sp.Kind() {
+		case ptrace.SpanKindInternal:
+			require.Equal(t, "run "+job.Name, sp.Name())
+			require.True(t, sp.ParentSpanID().IsEmpty(), "a run is the root of its trace")
+			runs++
+		case ptrace.SpanKindClient:
+			parent, ok := spans[spanKey{sp.TraceID(), sp.ParentSpanID()}]
+			require.True(t, ok)
+			require.Equal(t, ptrace.SpanKindInternal, parent.span.Kind(), "the job's calls are made by its run")
+			calls++
+		default:
+			t.Fatalf("the job wrote a %s span", sp.Kind())
+		}
+	}
+	// 1500 trees, JobShare of them runs.
+	require.InDelta(t, 1500*topo.JobShare, runs, 1500*topo.JobShare/2, "runs of the job")
+	require.Greater(t, calls, runs, "each run makes calls")
 }

@@ -15,6 +15,7 @@ const (
 	KindAPI      Kind = "api"      // API services behind the front ends
 	KindMidTier  Kind = "mid-tier" // the deep middle of the mesh
 	KindWorker   Kind = "worker"   // Kafka consumers
+	KindJob      Kind = "job"      // scheduled batch runs: they only call out, no service calls them
 	KindCache    Kind = "cache"    // Redis
 	KindDatabase Kind = "database" // PostgreSQL and MySQL
 	KindBroker   Kind = "broker"   // Kafka
@@ -70,9 +71,15 @@ type Topology struct {
 	Calls []*Call
 	// Topics holds the Kafka topics.
 	Topics []*Topic
+	// Jobs are the services of kind KindJob; JobShare is the share of
+	// request trees that are a job's run rather than a root request at
+	// the gateway (split evenly between the jobs).
+	Jobs     []*Service
+	JobShare float64
 	// CallsPerRequest is the mean number of calls of a request tree (a
-	// root request at the gateway and every call it causes, queue
-	// consumers included), before the scenario adds or removes any.
+	// root request at the gateway, or a job's run, and every call it
+	// causes, queue consumers included), before the scenario adds or
+	// removes any.
 	CallsPerRequest float64
 }
 

@@ -12,7 +12,10 @@ import (
 //   - The services are split by kind: an ingress gateway, a few front ends,
 //     API services, mid-tier services on several levels (more levels for
 //     bigger meshes, so call chains get deep), Kafka workers, Redis caches,
-//     PostgreSQL and MySQL databases, Kafka brokers, and external APIs.
+//     PostgreSQL and MySQL databases, Kafka brokers, and external APIs;
+//     meshes of 30 services and more also have scheduled jobs (one per 60
+//     services, up to three), whose runs call APIs and mid-tier services
+//     but which nothing calls.
 //   - Calls go down the layers: gateway to front ends, front ends to APIs,
 //     APIs to mid-tier services of any level, mid-tier services to deeper
 //     levels, anything to caches, databases, topics and external APIs.
@@ -34,9 +37,9 @@ type builder struct {
 	t      *Topology
 	levels int // mid-tier levels
 
-	fronts, apis, mids, workers, caches, dbs, brokers, externals []*Service
-	midLevel                                                     [][]*Service
-	domainOf                                                     map[*Service]string
+	fronts, apis, mids, workers, jobs, caches, dbs, brokers, externals []*Service
+	midLevel                                                           [][]*Service
+	domainOf                                                           map[*Service]string
 }
 
 // NewTopology derives a mesh of services services (see Config.Services)
@@ -72,9 +75,13 @@ func NewTopology(services int, seed uint64, scenario string) (*Topology, error) 
 	return b.t, nil
 }
 
+// jobShare is the share of request trees that are a job's run, in meshes
+// with jobs: at the default rate about two runs a second.
+const jobShare = 0.08
+
 // plan splits n services by kind.
 type plan struct {
-	brokers, dbs, caches, fronts, workers, apis, mids, domains, levels, externals int
+	brokers, dbs, caches, fronts, workers, jobs, apis, mids, domains, levels, externals int
 }
 
 func planFor(n int) plan {
@@ -84,12 +91,13 @@ func planFor(n int) plan {
 		caches:    max(1, n*6/100),
 		fronts:    min(max(2, n*4/100), len(frontendNames)),
 		workers:   max(1, n*5/100),
+		jobs:      min((n+30)/60, 3),
 		apis:      max(2, n*14/100),
 		domains:   min(max(2, 2+n/20), len(domains)),
 		levels:    min(max(2, 2+int(math.Round(math.Log2(float64(n)/30)))), 6),
 		externals: min(max(2, 2+n/150), len(externalHosts)),
 	}
-	p.mids = n - 1 - p.brokers - p.dbs - p.caches - p.fronts - p.workers - p.apis
+	p.mids = n - 1 - p.brokers - p.dbs - p.caches - p.fronts - p.workers - p.jobs - p.apis
 	return p
 }
 
@@ -161,7 +169,16 @@ func (b *builder) services(n int) {
 		s.Latency = Latency{Median: ms(b.g.between(2, 8)), Sigma: 0.6}
 		b.workers = append(b.workers, s)
 	}
-	for _, s := range append(append([]*Service{}, b.fronts...), append(b.apis, append(b.mids, b.workers...)...)...) {
+	for range p.jobs {
+		s := app(KindJob, jobRoles, 1)
+		s.Latency = Latency{Median: ms(b.g.between(5, 20)), Sigma: 0.5}
+		b.jobs = append(b.jobs, s)
+	}
+	b.t.Jobs = b.jobs
+	if len(b.jobs) > 0 {
+		b.t.JobShare = jobShare
+	}
+	for _, s := range append(append([]*Service{}, b.fronts...), append(b.apis, append(b.mids, append(b.workers, b.jobs...)...)...)...) {
 		s.Traced = s.Kind != KindMidTier || b.g.chance(0.9)
 		s.MTLS = b.g.chance(0.9)
 		s.ErrorRate = math.Min(b.g.logNormal(0.0015, 0.8), 0.02)
@@ -222,7 +239,7 @@ func ms(v float64) time.Duration { return time.Duration(v * float64(time.Millise
 // endpoints gives a service its routes or gRPC methods.
 func (b *builder) endpoints(s *Service) {
 	switch s.Kind {
-	case KindGateway, KindCache, KindDatabase, KindBroker, KindExternal:
+	case KindGateway, KindCache, KindDatabase, KindBroker, KindExternal, KindJob:
 		return
 	}
 	base := s.Name

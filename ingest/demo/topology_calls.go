@@ -118,6 +118,12 @@ func (b *builder) calls() {
 			b.requestCall(w, m)
 		}
 	}
+	for _, j := range b.jobs {
+		targets := append(append([]*Service{}, b.apis...), b.mids...)
+		for _, x := range b.pick(targets, b.g.intBetween(2, 3), j, nil) {
+			b.requestCall(j, x)
+		}
+	}
 	b.dataCalls()
 	b.topics()
 	b.externalCalls()
@@ -128,7 +134,8 @@ func (b *builder) calls() {
 func (b *builder) apps() []*Service {
 	out := append([]*Service{}, b.apis...)
 	out = append(out, b.mids...)
-	return append(out, b.workers...)
+	out = append(out, b.workers...)
+	return append(out, b.jobs...)
 }
 
 // damp tempers preferential attachment to a square root: shared databases
@@ -327,7 +334,8 @@ func (b *builder) connect() {
 	}
 }
 
-// expectedCalls is the mean size of a request tree when the probabilities
+// expectedCalls is the mean size of a request tree (a root request at the
+// gateway, or a job's run in JobShare of the trees) when the probabilities
 // of calls below the gateway are multiplied by f (capped at 1).
 func (t *Topology) expectedCalls(f float64) float64 {
 	memo := make([]float64, len(t.Services))
@@ -364,7 +372,15 @@ func (t *Topology) expectedCalls(f float64) float64 {
 		memo[s.Index], state[s.Index] = sum, 2
 		return sum
 	}
-	return e(t.Gateway)
+	size := e(t.Gateway)
+	if len(t.Jobs) > 0 {
+		var jobs float64
+		for _, j := range t.Jobs {
+			jobs += e(j)
+		}
+		size = (1-t.JobShare)*size + t.JobShare*jobs/float64(len(t.Jobs))
+	}
+	return size
 }
 
 // targetTreeSize is the mean request tree size a mesh of n services aims

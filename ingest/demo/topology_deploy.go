@@ -6,7 +6,7 @@ import "fmt"
 // for applications, one unversioned StatefulSet for data services.
 // Roughly one application in eight runs a canary v2 taking 10-25 % of its
 // requests; the API with the most callers always does, so that the
-// canary-bad scenario degrades a busy service.
+// canary-bad scenario degrades a busy service. Jobs always do.
 func (b *builder) versions() {
 	var appSvcs []*Service
 	appSvcs = append(appSvcs, b.fronts...)
@@ -15,6 +15,9 @@ func (b *builder) versions() {
 	canary := map[*Service]bool{busiest(b.apis): true}
 	for range max(1, len(appSvcs)/8) - 1 {
 		canary[appSvcs[b.g.intn(len(appSvcs))]] = true
+	}
+	for _, j := range b.jobs {
+		canary[j] = true // so that the Deployments page shows a version compared by the calls it made
 	}
 	for _, s := range b.t.Services {
 		switch s.Kind {

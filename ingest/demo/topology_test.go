@@ -57,8 +57,38 @@ func TestTopologyReachable(t *testing.T) {
 		}
 	}
 	visit(topo.Gateway)
+	for _, j := range topo.Jobs {
+		visit(j)
+	}
 	for _, s := range topo.Services {
-		require.True(t, seen[s], "%s is not reachable from the gateway", s.ID())
+		require.True(t, seen[s], "%s is not reachable from the gateway or a job", s.ID())
+	}
+}
+
+func TestTopologyJobs(t *testing.T) {
+	for _, tc := range []struct{ services, jobs int }{{12, 0}, {29, 0}, {30, 1}, {60, 1}, {90, 2}, {300, 3}, {2000, 3}} {
+		topo, err := NewTopology(tc.services, 7, ScenarioSteady)
+		require.NoError(t, err)
+		require.Len(t, topo.Jobs, tc.jobs, "%d services", tc.services)
+		require.Equal(t, topo.Jobs, topo.ServicesOf(KindJob))
+		if tc.jobs == 0 {
+			require.Zero(t, topo.JobShare)
+			continue
+		}
+		require.Positive(t, topo.JobShare)
+		for _, j := range topo.Jobs {
+			require.Empty(t, j.Callers, "nothing calls a job")
+			require.Empty(t, j.Endpoints, "a job serves nothing")
+			require.Contains(t, topo.Canaries(), j, "a job runs a canary")
+			var requests int
+			for _, c := range j.Calls {
+				if c.Kind == CallRequest {
+					requests++
+					require.Contains(t, []Kind{KindAPI, KindMidTier}, c.To.Kind)
+				}
+			}
+			require.GreaterOrEqual(t, requests, 2, "%s calls APIs and mid-tier services", j.ID())
+		}
 	}
 }
 
@@ -150,7 +180,7 @@ func TestTopologyCanaries(t *testing.T) {
 	canaries := topo.Canaries()
 	apps := len(topo.ServicesOf(KindFrontend)) + len(topo.ServicesOf(KindAPI)) + len(topo.ServicesOf(KindMidTier))
 	require.GreaterOrEqual(t, len(canaries), apps/12, "about one application in eight has a canary")
-	require.LessOrEqual(t, len(canaries), apps/8)
+	require.LessOrEqual(t, len(canaries)-len(topo.Jobs), apps/8)
 	require.Contains(t, canaries, busiest(topo.ServicesOf(KindAPI)))
 	for _, s := range canaries {
 		require.Len(t, s.Workloads, 2)

@@ -99,11 +99,14 @@ func (g *generator) netTime() int64 {
 	return int64(g.rng.between(150, 900) * float64(time.Microsecond))
 }
 
-// simulate builds one request tree from a root request and returns its
-// number of calls.
+// simulate builds one request tree from a root request, or from a job's
+// run, and returns its number of calls.
 func (g *generator) simulate() int {
 	g.tree.reset()
 	tr := g.newTrace(g.cfg.TraceSample > 0 && g.rng.float() < g.cfg.TraceSample)
+	if len(g.t.Jobs) > 0 && g.rng.chance(g.t.JobShare) {
+		return g.jobRun(tr)
+	}
 	gw := g.t.Gateway
 	gwPod := gw.Workloads[0].Pods[g.rng.intn(len(gw.Workloads[0].Pods))]
 	root := g.addHop(hop{dst: gwPod, parent: -1, link: -1, trace: tr, srvTrace: tr, ep: -1})
@@ -117,6 +120,23 @@ func (g *generator) simulate() int {
 		h.out = outUnavailable
 	}
 	g.tree.end = max(g.tree.end, h.srvDur)
+	return len(g.tree.hops) - 1
+}
+
+// jobRun simulates a run of one of the jobs, in trace tr: the job's own
+// work and the calls it makes. Nothing calls the job; its run is the root
+// of the tree.
+func (g *generator) jobRun(tr int32) int {
+	j := g.t.Jobs[g.rng.intn(len(g.t.Jobs))]
+	p := g.pickPod(g.pickWorkload(j))
+	root := g.addHop(hop{dst: p, parent: -1, link: -1, trace: tr, srvTrace: tr, ep: -1})
+	d, failed := g.handle(p.Workload, p, root, 0, 0)
+	h := &g.tree.hops[root]
+	h.srvDur, h.dur = d, d
+	if failed {
+		h.out = outAppError
+	}
+	g.tree.end = max(g.tree.end, d)
 	return len(g.tree.hops) - 1
 }
 
