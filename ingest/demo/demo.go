@@ -80,7 +80,8 @@ type Config struct {
 	// after one period and gradual changes last four more. Default 30s.
 	ScenarioPeriod time.Duration
 	// Seed derives the topology and the traffic: equal seeds give equal
-	// meshes.
+	// meshes. Run salts the traffic with its start time, so that runs
+	// write different trace ids.
 	Seed uint64
 	// TraceSample is the share of request trees whose spans are sent,
 	// from 0 (none) to 1 (all). Access logs cover every request and

@@ -191,6 +191,12 @@ func newGenerator(t *Topology, cfg Config, out output, cnt *counters, als *alsEn
 	return g, nil
 }
 
+// reseed draws the traffic from a stream of the seed and salt: runs of
+// one seed with different salts write different trace, span and request
+// ids, so a demo started again on the same data adds traces instead of
+// writing into those of the run before.
+func (g *generator) reseed(salt uint64) { g.rng = newRNG(g.cfg.Seed^salt, 2) }
+
 // setElapsed applies the scenario's effect at elapsed time.
 func (g *generator) setElapsed(elapsed time.Duration) {
 	sc := &g.t.Scenario

@@ -47,9 +47,12 @@ func TestGeneratorRate(t *testing.T) {
 }
 
 func TestGeneratorDeterministic(t *testing.T) {
-	run := func() []byte {
+	run := func(salt uint64) []byte {
 		c := &capture{}
 		g, _ := newTestGenerator(t, testConfig(), c)
+		if salt != 0 {
+			g.reseed(salt)
+		}
 		generateAll(g, 30, time.Unix(1_800_000_000, 0))
 		var out []byte
 		for _, a := range c.alsBatches {
@@ -60,7 +63,26 @@ func TestGeneratorDeterministic(t *testing.T) {
 		}
 		return out
 	}
-	require.Equal(t, run(), run(), "equal seeds give equal telemetry")
+	require.Equal(t, run(0), run(0), "equal seeds give equal telemetry")
+	require.Equal(t, run(5), run(5), "and equal salts")
+	// Another salt (Run's start time), other ids: the first trace of
+	// each run differs.
+	traceIDs := func(salt uint64) map[string]bool {
+		c := &capture{}
+		g, topo := newTestGenerator(t, testConfig(), c)
+		g.reseed(salt)
+		generateAll(g, 30, time.Unix(1_800_000_000, 0))
+		ids := map[string]bool{}
+		for k := range decodeSpans(t, topo, c.exports) {
+			ids[k.trace.String()] = true
+		}
+		return ids
+	}
+	a, b := traceIDs(5), traceIDs(6)
+	require.NotEmpty(t, a)
+	for id := range a {
+		require.False(t, b[id], "trace %s in both runs", id)
+	}
 }
 
 func TestGeneratorScenarios(t *testing.T) {

@@ -42,6 +42,7 @@ func Run(ctx context.Context, cfg Config) error {
 		snd.close(0)
 		return err
 	}
+	g.reseed(uint64(cnt.start.UnixNano()))
 
 	log := cfg.Logger
 	attrs := []any{"services", len(t.Services), "pods", len(t.Pods), "calls", len(t.Calls),
