@@ -93,3 +93,43 @@ func BenchmarkRender5000(b *testing.B) {
 	b.ReportMetric(edgeHitFirst/float64(runs), "edge-hit-first-ms")
 	b.ReportMetric(edgeHit/float64(runs), "edge-hit-ms")
 }
+
+// BenchmarkTrace10000 measures, in headless Chromium, a trace of 10,000
+// spans (BigTraceID): building its waterfall (one row per span, in the
+// page's DOM), laying its flame graph out and painting it on the canvas,
+// and finding the span under the pointer in the flame graph (the mean of
+// 1,000 points). The waterfall's build is the baseline of the flame
+// graph's cost: every trace page builds both. Run it with -benchtime 1x.
+func BenchmarkTrace10000(b *testing.B) {
+	var waterfall, layout, paint, hit, load float64
+	runs := 0
+	for b.Loop() {
+		srv := NewFakeServer(b, DemoGraph())
+		start := time.Now()
+		p := openPage(b, srv, "#/traces/"+BigTraceID+"?view=flame")
+		p.waitFor(fmt.Sprintf("document.getElementById('flame') && document.getElementById('flame').drawn() === %d", BigTraceSpans), 180*time.Second)
+		load += float64(time.Since(start).Milliseconds())
+		waterfall += eval[float64](p, "document.querySelector('.trace').buildMs")
+		layout += eval[float64](p, "document.getElementById('flame').layoutMs()")
+		paint += eval[float64](p, "document.getElementById('flame').paintMs()")
+		hit += eval[float64](p, `(() => {
+			const cv = document.getElementById('flame'), r = cv.getBoundingClientRect();
+			const h = Math.min(r.height, innerHeight - r.top);
+			const t0 = performance.now();
+			let found = 0;
+			for (let i = 0; i < 1000; i++) if (cv.spanAt(r.left + (i * 7919 % 1000) / 1000 * r.width, r.top + (i * 104729 % 1000) / 1000 * h)) found++;
+			if (!found) throw new Error('no span under any point');
+			return (performance.now() - t0) / 1000;
+		})()`)
+		runs++
+		if errs := p.consoleErrors(); len(errs) > 0 {
+			b.Fatalf("console errors: %v", errs)
+		}
+	}
+	b.ReportMetric(load/float64(runs), "load-to-flame-ms")
+	b.ReportMetric(waterfall/float64(runs), "waterfall-build-ms")
+	b.ReportMetric(layout/float64(runs), "flame-layout-ms")
+	b.ReportMetric(paint/float64(runs), "flame-paint-ms")
+	b.ReportMetric(hit/float64(runs), "flame-hit-ms")
+	b.ReportMetric((layout+paint)/waterfall, "flame-to-waterfall-ratio")
+}

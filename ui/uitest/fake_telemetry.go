@@ -81,6 +81,49 @@ const RetriedTraceID = "abababababababababababababababab"
 // by side, one of them with a call of its own.
 const ParallelTraceID = "cccccccccccccccccccccccccccccccc"
 
+// BigTraceID is a trace of BigTraceSpans spans: a root whose spans each
+// call up to four others, the first two side by side, the others one after
+// the other, as deep as that makes it.
+const (
+	BigTraceID    = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1"
+	BigTraceSpans = 10000
+)
+
+// bigTrace returns the spans of BigTraceID, starting at start.
+func bigTrace(start int64) []map[string]any {
+	type sp struct {
+		parent     int
+		start, dur int64
+	}
+	spans := []sp{{parent: -1, start: 0, dur: 1e9}}
+	for i := 0; len(spans) < BigTraceSpans; i++ {
+		p := spans[i]
+		slot := p.dur / 4
+		for k := range int64(4) {
+			if len(spans) == BigTraceSpans {
+				break
+			}
+			off := k * slot
+			if k == 1 {
+				off = 0 // side by side with the first
+			}
+			spans = append(spans, sp{parent: i, start: p.start + off + slot/10, dur: slot * 8 / 10})
+		}
+	}
+	out := make([]map[string]any, len(spans))
+	for i, s := range spans {
+		parent := ""
+		if s.parent >= 0 {
+			parent = fmt.Sprintf("%016x", s.parent+1)
+		}
+		svc := fmt.Sprintf("svc%02d", i%23)
+		out[i] = map[string]any{"trace_id": BigTraceID, "span_id": fmt.Sprintf("%016x", i+1), "parent_span_id": parent, "name": "GET /item", "kind": "server",
+			"service": svc, "start_unix_nano": start + s.start, "duration_ns": s.dur, "status_code": "ok", "status_message": "",
+			"attributes": map[string]any{"http.method": "GET"}, "resource": map[string]any{"service.name": svc}}
+	}
+	return out
+}
+
 func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	f.mu.Lock()
@@ -117,6 +160,10 @@ func (f *FakeServer) trace(w http.ResponseWriter, r *http.Request) {
 			span("c3", "b2", "payments", "Charge", 20e6, 80e6, "error"),
 			span("c4", "b2", "payments", "Charge", 105e6, 100e6, "ok"),
 		},
+	}
+	if id == BigTraceID {
+		writeJSON(w, map[string]any{"trace_id": id, "spans": bigTrace(start)})
+		return
 	}
 	if spans, ok := special[id]; ok {
 		writeJSON(w, map[string]any{"trace_id": id, "spans": spans})

@@ -7,7 +7,8 @@ import { errorBox, field, logfmtPairs, sortableTable } from "./common";
 import { logsHref, traceLogsQuery, type LogRecord } from "./logs";
 import { traceScatter } from "./tracescatter";
 import { compareCounts, compareTraces, compareTree, statColumns, traceStats } from "./tracestats";
-import { waterfall, type SpanLogs } from "./waterfall";
+import { flameGraph } from "./flamegraph";
+import { newColorer, waterfall, type SpanLogs } from "./waterfall";
 
 /**
  * The tags field's key=value pairs as the API's tags JSON; undefined when
@@ -25,7 +26,8 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     return;
   }
   if (id) {
-    void renderTrace(root, id, params["view"] === "stats");
+    const view = params["view"];
+    void renderTrace(root, id, view === "stats" || view === "flame" ? view : "waterfall");
     return;
   }
   const service = h("input", { name: "service", value: params["service"] ?? "", placeholder: "any", list: "trace-services", autocomplete: "off" });
@@ -136,7 +138,10 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
   void search();
 }
 
-async function renderTrace(root: HTMLElement, id: string, stats: boolean): Promise<void> {
+/** The views of a trace. */
+type TraceView = "waterfall" | "flame" | "stats";
+
+async function renderTrace(root: HTMLElement, id: string, view: TraceView): Promise<void> {
   root.replaceChildren(h("p", { class: "muted" }, "Loading trace…"));
   try {
     const t = await getJSON<TraceDetail>(`traces/${encodeURIComponent(id)}`);
@@ -144,21 +149,29 @@ async function renderTrace(root: HTMLElement, id: string, stats: boolean): Promi
     const start = Math.min(...spans.map((s) => Number(s.start_unix_nano)));
     const end = Math.max(...spans.map((s) => Number(s.start_unix_nano) + Number(s.duration_ns)));
     const logs: SpanLogs = new Map();
-    const list = waterfall(spans, logs);
+    const colorOf = newColorer();
+    const list = waterfall(spans, logs, colorOf);
+    // A box of the flame graph opens its span in the waterfall.
+    const flame = flameGraph(spans, colorOf, (spanId) => {
+      show("waterfall");
+      list.reveal(spanId);
+    });
     const rows = traceStats(spans);
     const table = sortableTable("Trace statistics", statColumns(rows.reduce((n, r) => n + r.selfNs, 0)), rows, { id: "trace-stats" });
-    const statsBox = h("div", { class: "scroll", hidden: !stats }, table);
-    list.hidden = stats;
-    // Waterfall or statistics, the choice kept in the address.
-    const tab = (label: string, on: boolean, id: string) =>
-      h("button", { type: "button", id, "aria-pressed": String(on), onclick: () => show(id === "tab-stats") }, label);
-    const tabs = h("span", { class: "group", role: "group", "aria-label": "Trace view" }, tab("Waterfall", !stats, "tab-waterfall"), tab("Statistics", stats, "tab-stats"));
-    const show = (st: boolean) => {
-      list.hidden = st;
-      statsBox.hidden = !st;
-      for (const b of tabs.querySelectorAll("button")) b.setAttribute("aria-pressed", String((b.id === "tab-stats") === st));
-      history.replaceState(null, "", `#/traces/${encodeURIComponent(id)}${st ? "?view=stats" : ""}`);
+    const statsBox = h("div", { class: "scroll" }, table);
+    // Waterfall, flame graph or statistics, the choice kept in the address.
+    const views: Record<TraceView, HTMLElement> = { waterfall: list, flame, stats: statsBox };
+    const tab = (label: string, v: TraceView) => h("button", { type: "button", id: `tab-${v}`, "aria-pressed": String(v === view), onclick: () => show(v) }, label);
+    const tabs = h("span", { class: "group", role: "group", "aria-label": "Trace view" }, tab("Waterfall", "waterfall"), tab("Flame graph", "flame"), tab("Statistics", "stats"));
+    const apply = (v: TraceView) => {
+      for (const [k, el] of Object.entries(views)) el.hidden = k !== v;
+      for (const b of tabs.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.id === `tab-${v}`));
     };
+    const show = (v: TraceView) => {
+      apply(v);
+      history.replaceState(null, "", `#/traces/${encodeURIComponent(id)}${v === "waterfall" ? "" : `?view=${v}`}`);
+    };
+    apply(view);
     const other = h("input", { name: "compare", placeholder: "another trace id", "aria-label": "Trace to compare with", size: 34, autocomplete: "off" }) as HTMLInputElement;
     const compare = h(
       "form",
@@ -181,6 +194,7 @@ async function renderTrace(root: HTMLElement, id: string, stats: boolean): Promi
       h("h1", {}, "Trace ", h("code", {}, t.trace_id)),
       h("div", { class: "toolbar wrap" }, tabs, findSpans(spans, list), h("span", { class: "spacer" }), compare, saveJSON),
       list,
+      flame,
       statsBox,
     );
     if (spans.length) void loadSpanLogs(list, logs, t.trace_id, start, end);

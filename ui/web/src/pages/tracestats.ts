@@ -7,21 +7,7 @@
 import { fmtNs, h } from "../dom";
 import type { Span } from "../types";
 import type { Column } from "./common";
-import { failed } from "./waterfall";
-
-/** The spans under each span id ("" holds the roots: no parent in the trace, or a parent that is the span itself). */
-function childrenOf(spans: Span[]): Map<string, Span[]> {
-  const ids = new Set(spans.map((s) => s.span_id));
-  const children = new Map<string, Span[]>();
-  for (const s of spans) {
-    const p = s.parent_span_id && s.parent_span_id !== s.span_id && ids.has(s.parent_span_id) ? s.parent_span_id : "";
-    const list = children.get(p) ?? [];
-    list.push(s);
-    children.set(p, list);
-  }
-  for (const list of children.values()) list.sort((a, b) => Number(a.start_unix_nano) - Number(b.start_unix_nano));
-  return children;
-}
+import { childrenOf, failed } from "./waterfall";
 
 /**
  * A span's self time: its duration less the time its children ran within

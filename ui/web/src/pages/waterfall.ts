@@ -14,7 +14,35 @@ import { logsHref, severityName, type LogRecord } from "./logs";
 const serviceColors = ["#4dabf7", "#9775fa", "#38d9a9", "#ffa94d", "#f783ac", "#66d9e8", "#a9e34b", "#ffd43b", "#748ffc", "#63e6be", "#e599f7", "#ced4da"];
 
 /** The colour of failed spans, whatever their service. */
-const errorColor = "#e03131";
+export const errorColor = "#e03131";
+
+/**
+ * A trace's service colours, handed out in the order services are first
+ * asked for: the waterfall and the flame graph of a trace share one.
+ */
+export function newColorer(): (service: string) => string {
+  const colors = new Map<string, string>();
+  return (service: string) => {
+    let c = colors.get(service);
+    if (!c) {
+      c = serviceColors[colors.size % serviceColors.length]!;
+      colors.set(service, c);
+    }
+    return c;
+  };
+}
+
+/** The waterfall's element, which can bring a span's row into view. */
+export interface Waterfall extends HTMLElement {
+  /**
+   * Shows the span's row (unfolding the spans above it), opens its
+   * details, scrolls to it and focuses it; false if the span is not in
+   * the trace.
+   */
+  reveal(spanId: string): boolean;
+  /** How long building it took, in ms. */
+  buildMs: number;
+}
 
 /** Whether a span failed (status error). */
 export function failed(s: Span): boolean {
@@ -27,22 +55,29 @@ export function failed(s: Span): boolean {
  */
 export type SpanLogs = Map<string, LogRecord[]>;
 
-/** Draws spans as a waterfall, children under their parents. */
-export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElement {
-  if (!spans.length) return h("p", { class: "muted" }, "No spans.");
-  const start = Math.min(...spans.map((s) => Number(s.start_unix_nano)));
-  const end = Math.max(...spans.map((s) => Number(s.start_unix_nano) + Number(s.duration_ns)));
-  const total = Math.max(1, end - start);
-
+/** The spans under each span id ("" holds the roots: no parent in the trace, or a parent that is the span itself). */
+export function childrenOf(spans: Span[]): Map<string, Span[]> {
   const ids = new Set(spans.map((s) => s.span_id));
   const children = new Map<string, Span[]>();
   for (const s of spans) {
-    const p = s.parent_span_id && ids.has(s.parent_span_id) ? s.parent_span_id : "";
+    const p = s.parent_span_id && s.parent_span_id !== s.span_id && ids.has(s.parent_span_id) ? s.parent_span_id : "";
     const list = children.get(p) ?? [];
     list.push(s);
     children.set(p, list);
   }
   for (const list of children.values()) list.sort((a, b) => Number(a.start_unix_nano) - Number(b.start_unix_nano));
+  return children;
+}
+
+/** Draws spans as a waterfall, children under their parents. */
+export function waterfall(spans: Span[], logs: SpanLogs = new Map(), colorOf = newColorer()): Waterfall {
+  const t0 = performance.now();
+  if (!spans.length) return Object.assign(h("p", { class: "muted" }, "No spans."), { reveal: () => false, buildMs: 0 });
+  const start = Math.min(...spans.map((s) => Number(s.start_unix_nano)));
+  const end = Math.max(...spans.map((s) => Number(s.start_unix_nano) + Number(s.duration_ns)));
+  const total = Math.max(1, end - start);
+
+  const children = childrenOf(spans);
 
   // The critical path of the longest root's trace, by span.
   const roots = children.get("") ?? [];
@@ -54,15 +89,7 @@ export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElemen
     critical.set(sec.spanId, list);
   }
 
-  const colors = new Map<string, string>();
-  const colorOf = (service: string) => {
-    let c = colors.get(service);
-    if (!c) {
-      c = serviceColors[colors.size % serviceColors.length]!;
-      colors.set(service, c);
-    }
-    return c;
-  };
+  const services = new Set(spans.map((s) => s.service));
 
   /** A span's row, its details when open, and the spans under it. */
   interface Node {
@@ -70,7 +97,13 @@ export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElemen
     detail: HTMLElement | null;
     kids: Node[];
     collapsed: boolean;
+    parent: Node | null;
+    /** Opens the details, or closes them. */
+    toggle: () => void;
+    /** Shows the spans under this one if they are folded away. */
+    unfold: () => void;
   }
+  const nodes = new Map<string, Node>();
   /** Shows or hides the rows under n, leaving folded subtrees folded. */
   const showUnder = (n: Node, visible: boolean) => {
     for (const k of n.kids) {
@@ -83,7 +116,7 @@ export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElemen
 
   const list = h("ol", { class: "waterfall", "aria-label": "Spans" });
   const added = new Set<Span>();
-  const add = (s: Span, depth: number): Node => {
+  const add = (s: Span, depth: number, parent: Node | null): Node => {
     const left = ((Number(s.start_unix_nano) - start) / total) * 100;
     const width = Math.max(0.3, (Number(s.duration_ns) / total) * 100);
     const err = failed(s);
@@ -118,7 +151,8 @@ export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElemen
       ),
       h("span", { class: "wf-dur" }, fmtNs(s.duration_ns)),
     );
-    const node: Node = { row, detail: null, kids: [], collapsed: false };
+    const node: Node = { row, detail: null, kids: [], collapsed: false, parent, toggle: () => {}, unfold: () => {} };
+    nodes.set(s.span_id, node);
     const toggle = () => {
       if (node.detail) {
         node.detail.remove();
@@ -130,6 +164,7 @@ export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElemen
       row.after(node.detail);
       row.setAttribute("aria-expanded", "true");
     };
+    node.toggle = toggle;
     row.addEventListener("click", toggle);
     row.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" || ev.key === " ") {
@@ -141,7 +176,7 @@ export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElemen
     // A span listed once: malformed traces (a span that is its own parent,
     // span ids used twice) would otherwise recurse without end.
     added.add(s);
-    for (const c of children.get(s.span_id) ?? []) if (!added.has(c)) node.kids.push(add(c, depth + 1));
+    for (const c of children.get(s.span_id) ?? []) if (!added.has(c)) node.kids.push(add(c, depth + 1, node));
     if (node.kids.length) {
       // A button folds the spans under this one away, and back.
       const under = countUnder(node);
@@ -158,19 +193,37 @@ export function waterfall(spans: Span[], logs: SpanLogs = new Map()): HTMLElemen
         label();
         showUnder(node, !node.collapsed);
       });
+      node.unfold = () => {
+        if (!node.collapsed) return;
+        node.collapsed = false;
+        label();
+        showUnder(node, true);
+      };
       fold.addEventListener("keydown", (ev) => ev.stopPropagation());
       row.querySelector(".wf-fold-slot")!.append(fold);
     }
     return node;
   };
-  for (const r of children.get("") ?? []) add(r, 0);
+  for (const r of children.get("") ?? []) add(r, 0, null);
 
   const errors = spans.filter(failed).length;
   const onPath = critical.size;
   const summary =
-    `${spans.length} spans, ${colors.size} service${colors.size === 1 ? "" : "s"}, ${fmtNs(total)}${errors ? `, ${errors} failed` : ""}` +
+    `${spans.length} spans, ${services.size} service${services.size === 1 ? "" : "s"}, ${fmtNs(total)}${errors ? `, ${errors} failed` : ""}` +
     (onPath ? `; critical path (marked under the bars) through ${onPath} span${onPath === 1 ? "" : "s"}` : "");
-  return h("div", { class: "trace" }, h("p", { class: "muted" }, summary), axis(total), list);
+  const el = h("div", { class: "trace" }, h("p", { class: "muted" }, summary), axis(total), list);
+  const reveal = (spanId: string): boolean => {
+    const n = nodes.get(spanId);
+    if (!n) return false;
+    const above: Node[] = [];
+    for (let a = n.parent; a; a = a.parent) above.unshift(a);
+    for (const a of above) a.unfold();
+    if (!n.detail) n.toggle();
+    n.row.scrollIntoView({ block: "center" });
+    n.row.focus({ preventScroll: true });
+    return true;
+  };
+  return Object.assign(el, { reveal, buildMs: performance.now() - t0 });
 }
 
 /** The time axis above the bars: ticks at each quarter of the trace. */
