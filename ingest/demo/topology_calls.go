@@ -118,10 +118,15 @@ func (b *builder) calls() {
 			b.requestCall(w, m)
 		}
 	}
+	// A job's run always makes its first call, as a root request always
+	// reaches a front end: its calls, like the gateway's, keep their
+	// probabilities when the tree size is tuned.
 	for _, j := range b.jobs {
 		targets := append(append([]*Service{}, b.apis...), b.mids...)
-		for _, x := range b.pick(targets, b.g.intBetween(2, 3), j, nil) {
-			b.requestCall(j, x)
+		for i, x := range b.pick(targets, b.g.intBetween(2, 3), j, nil) {
+			if c := b.requestCall(j, x); i == 0 {
+				c.Probability = 1
+			}
 		}
 	}
 	b.dataCalls()
@@ -334,9 +339,13 @@ func (b *builder) connect() {
 	}
 }
 
+// rootKind reports whether services of kind k start request trees (the
+// gateway, jobs): their calls' probabilities are not tuned.
+func rootKind(k Kind) bool { return k == KindGateway || k == KindJob }
+
 // expectedCalls is the mean size of a request tree (a root request at the
 // gateway, or a job's run in JobShare of the trees) when the probabilities
-// of calls below the gateway are multiplied by f (capped at 1).
+// of calls below the gateway and the jobs are multiplied by f (capped at 1).
 func (t *Topology) expectedCalls(f float64) float64 {
 	memo := make([]float64, len(t.Services))
 	state := make([]uint8, len(t.Services))
@@ -355,7 +364,7 @@ func (t *Topology) expectedCalls(f float64) float64 {
 				continue
 			}
 			p := c.Probability
-			if s.Kind != KindGateway {
+			if !rootKind(s.Kind) {
 				p = math.Min(1, p*f)
 			}
 			sub := 1.0
@@ -389,8 +398,9 @@ func targetTreeSize(n int) float64 {
 	return math.Min(math.Max(18+10*math.Log2(float64(n)/60), 12), 60)
 }
 
-// tune scales the call probabilities below the gateway down until a
-// request tree has about targetTreeSize calls, and returns the mean size.
+// tune scales the call probabilities below the gateway and the jobs down
+// until a request tree has about targetTreeSize calls, and returns the mean
+// size.
 func (b *builder) tune(n int) float64 {
 	target := targetTreeSize(n)
 	if b.t.expectedCalls(1) <= target {
@@ -406,7 +416,7 @@ func (b *builder) tune(n int) float64 {
 		}
 	}
 	for _, c := range b.t.Calls {
-		if c.From.Kind != KindGateway && !c.Back {
+		if !rootKind(c.From.Kind) && !c.Back {
 			c.Probability = math.Min(1, c.Probability*lo)
 		}
 	}

@@ -88,6 +88,7 @@ func TestTopologyJobs(t *testing.T) {
 				}
 			}
 			require.GreaterOrEqual(t, requests, 2, "%s calls APIs and mid-tier services", j.ID())
+			require.Equal(t, 1.0, j.Calls[0].Probability, "a run always makes its first call")
 		}
 	}
 }
