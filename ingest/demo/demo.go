@@ -62,7 +62,9 @@ type Config struct {
 	GRPCTLS, HTTPTLS *tls.Config
 	// Services is the number of services of the mesh, counting the
 	// ingress gateway, caches, databases and brokers but not the external
-	// hosts. Default 60; at least 12.
+	// hosts, nor the scheduled jobs a mesh of 30 services or more has
+	// besides (one per 60 services, at most three). Default 60; at least
+	// 12.
 	Services int
 	// Rate is the number of calls per second across all edges of the
 	// mesh: every hop of every request tree, database, cache, queue and

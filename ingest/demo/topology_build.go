@@ -14,8 +14,8 @@ import (
 //     bigger meshes, so call chains get deep), Kafka workers, Redis caches,
 //     PostgreSQL and MySQL databases, Kafka brokers, and external APIs;
 //     meshes of 30 services and more also have scheduled jobs (one per 60
-//     services, up to three), whose runs call APIs and mid-tier services
-//     but which nothing calls.
+//     services, up to three, besides the services asked for), whose runs
+//     call APIs and mid-tier services but which nothing calls.
 //   - Calls go down the layers: gateway to front ends, front ends to APIs,
 //     APIs to mid-tier services of any level, mid-tier services to deeper
 //     levels, anything to caches, databases, topics and external APIs.
@@ -40,6 +40,7 @@ type builder struct {
 	fronts, apis, mids, workers, jobs, caches, dbs, brokers, externals []*Service
 	midLevel                                                           [][]*Service
 	domainOf                                                           map[*Service]string
+	doms                                                               []domain // the domains the mesh uses
 }
 
 // NewTopology derives a mesh of services services (see Config.Services)
@@ -56,6 +57,12 @@ func NewTopology(services int, seed uint64, scenario string) (*Topology, error) 
 	b.services(services)
 	b.calls()
 	b.connect()
+	// Jobs draw from a random stream of their own, so that the rest of the
+	// mesh is the seed's mesh without them.
+	main := b.g
+	b.g = newRNG(seed, 6)
+	b.addJobs(jobCount(services))
+	b.g = main
 	b.t.CallsPerRequest = b.tune(services)
 	b.versions()
 	if scenario == ScenarioNewService {
@@ -79,9 +86,13 @@ func NewTopology(services int, seed uint64, scenario string) (*Topology, error) 
 // with jobs: at the default rate about two runs a second.
 const jobShare = 0.08
 
+// jobCount is the number of scheduled jobs of a mesh of n services: one
+// per 60 services from 30 on, at most three.
+func jobCount(n int) int { return min((n+30)/60, 3) }
+
 // plan splits n services by kind.
 type plan struct {
-	brokers, dbs, caches, fronts, workers, jobs, apis, mids, domains, levels, externals int
+	brokers, dbs, caches, fronts, workers, apis, mids, domains, levels, externals int
 }
 
 func planFor(n int) plan {
@@ -91,13 +102,12 @@ func planFor(n int) plan {
 		caches:    max(1, n*6/100),
 		fronts:    min(max(2, n*4/100), len(frontendNames)),
 		workers:   max(1, n*5/100),
-		jobs:      min((n+30)/60, 3),
 		apis:      max(2, n*14/100),
 		domains:   min(max(2, 2+n/20), len(domains)),
 		levels:    min(max(2, 2+int(math.Round(math.Log2(float64(n)/30)))), 6),
 		externals: min(max(2, 2+n/150), len(externalHosts)),
 	}
-	p.mids = n - 1 - p.brokers - p.dbs - p.caches - p.fronts - p.workers - p.jobs - p.apis
+	p.mids = n - 1 - p.brokers - p.dbs - p.caches - p.fronts - p.workers - p.apis
 	return p
 }
 
@@ -120,6 +130,7 @@ func (b *builder) services(n int) {
 	p := planFor(n)
 	b.levels = p.levels
 	doms := domains[:p.domains]
+	b.doms = doms
 	b.t.Namespaces = []string{nsGateway, nsWeb}
 	for _, d := range doms {
 		b.t.Namespaces = append(b.t.Namespaces, d.name)
@@ -169,16 +180,7 @@ func (b *builder) services(n int) {
 		s.Latency = Latency{Median: ms(b.g.between(2, 8)), Sigma: 0.6}
 		b.workers = append(b.workers, s)
 	}
-	for range p.jobs {
-		s := app(KindJob, jobRoles, 1)
-		s.Latency = Latency{Median: ms(b.g.between(5, 20)), Sigma: 0.5}
-		b.jobs = append(b.jobs, s)
-	}
-	b.t.Jobs = b.jobs
-	if len(b.jobs) > 0 {
-		b.t.JobShare = jobShare
-	}
-	for _, s := range append(append([]*Service{}, b.fronts...), append(b.apis, append(b.mids, append(b.workers, b.jobs...)...)...)...) {
+	for _, s := range append(append([]*Service{}, b.fronts...), append(b.apis, append(b.mids, b.workers...)...)...) {
 		s.Traced = s.Kind != KindMidTier || b.g.chance(0.9)
 		s.MTLS = b.g.chance(0.9)
 		s.ErrorRate = math.Min(b.g.logNormal(0.0015, 0.8), 0.02)

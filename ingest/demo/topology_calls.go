@@ -118,29 +118,49 @@ func (b *builder) calls() {
 			b.requestCall(w, m)
 		}
 	}
-	// A job's run always makes its first call, as a root request always
-	// reaches a front end: its calls, like the gateway's, keep their
-	// probabilities when the tree size is tuned.
-	for _, j := range b.jobs {
-		targets := append(append([]*Service{}, b.apis...), b.mids...)
-		for i, x := range b.pick(targets, b.g.intBetween(2, 3), j, nil) {
-			if c := b.requestCall(j, x); i == 0 {
-				c.Probability = 1
-			}
-		}
-	}
 	b.dataCalls()
 	b.topics()
 	b.externalCalls()
 	b.backCalls()
 }
 
+// addJobs adds n scheduled jobs, each in a domain's namespace, calling two
+// or three APIs and mid-tier services and perhaps a cache. A job's run
+// always makes its first call, as a root request always reaches a front
+// end: its calls, like the gateway's, keep their probabilities when the
+// tree size is tuned.
+func (b *builder) addJobs(n int) {
+	targets := append(append([]*Service{}, b.apis...), b.mids...)
+	for range n {
+		d := b.doms[b.g.intn(len(b.doms))]
+		s := b.add(&Service{Name: b.names.pick(b.g, d.nouns, jobRoles), Namespace: d.name, Kind: KindJob,
+			Protocol: ProtocolHTTP, Port: 8080, Layer: 1, Traced: true, MTLS: true})
+		s.Latency = Latency{Median: ms(b.g.between(5, 20)), Sigma: 0.5}
+		s.ErrorRate = math.Min(b.g.logNormal(0.0015, 0.8), 0.02)
+		b.domainOf[s] = d.name
+		for i, x := range b.pick(targets, b.g.intBetween(2, 3), s, nil) {
+			if c := b.requestCall(s, x); i == 0 {
+				c.Probability = 1
+			}
+		}
+		if b.g.chance(0.5) {
+			for _, c := range b.pick(b.caches, 1, s, damp) {
+				b.call(s, c, CallCache, b.g.between(0.7, 1)).Repeat = b.g.intBetween(1, 4)
+			}
+		}
+		b.jobs = append(b.jobs, s)
+	}
+	b.t.Jobs = b.jobs
+	if n > 0 {
+		b.t.JobShare = jobShare
+	}
+}
+
 // apps returns the application services that may use data services.
 func (b *builder) apps() []*Service {
 	out := append([]*Service{}, b.apis...)
 	out = append(out, b.mids...)
-	out = append(out, b.workers...)
-	return append(out, b.jobs...)
+	return append(out, b.workers...)
 }
 
 // damp tempers preferential attachment to a square root: shared databases
@@ -345,8 +365,9 @@ func rootKind(k Kind) bool { return k == KindGateway || k == KindJob }
 
 // expectedCalls is the mean size of a request tree (a root request at the
 // gateway, or a job's run in JobShare of the trees) when the probabilities
-// of calls below the gateway and the jobs are multiplied by f (capped at 1).
-func (t *Topology) expectedCalls(f float64) float64 {
+// of calls below the gateway and the jobs are multiplied by f (capped at
+// 1), and that of the gateway's trees alone.
+func (t *Topology) expectedCalls(f float64) (all, gateway float64) {
 	memo := make([]float64, len(t.Services))
 	state := make([]uint8, len(t.Services))
 	var e func(s *Service) float64
@@ -381,15 +402,15 @@ func (t *Topology) expectedCalls(f float64) float64 {
 		memo[s.Index], state[s.Index] = sum, 2
 		return sum
 	}
-	size := e(t.Gateway)
-	if len(t.Jobs) > 0 {
-		var jobs float64
-		for _, j := range t.Jobs {
-			jobs += e(j)
-		}
-		size = (1-t.JobShare)*size + t.JobShare*jobs/float64(len(t.Jobs))
+	gateway = e(t.Gateway)
+	if len(t.Jobs) == 0 {
+		return gateway, gateway
 	}
-	return size
+	var jobs float64
+	for _, j := range t.Jobs {
+		jobs += e(j)
+	}
+	return (1-t.JobShare)*gateway + t.JobShare*jobs/float64(len(t.Jobs)), gateway
 }
 
 // targetTreeSize is the mean request tree size a mesh of n services aims
@@ -399,17 +420,17 @@ func targetTreeSize(n int) float64 {
 }
 
 // tune scales the call probabilities below the gateway and the jobs down
-// until a request tree has about targetTreeSize calls, and returns the mean
-// size.
+// until a root request's tree has about targetTreeSize calls, and returns
+// the mean size of a tree, jobs' runs included.
 func (b *builder) tune(n int) float64 {
 	target := targetTreeSize(n)
-	if b.t.expectedCalls(1) <= target {
-		return b.t.expectedCalls(1)
+	if all, gateway := b.t.expectedCalls(1); gateway <= target {
+		return all
 	}
 	lo, hi := 0.0, 1.0
 	for range 40 {
 		mid := (lo + hi) / 2
-		if b.t.expectedCalls(mid) > target {
+		if _, gateway := b.t.expectedCalls(mid); gateway > target {
 			hi = mid
 		} else {
 			lo = mid
@@ -420,5 +441,6 @@ func (b *builder) tune(n int) float64 {
 			c.Probability = math.Min(1, c.Probability*lo)
 		}
 	}
-	return b.t.expectedCalls(1)
+	all, _ := b.t.expectedCalls(1)
+	return all
 }

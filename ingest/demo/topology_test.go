@@ -21,7 +21,7 @@ func TestNewTopologySize(t *testing.T) {
 				require.Equal(t, i, s.Index)
 				kinds[s.Kind]++
 			}
-			require.Equal(t, n, len(topo.Services)-kinds[KindExternal], "services of the mesh")
+			require.Equal(t, n, len(topo.Services)-kinds[KindExternal]-kinds[KindJob], "services of the mesh")
 			for _, k := range []Kind{KindGateway, KindFrontend, KindAPI, KindMidTier, KindWorker, KindCache, KindDatabase, KindBroker, KindExternal} {
 				require.Positive(t, kinds[k], "kind %s", k)
 			}
