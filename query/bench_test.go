@@ -231,7 +231,8 @@ FROM numbers(%d)`, series, start.Unix(), series, start.Unix(), series, series, s
 // case-sensitive, position()) against the Logs API (logs: case-insensitive,
 // lowerUTF8(body) LIKE), and the log volume over the hour: Grafana's
 // (loki-volume: sum by (level) (count_over_time(...[1m])) at a 1-minute
-// step) and the Logs page's (logs-volume, 60 buckets).
+// step) and the Logs page's (logs-volume, 60 buckets), and the records'
+// patterns (logs-patterns).
 func BenchmarkLogQueries(b *testing.B) {
 	st, _ := chtest.Store(b, "meshscope")
 	now := time.Now().Truncate(time.Second)
@@ -278,6 +279,19 @@ FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add
 			require.Len(b, a.Levels, 2)
 		})
 	})
+	// The records' patterns: every body of the hour through the
+	// replacements (logs-volume, the same rows by level, is the baseline),
+	// and one service's.
+	for _, tc := range []struct{ name, query string }{{"logs-patterns", "namespace=bench"}, {"logs-patterns-service", "service=svc-10"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			get(b, "/api/v1/logs/patterns?from=now-1h&"+tc.query, func(body []byte) {
+				var a struct{ Patterns []struct{ Pattern string } }
+				require.NoError(b, json.Unmarshal(body, &a))
+				require.Len(b, a.Patterns, 2)
+				require.Equal(b, "request <n> served in <n> ms by pod web-7f9c", a.Patterns[0].Pattern)
+			})
+		})
+	}
 	b.Run("loki-volume", func(b *testing.B) {
 		get(b, "/loki/api/v1/query_range?step=60&query="+url.QueryEscape(`sum by (level) (count_over_time({service_namespace="bench"}[1m]))`)+hour, func(body []byte) {
 			var a lokiAnswer

@@ -32,6 +32,10 @@ type Config struct {
 	// refused, and without a step one is chosen to give at most this many.
 	// Default 1000.
 	MaxPoints int `yaml:"max_points"`
+	// LogPatternSample is how many records at most GET
+	// /api/v1/logs/patterns makes its patterns of; a search matching more
+	// is sampled. Default 100000.
+	LogPatternSample int `yaml:"log_pattern_sample"`
 	// SQL are the limits of POST /api/v1/sql.
 	SQL adhoc.Limits `yaml:"sql"`
 	// Stream configures GET /api/v1/graph/stream.
@@ -55,6 +59,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxPoints == 0 {
 		c.MaxPoints = 1000
 	}
+	if c.LogPatternSample == 0 {
+		c.LogPatternSample = 100_000
+	}
 	c.SQL = c.SQL.WithDefaults()
 	c.Stream = c.Stream.WithDefaults()
 	return c
@@ -74,6 +81,9 @@ func (c Config) Validate() error {
 	}
 	if c.DefaultRange <= 0 {
 		errs = append(errs, fmt.Errorf("default_range must be positive, got %s", c.DefaultRange))
+	}
+	if c.LogPatternSample < 1 {
+		errs = append(errs, fmt.Errorf("log_pattern_sample must be at least 1, got %d", c.LogPatternSample))
 	}
 	if c.MaxPoints < 2 {
 		errs = append(errs, fmt.Errorf("max_points must be at least 2, got %d", c.MaxPoints))

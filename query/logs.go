@@ -64,7 +64,7 @@ var likeLiteral = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // logFilters are the WHERE conditions (and arguments) of a log search over
 // [from, to]: by service, namespace, minimum severity, text in the body,
-// record or resource attributes, trace or span.
+// the body's pattern, record or resource attributes, trace or span.
 func logFilters(c echo.Context, from, to time.Time) ([]string, []any, error) {
 	where := []string{"timestamp >= toDateTime(?)", "timestamp <= toDateTime(?)"}
 	args := []any{from.Unix(), to.Unix()}
@@ -90,6 +90,9 @@ func logFilters(c echo.Context, from, to time.Time) ([]string, []any, error) {
 		// schema's n-gram index on lowerUTF8(body) answers on servers with
 		// skip indexes (migration 6); the text is a pattern's literal part.
 		add("lowerUTF8(body) LIKE ?", "%"+likeLiteral.Replace(strings.ToLower(v))+"%")
+	}
+	if v := c.QueryParam("pattern"); v != "" {
+		add(patternExpr+" = ?", v) // a pattern of GET /api/v1/logs/patterns
 	}
 	// attr=k:v and resource=k:v (repeatable): a record attribute's or a
 	// resource attribute's value (resource=k8s.pod.name:cart-7d9f, one

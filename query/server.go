@@ -147,6 +147,7 @@ func (s *Server) routes() {
 	api.GET("/requests/volume", s.requestVolume)
 	api.GET("/logs", s.searchLogs)
 	api.GET("/logs/volume", s.logVolume)
+	api.GET("/logs/patterns", s.logPatterns)
 	api.GET("/exceptions", s.listExceptions)
 	api.GET("/exceptions/new", s.listNewExceptions)
 	api.GET("/exceptions/occurrences", s.listExceptionOccurrences)
