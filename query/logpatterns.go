@@ -3,6 +3,7 @@ package query
 import (
 	"cmp"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,36 @@ var patternExpr = func() string {
 	}
 	return e
 }()
+
+// goPatternRules are patternRules for Go's regexp (RE2 as well): its
+// replacements name groups ${1} where ClickHouse's write \1.
+var goPatternRules = func() []struct {
+	re   *regexp.Regexp
+	with string
+} {
+	out := make([]struct {
+		re   *regexp.Regexp
+		with string
+	}, len(patternRules))
+	for i, r := range patternRules {
+		out[i].re = regexp.MustCompile(r.re)
+		out[i].with = regexp.MustCompile(`\\([0-9])`).ReplaceAllString(r.with, "$${$1}")
+	}
+	return out
+}()
+
+// LogPattern is body's pattern as GET /api/v1/logs/patterns computes it in
+// ClickHouse, computed in Go: for records read from elsewhere, and to check
+// that both agree.
+func LogPattern(body string) string {
+	if len(body) > patternBodyBytes {
+		body = body[:patternBodyBytes]
+	}
+	for _, r := range goPatternRules {
+		body = r.re.ReplaceAllString(body, r.with)
+	}
+	return body
+}
 
 // sqlString is s as a ClickHouse string literal.
 func sqlString(s string) string {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,6 +139,19 @@ func TestLogPatterns(t *testing.T) {
 	}
 	require.InDelta(t, 8, float64(est), 6, "about the records searched")
 	require.Less(t, len(s.Patterns), 4+1)
+
+	// Go's LogPattern says what ClickHouse says, for every body above and
+	// a few more.
+	bodies := []string{"1 2 3", "a1 b2 3c 4", "took 12ms, 1.5s, 3 ms", "0x1f and 10.0.0.1 and 1.2.3", "uuid 123E4567-E89B-12D3-A456-426614174000!",
+		"deadbeefdeadbeef00 and deadbeef", "-7 degrees", "über 5 €", strings.Repeat("x", 298) + " 42"}
+	for _, l := range logs {
+		bodies = append(bodies, l.Body)
+	}
+	var fromCH []string
+	require.NoError(t, st.Conn().QueryRow(context.Background(), "SELECT groupArray(p) FROM (SELECT "+patternExpr+" AS p FROM (SELECT arrayJoin(?) AS body))", bodies).Scan(&fromCH))
+	for i, b := range bodies {
+		require.Equal(t, fromCH[i], LogPattern(b), "%q", b)
+	}
 
 	c.fail("/api/v1/logs/patterns?limit=0", http.StatusBadRequest, "limit")
 	c.fail("/api/v1/logs/patterns?severity=loud", http.StatusBadRequest, "severity")

@@ -162,6 +162,7 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("GET /api/v1/requests/volume", f.requestVolume)
 	mux.HandleFunc("GET /api/v1/logs", f.logs)
 	mux.HandleFunc("GET /api/v1/logs/volume", f.logVolume)
+	mux.HandleFunc("GET /api/v1/logs/patterns", f.logPatterns)
 	mux.HandleFunc("GET /api/v1/exceptions", f.exceptions)
 	mux.HandleFunc("GET /api/v1/exceptions/new", f.newExceptions)
 	mux.HandleFunc("GET /api/v1/exceptions/occurrences", f.exceptionOccurrences)

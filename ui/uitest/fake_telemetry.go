@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/meshscope/meshscope/graph"
+	"github.com/meshscope/meshscope/query"
 )
 
 // HeldTraceID is the trace whose answer HoldTrace holds back.
@@ -208,6 +209,33 @@ func (f *FakeServer) logVolume(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"bucket_seconds": 60, "levels": levels})
 }
 
+// logPatterns groups the records logs answers by pattern, as the API
+// does (query.LogPattern), the most records first.
+func (f *FakeServer) logPatterns(w http.ResponseWriter, r *http.Request) {
+	recs := matchingLogs(r, f.logsAt)
+	byPattern := map[string]map[string]any{}
+	var order []string
+	for _, l := range recs {
+		p := query.LogPattern(l["body"].(string))
+		g := byPattern[p]
+		if g == nil {
+			trend := make([]int, 30)
+			g = map[string]any{"pattern": p, "count": 0, "services": []string{"shop/" + l["service"].(string)}, "severity_number": l["severity_number"],
+				"severity_text": l["severity_text"], "sample": l["body"], "first_seen": l["timestamp"], "last_seen": l["timestamp"], "trend": trend}
+			byPattern[p] = g
+			order = append(order, p)
+		}
+		g["count"] = g["count"].(int) + 1
+		g["trend"].([]int)[29]++
+	}
+	out := []map[string]any{}
+	for _, p := range order {
+		out = append(out, byPattern[p])
+	}
+	slices.SortStableFunc(out, func(a, b map[string]any) int { return cmp.Compare(b["count"].(int), a["count"].(int)) })
+	writeJSON(w, map[string]any{"bucket_seconds": 120, "records": len(recs), "sample": 1, "patterns": out})
+}
+
 // matchingLogs are the fake's three records, two of them of its trace,
 // filtered by trace_id, span_id, service, minimum severity (a level name),
 // body text and resource attributes, as the API filters them.
@@ -251,7 +279,8 @@ func matchingLogs(r *http.Request, now time.Time) []map[string]any {
 	for _, l := range all {
 		if (q.Get("trace_id") == "" || q.Get("trace_id") == l["trace_id"]) && (q.Get("span_id") == "" || q.Get("span_id") == l["span_id"]) &&
 			(q.Get("service") == "" || q.Get("service") == l["service"]) && l["severity_number"].(int) >= minSev &&
-			strings.Contains(strings.ToLower(l["body"].(string)), strings.ToLower(q.Get("q"))) && hasResource(l, q["resource"]) {
+			strings.Contains(strings.ToLower(l["body"].(string)), strings.ToLower(q.Get("q"))) && hasResource(l, q["resource"]) &&
+			(q.Get("pattern") == "" || q.Get("pattern") == query.LogPattern(l["body"].(string))) {
 			out = append(out, l)
 		}
 	}

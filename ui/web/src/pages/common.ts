@@ -293,6 +293,17 @@ export function resultsWithDetail<T>(
   return [h("p", { class: "muted" }, summary), h("div", { class: "scroll" }, table), detail];
 }
 
+/** A bar per bucket of the range, scaled to the busiest bucket. */
+export function trendBars(trend: number[], w = 90, ht = 18): SVGElement {
+  const top = Math.max(1, ...trend);
+  const bw = w / Math.max(1, trend.length);
+  const bars = trend.map((n, i) => {
+    const bh = n ? Math.max(1.5, (n / top) * ht) : 0;
+    return svg("rect", { x: (i * bw).toFixed(1), y: (ht - bh).toFixed(1), width: Math.max(1, bw - 0.6).toFixed(1), height: bh.toFixed(1) });
+  });
+  return svg("svg", { class: "trend", width: w, height: ht, viewBox: `0 0 ${w} ${ht}`, role: "img", "aria-label": `trend, at most ${top} per bucket` }, ...bars);
+}
+
 /** GET /api/v1/logs/volume or /api/v1/requests/volume: a search's rows by class and bucket. */
 export interface Volume {
   bucket_seconds: number;

@@ -5,8 +5,8 @@
 // stack trace below the table, with its trace and that trace's logs.
 
 import { getJSON } from "../api";
-import { h, svg } from "../dom";
-import { renderSearchPage, resultsWithDetail, type Column } from "./common";
+import { h } from "../dom";
+import { renderSearchPage, resultsWithDetail, trendBars, type Column } from "./common";
 import { logsHref } from "./logs";
 
 /** One group of GET /api/v1/exceptions. */
@@ -39,17 +39,6 @@ function versionsText(e: ExceptionGroup, few = 3): string {
   const vs = e.versions ?? [];
   const shown = vs.slice(0, few).map((v) => `${v.version} ×${v.count}`);
   return shown.join(" · ") + (vs.length > few ? ` · ${vs.length - few} more` : "");
-}
-
-/** A bar per bucket of the range, scaled to the busiest bucket. */
-function trendBars(trend: number[], w = 90, ht = 18): SVGElement {
-  const top = Math.max(1, ...trend);
-  const bw = w / Math.max(1, trend.length);
-  const bars = trend.map((n, i) => {
-    const bh = n ? Math.max(1.5, (n / top) * ht) : 0;
-    return svg("rect", { x: (i * bw).toFixed(1), y: (ht - bh).toFixed(1), width: Math.max(1, bw - 0.6).toFixed(1), height: bh.toFixed(1) });
-  });
-  return svg("svg", { class: "trend", width: w, height: ht, viewBox: `0 0 ${w} ${ht}`, role: "img", "aria-label": `trend, at most ${top} per bucket` }, ...bars);
 }
 
 /** A "new" mark for a group first seen within the range. */

@@ -1,12 +1,14 @@
 // Log explorer over the logs table: records by service, minimum severity,
-// text in the body, trace or span, newest first; a record chosen shows
-// every attribute below the table and the records of its service around
-// it, and records of a trace link to it.
+// text in the body, pattern, trace or span, newest first; a record chosen
+// shows every attribute below the table and the records of its service
+// around it, and records of a trace link to it. Grouped by pattern, the
+// search lists what its records say and how often; a pattern opens its
+// records.
 
 import { getJSON } from "../api";
 import { h } from "../dom";
 import { rfc3339 } from "../state";
-import { liveVolume, logfmtPairs, renderSearchPage, resultsWithDetail, volumeChart, type Column, type Volume } from "./common";
+import { liveVolume, logfmtPairs, renderSearchPage, resultsWithDetail, sortableTable, trendBars, volumeChart, type Column, type Volume } from "./common";
 
 /** One record of GET /api/v1/logs. */
 export interface LogRecord {
@@ -146,6 +148,69 @@ function details(r: LogRecord): HTMLElement {
   );
 }
 
+/** One pattern of GET /api/v1/logs/patterns. */
+interface LogPattern {
+  pattern: string;
+  count: number;
+  services: string[];
+  severity_number: number;
+  severity_text: string;
+  sample: string;
+  first_seen: string;
+  last_seen: string;
+  trend: number[];
+}
+
+interface LogPatterns {
+  records: number;
+  sample: number;
+  patterns: LogPattern[] | null;
+}
+
+/**
+ * The search's records grouped by pattern, the most common first; a
+ * pattern's row opens its records (the same search, pattern= that
+ * pattern).
+ */
+function patternsView(a: LogPatterns, form: Record<string, string>): Node[] {
+  const rows = a.patterns ?? [];
+  const approx = a.sample < 1 ? "≈" : "";
+  const share = (n: number) => (a.records ? n / a.records : 0);
+  const cols: Column<LogPattern>[] = [
+    {
+      key: "count",
+      label: "Records",
+      value: (p) => p.count,
+      numeric: true,
+      render: (p) =>
+        h("span", { class: "pattern-count" }, h("span", { class: "pattern-share", style: `width:${Math.max(1, share(p.count) * 60).toFixed(1)}px`, "aria-hidden": "true" }), `${approx}${p.count}`),
+    },
+    {
+      key: "severity",
+      label: "Level",
+      value: (p) => p.severity_number,
+      numeric: true,
+      render: (p) => {
+        const name = severityName(p.severity_number);
+        return h("span", { class: `sev sev-${name.toLowerCase()}`, title: `highest severity ${p.severity_number}` }, p.severity_text || name);
+      },
+    },
+    { key: "pattern", label: "Pattern", value: (p) => p.pattern, render: (p) => h("code", { class: "log-pattern", title: `latest: ${p.sample}` }, p.pattern) },
+    { key: "services", label: "Services", value: (p) => p.services.join(", "), render: (p) => h("span", { class: "muted" }, p.services.join(", ")) },
+    { key: "trend", label: "Trend", value: (p) => p.count, render: (p) => trendBars(p.trend) },
+    { key: "last", label: "Last seen", value: (p) => p.last_seen, render: (p) => h("time", { datetime: p.last_seen }, new Date(p.last_seen).toLocaleTimeString()) },
+  ];
+  const open = (p: LogPattern) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(form)) if (v && k !== "patterns" && k !== "pattern") q.set(k, v);
+    q.set("pattern", p.pattern);
+    location.hash = `#/logs?${q.toString()}`;
+  };
+  const sampled = a.sample < 1 ? ` (from an even sample of ${Math.round(a.sample * 100)} % of them; counts are estimates)` : "";
+  const summary = `${a.records} ${a.records === 1 ? "record" : "records"} in ${rows.length}${rows.length >= Number(form["limit"] || 100) ? "+" : ""} ${rows.length === 1 ? "pattern" : "patterns"}${sampled}: ids, addresses and numbers read as <uuid>, <hex>, <ip>, <n>. Select one for its records.`;
+  return [h("p", { class: "muted", id: "patterns-summary" }, summary), h("div", { class: "scroll" }, sortableTable("Log patterns", cols, rows, { id: "patterns-table", onRow: open }))];
+}
+
 /** Renders the log explorer. */
 export function renderLogs(root: HTMLElement, params: Record<string, string>): void {
   const severity = h(
@@ -156,8 +221,9 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
   const volumeOf = liveVolume<Volume | null>();
   renderSearchPage(root, params, {
     title: "Logs",
-    names: ["service", "namespace", "q", "resource", "attributes", "trace_id", "span_id", "from", "to", "limit"],
-    labels: { q: "Body contains", resource: "Resource", attributes: "Attributes", trace_id: "Trace id", span_id: "Span id" },
+    names: ["service", "namespace", "q", "pattern", "resource", "attributes", "trace_id", "span_id", "from", "to", "limit"],
+    labels: { q: "Body contains", pattern: "Pattern", resource: "Resource", attributes: "Attributes", trace_id: "Trace id", span_id: "Span id" },
+    checks: { patterns: "Group by pattern" },
     defaults: { from: "now-1h", to: "now", limit: "100" },
     select: severity,
     selectLabel: "severity",
@@ -167,12 +233,14 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
       // The resource and attributes fields' key=value pairs, each one
       // resource= or attr= key:value parameter.
       const pairs = (text: string | undefined, what: string) => Object.entries(logfmtPairs(text ?? "", what)).map(([k, v]) => `${k}:${v}`);
-      const { resource, attributes, ...rest } = form;
+      const { resource, attributes, patterns, ...rest } = form;
       const q = { ...rest, resource: pairs(resource, "resource"), attr: pairs(attributes, "attributes") };
-      const [r, volume] = await Promise.all([
-        getJSON<{ logs: LogRecord[] | null }>("logs", q),
-        volumeOf(live, q, () => getJSON<Volume>("logs/volume", { ...q, limit: undefined }).catch(() => null)),
-      ]);
+      const volumeChartOf = volumeOf(live, q, () => getJSON<Volume>("logs/volume", { ...q, limit: undefined }).catch(() => null));
+      if (patterns === "true") {
+        const [a, volume] = await Promise.all([getJSON<LogPatterns>("logs/patterns", q), volumeChartOf]);
+        return [...(volume ? [volumeChart(volume, "levels", volumeLevels, "Records", "log-volume")] : []), ...patternsView(a, form)];
+      }
+      const [r, volume] = await Promise.all([getJSON<{ logs: LogRecord[] | null }>("logs", q), volumeChartOf]);
       const rows = r.logs ?? [];
       return [
         ...(volume ? [volumeChart(volume, "levels", volumeLevels, "Records", "log-volume")] : []),
