@@ -161,6 +161,13 @@ func TestLiveGraph(t *testing.T) {
 	require.Equal(t, "#/traces/4bf92f3577b34da6a3ce929d0e0e4736", eval[string](p, "document.querySelector('#panel .recent-errors li a').getAttribute('href')"))
 	all := eval[string](p, "[...document.querySelectorAll('#panel .recent-errors a')].pop().getAttribute('href')")
 	require.True(t, strings.HasPrefix(all, "#/logs?service=payments&namespace=pay&severity=error&from="), all)
+	// Its warnings and errors by pattern, each opening its records.
+	p.waitFor("document.querySelectorAll('#panel .log-patterns li').length === 1", 10*time.Second)
+	require.Equal(t, "1× ERROR charge failed: card declined", eval[string](p, "document.querySelector('#panel .log-patterns li').innerText"))
+	pat := eval[string](p, "document.querySelector('#panel .log-patterns li a').getAttribute('href')")
+	require.True(t, strings.HasPrefix(pat, "#/logs?service=payments&namespace=pay&severity=warn&from="), pat)
+	require.Contains(t, pat, "&pattern=charge+failed%3A+card+declined")
+	require.Contains(t, eval[string](p, "[...document.querySelectorAll('#panel .log-patterns a')].pop().getAttribute('href')"), "&patterns=true")
 	// and its top exceptions, with the latest one's trace.
 	p.waitFor("document.querySelectorAll('#panel .top-exceptions li').length === 1", 10*time.Second)
 	require.Contains(t, eval[string](p, "document.querySelector('#panel .top-exceptions li').innerText"), "9 java.lang.IllegalStateException")

@@ -52,9 +52,14 @@ export function severityName(n: number): string {
   return n >= 1 && n <= 24 ? names[Math.floor((n - 1) / 4)]! : "UNSET";
 }
 
+/** A severity as a coloured badge: its text, else its range's name. */
+export function severityBadge(n: number, text: string, title = `severity ${n}`): HTMLElement {
+  const name = severityName(n);
+  return h("span", { class: `sev sev-${name.toLowerCase()}`, title }, text || name);
+}
+
 function severityCell(r: LogRecord): HTMLElement {
-  const name = severityName(r.severity_number);
-  return h("span", { class: `sev sev-${name.toLowerCase()}`, title: `severity ${r.severity_number}` }, r.severity_text || name);
+  return severityBadge(r.severity_number, r.severity_text);
 }
 
 function traceLink(r: LogRecord): HTMLElement | string {
@@ -149,7 +154,7 @@ function details(r: LogRecord): HTMLElement {
 }
 
 /** One pattern of GET /api/v1/logs/patterns. */
-interface LogPattern {
+export interface LogPattern {
   pattern: string;
   count: number;
   services: string[];
@@ -161,7 +166,7 @@ interface LogPattern {
   trend: number[];
 }
 
-interface LogPatterns {
+export interface LogPatterns {
   records: number;
   sample: number;
   patterns: LogPattern[] | null;
@@ -190,10 +195,7 @@ function patternsView(a: LogPatterns, form: Record<string, string>): Node[] {
       label: "Level",
       value: (p) => p.severity_number,
       numeric: true,
-      render: (p) => {
-        const name = severityName(p.severity_number);
-        return h("span", { class: `sev sev-${name.toLowerCase()}`, title: `highest severity ${p.severity_number}` }, p.severity_text || name);
-      },
+      render: (p) => severityBadge(p.severity_number, p.severity_text, `highest severity ${p.severity_number}`),
     },
     { key: "pattern", label: "Pattern", value: (p) => p.pattern, render: (p) => h("code", { class: "log-pattern", title: `latest: ${p.sample}` }, p.pattern) },
     { key: "services", label: "Services", value: (p) => p.services.join(", "), render: (p) => h("span", { class: "muted" }, p.services.join(", ")) },

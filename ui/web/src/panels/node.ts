@@ -10,7 +10,7 @@ import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
 import type { GraphEdge, GraphNode, MeshGraph, ServiceDetail } from "../types";
 import { panelHeader, panelRange, showPanel, type PanelContext } from "./panel";
 import { newBadge, type ExceptionGroup } from "../pages/exceptions";
-import type { LogRecord } from "../pages/logs";
+import { severityBadge, type LogPattern, type LogPatterns, type LogRecord } from "../pages/logs";
 import { newSLOHref } from "../pages/sloform";
 import { sloOnNode, sloSection } from "./slos";
 
@@ -83,6 +83,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
   const blast = h("section", { class: "blast", "aria-label": "Blast radius" }, h("p", { class: "muted" }, "Loading blast radius…"));
   const operations = h("section", { class: "operations", "aria-label": "Operations" });
   const recentErrors = h("section", { class: "recent-errors", "aria-label": "Recent errors" });
+  const logPatterns = h("section", { class: "log-patterns", "aria-label": "Warnings and errors by pattern" });
   const exceptions = h("section", { class: "top-exceptions", "aria-label": "Top exceptions" });
   const versions = h("section", { class: "versions", "aria-label": "Versions" });
   const slos = sloSection(sloOnNode(id));
@@ -113,6 +114,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     operations,
     versions,
     recentErrors,
+    logPatterns,
     exceptions,
     tables,
     blast,
@@ -121,6 +123,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
   void loadSeries(charts, tables, ctx, n);
   void loadOperations(operations, ctx, n);
   void loadRecentErrors(recentErrors, ctx, n);
+  void loadLogPatterns(logPatterns, ctx, n);
   void loadExceptions(exceptions, ctx, n);
   void loadVersions(versions, ctx, n);
   void loadBlast(blast, ctx, id);
@@ -194,6 +197,35 @@ async function loadRecentErrors(box: HTMLElement, ctx: PanelContext, n: GraphNod
       ),
     ),
     h("a", { href: `#/logs?${new URLSearchParams(q).toString()}` }, "All its errors"),
+  );
+}
+
+/**
+ * Fills box with the patterns of the service's WARN (and worse) log
+ * records in the panel's range, the most common first, each opening its
+ * records on the Logs page. Services without such records show nothing.
+ */
+async function loadLogPatterns(box: HTMLElement, ctx: PanelContext, n: GraphNode): Promise<void> {
+  if (n.kind !== "service" || !n.name) return;
+  const q = { service: n.name, namespace: n.namespace ?? "", severity: "warn", ...panelRange(ctx) };
+  let patterns: LogPattern[];
+  try {
+    patterns = (await getJSON<LogPatterns>("logs/patterns", { ...q, limit: "3" })).patterns ?? [];
+  } catch {
+    return;
+  }
+  if (!patterns.length) return;
+  const logs = (extra: Record<string, string>) => `#/logs?${new URLSearchParams({ ...q, ...extra }).toString()}`;
+  box.replaceChildren(
+    h("h3", {}, "Warnings and errors by pattern"),
+    h(
+      "ul",
+      { class: "log-patterns-list" },
+      ...patterns.map((p) =>
+        h("li", {}, h("strong", {}, `${p.count}× `), severityBadge(p.severity_number, p.severity_text), " ", h("a", { href: logs({ pattern: p.pattern }), title: `latest: ${p.sample}` }, h("code", {}, p.pattern))),
+      ),
+    ),
+    h("a", { href: logs({ patterns: "true" }) }, "All its patterns"),
   );
 }
 
