@@ -50,6 +50,23 @@ func TestTraceFlameGraph(t *testing.T) {
 	require.Equal(t, "rgb(224, 49, 49)", pixel(charge))
 	require.Equal(t, eval[string](p, "getComputedStyle(document.querySelector('li[data-span=a1] .wf-swatch')).backgroundColor"), pixel(root))
 
+	// The find box marks its spans here too, the others faded.
+	p.do(chromedp.SendKeys(chromedp.ID("span-find"), "payments"))
+	p.waitFor("document.getElementById('flame').marked() !== null", 5*time.Second)
+	require.Equal(t, []string{"c3"}, eval[[]string](p, "[...document.getElementById('flame').marked()]"))
+	alpha := func(c point) int {
+		return eval[int](p, fmt.Sprintf(`(() => {
+			const cv = document.getElementById('flame'), r = cv.getBoundingClientRect(), k = cv.width / r.width;
+			return cv.getContext('2d').getImageData(Math.round((%f - r.left) * k), Math.round((%f - r.top - 6) * k), 1, 1).data[3];
+		})()`, c.X, c.Y))
+	}
+	require.Less(t, alpha(root), 100, "web's root faded")
+	require.Equal(t, 255, alpha(charge), "the charge as it was")
+	require.Equal(t, "rgb(224, 49, 49)", pixel(charge))
+	eval[string](p, "document.getElementById('span-find').value = ''")
+	eval[bool](p, "document.getElementById('span-find').dispatchEvent(new Event('input')), true")
+	p.waitFor("document.getElementById('flame').marked() === null", 5*time.Second)
+
 	// Hovering names the span.
 	p.do(chromedp.MouseEvent(chromedp.MouseMoved, charge.X, charge.Y))
 	p.waitFor("!document.querySelector('.flame-tip').hidden", 5*time.Second)

@@ -101,18 +101,27 @@ export interface FlameCanvas extends HTMLCanvasElement {
   paintMs(): number;
   /** The span under client coordinates, if any (what a click opens). */
   spanAt(x: number, y: number): string | null;
+  /** The spans marked (the others faded), or null for none. */
+  marked(): Set<string> | null;
+}
+
+/** The flame graph's element, which can mark spans (the find box's). */
+export interface FlameGraph extends HTMLElement {
+  /** Marks these spans, the others faded; null marks none. */
+  mark(ids: Set<string> | null): void;
 }
 
 /**
  * Draws the trace's flame graph; colorOf gives a service's colour (the
  * waterfall's), pick is called with a span's id when its box is clicked.
  */
-export function flameGraph(spans: Span[], colorOf: (service: string) => string, pick: (spanId: string) => void): HTMLElement {
-  if (!spans.length) return h("p", { class: "muted" }, "No spans.");
+export function flameGraph(spans: Span[], colorOf: (service: string) => string, pick: (spanId: string) => void): FlameGraph {
+  if (!spans.length) return Object.assign(h("p", { class: "muted" }, "No spans."), { mark: () => {} });
   const t0 = performance.now();
   const layout = flameLayout(spans);
   const layoutMs = performance.now() - t0;
   let paintMs = 0;
+  let marked: Set<string> | null = null;
   const canvas = h("canvas", { id: "flame", class: "flame", role: "img", "aria-label": `Flame graph of ${spans.length} spans` }) as FlameCanvas;
   const tip = h("div", { class: "flame-tip", hidden: true, role: "tooltip" });
   // The tooltip sits beside the scrolling box, not in it: in it, it could
@@ -143,6 +152,7 @@ export function flameGraph(spans: Span[], colorOf: (service: string) => string, 
       const x = b.x0 * scale;
       const w = Math.max(1, (b.x1 - b.x0) * scale);
       const y = b.row * rowHeight;
+      ctx.globalAlpha = marked && !marked.has(b.span.span_id) ? 0.2 : 1;
       ctx.fillStyle = failed(b.span) ? errorColor : colorOf(b.span.service);
       ctx.fillRect(x, y + 1, Math.max(0.5, w - 0.5), rowHeight - 2);
       drawn++;
@@ -201,11 +211,17 @@ export function flameGraph(spans: Span[], colorOf: (service: string) => string, 
   canvas.layoutMs = () => layoutMs;
   canvas.paintMs = () => paintMs;
   canvas.spanAt = (x, y) => hit({ clientX: x, clientY: y })?.span.span_id ?? null;
+  canvas.marked = () => marked;
   const n = layout.rows.length;
-  return h(
+  const el = h(
     "div",
     { class: "flame-graph" },
     h("p", { class: "muted" }, `${spans.length} spans in ${n} row${n === 1 ? "" : "s"}, ${fmtNs(layout.total)}; a box opens its span in the waterfall`),
     frame,
   );
+  const mark = (ids: Set<string> | null) => {
+    marked = ids;
+    paint();
+  };
+  return Object.assign(el, { mark });
 }

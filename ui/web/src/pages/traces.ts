@@ -192,7 +192,7 @@ async function renderTrace(root: HTMLElement, id: string, view: TraceView): Prom
     root.replaceChildren(
       h("p", {}, h("a", { href: "#/traces" }, "← Traces"), spans.length ? " · " : "", spans.length ? h("a", { href: logsHref(t.trace_id, start, end), id: "trace-logs" }, "Logs of this trace") : ""),
       h("h1", {}, "Trace ", h("code", {}, t.trace_id)),
-      h("div", { class: "toolbar wrap" }, tabs, findSpans(spans, list), h("span", { class: "spacer" }), compare, saveJSON),
+      h("div", { class: "toolbar wrap" }, tabs, findSpans(spans, list, (ids) => flame.mark(ids)), h("span", { class: "spacer" }), compare, saveJSON),
       list,
       flame,
       statsBox,
@@ -206,9 +206,10 @@ async function renderTrace(root: HTMLElement, id: string, view: TraceView): Prom
 /**
  * A find box over the waterfall's spans: the rows whose service, name, span
  * id, status or attributes (keys and values, the resource's too) contain
- * the text are marked, with their count.
+ * the text are marked, with their count; onMark hears the spans marked
+ * (null when the box is empty), for the flame graph.
  */
-function findSpans(spans: Span[], list: HTMLElement): HTMLElement {
+function findSpans(spans: Span[], list: HTMLElement, onMark: (ids: Set<string> | null) => void): HTMLElement {
   const text = new Map<string, string>();
   for (const s of spans) {
     const attrs = (m?: Record<string, unknown>) => Object.entries(m ?? {}).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
@@ -219,13 +220,19 @@ function findSpans(spans: Span[], list: HTMLElement): HTMLElement {
   const input = h("input", { type: "search", id: "span-find", placeholder: "Find spans", "aria-label": "Find spans in the trace", autocomplete: "off" }) as HTMLInputElement;
   input.addEventListener("input", () => {
     const q = input.value.trim().toLowerCase();
+    const ids = new Set<string>();
     let n = 0;
     for (const row of list.querySelectorAll<HTMLElement>("li.wf-span")) {
-      const hit = q !== "" && (text.get(row.dataset["span"] ?? "") ?? "").includes(q);
+      const id = row.dataset["span"] ?? "";
+      const hit = q !== "" && (text.get(id) ?? "").includes(q);
       row.classList.toggle("wf-match", hit);
-      n += hit ? 1 : 0;
+      if (hit) {
+        ids.add(id);
+        n++;
+      }
     }
     count.textContent = q ? `${n} span${n === 1 ? "" : "s"} match` : "";
+    onMark(q ? ids : null);
   });
   return h("span", { class: "group" }, input, count);
 }
