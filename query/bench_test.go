@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -364,4 +365,46 @@ SELECT count() FROM (
 			require.EqualValues(b, 420, n)
 		}
 	})
+}
+
+// BenchmarkExceptionsWeek lists a week of exceptions from the exceptions
+// table: 3,000,000 rows (60 services, 7 types, 13 messages, 3 versions:
+// 420 groups), each with a stack trace of 1.2 KB in its message's column
+// and its event's attributes, as Java's are: every service's groups
+// (exceptions-week) and one service's (exceptions-week-service), and the
+// last hour's (exceptions-hour: 18,000 rows).
+func BenchmarkExceptionsWeek(b *testing.B) {
+	st, _ := chtest.Store(b, "meshscope")
+	now := time.Now().Truncate(time.Second)
+	const rows = 3_000_000
+	frames := strings.Repeat(`\n\tat com.example.shop.checkout.CheckoutService.placeOrder(CheckoutService.java:142)`, 14)
+	require.NoError(b, st.Conn().Exec(context.Background(), fmt.Sprintf(`INSERT INTO exceptions (timestamp, time_unix_nano, service_namespace, service_name, service_version,
+  source, type, message, stacktrace, attrs, trace_id, span_id, span_name)
+SELECT toDateTime(intDiv(t, 1000000000)), t, 'bench', concat('svc-', toString(number %% 60)), concat('v', toString(number %% 3)), 'span',
+       concat('java.lang.Err', toString(number %% 7)), concat('failed ', toString(number %% 13)), concat('Err: failed', '%[1]s') AS stack,
+       concat('{"exception.type":"Err","exception.stacktrace":"', replaceAll(stack, '\n', '\\n'), '"}'),
+       toFixedString(reinterpretAsString(number), 16), toFixedString(reinterpretAsString(number), 8), 'GET /items'
+FROM (SELECT number, toUInt64(%[2]d) + number * %[3]d AS t FROM numbers(%[4]d))`, frames, now.Add(-7*24*time.Hour).UnixNano(), int64(7*24*time.Hour)/rows, rows)))
+	// Merged before measuring: the merges of the insert's parts would run
+	// beside the first queries.
+	require.NoError(b, st.Conn().Exec(context.Background(), "OPTIMIZE TABLE exceptions FINAL"))
+	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
+	require.NoError(b, err)
+	hs := httptest.NewServer(srv.Handler())
+	b.Cleanup(hs.Close)
+	list := func(b *testing.B, query string, groups int) {
+		for b.Loop() {
+			resp, err := http.Get(hs.URL + "/api/v1/exceptions?" + query)
+			require.NoError(b, err)
+			var a struct{ Exceptions []exceptionJSON }
+			require.NoError(b, json.NewDecoder(resp.Body).Decode(&a))
+			resp.Body.Close()
+			require.Len(b, a.Exceptions, groups)
+			require.True(b, strings.HasPrefix(a.Exceptions[0].Stacktrace, "Err: failed\n\tat com.example"), a.Exceptions[0].Stacktrace)
+		}
+	}
+	b.Run("exceptions-week", func(b *testing.B) { list(b, "from=now-7d&limit=1000", 420) })
+	b.Run("exceptions-week-service", func(b *testing.B) { list(b, "from=now-7d&service=svc-10", 7) })
+	b.Run("exceptions-day", func(b *testing.B) { list(b, "from=now-24h&limit=1000", 420) })
+	b.Run("exceptions-hour", func(b *testing.B) { list(b, "from=now-1h&limit=1000", 420) })
 }

@@ -200,11 +200,14 @@ var (
 	// tableExceptionsByVersion reads one source's rows of the exceptions
 	// table (the source a %s, quoted, then the filters'), which holds what
 	// the two above find, copied at insert: the same columns from the
-	// exceptions alone. Its text to search is tableText.
+	// exceptions alone, but the latest one's stack trace and attributes,
+	// which latestStacks reads for the groups listed only (the two widest
+	// columns: a Java stack trace is kilobytes, and a week of exceptions
+	// read them for every row). Its text to search is tableText.
 	tableExceptionsByVersion = `
     SELECT service_name, service_namespace, type AS ex_type, CAST(service_version AS String) AS version, count() AS vn,
            uniqExactState(message) AS msgs, min(time_unix_nano) AS vfirst, max(time_unix_nano) AS vlast,
-           argMaxState(message, time_unix_nano) AS vmessage, argMaxState(stacktrace, time_unix_nano) AS vstack, argMaxState(attrs, time_unix_nano) AS vattrs,
+           argMaxState(message, time_unix_nano) AS vmessage, argMaxState('', time_unix_nano) AS vstack, argMaxState('', time_unix_nano) AS vattrs,
            argMaxState(trace_id, time_unix_nano) AS vtrace, argMaxState(span_id, time_unix_nano) AS vspan, argMaxState(CAST(span_name AS String), time_unix_nano) AS vname,
            sumMapState([toInt32(intDiv(toInt64(intDiv(time_unix_nano, 1000000)) - ?, ?))], [toUInt64(1)]) AS vtrend
     FROM ` + schema.ExceptionsTable.Name + `
@@ -265,6 +268,7 @@ func (s *Server) listExceptions(c echo.Context) error {
 
 	out := []exceptionJSON{}
 	for _, source := range sources {
+		listed := len(out)
 		inner, text := spanExceptionsByVersion, spanText
 		switch {
 		case fromTable:
@@ -322,6 +326,11 @@ func (s *Server) listExceptions(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		if fromTable {
+			if err := s.latestStacks(ctx, source, from, to, out[listed:]); err != nil {
+				return err
+			}
+		}
 	}
 	slices.SortStableFunc(out, func(a, b exceptionJSON) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Service, b.Service), cmp.Compare(a.Namespace, b.Namespace),
@@ -345,6 +354,47 @@ func (s *Server) listExceptions(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{
 		"exceptions": out, "from": from.UTC(), "to": to.UTC(), "bucket_seconds": bucket.Seconds(), "new_known": known,
 	})
+}
+
+// latestStacks fills the stack trace and escaped of the groups' latest
+// exceptions (one source's, listed from the exceptions table): the rows
+// of their services, types and last times, which the table's key (service
+// and type first) finds without reading the other groups' stack traces.
+func (s *Server) latestStacks(ctx context.Context, source string, from, to time.Time, groups []exceptionJSON) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	type key struct {
+		service, namespace, typ string
+		at                      uint64
+	}
+	at := map[key]*exceptionJSON{}
+	var tuples []string
+	// The rows are no older than the oldest of the groups' last times:
+	// usually the range's last minutes, a few of its parts.
+	since := to.Unix()
+	for i := range groups {
+		e := &groups[i]
+		since = min(since, e.LastSeen.Unix())
+		k := key{e.Service, e.Namespace, e.Type, uint64(e.LastSeen.UnixNano())}
+		at[k] = e
+		tuples = append(tuples, fmt.Sprintf("(%s, %s, %s, %d)", sqlString(k.service), sqlString(k.namespace), sqlString(k.typ), k.at))
+	}
+	return s.scanAll(ctx, func(scan func(...any) error) error {
+		var k key
+		var stack, escaped string
+		if err := scan(&k.service, &k.namespace, &k.typ, &k.at, &stack, &escaped); err != nil {
+			return err
+		}
+		if e := at[k]; e != nil {
+			e.Stacktrace = stack
+			e.Escaped = escaped == "true" || escaped == `"true"` // a JSON boolean, or a string as some SDKs write it
+		}
+		return nil
+	}, `SELECT service_name, service_namespace, type, time_unix_nano, stacktrace, visitParamExtractRaw(attrs, 'exception.escaped')
+FROM `+schema.ExceptionsTable.Name+`
+PREWHERE (service_name, service_namespace, type, time_unix_nano) IN (`+strings.Join(tuples, ", ")+`)
+WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND source = ?`, max(from.Unix(), since), to.Unix(), source)
 }
 
 // exceptionsFromTable is whether the exceptions table holds every
