@@ -79,8 +79,8 @@ func (g *generator) addSpan(p *Pod) {
 }
 
 // rootSpan writes the gateway's span of a root request, or the INTERNAL
-// span of a job's run (whose sidecar logs no inbound request: nothing
-// called the job).
+// span of a job's run and its record of the run (its sidecar logs no
+// inbound request: nothing called the job).
 func (g *generator) rootSpan(h *hop, base int64) {
 	tr := &g.tree.traces[h.srvTrace]
 	if !tr.sampled {
@@ -90,6 +90,7 @@ func (g *generator) rootSpan(h *hop, base int64) {
 		g.scratch = spanOut{static: &g.spans.jobRun[s.Index], kind: spanKindInternal, trace: &tr.id, id: &h.work,
 			start: base + h.srvStart, end: base + h.srvStart + h.srvDur, failed: h.out.failed()}
 		g.addSpan(h.dst)
+		g.jobLog(h.dst, h.out.failed())
 		return
 	}
 	g.scratch = spanOut{static: &g.spans.root, kind: spanKindServer, trace: &tr.id, id: &h.work,

@@ -110,6 +110,24 @@ func (g *generator) accessLog(p *Pod, path string, o outcome) {
 	g.addLog(p)
 }
 
+// jobLog writes a job's record of the run whose span is in g.scratch: INFO
+// when it finished, ERROR when a call it could not do without failed.
+func (g *generator) jobLog(p *Pod, failed bool) {
+	s := &g.scratch
+	sev, text, body := uint64(severityInfo), "INFO", append(g.logBody[:0], "run finished in "...)
+	if failed {
+		sev, text, body = severityError, "ERROR", append(g.logBody[:0], "run failed after "...)
+	}
+	body = strconv.AppendFloat(body, float64(s.end-s.start)/1e6, 'f', 1, 64)
+	body = append(body, " ms"...)
+	if failed {
+		body = append(body, ": a dependency failed"...)
+	}
+	g.logBody = body
+	g.logScratch = logOut{trace: s.trace, span: s.id, time: s.end, severity: sev, text: text, body: body}
+	g.addLog(p)
+}
+
 // flushLogs builds an ExportLogsServiceRequest of the pending records,
 // grouped by pod (the same Resource and scope as the pod's spans).
 func (g *generator) flushLogs() {

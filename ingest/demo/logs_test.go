@@ -14,7 +14,7 @@ import (
 
 // The log records decode as OTLP, and each belongs to a span of the same
 // run: an ERROR record to a failed server span of its service, an INFO one
-// to the gateway's span of a root request.
+// to the gateway's span of a root request, a job's to its run's span.
 func TestLogsDecode(t *testing.T) {
 	cfg := testConfig()
 	cfg.Scenario = ScenarioFailingDependency
@@ -38,6 +38,7 @@ func TestLogsDecode(t *testing.T) {
 	}
 	gateway := topo.Gateway.Name
 	counts := map[plog.SeverityNumber]int{}
+	jobRecords := map[plog.SeverityNumber]int{}
 	exceptions := 0
 	for _, b := range c.logExports {
 		req := plogotlp.NewExportRequest()
@@ -48,12 +49,25 @@ func TestLogsDecode(t *testing.T) {
 			for _, sl := range rl.ScopeLogs().All() {
 				require.Equal(t, scopeName, sl.Scope().Name())
 				for _, r := range sl.LogRecords().All() {
-					counts[r.SeverityNumber()]++
 					sp, ok := spans[spanKey{r.TraceID(), r.SpanID()}]
 					require.True(t, ok, "record %q belongs to a span of the run", r.Body().Str())
 					require.Equal(t, str(sp.resource, "k8s.pod.name"), str(res, "k8s.pod.name"), "logged by the span's pod")
 					require.Equal(t, sp.span.EndTimestamp(), r.Timestamp(), "logged when the span ends")
+					if sp.span.Kind() == ptrace.SpanKindInternal {
+						// A job's record of its run.
+						require.Equal(t, topo.Jobs[0].Name, str(res, "service.name"))
+						if sp.span.Status().Code() == ptrace.StatusCodeError {
+							require.Equal(t, plog.SeverityNumberError, r.SeverityNumber())
+							require.Regexp(t, `^run failed after \d+\.\d ms: a dependency failed$`, r.Body().Str())
+						} else {
+							require.Equal(t, plog.SeverityNumberInfo, r.SeverityNumber())
+							require.Regexp(t, `^run finished in \d+\.\d ms$`, r.Body().Str())
+						}
+						jobRecords[r.SeverityNumber()]++
+						continue
+					}
 					require.Equal(t, ptrace.SpanKindServer, sp.span.Kind())
+					counts[r.SeverityNumber()]++
 					switch r.SeverityNumber() {
 					case plog.SeverityNumberError:
 						require.Equal(t, "ERROR", r.SeverityText())
@@ -87,6 +101,7 @@ func TestLogsDecode(t *testing.T) {
 	require.Positive(t, counts[plog.SeverityNumberError])
 	require.Positive(t, exceptions)
 	require.Positive(t, counts[plog.SeverityNumberInfo])
+	require.Positive(t, jobRecords[plog.SeverityNumberInfo], "the job's runs")
 
 	// Every failed server span but the gateway's (whose log is its access
 	// log) has its ERROR record.
