@@ -52,19 +52,18 @@ var patternExpr = func() string {
 	return e
 }()
 
-// goPatternRules are patternRules for Go's regexp (RE2 as well): its
+// goRule is a rule of patternRules for Go's regexp (RE2 as well), whose
 // replacements name groups ${1} where ClickHouse's write \1.
-var goPatternRules = func() []struct {
+type goRule struct {
 	re   *regexp.Regexp
 	with string
-} {
-	out := make([]struct {
-		re   *regexp.Regexp
-		with string
-	}, len(patternRules))
+}
+
+var goPatternRules = func() []goRule {
+	group := regexp.MustCompile(`\\([0-9])`)
+	out := make([]goRule, len(patternRules))
 	for i, r := range patternRules {
-		out[i].re = regexp.MustCompile(r.re)
-		out[i].with = regexp.MustCompile(`\\([0-9])`).ReplaceAllString(r.with, "$${$1}")
+		out[i] = goRule{regexp.MustCompile(r.re), group.ReplaceAllString(r.with, "$${$1}")}
 	}
 	return out
 }()
@@ -90,12 +89,6 @@ func sqlString(s string) string {
 // patternBuckets is how many counts a pattern's trend has over the range.
 const patternBuckets = 30
 
-// Past Config.LogPatternSample records a search groups an even sample of
-// its records (about that many, chosen by a hash of their time) and
-// scales the counts up, as Datadog's log patterns do: the replacements
-// cost about 2 µs a record on ClickHouse 18.16 (BENCHMARKS.md), a million
-// records would take seconds.
-
 // patternJSON is one entry of GET /api/v1/logs/patterns.
 type patternJSON struct {
 	Pattern string `json:"pattern"`
@@ -116,9 +109,11 @@ type patternJSON struct {
 // GET /api/v1/logs/patterns: the records the search matches (the filters
 // of GET /api/v1/logs), grouped by pattern, the most records first, with
 // the total of records searched and each pattern's trend over the range
-// (30 buckets). Past Config.LogPatternSample records, the patterns are
-// those of a sample (sample, the share of the records, below 1) and their
-// counts estimates.
+// (30 buckets). Past Config.LogPatternSample records it groups an even
+// sample of them (about that many, chosen by a hash of their time; sample
+// in the answer, its share, below 1) and scales the counts up, as
+// Datadog's log patterns do: the replacements cost about 2 µs a record on
+// ClickHouse 18.16 (BENCHMARKS.md), a million records would take seconds.
 func (s *Server) logPatterns(c echo.Context) error {
 	from, to, limit, err := s.rowsParams(c)
 	if err != nil {
