@@ -8,7 +8,7 @@
 
 import { fmtNs, h } from "../dom";
 import type { Span } from "../types";
-import { childrenOf, errorColor, failed } from "./waterfall";
+import { childrenOf, errorColor, failed, traceBounds } from "./waterfall";
 
 /** A span's box: its row and its start and end in ns from the trace's start. */
 export interface FlameBox {
@@ -31,12 +31,12 @@ const rowHeight = 18;
 
 /**
  * Lays the spans out: a span takes the first row under its parent's where
- * nothing overlaps it; spans whose parent is not in the trace are roots. Each span is placed once,
- * even in malformed traces (a span its own ancestor).
+ * nothing overlaps it; spans whose parent is not in the trace are roots.
+ * Each span is placed once, even in malformed traces (a span its own
+ * ancestor).
  */
 export function flameLayout(spans: Span[]): FlameLayout {
-  const start = Math.min(...spans.map((s) => Number(s.start_unix_nano)));
-  const end = Math.max(...spans.map((s) => Number(s.start_unix_nano) + Number(s.duration_ns)));
+  const { start, end } = traceBounds(spans);
   const children = childrenOf(spans);
   const boxes: FlameBox[] = [];
   const rows: FlameBox[][] = [];

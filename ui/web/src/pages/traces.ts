@@ -8,7 +8,7 @@ import { logsHref, traceLogsQuery, type LogRecord } from "./logs";
 import { traceScatter } from "./tracescatter";
 import { compareCounts, compareTraces, compareTree, statColumns, traceStats } from "./tracestats";
 import { flameGraph } from "./flamegraph";
-import { newColorer, waterfall, type SpanLogs } from "./waterfall";
+import { newColorer, traceBounds, waterfall, type SpanLogs } from "./waterfall";
 
 /**
  * The tags field's key=value pairs as the API's tags JSON; undefined when
@@ -146,8 +146,7 @@ async function renderTrace(root: HTMLElement, id: string, view: TraceView): Prom
   try {
     const t = await getJSON<TraceDetail>(`traces/${encodeURIComponent(id)}`);
     const spans = t.spans ?? [];
-    const start = Math.min(...spans.map((s) => Number(s.start_unix_nano)));
-    const end = Math.max(...spans.map((s) => Number(s.start_unix_nano) + Number(s.duration_ns)));
+    const { start, end } = traceBounds(spans);
     const logs: SpanLogs = new Map();
     const colorOf = newColorer();
     const list = waterfall(spans, logs, colorOf);

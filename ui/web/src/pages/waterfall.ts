@@ -69,12 +69,27 @@ export function childrenOf(spans: Span[]): Map<string, Span[]> {
   return children;
 }
 
+/**
+ * When a trace's first span starts and its last ends (ns); a loop, not
+ * Math.min(...spans): spreading a trace of 100,000 spans overflows the
+ * stack.
+ */
+export function traceBounds(spans: Span[]): { start: number; end: number } {
+  let start = Infinity;
+  let end = -Infinity;
+  for (const s of spans) {
+    const t = Number(s.start_unix_nano);
+    start = Math.min(start, t);
+    end = Math.max(end, t + Number(s.duration_ns));
+  }
+  return { start, end };
+}
+
 /** Draws spans as a waterfall, children under their parents. */
 export function waterfall(spans: Span[], logs: SpanLogs = new Map(), colorOf = newColorer()): Waterfall {
   const t0 = performance.now();
   if (!spans.length) return Object.assign(h("p", { class: "muted" }, "No spans."), { reveal: () => false, buildMs: 0 });
-  const start = Math.min(...spans.map((s) => Number(s.start_unix_nano)));
-  const end = Math.max(...spans.map((s) => Number(s.start_unix_nano) + Number(s.duration_ns)));
+  const { start, end } = traceBounds(spans);
   const total = Math.max(1, end - start);
 
   const children = childrenOf(spans);
