@@ -71,7 +71,7 @@ export function childrenOf(spans: Span[]): Map<string, Span[]> {
 
 /**
  * When a trace's first span starts and its last ends (ns); a loop, not
- * Math.min(...spans): spreading a trace of 100,000 spans overflows the
+ * Math.min(...spans): spreading a trace of 150,000 spans overflows the
  * stack.
  */
 export function traceBounds(spans: Span[]): { start: number; end: number } {
