@@ -169,6 +169,44 @@ func TestClickHouseEndpoints(t *testing.T) {
 	t.Run("EdgeErrorsByCode", func(t *testing.T) { testEdgeErrors(t, api.client.with(t)) })
 	t.Run("SQL", func(t *testing.T) { testSQL(t, api.client.with(t)) })
 	t.Run("SQLTables", func(t *testing.T) { testSQLTables(t, api.client.with(t)) })
+	t.Run("Storage", func(t *testing.T) { testStorage(t, st, api.client.with(t)) })
+}
+
+// testStorage reads what each table holds, as the server's parts say.
+func testStorage(t *testing.T, st *chstore.Store, c client) {
+	var got struct {
+		Tables []struct {
+			Name        string
+			Rows        uint64
+			BytesOnDisk uint64  `json:"bytes_on_disk"`
+			BytesPerRow float64 `json:"bytes_per_row"`
+			Partitions  uint64
+			Oldest      *time.Time
+			Newest      *time.Time
+		}
+		BytesOnDisk uint64 `json:"bytes_on_disk"`
+	}
+	c.get("/api/v1/storage", &got)
+	var sum uint64
+	seen := map[string]bool{}
+	for _, tb := range got.Tables {
+		sum += tb.BytesOnDisk
+		seen[tb.Name] = true
+		if tb.Name != "spans" {
+			continue
+		}
+		var n uint64
+		require.NoError(t, st.Conn().QueryRow(context.Background(), "SELECT count() FROM spans").Scan(&n))
+		require.Equal(t, n, tb.Rows)
+		require.InDelta(t, float64(tb.BytesOnDisk)/float64(n), tb.BytesPerRow, 1e-9)
+		require.NotNil(t, tb.Oldest)
+		require.True(t, tb.Oldest.Equal(testNow.Add(-3*time.Hour).Truncate(time.Second)), "the oldest span, 3 hours ago: %v", tb.Oldest)
+		require.False(t, tb.Newest.Before(*tb.Oldest))
+	}
+	require.Equal(t, sum, got.BytesOnDisk)
+	for _, name := range []string{"spans", "logs", "requests", "schema_migrations"} {
+		require.True(t, seen[name], name)
+	}
 }
 
 // TestTraceSearchOnCluster runs the trace searches on a two-shard cluster

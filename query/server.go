@@ -155,6 +155,7 @@ func (s *Server) routes() {
 	api.GET("/metrics/query", s.queryMetric)
 	api.POST("/sql", s.postSQL)
 	api.GET("/sql/tables", s.getSQLTables)
+	api.GET("/storage", s.getStorage)
 	api.GET("/openapi.yaml", s.getOpenAPI)
 	s.jaegerRoutes()
 	s.promRoutes()

@@ -386,6 +386,12 @@ func TestSQLConsole(t *testing.T) {
 	// first query over it, a column's name goes in at the cursor.
 	p.waitFor(`document.querySelector('.sql-tables details[data-table="spans"]')`, 10*time.Second)
 	require.Equal(t, len(query.SQLTables()), eval[int](p, "document.querySelectorAll('.sql-tables details').length"))
+	// Each with what it holds, as GET /api/v1/storage says (tables without
+	// parts show nothing).
+	require.Equal(t, "48.0M · 3.0 GiB", eval[string](p, `document.querySelector('.sql-tables details[data-table="spans"] .table-size').textContent`))
+	require.Contains(t, eval[string](p, `document.querySelector('.sql-tables details[data-table="spans"] .table-size').title`), "48000000 rows, 3.0 GiB on disk (40.0 GiB uncompressed, 67.1 B a row), 12 parts")
+	require.Nil(t, eval[any](p, `document.querySelector('.sql-tables details[data-table="requests"] .table-size')`))
+	require.Equal(t, " (3.0 GiB in all)", eval[string](p, "document.getElementById('storage-total').textContent"))
 	p.do(chromedp.Click(chromedp.CSS(`.sql-tables details[data-table="requests"] summary`)))
 	require.Contains(t, eval[string](p, `document.querySelector('.sql-tables details[data-table="requests"]').innerText`), "response_flags")
 	p.do(chromedp.Click(chromedp.CSS(`.sql-tables details[data-table="requests"] button.small`)))

@@ -152,6 +152,13 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("GET /api/v1/edges", f.edge)
 	mux.HandleFunc("GET /api/v1/deployments", f.deployments)
 	mux.HandleFunc("POST /api/v1/sql", f.sql)
+	mux.HandleFunc("GET /api/v1/storage", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, map[string]any{"bytes_on_disk": 3<<30 + 5<<20, "tables": []map[string]any{
+			{"name": "spans", "rows": 48_000_000, "bytes_on_disk": 3 << 30, "bytes_uncompressed": 40 << 30, "bytes_per_row": 67.1, "parts": 12, "partitions": 7,
+				"oldest": "2026-11-20T00:00:00Z", "newest": "2026-11-27T10:00:00Z"},
+			{"name": "schema_migrations", "rows": 11, "bytes_on_disk": 5 << 20, "bytes_uncompressed": 288, "bytes_per_row": 64.6, "parts": 1, "partitions": 1},
+		}})
+	})
 	mux.HandleFunc("GET /api/v1/sql/tables", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"tables": query.SQLTables()})
 	})

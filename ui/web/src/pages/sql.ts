@@ -3,7 +3,7 @@
 // editor. Errors are shown as the server returns them.
 
 import { getJSON, postJSON } from "../api";
-import { download, h } from "../dom";
+import { download, fmtBytes, fmtCount, h } from "../dom";
 import type { SQLResult } from "../types";
 import { cell, errorBox } from "./common";
 
@@ -92,24 +92,44 @@ function insert(editor: HTMLTextAreaElement, text: string): void {
   editor.focus();
 }
 
+/** GET /api/v1/storage: what each table holds. */
+interface Storage {
+  tables: { name: string; rows: number; bytes_on_disk: number; bytes_uncompressed: number; bytes_per_row: number; parts: number; oldest?: string; newest?: string }[] | null;
+  bytes_on_disk: number;
+}
+
 /**
- * Fills the table browser: each table opens to its description, a button
- * that writes a first query over it into the editor, and its columns, whose
- * names go in at the cursor.
+ * Fills the table browser: each table, with its rows and size on disk,
+ * opens to its description, a button that writes a first query over it
+ * into the editor, and its columns, whose names go in at the cursor.
  */
 async function loadTables(aside: HTMLElement, editor: HTMLTextAreaElement): Promise<void> {
   let list: SQLTable[];
+  // What each table holds (GET /api/v1/storage), beside its name; none if
+  // the server cannot say.
+  const storage = getJSON<Storage>("storage").catch(() => null);
   try {
     list = (await getJSON<{ tables: SQLTable[] | null }>("sql/tables")).tables ?? [];
   } catch (err) {
     aside.replaceChildren(h("h2", {}, "Tables"), errorBox(err));
     return;
   }
+  const sizes = new Map(((await storage)?.tables ?? []).map((t) => [t.name, t]));
+  const size = (name: string) => {
+    const t = sizes.get(name);
+    if (!t) return "";
+    const span = t.oldest && t.newest ? `, ${new Date(t.oldest).toLocaleString()} to ${new Date(t.newest).toLocaleString()}` : "";
+    return h(
+      "span",
+      { class: "table-size", title: `${t.rows} rows, ${fmtBytes(t.bytes_on_disk)} on disk (${fmtBytes(t.bytes_uncompressed)} uncompressed, ${t.bytes_per_row.toFixed(1)} B a row), ${t.parts} parts${span}` },
+      `${fmtCount(t.rows)} · ${fmtBytes(t.bytes_on_disk)}`,
+    );
+  };
   const items = list.map((t) =>
     h(
       "details",
       { "data-table": t.name },
-      h("summary", {}, h("code", {}, t.name)),
+      h("summary", {}, h("code", {}, t.name), " ", size(t.name)),
       h("p", { class: "muted" }, t.doc),
       h(
         "button",
@@ -132,7 +152,12 @@ async function loadTables(aside: HTMLElement, editor: HTMLTextAreaElement): Prom
       ),
     ),
   );
-  aside.replaceChildren(h("h2", {}, "Tables"), h("p", { class: "muted" }, "A column's name goes in at the cursor."), ...items);
+  const total = (await storage)?.bytes_on_disk;
+  aside.replaceChildren(
+    h("h2", {}, "Tables"),
+    h("p", { class: "muted" }, "Rows and size on disk beside each", total !== undefined ? h("span", { id: "storage-total" }, ` (${fmtBytes(total)} in all)`) : "", ". A column's name goes in at the cursor."),
+    ...items,
+  );
 }
 
 function resultTable(r: SQLResult): HTMLElement {
