@@ -73,7 +73,7 @@ export function renderSQL(root: HTMLElement, params: Record<string, string>): vo
   void loadTables(tables, editor);
   root.replaceChildren(
     h("h1", {}, "SQL console"),
-    h("p", { class: "muted" }, "Read-only queries over the requests, spans and metrics tables. Ctrl+Enter runs the query."),
+    h("p", { class: "muted" }, "Read-only queries over meshscope's tables: spans, logs, requests, metrics, edges and the rest, listed beside. Ctrl+Enter runs the query."),
     h("div", { class: "sql-layout" }, h("div", {}, editor, h("div", { class: "toolbar" }, runBtn, csvBtn, meta)), tables),
     results,
   );
