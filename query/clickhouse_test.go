@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
@@ -207,6 +208,31 @@ func testStorage(t *testing.T, st *chstore.Store, c client) {
 	for _, name := range []string{"spans", "logs", "requests", "schema_migrations"} {
 		require.True(t, seen[name], name)
 	}
+
+	// The same on /metrics, a gauge per table.
+	reg := prometheus.NewRegistry()
+	srv, err := NewServer(Config{}, Deps{Store: st, Registerer: reg})
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	gauges := map[string]map[string]float64{}
+	for _, f := range families {
+		if !strings.HasPrefix(f.GetName(), "meshscope_storage_") {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if gauges[f.GetName()] == nil {
+				gauges[f.GetName()] = map[string]float64{}
+			}
+			gauges[f.GetName()][m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+		}
+	}
+	var n uint64
+	require.NoError(t, st.Conn().QueryRow(context.Background(), "SELECT count() FROM spans").Scan(&n))
+	require.Equal(t, float64(n), gauges["meshscope_storage_rows"]["spans"])
+	require.Positive(t, gauges["meshscope_storage_bytes"]["spans"])
+	require.Len(t, gauges["meshscope_storage_bytes"], len(got.Tables))
 }
 
 // TestTraceSearchOnCluster runs the trace searches on a two-shard cluster

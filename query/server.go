@@ -122,6 +122,11 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 			return nil, err
 		}
 	}
+	if deps.Store != nil && deps.Registerer != nil {
+		if err := deps.Registerer.Register(newStorageCollector(deps.Store)); err != nil {
+			return nil, err
+		}
+	}
 	s.promEngine, s.promSlots = newPromEngine(s.cfg, deps), make(chan struct{}, promConcurrency)
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError

@@ -177,6 +177,9 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	require.GreaterOrEqual(t, j, 0, "trace %s among %d found", rec.TraceID, len(found.Traces))
 	require.Positive(t, found.Traces[j].Errors)
 	require.Positive(t, srv.metric(`meshscope_trace_searches_total{table="trace_summaries"}`))
+	// What each table holds, on /metrics.
+	require.Positive(t, srv.metric(`meshscope_storage_rows{table="spans"}`))
+	require.Positive(t, srv.metric(`meshscope_storage_bytes{table="requests"}`))
 
 	// Loki's query API (what Grafana's Loki data source reads) finds the
 	// same record by service, level and trace.
