@@ -323,21 +323,8 @@ SELECT toDateTime(intDiv(t, 1000000000)), t, 1000000, toFixedString(reinterpretA
        multiIf(number %% 53 = 0, [concat('{"exception.type":"Err', toString(number %% 7), '","exception.message":"failed ', toString(number %% 13),
          '","exception.stacktrace":"Err: failed\\n\\tat handle (server.js:31:17)"}')], number %% 10 = 1, ['{"attempt":2}'], emptyArrayString())
 FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/spans, spans)))
-	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
-	require.NoError(b, err)
-	hs := httptest.NewServer(srv.Handler())
-	b.Cleanup(hs.Close)
-	list := func(b *testing.B, query string, groups int) {
-		for b.Loop() {
-			resp, err := http.Get(hs.URL + "/api/v1/exceptions?from=now-1h" + query)
-			require.NoError(b, err)
-			var a struct{ Exceptions []exceptionJSON }
-			require.NoError(b, json.NewDecoder(resp.Body).Decode(&a))
-			resp.Body.Close()
-			require.Len(b, a.Exceptions, groups)
-			require.Equal(b, "Err: failed\n\tat handle (server.js:31:17)", a.Exceptions[0].Stacktrace)
-		}
-	}
+	srv, listExceptions := exceptionsAPI(b, st, now, "Err: failed\n\tat handle (server.js:31:17)")
+	list := func(b *testing.B, query string, groups int) { listExceptions(b, "from=now-1h"+query, groups) }
 	b.Run("exceptions", func(b *testing.B) { list(b, "&limit=1000", 420) })
 	b.Run("exceptions-service", func(b *testing.B) { list(b, "&service=svc-10", 7) })
 	b.Run("exceptions-spans", func(b *testing.B) { list(b, "&limit=1000&source=span", 420) })
@@ -388,11 +375,23 @@ FROM (SELECT number, toUInt64(%[2]d) + number * %[3]d AS t FROM numbers(%[4]d))`
 	// Merged before measuring: the merges of the insert's parts would run
 	// beside the first queries.
 	require.NoError(b, st.Conn().Exec(context.Background(), "OPTIMIZE TABLE exceptions FINAL"))
+	_, list := exceptionsAPI(b, st, now, "Err: failed\n\tat com.example")
+	b.Run("exceptions-week", func(b *testing.B) { list(b, "from=now-7d&limit=1000", 420) })
+	b.Run("exceptions-week-service", func(b *testing.B) { list(b, "from=now-7d&service=svc-10", 7) })
+	b.Run("exceptions-day", func(b *testing.B) { list(b, "from=now-24h&limit=1000", 420) })
+	b.Run("exceptions-hour", func(b *testing.B) { list(b, "from=now-1h&limit=1000", 420) })
+}
+
+// exceptionsAPI serves the query API over st at now, and a loop that lists
+// exceptions (GET /api/v1/exceptions?QUERY) until the benchmark is done,
+// checking the groups listed and that the first one's stack trace starts
+// with stack.
+func exceptionsAPI(b *testing.B, st *chstore.Store, now time.Time, stack string) (*Server, func(b *testing.B, query string, groups int)) {
 	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
 	require.NoError(b, err)
 	hs := httptest.NewServer(srv.Handler())
 	b.Cleanup(hs.Close)
-	list := func(b *testing.B, query string, groups int) {
+	return srv, func(b *testing.B, query string, groups int) {
 		for b.Loop() {
 			resp, err := http.Get(hs.URL + "/api/v1/exceptions?" + query)
 			require.NoError(b, err)
@@ -400,11 +399,7 @@ FROM (SELECT number, toUInt64(%[2]d) + number * %[3]d AS t FROM numbers(%[4]d))`
 			require.NoError(b, json.NewDecoder(resp.Body).Decode(&a))
 			resp.Body.Close()
 			require.Len(b, a.Exceptions, groups)
-			require.True(b, strings.HasPrefix(a.Exceptions[0].Stacktrace, "Err: failed\n\tat com.example"), a.Exceptions[0].Stacktrace)
+			require.True(b, strings.HasPrefix(a.Exceptions[0].Stacktrace, stack), a.Exceptions[0].Stacktrace)
 		}
 	}
-	b.Run("exceptions-week", func(b *testing.B) { list(b, "from=now-7d&limit=1000", 420) })
-	b.Run("exceptions-week-service", func(b *testing.B) { list(b, "from=now-7d&service=svc-10", 7) })
-	b.Run("exceptions-day", func(b *testing.B) { list(b, "from=now-24h&limit=1000", 420) })
-	b.Run("exceptions-hour", func(b *testing.B) { list(b, "from=now-1h&limit=1000", 420) })
 }
