@@ -24,7 +24,7 @@ func runDemo(ctx context.Context, args []string) error {
 	token := fs.String("token", "", "bearer token sent with every request (default $MESHSCOPE_AUTH_TOKEN)")
 	grpcTLS := fs.Bool("server-grpc-tls", false, "reach the gRPC listener over TLS (its certificate checked against --server-ca-file, else the system's roots)")
 	caFile := fs.String("server-ca-file", "", "PEM certificates that sign the server's TLS listeners (default: the system's roots); the HTTP listener speaks TLS when --server-http is https://")
-	fs.IntVar(&d.Services, "services", d.Services, fmt.Sprintf("services of the mesh, gateway, caches, databases and brokers included (%d to %d)", demo.MinServices, demo.MaxServices))
+	fs.IntVar(&d.Services, "services", d.Services, fmt.Sprintf("services of the mesh, gateway, caches, databases and brokers included (%d to %d); meshes of 30 and more also get scheduled jobs besides (one per 60 services, at most three)", demo.MinServices, demo.MaxServices))
 	fs.Float64Var(&d.Rate, "rate", d.Rate, "calls per second across all edges of the mesh, every hop of every request tree counted; root requests enter the gateway at this rate divided by the mean calls per request (logged at start)")
 	fs.DurationVar(&d.Duration, "duration", 0, "stop after this long; 0 runs until interrupted")
 	fs.StringVar(&d.Scenario, "scenario", d.Scenario, "steady, failing-dependency, slow-database, canary-bad or new-service")

@@ -98,7 +98,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.accessLogWait, "accesslog-wait", 0, "how long the caller's sidecar's access log entry of a request waits for the callee's, to count the request once (default 5s, or --edge-flush-delay when shorter; at most --edge-flush-delay)")
 	fs.StringVar(&o.scrapeConfig, "scrape-config", "", "YAML file of Envoy / Linkerd proxy /metrics targets to scrape, for users without a Prometheus")
 	fs.BoolVar(&o.demo, "demo", false, "also run the demo mesh generator in this process, sending to this server's own listeners")
-	fs.IntVar(&o.demoServices, "demo-services", 60, "with --demo: number of services of the generated mesh")
+	fs.IntVar(&o.demoServices, "demo-services", 60, "with --demo: number of services of the generated mesh (scheduled jobs come besides, see meshscope demo --help)")
 	fs.Float64Var(&o.demoRate, "demo-rate", 500, "with --demo: calls per second across all edges")
 	fs.StringVar(&o.demoScenario, "demo-scenario", "failing-dependency", "with --demo: steady, failing-dependency, slow-database, canary-bad or new-service")
 	fs.StringVar(&o.sloPath, "slo-dir", "", "SLO spec file or directory (YAML, reloaded on change and on SIGHUP); SLOs created through the API are saved there")
