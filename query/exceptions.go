@@ -358,8 +358,8 @@ func (s *Server) listExceptions(c echo.Context) error {
 
 // latestStacks fills the stack trace and escaped of the groups' latest
 // exceptions (one source's, listed from the exceptions table): the rows
-// of their services, types and last times, which the table's key (service
-// and type first) finds without reading the other groups' stack traces.
+// of their services, types and last times, found by a PREWHERE on those
+// light columns, so that only their granules' stack traces are read.
 func (s *Server) latestStacks(ctx context.Context, source string, from, to time.Time, groups []exceptionJSON) error {
 	if len(groups) == 0 {
 		return nil
@@ -370,12 +370,11 @@ func (s *Server) latestStacks(ctx context.Context, source string, from, to time.
 	}
 	at := map[key]*exceptionJSON{}
 	var tuples []string
-	// The rows are no older than the oldest of the groups' last times:
-	// usually the range's last minutes, a few of its parts.
-	since := to.Unix()
+	// The rows' timestamps are their spans' starts (or records' times),
+	// which may be long before their exceptions: the list's own range
+	// bounds them, not the groups' last times.
 	for i := range groups {
 		e := &groups[i]
-		since = min(since, e.LastSeen.Unix())
 		k := key{e.Service, e.Namespace, e.Type, uint64(e.LastSeen.UnixNano())}
 		at[k] = e
 		tuples = append(tuples, fmt.Sprintf("(%s, %s, %s, %d)", sqlString(k.service), sqlString(k.namespace), sqlString(k.typ), k.at))
@@ -394,7 +393,7 @@ func (s *Server) latestStacks(ctx context.Context, source string, from, to time.
 	}, `SELECT service_name, service_namespace, type, time_unix_nano, stacktrace, visitParamExtractRaw(attrs, 'exception.escaped')
 FROM `+schema.ExceptionsTable.Name+`
 PREWHERE (service_name, service_namespace, type, time_unix_nano) IN (`+strings.Join(tuples, ", ")+`)
-WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND source = ?`, max(from.Unix(), since), to.Unix(), source)
+WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND source = ?`, from.Unix(), to.Unix(), source)
 }
 
 // exceptionsFromTable is whether the exceptions table holds every

@@ -371,3 +371,25 @@ func TestExceptionsByNamespace(t *testing.T) {
 	c.get("/api/v1/exceptions?namespace=shop", &got)
 	require.Equal(t, []string{"shop/cart/2/true"}, groups())
 }
+
+// A group's latest exception recorded long after its span started (the
+// exceptions table is stamped by the span's start) still comes with its
+// stack trace.
+func TestExceptionStackOfALongSpan(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	start := testNow.Add(-20 * time.Minute)
+	stack := "java.lang.IllegalStateException: late\n\tat com.example.Batch.run(Batch.java:7)"
+	span := schema.SpanRow{StartUnixNano: ns(start), DurationNanos: uint64(2 * time.Minute), TraceID: schema.TraceID{7}, SpanID: schema.SpanID{7, 1},
+		Name: "run batch", Kind: schema.SpanKindInternal, StatusCode: schema.StatusError, ServiceName: "batch", ServiceNamespace: "shop", GRPCStatusCode: -1,
+		EventTimes: []uint64{ns(start.Add(90 * time.Second))}, EventNames: []string{"exception"},
+		EventAttrs: []string{exceptionAttrs("java.lang.IllegalStateException", "late", stack, true)}}
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: []schema.SpanRow{span}}))
+	c := newTestAPI(t, Config{}, Deps{Store: st}).client.with(t)
+	var got struct{ Exceptions []exceptionJSON }
+	c.get("/api/v1/exceptions", &got)
+	require.Len(t, got.Exceptions, 1)
+	e := got.Exceptions[0]
+	require.Equal(t, start.Add(90*time.Second), e.LastSeen)
+	require.Equal(t, stack, e.Stacktrace)
+	require.True(t, e.Escaped)
+}
