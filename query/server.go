@@ -143,6 +143,7 @@ func (s *Server) routes() {
 	api.GET("/graph/stream", s.getStream)
 	api.GET("/services", s.getServices)
 	api.GET("/services/:namespace/:name", s.getService)
+	api.GET("/services/:namespace/:name/instances", s.getInstances)
 	api.GET("/deployments", s.getDeployments)
 	api.GET("/edges", s.getEdge)
 	api.GET("/traces", s.searchTraces)

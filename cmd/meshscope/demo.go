@@ -27,7 +27,7 @@ func runDemo(ctx context.Context, args []string) error {
 	fs.IntVar(&d.Services, "services", d.Services, fmt.Sprintf("services of the mesh, gateway, caches, databases and brokers included (%d to %d); meshes of 30 and more also get scheduled jobs besides (one per 60 services, at most three)", demo.MinServices, demo.MaxServices))
 	fs.Float64Var(&d.Rate, "rate", d.Rate, "calls per second across all edges of the mesh, every hop of every request tree counted; root requests enter the gateway at this rate divided by the mean calls per request (logged at start)")
 	fs.DurationVar(&d.Duration, "duration", 0, "stop after this long; 0 runs until interrupted")
-	fs.StringVar(&d.Scenario, "scenario", d.Scenario, "steady, failing-dependency, slow-database, canary-bad or new-service")
+	fs.StringVar(&d.Scenario, "scenario", d.Scenario, "steady, failing-dependency, slow-database, canary-bad, new-service or bad-pod (one pod of a service fails and is slow)")
 	fs.DurationVar(&d.ScenarioPeriod, "scenario-period", d.ScenarioPeriod, "the canaries are deployed half a period in (but for steady), the scenario's change starts after one; canary-bad's canary degrades over four more")
 	fs.Uint64Var(&d.Seed, "seed", d.Seed, "seed of the topology and the traffic: equal seeds give equal meshes")
 	fs.Float64Var(&d.TraceSample, "trace-sample", d.TraceSample, "share of request trees whose spans are sent, 0 to 1 (access logs and metrics cover every request)")

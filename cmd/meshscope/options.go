@@ -100,7 +100,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.demo, "demo", false, "also run the demo mesh generator in this process, sending to this server's own listeners")
 	fs.IntVar(&o.demoServices, "demo-services", 60, "with --demo: number of services of the generated mesh (scheduled jobs come besides, see meshscope demo --help)")
 	fs.Float64Var(&o.demoRate, "demo-rate", 500, "with --demo: calls per second across all edges")
-	fs.StringVar(&o.demoScenario, "demo-scenario", "failing-dependency", "with --demo: steady, failing-dependency, slow-database, canary-bad or new-service")
+	fs.StringVar(&o.demoScenario, "demo-scenario", "failing-dependency", "with --demo: steady, failing-dependency, slow-database, canary-bad, new-service or bad-pod (one pod of a service fails and is slow)")
 	fs.StringVar(&o.sloPath, "slo-dir", "", "SLO spec file or directory (YAML, reloaded on change and on SIGHUP); SLOs created through the API are saved there")
 	fs.DurationVar(&o.sloInterval, "slo-interval", 30*time.Second, "how often SLOs are evaluated")
 	fs.StringVar(&o.alertmanagerURLs, "alertmanager-url", "", "comma-separated Alertmanager base URLs that receive SLO alerts (API v2)")

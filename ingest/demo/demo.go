@@ -35,11 +35,14 @@ const (
 	ScenarioCanaryBad = "canary-bad"
 	// ScenarioNewService adds a service and its calls after one period.
 	ScenarioNewService = "new-service"
+	// ScenarioBadPod makes one pod of a service with several fail and
+	// answer slower after one period, while its siblings stay well.
+	ScenarioBadPod = "bad-pod"
 )
 
 // Scenarios lists the scenario names.
 func Scenarios() []string {
-	return []string{ScenarioSteady, ScenarioFailingDependency, ScenarioSlowDatabase, ScenarioCanaryBad, ScenarioNewService}
+	return []string{ScenarioSteady, ScenarioFailingDependency, ScenarioSlowDatabase, ScenarioCanaryBad, ScenarioNewService, ScenarioBadPod}
 }
 
 // Config sets up a demo run. DefaultConfig returns every default; in a

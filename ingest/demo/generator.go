@@ -114,6 +114,7 @@ type generator struct {
 	tree          tree
 	svc           []svcRT
 	wl            []wlRT
+	badPod        *Pod // the pod that fails and is slow (bad-pod), nil before the change
 	calls         []callRT
 	inCluster     []string // by service: inbound|PORT||
 	callOn        []bool
@@ -230,6 +231,11 @@ func (g *generator) setElapsed(elapsed time.Duration) {
 			if w.Version == sc.Version {
 				g.wl[w.Index].latency, g.wl[w.Index].errors = e.latency, e.canaryErrors
 			}
+		}
+	case ScenarioBadPod:
+		g.badPod = nil
+		if e.badPod {
+			g.badPod = sc.Pod
 		}
 	}
 }

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -24,6 +25,9 @@ type Scenario struct {
 	Target *Service
 	// Version is the degrading version (canary-bad).
 	Version string
+	// Pod is the failing pod of Target (bad-pod): the first pod of its
+	// first version.
+	Pod *Pod
 	// Calls are the calls whose picture changes: the calls into Target,
 	// or, for new-service, the calls that appear.
 	Calls []*Call
@@ -45,6 +49,10 @@ const (
 	CanaryLatencyFactor = 5
 	// RampPeriods is how many periods canary-bad takes to degrade fully.
 	RampPeriods = 4
+	// BadPodErrorRate is the extra error rate of bad-pod's pod, whose
+	// latency is BadPodLatencyFactor times its siblings'.
+	BadPodErrorRate     = 0.3
+	BadPodLatencyFactor = 4
 )
 
 // Start is when the scenario's change begins in a run with the given
@@ -82,6 +90,7 @@ type effect struct {
 	// canariesDeployed: every service's versions but its first take calls.
 	canariesDeployed bool
 	newActive        bool // the new service and its calls are live
+	badPod           bool // bad-pod's pod fails and is slow
 }
 
 // effectAt returns the scenario's effect at elapsed time of a run.
@@ -102,6 +111,8 @@ func (s *Scenario) effectAt(elapsed, period time.Duration) effect {
 		e.latency = 1 + (CanaryLatencyFactor-1)*ramp
 	case ScenarioNewService:
 		e.newActive = true
+	case ScenarioBadPod:
+		e.badPod = true
 	}
 	return e
 }
@@ -130,6 +141,11 @@ func chooseScenario(t *Topology, name string) (Scenario, error) {
 	case ScenarioCanaryBad:
 		sc.Target = busiest(t.Canaries())
 		sc.Version = "v2"
+	case ScenarioBadPod:
+		sc.Target = badPodTarget(t)
+		if sc.Target != nil {
+			sc.Pod = sc.Target.Workloads[0].Pods[0]
+		}
 	case ScenarioNewService:
 		for _, s := range t.Services {
 			if s.New {
@@ -148,4 +164,30 @@ func chooseScenario(t *Topology, name string) (Scenario, error) {
 	}
 	sc.Calls = append(sc.Calls, sc.Target.Callers...)
 	return sc, nil
+}
+
+// badPodTarget is the service of bad-pod: a service whose first version
+// runs two pods or more, preferring traced HTTP services (their spans name
+// their pods), then mid-tier ones (as failing-dependency), then those with
+// the most pods, then the busiest.
+func badPodTarget(t *Topology) *Service {
+	rank := func(s *Service) []int {
+		b := func(v bool) int {
+			if v {
+				return 1
+			}
+			return 0
+		}
+		return []int{b(s.Traced && s.Protocol == ProtocolHTTP), b(s.Kind == KindMidTier), len(s.Workloads[0].Pods), len(s.Callers)}
+	}
+	var best *Service
+	for _, s := range t.Services {
+		if s.New || s.Kind == KindGateway || s.Kind == KindJob || len(s.Workloads) == 0 || !hasCaller(s) || len(s.Workloads[0].Pods) < 2 {
+			continue
+		}
+		if best == nil || slices.Compare(rank(s), rank(best)) > 0 {
+			best = s
+		}
+	}
+	return best
 }

@@ -18,6 +18,7 @@ func TestScenarioTargets(t *testing.T) {
 		{ScenarioSlowDatabase, KindDatabase},
 		{ScenarioCanaryBad, ""}, // the busiest service with a canary, of any kind
 		{ScenarioNewService, KindMidTier},
+		{ScenarioBadPod, KindMidTier},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			topo, err := NewTopology(80, 11, tc.scenario)
@@ -32,6 +33,12 @@ func TestScenarioTargets(t *testing.T) {
 				require.Equal(t, "v2", sc.Version)
 			}
 			require.NotEmpty(t, sc.Calls)
+			if tc.scenario == ScenarioBadPod {
+				require.Same(t, sc.Target.Workloads[0].Pods[0], sc.Pod)
+				require.GreaterOrEqual(t, len(sc.Target.Workloads[0].Pods), 2, "the bad pod has siblings")
+			} else {
+				require.Nil(t, sc.Pod)
+			}
 			for _, id := range sc.Edges() {
 				require.Contains(t, id, "->")
 			}
@@ -76,6 +83,8 @@ func TestScenarioEffect(t *testing.T) {
 		{ScenarioCanaryBad, 100 * p, effect{latency: CanaryLatencyFactor, canaryErrors: CanaryErrorRate, canariesDeployed: true}},
 		{ScenarioNewService, p - time.Millisecond, effect{latency: 1, canariesDeployed: true}},
 		{ScenarioNewService, p, effect{latency: 1, newActive: true, canariesDeployed: true}},
+		{ScenarioBadPod, p - 1, effect{latency: 1, canariesDeployed: true}},
+		{ScenarioBadPod, p, effect{latency: 1, badPod: true, canariesDeployed: true}},
 	} {
 		t.Run(tc.scenario+"@"+tc.at.String(), func(t *testing.T) {
 			sc := Scenario{Name: tc.scenario}
@@ -84,6 +93,7 @@ func TestScenarioEffect(t *testing.T) {
 			require.InDelta(t, tc.want.canaryErrors, got.canaryErrors, 1e-9)
 			require.Equal(t, tc.want.failShare, got.failShare)
 			require.Equal(t, tc.want.newActive, got.newActive)
+			require.Equal(t, tc.want.badPod, got.badPod)
 		})
 	}
 }

@@ -13,8 +13,9 @@ import (
 // requests entering the mesh through the ingress gateway, and an SLO on
 // the scenario's target that its change breaks (the failing service's
 // availability, the slow database's latency, the canary's service's
-// availability). With the default alerting the failing-dependency
-// scenario pages within a few evaluations of its start.
+// availability, the bad pod's service's availability). With the default
+// alerting the failing-dependency scenario pages within a few evaluations
+// of its start.
 func SLOs(cfg Config) ([]byte, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -44,7 +45,7 @@ func SLOs(cfg Config) ([]byte, error) {
 	target := fmt.Sprintf("{service: %s}", serviceRef(sc.Target))
 	team := fmt.Sprintf("team: %s, demo: \"true\"", sc.Target.Namespace)
 	switch sc.Name {
-	case ScenarioFailingDependency, ScenarioCanaryBad:
+	case ScenarioFailingDependency, ScenarioCanaryBad, ScenarioBadPod:
 		slo(sc.Target.Name+"-availability", "Calls into "+sc.Target.Name+" that succeed.",
 			target, "availability", 99.5, team)
 	case ScenarioSlowDatabase:

@@ -43,7 +43,7 @@ func TestSLOs(t *testing.T) {
 			switch scenario {
 			case ScenarioSteady, ScenarioNewService:
 				require.Len(t, parsed, 2)
-			case ScenarioFailingDependency, ScenarioCanaryBad:
+			case ScenarioFailingDependency, ScenarioCanaryBad, ScenarioBadPod:
 				s, ok := byName[sc.Target.Name+"-availability"]
 				require.True(t, ok, "%s", data)
 				require.Equal(t, sc.Target.Namespace+"/"+sc.Target.Name, s.Target.Service)

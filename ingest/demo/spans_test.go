@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -214,6 +215,67 @@ func TestCanaryException(t *testing.T) {
 		if v != sc.Version {
 			require.Zero(t, types[canaryType], "version %s does not raise the canary's bug", v)
 		}
+	}
+}
+
+// In bad-pod, one pod of the target fails and answers slower once the
+// change starts; its siblings keep the service's numbers, and before the
+// change it is as well as they are.
+func TestBadPodSpans(t *testing.T) {
+	cfg := testConfig()
+	cfg.Scenario = ScenarioBadPod
+	for _, started := range []bool{false, true} {
+		t.Run(map[bool]string{false: "before", true: "after"}[started], func(t *testing.T) {
+			c := &capture{}
+			g, topo := newTestGenerator(t, cfg, c)
+			elapsed := g.cfg.ScenarioPeriod - time.Millisecond
+			if started {
+				elapsed = 3 * g.cfg.ScenarioPeriod
+			}
+			g.setElapsed(elapsed)
+			generateAll(g, 6000, time.Now())
+			sc := topo.Scenario
+			require.NotNil(t, sc.Pod)
+			type numbers struct {
+				spans, errors int
+				dur           []int64
+			}
+			byPod := map[string]*numbers{}
+			for _, d := range decodeSpans(t, topo, c.exports) {
+				if str(d.resource, "service.name") != sc.Target.Name || d.span.Kind() != ptrace.SpanKindServer ||
+					str(d.resource, "service.version") != sc.Pod.Workload.Version {
+					continue
+				}
+				pod := str(d.resource, "k8s.pod.name")
+				if byPod[pod] == nil {
+					byPod[pod] = &numbers{}
+				}
+				n := byPod[pod]
+				n.spans++
+				if d.span.Status().Code() == ptrace.StatusCodeError {
+					n.errors++
+				}
+				n.dur = append(n.dur, int64(d.span.EndTimestamp()-d.span.StartTimestamp()))
+			}
+			require.Len(t, byPod, len(sc.Pod.Workload.Pods), "every pod of the version serves")
+			median := func(n *numbers) int64 { slices.Sort(n.dur); return n.dur[len(n.dur)/2] }
+			bad := byPod[sc.Pod.Name]
+			require.NotNil(t, bad)
+			require.Greater(t, bad.spans, 50)
+			for name, n := range byPod {
+				if name == sc.Pod.Name {
+					continue
+				}
+				rate, badRate := float64(n.errors)/float64(n.spans), float64(bad.errors)/float64(bad.spans)
+				if started {
+					require.Greater(t, badRate, rate+0.15, "the bad pod fails: %d of %d against %d of %d", bad.errors, bad.spans, n.errors, n.spans)
+					require.Greater(t, median(bad), 2*median(n), "the bad pod is slower")
+				} else {
+					require.Less(t, badRate, rate+0.1, "before the change the pod is as well as its siblings")
+					require.Less(t, median(bad), 2*median(n))
+				}
+			}
+		})
 	}
 }
 

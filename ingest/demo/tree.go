@@ -145,11 +145,16 @@ func (g *generator) jobRun(tr int32) int {
 func (g *generator) handle(w *Workload, p *Pod, at int32, start int64, depth int) (int64, bool) {
 	s := w.Service
 	rt := &g.wl[w.Index]
+	bad := p == g.badPod
+	errors := rt.errors
+	if bad {
+		errors += BadPodErrorRate
+	}
 	self := g.sample(s.Latency, rt.latency)
 	pre := self / 4
 	t0 := start + pre
 	end := t0
-	failed := g.rng.chance(s.ErrorRate + rt.errors)
+	failed := g.rng.chance(s.ErrorRate + errors)
 	if !failed && depth < maxDepth {
 		stagger := int64(0)
 		for _, c := range s.Calls {
@@ -172,7 +177,13 @@ func (g *generator) handle(w *Workload, p *Pod, at int32, start int64, depth int
 			}
 		}
 	}
-	return end - start + self - pre, failed
+	d := end - start + self - pre
+	if bad {
+		// Slow all through, its calls' answers too (a noisy neighbour, a
+		// failing disk): its spans end later, its calls' spans stay inside.
+		d *= BadPodLatencyFactor
+	}
+	return d, failed
 }
 
 // pickWorkload chooses the version of s that serves a call.

@@ -1,0 +1,190 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chtest"
+)
+
+// instancesJSON is GET /api/v1/services/{ns}/{name}/instances.
+type instancesJSON struct {
+	Source    string
+	Instances []struct {
+		Instance, Key, Version, Workload string
+		Requests, Errors            uint64
+		RPS                         float64
+		ErrorRate                   float64 `json:"error_rate"`
+		P50Ms                       float64 `json:"p50_ms"`
+		P99Ms                       float64 `json:"p99_ms"`
+		Share                       float64
+		FirstSeen                   time.Time `json:"first_seen"`
+		LastSeen                    time.Time `json:"last_seen"`
+		Outlier                     []string
+		Why                         []string
+	}
+}
+
+// A service's calls by the pod that served them, from its server spans and,
+// for a service without any, from the access log entries of its calls; the
+// replica that fails and the one that is slow are marked.
+func TestInstances(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	at := testNow.Add(-10 * time.Minute)
+	var spans []schema.SpanRow
+	n := 0
+	span := func(pod, version string, kind uint8, d time.Duration, failed bool, resourceKey string) {
+		n++
+		row := schema.SpanRow{StartUnixNano: uint64(at.Add(time.Duration(n) * time.Millisecond).UnixNano()), DurationNanos: uint64(d),
+			TraceID: schema.TraceID{9, byte(n >> 8), byte(n)}, SpanID: schema.SpanID{9, byte(n >> 8), byte(n)},
+			Name: "GET /cart", Kind: kind, ServiceName: "cart", ServiceNamespace: "shop", ServiceVersion: version, Workload: "cart-" + version,
+			GRPCStatusCode: -1, ResourceKeys: []string{"service.name", resourceKey}, ResourceValues: []string{"cart", pod}}
+		if failed {
+			row.StatusCode = schema.StatusError
+		}
+		spans = append(spans, row)
+	}
+	// cart-a and cart-b fail 1 in 100 and answer in 10 ms; cart-c, the
+	// same version, fails 30 in 100; cart-d (v2, named by its instance id)
+	// answers in 50 ms. cart's client spans and an INTERNAL span do not count.
+	for i := range 100 {
+		span("cart-a", "v1", schema.SpanKindServer, 10*time.Millisecond, i == 0, "k8s.pod.name")
+		span("cart-b", "v1", schema.SpanKindServer, 10*time.Millisecond, i == 0, "k8s.pod.name")
+		span("cart-c", "v1", schema.SpanKindServer, 10*time.Millisecond, i < 30, "k8s.pod.name")
+		span("cart-a", "v1", schema.SpanKindClient, time.Second, true, "k8s.pod.name")
+	}
+	for range 50 {
+		span("cart-d-instance", "v2", schema.SpanKindConsumer, 50*time.Millisecond, false, "service.instance.id")
+	}
+	span("cart-a", "v1", schema.SpanKindInternal, time.Second, true, "k8s.pod.name")
+
+	// pay has no spans: its sidecars' entries name its pods by their
+	// address (10.0.0.2 fails 20 in 40); its callers' entries for the same
+	// calls are not counted again. legacy has no sidecar: its callers'
+	// entries name the upstream hosts.
+	var requests []schema.RequestRow
+	request := func(dst, reporter, local, upstream string, code uint16) {
+		n++
+		requests = append(requests, schema.RequestRow{StartUnixNano: uint64(at.Add(time.Duration(n) * time.Millisecond).UnixNano()),
+			DurationNanos: uint64(5 * time.Millisecond), UpstreamServiceTimeNanos: -1, Reporter: reporter, Destination: dst,
+			DestinationVersion: "v1", DestinationWorkload: "w", Protocol: "HTTP/1.1", Method: "GET", Path: "/", ResponseCode: code, GRPCStatus: -1,
+			DownstreamLocalAddress: local, UpstreamHost: upstream})
+	}
+	for i := range 40 {
+		code := uint16(200)
+		if i < 20 {
+			code = 503
+		}
+		request("service:shop/pay", "destination", "10.0.0.2:8080", "127.0.0.1:8080", code)
+		request("service:shop/pay", "destination", "10.0.0.3:8080", "127.0.0.1:8080", 200)
+		request("service:shop/pay", "source", "10.0.9.9:0", "10.0.0.3:8080", 200)
+		request("service:shop/legacy", "source", "10.0.9.9:0", fmt.Sprintf("10.0.1.%d:80", 2+i%2), 200)
+	}
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: spans, Requests: requests}))
+	api := newTestAPI(t, Config{}, Deps{Store: st})
+	c := api.client.with(t)
+
+	var got instancesJSON
+	c.get("/api/v1/services/shop/cart/instances?from=now-1h&to=now", &got)
+	require.Equal(t, "spans", got.Source)
+	require.Len(t, got.Instances, 4)
+	bad := got.Instances[0] // outliers first
+	require.Equal(t, "cart-c", bad.Instance)
+	require.Equal(t, "k8s.pod.name", bad.Key)
+	require.Equal(t, []string{"errors"}, bad.Outlier)
+	require.EqualValues(t, 100, bad.Requests)
+	require.EqualValues(t, 30, bad.Errors)
+	require.InDelta(t, 0.3, bad.ErrorRate, 1e-9)
+	require.InDelta(t, 100.0/350, bad.Share, 1e-9)
+	require.InDelta(t, 100.0/3600, bad.RPS, 1e-9)
+	require.Equal(t, "v1", bad.Version)
+	require.Equal(t, "cart-v1", bad.Workload)
+	require.Contains(t, bad.Why[0], "fails 30.0% of its requests, the other 3 instances 0.8%")
+	slow := got.Instances[1]
+	require.Equal(t, "cart-d-instance", slow.Instance)
+	require.Equal(t, "service.instance.id", slow.Key)
+	require.Equal(t, []string{"latency"}, slow.Outlier)
+	require.InDelta(t, 50, slow.P50Ms, 1)
+	require.Contains(t, slow.Why[0], "5.0 times the other instances' 10 ms")
+	for _, in := range got.Instances[2:] {
+		require.Contains(t, []string{"cart-a", "cart-b"}, in.Instance)
+		require.Empty(t, in.Outlier)
+		require.EqualValues(t, 100, in.Requests)
+		require.EqualValues(t, 1, in.Errors)
+		require.InDelta(t, 10, in.P99Ms, 0.5)
+		require.Equal(t, at.Truncate(time.Second).UTC(), in.FirstSeen)
+	}
+
+	c.get("/api/v1/services/shop/pay/instances?from=now-1h&to=now", &got)
+	require.Equal(t, "requests", got.Source)
+	require.Len(t, got.Instances, 2)
+	require.Equal(t, "10.0.0.2", got.Instances[0].Instance)
+	require.Equal(t, "address", got.Instances[0].Key)
+	require.Equal(t, []string{"errors"}, got.Instances[0].Outlier)
+	require.EqualValues(t, 20, got.Instances[0].Errors)
+	require.Equal(t, "10.0.0.3", got.Instances[1].Instance)
+	require.EqualValues(t, 40, got.Instances[1].Requests, "each call once: the callers' entries are not counted again")
+
+	c.get("/api/v1/services/shop/legacy/instances?from=now-1h&to=now", &got)
+	require.Equal(t, "requests", got.Source)
+	require.Len(t, got.Instances, 2)
+	require.ElementsMatch(t, []string{"10.0.1.2", "10.0.1.3"}, []string{got.Instances[0].Instance, got.Instances[1].Instance})
+	require.Empty(t, got.Instances[0].Outlier)
+
+	// Asked for one source, that source answers, even with nothing.
+	c.get("/api/v1/services/shop/cart/instances?from=now-1h&to=now&source=requests", &got)
+	require.Equal(t, "requests", got.Source)
+	require.Empty(t, got.Instances)
+	// Outside the range, nothing.
+	c.get("/api/v1/services/shop/cart/instances?from=now-3h&to=now-2h", &got)
+	require.Equal(t, "", got.Source)
+	require.Empty(t, got.Instances)
+	c.fail("/api/v1/services/shop/cart/instances?source=metrics", http.StatusBadRequest, "source")
+}
+
+// The outlier rules: a replica is marked only when it stands out from the
+// others by enough requests.
+func TestMarkOutliers(t *testing.T) {
+	mk := func(name string, n, e uint64, p50 float64) instance {
+		in := instance{Instance: name, Requests: n, Errors: e, P50Ms: p50}
+		return in
+	}
+	for _, tc := range []struct {
+		name string
+		list []instance
+		want map[string][]string
+	}{
+		{"one instance is no outlier", []instance{mk("a", 1000, 900, 900)}, nil},
+		{"every replica fails alike", []instance{mk("a", 1000, 300, 10), mk("b", 1000, 310, 10), mk("c", 1000, 290, 10)}, nil},
+		{"too few errors", []instance{mk("a", 4, 4, 10), mk("b", 1000, 0, 10)}, nil},
+		{"not significant", []instance{mk("a", 60, 6, 10), mk("b", 100, 5, 10)}, nil},
+		{"one bad of three", []instance{mk("a", 1000, 10, 10), mk("b", 1000, 12, 10), mk("c", 1000, 80, 10)}, map[string][]string{"c": {"errors"}}},
+		{"a small but clear difference", []instance{mk("a", 100000, 100, 10), mk("b", 100000, 300, 10)}, map[string][]string{"b": {"errors"}}},
+		{"slow and failing", []instance{mk("a", 500, 0, 10), mk("b", 500, 1, 12), mk("c", 500, 100, 40)}, map[string][]string{"c": {"errors", "latency"}}},
+		{"slow over too few requests", []instance{mk("a", 500, 0, 10), mk("b", 19, 0, 40)}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			list := tc.list
+			finishInstances(list, time.Minute)
+			got := map[string][]string{}
+			for _, in := range list {
+				if len(in.Outlier) > 0 {
+					got[in.Instance] = in.Outlier
+				}
+			}
+			if tc.want == nil {
+				tc.want = map[string][]string{}
+			}
+			require.Equal(t, tc.want, got)
+			if len(tc.want) > 0 {
+				require.NotEmpty(t, list[0].Outlier, "outliers come first")
+			}
+		})
+	}
+}
