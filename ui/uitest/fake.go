@@ -149,6 +149,7 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("GET /api/v1/graph/analytics/{kind}", f.analytics)
 	mux.HandleFunc("GET /api/v1/services", f.services)
 	mux.HandleFunc("GET /api/v1/services/{ns}/{name}", f.service)
+	mux.HandleFunc("GET /api/v1/services/{ns}/{name}/instances", f.instances)
 	mux.HandleFunc("GET /api/v1/edges", f.edge)
 	mux.HandleFunc("GET /api/v1/deployments", f.deployments)
 	mux.HandleFunc("POST /api/v1/sql", f.sql)

@@ -70,6 +70,28 @@ func (f *FakeServer) traceOperations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"operations": ops})
 }
 
+// instances answers cart's three pods, one of them failing and slow, and
+// payments' one instance (its panel lists none); others have none.
+func (f *FakeServer) instances(w http.ResponseWriter, r *http.Request) {
+	pod := func(name, version string, requests, errors int, p50, p99 float64, outlier []string, why []string) map[string]any {
+		return map[string]any{"instance": name, "key": "k8s.pod.name", "version": version, "workload": "cart-" + version,
+			"requests": requests, "errors": errors, "rps": float64(requests) / 3600, "error_rate": float64(errors) / float64(requests),
+			"p50_ms": p50, "p99_ms": p99, "share": float64(requests) / 36000, "outlier": outlier, "why": why}
+	}
+	list := []map[string]any{}
+	switch r.PathValue("ns") + "/" + r.PathValue("name") {
+	case "shop/cart":
+		list = append(list,
+			pod("cart-7d9f-c", "v1", 12000, 3600, 18, 240, []string{"errors", "latency"},
+				[]string{"fails 30.0% of its requests, the other 2 instances 0.3%", "median 18 ms, 4.2 times the other instances' 4.30 ms"}),
+			pod("cart-7d9f-a", "v1", 12100, 40, 4.2, 48, []string{}, nil),
+			pod("cart-7d9f-b", "v1", 11900, 32, 4.4, 47, []string{}, nil))
+	case "pay/payments":
+		list = append(list, pod("payments-0", "v1", 100, 1, 3, 9, []string{}, nil))
+	}
+	writeJSON(w, map[string]any{"source": "spans", "instances": list})
+}
+
 // MalformedTraceID is the trace the fake answers with spans that break the
 // tree (an id used twice, a span its own parent), as buggy SDKs send.
 const MalformedTraceID = "dddddddddddddddddddddddddddddddd"

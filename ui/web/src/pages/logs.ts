@@ -87,7 +87,7 @@ const CONTEXT = 10;
 const recordKey = (r: LogRecord) => `${r.time_unix_nano}|${r.span_id}|${r.body}`;
 
 /** A value as logfmt writes it: in double quotes when it has spaces. */
-const logfmtValue = (v: string) => (/[\s"]/.test(v) ? `"${v.replace(/"/g, "")}"` : v);
+export const logfmtValue = (v: string) => (/[\s"]/.test(v) ? `"${v.replace(/"/g, "")}"` : v);
 
 /** The resource attributes that name one process of a service, the most precise first. */
 const INSTANCE_KEYS = ["k8s.pod.name", "service.instance.id", "host.name"];

@@ -10,7 +10,7 @@ import { fmtCount, fmtMs, fmtPct, fmtRate, h } from "../dom";
 import type { GraphEdge, GraphNode, MeshGraph, ServiceDetail } from "../types";
 import { panelHeader, panelRange, showPanel, type PanelContext } from "./panel";
 import { newBadge, type ExceptionGroup } from "../pages/exceptions";
-import { severityBadge, type LogPattern, type LogPatterns, type LogRecord } from "../pages/logs";
+import { logfmtValue, severityBadge, type LogPattern, type LogPatterns, type LogRecord } from "../pages/logs";
 import { newSLOHref } from "../pages/sloform";
 import { sloOnNode, sloSection } from "./slos";
 
@@ -82,6 +82,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
   const tables = h("section", { class: "tables" }, edgeTable(ctx, "Top callers", callers, (e) => e.source), edgeTable(ctx, "Top callees", callees, (e) => e.target));
   const blast = h("section", { class: "blast", "aria-label": "Blast radius" }, h("p", { class: "muted" }, "Loading blast radius…"));
   const operations = h("section", { class: "operations", "aria-label": "Operations" });
+  const instances = h("section", { class: "instances", "aria-label": "Instances" });
   const recentErrors = h("section", { class: "recent-errors", "aria-label": "Recent errors" });
   const logPatterns = h("section", { class: "log-patterns", "aria-label": "Warnings and errors by pattern" });
   const exceptions = h("section", { class: "top-exceptions", "aria-label": "Top exceptions" });
@@ -112,6 +113,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     slos,
     charts,
     operations,
+    instances,
     versions,
     recentErrors,
     logPatterns,
@@ -122,6 +124,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
   );
   void loadSeries(charts, tables, ctx, n);
   void loadOperations(operations, ctx, n);
+  void loadInstances(instances, ctx, n);
   void loadRecentErrors(recentErrors, ctx, n);
   void loadLogPatterns(logPatterns, ctx, n);
   void loadExceptions(exceptions, ctx, n);
@@ -309,6 +312,93 @@ async function loadOperations(box: HTMLElement, ctx: PanelContext, n: GraphNode)
     box.replaceChildren(h("table", { class: "mini", "aria-label": "Operations" }, h("thead", {}, head), h("tbody", {}, ...rows)));
   } catch (err) {
     box.replaceChildren(h("p", { class: "error" }, "Operations: " + (err instanceof APIError ? err.message : String(err))));
+  }
+}
+
+/** An entry of GET /api/v1/services/{ns}/{name}/instances. */
+export interface Instance {
+  instance: string;
+  key: string;
+  version: string;
+  workload: string;
+  requests: number;
+  errors: number;
+  rps: number;
+  error_rate: number;
+  p50_ms: number;
+  p99_ms: number;
+  share: number;
+  outlier: string[] | null;
+  why?: string[] | null;
+}
+
+/**
+ * The length of the prefix names share up to a dash (a pod name's
+ * workload and hash), so that a table shows what tells them apart; 0 when
+ * they share none worth cutting.
+ */
+export function sharedPrefix(names: string[]): number {
+  if (names.length < 2) return 0;
+  let n = names[0]!.length;
+  for (const s of names) {
+    let i = 0;
+    while (i < n && i < s.length && s[i] === names[0]![i]) i++;
+    n = i;
+  }
+  const dash = names[0]!.lastIndexOf("-", n - 1);
+  return dash >= 3 ? dash + 1 : 0;
+}
+
+/**
+ * Fills box with the calls the service took by the instance (pod) that
+ * served them, the replicas that fail or answer slower than their siblings
+ * first and marked; a pod's name links to its traces and its logs. A
+ * service seen on one instance, or none, shows nothing.
+ */
+async function loadInstances(box: HTMLElement, ctx: PanelContext, n: GraphNode): Promise<void> {
+  const p = serviceParams(n);
+  if (!p || n.kind !== "service") return;
+  try {
+    const d = await getJSON<{ source: string; instances: Instance[] | null }>(`services/${encodeURIComponent(p.ns || "_")}/${encodeURIComponent(p.name)}/instances`, panelRange(ctx));
+    const list = d.instances ?? [];
+    if (list.length < 2) return;
+    const outliers = list.filter((i) => i.outlier?.length);
+    const head = h("tr", {}, ...["Instance", "share", "err", "p50", "p99"].map((t, i) => h("th", { scope: "col", class: i ? "num" : "" }, t)));
+    const shown = list.slice(0, 12);
+    const cut = sharedPrefix(shown.map((i) => i.instance));
+    const rows = shown.map((i) => {
+      const label = cut ? "…" + i.instance.slice(cut) : i.instance;
+      const name: (HTMLElement | string)[] = [h("span", { title: i.instance }, label)];
+      if (i.key !== "address") {
+        const pod = `${i.key}=${logfmtValue(i.instance)}`;
+        name.splice(
+          0,
+          1,
+          h("a", { href: `#/traces?${new URLSearchParams({ service: n.name, tags: pod }).toString()}`, title: `Traces served by ${i.instance}` }, label),
+          " ",
+          h("a", { class: "muted", href: `#/logs?${new URLSearchParams({ service: n.name, namespace: n.namespace ?? "", resource: pod }).toString()}`, title: `Logs of ${i.instance}` }, "logs"),
+        );
+      }
+      // The numbers an instance stands out by are marked where they are.
+      const bad = (what: string) => (i.outlier?.includes(what) ? "num bad" : "num");
+      return h(
+        "tr",
+        { class: i.outlier?.length ? "outlier" : "", title: [i.version && `version ${i.version}`, ...(i.why ?? [])].filter(Boolean).join("\n") },
+        h("td", {}, ...name),
+        h("td", { class: "num", title: `${fmtCount(i.requests)} requests` }, fmtPct(i.share)),
+        h("td", { class: bad("errors") }, fmtPct(i.error_rate)),
+        h("td", { class: bad("latency") }, fmtMs(i.p50_ms)),
+        h("td", { class: "num" }, fmtMs(i.p99_ms)),
+      );
+    });
+    const what = d.source === "spans" ? "from its server spans" : "from the access logs of its calls, by address";
+    box.replaceChildren(
+      h("h3", {}, `Instances (${list.length})`, outliers.length ? h("span", { class: "badge outlier" }, `${outliers.length} outlier${outliers.length > 1 ? "s" : ""}`) : ""),
+      h("p", { class: "muted" }, outliers.length ? outliers.map((o) => `${o.instance} ${(o.why ?? []).join(", ")}`).join("; ") + ` (${what}).` : `No instance stands out (${what}).`),
+      h("table", { class: "mini", "aria-label": "Instances" }, h("thead", {}, head), h("tbody", {}, ...rows)),
+    );
+  } catch (err) {
+    box.replaceChildren(h("p", { class: "error" }, "Instances: " + (err instanceof APIError ? err.message : String(err))));
   }
 }
 
