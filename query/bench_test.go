@@ -403,3 +403,49 @@ func exceptionsAPI(b *testing.B, st *chstore.Store, now time.Time, stack string)
 		}
 	}
 }
+
+// BenchmarkInstances lists one service's instances (GET
+// /api/v1/services/{ns}/{name}/instances) over an hour of 1,000,000 of its
+// server spans on 6 pods, each span's resource 8 attributes long as the
+// OpenTelemetry Operator's are, beside 1,000,000 spans of 59 other
+// services: instances, against the operations list of the same spans
+// (operations: grouped by name, no attribute read), which the node panel
+// asks for beside it.
+func BenchmarkInstances(b *testing.B) {
+	st, _ := chtest.Store(b, "meshscope")
+	now := time.Now().Truncate(time.Second)
+	const spans = 2_000_000
+	require.NoError(b, st.Conn().Exec(context.Background(), fmt.Sprintf(`INSERT INTO spans (timestamp, start_time_unix_nano, duration_ns, trace_id, span_id, name, kind, status_code,
+  service_name, service_namespace, service_version, rpc_grpc_status_code, resource_keys, resource_values)
+SELECT toDateTime(intDiv(t, 1000000000)), t, toUInt64(1000000 + (number %% 97) * 100000), toFixedString(reinterpretAsString(number), 16), toFixedString(reinterpretAsString(number), 8),
+       concat('op', toString(number %% 13)), 2, if(number %% 53 = 0, 2, 0), svc, 'bench', 'v1', toInt16(-1),
+       ['service.name', 'service.namespace', 'service.version', 'k8s.namespace.name', 'k8s.deployment.name', 'k8s.pod.name', 'host.name', 'telemetry.sdk.language'],
+       [svc, 'bench', 'v1', 'bench', concat(svc, '-v1'), concat(svc, '-v1-7d9f8c6b5-', toString(intDiv(number, 2) %% 6)), concat('node-', toString(number %% 17)), 'go']
+FROM (SELECT number, toUInt64(%d) + number * %d AS t, if(number %% 2 = 0, 'cart', concat('svc-', toString(number %% 59))) AS svc FROM numbers(%d))`,
+		now.Add(-time.Hour).UnixNano(), int64(time.Hour)/spans, spans)))
+	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
+	require.NoError(b, err)
+	hs := httptest.NewServer(srv.Handler())
+	b.Cleanup(hs.Close)
+	get := func(b *testing.B, path string, v any) {
+		resp, err := http.Get(hs.URL + path)
+		require.NoError(b, err)
+		defer resp.Body.Close()
+		require.Equal(b, http.StatusOK, resp.StatusCode)
+		require.NoError(b, json.NewDecoder(resp.Body).Decode(v))
+	}
+	b.Run("instances", func(b *testing.B) {
+		for b.Loop() {
+			var got struct{ Instances []struct{ Requests uint64 } }
+			get(b, "/api/v1/services/bench/cart/instances?from=now-1h", &got)
+			require.Len(b, got.Instances, 6)
+		}
+	})
+	b.Run("operations", func(b *testing.B) {
+		for b.Loop() {
+			var got struct{ Operations []struct{ Spans uint64 } }
+			get(b, "/api/v1/traces/operations?service=cart&namespace=bench&kind=server,consumer&from=now-1h&limit=8", &got)
+			require.Len(b, got.Operations, 8)
+		}
+	})
+}
