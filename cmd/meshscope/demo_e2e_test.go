@@ -181,6 +181,39 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	require.Positive(t, srv.metric(`meshscope_storage_rows{table="spans"}`))
 	require.Positive(t, srv.metric(`meshscope_storage_bytes{table="requests"}`))
 
+	// The gateway's calls by the pod that served them, named by its spans'
+	// resource; the failing dependency fails on every pod alike, so none
+	// of them stands out.
+	type instances struct {
+		Source    string
+		Instances []struct {
+			Instance string
+			Requests uint64
+			Share    float64
+			Outlier  []string
+		}
+	}
+	var gw instances
+	getJSON(t, fmt.Sprintf("%sservices/%s/%s/instances?from=now-1h", base, topo.Gateway.Namespace, topo.Gateway.Name), &gw)
+	require.Equal(t, "spans", gw.Source)
+	pods := []string{}
+	for _, p := range topo.Gateway.Workloads[0].Pods {
+		pods = append(pods, p.Name)
+	}
+	got, share := []string{}, 0.0
+	for _, in := range gw.Instances {
+		got, share = append(got, in.Instance), share+in.Share
+		require.Positive(t, in.Requests)
+	}
+	require.ElementsMatch(t, pods, got)
+	require.InDelta(t, 1, share, 1e-9)
+	var target instances
+	getJSON(t, fmt.Sprintf("%sservices/%s/%s/instances?from=now-1h", base, topo.Scenario.Target.Namespace, topo.Scenario.Target.Name), &target)
+	require.NotEmpty(t, target.Instances)
+	for _, in := range target.Instances {
+		require.Empty(t, in.Outlier, "%s: every pod of the failing service fails alike", in.Instance)
+	}
+
 	// Loki's query API (what Grafana's Loki data source reads) finds the
 	// same record by service, level and trace.
 	var loki struct {
