@@ -18,16 +18,16 @@ type instancesJSON struct {
 	Source    string
 	Instances []struct {
 		Instance, Key, Version, Workload string
-		Requests, Errors            uint64
-		RPS                         float64
-		ErrorRate                   float64 `json:"error_rate"`
-		P50Ms                       float64 `json:"p50_ms"`
-		P99Ms                       float64 `json:"p99_ms"`
-		Share                       float64
-		FirstSeen                   time.Time `json:"first_seen"`
-		LastSeen                    time.Time `json:"last_seen"`
-		Outlier                     []string
-		Why                         []string
+		Requests, Errors                 uint64
+		RPS                              float64
+		ErrorRate                        float64 `json:"error_rate"`
+		P50Ms                            float64 `json:"p50_ms"`
+		P99Ms                            float64 `json:"p99_ms"`
+		Share                            float64
+		FirstSeen                        time.Time `json:"first_seen"`
+		LastSeen                         time.Time `json:"last_seen"`
+		Outlier                          []string
+		Why                              []string
 	}
 }
 
