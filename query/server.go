@@ -148,6 +148,7 @@ func (s *Server) routes() {
 	api.GET("/edges", s.getEdge)
 	api.GET("/traces", s.searchTraces)
 	api.GET("/traces/operations", s.traceOperations)
+	api.GET("/spans/differences", s.getSpanDifferences)
 	api.GET("/traces/:traceId", s.getTrace)
 	api.GET("/requests", s.getRequests)
 	api.GET("/requests/volume", s.requestVolume)

@@ -1,0 +1,160 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chtest"
+)
+
+// spanDifferencesJSON is GET /api/v1/spans/differences.
+type spanDifferencesJSON struct {
+	Select         string
+	SlowNs         uint64 `json:"slow_ns"`
+	SelectedSpans  uint64 `json:"selected_spans"`
+	BaselineSpans  uint64 `json:"baseline_spans"`
+	SelectedSample uint64 `json:"selected_sample"`
+	BaselineSample uint64 `json:"baseline_sample"`
+	Differences    []struct {
+		Key, Value         string
+		Selected, Baseline uint64
+		SelectedShare      float64 `json:"selected_share"`
+		BaselineShare      float64 `json:"baseline_share"`
+		Difference         float64
+	}
+}
+
+// What the failing and the slow calls of a service share that its others
+// do not: the pod that fails, the route that is slow.
+func TestSpanDifferences(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	at := testNow.Add(-10 * time.Minute)
+	var spans []schema.SpanRow
+	n := 0
+	// cart's pods a and b fail 1 call in 100; c fails 30. /cart/checkout
+	// (one call in 5, on every pod) takes 80 ms, the rest 10 ms. Client
+	// spans do not count.
+	for i := range 300 {
+		n++
+		pod := []string{"cart-a", "cart-b", "cart-c"}[i%3]
+		failed := i%3 == 2 && i/3 < 30 || i%3 != 2 && i/3 == 50
+		route, d := "/cart", 10*time.Millisecond
+		if i%5 == 0 {
+			route, d = "/cart/checkout", 80*time.Millisecond
+		}
+		row := schema.SpanRow{StartUnixNano: uint64(at.Add(time.Duration(n) * time.Millisecond).UnixNano()), DurationNanos: uint64(d),
+			TraceID: schema.TraceID{7, byte(n >> 8), byte(n)}, SpanID: schema.SpanID{7, byte(n >> 8), byte(n)},
+			Name: "GET " + route, Kind: schema.SpanKindServer, ServiceName: "cart", ServiceNamespace: "shop", ServiceVersion: "v1",
+			HTTPMethod: "GET", HTTPRoute: route, HTTPStatusCode: 200, GRPCStatusCode: -1,
+			AttrKeys: []string{"user.tier", "http.route", "http.request.method"}, AttrValues: []string{[]string{"free", "gold"}[i%2], route, "GET"},
+			ResourceKeys: []string{"service.name", "service.version", "k8s.pod.name"}, ResourceValues: []string{"cart", "v1", pod}}
+		// The status code as the older convention names it, for some.
+		codeKey := []string{"http.response.status_code", "http.status_code"}[i%2]
+		row.AttrKeys, row.AttrValues = append(row.AttrKeys, codeKey), append(row.AttrValues, "200")
+		if failed {
+			row.StatusCode, row.HTTPStatusCode = schema.StatusError, 503
+			row.AttrValues[len(row.AttrValues)-1] = "503"
+		}
+		if i == 5 {
+			// A span written without its attributes: the columns count.
+			row.AttrKeys, row.AttrValues = nil, nil
+		}
+		spans = append(spans, row)
+		client := row
+		client.Kind, client.SpanID[0], client.StatusCode = schema.SpanKindClient, 8, schema.StatusError
+		spans = append(spans, client)
+	}
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: spans}))
+	api := newTestAPI(t, Config{}, Deps{Store: st})
+	c := api.client.with(t)
+
+	var got spanDifferencesJSON
+	c.get("/api/v1/spans/differences?service=cart&namespace=shop&from=now-1h", &got)
+	require.Equal(t, "errors", got.Select)
+	require.EqualValues(t, 32, got.SelectedSpans)
+	require.EqualValues(t, 268, got.BaselineSpans)
+	require.EqualValues(t, 32, got.SelectedSample, "under the sample size every span is read")
+	require.EqualValues(t, 268, got.BaselineSample)
+	require.GreaterOrEqual(t, len(got.Differences), 2)
+	// The pod, after the failures' status code (under either of its keys).
+	var second = got.Differences[0]
+	for _, d := range got.Differences {
+		if d.Key == "k8s.pod.name" {
+			second = d
+			break
+		}
+		require.Contains(t, []string{"http.response.status_code", "http.status_code"}, d.Key, "%+v", got.Differences)
+		require.Equal(t, "503", d.Value)
+		require.Zero(t, d.BaselineShare)
+	}
+	require.Equal(t, [2]string{"k8s.pod.name", "cart-c"}, [2]string{second.Key, second.Value})
+	require.EqualValues(t, 30, second.Selected)
+	require.EqualValues(t, 70, second.Baseline)
+	require.InDelta(t, 30.0/32, second.SelectedShare, 1e-9)
+	require.InDelta(t, 70.0/268, second.BaselineShare, 1e-9)
+	require.InDelta(t, 30.0/32-70.0/268, second.Difference, 1e-9)
+	seen := map[[2]string]bool{}
+	for i, d := range got.Differences {
+		require.False(t, seen[[2]string{d.Key, d.Value}], "%s=%s counted once a span", d.Key, d.Value)
+		seen[[2]string{d.Key, d.Value}] = true
+		require.LessOrEqual(t, d.SelectedShare, 1.0)
+		require.Positive(t, d.Difference, "only what the selection has more of")
+		require.GreaterOrEqual(t, d.SelectedShare, 0.05)
+		require.NotEqual(t, "service.name", d.Key, "what every span has is no difference")
+		if i > 0 {
+			require.LessOrEqual(t, d.Difference, got.Differences[i-1].Difference)
+		}
+	}
+
+	// The slow calls (above the service's 90th percentile: the 80 ms ones)
+	// are the checkout route's.
+	c.get("/api/v1/spans/differences?service=cart&select=slow&from=now-1h", &got)
+	require.Equal(t, "slow", got.Select)
+	require.EqualValues(t, 80*time.Millisecond, got.SlowNs)
+	require.EqualValues(t, 60, got.SelectedSpans)
+	route := -1
+	for i, d := range got.Differences {
+		if d.Key == "http.route" && d.Value == "/cart/checkout" {
+			route = i
+			require.EqualValues(t, 60, d.Selected, "the span without attributes counted by its column")
+			require.InDelta(t, 1, d.SelectedShare, 1e-9)
+			require.Zero(t, d.BaselineShare)
+		}
+		require.NotEqual(t, "k8s.pod.name", d.Key, "every pod is as slow: %+v", d)
+	}
+	require.Equal(t, 0, route, "%+v", got.Differences)
+	// A threshold of one's own; one operation; a limit.
+	c.get("/api/v1/spans/differences?service=cart&select=slow&slow=5ms&from=now-1h", &got)
+	require.EqualValues(t, 300, got.SelectedSpans)
+	require.Empty(t, got.Differences, "nothing is left to compare with")
+	c.get("/api/v1/spans/differences?service=cart&operation=GET+/cart&from=now-1h&limit=1", &got)
+	require.EqualValues(t, 240, got.SelectedSpans+got.BaselineSpans)
+	require.Len(t, got.Differences, 1)
+
+	// Past 50,000 spans a side, an even sample is read: 30,000 failures of
+	// pod p0 read whole, 90,000 successes of p1-p3 about one in two.
+	require.NoError(t, st.Conn().Exec(context.Background(), fmt.Sprintf(`INSERT INTO spans (timestamp, start_time_unix_nano, duration_ns, trace_id, span_id, name, kind, status_code,
+  service_name, service_namespace, rpc_grpc_status_code, resource_keys, resource_values)
+SELECT toDateTime(intDiv(t, 1000000000)), t, 1000000, toFixedString(reinterpretAsString(number), 16), toFixedString(reinterpretAsString(cityHash64(number)), 8),
+       'op', 2, if(number %% 4 = 0, 2, 0), 'bulk', 'shop', toInt16(-1), ['k8s.pod.name'], [concat('p', toString(number %% 4))]
+FROM (SELECT number, toUInt64(%d) + number * 1000 AS t FROM numbers(120000))`, at.UnixNano())))
+	c.get("/api/v1/spans/differences?service=bulk&from=now-1h", &got)
+	require.EqualValues(t, 30000, got.SelectedSpans)
+	require.EqualValues(t, 90000, got.BaselineSpans)
+	require.EqualValues(t, 30000, got.SelectedSample)
+	require.InDelta(t, 45000, float64(got.BaselineSample), 2000)
+	require.Equal(t, "p0", got.Differences[0].Value)
+	require.InDelta(t, 1, got.Differences[0].SelectedShare, 1e-9)
+	require.Zero(t, got.Differences[0].Baseline)
+
+	c.fail("/api/v1/spans/differences", http.StatusBadRequest, "service")
+	c.fail("/api/v1/spans/differences?service=cart&select=fast", http.StatusBadRequest, "select")
+	c.fail("/api/v1/spans/differences?service=cart&select=slow&slow=-1s", http.StatusBadRequest, "slow")
+	c.fail("/api/v1/spans/differences?service=cart&kind=sideways", http.StatusBadRequest, "kind")
+}
