@@ -37,7 +37,7 @@ const diffMinShare = 0.05
 const diffSlowQuantile = 0.9
 
 // diffColumns are the columns spans' attributes are promoted to, under
-// their attribute key, with the SQL of their value ('' when the span has
+// their attribute key, with the SQL of their value (” when the span has
 // none) and the keys the value may have come from. The attributes stay in
 // the arrays too, so a column counts only for spans whose arrays have none
 // of its keys (rows written by other means than OTLP, a span's name).
@@ -59,7 +59,7 @@ var diffColumns = []struct {
 	{"messaging.destination.name", "messaging_destination", []string{"messaging.destination.name", "messaging.destination"}},
 }
 
-// diffColumnValue is the SQL of a column's value for the comparison: ''
+// diffColumnValue is the SQL of a column's value for the comparison: ”
 // where the span's arrays carry it already.
 func diffColumnValue(expr string, from []string) string {
 	if len(from) == 0 {
