@@ -37,7 +37,7 @@ const diffMinShare = 0.05
 const diffSlowQuantile = 0.9
 
 // diffColumns are the columns spans' attributes are promoted to, under
-// their attribute key, with the SQL of their value (” when the span has
+// their attribute key, with the SQL of their value (empty when the span has
 // none) and the keys the value may have come from. The attributes stay in
 // the arrays too, so a column counts only for spans whose arrays have none
 // of its keys (rows written by other means than OTLP, a span's name).
