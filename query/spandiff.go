@@ -59,7 +59,7 @@ var diffColumns = []struct {
 	{"messaging.destination.name", "messaging_destination", []string{"messaging.destination.name", "messaging.destination"}},
 }
 
-// diffColumnValue is the SQL of a column's value for the comparison: ”
+// diffColumnValue is the SQL of a column's value for the comparison: empty
 // where the span's arrays carry it already.
 func diffColumnValue(expr string, from []string) string {
 	if len(from) == 0 {
