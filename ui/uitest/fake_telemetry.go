@@ -92,6 +92,33 @@ func (f *FakeServer) instances(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"source": "spans", "instances": list})
 }
 
+// spanDifferences answers what cart's failing calls share (its pod c,
+// their status code) and what its slow ones share (a route); other
+// services have no calls to compare.
+func (f *FakeServer) spanDifferences(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	diff := func(key, value string, sel, base uint64, selN, baseN uint64) map[string]any {
+		ss, bs := float64(sel)/float64(selN), float64(base)/float64(baseN)
+		return map[string]any{"key": key, "value": value, "selected": sel, "baseline": base, "selected_share": ss, "baseline_share": bs, "difference": ss - bs}
+	}
+	out := map[string]any{"select": q.Get("select"), "selected_spans": 0, "baseline_spans": 0, "selected_sample": 0, "baseline_sample": 0, "differences": []any{}}
+	if q.Get("service") == "cart" {
+		switch q.Get("select") {
+		case "errors":
+			out["selected_spans"], out["baseline_spans"], out["selected_sample"], out["baseline_sample"] = 320, 120_000, 320, 50_000
+			out["differences"] = []any{
+				diff("http.response.status_code", "503", 320, 0, 320, 50_000),
+				diff("k8s.pod.name", "cart-7d9f-c", 300, 16_500, 320, 50_000),
+				diff("span.name", "POST /cart/items", 200, 9_000, 320, 50_000),
+			}
+		case "slow":
+			out["slow_ns"], out["selected_spans"], out["baseline_spans"], out["selected_sample"], out["baseline_sample"] = 80e6, 60, 240, 60, 240
+			out["differences"] = []any{diff("http.route", "/cart/checkout", 60, 0, 60, 240)}
+		}
+	}
+	writeJSON(w, out)
+}
+
 // MalformedTraceID is the trace the fake answers with spans that break the
 // tree (an id used twice, a span its own parent), as buggy SDKs send.
 const MalformedTraceID = "dddddddddddddddddddddddddddddddd"

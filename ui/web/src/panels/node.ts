@@ -92,6 +92,9 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     "nav",
     { class: "links", "aria-label": "Related views" },
     h("a", { href: `#/traces?service=${encodeURIComponent(n.name)}` }, "Traces"),
+    n.kind === "service" && (n.errors_in ?? 0) > 0
+      ? h("a", { href: `#/traces?${new URLSearchParams({ service: n.name, diff: "errors" }).toString()}`, title: "The attribute values its failing calls have more often than its others" }, "What failing calls share")
+      : "",
     h("a", { href: `#/logs?service=${encodeURIComponent(n.name)}` }, "Logs"),
     h("a", { href: `#/exceptions?service=${encodeURIComponent(n.name)}` }, "Exceptions"),
     h("a", { href: `#/metrics?service=${encodeURIComponent(n.name)}` }, "Metrics"),

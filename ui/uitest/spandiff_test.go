@@ -1,0 +1,55 @@
+package uitest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// The Traces page says what a service's failing calls share that its
+// others do not, biggest difference first, each value a link to the traces
+// that have it; then what its slow calls share. A service's panel opens it.
+func TestSpanDifferences(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/traces")
+	p.waitFor("document.getElementById('diff-errors') !== null", 10*time.Second)
+	// Without a service there is nothing to compare.
+	p.do(chromedp.Click(chromedp.ID("diff-errors")))
+	p.waitFor("document.querySelector('.span-differences').innerText.includes('Pick a service first')", 5*time.Second)
+
+	p.do(chromedp.SetValue(chromedp.CSS(`input[name=service]`), "cart"), chromedp.Click(chromedp.ID("diff-errors")))
+	p.waitFor("document.getElementById('span-differences') !== null", 10*time.Second)
+	box := eval[string](p, "document.querySelector('.span-differences').innerText")
+	require.Contains(t, box, "What the failing calls of cart share")
+	require.Contains(t, box, "320 failing calls against 120,000 others (an even sample of 320 and 50,000 read).")
+	rows := eval[[][]string](p, "[...document.querySelectorAll('#span-differences tbody tr')].map(r => [...r.cells].map(c => c.textContent.trim()))")
+	require.Equal(t, [][]string{
+		{"http.response.status_code", "503", "100.0%", "0.0%"},
+		{"k8s.pod.name", "cart-7d9f-c", "93.8%", "33.0%"},
+		{"span.name", "POST /cart/items", "62.5%", "18.0%"},
+	}, rows)
+	links := eval[[]string](p, "[...document.querySelectorAll('#span-differences tbody a')].map(a => a.getAttribute('href'))")
+	require.True(t, strings.HasPrefix(links[1], "#/traces?service=cart&from=now-1h&to=now&tags=k8s.pod.name%3Dcart-7d9f-c&error=true"), links[1])
+	require.Contains(t, links[2], "&operation=POST+%2Fcart%2Fitems&error=true", "a span name is an operation")
+	require.Greater(t, eval[float64](p, "document.querySelectorAll('#span-differences .share-bar.selected')[1].getBoundingClientRect().width"),
+		eval[float64](p, "document.querySelectorAll('#span-differences .share-bar.baseline')[1].getBoundingClientRect().width"))
+	require.Contains(t, eval[string](p, "location.hash"), "diff=errors")
+
+	// The slow ones, from the URL.
+	p.do(chromedp.Navigate(srv.URL + "/#/traces?service=cart&diff=slow"))
+	p.waitFor("document.querySelector('.span-differences h2') && document.querySelector('.span-differences h2').textContent.includes('slow')", 10*time.Second)
+	require.Equal(t, "What the slow (80.0 ms or more) calls of cart share", eval[string](p, "document.querySelector('.span-differences h2').textContent"))
+	require.Contains(t, eval[string](p, "document.querySelector('#span-differences tbody a').getAttribute('href')"), "tags=http.route%3D%2Fcart%2Fcheckout&min_duration=80ms")
+
+	// A service with nothing to compare says so.
+	p.do(chromedp.Navigate(srv.URL + "/#/traces?service=web&diff=errors"))
+	p.waitFor("document.querySelector('.span-differences').innerText.includes('Nothing to compare in the range.')", 10*time.Second)
+
+	// A failing service's panel links here.
+	p.do(chromedp.Navigate(srv.URL + "/#/graph?sel=" + "service:shop/cart"))
+	p.waitFor("[...document.querySelectorAll('#panel .links a')].some(a => a.textContent === 'What failing calls share')", 10*time.Second)
+	require.Equal(t, "#/traces?service=cart&diff=errors", eval[string](p, "[...document.querySelectorAll('#panel .links a')].find(a => a.textContent === 'What failing calls share').getAttribute('href')"))
+}
