@@ -407,18 +407,24 @@ func exceptionsAPI(b *testing.B, st *chstore.Store, now time.Time, stack string)
 // BenchmarkInstances lists one service's instances (GET
 // /api/v1/services/{ns}/{name}/instances) over an hour of 1,000,000 of its
 // server spans on 6 pods, each span's resource 8 attributes long as the
-// OpenTelemetry Operator's are, beside 1,000,000 spans of 59 other
-// services: instances, against the operations list of the same spans
-// (operations: grouped by name, no attribute read), which the node panel
-// asks for beside it.
+// OpenTelemetry Operator's are and 4 attributes of its own, beside
+// 1,000,000 spans of 59 other services: instances, and what its failing
+// (1 in 53) and its slowest tenth of calls share (GET
+// /api/v1/spans/differences, differences-errors and differences-slow),
+// against the operations list of the same spans (operations: grouped by
+// name, no attribute read), which the node panel asks for beside it.
 func BenchmarkInstances(b *testing.B) {
 	st, _ := chtest.Store(b, "meshscope")
 	now := time.Now().Truncate(time.Second)
 	const spans = 2_000_000
 	require.NoError(b, st.Conn().Exec(context.Background(), fmt.Sprintf(`INSERT INTO spans (timestamp, start_time_unix_nano, duration_ns, trace_id, span_id, name, kind, status_code,
-  service_name, service_namespace, service_version, rpc_grpc_status_code, resource_keys, resource_values)
+  service_name, service_namespace, service_version, http_method, http_route, http_status_code, rpc_grpc_status_code,
+  attr_keys, attr_values, resource_keys, resource_values)
 SELECT toDateTime(intDiv(t, 1000000000)), t, toUInt64(1000000 + (number %% 97) * 100000), toFixedString(reinterpretAsString(number), 16), toFixedString(reinterpretAsString(number), 8),
-       concat('op', toString(number %% 13)), 2, if(number %% 53 = 0, 2, 0), svc, 'bench', 'v1', toInt16(-1),
+       concat('op', toString(number %% 13)), 2, if(number %% 53 = 0, 2, 0), svc, 'bench', 'v1', 'GET', concat('/route-', toString(number %% 13)),
+       toUInt16(if(number %% 53 = 0, 503, 200)), toInt16(-1),
+       ['http.request.method', 'http.route', 'http.response.status_code', 'user.tier'],
+       ['GET', concat('/route-', toString(number %% 13)), if(number %% 53 = 0, '503', '200'), if(number %% 3 = 0, 'gold', 'free')],
        ['service.name', 'service.namespace', 'service.version', 'k8s.namespace.name', 'k8s.deployment.name', 'k8s.pod.name', 'host.name', 'telemetry.sdk.language'],
        [svc, 'bench', 'v1', 'bench', concat(svc, '-v1'), concat(svc, '-v1-7d9f8c6b5-', toString(intDiv(number, 2) %% 6)), concat('node-', toString(number %% 17)), 'go']
 FROM (SELECT number, toUInt64(%d) + number * %d AS t, if(number %% 2 = 0, 'cart', concat('svc-', toString(number %% 59))) AS svc FROM numbers(%d))`,
@@ -441,6 +447,19 @@ FROM (SELECT number, toUInt64(%d) + number * %d AS t, if(number %% 2 = 0, 'cart'
 			require.Len(b, got.Instances, 6)
 		}
 	})
+	for _, sel := range []string{"errors", "slow"} {
+		b.Run("differences-"+sel, func(b *testing.B) {
+			for b.Loop() {
+				var got struct {
+					SelectedSample uint64 `json:"selected_sample"`
+					Differences    []struct{ Key string }
+				}
+				get(b, "/api/v1/spans/differences?service=cart&namespace=bench&from=now-1h&select="+sel, &got)
+				require.NotEmpty(b, got.Differences)
+				require.LessOrEqual(b, got.SelectedSample, uint64(diffSampleRows))
+			}
+		})
+	}
 	b.Run("operations", func(b *testing.B) {
 		for b.Loop() {
 			var got struct{ Operations []struct{ Spans uint64 } }
