@@ -68,7 +68,7 @@ func seedClickHouse(t *testing.T, st *chstore.Store) {
 		return schema.RequestRow{
 			StartUnixNano: ns(start), DurationNanos: 1e6, UpstreamServiceTimeNanos: -1, Reporter: "destination",
 			Source: src, Destination: dst, Protocol: proto, Method: "GET", Path: path, ResponseCode: code,
-			GRPCStatus: grpc, ResponseFlags: flags, TraceID: traceA, RequestID: "r-" + path,
+			GRPCStatus: grpc, ResponseFlags: flags, TraceID: traceA, RequestID: "r-" + path, UpstreamHost: "10.0.0.2:80",
 		}
 	}
 	web, cart, pay := "service:shop/web", "service:shop/cart", "service:payments/pay"
@@ -87,6 +87,7 @@ func seedClickHouse(t *testing.T, st *chstore.Store) {
 		req(web, pay, at, 502, "", -1, "HTTP/2", "/pay"),
 		req(web, cart, testNow.Add(-3*time.Hour), 500, "", -1, "HTTP/1.1", "/api/cart/old"),
 	)
+	reqs[12].UpstreamHost = "10.0.0.3:80" // the UH one
 	// The caller's sidecar logged some of the same calls: two of the 503s
 	// and one of the items.
 	for _, r := range []schema.RequestRow{reqs[10], reqs[11], reqs[0]} {
@@ -518,6 +519,7 @@ func testRequests(t *testing.T, c client) {
 		{"flags=UH,UF", 2},
 		{"path_prefix=/api/cart/check", 6},
 		{"path_prefix=/api/cart/check&code=503&flags=UH", 1},
+		{"upstream_host=10.0.0.3:80", 1},
 		{"limit=5", 5},
 		{"from=now-4h&to=now-2h", 1},
 		// 404 and the DC flag are not failures; 0 with UF,URX, a gRPC

@@ -76,8 +76,8 @@ func flagsFilter(v string) (string, []any, error) {
 }
 
 // requestFilters are the WHERE conditions (and arguments) of a request
-// search over [from, to]: by source, destination, code, flags, path prefix
-// and failure.
+// search over [from, to]: by source, destination, code, flags, path
+// prefix, upstream host and failure.
 func requestFilters(c echo.Context, from, to time.Time) ([]string, []any, error) {
 	where := []string{"timestamp >= toDateTime(?)", "timestamp <= toDateTime(?)"}
 	args := []any{from.Unix(), to.Unix()}
@@ -107,6 +107,9 @@ func requestFilters(c echo.Context, from, to time.Time) ([]string, []any, error)
 	}
 	if v := c.QueryParam("path_prefix"); v != "" {
 		add("startsWith(path, ?)", v)
+	}
+	if v := c.QueryParam("upstream_host"); v != "" {
+		add("upstream_host = ?", v)
 	}
 	if c.QueryParam("failed") != "" {
 		failed, err := boolParam(c, "failed")

@@ -101,20 +101,35 @@ func (f *FakeServer) spanDifferences(w http.ResponseWriter, r *http.Request) {
 		ss, bs := float64(sel)/float64(selN), float64(base)/float64(baseN)
 		return map[string]any{"key": key, "value": value, "selected": sel, "baseline": base, "selected_share": ss, "baseline_share": bs, "difference": ss - bs}
 	}
-	out := map[string]any{"select": q.Get("select"), "selected_spans": 0, "baseline_spans": 0, "selected_sample": 0, "baseline_sample": 0, "differences": []any{}}
+	out := map[string]any{"select": q.Get("select"), "selected_total": 0, "baseline_total": 0, "selected_sample": 0, "baseline_sample": 0, "differences": []any{}}
 	if q.Get("service") == "cart" {
 		switch q.Get("select") {
 		case "errors":
-			out["selected_spans"], out["baseline_spans"], out["selected_sample"], out["baseline_sample"] = 320, 120_000, 320, 50_000
+			out["selected_total"], out["baseline_total"], out["selected_sample"], out["baseline_sample"] = 320, 120_000, 320, 50_000
 			out["differences"] = []any{
 				diff("http.response.status_code", "503", 320, 0, 320, 50_000),
 				diff("k8s.pod.name", "cart-7d9f-c", 300, 16_500, 320, 50_000),
 				diff("span.name", "POST /cart/items", 200, 9_000, 320, 50_000),
 			}
 		case "slow":
-			out["slow_ns"], out["selected_spans"], out["baseline_spans"], out["selected_sample"], out["baseline_sample"] = 80e6, 60, 240, 60, 240
+			out["slow_ns"], out["selected_total"], out["baseline_total"], out["selected_sample"], out["baseline_sample"] = 80e6, 60, 240, 60, 240
 			out["differences"] = []any{diff("http.route", "/cart/checkout", 60, 0, 60, 240)}
 		}
+	}
+	writeJSON(w, out)
+}
+
+// requestDifferences answers what the failing requests to web share: the
+// upstream host that refuses them, their flags; anything else has none.
+func (f *FakeServer) requestDifferences(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	out := map[string]any{"select": q.Get("select"), "selected_total": 0, "baseline_total": 0, "selected_sample": 0, "baseline_sample": 0, "differences": []any{}}
+	if q.Get("destination") == "service:shop/web" && q.Get("select") == "errors" {
+		d := func(key, value string, ss, bs float64) map[string]any {
+			return map[string]any{"key": key, "value": value, "selected": int(ss * 40), "baseline": int(bs * 960), "selected_share": ss, "baseline_share": bs, "difference": ss - bs}
+		}
+		out["selected_total"], out["baseline_total"], out["selected_sample"], out["baseline_sample"] = 40, 960, 40, 960
+		out["differences"] = []any{d("upstream_host", "10.0.0.4:8080", 1, 0.3), d("response_flags", "UF", 0.9, 0), d("user_agent", "curl/8.5", 0.5, 0.1)}
 	}
 	writeJSON(w, out)
 }

@@ -18,38 +18,73 @@ func TestSpanDifferences(t *testing.T) {
 	p.waitFor("document.getElementById('diff-errors') !== null", 10*time.Second)
 	// Without a service there is nothing to compare.
 	p.do(chromedp.Click(chromedp.ID("diff-errors")))
-	p.waitFor("document.querySelector('.span-differences').innerText.includes('Pick a service first')", 5*time.Second)
+	p.waitFor("document.querySelector('.differences').innerText.includes('Pick a service first')", 5*time.Second)
 
 	p.do(chromedp.SetValue(chromedp.CSS(`input[name=service]`), "cart"), chromedp.Click(chromedp.ID("diff-errors")))
-	p.waitFor("document.getElementById('span-differences') !== null", 10*time.Second)
-	box := eval[string](p, "document.querySelector('.span-differences').innerText")
+	p.waitFor("document.getElementById('differences-table') !== null", 10*time.Second)
+	box := eval[string](p, "document.querySelector('.differences').innerText")
 	require.Contains(t, box, "What the failing calls of cart share")
 	require.Contains(t, box, "320 failing calls against 120,000 others (an even sample of 320 and 50,000 read).")
-	rows := eval[[][]string](p, "[...document.querySelectorAll('#span-differences tbody tr')].map(r => [...r.cells].map(c => c.textContent.trim()))")
+	rows := eval[[][]string](p, "[...document.querySelectorAll('#differences-table tbody tr')].map(r => [...r.cells].map(c => c.textContent.trim()))")
 	require.Equal(t, [][]string{
 		{"http.response.status_code", "503", "100.0%", "0.0%"},
 		{"k8s.pod.name", "cart-7d9f-c", "93.8%", "33.0%"},
 		{"span.name", "POST /cart/items", "62.5%", "18.0%"},
 	}, rows)
-	links := eval[[]string](p, "[...document.querySelectorAll('#span-differences tbody a')].map(a => a.getAttribute('href'))")
+	links := eval[[]string](p, "[...document.querySelectorAll('#differences-table tbody a')].map(a => a.getAttribute('href'))")
 	require.True(t, strings.HasPrefix(links[1], "#/traces?service=cart&from=now-1h&to=now&tags=k8s.pod.name%3Dcart-7d9f-c&error=true"), links[1])
 	require.Contains(t, links[2], "&operation=POST+%2Fcart%2Fitems&error=true", "a span name is an operation")
-	require.Greater(t, eval[float64](p, "document.querySelectorAll('#span-differences .share-bar.selected')[1].getBoundingClientRect().width"),
-		eval[float64](p, "document.querySelectorAll('#span-differences .share-bar.baseline')[1].getBoundingClientRect().width"))
+	require.Greater(t, eval[float64](p, "document.querySelectorAll('#differences-table .share-bar.selected')[1].getBoundingClientRect().width"),
+		eval[float64](p, "document.querySelectorAll('#differences-table .share-bar.baseline')[1].getBoundingClientRect().width"))
 	require.Contains(t, eval[string](p, "location.hash"), "diff=errors")
 
 	// The slow ones, from the URL.
 	p.do(chromedp.Navigate(srv.URL + "/#/traces?service=cart&diff=slow"))
-	p.waitFor("document.querySelector('.span-differences h2') && document.querySelector('.span-differences h2').textContent.includes('slow')", 10*time.Second)
-	require.Equal(t, "What the slow (80.0 ms or more) calls of cart share", eval[string](p, "document.querySelector('.span-differences h2').textContent"))
-	require.Contains(t, eval[string](p, "document.querySelector('#span-differences tbody a').getAttribute('href')"), "tags=http.route%3D%2Fcart%2Fcheckout&min_duration=80ms")
+	p.waitFor("document.querySelector('.differences h2') && document.querySelector('.differences h2').textContent.includes('slow')", 10*time.Second)
+	require.Equal(t, "What the slow (80.0 ms or more) calls of cart share", eval[string](p, "document.querySelector('.differences h2').textContent"))
+	require.Contains(t, eval[string](p, "document.querySelector('#differences-table tbody a').getAttribute('href')"), "tags=http.route%3D%2Fcart%2Fcheckout&min_duration=80ms")
 
 	// A service with nothing to compare says so.
 	p.do(chromedp.Navigate(srv.URL + "/#/traces?service=web&diff=errors"))
-	p.waitFor("document.querySelector('.span-differences').innerText.includes('Nothing to compare in the range.')", 10*time.Second)
+	p.waitFor("document.querySelector('.differences').innerText.includes('Nothing to compare in the range.')", 10*time.Second)
 
 	// A failing service's panel links here.
 	p.do(chromedp.Navigate(srv.URL + "/#/graph?sel=" + "service:shop/cart"))
 	p.waitFor("[...document.querySelectorAll('#panel .links a')].some(a => a.textContent === 'What failing calls share')", 10*time.Second)
 	require.Equal(t, "#/traces?service=cart&diff=errors", eval[string](p, "[...document.querySelectorAll('#panel .links a')].find(a => a.textContent === 'What failing calls share').getAttribute('href')"))
+
+	// web's callers are seen by access logs only: its link compares the
+	// requests to it.
+	p.do(chromedp.Navigate(srv.URL + "/#/graph?sel=" + "service:shop/web"))
+	p.waitFor("[...document.querySelectorAll('#panel .links a')].some(a => a.textContent === 'What failing calls share')", 10*time.Second)
+	require.Equal(t, "#/requests?destination=service%3Ashop%2Fweb&diff=errors", eval[string](p, "[...document.querySelectorAll('#panel .links a')].find(a => a.textContent === 'What failing calls share').getAttribute('href')"))
+}
+
+// The Requests page says what the failing requests of its search share,
+// a value linked to the requests with it where the explorer filters by it.
+func TestRequestDifferences(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/requests?destination=service%3Ashop%2Fweb&diff=errors")
+	p.waitFor("document.getElementById('differences-table') !== null", 10*time.Second)
+	require.Equal(t, "What the failing requests to shop/web share", eval[string](p, "document.querySelector('.differences h2').textContent"))
+	rows := eval[[][]string](p, "[...document.querySelectorAll('#differences-table tbody tr')].map(r => [...r.cells].map(c => c.textContent.trim()))")
+	require.Equal(t, [][]string{
+		{"upstream_host", "10.0.0.4:8080", "100.0%", "30.0%"},
+		{"response_flags", "UF", "90.0%", "0.0%"},
+		{"user_agent", "curl/8.5", "50.0%", "10.0%"},
+	}, rows)
+	// Upstream hosts and flags are filters of the explorer; a user agent
+	// is not.
+	require.Equal(t, 2, eval[int](p, "document.querySelectorAll('#differences-table tbody a').length"))
+	require.Contains(t, eval[string](p, "document.querySelector('#differences-table tbody a').getAttribute('href')"), "upstream_host=10.0.0.4%3A8080")
+	href := eval[string](p, "document.querySelectorAll('#differences-table tbody a')[1].getAttribute('href')")
+	require.True(t, strings.HasPrefix(href, "#/requests?destination=service%3Ashop%2Fweb&"), href)
+	require.Contains(t, href, "flags=UF")
+	require.Contains(t, href, "failed=true")
+	// The requests themselves are still listed below.
+	p.waitFor("document.getElementById('requests-table') !== null", 10*time.Second)
+	// Another search's slow requests: nothing to compare.
+	p.do(chromedp.Click(chromedp.ID("diff-slow")))
+	p.waitFor("document.querySelector('.differences').innerText.includes('Nothing to compare in the range.')", 10*time.Second)
+	require.Contains(t, eval[string](p, "location.hash"), "diff=slow")
 }

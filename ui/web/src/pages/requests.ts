@@ -5,6 +5,7 @@
 import { getJSON } from "../api";
 import { fmtBytes, fmtNs, h } from "../dom";
 import { cell, liveVolume, renderSearchPage, resultsWithDetail, shortNode, volumeChart, type Column, type Volume } from "./common";
+import { differencesBar, renderDifferences, type DiffSelect } from "./differences";
 
 /** The outcomes of the volume chart, bottom to top, with their colours. */
 const outcomeColors: [string, string][] = [
@@ -81,7 +82,7 @@ function details(r: Row): HTMLElement {
 
 /** Renders the request explorer. */
 export function renderRequests(root: HTMLElement, params: Record<string, string>): void {
-  const names = ["source", "destination", "code", "flags", "path_prefix", "from", "to", "limit"];
+  const names = ["source", "destination", "code", "flags", "path_prefix", "upstream_host", "from", "to", "limit"];
   const outcome = h(
     "select",
     { name: "failed" },
@@ -90,6 +91,33 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
     h("option", { value: "false" }, "not failed"),
   ) as HTMLSelectElement;
   const volumeOf = liveVolume<Volume | null>();
+  // What the search's failing or slow requests share: kept across the
+  // search's live refreshes, asked for again by its buttons.
+  let last: Record<string, string> = {};
+  const diffBox = h("section", { class: "differences", "aria-live": "polite" });
+  const differences = (select: DiffSelect) => {
+    const q = Object.fromEntries(Object.entries(last).filter(([k, v]) => v && k !== "limit" && k !== "failed"));
+    history.replaceState(null, "", `#/requests?${new URLSearchParams({ ...q, diff: select }).toString()}`);
+    const subject = q["destination"] ? `to ${shortNode(q["destination"])}` : q["source"] ? `from ${shortNode(q["source"])}` : "of the search";
+    void renderDifferences(diffBox, {
+      endpoint: "requests/differences",
+      query: q,
+      select,
+      subject,
+      noun: "requests",
+      // A value's requests, where the explorer filters by it.
+      href: (key, value, d) => {
+        const filter: Record<string, string> = { source: "source", destination: "destination", response_code: "code", response_flags: "flags", path: "path_prefix", upstream_host: "upstream_host" };
+        const name = filter[key];
+        if (!name) return null;
+        const p: Record<string, string> = { ...q, [name]: value };
+        if (d.select === "errors") p["failed"] = "true";
+        return `#/requests?${new URLSearchParams(p).toString()}`;
+      },
+    });
+  };
+  const diffBar = differencesBar("requests", differences);
+  let first = params["diff"] === "errors" || params["diff"] === "slow" ? (params["diff"] as DiffSelect) : null;
   renderSearchPage(root, params, {
     title: "Requests",
     names,
@@ -104,7 +132,14 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
         volumeOf(live, q, () => getJSON<Volume>("requests/volume", { ...q, limit: undefined }).catch(() => null)),
       ]);
       const rows = r.requests ?? [];
+      last = q;
+      if (first) {
+        differences(first);
+        first = null;
+      }
       return [
+        diffBar,
+        diffBox,
         ...(volume ? [volumeChart(volume, "outcomes", outcomeColors, "Requests", "request-volume")] : []),
         ...resultsWithDetail(`${rows.length} ${rows.length === 1 ? "request" : "requests"}. Select one for all its fields.`, "Requests", columns, rows, {
         id: "requests-table",

@@ -7,6 +7,7 @@ import { errorBox, field, logfmtPairs, sortableTable } from "./common";
 import { logfmtValue, logsHref, traceLogsQuery, type LogRecord } from "./logs";
 import { traceScatter } from "./tracescatter";
 import { compareCounts, compareTraces, compareTree, statColumns, traceStats } from "./tracestats";
+import { differencesBar, renderDifferences } from "./differences";
 import { flameGraph } from "./flamegraph";
 import { newColorer, traceBounds, waterfall, type SpanLogs } from "./waterfall";
 
@@ -135,7 +136,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     h("button", { type: "submit", class: "primary" }, "Search"),
   );
   // What the service's failing or slow calls share that its others do not.
-  const diffBox = h("section", { class: "span-differences", "aria-live": "polite" });
+  const diffBox = h("section", { class: "differences", "aria-live": "polite" });
   const differences = (select: "errors" | "slow") => {
     const svc = service.value.trim();
     if (!svc) {
@@ -144,80 +145,31 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     }
     const q: Record<string, string> = { ...params, service: svc, operation: operation.value.trim(), from: from.value, to: to.value, diff: select };
     history.replaceState(null, "", `#/traces?${new URLSearchParams(Object.entries(q).filter(([, v]) => v)).toString()}`);
-    void renderDifferences(diffBox, { service: svc, operation: operation.value.trim(), from: from.value, to: to.value, select });
+    const op = operation.value.trim();
+    void renderDifferences(diffBox, {
+      endpoint: "spans/differences",
+      query: { service: svc, operation: op, from: from.value, to: to.value },
+      select,
+      subject: `of ${svc}${op ? ` ${op}` : ""}`,
+      noun: "calls",
+      // A value's traces: its tag (a span name is an operation), failed
+      // or at least as slow.
+      href: (key, value, d) => {
+        const p: Record<string, string> = { service: svc, from: from.value, to: to.value };
+        if (op) p["operation"] = op;
+        if (key === "span.name") p["operation"] = value;
+        else if (key === "k8s.workload") return null;
+        else p["tags"] = `${key}=${logfmtValue(value)}`;
+        if (d.select === "errors") p["error"] = "true";
+        else p["min_duration"] = `${Math.floor((d.slow_ns ?? 0) / 1e6)}ms`;
+        return `#/traces?${new URLSearchParams(p).toString()}`;
+      },
+    });
   };
-  const diffBar = h(
-    "div",
-    { class: "toolbar wrap" },
-    h("button", { type: "button", id: "diff-errors", title: "The attribute values the failing calls of the service have more often than its others", onclick: () => differences("errors") }, "What failing calls share"),
-    h("button", { type: "button", id: "diff-slow", title: "The same for its slowest tenth of calls", onclick: () => differences("slow") }, "What slow calls share"),
-  );
+  const diffBar = differencesBar("calls", differences);
   root.replaceChildren(h("h1", {}, "Traces"), form, services, operations, diffBar, diffBox, out);
   void search();
   if (params["diff"] === "errors" || params["diff"] === "slow") differences(params["diff"]);
-}
-
-/** An answer of GET /api/v1/spans/differences. */
-interface SpanDifferences {
-  select: "errors" | "slow";
-  slow_ns?: number;
-  selected_spans: number;
-  baseline_spans: number;
-  selected_sample: number;
-  baseline_sample: number;
-  differences: { key: string; value: string; selected: number; baseline: number; selected_share: number; baseline_share: number; difference: number }[] | null;
-}
-
-/** A share as a bar and its percentage. */
-function shareBar(share: number, cls: string): HTMLElement {
-  return h("span", { class: "share" }, h("span", { class: `share-bar ${cls}`, style: `width:${Math.round(Math.min(1, share) * 60)}px` }), ` ${(share * 100).toFixed(1)}%`);
-}
-
-/**
- * Fills box with what the service's failing (or slow) calls have in
- * common that its others do not, the biggest difference first, each value
- * a link to the traces that have it.
- */
-async function renderDifferences(box: HTMLElement, q: { service: string; operation: string; from: string; to: string; select: "errors" | "slow" }): Promise<void> {
-  box.replaceChildren(h("p", { class: "muted" }, "Comparing…"));
-  try {
-    const d = await getJSON<SpanDifferences>("spans/differences", { service: q.service, operation: q.operation, from: q.from, to: q.to, select: q.select });
-    const which = d.select === "errors" ? "failing" : `slow (${fmtNs(d.slow_ns ?? 0)} or more)`;
-    const title = h("h2", {}, `What the ${which} calls of ${q.service}${q.operation ? ` ${q.operation}` : ""} share`);
-    const sampled = d.selected_sample < d.selected_spans || d.baseline_sample < d.baseline_spans ? ` (an even sample of ${d.selected_sample.toLocaleString()} and ${d.baseline_sample.toLocaleString()} read)` : "";
-    const summary = h("p", { class: "muted" }, `${d.selected_spans.toLocaleString()} ${d.select === "errors" ? "failing" : "slow"} calls against ${d.baseline_spans.toLocaleString()} others${sampled}.`);
-    const list = d.differences ?? [];
-    if (!d.selected_spans || !d.baseline_spans || !list.length) {
-      box.replaceChildren(title, summary, h("p", {}, d.selected_spans && d.baseline_spans ? "No attribute value is more common among them than among the others." : "Nothing to compare in the range."));
-      return;
-    }
-    const tracesOf = (key: string, value: string): string => {
-      const p: Record<string, string> = { service: q.service, from: q.from, to: q.to };
-      if (key === "span.name") p["operation"] = value;
-      else p["tags"] = `${key}=${logfmtValue(value)}`;
-      if (q.operation && key !== "span.name") p["operation"] = q.operation;
-      if (d.select === "errors") p["error"] = "true";
-      else p["min_duration"] = `${Math.floor((d.slow_ns ?? 0) / 1e6)}ms`;
-      return `#/traces?${new URLSearchParams(p).toString()}`;
-    };
-    box.replaceChildren(
-      title,
-      summary,
-      sortableTable(
-        "What they share",
-        [
-          { key: "key", label: "Attribute", value: (x) => x.key, render: (x) => h("code", {}, x.key) },
-          { key: "value", label: "Value", value: (x) => x.value, render: (x) => (x.key === "k8s.workload" ? x.value : h("a", { href: tracesOf(x.key, x.value), title: "Their traces" }, x.value)) },
-          { key: "sel", label: d.select === "errors" ? "Of the failing" : "Of the slow", value: (x) => x.selected_share, render: (x) => shareBar(x.selected_share, "selected"), numeric: true },
-          { key: "base", label: "Of the others", value: (x) => x.baseline_share, render: (x) => shareBar(x.baseline_share, "baseline"), numeric: true },
-        ],
-        list,
-        { id: "span-differences" },
-      ),
-    );
-  } catch (err) {
-    box.replaceChildren(errorBox(err));
-  }
 }
 
 /** The views of a trace. */

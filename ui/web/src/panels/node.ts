@@ -71,6 +71,20 @@ function serviceParams(n: GraphNode): { ns: string; name: string } | null {
   return { ns: n.namespace, name: n.name };
 }
 
+/**
+ * The link to what a service's failing calls share that its others do
+ * not: from its spans where its callers' edges are seen by spans, else from
+ * the access logs of the requests to it; none while nothing fails.
+ */
+function failingShare(n: GraphNode, callers: GraphEdge[]): HTMLElement | string {
+  if (n.kind !== "service" || !((n.errors_in ?? 0) > 0)) return "";
+  const seen = provenanceOf(callers);
+  const title = "The attribute values its failing calls have more often than its others";
+  if (seen.includes("span")) return h("a", { href: `#/traces?${new URLSearchParams({ service: n.name, diff: "errors" }).toString()}`, title }, "What failing calls share");
+  if (seen.includes("accesslog")) return h("a", { href: `#/requests?${new URLSearchParams({ destination: n.id, diff: "errors" }).toString()}`, title }, "What failing calls share");
+  return "";
+}
+
 /** Opens the panel for node id. */
 export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string): void {
   const n = ctx.store.node(id);
@@ -92,9 +106,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     "nav",
     { class: "links", "aria-label": "Related views" },
     h("a", { href: `#/traces?service=${encodeURIComponent(n.name)}` }, "Traces"),
-    n.kind === "service" && (n.errors_in ?? 0) > 0
-      ? h("a", { href: `#/traces?${new URLSearchParams({ service: n.name, diff: "errors" }).toString()}`, title: "The attribute values its failing calls have more often than its others" }, "What failing calls share")
-      : "",
+    failingShare(n, callers),
     h("a", { href: `#/logs?service=${encodeURIComponent(n.name)}` }, "Logs"),
     h("a", { href: `#/exceptions?service=${encodeURIComponent(n.name)}` }, "Exceptions"),
     h("a", { href: `#/metrics?service=${encodeURIComponent(n.name)}` }, "Metrics"),

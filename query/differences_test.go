@@ -13,12 +13,12 @@ import (
 	"github.com/meshscope/meshscope/schema/chtest"
 )
 
-// spanDifferencesJSON is GET /api/v1/spans/differences.
-type spanDifferencesJSON struct {
+// differencesJSON is GET /api/v1/spans/differences.
+type differencesJSON struct {
 	Select         string
 	SlowNs         uint64 `json:"slow_ns"`
-	SelectedSpans  uint64 `json:"selected_spans"`
-	BaselineSpans  uint64 `json:"baseline_spans"`
+	SelectedTotal  uint64 `json:"selected_total"`
+	BaselineTotal  uint64 `json:"baseline_total"`
 	SelectedSample uint64 `json:"selected_sample"`
 	BaselineSample uint64 `json:"baseline_sample"`
 	Differences    []struct {
@@ -74,11 +74,11 @@ func TestSpanDifferences(t *testing.T) {
 	api := newTestAPI(t, Config{}, Deps{Store: st})
 	c := api.client.with(t)
 
-	var got spanDifferencesJSON
+	var got differencesJSON
 	c.get("/api/v1/spans/differences?service=cart&namespace=shop&from=now-1h", &got)
 	require.Equal(t, "errors", got.Select)
-	require.EqualValues(t, 32, got.SelectedSpans)
-	require.EqualValues(t, 268, got.BaselineSpans)
+	require.EqualValues(t, 32, got.SelectedTotal)
+	require.EqualValues(t, 268, got.BaselineTotal)
 	require.EqualValues(t, 32, got.SelectedSample, "under the sample size every span is read")
 	require.EqualValues(t, 268, got.BaselineSample)
 	require.GreaterOrEqual(t, len(got.Differences), 2)
@@ -117,7 +117,7 @@ func TestSpanDifferences(t *testing.T) {
 	c.get("/api/v1/spans/differences?service=cart&select=slow&from=now-1h", &got)
 	require.Equal(t, "slow", got.Select)
 	require.EqualValues(t, 80*time.Millisecond, got.SlowNs)
-	require.EqualValues(t, 60, got.SelectedSpans)
+	require.EqualValues(t, 60, got.SelectedTotal)
 	route := -1
 	for i, d := range got.Differences {
 		if d.Key == "http.route" && d.Value == "/cart/checkout" {
@@ -131,10 +131,10 @@ func TestSpanDifferences(t *testing.T) {
 	require.Equal(t, 0, route, "%+v", got.Differences)
 	// A threshold of one's own; one operation; a limit.
 	c.get("/api/v1/spans/differences?service=cart&select=slow&slow=5ms&from=now-1h", &got)
-	require.EqualValues(t, 300, got.SelectedSpans)
+	require.EqualValues(t, 300, got.SelectedTotal)
 	require.Empty(t, got.Differences, "nothing is left to compare with")
 	c.get("/api/v1/spans/differences?service=cart&operation=GET+/cart&from=now-1h&limit=1", &got)
-	require.EqualValues(t, 240, got.SelectedSpans+got.BaselineSpans)
+	require.EqualValues(t, 240, got.SelectedTotal+got.BaselineTotal)
 	require.Len(t, got.Differences, 1)
 
 	// Past 50,000 spans a side, an even sample is read: 30,000 failures of
@@ -145,8 +145,8 @@ SELECT toDateTime(intDiv(t, 1000000000)), t, 1000000, toFixedString(reinterpretA
        'op', 2, if(number %% 4 = 0, 2, 0), 'bulk', 'shop', toInt16(-1), ['k8s.pod.name'], [concat('p', toString(number %% 4))]
 FROM (SELECT number, toUInt64(%d) + number * 1000 AS t FROM numbers(120000))`, at.UnixNano())))
 	c.get("/api/v1/spans/differences?service=bulk&from=now-1h", &got)
-	require.EqualValues(t, 30000, got.SelectedSpans)
-	require.EqualValues(t, 90000, got.BaselineSpans)
+	require.EqualValues(t, 30000, got.SelectedTotal)
+	require.EqualValues(t, 90000, got.BaselineTotal)
 	require.EqualValues(t, 30000, got.SelectedSample)
 	require.InDelta(t, 45000, float64(got.BaselineSample), 2000)
 	require.Equal(t, "p0", got.Differences[0].Value)
@@ -157,4 +157,60 @@ FROM (SELECT number, toUInt64(%d) + number * 1000 AS t FROM numbers(120000))`, a
 	c.fail("/api/v1/spans/differences?service=cart&select=fast", http.StatusBadRequest, "select")
 	c.fail("/api/v1/spans/differences?service=cart&select=slow&slow=-1s", http.StatusBadRequest, "slow")
 	c.fail("/api/v1/spans/differences?service=cart&kind=sideways", http.StatusBadRequest, "kind")
+}
+
+// What the failing requests to a service share, from the access log
+// entries of its callers' sidecars: the upstream host that refuses them.
+func TestRequestDifferences(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	at := testNow.Add(-10 * time.Minute)
+	var rows []schema.RequestRow
+	for i := range 300 {
+		host := []string{"10.0.0.2:8080", "10.0.0.3:8080", "10.0.0.4:8080"}[i%3]
+		code, flags, d := uint16(200), "", 5*time.Millisecond
+		switch {
+		case i%3 == 2 && i/3 < 40: // 10.0.0.4 refuses 40 of its 100
+			code, flags = 503, "UF"
+		case i%3 == 0 && i/3 == 7: // one 500 on another host
+			code = 500
+		}
+		if i%10 == 0 {
+			d = 90 * time.Millisecond // /slow is slow
+		}
+		path := "/pay"
+		if i%10 == 0 {
+			path = "/slow"
+		}
+		rows = append(rows, schema.RequestRow{StartUnixNano: uint64(at.Add(time.Duration(i) * time.Millisecond).UnixNano()), DurationNanos: uint64(d),
+			UpstreamServiceTimeNanos: -1, Reporter: "source", Source: "service:shop/web", Destination: "service:shop/pay", Protocol: "HTTP/1.1",
+			Method: "POST", Path: path, ResponseCode: code, ResponseFlags: flags, GRPCStatus: -1, UpstreamHost: host, RequestID: fmt.Sprint("req-", i),
+			MTLS: 1, AttrKeys: []string{"tenant"}, AttrValues: []string{[]string{"acme", "globex"}[i%2]}})
+	}
+	// Requests elsewhere are not compared.
+	rows = append(rows, schema.RequestRow{StartUnixNano: uint64(at.UnixNano()), UpstreamServiceTimeNanos: -1, Reporter: "source",
+		Destination: "service:shop/other", Protocol: "HTTP/1.1", ResponseCode: 503, GRPCStatus: -1})
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Requests: rows}))
+	api := newTestAPI(t, Config{}, Deps{Store: st})
+	c := api.client.with(t)
+
+	var got differencesJSON
+	c.get("/api/v1/requests/differences?destination=service:shop/pay&from=now-1h", &got)
+	require.EqualValues(t, 41, got.SelectedTotal)
+	require.EqualValues(t, 259, got.BaselineTotal)
+	byKey := map[string]float64{}
+	for _, d := range got.Differences {
+		byKey[d.Key+"="+d.Value] = d.SelectedShare
+	}
+	require.InDelta(t, 40.0/41, byKey["upstream_host=10.0.0.4:8080"], 1e-9, "%+v", got.Differences)
+	require.InDelta(t, 40.0/41, byKey["response_flags=UF"], 1e-9)
+	require.InDelta(t, 40.0/41, byKey["response_code=503"], 1e-9)
+	require.NotContains(t, byKey, "source=service:shop/web", "every request has it")
+	require.NotContains(t, byKey, "mtls=mutual")
+	// The slow ones are /slow's.
+	c.get("/api/v1/requests/differences?destination=service:shop/pay&select=slow&from=now-1h", &got)
+	require.EqualValues(t, 30, got.SelectedTotal)
+	require.Equal(t, [2]string{"path", "/slow"}, [2]string{got.Differences[0].Key, got.Differences[0].Value})
+	require.InDelta(t, 1, got.Differences[0].SelectedShare, 1e-9)
+	c.fail("/api/v1/requests/differences?code=abc", http.StatusBadRequest, "code")
+	c.fail("/api/v1/requests/differences?select=odd", http.StatusBadRequest, "select")
 }

@@ -1,0 +1,308 @@
+package query
+
+// GET /api/v1/spans/differences and /api/v1/requests/differences: what
+// the failing (or slow) calls of a service have in common that its other
+// calls do not. Every attribute value of the calls (of spans: span and
+// resource attributes, the name and workload, and the promoted columns of
+// spans whose attributes do not carry them; of access log entries: their
+// columns and extra attributes) is counted among the selected calls and
+// among the others, and the values whose share of the selection exceeds
+// their share of the rest the most come first: a pod that serves a third
+// of the calls and all of the failures, a route, a version, a client.
+// Honeycomb calls this BubbleUp.
+//
+// A busy service has millions of calls an hour; each side is read from an
+// even sample (a hash of the row's id) of at most diffSampleRows rows, so
+// the answer's shares are estimates past that (sample says by how much).
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/meshscope/meshscope/schema"
+)
+
+// diffSampleRows bounds the rows of each side whose attributes are read.
+const diffSampleRows = 50_000
+
+// diffMinShare is the smallest share of the selection a value listed has.
+const diffMinShare = 0.05
+
+// diffSlowQuantile is where slow starts when no threshold is given: the
+// service's 90th percentile over the range.
+const diffSlowQuantile = 0.9
+
+// diffColumns are the columns spans' attributes are promoted to, under
+// their attribute key, with the SQL of their value (empty when the span has
+// none) and the keys the value may have come from. The attributes stay in
+// the arrays too, so a column counts only for spans whose arrays have none
+// of its keys (rows written by other means than OTLP, a span's name).
+var diffColumns = []struct {
+	key, expr string
+	from      []string
+}{
+	{"span.name", "name", nil},
+	{"service.version", "service_version", []string{"service.version"}},
+	{"k8s.workload", "workload", []string{"k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name", "k8s.pod.name"}},
+	{"http.request.method", "http_method", []string{"http.request.method", "http.method"}},
+	{"http.route", "http_route", []string{"http.route"}},
+	{"http.response.status_code", "if(http_status_code = 0, '', toString(http_status_code))", []string{"http.response.status_code", "http.status_code"}},
+	{"rpc.grpc.status_code", "if(rpc_grpc_status_code < 0, '', toString(rpc_grpc_status_code))", []string{"rpc.grpc.status_code"}},
+	{"peer.service", "peer_service", []string{"peer.service"}},
+	{"server.address", "server_address", []string{"server.address", "net.peer.name"}},
+	{"db.system", "db_system", []string{"db.system", "db.system.name"}},
+	{"db.namespace", "db_name", []string{"db.namespace", "db.name"}},
+	{"messaging.destination.name", "messaging_destination", []string{"messaging.destination.name", "messaging.destination"}},
+}
+
+// diffColumnValue is the SQL of a column's value for the comparison: empty
+// where the span's arrays carry it already.
+func diffColumnValue(expr string, from []string) string {
+	if len(from) == 0 {
+		return expr
+	}
+	quoted := make([]string, len(from))
+	for i, k := range from {
+		quoted[i] = "'" + k + "'"
+	}
+	list := "[" + strings.Join(quoted, ", ") + "]"
+	return "if(hasAny(attr_keys, " + list + ") OR hasAny(resource_keys, " + list + "), '', " + expr + ")"
+}
+
+// difference is one attribute value of a differences answer.
+type difference struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	// Selected and Baseline count the sampled rows of each side with the
+	// value; the shares are of each side's sampled rows.
+	Selected      uint64  `json:"selected"`
+	Baseline      uint64  `json:"baseline"`
+	SelectedShare float64 `json:"selected_share"`
+	BaselineShare float64 `json:"baseline_share"`
+	// Difference is SelectedShare minus BaselineShare: the order.
+	Difference float64 `json:"difference"`
+}
+
+// differences is the answer of the differences endpoints.
+type differences struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Select is what the selection is: errors (failed calls) or slow
+	// (duration at least SlowNs).
+	Select string `json:"select"`
+	SlowNs uint64 `json:"slow_ns,omitempty"`
+	// SelectedTotal and BaselineTotal count each side's calls in the range;
+	// SelectedSample and BaselineSample those whose attributes were read.
+	SelectedTotal  uint64       `json:"selected_total"`
+	BaselineTotal  uint64       `json:"baseline_total"`
+	SelectedSample uint64       `json:"selected_sample"`
+	BaselineSample uint64       `json:"baseline_sample"`
+	Differences    []difference `json:"differences"`
+}
+
+// comparison is what a differences query compares: the rows of table
+// that meet where (with args), errors selected by failed; each row's
+// sample key, and the SQL of its keys and values (parallel arrays).
+type comparison struct {
+	table, where string
+	args         []any
+	failed       string
+	sampleKey    string
+	keys, values string
+}
+
+func (s *Server) getSpanDifferences(c echo.Context) error {
+	svc := c.QueryParam("service")
+	if svc == "" {
+		return badParam("service", "service is required")
+	}
+	from, to, _, err := s.rangeOrDefault(c)
+	if err != nil {
+		return err
+	}
+	where := []string{"service_name = ?", "timestamp >= toDateTime(?)", "timestamp <= toDateTime(?)"}
+	args := []any{svc, from.Unix(), to.Unix()}
+	if ns := c.QueryParam("namespace"); ns != "" {
+		where, args = append(where, "service_namespace = ?"), append(args, ns)
+	}
+	if op := c.QueryParam("operation"); op != "" {
+		where, args = append(where, "name = ?"), append(args, op)
+	}
+	kinds := "server,consumer"
+	if v := c.QueryParam("kind"); v != "" {
+		kinds = v
+	}
+	ks, err := spanKindsParam(kinds)
+	if err != nil {
+		return err
+	}
+	where = append(where, "kind IN ("+strings.Join(ks, ", ")+")") // numbers of spanKinds
+	keys, values := make([]string, len(diffColumns)), make([]string, len(diffColumns))
+	for i, col := range diffColumns {
+		keys[i], values[i] = "'"+col.key+"'", diffColumnValue(col.expr, col.from)
+	}
+	return s.compare(c, from, to, comparison{
+		table: "spans", where: strings.Join(where, " AND "), args: args,
+		failed:    fmt.Sprintf("status_code = %d", schema.StatusError),
+		sampleKey: "span_id",
+		keys:      "arrayConcat([" + strings.Join(keys, ", ") + "], attr_keys, resource_keys)",
+		values:    "arrayConcat([" + strings.Join(values, ", ") + "], attr_values, resource_values)",
+	})
+}
+
+// requestDiffColumns are the columns of the requests table compared, as
+// keys, with the SQL of their value (empty when unknown).
+var requestDiffColumns = []struct{ key, expr string }{
+	{"source", "source"},
+	{"source_workload", "source_workload"},
+	{"source_version", "source_version"},
+	{"destination_workload", "destination_workload"},
+	{"destination_version", "destination_version"},
+	{"reporter", "reporter"},
+	{"protocol", "protocol"},
+	{"method", "method"},
+	{"path", "path"},
+	{"authority", "authority"},
+	{"route_name", "route_name"},
+	{"response_code", "toString(response_code)"},
+	{"grpc_status", "if(grpc_status < 0, '', toString(grpc_status))"},
+	{"response_flags", "response_flags"},
+	{"response_code_details", "response_code_details"},
+	{"upstream_host", "upstream_host"},
+	{"downstream_local_address", "downstream_local_address"},
+	{"upstream_cluster", "upstream_cluster"},
+	{"upstream_transport_failure_reason", "upstream_transport_failure_reason"},
+	{"requested_server_name", "requested_server_name"},
+	{"user_agent", "user_agent"},
+	{"mtls", "multiIf(mtls = 1, 'mutual', mtls = 2, 'plaintext', '')"},
+}
+
+func (s *Server) getRequestDifferences(c echo.Context) error {
+	from, to, _, err := s.rangeOrDefault(c)
+	if err != nil {
+		return err
+	}
+	where, args, err := requestFilters(c, from, to)
+	if err != nil {
+		return err
+	}
+	keys, values := make([]string, len(requestDiffColumns)), make([]string, len(requestDiffColumns))
+	for i, col := range requestDiffColumns {
+		keys[i], values[i] = "'"+col.key+"'", col.expr
+	}
+	return s.compare(c, from, to, comparison{
+		table: "requests", where: strings.Join(where, " AND "), args: args,
+		failed:    requestFailed + " = 1",
+		sampleKey: "start_time_unix_nano, duration_ns, request_id",
+		keys:      "arrayConcat([" + strings.Join(keys, ", ") + "], attr_keys)",
+		values:    "arrayConcat([" + strings.Join(values, ", ") + "], attr_values)",
+	})
+}
+
+// compare answers a differences request over q's rows: select (errors or
+// slow), slow (a duration; by default the rows' 90th percentile) and
+// limit (20 by default).
+func (s *Server) compare(c echo.Context, from, to time.Time, q comparison) error {
+	limit := 20
+	if c.QueryParam("limit") != "" {
+		var err error
+		if limit, err = s.limitParam(c); err != nil {
+			return err
+		}
+	}
+	out := differences{From: from, To: to, Select: c.QueryParam("select"), Differences: []difference{}}
+	var slow time.Duration
+	switch out.Select {
+	case "", "errors":
+		out.Select = "errors"
+	case "slow":
+		if v := c.QueryParam("slow"); v != "" {
+			var err error
+			if slow, err = ParseDuration(v); err != nil || slow <= 0 {
+				return badParam("slow", "slow is a positive duration (200ms), got %q", v)
+			}
+		}
+	default:
+		return badParam("select", "select %q is not errors or slow", out.Select)
+	}
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	conn := s.deps.Store.Conn()
+	cond := q.failed
+	if out.Select == "slow" {
+		if slow == 0 {
+			var ns uint64
+			if err := conn.QueryRow(ctx, fmt.Sprintf("SELECT toUInt64(quantileTDigest(%g)(duration_ns)) FROM %s WHERE %s",
+				diffSlowQuantile, q.table, q.where), q.args...).Scan(&ns); err != nil {
+				return err
+			}
+			slow = time.Duration(ns)
+		}
+		out.SlowNs = uint64(slow)
+		cond = fmt.Sprintf("duration_ns >= %d", out.SlowNs)
+	}
+	count := "SELECT countIf(" + cond + "), countIf(NOT (" + cond + ")) FROM " + q.table + " WHERE " + q.where
+	if err := conn.QueryRow(ctx, count, q.args...).Scan(&out.SelectedTotal, &out.BaselineTotal); err != nil {
+		return err
+	}
+	if out.SelectedTotal == 0 || out.BaselineTotal == 0 {
+		return c.JSON(http.StatusOK, out)
+	}
+	// An even sample of each side: every k-th row by a hash of its id.
+	every := func(n uint64) uint64 { return max(1, (n+diffSampleRows-1)/diffSampleRows) }
+	sample := fmt.Sprintf("cityHash64(%s) %% if(%s, %d, %d) = 0", q.sampleKey, cond, every(out.SelectedTotal), every(out.BaselineTotal))
+	if err := conn.QueryRow(ctx, count+" AND "+sample, q.args...).Scan(&out.SelectedSample, &out.BaselineSample); err != nil {
+		return err
+	}
+	if out.SelectedSample == 0 || out.BaselineSample == 0 {
+		return c.JSON(http.StatusOK, out)
+	}
+	// A value must be on at least diffMinShare of the selection to be
+	// listed: the rest is left in ClickHouse.
+	minSelected := uint64(float64(out.SelectedSample)*diffMinShare + 0.999)
+	err = s.scanAll(ctx, func(scan func(...any) error) error {
+		var d difference
+		if err := scan(&d.Key, &d.Value, &d.Selected, &d.Baseline); err != nil {
+			return err
+		}
+		d.SelectedShare = float64(d.Selected) / float64(out.SelectedSample)
+		d.BaselineShare = float64(d.Baseline) / float64(out.BaselineSample)
+		d.Difference = d.SelectedShare - d.BaselineShare
+		if d.Difference > 0 {
+			out.Differences = append(out.Differences, d)
+		}
+		return nil
+	}, `
+SELECT k, v, countIf(sel) AS selected, countIf(NOT sel) AS baseline
+FROM (
+  SELECT `+cond+` AS sel, `+q.keys+` AS ks, `+q.values+` AS vs
+  FROM `+q.table+`
+  WHERE `+q.where+` AND `+sample+`
+)
+ARRAY JOIN ks AS k, vs AS v
+WHERE v != ''
+GROUP BY k, v
+HAVING selected >= ?`, append(slices.Clip(q.args), minSelected)...)
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(out.Differences, func(a, b difference) int {
+		if c := cmp.Compare(b.Difference, a.Difference); c != 0 {
+			return c
+		}
+		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Value, b.Value))
+	})
+	if len(out.Differences) > limit {
+		out.Differences = out.Differences[:limit]
+	}
+	return c.JSON(http.StatusOK, out)
+}
