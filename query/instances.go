@@ -8,9 +8,10 @@ package query
 //
 // Two inputs name an instance. Server and consumer spans carry their
 // pod's resource (k8s.pod.name, else service.instance.id, else
-// host.name); Envoy access log entries carry its address (the inbound
-// sidecar's local address, or the upstream host its callers' sidecars
-// picked). Spans are preferred because they name pods; a service without
+// host.name); Envoy access log entries carry its pod (the inbound
+// sidecar's, when its ALS node or OpenTelemetry resource names it) or its
+// address (the inbound sidecar's local address, or the upstream host its
+// callers' sidecars picked). Spans are preferred because they name pods; a service without
 // server spans in the range is read from its access log entries.
 
 import (
@@ -173,16 +174,21 @@ WHERE destination = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime
 		dst, from.Unix(), to.Unix()).Scan(&inbound); err != nil {
 		return nil, err
 	}
-	host, reporter := addressHost("downstream_local_address"), "reporter = 'destination'"
+	// An inbound entry names its pod when its sidecar's pod is known
+	// (schema.RequestPodAttr), else its address.
+	pod := schema.RequestPodAttr
+	key := "if(has(attr_keys, '" + pod + "'), '" + pod + "', '" + addressKey + "')"
+	inst := "if(ikey = '" + pod + "', attr_values[indexOf(attr_keys, '" + pod + "')], " + addressHost("downstream_local_address") + ")"
+	reporter := "reporter = 'destination'"
 	if inbound == 0 {
-		host, reporter = addressHost("upstream_host"), "reporter != 'destination' AND upstream_host != ''"
+		key, inst, reporter = "'"+addressKey+"'", addressHost("upstream_host"), "reporter != 'destination' AND upstream_host != ''"
 	}
 	return s.scanInstances(ctx, `
-SELECT '`+addressKey+`' AS ikey, `+host+` AS inst, any(destination_version), any(destination_workload), count(), sum(`+requestFailed+`),
+SELECT `+key+` AS ikey, `+inst+` AS inst, any(destination_version), any(destination_workload), count(), sum(`+requestFailed+`),
        quantilesTDigest(0.5, 0.99)(duration_ns), min(timestamp), max(timestamp)
 FROM requests
 WHERE destination = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND `+reporter+`
-GROUP BY inst
+GROUP BY ikey, inst
 ORDER BY count() DESC, inst
 LIMIT `+fmt.Sprint(maxInstances), dst, from.Unix(), to.Unix())
 }

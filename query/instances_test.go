@@ -83,6 +83,8 @@ func TestInstances(t *testing.T) {
 		}
 		request("service:shop/pay", "destination", "10.0.0.2:8080", "127.0.0.1:8080", code)
 		request("service:shop/pay", "destination", "10.0.0.3:8080", "127.0.0.1:8080", 200)
+		// pay-3's sidecar names its pod.
+		requests[len(requests)-1].AttrKeys, requests[len(requests)-1].AttrValues = []string{"k8s.pod.name"}, []string{"pay-7c9d-3"}
 		request("service:shop/pay", "source", "10.0.9.9:0", "10.0.0.3:8080", 200)
 		request("service:shop/legacy", "source", "10.0.9.9:0", fmt.Sprintf("10.0.1.%d:80", 2+i%2), 200)
 	}
@@ -128,7 +130,8 @@ func TestInstances(t *testing.T) {
 	require.Equal(t, "address", got.Instances[0].Key)
 	require.Equal(t, []string{"errors"}, got.Instances[0].Outlier)
 	require.EqualValues(t, 20, got.Instances[0].Errors)
-	require.Equal(t, "10.0.0.3", got.Instances[1].Instance)
+	require.Equal(t, "pay-7c9d-3", got.Instances[1].Instance)
+	require.Equal(t, "k8s.pod.name", got.Instances[1].Key)
 	require.EqualValues(t, 40, got.Instances[1].Requests, "each call once: the callers' entries are not counted again")
 
 	c.get("/api/v1/services/shop/legacy/instances?from=now-1h&to=now", &got)

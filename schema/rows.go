@@ -155,6 +155,10 @@ const (
 	SecurityPlaintext
 )
 
+// RequestPodAttr is the attribute of a requests row (AttrKeys) naming the
+// pod of the proxy that wrote it, when known.
+const RequestPodAttr = "k8s.pod.name"
+
 // RequestRow is one row of the requests table: one Envoy access log entry.
 type RequestRow struct {
 	StartUnixNano                  uint64

@@ -194,7 +194,7 @@ var RequestsTable = Table{
 		{Name: "x_forwarded_for", Type: "String", Doc: "x-forwarded-for"},
 		{Name: "trace_id", Type: "FixedString(16)", Doc: "trace id when the entry carries one"},
 		{Name: "mtls", Type: "UInt8", Doc: "0 unknown, 1 mutual TLS, 2 plaintext"},
-	}, attrColumns("attr", "Extra")),
+	}, attrColumns("attr", "Extra (the writing proxy's k8s.pod.name, ALS tags, OpenTelemetry access log attributes)")),
 	Engine:      "MergeTree",
 	PartitionBy: "toDate(timestamp)",
 	OrderBy:     "(destination, source, timestamp)",

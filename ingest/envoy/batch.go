@@ -2,6 +2,7 @@ package envoy
 
 import (
 	"hash/maphash"
+	"slices"
 	"strings"
 
 	"github.com/meshscope/meshscope/graph"
@@ -300,12 +301,23 @@ func fillRow(row *schema.RequestRow, rec *Record, em *Emitter, res *resolution, 
 	row.XForwardedFor = e.ForwardedFor
 	row.TraceID = sig.traceID
 	row.MTLS = mtls
-	if n := len(rec.AttrKeys) + len(e.Extra); n > 0 {
+	// The proxy's pod, when known (ALS node metadata, the OpenTelemetry
+	// access logger's resource): for its inbound entries, the pod that
+	// served the call, which its address alone does not name.
+	pod := em.Pod != "" && !slices.Contains(rec.AttrKeys, schema.RequestPodAttr)
+	n := len(rec.AttrKeys) + len(e.Extra)
+	if pod {
+		n++
+	}
+	if n > 0 {
 		keys, vals := make([]string, 0, n), make([]string, 0, n)
 		keys = append(keys, rec.AttrKeys...)
 		vals = append(vals, rec.AttrValues[:len(rec.AttrKeys)]...)
 		for _, f := range e.Extra {
 			keys, vals = append(keys, f.Name), append(vals, f.Value)
+		}
+		if pod {
+			keys, vals = append(keys, schema.RequestPodAttr), append(vals, em.Pod)
 		}
 		row.AttrKeys, row.AttrValues = keys, vals
 	}

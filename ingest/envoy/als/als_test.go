@@ -289,6 +289,8 @@ func TestStreamEndToEnd(t *testing.T) {
 		UpstreamLocalAddress: "10.44.1.23:37652", DownstreamLocalAddress: "10.0.45.184:8000",
 		DownstreamRemoteAddress: "10.44.1.23:46520", RouteName: "default", RequestID: "req-1", UserAgent: "curl/7.73.0-DEV",
 		TraceID: schema.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+		// The sidecar's pod, from its node.
+		AttrKeys: []string{"k8s.pod.name"}, AttrValues: []string{"sleep-5fcd8fd6c8-2kq6z"},
 	}, out)
 	require.Equal(t, "req-2", rows[1].RequestID)
 	require.Equal(t, "foo/sleep", rows[1].Emitter, "the identifier is remembered for the stream")
@@ -303,6 +305,7 @@ func TestStreamEndToEnd(t *testing.T) {
 	require.Equal(t, schema.SecurityMTLS, in.MTLS)
 	require.Equal(t, int64(time.Millisecond), in.UpstreamServiceTimeNanos)
 	require.Equal(t, "outbound_.8000_._.httpbin.foo.svc.cluster.local", in.RequestedServerName)
+	require.Equal(t, []string{"httpbin-74fb669cc6-x2kq6"}, in.AttrValues, "the pod that served it")
 
 	tcp := rows[4]
 	require.Equal(t, "tcp", tcp.Protocol)

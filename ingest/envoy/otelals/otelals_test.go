@@ -99,7 +99,8 @@ func TestIstioOtelAccessLogs(t *testing.T) {
 	require.Equal(t, "foo/httpbin", dst.Emitter)
 	require.Equal(t, "service:foo/sleep", dst.Source)
 	require.Equal(t, "v1", dst.SourceVersion, "from the peer metadata")
-	require.Equal(t, []string{"route"}, dst.AttrKeys)
+	require.Equal(t, []string{"route", "k8s.pod.name"}, dst.AttrKeys, "the sidecar's pod from its resource last")
+	require.Equal(t, "httpbin-74fb669cc6-x2kq6", dst.AttrValues[1])
 	require.Equal(t, schema.SecurityMTLS, dst.MTLS)
 
 	require.Len(t, obs, 1, "one request, logged by both sidecars")
