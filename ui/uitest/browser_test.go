@@ -987,6 +987,16 @@ func TestScreenshots(t *testing.T) {
 	p.waitFor("document.querySelectorAll('#deployment-detail figure canvas').length === 2", 10*time.Second)
 	time.Sleep(300 * time.Millisecond)
 	write("deployments.png", p.screenshot())
+
+	p.do(chromedp.Navigate(srv.URL + "/#/traces?service=cart&diff=errors"))
+	p.waitFor("document.getElementById('differences-table') !== null && document.querySelector('.trace-scatter')", 10*time.Second)
+	write("differences.png", p.screenshot())
+
+	p.do(chromedp.Navigate(srv.URL + "/#/graph?sel=" + url.QueryEscape("service:shop/cart")))
+	p.waitFor("document.querySelectorAll('#panel .instances tbody tr').length === 3 && document.querySelectorAll('#panel .u-wrap').length >= 3", 10*time.Second)
+	_ = eval[any](p, "document.querySelector('#panel .instances').scrollIntoView(), 0")
+	time.Sleep(300 * time.Millisecond)
+	write("instances.png", p.screenshot())
 }
 
 // The table page opened by its address fills once the graph arrives, and
