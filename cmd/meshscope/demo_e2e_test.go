@@ -207,6 +207,28 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	}
 	require.ElementsMatch(t, pods, got)
 	require.InDelta(t, 1, share, 1e-9)
+	// A service's calls by pod from its sidecars' access log entries: the
+	// ALS node names the pod.
+	var untraced *demo.Service
+	for _, s := range topo.Services {
+		if !s.Traced && s.Kind != demo.KindGateway && len(s.Workloads) > 0 && len(s.Workloads[0].Pods) >= 2 && len(s.Callers) > 0 {
+			untraced = s
+			break
+		}
+	}
+	require.NotNil(t, untraced, "the demo mesh has an uninstrumented service of several pods")
+	var byPod instances
+	getJSON(t, fmt.Sprintf("%sservices/%s/%s/instances?from=now-1h&source=requests", base, untraced.Namespace, untraced.Name), &byPod)
+	want := map[string]bool{}
+	for _, w := range untraced.Workloads {
+		for _, p := range w.Pods {
+			want[p.Name] = true
+		}
+	}
+	require.NotEmpty(t, byPod.Instances, "%s", untraced.ID())
+	for _, in := range byPod.Instances {
+		require.True(t, want[in.Instance], "%s: instance %s is one of its pods", untraced.ID(), in.Instance)
+	}
 	var target instances
 	getJSON(t, fmt.Sprintf("%sservices/%s/%s/instances?from=now-1h", base, topo.Scenario.Target.Namespace, topo.Scenario.Target.Name), &target)
 	require.NotEmpty(t, target.Instances)
