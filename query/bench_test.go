@@ -468,3 +468,51 @@ FROM (SELECT number, toUInt64(%d) + number * %d AS t, if(number %% 2 = 0, 'cart'
 		}
 	})
 }
+
+// BenchmarkRequestDifferences compares the failing requests to one service
+// (1 in 53 of 1,000,000 access log entries in the hour, on 6 upstream
+// hosts) with its others, GET /api/v1/requests/differences, against the
+// volume chart of the same entries (GET /api/v1/requests/volume), same run.
+func BenchmarkRequestDifferences(b *testing.B) {
+	st, _ := chtest.Store(b, "meshscope")
+	now := time.Now().Truncate(time.Second)
+	const rows = 1_000_000
+	require.NoError(b, st.Conn().Exec(context.Background(), fmt.Sprintf(`INSERT INTO requests (timestamp, start_time_unix_nano, duration_ns, upstream_service_time_ns,
+  reporter, emitter, source, source_workload, destination, destination_workload, destination_version, protocol, method, path, authority,
+  response_code, grpc_status, response_flags, upstream_host, downstream_local_address, user_agent, request_id, mtls, attr_keys, attr_values)
+SELECT toDateTime(intDiv(t, 1000000000)), t, toUInt64(1000000 + (number %% 97) * 100000), -1,
+       if(number %% 2 = 0, 'source', 'destination'), 'bench/web', concat('service:bench/svc-', toString(number %% 20)), concat('svc-', toString(number %% 20), '-v1'),
+       'service:bench/cart', 'cart-v1', 'v1', 'HTTP/1.1', 'GET', concat('/cart/', toString(number %% 13)), 'cart:8080',
+       toUInt16(if(number %% 53 = 0, 503, 200)), toInt16(-1), if(number %% 53 = 0, 'UF', ''), concat('10.0.0.', toString(number %% 6), ':8080'),
+       concat('10.0.0.', toString(number %% 6), ':8080'), 'Go-http-client/1.1', toString(number), 1,
+       ['k8s.pod.name'], [concat('cart-v1-7d9f8c6b5-', toString(number %% 6))]
+FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/rows, rows)))
+	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
+	require.NoError(b, err)
+	hs := httptest.NewServer(srv.Handler())
+	b.Cleanup(hs.Close)
+	get := func(b *testing.B, path string, v any) {
+		resp, err := http.Get(hs.URL + path)
+		require.NoError(b, err)
+		defer resp.Body.Close()
+		require.Equal(b, http.StatusOK, resp.StatusCode)
+		require.NoError(b, json.NewDecoder(resp.Body).Decode(v))
+	}
+	dst := "destination=" + url.QueryEscape("service:bench/cart") + "&from=now-1h"
+	for _, sel := range []string{"errors", "slow"} {
+		b.Run("differences-"+sel, func(b *testing.B) {
+			for b.Loop() {
+				var got struct{ Differences []struct{ Key string } }
+				get(b, "/api/v1/requests/differences?select="+sel+"&"+dst, &got)
+				require.NotEmpty(b, got.Differences)
+			}
+		})
+	}
+	b.Run("volume", func(b *testing.B) {
+		for b.Loop() {
+			var got struct{ Outcomes map[string][]uint64 }
+			get(b, "/api/v1/requests/volume?"+dst, &got)
+			require.NotEmpty(b, got.Outcomes)
+		}
+	})
+}

@@ -34,6 +34,13 @@ const diffSampleRows = 50_000
 // diffMinShare is the smallest share of the selection a value listed has.
 const diffMinShare = 0.05
 
+// diffAll is the key every row of a comparison also counts under (no
+// attribute is named so), and diffAllSQL the literal that makes it.
+const (
+	diffAll    = "\x00all"
+	diffAllSQL = `'\0all'`
+)
+
 // diffSlowQuantile is where slow starts when no threshold is given: the
 // service's 90th percentile over the range.
 const diffSlowQuantile = 0.9
@@ -260,40 +267,47 @@ func (s *Server) compare(c echo.Context, from, to time.Time, q comparison) error
 	// An even sample of each side: every k-th row by a hash of its id.
 	every := func(n uint64) uint64 { return max(1, (n+diffSampleRows-1)/diffSampleRows) }
 	sample := fmt.Sprintf("cityHash64(%s) %% if(%s, %d, %d) = 0", q.sampleKey, cond, every(out.SelectedTotal), every(out.BaselineTotal))
-	if err := conn.QueryRow(ctx, count+" AND "+sample, q.args...).Scan(&out.SelectedSample, &out.BaselineSample); err != nil {
-		return err
-	}
-	if out.SelectedSample == 0 || out.BaselineSample == 0 {
-		return c.JSON(http.StatusOK, out)
-	}
-	// A value must be on at least diffMinShare of the selection to be
-	// listed: the rest is left in ClickHouse.
-	minSelected := uint64(float64(out.SelectedSample)*diffMinShare + 0.999)
+	// Every row also counts under diffAll, so that the one pass over the
+	// sample says how large it is. A value must be on at least
+	// diffMinShare of the selection to be listed: ClickHouse drops what is
+	// well under that (by the sample's expected size), Go the rest.
+	minSelected := uint64(float64(out.SelectedTotal/every(out.SelectedTotal)) * diffMinShare * 0.8)
+	var found []difference
 	err = s.scanAll(ctx, func(scan func(...any) error) error {
 		var d difference
 		if err := scan(&d.Key, &d.Value, &d.Selected, &d.Baseline); err != nil {
 			return err
 		}
-		d.SelectedShare = float64(d.Selected) / float64(out.SelectedSample)
-		d.BaselineShare = float64(d.Baseline) / float64(out.BaselineSample)
-		d.Difference = d.SelectedShare - d.BaselineShare
-		if d.Difference > 0 {
-			out.Differences = append(out.Differences, d)
+		if d.Key == diffAll {
+			out.SelectedSample, out.BaselineSample = d.Selected, d.Baseline
+		} else {
+			found = append(found, d)
 		}
 		return nil
 	}, `
 SELECT k, v, countIf(sel) AS selected, countIf(NOT sel) AS baseline
 FROM (
-  SELECT `+cond+` AS sel, `+q.keys+` AS ks, `+q.values+` AS vs
+  SELECT `+cond+` AS sel, arrayPushFront(`+q.keys+`, `+diffAllSQL+`) AS ks, arrayPushFront(`+q.values+`, '*') AS vs
   FROM `+q.table+`
   WHERE `+q.where+` AND `+sample+`
 )
 ARRAY JOIN ks AS k, vs AS v
 WHERE v != ''
 GROUP BY k, v
-HAVING selected >= ?`, append(slices.Clip(q.args), minSelected)...)
+HAVING selected >= ?`, append(slices.Clip(q.args), max(minSelected, 1))...)
 	if err != nil {
 		return err
+	}
+	if out.SelectedSample == 0 || out.BaselineSample == 0 {
+		return c.JSON(http.StatusOK, out)
+	}
+	for _, d := range found {
+		d.SelectedShare = float64(d.Selected) / float64(out.SelectedSample)
+		d.BaselineShare = float64(d.Baseline) / float64(out.BaselineSample)
+		d.Difference = d.SelectedShare - d.BaselineShare
+		if d.SelectedShare >= diffMinShare && d.Difference > 0 {
+			out.Differences = append(out.Differences, d)
+		}
 	}
 	slices.SortFunc(out.Differences, func(a, b difference) int {
 		if c := cmp.Compare(b.Difference, a.Difference); c != 0 {
