@@ -105,6 +105,42 @@ func TestTraceFlameGraph(t *testing.T) {
 	require.InDelta(t, 35.0/100, rel(query), 0.01)
 	require.InDelta(t, 55.0/100, rel(search), 0.01)
 
+	// Ctrl and the wheel zoom around the pointer: at 80 ms, the stretch
+	// shown narrows about it and only web's root and search (20-90 ms)
+	// are drawn; dragging pans, a drag opens nothing, and Reset zoom shows
+	// the whole trace again.
+	wheel := func(x, y, dy float64, ctrl bool) {
+		eval[bool](p, fmt.Sprintf(`document.getElementById('flame').dispatchEvent(new WheelEvent('wheel', {clientX: %f, clientY: %f, deltaY: %f, ctrlKey: %t, bubbles: true, cancelable: true}))`, x, y, dy, ctrl))
+	}
+	type view [2]float64
+	at80 := left + 0.8*width
+	require.Equal(t, view{0, 100e6}, eval[view](p, "document.getElementById('flame').view()"))
+	wheel(at80, search.Y, -200, false)
+	require.Equal(t, view{0, 100e6}, eval[view](p, "document.getElementById('flame').view()"), "the wheel alone scrolls")
+	require.True(t, eval[bool](p, "document.querySelector('.flame-reset').hidden"))
+	for range 3 {
+		wheel(at80, search.Y, -200, true)
+	}
+	v := eval[view](p, "document.getElementById('flame').view()")
+	require.Less(t, v[1]-v[0], 10e6, "zoomed in: %v", v)
+	require.InDelta(t, 0.8, (80e6-v[0])/(v[1]-v[0]), 0.01, "80 ms stays under the pointer: %v", v)
+	require.False(t, eval[bool](p, "document.querySelector('.flame-reset').hidden"))
+	require.Equal(t, 2, eval[int](p, "document.getElementById('flame').drawn()"), "cart and its query end before the stretch")
+	require.Nil(t, eval[any](p, "document.getElementById('flame').boxCenter('z')"))
+	zs := center("y")
+	require.InDelta(t, left+width/2, zs.X, 1, "search fills the width")
+	// A drag to the left moves the stretch later; the mouseup opens nothing.
+	p.do(chromedp.MouseEvent(chromedp.MousePressed, zs.X, zs.Y, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseMoved, zs.X-100, zs.Y, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseReleased, zs.X-100, zs.Y, chromedp.ButtonLeft))
+	panned := eval[view](p, "document.getElementById('flame').view()")
+	require.Greater(t, panned[0], v[0])
+	require.InDelta(t, v[1]-v[0], panned[1]-panned[0], 1)
+	require.Contains(t, eval[string](p, "location.hash"), "view=flame", "a drag opens no span")
+	p.do(chromedp.Click(chromedp.CSS(".flame-reset")))
+	require.Equal(t, view{0, 100e6}, eval[view](p, "document.getElementById('flame').view()"))
+	require.Equal(t, 4, eval[int](p, "document.getElementById('flame').drawn()"))
+
 	// A malformed trace (a span its own parent, an id used twice) is drawn
 	// with every span once.
 	p.do(chromedp.Navigate(srv.URL + "/#/traces/" + MalformedTraceID + "?view=flame"))

@@ -3,8 +3,10 @@
 // service as in the waterfall, failed spans in red. Spans that overlap in
 // time (parallel calls) take rows of their own, so no box hides another.
 // A trace of thousands of spans fits one screen; hovering a box names its
-// span, and a click opens the span in the waterfall. Drawn on a canvas, so
-// its cost is one pass over the spans per size change.
+// span, and a click opens the span in the waterfall. Ctrl (or ⌘) and the
+// wheel zoom into a stretch of time around the pointer, dragging pans it,
+// and Reset zoom (or Escape) shows the whole trace again. Drawn on a
+// canvas, so its cost is one pass over the spans per paint.
 
 import { fmtNs, h } from "../dom";
 import type { Span } from "../types";
@@ -103,6 +105,8 @@ export interface FlameCanvas extends HTMLCanvasElement {
   spanAt(x: number, y: number): string | null;
   /** The spans marked (the others faded), or null for none. */
   marked(): Set<string> | null;
+  /** The stretch of the trace shown, in ns from its start. */
+  view(): [number, number];
 }
 
 /** The flame graph's element, which can mark spans (the find box's). */
@@ -122,7 +126,7 @@ export function flameGraph(spans: Span[], colorOf: (service: string) => string, 
   const layoutMs = performance.now() - t0;
   let paintMs = 0;
   let marked: Set<string> | null = null;
-  const canvas = h("canvas", { id: "flame", class: "flame", role: "img", "aria-label": `Flame graph of ${spans.length} spans` }) as FlameCanvas;
+  const canvas = h("canvas", { id: "flame", class: "flame", role: "img", tabindex: 0, "aria-label": `Flame graph of ${spans.length} spans` }) as FlameCanvas;
   const tip = h("div", { class: "flame-tip", hidden: true, role: "tooltip" });
   // The tooltip sits beside the scrolling box, not in it: in it, it could
   // lengthen the box's content and bring a scroll bar that narrows it.
@@ -131,6 +135,10 @@ export function flameGraph(spans: Span[], colorOf: (service: string) => string, 
   let width = 0;
   let drawn = 0;
   const height = layout.rows.length * rowHeight;
+  // The stretch of time shown, [v0, v1] in ns from the trace's start.
+  let v0 = 0;
+  let v1 = layout.total;
+  const reset = h("button", { type: "button", class: "flame-reset", hidden: true, title: "Show the whole trace (Escape)" }, "Reset zoom") as HTMLButtonElement;
 
   const paint = () => {
     width = box.clientWidth;
@@ -146,24 +154,28 @@ export function flameGraph(spans: Span[], colorOf: (service: string) => string, 
     ctx.scale(dpr, dpr);
     ctx.font = "11px system-ui, sans-serif";
     ctx.textBaseline = "middle";
-    const scale = width / layout.total;
+    const scale = width / (v1 - v0);
     drawn = 0;
     for (const b of layout.boxes) {
-      const x = b.x0 * scale;
+      if (b.x1 < v0 || b.x0 > v1) continue; // outside the stretch shown
+      const x = (b.x0 - v0) * scale;
       const w = Math.max(1, (b.x1 - b.x0) * scale);
       const y = b.row * rowHeight;
       ctx.globalAlpha = marked && !marked.has(b.span.span_id) ? 0.2 : 1;
       ctx.fillStyle = failed(b.span) ? errorColor : colorOf(b.span.service);
       ctx.fillRect(x, y + 1, Math.max(0.5, w - 0.5), rowHeight - 2);
       drawn++;
-      // A label where it fits: the service and the operation, clipped.
-      if (w > 28) {
+      // A label where it fits: the service and the operation, clipped
+      // (to the canvas too, for a box that starts left of the stretch).
+      const lx = Math.max(x, 0);
+      const lw = Math.min(x + w, width) - lx;
+      if (lw > 28) {
         ctx.save();
         ctx.beginPath();
-        ctx.rect(x + 3, y, w - 6, rowHeight);
+        ctx.rect(lx + 3, y, lw - 6, rowHeight);
         ctx.clip();
         ctx.fillStyle = "#212529";
-        ctx.fillText(`${b.span.service} ${b.span.name}`, x + 3, y + rowHeight / 2);
+        ctx.fillText(`${b.span.service} ${b.span.name}`, lx + 3, y + rowHeight / 2);
         ctx.restore();
       }
     }
@@ -173,14 +185,66 @@ export function flameGraph(spans: Span[], colorOf: (service: string) => string, 
     if (box.clientWidth !== width) paint();
   }).observe(box);
 
+  /** The time (ns from the trace's start) under a client x. */
+  const timeAt = (clientX: number): number => v0 + ((clientX - canvas.getBoundingClientRect().left) / width) * (v1 - v0);
   /** The box under a pointer, if any. */
   const hit = (ev: { clientX: number; clientY: number }): FlameBox | undefined => {
     const r = canvas.getBoundingClientRect();
     if (!width) return undefined;
-    const ns = ((ev.clientX - r.left) / width) * layout.total;
     // Boxes under a pixel wide are hit within a pixel of them.
-    return boxAt(layout.rows[Math.floor((ev.clientY - r.top) / rowHeight)], ns, layout.total / width);
+    return boxAt(layout.rows[Math.floor((ev.clientY - r.top) / rowHeight)], timeAt(ev.clientX), (v1 - v0) / width);
   };
+  /** Shows [a, b] (clamped to the trace, at least a microsecond wide). */
+  const show = (a: number, b: number) => {
+    const span = Math.min(layout.total, Math.max(b - a, Math.min(1000, layout.total)));
+    a = Math.min(Math.max(0, a), layout.total - span);
+    v0 = a;
+    v1 = a + span;
+    reset.hidden = v0 <= 0 && v1 >= layout.total;
+    paint();
+  };
+  reset.addEventListener("click", () => show(0, layout.total));
+  // Ctrl or ⌘ and the wheel zoom around the pointer; the wheel alone
+  // scrolls the page.
+  canvas.addEventListener(
+    "wheel",
+    (ev) => {
+      if (!(ev.ctrlKey || ev.metaKey) || !width) return;
+      ev.preventDefault();
+      const at = timeAt(ev.clientX);
+      const f = Math.exp(Math.max(-1, Math.min(1, ev.deltaY / 200)));
+      show(at - (at - v0) * f, at + (v1 - at) * f);
+    },
+    { passive: false },
+  );
+  // Dragging pans; a drag is no click. The window's listeners live as
+  // long as the drag.
+  let drag: { x: number; v0: number; moved: boolean } | null = null;
+  const move = (ev: MouseEvent) => {
+    if (!drag || !width) return;
+    const dx = ev.clientX - drag.x;
+    if (Math.abs(dx) > 3) drag.moved = true;
+    const shift = (dx / width) * (v1 - v0);
+    if (drag.moved) show(drag.v0 - shift, drag.v0 - shift + (v1 - v0));
+  };
+  const up = () => {
+    window.removeEventListener("mousemove", move);
+    window.removeEventListener("mouseup", up);
+    // The click that follows a drag's mouseup reads drag.moved first.
+    setTimeout(() => (drag = null));
+  };
+  canvas.addEventListener("mousedown", (ev) => {
+    if (ev.button !== 0) return;
+    drag = { x: ev.clientX, v0, moved: false };
+    window.addEventListener("mousemove", move);
+    window.addEventListener("mouseup", up);
+  });
+  canvas.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && !reset.hidden) {
+      ev.stopPropagation();
+      show(0, layout.total);
+    }
+  });
   canvas.addEventListener("mousemove", (ev) => {
     const b = hit(ev);
     canvas.style.cursor = b ? "pointer" : "default";
@@ -197,16 +261,19 @@ export function flameGraph(spans: Span[], colorOf: (service: string) => string, 
   });
   canvas.addEventListener("mouseleave", () => (tip.hidden = true));
   canvas.addEventListener("click", (ev) => {
+    if (drag?.moved) return;
     const b = hit(ev);
     if (b) pick(b.span.span_id);
   });
   canvas.boxCenter = (spanId) => {
     const b = layout.boxes.find((x) => x.span.span_id === spanId);
-    if (!b || !width) return null;
+    if (!b || !width || b.x1 < v0 || b.x0 > v1) return null;
     const r = canvas.getBoundingClientRect();
-    const scale = width / layout.total;
-    return { x: r.left + ((b.x0 + b.x1) / 2) * scale, y: r.top + b.row * rowHeight + rowHeight / 2 };
+    const scale = width / (v1 - v0);
+    const mid = (Math.max(b.x0, v0) + Math.min(b.x1, v1)) / 2;
+    return { x: r.left + (mid - v0) * scale, y: r.top + b.row * rowHeight + rowHeight / 2 };
   };
+  canvas.view = () => [v0, v1];
   canvas.drawn = () => drawn;
   canvas.layoutMs = () => layoutMs;
   canvas.paintMs = () => paintMs;
@@ -216,7 +283,12 @@ export function flameGraph(spans: Span[], colorOf: (service: string) => string, 
   const el = h(
     "div",
     { class: "flame-graph" },
-    h("p", { class: "muted" }, `${spans.length} spans in ${n} row${n === 1 ? "" : "s"}, ${fmtNs(layout.total)}; a box opens its span in the waterfall`),
+    h(
+      "p",
+      { class: "muted" },
+      `${spans.length} spans in ${n} row${n === 1 ? "" : "s"}, ${fmtNs(layout.total)}; a box opens its span in the waterfall; Ctrl+wheel zooms, dragging pans `,
+      reset,
+    ),
     frame,
   );
   const mark = (ids: Set<string> | null) => {
