@@ -102,7 +102,7 @@ func Regressions(version, baseline VersionCalls) []string {
 	if version.Requests < RegressionMinRequests || baseline.Requests < RegressionMinRequests {
 		return out
 	}
-	if version.ErrorRate() > baseline.ErrorRate()+RegressionErrorPoints && errorRatesZ(version, baseline) >= RegressionErrorZ {
+	if version.ErrorRate() > baseline.ErrorRate()+RegressionErrorPoints && ErrorRatesZ(version, baseline) >= RegressionErrorZ {
 		out = append(out, "errors")
 	}
 	if version.Requests >= RegressionP99MinRequests && baseline.Requests >= RegressionP99MinRequests &&
@@ -112,9 +112,10 @@ func Regressions(version, baseline VersionCalls) []string {
 	return out
 }
 
-// errorRatesZ is the z score of a's error rate above b's: their difference
-// over its standard error under the pooled rate (0 when both are 0 or 1).
-func errorRatesZ(a, b VersionCalls) float64 {
+// ErrorRatesZ is the z score of a's error rate above b's (a
+// two-proportion z-test): their difference over its standard error under
+// the pooled rate (0 when both are 0 or 1).
+func ErrorRatesZ(a, b VersionCalls) float64 {
 	n1, n2 := float64(a.Requests), float64(b.Requests)
 	p := float64(a.Errors+b.Errors) / (n1 + n2)
 	se := math.Sqrt(p * (1 - p) * (1/n1 + 1/n2))

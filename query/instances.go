@@ -18,13 +18,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/schema"
 )
 
@@ -260,7 +260,7 @@ func markOutliers(list []instance) {
 		}
 		restRate := float64(restE) / float64(restN)
 		if in.Errors >= minOutlierErrors && in.ErrorRate >= outlierFactor*restRate && in.ErrorRate >= restRate+0.001 &&
-			twoProportionZ(in.Errors, in.Requests, restE, restN) > outlierZ {
+			graph.ErrorRatesZ(graph.VersionCalls{Requests: in.Requests, Errors: in.Errors}, graph.VersionCalls{Requests: restN, Errors: restE}) > outlierZ {
 			in.Outlier = append(in.Outlier, "errors")
 			in.Why = append(in.Why, fmt.Sprintf("fails %.1f%% of its requests, the other %d instances %.1f%%",
 				100*in.ErrorRate, len(list)-1, 100*restRate))
@@ -295,18 +295,6 @@ func markOutliers(list []instance) {
 		}
 		return cmp.Compare(b.Requests, a.Requests)
 	})
-}
-
-// twoProportionZ is the z score of the hypothesis that e1 of n1 fail no
-// more often than e2 of n2 (pooled standard error).
-func twoProportionZ(e1, n1, e2, n2 uint64) float64 {
-	p1, p2 := float64(e1)/float64(n1), float64(e2)/float64(n2)
-	p := float64(e1+e2) / float64(n1+n2)
-	se := math.Sqrt(p * (1 - p) * (1/float64(n1) + 1/float64(n2)))
-	if se == 0 {
-		return 0
-	}
-	return (p1 - p2) / se
 }
 
 // formatMs prints a duration in milliseconds for people.
