@@ -114,12 +114,14 @@ type differences struct {
 }
 
 // comparison is what a differences query compares: the rows of table
-// that meet where (with args), errors selected by failed; each row's
-// sample key, and the SQL of its keys and values (parallel arrays).
+// that meet where (with args), errors selected by failed (and, when the
+// rows have a duration_ns, slow ones by it); each row's sample key, and
+// the SQL of its keys and values (parallel arrays).
 type comparison struct {
 	table, where string
 	args         []any
 	failed       string
+	noDuration   bool
 	sampleKey    string
 	keys, values string
 }
@@ -212,6 +214,42 @@ func (s *Server) getRequestDifferences(c echo.Context) error {
 	})
 }
 
+// logDiffColumns are the columns of the logs table compared besides the
+// record's and its resource's attributes, as attribute keys.
+var logDiffColumns = []struct{ key, expr string }{
+	{"service.name", "service_name"},
+	{"service.namespace", "service_namespace"},
+	{"scope.name", "scope_name"},
+	{"event.name", "event_name"},
+}
+
+func (s *Server) getLogDifferences(c echo.Context) error {
+	from, to, _, err := s.rangeOrDefault(c)
+	if err != nil {
+		return err
+	}
+	if c.QueryParam("severity") != "" {
+		return badParam("severity", "severity would leave one side empty: the errors are compared with the rest")
+	}
+	where, args, err := logFilters(c, from, to)
+	if err != nil {
+		return err
+	}
+	keys, values := make([]string, len(logDiffColumns)), make([]string, len(logDiffColumns))
+	for i, col := range logDiffColumns {
+		// A resource attribute the column came from is counted once.
+		keys[i], values[i] = "'"+col.key+"'", diffColumnValue(col.expr, []string{col.key})
+	}
+	return s.compare(c, from, to, comparison{
+		table: "logs", where: strings.Join(where, " AND "), args: args,
+		failed:     fmt.Sprintf("severity_number >= %d", severityLevels["error"]),
+		noDuration: true,
+		sampleKey:  "time_unix_nano, body",
+		keys:       "arrayConcat([" + strings.Join(keys, ", ") + "], attr_keys, resource_keys)",
+		values:     "arrayConcat([" + strings.Join(values, ", ") + "], attr_values, resource_values)",
+	})
+}
+
 // compare answers a differences request over q's rows: select (errors or
 // slow), slow (a duration; by default the rows' 90th percentile) and
 // limit (20 by default).
@@ -229,6 +267,9 @@ func (s *Server) compare(c echo.Context, from, to time.Time, q comparison) error
 	case "", "errors":
 		out.Select = "errors"
 	case "slow":
+		if q.noDuration {
+			return badParam("select", "select slow: %s have no duration; select errors", q.table)
+		}
 		if v := c.QueryParam("slow"); v != "" {
 			var err error
 			if slow, err = ParseDuration(v); err != nil || slow <= 0 {

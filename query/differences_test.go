@@ -214,3 +214,54 @@ func TestRequestDifferences(t *testing.T) {
 	c.fail("/api/v1/requests/differences?code=abc", http.StatusBadRequest, "code")
 	c.fail("/api/v1/requests/differences?select=odd", http.StatusBadRequest, "select")
 }
+
+// What a search's error records share that its other records do not: the
+// pod that logs them, whichever service's resource names it once.
+func TestLogDifferences(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	at := testNow.Add(-10 * time.Minute)
+	var rows []schema.LogRow
+	for i := range 300 {
+		pod := []string{"cart-a", "cart-b", "cart-c"}[i%3]
+		sev := uint8(9)
+		if i%3 == 2 && i/3 < 20 || i == 0 {
+			sev = 17
+		}
+		rows = append(rows, schema.LogRow{TimeUnixNano: uint64(at.Add(time.Duration(i) * time.Millisecond).UnixNano()), SeverityNumber: sev,
+			ServiceName: "cart", ServiceNamespace: "shop", Body: fmt.Sprint("handled request ", i),
+			ResourceKeys: []string{"service.name", "k8s.pod.name"}, ResourceValues: []string{"cart", pod},
+			AttrKeys: []string{"tenant"}, AttrValues: []string{[]string{"acme", "globex"}[i%2]}})
+	}
+	// web logs no errors: for a search over every service, its records
+	// are all on the other side.
+	for i := range 100 {
+		rows = append(rows, schema.LogRow{TimeUnixNano: uint64(at.Add(time.Duration(i) * time.Millisecond).UnixNano()), SeverityNumber: 9,
+			ServiceName: "web", ServiceNamespace: "shop", Body: "ok"})
+	}
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Logs: rows}))
+	api := newTestAPI(t, Config{}, Deps{Store: st})
+	c := api.client.with(t)
+
+	var got differencesJSON
+	c.get("/api/v1/logs/differences?service=cart&from=now-1h", &got)
+	require.Equal(t, "errors", got.Select)
+	require.EqualValues(t, 21, got.SelectedTotal)
+	require.EqualValues(t, 279, got.BaselineTotal)
+	require.Equal(t, [2]string{"k8s.pod.name", "cart-c"}, [2]string{got.Differences[0].Key, got.Differences[0].Value})
+	require.EqualValues(t, 20, got.Differences[0].Selected)
+	for _, d := range got.Differences {
+		require.NotEqual(t, "service.name", d.Key, "every record of the search has it")
+		require.LessOrEqual(t, d.SelectedShare, 1.0)
+	}
+
+	c.get("/api/v1/logs/differences?from=now-1h", &got)
+	require.EqualValues(t, 379, got.BaselineTotal)
+	byKey := map[string]float64{}
+	for _, d := range got.Differences {
+		byKey[d.Key+"="+d.Value] = d.SelectedShare
+	}
+	require.InDelta(t, 1, byKey["service.name=cart"], 1e-9, "%+v", got.Differences)
+
+	c.fail("/api/v1/logs/differences?select=slow", http.StatusBadRequest, "select")
+	c.fail("/api/v1/logs/differences?severity=error", http.StatusBadRequest, "severity")
+}

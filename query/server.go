@@ -150,6 +150,7 @@ func (s *Server) routes() {
 	api.GET("/traces/operations", s.traceOperations)
 	api.GET("/spans/differences", s.getSpanDifferences)
 	api.GET("/requests/differences", s.getRequestDifferences)
+	api.GET("/logs/differences", s.getLogDifferences)
 	api.GET("/traces/:traceId", s.getTrace)
 	api.GET("/requests", s.getRequests)
 	api.GET("/requests/volume", s.requestVolume)

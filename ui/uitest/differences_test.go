@@ -88,3 +88,21 @@ func TestRequestDifferences(t *testing.T) {
 	p.waitFor("document.querySelector('.differences').innerText.includes('Nothing to compare in the range.')", 10*time.Second)
 	require.Contains(t, eval[string](p, "location.hash"), "diff=slow")
 }
+
+// The Logs page says what the error records of its search share, its
+// severity left out; a value links to its records where the page filters
+// by it.
+func TestLogDifferences(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/logs?service=cart&severity=warn&diff=errors")
+	p.waitFor("document.getElementById('differences-table') !== null", 10*time.Second)
+	require.Equal(t, "What the error records of cart share", eval[string](p, "document.querySelector('.differences h2').textContent"))
+	require.Equal(t, 0, eval[int](p, "document.querySelectorAll('#diff-slow').length"), "records have no duration")
+	hrefs := eval[[]string](p, "[...document.querySelectorAll('#differences-table tbody a')].map(a => a.getAttribute('href'))")
+	require.Len(t, hrefs, 3)
+	require.Contains(t, hrefs[0], "resource=k8s.pod.name%3Dcart-7d9f-c")
+	require.Contains(t, hrefs[0], "severity=error")
+	require.Contains(t, hrefs[1], "attributes=tenant%3Dacme")
+	require.Contains(t, hrefs[2], "service=cart")
+	require.Equal(t, "Of the errors", eval[string](p, "document.querySelectorAll('#differences-table thead th')[2].textContent.trim()"))
+}

@@ -167,6 +167,7 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("GET /api/v1/traces/operations", f.traceOperations)
 	mux.HandleFunc("GET /api/v1/spans/differences", f.spanDifferences)
 	mux.HandleFunc("GET /api/v1/requests/differences", f.requestDifferences)
+	mux.HandleFunc("GET /api/v1/logs/differences", f.logDifferences)
 	mux.HandleFunc("GET /api/v1/traces/{id}", f.trace)
 	mux.HandleFunc("GET /api/v1/requests", f.requests)
 	mux.HandleFunc("GET /api/v1/requests/volume", f.requestVolume)

@@ -134,6 +134,21 @@ func (f *FakeServer) requestDifferences(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, out)
 }
 
+// logDifferences answers what the error records of a search share: a pod
+// (a resource attribute), a tenant (a record attribute) and the service;
+// it refuses a severity, as the API does.
+func (f *FakeServer) logDifferences(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("severity") != "" {
+		writeErr(w, http.StatusBadRequest, "severity would leave one side empty", "severity")
+		return
+	}
+	d := func(key, value string, ss, bs float64) map[string]any {
+		return map[string]any{"key": key, "value": value, "selected": int(ss * 21), "baseline": int(bs * 279), "selected_share": ss, "baseline_share": bs, "difference": ss - bs}
+	}
+	writeJSON(w, map[string]any{"select": "errors", "selected_total": 21, "baseline_total": 279, "selected_sample": 21, "baseline_sample": 279,
+		"differences": []any{d("k8s.pod.name", "cart-7d9f-c", 0.95, 0.3), d("tenant", "acme", 0.9, 0.5), d("service.name", "cart", 1, 0.74)}})
+}
+
 // MalformedTraceID is the trace the fake answers with spans that break the
 // tree (an id used twice, a span its own parent), as buggy SDKs send.
 const MalformedTraceID = "dddddddddddddddddddddddddddddddd"

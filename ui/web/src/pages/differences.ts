@@ -22,13 +22,17 @@ export interface Differences {
   differences: { key: string; value: string; selected: number; baseline: number; selected_share: number; baseline_share: number; difference: number }[] | null;
 }
 
-/** The two buttons that compare the failing and the slow calls (noun: "calls", "requests"). */
-export function differencesBar(noun: string, run: (select: DiffSelect) => void): HTMLElement {
+/**
+ * The buttons that compare the failing and the slow calls (noun: "calls",
+ * "requests"); failing names the failing ones ("error" records), and
+ * withSlow=false leaves the slow ones out (what has no duration).
+ */
+export function differencesBar(noun: string, run: (select: DiffSelect) => void, failing = "failing", withSlow = true): HTMLElement {
   return h(
     "div",
     { class: "toolbar wrap" },
-    h("button", { type: "button", id: "diff-errors", title: `The attribute values the failing ${noun} have more often than the others`, onclick: () => run("errors") }, `What failing ${noun} share`),
-    h("button", { type: "button", id: "diff-slow", title: `The same for the slowest tenth of the ${noun}`, onclick: () => run("slow") }, `What slow ${noun} share`),
+    h("button", { type: "button", id: "diff-errors", title: `The attribute values the ${failing} ${noun} have more often than the others`, onclick: () => run("errors") }, `What ${failing} ${noun} share`),
+    withSlow ? h("button", { type: "button", id: "diff-slow", title: `The same for the slowest tenth of the ${noun}`, onclick: () => run("slow") }, `What slow ${noun} share`) : "",
   );
 }
 
@@ -40,11 +44,14 @@ function shareBar(share: number, cls: string): HTMLElement {
 /** What renderDifferences compares and how it names and links it. */
 export interface DifferencesQuery {
   endpoint: string;
-  query: Record<string, string>;
+  query: Record<string, string | string[]>;
   select: DiffSelect;
   /** Whose calls they are, for the title ("of cart", "to cart"). */
   subject: string;
   noun: string;
+  /** What the failing ones are called ("failing" by default, "error"), and their column ("Of the failing"). */
+  failing?: string;
+  failingColumn?: string;
   /** The link of a value to the calls that have it; null for none. */
   href: (key: string, value: string, d: Differences) => string | null;
 }
@@ -54,10 +61,11 @@ export async function renderDifferences(box: HTMLElement, q: DifferencesQuery): 
   box.replaceChildren(h("p", { class: "muted" }, "Comparing…"));
   try {
     const d = await getJSON<Differences>(q.endpoint, { ...q.query, select: q.select });
-    const which = d.select === "errors" ? "failing" : `slow (${fmtNs(d.slow_ns ?? 0)} or more)`;
+    const failing = q.failing ?? "failing";
+    const which = d.select === "errors" ? failing : `slow (${fmtNs(d.slow_ns ?? 0)} or more)`;
     const title = h("h2", {}, `What the ${which} ${q.noun} ${q.subject} share`);
     const sampled = d.selected_sample < d.selected_total || d.baseline_sample < d.baseline_total ? ` (an even sample of ${d.selected_sample.toLocaleString()} and ${d.baseline_sample.toLocaleString()} read)` : "";
-    const summary = h("p", { class: "muted" }, `${d.selected_total.toLocaleString()} ${d.select === "errors" ? "failing" : "slow"} ${q.noun} against ${d.baseline_total.toLocaleString()} others${sampled}.`);
+    const summary = h("p", { class: "muted" }, `${d.selected_total.toLocaleString()} ${d.select === "errors" ? failing : "slow"} ${q.noun} against ${d.baseline_total.toLocaleString()} others${sampled}.`);
     const list = d.differences ?? [];
     if (!d.selected_total || !d.baseline_total || !list.length) {
       box.replaceChildren(title, summary, h("p", {}, d.selected_total && d.baseline_total ? "No attribute value is more common among them than among the others." : "Nothing to compare in the range."));
@@ -79,7 +87,7 @@ export async function renderDifferences(box: HTMLElement, q: DifferencesQuery): 
               return href ? h("a", { href, title: `The ${q.noun} with it` }, x.value) : x.value;
             },
           },
-          { key: "sel", label: d.select === "errors" ? "Of the failing" : "Of the slow", value: (x) => x.selected_share, render: (x) => shareBar(x.selected_share, "selected"), numeric: true },
+          { key: "sel", label: d.select === "errors" ? (q.failingColumn ?? `Of the ${failing}`) : "Of the slow", value: (x) => x.selected_share, render: (x) => shareBar(x.selected_share, "selected"), numeric: true },
           { key: "base", label: "Of the others", value: (x) => x.baseline_share, render: (x) => shareBar(x.baseline_share, "baseline"), numeric: true },
         ],
         list,

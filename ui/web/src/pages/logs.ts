@@ -8,6 +8,7 @@
 import { getJSON } from "../api";
 import { h } from "../dom";
 import { rfc3339 } from "../state";
+import { differencesBar, renderDifferences } from "./differences";
 import { liveVolume, logfmtPairs, renderSearchPage, resultsWithDetail, sortableTable, trendBars, volumeChart, type Column, type Volume } from "./common";
 
 /** One record of GET /api/v1/logs. */
@@ -221,6 +222,38 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
     ...["", "debug", "info", "warn", "error", "fatal"].map((v) => h("option", { value: v }, v ? `${v} and above` : "any")),
   ) as HTMLSelectElement;
   const volumeOf = liveVolume<Volume | null>();
+  // What the search's error records share, kept across live refreshes.
+  let last: Record<string, string> = {};
+  const diffBox = h("section", { class: "differences", "aria-live": "polite" });
+  const differences = () => {
+    // Every level of the search: its errors are compared with the rest.
+    const form = Object.fromEntries(Object.entries(last).filter(([k, v]) => v && !["limit", "patterns", "severity"].includes(k)));
+    history.replaceState(null, "", `#/logs?${new URLSearchParams({ ...form, diff: "errors" }).toString()}`);
+    const { resource, attributes, ...rest } = form;
+    const pairs = (text: string | undefined, what: string) => Object.entries(logfmtPairs(text ?? "", what)).map(([k, v]) => `${k}:${v}`);
+    void renderDifferences(diffBox, {
+      endpoint: "logs/differences",
+      query: { ...rest, resource: pairs(resource, "resource"), attr: pairs(attributes, "attributes") },
+      select: "errors",
+      subject: form["service"] ? `of ${form["service"]}` : "of the search",
+      noun: "records",
+      failing: "error",
+      failingColumn: "Of the errors",
+      // A value's records: by service, namespace, or as a resource or
+      // record attribute (by its name's convention).
+      href: (key, value) => {
+        const p: Record<string, string> = { ...form, severity: "error" };
+        if (key === "service.name") p["service"] = value;
+        else if (key === "service.namespace") p["namespace"] = value;
+        else if (key === "scope.name" || key === "event.name") return null;
+        else if (/^(k8s|host|container|cloud|deployment|process|telemetry|service|os|faas)\./.test(key)) p["resource"] = `${key}=${logfmtValue(value)}`;
+        else p["attributes"] = `${key}=${logfmtValue(value)}`;
+        return `#/logs?${new URLSearchParams(p).toString()}`;
+      },
+    });
+  };
+  const diffBar = differencesBar("records", differences, "error", false);
+  let first = params["diff"] === "errors";
   renderSearchPage(root, params, {
     title: "Logs",
     names: ["service", "namespace", "q", "pattern", "resource", "attributes", "trace_id", "span_id", "from", "to", "limit"],
@@ -235,16 +268,23 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
       // The resource and attributes fields' key=value pairs, each one
       // resource= or attr= key:value parameter.
       const pairs = (text: string | undefined, what: string) => Object.entries(logfmtPairs(text ?? "", what)).map(([k, v]) => `${k}:${v}`);
+      last = form;
+      if (first) {
+        first = false;
+        differences();
+      }
       const { resource, attributes, patterns, ...rest } = form;
       const q = { ...rest, resource: pairs(resource, "resource"), attr: pairs(attributes, "attributes") };
       const volumeChartOf = volumeOf(live, q, () => getJSON<Volume>("logs/volume", { ...q, limit: undefined }).catch(() => null));
       if (patterns === "true") {
         const [a, volume] = await Promise.all([getJSON<LogPatterns>("logs/patterns", q), volumeChartOf]);
-        return [...(volume ? [volumeChart(volume, "levels", volumeLevels, "Records", "log-volume")] : []), ...patternsView(a, form)];
+        return [diffBar, diffBox, ...(volume ? [volumeChart(volume, "levels", volumeLevels, "Records", "log-volume")] : []), ...patternsView(a, form)];
       }
       const [r, volume] = await Promise.all([getJSON<{ logs: LogRecord[] | null }>("logs", q), volumeChartOf]);
       const rows = r.logs ?? [];
       return [
+        diffBar,
+        diffBox,
         ...(volume ? [volumeChart(volume, "levels", volumeLevels, "Records", "log-volume")] : []),
         ...resultsWithDetail(`${rows.length} ${rows.length === 1 ? "record" : "records"}. Select one for all its fields.`, "Log records", columns, rows, {
         id: "logs-table",
