@@ -15,11 +15,9 @@ package query
 // server spans in the range is read from its access log entries.
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -28,39 +26,14 @@ import (
 	"github.com/meshscope/meshscope/schema"
 )
 
-// instance is one entry of GET /api/v1/services/{ns}/{name}/instances.
-type instance struct {
-	// Instance is the pod name (spans) or address (access logs).
-	Instance string `json:"instance"`
-	// Key is what names it: the resource attribute (k8s.pod.name,
-	// service.instance.id or host.name) or "address".
-	Key       string    `json:"key"`
-	Version   string    `json:"version"`
-	Workload  string    `json:"workload"`
-	Requests  uint64    `json:"requests"`
-	Errors    uint64    `json:"errors"`
-	RPS       float64   `json:"rps"`
-	ErrorRate float64   `json:"error_rate"`
-	P50Ms     float64   `json:"p50_ms"`
-	P99Ms     float64   `json:"p99_ms"`
-	FirstSeen time.Time `json:"first_seen"`
-	LastSeen  time.Time `json:"last_seen"`
-	// Share is the instance's part of the service's requests.
-	Share float64 `json:"share"`
-	// Outlier names how the instance stands out from the others ("errors",
-	// "latency"); empty when it does not. Why says it in words.
-	Outlier []string `json:"outlier"`
-	Why     []string `json:"why,omitempty"`
-}
-
 // instancesAnswer is GET /api/v1/services/{ns}/{name}/instances.
 type instancesAnswer struct {
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
 	// Source is the input the instances were read from: spans or requests
 	// (empty when neither has the service's calls in the range).
-	Source    string     `json:"source"`
-	Instances []instance `json:"instances"`
+	Source    string           `json:"source"`
+	Instances []graph.Instance `json:"instances"`
 }
 
 // Instance sources.
@@ -71,20 +44,6 @@ const (
 
 // maxInstances bounds the instances listed (the busiest first).
 const maxInstances = 500
-
-// Outlier rules. An instance fails more than the others when it has at
-// least minOutlierErrors errors, an error rate at least outlierFactor
-// times theirs and a tenth of a percentage point above it, and a two-proportion z
-// score above outlierZ (one-sided p < 0.0005): a replica that is merely
-// unlucky over a few requests is not marked. It is slower when its median
-// is outlierFactor times the median of the others' medians, over at least
-// minOutlierRequests requests.
-const (
-	minOutlierErrors   = 5
-	minOutlierRequests = 20
-	outlierFactor      = 2
-	outlierZ           = 3.3
-)
 
 // instanceKey is the SQL naming the resource attribute that names a
 // span's instance, and instanceName its value.
@@ -124,7 +83,7 @@ func (s *Server) getInstances(c echo.Context) error {
 		return err
 	}
 	defer cancel()
-	out := instancesAnswer{From: from, To: to, Instances: []instance{}}
+	out := instancesAnswer{From: from, To: to, Instances: []graph.Instance{}}
 	if source != instancesFromRequests {
 		list, err := s.instancesFromSpans(ctx, ns, name, from, to)
 		if err != nil {
@@ -143,13 +102,13 @@ func (s *Server) getInstances(c echo.Context) error {
 			out.Source, out.Instances = instancesFromRequests, list
 		}
 	}
-	finishInstances(out.Instances, to.Sub(from))
+	graph.FinishInstances(out.Instances, to.Sub(from))
 	return c.JSON(http.StatusOK, out)
 }
 
 // instancesFromSpans reads a service's instances from its server and
 // consumer spans.
-func (s *Server) instancesFromSpans(ctx context.Context, ns, name string, from, to time.Time) ([]instance, error) {
+func (s *Server) instancesFromSpans(ctx context.Context, ns, name string, from, to time.Time) ([]graph.Instance, error) {
 	return s.scanInstances(ctx, fmt.Sprintf(`
 SELECT `+instanceKey+` AS ikey, `+instanceName+` AS inst, any(service_version), any(workload), count(), countIf(status_code = %d),
        quantilesTDigest(0.5, 0.99)(duration_ns), min(timestamp), max(timestamp)
@@ -165,7 +124,7 @@ LIMIT %d`, schema.StatusError, schema.SpanKindServer, schema.SpanKindConsumer, m
 // entries of the calls it took: the entries of its own (inbound) sidecars
 // by their local address where it has any, else its callers' sidecars'
 // entries by the upstream host they picked. Each call counts once.
-func (s *Server) instancesFromRequests(ctx context.Context, ns, name string, from, to time.Time) ([]instance, error) {
+func (s *Server) instancesFromRequests(ctx context.Context, ns, name string, from, to time.Time) ([]graph.Instance, error) {
 	dst := "service:" + ns + "/" + name
 	var inbound uint64
 	if err := s.deps.Store.Conn().QueryRow(ctx, `
@@ -195,11 +154,11 @@ LIMIT `+fmt.Sprint(maxInstances), dst, from.Unix(), to.Unix())
 
 // scanInstances runs an instances query (key, instance, version,
 // workload, requests, errors, [p50, p99] in ns, first and last second).
-func (s *Server) scanInstances(ctx context.Context, query string, args ...any) ([]instance, error) {
-	out := []instance{}
+func (s *Server) scanInstances(ctx context.Context, query string, args ...any) ([]graph.Instance, error) {
+	out := []graph.Instance{}
 	err := s.scanAll(ctx, func(scan func(...any) error) error {
 		var (
-			in     instance
+			in     graph.Instance
 			q      []float32
 			errors uint64
 		)
@@ -215,95 +174,4 @@ func (s *Server) scanInstances(ctx context.Context, query string, args ...any) (
 		return nil
 	}, query, args...)
 	return out, err
-}
-
-// finishInstances fills the rates and shares of instances seen over span
-// and marks their outliers.
-func finishInstances(list []instance, span time.Duration) {
-	seconds := max(span.Seconds(), 1)
-	var total uint64
-	for i := range list {
-		in := &list[i]
-		total += in.Requests
-		in.RPS = float64(in.Requests) / seconds
-		if in.Requests > 0 {
-			in.ErrorRate = float64(in.Errors) / float64(in.Requests)
-		}
-		in.Outlier = []string{}
-	}
-	for i := range list {
-		if total > 0 {
-			list[i].Share = float64(list[i].Requests) / float64(total)
-		}
-	}
-	markOutliers(list)
-}
-
-// markOutliers marks the instances that fail more often or answer slower
-// than the others of their service, by the rules above (minOutlierErrors
-// and the rest). An instance is compared with all the others pooled, so
-// one bad replica of three stands out, and a service whose every replica
-// fails marks none.
-func markOutliers(list []instance) {
-	if len(list) < 2 {
-		return
-	}
-	var requests, errors uint64
-	for _, in := range list {
-		requests, errors = requests+in.Requests, errors+in.Errors
-	}
-	for i := range list {
-		in := &list[i]
-		restN, restE := requests-in.Requests, errors-in.Errors
-		if restN == 0 || in.Requests == 0 {
-			continue
-		}
-		restRate := float64(restE) / float64(restN)
-		if in.Errors >= minOutlierErrors && in.ErrorRate >= outlierFactor*restRate && in.ErrorRate >= restRate+0.001 &&
-			graph.ErrorRatesZ(graph.VersionCalls{Requests: in.Requests, Errors: in.Errors}, graph.VersionCalls{Requests: restN, Errors: restE}) > outlierZ {
-			in.Outlier = append(in.Outlier, "errors")
-			in.Why = append(in.Why, fmt.Sprintf("fails %.1f%% of its requests, the other %d instances %.1f%%",
-				100*in.ErrorRate, len(list)-1, 100*restRate))
-		}
-		if in.Requests < minOutlierRequests {
-			continue
-		}
-		var medians []float64
-		for j, o := range list {
-			if j != i && o.Requests >= minOutlierRequests {
-				medians = append(medians, o.P50Ms)
-			}
-		}
-		if len(medians) == 0 {
-			continue
-		}
-		slices.Sort(medians)
-		typical := medians[len(medians)/2]
-		if len(medians)%2 == 0 {
-			typical = (medians[len(medians)/2-1] + typical) / 2
-		}
-		if typical > 0 && in.P50Ms >= outlierFactor*typical {
-			in.Outlier = append(in.Outlier, "latency")
-			in.Why = append(in.Why, fmt.Sprintf("median %s, %.1f times the other instances' %s",
-				formatMs(in.P50Ms), in.P50Ms/typical, formatMs(typical)))
-		}
-	}
-	// Outliers first, then the busiest.
-	slices.SortStableFunc(list, func(a, b instance) int {
-		if c := cmp.Compare(len(b.Outlier), len(a.Outlier)); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.Requests, a.Requests)
-	})
-}
-
-// formatMs prints a duration in milliseconds for people.
-func formatMs(ms float64) string {
-	switch {
-	case ms >= 1000:
-		return fmt.Sprintf("%.2f s", ms/1000)
-	case ms >= 10:
-		return fmt.Sprintf("%.0f ms", ms)
-	}
-	return fmt.Sprintf("%.2f ms", ms)
 }
