@@ -24,6 +24,7 @@ import (
 
 	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
 )
 
 // instancesAnswer is GET /api/v1/services/{ns}/{name}/instances.
@@ -54,14 +55,6 @@ const (
 		"resource_values[indexOf(resource_keys, 'host.name')] != '', 'host.name', '')"
 	instanceName = "resource_values[indexOf(resource_keys, ikey)]"
 )
-
-// addressKey is the Key of instances named by their address.
-const addressKey = "address"
-
-// addressHost strips the port of an Envoy address (10.1.0.7:9080, [::1]:80).
-func addressHost(col string) string {
-	return "replaceRegexpOne(" + col + ", ':[0-9]+$', '')"
-}
 
 func (s *Server) getInstances(c echo.Context) error {
 	ns, name := c.Param("namespace"), c.Param("name")
@@ -122,31 +115,27 @@ LIMIT %d`, schema.StatusError, schema.SpanKindServer, schema.SpanKindConsumer, m
 
 // instancesFromRequests reads a service's instances from the access log
 // entries of the calls it took: the entries of its own (inbound) sidecars
-// by their local address where it has any, else its callers' sidecars'
-// entries by the upstream host they picked. Each call counts once.
+// by their pod or local address where it has any, else its callers'
+// sidecars' entries by the upstream host they picked. Each call counts
+// once.
 func (s *Server) instancesFromRequests(ctx context.Context, ns, name string, from, to time.Time) ([]graph.Instance, error) {
 	dst := "service:" + ns + "/" + name
-	var inbound uint64
-	if err := s.deps.Store.Conn().QueryRow(ctx, `
-SELECT count() FROM requests
-WHERE destination = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND reporter = 'destination'`,
-		dst, from.Unix(), to.Unix()).Scan(&inbound); err != nil {
+	found, err := s.deps.Store.InstanceCalls(ctx, chstore.InstancesQuery{From: from, To: to, Destination: dst, Failed: requestFailed, Limit: maxInstances})
+	if err != nil {
 		return nil, err
 	}
-	// An inbound entry names its pod when its sidecar's pod is known
-	// (schema.RequestPodAttr), else its address.
-	pod := schema.RequestPodAttr
-	key := "if(has(attr_keys, '" + pod + "'), '" + pod + "', '" + addressKey + "')"
-	inst := "if(ikey = '" + pod + "', attr_values[indexOf(attr_keys, '" + pod + "')], " + addressHost("downstream_local_address") + ")"
-	reporter := "reporter = 'destination'"
-	if inbound == 0 {
-		key, inst, reporter = "'"+addressKey+"'", addressHost("upstream_host"), "reporter != 'destination' AND upstream_host != ''"
+	if len(found) > 0 {
+		out := make([]graph.Instance, len(found))
+		for i, f := range found {
+			out[i] = f.Instance
+		}
+		return out, nil
 	}
 	return s.scanInstances(ctx, `
-SELECT `+key+` AS ikey, `+inst+` AS inst, any(destination_version), any(destination_workload), count(), sum(`+requestFailed+`),
+SELECT '`+chstore.InstanceKeyAddress+`' AS ikey, `+chstore.InstanceHost("upstream_host")+` AS inst, any(destination_version), any(destination_workload), count(), sum(`+requestFailed+`),
        quantilesTDigest(0.5, 0.99)(duration_ns), min(timestamp), max(timestamp)
 FROM requests
-WHERE destination = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND `+reporter+`
+WHERE destination = ? AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND reporter != 'destination' AND upstream_host != ''
 GROUP BY ikey, inst
 ORDER BY count() DESC, inst
 LIMIT `+fmt.Sprint(maxInstances), dst, from.Unix(), to.Unix())
