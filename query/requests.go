@@ -11,6 +11,7 @@ import (
 	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/query/adhoc"
 	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
 )
 
 // requestColumns selects every column of the requests table, in order.
@@ -23,20 +24,10 @@ var requestColumns = func() string {
 }()
 
 // requestFailed is graph.IsError over a row of the requests table, as a
-// ClickHouse expression (1 failed, 0 not), so that the request explorer
-// marks and filters failures by the rule the graph and the SLOs count
-// them with. An access log entry has no span status; TCP entries have no
-// HTTP code (requestStatus is the same rule's input in Go).
-var requestFailed = func() string {
-	flags := graph.EnvoyFailureFlags()
-	quoted := make([]string, len(flags))
-	for i, f := range flags {
-		quoted[i] = "'" + f + "'"
-	}
-	return "toUInt8((lower(protocol) != 'tcp' AND (response_code >= 500 OR response_code = 0))" +
-		" OR grpc_status > 0" +
-		" OR hasAny(splitByChar(',', replaceAll(response_flags, ' ', '')), [" + strings.Join(quoted, ", ") + "]))"
-}()
+// ClickHouse expression (chstore.RequestFailed), so that the request
+// explorer marks and filters failures by the rule the graph and the SLOs
+// count them with (requestStatus is the same rule's input in Go).
+var requestFailed = chstore.RequestFailed
 
 // requestStatus is what a row of the requests table tells graph.IsError.
 func requestStatus(code uint16, flags string, grpc int16, proto string) graph.Status {

@@ -2,6 +2,7 @@ package chstore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/meshscope/meshscope/graph"
@@ -87,3 +88,19 @@ LIMIT ?`, append(args, limit)...)
 	}
 	return out, rows.Err()
 }
+
+// RequestFailed is graph.IsError over a row of the requests table, as a
+// ClickHouse expression (1 failed, 0 not): a 5xx or no response over HTTP,
+// a gRPC status other than OK, or an Envoy response flag that fails a
+// request. An access log entry has no span status; TCP entries have no
+// HTTP code.
+var RequestFailed = func() string {
+	flags := graph.EnvoyFailureFlags()
+	quoted := make([]string, len(flags))
+	for i, f := range flags {
+		quoted[i] = "'" + f + "'"
+	}
+	return "toUInt8((lower(protocol) != 'tcp' AND (response_code >= 500 OR response_code = 0))" +
+		" OR grpc_status > 0" +
+		" OR hasAny(splitByChar(',', replaceAll(response_flags, ' ', '')), [" + strings.Join(quoted, ", ") + "]))"
+}()
