@@ -76,41 +76,53 @@ func FinishInstances(list []Instance, span time.Duration) {
 }
 
 // MarkOutliers marks the instances that fail more often or answer slower
-// than the others of their service, by the rules above (minOutlierErrors
-// and the rest). An instance is compared with all the others pooled, so
-// one bad replica of three stands out, and a service whose every replica
-// fails marks none.
+// than the others of their service's version, by the rules above
+// (minOutlierErrors and the rest). An instance is compared with its
+// siblings pooled, so one bad replica of three stands out, a service whose
+// every replica fails marks none, and the one pod of a canary is compared
+// with nothing here.
 func MarkOutliers(list []Instance) {
 	if len(list) < 2 {
 		return
 	}
-	var requests, errors uint64
-	for _, in := range list {
-		requests, errors = requests+in.Requests, errors+in.Errors
-	}
 	for i := range list {
 		in := &list[i]
-		restN, restE := requests-in.Requests, errors-in.Errors
-		if restN == 0 || in.Requests == 0 {
+		if in.Requests == 0 {
 			continue
+		}
+		// Its siblings: the other instances of its version (a canary is
+		// compared with the service's other versions by the deployments'
+		// analysis, not here).
+		var restN, restE uint64
+		var peers int
+		var medians []float64
+		for j, o := range list {
+			if j == i || o.Version != in.Version {
+				continue
+			}
+			peers++
+			restN, restE = restN+o.Requests, restE+o.Errors
+			if o.Requests >= minOutlierRequests {
+				medians = append(medians, o.P50Ms)
+			}
+		}
+		if restN == 0 {
+			continue
+		}
+		others := fmt.Sprintf("the other %d instances", peers)
+		if peers == 1 {
+			others = "the other instance"
+		}
+		if in.Version != "" {
+			others += " of " + in.Version
 		}
 		restRate := float64(restE) / float64(restN)
 		if in.Errors >= minOutlierErrors && in.ErrorRate >= outlierFactor*restRate && in.ErrorRate >= restRate+0.001 &&
 			ErrorRatesZ(VersionCalls{Requests: in.Requests, Errors: in.Errors}, VersionCalls{Requests: restN, Errors: restE}) > outlierZ {
 			in.Outlier = append(in.Outlier, "errors")
-			in.Why = append(in.Why, fmt.Sprintf("fails %.1f%% of its requests, the other %d instances %.1f%%",
-				100*in.ErrorRate, len(list)-1, 100*restRate))
+			in.Why = append(in.Why, fmt.Sprintf("fails %.1f%% of its requests against %.1f%% for %s", 100*in.ErrorRate, 100*restRate, others))
 		}
-		if in.Requests < minOutlierRequests {
-			continue
-		}
-		var medians []float64
-		for j, o := range list {
-			if j != i && o.Requests >= minOutlierRequests {
-				medians = append(medians, o.P50Ms)
-			}
-		}
-		if len(medians) == 0 {
+		if in.Requests < minOutlierRequests || len(medians) == 0 {
 			continue
 		}
 		slices.Sort(medians)
@@ -120,8 +132,7 @@ func MarkOutliers(list []Instance) {
 		}
 		if typical > 0 && in.P50Ms >= outlierFactor*typical {
 			in.Outlier = append(in.Outlier, "latency")
-			in.Why = append(in.Why, fmt.Sprintf("median %s, %.1f times the other instances' %s",
-				formatMs(in.P50Ms), in.P50Ms/typical, formatMs(typical)))
+			in.Why = append(in.Why, fmt.Sprintf("median %s against %s for %s (%.1f times)", formatMs(in.P50Ms), formatMs(typical), others, in.P50Ms/typical))
 		}
 	}
 	// Outliers first, then the busiest.

@@ -26,6 +26,7 @@ func TestMarkOutliers(t *testing.T) {
 		{"one bad of three", []Instance{mk("a", 1000, 10, 10), mk("b", 1000, 12, 10), mk("c", 1000, 80, 10)}, map[string][]string{"c": {"errors"}}},
 		{"a small but clear difference", []Instance{mk("a", 100000, 100, 10), mk("b", 100000, 300, 10)}, map[string][]string{"b": {"errors"}}},
 		{"slow and failing", []Instance{mk("a", 500, 0, 10), mk("b", 500, 1, 12), mk("c", 500, 100, 40)}, map[string][]string{"c": {"errors", "latency"}}},
+		{"a canary's one pod", []Instance{mk("a", 1000, 10, 10), mk("b", 1000, 12, 10), func() Instance { c := mk("c", 1000, 800, 90); c.Version = "v2"; return c }()}, nil},
 		{"slow over too few requests", []Instance{mk("a", 500, 0, 10), mk("b", 19, 0, 40)}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

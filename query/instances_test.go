@@ -51,8 +51,9 @@ func TestInstances(t *testing.T) {
 		spans = append(spans, row)
 	}
 	// cart-a and cart-b fail 1 in 100 and answer in 10 ms; cart-c, the
-	// same version, fails 30 in 100; cart-d (v2, named by its instance id)
-	// answers in 50 ms. cart's client spans and an INTERNAL span do not count.
+	// same version, fails 30 in 100; cart-d (named by its instance id)
+	// answers in 50 ms; cart-e, a canary's one pod, fails 20 in 20 and is
+	// compared with nothing. cart's client spans and an INTERNAL span do not count.
 	for i := range 100 {
 		span("cart-a", "v1", schema.SpanKindServer, 10*time.Millisecond, i == 0, "k8s.pod.name")
 		span("cart-b", "v1", schema.SpanKindServer, 10*time.Millisecond, i == 0, "k8s.pod.name")
@@ -60,7 +61,10 @@ func TestInstances(t *testing.T) {
 		span("cart-a", "v1", schema.SpanKindClient, time.Second, true, "k8s.pod.name")
 	}
 	for range 50 {
-		span("cart-d-instance", "v2", schema.SpanKindConsumer, 50*time.Millisecond, false, "service.instance.id")
+		span("cart-d-instance", "v1", schema.SpanKindConsumer, 50*time.Millisecond, false, "service.instance.id")
+	}
+	for range 20 {
+		span("cart-e", "v2", schema.SpanKindServer, 10*time.Millisecond, true, "k8s.pod.name")
 	}
 	span("cart-a", "v1", schema.SpanKindInternal, time.Second, true, "k8s.pod.name")
 
@@ -95,7 +99,7 @@ func TestInstances(t *testing.T) {
 	var got instancesJSON
 	c.get("/api/v1/services/shop/cart/instances?from=now-1h&to=now", &got)
 	require.Equal(t, "spans", got.Source)
-	require.Len(t, got.Instances, 4)
+	require.Len(t, got.Instances, 5)
 	bad := got.Instances[0] // outliers first
 	require.Equal(t, "cart-c", bad.Instance)
 	require.Equal(t, "k8s.pod.name", bad.Key)
@@ -103,18 +107,18 @@ func TestInstances(t *testing.T) {
 	require.EqualValues(t, 100, bad.Requests)
 	require.EqualValues(t, 30, bad.Errors)
 	require.InDelta(t, 0.3, bad.ErrorRate, 1e-9)
-	require.InDelta(t, 100.0/350, bad.Share, 1e-9)
+	require.InDelta(t, 100.0/370, bad.Share, 1e-9)
 	require.InDelta(t, 100.0/3600, bad.RPS, 1e-9)
 	require.Equal(t, "v1", bad.Version)
 	require.Equal(t, "cart-v1", bad.Workload)
-	require.Contains(t, bad.Why[0], "fails 30.0% of its requests, the other 3 instances 0.8%")
+	require.Equal(t, "fails 30.0% of its requests against 0.8% for the other 3 instances of v1", bad.Why[0])
 	slow := got.Instances[1]
 	require.Equal(t, "cart-d-instance", slow.Instance)
 	require.Equal(t, "service.instance.id", slow.Key)
 	require.Equal(t, []string{"latency"}, slow.Outlier)
 	require.InDelta(t, 50, slow.P50Ms, 1)
-	require.Contains(t, slow.Why[0], "5.0 times the other instances' 10 ms")
-	for _, in := range got.Instances[2:] {
+	require.Equal(t, "median 50 ms against 10 ms for the other 3 instances of v1 (5.0 times)", slow.Why[0])
+	for _, in := range got.Instances[2:4] {
 		require.Contains(t, []string{"cart-a", "cart-b"}, in.Instance)
 		require.Empty(t, in.Outlier)
 		require.EqualValues(t, 100, in.Requests)
@@ -122,6 +126,9 @@ func TestInstances(t *testing.T) {
 		require.InDelta(t, 10, in.P99Ms, 0.5)
 		require.Equal(t, at.Truncate(time.Second).UTC(), in.FirstSeen)
 	}
+	canary := got.Instances[4]
+	require.Equal(t, [2]string{"cart-e", "v2"}, [2]string{canary.Instance, canary.Version})
+	require.Empty(t, canary.Outlier, "a canary's one pod is compared with nothing: every request failed, no sibling")
 
 	c.get("/api/v1/services/shop/pay/instances?from=now-1h&to=now", &got)
 	require.Equal(t, "requests", got.Source)

@@ -22,6 +22,9 @@ type alertsResponse struct {
 	// DeploymentAlerts are the deployment regression alerts firing
 	// (serve --deployment-alerts), newest deployment first.
 	DeploymentAlerts []DeploymentAlertView `json:"deployment_alerts"`
+	// InstanceAlerts are the instance outlier alerts firing
+	// (serve --instance-alerts), by service.
+	InstanceAlerts []InstanceAlertView `json:"instance_alerts"`
 }
 
 func (e *Engine) handleAlerts(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +51,7 @@ func (e *Engine) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Limit = n
 	}
-	resp := alertsResponse{Alerts: e.Alerts(), History: []HistoryEvent{}, ExceptionAlerts: e.ExceptionAlerts(), DeploymentAlerts: e.DeploymentAlerts()}
+	resp := alertsResponse{Alerts: e.Alerts(), History: []HistoryEvent{}, ExceptionAlerts: e.ExceptionAlerts(), DeploymentAlerts: e.DeploymentAlerts(), InstanceAlerts: e.InstanceAlerts()}
 	if q.SLO != "" {
 		kept := resp.Alerts[:0]
 		for _, a := range resp.Alerts {
@@ -59,6 +62,7 @@ func (e *Engine) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		resp.Alerts = kept
 		resp.ExceptionAlerts = []ExceptionAlertView{} // of no SLO
 		resp.DeploymentAlerts = []DeploymentAlertView{}
+		resp.InstanceAlerts = []InstanceAlertView{}
 	}
 	hist, err := e.History(r.Context(), q)
 	if err != nil {

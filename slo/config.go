@@ -70,6 +70,16 @@ type Config struct {
 	// the answer stay the same guards against a chance reading, as
 	// Flagger's failed-checks threshold does.
 	DeploymentChecks int `yaml:"deployment_checks"`
+	// InstanceAlerts alerts, at every evaluation, on the instances (pods)
+	// that failed more often or answered slower than their services' other
+	// instances over the last InstanceWindow, by their sidecars' access log
+	// entries (instances.go; default false).
+	InstanceAlerts bool `yaml:"instance_alerts"`
+	// InstanceWindow is the stretch of calls compared (default 10m).
+	InstanceWindow time.Duration `yaml:"instance_window"`
+	// InstanceChecks is at how many evaluations in a row an instance must
+	// stand out before its alert fires (default 3).
+	InstanceChecks int `yaml:"instance_checks"`
 	// ExternalURL is meshscope's address as users reach it, for the
 	// generatorURL of alerts (default: none).
 	ExternalURL string `yaml:"external_url"`
@@ -94,11 +104,15 @@ func (c *Config) SetDefaults() {
 	def(&c.Settle, 10*time.Minute)
 	def(&c.NewExceptionHold, time.Hour)
 	def(&c.DeploymentWatch, time.Hour)
+	def(&c.InstanceWindow, 10*time.Minute)
 	if c.Concurrency == 0 {
 		c.Concurrency = 8
 	}
 	if c.Examples == 0 {
 		c.Examples = 5
+	}
+	if c.InstanceChecks == 0 {
+		c.InstanceChecks = 3
 	}
 	if c.DeploymentChecks == 0 {
 		c.DeploymentChecks = 3
@@ -128,6 +142,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("deployment_watch %s: must not be negative", c.DeploymentWatch)
 	case c.DeploymentChecks < 1:
 		return fmt.Errorf("deployment_checks %d: want at least 1", c.DeploymentChecks)
+	case c.InstanceWindow < 0:
+		return fmt.Errorf("instance_window %s: must not be negative", c.InstanceWindow)
+	case c.InstanceChecks < 1:
+		return fmt.Errorf("instance_checks %d: want at least 1", c.InstanceChecks)
 	}
 	d := c.defaults()
 	// The defaults must make a valid spec of the most permissive kind.

@@ -23,6 +23,8 @@ type metrics struct {
 	newExceptions *prometheus.CounterVec
 	// deploymentRegressions counts the deployment regressions alerted on.
 	deploymentRegressions *prometheus.CounterVec
+	// instanceOutliers counts the instance outliers alerted on.
+	instanceOutliers *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -80,12 +82,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "meshscope_deployment_regressions_total",
 			Help: "Deployed versions found worse than their services' other versions, alerted on (deployment_alerts), by regression (errors or latency).",
 		}, []string{"regression"}),
+		instanceOutliers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshscope_instance_outliers_total",
+			Help: "Instances found failing more often or slower than their services' other instances, alerted on (instance_alerts), by outlier (errors or latency).",
+		}, []string{"outlier"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.sli, m.budget, m.burn, m.alertState, m.objective,
-		m.evaluations, m.failures, m.duration, m.notified, m.specs, m.fileErrors, m.newExceptions, m.deploymentRegressions} {
+		m.evaluations, m.failures, m.duration, m.notified, m.specs, m.fileErrors, m.newExceptions, m.deploymentRegressions, m.instanceOutliers} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("slo metrics: %w", err)
 		}

@@ -96,6 +96,10 @@ type Engine struct {
 	// Run's loop only; deployAlerts its firing alerts for the API.
 	deploys      deploymentWatch
 	deployAlerts published[DeploymentAlertView]
+	// instanceWatch is the instance outliers watch (instances.go), used by
+	// Run's loop only; instanceAlerts its firing alerts for the API.
+	instanceWatch  heldAlerts[instanceKey]
+	instanceAlerts published[InstanceAlertView]
 }
 
 // entry is a loaded SLO.
@@ -190,6 +194,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		if e.cfg.DeploymentAlerts {
 			if err := e.checkDeployments(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrNoStore) {
 				e.log.Warn("deployment regressions", "err", err)
+			}
+		}
+		if e.cfg.InstanceAlerts {
+			if err := e.checkInstances(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrNoStore) {
+				e.log.Warn("instance outliers", "err", err)
 			}
 		}
 		select {

@@ -57,6 +57,9 @@ type serveOptions struct {
 	newExcAlerts      bool
 	deployAlerts      bool
 	deployChecks      int
+	instanceAlerts    bool
+	instanceWindow    time.Duration
+	instanceChecks    int
 	externalURL       string
 	tls               map[string]*tlsFiles
 	liveFromCH        bool
@@ -108,6 +111,9 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.newExcAlerts, "new-exception-alerts", false, "alert (MeshscopeNewException, to the Alertmanagers and webhooks above) on every exception type a service shows for the first time, checked at each SLO evaluation")
 	fs.BoolVar(&o.deployAlerts, "deployment-alerts", false, "alert (MeshscopeDeploymentRegression) on every version deployed within the last hour that fails more often or is slower than its service's other versions since its first calls, checked at each SLO evaluation")
 	fs.IntVar(&o.deployChecks, "deployment-alert-checks", 3, "with --deployment-alerts: SLO evaluations in a row at which a deployed version must read worse before its alert fires (1: at the first)")
+	fs.BoolVar(&o.instanceAlerts, "instance-alerts", false, "alert (MeshscopeInstanceOutlier) on every instance (pod) that failed more often or answered slower than its service's other instances over --instance-alert-window, by its sidecar's access log entries, checked at each SLO evaluation")
+	fs.DurationVar(&o.instanceWindow, "instance-alert-window", 10*time.Minute, "with --instance-alerts: the stretch of calls compared")
+	fs.IntVar(&o.instanceChecks, "instance-alert-checks", 3, "with --instance-alerts: SLO evaluations in a row at which an instance must stand out before its alert fires (1: at the first)")
 	fs.StringVar(&o.sloEvaluator, "slo-evaluator", "", "with several replicas: URL of the one replica that evaluates SLOs and sends their alerts, such as http://meshscope-0.meshscope-headless:8080; the replica whose hostname is the URL's first host label evaluates, every other one forwards its SLO and alert API there")
 	fs.StringVar(&o.externalURL, "external-url", "", "meshscope's URL as users reach it, for links in alerts")
 	fs.BoolVar(&o.liveFromCH, "live-from-clickhouse", false, "serve the live graph from ClickHouse's edge aggregates, where every replica's buckets sum (for several meshscope replicas), a flush delay behind, instead of from this process alone")

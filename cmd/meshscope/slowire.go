@@ -18,7 +18,8 @@ import (
 // ClickHouse once the store is connected.
 func newSLOEngine(o serveOptions, stores *storeHolder, reg prometheus.Registerer, log *slog.Logger) (*slo.Engine, error) {
 	cfg := slo.Config{Path: o.sloPath, Interval: o.sloInterval, ExternalURL: o.externalURL, NewExceptions: o.newExcAlerts,
-		DeploymentAlerts: o.deployAlerts, DeploymentChecks: o.deployChecks}
+		DeploymentAlerts: o.deployAlerts, DeploymentChecks: o.deployChecks,
+		InstanceAlerts: o.instanceAlerts, InstanceWindow: o.instanceWindow, InstanceChecks: o.instanceChecks}
 	for _, u := range splitList(o.alertmanagerURLs) {
 		cfg.Alertmanagers = append(cfg.Alertmanagers, notify.AlertmanagerConfig{URL: u})
 	}
