@@ -769,6 +769,11 @@ func TestDeploymentsPage(t *testing.T) {
 	require.Equal(t, "1 worse deployment", eval[string](p, "document.getElementById('deploy-alerts-badge').textContent"))
 	require.Equal(t, "payments v2 fails more often than its other versions\npayments v2 is slower than its other versions", eval[string](p, "document.getElementById('deploy-alerts-badge').title"))
 	require.Equal(t, "#/deployments", eval[string](p, "document.getElementById('deploy-alerts-badge').getAttribute('href')"))
+	// and the instances alerted on as outliers, a link to their service.
+	p.waitFor("!document.getElementById('instance-alerts-badge').hidden", 10*time.Second)
+	require.Equal(t, "1 outlier instance", eval[string](p, "document.getElementById('instance-alerts-badge').textContent"))
+	require.Equal(t, "cart instance cart-7d9f-c fails more often than its other instances", eval[string](p, "document.getElementById('instance-alerts-badge').title"))
+	require.Equal(t, "#/graph?sel=service%3Ashop%2Fcart", eval[string](p, "document.getElementById('instance-alerts-badge').getAttribute('href')"))
 	require.Empty(t, p.consoleErrors())
 }
 

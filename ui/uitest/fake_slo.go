@@ -297,5 +297,11 @@ func (f *FakeServer) sloAlerts(w http.ResponseWriter, r *http.Request) {
 				"summary": "payments v2 " + map[string]string{"errors": "fails more often", "latency": "is slower"}[reg] + " than its other versions"})
 		}
 	}
-	writeJSON(w, map[string]any{"alerts": alerts, "history": history, "deployment_alerts": deployments})
+	// cart's pod c alerted on as an outlier.
+	instances := []map[string]any{}
+	if r.URL.Query().Get("slo") == "" {
+		instances = append(instances, map[string]any{"service": "cart", "namespace": "shop", "instance": "cart-7d9f-c", "outlier": "errors",
+			"summary": "cart instance cart-7d9f-c fails more often than its other instances"})
+	}
+	writeJSON(w, map[string]any{"alerts": alerts, "history": history, "deployment_alerts": deployments, "instance_alerts": instances})
 }

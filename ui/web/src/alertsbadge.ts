@@ -53,16 +53,27 @@ export interface DeploymentAlert {
   summary: string;
 }
 
+/** An instance outlier alert of GET /api/v1/alerts. */
+export interface InstanceAlert {
+  service: string;
+  namespace: string;
+  instance: string;
+  summary: string;
+}
+
 /**
  * Creates the firing SLO alerts' badge and starts counting; hidden until an
  * alert fires. deployments, the deployment regressions' badge (a link to
- * the Deployments page), is filled from the same answer.
+ * the Deployments page), and instances, the instance outliers' (a link to
+ * the first one's service on the graph), are filled from the same answer.
  */
-export function alertsBadge(deployments: HTMLElement, onWorse: (list: DeploymentAlert[]) => void = () => {}): Badge {
+export function alertsBadge(deployments: HTMLElement, instances: HTMLAnchorElement, onWorse: (list: DeploymentAlert[]) => void = () => {}): Badge {
   deployments.hidden = true;
+  instances.hidden = true;
   const badge = pollingBadge({ id: "alerts-badge", class: "alerts-badge", href: "#/slos" }, 30_000, async (el) => {
     deployments.hidden = true;
-    const r = await getJSON<{ alerts: { slo: string; state: string }[] | null; deployment_alerts?: DeploymentAlert[] | null }>("alerts");
+    instances.hidden = true;
+    const r = await getJSON<{ alerts: { slo: string; state: string }[] | null; deployment_alerts?: DeploymentAlert[] | null; instance_alerts?: InstanceAlert[] | null }>("alerts");
     const firing = (r.alerts ?? []).filter((a) => a.state === "firing");
     const slos = new Set(firing.map((a) => a.slo));
     el.hidden = firing.length === 0;
@@ -74,6 +85,12 @@ export function alertsBadge(deployments: HTMLElement, onWorse: (list: Deployment
     deployments.hidden = versions.size === 0;
     deployments.textContent = `${versions.size} worse deployment${versions.size === 1 ? "" : "s"}`;
     deployments.title = regressed.map((a) => a.summary).join("\n");
+    const outliers = r.instance_alerts ?? [];
+    const pods = new Set(outliers.map((a) => `${a.namespace}/${a.service} ${a.instance}`));
+    instances.hidden = pods.size === 0;
+    instances.textContent = `${pods.size} outlier instance${pods.size === 1 ? "" : "s"}`;
+    instances.title = outliers.map((a) => a.summary).join("\n");
+    if (outliers[0]) instances.href = `#/graph?${new URLSearchParams({ sel: `service:${outliers[0].namespace}/${outliers[0].service}` }).toString()}`;
   });
   return badge;
 }

@@ -275,11 +275,12 @@ class App {
       nav.append(h("a", { href: `#/${page}`, "data-page": page }, label));
     }
     const deployAlerts = h("a", { id: "deploy-alerts-badge", class: "alerts-badge", href: "#/deployments" });
+    const instanceAlerts = h("a", { id: "instance-alerts-badge", class: "alerts-badge", href: "#/graph" }) as HTMLAnchorElement;
     // The graph's rings: versions deployed in the last hour, and those of
     // them alerted on as worse.
     let deployed = new Map<string, Map<string, string>>();
     let worse = new Map<string, Set<string>>();
-    this.alerts = alertsBadge(deployAlerts, (list) => {
+    this.alerts = alertsBadge(deployAlerts, instanceAlerts, (list) => {
       worse = new Map();
       for (const a of list) worse.set(`${a.namespace}/${a.service}`, (worse.get(`${a.namespace}/${a.service}`) ?? new Set()).add(a.version));
       this.store.setDeployments(deployed, worse);
@@ -298,7 +299,7 @@ class App {
       for (const e of list) by.set(`${e.namespace}/${e.service}`, [...(by.get(`${e.namespace}/${e.service}`) ?? []), e.type || "(no type)"]);
       this.store.setNewExceptions(by);
     });
-    const header = h("header", { class: "top" }, h("a", { class: "brand", href: "#/graph" }, "meshscope"), nav, this.newExceptions.el, deployAlerts, this.alerts.el, this.status);
+    const header = h("header", { class: "top" }, h("a", { class: "brand", href: "#/graph" }, "meshscope"), nav, this.newExceptions.el, deployAlerts, instanceAlerts, this.alerts.el, this.status);
 
     for (const g of ["service", "workload", "version"]) this.granularity.append(h("option", { value: g }, g));
     this.granularity.addEventListener("change", () => this.setGranularity(this.granularity.value as Granularity));
