@@ -471,8 +471,10 @@ FROM (SELECT number, toUInt64(%d) + number * %d AS t, if(number %% 2 = 0, 'cart'
 
 // BenchmarkRequestDifferences compares the failing requests to one service
 // (1 in 53 of 1,000,000 access log entries in the hour, on 6 upstream
-// hosts) with its others, GET /api/v1/requests/differences, against the
-// volume chart of the same entries (GET /api/v1/requests/volume), same run.
+// hosts) with its others, GET /api/v1/requests/differences, and reads the
+// instances of every service as --instance-alerts does at each evaluation
+// (instance-alerts-read), against the volume chart of the same entries
+// (GET /api/v1/requests/volume), same run.
 func BenchmarkRequestDifferences(b *testing.B) {
 	st, _ := chtest.Store(b, "meshscope")
 	now := time.Now().Truncate(time.Second)
@@ -508,6 +510,15 @@ FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add
 			}
 		})
 	}
+	// What --instance-alerts reads at each evaluation: every service's
+	// instances from its sidecars' own entries (half of them here).
+	b.Run("instance-alerts-read", func(b *testing.B) {
+		for b.Loop() {
+			found, err := st.InstanceCalls(context.Background(), chstore.InstancesQuery{From: now.Add(-time.Hour), To: now, Failed: requestFailed})
+			require.NoError(b, err)
+			require.Len(b, found, 3) // the odd entries, the destination's: pods 1, 3 and 5
+		}
+	})
 	b.Run("volume", func(b *testing.B) {
 		for b.Loop() {
 			var got struct{ Outcomes map[string][]uint64 }
