@@ -429,17 +429,7 @@ SELECT toDateTime(intDiv(t, 1000000000)), t, toUInt64(1000000 + (number %% 97) *
        [svc, 'bench', 'v1', 'bench', concat(svc, '-v1'), concat(svc, '-v1-7d9f8c6b5-', toString(intDiv(number, 2) %% 6)), concat('node-', toString(number %% 17)), 'go']
 FROM (SELECT number, toUInt64(%d) + number * %d AS t, if(number %% 2 = 0, 'cart', concat('svc-', toString(number %% 59))) AS svc FROM numbers(%d))`,
 		now.Add(-time.Hour).UnixNano(), int64(time.Hour)/spans, spans)))
-	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
-	require.NoError(b, err)
-	hs := httptest.NewServer(srv.Handler())
-	b.Cleanup(hs.Close)
-	get := func(b *testing.B, path string, v any) {
-		resp, err := http.Get(hs.URL + path)
-		require.NoError(b, err)
-		defer resp.Body.Close()
-		require.Equal(b, http.StatusOK, resp.StatusCode)
-		require.NoError(b, json.NewDecoder(resp.Body).Decode(v))
-	}
+	get := benchGetter(b, st, now)
 	b.Run("instances", func(b *testing.B) {
 		for b.Loop() {
 			var got struct{ Instances []struct{ Requests uint64 } }
@@ -489,17 +479,7 @@ SELECT toDateTime(intDiv(t, 1000000000)), t, toUInt64(1000000 + (number %% 97) *
        concat('10.0.0.', toString(number %% 6), ':8080'), 'Go-http-client/1.1', toString(number), 1,
        ['k8s.pod.name'], [concat('cart-v1-7d9f8c6b5-', toString(number %% 6))]
 FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/rows, rows)))
-	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
-	require.NoError(b, err)
-	hs := httptest.NewServer(srv.Handler())
-	b.Cleanup(hs.Close)
-	get := func(b *testing.B, path string, v any) {
-		resp, err := http.Get(hs.URL + path)
-		require.NoError(b, err)
-		defer resp.Body.Close()
-		require.Equal(b, http.StatusOK, resp.StatusCode)
-		require.NoError(b, json.NewDecoder(resp.Body).Decode(v))
-	}
+	get := benchGetter(b, st, now)
 	dst := "destination=" + url.QueryEscape("service:bench/cart") + "&from=now-1h"
 	for _, sel := range []string{"errors", "slow"} {
 		b.Run("differences-"+sel, func(b *testing.B) {
@@ -526,4 +506,20 @@ FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add
 			require.NotEmpty(b, got.Outcomes)
 		}
 	})
+}
+
+// benchGetter serves the API over st at now on loopback and returns what
+// GETs a path of it into v, requiring 200.
+func benchGetter(b *testing.B, st *chstore.Store, now time.Time) func(b *testing.B, path string, v any) {
+	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
+	require.NoError(b, err)
+	hs := httptest.NewServer(srv.Handler())
+	b.Cleanup(hs.Close)
+	return func(b *testing.B, path string, v any) {
+		resp, err := http.Get(hs.URL + path)
+		require.NoError(b, err)
+		defer resp.Body.Close()
+		require.Equal(b, http.StatusOK, resp.StatusCode)
+		require.NoError(b, json.NewDecoder(resp.Body).Decode(v))
+	}
 }
