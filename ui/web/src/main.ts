@@ -299,7 +299,7 @@ class App {
       for (const e of list) by.set(`${e.namespace}/${e.service}`, [...(by.get(`${e.namespace}/${e.service}`) ?? []), e.type || "(no type)"]);
       this.store.setNewExceptions(by);
     });
-    const header = h("header", { class: "top" }, h("a", { class: "brand", href: "#/graph" }, "meshscope"), nav, this.newExceptions.el, deployAlerts, instanceAlerts, this.alerts.el, this.status);
+    const header = h("header", { class: "top" }, h("a", { class: "brand", href: "#/graph" }, "meshscope"), nav, h("span", { class: "top-badges" }, this.newExceptions.el, deployAlerts, instanceAlerts, this.alerts.el), this.status);
 
     for (const g of ["service", "workload", "version"]) this.granularity.append(h("option", { value: g }, g));
     this.granularity.addEventListener("change", () => this.setGranularity(this.granularity.value as Granularity));
