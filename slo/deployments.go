@@ -46,13 +46,10 @@ type DeploymentAlertView struct {
 }
 
 // deploymentWatch is what the watch remembers between evaluations: the
-// alerts firing, and when each version was deployed.
+// regressions held and firing, and when each version was deployed.
 type deploymentWatch struct {
-	firing   map[deploymentKey]notify.Alert
+	heldAlerts[deploymentKey]
 	deployed map[deploymentKey]time.Time
-	// held counts the evaluations in a row at which a regression held,
-	// up to Config.DeploymentChecks.
-	held map[deploymentKey]int
 }
 
 // checkDeployments compares the versions deployed within the watch with
@@ -63,8 +60,8 @@ func (e *Engine) checkDeployments(ctx context.Context) error {
 	}
 	now := e.deps.Now()
 	w := &e.deploys
-	if w.firing == nil {
-		w.firing, w.deployed, w.held = map[deploymentKey]notify.Alert{}, map[deploymentKey]time.Time{}, map[deploymentKey]int{}
+	if w.deployed == nil {
+		w.deployed = map[deploymentKey]time.Time{}
 	}
 	found, err := e.deps.Deployments.Deployments(ctx, graph.DeploymentsQuery{From: now.Add(-e.cfg.DeploymentWatch), To: now})
 	if err != nil {
@@ -93,53 +90,30 @@ func (e *Engine) checkDeployments(ctx context.Context) error {
 			holds[k] = regressionText(r, c, deployed)
 		}
 	}
-	// A regression fires once it held at DeploymentChecks evaluations in
-	// a row; one that stops holding starts again from none.
-	for k := range w.held {
-		if _, ok := holds[k]; !ok {
-			delete(w.held, k)
-			if _, ok := w.firing[k]; !ok {
-				delete(w.deployed, k)
-			}
-		}
-	}
-	for k := range holds {
-		w.held[k] = min(w.held[k]+1, e.cfg.DeploymentChecks)
-		if _, ok := w.firing[k]; !ok && w.held[k] < e.cfg.DeploymentChecks {
-			delete(holds, k)
-		}
-	}
+	// The exception types new since each deploy, said in the description
+	// (read only when a regression holds).
 	if len(holds) > 0 {
 		fresh := e.newExceptionsSince(ctx, now)
 		for k, desc := range holds {
 			holds[k] = desc + fresh.since(k.namespace, k.service, w.deployed[k])
 		}
 	}
-	var changed []notify.Alert
-	for k, desc := range holds {
-		if _, ok := w.firing[k]; !ok {
-			a := e.deploymentAlert(k, w.deployed[k], desc, now)
-			w.firing[k] = a
-			changed = append(changed, a)
-			e.metrics.deploymentRegressions.WithLabelValues(k.regression).Inc()
-		}
-	}
-	all := make([]notify.Alert, 0, len(w.firing))
-	for k, a := range w.firing {
-		if _, ok := holds[k]; !ok {
-			a.EndsAt = now // resolved: sent once more, then forgotten
-			changed = append(changed, a)
-			delete(w.firing, k)
-			delete(w.deployed, k)
-		} else {
-			// Still holding: the latest numbers, and a while longer.
-			a.Annotations["description"] = deploymentDescription(k, holds[k])
-			a.EndsAt = now.Add(3 * e.cfg.Interval)
-			w.firing[k] = a
-		}
-		all = append(all, a)
+	// A regression fires once it held at DeploymentChecks evaluations in
+	// a row; one that stops holding starts again from none.
+	all, changed, fired := w.update(holds, e.cfg.DeploymentChecks, now, now.Add(3*e.cfg.Interval), func(k deploymentKey, desc string) notify.Alert {
+		return e.deploymentAlert(k, w.deployed[k], desc, now)
+	}, deploymentDescription)
+	for _, k := range fired {
+		e.metrics.deploymentRegressions.WithLabelValues(k.regression).Inc()
 	}
 	e.publishDeploymentAlerts()
+	for k := range w.deployed {
+		if _, ok := w.firing[k]; !ok {
+			if _, ok := holds[k]; !ok {
+				delete(w.deployed, k)
+			}
+		}
+	}
 	e.sendWatched(ctx, DeploymentAlertName, all, changed, now)
 	return nil
 }
