@@ -11,8 +11,10 @@ package query
 // host.name); Envoy access log entries carry its pod (the inbound
 // sidecar's, when its ALS node or OpenTelemetry resource names it) or its
 // address (the inbound sidecar's local address, or the upstream host its
-// callers' sidecars picked). Spans are preferred because they name pods; a service without
-// server spans in the range is read from its access log entries.
+// callers' sidecars picked). Spans are preferred because they always name
+// pods; a service without server spans in the range is read from its
+// access log entries. The outlier rule is graph.MarkOutliers, which the
+// SLO engine's instance alerts apply too.
 
 import (
 	"context"
