@@ -115,19 +115,28 @@ func TestLiveGraph(t *testing.T) {
 		eval[string](p, "document.querySelectorAll('#panel .operations a')[1].getAttribute('href')"))
 	// cart's pods, the failing one first and marked, each linked to its
 	// traces and logs.
-	p.waitFor("document.querySelectorAll('#panel .instances tbody tr').length === 3", 10*time.Second)
+	p.waitFor("document.querySelectorAll('#panel .instances tbody tr').length === 4", 10*time.Second)
 	inst := eval[[]string](p, "[...document.querySelectorAll('#panel .instances tbody tr')].map(r => r.innerText)")
-	require.Equal(t, "…c logs\t33.3%\t30.0%\t18.0 ms\t240 ms", inst[0], "the pods' shared prefix cut")
+	require.Equal(t, "…7d9f-c logs\t33.3%\t30.0%\t18.0 ms\t240 ms", inst[0], "the pods' shared prefix cut")
 	require.Equal(t, []string{"30.0%", "18.0 ms"}, eval[[]string](p, "[...document.querySelectorAll('#panel .instances td.bad')].map(c => c.textContent)"), "what it stands out by")
-	require.True(t, strings.HasPrefix(inst[1], "…a logs\t"), inst[1])
+	require.True(t, strings.HasPrefix(inst[1], "…7d9f-a logs\t"), inst[1])
 	require.Equal(t, "Traces served by cart-7d9f-c", eval[string](p, "document.querySelector('#panel .instances tbody a').title"))
 	require.Equal(t, 1, eval[int](p, "document.querySelectorAll('#panel .instances tr.outlier').length"))
-	require.Contains(t, eval[string](p, "document.querySelector('#panel .instances h3').innerText"), "Instances (3)")
+	require.Contains(t, eval[string](p, "document.querySelector('#panel .instances h3').innerText"), "Instances (4)")
 	require.Contains(t, eval[string](p, "document.querySelector('#panel .instances p').innerText"), "cart-7d9f-c fails 30.0% of its requests, the other 2 instances 0.3%")
 	require.Equal(t, "#/traces?service=cart&tags=k8s.pod.name%3Dcart-7d9f-c",
 		eval[string](p, "document.querySelector('#panel .instances tbody a').getAttribute('href')"))
 	require.Equal(t, "#/logs?service=cart&namespace=shop&resource=k8s.pod.name%3Dcart-7d9f-c",
 		eval[string](p, "document.querySelectorAll('#panel .instances tbody a')[1].getAttribute('href')"))
+	// cart's v1 node, in the graph by version, lists v1's three pods.
+	p.do(chromedp.Navigate(srv.URL + "/#/graph?g=version&ns=shop&range=1h&sel=" + url.QueryEscape("version:shop/cart/v1")))
+	p.waitFor("document.querySelectorAll('#panel .instances tbody tr').length === 3", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('#panel .instances h3').innerText"), "Instances (3)")
+	require.True(t, strings.HasPrefix(eval[string](p, "document.querySelector('#panel .instances tbody tr').innerText"), "…c logs\t"))
+	p.do(chromedp.Navigate(srv.URL + "/#/graph"))
+	p.waitFor(fmt.Sprintf("window.meshscope.lastSeq() === %d && window.meshscope.ready", srv.Seq()), 20*time.Second)
+	p.clickNode(cart.ID)
+	p.waitFor("!document.getElementById('panel').hidden", 10*time.Second)
 	// No SLO counts calls into cart: the panel's SLO section goes away.
 	p.waitFor("document.querySelectorAll('#panel .panel-slos').length === 0", 10*time.Second)
 	// Live numbers in the open panel follow deltas.
@@ -998,7 +1007,7 @@ func TestScreenshots(t *testing.T) {
 	write("differences.png", p.screenshot())
 
 	p.do(chromedp.Navigate(srv.URL + "/#/graph?sel=" + url.QueryEscape("service:shop/cart")))
-	p.waitFor("document.querySelectorAll('#panel .instances tbody tr').length === 3 && document.querySelectorAll('#panel .u-wrap').length >= 3", 10*time.Second)
+	p.waitFor("document.querySelectorAll('#panel .instances tbody tr').length === 4 && document.querySelectorAll('#panel .u-wrap').length >= 3", 10*time.Second)
 	_ = eval[any](p, "document.querySelector('#panel .instances').scrollIntoView(), 0")
 	time.Sleep(300 * time.Millisecond)
 	write("instances.png", p.screenshot())

@@ -459,12 +459,18 @@ func (f *FakeServer) analytics(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("node")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.nodes[id]; !ok {
+	// The graph the node is of, as the API reads it: by version when
+	// asked (versionGraph's nodes, its edges none).
+	g := f.graphLocked(nil)
+	if r.URL.Query().Get("granularity") == "version" {
+		g = versionGraph(g)
+	}
+	if !slices.ContainsFunc(g.Nodes, func(n Node) bool { return n.ID == id }) {
 		writeErr(w, http.StatusNotFound, "unknown node", "node")
 		return
 	}
 	callers := map[string][]string{}
-	for _, e := range f.edges {
+	for _, e := range g.Edges {
 		callers[e.Target] = append(callers[e.Target], e.Source)
 	}
 	seen := map[string]bool{id: true}

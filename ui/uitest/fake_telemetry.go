@@ -70,7 +70,8 @@ func (f *FakeServer) traceOperations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"operations": ops})
 }
 
-// instances answers cart's three pods, one of them failing and slow, and
+// instances answers cart's four pods, one of its v1's three failing and
+// slow, and its canary v2's one pod, and
 // payments' one instance (its panel lists none); others have none.
 func (f *FakeServer) instances(w http.ResponseWriter, r *http.Request) {
 	pod := func(name, version string, requests, errors int, p50, p99 float64, outlier []string, why []string) map[string]any {
@@ -85,7 +86,8 @@ func (f *FakeServer) instances(w http.ResponseWriter, r *http.Request) {
 			pod("cart-7d9f-c", "v1", 12000, 3600, 18, 240, []string{"errors", "latency"},
 				[]string{"fails 30.0% of its requests, the other 2 instances 0.3%", "median 18 ms, 4.2 times the other instances' 4.30 ms"}),
 			pod("cart-7d9f-a", "v1", 12100, 40, 4.2, 48, []string{}, nil),
-			pod("cart-7d9f-b", "v1", 11900, 32, 4.4, 47, []string{}, nil))
+			pod("cart-7d9f-b", "v1", 11900, 32, 4.4, 47, []string{}, nil),
+			pod("cart-9f1a-d", "v2", 2000, 4, 4.1, 45, []string{}, nil))
 	case "pay/payments":
 		list = append(list, pod("payments-0", "v1", 100, 1, 3, 9, []string{}, nil))
 	}

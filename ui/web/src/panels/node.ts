@@ -365,17 +365,21 @@ export function sharedPrefix(names: string[]): number {
 }
 
 /**
- * Fills box with the calls the service took by the instance (pod) that
- * served them, the replicas that fail or answer slower than their siblings
- * first and marked; a pod's name links to its traces and its logs. A
- * service seen on one instance, or none, shows nothing.
+ * Fills box with the calls the service (or the version, or the workload,
+ * of a node of those graphs) took by the instance (pod) that served them,
+ * the replicas that fail or answer slower than their siblings first and
+ * marked; a pod's name links to its traces and its logs. A node seen on
+ * one instance, or none, shows nothing.
  */
 async function loadInstances(box: HTMLElement, ctx: PanelContext, n: GraphNode): Promise<void> {
   const p = serviceParams(n);
-  if (!p || n.kind !== "service") return;
+  if (!p) return;
   try {
     const d = await getJSON<{ source: string; instances: Instance[] | null }>(`services/${encodeURIComponent(p.ns || "_")}/${encodeURIComponent(p.name)}/instances`, panelRange(ctx));
-    const list = d.instances ?? [];
+    // A version's or a workload's node lists its own instances (outliers
+    // are marked within a version already).
+    const all = d.instances ?? [];
+    const list = n.kind === "version" && n.version ? all.filter((i) => i.version === n.version) : n.kind === "workload" && n.workload ? all.filter((i) => i.workload === n.workload) : all;
     if (list.length < 2) return;
     const outliers = list.filter((i) => i.outlier?.length);
     const head = h("tr", {}, ...["Instance", "share", "err", "p50", "p99"].map((t, i) => h("th", { scope: "col", class: i ? "num" : "" }, t)));
@@ -483,7 +487,10 @@ function deployNote(n: GraphNode, markers: Marker[]): HTMLElement[] {
 
 async function loadBlast(box: HTMLElement, ctx: PanelContext, id: string): Promise<void> {
   try {
-    const body = await getJSON<unknown>("graph/analytics/blast-radius", { node: id });
+    // The graph the node is of: its granularity, and the view's range when
+    // it has one (the live graph by service alone knows no version node).
+    const granularity = id.startsWith("version:") ? "version" : id.startsWith("workload:") ? "workload" : undefined;
+    const body = await getJSON<unknown>("graph/analytics/blast-radius", { node: id, granularity, ...(ctx.range() ? panelRange(ctx) : {}) });
     const ids = new Set(idsFromAnalytics(body));
     ids.add(id);
     ctx.setBlast(ids);
