@@ -50,10 +50,7 @@ const diffSlowQuantile = 0.9
 // none) and the keys the value may have come from. The attributes stay in
 // the arrays too, so a column counts only for spans whose arrays have none
 // of its keys (rows written by other means than OTLP, a span's name).
-var diffColumns = []struct {
-	key, expr string
-	from      []string
-}{
+var diffColumns = []diffColumn{
 	{"span.name", "name", nil},
 	{"service.version", "service_version", []string{"service.version"}},
 	{"k8s.workload", "workload", []string{"k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name", "k8s.pod.name"}},
@@ -68,18 +65,40 @@ var diffColumns = []struct {
 	{"messaging.destination.name", "messaging_destination", []string{"messaging.destination.name", "messaging.destination"}},
 }
 
-// diffColumnValue is the SQL of a column's value for the comparison: empty
-// where the span's arrays carry it already.
-func diffColumnValue(expr string, from []string) string {
-	if len(from) == 0 {
-		return expr
+// diffColumn is a column compared under an attribute key, with the SQL of
+// its value (empty when unknown) and the keys of the row's attribute
+// arrays its value may have come from: where the arrays carry one, the
+// column is not counted again.
+type diffColumn struct {
+	key, expr string
+	from      []string
+}
+
+// diffArrays is the SQL of a row's keys and values (parallel arrays) for a
+// comparison: cols, then the PREFIX_keys and PREFIX_values arrays of each
+// prefix (attr, resource).
+func diffArrays(cols []diffColumn, prefixes ...string) (keys, values string) {
+	ks, vs := make([]string, len(cols)), make([]string, len(cols))
+	for i, col := range cols {
+		ks[i], vs[i] = "'"+col.key+"'", col.expr
+		if len(col.from) > 0 {
+			quoted := make([]string, len(col.from))
+			for j, k := range col.from {
+				quoted[j] = "'" + k + "'"
+			}
+			list := "[" + strings.Join(quoted, ", ") + "]"
+			carried := make([]string, len(prefixes))
+			for j, p := range prefixes {
+				carried[j] = "hasAny(" + p + "_keys, " + list + ")"
+			}
+			vs[i] = "if(" + strings.Join(carried, " OR ") + ", '', " + col.expr + ")"
+		}
 	}
-	quoted := make([]string, len(from))
-	for i, k := range from {
-		quoted[i] = "'" + k + "'"
+	keys, values = "["+strings.Join(ks, ", ")+"]", "["+strings.Join(vs, ", ")+"]"
+	for _, p := range prefixes {
+		keys, values = keys+", "+p+"_keys", values+", "+p+"_values"
 	}
-	list := "[" + strings.Join(quoted, ", ") + "]"
-	return "if(hasAny(attr_keys, " + list + ") OR hasAny(resource_keys, " + list + "), '', " + expr + ")"
+	return "arrayConcat(" + keys + ")", "arrayConcat(" + values + ")"
 }
 
 // difference is one attribute value of a differences answer.
@@ -152,44 +171,41 @@ func (s *Server) getSpanDifferences(c echo.Context) error {
 		return err
 	}
 	where = append(where, "kind IN ("+strings.Join(ks, ", ")+")") // numbers of spanKinds
-	keys, values := make([]string, len(diffColumns)), make([]string, len(diffColumns))
-	for i, col := range diffColumns {
-		keys[i], values[i] = "'"+col.key+"'", diffColumnValue(col.expr, col.from)
-	}
+	keys, values := diffArrays(diffColumns, "attr", "resource")
 	return s.compare(c, from, to, comparison{
 		table: "spans", where: strings.Join(where, " AND "), args: args,
 		failed:    fmt.Sprintf("status_code = %d", schema.StatusError),
 		sampleKey: "span_id",
-		keys:      "arrayConcat([" + strings.Join(keys, ", ") + "], attr_keys, resource_keys)",
-		values:    "arrayConcat([" + strings.Join(values, ", ") + "], attr_values, resource_values)",
+		keys:      keys,
+		values:    values,
 	})
 }
 
 // requestDiffColumns are the columns of the requests table compared, as
 // keys, with the SQL of their value (empty when unknown).
-var requestDiffColumns = []struct{ key, expr string }{
-	{"source", "source"},
-	{"source_workload", "source_workload"},
-	{"source_version", "source_version"},
-	{"destination_workload", "destination_workload"},
-	{"destination_version", "destination_version"},
-	{"reporter", "reporter"},
-	{"protocol", "protocol"},
-	{"method", "method"},
-	{"path", "path"},
-	{"authority", "authority"},
-	{"route_name", "route_name"},
-	{"response_code", "toString(response_code)"},
-	{"grpc_status", "if(grpc_status < 0, '', toString(grpc_status))"},
-	{"response_flags", "response_flags"},
-	{"response_code_details", "response_code_details"},
-	{"upstream_host", "upstream_host"},
-	{"downstream_local_address", "downstream_local_address"},
-	{"upstream_cluster", "upstream_cluster"},
-	{"upstream_transport_failure_reason", "upstream_transport_failure_reason"},
-	{"requested_server_name", "requested_server_name"},
-	{"user_agent", "user_agent"},
-	{"mtls", "multiIf(mtls = 1, 'mutual', mtls = 2, 'plaintext', '')"},
+var requestDiffColumns = []diffColumn{
+	{"source", "source", nil},
+	{"source_workload", "source_workload", nil},
+	{"source_version", "source_version", nil},
+	{"destination_workload", "destination_workload", nil},
+	{"destination_version", "destination_version", nil},
+	{"reporter", "reporter", nil},
+	{"protocol", "protocol", nil},
+	{"method", "method", nil},
+	{"path", "path", nil},
+	{"authority", "authority", nil},
+	{"route_name", "route_name", nil},
+	{"response_code", "toString(response_code)", nil},
+	{"grpc_status", "if(grpc_status < 0, '', toString(grpc_status))", nil},
+	{"response_flags", "response_flags", nil},
+	{"response_code_details", "response_code_details", nil},
+	{"upstream_host", "upstream_host", nil},
+	{"downstream_local_address", "downstream_local_address", nil},
+	{"upstream_cluster", "upstream_cluster", nil},
+	{"upstream_transport_failure_reason", "upstream_transport_failure_reason", nil},
+	{"requested_server_name", "requested_server_name", nil},
+	{"user_agent", "user_agent", nil},
+	{"mtls", "multiIf(mtls = 1, 'mutual', mtls = 2, 'plaintext', '')", nil},
 }
 
 func (s *Server) getRequestDifferences(c echo.Context) error {
@@ -201,26 +217,24 @@ func (s *Server) getRequestDifferences(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	keys, values := make([]string, len(requestDiffColumns)), make([]string, len(requestDiffColumns))
-	for i, col := range requestDiffColumns {
-		keys[i], values[i] = "'"+col.key+"'", col.expr
-	}
+	keys, values := diffArrays(requestDiffColumns, "attr")
 	return s.compare(c, from, to, comparison{
 		table: "requests", where: strings.Join(where, " AND "), args: args,
 		failed:    requestFailed + " = 1",
 		sampleKey: "start_time_unix_nano, duration_ns, request_id",
-		keys:      "arrayConcat([" + strings.Join(keys, ", ") + "], attr_keys)",
-		values:    "arrayConcat([" + strings.Join(values, ", ") + "], attr_values)",
+		keys:      keys,
+		values:    values,
 	})
 }
 
 // logDiffColumns are the columns of the logs table compared besides the
-// record's and its resource's attributes, as attribute keys.
-var logDiffColumns = []struct{ key, expr string }{
-	{"service.name", "service_name"},
-	{"service.namespace", "service_namespace"},
-	{"scope.name", "scope_name"},
-	{"event.name", "event_name"},
+// record's and its resource's attributes, as attribute keys (an attribute
+// of the same key counted once).
+var logDiffColumns = []diffColumn{
+	{"service.name", "service_name", []string{"service.name"}},
+	{"service.namespace", "service_namespace", []string{"service.namespace"}},
+	{"scope.name", "scope_name", []string{"scope.name"}},
+	{"event.name", "event_name", []string{"event.name"}},
 }
 
 func (s *Server) getLogDifferences(c echo.Context) error {
@@ -235,18 +249,14 @@ func (s *Server) getLogDifferences(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	keys, values := make([]string, len(logDiffColumns)), make([]string, len(logDiffColumns))
-	for i, col := range logDiffColumns {
-		// A resource attribute the column came from is counted once.
-		keys[i], values[i] = "'"+col.key+"'", diffColumnValue(col.expr, []string{col.key})
-	}
+	keys, values := diffArrays(logDiffColumns, "attr", "resource")
 	return s.compare(c, from, to, comparison{
 		table: "logs", where: strings.Join(where, " AND "), args: args,
 		failed:     fmt.Sprintf("severity_number >= %d", severityLevels["error"]),
 		noDuration: true,
 		sampleKey:  "time_unix_nano, body",
-		keys:       "arrayConcat([" + strings.Join(keys, ", ") + "], attr_keys, resource_keys)",
-		values:     "arrayConcat([" + strings.Join(values, ", ") + "], attr_values, resource_values)",
+		keys:       keys,
+		values:     values,
 	})
 }
 

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -163,17 +161,9 @@ func versionTraces(version string, n, errors int, at time.Time) ptrace.Traces {
 // serve --deployment-alerts (two evaluations in a row): a version of cart deployed after v1 that fails
 // more often is listed by /api/v1/deployments and alerted on to a webhook.
 func TestDeploymentRegressionAlertThroughServe(t *testing.T) {
-	var mu sync.Mutex
-	var bodies []string
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		bodies = append(bodies, string(b))
-		mu.Unlock()
-	}))
-	t.Cleanup(hook.Close)
+	hook, received := webhookRecorder(t)
 	srv := startServer(t, t.TempDir(), true, "--span-wait", "1s", "--edge-flush-delay", "2s", "--window", "10m",
-		"--deployment-alerts", "--deployment-alert-checks", "2", "--slo-interval", "1s", "--slo-webhook-url", hook.URL)
+		"--deployment-alerts", "--deployment-alert-checks", "2", "--slo-interval", "1s", "--slo-webhook-url", hook)
 	client := grpcTraceClient(t, srv.grpcAddr)
 	now := time.Now()
 	_, err := client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(versionTraces("v1", 50, 0, now.Add(-40*time.Second))))
@@ -187,8 +177,7 @@ func TestDeploymentRegressionAlertThroughServe(t *testing.T) {
 
 	var body string
 	eventually(t, "a deployment regression alert at the webhook", 90*time.Second, func() (bool, string) {
-		mu.Lock()
-		defer mu.Unlock()
+		bodies := received()
 		for _, b := range bodies {
 			if strings.Contains(b, `"alertname":"MeshscopeDeploymentRegression"`) {
 				body = b

@@ -2,12 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,17 +18,9 @@ import (
 // instances.
 func TestInstanceOutlierAlertThroughServe(t *testing.T) {
 	const services, seed = 30, 7
-	var mu sync.Mutex
-	var bodies []string
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		bodies = append(bodies, string(b))
-		mu.Unlock()
-	}))
-	t.Cleanup(hook.Close)
+	hook, received := webhookRecorder(t)
 	srv := startServer(t, t.TempDir(), true, "--instance-alerts", "--instance-alert-checks", "2", "--instance-alert-window", "1m",
-		"--slo-interval", "1s", "--slo-webhook-url", hook.URL)
+		"--slo-interval", "1s", "--slo-webhook-url", hook)
 	topo, err := demo.NewTopology(services, seed, demo.ScenarioBadPod)
 	require.NoError(t, err)
 	bad := topo.Scenario.Pod
@@ -50,8 +38,7 @@ func TestInstanceOutlierAlertThroughServe(t *testing.T) {
 	}()
 	var body string
 	eventually(t, "an instance outlier alert at the webhook", 60*time.Second, func() (bool, string) {
-		mu.Lock()
-		defer mu.Unlock()
+		bodies := received()
 		for _, b := range bodies {
 			if strings.Contains(b, `"alertname":"MeshscopeInstanceOutlier"`) && strings.Contains(b, `"outlier":"errors"`) {
 				body = b
