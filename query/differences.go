@@ -11,6 +11,12 @@ package query
 // of the calls and all of the failures, a route, a version, a client.
 // Honeycomb calls this BubbleUp.
 //
+// With baseline=previous the other side is the same calls (select=all:
+// every call) in the range of the same length just before: what changed.
+// A value whose share grew is listed under differences, one whose share
+// fell (a version rolled away, a client that stopped calling) under
+// shrunk.
+//
 // A busy service has millions of calls an hour; each side is read from an
 // even sample (a hash of the row's id) of at most diffSampleRows rows, so
 // the answer's shares are estimates past that (sample says by how much).
@@ -101,6 +107,32 @@ func diffArrays(cols []diffColumn, prefixes ...string) (keys, values string) {
 	return "arrayConcat(" + keys + ")", "arrayConcat(" + values + ")"
 }
 
+// diffRange is the range a differences request reads: the range asked
+// (from, to) and, with baseline=previous, the range of the same length
+// just before it (lo to from); lo is from otherwise.
+type diffRange struct {
+	from, to, lo time.Time
+	previous     bool
+}
+
+// diffRangeParams reads the range and the baseline of a differences
+// request.
+func (s *Server) diffRangeParams(c echo.Context) (diffRange, error) {
+	from, to, _, err := s.rangeOrDefault(c)
+	if err != nil {
+		return diffRange{}, err
+	}
+	r := diffRange{from: from, to: to, lo: from}
+	switch v := c.QueryParam("baseline"); v {
+	case "", "rest":
+	case "previous":
+		r.previous, r.lo = true, from.Add(-to.Sub(from))
+	default:
+		return diffRange{}, badParam("baseline", "baseline %q is not rest (the other calls of the range) or previous (the same calls in the range before)", v)
+	}
+	return r, nil
+}
+
 // difference is one attribute value of a differences answer.
 type difference struct {
 	Key   string `json:"key"`
@@ -119,17 +151,27 @@ type difference struct {
 type differences struct {
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
-	// Select is what the selection is: errors (failed calls) or slow
-	// (duration at least SlowNs).
+	// Select is what the selection is: errors (failed calls), slow
+	// (duration at least SlowNs) or all (every call, against the range
+	// before only).
 	Select string `json:"select"`
 	SlowNs uint64 `json:"slow_ns,omitempty"`
-	// SelectedTotal and BaselineTotal count each side's calls in the range;
+	// Baseline is what the selection is compared with: rest (the other
+	// calls of the range) or previous (the calls Select names between
+	// BaselineFrom and BaselineTo, the range of the same length before).
+	Baseline     string     `json:"baseline"`
+	BaselineFrom *time.Time `json:"baseline_from,omitempty"`
+	BaselineTo   *time.Time `json:"baseline_to,omitempty"`
+	// SelectedTotal and BaselineTotal count each side's calls;
 	// SelectedSample and BaselineSample those whose attributes were read.
 	SelectedTotal  uint64       `json:"selected_total"`
 	BaselineTotal  uint64       `json:"baseline_total"`
 	SelectedSample uint64       `json:"selected_sample"`
 	BaselineSample uint64       `json:"baseline_sample"`
 	Differences    []difference `json:"differences"`
+	// Shrunk (baseline=previous only) lists the values whose share fell,
+	// the biggest fall first: Difference is negative.
+	Shrunk []difference `json:"shrunk,omitempty"`
 }
 
 // comparison is what a differences query compares: the rows of table
@@ -150,12 +192,12 @@ func (s *Server) getSpanDifferences(c echo.Context) error {
 	if svc == "" {
 		return badParam("service", "service is required")
 	}
-	from, to, _, err := s.rangeOrDefault(c)
+	r, err := s.diffRangeParams(c)
 	if err != nil {
 		return err
 	}
 	where := []string{"service_name = ?", "timestamp >= toDateTime(?)", "timestamp <= toDateTime(?)"}
-	args := []any{svc, from.Unix(), to.Unix()}
+	args := []any{svc, r.lo.Unix(), r.to.Unix()}
 	if ns := c.QueryParam("namespace"); ns != "" {
 		where, args = append(where, "service_namespace = ?"), append(args, ns)
 	}
@@ -172,7 +214,7 @@ func (s *Server) getSpanDifferences(c echo.Context) error {
 	}
 	where = append(where, "kind IN ("+strings.Join(ks, ", ")+")") // numbers of spanKinds
 	keys, values := diffArrays(diffColumns, "attr", "resource")
-	return s.compare(c, from, to, comparison{
+	return s.compare(c, r, comparison{
 		table: "spans", where: strings.Join(where, " AND "), args: args,
 		failed:    fmt.Sprintf("status_code = %d", schema.StatusError),
 		sampleKey: "span_id",
@@ -209,16 +251,16 @@ var requestDiffColumns = []diffColumn{
 }
 
 func (s *Server) getRequestDifferences(c echo.Context) error {
-	from, to, _, err := s.rangeOrDefault(c)
+	r, err := s.diffRangeParams(c)
 	if err != nil {
 		return err
 	}
-	where, args, err := requestFilters(c, from, to)
+	where, args, err := requestFilters(c, r.lo, r.to)
 	if err != nil {
 		return err
 	}
 	keys, values := diffArrays(requestDiffColumns, "attr")
-	return s.compare(c, from, to, comparison{
+	return s.compare(c, r, comparison{
 		table: "requests", where: strings.Join(where, " AND "), args: args,
 		failed:    requestFailed + " = 1",
 		sampleKey: "start_time_unix_nano, duration_ns, request_id",
@@ -238,19 +280,19 @@ var logDiffColumns = []diffColumn{
 }
 
 func (s *Server) getLogDifferences(c echo.Context) error {
-	from, to, _, err := s.rangeOrDefault(c)
+	r, err := s.diffRangeParams(c)
 	if err != nil {
 		return err
 	}
-	if c.QueryParam("severity") != "" {
-		return badParam("severity", "severity would leave one side empty: the errors are compared with the rest")
+	if c.QueryParam("severity") != "" && !r.previous {
+		return badParam("severity", "severity would leave one side empty: the errors are compared with the rest (baseline=previous compares the range with the one before)")
 	}
-	where, args, err := logFilters(c, from, to)
+	where, args, err := logFilters(c, r.lo, r.to)
 	if err != nil {
 		return err
 	}
 	keys, values := diffArrays(logDiffColumns, "attr", "resource")
-	return s.compare(c, from, to, comparison{
+	return s.compare(c, r, comparison{
 		table: "logs", where: strings.Join(where, " AND "), args: args,
 		failed:     fmt.Sprintf("severity_number >= %d", severityLevels["error"]),
 		noDuration: true,
@@ -260,10 +302,11 @@ func (s *Server) getLogDifferences(c echo.Context) error {
 	})
 }
 
-// compare answers a differences request over q's rows: select (errors or
-// slow), slow (a duration; by default the rows' 90th percentile) and
-// limit (20 by default).
-func (s *Server) compare(c echo.Context, from, to time.Time, q comparison) error {
+// compare answers a differences request over q's rows in r: select
+// (errors, slow or all), slow (a duration; by default the 90th percentile
+// of the range's rows) and limit (20 by default). q.where covers r.lo to
+// r.to; the rows before r.from are the baseline when r.previous.
+func (s *Server) compare(c echo.Context, r diffRange, q comparison) error {
 	limit := 20
 	if c.QueryParam("limit") != "" {
 		var err error
@@ -271,11 +314,18 @@ func (s *Server) compare(c echo.Context, from, to time.Time, q comparison) error
 			return err
 		}
 	}
-	out := differences{From: from, To: to, Select: c.QueryParam("select"), Differences: []difference{}}
+	out := differences{From: r.from, To: r.to, Select: c.QueryParam("select"), Baseline: "rest", Differences: []difference{}}
+	if r.previous {
+		out.Baseline, out.BaselineFrom, out.BaselineTo, out.Shrunk = "previous", &r.lo, &r.from, []difference{}
+	}
 	var slow time.Duration
 	switch out.Select {
 	case "", "errors":
 		out.Select = "errors"
+	case "all":
+		if !r.previous {
+			return badParam("select", "select all would leave no other calls to compare with: give baseline=previous")
+		}
 	case "slow":
 		if q.noDuration {
 			return badParam("select", "select slow: %s have no duration; select errors", q.table)
@@ -287,7 +337,7 @@ func (s *Server) compare(c echo.Context, from, to time.Time, q comparison) error
 			}
 		}
 	default:
-		return badParam("select", "select %q is not errors or slow", out.Select)
+		return badParam("select", "select %q is not errors, slow or all", out.Select)
 	}
 	ctx, cancel, err := s.storeContext(c)
 	if err != nil {
@@ -295,20 +345,35 @@ func (s *Server) compare(c echo.Context, from, to time.Time, q comparison) error
 	}
 	defer cancel()
 	conn := s.deps.Store.Conn()
+	// inRange is true of the rows of the range asked (every row but the
+	// baseline's when it is the range before).
+	inRange := "1"
+	if r.previous {
+		inRange = fmt.Sprintf("timestamp >= toDateTime(%d)", r.from.Unix())
+	}
 	cond := q.failed
-	if out.Select == "slow" {
+	switch out.Select {
+	case "slow":
 		if slow == 0 {
 			var ns uint64
-			if err := conn.QueryRow(ctx, fmt.Sprintf("SELECT toUInt64(quantileTDigest(%g)(duration_ns)) FROM %s WHERE %s",
-				diffSlowQuantile, q.table, q.where), q.args...).Scan(&ns); err != nil {
+			if err := conn.QueryRow(ctx, fmt.Sprintf("SELECT toUInt64(quantileTDigest(%g)(duration_ns)) FROM %s WHERE %s AND %s",
+				diffSlowQuantile, q.table, q.where, inRange), q.args...).Scan(&ns); err != nil {
 				return err
 			}
 			slow = time.Duration(ns)
 		}
 		out.SlowNs = uint64(slow)
 		cond = fmt.Sprintf("duration_ns >= %d", out.SlowNs)
+	case "all":
+		cond = "1"
 	}
-	count := "SELECT countIf(" + cond + "), countIf(NOT (" + cond + ")) FROM " + q.table + " WHERE " + q.where
+	// The two sides: the selected rows, and the others of the range or the
+	// selected rows of the range before.
+	selected, baseline := cond, "NOT ("+cond+")"
+	if r.previous {
+		selected, baseline = "("+cond+") AND "+inRange, "("+cond+") AND NOT "+inRange
+	}
+	count := "SELECT countIf(" + selected + "), countIf(" + baseline + ") FROM " + q.table + " WHERE " + q.where
 	if err := conn.QueryRow(ctx, count, q.args...).Scan(&out.SelectedTotal, &out.BaselineTotal); err != nil {
 		return err
 	}
@@ -317,12 +382,18 @@ func (s *Server) compare(c echo.Context, from, to time.Time, q comparison) error
 	}
 	// An even sample of each side: every k-th row by a hash of its id.
 	every := func(n uint64) uint64 { return max(1, (n+diffSampleRows-1)/diffSampleRows) }
-	sample := fmt.Sprintf("cityHash64(%s) %% if(%s, %d, %d) = 0", q.sampleKey, cond, every(out.SelectedTotal), every(out.BaselineTotal))
+	sample := fmt.Sprintf("(%s OR %s) AND cityHash64(%s) %% if(%s, %d, %d) = 0",
+		selected, baseline, q.sampleKey, selected, every(out.SelectedTotal), every(out.BaselineTotal))
 	// Every row also counts under diffAll, so that the one pass over the
 	// sample says how large it is. A value must be on at least
-	// diffMinShare of the selection to be listed: ClickHouse drops what is
-	// well under that (by the sample's expected size), Go the rest.
-	minSelected := uint64(float64(out.SelectedTotal/every(out.SelectedTotal)) * diffMinShare * 0.8)
+	// diffMinShare of the selection (or, against the range before, of
+	// either side) to be listed: ClickHouse drops what is well under that
+	// (by the sample's expected size), Go the rest.
+	minShare := func(n uint64) uint64 { return max(1, uint64(float64(n/every(n))*diffMinShare*0.8)) }
+	having, havingArgs := "selected >= ?", []any{minShare(out.SelectedTotal)}
+	if r.previous {
+		having, havingArgs = "selected >= ? OR baseline >= ?", append(havingArgs, minShare(out.BaselineTotal))
+	}
 	var found []difference
 	err = s.scanAll(ctx, func(scan func(...any) error) error {
 		var d difference
@@ -338,14 +409,14 @@ func (s *Server) compare(c echo.Context, from, to time.Time, q comparison) error
 	}, `
 SELECT k, v, countIf(sel) AS selected, countIf(NOT sel) AS baseline
 FROM (
-  SELECT `+cond+` AS sel, arrayPushFront(`+q.keys+`, `+diffAllSQL+`) AS ks, arrayPushFront(`+q.values+`, '*') AS vs
+  SELECT `+selected+` AS sel, arrayPushFront(`+q.keys+`, `+diffAllSQL+`) AS ks, arrayPushFront(`+q.values+`, '*') AS vs
   FROM `+q.table+`
   WHERE `+q.where+` AND `+sample+`
 )
 ARRAY JOIN ks AS k, vs AS v
 WHERE v != ''
 GROUP BY k, v
-HAVING selected >= ?`, append(slices.Clip(q.args), max(minSelected, 1))...)
+HAVING `+having, append(slices.Clip(q.args), havingArgs...)...)
 	if err != nil {
 		return err
 	}
@@ -356,18 +427,31 @@ HAVING selected >= ?`, append(slices.Clip(q.args), max(minSelected, 1))...)
 		d.SelectedShare = float64(d.Selected) / float64(out.SelectedSample)
 		d.BaselineShare = float64(d.Baseline) / float64(out.BaselineSample)
 		d.Difference = d.SelectedShare - d.BaselineShare
-		if d.SelectedShare >= diffMinShare && d.Difference > 0 {
+		switch {
+		case d.SelectedShare >= diffMinShare && d.Difference > 0:
 			out.Differences = append(out.Differences, d)
+		case r.previous && d.BaselineShare >= diffMinShare && d.Difference < 0:
+			out.Shrunk = append(out.Shrunk, d)
 		}
 	}
-	slices.SortFunc(out.Differences, func(a, b difference) int {
-		if c := cmp.Compare(b.Difference, a.Difference); c != 0 {
+	out.Differences = biggestDifferences(out.Differences, 1, limit)
+	if r.previous {
+		out.Shrunk = biggestDifferences(out.Shrunk, -1, limit)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// biggestDifferences sorts ds by their difference times sign, the biggest
+// first, and keeps limit of them.
+func biggestDifferences(ds []difference, sign float64, limit int) []difference {
+	slices.SortFunc(ds, func(a, b difference) int {
+		if c := cmp.Compare(sign*b.Difference, sign*a.Difference); c != 0 {
 			return c
 		}
 		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Value, b.Value))
 	})
-	if len(out.Differences) > limit {
-		out.Differences = out.Differences[:limit]
+	if len(ds) > limit {
+		ds = ds[:limit]
 	}
-	return c.JSON(http.StatusOK, out)
+	return ds
 }

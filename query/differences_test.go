@@ -21,13 +21,28 @@ type differencesJSON struct {
 	BaselineTotal  uint64 `json:"baseline_total"`
 	SelectedSample uint64 `json:"selected_sample"`
 	BaselineSample uint64 `json:"baseline_sample"`
-	Differences    []struct {
-		Key, Value         string
-		Selected, Baseline uint64
-		SelectedShare      float64 `json:"selected_share"`
-		BaselineShare      float64 `json:"baseline_share"`
-		Difference         float64
+	Baseline       string
+	BaselineFrom   *time.Time `json:"baseline_from"`
+	BaselineTo     *time.Time `json:"baseline_to"`
+	Differences    []differenceJSON
+	Shrunk         []differenceJSON
+}
+
+type differenceJSON struct {
+	Key, Value         string
+	Selected, Baseline uint64
+	SelectedShare      float64 `json:"selected_share"`
+	BaselineShare      float64 `json:"baseline_share"`
+	Difference         float64
+}
+
+// diffShares maps key=value to its difference.
+func diffShares(ds []differenceJSON) map[string]differenceJSON {
+	m := map[string]differenceJSON{}
+	for _, d := range ds {
+		m[d.Key+"="+d.Value] = d
 	}
+	return m
 }
 
 // What the failing and the slow calls of a service share that its others
@@ -264,4 +279,97 @@ func TestLogDifferences(t *testing.T) {
 
 	c.fail("/api/v1/logs/differences?select=slow", http.StatusBadRequest, "select")
 	c.fail("/api/v1/logs/differences?severity=error", http.StatusBadRequest, "severity")
+}
+
+// What changed: a range's calls against those of the range of the same
+// length before it. In the last half hour a second version came up on a
+// new pod and one route stopped being called; the new version fails.
+func TestDifferencesAgainstPreviousRange(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	var spans []schema.SpanRow
+	var logs []schema.LogRow
+	span := func(at time.Time, n int, version, pod, route string, failed bool) {
+		row := schema.SpanRow{StartUnixNano: uint64(at.Add(time.Duration(n) * time.Millisecond).UnixNano()), DurationNanos: uint64(time.Millisecond),
+			TraceID: schema.TraceID{9, byte(n >> 8), byte(n)}, SpanID: schema.SpanID{9, byte(n >> 8), byte(n)},
+			Name: "GET " + route, Kind: schema.SpanKindServer, ServiceName: "cart", ServiceNamespace: "shop", ServiceVersion: version,
+			HTTPRoute: route, GRPCStatusCode: -1,
+			AttrKeys: []string{"http.route"}, AttrValues: []string{route},
+			ResourceKeys: []string{"service.version", "k8s.pod.name"}, ResourceValues: []string{version, pod}}
+		sev := uint8(9)
+		if failed {
+			row.StatusCode, sev = schema.StatusError, 17
+		}
+		spans = append(spans, row)
+		logs = append(logs, schema.LogRow{TimeUnixNano: row.StartUnixNano, SeverityNumber: sev, ServiceName: "cart", ServiceNamespace: "shop",
+			Body: "handled", ResourceKeys: []string{"service.version", "k8s.pod.name"}, ResourceValues: []string{version, pod}})
+	}
+	// 45 to 35 minutes ago (the range before): v1 on pods a and b, two
+	// routes, pod b failing 10 of its 100.
+	for i := range 200 {
+		pod, route := []string{"cart-a", "cart-b"}[i%2], []string{"/cart", "/cart/list"}[i/2%2]
+		span(testNow.Add(-45*time.Minute), i, "v1", pod, route, i%2 == 1 && i < 20)
+	}
+	// 15 to 5 minutes ago (the range asked): v1 on pod a, v2 on the new
+	// pod c failing 40 of its 100, one route.
+	for i := range 200 {
+		version, pod := "v1", "cart-a"
+		if i%2 == 1 {
+			version, pod = "v2", "cart-c"
+		}
+		span(testNow.Add(-15*time.Minute), 1000+i, version, pod, "/cart", i%2 == 1 && i < 80)
+	}
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: spans, Logs: logs}))
+	api := newTestAPI(t, Config{}, Deps{Store: st})
+	c := api.client.with(t)
+
+	var got differencesJSON
+	c.get("/api/v1/spans/differences?service=cart&select=all&baseline=previous&from=now-30m", &got)
+	require.Equal(t, "previous", got.Baseline)
+	require.Equal(t, testNow.Add(-time.Hour), got.BaselineFrom.UTC())
+	require.Equal(t, testNow.Add(-30*time.Minute), got.BaselineTo.UTC())
+	require.EqualValues(t, 200, got.SelectedTotal)
+	require.EqualValues(t, 200, got.BaselineTotal)
+	grew, fell := diffShares(got.Differences), diffShares(got.Shrunk)
+	require.InDelta(t, 0.5, grew["service.version=v2"].Difference, 1e-9, "%+v", got.Differences)
+	require.InDelta(t, 0.5, grew["k8s.pod.name=cart-c"].Difference, 1e-9)
+	require.InDelta(t, 0.5, grew["http.route=/cart"].Difference, 1e-9, "from half the calls to all")
+	require.NotContains(t, grew, "k8s.pod.name=cart-a", "half the calls before and now")
+	require.InDelta(t, -0.5, fell["k8s.pod.name=cart-b"].Difference, 1e-9, "%+v", got.Shrunk)
+	require.InDelta(t, -0.5, fell["http.route=/cart/list"].Difference, 1e-9)
+	require.InDelta(t, -0.5, fell["service.version=v1"].Difference, 1e-9)
+	require.Len(t, got.Shrunk, 4, "v1, pod b, /cart/list and its span name")
+	for i := 1; i < len(got.Shrunk); i++ {
+		require.GreaterOrEqual(t, got.Shrunk[i].Difference, got.Shrunk[i-1].Difference, "the biggest fall first")
+	}
+
+	// The failures now against the failures before: the new pod's, not b's.
+	c.get("/api/v1/spans/differences?service=cart&baseline=previous&from=now-30m", &got)
+	require.EqualValues(t, 40, got.SelectedTotal)
+	require.EqualValues(t, 10, got.BaselineTotal)
+	grew, fell = diffShares(got.Differences), diffShares(got.Shrunk)
+	require.InDelta(t, 1, grew["k8s.pod.name=cart-c"].SelectedShare, 1e-9)
+	require.InDelta(t, 1, fell["k8s.pod.name=cart-b"].BaselineShare, 1e-9)
+
+	// The slowest tenth now against the slowest before: the threshold is
+	// the range's own.
+	c.get("/api/v1/spans/differences?service=cart&select=slow&slow=1ms&baseline=previous&from=now-30m", &got)
+	require.EqualValues(t, 200, got.SelectedTotal)
+	require.EqualValues(t, 200, got.BaselineTotal)
+
+	// Log records: a severity filter is allowed against the range before.
+	c.get("/api/v1/logs/differences?service=cart&severity=error&select=all&baseline=previous&from=now-30m", &got)
+	require.EqualValues(t, 40, got.SelectedTotal)
+	require.EqualValues(t, 10, got.BaselineTotal)
+	require.InDelta(t, 1, diffShares(got.Differences)["k8s.pod.name=cart-c"].SelectedShare, 1e-9, "%+v", got.Differences)
+
+	// Nothing before: nothing to compare with.
+	c.get("/api/v1/spans/differences?service=cart&select=all&baseline=previous&from=now-20m&to=now-10m", &got)
+	require.EqualValues(t, 200, got.SelectedTotal)
+	require.EqualValues(t, 0, got.BaselineTotal)
+	require.Empty(t, got.Differences)
+
+	c.fail("/api/v1/spans/differences?service=cart&select=all", http.StatusBadRequest, "select")
+	c.fail("/api/v1/spans/differences?service=cart&baseline=yesterday", http.StatusBadRequest, "baseline")
+	c.fail("/api/v1/requests/differences?select=all", http.StatusBadRequest, "select")
+	c.fail("/api/v1/logs/differences?select=all&baseline=rest", http.StatusBadRequest, "select")
 }

@@ -105,4 +105,49 @@ func TestLogDifferences(t *testing.T) {
 	require.Contains(t, hrefs[1], "attributes=tenant%3Dacme")
 	require.Contains(t, hrefs[2], "service=cart")
 	require.Equal(t, "Of the errors", eval[string](p, "document.querySelectorAll('#differences-table thead th')[2].textContent.trim()"))
+
+	// What changed keeps the search's severity, and so do its links.
+	p.do(chromedp.Navigate(srv.URL + "/#/logs?service=cart&severity=warn&diff=changed"))
+	p.waitFor("document.querySelector('.differences h2') && document.querySelector('.differences h2').textContent.includes('changed')", 10*time.Second)
+	p.waitFor("document.getElementById('differences-table') !== null", 10*time.Second)
+	require.Equal(t, "What changed in the records of cart", eval[string](p, "document.querySelector('.differences h2').textContent"))
+	href := eval[string](p, "document.querySelector('#differences-table tbody a').getAttribute('href')")
+	require.Contains(t, href, "severity=warn")
+	require.NotContains(t, href, "severity=error")
+}
+
+// What changed: a service's calls against those of the range before, what
+// they gained in one table and what they lost in another; a value that
+// fell links to the calls of the range before, whatever their outcome.
+func TestWhatChanged(t *testing.T) {
+	srv := NewFakeServer(t, DemoGraph())
+	p := openPage(t, srv, "#/traces")
+	p.waitFor("document.getElementById('diff-changed') !== null", 10*time.Second)
+	p.do(chromedp.SetValue(chromedp.CSS(`input[name=service]`), "cart"), chromedp.Click(chromedp.ID("diff-changed")))
+	p.waitFor("document.getElementById('differences-shrunk') !== null", 10*time.Second)
+	require.Equal(t, "What changed in the calls of cart", eval[string](p, "document.querySelector('.differences h2').textContent"))
+	require.Contains(t, eval[string](p, "document.querySelector('.differences p').textContent"), "4,000 calls in the range against 3,000 in the range of the same length before it")
+	require.Equal(t, []string{"More common than before", "Less common than before"}, eval[[]string](p, "[...document.querySelectorAll('.differences h3')].map(e => e.textContent)"))
+	cells := "[...document.querySelectorAll('%s tbody tr')].map(r => [...r.cells].map(c => c.textContent.trim()))"
+	require.Equal(t, [][]string{
+		{"service.version", "v2", "25.0%", "0.0%"},
+		{"k8s.pod.name", "cart-9f1a-d", "25.0%", "0.0%"},
+	}, eval[[][]string](p, strings.Replace(cells, "%s", "#differences-table", 1)))
+	require.Equal(t, [][]string{
+		{"service.version", "v1", "75.0%", "100.0%"},
+		{"http.route", "/cart/legacy", "0.0%", "20.0%"},
+	}, eval[[][]string](p, strings.Replace(cells, "%s", "#differences-shrunk", 1)))
+	require.Equal(t, []string{"Attribute", "Value", "Now", "Before"}, eval[[]string](p, "[...document.querySelectorAll('#differences-shrunk thead th')].map(e => e.textContent.trim())"))
+	now := eval[string](p, "document.querySelector('#differences-table tbody a').getAttribute('href')")
+	require.Contains(t, now, "from=now-1h&to=now&tags=service.version%3Dv2")
+	require.NotContains(t, now, "error=")
+	require.NotContains(t, now, "min_duration=")
+	gone := eval[string](p, "document.querySelectorAll('#differences-shrunk tbody a')[1].getAttribute('href')")
+	require.Contains(t, gone, "from=2026-11-27T09%3A00%3A00Z&to=2026-11-27T09%3A30%3A00Z&tags=http.route%3D%2Fcart%2Flegacy")
+	require.Contains(t, eval[string](p, "location.hash"), "diff=changed")
+
+	// From the URL too; a service with no calls says so.
+	p.do(chromedp.Navigate(srv.URL + "/#/traces?service=web&diff=changed"))
+	p.waitFor("document.querySelector('.differences').innerText.includes('Nothing to compare: no calls in the range or in the one before.')", 10*time.Second)
+	require.Equal(t, "What changed in the calls of web", eval[string](p, "document.querySelector('.differences h2').textContent"))
 }

@@ -94,18 +94,37 @@ func (f *FakeServer) instances(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"source": "spans", "instances": list})
 }
 
+// ChangedFrom and ChangedTo are the range before the one asked in the
+// fake's answers of what changed.
+const (
+	ChangedFrom = "2026-11-27T09:00:00Z"
+	ChangedTo   = "2026-11-27T09:30:00Z"
+)
+
 // spanDifferences answers what cart's failing calls share (its pod c,
-// their status code) and what its slow ones share (a route); other
-// services have no calls to compare.
+// their status code), what its slow ones share (a route) and what changed
+// in its calls since the range before (v2 came, v1's share fell); other
+// services have no calls to compare. select=all wants baseline=previous,
+// as the API does.
 func (f *FakeServer) spanDifferences(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	diff := func(key, value string, sel, base uint64, selN, baseN uint64) map[string]any {
 		ss, bs := float64(sel)/float64(selN), float64(base)/float64(baseN)
 		return map[string]any{"key": key, "value": value, "selected": sel, "baseline": base, "selected_share": ss, "baseline_share": bs, "difference": ss - bs}
 	}
-	out := map[string]any{"select": q.Get("select"), "selected_total": 0, "baseline_total": 0, "selected_sample": 0, "baseline_sample": 0, "differences": []any{}}
+	out := map[string]any{"select": q.Get("select"), "baseline": "rest", "selected_total": 0, "baseline_total": 0, "selected_sample": 0, "baseline_sample": 0, "differences": []any{}}
+	if q.Get("baseline") == "previous" {
+		out["baseline"], out["baseline_from"], out["baseline_to"], out["shrunk"] = "previous", ChangedFrom, ChangedTo, []any{}
+	} else if q.Get("select") == "all" {
+		writeErr(w, http.StatusBadRequest, "select all would leave no other calls to compare with: give baseline=previous", "select")
+		return
+	}
 	if q.Get("service") == "cart" {
 		switch q.Get("select") {
+		case "all":
+			out["selected_total"], out["baseline_total"], out["selected_sample"], out["baseline_sample"] = 4000, 3000, 4000, 3000
+			out["differences"] = []any{diff("service.version", "v2", 1000, 0, 4000, 3000), diff("k8s.pod.name", "cart-9f1a-d", 1000, 0, 4000, 3000)}
+			out["shrunk"] = []any{diff("service.version", "v1", 3000, 3000, 4000, 3000), diff("http.route", "/cart/legacy", 0, 600, 4000, 3000)}
 		case "errors":
 			out["selected_total"], out["baseline_total"], out["selected_sample"], out["baseline_sample"] = 320, 120_000, 320, 50_000
 			out["differences"] = []any{
@@ -138,17 +157,24 @@ func (f *FakeServer) requestDifferences(w http.ResponseWriter, r *http.Request) 
 
 // logDifferences answers what the error records of a search share: a pod
 // (a resource attribute), a tenant (a record attribute) and the service;
-// it refuses a severity, as the API does.
+// it refuses a severity unless the records are compared with the range
+// before, as the API does.
 func (f *FakeServer) logDifferences(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Get("severity") != "" {
+	q := r.URL.Query()
+	previous := q.Get("baseline") == "previous"
+	if q.Get("severity") != "" && !previous {
 		writeErr(w, http.StatusBadRequest, "severity would leave one side empty", "severity")
 		return
 	}
 	d := func(key, value string, ss, bs float64) map[string]any {
 		return map[string]any{"key": key, "value": value, "selected": int(ss * 21), "baseline": int(bs * 279), "selected_share": ss, "baseline_share": bs, "difference": ss - bs}
 	}
-	writeJSON(w, map[string]any{"select": "errors", "selected_total": 21, "baseline_total": 279, "selected_sample": 21, "baseline_sample": 279,
-		"differences": []any{d("k8s.pod.name", "cart-7d9f-c", 0.95, 0.3), d("tenant", "acme", 0.9, 0.5), d("service.name", "cart", 1, 0.74)}})
+	out := map[string]any{"select": cmp.Or(q.Get("select"), "errors"), "baseline": "rest", "selected_total": 21, "baseline_total": 279, "selected_sample": 21, "baseline_sample": 279,
+		"differences": []any{d("k8s.pod.name", "cart-7d9f-c", 0.95, 0.3), d("tenant", "acme", 0.9, 0.5), d("service.name", "cart", 1, 0.74)}}
+	if previous {
+		out["baseline"], out["baseline_from"], out["baseline_to"], out["shrunk"] = "previous", ChangedFrom, ChangedTo, []any{}
+	}
+	writeJSON(w, out)
 }
 
 // MalformedTraceID is the trace the fake answers with spans that break the

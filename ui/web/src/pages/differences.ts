@@ -2,24 +2,46 @@
 // other calls do not (GET /api/v1/spans/differences on the Traces page,
 // /api/v1/requests/differences on the Requests page): the attribute values
 // more common among them, the biggest difference first, each with its
-// share of both sides and a link to the calls that have it.
+// share of both sides and a link to the calls that have it. "What changed"
+// compares the range's calls with those of the range before it instead
+// (baseline=previous): what they gained, and what they lost.
 
 import { getJSON } from "../api";
 import { fmtNs, h } from "../dom";
 import { errorBox, sortableTable } from "./common";
 
-/** Which calls are compared with the others. */
-export type DiffSelect = "errors" | "slow";
+/** Which calls are compared with the others; changed: every call of the range with those of the range before. */
+export type DiffSelect = "errors" | "slow" | "changed";
+
+/** Whether v (a page's diff= parameter) names a comparison. */
+export function isDiffSelect(v: string | undefined): v is DiffSelect {
+  return v === "errors" || v === "slow" || v === "changed";
+}
+
+/** One attribute value of an answer. */
+interface Difference {
+  key: string;
+  value: string;
+  selected: number;
+  baseline: number;
+  selected_share: number;
+  baseline_share: number;
+  difference: number;
+}
 
 /** An answer of the differences endpoints. */
 export interface Differences {
-  select: DiffSelect;
+  select: "errors" | "slow" | "all";
   slow_ns?: number;
+  baseline: "rest" | "previous";
+  baseline_from?: string;
+  baseline_to?: string;
   selected_total: number;
   baseline_total: number;
   selected_sample: number;
   baseline_sample: number;
-  differences: { key: string; value: string; selected: number; baseline: number; selected_share: number; baseline_share: number; difference: number }[] | null;
+  differences: Difference[] | null;
+  shrunk?: Difference[] | null;
 }
 
 /**
@@ -33,6 +55,11 @@ export function differencesBar(noun: string, run: (select: DiffSelect) => void, 
     { class: "toolbar wrap" },
     h("button", { type: "button", id: "diff-errors", title: `The attribute values the ${failing} ${noun} have more often than the others`, onclick: () => run("errors") }, `What ${failing} ${noun} share`),
     withSlow ? h("button", { type: "button", id: "diff-slow", title: `The same for the slowest tenth of the ${noun}`, onclick: () => run("slow") }, `What slow ${noun} share`) : "",
+    h(
+      "button",
+      { type: "button", id: "diff-changed", title: `The attribute values the ${noun} of the range have more often than those of the range of the same length before, and those they have less often`, onclick: () => run("changed") },
+      "What changed",
+    ),
   );
 }
 
@@ -52,30 +79,47 @@ export interface DifferencesQuery {
   /** What the failing ones are called ("failing" by default, "error"), and their column ("Of the failing"). */
   failing?: string;
   failingColumn?: string;
-  /** The link of a value to the calls that have it; null for none. */
-  href: (key: string, value: string, d: Differences) => string | null;
+  /**
+   * The link of a value to the calls that have it; null for none. range,
+   * when given, is the range before the one asked (what a value that fell
+   * was on), as the API's times.
+   */
+  href: (key: string, value: string, d: Differences, range?: { from: string; to: string }) => string | null;
+}
+
+/** A time of the answer as the clock shows it (14:05). */
+function clock(iso: string | undefined): string {
+  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
 }
 
 /** Fills box with the comparison q asks for. */
 export async function renderDifferences(box: HTMLElement, q: DifferencesQuery): Promise<void> {
   box.replaceChildren(h("p", { class: "muted" }, "Comparing…"));
   try {
-    const d = await getJSON<Differences>(q.endpoint, { ...q.query, select: q.select });
+    const changed = q.select === "changed";
+    const d = await getJSON<Differences>(q.endpoint, { ...q.query, ...(changed ? { select: "all", baseline: "previous" } : { select: q.select }) });
     const failing = q.failing ?? "failing";
     const which = d.select === "errors" ? failing : `slow (${fmtNs(d.slow_ns ?? 0)} or more)`;
-    const title = h("h2", {}, `What the ${which} ${q.noun} ${q.subject} share`);
+    const title = h("h2", {}, changed ? `What changed in the ${q.noun} ${q.subject}` : `What the ${which} ${q.noun} ${q.subject} share`);
     const sampled = d.selected_sample < d.selected_total || d.baseline_sample < d.baseline_total ? ` (an even sample of ${d.selected_sample.toLocaleString()} and ${d.baseline_sample.toLocaleString()} read)` : "";
-    const summary = h("p", { class: "muted" }, `${d.selected_total.toLocaleString()} ${d.select === "errors" ? failing : "slow"} ${q.noun} against ${d.baseline_total.toLocaleString()} others${sampled}.`);
+    const summary = h(
+      "p",
+      { class: "muted" },
+      changed
+        ? `${d.selected_total.toLocaleString()} ${q.noun} in the range against ${d.baseline_total.toLocaleString()} in the range of the same length before it (${clock(d.baseline_from)} to ${clock(d.baseline_to)})${sampled}.`
+        : `${d.selected_total.toLocaleString()} ${d.select === "errors" ? failing : "slow"} ${q.noun} against ${d.baseline_total.toLocaleString()} others${sampled}.`,
+    );
     const list = d.differences ?? [];
-    if (!d.selected_total || !d.baseline_total || !list.length) {
-      box.replaceChildren(title, summary, h("p", {}, d.selected_total && d.baseline_total ? "No attribute value is more common among them than among the others." : "Nothing to compare in the range."));
+    const shrunk = d.shrunk ?? [];
+    if (!d.selected_total || !d.baseline_total || (!list.length && !shrunk.length)) {
+      const none = changed ? "No attribute value is more or less common than before." : "No attribute value is more common among them than among the others.";
+      box.replaceChildren(title, summary, h("p", {}, d.selected_total && d.baseline_total ? none : changed ? "Nothing to compare: no calls in the range or in the one before." : "Nothing to compare in the range."));
       return;
     }
-    box.replaceChildren(
-      title,
-      summary,
+    const before = d.baseline_from && d.baseline_to ? { from: d.baseline_from, to: d.baseline_to } : undefined;
+    const table = (caption: string, id: string, rows: Difference[], range?: { from: string; to: string }) =>
       sortableTable(
-        "What they share",
+        caption,
         [
           { key: "key", label: "Attribute", value: (x) => x.key, render: (x) => h("code", {}, x.key) },
           {
@@ -83,16 +127,27 @@ export async function renderDifferences(box: HTMLElement, q: DifferencesQuery): 
             label: "Value",
             value: (x) => x.value,
             render: (x) => {
-              const href = q.href(x.key, x.value, d);
+              const href = q.href(x.key, x.value, d, range);
               return href ? h("a", { href, title: `The ${q.noun} with it` }, x.value) : x.value;
             },
           },
-          { key: "sel", label: d.select === "errors" ? (q.failingColumn ?? `Of the ${failing}`) : "Of the slow", value: (x) => x.selected_share, render: (x) => shareBar(x.selected_share, "selected"), numeric: true },
-          { key: "base", label: "Of the others", value: (x) => x.baseline_share, render: (x) => shareBar(x.baseline_share, "baseline"), numeric: true },
+          {
+            key: "sel",
+            label: changed ? "Now" : d.select === "errors" ? (q.failingColumn ?? `Of the ${failing}`) : "Of the slow",
+            value: (x) => x.selected_share,
+            render: (x) => shareBar(x.selected_share, "selected"),
+            numeric: true,
+          },
+          { key: "base", label: changed ? "Before" : "Of the others", value: (x) => x.baseline_share, render: (x) => shareBar(x.baseline_share, "baseline"), numeric: true },
         ],
-        list,
-        { id: "differences-table" },
-      ),
+        rows,
+        { id },
+      );
+    box.replaceChildren(
+      title,
+      summary,
+      ...(list.length ? [...(changed ? [h("h3", {}, "More common than before")] : []), table(changed ? "More common than before" : "What they share", "differences-table", list)] : []),
+      ...(changed && shrunk.length ? [h("h3", {}, "Less common than before"), table("Less common than before", "differences-shrunk", shrunk, before)] : []),
     );
   } catch (err) {
     box.replaceChildren(errorBox(err));

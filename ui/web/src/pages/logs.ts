@@ -8,7 +8,7 @@
 import { getJSON } from "../api";
 import { h } from "../dom";
 import { rfc3339 } from "../state";
-import { differencesBar, renderDifferences } from "./differences";
+import { differencesBar, renderDifferences, type DiffSelect } from "./differences";
 import { liveVolume, logfmtPairs, renderSearchPage, resultsWithDetail, sortableTable, trendBars, volumeChart, type Column, type Volume } from "./common";
 
 /** One record of GET /api/v1/logs. */
@@ -222,27 +222,31 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
     ...["", "debug", "info", "warn", "error", "fatal"].map((v) => h("option", { value: v }, v ? `${v} and above` : "any")),
   ) as HTMLSelectElement;
   const volumeOf = liveVolume<Volume | null>();
-  // What the search's error records share, kept across live refreshes.
+  // What the search's error records share, or what changed since the range
+  // before, kept across live refreshes.
   let last: Record<string, string> = {};
   const diffBox = h("section", { class: "differences", "aria-live": "polite" });
-  const differences = () => {
-    // Every level of the search: its errors are compared with the rest.
-    const form = Object.fromEntries(Object.entries(last).filter(([k, v]) => v && !["limit", "patterns", "severity"].includes(k)));
-    history.replaceState(null, "", `#/logs?${new URLSearchParams({ ...form, diff: "errors" }).toString()}`);
+  const differences = (select: DiffSelect) => {
+    // Every level of the search: its errors are compared with the rest;
+    // what changed keeps the search's severity.
+    const drop = select === "changed" ? ["limit", "patterns"] : ["limit", "patterns", "severity"];
+    const form = Object.fromEntries(Object.entries(last).filter(([k, v]) => v && !drop.includes(k)));
+    history.replaceState(null, "", `#/logs?${new URLSearchParams({ ...form, diff: select }).toString()}`);
     const { resource, attributes, ...rest } = form;
     const pairs = (text: string | undefined, what: string) => Object.entries(logfmtPairs(text ?? "", what)).map(([k, v]) => `${k}:${v}`);
     void renderDifferences(diffBox, {
       endpoint: "logs/differences",
       query: { ...rest, resource: pairs(resource, "resource"), attr: pairs(attributes, "attributes") },
-      select: "errors",
+      select,
       subject: form["service"] ? `of ${form["service"]}` : "of the search",
       noun: "records",
       failing: "error",
       failingColumn: "Of the errors",
       // A value's records: by service, namespace, or as a resource or
       // record attribute (by its name's convention).
-      href: (key, value) => {
-        const p: Record<string, string> = { ...form, severity: "error" };
+      href: (key, value, d, range) => {
+        const p: Record<string, string> = { ...form, ...range };
+        if (d.select === "errors") p["severity"] = "error";
         if (key === "service.name") p["service"] = value;
         else if (key === "service.namespace") p["namespace"] = value;
         else if (key === "scope.name" || key === "event.name") return null;
@@ -253,7 +257,7 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
     });
   };
   const diffBar = differencesBar("records", differences, "error", false);
-  let first = params["diff"] === "errors";
+  let first: DiffSelect | null = params["diff"] === "errors" || params["diff"] === "changed" ? params["diff"] : null;
   renderSearchPage(root, params, {
     title: "Logs",
     names: ["service", "namespace", "q", "pattern", "resource", "attributes", "trace_id", "span_id", "from", "to", "limit"],
@@ -270,8 +274,8 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
       const pairs = (text: string | undefined, what: string) => Object.entries(logfmtPairs(text ?? "", what)).map(([k, v]) => `${k}:${v}`);
       last = form;
       if (first) {
-        first = false;
-        differences();
+        differences(first);
+        first = null;
       }
       const { resource, attributes, patterns, ...rest } = form;
       const q = { ...rest, resource: pairs(resource, "resource"), attr: pairs(attributes, "attributes") };

@@ -5,7 +5,7 @@
 import { getJSON } from "../api";
 import { fmtBytes, fmtNs, h } from "../dom";
 import { cell, liveVolume, renderSearchPage, resultsWithDetail, shortNode, volumeChart, type Column, type Volume } from "./common";
-import { differencesBar, renderDifferences, type DiffSelect } from "./differences";
+import { differencesBar, isDiffSelect, renderDifferences, type DiffSelect } from "./differences";
 
 /** The outcomes of the volume chart, bottom to top, with their colours. */
 const outcomeColors: [string, string][] = [
@@ -91,8 +91,9 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
     h("option", { value: "false" }, "not failed"),
   ) as HTMLSelectElement;
   const volumeOf = liveVolume<Volume | null>();
-  // What the search's failing or slow requests share: kept across the
-  // search's live refreshes, asked for again by its buttons.
+  // What the search's failing or slow requests share, or what changed:
+  // kept across the search's live refreshes, asked for again by its
+  // buttons.
   let last: Record<string, string> = {};
   const diffBox = h("section", { class: "differences", "aria-live": "polite" });
   const differences = (select: DiffSelect) => {
@@ -106,18 +107,18 @@ export function renderRequests(root: HTMLElement, params: Record<string, string>
       subject,
       noun: "requests",
       // A value's requests, where the explorer filters by it.
-      href: (key, value, d) => {
+      href: (key, value, d, range) => {
         const filter: Record<string, string> = { source: "source", destination: "destination", response_code: "code", response_flags: "flags", path: "path_prefix", upstream_host: "upstream_host" };
         const name = filter[key];
         if (!name) return null;
-        const p: Record<string, string> = { ...q, [name]: value };
+        const p: Record<string, string> = { ...q, ...range, [name]: value };
         if (d.select === "errors") p["failed"] = "true";
         return `#/requests?${new URLSearchParams(p).toString()}`;
       },
     });
   };
   const diffBar = differencesBar("requests", differences);
-  let first = params["diff"] === "errors" || params["diff"] === "slow" ? (params["diff"] as DiffSelect) : null;
+  let first = isDiffSelect(params["diff"]) ? params["diff"] : null;
   renderSearchPage(root, params, {
     title: "Requests",
     names,

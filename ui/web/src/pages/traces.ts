@@ -7,7 +7,7 @@ import { errorBox, field, logfmtPairs, sortableTable } from "./common";
 import { logfmtValue, logsHref, traceLogsQuery, type LogRecord } from "./logs";
 import { traceScatter } from "./tracescatter";
 import { compareCounts, compareTraces, compareTree, statColumns, traceStats } from "./tracestats";
-import { differencesBar, renderDifferences } from "./differences";
+import { differencesBar, isDiffSelect, renderDifferences, type DiffSelect } from "./differences";
 import { flameGraph } from "./flamegraph";
 import { newColorer, traceBounds, waterfall, type SpanLogs } from "./waterfall";
 
@@ -135,9 +135,10 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     field("Limit", limit),
     h("button", { type: "submit", class: "primary" }, "Search"),
   );
-  // What the service's failing or slow calls share that its others do not.
+  // What the service's failing or slow calls share that its others do not,
+  // or what changed since the range before.
   const diffBox = h("section", { class: "differences", "aria-live": "polite" });
-  const differences = (select: "errors" | "slow") => {
+  const differences = (select: DiffSelect) => {
     const svc = service.value.trim();
     if (!svc) {
       diffBox.replaceChildren(h("p", { class: "muted" }, "Pick a service first: its calls are compared."));
@@ -154,14 +155,14 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
       noun: "calls",
       // A value's traces: its tag (a span name is an operation), failed
       // or at least as slow.
-      href: (key, value, d) => {
-        const p: Record<string, string> = { service: svc, from: from.value, to: to.value };
+      href: (key, value, d, range) => {
+        const p: Record<string, string> = { service: svc, from: range?.from ?? from.value, to: range?.to ?? to.value };
         if (op) p["operation"] = op;
         if (key === "span.name") p["operation"] = value;
         else if (key === "k8s.workload") return null;
         else p["tags"] = `${key}=${logfmtValue(value)}`;
         if (d.select === "errors") p["error"] = "true";
-        else p["min_duration"] = `${Math.floor((d.slow_ns ?? 0) / 1e6)}ms`;
+        else if (d.select === "slow") p["min_duration"] = `${Math.floor((d.slow_ns ?? 0) / 1e6)}ms`;
         return `#/traces?${new URLSearchParams(p).toString()}`;
       },
     });
@@ -169,7 +170,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
   const diffBar = differencesBar("calls", differences);
   root.replaceChildren(h("h1", {}, "Traces"), form, services, operations, diffBar, diffBox, out);
   void search();
-  if (params["diff"] === "errors" || params["diff"] === "slow") differences(params["diff"]);
+  if (isDiffSelect(params["diff"])) differences(params["diff"]);
 }
 
 /** The views of a trace. */
