@@ -24,6 +24,7 @@ package query
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -31,6 +32,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/schema"
 )
 
@@ -39,6 +41,11 @@ const diffSampleRows = 50_000
 
 // diffMinShare is the smallest share of the selection a value listed has.
 const diffMinShare = 0.05
+
+// diffMinZ is the smallest two-proportion z score of a value's shares a
+// listed value has: below it the difference is as likely the luck of a few
+// rows (a path called once among nine calls) as a pattern.
+const diffMinZ = 2
 
 // diffAll is the key every row of a comparison also counts under (no
 // attribute is named so), and diffAllSQL the literal that makes it.
@@ -145,6 +152,9 @@ type difference struct {
 	BaselineShare float64 `json:"baseline_share"`
 	// Difference is SelectedShare minus BaselineShare: the order.
 	Difference float64 `json:"difference"`
+	// Z is the two-proportion z score of the shares (its size at least
+	// diffMinZ): how far the difference is from what chance gives.
+	Z float64 `json:"z"`
 }
 
 // differences is the answer of the differences endpoints.
@@ -171,7 +181,7 @@ type differences struct {
 	Differences    []difference `json:"differences"`
 	// Shrunk (baseline=previous only) lists the values whose share fell,
 	// the biggest fall first: Difference is negative.
-	Shrunk []difference `json:"shrunk,omitempty"`
+	Shrunk []difference `json:"shrunk,omitzero"`
 }
 
 // comparison is what a differences query compares: the rows of table
@@ -427,6 +437,13 @@ HAVING `+having, append(slices.Clip(q.args), havingArgs...)...)
 		d.SelectedShare = float64(d.Selected) / float64(out.SelectedSample)
 		d.BaselineShare = float64(d.Baseline) / float64(out.BaselineSample)
 		d.Difference = d.SelectedShare - d.BaselineShare
+		// The shares as the error rates of two sets of calls, which
+		// graph's test compares.
+		d.Z = graph.ErrorRatesZ(graph.VersionCalls{Requests: out.SelectedSample, Errors: d.Selected},
+			graph.VersionCalls{Requests: out.BaselineSample, Errors: d.Baseline})
+		if math.Abs(d.Z) < diffMinZ {
+			continue
+		}
 		switch {
 		case d.SelectedShare >= diffMinShare && d.Difference > 0:
 			out.Differences = append(out.Differences, d)

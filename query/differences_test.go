@@ -34,6 +34,7 @@ type differenceJSON struct {
 	SelectedShare      float64 `json:"selected_share"`
 	BaselineShare      float64 `json:"baseline_share"`
 	Difference         float64
+	Z                  float64
 }
 
 // diffShares maps key=value to its difference.
@@ -121,6 +122,7 @@ func TestSpanDifferences(t *testing.T) {
 		require.LessOrEqual(t, d.SelectedShare, 1.0)
 		require.Positive(t, d.Difference, "only what the selection has more of")
 		require.GreaterOrEqual(t, d.SelectedShare, 0.05)
+		require.GreaterOrEqual(t, d.Z, 2.0, "no difference chance would give as easily")
 		require.NotEqual(t, "service.name", d.Key, "what every span has is no difference")
 		if i > 0 {
 			require.LessOrEqual(t, d.Difference, got.Differences[i-1].Difference)
@@ -318,11 +320,35 @@ func TestDifferencesAgainstPreviousRange(t *testing.T) {
 		}
 		span(testNow.Add(-15*time.Minute), 1000+i, version, pod, "/cart", i%2 == 1 && i < 80)
 	}
+	// tiny took 7 calls before and 9 now, all of them of v2 now, one of
+	// them with a path of its own: the version changed, the path is luck.
+	for i := range 16 {
+		at, version, path := testNow.Add(-45*time.Minute), "v1", "/a"
+		if i >= 7 {
+			at, version = testNow.Add(-15*time.Minute), "v2"
+		}
+		if i == 15 {
+			path = "/b"
+		}
+		spans = append(spans, schema.SpanRow{StartUnixNano: uint64(at.Add(time.Duration(i) * time.Millisecond).UnixNano()),
+			TraceID: schema.TraceID{10, byte(i)}, SpanID: schema.SpanID{10, byte(i)}, Name: "GET", Kind: schema.SpanKindServer,
+			ServiceName: "tiny", GRPCStatusCode: -1, AttrKeys: []string{"url.path"}, AttrValues: []string{path},
+			ResourceKeys: []string{"service.version"}, ResourceValues: []string{version}})
+	}
 	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: spans, Logs: logs}))
 	api := newTestAPI(t, Config{}, Deps{Store: st})
 	c := api.client.with(t)
 
 	var got differencesJSON
+	c.get("/api/v1/spans/differences?service=tiny&select=all&baseline=previous&from=now-30m", &got)
+	require.EqualValues(t, 9, got.SelectedTotal)
+	require.Len(t, got.Differences, 1, "%+v", got.Differences)
+	require.Equal(t, "v2", got.Differences[0].Value)
+	require.Greater(t, got.Differences[0].Z, 2.0)
+	require.NotContains(t, diffShares(got.Differences), "url.path=/b", "one call in nine is no pattern")
+	require.Len(t, got.Shrunk, 1, "v1, from all of the calls to none; /a, from all to eight in nine, is luck too: %+v", got.Shrunk)
+	require.Equal(t, "v1", got.Shrunk[0].Value)
+
 	c.get("/api/v1/spans/differences?service=cart&select=all&baseline=previous&from=now-30m", &got)
 	require.Equal(t, "previous", got.Baseline)
 	require.Equal(t, testNow.Add(-time.Hour), got.BaselineFrom.UTC())
@@ -363,6 +389,12 @@ func TestDifferencesAgainstPreviousRange(t *testing.T) {
 	require.InDelta(t, 1, diffShares(got.Differences)["k8s.pod.name=cart-c"].SelectedShare, 1e-9, "%+v", got.Differences)
 
 	// Nothing before: nothing to compare with.
+	var raw map[string]any
+	c.get("/api/v1/spans/differences?service=cart&select=all&baseline=previous&from=now-20m&to=now-10m", &raw)
+	require.Equal(t, []any{}, raw["shrunk"], "an empty list, not none, against the range before")
+	raw = nil
+	c.get("/api/v1/spans/differences?service=cart&from=now-20m&to=now-10m", &raw)
+	require.NotContains(t, raw, "shrunk", "against the rest of the range")
 	c.get("/api/v1/spans/differences?service=cart&select=all&baseline=previous&from=now-20m&to=now-10m", &got)
 	require.EqualValues(t, 200, got.SelectedTotal)
 	require.EqualValues(t, 0, got.BaselineTotal)
