@@ -150,4 +150,19 @@ func TestWhatChanged(t *testing.T) {
 	p.do(chromedp.Navigate(srv.URL + "/#/traces?service=web&diff=changed"))
 	p.waitFor("document.querySelector('.differences').innerText.includes('Nothing to compare: no calls in the range or in the one before.')", 10*time.Second)
 	require.Equal(t, "What changed in the calls of web", eval[string](p, "document.querySelector('.differences h2').textContent"))
+	// The page's diff parameter is its own: the graph behind it stays live.
+	p.waitFor("document.getElementById('status').textContent.includes('live')", 10*time.Second)
+	require.NotContains(t, eval[string](p, "document.getElementById('status').textContent"), "diff")
+
+	// A service's panel links to it: from its spans, or, for a service
+	// whose callers are seen by access logs only, from the requests to it.
+	link := "[...document.querySelectorAll('#panel .links a')].find(a => a.textContent === 'What changed')"
+	for sel, want := range map[string]string{
+		"service:shop/cart": "#/traces?service=cart&diff=changed",
+		"service:shop/web":  "#/requests?destination=service%3Ashop%2Fweb&diff=changed",
+	} {
+		p.do(chromedp.Navigate(srv.URL + "/#/graph?sel=" + sel))
+		p.waitFor(link+" !== undefined", 10*time.Second)
+		require.Equal(t, want, eval[string](p, link+".getAttribute('href')"))
+	}
 }

@@ -91,9 +91,12 @@ export function parseHash(hash: string): ViewState {
   s.range = qs.get("range") ?? "live";
   s.from = qs.get("from") ?? "";
   s.to = qs.get("to") ?? "";
-  s.diff = qs.get("diff") ?? "";
-  s.baseFrom = qs.get("base_from") ?? "";
-  s.baseTo = qs.get("base_to") ?? "";
+  // diff is the graph's comparison mode on the graph and the table; other
+  // pages' diff parameter is their own (the Traces page's ?diff=errors).
+  const graphy = s.page === "graph" || s.page === "table";
+  s.diff = graphy ? (qs.get("diff") ?? "") : "";
+  s.baseFrom = graphy ? (qs.get("base_from") ?? "") : "";
+  s.baseTo = graphy ? (qs.get("base_to") ?? "") : "";
   s.replay = qs.get("replay") === "1";
   s.animate = qs.get("anim") === "1";
   const el = (qs.get("el") ?? "") as EdgeLabels;

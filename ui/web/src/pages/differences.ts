@@ -135,7 +135,7 @@ export async function renderDifferences(box: HTMLElement, q: DifferencesQuery): 
             key: "sel",
             label: changed ? "Now" : d.select === "errors" ? (q.failingColumn ?? `Of the ${failing}`) : "Of the slow",
             value: (x) => x.selected_share,
-            render: (x) => shareBar(x.selected_share, "selected"),
+            render: (x) => shareBar(x.selected_share, changed && d.select === "all" ? "now" : "selected"),
             numeric: true,
           },
           { key: "base", label: changed ? "Before" : "Of the others", value: (x) => x.baseline_share, render: (x) => shareBar(x.baseline_share, "baseline"), numeric: true },

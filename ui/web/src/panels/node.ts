@@ -72,17 +72,23 @@ function serviceParams(n: GraphNode): { ns: string; name: string } | null {
 }
 
 /**
- * The link to what a service's failing calls share that its others do
- * not: from its spans where its callers' edges are seen by spans, else from
- * the access logs of the requests to it; none while nothing fails.
+ * The link to a comparison of a service's calls (select: errors, what its
+ * failing calls share that its others do not; changed, what changed since
+ * the range before): from its spans where its callers' edges are seen by
+ * spans, else from the access logs of the requests to it.
  */
-function failingShare(n: GraphNode, callers: GraphEdge[]): HTMLElement | string {
-  if (n.kind !== "service" || !((n.errors_in ?? 0) > 0)) return "";
+function diffLink(n: GraphNode, callers: GraphEdge[], select: "errors" | "changed", label: string, title: string): HTMLElement | string {
+  if (n.kind !== "service") return "";
   const seen = provenanceOf(callers);
-  const title = "The attribute values its failing calls have more often than its others";
-  if (seen.includes("span")) return h("a", { href: `#/traces?${new URLSearchParams({ service: n.name, diff: "errors" }).toString()}`, title }, "What failing calls share");
-  if (seen.includes("accesslog")) return h("a", { href: `#/requests?${new URLSearchParams({ destination: n.id, diff: "errors" }).toString()}`, title }, "What failing calls share");
+  if (seen.includes("span")) return h("a", { href: `#/traces?${new URLSearchParams({ service: n.name, diff: select }).toString()}`, title }, label);
+  if (seen.includes("accesslog")) return h("a", { href: `#/requests?${new URLSearchParams({ destination: n.id, diff: select }).toString()}`, title }, label);
   return "";
+}
+
+/** The link to what a service's failing calls share; none while nothing fails. */
+function failingShare(n: GraphNode, callers: GraphEdge[]): HTMLElement | string {
+  if (!((n.errors_in ?? 0) > 0)) return "";
+  return diffLink(n, callers, "errors", "What failing calls share", "The attribute values its failing calls have more often than its others");
 }
 
 /** Opens the panel for node id. */
@@ -107,6 +113,7 @@ export function openNodePanel(panel: HTMLElement, ctx: PanelContext, id: string)
     { class: "links", "aria-label": "Related views" },
     h("a", { href: `#/traces?service=${encodeURIComponent(n.name)}` }, "Traces"),
     failingShare(n, callers),
+    diffLink(n, callers, "changed", "What changed", "What its calls of the last hour have more or less often than those of the hour before: a version, a pod, a client, a route"),
     h("a", { href: `#/logs?service=${encodeURIComponent(n.name)}` }, "Logs"),
     h("a", { href: `#/exceptions?service=${encodeURIComponent(n.name)}` }, "Exceptions"),
     h("a", { href: `#/metrics?service=${encodeURIComponent(n.name)}` }, "Metrics"),
