@@ -6,15 +6,18 @@ package query
 // replica (a node with a failing disk, a pod with a poisoned cache) that a
 // service's own numbers average away.
 //
-// Two inputs name an instance. Server and consumer spans carry their
+// Three inputs name an instance. Server and consumer spans carry their
 // pod's resource (k8s.pod.name, else service.instance.id, else
 // host.name); Envoy access log entries carry its pod (the inbound
 // sidecar's, when its ALS node or OpenTelemetry resource names it) or its
 // address (the inbound sidecar's local address, or the upstream host its
-// callers' sidecars picked). Spans are preferred because they always name
-// pods; a service without server spans in the range is read from its
-// access log entries. The outlier rule is graph.MarkOutliers, which the
-// SLO engine's instance alerts apply too.
+// callers' sidecars picked); the OpenTelemetry SDKs' server duration
+// histograms carry the resource as spans do, and count every call, sampled
+// or not (chstore.InstanceCallsFromMetrics). Spans are preferred because
+// they always name pods; a service without server spans in the range is
+// read from its access log entries, and one without either from its SDK
+// histograms. The outlier rule is graph.MarkOutliers, which the SLO
+// engine's instance alerts apply too.
 
 import (
 	"context"
@@ -33,8 +36,8 @@ import (
 type instancesAnswer struct {
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
-	// Source is the input the instances were read from: spans or requests
-	// (empty when neither has the service's calls in the range).
+	// Source is the input the instances were read from: spans, requests
+	// or metrics (empty when none has the service's calls in the range).
 	Source    string           `json:"source"`
 	Instances []graph.Instance `json:"instances"`
 }
@@ -43,6 +46,7 @@ type instancesAnswer struct {
 const (
 	instancesFromSpans    = "spans"
 	instancesFromRequests = "requests"
+	instancesFromMetrics  = "metrics"
 )
 
 // maxInstances bounds the instances listed (the busiest first).
@@ -69,9 +73,9 @@ func (s *Server) getInstances(c echo.Context) error {
 	}
 	source := c.QueryParam("source")
 	switch source {
-	case "", instancesFromSpans, instancesFromRequests:
+	case "", instancesFromSpans, instancesFromRequests, instancesFromMetrics:
 	default:
-		return badParam("source", "source %q is not spans or requests", source)
+		return badParam("source", "source %q is not spans, requests or metrics", source)
 	}
 	ctx, cancel, err := s.storeContext(c)
 	if err != nil {
@@ -79,7 +83,7 @@ func (s *Server) getInstances(c echo.Context) error {
 	}
 	defer cancel()
 	out := instancesAnswer{From: from, To: to, Instances: []graph.Instance{}}
-	if source != instancesFromRequests {
+	if source == "" || source == instancesFromSpans {
 		list, err := s.instancesFromSpans(ctx, ns, name, from, to)
 		if err != nil {
 			return err
@@ -88,13 +92,25 @@ func (s *Server) getInstances(c echo.Context) error {
 			out.Source, out.Instances = instancesFromSpans, list
 		}
 	}
-	if out.Source == "" {
+	if out.Source == "" && (source == "" || source == instancesFromRequests) {
 		list, err := s.instancesFromRequests(ctx, ns, name, from, to)
 		if err != nil {
 			return err
 		}
 		if len(list) > 0 || source == instancesFromRequests {
 			out.Source, out.Instances = instancesFromRequests, list
+		}
+	}
+	if out.Source == "" {
+		found, err := s.deps.Store.InstanceCallsFromMetrics(ctx, chstore.InstancesQuery{From: from, To: to, Destination: "service:" + ns + "/" + name, Limit: maxInstances})
+		if err != nil {
+			return err
+		}
+		if len(found) > 0 || source == instancesFromMetrics {
+			out.Source = instancesFromMetrics
+			for _, f := range found {
+				out.Instances = append(out.Instances, f.Instance)
+			}
 		}
 	}
 	graph.FinishInstances(out.Instances, to.Sub(from))

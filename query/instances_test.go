@@ -92,7 +92,31 @@ func TestInstances(t *testing.T) {
 		request("service:shop/pay", "source", "10.0.9.9:0", "10.0.0.3:8080", 200)
 		request("service:shop/legacy", "source", "10.0.9.9:0", fmt.Sprintf("10.0.1.%d:80", 2+i%2), 200)
 	}
-	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: spans, Requests: requests}))
+	// ledger has neither spans nor sidecars: its SDKs' cumulative server
+	// histograms (http.server.request.duration, seconds) count its calls,
+	// 200 a pod between two exports, ledger-1 failing 80 of them.
+	var series []schema.MetricSeriesRow
+	var samples []schema.MetricSampleRow
+	for i, pod := range []string{"ledger-0", "ledger-1", "ledger-2"} {
+		for failed, code := range []string{"200", "500"} {
+			id := uint64(100 + 2*i + failed)
+			series = append(series, schema.MetricSeriesRow{SeriesID: id, MetricName: "http.server.request.duration", Type: 3, Unit: "s", Temporality: 2,
+				ServiceName: "ledger", Source: "otlp", ResourceKeys: []string{"service.name", "service.namespace", "k8s.pod.name", "service.version"},
+				ResourceValues: []string{"ledger", "shop", pod, "v3"}, LabelKeys: []string{"http.response.status_code"}, LabelValues: []string{code}})
+			n := uint64(200)
+			if pod == "ledger-1" {
+				n = map[int]uint64{0: 120, 1: 80}[failed]
+			} else if failed == 1 {
+				n = 1
+			}
+			for k, total := range []uint64{1000, 1000 + n} {
+				samples = append(samples, schema.MetricSampleRow{SeriesID: id, MetricName: "http.server.request.duration",
+					TimeUnixNano: uint64(at.Add(time.Duration(k) * 5 * time.Minute).UnixNano()), Count: total,
+					BucketBounds: []float64{0.01, 0.1}, BucketCounts: []uint64{total, 0, 0}})
+			}
+		}
+	}
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: spans, Requests: requests, MetricSeries: series, MetricSamples: samples}))
 	api := newTestAPI(t, Config{}, Deps{Store: st})
 	c := api.client.with(t)
 
@@ -155,5 +179,23 @@ func TestInstances(t *testing.T) {
 	c.get("/api/v1/services/shop/cart/instances?from=now-3h&to=now-2h", &got)
 	require.Equal(t, "", got.Source)
 	require.Empty(t, got.Instances)
-	c.fail("/api/v1/services/shop/cart/instances?source=metrics", http.StatusBadRequest, "source")
+	c.get("/api/v1/services/shop/cart/instances?from=now-1h&to=now&source=metrics", &got)
+	require.Equal(t, "metrics", got.Source)
+	require.Empty(t, got.Instances)
+	c.fail("/api/v1/services/shop/cart/instances?source=logs", http.StatusBadRequest, "source")
+
+	// From the SDKs' histograms: the calls between the exports.
+	c.get("/api/v1/services/shop/ledger/instances?from=now-1h&to=now", &got)
+	require.Equal(t, "metrics", got.Source)
+	require.Len(t, got.Instances, 3)
+	require.Equal(t, "ledger-1", got.Instances[0].Instance)
+	require.Equal(t, []string{"errors"}, got.Instances[0].Outlier)
+	require.EqualValues(t, 200, got.Instances[0].Requests)
+	require.EqualValues(t, 80, got.Instances[0].Errors)
+	require.Equal(t, "v3", got.Instances[0].Version)
+	require.InDelta(t, 5, got.Instances[0].P50Ms, 3, "in the first bucket, under 10 ms")
+	for _, in := range got.Instances[1:] {
+		require.EqualValues(t, 201, in.Requests)
+		require.Empty(t, in.Outlier)
+	}
 }

@@ -17,12 +17,15 @@ import (
 // Instance outliers: with Config.InstanceAlerts, every evaluation also
 // reads the calls each service took over the last InstanceWindow by the
 // instance (pod) that served them, from its own sidecars' access log
-// entries (chstore.InstanceCalls), and marks the instances that fail more
-// often or answer slower than their siblings (graph.MarkOutliers). An
+// entries (chstore.InstanceCalls) and, for a service without sidecars,
+// from its OpenTelemetry SDKs' server duration histograms
+// (chstore.InstanceCallsFromMetrics), and marks the instances that fail
+// more often or answer slower than their siblings (graph.MarkOutliers). An
 // outlier that reads so at InstanceChecks evaluations in a row fires
 // MeshscopeInstanceOutlier until it no longer does; then it is sent
-// resolved. Services seen by spans only are not watched: reading every
-// span's resource each evaluation would cost more than the evaluation.
+// resolved. Services seen by spans only (no sidecar, no SDK metrics) are
+// not watched: reading every span's resource each evaluation would cost
+// more than the evaluation.
 
 // InstanceAlertName is the alertname of instance outlier alerts.
 const InstanceAlertName = "MeshscopeInstanceOutlier"
@@ -46,6 +49,7 @@ type InstanceAlertView struct {
 // (chstore.Store does).
 type instanceStore interface {
 	InstanceCalls(ctx context.Context, q chstore.InstancesQuery) ([]chstore.DestinationInstance, error)
+	InstanceCallsFromMetrics(ctx context.Context, q chstore.InstancesQuery) ([]chstore.DestinationInstance, error)
 }
 
 // checkInstances marks the outlier instances of the last InstanceWindow
@@ -59,9 +63,25 @@ func (e *Engine) checkInstances(ctx context.Context) error {
 		return ErrNoStore
 	}
 	now := e.deps.Now()
-	found, err := st.InstanceCalls(ctx, chstore.InstancesQuery{From: now.Add(-e.cfg.InstanceWindow), To: now, Failed: chstore.RequestFailed})
+	q := chstore.InstancesQuery{From: now.Add(-e.cfg.InstanceWindow), To: now, Failed: chstore.RequestFailed}
+	found, err := st.InstanceCalls(ctx, q)
 	if err != nil {
 		return fmt.Errorf("instances: %w", err)
+	}
+	fromMetrics, err := st.InstanceCallsFromMetrics(ctx, q)
+	if err != nil {
+		return fmt.Errorf("instances from metrics: %w", err)
+	}
+	// A service's sidecars' entries are preferred to its SDKs' metrics;
+	// both lists are by destination.
+	seen := map[string]bool{}
+	for _, f := range found {
+		seen[f.Destination] = true
+	}
+	for _, f := range fromMetrics {
+		if !seen[f.Destination] {
+			found = append(found, f)
+		}
 	}
 	holds := map[instanceKey]string{}
 	for i := 0; i < len(found); {

@@ -109,6 +109,59 @@ func TestInstanceOutlierAlerts(t *testing.T) {
 	require.ErrorContains(t, err, "instance_checks")
 }
 
+// sdkHistograms are the cumulative server duration histograms the SDKs
+// of service's pods exported 5 and 1 minutes ago: ok and failed calls
+// between them per pod.
+func sdkHistograms(now time.Time, service string, calls map[string][2]uint64) schema.Batch {
+	var b schema.Batch
+	id := uint64(len(service)) << 32
+	for pod, c := range calls {
+		for failed, code := range []string{"200", "503"} {
+			id++
+			b.MetricSeries = append(b.MetricSeries, schema.MetricSeriesRow{SeriesID: id, MetricName: "http.server.request.duration", Type: 3, Unit: "s",
+				Temporality: 2, ServiceName: service, Source: "otlp",
+				ResourceKeys: []string{"service.name", "k8s.namespace.name", "k8s.pod.name", "service.version"}, ResourceValues: []string{service, "shop", pod, "v1"},
+				LabelKeys: []string{"http.response.status_code"}, LabelValues: []string{code}})
+			for k, total := range []uint64{500, 500 + c[failed]} {
+				b.MetricSamples = append(b.MetricSamples, schema.MetricSampleRow{SeriesID: id, MetricName: "http.server.request.duration",
+					TimeUnixNano: uint64(now.Add(-5*time.Minute + time.Duration(k)*4*time.Minute).UnixNano()), Count: total,
+					BucketBounds: []float64{0.01, 0.1}, BucketCounts: []uint64{total, 0, 0}})
+			}
+		}
+	}
+	return b
+}
+
+// A service without sidecars is watched from its SDKs' server histograms;
+// one with sidecars from their entries only, whatever its metrics say.
+func TestInstanceOutlierAlertsFromMetrics(t *testing.T) {
+	hook := newRecorder(t)
+	st, _ := chtest.Store(t, "meshscope")
+	ctx := context.Background()
+	now := time.Now().UTC()
+	ledger := sdkHistograms(now, "ledger", map[string][2]uint64{"ledger-0": {400, 1}, "ledger-1": {280, 120}, "ledger-2": {399, 2}})
+	// cart's metrics say cart-7d9f-a fails; its sidecars' entries, which
+	// count, say it does not.
+	cart := sdkHistograms(now, "cart", map[string][2]uint64{"cart-7d9f-a": {200, 200}, "cart-7d9f-b": {400, 0}, "cart-7d9f-c": {400, 0}})
+	b := schema.Batch{Requests: append(inboundEntries(now, "cart-7d9f-a", 400, 1, 5*time.Millisecond), inboundEntries(now, "cart-7d9f-b", 400, 1, 5*time.Millisecond)...)}
+	b.Append(&ledger)
+	b.Append(&cart)
+	require.NoError(t, st.Write(ctx, &b))
+
+	e, err := New(Config{Webhooks: []notify.WebhookConfig{{Name: "ops", URL: hook.srv.URL}}, InstanceAlerts: true, InstanceChecks: 2},
+		Deps{Store: func() Store { return st }})
+	require.NoError(t, err)
+	require.NoError(t, e.checkInstances(ctx))
+	require.NoError(t, e.checkInstances(ctx))
+	alerts := e.InstanceAlerts()
+	require.Len(t, alerts, 1, "%+v", alerts)
+	require.Equal(t, [4]string{"shop", "ledger", "ledger-1", "errors"}, [4]string{alerts[0].Namespace, alerts[0].Service, alerts[0].Instance, alerts[0].Outlier})
+	require.Contains(t, alerts[0].Summary, "ledger instance ledger-1 fails more often")
+	sent := hook.take()
+	require.Len(t, sent, 1)
+	require.Contains(t, string(sent[0]), "fails 30.0% of its requests")
+}
+
 // heldAlerts fires a condition once it held at checks evaluations in a
 // row; one that stops in between starts again from none.
 func TestHeldAlerts(t *testing.T) {

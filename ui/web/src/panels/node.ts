@@ -417,7 +417,7 @@ async function loadInstances(box: HTMLElement, ctx: PanelContext, n: GraphNode):
         h("td", { class: "num" }, fmtMs(i.p99_ms)),
       );
     });
-    const what = d.source === "spans" ? "from its server spans" : "from the access logs of its calls, by address";
+    const what = { spans: "from its server spans", requests: "from the access logs of its calls", metrics: "from its SDKs' request duration histograms" }[d.source] ?? d.source;
     box.replaceChildren(
       h("h3", {}, `Instances (${list.length})`, outliers.length ? h("span", { class: "badge outlier" }, `${outliers.length} outlier${outliers.length > 1 ? "s" : ""}`) : ""),
       h("p", { class: "muted" }, outliers.length ? outliers.map((o) => `${o.instance} ${(o.why ?? []).join(", ")}`).join("; ") + ` (${what}).` : `No instance stands out (${what}).`),
