@@ -28,7 +28,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/prometheus/prometheus/tsdb/fileutil"
 )
 
 // snapshot is the builder's cells from nextFlush on, taken at takenUnix,
@@ -155,18 +156,7 @@ func (b *Builder) writeSnapshot(s *snapshot) {
 		if err != nil {
 			return err
 		}
-		if err := os.Rename(tmp, path); err != nil {
-			return err
-		}
-		d, err := os.Open(filepath.Dir(path))
-		if err != nil {
-			return err
-		}
-		err = d.Sync()
-		if cerr := d.Close(); err == nil {
-			err = cerr
-		}
-		return err
+		return fileutil.Rename(tmp, path) // and syncs the directory
 	}()
 	if err != nil {
 		b.m.snapshots.WithLabelValues("failed").Inc()

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/tsdb/fileutil"
 	"github.com/prometheus/prometheus/tsdb/wlog"
 	"github.com/prometheus/prometheus/util/compression"
 )
@@ -403,21 +404,10 @@ func writeJSON(dir, name string, v any, sync bool) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
 	if !sync {
-		return nil
+		return os.Rename(tmp, filepath.Join(dir, name))
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return fileutil.Rename(tmp, filepath.Join(dir, name)) // and syncs the directory
 }
 
 // Close stops accepting appends and closes the log. Appends already queued
