@@ -33,8 +33,8 @@ type Config struct {
 	// Default 1000.
 	MaxPoints int `yaml:"max_points"`
 	// LogPatternSample is how many records at most GET
-	// /api/v1/logs/patterns makes its patterns of; a search matching more
-	// is sampled. Default 100000.
+	// /api/v1/logs/patterns and /loki/api/v1/patterns make their patterns
+	// of; a search matching more is sampled. Default 100000.
 	LogPatternSample int `yaml:"log_pattern_sample"`
 	// SQL are the limits of POST /api/v1/sql.
 	SQL adhoc.Limits `yaml:"sql"`

@@ -95,6 +95,10 @@ func lokiWhere(q logql.LogQuery) (string, []any) {
 			where, args = append(where, "match(body, ?)"), append(args, f.Value)
 		case "!~":
 			where, args = append(where, "NOT match(body, ?)"), append(args, f.Value)
+		case "|>":
+			where, args = append(where, "body LIKE ?"), append(args, lokiPatternLike(f.Value))
+		case "!>":
+			where, args = append(where, "NOT body LIKE ?"), append(args, lokiPatternLike(f.Value))
 		}
 	}
 	if len(where) == 0 {
@@ -113,6 +117,7 @@ func (s *Server) lokiRoutes() {
 	g.GET("/labels", s.lokiLabels)
 	g.GET("/label/:name/values", s.lokiLabelValues)
 	g.GET("/index/stats", s.lokiIndexStats)
+	g.GET("/patterns", s.lokiPatterns)
 	g.GET("/status/buildinfo", func(c echo.Context) error {
 		// The release whose API this follows (Grafana picks features by it).
 		return c.JSON(http.StatusOK, map[string]string{"version": "2.9.0", "revision": "", "branch": "", "buildUser": "", "buildDate": "", "goVersion": runtime.Version()})

@@ -39,7 +39,10 @@ type Matcher struct {
 }
 
 // LineFilter is one line filter: contains (|=), does not contain (!=),
-// matches (|~) or does not match (!~) a regular expression.
+// matches (|~) or does not match (!~) a regular expression, matches (|>)
+// or does not match (!>) a pattern (the line whole, each <_> or <name>
+// in it standing for any text: what /loki/api/v1/patterns lists, and
+// Grafana's Logs Drilldown filters by).
 type LineFilter struct {
 	Op    string
 	Value string
@@ -240,7 +243,7 @@ func (p *parser) logQuery() (LogQuery, error) {
 	for {
 		p.space()
 		var op string
-		for _, o := range []string{"|=", "!=", "|~", "!~"} {
+		for _, o := range []string{"|=", "!=", "|~", "!~", "|>", "!>"} {
 			if p.accept(o) {
 				op = o
 				break
@@ -255,7 +258,7 @@ func (p *parser) logQuery() (LogQuery, error) {
 					return q, err
 				}
 				if stage != "drop" {
-					return q, fmt.Errorf("the %q stage is not supported: only line filters (|= != |~ !~) are", stage)
+					return q, fmt.Errorf("the %q stage is not supported: only line filters (|= != |~ !~ |> !>) are", stage)
 				}
 				for {
 					if _, err := p.ident(); err != nil {
@@ -277,6 +280,9 @@ func (p *parser) logQuery() (LogQuery, error) {
 			if _, err := regexp.Compile(v); err != nil {
 				return q, fmt.Errorf("invalid regular expression %q in a line filter: %v", v, err)
 			}
+		}
+		if (op == "|>" || op == "!>") && v == "" {
+			return q, fmt.Errorf("a pattern line filter (%s) needs a pattern", op)
 		}
 		q.Filters = append(q.Filters, LineFilter{Op: op, Value: v})
 	}

@@ -15,6 +15,10 @@ func TestParse(t *testing.T) {
 	require.Equal(t, []Matcher{{"service_name", Equal, "cart"}, {"level", Regexp, "error|warn"}}, q.Log.Matchers)
 	require.Equal(t, []LineFilter{{"|=", "timeout"}, {"!=", "retry"}, {"|~", `code=5\d\d`}, {"!~", `a\d`}}, q.Log.Filters)
 
+	q, err = Parse(`{service_name="cart"} |> "GET /cart/<_> <_>" !> ` + "`<_> level=debug <_>`")
+	require.NoError(t, err)
+	require.Equal(t, []LineFilter{{"|>", "GET /cart/<_> <_>"}, {"!>", "<_> level=debug <_>"}}, q.Log.Filters)
+
 	q, err = Parse(`sum by (level, service_name) (count_over_time({a="b"} | drop __error__, x [1m]))`)
 	require.NoError(t, err)
 	require.Equal(t, MetricQuery{Log: LogQuery{Matchers: []Matcher{{"a", Equal, "b"}}}, Range: time.Minute, Sum: true, By: []string{"level", "service_name"}}, *q.Metric)
@@ -27,7 +31,7 @@ func TestParse(t *testing.T) {
 	require.Equal(t, 2.0, *q.Vector)
 
 	for _, bad := range []string{`vector(x)`, `vector(1) + sum(1)`, ``, `{}`, `{a="b"`, `{a=b}`, `{a="b"} | json`, `{a="b"} |= x`, `count_over_time({a="b"})`, `count_over_time({a="b"}[0s])`,
-		`avg(count_over_time({a="b"}[1m]))`, `{a=~"("}`, `{a="b"} extra`, `{a="unterminated}`} {
+		`avg(count_over_time({a="b"}[1m]))`, `{a=~"("}`, `{a="b"} extra`, `{a="unterminated}`, `{a="b"} |> ""`} {
 		_, err := Parse(bad)
 		require.Error(t, err, bad)
 	}
@@ -38,7 +42,7 @@ func TestParse(t *testing.T) {
 // more.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{`{service_name="cart"} |= "x"`, `sum by (level) (count_over_time({a=~"b|c"} | drop __error__ [5m]))`,
-		`rate({a!~"x"}[1h])`, `{a="\u00e9\"q"}`, "{a=`raw`} |~ `\\d+`"} {
+		`rate({a!~"x"}[1h])`, `{a="\u00e9\"q"}`, "{a=`raw`} |~ `\\d+`", `{a="b"} |> "<_> x <_>" !> "y"`} {
 		f.Add(s)
 	}
 	name := regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)

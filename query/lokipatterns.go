@@ -1,0 +1,159 @@
+package query
+
+import (
+	"cmp"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// GET /loki/api/v1/patterns: a log query's records grouped by pattern, as
+// Loki's pattern ingesters answer Grafana's Logs Drilldown. A pattern is
+// the one GET /api/v1/logs/patterns computes (ids, addresses and numbers
+// replaced), written as Loki writes them: every placeholder <_>, and a
+// trailing <_> where the body went on past what the pattern is made of.
+// Each pattern comes with its level and its count in each step of the
+// range; the pattern line filters (|> and !>) select its records.
+
+// lokiPatternsMax bounds the patterns answered, the most frequent first.
+const lokiPatternsMax = 500
+
+// lokiPlaceholder is a placeholder of a Loki pattern: <_>, or a named
+// capture, which a pattern filter reads as <_>.
+var lokiPlaceholder = regexp.MustCompile(`<[A-Za-z_][A-Za-z0-9_]*>`)
+
+// lokiPattern is a pattern of LogPattern as Loki writes it.
+func lokiPattern(p string) string {
+	return lokiPlaceholder.ReplaceAllString(p, "<_>")
+}
+
+// lokiPatternLike is the LIKE pattern of a pattern filter (|>, !>): the
+// text between placeholders as it is, each placeholder any text, the line
+// matched whole.
+func lokiPatternLike(p string) string {
+	var b strings.Builder
+	last := 0
+	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	for _, m := range lokiPlaceholder.FindAllStringIndex(p, -1) {
+		b.WriteString(esc.Replace(p[last:m[0]]))
+		b.WriteByte('%')
+		last = m[1]
+	}
+	b.WriteString(esc.Replace(p[last:]))
+	return b.String()
+}
+
+// lokiPatternSeries is one entry of the answer.
+type lokiPatternSeries struct {
+	Pattern string     `json:"pattern"`
+	Level   string     `json:"level"`
+	Samples [][2]int64 `json:"samples"`
+	total   uint64
+}
+
+func (s *Server) lokiPatterns(c echo.Context) error {
+	q, err := lokiParse(c)
+	if err != nil {
+		return err
+	}
+	if q.Log == nil {
+		return badParam("query", "patterns are of a log query: a stream selector and line filters")
+	}
+	start, end, err := s.lokiRange(c)
+	if err != nil {
+		return err
+	}
+	step := max(end.Sub(start)/100, 10*time.Second)
+	if v := c.FormValue("step"); v != "" {
+		if f, ferr := strconv.ParseFloat(v, 64); ferr == nil {
+			step = time.Duration(f * float64(time.Second))
+		} else if step, err = ParseDuration(v); err != nil {
+			return badParam("step", "invalid step: %v", err)
+		}
+	}
+	step = step.Truncate(time.Second)
+	if step < time.Second {
+		return badParam("step", "step must be at least 1s")
+	}
+	where, args := lokiWhere(*q.Log)
+	cond := "timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND time_unix_nano >= ? AND time_unix_nano <= ? AND " + where
+	args = append([]any{start.Unix(), end.Unix() + 1, uint64(max(start.UnixNano(), 0)), uint64(max(end.UnixNano(), 0))}, args...)
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	var total uint64
+	if err := s.deps.Store.Conn().QueryRow(ctx, "SELECT count() FROM logs WHERE "+cond, args...).Scan(&total); err != nil {
+		return err
+	}
+	// Past LogPatternSample records an even sample is grouped, its counts
+	// scaled up (as GET /api/v1/logs/patterns does).
+	share := 1.0
+	if limit := uint64(s.cfg.LogPatternSample); total > limit {
+		share = float64(limit) / float64(total)
+		cond += " AND cityHash64(time_unix_nano) % ? < ?"
+		args = append(args, total, limit)
+	}
+	byKey := map[[2]string]*lokiPatternSeries{}
+	var out []*lokiPatternSeries
+	err = s.scanAll(ctx, func(scan func(...any) error) error {
+		var (
+			pattern, level string
+			buckets        []int64
+			counts         []uint64
+		)
+		if err := scan(&pattern, &level, &buckets, &counts); err != nil {
+			return err
+		}
+		k := [2]string{lokiPattern(pattern), level}
+		p := byKey[k]
+		if p == nil {
+			p = &lokiPatternSeries{Pattern: k[0], Level: level}
+			byKey[k] = p
+			out = append(out, p)
+		}
+		for i, b := range buckets {
+			n := uint64(float64(counts[i])/share + 0.5)
+			p.total += n
+			p.Samples = append(p.Samples, [2]int64{start.Unix() + b*int64(step.Seconds()), int64(n)})
+		}
+		return nil
+	}, `
+SELECT pattern, level, tr.1, tr.2
+FROM (
+  SELECT concat(`+patternExpr+`, if(length(body) > `+strconv.Itoa(patternBodyBytes)+`, '<_>', '')) AS pattern, `+lokiLevel+` AS level,
+         sumMap([intDiv(toInt64(toUInt32(timestamp)) - ?, ?)], [toUInt64(1)]) AS tr
+  FROM logs
+  WHERE `+cond+`
+  GROUP BY pattern, level
+)`, append([]any{start.Unix(), int64(step.Seconds())}, args...)...)
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(out, func(a, b *lokiPatternSeries) int {
+		return cmp.Or(cmp.Compare(b.total, a.total), cmp.Compare(a.Pattern, b.Pattern), cmp.Compare(a.Level, b.Level))
+	})
+	data := make([]*lokiPatternSeries, 0, min(len(out), lokiPatternsMax))
+	for _, p := range out[:min(len(out), lokiPatternsMax)] {
+		// Two of meshscope's patterns can be one of Loki's (<n> and <ip>
+		// both <_>): their samples merge by time.
+		slices.SortStableFunc(p.Samples, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+		merged := p.Samples[:0]
+		for _, sm := range p.Samples {
+			if n := len(merged); n > 0 && merged[n-1][0] == sm[0] {
+				merged[n-1][1] += sm[1]
+			} else {
+				merged = append(merged, sm)
+			}
+		}
+		p.Samples = merged
+		data = append(data, p)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "data": data})
+}
