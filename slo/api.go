@@ -35,6 +35,9 @@ func (e *Engine) Handler() http.Handler {
 	mux.HandleFunc("DELETE /api/v1/slos/{name}", e.handleDelete)
 	mux.HandleFunc("GET /api/v1/slos/{name}/status", e.handleStatus)
 	mux.HandleFunc("GET /api/v1/alerts", e.handleAlerts)
+	mux.HandleFunc("GET /api/v1/rules", e.handleRules)
+	mux.HandleFunc("GET /prometheus/api/v1/rules", e.handleRules)
+	mux.HandleFunc("GET /prometheus/api/v1/alerts", e.handlePromAlerts)
 	return mux
 }
 

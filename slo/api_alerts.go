@@ -25,6 +25,9 @@ type alertsResponse struct {
 	// InstanceAlerts are the instance outlier alerts firing
 	// (serve --instance-alerts), by service.
 	InstanceAlerts []InstanceAlertView `json:"instance_alerts"`
+	// RuleAlerts are the alerts of Prometheus alerting rules pending or
+	// firing (rule_files), by rule.
+	RuleAlerts []RuleAlertView `json:"rule_alerts"`
 }
 
 func (e *Engine) handleAlerts(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +54,8 @@ func (e *Engine) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Limit = n
 	}
-	resp := alertsResponse{Alerts: e.Alerts(), History: []HistoryEvent{}, ExceptionAlerts: e.ExceptionAlerts(), DeploymentAlerts: e.DeploymentAlerts(), InstanceAlerts: e.InstanceAlerts()}
+	resp := alertsResponse{Alerts: e.Alerts(), History: []HistoryEvent{}, ExceptionAlerts: e.ExceptionAlerts(), DeploymentAlerts: e.DeploymentAlerts(), InstanceAlerts: e.InstanceAlerts(),
+		RuleAlerts: e.RuleAlerts()}
 	if q.SLO != "" {
 		kept := resp.Alerts[:0]
 		for _, a := range resp.Alerts {
@@ -63,6 +67,7 @@ func (e *Engine) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		resp.ExceptionAlerts = []ExceptionAlertView{} // of no SLO
 		resp.DeploymentAlerts = []DeploymentAlertView{}
 		resp.InstanceAlerts = []InstanceAlertView{}
+		resp.RuleAlerts = []RuleAlertView{}
 	}
 	hist, err := e.History(r.Context(), q)
 	if err != nil {

@@ -80,6 +80,10 @@ type Config struct {
 	// InstanceChecks is at how many evaluations in a row an instance must
 	// stand out before its alert fires (default 3).
 	InstanceChecks int `yaml:"instance_checks"`
+	// RuleFiles are Prometheus rule files (globs), whose alerting rules
+	// are evaluated over the stored metrics by Prometheus' rule manager
+	// (rules.go); recording rules are refused. Default none.
+	RuleFiles []string `yaml:"rule_files"`
 	// ExternalURL is meshscope's address as users reach it, for the
 	// generatorURL of alerts (default: none).
 	ExternalURL string `yaml:"external_url"`

@@ -25,6 +25,8 @@ type metrics struct {
 	deploymentRegressions *prometheus.CounterVec
 	// instanceOutliers counts the instance outliers alerted on.
 	instanceOutliers *prometheus.CounterVec
+	// ruleAlerts counts the alerts of Prometheus rules that fired.
+	ruleAlerts *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -86,12 +88,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "meshscope_instance_outliers_total",
 			Help: "Instances found failing more often or slower than their services' other instances, alerted on (instance_alerts), by outlier (errors or latency).",
 		}, []string{"outlier"}),
+		ruleAlerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshscope_rule_alerts_total",
+			Help: "Alerts of Prometheus alerting rules (rule_files) that started firing, by alertname.",
+		}, []string{"alertname"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.sli, m.budget, m.burn, m.alertState, m.objective,
-		m.evaluations, m.failures, m.duration, m.notified, m.specs, m.fileErrors, m.newExceptions, m.deploymentRegressions, m.instanceOutliers} {
+		m.evaluations, m.failures, m.duration, m.notified, m.specs, m.fileErrors, m.newExceptions, m.deploymentRegressions, m.instanceOutliers, m.ruleAlerts} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("slo metrics: %w", err)
 		}

@@ -22,6 +22,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/storage"
 
 	"github.com/meshscope/meshscope/graph"
 	"github.com/meshscope/meshscope/schema"
@@ -53,6 +55,10 @@ type Deps struct {
 	// and the graph by version, for Config.DeploymentAlerts.
 	Deployments graph.DeploymentReader
 	History     graph.History
+	// PromQL evaluates Config.RuleFiles' expressions over Queryable, the
+	// stored metrics (rules.go).
+	PromQL    promql.QueryEngine
+	Queryable storage.Queryable
 }
 
 // ErrNoStore is returned by operations that need ClickHouse while it is
@@ -100,6 +106,8 @@ type Engine struct {
 	// Run's loop only; instanceAlerts its firing alerts for the API.
 	instanceWatch  heldAlerts[instanceKey]
 	instanceAlerts published[InstanceAlertView]
+	// rules runs Config.RuleFiles (rules.go); nil without them.
+	rules *ruleAlerts
 }
 
 // entry is a loaded SLO.
@@ -154,6 +162,9 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	for _, c := range cfg.Webhooks {
 		e.hooks = append(e.hooks, notify.NewWebhook(c, deps.HTTPClient))
 	}
+	if e.rules, err = e.newRuleAlerts(); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -175,6 +186,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer cancel()
 	if e.cfg.PollInterval > 0 {
 		wg.Go(func() { e.watch(ctx) })
+	}
+	if e.rules != nil {
+		wg.Go(func() { e.runRules(ctx) })
 	}
 	tick := time.NewTicker(e.cfg.Interval)
 	defer tick.Stop()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,4 +68,54 @@ func TestAlertRulesReadTheServersMetrics(t *testing.T) {
 		}
 	}
 	require.Greater(t, read, 10)
+}
+
+// serve --rule-files evaluates a Prometheus rule file's alerting rules
+// over the stored metrics and lists them in Prometheus' rules and alerts
+// APIs, where Grafana reads them.
+func TestServeRuleFiles(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "absent.rules.yml")
+	require.NoError(t, os.WriteFile(rules, []byte(`groups:
+  - name: absence
+    rules:
+      - alert: CheckoutMetricsMissing
+        expr: absent(checkout_requests_total)
+        labels:
+          severity: ticket
+        annotations:
+          summary: no checkout metrics reach meshscope
+`), 0o644))
+	srv := startServer(t, filepath.Join(dir, "data"), true, "--rule-files", filepath.Join(dir, "*.rules.yml"), "--slo-interval", "1s")
+	type rulesAnswer struct {
+		Status string
+		Data   struct {
+			Groups []struct {
+				Name  string
+				Rules []struct {
+					Name, State, Health, LastError string
+					Alerts                         []struct{ Labels map[string]string }
+				}
+			}
+		}
+	}
+	var got rulesAnswer
+	require.Eventually(t, func() bool {
+		got = rulesAnswer{}
+		getJSON(t, "http://"+srv.httpAddr+"/prometheus/api/v1/rules", &got)
+		if len(got.Data.Groups) != 1 {
+			return false
+		}
+		r := got.Data.Groups[0].Rules[0]
+		return r.Health == "ok" && r.State == "firing"
+	}, 30*time.Second, 100*time.Millisecond, "%+v", got)
+	r := got.Data.Groups[0].Rules[0]
+	require.Equal(t, "CheckoutMetricsMissing", r.Name)
+	require.Equal(t, map[string]string{"alertname": "CheckoutMetricsMissing", "severity": "ticket"}, r.Alerts[0].Labels)
+	var alerts struct {
+		RuleAlerts []struct{ Name, State string } `json:"rule_alerts"`
+	}
+	getJSON(t, "http://"+srv.httpAddr+"/api/v1/alerts", &alerts)
+	require.Len(t, alerts.RuleAlerts, 1)
+	require.Equal(t, "firing", alerts.RuleAlerts[0].State)
 }

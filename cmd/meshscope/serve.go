@@ -182,7 +182,7 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 		live = follower
 	}
 	api := newAPI(o, tokens, authz, stores, live, reg, log)
-	sloRoutes := []string{"/api/v1/slos", "/api/v1/slos/", "/api/v1/alerts"}
+	sloRoutes := []string{"/api/v1/slos", "/api/v1/slos/", "/api/v1/alerts", "/api/v1/rules", "/prometheus/api/v1/rules", "/prometheus/api/v1/alerts"}
 	forward, err := sloForwarder(o, log)
 	if err != nil {
 		return err

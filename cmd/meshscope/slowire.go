@@ -5,10 +5,16 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/storage"
 
 	"github.com/meshscope/meshscope/ingest/demo"
+	"github.com/meshscope/meshscope/query/promstore"
+	"github.com/meshscope/meshscope/schema/chstore"
 	"github.com/meshscope/meshscope/slo"
 	"github.com/meshscope/meshscope/slo/notify"
 	"github.com/meshscope/meshscope/slo/spec"
@@ -19,7 +25,7 @@ import (
 func newSLOEngine(o serveOptions, stores *storeHolder, reg prometheus.Registerer, log *slog.Logger) (*slo.Engine, error) {
 	cfg := slo.Config{Path: o.sloPath, Interval: o.sloInterval, ExternalURL: o.externalURL, NewExceptions: o.newExcAlerts,
 		DeploymentAlerts: o.deployAlerts, DeploymentChecks: o.deployChecks,
-		InstanceAlerts: o.instanceAlerts, InstanceWindow: o.instanceWindow, InstanceChecks: o.instanceChecks}
+		InstanceAlerts: o.instanceAlerts, InstanceWindow: o.instanceWindow, InstanceChecks: o.instanceChecks, RuleFiles: splitList(o.ruleFiles)}
 	for _, u := range splitList(o.alertmanagerURLs) {
 		cfg.Alertmanagers = append(cfg.Alertmanagers, notify.AlertmanagerConfig{URL: u})
 	}
@@ -37,7 +43,33 @@ func newSLOEngine(o serveOptions, stores *storeHolder, reg prometheus.Registerer
 		History:     stores,
 		Registerer:  reg,
 		Logger:      log.With("component", "slo"),
+		PromQL: promql.NewEngine(promql.EngineOpts{Logger: log.With("component", "rules"), MaxSamples: 10_000_000, Timeout: time.Minute,
+			LookbackDelta: 5 * time.Minute, EnableAtModifier: true, EnableNegativeOffset: true}),
+		Queryable: &storeQueryable{stores: stores},
 	})
+}
+
+// storeQueryable is the stored metrics as PromQL reads them, once
+// ClickHouse is connected: what alerting rules are evaluated over.
+type storeQueryable struct {
+	stores *storeHolder
+	mu     sync.Mutex
+	st     *chstore.Store
+	q      *promstore.Queryable
+}
+
+func (s *storeQueryable) Querier(mint, maxt int64) (storage.Querier, error) {
+	st := s.stores.get()
+	if st == nil {
+		return nil, errors.New("clickhouse not connected yet")
+	}
+	s.mu.Lock()
+	if s.st != st {
+		s.st, s.q = st, promstore.New(st, promstore.Limits{})
+	}
+	q := s.q
+	s.mu.Unlock()
+	return q.Querier(mint, maxt)
 }
 
 func splitList(s string) []string {

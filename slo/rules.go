@@ -1,0 +1,531 @@
+package slo
+
+// Prometheus alerting rules: with Config.RuleFiles, the engine also
+// evaluates the alerting rules of Prometheus rule files over the stored
+// metrics, with Prometheus' own PromQL engine over the same store GET
+// /prometheus/api/v1/query reads (Deps.PromQL, Deps.Queryable), so that a
+// rule file written for Prometheus (Istio's, a team's own) alerts here as
+// it did there: groups with their interval, limit and query_offset; for,
+// keep_firing_for, labels and annotations, templated with Prometheus'
+// template package ($labels, $value, query). The files are parsed with
+// Prometheus' rulefmt, as promtool checks them. An alert is pending until
+// its condition held for `for`, then fires; once its condition no longer
+// holds (and keep_firing_for has passed) it is resolved, and kept for
+// ResolvedRetention. Its Alertmanagers get a firing alert at each change
+// and every ResendInterval, its endsAt four intervals ahead, as Prometheus
+// sends them; webhooks get it when it fires and when it resolves. GET
+// /api/v1/rules and /prometheus/api/v1/rules (Prometheus' shape, which
+// Grafana lists) answer the groups and their rules' state.
+//
+// Prometheus' rule manager (github.com/prometheus/prometheus/rules) is not
+// used: it brings Prometheus' notifier and, with it, the service discovery
+// of every cloud (about 200 modules) into a binary that sends alerts
+// already. Recording rules are refused: meshscope keeps the series its
+// inputs send, and a derived series would be a second truth beside them.
+// Alert state lives in memory: a rule's `for` starts again when meshscope
+// restarts (Prometheus restores it from its ALERTS_FOR_STATE series).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/template"
+
+	"github.com/meshscope/meshscope/slo/notify"
+)
+
+// Rule alert states, as Prometheus names them.
+const (
+	rulePending  = "pending"
+	ruleFiring   = "firing"
+	ruleInactive = "inactive"
+)
+
+// ruleAlerts are the loaded rule groups and their alerts' state.
+type ruleAlerts struct {
+	groups []*ruleGroup
+	ext    *url.URL
+	mu     sync.Mutex // guards the groups' and rules' state below
+}
+
+type ruleGroup struct {
+	name, file string
+	interval   time.Duration
+	offset     time.Duration
+	limit      int
+	rules      []*alertRule
+	lastEval   time.Time
+	evalTime   time.Duration
+}
+
+type alertRule struct {
+	name                string
+	expr                string
+	hold, keep          time.Duration
+	labels, annotations map[string]string
+	active              map[uint64]*ruleAlert
+	health, lastErr     string
+	lastEval            time.Time
+	evalTime            time.Duration
+}
+
+type ruleAlert struct {
+	labels               labels.Labels
+	annotations          map[string]string
+	value                float64
+	state                string
+	activeAt, firedAt    time.Time
+	resolvedAt, lastSent time.Time
+	keepSince            time.Time
+	hooksHeard           string // the state webhooks last heard of: firing or ""
+}
+
+// ruleFiles expands the globs of Config.RuleFiles, in order, each file
+// once; a glob that matches nothing is an error (a typo would otherwise
+// alert on nothing, silently).
+func ruleFiles(globs []string) ([]string, error) {
+	var out []string
+	for _, g := range globs {
+		m, err := filepath.Glob(g)
+		if err != nil {
+			return nil, fmt.Errorf("rule_files %q: %w", g, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("rule_files %q: no file matches", g)
+		}
+		for _, f := range m {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out, nil
+}
+
+// loadRules parses the rule files as promtool does, refusing recording
+// rules and naming the file, group and rule at fault.
+func loadRules(files []string, defaultInterval time.Duration) ([]*ruleGroup, error) {
+	var (
+		out  []*ruleGroup
+		errs []error
+	)
+	p := parser.NewParser(parser.Options{})
+	for _, f := range files {
+		groups, perrs := rulefmt.ParseFile(f, false, model.UTF8Validation, p, nil)
+		errs = append(errs, perrs...)
+		if groups == nil {
+			continue
+		}
+		for _, g := range groups.Groups {
+			rg := &ruleGroup{name: g.Name, file: f, interval: time.Duration(g.Interval), limit: g.Limit}
+			if rg.interval == 0 {
+				rg.interval = defaultInterval
+			}
+			if g.QueryOffset != nil {
+				rg.offset = time.Duration(*g.QueryOffset)
+			}
+			for _, r := range g.Rules {
+				if r.Record != "" {
+					errs = append(errs, fmt.Errorf("%s: group %q: recording rule %q: recording rules are not supported (meshscope keeps the series its inputs send; write the expression into the alert)", f, g.Name, r.Record))
+					continue
+				}
+				lbls := maps.Clone(g.Labels)
+				if lbls == nil {
+					lbls = map[string]string{}
+				}
+				maps.Copy(lbls, r.Labels)
+				rg.rules = append(rg.rules, &alertRule{name: r.Alert, expr: r.Expr, hold: time.Duration(r.For), keep: time.Duration(r.KeepFiringFor),
+					labels: lbls, annotations: r.Annotations, active: map[uint64]*ruleAlert{}, health: "unknown"})
+			}
+			out = append(out, rg)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// newRuleAlerts loads cfg.RuleFiles; nil without rule files.
+func (e *Engine) newRuleAlerts() (*ruleAlerts, error) {
+	if len(e.cfg.RuleFiles) == 0 {
+		return nil, nil
+	}
+	if e.deps.PromQL == nil || e.deps.Queryable == nil {
+		return nil, errors.New("rule_files: no PromQL engine to evaluate the rules with")
+	}
+	files, err := ruleFiles(e.cfg.RuleFiles)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := loadRules(files, e.cfg.Interval)
+	if err != nil {
+		return nil, fmt.Errorf("rule_files: %w", err)
+	}
+	r := &ruleAlerts{groups: groups}
+	if e.cfg.ExternalURL != "" {
+		if r.ext, err = url.Parse(e.cfg.ExternalURL); err != nil {
+			return nil, fmt.Errorf("external_url: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// runRules evaluates every group at its interval until ctx ends.
+func (e *Engine) runRules(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, g := range e.rules.groups {
+		wg.Go(func() {
+			tick := time.NewTicker(g.interval)
+			defer tick.Stop()
+			for {
+				e.evalGroup(ctx, g, e.deps.Now())
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// ruleQuery runs a rule's expression at ts, as Prometheus' rule manager
+// does: a vector, or a scalar as a vector of one sample.
+func (e *Engine) ruleQuery(ctx context.Context, qs string, ts time.Time) (promql.Vector, error) {
+	q, err := e.deps.PromQL.NewInstantQuery(ctx, e.deps.Queryable, nil, qs, ts)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	res := q.Exec(ctx)
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	switch v := res.Value.(type) {
+	case promql.Vector:
+		return v, nil
+	case promql.Scalar:
+		return promql.Vector{promql.Sample{T: v.T, F: v.V, Metric: labels.EmptyLabels()}}, nil
+	}
+	return nil, fmt.Errorf("rule result is a %s, not a vector or a scalar", res.Value.Type())
+}
+
+// evalGroup evaluates g's rules at ts, in order, and sends what is due.
+func (e *Engine) evalGroup(ctx context.Context, g *ruleGroup, ts time.Time) {
+	start := time.Now()
+	for _, r := range g.rules {
+		e.evalRule(ctx, g, r, ts)
+	}
+	e.rules.mu.Lock()
+	g.lastEval, g.evalTime = ts, time.Since(start)
+	e.rules.mu.Unlock()
+}
+
+// expand is a rule's label or annotation text expanded for one alert, as
+// Prometheus expands it (an error shows in the text).
+func (e *Engine) expand(ctx context.Context, r *alertRule, text string, data any, ts time.Time) string {
+	const defs = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+	query := func(ctx context.Context, q string, ts time.Time) (promql.Vector, error) {
+		return e.ruleQuery(ctx, q, ts)
+	}
+	out, err := template.NewTemplateExpander(ctx, defs+text, "__alert_"+r.name, data, model.TimeFromUnixNano(ts.UnixNano()), query, e.rules.ext, nil).Expand()
+	if err != nil {
+		return fmt.Sprintf("<error expanding template: %s>", err)
+	}
+	return out
+}
+
+// evalRule evaluates one rule at ts: its alerts start pending, fire once
+// their condition held for the rule's `for`, and resolve once it no
+// longer holds (after keep_firing_for).
+func (e *Engine) evalRule(ctx context.Context, g *ruleGroup, r *alertRule, ts time.Time) {
+	qctx, cancel := context.WithTimeout(ctx, e.cfg.QueryTimeout)
+	defer cancel()
+	start := time.Now()
+	vec, err := e.ruleQuery(qctx, r.expr, ts.Add(-g.offset))
+	type found struct {
+		labels      labels.Labels
+		annotations map[string]string
+		value       float64
+	}
+	var results map[uint64]found
+	if err == nil {
+		results = make(map[uint64]found, len(vec))
+		ext := ""
+		if e.rules.ext != nil {
+			ext = e.rules.ext.String()
+		}
+		for _, s := range vec {
+			data := template.AlertTemplateData(s.Metric.Map(), nil, ext, s)
+			b := labels.NewBuilder(s.Metric).Del(labels.MetricName)
+			for k, v := range r.labels {
+				b.Set(k, e.expand(ctx, r, v, data, ts))
+			}
+			b.Set(labels.AlertName, r.name)
+			ls := b.Labels()
+			ann := make(map[string]string, len(r.annotations))
+			for k, v := range r.annotations {
+				ann[k] = e.expand(ctx, r, v, data, ts)
+			}
+			h := ls.Hash()
+			if _, dup := results[h]; dup {
+				err = errors.New("vector contains metrics with the same labelset after applying alert labels")
+				break
+			}
+			results[h] = found{ls, ann, s.F}
+		}
+		if err == nil && g.limit > 0 && len(results) > g.limit {
+			err = fmt.Errorf("exceeded limit of %d with %d alerts", g.limit, len(results))
+		}
+	}
+
+	e.rules.mu.Lock()
+	r.lastEval, r.evalTime = ts, time.Since(start)
+	if err != nil {
+		// As Prometheus: the alerts stay as they were.
+		r.health, r.lastErr = "err", err.Error()
+		e.rules.mu.Unlock()
+		e.log.Warn("alerting rule", "group", g.name, "rule", r.name, "err", err)
+		return
+	}
+	r.health, r.lastErr = "ok", ""
+	for h, f := range results {
+		a := r.active[h]
+		if a == nil || a.state == ruleInactive {
+			a = &ruleAlert{labels: f.labels, state: rulePending, activeAt: ts, hooksHeard: hooksHeard(a)}
+			r.active[h] = a
+		}
+		a.value, a.annotations, a.keepSince = f.value, f.annotations, time.Time{}
+		if a.state == rulePending && ts.Sub(a.activeAt) >= r.hold {
+			a.state, a.firedAt = ruleFiring, ts
+		}
+	}
+	for h, a := range r.active {
+		if _, ok := results[h]; ok {
+			continue
+		}
+		switch a.state {
+		case rulePending:
+			delete(r.active, h)
+		case ruleFiring:
+			if r.keep > 0 {
+				if a.keepSince.IsZero() {
+					a.keepSince = ts
+				}
+				if ts.Sub(a.keepSince) < r.keep {
+					continue
+				}
+			}
+			a.state, a.resolvedAt = ruleInactive, ts
+		case ruleInactive:
+			if ts.Sub(a.resolvedAt) > e.cfg.ResolvedRetention {
+				delete(r.active, h)
+			}
+		}
+	}
+	all, changed, fired := e.dueRuleAlerts(g, r, ts)
+	e.rules.mu.Unlock()
+	for range fired {
+		e.metrics.ruleAlerts.WithLabelValues(r.name).Inc()
+	}
+	if len(all) > 0 || len(changed) > 0 {
+		e.sendWatched(ctx, r.name, all, changed, e.deps.Now())
+	}
+}
+
+// hooksHeard is what webhooks last heard of a (nil: nothing).
+func hooksHeard(a *ruleAlert) string {
+	if a == nil {
+		return ""
+	}
+	return a.hooksHeard
+}
+
+// dueRuleAlerts are r's alerts due to Alertmanager at ts (a change since
+// the last send, or a firing one not sent for ResendInterval), the changes
+// webhooks have not heard of, and the alerts that started firing.
+// Called with e.rules.mu held.
+func (e *Engine) dueRuleAlerts(g *ruleGroup, r *alertRule, ts time.Time) (all, changed []notify.Alert, fired []uint64) {
+	validFor := 4 * max(g.interval, e.cfg.ResendInterval)
+	keys := slices.Collect(maps.Keys(r.active))
+	slices.Sort(keys)
+	for _, h := range keys {
+		a := r.active[h]
+		if a.state == rulePending {
+			continue
+		}
+		na := notify.Alert{Labels: a.labels.Map(), Annotations: maps.Clone(a.annotations), StartsAt: a.firedAt, EndsAt: ts.Add(validFor),
+			GeneratorURL: e.ruleURL(r.expr)}
+		if a.state == ruleInactive {
+			na.EndsAt = a.resolvedAt
+		}
+		resolvedUnsent := a.state == ruleInactive && a.resolvedAt.After(a.lastSent)
+		if resolvedUnsent || (a.state == ruleFiring && (a.lastSent.Before(a.firedAt) || ts.Sub(a.lastSent) >= e.cfg.ResendInterval)) {
+			all = append(all, na)
+			a.lastSent = ts
+		}
+		switch {
+		case a.state == ruleFiring && a.hooksHeard != ruleFiring:
+			changed, fired = append(changed, na), append(fired, h)
+			a.hooksHeard = ruleFiring
+		case a.state == ruleInactive && a.hooksHeard == ruleFiring:
+			changed = append(changed, na)
+			a.hooksHeard = ""
+		}
+	}
+	return all, changed, fired
+}
+
+// ruleURL is an alert's generatorURL: the expression's result in
+// meshscope's Prometheus API (Grafana's Explore reads the same).
+func (e *Engine) ruleURL(expr string) string {
+	if e.cfg.ExternalURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(e.cfg.ExternalURL, "/") + "/prometheus/api/v1/query?" + url.Values{"query": {expr}}.Encode()
+}
+
+// RuleAlertView is an active rule alert as GET /api/v1/alerts lists it.
+type RuleAlertView struct {
+	Name        string            `json:"name"`
+	State       string            `json:"state"` // pending or firing
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	ActiveAt    time.Time         `json:"active_at"`
+	Value       float64           `json:"value"`
+}
+
+// RuleAlerts lists the rule alerts pending or firing, by rule and labels.
+func (e *Engine) RuleAlerts() []RuleAlertView {
+	out := []RuleAlertView{}
+	if e.rules == nil {
+		return out
+	}
+	e.rules.mu.Lock()
+	defer e.rules.mu.Unlock()
+	for _, g := range e.rules.groups {
+		for _, r := range g.rules {
+			for _, a := range r.active {
+				if a.state != ruleInactive {
+					out = append(out, RuleAlertView{Name: r.name, State: a.state, Labels: a.labels.Map(), Annotations: maps.Clone(a.annotations),
+						ActiveAt: a.activeAt.UTC(), Value: a.value})
+				}
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return labels.FromMap(out[i].Labels).String() < labels.FromMap(out[j].Labels).String()
+	})
+	return out
+}
+
+// promRuleAlert is an alert in Prometheus' rules and alerts APIs.
+type promRuleAlert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	State       string            `json:"state"`
+	ActiveAt    time.Time         `json:"activeAt"`
+	Value       string            `json:"value"`
+}
+
+type promRule struct {
+	State          string            `json:"state"`
+	Name           string            `json:"name"`
+	Query          string            `json:"query"`
+	Duration       float64           `json:"duration"`
+	KeepFiringFor  float64           `json:"keepFiringFor"`
+	Labels         map[string]string `json:"labels"`
+	Annotations    map[string]string `json:"annotations"`
+	Alerts         []promRuleAlert   `json:"alerts"`
+	Health         string            `json:"health"`
+	LastError      string            `json:"lastError,omitempty"`
+	EvaluationTime float64           `json:"evaluationTime"`
+	LastEvaluation time.Time         `json:"lastEvaluation"`
+	Type           string            `json:"type"`
+}
+
+type promRuleGroup struct {
+	Name           string     `json:"name"`
+	File           string     `json:"file"`
+	Rules          []promRule `json:"rules"`
+	Interval       float64    `json:"interval"`
+	EvaluationTime float64    `json:"evaluationTime"`
+	LastEvaluation time.Time  `json:"lastEvaluation"`
+}
+
+// activeAlerts are r's alerts pending or firing, in Prometheus' shape,
+// and r's state (the most severe of them). Called with e.rules.mu held.
+func activeAlerts(r *alertRule) ([]promRuleAlert, string) {
+	out, state := []promRuleAlert{}, ruleInactive
+	keys := slices.Collect(maps.Keys(r.active))
+	slices.Sort(keys)
+	for _, h := range keys {
+		a := r.active[h]
+		if a.state == ruleInactive {
+			continue
+		}
+		if a.state == ruleFiring || state == ruleInactive {
+			state = a.state
+		}
+		out = append(out, promRuleAlert{Labels: a.labels.Map(), Annotations: maps.Clone(a.annotations), State: a.state, ActiveAt: a.activeAt.UTC(),
+			Value: fmt.Sprintf("%e", a.value)})
+	}
+	return out, state
+}
+
+// handleRules answers GET /api/v1/rules and /prometheus/api/v1/rules in
+// Prometheus' shape: the rule groups with their alerting rules, state,
+// health and active alerts.
+func (e *Engine) handleRules(w http.ResponseWriter, r *http.Request) {
+	groups := []promRuleGroup{}
+	if e.rules != nil {
+		e.rules.mu.Lock()
+		for _, g := range e.rules.groups {
+			pg := promRuleGroup{Name: g.name, File: g.file, Rules: []promRule{}, Interval: g.interval.Seconds(),
+				EvaluationTime: g.evalTime.Seconds(), LastEvaluation: g.lastEval}
+			for _, ar := range g.rules {
+				alerts, state := activeAlerts(ar)
+				pg.Rules = append(pg.Rules, promRule{State: state, Name: ar.name, Query: ar.expr, Duration: ar.hold.Seconds(),
+					KeepFiringFor: ar.keep.Seconds(), Labels: ar.labels, Annotations: ar.annotations, Alerts: alerts,
+					Health: ar.health, LastError: ar.lastErr, EvaluationTime: ar.evalTime.Seconds(), LastEvaluation: ar.lastEval, Type: "alerting"})
+			}
+			groups = append(groups, pg)
+		}
+		e.rules.mu.Unlock()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": map[string]any{"groups": groups}})
+}
+
+// handlePromAlerts answers GET /prometheus/api/v1/alerts: the rule alerts
+// pending or firing, in Prometheus' shape.
+func (e *Engine) handlePromAlerts(w http.ResponseWriter, r *http.Request) {
+	alerts := []promRuleAlert{}
+	if e.rules != nil {
+		e.rules.mu.Lock()
+		for _, g := range e.rules.groups {
+			for _, ar := range g.rules {
+				a, _ := activeAlerts(ar)
+				alerts = append(alerts, a...)
+			}
+		}
+		e.rules.mu.Unlock()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": map[string]any{"alerts": alerts}})
+}

@@ -1,0 +1,167 @@
+package slo
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/stretchr/testify/require"
+
+	"github.com/meshscope/meshscope/query/promstore"
+	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chtest"
+	"github.com/meshscope/meshscope/slo/notify"
+)
+
+const queueRules = `groups:
+  - name: queues
+    labels:
+      team: "{{ $labels.service }}-owners"
+    rules:
+      - alert: QueueTooDeep
+        expr: queue_depth > 100
+        for: 1m
+        labels:
+          severity: page
+        annotations:
+          summary: "{{ $labels.service }} queue at {{ $value }}"
+          total: "{{ with query \"sum(queue_depth)\" }}{{ . | first | value }}{{ end }}"
+      - alert: Broken
+        expr: queue_depth{service="cart"} + on() group_left queue_depth
+`
+
+// writeRules writes a rule file and returns its path.
+func writeRules(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+	return p
+}
+
+// A Prometheus rule file's alerting rule over the stored metrics: pending
+// for its `for`, then firing at a real Alertmanager and the webhooks, with
+// its labels and annotations templated as Prometheus does; resolved once
+// its condition no longer holds. A rule whose expression fails reads
+// unhealthy with its error, in Prometheus' rules API.
+func TestRuleAlerts(t *testing.T) {
+	amHook, ourHook := newRecorder(t), newRecorder(t)
+	base := startAlertmanager(t, amHook.srv.URL)
+	st, _ := chtest.Store(t, "meshscope")
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second) // Alertmanager judges endsAt by its own clock
+	// cart's queue is 120 deep from 20 to 8 minutes ago, then 50; web's
+	// always 10.
+	var b schema.Batch
+	for i, svc := range []string{"cart", "web"} {
+		id := uint64(7000 + i)
+		b.MetricSeries = append(b.MetricSeries, schema.MetricSeriesRow{SeriesID: id, MetricName: "queue_depth", Type: 1, ServiceName: svc, Source: "remote_write",
+			LabelKeys: []string{"job", "service"}, LabelValues: []string{svc, svc}})
+		for at := now.Add(-20 * time.Minute); !at.After(now); at = at.Add(15 * time.Second) {
+			v := 10.0
+			if svc == "cart" {
+				v = 50
+				if at.Before(now.Add(-8 * time.Minute)) {
+					v = 120
+				}
+			}
+			b.MetricSamples = append(b.MetricSamples, schema.MetricSampleRow{SeriesID: id, MetricName: "queue_depth", TimeUnixNano: uint64(at.UnixNano()), Value: v})
+		}
+	}
+	require.NoError(t, st.Write(ctx, &b))
+
+	e, err := New(Config{
+		RuleFiles:      []string{writeRules(t, "queues.rules.yml", queueRules)},
+		Alertmanagers:  []notify.AlertmanagerConfig{{URL: base}},
+		Webhooks:       []notify.WebhookConfig{{Name: "ops", URL: ourHook.srv.URL}},
+		ResendInterval: time.Hour, // endsAt lies four of them ahead of the evaluation
+		ExternalURL:    "https://meshscope.example",
+	}, Deps{Store: func() Store { return st },
+		PromQL:    promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute}),
+		Queryable: promstore.New(st, promstore.Limits{})})
+	require.NoError(t, err)
+	g := e.rules.groups[0]
+	require.Equal(t, 30*time.Second, g.interval, "the SLO interval by default")
+
+	// Pending first: listed, sent nowhere.
+	e.evalGroup(ctx, g, now.Add(-12*time.Minute))
+	alerts := e.RuleAlerts()
+	require.Len(t, alerts, 1)
+	require.Equal(t, "pending", alerts[0].State)
+	require.Equal(t, map[string]string{"alertname": "QueueTooDeep", "job": "cart", "service": "cart", "severity": "page", "team": "cart-owners"}, alerts[0].Labels)
+	require.Equal(t, "cart queue at 120", alerts[0].Annotations["summary"])
+	require.Equal(t, "130", alerts[0].Annotations["total"], "a template's query runs at the evaluation's time")
+	require.Empty(t, ourHook.take())
+
+	// A minute later it fires.
+	e.evalGroup(ctx, g, now.Add(-11*time.Minute))
+	got := amAlerts(t, base, `alertname="QueueTooDeep"`)
+	require.Len(t, got, 1)
+	require.Equal(t, "active", got[0].Status.State)
+	require.Equal(t, "cart-owners", got[0].Labels["team"])
+	require.True(t, now.Add(-11*time.Minute).Equal(got[0].StartsAt), "startsAt %s", got[0].StartsAt)
+	require.Contains(t, got[0].GeneratorURL, "https://meshscope.example/prometheus/api/v1/query?query=queue_depth+%3E+100")
+	waitFor(t, amHook, "firing")
+	require.Len(t, ourHook.take(), 1)
+	require.Equal(t, 1.0, testutil.ToFloat64(e.metrics.ruleAlerts.WithLabelValues("QueueTooDeep")))
+	// Still firing: the webhooks heard of it once.
+	e.evalGroup(ctx, g, now.Add(-10*time.Minute))
+	require.Empty(t, ourHook.take())
+
+	// Prometheus' rules API: the firing rule, the broken one unhealthy.
+	var rules struct {
+		Status string
+		Data   struct{ Groups []promRuleGroup }
+	}
+	for _, path := range []string{"/api/v1/rules", "/prometheus/api/v1/rules"} {
+		require.Equal(t, http.StatusOK, call(t, e.Handler(), "GET", path, "", &rules))
+		require.Equal(t, "success", rules.Status)
+		require.Len(t, rules.Data.Groups, 1)
+		rs := rules.Data.Groups[0].Rules
+		require.Len(t, rs, 2)
+		require.Equal(t, [4]string{"QueueTooDeep", "firing", "ok", "alerting"}, [4]string{rs[0].Name, rs[0].State, rs[0].Health, rs[0].Type})
+		require.Equal(t, 60.0, rs[0].Duration)
+		require.Len(t, rs[0].Alerts, 1)
+		require.Equal(t, "firing", rs[0].Alerts[0].State)
+		require.Equal(t, "err", rs[1].Health)
+		require.NotEmpty(t, rs[1].LastError)
+	}
+	var listed alertsResponse
+	require.Equal(t, http.StatusOK, call(t, e.Handler(), "GET", "/api/v1/alerts", "", &listed))
+	require.Len(t, listed.RuleAlerts, 1)
+	require.Equal(t, "firing", listed.RuleAlerts[0].State)
+
+	// cart's queue fell: resolved, at Alertmanager and the webhooks.
+	e.evalGroup(ctx, g, now.Add(-time.Minute))
+	require.Eventually(t, func() bool {
+		got, err := getAMAlerts(base, `alertname="QueueTooDeep"`)
+		return err == nil && len(got) == 0
+	}, 30*time.Second, 100*time.Millisecond, "the resolved alert leaves Alertmanager's active alerts")
+	ours := ourHook.take()
+	require.Len(t, ours, 1)
+	require.Contains(t, string(ours[0]), `"status":"resolved"`)
+	require.Empty(t, e.RuleAlerts())
+}
+
+// Rule files are checked when the engine is built: a glob matching
+// nothing, a file promtool would refuse, a recording rule.
+func TestRuleFilesRefused(t *testing.T) {
+	deps := Deps{PromQL: promql.NewEngine(promql.EngineOpts{}), Queryable: promstore.New(nil, promstore.Limits{})}
+	for _, tc := range []struct{ text, want string }{
+		{"groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up ==\n", "parse error"},
+		{"groups:\n  - name: g\n    rules:\n      - record: job:up:sum\n        expr: sum(up)\n", `recording rule "job:up:sum": recording rules are not supported`},
+		{"groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        unknown: 1\n", "field unknown not found"},
+	} {
+		_, err := New(Config{RuleFiles: []string{writeRules(t, "r.yml", tc.text)}}, deps)
+		require.ErrorContains(t, err, tc.want)
+		require.ErrorContains(t, err, "r.yml")
+	}
+	_, err := New(Config{RuleFiles: []string{filepath.Join(t.TempDir(), "*.rules")}}, deps)
+	require.ErrorContains(t, err, "no file matches")
+	_, err = New(Config{RuleFiles: []string{writeRules(t, "r.yml", queueRules)}}, Deps{})
+	require.ErrorContains(t, err, "no PromQL engine")
+}
