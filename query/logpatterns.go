@@ -2,6 +2,7 @@ package query
 
 import (
 	"cmp"
+	"context"
 	"net/http"
 	"regexp"
 	"slices"
@@ -129,16 +130,9 @@ func (s *Server) logPatterns(c echo.Context) error {
 		return err
 	}
 	defer cancel()
-	cond := strings.Join(where, " AND ")
-	var total uint64
-	if err := s.deps.Store.Conn().QueryRow(ctx, "SELECT count() FROM logs WHERE "+cond, args...).Scan(&total); err != nil {
+	cond, args, total, share, err := s.patternSample(ctx, strings.Join(where, " AND "), args)
+	if err != nil {
 		return err
-	}
-	share := 1.0
-	if limit := uint64(s.cfg.LogPatternSample); total > limit {
-		share = float64(limit) / float64(total)
-		cond += " AND cityHash64(time_unix_nano) % ? < ?"
-		args = append(args, total, limit)
 	}
 	scale := func(n uint64) uint64 { return uint64(float64(n)/share + 0.5) }
 	out := []patternJSON{}
@@ -190,6 +184,21 @@ FROM (
 	}
 	return c.JSON(http.StatusOK, map[string]any{"from": from.UTC(), "to": to.UTC(), "bucket_seconds": bucket.Seconds(), "records": total,
 		"sample": share, "patterns": out})
+}
+
+// patternSample counts the log records that meet cond and, past
+// Config.LogPatternSample of them, narrows cond to an even sample of them
+// (chosen by a hash of their time): the condition and arguments to group,
+// the records counted, and the sample's share of them (1 when whole).
+func (s *Server) patternSample(ctx context.Context, cond string, args []any) (string, []any, uint64, float64, error) {
+	var total uint64
+	if err := s.deps.Store.Conn().QueryRow(ctx, "SELECT count() FROM logs WHERE "+cond, args...).Scan(&total); err != nil {
+		return "", nil, 0, 0, err
+	}
+	if limit := uint64(s.cfg.LogPatternSample); total > limit {
+		return cond + " AND cityHash64(time_unix_nano) % ? < ?", append(args, total, limit), total, float64(limit) / float64(total), nil
+	}
+	return cond, args, total, 1, nil
 }
 
 // topServices are the first n services by their counts, the most first

@@ -88,17 +88,11 @@ func (s *Server) lokiPatterns(c echo.Context) error {
 		return err
 	}
 	defer cancel()
-	var total uint64
-	if err := s.deps.Store.Conn().QueryRow(ctx, "SELECT count() FROM logs WHERE "+cond, args...).Scan(&total); err != nil {
-		return err
-	}
 	// Past LogPatternSample records an even sample is grouped, its counts
 	// scaled up (as GET /api/v1/logs/patterns does).
-	share := 1.0
-	if limit := uint64(s.cfg.LogPatternSample); total > limit {
-		share = float64(limit) / float64(total)
-		cond += " AND cityHash64(time_unix_nano) % ? < ?"
-		args = append(args, total, limit)
+	cond, args, _, share, err := s.patternSample(ctx, cond, args)
+	if err != nil {
+		return err
 	}
 	byKey := map[[2]string]*lokiPatternSeries{}
 	var out []*lokiPatternSeries

@@ -29,6 +29,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"net/http"
 	"net/url"
@@ -347,6 +348,19 @@ func (e *Engine) evalRule(ctx context.Context, g *ruleGroup, r *alertRule, ts ti
 	}
 }
 
+// sorted yields r's alerts by their labels' hash, an order that stays.
+// Called with the rules' lock held.
+func (r *alertRule) sorted() iter.Seq2[uint64, *ruleAlert] {
+	keys := slices.Sorted(maps.Keys(r.active))
+	return func(yield func(uint64, *ruleAlert) bool) {
+		for _, h := range keys {
+			if !yield(h, r.active[h]) {
+				return
+			}
+		}
+	}
+}
+
 // hooksHeard is what webhooks last heard of a (nil: nothing).
 func hooksHeard(a *ruleAlert) string {
 	if a == nil {
@@ -361,10 +375,7 @@ func hooksHeard(a *ruleAlert) string {
 // Called with e.rules.mu held.
 func (e *Engine) dueRuleAlerts(g *ruleGroup, r *alertRule, ts time.Time) (all, changed []notify.Alert, fired []uint64) {
 	validFor := 4 * max(g.interval, e.cfg.ResendInterval)
-	keys := slices.Collect(maps.Keys(r.active))
-	slices.Sort(keys)
-	for _, h := range keys {
-		a := r.active[h]
+	for h, a := range r.sorted() {
 		if a.state == rulePending {
 			continue
 		}
@@ -474,10 +485,7 @@ type promRuleGroup struct {
 // and r's state (the most severe of them). Called with e.rules.mu held.
 func activeAlerts(r *alertRule) ([]promRuleAlert, string) {
 	out, state := []promRuleAlert{}, ruleInactive
-	keys := slices.Collect(maps.Keys(r.active))
-	slices.Sort(keys)
-	for _, h := range keys {
-		a := r.active[h]
+	for _, a := range r.sorted() {
 		if a.state == ruleInactive {
 			continue
 		}
