@@ -184,6 +184,7 @@ func NewFakeServer(t testing.TB, g Graph) *FakeServer {
 	mux.HandleFunc("DELETE /api/v1/slos/{name}", f.deleteSLO)
 	mux.HandleFunc("GET /api/v1/slos/{name}/status", f.sloStatus)
 	mux.HandleFunc("GET /api/v1/alerts", f.sloAlerts)
+	mux.HandleFunc("GET /api/v1/rules", f.rules)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "no such endpoint", "")
 	})

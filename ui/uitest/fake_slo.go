@@ -305,3 +305,18 @@ func (f *FakeServer) sloAlerts(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, map[string]any{"alerts": alerts, "history": history, "deployment_alerts": deployments, "instance_alerts": instances})
 }
+
+// rules answers GET /api/v1/rules: one group of two Prometheus alerting
+// rules, one firing for cart's queue, one whose expression fails.
+func (f *FakeServer) rules(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]any{"status": "success", "data": map[string]any{"groups": []any{map[string]any{
+		"name": "queues", "file": "/etc/meshscope/rules/queues.yml", "interval": 30,
+		"rules": []any{
+			map[string]any{"name": "QueueTooDeep", "query": "queue_depth > 100", "duration": 60, "state": "firing", "health": "ok", "type": "alerting",
+				"alerts": []any{map[string]any{"labels": map[string]string{"alertname": "QueueTooDeep", "service": "cart", "severity": "page"},
+					"state": "firing", "activeAt": "2026-11-27T09:00:00Z", "value": "1.2e+02"}}},
+			map[string]any{"name": "Broken", "query": "queue_depth + on() group_left queue_depth", "duration": 0, "state": "inactive", "health": "err",
+				"lastError": "many-to-many matching not allowed", "type": "alerting", "alerts": []any{}},
+		},
+	}}}})
+}

@@ -29,6 +29,14 @@ func TestSLOPages(t *testing.T) {
 	} {
 		require.Contains(t, list, want)
 	}
+	// Below them, the Prometheus alerting rules, the firing one with its
+	// alert, the broken one with its error.
+	p.waitFor("document.querySelectorAll('#rules-table tbody tr').length === 2", 10*time.Second)
+	require.Contains(t, eval[string](p, "document.querySelector('.rules p').textContent"), "2 Prometheus alerting rules (--rule-files), 1 firing")
+	rules := eval[[][]string](p, "[...document.querySelectorAll('#rules-table tbody tr')].map(r => [...r.cells].map(c => c.textContent.trim()))")
+	require.Equal(t, []string{"QueueTooDeep", "queues", "firing", "ok", "60s", "service=cart severity=page (firing)"}, rules[0])
+	require.Equal(t, []string{"Broken", "queues", "inactive", "error: many-to-many matching not allowed", "–", "–"}, rules[1])
+
 	// Budgets are meters with labels.
 	require.Equal(t, 3, eval[int](p, "document.querySelectorAll('#slo-table [role=meter][aria-label]').length"))
 	require.Equal(t, "42", eval[string](p, `document.querySelector('#slo-table [aria-label="Error budget remaining of checkout-availability"]').getAttribute('aria-valuenow')`))

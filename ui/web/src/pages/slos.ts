@@ -294,8 +294,58 @@ interface ListRow {
   fastest: WindowStatus | null;
 }
 
+/** A Prometheus alerting rule as GET /api/v1/rules answers it. */
+interface PromRule {
+  name: string;
+  query: string;
+  duration: number;
+  state: string;
+  health: string;
+  lastError?: string;
+  alerts: { labels: Record<string, string>; state: string; activeAt: string; value: string }[] | null;
+}
+
+/**
+ * The Prometheus alerting rules of serve --rule-files (GET /api/v1/rules):
+ * each rule with its group, state, health and active alerts; nothing when
+ * there are none or the server does not answer.
+ */
+async function rulesSection(): Promise<HTMLElement | string> {
+  const r = await getJSON<{ data: { groups: { name: string; file: string; rules: PromRule[] | null }[] | null } }>("rules").catch(() => null);
+  const rows = (r?.data.groups ?? []).flatMap((g) => (g.rules ?? []).map((rule) => ({ group: g.name, file: g.file, rule })));
+  if (!rows.length) return "";
+  const firing = rows.filter((x) => x.rule.state === "firing").length;
+  const alertText = (x: (typeof rows)[number]) =>
+    (x.rule.alerts ?? []).map((a) => Object.entries(a.labels).filter(([k]) => k !== "alertname").map(([k, v]) => `${k}=${v}`).join(" ") + ` (${a.state})`).join("; ");
+  return h(
+    "section",
+    { class: "rules", "aria-label": "Alerting rules" },
+    h("h2", {}, "Alerting rules"),
+    h("p", { class: "muted" }, `${rows.length} Prometheus alerting rule${rows.length === 1 ? "" : "s"} (--rule-files), ${firing} firing, evaluated over the stored metrics.`),
+    h(
+      "div",
+      { class: "scroll" },
+      sortableTable(
+        "Alerting rules",
+        [
+          { key: "name", label: "Alert", value: (x) => x.rule.name, render: (x) => h("span", { title: x.rule.query }, x.rule.name) },
+          { key: "group", label: "Group", value: (x) => x.group, render: (x) => h("span", { title: x.file }, x.group) },
+          { key: "state", label: "State", value: (x) => x.rule.state, render: (x) => stateBadge(x.rule.state) },
+          { key: "health", label: "Health", value: (x) => x.rule.health, render: (x) => (x.rule.health === "err" ? h("span", { class: "error-text", title: x.rule.lastError ?? "" }, `error: ${x.rule.lastError ?? ""}`) : x.rule.health) },
+          { key: "for", label: "For", value: (x) => x.rule.duration, render: (x) => (x.rule.duration ? `${x.rule.duration}s` : "–"), numeric: true },
+          { key: "alerts", label: "Active alerts", value: (x) => (x.rule.alerts ?? []).length, render: (x) => alertText(x) || "–" },
+        ],
+        rows,
+        { id: "rules-table" },
+      ),
+    ),
+  );
+}
+
 async function renderList(root: HTMLElement, current: () => boolean, prefill: SLOPrefill): Promise<void> {
+  const rulesP = rulesSection();
   const body = await getJSON<{ slos: SLOView[] | null; errors?: { file: string; field?: string; error: string }[] | null }>("slos");
+  const rules = await rulesP;
   if (!current()) return;
   const list = body?.slos ?? [];
   const fileErrors = body?.errors ?? [];
@@ -311,7 +361,7 @@ async function renderList(root: HTMLElement, current: () => boolean, prefill: SL
     void renderSLOs(root, "", true).then(() => document.querySelector<HTMLElement>(`#slo-table a[href="#/slos/${CSS.escape(created)}"]`)?.focus());
   }, prefill);
   if (!list.length) {
-    page(root, "SLOs", errorList, h("p", { class: "muted" }, "No SLOs are defined."), form);
+    page(root, "SLOs", errorList, h("p", { class: "muted" }, "No SLOs are defined."), form, rules);
     return;
   }
   const statuses = await Promise.allSettled(list.map((v) => getJSON<SLOStatus>(`slos/${encodeURIComponent(v.spec.name)}/status`)));
@@ -347,7 +397,7 @@ async function renderList(root: HTMLElement, current: () => boolean, prefill: SL
     },
   ];
   const table = sortableTable("SLOs", columns, rows, { id: "slo-table", sort: listSort, rowKey: (r) => r.view.spec.name });
-  page(root, "SLOs", errorList, h("p", { class: "muted" }, `${list.length} SLO${list.length === 1 ? "" : "s"}. Choose a name for its windows, thresholds and alert history.`), form, h("div", { class: "scroll" }, table));
+  page(root, "SLOs", errorList, h("p", { class: "muted" }, `${list.length} SLO${list.length === 1 ? "" : "s"}. Choose a name for its windows, thresholds and alert history.`), form, h("div", { class: "scroll" }, table), rules);
 }
 
 /** The alerting threshold pairs of a spec, by severity. */
