@@ -28,7 +28,8 @@ import (
 // only calls out and the scenario's failing edges.
 func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	const services, seed = 30, 7
-	srv := startServer(t, t.TempDir(), true, "--span-wait", "2s", "--edge-flush-delay", "3s")
+	srv := startServer(t, t.TempDir(), true, "--span-wait", "2s", "--edge-flush-delay", "3s",
+		"--rule-files", filepath.Join("..", "..", "deploy", "prometheus", "mesh-alerts.yaml"), "--slo-interval", "2s")
 	topo, err := demo.NewTopology(services, seed, "failing-dependency")
 	require.NoError(t, err)
 
@@ -116,6 +117,36 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 		}
 	}
 	require.NotZero(t, db, "database edges seen by spans")
+
+	// The mesh's alerting rules (make run loads them) read the Istio
+	// metrics the demo sends by remote_write: every one evaluates, and the
+	// failing dependency's error rate has its alert pending or firing.
+	eventually(t, "the mesh rules evaluated, the error rate alert active", 40*time.Second, func() (bool, string) {
+		var rules struct {
+			Data struct {
+				Groups []struct {
+					Rules []struct {
+						Name, Health, LastError string
+						Alerts                  []struct{ State string }
+					}
+				}
+			}
+		}
+		getJSON(t, "http://"+srv.httpAddr+"/api/v1/rules", &rules)
+		ok, active, state := 0, 0, ""
+		for _, g := range rules.Data.Groups {
+			for _, r := range g.Rules {
+				state += fmt.Sprintf("%s %s %s %d; ", r.Name, r.Health, r.LastError, len(r.Alerts))
+				if r.Health == "ok" {
+					ok++
+				}
+				if r.Name == "MeshServiceErrorRateHigh" {
+					active = len(r.Alerts)
+				}
+			}
+		}
+		return ok == 3 && active > 0, state
+	})
 
 	// The scheduled job calls out and nothing calls it, not even the
 	// unknown caller: its runs' root spans are INTERNAL.

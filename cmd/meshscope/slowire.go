@@ -49,6 +49,10 @@ func newSLOEngine(o serveOptions, stores *storeHolder, reg prometheus.Registerer
 	})
 }
 
+// rulesMaxSeries is the most series one selector of an alerting rule may
+// match (an interactive query's bound is 10,000).
+const rulesMaxSeries = 200_000
+
 // storeQueryable is the stored metrics as PromQL reads them, once
 // ClickHouse is connected: what alerting rules are evaluated over.
 type storeQueryable struct {
@@ -65,7 +69,9 @@ func (s *storeQueryable) Querier(mint, maxt int64) (storage.Querier, error) {
 	}
 	s.mu.Lock()
 	if s.st != st {
-		s.st, s.q = st, promstore.New(st, promstore.Limits{})
+		// Rules read whole histograms (every bucket of every series the
+		// mesh reports): more series than an interactive query may.
+		s.st, s.q = st, promstore.New(st, promstore.Limits{MaxSeries: rulesMaxSeries})
 	}
 	q := s.q
 	s.mu.Unlock()
