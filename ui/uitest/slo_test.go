@@ -34,7 +34,7 @@ func TestSLOPages(t *testing.T) {
 	p.waitFor("document.querySelectorAll('#rules-table tbody tr').length === 2", 10*time.Second)
 	require.Contains(t, eval[string](p, "document.querySelector('.rules p').textContent"), "2 Prometheus alerting rules (--rule-files), 1 firing")
 	rules := eval[[][]string](p, "[...document.querySelectorAll('#rules-table tbody tr')].map(r => [...r.cells].map(c => c.textContent.trim()))")
-	require.Equal(t, []string{"QueueTooDeep", "queues", "firing", "ok", "60s", "service=cart severity=page (firing)"}, rules[0])
+	require.Equal(t, []string{"QueueTooDeep", "queues", "firing", "ok", "60s", "1 firingservice=cart severity=page (firing)"}, rules[0])
 	require.Equal(t, []string{"Broken", "queues", "inactive", "error: many-to-many matching not allowed", "–", "–"}, rules[1])
 
 	// Budgets are meters with labels.

@@ -315,8 +315,22 @@ async function rulesSection(): Promise<HTMLElement | string> {
   const rows = (r?.data.groups ?? []).flatMap((g) => (g.rules ?? []).map((rule) => ({ group: g.name, file: g.file, rule })));
   if (!rows.length) return "";
   const firing = rows.filter((x) => x.rule.state === "firing").length;
-  const alertText = (x: (typeof rows)[number]) =>
-    (x.rule.alerts ?? []).map((a) => Object.entries(a.labels).filter(([k]) => k !== "alertname").map(([k, v]) => `${k}=${v}`).join(" ") + ` (${a.state})`).join("; ");
+  // A rule's active alerts: how many in each state, and the first three
+  // by the labels that tell them apart (those all of them share left out).
+  const alertList = (x: (typeof rows)[number]): HTMLElement | string => {
+    const alerts = x.rule.alerts ?? [];
+    if (!alerts.length) return "–";
+    const shared = (k: string, v: string) => alerts.length > 1 && alerts.every((a) => a.labels[k] === v);
+    const named = alerts.map((a) => Object.entries(a.labels).filter(([k, v]) => k !== "alertname" && !shared(k, v)).map(([k, v]) => `${k}=${v}`).join(" ") || "(no labels)");
+    const counts = ["firing", "pending"].map((st) => [st, alerts.filter((a) => a.state === st).length] as const).filter(([, n]) => n > 0);
+    return h(
+      "div",
+      { class: "rule-alerts" },
+      h("div", {}, counts.map(([st, n]) => `${n} ${st}`).join(", ")),
+      ...named.slice(0, 3).map((t, i) => h("div", { class: "muted", title: t }, `${t} (${alerts[i]!.state})`)),
+      alerts.length > 3 ? h("div", { class: "muted" }, `… and ${alerts.length - 3} more`) : "",
+    );
+  };
   return h(
     "section",
     { class: "rules", "aria-label": "Alerting rules" },
@@ -333,7 +347,7 @@ async function rulesSection(): Promise<HTMLElement | string> {
           { key: "state", label: "State", value: (x) => x.rule.state, render: (x) => stateBadge(x.rule.state) },
           { key: "health", label: "Health", value: (x) => x.rule.health, render: (x) => (x.rule.health === "err" ? h("span", { class: "error-text", title: x.rule.lastError ?? "" }, `error: ${x.rule.lastError ?? ""}`) : x.rule.health) },
           { key: "for", label: "For", value: (x) => x.rule.duration, render: (x) => (x.rule.duration ? `${x.rule.duration}s` : "–"), numeric: true },
-          { key: "alerts", label: "Active alerts", value: (x) => (x.rule.alerts ?? []).length, render: (x) => alertText(x) || "–" },
+          { key: "alerts", label: "Active alerts", value: (x) => (x.rule.alerts ?? []).length, render: (x) => alertList(x) },
         ],
         rows,
         { id: "rules-table" },
