@@ -23,7 +23,9 @@ package slo
 // already. Recording rules are refused: meshscope keeps the series its
 // inputs send, and a derived series would be a second truth beside them.
 // Alert state lives in memory: a rule's `for` starts again when meshscope
-// restarts (Prometheus restores it from its ALERTS_FOR_STATE series).
+// restarts (Prometheus restores it from its ALERTS_FOR_STATE series). The
+// files are read again on SIGHUP, as Prometheus reads its own; a rule
+// found again keeps its alerts.
 
 import (
 	"context"
@@ -61,7 +63,9 @@ const (
 type ruleAlerts struct {
 	groups []*ruleGroup
 	ext    *url.URL
-	mu     sync.Mutex // guards the groups' and rules' state below
+	mu     sync.Mutex // guards groups and the groups' and rules' state
+	// changed is signalled when ReloadRules swapped the groups.
+	changed chan struct{}
 }
 
 type ruleGroup struct {
@@ -175,7 +179,7 @@ func (e *Engine) newRuleAlerts() (*ruleAlerts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rule_files: %w", err)
 	}
-	r := &ruleAlerts{groups: groups}
+	r := &ruleAlerts{groups: groups, changed: make(chan struct{}, 1)}
 	if e.cfg.ExternalURL != "" {
 		if r.ext, err = url.Parse(e.cfg.ExternalURL); err != nil {
 			return nil, fmt.Errorf("external_url: %w", err)
@@ -184,24 +188,80 @@ func (e *Engine) newRuleAlerts() (*ruleAlerts, error) {
 	return r, nil
 }
 
-// runRules evaluates every group at its interval until ctx ends.
-func (e *Engine) runRules(ctx context.Context) {
-	var wg sync.WaitGroup
-	for _, g := range e.rules.groups {
-		wg.Go(func() {
-			tick := time.NewTicker(g.interval)
-			defer tick.Stop()
-			for {
-				e.evalGroup(ctx, g, e.deps.Now())
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
-			}
-		})
+// ReloadRules reads the rule files again (Run does on SIGHUP). A rule
+// found again (same file, group, name and expression) keeps its alerts and
+// their state; on an error the rules loaded before stay.
+func (e *Engine) ReloadRules() error {
+	if e.rules == nil {
+		return nil
 	}
-	wg.Wait()
+	files, err := ruleFiles(e.cfg.RuleFiles)
+	if err != nil {
+		return err
+	}
+	groups, err := loadRules(files, e.cfg.Interval)
+	if err != nil {
+		return fmt.Errorf("rule_files: %w", err)
+	}
+	identity := func(g *ruleGroup, r *alertRule) string {
+		return strings.Join([]string{g.file, g.name, r.name, r.expr}, "\x00")
+	}
+	e.rules.mu.Lock()
+	before := map[string]*alertRule{}
+	for _, g := range e.rules.groups {
+		for _, r := range g.rules {
+			before[identity(g, r)] = r
+		}
+	}
+	for _, g := range groups {
+		for _, r := range g.rules {
+			if o := before[identity(g, r)]; o != nil {
+				r.active, r.health, r.lastErr, r.lastEval, r.evalTime = o.active, o.health, o.lastErr, o.lastEval, o.evalTime
+			}
+		}
+	}
+	e.rules.groups = groups
+	e.rules.mu.Unlock()
+	select {
+	case e.rules.changed <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// runRules evaluates every group at its interval until ctx ends, the
+// groups of the last ReloadRules once it swapped them.
+func (e *Engine) runRules(ctx context.Context) {
+	for {
+		e.rules.mu.Lock()
+		groups := e.rules.groups
+		e.rules.mu.Unlock()
+		loops, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for _, g := range groups {
+			wg.Go(func() {
+				tick := time.NewTicker(g.interval)
+				defer tick.Stop()
+				for {
+					e.evalGroup(loops, g, e.deps.Now())
+					select {
+					case <-loops.Done():
+						return
+					case <-tick.C:
+					}
+				}
+			})
+		}
+		select {
+		case <-ctx.Done():
+		case <-e.rules.changed:
+		}
+		stop()
+		wg.Wait()
+		if ctx.Err() != nil {
+			return
+		}
+	}
 }
 
 // ruleQuery runs a rule's expression at ts, as Prometheus' rule manager
@@ -294,6 +354,9 @@ func (e *Engine) evalRule(ctx context.Context, g *ruleGroup, r *alertRule, ts ti
 		}
 	}
 
+	if err != nil && ctx.Err() != nil {
+		return // stopped (a reload, or the end): nothing was learnt
+	}
 	e.rules.mu.Lock()
 	r.lastEval, r.evalTime = ts, time.Since(start)
 	if err != nil {

@@ -165,3 +165,60 @@ func TestRuleFilesRefused(t *testing.T) {
 	_, err = New(Config{RuleFiles: []string{writeRules(t, "r.yml", queueRules)}}, Deps{})
 	require.ErrorContains(t, err, "no PromQL engine")
 }
+
+// Reloading the rule files keeps the alerts of the rules found again,
+// starts the new ones afresh, and keeps the rules loaded before when the
+// files no longer parse.
+func TestReloadRules(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	var b schema.Batch
+	b.MetricSeries = append(b.MetricSeries, schema.MetricSeriesRow{SeriesID: 1, MetricName: "queue_depth", Type: 1, ServiceName: "cart", Source: "remote_write",
+		LabelKeys: []string{"job", "service"}, LabelValues: []string{"cart", "cart"}})
+	for at := now.Add(-10 * time.Minute); !at.After(now); at = at.Add(15 * time.Second) {
+		b.MetricSamples = append(b.MetricSamples, schema.MetricSampleRow{SeriesID: 1, MetricName: "queue_depth", TimeUnixNano: uint64(at.UnixNano()), Value: 120})
+	}
+	require.NoError(t, st.Write(ctx, &b))
+	path := writeRules(t, "queues.yml", "groups:\n  - name: q\n    rules:\n      - alert: Deep\n        expr: queue_depth > 100\n        for: 5m\n")
+	e, err := New(Config{RuleFiles: []string{path}}, Deps{Store: func() Store { return st },
+		PromQL:    promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute}),
+		Queryable: promstore.New(st, promstore.Limits{})})
+	require.NoError(t, err)
+	e.evalGroup(ctx, e.rules.groups[0], now.Add(-2*time.Minute))
+	require.Len(t, e.RuleAlerts(), 1)
+	activeAt := e.RuleAlerts()[0].ActiveAt
+
+	require.NoError(t, os.WriteFile(path, []byte("groups:\n  - name: q\n    rules:\n      - alert: Deep\n        expr: queue_depth > 100\n        for: 5m\n      - alert: Deeper\n        expr: queue_depth > 110\n"), 0o644))
+	require.NoError(t, e.ReloadRules())
+	require.Len(t, e.rules.groups[0].rules, 2)
+	alerts := e.RuleAlerts()
+	require.Len(t, alerts, 1, "the new rule has not been evaluated yet")
+	require.Equal(t, activeAt, alerts[0].ActiveAt, "the rule found again kept its pending alert")
+	e.evalGroup(ctx, e.rules.groups[0], now.Add(-time.Minute))
+	alerts = e.RuleAlerts()
+	require.Len(t, alerts, 2)
+	require.Equal(t, [2]string{"Deep", "pending"}, [2]string{alerts[0].Name, alerts[0].State})
+	require.Equal(t, [2]string{"Deeper", "firing"}, [2]string{alerts[1].Name, alerts[1].State}, "no for: fires at once")
+
+	require.NoError(t, os.WriteFile(path, []byte("groups:\n  - name: q\n    rules:\n      - alert: Broken\n        expr: queue_depth >\n"), 0o644))
+	require.ErrorContains(t, e.ReloadRules(), "queues.yml")
+	require.Len(t, e.rules.groups[0].rules, 2, "the rules loaded before stay")
+	select {
+	case <-e.rules.changed:
+	default:
+		t.Fatal("the first reload signals the running groups")
+	}
+
+	// Running, the groups of a reload are the ones evaluated.
+	run, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); e.runRules(run) }()
+	defer func() { stop(); <-done }()
+	require.NoError(t, os.WriteFile(path, []byte("groups:\n  - name: q\n    interval: 1s\n    rules:\n      - alert: Deepest\n        expr: queue_depth > 115\n"), 0o644))
+	require.NoError(t, e.ReloadRules())
+	require.Eventually(t, func() bool {
+		alerts := e.RuleAlerts()
+		return len(alerts) == 1 && alerts[0].Name == "Deepest"
+	}, 30*time.Second, 50*time.Millisecond, "the reloaded group runs")
+}

@@ -223,6 +223,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			if err := e.Reload(); err != nil {
 				e.log.Warn("slo specs: some files were skipped", "err", err)
 			}
+			if err := e.ReloadRules(); err != nil {
+				e.log.Error("rule files not reloaded; the rules loaded before stay", "err", err)
+			}
 		case <-tick.C:
 		}
 	}
