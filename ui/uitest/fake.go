@@ -45,6 +45,9 @@ type FakeServer struct {
 	subs    []string
 	token   string
 	noSLOs  bool
+	// ruleFiring makes GET /api/v1/alerts list QueueTooDeep's alert as
+	// firing (SetRuleFiring).
+	ruleFiring bool
 	// sloStates overrides the canned state of SLOs (SetSLOState).
 	sloStates map[string]string
 	// createdSLOs are the SLOs created through the fake's API, in memory

@@ -303,7 +303,16 @@ func (f *FakeServer) sloAlerts(w http.ResponseWriter, r *http.Request) {
 		instances = append(instances, map[string]any{"service": "cart", "namespace": "shop", "instance": "cart-7d9f-c", "outlier": "errors",
 			"summary": "cart instance cart-7d9f-c fails more often than its other instances"})
 	}
-	writeJSON(w, map[string]any{"alerts": alerts, "history": history, "deployment_alerts": deployments, "instance_alerts": instances})
+	// QueueTooDeep's alert (GET /api/v1/rules), firing once asked to.
+	rules := []map[string]any{}
+	f.mu.Lock()
+	firing := f.ruleFiring
+	f.mu.Unlock()
+	if firing && r.URL.Query().Get("slo") == "" {
+		rules = append(rules, map[string]any{"name": "QueueTooDeep", "state": "firing", "labels": map[string]string{"alertname": "QueueTooDeep", "service": "cart"},
+			"annotations": map[string]string{"summary": "cart queue at 120"}, "active_at": "2026-11-27T09:00:00Z", "value": 120})
+	}
+	writeJSON(w, map[string]any{"alerts": alerts, "history": history, "deployment_alerts": deployments, "instance_alerts": instances, "rule_alerts": rules})
 }
 
 // rules answers GET /api/v1/rules: one group of two Prometheus alerting
@@ -319,4 +328,12 @@ func (f *FakeServer) rules(w http.ResponseWriter, r *http.Request) {
 				"lastError": "many-to-many matching not allowed", "type": "alerting", "alerts": []any{}},
 		},
 	}}}})
+}
+
+// SetRuleFiring makes GET /api/v1/alerts list a Prometheus rule's alert as
+// firing, or not.
+func (f *FakeServer) SetRuleFiring(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ruleFiring = on
 }

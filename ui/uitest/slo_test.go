@@ -120,6 +120,11 @@ func TestFiringAlertsInHeader(t *testing.T) {
 	p.waitFor("!document.getElementById('alerts-badge').hidden", 10*time.Second)
 	require.Equal(t, "2 SLO alerts firing", eval[string](p, "document.getElementById('alerts-badge').textContent"))
 	require.Equal(t, "checkout-availability", eval[string](p, "document.getElementById('alerts-badge').title"))
+	// A Prometheus rule's alert firing counts too, named after the SLOs.
+	srv.SetRuleFiring(true)
+	require.True(t, evalAwait[bool](p, "window.meshscope.refreshAlerts().then(() => true)"))
+	require.Equal(t, "3 alerts firing", eval[string](p, "document.getElementById('alerts-badge').textContent"))
+	require.Equal(t, "checkout-availability, QueueTooDeep", eval[string](p, "document.getElementById('alerts-badge').title"))
 	p.do(chromedp.Click(chromedp.ID("alerts-badge")))
 	p.waitFor("location.hash === '#/slos' && document.querySelectorAll('#slo-table tbody tr').length === 3", 10*time.Second)
 	require.Empty(t, p.consoleErrors())

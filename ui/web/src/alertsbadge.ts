@@ -1,5 +1,5 @@
-// The header's badges: the count of firing SLO alerts, a link to the SLOs
-// page, and of the deployed versions alerted on as worse than their
+// The header's badges: the count of firing SLO alerts (and Prometheus rule
+// alerts), a link to the SLOs page, and of the deployed versions alerted on as worse than their
 // services' others, a link to the Deployments page (both polled from GET
 // /api/v1/alerts, hidden when none fire or no SLO engine answers), and the
 // count of exception types first seen in the last hour, a link to them;
@@ -73,12 +73,21 @@ export function alertsBadge(deployments: HTMLElement, instances: HTMLAnchorEleme
   const badge = pollingBadge({ id: "alerts-badge", class: "alerts-badge", href: "#/slos" }, 30_000, async (el) => {
     deployments.hidden = true;
     instances.hidden = true;
-    const r = await getJSON<{ alerts: { slo: string; state: string }[] | null; deployment_alerts?: DeploymentAlert[] | null; instance_alerts?: InstanceAlert[] | null }>("alerts");
+    const r = await getJSON<{
+      alerts: { slo: string; state: string }[] | null;
+      deployment_alerts?: DeploymentAlert[] | null;
+      instance_alerts?: InstanceAlert[] | null;
+      rule_alerts?: { name: string; state: string }[] | null;
+    }>("alerts");
     const firing = (r.alerts ?? []).filter((a) => a.state === "firing");
     const slos = new Set(firing.map((a) => a.slo));
-    el.hidden = firing.length === 0;
-    el.textContent = `${firing.length} SLO alert${firing.length === 1 ? "" : "s"} firing`;
-    el.title = [...slos].sort().join(", ");
+    // The alerts of Prometheus rules (--rule-files) count too; the SLOs
+    // page lists them under the SLOs.
+    const rules = (r.rule_alerts ?? []).filter((a) => a.state === "firing");
+    const n = firing.length + rules.length;
+    el.hidden = n === 0;
+    el.textContent = rules.length ? `${n} alert${n === 1 ? "" : "s"} firing` : `${n} SLO alert${n === 1 ? "" : "s"} firing`;
+    el.title = [...[...slos].sort(), ...[...new Set(rules.map((a) => a.name))].sort()].join(", ");
     const regressed = r.deployment_alerts ?? [];
     onWorse(regressed);
     const versions = new Set(regressed.map((a) => `${a.service} ${a.version}`));
