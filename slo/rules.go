@@ -563,21 +563,43 @@ func activeAlerts(r *alertRule) ([]promRuleAlert, string) {
 
 // handleRules answers GET /api/v1/rules and /prometheus/api/v1/rules in
 // Prometheus' shape: the rule groups with their alerting rules, state,
-// health and active alerts.
+// health and active alerts. Prometheus' filters hold: type (alert or
+// record; there are no recording rules), rule_name[], rule_group[],
+// file[] (any of each listed) and exclude_alerts; a group left without
+// rules is left out.
 func (e *Engine) handleRules(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	switch q.Get("type") {
+	case "", "alert", "record":
+	default:
+		writeError(w, http.StatusBadRequest, "type", `type is "alert" or "record"`)
+		return
+	}
+	keep := func(key, v string) bool { return len(q[key]) == 0 || slices.Contains(q[key], v) }
 	groups := []promRuleGroup{}
-	if e.rules != nil {
+	if e.rules != nil && q.Get("type") != "record" {
 		e.rules.mu.Lock()
 		for _, g := range e.rules.groups {
+			if !keep("rule_group[]", g.name) || !keep("file[]", g.file) {
+				continue
+			}
 			pg := promRuleGroup{Name: g.name, File: g.file, Rules: []promRule{}, Interval: g.interval.Seconds(),
 				EvaluationTime: g.evalTime.Seconds(), LastEvaluation: g.lastEval}
 			for _, ar := range g.rules {
+				if !keep("rule_name[]", ar.name) {
+					continue
+				}
 				alerts, state := activeAlerts(ar)
+				if q.Get("exclude_alerts") == "true" {
+					alerts = []promRuleAlert{}
+				}
 				pg.Rules = append(pg.Rules, promRule{State: state, Name: ar.name, Query: ar.expr, Duration: ar.hold.Seconds(),
 					KeepFiringFor: ar.keep.Seconds(), Labels: ar.labels, Annotations: ar.annotations, Alerts: alerts,
 					Health: ar.health, LastError: ar.lastErr, EvaluationTime: ar.evalTime.Seconds(), LastEvaluation: ar.lastEval, Type: "alerting"})
 			}
-			groups = append(groups, pg)
+			if len(pg.Rules) > 0 || len(q["rule_name[]"]) == 0 {
+				groups = append(groups, pg)
+			}
 		}
 		e.rules.mu.Unlock()
 	}

@@ -131,6 +131,29 @@ func TestRuleAlerts(t *testing.T) {
 		require.Equal(t, "err", rs[1].Health)
 		require.NotEmpty(t, rs[1].LastError)
 	}
+	// Prometheus' filters.
+	for path, want := range map[string][]string{
+		"/prometheus/api/v1/rules?type=record":                      nil,
+		"/prometheus/api/v1/rules?type=alert":                       {"QueueTooDeep", "Broken"},
+		"/prometheus/api/v1/rules?rule_name[]=Broken":               {"Broken"},
+		"/prometheus/api/v1/rules?rule_group[]=other":               nil,
+		"/prometheus/api/v1/rules?file[]=" + e.rules.groups[0].file: {"QueueTooDeep", "Broken"},
+		"/prometheus/api/v1/rules?rule_name[]=None":                 nil,
+	} {
+		rules.Data.Groups = nil
+		require.Equal(t, http.StatusOK, call(t, e.Handler(), "GET", path, "", &rules), path)
+		var names []string
+		for _, g := range rules.Data.Groups {
+			for _, r := range g.Rules {
+				names = append(names, r.Name)
+			}
+		}
+		require.Equal(t, want, names, path)
+	}
+	require.Equal(t, http.StatusOK, call(t, e.Handler(), "GET", "/prometheus/api/v1/rules?exclude_alerts=true", "", &rules))
+	require.Empty(t, rules.Data.Groups[0].Rules[0].Alerts)
+	require.Equal(t, http.StatusBadRequest, call(t, e.Handler(), "GET", "/prometheus/api/v1/rules?type=recording", "", nil))
+
 	var listed alertsResponse
 	require.Equal(t, http.StatusOK, call(t, e.Handler(), "GET", "/api/v1/alerts", "", &listed))
 	require.Len(t, listed.RuleAlerts, 1)
