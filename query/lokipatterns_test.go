@@ -108,3 +108,19 @@ func TestLokiPatterns(t *testing.T) {
 		require.Contains(t, string(body), bad.want)
 	}
 }
+
+// A pattern filter's LIKE: placeholders any text, LIKE's own characters
+// and backslashes literal, a lone < or an unclosed placeholder as text.
+func TestLokiPatternLike(t *testing.T) {
+	for in, want := range map[string]string{
+		"GET /cart/<_> <_> in <_> ms": "GET /cart/% % in % ms",
+		"<_>":                         "%",
+		"100% of retries_used <n>":    `100\% of retries\_used %`,
+		`C:\tmp <path> done`:          `C:\\tmp % done`,
+		"a < b <_ c <> d":             "a < b <\\_ c <> d",
+		"":                            "",
+	} {
+		require.Equal(t, want, lokiPatternLike(in), in)
+	}
+	require.Equal(t, "GET /cart/<_> <_> from <_>", lokiPattern("GET /cart/<n> <n> from <ip>"))
+}
