@@ -163,6 +163,33 @@ func loadRules(files []string, defaultInterval time.Duration) ([]*ruleGroup, err
 	return out, errors.Join(errs...)
 }
 
+// RuleGroupInfo describes a loaded rule group (meshscope slo rules).
+type RuleGroupInfo struct {
+	File, Name string
+	Interval   time.Duration
+	Alerts     []string
+}
+
+// CheckRules loads rule files (globs) as serve --rule-files does, each
+// group's interval defaulting to defaultInterval, and describes them; the
+// error names every file, group and rule at fault.
+func CheckRules(globs []string, defaultInterval time.Duration) ([]RuleGroupInfo, error) {
+	files, err := ruleFiles(globs)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := loadRules(files, defaultInterval)
+	out := make([]RuleGroupInfo, 0, len(groups))
+	for _, g := range groups {
+		info := RuleGroupInfo{File: g.file, Name: g.name, Interval: g.interval}
+		for _, r := range g.rules {
+			info.Alerts = append(info.Alerts, r.name)
+		}
+		out = append(out, info)
+	}
+	return out, err
+}
+
 // newRuleAlerts loads cfg.RuleFiles; nil without rule files.
 func (e *Engine) newRuleAlerts() (*ruleAlerts, error) {
 	if len(e.cfg.RuleFiles) == 0 {

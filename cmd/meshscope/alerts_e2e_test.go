@@ -119,3 +119,22 @@ func TestServeRuleFiles(t *testing.T) {
 	require.Len(t, alerts.RuleAlerts, 1)
 	require.Equal(t, "firing", alerts.RuleAlerts[0].State)
 }
+
+// meshscope slo rules validates rule files as serve loads them: the
+// repository's mesh rules pass, a recording rule fails naming its file,
+// group and rule.
+func TestSLORulesCommand(t *testing.T) {
+	out, stderr, err := meshscope(t, "slo", "rules", filepath.Join("..", "..", "deploy", "prometheus", "mesh-alerts.yaml"))
+	require.NoError(t, err, stderr)
+	require.Contains(t, out, "group mesh-services, every 30s: 3 alerting rules")
+	require.Contains(t, out, "  MeshServiceLatencyHigh\n")
+
+	bad := filepath.Join(t.TempDir(), "bad.yml")
+	require.NoError(t, os.WriteFile(bad, []byte("groups:\n  - name: g\n    rules:\n      - record: job:up\n        expr: sum(up)\n"), 0o644))
+	_, stderr, err = meshscope(t, "slo", "rules", bad)
+	require.Error(t, err)
+	require.Contains(t, stderr, `bad.yml: group "g": recording rule "job:up": recording rules are not supported`)
+	_, stderr, err = meshscope(t, "slo", "rules", filepath.Join(t.TempDir(), "*.yml"))
+	require.Error(t, err)
+	require.Contains(t, stderr, "no file matches")
+}

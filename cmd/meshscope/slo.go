@@ -19,6 +19,7 @@ import (
 
 const sloUsage = `Usage:
   meshscope slo check FILE|DIR...                   validate SLO spec files
+  meshscope slo rules FILE|GLOB...                  validate Prometheus rule files as serve --rule-files loads them
   meshscope slo backtest FILE [options]             list when the SLOs of FILE would have paged and ticketed
 
 Run ` + "`meshscope slo backtest --help`" + ` for the backtest options.`
@@ -27,11 +28,13 @@ Run ` + "`meshscope slo backtest --help`" + ` for the backtest options.`
 func runSLO(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, sloUsage)
-		return fmt.Errorf("want a subcommand: check or backtest")
+		return fmt.Errorf("want a subcommand: check, rules or backtest")
 	}
 	switch args[0] {
 	case "check":
 		return runSLOCheck(os.Stdout, args[1:])
+	case "rules":
+		return runSLORules(os.Stdout, args[1:])
 	case "backtest":
 		return runSLOBacktest(ctx, os.Stdout, args[1:])
 	case "-h", "--help", "help":
@@ -39,7 +42,29 @@ func runSLO(ctx context.Context, args []string) error {
 		return nil
 	}
 	fmt.Fprintln(os.Stderr, sloUsage)
-	return fmt.Errorf("unknown subcommand %q: want check or backtest", args[0])
+	return fmt.Errorf("unknown subcommand %q: want check, rules or backtest", args[0])
+}
+
+// runSLORules validates Prometheus rule files as serve --rule-files loads
+// them (recording rules refused) and lists their groups and alerts.
+func runSLORules(w io.Writer, args []string) error {
+	fs := newFlagSet("slo rules", "Validate Prometheus rule files as `serve --rule-files` loads them: meshscope slo rules FILE|GLOB...\n"+
+		"Every error names its file, group and rule; the exit status is 1 if any file is invalid.")
+	interval := fs.Duration("interval", 30*time.Second, "the interval of groups that set none (serve's --slo-interval)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("want at least one rule file")
+	}
+	groups, err := slo.CheckRules(fs.Args(), *interval)
+	for _, g := range groups {
+		fmt.Fprintf(w, "%s: group %s, every %s: %d alerting rules\n", g.File, g.Name, g.Interval, len(g.Alerts))
+		for _, a := range g.Alerts {
+			fmt.Fprintf(w, "  %s\n", a)
+		}
+	}
+	return err
 }
 
 // sloSpecFiles expands directories into their spec files, as the engine reads them.
