@@ -12,6 +12,7 @@ package query
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/http"
 	"runtime"
@@ -21,6 +22,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
 
 	"github.com/meshscope/meshscope/query/logql"
 )
@@ -221,9 +224,13 @@ func (s *Server) lokiQueryRange(c echo.Context) error {
 	for _, sr := range series {
 		values := make([][2]any, 0, len(sr.points))
 		for _, p := range sr.points {
-			values = append(values, [2]any{float64(p.t), promFloat(p.v)})
+			if q.Metric.Keeps(p.v) {
+				values = append(values, [2]any{float64(p.t), promFloat(p.v)})
+			}
 		}
-		result = append(result, map[string]any{"metric": sr.labels, "values": values})
+		if len(values) > 0 {
+			result = append(result, map[string]any{"metric": sr.labels, "values": values})
+		}
 	}
 	return lokiOK(c, "matrix", result)
 }
@@ -251,19 +258,60 @@ func (s *Server) lokiQuery(c echo.Context) error {
 		}
 		return s.lokiLogs(c, *q.Log, at.Add(-since), at)
 	}
-	at = at.Truncate(time.Second)
-	series, err := s.lokiCount(c.Request().Context(), *q.Metric, at, at, q.Metric.Range)
+	vec, err := s.lokiInstant(c.Request().Context(), *q.Metric, at)
 	if err != nil {
 		return err
 	}
-	result := make([]map[string]any, 0, len(series))
-	for _, sr := range series {
-		if len(sr.points) > 0 {
-			p := sr.points[len(sr.points)-1]
-			result = append(result, map[string]any{"metric": sr.labels, "value": [2]any{float64(p.t), promFloat(p.v)}})
-		}
+	result := make([]map[string]any, 0, len(vec))
+	for _, sr := range vec {
+		p := sr.points[0]
+		result = append(result, map[string]any{"metric": sr.labels, "value": [2]any{float64(p.t), promFloat(p.v)}})
 	}
 	return lokiOK(c, "vector", result)
+}
+
+// lokiInstant evaluates a metric query at one time: each series' value at
+// at (its one point), those its comparison keeps.
+func (s *Server) lokiInstant(ctx context.Context, q logql.MetricQuery, at time.Time) ([]lokiSeries, error) {
+	at = at.Truncate(time.Second)
+	series, err := s.lokiCount(ctx, q, at, at, q.Range)
+	if err != nil {
+		return nil, err
+	}
+	out := series[:0]
+	for _, sr := range series {
+		if len(sr.points) > 0 && q.Keeps(sr.points[len(sr.points)-1].v) {
+			sr.points = sr.points[len(sr.points)-1:]
+			out = append(out, sr)
+		}
+	}
+	return out, nil
+}
+
+// LogQLVector evaluates a LogQL metric query (count_over_time or rate,
+// perhaps summed, perhaps compared with a number) at one time, as
+// Prometheus' engine answers an instant query: what alerting rules over
+// log records read (serve --log-rule-files).
+func (s *Server) LogQLVector(ctx context.Context, expr string, at time.Time) (promql.Vector, error) {
+	q, err := logql.Parse(expr)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case q.Vector != nil:
+		return promql.Vector{{T: at.UnixMilli(), F: *q.Vector, Metric: labels.EmptyLabels()}}, nil
+	case q.Log != nil:
+		return nil, errors.New("a log query selects lines, not numbers: count them (count_over_time or rate)")
+	}
+	series, err := s.lokiInstant(ctx, *q.Metric, at)
+	if err != nil {
+		return nil, err
+	}
+	out := make(promql.Vector, 0, len(series))
+	for _, sr := range series {
+		out = append(out, promql.Sample{T: sr.points[0].t * 1000, F: sr.points[0].v, Metric: labels.FromMap(sr.labels)})
+	}
+	return out, nil
 }
 
 // lokiLogs answers a log query's records as streams, newest first

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -114,6 +115,16 @@ func testLoki(t *testing.T, c client) {
 	require.Equal(t, "vector", a.Data.ResultType)
 	require.Len(t, a.Data.Result, 1)
 	require.Equal(t, "3", a.Data.Result[0].Value[1])
+	// A comparison keeps the values that pass it, at one time and over a
+	// range.
+	a = get("/loki/api/v1/query?query=" + url.QueryEscape(`sum by (level) (count_over_time({service_namespace="shop"}[15m])) > 0`) + "&time=" + ns(testNow))
+	require.Len(t, a.Data.Result, 3)
+	a = get("/loki/api/v1/query?query=" + url.QueryEscape(`sum(count_over_time({service_namespace="shop"}[15m])) > 3`) + "&time=" + ns(testNow))
+	require.Empty(t, a.Data.Result)
+	a = get("/loki/api/v1/query_range?query=" + url.QueryEscape(`sum by (level) (count_over_time({service_namespace="shop"} | drop __error__ [1m])) >= 1`) + step)
+	require.Len(t, a.Data.Result, 3)
+	a = get("/loki/api/v1/query_range?query=" + url.QueryEscape(`sum by (level) (count_over_time({level="warn"}[1m])) != 1`) + step)
+	require.Empty(t, a.Data.Result, "a series whose every point fails the comparison is left out")
 
 	// Grafana's health check.
 	a = get("/loki/api/v1/query?query=" + url.QueryEscape("vector(1)+vector(1)"))
@@ -153,4 +164,28 @@ func testLoki(t *testing.T, c client) {
 		require.Contains(t, string(body), bad.want, bad.query)
 		require.False(t, json.Valid(body) && strings.HasPrefix(string(body), "{"), "plain text: %s", body)
 	}
+}
+
+// testLogQLVector evaluates LogQL metric queries at one time as alerting
+// rules over log records read them: a vector with the series' labels.
+func testLogQLVector(t *testing.T, s *Server) {
+	ctx := context.Background()
+	v, err := s.LogQLVector(ctx, `sum by (service_name, level) (count_over_time({service_namespace="shop"}[15m])) >= 1`, testNow)
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, smp := range v {
+		got[smp.Metric.Get("service_name")+"/"+smp.Metric.Get("level")] = smp.F
+		require.Equal(t, testNow.Truncate(time.Second).UnixMilli(), smp.T)
+	}
+	require.Equal(t, map[string]float64{"cart/error": 1, "cart/warn": 1, "web/info": 1}, got)
+	v, err = s.LogQLVector(ctx, `count_over_time({level="error"}[15m]) > 5`, testNow)
+	require.NoError(t, err)
+	require.Empty(t, v)
+	v, err = s.LogQLVector(ctx, `vector(2)`, testNow)
+	require.NoError(t, err)
+	require.Equal(t, 2.0, v[0].F)
+	_, err = s.LogQLVector(ctx, `{level="error"}`, testNow)
+	require.ErrorContains(t, err, "count them")
+	_, err = s.LogQLVector(ctx, `count_over_time({level="error"}[15m]) >`, testNow)
+	require.ErrorContains(t, err, "takes a number")
 }

@@ -84,6 +84,11 @@ type Config struct {
 	// are evaluated over the stored metrics by Prometheus' rule manager
 	// (rules.go); recording rules are refused. Default none.
 	RuleFiles []string `yaml:"rule_files"`
+	// LogRuleFiles are rule files of the same format whose expressions are
+	// LogQL metric queries over the stored log records (as Loki's ruler
+	// reads its own): count_over_time or rate, perhaps summed, compared
+	// with a number. Default none.
+	LogRuleFiles []string `yaml:"log_rule_files"`
 	// ExternalURL is meshscope's address as users reach it, for the
 	// generatorURL of alerts (default: none).
 	ExternalURL string `yaml:"external_url"`

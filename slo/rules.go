@@ -49,6 +49,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/template"
 
+	"github.com/meshscope/meshscope/query/logql"
 	"github.com/meshscope/meshscope/slo/notify"
 )
 
@@ -70,6 +71,7 @@ type ruleAlerts struct {
 
 type ruleGroup struct {
 	name, file string
+	logs       bool // its expressions are LogQL, over log records
 	interval   time.Duration
 	offset     time.Duration
 	limit      int
@@ -122,14 +124,34 @@ func ruleFiles(globs []string) ([]string, error) {
 	return out, nil
 }
 
-// loadRules parses the rule files as promtool does, refusing recording
-// rules and naming the file, group and rule at fault.
-func loadRules(files []string, defaultInterval time.Duration) ([]*ruleGroup, error) {
+// logqlExprs checks a log rule file's expressions as LogQL (the subset
+// the Loki API answers: count_over_time or rate, perhaps summed, perhaps
+// compared with a number) where rulefmt would check them as PromQL.
+type logqlExprs struct{ parser.Parser }
+
+func (logqlExprs) ParseExpr(s string) (parser.Expr, error) {
+	q, err := logql.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if q.Log != nil {
+		return nil, errors.New("a log query selects lines, not numbers: count them (count_over_time or rate)")
+	}
+	return &parser.NumberLiteral{}, nil
+}
+
+// loadRules parses the rule files as promtool does (logs: their
+// expressions as LogQL, as Loki's ruler reads its files), refusing
+// recording rules and naming the file, group and rule at fault.
+func loadRules(files []string, defaultInterval time.Duration, logs bool) ([]*ruleGroup, error) {
 	var (
 		out  []*ruleGroup
 		errs []error
 	)
 	p := parser.NewParser(parser.Options{})
+	if logs {
+		p = logqlExprs{p}
+	}
 	for _, f := range files {
 		groups, perrs := rulefmt.ParseFile(f, false, model.UTF8Validation, p, nil)
 		errs = append(errs, perrs...)
@@ -137,7 +159,7 @@ func loadRules(files []string, defaultInterval time.Duration) ([]*ruleGroup, err
 			continue
 		}
 		for _, g := range groups.Groups {
-			rg := &ruleGroup{name: g.Name, file: f, interval: time.Duration(g.Interval), limit: g.Limit}
+			rg := &ruleGroup{name: g.Name, file: f, interval: time.Duration(g.Interval), limit: g.Limit, logs: logs}
 			if rg.interval == 0 {
 				rg.interval = defaultInterval
 			}
@@ -170,15 +192,16 @@ type RuleGroupInfo struct {
 	Alerts     []string
 }
 
-// CheckRules loads rule files (globs) as serve --rule-files does, each
-// group's interval defaulting to defaultInterval, and describes them; the
-// error names every file, group and rule at fault.
-func CheckRules(globs []string, defaultInterval time.Duration) ([]RuleGroupInfo, error) {
+// CheckRules loads rule files (globs) as serve --rule-files does (logs:
+// --log-rule-files), each group's interval defaulting to defaultInterval,
+// and describes them; the error names every file, group and rule at
+// fault.
+func CheckRules(globs []string, defaultInterval time.Duration, logs bool) ([]RuleGroupInfo, error) {
 	files, err := ruleFiles(globs)
 	if err != nil {
 		return nil, err
 	}
-	groups, err := loadRules(files, defaultInterval)
+	groups, err := loadRules(files, defaultInterval, logs)
 	out := make([]RuleGroupInfo, 0, len(groups))
 	for _, g := range groups {
 		info := RuleGroupInfo{File: g.file, Name: g.name, Interval: g.interval}
@@ -190,21 +213,45 @@ func CheckRules(globs []string, defaultInterval time.Duration) ([]RuleGroupInfo,
 	return out, err
 }
 
-// newRuleAlerts loads cfg.RuleFiles; nil without rule files.
+// loadAllRules loads cfg.RuleFiles and cfg.LogRuleFiles.
+func (e *Engine) loadAllRules() ([]*ruleGroup, error) {
+	var out []*ruleGroup
+	for _, kind := range []struct {
+		key   string
+		globs []string
+		logs  bool
+	}{{"rule_files", e.cfg.RuleFiles, false}, {"log_rule_files", e.cfg.LogRuleFiles, true}} {
+		if len(kind.globs) == 0 {
+			continue
+		}
+		files, err := ruleFiles(kind.globs)
+		if err != nil {
+			return nil, err
+		}
+		groups, err := loadRules(files, e.cfg.Interval, kind.logs)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", kind.key, err)
+		}
+		out = append(out, groups...)
+	}
+	return out, nil
+}
+
+// newRuleAlerts loads cfg.RuleFiles and cfg.LogRuleFiles; nil without
+// either.
 func (e *Engine) newRuleAlerts() (*ruleAlerts, error) {
-	if len(e.cfg.RuleFiles) == 0 {
+	if len(e.cfg.RuleFiles) == 0 && len(e.cfg.LogRuleFiles) == 0 {
 		return nil, nil
 	}
-	if e.deps.PromQL == nil || e.deps.Queryable == nil {
+	if len(e.cfg.RuleFiles) > 0 && (e.deps.PromQL == nil || e.deps.Queryable == nil) {
 		return nil, errors.New("rule_files: no PromQL engine to evaluate the rules with")
 	}
-	files, err := ruleFiles(e.cfg.RuleFiles)
+	if len(e.cfg.LogRuleFiles) > 0 && e.deps.LogQL == nil {
+		return nil, errors.New("log_rule_files: no LogQL evaluation to run the rules with")
+	}
+	groups, err := e.loadAllRules()
 	if err != nil {
 		return nil, err
-	}
-	groups, err := loadRules(files, e.cfg.Interval)
-	if err != nil {
-		return nil, fmt.Errorf("rule_files: %w", err)
 	}
 	r := &ruleAlerts{groups: groups, changed: make(chan struct{}, 1)}
 	if e.cfg.ExternalURL != "" {
@@ -222,13 +269,9 @@ func (e *Engine) ReloadRules() error {
 	if e.rules == nil {
 		return nil
 	}
-	files, err := ruleFiles(e.cfg.RuleFiles)
+	groups, err := e.loadAllRules()
 	if err != nil {
 		return err
-	}
-	groups, err := loadRules(files, e.cfg.Interval)
-	if err != nil {
-		return fmt.Errorf("rule_files: %w", err)
 	}
 	identity := func(g *ruleGroup, r *alertRule) string {
 		return strings.Join([]string{g.file, g.name, r.name, r.expr}, "\x00")
@@ -344,7 +387,11 @@ func (e *Engine) evalRule(ctx context.Context, g *ruleGroup, r *alertRule, ts ti
 	qctx, cancel := context.WithTimeout(ctx, e.cfg.QueryTimeout)
 	defer cancel()
 	start := time.Now()
-	vec, err := e.ruleQuery(qctx, r.expr, ts.Add(-g.offset))
+	query := e.ruleQuery
+	if g.logs {
+		query = e.deps.LogQL
+	}
+	vec, err := query(qctx, r.expr, ts.Add(-g.offset))
 	type found struct {
 		labels      labels.Labels
 		annotations map[string]string
@@ -470,7 +517,7 @@ func (e *Engine) dueRuleAlerts(g *ruleGroup, r *alertRule, ts time.Time) (all, c
 			continue
 		}
 		na := notify.Alert{Labels: a.labels.Map(), Annotations: maps.Clone(a.annotations), StartsAt: a.firedAt, EndsAt: ts.Add(validFor),
-			GeneratorURL: e.ruleURL(r.expr)}
+			GeneratorURL: e.ruleURL(g, r.expr)}
 		if a.state == ruleInactive {
 			na.EndsAt = a.resolvedAt
 		}
@@ -492,12 +539,17 @@ func (e *Engine) dueRuleAlerts(g *ruleGroup, r *alertRule, ts time.Time) (all, c
 }
 
 // ruleURL is an alert's generatorURL: the expression's result in
-// meshscope's Prometheus API (Grafana's Explore reads the same).
-func (e *Engine) ruleURL(expr string) string {
+// meshscope's Prometheus API, or its Loki API for a log rule (Grafana's
+// Explore reads the same).
+func (e *Engine) ruleURL(g *ruleGroup, expr string) string {
 	if e.cfg.ExternalURL == "" {
 		return ""
 	}
-	return strings.TrimSuffix(e.cfg.ExternalURL, "/") + "/prometheus/api/v1/query?" + url.Values{"query": {expr}}.Encode()
+	api := "/prometheus/api/v1/query?"
+	if g.logs {
+		api = "/loki/api/v1/query?"
+	}
+	return strings.TrimSuffix(e.cfg.ExternalURL, "/") + api + url.Values{"query": {expr}}.Encode()
 }
 
 // RuleAlertView is an active rule alert as GET /api/v1/alerts lists it.

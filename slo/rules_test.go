@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/promql"
 	"github.com/stretchr/testify/require"
 
+	"github.com/meshscope/meshscope/query"
 	"github.com/meshscope/meshscope/query/promstore"
 	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chtest"
@@ -308,4 +309,64 @@ FROM (SELECT if(number %% %d < %d, number %% %d, 100000 + number %% %d - %d) AS 
 		active[a.Name]++
 	}
 	b.Logf("active alerts: %v", active)
+}
+
+// A log rule file (LogQL, as Loki's ruler reads it) alerts on the stored
+// log records, evaluated by the query server's LogQL: a service logging
+// errors fires, one logging none does not.
+func TestLogRuleAlerts(t *testing.T) {
+	hook := newRecorder(t)
+	st, _ := chtest.Store(t, "meshscope")
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	var b schema.Batch
+	for i := range 12 {
+		b.Logs = append(b.Logs, schema.LogRow{TimeUnixNano: uint64(now.Add(-time.Duration(i) * 10 * time.Second).UnixNano()), SeverityNumber: 17,
+			ServiceName: "cart", ServiceNamespace: "shop", Body: fmt.Sprintf("payment %d failed: timeout", i)})
+		b.Logs = append(b.Logs, schema.LogRow{TimeUnixNano: uint64(now.Add(-time.Duration(i) * 10 * time.Second).UnixNano()), SeverityNumber: 9,
+			ServiceName: "web", ServiceNamespace: "shop", Body: "ok"})
+	}
+	require.NoError(t, st.Write(ctx, &b))
+	qs, err := query.NewServer(query.Config{}, query.Deps{Store: st})
+	require.NoError(t, err)
+	path := writeRules(t, "logs.rules.yml", `groups:
+  - name: log-errors
+    rules:
+      - alert: ServiceLogsTimeouts
+        expr: sum by (service_name) (count_over_time({level="error"} |= "timeout" [5m])) > 10
+        labels:
+          severity: ticket
+        annotations:
+          summary: "{{ $labels.service_name }} logged {{ $value }} timeouts in 5 minutes"
+`)
+	e, err := New(Config{LogRuleFiles: []string{path}, Webhooks: []notify.WebhookConfig{{Name: "ops", URL: hook.srv.URL}}, ExternalURL: "https://meshscope.example"},
+		Deps{Store: func() Store { return st }, LogQL: qs.LogQLVector})
+	require.NoError(t, err)
+	g := e.rules.groups[0]
+	require.True(t, g.logs)
+	e.evalGroup(ctx, g, now)
+	alerts := e.RuleAlerts()
+	require.Len(t, alerts, 1, "%+v", alerts)
+	require.Equal(t, map[string]string{"alertname": "ServiceLogsTimeouts", "service_name": "cart", "severity": "ticket"}, alerts[0].Labels)
+	require.Equal(t, "firing", alerts[0].State)
+	require.Equal(t, "cart logged 12 timeouts in 5 minutes", alerts[0].Annotations["summary"])
+	sent := hook.take()
+	require.Len(t, sent, 1)
+	require.Contains(t, string(sent[0]), "https://meshscope.example/loki/api/v1/query?query=sum+by")
+
+	// A log rule file is LogQL: a PromQL function or a bare selector is
+	// refused, as is a LogQL file without the LogQL evaluation.
+	bad := writeRules(t, "bad.yml", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: '{level=\"error\"}'\n")
+	_, err = New(Config{LogRuleFiles: []string{bad}}, Deps{LogQL: qs.LogQLVector})
+	require.ErrorContains(t, err, "count them")
+	bad = writeRules(t, "bad.yml", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: histogram_quantile(0.9, x)\n")
+	_, err = New(Config{LogRuleFiles: []string{bad}}, Deps{LogQL: qs.LogQLVector})
+	require.ErrorContains(t, err, "log_rule_files")
+	_, err = New(Config{LogRuleFiles: []string{path}}, Deps{})
+	require.ErrorContains(t, err, "no LogQL evaluation")
+	groups, err := CheckRules([]string{path}, time.Minute, true)
+	require.NoError(t, err)
+	require.Equal(t, []RuleGroupInfo{{File: path, Name: "log-errors", Interval: time.Minute, Alerts: []string{"ServiceLogsTimeouts"}}}, groups)
+	_, err = CheckRules([]string{path}, time.Minute, false)
+	require.Error(t, err, "LogQL is no PromQL")
 }

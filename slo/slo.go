@@ -59,6 +59,9 @@ type Deps struct {
 	// stored metrics (rules.go).
 	PromQL    promql.QueryEngine
 	Queryable storage.Queryable
+	// LogQL evaluates Config.LogRuleFiles' expressions (LogQL metric
+	// queries over the stored log records) at one time (rules.go).
+	LogQL func(ctx context.Context, expr string, at time.Time) (promql.Vector, error)
 }
 
 // ErrNoStore is returned by operations that need ClickHouse while it is

@@ -71,8 +71,9 @@ func TestAlertRulesReadTheServersMetrics(t *testing.T) {
 }
 
 // serve --rule-files evaluates a Prometheus rule file's alerting rules
-// over the stored metrics and lists them in Prometheus' rules and alerts
-// APIs, where Grafana reads them.
+// over the stored metrics, --log-rule-files a LogQL one's over the log
+// records, and lists them in Prometheus' rules and alerts APIs, where
+// Grafana reads them.
 func TestServeRuleFiles(t *testing.T) {
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "absent.rules.yml")
@@ -86,7 +87,14 @@ func TestServeRuleFiles(t *testing.T) {
         annotations:
           summary: no checkout metrics reach meshscope
 `), 0o644))
-	srv := startServer(t, filepath.Join(dir, "data"), true, "--rule-files", filepath.Join(dir, "*.rules.yml"), "--slo-interval", "1s")
+	logRules := filepath.Join(dir, "logs.yml")
+	require.NoError(t, os.WriteFile(logRules, []byte(`groups:
+  - name: log-checks
+    rules:
+      - alert: LogPipelineCheck
+        expr: vector(1)
+`), 0o644))
+	srv := startServer(t, filepath.Join(dir, "data"), true, "--rule-files", filepath.Join(dir, "*.rules.yml"), "--log-rule-files", logRules, "--slo-interval", "1s")
 	type rulesAnswer struct {
 		Status string
 		Data   struct {
@@ -103,12 +111,17 @@ func TestServeRuleFiles(t *testing.T) {
 	require.Eventually(t, func() bool {
 		got = rulesAnswer{}
 		getJSON(t, "http://"+srv.httpAddr+"/prometheus/api/v1/rules", &got)
-		if len(got.Data.Groups) != 1 {
+		if len(got.Data.Groups) != 2 {
 			return false
 		}
-		r := got.Data.Groups[0].Rules[0]
-		return r.Health == "ok" && r.State == "firing"
+		for _, g := range got.Data.Groups {
+			if r := g.Rules[0]; r.Health != "ok" || r.State != "firing" {
+				return false
+			}
+		}
+		return true
 	}, 30*time.Second, 100*time.Millisecond, "%+v", got)
+	require.Equal(t, "LogPipelineCheck", got.Data.Groups[1].Rules[0].Name, "the log rules, evaluated with LogQL")
 	r := got.Data.Groups[0].Rules[0]
 	require.Equal(t, "CheckoutMetricsMissing", r.Name)
 	require.Equal(t, map[string]string{"alertname": "CheckoutMetricsMissing", "severity": "ticket"}, r.Alerts[0].Labels)
@@ -116,7 +129,7 @@ func TestServeRuleFiles(t *testing.T) {
 		RuleAlerts []struct{ Name, State string } `json:"rule_alerts"`
 	}
 	getJSON(t, "http://"+srv.httpAddr+"/api/v1/alerts", &alerts)
-	require.Len(t, alerts.RuleAlerts, 1)
+	require.Len(t, alerts.RuleAlerts, 2)
 	require.Equal(t, "firing", alerts.RuleAlerts[0].State)
 }
 

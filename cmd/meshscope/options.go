@@ -61,6 +61,7 @@ type serveOptions struct {
 	instanceWindow    time.Duration
 	instanceChecks    int
 	ruleFiles         string
+	logRuleFiles      string
 	externalURL       string
 	tls               map[string]*tlsFiles
 	liveFromCH        bool
@@ -116,6 +117,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.instanceWindow, "instance-alert-window", 10*time.Minute, "with --instance-alerts: the stretch of calls compared")
 	fs.IntVar(&o.instanceChecks, "instance-alert-checks", 3, "with --instance-alerts: SLO evaluations in a row at which an instance must stand out before its alert fires (1: at the first)")
 	fs.StringVar(&o.ruleFiles, "rule-files", "", "comma-separated Prometheus rule files (globs) whose alerting rules are evaluated over the stored metrics, each group at its interval (default --slo-interval), their alerts sent to the Alertmanagers and webhooks above; recording rules are refused (docs/slo.md)")
+	fs.StringVar(&o.logRuleFiles, "log-rule-files", "", "comma-separated rule files (globs) of the same format whose expressions are LogQL metric queries over the stored log records, as Loki's ruler reads them: count_over_time or rate, perhaps summed by labels, compared with a number; their alerts go where --rule-files' do")
 	fs.StringVar(&o.sloEvaluator, "slo-evaluator", "", "with several replicas: URL of the one replica that evaluates SLOs and sends their alerts, such as http://meshscope-0.meshscope-headless:8080; the replica whose hostname is the URL's first host label evaluates, every other one forwards its SLO and alert API there")
 	fs.StringVar(&o.externalURL, "external-url", "", "meshscope's URL as users reach it, for links in alerts")
 	fs.BoolVar(&o.liveFromCH, "live-from-clickhouse", false, "serve the live graph from ClickHouse's edge aggregates, where every replica's buckets sum (for several meshscope replicas), a flush delay behind, instead of from this process alone")

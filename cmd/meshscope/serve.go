@@ -193,7 +193,7 @@ func serve(ctx context.Context, o serveOptions, log *slog.Logger) error {
 			api.mount(route, forward)
 		}
 	} else {
-		if sloEngine, err = newSLOEngine(o, stores, reg, log); err != nil {
+		if sloEngine, err = newSLOEngine(o, stores, api, reg, log); err != nil {
 			return err
 		}
 		for _, route := range sloRoutes {

@@ -19,7 +19,7 @@ import (
 
 const sloUsage = `Usage:
   meshscope slo check FILE|DIR...                   validate SLO spec files
-  meshscope slo rules FILE|GLOB...                  validate Prometheus rule files as serve --rule-files loads them
+  meshscope slo rules [--logs] FILE|GLOB...         validate rule files as serve --rule-files (--log-rule-files) loads them
   meshscope slo backtest FILE [options]             list when the SLOs of FILE would have paged and ticketed
 
 Run ` + "`meshscope slo backtest --help`" + ` for the backtest options.`
@@ -51,13 +51,14 @@ func runSLORules(w io.Writer, args []string) error {
 	fs := newFlagSet("slo rules", "Validate Prometheus rule files as `serve --rule-files` loads them: meshscope slo rules FILE|GLOB...\n"+
 		"Every error names its file, group and rule; the exit status is 1 if any file is invalid.")
 	interval := fs.Duration("interval", 30*time.Second, "the interval of groups that set none (serve's --slo-interval)")
+	logs := fs.Bool("logs", false, "the files' expressions are LogQL, as serve --log-rule-files reads them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("want at least one rule file")
 	}
-	groups, err := slo.CheckRules(fs.Args(), *interval)
+	groups, err := slo.CheckRules(fs.Args(), *interval, *logs)
 	for _, g := range groups {
 		fmt.Fprintf(w, "%s: group %s, every %s: %d alerting rules\n", g.File, g.Name, g.Interval, len(g.Alerts))
 		for _, a := range g.Alerts {

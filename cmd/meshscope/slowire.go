@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,10 +23,11 @@ import (
 
 // newSLOEngine builds the SLO engine from serve's options; it reads
 // ClickHouse once the store is connected.
-func newSLOEngine(o serveOptions, stores *storeHolder, reg prometheus.Registerer, log *slog.Logger) (*slo.Engine, error) {
+func newSLOEngine(o serveOptions, stores *storeHolder, api *api, reg prometheus.Registerer, log *slog.Logger) (*slo.Engine, error) {
 	cfg := slo.Config{Path: o.sloPath, Interval: o.sloInterval, ExternalURL: o.externalURL, NewExceptions: o.newExcAlerts,
 		DeploymentAlerts: o.deployAlerts, DeploymentChecks: o.deployChecks,
-		InstanceAlerts: o.instanceAlerts, InstanceWindow: o.instanceWindow, InstanceChecks: o.instanceChecks, RuleFiles: splitList(o.ruleFiles)}
+		InstanceAlerts: o.instanceAlerts, InstanceWindow: o.instanceWindow, InstanceChecks: o.instanceChecks, RuleFiles: splitList(o.ruleFiles),
+		LogRuleFiles: splitList(o.logRuleFiles)}
 	for _, u := range splitList(o.alertmanagerURLs) {
 		cfg.Alertmanagers = append(cfg.Alertmanagers, notify.AlertmanagerConfig{URL: u})
 	}
@@ -46,6 +48,13 @@ func newSLOEngine(o serveOptions, stores *storeHolder, reg prometheus.Registerer
 		PromQL: promql.NewEngine(promql.EngineOpts{Logger: log.With("component", "rules"), MaxSamples: 10_000_000, Timeout: time.Minute,
 			LookbackDelta: 5 * time.Minute, EnableAtModifier: true, EnableNegativeOffset: true}),
 		Queryable: &storeQueryable{stores: stores},
+		LogQL: func(ctx context.Context, expr string, at time.Time) (promql.Vector, error) {
+			q := api.query.Load()
+			if q == nil {
+				return nil, errors.New("clickhouse not connected yet")
+			}
+			return q.LogQLVector(ctx, expr, at)
+		},
 	})
 }
 

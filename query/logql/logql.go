@@ -55,13 +55,36 @@ type LogQuery struct {
 }
 
 // MetricQuery counts a log query's lines over a range: count_over_time
-// (Rate false) or rate (per second), summed by By when Sum is set.
+// (Rate false) or rate (per second), summed by By when Sum is set; with
+// Cmp (>, >=, <, <=, ==, !=), only the values that compare so with
+// Threshold are kept, as PromQL filters (an alerting rule's condition).
 type MetricQuery struct {
-	Log   LogQuery
-	Range time.Duration
-	Rate  bool
-	Sum   bool
-	By    []string
+	Log       LogQuery
+	Range     time.Duration
+	Rate      bool
+	Sum       bool
+	By        []string
+	Cmp       string
+	Threshold float64
+}
+
+// Keeps reports whether v passes q's comparison (every value without one).
+func (q MetricQuery) Keeps(v float64) bool {
+	switch q.Cmp {
+	case ">":
+		return v > q.Threshold
+	case ">=":
+		return v >= q.Threshold
+	case "<":
+		return v < q.Threshold
+	case "<=":
+		return v <= q.Threshold
+	case "==":
+		return v == q.Threshold
+	case "!=":
+		return v != q.Threshold
+	}
+	return true
 }
 
 // Query is a parsed query: exactly one of Log, Metric and Vector is set.
@@ -100,6 +123,7 @@ func Parse(q string) (Query, error) {
 	} else {
 		var mq MetricQuery
 		if mq, err = p.metricQuery(); err == nil {
+			err = p.comparison(&mq)
 			out.Metric = &mq
 		}
 	}
@@ -343,6 +367,30 @@ func (p *parser) metricQuery() (MetricQuery, error) {
 		return inner, nil
 	}
 	return p.rangeAggregation(fn)
+}
+
+// comparison reads an optional comparison with a number after a metric
+// query (count_over_time(...) > 10).
+func (p *parser) comparison(q *MetricQuery) error {
+	p.space()
+	for _, op := range []string{">=", "<=", "==", "!=", ">", "<"} {
+		if !p.accept(op) {
+			continue
+		}
+		p.space()
+		end := p.pos
+		for end < len(p.s) && strings.ContainsRune("0123456789.eE+-", rune(p.s[end])) {
+			end++
+		}
+		v, err := strconv.ParseFloat(p.s[p.pos:end], 64)
+		if err != nil {
+			return p.errorf("%s takes a number, got %q", op, p.rest(12))
+		}
+		p.pos = end
+		q.Cmp, q.Threshold = op, v
+		return nil
+	}
+	return nil
 }
 
 // vectorSum reads vector(N) [+ vector(M) ...].

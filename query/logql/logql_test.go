@@ -26,12 +26,22 @@ func TestParse(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, MetricQuery{Log: LogQuery{Matchers: []Matcher{{"a", NotEqual, "b"}}}, Range: 48 * time.Hour, Rate: true, Sum: true, By: []string{"level"}}, *q.Metric)
 
+	q, err = Parse(`sum by (service_name) (count_over_time({level="error"} |= "timeout" [5m])) >= 10`)
+	require.NoError(t, err)
+	require.Equal(t, [2]any{">=", 10.0}, [2]any{q.Metric.Cmp, q.Metric.Threshold})
+	require.True(t, q.Metric.Keeps(10))
+	require.False(t, q.Metric.Keeps(9))
+	q, err = Parse(`rate({a="b"}[1m]) != 0.5`)
+	require.NoError(t, err)
+	require.False(t, q.Metric.Keeps(0.5))
+	require.True(t, MetricQuery{}.Keeps(-1), "no comparison keeps every value")
+
 	q, err = Parse(` vector(1) + vector(1)`)
 	require.NoError(t, err)
 	require.Equal(t, 2.0, *q.Vector)
 
 	for _, bad := range []string{`vector(x)`, `vector(1) + sum(1)`, ``, `{}`, `{a="b"`, `{a=b}`, `{a="b"} | json`, `{a="b"} |= x`, `count_over_time({a="b"})`, `count_over_time({a="b"}[0s])`,
-		`avg(count_over_time({a="b"}[1m]))`, `{a=~"("}`, `{a="b"} extra`, `{a="unterminated}`, `{a="b"} |> ""`} {
+		`avg(count_over_time({a="b"}[1m]))`, `{a=~"("}`, `{a="b"} extra`, `{a="unterminated}`, `{a="b"} |> ""`, `rate({a="b"}[1m]) > x`, `{a="b"} > 1`} {
 		_, err := Parse(bad)
 		require.Error(t, err, bad)
 	}
