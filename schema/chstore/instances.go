@@ -56,7 +56,23 @@ func (s *Store) InstanceCalls(ctx context.Context, q InstancesQuery) ([]Destinat
 		limit = 10_000
 	}
 	pod := "'" + InstanceKeyPod + "'"
-	rows, err := s.conn.Query(ctx, `
+	var out []DestinationInstance
+	err := s.scan(ctx, func(scan func(...any) error) error {
+		var (
+			d DestinationInstance
+			p []float32
+		)
+		if err := scan(&d.Destination, &d.Key, &d.Instance.Instance, &d.Version, &d.Workload, &d.Requests, &d.Errors, &p,
+			&d.FirstSeen, &d.LastSeen); err != nil {
+			return err
+		}
+		if len(p) == 2 {
+			d.P50Ms, d.P99Ms = float64(p[0])/1e6, float64(p[1])/1e6
+		}
+		d.FirstSeen, d.LastSeen = d.FirstSeen.UTC(), d.LastSeen.UTC()
+		out = append(out, d)
+		return nil
+	}, `
 SELECT destination, if(has(attr_keys, `+pod+`), `+pod+`, '`+InstanceKeyAddress+`') AS ikey,
        if(ikey = `+pod+`, attr_values[indexOf(attr_keys, `+pod+`)], `+InstanceHost("downstream_local_address")+`) AS inst,
        any(destination_version), any(destination_workload), count(), sum(toUInt64(`+q.Failed+`)),
@@ -66,27 +82,7 @@ WHERE `+where+`
 GROUP BY destination, ikey, inst
 ORDER BY destination, count() DESC, inst
 LIMIT ?`, append(args, limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []DestinationInstance
-	for rows.Next() {
-		var (
-			d DestinationInstance
-			p []float32
-		)
-		if err := rows.Scan(&d.Destination, &d.Key, &d.Instance.Instance, &d.Version, &d.Workload, &d.Requests, &d.Errors, &p,
-			&d.FirstSeen, &d.LastSeen); err != nil {
-			return nil, err
-		}
-		if len(p) == 2 {
-			d.P50Ms, d.P99Ms = float64(p[0])/1e6, float64(p[1])/1e6
-		}
-		d.FirstSeen, d.LastSeen = d.FirstSeen.UTC(), d.LastSeen.UTC()
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return out, err
 }
 
 // RequestFailed is graph.IsError over a row of the requests table, as a

@@ -158,3 +158,18 @@ func (s *Store) Close() error {
 	}
 	return s.conn.Close()
 }
+
+// scan runs query and hands each row's Scan to row.
+func (s *Store) scan(ctx context.Context, row func(scan func(...any) error) error, query string, args ...any) error {
+	rows, err := s.conn.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
