@@ -16,7 +16,7 @@ help: ## show this help
 
 run: deps build ## build everything and run a live demo mesh at http://127.0.0.1:8080
 	@echo "meshscope: open http://127.0.0.1:8080 (Ctrl+C stops everything)"
-	$(BIN) serve --demo --rule-files deploy/prometheus/mesh-alerts.yaml
+	$(BIN) serve --demo --rule-files deploy/prometheus/mesh-alerts.yaml --log-rule-files deploy/loki/log-alerts.yaml
 
 build: ui ## build bin/meshscope with the UI embedded
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/meshscope

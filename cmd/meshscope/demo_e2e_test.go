@@ -29,7 +29,8 @@ import (
 func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	const services, seed = 30, 7
 	srv := startServer(t, t.TempDir(), true, "--span-wait", "2s", "--edge-flush-delay", "3s",
-		"--rule-files", filepath.Join("..", "..", "deploy", "prometheus", "mesh-alerts.yaml"), "--slo-interval", "2s")
+		"--rule-files", filepath.Join("..", "..", "deploy", "prometheus", "mesh-alerts.yaml"),
+		"--log-rule-files", filepath.Join("..", "..", "deploy", "loki", "log-alerts.yaml"), "--slo-interval", "2s")
 	topo, err := demo.NewTopology(services, seed, "failing-dependency")
 	require.NoError(t, err)
 
@@ -119,8 +120,9 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 	require.NotZero(t, db, "database edges seen by spans")
 
 	// The mesh's alerting rules (make run loads them) read the Istio
-	// metrics the demo sends by remote_write: every one evaluates, and the
-	// failing dependency's error rate has its alert pending or firing.
+	// metrics the demo sends by remote_write, the log rules its log
+	// records: every one evaluates, and the failing dependency's error rate
+	// has its alert pending or firing.
 	eventually(t, "the mesh rules evaluated, the error rate alert active", 40*time.Second, func() (bool, string) {
 		var rules struct {
 			Data struct {
@@ -145,7 +147,7 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 				}
 			}
 		}
-		return ok == 3 && active > 0, state
+		return ok == 5 && active > 0, state
 	})
 
 	// The scheduled job calls out and nothing calls it, not even the
