@@ -89,6 +89,11 @@ type Config struct {
 	// reads its own): count_over_time or rate, perhaps summed, compared
 	// with a number. Default none.
 	LogRuleFiles []string `yaml:"log_rule_files"`
+	// RuleStateFile keeps the rules' alerts (pending since, firing since,
+	// what was sent) across restarts, so that a `for` does not start again
+	// and webhooks do not hear of a firing alert twice (rulestate.go).
+	// Default none: the state lives in memory.
+	RuleStateFile string `yaml:"rule_state_file"`
 	// ExternalURL is meshscope's address as users reach it, for the
 	// generatorURL of alerts (default: none).
 	ExternalURL string `yaml:"external_url"`

@@ -22,10 +22,10 @@ package slo
 // of every cloud (about 200 modules) into a binary that sends alerts
 // already. Recording rules are refused: meshscope keeps the series its
 // inputs send, and a derived series would be a second truth beside them.
-// Alert state lives in memory: a rule's `for` starts again when meshscope
-// restarts (Prometheus restores it from its ALERTS_FOR_STATE series). The
-// files are read again on SIGHUP, as Prometheus reads its own; a rule
-// found again keeps its alerts.
+// Alert state lives in memory and, with Config.RuleStateFile, in a file
+// read back at start (rulestate.go), where Prometheus keeps its
+// ALERTS_FOR_STATE series. The files are read again on SIGHUP, as
+// Prometheus reads its own; a rule found again keeps its alerts.
 
 import (
 	"context"
@@ -65,6 +65,10 @@ type ruleAlerts struct {
 	mu     sync.Mutex // guards groups and the groups' and rules' state
 	// changed is signalled when ReloadRules swapped the groups.
 	changed chan struct{}
+	// saveMu serialises state file writes; saved is the state last
+	// written (rulestate.go).
+	saveMu sync.Mutex
+	saved  []byte
 }
 
 type ruleGroup struct {
@@ -252,6 +256,7 @@ func (e *Engine) newRuleAlerts() (*ruleAlerts, error) {
 		return nil, err
 	}
 	r := &ruleAlerts{groups: groups, changed: make(chan struct{}, 1)}
+	r.restore(e.cfg.RuleStateFile, e.deps.Now(), e.log)
 	if e.cfg.ExternalURL != "" {
 		if r.ext, err = url.Parse(e.cfg.ExternalURL); err != nil {
 			return nil, fmt.Errorf("external_url: %w", err)
@@ -271,9 +276,7 @@ func (e *Engine) ReloadRules() error {
 	if err != nil {
 		return err
 	}
-	identity := func(g *ruleGroup, r *alertRule) string {
-		return strings.Join([]string{g.file, g.name, r.name, r.expr}, "\x00")
-	}
+	identity := ruleIdentity
 	e.rules.mu.Lock()
 	before := map[string]*alertRule{}
 	for _, g := range e.rules.groups {
@@ -295,6 +298,12 @@ func (e *Engine) ReloadRules() error {
 	default:
 	}
 	return nil
+}
+
+// ruleIdentity names a rule across loads: its file, group, name and
+// expression.
+func ruleIdentity(g *ruleGroup, r *alertRule) string {
+	return strings.Join([]string{g.file, g.name, r.name, r.expr}, "\x00")
 }
 
 // runRules evaluates every group at its interval until ctx ends, the
@@ -362,6 +371,7 @@ func (e *Engine) evalGroup(ctx context.Context, g *ruleGroup, ts time.Time) {
 	e.rules.mu.Lock()
 	g.lastEval, g.evalTime = ts, time.Since(start)
 	e.rules.mu.Unlock()
+	e.saveRuleState()
 }
 
 // expand is a rule's label or annotation text expanded for one alert, as

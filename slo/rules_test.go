@@ -370,3 +370,54 @@ func TestLogRuleAlerts(t *testing.T) {
 	_, err = CheckRules([]string{path}, time.Minute, false)
 	require.Error(t, err, "LogQL is no PromQL")
 }
+
+// With a state file, a restarted engine finds its rules' alerts as they
+// were: a pending alert's `for` goes on from when it started, and webhooks
+// do not hear of a firing alert twice. A file from a long outage restores
+// nothing.
+func TestRuleStateAcrossRestarts(t *testing.T) {
+	hook := newRecorder(t)
+	st, _ := chtest.Store(t, "meshscope")
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	var b schema.Batch
+	b.MetricSeries = append(b.MetricSeries, schema.MetricSeriesRow{SeriesID: 1, MetricName: "queue_depth", Type: 1, ServiceName: "cart", Source: "remote_write",
+		LabelKeys: []string{"job", "service"}, LabelValues: []string{"cart", "cart"}})
+	for at := now.Add(-20 * time.Minute); !at.After(now); at = at.Add(15 * time.Second) {
+		b.MetricSamples = append(b.MetricSamples, schema.MetricSampleRow{SeriesID: 1, MetricName: "queue_depth", TimeUnixNano: uint64(at.UnixNano()), Value: 120})
+	}
+	require.NoError(t, st.Write(ctx, &b))
+	rules := writeRules(t, "q.yml", "groups:\n  - name: q\n    rules:\n      - alert: Deep\n        expr: queue_depth > 100\n        for: 5m\n")
+	state := filepath.Join(t.TempDir(), "rule-alerts.json")
+	clock := now
+	start := func() *Engine {
+		e, err := New(Config{RuleFiles: []string{rules}, RuleStateFile: state, Webhooks: []notify.WebhookConfig{{Name: "ops", URL: hook.srv.URL}}},
+			Deps{Store: func() Store { return st }, Now: func() time.Time { return clock },
+				PromQL:    promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute}),
+				Queryable: promstore.New(st, promstore.Limits{})})
+		require.NoError(t, err)
+		return e
+	}
+
+	e := start()
+	e.evalGroup(ctx, e.rules.groups[0], now.Add(-10*time.Minute))
+	require.Equal(t, "pending", e.RuleAlerts()[0].State)
+	// Restarted: still pending since then, so firing 5 minutes after it
+	// began, not 5 minutes after the restart.
+	e = start()
+	require.Len(t, e.RuleAlerts(), 1)
+	require.Equal(t, now.Add(-10*time.Minute), e.RuleAlerts()[0].ActiveAt)
+	e.evalGroup(ctx, e.rules.groups[0], now.Add(-5*time.Minute))
+	require.Equal(t, "firing", e.RuleAlerts()[0].State)
+	require.Len(t, hook.take(), 1)
+	// Restarted while firing: the webhooks heard of it already.
+	e = start()
+	e.evalGroup(ctx, e.rules.groups[0], now.Add(-4*time.Minute))
+	require.Equal(t, "firing", e.RuleAlerts()[0].State)
+	require.Empty(t, hook.take())
+
+	// Two hours later the file is too old: nothing restored.
+	clock = now.Add(2 * time.Hour)
+	e = start()
+	require.Empty(t, e.RuleAlerts())
+}

@@ -131,6 +131,10 @@ func TestServeRuleFiles(t *testing.T) {
 	getJSON(t, "http://"+srv.httpAddr+"/api/v1/alerts", &alerts)
 	require.Len(t, alerts.RuleAlerts, 2)
 	require.Equal(t, "firing", alerts.RuleAlerts[0].State)
+	// Their state is kept in the data directory for the next start.
+	saved, err := os.ReadFile(filepath.Join(dir, "data", "rule-alerts.json"))
+	require.NoError(t, err)
+	require.Contains(t, string(saved), `"alertname":"CheckoutMetricsMissing"`)
 }
 
 // meshscope slo rules validates rule files as serve loads them: the

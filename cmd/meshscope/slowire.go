@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -27,7 +28,7 @@ func newSLOEngine(o serveOptions, stores *storeHolder, api *api, reg prometheus.
 	cfg := slo.Config{Path: o.sloPath, Interval: o.sloInterval, ExternalURL: o.externalURL, NewExceptions: o.newExcAlerts,
 		DeploymentAlerts: o.deployAlerts, DeploymentChecks: o.deployChecks,
 		InstanceAlerts: o.instanceAlerts, InstanceWindow: o.instanceWindow, InstanceChecks: o.instanceChecks, RuleFiles: splitList(o.ruleFiles),
-		LogRuleFiles: splitList(o.logRuleFiles)}
+		LogRuleFiles: splitList(o.logRuleFiles), RuleStateFile: filepath.Join(o.dataDir, "rule-alerts.json")}
 	for _, u := range splitList(o.alertmanagerURLs) {
 		cfg.Alertmanagers = append(cfg.Alertmanagers, notify.AlertmanagerConfig{URL: u})
 	}
