@@ -107,10 +107,7 @@ func (s *Server) getInstances(c echo.Context) error {
 			return err
 		}
 		if len(found) > 0 || source == instancesFromMetrics {
-			out.Source = instancesFromMetrics
-			for _, f := range found {
-				out.Instances = append(out.Instances, f.Instance)
-			}
+			out.Source, out.Instances = instancesFromMetrics, instancesOf(found)
 		}
 	}
 	graph.FinishInstances(out.Instances, to.Sub(from))
@@ -143,11 +140,7 @@ func (s *Server) instancesFromRequests(ctx context.Context, ns, name string, fro
 		return nil, err
 	}
 	if len(found) > 0 {
-		out := make([]graph.Instance, len(found))
-		for i, f := range found {
-			out[i] = f.Instance
-		}
-		return out, nil
+		return instancesOf(found), nil
 	}
 	return s.scanInstances(ctx, `
 SELECT '`+chstore.InstanceKeyAddress+`' AS ikey, `+chstore.InstanceHost("upstream_host")+` AS inst, any(destination_version), any(destination_workload), count(), sum(`+requestFailed+`),
@@ -181,4 +174,13 @@ func (s *Server) scanInstances(ctx context.Context, query string, args ...any) (
 		return nil
 	}, query, args...)
 	return out, err
+}
+
+// instancesOf are the instances of one destination's calls.
+func instancesOf(found []chstore.DestinationInstance) []graph.Instance {
+	out := make([]graph.Instance, len(found))
+	for i, f := range found {
+		out[i] = f.Instance
+	}
+	return out
 }

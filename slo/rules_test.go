@@ -16,6 +16,7 @@ import (
 	"github.com/meshscope/meshscope/query"
 	"github.com/meshscope/meshscope/query/promstore"
 	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chstore"
 	"github.com/meshscope/meshscope/schema/chtest"
 	"github.com/meshscope/meshscope/slo/notify"
 )
@@ -83,7 +84,7 @@ func TestRuleAlerts(t *testing.T) {
 		ResendInterval: time.Hour, // endsAt lies four of them ahead of the evaluation
 		ExternalURL:    "https://meshscope.example",
 	}, Deps{Store: func() Store { return st },
-		PromQL:    promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute}),
+		PromQL:    testPromQL(),
 		Queryable: promstore.New(st, promstore.Limits{})})
 	require.NoError(t, err)
 	g := e.rules.groups[0]
@@ -198,16 +199,10 @@ func TestReloadRules(t *testing.T) {
 	st, _ := chtest.Store(t, "meshscope")
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
-	var b schema.Batch
-	b.MetricSeries = append(b.MetricSeries, schema.MetricSeriesRow{SeriesID: 1, MetricName: "queue_depth", Type: 1, ServiceName: "cart", Source: "remote_write",
-		LabelKeys: []string{"job", "service"}, LabelValues: []string{"cart", "cart"}})
-	for at := now.Add(-10 * time.Minute); !at.After(now); at = at.Add(15 * time.Second) {
-		b.MetricSamples = append(b.MetricSamples, schema.MetricSampleRow{SeriesID: 1, MetricName: "queue_depth", TimeUnixNano: uint64(at.UnixNano()), Value: 120})
-	}
-	require.NoError(t, st.Write(ctx, &b))
+	writeQueueDepth(t, st, now.Add(-10*time.Minute), now)
 	path := writeRules(t, "queues.yml", "groups:\n  - name: q\n    rules:\n      - alert: Deep\n        expr: queue_depth > 100\n        for: 5m\n")
 	e, err := New(Config{RuleFiles: []string{path}}, Deps{Store: func() Store { return st },
-		PromQL:    promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute}),
+		PromQL:    testPromQL(),
 		Queryable: promstore.New(st, promstore.Limits{})})
 	require.NoError(t, err)
 	e.evalGroup(ctx, e.rules.groups[0], now.Add(-2*time.Minute))
@@ -380,20 +375,14 @@ func TestRuleStateAcrossRestarts(t *testing.T) {
 	st, _ := chtest.Store(t, "meshscope")
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
-	var b schema.Batch
-	b.MetricSeries = append(b.MetricSeries, schema.MetricSeriesRow{SeriesID: 1, MetricName: "queue_depth", Type: 1, ServiceName: "cart", Source: "remote_write",
-		LabelKeys: []string{"job", "service"}, LabelValues: []string{"cart", "cart"}})
-	for at := now.Add(-20 * time.Minute); !at.After(now); at = at.Add(15 * time.Second) {
-		b.MetricSamples = append(b.MetricSamples, schema.MetricSampleRow{SeriesID: 1, MetricName: "queue_depth", TimeUnixNano: uint64(at.UnixNano()), Value: 120})
-	}
-	require.NoError(t, st.Write(ctx, &b))
+	writeQueueDepth(t, st, now.Add(-20*time.Minute), now)
 	rules := writeRules(t, "q.yml", "groups:\n  - name: q\n    rules:\n      - alert: Deep\n        expr: queue_depth > 100\n        for: 5m\n")
 	state := filepath.Join(t.TempDir(), "rule-alerts.json")
 	clock := now
 	start := func() *Engine {
 		e, err := New(Config{RuleFiles: []string{rules}, RuleStateFile: state, Webhooks: []notify.WebhookConfig{{Name: "ops", URL: hook.srv.URL}}},
 			Deps{Store: func() Store { return st }, Now: func() time.Time { return clock },
-				PromQL:    promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute}),
+				PromQL:    testPromQL(),
 				Queryable: promstore.New(st, promstore.Limits{})})
 		require.NoError(t, err)
 		return e
@@ -420,4 +409,22 @@ func TestRuleStateAcrossRestarts(t *testing.T) {
 	clock = now.Add(2 * time.Hour)
 	e = start()
 	require.Empty(t, e.RuleAlerts())
+}
+
+// writeQueueDepth stores cart's queue_depth, 120 every 15 s from from to
+// to, as remote_write sends it.
+func writeQueueDepth(t *testing.T, st *chstore.Store, from, to time.Time) {
+	t.Helper()
+	var b schema.Batch
+	b.MetricSeries = append(b.MetricSeries, schema.MetricSeriesRow{SeriesID: 1, MetricName: "queue_depth", Type: 1, ServiceName: "cart", Source: "remote_write",
+		LabelKeys: []string{"job", "service"}, LabelValues: []string{"cart", "cart"}})
+	for at := from; !at.After(to); at = at.Add(15 * time.Second) {
+		b.MetricSamples = append(b.MetricSamples, schema.MetricSampleRow{SeriesID: 1, MetricName: "queue_depth", TimeUnixNano: uint64(at.UnixNano()), Value: 120})
+	}
+	require.NoError(t, st.Write(context.Background(), &b))
+}
+
+// testPromQL is the PromQL engine the rule tests evaluate with.
+func testPromQL() *promql.Engine {
+	return promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
 }
