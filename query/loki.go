@@ -104,6 +104,10 @@ func lokiWhere(q logql.LogQuery) (string, []any) {
 			where, args = append(where, "NOT body LIKE ?"), append(args, lokiPatternLike(f.Value))
 		}
 	}
+	for _, f := range q.LabelFilters {
+		cond, a := lokiLabelFilter(f)
+		where, args = append(where, cond), append(args, a...)
+	}
 	if len(where) == 0 {
 		return "1", args
 	}
@@ -356,6 +360,7 @@ func (s *Server) lokiLogs(c echo.Context, q logql.LogQuery, start, end time.Time
 				labels[l.name] = lvals[i]
 			}
 		}
+		parsedLabels(labels, q.Parsers, body)
 		key := lineKey(labels)
 		st := byKey[key]
 		if st == nil {
@@ -411,7 +416,7 @@ func (s *Server) lokiCount(ctx context.Context, q logql.MetricQuery, start, end 
 	var args []any
 	if q.Sum {
 		for _, l := range q.By {
-			e, a := lokiLabelExpr(l)
+			e, a := lokiField(l, q.Log.Parsers)
 			names, exprs, args = append(names, l), append(exprs, e), append(args, a...)
 		}
 	} else {

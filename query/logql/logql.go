@@ -7,9 +7,12 @@
 //	rate({service_name="cart"}[5m])
 //	vector(1)+vector(1)
 //
-// Anything else (parsers such as | json, label filters after the
-// selector, unwrapped ranges, other aggregations) is refused with an
-// error that says what is not supported.
+//	{service_name="cart"} | json | status >= 500 and duration > 250ms or path=~"/api/.*"
+//	sum by (path) (count_over_time({service_name="cart"} | logfmt | level="error" [5m]))
+//
+// Anything else (other parsers and formatting stages, unwrapped ranges,
+// other aggregations) is refused with an error that says what is not
+// supported.
 package logql
 
 import (
@@ -48,10 +51,16 @@ type LineFilter struct {
 	Value string
 }
 
-// LogQuery is a stream selector and its line filters.
+// LogQuery is a stream selector and its pipeline: line filters (all
+// must hold; where they stand does not matter), parsers and label
+// filters.
 type LogQuery struct {
 	Matchers []Matcher
 	Filters  []LineFilter
+	// Parsers are the parser stages (json, logfmt), in order.
+	Parsers []string
+	// LabelFilters are the label filter stages, in order; all must hold.
+	LabelFilters []*LabelFilter
 }
 
 // MetricQuery counts a log query's lines over a range: count_over_time
@@ -275,22 +284,8 @@ func (p *parser) logQuery() (LogQuery, error) {
 		}
 		if op == "" {
 			if p.accept("|") {
-				// Stages: only drop (of labels this API has none of) is
-				// accepted, as Grafana's log volume sends it.
-				stage, err := p.ident()
-				if err != nil {
+				if err := p.stage(&q); err != nil {
 					return q, err
-				}
-				if stage != "drop" {
-					return q, fmt.Errorf("the %q stage is not supported: only line filters (|= != |~ !~ |> !>) are", stage)
-				}
-				for {
-					if _, err := p.ident(); err != nil {
-						return q, err
-					}
-					if !p.accept(",") {
-						break
-					}
 				}
 				continue
 			}

@@ -1,6 +1,7 @@
 package logql
 
 import (
+	"math"
 	"regexp"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestParse(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2.0, *q.Vector)
 
-	for _, bad := range []string{`vector(x)`, `vector(1) + sum(1)`, ``, `{}`, `{a="b"`, `{a=b}`, `{a="b"} | json`, `{a="b"} |= x`, `count_over_time({a="b"})`, `count_over_time({a="b"}[0s])`,
+	for _, bad := range []string{`vector(x)`, `vector(1) + sum(1)`, ``, `{}`, `{a="b"`, `{a=b}`, `{a="b"} | regexp "x"`, `{a="b"} | json x="y"`, `{a="b"} | s > "x"`, `{a="b"} | s =~ 5`, `{a="b"} | s > 5zz`, `{a="b"} | s`, `{a="b"} | (s="x"`, `{a="b"} | s=~"("`, `{a="b"} |= x`, `count_over_time({a="b"})`, `count_over_time({a="b"}[0s])`,
 		`avg(count_over_time({a="b"}[1m]))`, `{a=~"("}`, `{a="b"} extra`, `{a="unterminated}`, `{a="b"} |> ""`, `rate({a="b"}[1m]) > x`, `{a="b"} > 1`} {
 		_, err := Parse(bad)
 		require.Error(t, err, bad)
@@ -52,7 +53,7 @@ func TestParse(t *testing.T) {
 // more.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{`{service_name="cart"} |= "x"`, `sum by (level) (count_over_time({a=~"b|c"} | drop __error__ [5m]))`,
-		`rate({a!~"x"}[1h])`, `{a="\u00e9\"q"}`, "{a=`raw`} |~ `\\d+`", `{a="b"} |> "<_> x <_>" !> "y"`} {
+		`rate({a!~"x"}[1h])`, `{a="\u00e9\"q"}`, "{a=`raw`} |~ `\\d+`", `{a="b"} |> "<_> x <_>" !> "y"`, `{a="b"} | json | s >= 5 and d < 1s or z=~"x" | logfmt | (b="1", c!=2KB)`} {
 		f.Add(s)
 	}
 	name := regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -84,5 +85,61 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
+		var walk func(f *LabelFilter)
+		walk = func(f *LabelFilter) {
+			switch {
+			case f.Op == "and" || f.Op == "or":
+				walk(f.Left)
+				walk(f.Right)
+			case !name.MatchString(f.Name):
+				t.Fatalf("%q: label filter on %q", s, f.Name)
+			case f.Numeric && (math.IsNaN(f.Number) || math.IsInf(f.Number, 0)):
+				t.Fatalf("%q: %s compares with %v", s, f.Name, f.Number)
+			case f.Op == "=~" || f.Op == "!~":
+				if _, err := regexp.Compile(f.Value); err != nil {
+					t.Fatalf("%q: regexp %q accepted", s, f.Value)
+				}
+			}
+		}
+		for _, f := range lq.LabelFilters {
+			walk(f)
+		}
 	})
+}
+
+// The pipeline's parsers and label filters: and binds tighter than or; a
+// space and a comma are and; a number, a duration or a size compares as
+// a number; each filter knows the parsers before it.
+func TestParsePipeline(t *testing.T) {
+	q, err := Parse(`{a="b"} | status="ok" | json |= "x" | status >= 500 and latency > 250ms or size <= 2KiB, code=~"5.." | logfmt | (a="1" or b!="2") c != 3 | drop __error__`)
+	require.NoError(t, err)
+	lq := q.Log
+	require.Equal(t, []string{"json", "logfmt"}, lq.Parsers)
+	require.Equal(t, []LineFilter{{"|=", "x"}}, lq.Filters)
+	require.Len(t, lq.LabelFilters, 3)
+	require.Equal(t, &LabelFilter{Op: "=", Name: "status", Value: "ok", Parsers: []string{}}, lq.LabelFilters[0])
+	f := lq.LabelFilters[1]
+	require.Equal(t, "or", f.Op)
+	require.Equal(t, "and", f.Left.Op)
+	require.Equal(t, LabelFilter{Op: ">=", Name: "status", Numeric: true, Number: 500, Parsers: []string{"json"}}, *f.Left.Left)
+	require.Equal(t, LabelFilter{Op: ">", Name: "latency", Numeric: true, Number: 0.25, Unit: "duration", Parsers: []string{"json"}}, *f.Left.Right)
+	require.Equal(t, "and", f.Right.Op)
+	require.Equal(t, LabelFilter{Op: "<=", Name: "size", Numeric: true, Number: 2048, Unit: "bytes", Parsers: []string{"json"}}, *f.Right.Left)
+	require.Equal(t, LabelFilter{Op: "=~", Name: "code", Value: "5..", Parsers: []string{"json"}}, *f.Right.Right)
+	g := lq.LabelFilters[2]
+	require.Equal(t, "and", g.Op)
+	require.Equal(t, "or", g.Left.Op)
+	require.Equal(t, []string{"a", "b", "c"}, g.Labels())
+	require.Equal(t, LabelFilter{Op: "!=", Name: "c", Numeric: true, Number: 3, Parsers: []string{"json", "logfmt"}}, *g.Right)
+
+	q, err = Parse(`sum by (path) (count_over_time({a="b"} | logfmt | status = 500 [5m]))`)
+	require.NoError(t, err)
+	require.Equal(t, []string{"path"}, q.Metric.By)
+	require.Equal(t, "==", q.Metric.Log.LabelFilters[0].Op, "= with a number compares numbers")
+
+	for lit, want := range map[string]float64{"10": 10, "1.5e3": 1500, "-2": -2, "1m30s": 90, "10kb": 10e3, "3MiB": 3 << 20, "7B": 7} {
+		v, _, err := numberLiteral(lit)
+		require.NoError(t, err, lit)
+		require.Equal(t, want, v, lit)
+	}
 }

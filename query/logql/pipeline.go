@@ -1,0 +1,267 @@
+package logql
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The pipeline stages after a stream selector besides line filters:
+// parsers (| json, | logfmt), label filters (| status >= 500 and
+// method="GET"), and drop (of the error labels Grafana drops; this API
+// sets none).
+
+// LabelFilter is a label filter stage's expression: a comparison of a
+// label with a value, or two expressions joined by and or or.
+type LabelFilter struct {
+	// Op is "and" or "or" (Left and Right set), else the comparison: =,
+	// !=, =~, !~ with Value (strings), or ==, !=, >, >=, <, <= with
+	// Number when Numeric.
+	Op          string
+	Left, Right *LabelFilter
+	Name        string
+	Value       string
+	Numeric     bool
+	Number      float64
+	// Unit says how a label's value is read for a numeric comparison: ""
+	// a number, "duration" a Go duration of one unit (250ms; Number in
+	// seconds), "bytes" a size (10KB, 2MiB; Number in bytes).
+	Unit string
+	// Parsers are the parser stages before this filter: the labels they
+	// extract are what it can read besides the record's own.
+	Parsers []string
+}
+
+// Parsers this API runs.
+var parsers = map[string]bool{"json": true, "logfmt": true}
+
+// stage reads the stage after a | that is not a line filter.
+func (p *parser) stage(q *LogQuery) error {
+	p.space()
+	at := p.pos
+	if p.peek("(") {
+		return p.labelStage(q)
+	}
+	name, err := p.ident()
+	if err != nil {
+		return err
+	}
+	switch {
+	case parsers[name]:
+		p.space()
+		if p.pos < len(p.s) && !strings.ContainsRune("|[)", rune(p.s[p.pos])) && !p.peek("!=") && !p.peek("!~") && !p.peek("!>") {
+			return p.errorf("the %s parser takes no parameters here, got %q: it extracts every field", name, p.rest(12))
+		}
+		q.Parsers = append(q.Parsers, name)
+		return nil
+	case name == "drop":
+		for {
+			if _, err := p.ident(); err != nil {
+				return err
+			}
+			if !p.accept(",") {
+				return nil
+			}
+		}
+	case unsupportedStages[name]:
+		return fmt.Errorf("the %q stage is not supported: line filters (|= != |~ !~ |> !>), the json and logfmt parsers, label filters and drop are", name)
+	}
+	p.pos = at
+	return p.labelStage(q)
+}
+
+// labelStage reads a label filter stage.
+func (p *parser) labelStage(q *LogQuery) error {
+	f, err := p.labelOr(q.Parsers)
+	if err != nil {
+		return err
+	}
+	q.LabelFilters = append(q.LabelFilters, f)
+	return nil
+}
+
+// unsupportedStages are LogQL's other stages, refused by name.
+var unsupportedStages = map[string]bool{"regexp": true, "pattern": true, "unpack": true, "line_format": true, "label_format": true,
+	"keep": true, "decolorize": true, "unwrap": true, "distinct": true}
+
+// labelOr reads label filters joined by or (and binds tighter).
+func (p *parser) labelOr(ps []string) (*LabelFilter, error) {
+	left, err := p.labelAnd(ps)
+	if err != nil {
+		return nil, err
+	}
+	for p.keyword("or") {
+		right, err := p.labelAnd(ps)
+		if err != nil {
+			return nil, err
+		}
+		left = &LabelFilter{Op: "or", Left: left, Right: right}
+	}
+	return left, nil
+}
+
+// labelAnd reads label filters joined by and, a comma or a space.
+func (p *parser) labelAnd(ps []string) (*LabelFilter, error) {
+	left, err := p.labelAtom(ps)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		switch {
+		case p.keyword("and"), p.accept(","):
+		case p.startsLabel():
+		default:
+			return left, nil
+		}
+		right, err := p.labelAtom(ps)
+		if err != nil {
+			return nil, err
+		}
+		left = &LabelFilter{Op: "and", Left: left, Right: right}
+	}
+}
+
+// keyword consumes word when it is next as a whole word.
+func (p *parser) keyword(word string) bool {
+	p.space()
+	if !p.peek(word) {
+		return false
+	}
+	if end := p.pos + len(word); end < len(p.s) && isNameByte(p.s[end]) {
+		return false
+	}
+	p.pos += len(word)
+	return true
+}
+
+// startsLabel says whether a label comparison (or a parenthesis) comes
+// next, not or: the space that joins two comparisons as and.
+func (p *parser) startsLabel() bool {
+	p.space()
+	if p.pos >= len(p.s) {
+		return false
+	}
+	c := p.s[p.pos]
+	if c == '(' {
+		return true
+	}
+	if !isNameByte(c) || c >= '0' && c <= '9' {
+		return false
+	}
+	save := p.pos
+	defer func() { p.pos = save }()
+	return !p.keyword("or")
+}
+
+func isNameByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// labelAtom reads one comparison, or an expression in parentheses.
+func (p *parser) labelAtom(ps []string) (*LabelFilter, error) {
+	if p.accept("(") {
+		f, err := p.labelOr(ps)
+		if err != nil {
+			return nil, err
+		}
+		return f, p.expect(")")
+	}
+	name, err := p.ident()
+	if err != nil {
+		return nil, err
+	}
+	p.space()
+	var op string
+	for _, o := range []string{"=~", "!~", "!=", "==", ">=", "<=", "=", ">", "<"} {
+		if p.accept(o) {
+			op = o
+			break
+		}
+	}
+	if op == "" {
+		return nil, p.errorf("expected a comparison (= != =~ !~ == > >= < <=) after the label %s, got %q", name, p.rest(12))
+	}
+	f := &LabelFilter{Op: op, Name: name, Parsers: append([]string{}, ps...)}
+	p.space()
+	if p.pos < len(p.s) && (p.s[p.pos] == '"' || p.s[p.pos] == '`') {
+		switch op {
+		case "=~", "!~":
+		case "=", "!=":
+		default:
+			return nil, p.errorf("%s %s compares numbers, durations or sizes, not a string", name, op)
+		}
+		if f.Value, err = p.str(); err != nil {
+			return nil, err
+		}
+		if op == "=~" || op == "!~" {
+			if _, err := regexp.Compile(f.Value); err != nil {
+				return nil, fmt.Errorf("invalid regular expression %q for the label %s: %v", f.Value, name, err)
+			}
+		}
+		return f, nil
+	}
+	if op == "=~" || op == "!~" {
+		return nil, p.errorf("%s %s takes a string", name, op)
+	}
+	if op == "=" {
+		f.Op = "=="
+	}
+	start := p.pos
+	for p.pos < len(p.s) && (isNameByte(p.s[p.pos]) || strings.ContainsRune(".+-µ", rune(p.s[p.pos])) || p.s[p.pos] >= 0x80) {
+		p.pos++
+	}
+	lit := p.s[start:p.pos]
+	f.Numeric = true
+	if f.Number, f.Unit, err = numberLiteral(lit); err != nil {
+		p.pos = start
+		return nil, p.errorf("%s %s takes a string, a number, a duration (250ms) or a size (10KB), got %q", name, op, p.rest(12))
+	}
+	return f, nil
+}
+
+// numberLiteral reads a number, a duration (in seconds) or a size (in
+// bytes).
+func numberLiteral(s string) (float64, string, error) {
+	if v, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		return v, "", nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return d.Seconds(), "duration", nil
+	}
+	if v, ok := ParseBytes(s); ok {
+		return v, "bytes", nil
+	}
+	return 0, "", fmt.Errorf("not a number")
+}
+
+// ByteUnits are the sizes' units, lower case: SI and binary.
+var ByteUnits = map[string]float64{
+	"b": 1, "k": 1e3, "kb": 1e3, "kib": 1 << 10, "m": 1e6, "mb": 1e6, "mib": 1 << 20,
+	"g": 1e9, "gb": 1e9, "gib": 1 << 30, "t": 1e12, "tb": 1e12, "tib": 1 << 40,
+}
+
+// ParseBytes reads a size: a number and a unit (B, KB, KiB, MB, MiB ...,
+// any case).
+func ParseBytes(s string) (float64, bool) {
+	i := strings.IndexFunc(s, func(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' })
+	if i <= 0 {
+		return 0, false
+	}
+	mul, ok := ByteUnits[strings.ToLower(strings.TrimSpace(s[i:]))]
+	v, err := strconv.ParseFloat(strings.TrimSpace(s[:i]), 64)
+	if !ok || err != nil || v < 0 || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v * mul, true
+}
+
+// Labels lists the labels a filter reads.
+func (f *LabelFilter) Labels() []string {
+	if f.Left != nil {
+		return append(f.Left.Labels(), f.Right.Labels()...)
+	}
+	return []string{f.Name}
+}

@@ -1,0 +1,267 @@
+package query
+
+// The labels of a LogQL pipeline beyond a record's stream: its attributes
+// (Loki's structured metadata), its resource's, and the fields the json
+// and logfmt parsers extract from its body. Label filters and sum by are
+// SQL over them, so ClickHouse filters and counts; the fields of the lines
+// a log query answers are extracted again in Go to label them as Loki
+// does.
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-logfmt/logfmt"
+
+	"github.com/meshscope/meshscope/query/logql"
+)
+
+// lokiField is the SQL value of a label as a label filter or sum by reads
+// it: a stream label; else the record's attribute or its resource's (Loki's
+// structured metadata), by its key or by its key made a label name
+// (http_status_code reads http.status_code); else the field the given
+// parsers extract from the body, the first parser's that has it; else
+// empty. The error labels (__error__) are always empty: a line that does
+// not parse simply has no fields.
+func lokiField(name string, parsers []string) (string, []any) {
+	switch name {
+	case "service_name", "service_namespace", "namespace", "level", "detected_level", "trace_id", "traceID":
+		return lokiLabelExpr(name)
+	case "__error__", "__error_details__":
+		return "''", nil
+	}
+	const sanitized = "k -> replaceRegexpAll(k, '[^a-zA-Z0-9_]', '_') = ?"
+	var parts []string
+	var args []any
+	for _, arr := range []string{"attr", "resource"} {
+		parts = append(parts, "has("+arr+"_keys, ?)", arr+"_values[indexOf("+arr+"_keys, ?)]",
+			"arrayExists("+sanitized+", "+arr+"_keys)", arr+"_values[arrayFirstIndex("+sanitized+", "+arr+"_keys)]")
+		args = append(args, name, name, name, name)
+	}
+	parsed, pargs := lokiParsed(name, parsers)
+	return "multiIf(" + strings.Join(parts, ", ") + ", " + parsed + ")", append(args, pargs...)
+}
+
+// lokiJSONKeys are the keys the json parser's field name may have come
+// from, the most likely first: the name, its _ dots (a key http.method),
+// and each part after a _ (the key method of an object http, whose field
+// Loki names http_method). ClickHouse 18.16 reads JSON without paths
+// (visitParam*: the first key of the name at any depth), so a nested
+// field is read by its own key.
+func lokiJSONKeys(name string) []string {
+	keys := []string{name}
+	if dotted := strings.ReplaceAll(name, "_", "."); dotted != name {
+		keys = append(keys, dotted)
+	}
+	for i := 1; i < len(name)-1; i++ {
+		if name[i] == '_' && name[i-1] != '_' {
+			keys = append(keys, name[i+1:])
+		}
+	}
+	return keys
+}
+
+// sqlExpr is an SQL expression and the values of its placeholders.
+type sqlExpr struct {
+	sql  string
+	args []any
+}
+
+// lokiParsed is the SQL of a field the parsers extract: the first
+// non-empty of theirs, in order. logfmt reads the key that, made a label
+// name, is the field's (each _ a _, a dot or a dash).
+func lokiParsed(name string, parsers []string) (string, []any) {
+	var exprs []sqlExpr
+	for _, p := range parsers {
+		switch p {
+		case "json":
+			for _, n := range lokiJSONKeys(name) {
+				// A string's value unquoted and unescaped; a number, a
+				// boolean, an object as written.
+				exprs = append(exprs, sqlExpr{"if(substring(visitParamExtractRaw(body, ?), 1, 1) = '\"', visitParamExtractString(body, ?), visitParamExtractRaw(body, ?))", []any{n, n, n}})
+			}
+		case "logfmt":
+			key := strings.ReplaceAll(name, "_", `[_.\-]`)
+			exprs = append(exprs, sqlExpr{"replaceRegexpOne(extract(body, ?), ?, ?)", []any{`(?:^|\s)` + key + `=("(?:[^"\\]|\\.)*"|\S*)`, `^"(.*)"$`, `\1`}})
+		}
+	}
+	if len(exprs) == 0 {
+		return "''", nil
+	}
+	out := exprs[len(exprs)-1]
+	for i := len(exprs) - 2; i >= 0; i-- {
+		e := exprs[i]
+		out = sqlExpr{"if(" + e.sql + " != '', " + e.sql + ", " + out.sql + ")", slices.Concat(e.args, e.args, out.args)}
+	}
+	return out.sql, out.args
+}
+
+// The forms a label's value takes to pass a numeric comparison.
+const (
+	lokiNumberRe   = `^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$`
+	lokiDurationRe = `^\s*([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|ms|s|m|h)\s*$`
+	lokiBytesRe    = `(?i)^\s*([0-9]+\.?[0-9]*|\.[0-9]+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)?\s*$`
+)
+
+// lokiLabelFilter is the SQL condition of a label filter. A numeric
+// comparison holds only for a value of its kind (a number; a duration of
+// one unit, 250ms; a size, 10KB or 2MiB): Loki keeps the lines whose
+// value does not convert, with an __error__ label, and drops them only
+// after | __error__="" (as Grafana adds); here they never match.
+func lokiLabelFilter(f *logql.LabelFilter) (string, []any) {
+	if f.Left != nil {
+		l, la := lokiLabelFilter(f.Left)
+		r, ra := lokiLabelFilter(f.Right)
+		return "(" + l + " " + strings.ToUpper(f.Op) + " " + r + ")", append(la, ra...)
+	}
+	v, args := lokiField(f.Name, f.Parsers)
+	if !f.Numeric {
+		switch f.Op {
+		case "=":
+			return v + " = ?", append(args, f.Value)
+		case "!=":
+			return v + " != ?", append(args, f.Value)
+		case "=~":
+			return "match(" + v + ", ?)", append(args, "^(?:"+f.Value+")$")
+		default: // !~
+			return "NOT match(" + v + ", ?)", append(args, "^(?:"+f.Value+")$")
+		}
+	}
+	op := f.Op
+	if op == "==" {
+		op = "="
+	}
+	// v appears more than once: ClickHouse computes the same expression
+	// once.
+	rep := func(n int) []any {
+		var out []any
+		for range n {
+			out = append(out, args...)
+		}
+		return out
+	}
+	switch f.Unit {
+	case "duration":
+		unit := "extract(" + v + ", '([a-zµ]+)\\\\s*$')"
+		return "(match(" + v + ", ?) AND toFloat64OrZero(extract(" + v + ", '^\\\\s*([0-9.]+)')) * multiIf(" + unit + " = 'ns', 1e-9, " +
+				unit + " IN ('us', 'µs'), 1e-6, " + unit + " = 'ms', 1e-3, " + unit + " = 'm', 60, " + unit + " = 'h', 3600, 1) " + op + " ?)",
+			append(slices.Concat(args, []any{lokiDurationRe}, rep(6)), f.Number)
+	case "bytes":
+		unit := "lower(extract(" + v + ", '([a-zA-Z]*)\\\\s*$'))"
+		var mul []string
+		var margs []any
+		for _, u := range slices.Sorted(maps.Keys(logql.ByteUnits)) {
+			mul = append(mul, unit+" = ?", strconv.FormatFloat(logql.ByteUnits[u], 'g', -1, 64))
+			margs = append(margs, args...)
+			margs = append(margs, u)
+		}
+		return "(match(" + v + ", ?) AND toFloat64OrZero(extract(" + v + ", '^\\\\s*([0-9.]+)')) * multiIf(" + strings.Join(mul, ", ") + ", 1) " + op + " ?)",
+			append(slices.Concat(args, []any{lokiBytesRe}, args, margs), f.Number)
+	}
+	return "(match(" + v + ", ?) AND toFloat64OrZero(" + v + ") " + op + " ?)", append(slices.Concat(args, []any{lokiNumberRe}, args), f.Number)
+}
+
+// lineFields are the fields a parser extracts from a line, named as Loki
+// names them (nested JSON objects' keys joined with _, every character
+// not allowed in a label name a _); nil when the line is not of its
+// format.
+func lineFields(parser, line string) map[string]string {
+	switch parser {
+	case "json":
+		var obj map[string]any
+		d := json.NewDecoder(strings.NewReader(line))
+		d.UseNumber()
+		if d.Decode(&obj) != nil || obj == nil {
+			return nil
+		}
+		out := map[string]string{}
+		flattenJSON(out, "", obj)
+		return out
+	case "logfmt":
+		out := map[string]string{}
+		d := logfmt.NewDecoder(strings.NewReader(line))
+		for d.ScanRecord() {
+			for d.ScanKeyval() {
+				if k := labelName(string(d.Key())); k != "" {
+					if _, ok := out[k]; !ok {
+						out[k] = string(d.Value())
+					}
+				}
+			}
+		}
+		if d.Err() != nil || len(out) == 0 {
+			return nil
+		}
+		return out
+	}
+	return nil
+}
+
+func flattenJSON(out map[string]string, prefix string, obj map[string]any) {
+	for k, v := range obj {
+		name := labelName(k)
+		if name == "" {
+			continue
+		}
+		if prefix != "" {
+			name = prefix + "_" + name
+		}
+		switch v := v.(type) {
+		case map[string]any:
+			flattenJSON(out, name, v)
+		case string:
+			out[name] = v
+		case json.Number:
+			out[name] = v.String()
+		case bool:
+			out[name] = strconv.FormatBool(v)
+		case nil:
+		default: // arrays, as written
+			var b bytes.Buffer
+			if json.NewEncoder(&b).Encode(v) == nil {
+				out[name] = strings.TrimSpace(b.String())
+			}
+		}
+	}
+}
+
+// labelName is s as a label name: every character outside [A-Za-z0-9_]
+// a _, a leading digit prefixed with _.
+func labelName(s string) string {
+	if s == "" {
+		return ""
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			b[i] = '_'
+		}
+	}
+	if b[0] >= '0' && b[0] <= '9' {
+		return "_" + string(b)
+	}
+	return string(b)
+}
+
+// parsedLabels adds to a line's labels the fields the parsers extract
+// from it, the first parser's where two have one; a field named as a
+// label it has already is added as NAME_extracted, as Loki does.
+func parsedLabels(labels map[string]string, parsers []string, line string) {
+	seen := map[string]bool{}
+	for _, p := range parsers {
+		for k, v := range lineFields(p, line) {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			if _, ok := labels[k]; ok {
+				k += "_extracted"
+			}
+			labels[k] = v
+		}
+	}
+}
