@@ -4,11 +4,13 @@ package query
 // records meshscope stores, so that Grafana's Loki data source (URL
 // http://HOST:8080/loki) shows them, with its log volume, and Grafana's
 // trace view links to them. The queries are the LogQL subset of
-// query/logql. A record's stream labels are service_name,
-// service_namespace, level (its severity: trace, debug, info, warn, error,
-// fatal, unknown) and trace_id (when it has one); any other label a
-// selector names is read from the record's resource (k8s_pod_name matches
-// k8s.pod.name too). Shapes and errors are Loki's (plain-text errors).
+// query/logql, run by ClickHouse. A record's stream labels are
+// service_name, service_namespace, level (its severity: trace, debug, info,
+// warn, error, fatal, unknown) and trace_id (when it has one); any other
+// label a selector names is read from the record's resource (k8s_pod_name
+// matches k8s.pod.name too); label filters and sum by read the record's
+// attributes and the parsers' fields too (lokifields.go). Shapes and
+// errors are Loki's (plain-text errors).
 
 import (
 	"context"
@@ -30,6 +32,11 @@ import (
 
 // lokiPrefix is where the Loki API is mounted.
 const lokiPrefix = "/loki/api/v1"
+
+// lokiVersion is the Loki release whose API this follows: Grafana picks
+// features by it (3.x: the volume, patterns and detected fields Logs
+// Drilldown reads).
+const lokiVersion = "3.5.0"
 
 const (
 	lokiDefaultLimit = 100
@@ -66,10 +73,15 @@ func lokiLabelExpr(name string) (string, []any) {
 	case "trace_id", "traceID":
 		return lokiTraceID, nil
 	}
-	dotted := strings.ReplaceAll(name, "_", ".")
-	return "if(has(resource_keys, ?), resource_values[indexOf(resource_keys, ?)], resource_values[indexOf(resource_keys, ?)])",
-		[]any{name, name, dotted}
+	// A resource attribute: by its key, else by its key made a label name
+	// (k8s_pod_name reads k8s.pod.name).
+	return "if(has(resource_keys, ?), resource_values[indexOf(resource_keys, ?)], resource_values[arrayFirstIndex(" + lokiSanitizedKey + ", resource_keys)])",
+		[]any{name, name, name}
 }
+
+// lokiSanitizedKey is a lambda that says whether an attribute key, made a
+// label name (each character outside [a-zA-Z0-9_] a _), is the one bound.
+const lokiSanitizedKey = "k -> replaceRegexpAll(k, '[^a-zA-Z0-9_]', '_') = ?"
 
 // lokiWhere is the SQL condition of a log query's matchers and filters.
 func lokiWhere(q logql.LogQuery) (string, []any) {
@@ -125,9 +137,14 @@ func (s *Server) lokiRoutes() {
 	g.GET("/label/:name/values", s.lokiLabelValues)
 	g.GET("/index/stats", s.lokiIndexStats)
 	g.GET("/patterns", s.lokiPatterns)
+	g.GET("/index/volume", s.lokiVolume)
+	g.GET("/index/volume_range", s.lokiVolume)
+	g.GET("/detected_labels", s.lokiDetectedLabels)
+	g.GET("/detected_fields", s.lokiDetectedFields)
+	g.GET("/detected_field/:name/values", s.lokiDetectedFieldValues)
 	g.GET("/status/buildinfo", func(c echo.Context) error {
 		// The release whose API this follows (Grafana picks features by it).
-		return c.JSON(http.StatusOK, map[string]string{"version": "2.9.0", "revision": "", "branch": "", "buildUser": "", "buildDate": "", "goVersion": runtime.Version()})
+		return c.JSON(http.StatusOK, map[string]string{"version": lokiVersion, "revision": "", "branch": "", "buildUser": "", "buildDate": "", "goVersion": runtime.Version()})
 	})
 }
 
@@ -206,19 +223,9 @@ func (s *Server) lokiQueryRange(c echo.Context) error {
 	if q.Vector != nil {
 		return badParam("query", "a constant vector is answered by the instant query only")
 	}
-	step := time.Duration(0)
-	if v := c.FormValue("step"); v != "" {
-		if f, ferr := strconv.ParseFloat(v, 64); ferr == nil {
-			step = time.Duration(f * float64(time.Second))
-		} else if step, err = ParseDuration(v); err != nil {
-			return badParam("step", "invalid step: %v", err)
-		}
-	} else {
-		step = max(end.Sub(start)/250, time.Second) // Loki's default resolution
-	}
-	step = step.Truncate(time.Second)
-	if step < time.Second {
-		return badParam("step", "step must be at least 1s")
+	step, err := lokiStep(c, max(end.Sub(start)/250, time.Second)) // Loki's default resolution
+	if err != nil {
+		return err
 	}
 	series, err := s.lokiCount(c.Request().Context(), *q.Metric, start, end, step)
 	if err != nil {
@@ -334,6 +341,7 @@ func (s *Server) lokiLogs(c echo.Context, q logql.LogQuery, start, end time.Time
 		return err
 	}
 	where, args := lokiWhere(q)
+	tw, targs := lokiTimeWhere(start, end)
 	ctx, cancel, err := s.storeContext(c)
 	if err != nil {
 		return err
@@ -373,10 +381,9 @@ func (s *Server) lokiLogs(c echo.Context, q logql.LogQuery, start, end time.Time
 	}, `
 SELECT time_unix_nano, body, service_name, service_namespace, `+lokiLevel+`, `+lokiTraceID+`
 FROM logs
-WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND time_unix_nano >= ? AND time_unix_nano <= ?
-  AND `+where+`
+WHERE `+tw+` AND `+where+`
 ORDER BY time_unix_nano `+order+`
-LIMIT ?`, append(append([]any{start.Unix(), end.Unix() + 1, uint64(max(start.UnixNano(), 0)), uint64(max(end.UnixNano(), 0))}, args...), limit)...)
+LIMIT ?`, slices.Concat(targs, args, []any{limit})...)
 	if err != nil {
 		return err
 	}

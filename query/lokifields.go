@@ -34,12 +34,11 @@ func lokiField(name string, parsers []string) (string, []any) {
 	case "__error__", "__error_details__":
 		return "''", nil
 	}
-	const sanitized = "k -> replaceRegexpAll(k, '[^a-zA-Z0-9_]', '_') = ?"
 	var parts []string
 	var args []any
 	for _, arr := range []string{"attr", "resource"} {
 		parts = append(parts, "has("+arr+"_keys, ?)", arr+"_values[indexOf("+arr+"_keys, ?)]",
-			"arrayExists("+sanitized+", "+arr+"_keys)", arr+"_values[arrayFirstIndex("+sanitized+", "+arr+"_keys)]")
+			"arrayExists("+lokiSanitizedKey+", "+arr+"_keys)", arr+"_values[arrayFirstIndex("+lokiSanitizedKey+", "+arr+"_keys)]")
 		args = append(args, name, name, name, name)
 	}
 	parsed, pargs := lokiParsed(name, parsers)
@@ -186,7 +185,8 @@ func lineFields(parser, line string) map[string]string {
 		d := logfmt.NewDecoder(strings.NewReader(line))
 		for d.ScanRecord() {
 			for d.ScanKeyval() {
-				if k := labelName(string(d.Key())); k != "" {
+				// A bare word (plain text read as logfmt) is no field.
+				if k := labelName(string(d.Key())); k != "" && len(d.Value()) > 0 {
 					if _, ok := out[k]; !ok {
 						out[k] = string(d.Value())
 					}

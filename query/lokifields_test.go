@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/meshscope/meshscope/query/logql"
 	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chtest"
 )
@@ -28,21 +30,34 @@ var pipelineLogs = []struct {
 	{9, `health check passed`, []string{"http.route", "/health", "http.status_code", "204"}},
 }
 
-// LogQL's parsers and label filters, run by ClickHouse: which lines pass,
-// the labels a log query's lines carry, and counts by an extracted field.
-func TestLokiPipeline(t *testing.T) {
+// seedPipeline stores pipelineLogs (service api, ten minutes ago, a
+// second apart; the first two on pod api-1, the others on api-2) and a
+// record of service web, and answers the API over them.
+func seedPipeline(t *testing.T) client {
 	st, _ := chtest.Store(t, "meshscope")
 	at := testNow.Add(-10 * time.Minute)
 	var rows []schema.LogRow
 	for i, l := range pipelineLogs {
-		r := schema.LogRow{TimeUnixNano: uint64(at.Add(time.Duration(i) * time.Second).UnixNano()), SeverityNumber: l.sev, ServiceName: "api", ServiceNamespace: "shop", Body: l.body}
+		pod := "api-1"
+		if i >= 2 {
+			pod = "api-2"
+		}
+		r := schema.LogRow{TimeUnixNano: uint64(at.Add(time.Duration(i) * time.Second).UnixNano()), SeverityNumber: l.sev, ServiceName: "api", ServiceNamespace: "shop", Body: l.body,
+			ResourceKeys: []string{"service.name", "k8s.pod.name"}, ResourceValues: []string{"api", pod}}
 		for j := 0; j < len(l.attrs); j += 2 {
 			r.AttrKeys, r.AttrValues = append(r.AttrKeys, l.attrs[j]), append(r.AttrValues, l.attrs[j+1])
 		}
 		rows = append(rows, r)
 	}
+	rows = append(rows, schema.LogRow{TimeUnixNano: uint64(at.UnixNano()), SeverityNumber: 9, ServiceName: "web", ServiceNamespace: "shop", Body: "ok"})
 	require.NoError(t, st.Write(context.Background(), &schema.Batch{Logs: rows}))
-	c := newTestAPI(t, Config{}, Deps{Store: st}).client.with(t)
+	return newTestAPI(t, Config{}, Deps{Store: st}).client.with(t)
+}
+
+// LogQL's parsers and label filters, run by ClickHouse: which lines pass,
+// the labels a log query's lines carry, and counts by an extracted field.
+func TestLokiPipeline(t *testing.T) {
+	c := seedPipeline(t)
 	rng := fmt.Sprintf("&start=%d&end=%d", testNow.Add(-time.Hour).UnixNano(), testNow.UnixNano())
 	query := func(q string) lokiAnswer {
 		t.Helper()
@@ -121,4 +136,132 @@ func TestLokiPipeline(t *testing.T) {
 		got[r.Metric["path"]] = r.Value[1].(string)
 	}
 	require.Equal(t, map[string]string{"/cart": "2", "/pay": "2"}, got)
+}
+
+// What Grafana's Logs Drilldown reads to list services, their labels and
+// fields: volume by label, detected labels, detected fields and their
+// values.
+func TestLokiDrilldown(t *testing.T) {
+	c := seedPipeline(t)
+	rng := fmt.Sprintf("&start=%d&end=%d", testNow.Add(-time.Hour).UnixNano(), testNow.UnixNano())
+	bytesOf := func(idx ...int) string {
+		n := 0
+		for _, i := range idx {
+			n += len(pipelineLogs[i].body)
+		}
+		return fmt.Sprint(n)
+	}
+
+	// The services, by the bytes of their lines.
+	volume := func(path string) (a lokiAnswer) {
+		c.get(path, &a)
+		return a
+	}
+	v := volume("/loki/api/v1/index/volume?query=" + url.QueryEscape(`{service_name=~".+"}`) + rng)
+	require.Equal(t, "vector", v.Data.ResultType)
+	require.Len(t, v.Data.Result, 2)
+	require.Equal(t, map[string]string{"service_name": "api"}, v.Data.Result[0].Metric)
+	require.Equal(t, bytesOf(0, 1, 2, 3, 4), v.Data.Result[0].Value[1])
+	require.Equal(t, map[string]string{"service_name": "web"}, v.Data.Result[1].Metric)
+	require.Equal(t, "2", v.Data.Result[1].Value[1])
+	v = volume("/loki/api/v1/index/volume?query=" + url.QueryEscape(`{service_name="api"}`) + "&targetLabels=k8s_pod_name&limit=1" + rng)
+	require.Len(t, v.Data.Result, 1, "the largest only")
+	require.Equal(t, map[string]string{"k8s_pod_name": "api-1"}, v.Data.Result[0].Metric)
+	require.Equal(t, bytesOf(0, 1), v.Data.Result[0].Value[1])
+	v = volume("/loki/api/v1/index/volume?query=" + url.QueryEscape(`{service_namespace="shop"}`) + "&targetLabels=k8s_pod_name,service_name&aggregateBy=labels" + rng)
+	got := map[string]any{}
+	for _, r := range v.Data.Result {
+		for k := range r.Metric {
+			got[k] = r.Value[1]
+		}
+	}
+	all := 0
+	for _, l := range pipelineLogs {
+		all += len(l.body)
+	}
+	require.Equal(t, map[string]any{"service_name": fmt.Sprint(all + len("ok")), "k8s_pod_name": fmt.Sprint(all)}, got)
+	// Over time: a step a minute, every line in the same minute.
+	v = volume("/loki/api/v1/index/volume_range?query=" + url.QueryEscape(`{service_name="api"}`) + "&step=60" + rng)
+	require.Equal(t, "matrix", v.Data.ResultType)
+	require.Len(t, v.Data.Result, 1)
+	require.Len(t, v.Data.Result[0].Values, 1)
+	require.Equal(t, bytesOf(0, 1, 2, 3, 4), v.Data.Result[0].Values[0][1])
+
+	// Labels: the stream's and the resources', less those the selector pins.
+	var dl struct {
+		DetectedLabels []struct {
+			Label       string
+			Cardinality int
+		}
+	}
+	c.get("/loki/api/v1/detected_labels?query="+url.QueryEscape(`{service_name="api"}`)+rng, &dl)
+	labels := map[string]int{}
+	for _, l := range dl.DetectedLabels {
+		labels[l.Label] = l.Cardinality
+	}
+	require.Equal(t, map[string]int{"service_namespace": 1, "level": 2, "k8s_pod_name": 2}, labels)
+
+	// Fields: the parsed ones with their parser and type, the attributes
+	// without a parser.
+	var df struct {
+		Fields []struct {
+			Label       string
+			Type        string
+			Cardinality int
+			Parsers     []string
+		}
+	}
+	c.get("/loki/api/v1/detected_fields?query="+url.QueryEscape(`{service_name="api"}`)+rng, &df)
+	fields := map[string]string{}
+	for _, f := range df.Fields {
+		fields[f.Label] = fmt.Sprintf("%s %d %v", f.Type, f.Cardinality, f.Parsers)
+	}
+	require.Equal(t, map[string]string{
+		"msg":              "string 4 [json logfmt]",
+		"status":           "int 3 [json logfmt]",
+		"path":             "string 2 [json logfmt]",
+		"latency":          "duration 4 [json logfmt]",
+		"size":             "bytes 2 [json]",
+		"http_method":      "string 2 [json]",
+		"user_id":          "int 1 [logfmt]",
+		"http_route":       "string 1 []",
+		"http_status_code": "int 1 []",
+	}, fields)
+	var values struct{ Values []string }
+	c.get("/loki/api/v1/detected_field/status/values?query="+url.QueryEscape(`{service_name="api"}`)+rng, &values)
+	require.Equal(t, []string{"200", "500", "503"}, values.Values)
+	// A pipeline narrows the lines sampled.
+	c.get("/loki/api/v1/detected_field/status/values?query="+url.QueryEscape(`{service_name="api"} | json | logfmt | status >= 500`)+rng, &values)
+	require.Equal(t, []string{"500", "503"}, values.Values)
+	c.get("/loki/api/v1/detected_fields?query="+url.QueryEscape(`{service_name="api"}`)+"&line_limit=1"+rng, &df)
+	require.Len(t, df.Fields, 2, "the newest line only: its attributes")
+
+	for _, bad := range []struct{ path, want string }{
+		{"/loki/api/v1/index/volume?query=" + url.QueryEscape(`{a="b"}`) + "&aggregateBy=pods", "aggregateBy"},
+		{"/loki/api/v1/index/volume?query=" + url.QueryEscape(`{a="b"}`) + "&targetLabels=a-b", "invalid label name"},
+		{"/loki/api/v1/detected_fields?query=" + url.QueryEscape(`count_over_time({a="b"}[1m])`), "takes a log query"},
+		{"/loki/api/v1/detected_fields?query=" + url.QueryEscape(`{a="b"}`) + "&line_limit=0", "line_limit"},
+		{"/loki/api/v1/detected_field/a-b/values?query=" + url.QueryEscape(`{a="b"}`), "invalid field name"},
+	} {
+		status, _, body := c.do(http.MethodGet, bad.path, nil)
+		require.Equal(t, http.StatusBadRequest, status, bad.path)
+		require.Contains(t, string(body), bad.want, bad.path)
+	}
+}
+
+// FuzzLineFields: whatever a log line holds, the parsers return, and every
+// field they extract is named as a label.
+func FuzzLineFields(f *testing.F) {
+	for _, l := range pipelineLogs {
+		f.Add(l.body)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		for _, p := range []string{"json", "logfmt"} {
+			for k := range lineFields(p, line) {
+				if !logql.IsLabelName(k) {
+					t.Fatalf("%s of %q: field %q", p, line, k)
+				}
+			}
+		}
+	})
 }

@@ -68,21 +68,14 @@ func (s *Server) lokiPatterns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	step := max(end.Sub(start)/100, 10*time.Second)
-	if v := c.FormValue("step"); v != "" {
-		if f, ferr := strconv.ParseFloat(v, 64); ferr == nil {
-			step = time.Duration(f * float64(time.Second))
-		} else if step, err = ParseDuration(v); err != nil {
-			return badParam("step", "invalid step: %v", err)
-		}
-	}
-	step = step.Truncate(time.Second)
-	if step < time.Second {
-		return badParam("step", "step must be at least 1s")
+	step, err := lokiStep(c, max(end.Sub(start)/100, 10*time.Second))
+	if err != nil {
+		return err
 	}
 	where, args := lokiWhere(*q.Log)
-	cond := "timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND time_unix_nano >= ? AND time_unix_nano <= ? AND " + where
-	args = append([]any{start.Unix(), end.Unix() + 1, uint64(max(start.UnixNano(), 0)), uint64(max(end.UnixNano(), 0))}, args...)
+	tw, targs := lokiTimeWhere(start, end)
+	cond := tw + " AND " + where
+	args = append(targs, args...)
 	ctx, cancel, err := s.storeContext(c)
 	if err != nil {
 		return err
