@@ -407,11 +407,14 @@ type lokiPoint struct {
 
 // lokiCount evaluates a metric query at every step from start to end: the
 // lines in (t - range, t], per second for rate, by stream (or summed by
-// the labels asked). Lines are counted in buckets of g seconds, the
+// the labels asked); an unwrapped aggregation is lokiUnwrapped's. Lines are counted in buckets of g seconds, the
 // greatest common divisor of range and step, ending at the steps' times:
 // bucket b holds (o + b*g, o + (b+1)*g], o being start modulo g, so each
 // step's window is range/g whole buckets.
 func (s *Server) lokiCount(ctx context.Context, q logql.MetricQuery, start, end time.Time, step time.Duration) ([]lokiSeries, error) {
+	if q.Log.Unwrap != nil {
+		return s.lokiUnwrapped(ctx, q, start, end, step)
+	}
 	rng, st := int64(q.Range/time.Second), int64(step/time.Second)
 	g := gcd(rng, st)
 	o := start.Unix() % g

@@ -134,34 +134,40 @@ func lokiLabelFilter(f *logql.LabelFilter) (string, []any) {
 	if op == "==" {
 		op = "="
 	}
-	// v appears more than once: ClickHouse computes the same expression
-	// once.
+	valid, num := lokiNumeric(sqlExpr{v, args}, f.Unit)
+	return "(" + valid.sql + " AND " + num.sql + " " + op + " ?)", append(slices.Concat(valid.args, num.args), f.Number)
+}
+
+// lokiNumeric reads a label's value v as a number of a kind (unit: "" a
+// number, "duration" a duration of one unit in seconds, "bytes" a size in
+// bytes): the condition that it is one, and the number. v appears more
+// than once; ClickHouse computes the same expression once.
+func lokiNumeric(v sqlExpr, unit string) (valid, num sqlExpr) {
 	rep := func(n int) []any {
 		var out []any
 		for range n {
-			out = append(out, args...)
+			out = append(out, v.args...)
 		}
 		return out
 	}
-	switch f.Unit {
+	switch unit {
 	case "duration":
-		unit := "extract(" + v + ", '([a-zµ]+)\\\\s*$')"
-		return "(match(" + v + ", ?) AND toFloat64OrZero(extract(" + v + ", '^\\\\s*([0-9.]+)')) * multiIf(" + unit + " = 'ns', 1e-9, " +
-				unit + " IN ('us', 'µs'), 1e-6, " + unit + " = 'ms', 1e-3, " + unit + " = 'm', 60, " + unit + " = 'h', 3600, 1) " + op + " ?)",
-			append(slices.Concat(args, []any{lokiDurationRe}, rep(6)), f.Number)
+		u := "extract(" + v.sql + ", '([a-zµ]+)\\\\s*$')"
+		return sqlExpr{"match(" + v.sql + ", ?)", append(rep(1), lokiDurationRe)},
+			sqlExpr{"toFloat64OrZero(extract(" + v.sql + ", '^\\\\s*([0-9.]+)')) * multiIf(" + u + " = 'ns', 1e-9, " +
+				u + " IN ('us', 'µs'), 1e-6, " + u + " = 'ms', 1e-3, " + u + " = 'm', 60, " + u + " = 'h', 3600, 1)", rep(6)}
 	case "bytes":
-		unit := "lower(extract(" + v + ", '([a-zA-Z]*)\\\\s*$'))"
+		u := "lower(extract(" + v.sql + ", '([a-zA-Z]*)\\\\s*$'))"
 		var mul []string
 		var margs []any
-		for _, u := range slices.Sorted(maps.Keys(logql.ByteUnits)) {
-			mul = append(mul, unit+" = ?", strconv.FormatFloat(logql.ByteUnits[u], 'g', -1, 64))
-			margs = append(margs, args...)
-			margs = append(margs, u)
+		for _, name := range slices.Sorted(maps.Keys(logql.ByteUnits)) {
+			mul = append(mul, u+" = ?", strconv.FormatFloat(logql.ByteUnits[name], 'g', -1, 64))
+			margs = append(append(margs, v.args...), name)
 		}
-		return "(match(" + v + ", ?) AND toFloat64OrZero(extract(" + v + ", '^\\\\s*([0-9.]+)')) * multiIf(" + strings.Join(mul, ", ") + ", 1) " + op + " ?)",
-			append(slices.Concat(args, []any{lokiBytesRe}, args, margs), f.Number)
+		return sqlExpr{"match(" + v.sql + ", ?)", append(rep(1), lokiBytesRe)},
+			sqlExpr{"toFloat64OrZero(extract(" + v.sql + ", '^\\\\s*([0-9.]+)')) * multiIf(" + strings.Join(mul, ", ") + ", 1)", append(rep(1), margs...)}
 	}
-	return "(match(" + v + ", ?) AND toFloat64OrZero(" + v + ") " + op + " ?)", append(slices.Concat(args, []any{lokiNumberRe}, args), f.Number)
+	return sqlExpr{"match(" + v.sql + ", ?)", append(rep(1), lokiNumberRe)}, sqlExpr{"toFloat64OrZero(" + v.sql + ")", rep(1)}
 }
 
 // lineFields are the fields a parser extracts from a line, named as Loki

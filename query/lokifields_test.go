@@ -265,3 +265,62 @@ func FuzzLineFields(f *testing.F) {
 		}
 	})
 }
+
+// Unwrapped range aggregations over the fields' values: by stream, by a
+// grouping of their own, summed, at one time and over a range.
+func TestLokiUnwrap(t *testing.T) {
+	c := seedPipeline(t)
+	at := fmt.Sprintf("&time=%d", testNow.UnixNano())
+	instant := func(q string) map[string]string {
+		t.Helper()
+		var a lokiAnswer
+		c.get("/loki/api/v1/query?query="+url.QueryEscape(q)+at, &a)
+		require.Equal(t, "vector", a.Data.ResultType, q)
+		out := map[string]string{}
+		for _, r := range a.Data.Result {
+			out[lineKey(r.Metric)] = r.Value[1].(string)
+		}
+		return out
+	}
+	const api = `{service_name="api"} | json | logfmt`
+	// Latencies 120ms, 1.5s (error), 800ms, 2s (error).
+	for q, want := range map[string]map[string]string{
+		`avg_over_time(` + api + ` | unwrap duration(latency) [1h]) by ()`:                 {``: "1.105"},
+		`avg_over_time(` + api + ` | unwrap duration(latency) [1h])`:                       {`level="error",service_name="api",service_namespace="shop",`: "1.75", `level="info",service_name="api",service_namespace="shop",`: "0.46"},
+		`max_over_time(` + api + ` | unwrap duration_seconds(latency) [1h]) by (path)`:     {`path="/cart",`: "0.8", `path="/pay",`: "2"},
+		`min_over_time(` + api + ` | unwrap duration(latency) [1h]) by (path)`:             {`path="/cart",`: "0.12", `path="/pay",`: "1.5"},
+		`quantile_over_time(0.5, ` + api + ` | unwrap duration(latency) [1h]) by ()`:       {``: "1.15"},
+		`sum_over_time({service_name="api"} | json | unwrap bytes(size) [1h]) by ()`:       {``: "12000"},
+		`sum by (path) (sum_over_time(` + api + ` | unwrap status [1h]))`:                  {`path="/cart",`: "400", `path="/pay",`: "1003"},
+		`count_over_time(` + api + ` | unwrap status | __error__="" [1h]) by (level)`:      {`level="error",`: "2", `level="info",`: "2"},
+		`last_over_time(` + api + ` | unwrap status [1h]) by ()`:                           {``: "500"},
+		`first_over_time(` + api + ` | unwrap status [1h]) by ()`:                          {``: "200"},
+		`stddev_over_time(` + api + ` | path="/pay" | unwrap status [1h]) by ()`:           {``: "1.5"},
+		`rate(` + api + ` | unwrap status [1h]) by ()`:                                     {``: fmt.Sprint(1403.0 / 3600)},
+		`sum_over_time(` + api + ` | unwrap status [1h]) by () > 2000`:                     {},
+		`avg_over_time({service_name="api"} | unwrap http_status_code [1h]) by (http_route)`: {`http_route="/health",`: "204"},
+	} {
+		require.Equal(t, want, instant(q), q)
+	}
+
+	// Over a range: each step's window holds the lines within its range.
+	var a lokiAnswer
+	start := testNow.Add(-12 * time.Minute)
+	c.get("/loki/api/v1/query_range?query="+url.QueryEscape(`max_over_time(`+api+` | unwrap status [1m]) by ()`)+
+		fmt.Sprintf("&start=%d&end=%d&step=60", start.UnixNano(), testNow.UnixNano()), &a)
+	require.Equal(t, "matrix", a.Data.ResultType)
+	require.Len(t, a.Data.Result, 1)
+	// The lines are 10 minutes ago (200) and the 4 s after (503, 200, 500,
+	// none): the step at -10 min holds the first, the one at -9 min (the
+	// minute before it) the others.
+	require.Equal(t, [][2]any{{float64(testNow.Add(-10 * time.Minute).Unix()), "200"}, {float64(testNow.Add(-9 * time.Minute).Unix()), "503"}}, a.Data.Result[0].Values)
+	// A range of two steps: each line is in two windows.
+	c.get("/loki/api/v1/query_range?query="+url.QueryEscape(`count_over_time(`+api+` | unwrap status [2m]) by ()`)+
+		fmt.Sprintf("&start=%d&end=%d&step=60", start.UnixNano(), testNow.UnixNano()), &a)
+	require.Equal(t, [][2]any{{float64(testNow.Add(-10 * time.Minute).Unix()), "1"}, {float64(testNow.Add(-9 * time.Minute).Unix()), "4"},
+		{float64(testNow.Add(-8 * time.Minute).Unix()), "3"}}, a.Data.Result[0].Values)
+	status, _, body := c.do(http.MethodGet, "/loki/api/v1/query_range?query="+url.QueryEscape(`avg_over_time(`+api+` | unwrap status [1h]) by ()`)+
+		fmt.Sprintf("&start=%d&end=%d&step=1", start.UnixNano(), testNow.UnixNano()), nil)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, string(body), "3600 windows")
+}

@@ -86,8 +86,8 @@ type Config struct {
 	RuleFiles []string `yaml:"rule_files"`
 	// LogRuleFiles are rule files of the same format whose expressions are
 	// LogQL metric queries over the stored log records (as Loki's ruler
-	// reads its own): count_over_time or rate, perhaps summed, compared
-	// with a number. Default none.
+	// reads its own): count_over_time, rate or an unwrapped aggregation,
+	// perhaps summed, compared with a number. Default none.
 	LogRuleFiles []string `yaml:"log_rule_files"`
 	// RuleStateFile keeps the rules' alerts (pending since, firing since,
 	// what was sent) across restarts, so that a `for` does not start again

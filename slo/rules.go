@@ -127,8 +127,9 @@ func ruleFiles(globs []string) ([]string, error) {
 }
 
 // logqlExprs checks a log rule file's expressions as LogQL (the subset
-// the Loki API answers: count_over_time or rate, perhaps summed, perhaps
-// compared with a number) where rulefmt would check them as PromQL.
+// the Loki API answers: count_over_time, rate or an unwrapped
+// aggregation, perhaps summed, perhaps compared with a number) where
+// rulefmt would check them as PromQL.
 type logqlExprs struct{ parser.Parser }
 
 func (logqlExprs) ParseExpr(s string) (parser.Expr, error) {

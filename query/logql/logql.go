@@ -9,15 +9,17 @@
 //
 //	{service_name="cart"} | json | status >= 500 and duration > 250ms or path=~"/api/.*"
 //	sum by (path) (count_over_time({service_name="cart"} | logfmt | level="error" [5m]))
+//	quantile_over_time(0.99, {service_name="cart"} | json | unwrap duration(latency) [5m]) by (path)
 //
-// Anything else (other parsers and formatting stages, unwrapped ranges,
-// other aggregations) is refused with an error that says what is not
+// Anything else (other parsers and formatting stages, other
+// aggregations) is refused with an error that says what is not
 // supported.
 package logql
 
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,20 +63,42 @@ type LogQuery struct {
 	Parsers []string
 	// LabelFilters are the label filter stages, in order; all must hold.
 	LabelFilters []*LabelFilter
+	// Unwrap is the unwrap stage: the label whose values a range
+	// aggregation reads.
+	Unwrap *Unwrap
 }
 
-// MetricQuery counts a log query's lines over a range: count_over_time
-// (Rate false) or rate (per second), summed by By when Sum is set; with
-// Cmp (>, >=, <, <=, ==, !=), only the values that compare so with
-// Threshold are kept, as PromQL filters (an alerting rule's condition).
+// Unwrap names the label an unwrapped range aggregation reads, and how
+// its values read as numbers: Conv "" (a number), "duration" or
+// "duration_seconds" (seconds), "bytes".
+type Unwrap struct {
+	Label   string
+	Conv    string
+	Parsers []string
+}
+
+// MetricQuery aggregates a log query's lines over a range: Fn is
+// count_over_time or rate (lines, or with an unwrap the values' sum per
+// second), or one of the unwrapped aggregations (sum_over_time,
+// avg_over_time, min_over_time, max_over_time, first_over_time,
+// last_over_time, stddev_over_time, stdvar_over_time,
+// quantile_over_time of Quantile), a series per stream or by RangeBy
+// when RangeGrouped (avg_over_time(...) by (path); by () one series);
+// summed by By when Sum is set. With Cmp (>, >=, <, <=, ==, !=), only the
+// values that compare so with Threshold are kept, as PromQL filters (an
+// alerting rule's condition).
 type MetricQuery struct {
-	Log       LogQuery
-	Range     time.Duration
-	Rate      bool
-	Sum       bool
-	By        []string
-	Cmp       string
-	Threshold float64
+	Log          LogQuery
+	Range        time.Duration
+	Fn           string
+	Quantile     float64
+	Rate         bool
+	RangeBy      []string
+	RangeGrouped bool
+	Sum          bool
+	By           []string
+	Cmp          string
+	Threshold    float64
 }
 
 // Keeps reports whether v passes q's comparison (every value without one).
@@ -123,6 +147,9 @@ func Parse(q string) (Query, error) {
 		var lq LogQuery
 		if lq, err = p.logQuery(); err == nil {
 			out.Log = &lq
+			if lq.Unwrap != nil {
+				err = fmt.Errorf("unwrap is for a range aggregation's values (avg_over_time({...} | unwrap %s [5m])), not a log query", lq.Unwrap.Label)
+			}
 		}
 	} else if p.peek("vector") {
 		var v float64
@@ -291,6 +318,9 @@ func (p *parser) logQuery() (LogQuery, error) {
 			}
 			return q, nil
 		}
+		if q.Unwrap != nil {
+			return q, p.errorf("a line filter after unwrap: only label filters may follow it")
+		}
 		v, err := p.str()
 		if err != nil {
 			return q, err
@@ -316,25 +346,12 @@ func (p *parser) metricQuery() (MetricQuery, error) {
 	if fn == "sum" {
 		q.Sum = true
 		by := func() error {
-			if !p.accept("by") {
+			if !p.keyword("by") {
 				return nil
 			}
-			if err := p.expect("("); err != nil {
-				return err
-			}
-			for !p.accept(")") {
-				if len(q.By) > 0 {
-					if err := p.expect(","); err != nil {
-						return err
-					}
-				}
-				l, err := p.ident()
-				if err != nil {
-					return err
-				}
-				q.By = append(q.By, l)
-			}
-			return nil
+			l, err := p.labelList()
+			q.By = l
+			return err
 		}
 		if err := by(); err != nil {
 			return q, err
@@ -417,24 +434,48 @@ func (p *parser) vectorSum() (float64, error) {
 	}
 }
 
-// rangeAggregation reads what follows count_over_time or rate.
+// unwrapped are the range aggregations of an unwrapped label's values.
+var unwrapped = map[string]bool{"sum_over_time": true, "avg_over_time": true, "min_over_time": true, "max_over_time": true,
+	"first_over_time": true, "last_over_time": true, "stddev_over_time": true, "stdvar_over_time": true, "quantile_over_time": true}
+
+// rangeAggregation reads what follows a range aggregation's name.
 func (p *parser) rangeAggregation(fn string) (MetricQuery, error) {
-	var q MetricQuery
-	switch fn {
-	case "count_over_time":
-	case "rate":
+	q := MetricQuery{Fn: fn}
+	switch {
+	case fn == "count_over_time":
+	case fn == "rate":
 		q.Rate = true
+	case unwrapped[fn]:
 	default:
-		return q, fmt.Errorf("%s is not supported: only count_over_time and rate, optionally in sum [by (...)]", fn)
+		return q, fmt.Errorf("%s is not supported: only count_over_time, rate and the unwrapped sum_over_time, avg_over_time, min_over_time, max_over_time, first_over_time, last_over_time, stddev_over_time, stdvar_over_time and quantile_over_time, optionally in sum [by (...)]", fn)
 	}
 	if err := p.expect("("); err != nil {
 		return q, err
+	}
+	if fn == "quantile_over_time" {
+		p.space()
+		end := p.pos
+		for end < len(p.s) && strings.ContainsRune("0123456789.eE+-", rune(p.s[end])) {
+			end++
+		}
+		v, err := strconv.ParseFloat(p.s[p.pos:end], 64)
+		if err != nil || v < 0 || v > 1 {
+			return q, p.errorf("quantile_over_time takes a quantile from 0 to 1 first, got %q", p.rest(12))
+		}
+		p.pos = end
+		q.Quantile = v
+		if err := p.expect(","); err != nil {
+			return q, err
+		}
 	}
 	lq, err := p.logQuery()
 	if err != nil {
 		return q, err
 	}
 	q.Log = lq
+	if unwrapped[fn] && lq.Unwrap == nil {
+		return q, fmt.Errorf("%s aggregates a label's values: add | unwrap LABEL before the range", fn)
+	}
 	if err := p.expect("["); err != nil {
 		return q, err
 	}
@@ -451,7 +492,43 @@ func (p *parser) rangeAggregation(fn string) (MetricQuery, error) {
 		return q, fmt.Errorf("the range must be at least 1s, got %s", d)
 	}
 	q.Range = d
-	return q, p.expect(")")
+	if err := p.expect(")"); err != nil {
+		return q, err
+	}
+	if p.keyword("by") {
+		if lq.Unwrap == nil {
+			return q, fmt.Errorf("%s takes no by: group its lines with sum by (...) (%s(...))", fn, fn)
+		}
+		q.RangeGrouped = true
+		if q.RangeBy, err = p.labelList(); err != nil {
+			return q, err
+		}
+		q.RangeBy = slices.Compact(q.RangeBy)
+	} else if p.keyword("without") {
+		return q, fmt.Errorf("without is not supported: name the labels with by")
+	}
+	return q, nil
+}
+
+// labelList reads (name, ...), perhaps empty.
+func (p *parser) labelList() ([]string, error) {
+	if err := p.expect("("); err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for !p.accept(")") {
+		if len(out) > 0 {
+			if err := p.expect(","); err != nil {
+				return nil, err
+			}
+		}
+		l, err := p.ident()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // parseDuration reads a range: Go durations and days (d), weeks (w).

@@ -22,10 +22,10 @@ func TestParse(t *testing.T) {
 
 	q, err = Parse(`sum by (level, service_name) (count_over_time({a="b"} | drop __error__, x [1m]))`)
 	require.NoError(t, err)
-	require.Equal(t, MetricQuery{Log: LogQuery{Matchers: []Matcher{{"a", Equal, "b"}}}, Range: time.Minute, Sum: true, By: []string{"level", "service_name"}}, *q.Metric)
+	require.Equal(t, MetricQuery{Log: LogQuery{Matchers: []Matcher{{"a", Equal, "b"}}}, Range: time.Minute, Fn: "count_over_time", Sum: true, By: []string{"level", "service_name"}}, *q.Metric)
 	q, err = Parse(`sum(rate({a!="b"}[2d])) by (level)`)
 	require.NoError(t, err)
-	require.Equal(t, MetricQuery{Log: LogQuery{Matchers: []Matcher{{"a", NotEqual, "b"}}}, Range: 48 * time.Hour, Rate: true, Sum: true, By: []string{"level"}}, *q.Metric)
+	require.Equal(t, MetricQuery{Log: LogQuery{Matchers: []Matcher{{"a", NotEqual, "b"}}}, Range: 48 * time.Hour, Fn: "rate", Rate: true, Sum: true, By: []string{"level"}}, *q.Metric)
 
 	q, err = Parse(`sum by (service_name) (count_over_time({level="error"} |= "timeout" [5m])) >= 10`)
 	require.NoError(t, err)
@@ -104,6 +104,9 @@ func FuzzParse(f *testing.F) {
 		for _, f := range lq.LabelFilters {
 			walk(f)
 		}
+		if lq.Unwrap != nil && !name.MatchString(lq.Unwrap.Label) {
+			t.Fatalf("%q: unwrap %q", s, lq.Unwrap.Label)
+		}
 	})
 }
 
@@ -136,6 +139,32 @@ func TestParsePipeline(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"path"}, q.Metric.By)
 	require.Equal(t, "==", q.Metric.Log.LabelFilters[0].Op, "= with a number compares numbers")
+
+	// Unwrapped range aggregations: the label, its conversion, a grouping
+	// of their own (by () is one series).
+	q, err = Parse(`quantile_over_time(0.99, {a="b"} | json | unwrap duration(latency) | __error__="" [5m]) by ()`)
+	require.NoError(t, err)
+	mq := q.Metric
+	require.Equal(t, "quantile_over_time", mq.Fn)
+	require.Equal(t, 0.99, mq.Quantile)
+	require.Equal(t, &Unwrap{Label: "latency", Conv: "duration", Parsers: []string{"json"}}, mq.Log.Unwrap)
+	require.Len(t, mq.Log.LabelFilters, 1)
+	require.True(t, mq.RangeGrouped)
+	require.Empty(t, mq.RangeBy)
+	q, err = Parse(`sum by (path) (avg_over_time({a="b"} | logfmt | unwrap bytes [1m]) by (path, pod))`)
+	require.NoError(t, err)
+	require.Equal(t, &Unwrap{Label: "bytes", Parsers: []string{"logfmt"}}, q.Metric.Log.Unwrap, "a label named bytes")
+	require.Equal(t, []string{"path", "pod"}, q.Metric.RangeBy)
+	require.Equal(t, []string{"path"}, q.Metric.By)
+	q, err = Parse(`rate({a="b"} | unwrap size [1m])`)
+	require.NoError(t, err)
+	require.True(t, q.Metric.Rate)
+	for _, bad := range []string{`avg_over_time({a="b"}[1m])`, `{a="b"} | unwrap x`, `count_over_time({a="b"}[1m]) by (x)`,
+		`sum_over_time({a="b"} | unwrap x |= "y" [1m])`, `sum_over_time({a="b"} | unwrap x | json [1m])`, `quantile_over_time(2, {a="b"} | unwrap x [1m])`,
+		`max_over_time({a="b"} | unwrap x [1m]) without (y)`} {
+		_, err := Parse(bad)
+		require.Error(t, err, bad)
+	}
 
 	for lit, want := range map[string]float64{"10": 10, "1.5e3": 1500, "-2": -2, "1m30s": 90, "10kb": 10e3, "3MiB": 3 << 20, "7B": 7} {
 		v, _, err := numberLiteral(lit)

@@ -11,8 +11,9 @@ import (
 
 // The pipeline stages after a stream selector besides line filters:
 // parsers (| json, | logfmt), label filters (| status >= 500 and
-// method="GET"), and drop (of the error labels Grafana drops; this API
-// sets none).
+// method="GET"), unwrap (| unwrap duration(latency): the values a range
+// aggregation reads; only label filters may follow it), and drop (of the
+// error labels Grafana drops; this API sets none).
 
 // LabelFilter is a label filter stage's expression: a comparison of a
 // label with a value, or two expressions joined by and or or.
@@ -50,6 +51,25 @@ func (p *parser) stage(q *LogQuery) error {
 		return err
 	}
 	switch {
+	case q.Unwrap != nil && (parsers[name] || name == "unwrap"):
+		p.pos = at
+		return p.errorf("%s after unwrap: only label filters may follow it", name)
+	case name == "unwrap":
+		u := &Unwrap{Parsers: append([]string{}, q.Parsers...)}
+		if u.Label, err = p.ident(); err != nil {
+			return err
+		}
+		if conv := u.Label; (conv == "duration" || conv == "duration_seconds" || conv == "bytes") && p.accept("(") {
+			if u.Label, err = p.ident(); err != nil {
+				return err
+			}
+			if err := p.expect(")"); err != nil {
+				return err
+			}
+			u.Conv = conv
+		}
+		q.Unwrap = u
+		return nil
 	case parsers[name]:
 		p.space()
 		if p.pos < len(p.s) && !strings.ContainsRune("|[)", rune(p.s[p.pos])) && !p.peek("!=") && !p.peek("!~") && !p.peek("!>") {
@@ -67,7 +87,7 @@ func (p *parser) stage(q *LogQuery) error {
 			}
 		}
 	case unsupportedStages[name]:
-		return fmt.Errorf("the %q stage is not supported: line filters (|= != |~ !~ |> !>), the json and logfmt parsers, label filters and drop are", name)
+		return fmt.Errorf("the %q stage is not supported: line filters (|= != |~ !~ |> !>), the json and logfmt parsers, label filters, unwrap and drop are", name)
 	}
 	p.pos = at
 	return p.labelStage(q)
@@ -85,7 +105,7 @@ func (p *parser) labelStage(q *LogQuery) error {
 
 // unsupportedStages are LogQL's other stages, refused by name.
 var unsupportedStages = map[string]bool{"regexp": true, "pattern": true, "unpack": true, "line_format": true, "label_format": true,
-	"keep": true, "decolorize": true, "unwrap": true, "distinct": true}
+	"keep": true, "decolorize": true, "distinct": true}
 
 // labelOr reads label filters joined by or (and binds tighter).
 func (p *parser) labelOr(ps []string) (*LabelFilter, error) {
