@@ -285,19 +285,19 @@ func TestLokiUnwrap(t *testing.T) {
 	const api = `{service_name="api"} | json | logfmt`
 	// Latencies 120ms, 1.5s (error), 800ms, 2s (error).
 	for q, want := range map[string]map[string]string{
-		`avg_over_time(` + api + ` | unwrap duration(latency) [1h]) by ()`:                 {``: "1.105"},
-		`avg_over_time(` + api + ` | unwrap duration(latency) [1h])`:                       {`level="error",service_name="api",service_namespace="shop",`: "1.75", `level="info",service_name="api",service_namespace="shop",`: "0.46"},
-		`max_over_time(` + api + ` | unwrap duration_seconds(latency) [1h]) by (path)`:     {`path="/cart",`: "0.8", `path="/pay",`: "2"},
-		`min_over_time(` + api + ` | unwrap duration(latency) [1h]) by (path)`:             {`path="/cart",`: "0.12", `path="/pay",`: "1.5"},
-		`quantile_over_time(0.5, ` + api + ` | unwrap duration(latency) [1h]) by ()`:       {``: "1.15"},
-		`sum_over_time({service_name="api"} | json | unwrap bytes(size) [1h]) by ()`:       {``: "12000"},
-		`sum by (path) (sum_over_time(` + api + ` | unwrap status [1h]))`:                  {`path="/cart",`: "400", `path="/pay",`: "1003"},
-		`count_over_time(` + api + ` | unwrap status | __error__="" [1h]) by (level)`:      {`level="error",`: "2", `level="info",`: "2"},
-		`last_over_time(` + api + ` | unwrap status [1h]) by ()`:                           {``: "500"},
-		`first_over_time(` + api + ` | unwrap status [1h]) by ()`:                          {``: "200"},
-		`stddev_over_time(` + api + ` | path="/pay" | unwrap status [1h]) by ()`:           {``: "1.5"},
-		`rate(` + api + ` | unwrap status [1h]) by ()`:                                     {``: fmt.Sprint(1403.0 / 3600)},
-		`sum_over_time(` + api + ` | unwrap status [1h]) by () > 2000`:                     {},
+		`avg_over_time(` + api + ` | unwrap duration(latency) [1h]) by ()`:                   {``: "1.105"},
+		`avg_over_time(` + api + ` | unwrap duration(latency) [1h])`:                         {`level="error",service_name="api",service_namespace="shop",`: "1.75", `level="info",service_name="api",service_namespace="shop",`: "0.46"},
+		`max_over_time(` + api + ` | unwrap duration_seconds(latency) [1h]) by (path)`:       {`path="/cart",`: "0.8", `path="/pay",`: "2"},
+		`min_over_time(` + api + ` | unwrap duration(latency) [1h]) by (path)`:               {`path="/cart",`: "0.12", `path="/pay",`: "1.5"},
+		`quantile_over_time(0.5, ` + api + ` | unwrap duration(latency) [1h]) by ()`:         {``: "1.15"},
+		`sum_over_time({service_name="api"} | json | unwrap bytes(size) [1h]) by ()`:         {``: "12000"},
+		`sum by (path) (sum_over_time(` + api + ` | unwrap status [1h]))`:                    {`path="/cart",`: "400", `path="/pay",`: "1003"},
+		`count_over_time(` + api + ` | unwrap status | __error__="" [1h]) by (level)`:        {`level="error",`: "2", `level="info",`: "2"},
+		`last_over_time(` + api + ` | unwrap status [1h]) by ()`:                             {``: "500"},
+		`first_over_time(` + api + ` | unwrap status [1h]) by ()`:                            {``: "200"},
+		`stddev_over_time(` + api + ` | path="/pay" | unwrap status [1h]) by ()`:             {``: "1.5"},
+		`rate(` + api + ` | unwrap status [1h]) by ()`:                                       {``: fmt.Sprint(1403.0 / 3600)},
+		`sum_over_time(` + api + ` | unwrap status [1h]) by () > 2000`:                       {},
 		`avg_over_time({service_name="api"} | unwrap http_status_code [1h]) by (http_route)`: {`http_route="/health",`: "204"},
 	} {
 		require.Equal(t, want, instant(q), q)

@@ -1,6 +1,8 @@
 // Package logql parses the part of Loki's LogQL that Grafana's Loki data
-// source sends for logs kept outside Loki: a stream selector with line
-// filters, and the log volume's metric queries over it.
+// source and Logs Drilldown send for logs kept outside Loki: a stream
+// selector with its pipeline (line filters, parsers, label filters), the
+// log volume's metric queries over it, and unwrapped aggregations of a
+// field's values.
 //
 //	{service_name="cart", level=~"error|warn"} |= "timeout" != "retry" |~ "code=5\\d\\d"
 //	sum by (level) (count_over_time({service_name="cart"} | drop __error__ [1m]))
