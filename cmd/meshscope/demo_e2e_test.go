@@ -147,7 +147,7 @@ func TestDemoThroughTheRealEndpoints(t *testing.T) {
 				}
 			}
 		}
-		return ok == 5 && active > 0, state
+		return ok == 6 && active > 0, state
 	})
 
 	// The scheduled job calls out and nothing calls it, not even the

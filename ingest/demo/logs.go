@@ -97,15 +97,17 @@ func (g *generator) failureLog(p *Pod, proto Protocol, o outcome, canary bool) {
 }
 
 // accessLog writes the gateway's INFO record of one request in 16 (by its
-// trace id, so that no random draw is taken) of the root span in g.scratch.
+// trace id, so that no random draw is taken) of the root span in g.scratch,
+// in logfmt (method=GET path=/cart status=200 duration=12.3ms), as
+// gateways' access logs often are: LogQL's | logfmt reads its fields.
 func (g *generator) accessLog(p *Pod, path string, o outcome) {
 	s := &g.scratch
 	if s.trace[15]%16 != 0 {
 		return
 	}
-	body := append(append(append(append(g.logBody[:0], "GET "...), path...), ' '), httpStatus[o].codeStr...)
-	body = strconv.AppendFloat(append(body, " in "...), float64(s.end-s.start)/1e6, 'f', 1, 64)
-	g.logBody = append(body, " ms"...)
+	body := append(append(append(append(g.logBody[:0], "method=GET path="...), path...), " status="...), httpStatus[o].codeStr...)
+	body = strconv.AppendFloat(append(body, " duration="...), float64(s.end-s.start)/1e6, 'f', 1, 64)
+	g.logBody = append(body, "ms"...)
 	g.logScratch = logOut{trace: s.trace, span: s.id, time: s.end, severity: severityInfo, text: "INFO", body: g.logBody}
 	g.addLog(p)
 }

@@ -90,7 +90,7 @@ func TestLogsDecode(t *testing.T) {
 					case plog.SeverityNumberInfo:
 						require.Equal(t, gateway, str(res, "service.name"))
 						require.True(t, sp.span.ParentSpanID().IsEmpty(), "the root request's span")
-						require.Regexp(t, `^GET /\S* \d{3} in \d+\.\d ms$`, r.Body().Str())
+						require.Regexp(t, `^method=GET path=/\S* status=\d{3} duration=\d+\.\dms$`, r.Body().Str())
 					default:
 						t.Fatalf("unexpected severity %v", r.SeverityNumber())
 					}
