@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/meshscope/meshscope/query/logql"
 )
 
 // severityLevels are the OpenTelemetry severity ranges by the name of their
@@ -57,14 +59,21 @@ type logJSON struct {
 	EventName      string            `json:"event_name"`
 	Attributes     map[string]string `json:"attributes"`
 	Resource       map[string]string `json:"resource"`
+	// Fields are what the body holds as JSON or logfmt, named as LogQL's
+	// parsers name them (the fields filter reads them by those names).
+	Fields map[string]string `json:"fields,omitempty"`
 }
 
 // likeLiteral escapes LIKE's special characters.
 var likeLiteral = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
+// logFieldParsers read a record's body for the fields filter and its
+// fields: JSON, else logfmt.
+var logFieldParsers = []string{"json", "logfmt"}
+
 // logFilters are the WHERE conditions (and arguments) of a log search over
 // [from, to]: by service, namespace, minimum severity, text in the body,
-// the body's pattern, record or resource attributes, trace or span.
+// the body's pattern, record or resource attributes, fields, trace or span.
 func logFilters(c echo.Context, from, to time.Time) ([]string, []any, error) {
 	where := []string{"timestamp >= toDateTime(?)", "timestamp <= toDateTime(?)"}
 	args := []any{from.Unix(), to.Unix()}
@@ -106,6 +115,16 @@ func logFilters(c echo.Context, from, to time.Time) ([]string, []any, error) {
 			where = append(where, fmt.Sprintf("has(%s, ?) AND %s[indexOf(%s, ?)] = ?", f.keys, f.values, f.keys))
 			args = append(args, k, k, val)
 		}
+	}
+	// fields: a LogQL label filter over the record's attributes and the
+	// fields of its body, JSON or logfmt (status >= 500 and duration > 1s).
+	if v := c.QueryParam("fields"); v != "" {
+		f, err := logql.ParseLabelFilter(v, logFieldParsers)
+		if err != nil {
+			return nil, nil, badParam("fields", "fields: %v", err)
+		}
+		cond, a := lokiLabelFilter(f)
+		where, args = append(where, cond), append(args, a...)
 	}
 	for _, f := range []struct {
 		name string
@@ -182,6 +201,7 @@ LIMIT ?`, append(args, limit)...)
 		l.Timestamp = l.Timestamp.UTC()
 		l.TraceID, l.SpanID = hexID(traceID), hexID(spanID)
 		l.Attributes, l.Resource = attrMap(attrK, attrV), attrMap(resK, resV)
+		l.Fields, _ = bodyFields(l.Body)
 		out = append(out, l)
 	}
 	if err := rows.Err(); err != nil {

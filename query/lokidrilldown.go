@@ -346,8 +346,7 @@ func (f *detectedField) kind() string {
 
 // lokiSampleFields reads the fields of the newest lines a log query
 // matches: each record's attributes (Loki's structured metadata; no
-// parser) and what json or logfmt extracts from its body (json for a
-// body that is a JSON object, else logfmt).
+// parser) and what json or logfmt extracts from its body (bodyFields).
 func (s *Server) lokiSampleFields(c echo.Context) (map[string]*detectedField, int, error) {
 	q, start, end, err := s.lokiSelection(c, "detected fields")
 	if err != nil {
@@ -388,11 +387,8 @@ func (s *Server) lokiSampleFields(c echo.Context) (map[string]*detectedField, in
 				field(name).add(values[i], "")
 			}
 		}
-		parser := "logfmt"
-		if strings.HasPrefix(strings.TrimSpace(body), "{") {
-			parser = "json"
-		}
-		for k, v := range lineFields(parser, body) {
+		fields, parser := bodyFields(body)
+		for k, v := range fields {
 			field(k).add(v, parser)
 		}
 		return nil

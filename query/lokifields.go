@@ -10,6 +10,8 @@ package query
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"strconv"
@@ -140,34 +142,41 @@ func lokiLabelFilter(f *logql.LabelFilter) (string, []any) {
 
 // lokiNumeric reads a label's value v as a number of a kind (unit: "" a
 // number, "duration" a duration of one unit in seconds, "bytes" a size in
-// bytes): the condition that it is one, and the number. v appears more
-// than once; ClickHouse computes the same expression once.
+// bytes): the condition that it is one (which names v), and the number
+// (which refers to v by that name: it must be used in the same query).
 func lokiNumeric(v sqlExpr, unit string) (valid, num sqlExpr) {
-	rep := func(n int) []any {
-		var out []any
-		for range n {
-			out = append(out, v.args...)
-		}
-		return out
-	}
+	def, ref := sqlAlias(v)
 	switch unit {
 	case "duration":
-		u := "extract(" + v.sql + ", '([a-zµ]+)\\\\s*$')"
-		return sqlExpr{"match(" + v.sql + ", ?)", append(rep(1), lokiDurationRe)},
-			sqlExpr{"toFloat64OrZero(extract(" + v.sql + ", '^\\\\s*([0-9.]+)')) * multiIf(" + u + " = 'ns', 1e-9, " +
-				u + " IN ('us', 'µs'), 1e-6, " + u + " = 'ms', 1e-3, " + u + " = 'm', 60, " + u + " = 'h', 3600, 1)", rep(6)}
+		u := "extract(" + ref + ", '([a-zµ]+)\\\\s*$')"
+		return sqlExpr{"match(" + def.sql + ", ?)", append(def.args, lokiDurationRe)},
+			sqlExpr{"toFloat64OrZero(extract(" + ref + ", '^\\\\s*([0-9.]+)')) * multiIf(" + u + " = 'ns', 1e-9, " +
+				u + " IN ('us', 'µs'), 1e-6, " + u + " = 'ms', 1e-3, " + u + " = 'm', 60, " + u + " = 'h', 3600, 1)", nil}
 	case "bytes":
-		u := "lower(extract(" + v.sql + ", '([a-zA-Z]*)\\\\s*$'))"
+		u := "lower(extract(" + ref + ", '([a-zA-Z]*)\\\\s*$'))"
 		var mul []string
 		var margs []any
 		for _, name := range slices.Sorted(maps.Keys(logql.ByteUnits)) {
 			mul = append(mul, u+" = ?", strconv.FormatFloat(logql.ByteUnits[name], 'g', -1, 64))
-			margs = append(append(margs, v.args...), name)
+			margs = append(margs, name)
 		}
-		return sqlExpr{"match(" + v.sql + ", ?)", append(rep(1), lokiBytesRe)},
-			sqlExpr{"toFloat64OrZero(extract(" + v.sql + ", '^\\\\s*([0-9.]+)')) * multiIf(" + strings.Join(mul, ", ") + ", 1)", append(rep(1), margs...)}
+		return sqlExpr{"match(" + def.sql + ", ?)", append(def.args, lokiBytesRe)},
+			sqlExpr{"toFloat64OrZero(extract(" + ref + ", '^\\\\s*([0-9.]+)')) * multiIf(" + strings.Join(mul, ", ") + ", 1)", margs}
 	}
-	return sqlExpr{"match(" + v.sql + ", ?)", append(rep(1), lokiNumberRe)}, sqlExpr{"toFloat64OrZero(" + v.sql + ")", rep(1)}
+	return sqlExpr{"match(" + def.sql + ", ?)", append(def.args, lokiNumberRe)}, sqlExpr{"toFloat64OrZero(" + ref + ")", nil}
+}
+
+// sqlAlias names an expression in ClickHouse's way (aliases are the
+// query's, wherever defined): def defines it, (expr AS name), and ref
+// refers to it, so that a long expression read several times is written
+// and computed once. The name is the expression's (its text and values),
+// so the same expression named twice is the same alias.
+func sqlAlias(e sqlExpr) (def sqlExpr, ref string) {
+	h := fnv.New64a()
+	h.Write([]byte(e.sql))
+	fmt.Fprintf(h, "%q", e.args)
+	name := fmt.Sprintf("v_%x", h.Sum64())
+	return sqlExpr{"(" + e.sql + " AS " + name + ")", e.args}, name
 }
 
 // lineFields are the fields a parser extracts from a line, named as Loki
@@ -251,6 +260,17 @@ func labelName(s string) string {
 		return "_" + string(b)
 	}
 	return string(b)
+}
+
+// bodyFields are the fields of a log body and the parser that read them:
+// a JSON object's, else logfmt's; nil for text.
+func bodyFields(body string) (map[string]string, string) {
+	if strings.HasPrefix(strings.TrimSpace(body), "{") {
+		if f := lineFields("json", body); f != nil {
+			return f, "json"
+		}
+	}
+	return lineFields("logfmt", body), "logfmt"
 }
 
 // parsedLabels adds to a line's labels the fields the parsers extract

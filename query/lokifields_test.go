@@ -324,3 +324,52 @@ func TestLokiUnwrap(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Contains(t, string(body), "3600 windows")
 }
+
+// The log search's fields filter (GET /api/v1/logs?fields=) is the same
+// label filter over the record's attributes and its body's JSON or logfmt
+// fields, and each record carries its body's fields.
+func TestLogSearchFields(t *testing.T) {
+	c := seedPipeline(t)
+	type found struct {
+		Logs []struct {
+			Body   string
+			Fields map[string]string
+		}
+	}
+	search := func(fields string) (bodies []string, f found) {
+		t.Helper()
+		c.get("/api/v1/logs?service=api&from=now-1h&to=now&direction=forward&fields="+url.QueryEscape(fields), &f)
+		for _, l := range f.Logs {
+			bodies = append(bodies, l.Body)
+		}
+		return bodies, f
+	}
+	bodies, f := search(`status >= 500`)
+	require.Equal(t, []string{pipelineLogs[1].body, pipelineLogs[3].body}, bodies)
+	require.Equal(t, map[string]string{"msg": "failed", "status": "503", "path": "/pay", "latency": "1.5s", "size": "10KB", "http_method": "POST"}, f.Logs[0].Fields)
+	require.Equal(t, map[string]string{"level": "error", "msg": "db down", "status": "500", "path": "/pay", "latency": "2s"}, f.Logs[1].Fields)
+	bodies, _ = search(`latency < 1s or http_route="/health"`)
+	require.Equal(t, []string{pipelineLogs[0].body, pipelineLogs[2].body, pipelineLogs[4].body}, bodies)
+	bodies, f = search(`http_status_code=204`)
+	require.Equal(t, []string{pipelineLogs[4].body}, bodies)
+	require.Nil(t, f.Logs[0].Fields, "plain text has no fields")
+	// The volume and the patterns take it too.
+	var v struct{ Levels map[string][]uint64 }
+	c.get("/api/v1/logs/volume?service=api&from=now-1h&to=now&fields="+url.QueryEscape(`path="/pay"`), &v)
+	total := map[string]uint64{}
+	for level, counts := range v.Levels {
+		for _, n := range counts {
+			total[level] += n
+		}
+	}
+	require.Equal(t, uint64(2), total["error"])
+	require.Zero(t, total["info"])
+	var p struct{ Patterns []struct{ Count int } }
+	c.get("/api/v1/logs/patterns?service=api&from=now-1h&to=now&fields="+url.QueryEscape(`status=200`), &p)
+	n := 0
+	for _, x := range p.Patterns {
+		n += x.Count
+	}
+	require.Equal(t, 2, n)
+	c.fail("/api/v1/logs?fields="+url.QueryEscape(`status >`), http.StatusBadRequest, "fields")
+}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/meshscope/meshscope/query/logql"
 )
 
 // jaegerCondShape is every condition a Jaeger tag may become: numbers
@@ -21,7 +23,7 @@ var jaegerCondShape = regexp.MustCompile(`^(status_code !?= \d|kind = \d|\(has\(
 // is the text it was read from.
 func FuzzFilterParams(f *testing.F) {
 	for _, s := range []string{"warn", "17", "0", "server,consumer", "Server, CLIENT", "4bf92f3577b34da6a3ce929d0e0e4736",
-		"0102030405060708", "UH,UF", "5xx", "'; DROP TABLE spans --", "1,2"} {
+		"0102030405060708", "UH,UF", "5xx", "'; DROP TABLE spans --", "1,2", `status >= 500 and (path=~"/a.*", latency > 1s) or size <= 2KiB`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -69,6 +71,30 @@ func FuzzFilterParams(f *testing.F) {
 		for _, key := range []string{s, "error", "span.kind", "otel.status_code"} {
 			if cond, _, err := spanTagCond(key, s); err == nil && !jaegerCondShape.MatchString(cond) {
 				t.Fatalf("tag %q=%q reached SQL as %q", key, s, cond)
+			}
+		}
+		// A fields filter's names and values are bound: one argument per
+		// placeholder, and the filter's text reaches SQL only as them.
+		if f, err := logql.ParseLabelFilter(s, logFieldParsers); err == nil {
+			cond, args := lokiLabelFilter(f)
+			if n := strings.Count(cond, "?"); n != len(args) {
+				t.Fatalf("fields %q: %d placeholders, %d arguments", s, n, len(args))
+			}
+			// Renamed, a label read from attributes or the body gives the
+			// same SQL text: its name is bound, not written.
+			var rename func(f *logql.LabelFilter)
+			rename = func(f *logql.LabelFilter) {
+				if f.Left != nil {
+					rename(f.Left)
+					rename(f.Right)
+				} else if e, _ := lokiField(f.Name, nil); strings.HasPrefix(e, "multiIf(") {
+					f.Name = regexp.MustCompile(`[^_]`).ReplaceAllString(f.Name, "x") // the same shape
+				}
+			}
+			rename(f)
+			alias := regexp.MustCompile(`v_[0-9a-f]+`) // named by the expression's values
+			if again, _ := lokiLabelFilter(f); alias.ReplaceAllString(again, "v_") != alias.ReplaceAllString(cond, "v_") {
+				t.Fatalf("fields %q: a label's name is in the SQL text %q", s, cond)
 			}
 		}
 	})

@@ -285,3 +285,18 @@ func (f *LabelFilter) Labels() []string {
 	}
 	return []string{f.Name}
 }
+
+// ParseLabelFilter parses a label filter expression alone (status >= 500
+// and method="GET"), as one that follows the given parsers.
+func ParseLabelFilter(s string, parsers []string) (*LabelFilter, error) {
+	p := &parser{s: s}
+	f, err := p.labelOr(parsers)
+	if err != nil {
+		return nil, err
+	}
+	p.space()
+	if p.pos < len(p.s) {
+		return nil, p.errorf("unexpected %q", p.rest(12))
+	}
+	return f, nil
+}

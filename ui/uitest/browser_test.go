@@ -640,6 +640,21 @@ func TestPagesAndDiff(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#page-other form.toolbar button[type=submit]")))
 	p.waitFor("document.body.innerText.includes('1 record.')", 10*time.Second)
 	require.Contains(t, eval[string](p, "document.querySelector('#logs-table tbody').innerText"), "cart cache slow")
+	// A record's body fields, each a link narrowing the search to its
+	// value through the fields filter.
+	p.do(chromedp.Focus(chromedp.CSS("#logs-table tbody tr:nth-child(1)")), chromedp.KeyEvent(kb.Enter))
+	p.waitFor("document.querySelector('#log-detail table[aria-label=Fields]')", 5*time.Second)
+	require.Equal(t, "cache\tredis\t= this\ntook\t1.2s\t= this", eval[string](p, "document.querySelector('#log-detail table[aria-label=Fields]').innerText"))
+	p.do(chromedp.Navigate(srv.URL + "/#/logs?q=cart"))
+	p.waitFor("document.body.innerText.includes('1 record.')", 10*time.Second)
+	p.do(chromedp.Focus(chromedp.CSS("#logs-table tbody tr:nth-child(1)")), chromedp.KeyEvent(kb.Enter))
+	p.waitFor("document.querySelector('#log-detail a.field-filter')", 5*time.Second)
+	eval[any](p, "document.querySelector('#log-detail a.field-filter').click()")
+	p.waitFor(`document.querySelector('input[name=fields]') && document.querySelector('input[name=fields]').value === 'cache="redis"'`, 10*time.Second)
+	p.waitFor("document.body.innerText.includes('1 record.')", 10*time.Second)
+	require.Equal(t, "cart", eval[string](p, "new URLSearchParams(location.hash.split('?')[1]).get('q')"), "the search's other filters kept")
+	p.do(chromedp.SetValue(chromedp.CSS("input[name=fields]"), `cache="memcached"`), chromedp.Click(chromedp.CSS("#page-other form.toolbar button[type=submit]")))
+	p.waitFor("document.body.innerText.includes('0 records')", 10*time.Second)
 	// A trace links to its records, a span of it to its own, over the
 	// trace's time.
 	p.do(chromedp.Navigate(srv.URL + "/#/traces/4bf92f3577b34da6a3ce929d0e0e4736"))

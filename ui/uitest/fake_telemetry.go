@@ -359,6 +359,8 @@ func matchingLogs(r *http.Request, now time.Time) []map[string]any {
 		rec(5*time.Second-20*time.Millisecond, "checkout", 9, "INFO", "placing order 42", "4bf92f3577b34da6a3ce929d0e0e4736", "b2"),
 		rec(6*time.Second, "cart", 13, "WARN", "cart cache slow", "", ""),
 	}
+	// The cart record's body has fields (as a JSON or logfmt body would).
+	all[2]["fields"] = map[string]string{"cache": "redis", "took": "1.2s"}
 	q := r.URL.Query()
 	// Payments' records around its error, which only a search naming its
 	// direction (a record's context) sees, so that the other searches keep
@@ -387,7 +389,7 @@ func matchingLogs(r *http.Request, now time.Time) []map[string]any {
 		if (q.Get("trace_id") == "" || q.Get("trace_id") == l["trace_id"]) && (q.Get("span_id") == "" || q.Get("span_id") == l["span_id"]) &&
 			(q.Get("service") == "" || q.Get("service") == l["service"]) && l["severity_number"].(int) >= minSev &&
 			strings.Contains(strings.ToLower(l["body"].(string)), strings.ToLower(q.Get("q"))) && hasResource(l, q["resource"]) &&
-			(q.Get("pattern") == "" || q.Get("pattern") == query.LogPattern(l["body"].(string))) {
+			(q.Get("pattern") == "" || q.Get("pattern") == query.LogPattern(l["body"].(string))) && hasFields(l, q.Get("fields")) {
 			out = append(out, l)
 		}
 	}
@@ -665,4 +667,20 @@ func (f *FakeServer) exceptionOccurrences(w http.ResponseWriter, r *http.Request
 				"trace_id": "5bf92f3577b34da6a3ce929d0e0e4737", "span_id": "c4", "span_name": "POST /charge"})
 	}
 	writeJSON(w, map[string]any{"occurrences": out})
+}
+
+// hasFields says whether a record's fields hold every name="value" of a
+// fields filter joined by and (the only form the fake reads).
+func hasFields(l map[string]any, filter string) bool {
+	if filter == "" {
+		return true
+	}
+	fields, _ := l["fields"].(map[string]string)
+	for _, cond := range strings.Split(filter, " and ") {
+		k, v, ok := strings.Cut(cond, "=")
+		if uv, err := strconv.Unquote(v); !ok || err != nil || fields[k] != uv {
+			return false
+		}
+	}
+	return true
 }

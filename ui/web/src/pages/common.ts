@@ -153,6 +153,8 @@ export interface SearchPage {
   names: readonly string[];
   labels?: Record<string, string>;
   defaults?: Record<string, string>;
+  /** Example values shown in empty inputs, by name. */
+  placeholders?: Record<string, string>;
   /** A select, labelled selectLabel, placed after the input named selectAfter (at the end when absent); none when absent. */
   select?: HTMLSelectElement;
   selectLabel?: string;
@@ -202,7 +204,7 @@ export function liveVolume<T>(): (live: boolean, q: Record<string, unknown>, fet
 /** Renders a search page: a form, searched once at first and on every submit, errors in place of results. */
 export function renderSearchPage(root: HTMLElement, params: Record<string, string>, p: SearchPage): void {
   const inputs: Record<string, HTMLInputElement> = {};
-  for (const n of p.names) inputs[n] = h("input", { name: n, value: params[n] ?? p.defaults?.[n] ?? "" });
+  for (const n of p.names) inputs[n] = h("input", { name: n, value: params[n] ?? p.defaults?.[n] ?? "", ...(p.placeholders?.[n] ? { placeholder: p.placeholders[n] } : {}) });
   if (p.select) p.select.value = params[p.select.name] ?? "";
   const checks: Record<string, HTMLInputElement> = {};
   for (const n of Object.keys(p.checks ?? {})) {

@@ -1,5 +1,6 @@
 // Log explorer over the logs table: records by service, minimum severity,
-// text in the body, pattern, trace or span, newest first; a record chosen
+// text in the body, pattern, attributes, the fields of a JSON or logfmt
+// body (status >= 500), trace or span, newest first; a record chosen
 // shows every attribute below the table and the records of its service
 // around it, and records of a trace link to it. Grouped by pattern, the
 // search lists what its records say and how often; a pattern opens its
@@ -26,6 +27,8 @@ export interface LogRecord {
   event_name: string;
   attributes: Record<string, string> | null;
   resource: Record<string, string> | null;
+  /** What the body holds as JSON or logfmt, by the names the fields filter reads. */
+  fields?: Record<string, string>;
 }
 
 /**
@@ -138,6 +141,30 @@ function context(r: LogRecord): HTMLElement {
   return box;
 }
 
+/**
+ * The fields of a record's body (JSON or logfmt), each with a link to the
+ * search narrowed to its value (the fields filter gains name="value").
+ */
+function fieldsTable(m: Record<string, string> | undefined): HTMLElement[] {
+  const keys = Object.keys(m ?? {}).sort();
+  if (!keys.length) return [];
+  const current = new URLSearchParams(location.hash.split("?")[1] ?? "");
+  const narrowed = (k: string) => {
+    const q = new URLSearchParams(current);
+    const cond = `${k}=${JSON.stringify(m![k])}`;
+    q.set("fields", current.get("fields") ? `${current.get("fields")} and ${cond}` : cond);
+    return `#/logs?${q.toString()}`;
+  };
+  return [
+    h("h3", {}, "Fields"),
+    h(
+      "table",
+      { class: "data kv-table", "aria-label": "Fields" },
+      h("tbody", {}, ...keys.map((k) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, m![k]!), h("td", {}, h("a", { class: "field-filter", href: narrowed(k), title: `Only the records whose ${k} is this` }, "= this"))))),
+    ),
+  ];
+}
+
 /** Every field of a record, and the records around it. */
 function details(r: LogRecord): HTMLElement {
   return h(
@@ -145,6 +172,7 @@ function details(r: LogRecord): HTMLElement {
     { class: "log-detail" },
     h("pre", { class: "log-body-full" }, r.body),
     r.trace_id ? h("p", {}, h("a", { href: `#/traces/${encodeURIComponent(r.trace_id)}` }, `Trace ${r.trace_id}`), r.span_id ? ` · span ${r.span_id}` : "") : "",
+    ...fieldsTable(r.fields),
     h("h3", {}, "Attributes"),
     kvTable("Attributes", r.attributes),
     h("h3", {}, "Resource"),
@@ -260,8 +288,9 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
   let first: DiffSelect | null = params["diff"] === "errors" || params["diff"] === "changed" ? params["diff"] : null;
   renderSearchPage(root, params, {
     title: "Logs",
-    names: ["service", "namespace", "q", "pattern", "resource", "attributes", "trace_id", "span_id", "from", "to", "limit"],
-    labels: { q: "Body contains", pattern: "Pattern", resource: "Resource", attributes: "Attributes", trace_id: "Trace id", span_id: "Span id" },
+    names: ["service", "namespace", "q", "pattern", "resource", "attributes", "fields", "trace_id", "span_id", "from", "to", "limit"],
+    labels: { q: "Body contains", pattern: "Pattern", resource: "Resource", attributes: "Attributes", fields: "Fields", trace_id: "Trace id", span_id: "Span id" },
+    placeholders: { fields: "status >= 500 and duration > 1s" },
     checks: { patterns: "Group by pattern" },
     defaults: { from: "now-1h", to: "now", limit: "100" },
     select: severity,
