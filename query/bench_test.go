@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -302,6 +303,93 @@ FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add
 	})
 }
 
+// BenchmarkLogFields reads the fields of 1,000,000 log records of an hour
+// (60 services; half of the bodies logfmt, half JSON: a path, a status,
+// one in 20 a 503, and a duration) through the Loki API: the records with
+// a 503 counted by a line filter (the baseline: no field read), by a
+// label filter on the parsed status, the p99 of the parsed durations, the
+// average by service per minute, and the Logs API's fields filter.
+func BenchmarkLogFields(b *testing.B) {
+	st, _ := chtest.Store(b, "meshscope")
+	now := time.Now().Truncate(time.Second)
+	const records = 1_000_000
+	require.NoError(b, st.Conn().Exec(context.Background(), fmt.Sprintf(`INSERT INTO logs (timestamp, time_unix_nano, observed_time_unix_nano, severity_number, severity_text, service_name, service_namespace, body)
+SELECT toDateTime(intDiv(t, 1000000000)), t, t, 9, 'INFO', concat('svc-', toString(number %% 60)), 'bench',
+       if(number %% 2 = 0,
+          concat('method=GET path=/cart/', toString(number %% 1000), ' status=', if(number %% 20 = 0, '503', '200'), ' duration=', toString(number %% 997), 'ms'),
+          concat('{"method":"GET","path":"/cart/', toString(number %% 1000), '","status":', if(number %% 20 = 1, '503', '200'), ',"duration":"', toString(number %% 997), 'ms"}'))
+FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/records, records)))
+	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
+	require.NoError(b, err)
+	hs := httptest.NewServer(srv.Handler())
+	b.Cleanup(hs.Close)
+	get := func(b *testing.B, u string, check func(body []byte)) {
+		for b.Loop() {
+			resp, err := http.Get(hs.URL + u)
+			require.NoError(b, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(b, err)
+			require.Equal(b, http.StatusOK, resp.StatusCode, string(body))
+			check(body)
+		}
+	}
+	at := fmt.Sprintf("&time=%d", now.UnixNano())
+	// The 503s the line filter counts (100,000 in the hour, less those of
+	// its first second, outside the range), which the field filter must
+	// count too.
+	var count503 any
+	one := func(keep bool) func([]byte) {
+		return func(body []byte) {
+			var a lokiAnswer
+			require.NoError(b, json.Unmarshal(body, &a))
+			require.Len(b, a.Data.Result, 1)
+			if keep {
+				count503 = a.Data.Result[0].Value[1]
+				require.InDelta(b, 100_000, mustAtof(b, count503.(string)), 300)
+			}
+		}
+	}
+	b.Run("count-line-filter", func(b *testing.B) {
+		get(b, "/loki/api/v1/query?query="+url.QueryEscape(`sum(count_over_time({service_namespace="bench"} |~ "status.{0,2}503" [1h]))`)+at, one(true))
+	})
+	b.Run("count-field-filter", func(b *testing.B) {
+		get(b, "/loki/api/v1/query?query="+url.QueryEscape(`sum(count_over_time({service_namespace="bench"} | json | logfmt | status >= 500 [1h]))`)+at, func(body []byte) {
+			var a lokiAnswer
+			require.NoError(b, json.Unmarshal(body, &a))
+			require.Equal(b, count503, a.Data.Result[0].Value[1])
+		})
+	})
+	for _, tc := range []struct{ name, query string }{
+		{"p99-unwrap", `quantile_over_time(0.99, {service_namespace="bench"} | json | logfmt | unwrap duration(duration) [1h]) by ()`},
+		{"avg-unwrap", `avg_over_time({service_namespace="bench"} | json | logfmt | unwrap duration(duration) [1h]) by ()`},
+	} {
+		b.Run(tc.name, func(b *testing.B) { get(b, "/loki/api/v1/query?query="+url.QueryEscape(tc.query)+at, one(false)) })
+	}
+	b.Run("avg-by-service-per-minute", func(b *testing.B) {
+		q := `avg_over_time({service_namespace="bench"} | json | logfmt | unwrap duration(duration) [1m]) by (service_name)`
+		get(b, "/loki/api/v1/query_range?step=60&query="+url.QueryEscape(q)+fmt.Sprintf("&start=%d&end=%d", now.Add(-time.Hour).UnixNano(), now.UnixNano()), func(body []byte) {
+			var a lokiAnswer
+			require.NoError(b, json.Unmarshal(body, &a))
+			require.Len(b, a.Data.Result, 60)
+		})
+	})
+	b.Run("logs-fields", func(b *testing.B) {
+		get(b, "/api/v1/logs?limit=100&namespace=bench&from=now-1h&fields="+url.QueryEscape(`status >= 500 and duration > 900ms`), func(body []byte) {
+			var a struct{ Logs []any }
+			require.NoError(b, json.Unmarshal(body, &a))
+			require.Len(b, a.Logs, 100)
+		})
+	})
+	b.Run("detected-fields", func(b *testing.B) {
+		get(b, "/loki/api/v1/detected_fields?query="+url.QueryEscape(`{service_namespace="bench"}`)+fmt.Sprintf("&start=%d&end=%d", now.Add(-time.Hour).UnixNano(), now.UnixNano()), func(body []byte) {
+			var a struct{ Fields []any }
+			require.NoError(b, json.Unmarshal(body, &a))
+			require.Len(b, a.Fields, 4)
+		})
+	})
+}
+
 // BenchmarkExceptions groups the exceptions of 1,000,000 spans of an hour
 // (60 services; one span in 53 recorded an exception of one of 7 types
 // and 13 messages, one in 10 another event: 420 groups) through the API:
@@ -542,4 +630,10 @@ func benchGetter(b *testing.B, st *chstore.Store, now time.Time) func(b *testing
 		require.Equal(b, http.StatusOK, resp.StatusCode)
 		require.NoError(b, json.NewDecoder(resp.Body).Decode(v))
 	}
+}
+
+func mustAtof(b *testing.B, s string) float64 {
+	v, err := strconv.ParseFloat(s, 64)
+	require.NoError(b, err)
+	return v
 }

@@ -39,9 +39,13 @@ func lokiField(name string, parsers []string) (string, []any) {
 	var parts []string
 	var args []any
 	for _, arr := range []string{"attr", "resource"} {
-		parts = append(parts, "has("+arr+"_keys, ?)", arr+"_values[indexOf("+arr+"_keys, ?)]",
-			"arrayExists("+lokiSanitizedKey+", "+arr+"_keys)", arr+"_values[arrayFirstIndex("+lokiSanitizedKey+", "+arr+"_keys)]")
-		args = append(args, name, name, name, name)
+		parts, args = append(parts, "has("+arr+"_keys, ?)", arr+"_values[indexOf("+arr+"_keys, ?)]"), append(args, name, name)
+		// A key made a label name differs from the key only where the
+		// name has a _ (every character replaced is one).
+		if strings.Contains(name, "_") {
+			parts = append(parts, "arrayExists("+lokiSanitizedKey+", "+arr+"_keys)", arr+"_values[arrayFirstIndex("+lokiSanitizedKey+", "+arr+"_keys)]")
+			args = append(args, name, name)
+		}
 	}
 	parsed, pargs := lokiParsed(name, parsers)
 	return "multiIf(" + strings.Join(parts, ", ") + ", " + parsed + ")", append(args, pargs...)
@@ -83,7 +87,8 @@ func lokiParsed(name string, parsers []string) (string, []any) {
 			for _, n := range lokiJSONKeys(name) {
 				// A string's value unquoted and unescaped; a number, a
 				// boolean, an object as written.
-				exprs = append(exprs, sqlExpr{"if(substring(visitParamExtractRaw(body, ?), 1, 1) = '\"', visitParamExtractString(body, ?), visitParamExtractRaw(body, ?))", []any{n, n, n}})
+				def, raw := sqlAlias(sqlExpr{"visitParamExtractRaw(body, ?)", []any{n}})
+				exprs = append(exprs, sqlExpr{"if(substring(" + def.sql + ", 1, 1) = '\"', visitParamExtractString(body, ?), " + raw + ")", append(def.args, n)})
 			}
 		case "logfmt":
 			key := strings.ReplaceAll(name, "_", `[_.\-]`)
