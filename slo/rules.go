@@ -376,13 +376,11 @@ func (e *Engine) evalGroup(ctx context.Context, g *ruleGroup, ts time.Time) {
 }
 
 // expand is a rule's label or annotation text expanded for one alert, as
-// Prometheus expands it (an error shows in the text).
-func (e *Engine) expand(ctx context.Context, r *alertRule, text string, data any, ts time.Time) string {
+// Prometheus expands it (an error shows in the text); the template's
+// query function runs the rule's own language (LogQL for a log rule).
+func (e *Engine) expand(ctx context.Context, r *alertRule, text string, data any, ts time.Time, query func(context.Context, string, time.Time) (promql.Vector, error)) string {
 	const defs = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
-	query := func(ctx context.Context, q string, ts time.Time) (promql.Vector, error) {
-		return e.ruleQuery(ctx, q, ts)
-	}
-	out, err := template.NewTemplateExpander(ctx, defs+text, "__alert_"+r.name, data, model.TimeFromUnixNano(ts.UnixNano()), query, e.rules.ext, nil).Expand()
+	out, err := template.NewTemplateExpander(ctx, defs+text, "__alert_"+r.name, data, model.TimeFromUnixNano(ts.UnixNano()), template.QueryFunc(query), e.rules.ext, nil).Expand()
 	if err != nil {
 		return fmt.Sprintf("<error expanding template: %s>", err)
 	}
@@ -417,13 +415,13 @@ func (e *Engine) evalRule(ctx context.Context, g *ruleGroup, r *alertRule, ts ti
 			data := template.AlertTemplateData(s.Metric.Map(), nil, ext, s)
 			b := labels.NewBuilder(s.Metric).Del(labels.MetricName)
 			for k, v := range r.labels {
-				b.Set(k, e.expand(ctx, r, v, data, ts))
+				b.Set(k, e.expand(ctx, r, v, data, ts, query))
 			}
 			b.Set(labels.AlertName, r.name)
 			ls := b.Labels()
 			ann := make(map[string]string, len(r.annotations))
 			for k, v := range r.annotations {
-				ann[k] = e.expand(ctx, r, v, data, ts)
+				ann[k] = e.expand(ctx, r, v, data, ts, query)
 			}
 			h := ls.Hash()
 			if _, dup := results[h]; dup {

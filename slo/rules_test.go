@@ -333,6 +333,7 @@ func TestLogRuleAlerts(t *testing.T) {
           severity: ticket
         annotations:
           summary: "{{ $labels.service_name }} logged {{ $value }} timeouts in 5 minutes"
+          errors: '{{ with printf "sum(count_over_time({service_name=%q, level=\"error\"}[5m]))" $labels.service_name | query }}{{ . | first | value }}{{ end }} errors in all'
 `)
 	e, err := New(Config{LogRuleFiles: []string{path}, Webhooks: []notify.WebhookConfig{{Name: "ops", URL: hook.srv.URL}}, ExternalURL: "https://meshscope.example"},
 		Deps{Store: func() Store { return st }, LogQL: qs.LogQLVector})
@@ -345,6 +346,7 @@ func TestLogRuleAlerts(t *testing.T) {
 	require.Equal(t, map[string]string{"alertname": "ServiceLogsTimeouts", "service_name": "cart", "severity": "ticket"}, alerts[0].Labels)
 	require.Equal(t, "firing", alerts[0].State)
 	require.Equal(t, "cart logged 12 timeouts in 5 minutes", alerts[0].Annotations["summary"])
+	require.Equal(t, "12 errors in all", alerts[0].Annotations["errors"], "a template's query is LogQL too")
 	sent := hook.take()
 	require.Len(t, sent, 1)
 	require.Contains(t, string(sent[0]), "https://meshscope.example/loki/api/v1/query?query=sum+by")
