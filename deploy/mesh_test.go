@@ -390,7 +390,7 @@ func TestCollectorConfigs(t *testing.T) {
 }
 
 // The Grafana data sources point at the paths where meshscope answers
-// Prometheus' and Jaeger's query APIs: each path, on a running API
+// Prometheus', Loki's, Tempo's and Jaeger's query APIs: each path, on a running API
 // server, answers in its API's envelope (not the UI's page or a 404).
 func TestGrafanaDataSources(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("grafana", "meshscope-datasources.yaml"))
@@ -407,7 +407,7 @@ func TestGrafanaDataSources(t *testing.T) {
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	probes := map[string]string{"prometheus": "/api/v1/status/buildinfo", "jaeger": "/api/services", "loki": "/api/v1/status/buildinfo"}
+	probes := map[string]string{"prometheus": "/api/v1/status/buildinfo", "jaeger": "/api/services", "loki": "/api/v1/status/buildinfo", "tempo": "/api/status/buildinfo"}
 	seen := map[string]bool{}
 	for _, ds := range doc.Datasources {
 		probe, ok := probes[ds.Type]
@@ -423,7 +423,7 @@ func TestGrafanaDataSources(t *testing.T) {
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body), "%s%s", u.Path, probe)
 		resp.Body.Close()
 		switch ds.Type {
-		case "loki":
+		case "loki", "tempo":
 			require.Equal(t, http.StatusOK, resp.StatusCode)
 			require.NotEmpty(t, body["version"])
 		case "prometheus":
@@ -435,5 +435,5 @@ func TestGrafanaDataSources(t *testing.T) {
 			require.Contains(t, body, "errors")
 		}
 	}
-	require.Len(t, seen, 3)
+	require.Len(t, seen, 4)
 }

@@ -165,6 +165,7 @@ func TestClickHouseEndpoints(t *testing.T) {
 		require.Equal(t, testNow, q.To)
 	})
 	t.Run("Loki", func(t *testing.T) { testLoki(t, api.client.with(t)) })
+	t.Run("Tempo", func(t *testing.T) { testTempo(t, api.client.with(t)) })
 	t.Run("LogQLVector", func(t *testing.T) { testLogQLVector(t, api.srv) })
 	t.Run("Requests", func(t *testing.T) { testRequests(t, api.client.with(t)) })
 	t.Run("Logs", func(t *testing.T) { testLogs(t, api.client.with(t)) })

@@ -63,7 +63,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(ae.Status)
 		return
 	}
-	if strings.HasPrefix(c.Request().URL.Path, lokiPrefix+"/") {
+	if strings.HasPrefix(c.Request().URL.Path, lokiPrefix+"/") || strings.HasPrefix(c.Request().URL.Path, tempoPrefix+"/") {
+		// Loki's and Tempo's errors are plain text.
 		lokiError(c, ae.Status, ae.Message)
 		return
 	}

@@ -261,24 +261,18 @@ func (s *Server) jaegerTrace(c echo.Context) error {
 // jaegerTraces reads the spans that pass where, grouped into traces in
 // the order their first spans come (spans by start time within each).
 func (s *Server) jaegerTraces(ctx context.Context, maxSpans int, where string, args ...any) ([]jaegerTrace, error) {
+	rows, err := s.spanRows(ctx, maxSpans, where, args...)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		traces []jaegerTrace
 		index  = map[string]int{}
 		procs  = map[string]map[string]string{} // trace id → process key → id
 	)
-	err := s.scanAll(ctx, func(scan func(...any) error) error {
-		var (
-			r                         schema.SpanRow
-			traceID, spanID, parentID string
-			linkTraces, linkSpans     []string
-		)
-		if err := scan(&traceID, &spanID, &parentID, &r.TraceState, &r.Name, &r.Kind, &r.ServiceName,
-			&r.ScopeName, &r.ScopeVersion, &r.StartUnixNano, &r.DurationNanos, &r.StatusCode, &r.StatusMessage,
-			&r.AttrKeys, &r.AttrValues, &r.ResourceKeys, &r.ResourceValues,
-			&r.EventTimes, &r.EventNames, &r.EventAttrs, &linkTraces, &linkSpans); err != nil {
-			return err
-		}
-		tid := hex.EncodeToString([]byte(traceID))
+	for k := range rows {
+		r := &rows[k]
+		tid := hex.EncodeToString(r.TraceID[:])
 		i, ok := index[tid]
 		if !ok {
 			i = len(traces)
@@ -296,31 +290,19 @@ func (s *Server) jaegerTraces(ctx context.Context, maxSpans int, where string, a
 			t.Processes[pid] = jaegerProcess{ServiceName: r.ServiceName, Tags: jaegerResourceTags(r.ResourceKeys, r.ResourceValues)}
 		}
 		sp := jaegerSpan{
-			TraceID: tid, SpanID: hex.EncodeToString([]byte(spanID)), OperationName: r.Name,
+			TraceID: tid, SpanID: hex.EncodeToString(r.SpanID[:]), OperationName: r.Name,
 			References: []jaegerRef{}, StartTime: r.StartUnixNano / 1000, Duration: r.DurationNanos / 1000,
-			Tags: jaegerSpanTags(&r), Logs: jaegerLogs(&r), ProcessID: pid,
+			Tags: jaegerSpanTags(r), Logs: jaegerLogs(r), ProcessID: pid,
 		}
-		if p := hexID(parentID); p != "" {
+		if p := hexID(string(r.ParentSpanID[:])); p != "" {
 			sp.References = append(sp.References, jaegerRef{RefType: "CHILD_OF", TraceID: tid, SpanID: p})
 		}
-		for i, lt := range linkTraces {
-			if i < len(linkSpans) {
-				sp.References = append(sp.References, jaegerRef{RefType: "FOLLOWS_FROM",
-					TraceID: hex.EncodeToString([]byte(lt)), SpanID: hex.EncodeToString([]byte(linkSpans[i]))})
-			}
+		for i, lt := range r.LinkTraceIDs {
+			sp.References = append(sp.References, jaegerRef{RefType: "FOLLOWS_FROM", TraceID: hex.EncodeToString(lt[:]), SpanID: hex.EncodeToString(r.LinkSpanIDs[i][:])})
 		}
 		t.Spans = append(t.Spans, sp)
-		return nil
-	}, `
-SELECT trace_id, span_id, parent_span_id, trace_state, name, kind, service_name, scope_name, scope_version,
-       start_time_unix_nano, duration_ns, status_code, status_message,
-       attr_keys, attr_values, resource_keys, resource_values,
-       event_time_unix_nano, event_names, event_attrs, link_trace_ids, link_span_ids
-FROM spans
-WHERE `+where+`
-ORDER BY start_time_unix_nano, span_id
-LIMIT ?`, append(args, maxSpans)...)
-	return traces, err
+	}
+	return traces, nil
 }
 
 // jaegerSpanTags are a span's attributes (as strings: the spans table

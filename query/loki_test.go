@@ -156,7 +156,8 @@ func testLoki(t *testing.T, c client) {
 		{`{service_name="cart"} | json | status > "5"`, `compares numbers`},
 		{`sum(`, "expected a name"},
 		{`{}`, "at least one label matcher"},
-		{`quantile_over_time(0.9, {a="b"}[1m])`, "not supported"},
+		{`quantile_over_time(0.9, {a="b"}[1m])`, "add | unwrap"},
+		{`absent_over_time({a="b"}[1m])`, "not supported"},
 		{``, "query is required"},
 	} {
 		status, h, body := c.do(http.MethodGet, "/loki/api/v1/query_range?query="+url.QueryEscape(bad.query), nil)

@@ -49,7 +49,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	require.NoError(t, err)
 	registered := map[string]bool{}
 	for _, r := range s.Echo().Routes() {
-		if !strings.HasPrefix(r.Path, "/api/v1") && !strings.HasPrefix(r.Path, jaegerPrefix) && !strings.HasPrefix(r.Path, promPrefix) && !strings.HasPrefix(r.Path, lokiPrefix) {
+		if !strings.HasPrefix(r.Path, "/api/v1") && !strings.HasPrefix(r.Path, jaegerPrefix) && !strings.HasPrefix(r.Path, promPrefix) && !strings.HasPrefix(r.Path, lokiPrefix) && !strings.HasPrefix(r.Path, tempoPrefix) {
 			continue
 		}
 		path := pathParam.ReplaceAllString(r.Path, "{$1}")

@@ -169,6 +169,7 @@ func (s *Server) routes() {
 	s.jaegerRoutes()
 	s.promRoutes()
 	s.lokiRoutes()
+	s.tempoRoutes()
 }
 
 // Echo is the server's echo instance.

@@ -48,6 +48,7 @@ func newAPI(o serveOptions, tokens []string, authz *auth.Authorizer, stores *sto
 	a.mux.Handle("/jaeger/", http.HandlerFunc(a.serveQuery))     // Jaeger's query API, for Grafana
 	a.mux.Handle("/prometheus/", http.HandlerFunc(a.serveQuery)) // Prometheus' query API, for Grafana
 	a.mux.Handle("/loki/", http.HandlerFunc(a.serveQuery))       // Loki's query API, for Grafana
+	a.mux.Handle("/tempo/", http.HandlerFunc(a.serveQuery))      // Tempo's query API, for Grafana
 	a.mux.Handle("/", ui.Handler())
 	return a
 }
@@ -67,9 +68,9 @@ func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// serveQuery hands /api/, /jaeger/, /prometheus/ and /loki/ to the query
-// server, or answers 503 until ClickHouse is ready (under /jaeger/,
-// /prometheus/ and /loki/ as those APIs answer errors).
+// serveQuery hands /api/, /jaeger/, /prometheus/, /loki/ and /tempo/ to
+// the query server, or answers 503 until ClickHouse is ready (under
+// /jaeger/, /prometheus/, /loki/ and /tempo/ as those APIs answer errors).
 func (a *api) serveQuery(w http.ResponseWriter, r *http.Request) {
 	if q := a.query.Load(); q != nil {
 		q.Handler().ServeHTTP(w, r)
@@ -77,7 +78,7 @@ func (a *api) serveQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	const msg = "starting: ClickHouse is not connected yet"
 	w.Header().Set("Retry-After", "2")
-	if strings.HasPrefix(r.URL.Path, "/loki/") {
+	if strings.HasPrefix(r.URL.Path, "/loki/") || strings.HasPrefix(r.URL.Path, "/tempo/") {
 		http.Error(w, msg, http.StatusServiceUnavailable)
 		return
 	}

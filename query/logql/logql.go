@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/meshscope/meshscope/query/qlstring"
 )
 
 // MatchType is a label matcher's operator.
@@ -242,24 +244,15 @@ func (p *parser) str() (string, error) {
 	if p.pos >= len(p.s) {
 		return "", p.errorf("expected a string, got the end of the query")
 	}
-	q := p.s[p.pos]
-	if q != '"' && q != '`' {
+	if q := p.s[p.pos]; q != '"' && q != '`' {
 		return "", p.errorf("expected a string, got %q", p.rest(12))
 	}
-	for end := p.pos + 1; end < len(p.s); end++ {
-		switch {
-		case q == '"' && p.s[end] == '\\':
-			end++ // the escaped character
-		case p.s[end] == q:
-			v, err := strconv.Unquote(p.s[p.pos : end+1])
-			if err != nil {
-				return "", p.errorf("invalid string %s: %v", p.s[p.pos:end+1], err)
-			}
-			p.pos = end + 1
-			return v, nil
-		}
+	v, end, err := qlstring.Read(p.s, p.pos)
+	if err != nil {
+		return "", p.errorf("%v", err)
 	}
-	return "", p.errorf("unterminated string")
+	p.pos = end
+	return v, nil
 }
 
 func (p *parser) logQuery() (LogQuery, error) {

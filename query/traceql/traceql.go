@@ -1,0 +1,399 @@
+// Package traceql parses the part of Tempo's TraceQL that Grafana's Tempo
+// data source sends for traces kept outside Tempo: spanset filters over a
+// span's intrinsics and attributes, joined within a spanset by && and ||,
+// and spansets joined by && (a trace with spans of each) or || (of
+// either).
+//
+//	{ resource.service.name = "cart" && span.http.status_code >= 500 }
+//	{ name =~ "GET /api/.*" && duration > 250ms } && { status = error }
+//	{ .db.system = "postgresql" || kind = client }
+//	{}
+//
+// Anything else (structural operators >> > ~, pipelines, aggregates,
+// trace-level intrinsics) is refused with an error that says what is not
+// supported.
+package traceql
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/meshscope/meshscope/query/qlstring"
+)
+
+// Query is a parsed query: spanset filters joined by Op (&& or ||; empty
+// with one filter). A nil filter ({}) matches every span.
+type Query struct {
+	Sets []*Expr
+	Op   string
+}
+
+// Expr is a spanset filter's expression: two joined by && or || (Left and
+// Right), or a comparison of a field with a value.
+type Expr struct {
+	Op          string // "&&", "||", or the comparison: = != > >= < <= =~ !~
+	Left, Right *Expr
+	Field       Field
+	Value       Value
+}
+
+// Field is what a comparison reads: an intrinsic of the span (Scope
+// "intrinsic": name, status, kind, duration, statusMessage) or an
+// attribute (Scope "span", "resource", or "" for either, the span's
+// first).
+type Field struct {
+	Scope string
+	Name  string
+}
+
+// Value is a comparison's literal: Kind "string" (Str), "number" (Num),
+// "duration" (Num, nanoseconds), "bool" (Str "true" or "false"),
+// "status" (Str error, ok, unset) or "kind" (Str server, client,
+// producer, consumer, internal, unspecified).
+type Value struct {
+	Kind string
+	Str  string
+	Num  float64
+}
+
+// Intrinsics are the span intrinsics a filter may read.
+var Intrinsics = []string{"duration", "kind", "name", "status", "statusMessage"}
+
+var statuses = map[string]bool{"error": true, "ok": true, "unset": true}
+
+var kinds = map[string]bool{"server": true, "client": true, "producer": true, "consumer": true, "internal": true, "unspecified": true}
+
+type parser struct {
+	s   string
+	pos int
+}
+
+// Parse parses a TraceQL query of the supported subset.
+func Parse(q string) (*Query, error) {
+	p := &parser{s: q}
+	out := &Query{}
+	for {
+		set, err := p.spanset()
+		if err != nil {
+			return nil, err
+		}
+		out.Sets = append(out.Sets, set)
+		p.space()
+		if p.pos >= len(p.s) {
+			return out, nil
+		}
+		var op string
+		for _, o := range []string{"&&", "||"} {
+			if p.accept(o) {
+				op = o
+			}
+		}
+		switch {
+		case op == "":
+			for _, o := range []string{">>", "<<", "!>>", "!<<", "~", "!~", ">", "<", "|"} {
+				if strings.HasPrefix(p.s[p.pos:], o) {
+					return nil, p.errorf("%q is not supported: spansets join with && or || only (no structural operators or pipelines)", o)
+				}
+			}
+			return nil, p.errorf("unexpected %q", p.rest())
+		case out.Op != "" && out.Op != op:
+			return nil, p.errorf("spansets joined by both && and ||: use one of them")
+		}
+		out.Op = op
+	}
+}
+
+func (p *parser) errorf(format string, args ...any) error {
+	return fmt.Errorf("parse error at position %d: %s", p.pos+1, fmt.Sprintf(format, args...))
+}
+
+func (p *parser) rest() string {
+	r := p.s[p.pos:]
+	if len(r) > 12 {
+		r = r[:12] + "…"
+	}
+	return r
+}
+
+func (p *parser) space() {
+	for p.pos < len(p.s) && strings.ContainsRune(" \t\r\n", rune(p.s[p.pos])) {
+		p.pos++
+	}
+}
+
+func (p *parser) accept(tok string) bool {
+	p.space()
+	if strings.HasPrefix(p.s[p.pos:], tok) {
+		p.pos += len(tok)
+		return true
+	}
+	return false
+}
+
+func (p *parser) expect(tok string) error {
+	if !p.accept(tok) {
+		if p.pos >= len(p.s) {
+			return p.errorf("expected %q, got the end of the query", tok)
+		}
+		return p.errorf("expected %q, got %q", tok, p.rest())
+	}
+	return nil
+}
+
+func (p *parser) spanset() (*Expr, error) {
+	if err := p.expect("{"); err != nil {
+		return nil, err
+	}
+	if p.accept("}") {
+		return nil, nil
+	}
+	e, err := p.or()
+	if err != nil {
+		return nil, err
+	}
+	return e, p.expect("}")
+}
+
+func (p *parser) or() (*Expr, error) {
+	left, err := p.and()
+	if err != nil {
+		return nil, err
+	}
+	for p.accept("||") {
+		right, err := p.and()
+		if err != nil {
+			return nil, err
+		}
+		left = &Expr{Op: "||", Left: left, Right: right}
+	}
+	return left, nil
+}
+
+func (p *parser) and() (*Expr, error) {
+	left, err := p.atom()
+	if err != nil {
+		return nil, err
+	}
+	for p.accept("&&") {
+		right, err := p.atom()
+		if err != nil {
+			return nil, err
+		}
+		left = &Expr{Op: "&&", Left: left, Right: right}
+	}
+	return left, nil
+}
+
+func (p *parser) atom() (*Expr, error) {
+	if p.accept("(") {
+		e, err := p.or()
+		if err != nil {
+			return nil, err
+		}
+		return e, p.expect(")")
+	}
+	f, err := p.field()
+	if err != nil {
+		return nil, err
+	}
+	p.space()
+	var op string
+	for _, o := range []string{"=~", "!~", "!=", ">=", "<=", "=", ">", "<"} {
+		if p.accept(o) {
+			op = o
+			break
+		}
+	}
+	if op == "" {
+		return nil, p.errorf("expected a comparison (= != > >= < <= =~ !~) after %s, got %q", f, p.rest())
+	}
+	v, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	if err := check(f, op, v); err != nil {
+		return nil, err
+	}
+	return &Expr{Op: op, Field: f, Value: v}, nil
+}
+
+// String is a field as TraceQL writes it.
+func (f Field) String() string {
+	switch f.Scope {
+	case "intrinsic":
+		return f.Name
+	case "":
+		return "." + f.Name
+	}
+	return f.Scope + "." + f.Name
+}
+
+// field reads an intrinsic (name, span:name) or an attribute
+// (span.http.route, resource.service.name, .db.system, span."a b").
+func (p *parser) field() (Field, error) {
+	p.space()
+	start := p.pos
+	scope := ""
+	switch {
+	case p.accept("span:"), p.accept("event:"), p.accept("link:"), p.accept("instrumentation:"):
+		if strings.HasPrefix(p.s[start:], "span:") {
+			name := p.word()
+			for _, n := range Intrinsics {
+				if n == name {
+					return Field{Scope: "intrinsic", Name: name}, nil
+				}
+			}
+			return Field{}, p.errorf("span:%s is not a span intrinsic (%s)", name, strings.Join(Intrinsics, ", "))
+		}
+		p.pos = start
+		return Field{}, p.errorf("%q: only span intrinsics and span and resource attributes are supported", p.rest())
+	case p.accept("trace:"):
+		p.pos = start
+		return Field{}, p.errorf("trace-level intrinsics (%q) are not supported", p.rest())
+	case p.accept("resource."):
+		scope = "resource"
+	case p.accept("span."):
+		scope = "span"
+	case p.accept("."):
+	default:
+		name := p.word()
+		for _, n := range Intrinsics {
+			if n == name {
+				return Field{Scope: "intrinsic", Name: name}, nil
+			}
+		}
+		switch name {
+		case "":
+			return Field{}, p.errorf("expected a field (an intrinsic, span.NAME, resource.NAME or .NAME), got %q", p.rest())
+		case "rootName", "rootServiceName", "traceDuration", "nestedSetParent", "parent", "childCount":
+			return Field{}, p.errorf("%s is not supported: only span intrinsics (%s) and attributes", name, strings.Join(Intrinsics, ", "))
+		}
+		return Field{}, p.errorf("unknown intrinsic %q: an attribute is span.%s, resource.%s or .%s", name, name, name, name)
+	}
+	if p.pos < len(p.s) && p.s[p.pos] == '"' {
+		name, err := p.str()
+		if err != nil {
+			return Field{}, err
+		}
+		return Field{Scope: scope, Name: name}, nil
+	}
+	name := p.attrName()
+	if name == "" {
+		return Field{}, p.errorf("expected an attribute name, got %q", p.rest())
+	}
+	return Field{Scope: scope, Name: name}, nil
+}
+
+// word reads letters, digits and _.
+func (p *parser) word() string {
+	start := p.pos
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		if c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || p.pos > start && c >= '0' && c <= '9' {
+			p.pos++
+			continue
+		}
+		break
+	}
+	return p.s[start:p.pos]
+}
+
+// attrName reads an attribute name: up to a space, a comparison or a
+// closing brace or parenthesis.
+func (p *parser) attrName() string {
+	start := p.pos
+	for p.pos < len(p.s) && !strings.ContainsRune(" \t\r\n=!<>~&|(){}\"", rune(p.s[p.pos])) {
+		p.pos++
+	}
+	return p.s[start:p.pos]
+}
+
+// str reads a double-quoted (Go escapes) or back-quoted string.
+func (p *parser) str() (string, error) {
+	v, end, err := qlstring.Read(p.s, p.pos)
+	if err != nil {
+		return "", p.errorf("%v", err)
+	}
+	p.pos = end
+	return v, nil
+}
+
+// value reads a literal.
+func (p *parser) value() (Value, error) {
+	p.space()
+	if p.pos >= len(p.s) {
+		return Value{}, p.errorf("expected a value, got the end of the query")
+	}
+	if c := p.s[p.pos]; c == '"' || c == '`' {
+		s, err := p.str()
+		return Value{Kind: "string", Str: s}, err
+	}
+	start := p.pos
+	for p.pos < len(p.s) && (strings.ContainsRune(".+-_µ", rune(p.s[p.pos])) || p.s[p.pos] >= 0x80 ||
+		p.s[p.pos] >= '0' && p.s[p.pos] <= '9' || p.s[p.pos] >= 'a' && p.s[p.pos] <= 'z' || p.s[p.pos] >= 'A' && p.s[p.pos] <= 'Z') {
+		p.pos++
+	}
+	lit := p.s[start:p.pos]
+	switch {
+	case lit == "true" || lit == "false":
+		return Value{Kind: "bool", Str: lit}, nil
+	case statuses[lit]:
+		return Value{Kind: "status", Str: lit}, nil
+	case kinds[lit]:
+		return Value{Kind: "kind", Str: lit}, nil
+	}
+	if v, err := strconv.ParseFloat(lit, 64); err == nil && !strings.ContainsAny(lit, "xXpP_") && v == v && v < 1e300 && v > -1e300 {
+		return Value{Kind: "number", Num: v}, nil
+	}
+	if d, err := time.ParseDuration(lit); err == nil {
+		return Value{Kind: "duration", Num: float64(d)}, nil
+	}
+	p.pos = start
+	return Value{}, p.errorf("expected a value (a string, a number, a duration, true, false, a status or a kind), got %q", p.rest())
+}
+
+// check refuses comparisons that cannot hold: an intrinsic with a value
+// of another kind, an order or a regular expression on what has none.
+func check(f Field, op string, v Value) error {
+	order := op == ">" || op == ">=" || op == "<" || op == "<="
+	regex := op == "=~" || op == "!~"
+	if regex {
+		if v.Kind != "string" {
+			return fmt.Errorf("%s %s takes a regular expression in a string", f, op)
+		}
+		if _, err := regexp.Compile(v.Str); err != nil {
+			return fmt.Errorf("invalid regular expression %q for %s: %v", v.Str, f, err)
+		}
+	}
+	if order && (v.Kind == "string" || v.Kind == "bool" || v.Kind == "status" || v.Kind == "kind") {
+		return fmt.Errorf("%s %s compares numbers or durations, not a %s", f, op, v.Kind)
+	}
+	if f.Scope != "intrinsic" {
+		if v.Kind == "status" || v.Kind == "kind" {
+			return fmt.Errorf("%s: %s is a value of the intrinsic %s, not of an attribute: quote it", f, v.Str, v.Kind)
+		}
+		return nil
+	}
+	want := map[string]string{"duration": "duration", "kind": "kind", "name": "string", "status": "status", "statusMessage": "string"}[f.Name]
+	if v.Kind != want && !(want == "duration" && v.Kind == "number" && v.Num == 0) {
+		return fmt.Errorf("%s compares with a %s, got a %s", f, want, v.Kind)
+	}
+	if (want == "kind" || want == "status") && op != "=" && op != "!=" {
+		return fmt.Errorf("%s takes = or !=", f)
+	}
+	return nil
+}
+
+// Fields lists the fields an expression reads.
+func (e *Expr) Fields() []Field {
+	if e == nil {
+		return nil
+	}
+	if e.Left != nil {
+		return append(e.Left.Fields(), e.Right.Fields()...)
+	}
+	return []Field{e.Field}
+}

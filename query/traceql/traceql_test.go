@@ -1,0 +1,81 @@
+package traceql
+
+import (
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParse(t *testing.T) {
+	q, err := Parse(`{ resource.service.name = "cart" && span.http.status_code >= 500 || (name =~ "GET .*" && duration > 250ms) }`)
+	require.NoError(t, err)
+	require.Len(t, q.Sets, 1)
+	e := q.Sets[0]
+	require.Equal(t, "||", e.Op)
+	require.Equal(t, "&&", e.Left.Op)
+	require.Equal(t, &Expr{Op: "=", Field: Field{"resource", "service.name"}, Value: Value{Kind: "string", Str: "cart"}}, e.Left.Left)
+	require.Equal(t, &Expr{Op: ">=", Field: Field{"span", "http.status_code"}, Value: Value{Kind: "number", Num: 500}}, e.Left.Right)
+	require.Equal(t, &Expr{Op: ">", Field: Field{"intrinsic", "duration"}, Value: Value{Kind: "duration", Num: float64(250 * time.Millisecond)}}, e.Right.Right)
+	require.Equal(t, []Field{{"resource", "service.name"}, {"span", "http.status_code"}, {"intrinsic", "name"}, {"intrinsic", "duration"}}, e.Fields())
+
+	q, err = Parse(`{status = error} && {.db.system="postgresql" && kind=client} && {span:name != "x"}`)
+	require.NoError(t, err)
+	require.Equal(t, "&&", q.Op)
+	require.Len(t, q.Sets, 3)
+	require.Equal(t, Value{Kind: "status", Str: "error"}, q.Sets[0].Value)
+	require.Equal(t, Field{"", "db.system"}, q.Sets[1].Left.Field)
+	require.Equal(t, Value{Kind: "kind", Str: "client"}, q.Sets[1].Right.Value)
+	require.Equal(t, Field{"intrinsic", "name"}, q.Sets[2].Field)
+
+	q, err = Parse(`{}`)
+	require.NoError(t, err)
+	require.Equal(t, []*Expr{nil}, q.Sets)
+	q, err = Parse(`{ span."my attr" = true } || { resource.k8s.pod.name != "x" }`)
+	require.NoError(t, err)
+	require.Equal(t, Field{"span", "my attr"}, q.Sets[0].Field)
+	require.Equal(t, Value{Kind: "bool", Str: "true"}, q.Sets[0].Value)
+
+	for _, bad := range []string{``, `{`, `{ name = }`, `{ foo = 1 }`, `{ .a }`, `{ name > "x" }`, `{ status = "error" }`, `{ kind > server }`,
+		`{ duration > "1s" }`, `{ .a =~ "(" }`, `{ .a = error }`, `{} >> {}`, `{} | count() > 2`, `{} && {} || {}`, `{ trace:rootName = "x" }`,
+		`{ rootServiceName = "x" }`, `{ .a = 1 } extra`, `{ .a = "x }`, `{ event:name = "x" }`} {
+		_, err := Parse(bad)
+		require.Error(t, err, bad)
+	}
+}
+
+// FuzzParse: whatever the query, Parse returns; what it accepts has
+// compiled regular expressions and values of the kinds its fields read.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`{ resource.service.name = "cart" && span.http.status_code >= 500 }`, `{status=error} && {duration>1s}`,
+		`{ .a =~ "b.*" || (name != "x" && kind = server) }`, `{}`, "{ span.`a` = `b` }"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q, err := Parse(s)
+		if err != nil {
+			return
+		}
+		for _, set := range q.Sets {
+			var walk func(e *Expr)
+			walk = func(e *Expr) {
+				if e == nil {
+					return
+				}
+				if e.Left != nil {
+					walk(e.Left)
+					walk(e.Right)
+					return
+				}
+				if check(e.Field, e.Op, e.Value) != nil {
+					t.Fatalf("%q: %v accepted", s, e)
+				}
+				if e.Op == "=~" || e.Op == "!~" {
+					regexp.MustCompile(e.Value.Str)
+				}
+			}
+			walk(set)
+		}
+	})
+}
