@@ -113,6 +113,29 @@ func BenchmarkTraceSearch(b *testing.B) {
 	b.Run("tag-summaries", func(b *testing.B) { tagged(b, false) })
 	b.Run("tag-service-summaries", func(b *testing.B) { tagged(b, true) })
 	b.Run("all-summaries", func(b *testing.B) { search(b, summariesURL, false) })
+	// Tempo's TraceQL search (the 20 newest traces with a matching span,
+	// their roots and 3 matching spans each): by service, as jaeger-service,
+	// and by service and route, as tag-service-summaries.
+	tempo := func(b *testing.B, route bool) {
+		i := 0
+		for b.Loop() {
+			i++
+			q := fmt.Sprintf(`{ resource.service.name = "svc-%d" }`, i%60)
+			if route {
+				q = fmt.Sprintf(`{ resource.service.name = "svc-%d" && span.http.route = "/route-%d" }`, i%60, i%50)
+			}
+			resp, err := http.Get(summariesURL + "/tempo/api/search?limit=20&q=" + url.QueryEscape(q))
+			require.NoError(b, err)
+			var a tempoSearchAnswer
+			require.NoError(b, json.NewDecoder(resp.Body).Decode(&a))
+			resp.Body.Close()
+			require.Equal(b, http.StatusOK, resp.StatusCode)
+			require.NotEmpty(b, a.Traces)
+			require.NotEmpty(b, a.Traces[0].RootServiceName)
+		}
+	}
+	b.Run("tempo-service", func(b *testing.B) { tempo(b, false) })
+	b.Run("tempo-service-route", func(b *testing.B) { tempo(b, true) })
 	b.Run("grouped-baseline", func(b *testing.B) {
 		i := 0
 		for b.Loop() {

@@ -166,6 +166,13 @@ func TestClickHouseEndpoints(t *testing.T) {
 	})
 	t.Run("Loki", func(t *testing.T) { testLoki(t, api.client.with(t)) })
 	t.Run("Tempo", func(t *testing.T) { testTempo(t, api.client.with(t)) })
+	t.Run("TempoSpans", func(t *testing.T) {
+		// Traces described from their spans where the summaries do not
+		// cover the range's margin: the same answers.
+		old := newTestAPI(t, Config{}, Deps{Store: st})
+		old.srv.summariesSince.Store(time.Now().Add(time.Hour).Unix())
+		testTempo(t, old.client.with(t))
+	})
 	t.Run("LogQLVector", func(t *testing.T) { testLogQLVector(t, api.srv) })
 	t.Run("Requests", func(t *testing.T) { testRequests(t, api.client.with(t)) })
 	t.Run("Logs", func(t *testing.T) { testLogs(t, api.client.with(t)) })

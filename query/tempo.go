@@ -22,6 +22,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/meshscope/meshscope/query/traceql"
+	"github.com/meshscope/meshscope/schema"
 )
 
 // tempoPrefix is where the Tempo API is mounted.
@@ -325,8 +326,21 @@ ORDER BY newest DESC LIMIT ?`, slices.Concat(match.args, []any{start.Unix(), end
 }
 
 // tempoDescribe fills each trace's root service and name, start and
-// duration, from its spans of an hour either side of the range.
+// duration, from its spans of an hour either side of the range: from the
+// trace summaries where they cover that margin (a row per trace and
+// second), else from the spans.
 func (s *Server) tempoDescribe(ctx context.Context, byID map[string]*tempoTrace, inIDs string, ids []any, start, end time.Time) error {
+	from, to := start.Add(-jaegerTraceMargin), end.Add(jaegerTraceMargin)
+	query := `SELECT trace_id, min(start_time_unix_nano), max(start_time_unix_nano + duration_ns),
+       argMin(service_name, (parent_span_id != unhex('0000000000000000'), start_time_unix_nano)),
+       argMin(name, (parent_span_id != unhex('0000000000000000'), start_time_unix_nano))
+FROM spans WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND ` + inIDs + `
+GROUP BY trace_id`
+	if since, ok := s.traceSummariesSince(ctx); ok && !from.Before(since) {
+		query = `SELECT trace_id, minMerge(start_unix_nano), maxMerge(end_unix_nano), argMinMerge(root_service), argMinMerge(root_name)
+FROM ` + schema.TraceSummariesTable.Name + ` WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND ` + inIDs + `
+GROUP BY trace_id`
+	}
 	return s.scanAll(ctx, func(scan func(...any) error) error {
 		var (
 			id, svc, name string
@@ -341,11 +355,7 @@ func (s *Server) tempoDescribe(ctx context.Context, byID map[string]*tempoTrace,
 			t.DurationMs = (last - first) / 1e6
 		}
 		return nil
-	}, `SELECT trace_id, min(start_time_unix_nano), max(start_time_unix_nano + duration_ns),
-       argMin(service_name, (parent_span_id != unhex('0000000000000000'), start_time_unix_nano)),
-       argMin(name, (parent_span_id != unhex('0000000000000000'), start_time_unix_nano))
-FROM spans WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND `+inIDs+`
-GROUP BY trace_id`, append([]any{start.Add(-jaegerTraceMargin).Unix(), end.Add(jaegerTraceMargin).Unix()}, ids...)...)
+	}, query, append([]any{from.Unix(), to.Unix()}, ids...)...)
 }
 
 // tempoMatchedSpans fills each trace's spanset with its first spss
