@@ -140,6 +140,11 @@ func tempoCond(e *traceql.Expr) sqlExpr {
 	}
 	has, value := tempoAttr(f)
 	switch v.Kind {
+	case "nil":
+		if e.Op == "=" {
+			return sqlExpr{"NOT " + has.sql, has.args}
+		}
+		return has
 	case "string":
 		return tempoString(has, value, e.Op, v.Str)
 	case "bool":

@@ -72,6 +72,8 @@ func testTempo(t *testing.T, c client) {
 		{`{ name = "GET /cart" } && { status = error }`, []string{}},
 		{`{ span.http.route = "/GET /checkout" || kind = client }`, []string{hexA}},
 		{`{ span.absent = "x" }`, []string{}},
+		{`{ span.absent = nil && resource.service.name = "cart" }`, []string{hexB, hexA}},
+		{`{ span.http.route != nil && status = ok }`, []string{hexB}},
 		{`{ span.http.route != "/GET /cart" }`, []string{hexA}},
 	} {
 		require.Equal(t, tc.want, ids(search(tc.q)), tc.q)

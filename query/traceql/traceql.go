@@ -50,7 +50,8 @@ type Field struct {
 }
 
 // Value is a comparison's literal: Kind "string" (Str), "number" (Num),
-// "duration" (Num, nanoseconds), "bool" (Str "true" or "false"),
+// "duration" (Num, nanoseconds), "bool" (Str "true" or "false"), "nil"
+// (an attribute absent, = nil, or present, != nil),
 // "status" (Str error, ok, unset) or "kind" (Str server, client,
 // producer, consumer, internal, unspecified).
 type Value struct {
@@ -340,6 +341,8 @@ func (p *parser) value() (Value, error) {
 	switch {
 	case lit == "true" || lit == "false":
 		return Value{Kind: "bool", Str: lit}, nil
+	case lit == "nil":
+		return Value{Kind: "nil"}, nil
 	case statuses[lit]:
 		return Value{Kind: "status", Str: lit}, nil
 	case kinds[lit]:
@@ -368,8 +371,11 @@ func check(f Field, op string, v Value) error {
 			return fmt.Errorf("invalid regular expression %q for %s: %v", v.Str, f, err)
 		}
 	}
-	if order && (v.Kind == "string" || v.Kind == "bool" || v.Kind == "status" || v.Kind == "kind") {
+	if order && (v.Kind == "string" || v.Kind == "bool" || v.Kind == "status" || v.Kind == "kind" || v.Kind == "nil") {
 		return fmt.Errorf("%s %s compares numbers or durations, not a %s", f, op, v.Kind)
+	}
+	if v.Kind == "nil" && (f.Scope == "intrinsic" || op != "=" && op != "!=") {
+		return fmt.Errorf("%s %s nil: an attribute is = nil (absent) or != nil (present)", f, op)
 	}
 	if f.Scope != "intrinsic" {
 		if v.Kind == "status" || v.Kind == "kind" {

@@ -29,6 +29,10 @@ func TestParse(t *testing.T) {
 	require.Equal(t, Value{Kind: "kind", Str: "client"}, q.Sets[1].Right.Value)
 	require.Equal(t, Field{"intrinsic", "name"}, q.Sets[2].Field)
 
+	q, err = Parse(`{ span.a != nil && .b = nil }`)
+	require.NoError(t, err)
+	require.Equal(t, Value{Kind: "nil"}, q.Sets[0].Left.Value)
+
 	q, err = Parse(`{}`)
 	require.NoError(t, err)
 	require.Equal(t, []*Expr{nil}, q.Sets)
@@ -39,7 +43,7 @@ func TestParse(t *testing.T) {
 
 	for _, bad := range []string{``, `{`, `{ name = }`, `{ foo = 1 }`, `{ .a }`, `{ name > "x" }`, `{ status = "error" }`, `{ kind > server }`,
 		`{ duration > "1s" }`, `{ .a =~ "(" }`, `{ .a = error }`, `{} >> {}`, `{} | count() > 2`, `{} && {} || {}`, `{ trace:rootName = "x" }`,
-		`{ rootServiceName = "x" }`, `{ .a = 1 } extra`, `{ .a = "x }`, `{ event:name = "x" }`} {
+		`{ rootServiceName = "x" }`, `{ .a > nil }`, `{ name = nil }`, `{ .a = 1 } extra`, `{ .a = "x }`, `{ event:name = "x" }`} {
 		_, err := Parse(bad)
 		require.Error(t, err, bad)
 	}
