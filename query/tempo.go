@@ -172,6 +172,29 @@ func tempoString(has, value sqlExpr, op, s string) sqlExpr {
 	return sqlExpr{"(" + has.sql + " AND " + value.sql + " " + op + " ?)", slices.Concat(has.args, value.args, []any{s})}
 }
 
+// tempoAggregate is the HAVING condition of a pipeline's aggregate
+// filter over a trace's spans that match cond: count() of them, or avg,
+// min, max, sum of their duration (nanoseconds) or of an attribute read
+// as a number (a duration of one unit in seconds when compared with a
+// duration; spans without it, or with another form, left out).
+func tempoAggregate(a traceql.Aggregate, cond sqlExpr) sqlExpr {
+	op := a.Op
+	if a.Fn == "count" {
+		return sqlExpr{"countIf(" + cond.sql + ") " + op + " ?", append(slices.Clone(cond.args), a.Value.Num)}
+	}
+	if a.Field.Scope == "intrinsic" { // duration
+		return sqlExpr{a.Fn + "If(duration_ns, " + cond.sql + ") " + op + " ?", append(slices.Clone(cond.args), a.Value.Num)}
+	}
+	has, value := tempoAttr(a.Field)
+	unit, n := "", a.Value.Num
+	if a.Value.Kind == "duration" {
+		unit, n = "duration", a.Value.Num/1e9
+	}
+	valid, num := lokiNumeric(value, unit)
+	return sqlExpr{a.Fn + "If(" + num.sql + ", " + cond.sql + " AND " + has.sql + " AND " + valid.sql + ") " + op + " ?",
+		slices.Concat(num.args, cond.args, has.args, valid.args, []any{n})}
+}
+
 // tempoTagsQuery reads the older search's tags (logfmt: service.name=cart
 // http.status_code=500), minDuration and maxDuration as one spanset
 // filter.
@@ -280,11 +303,17 @@ func (s *Server) tempoSearch(c echo.Context) error {
 	}
 	match := sqlExpr{"(" + strings.Join(either, " OR ") + ")", eitherArgs}
 	having, hargs := "", []any{}
+	var each []string
 	if q.Op == "&&" {
-		var each []string
 		for _, cd := range conds {
 			each, hargs = append(each, "countIf("+cd.sql+") > 0"), append(hargs, cd.args...)
 		}
+	}
+	for _, a := range q.Aggregates {
+		h := tempoAggregate(a, conds[0])
+		each, hargs = append(each, h.sql), append(hargs, h.args...)
+	}
+	if len(each) > 0 {
 		having = "HAVING " + strings.Join(each, " AND ")
 	}
 	timeWhere := "timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)"
@@ -368,7 +397,7 @@ GROUP BY trace_id`
 func (s *Server) tempoMatchedSpans(ctx context.Context, byID map[string]*tempoTrace, q *traceql.Query, match sqlExpr, inIDs string, ids []any, start, end time.Time, spss int) error {
 	var fields []traceql.Field
 	for _, set := range q.Sets {
-		for _, f := range set.Fields() {
+		for _, f := range append(set.Fields(), q.Select...) {
 			if !slices.Contains(fields, f) {
 				fields = append(fields, f)
 			}

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/meshscope/meshscope/schema"
+	"github.com/meshscope/meshscope/schema/chtest"
 )
 
 // tempoSearchAnswer is a Tempo search's answer, as Grafana's Tempo data
@@ -75,6 +79,14 @@ func testTempo(t *testing.T, c client) {
 		{`{ span.absent = nil && resource.service.name = "cart" }`, []string{hexB, hexA}},
 		{`{ span.http.route != nil && status = ok }`, []string{hexB}},
 		{`{ span.http.route != "/GET /cart" }`, []string{hexA}},
+		// Aggregates over a trace's matching spans.
+		{`{ status = error } | count() >= 2`, []string{hexA}},
+		{`{ status = error } | count() > 2`, []string{}},
+		{`{} | count() = 1`, []string{hexB}},
+		{`{ resource.service.name = "web" } | max(duration) > 250ms`, []string{hexA}},
+		{`{} | avg(duration) < 100ms`, []string{hexB}},
+		{`{ .http.route != nil } | sum(duration) >= 650ms`, []string{hexA}},
+		{`{} | min(span.http.route) > 0`, []string{}},
 	} {
 		require.Equal(t, tc.want, ids(search(tc.q)), tc.q)
 	}
@@ -99,6 +111,13 @@ func testTempo(t *testing.T, c client) {
 		attrs[kv.Key] = kv.Value["stringValue"]
 	}
 	require.Equal(t, map[string]string{"service.name": "web", "status": "error", "http.route": "/POST cart"}, attrs)
+	// select adds fields to the spans' attributes.
+	a = search(`{ name = "GET /cart" } | select(resource.service.name, span.http.route, kind)`)
+	attrs = map[string]string{}
+	for _, kv := range a.Traces[0].SpanSets[0].Spans[0].Attributes {
+		attrs[kv.Key] = kv.Value["stringValue"]
+	}
+	require.Equal(t, map[string]string{"service.name": "cart", "http.route": "/GET /cart", "kind": "server"}, attrs)
 	// spss bounds the spans answered, not the count.
 	var one tempoSearchAnswer
 	c.get("/tempo/api/search?spss=1&q="+url.QueryEscape(`{ status = error }`)+rng, &one)
@@ -244,4 +263,40 @@ func mustInt(t *testing.T, s string) int64 {
 	_, err := fmt.Sscan(s, &n)
 	require.NoError(t, err)
 	return n
+}
+
+// Aggregates of attributes read as numbers, and as durations: a span
+// whose attribute is of another form is left out of its trace's.
+func TestTempoAttributeAggregates(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	at := testNow.Add(-10 * time.Minute)
+	span := func(trace, id byte, size, wait string) schema.SpanRow {
+		return schema.SpanRow{StartUnixNano: ns(at.Add(time.Duration(10*int(trace)+int(id)) * time.Millisecond)), DurationNanos: 1e6, TraceID: schema.TraceID{trace}, SpanID: schema.SpanID{id},
+			Name: "op", Kind: schema.SpanKindServer, ServiceName: "svc", GRPCStatusCode: -1, AttrKeys: []string{"size", "wait"}, AttrValues: []string{size, wait}}
+	}
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Spans: []schema.SpanRow{
+		span(1, 1, "10", "100ms"), span(1, 2, "30", "2s"), span(1, 3, "big", "soon"),
+		span(2, 1, "5", "50ms"), span(2, 2, "7", "1m"),
+	}}))
+	c := newTestAPI(t, Config{}, Deps{Store: st}).client.with(t)
+	rng := fmt.Sprintf("&start=%d&end=%d", testNow.Add(-time.Hour).Unix(), testNow.Unix())
+	t1, t2 := "01000000000000000000000000000000", "02000000000000000000000000000000"
+	for q, want := range map[string][]string{
+		`{} | avg(span.size) = 20`:        {t1},
+		`{} | sum(span.size) < 15`:        {t2},
+		`{} | max(.size) >= 30`:           {t1},
+		`{} | max(span.wait) > 1.5s`:      {t2, t1},
+		`{} | max(span.wait) > 1.5m`:      {},
+		`{} | min(span.wait) < 60ms`:      {t2},
+		`{ span.size > 6 } | count() = 1`: {t2},
+		`{ span.wait >= 2s }`:             {t2, t1},
+	} {
+		var a tempoSearchAnswer
+		c.get("/tempo/api/search?q="+url.QueryEscape(q)+rng, &a)
+		got := []string{}
+		for _, tr := range a.Traces {
+			got = append(got, tr.TraceID)
+		}
+		require.Equal(t, want, got, q)
+	}
 }

@@ -9,9 +9,11 @@
 //	{ .db.system = "postgresql" || kind = client }
 //	{}
 //
-// Anything else (structural operators >> > ~, pipelines, aggregates,
-// trace-level intrinsics) is refused with an error that says what is not
-// supported.
+//	{ resource.service.name = "cart" } | count() > 3 | avg(duration) > 1s | select(span.http.route)
+//
+// Anything else (structural operators >> > ~, other pipeline stages,
+// trace-level intrinsics, metrics) is refused with an error that says
+// what is not supported.
 package traceql
 
 import (
@@ -25,10 +27,25 @@ import (
 )
 
 // Query is a parsed query: spanset filters joined by Op (&& or ||; empty
-// with one filter). A nil filter ({}) matches every span.
+// with one filter). A nil filter ({}) matches every span. A single
+// spanset may be followed by a pipeline: aggregate filters (the trace's
+// matching spans counted, or a field of theirs averaged, summed ...,
+// compared) and select (fields the answer shows).
 type Query struct {
-	Sets []*Expr
-	Op   string
+	Sets       []*Expr
+	Op         string
+	Aggregates []Aggregate
+	Select     []Field
+}
+
+// Aggregate is a pipeline's aggregate filter: Fn (count, avg, min, max,
+// sum) of Field (none for count) over a trace's matching spans, compared
+// by Op (= != > >= < <=) with Value.
+type Aggregate struct {
+	Fn    string
+	Field Field
+	Op    string
+	Value Value
 }
 
 // Expr is a spanset filter's expression: two joined by && or || (Left and
@@ -86,6 +103,16 @@ func Parse(q string) (*Query, error) {
 		if p.pos >= len(p.s) {
 			return out, nil
 		}
+		if len(out.Sets) == 1 && !strings.HasPrefix(p.s[p.pos:], "||") && p.accept("|") {
+			if err := p.pipeline(out); err != nil {
+				return nil, err
+			}
+			p.space()
+			if p.pos < len(p.s) {
+				return nil, p.errorf("unexpected %q after the pipeline: a pipeline ends the query", p.rest())
+			}
+			return out, nil
+		}
 		var op string
 		for _, o := range []string{"&&", "||"} {
 			if p.accept(o) {
@@ -96,7 +123,7 @@ func Parse(q string) (*Query, error) {
 		case op == "":
 			for _, o := range []string{">>", "<<", "!>>", "!<<", "~", "!~", ">", "<", "|"} {
 				if strings.HasPrefix(p.s[p.pos:], o) {
-					return nil, p.errorf("%q is not supported: spansets join with && or || only (no structural operators or pipelines)", o)
+					return nil, p.errorf("%q is not supported: spansets join with && or || only (no structural operators; a pipeline follows a single spanset)", o)
 				}
 			}
 			return nil, p.errorf("unexpected %q", p.rest())
@@ -104,6 +131,78 @@ func Parse(q string) (*Query, error) {
 			return nil, p.errorf("spansets joined by both && and ||: use one of them")
 		}
 		out.Op = op
+	}
+}
+
+// pipeline reads the stages after a spanset's |: aggregate filters and
+// select.
+func (p *parser) pipeline(q *Query) error {
+	for {
+		p.space()
+		fn := p.word()
+		switch fn {
+		case "select":
+			if err := p.expect("("); err != nil {
+				return err
+			}
+			for {
+				f, err := p.field()
+				if err != nil {
+					return err
+				}
+				q.Select = append(q.Select, f)
+				if !p.accept(",") {
+					break
+				}
+			}
+			if err := p.expect(")"); err != nil {
+				return err
+			}
+		case "count", "avg", "min", "max", "sum":
+			a := Aggregate{Fn: fn}
+			if err := p.expect("("); err != nil {
+				return err
+			}
+			if fn != "count" {
+				f, err := p.field()
+				if err != nil {
+					return err
+				}
+				if f.Scope == "intrinsic" && f.Name != "duration" {
+					return fmt.Errorf("%s(%s): only duration and numeric attributes aggregate", fn, f)
+				}
+				a.Field = f
+			}
+			if err := p.expect(")"); err != nil {
+				return err
+			}
+			p.space()
+			for _, o := range []string{"!=", ">=", "<=", "=", ">", "<"} {
+				if p.accept(o) {
+					a.Op = o
+					break
+				}
+			}
+			if a.Op == "" {
+				return p.errorf("expected a comparison after %s(...), got %q", fn, p.rest())
+			}
+			v, err := p.value()
+			if err != nil {
+				return err
+			}
+			if v.Kind != "number" && v.Kind != "duration" || fn == "count" && v.Kind != "number" {
+				return fmt.Errorf("%s(...) %s compares with a number%s, got a %s", fn, a.Op, map[bool]string{true: "", false: " or a duration"}[fn == "count"], v.Kind)
+			}
+			a.Value = v
+			q.Aggregates = append(q.Aggregates, a)
+		case "":
+			return p.errorf("expected a pipeline stage (count(), avg(...), min, max, sum, select(...)), got %q", p.rest())
+		default:
+			return fmt.Errorf("the %s stage is not supported: count(), avg, min, max, sum (compared with a value) and select(...) are", fn)
+		}
+		if !p.accept("|") {
+			return nil
+		}
 	}
 }
 
@@ -306,7 +405,7 @@ func (p *parser) word() string {
 // closing brace or parenthesis.
 func (p *parser) attrName() string {
 	start := p.pos
-	for p.pos < len(p.s) && !strings.ContainsRune(" \t\r\n=!<>~&|(){}\"", rune(p.s[p.pos])) {
+	for p.pos < len(p.s) && !strings.ContainsRune(" \t\r\n=!<>~&|(){}\",", rune(p.s[p.pos])) {
 		p.pos++
 	}
 	return p.s[start:p.pos]

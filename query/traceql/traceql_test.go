@@ -33,6 +33,15 @@ func TestParse(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Value{Kind: "nil"}, q.Sets[0].Left.Value)
 
+	q, err = Parse(`{ kind = server } | count() > 2 | avg(duration) >= 1.5s | max(span.size) < 10 | select(span.http.route, resource.k8s.pod.name)`)
+	require.NoError(t, err)
+	require.Equal(t, []Aggregate{
+		{Fn: "count", Op: ">", Value: Value{Kind: "number", Num: 2}},
+		{Fn: "avg", Field: Field{"intrinsic", "duration"}, Op: ">=", Value: Value{Kind: "duration", Num: 1.5e9}},
+		{Fn: "max", Field: Field{"span", "size"}, Op: "<", Value: Value{Kind: "number", Num: 10}},
+	}, q.Aggregates)
+	require.Equal(t, []Field{{"span", "http.route"}, {"resource", "k8s.pod.name"}}, q.Select)
+
 	q, err = Parse(`{}`)
 	require.NoError(t, err)
 	require.Equal(t, []*Expr{nil}, q.Sets)
@@ -42,8 +51,8 @@ func TestParse(t *testing.T) {
 	require.Equal(t, Value{Kind: "bool", Str: "true"}, q.Sets[0].Value)
 
 	for _, bad := range []string{``, `{`, `{ name = }`, `{ foo = 1 }`, `{ .a }`, `{ name > "x" }`, `{ status = "error" }`, `{ kind > server }`,
-		`{ duration > "1s" }`, `{ .a =~ "(" }`, `{ .a = error }`, `{} >> {}`, `{} | count() > 2`, `{} && {} || {}`, `{ trace:rootName = "x" }`,
-		`{ rootServiceName = "x" }`, `{ .a > nil }`, `{ name = nil }`, `{ .a = 1 } extra`, `{ .a = "x }`, `{ event:name = "x" }`} {
+		`{ duration > "1s" }`, `{ .a =~ "(" }`, `{ .a = error }`, `{} >> {}`, `{} && {} || {}`, `{ trace:rootName = "x" }`,
+		`{ rootServiceName = "x" }`, `{} | count() > 1s`, `{} | avg(name) > 1`, `{} | rate()`, `{} | count() > 1 && {}`, `{} && {} | count() > 1`, `{} | select()`, `{} | count() =~ 1`, `{ .a > nil }`, `{ name = nil }`, `{ .a = 1 } extra`, `{ .a = "x }`, `{ event:name = "x" }`} {
 		_, err := Parse(bad)
 		require.Error(t, err, bad)
 	}
@@ -80,6 +89,14 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 			walk(set)
+		}
+		for _, a := range q.Aggregates {
+			if a.Value.Kind != "number" && a.Value.Kind != "duration" || a.Fn == "count" && a.Field != (Field{}) {
+				t.Fatalf("%q: aggregate %+v accepted", s, a)
+			}
+		}
+		if len(q.Aggregates)+len(q.Select) > 0 && len(q.Sets) != 1 {
+			t.Fatalf("%q: a pipeline after %d spansets", s, len(q.Sets))
 		}
 	})
 }
