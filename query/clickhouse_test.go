@@ -444,6 +444,12 @@ func testTraceSearch(t *testing.T, c client) {
 		{"exception=Timeout", nil},
 		{"service=web&exception=PaymentDeclined", []string{hexA}},
 		{"exception=PaymentDeclined&from=now-4h&to=now-2h", nil},
+		// A TraceQL query, with the other filters.
+		{"traceql=" + url.QueryEscape(`{ status = error && resource.service.name = "cart" }`), []string{hexA}},
+		{"traceql=" + url.QueryEscape(`{ resource.service.name = "cart" } && { resource.service.name = "web" }`), []string{hexA}},
+		{"traceql=" + url.QueryEscape(`{} | count() = 1`), []string{hexB}},
+		{"service=cart&traceql=" + url.QueryEscape(`{ span.http.route =~ "/GET.*" }`), []string{hexB, hexA}},
+		{"error=true&traceql=" + url.QueryEscape(`{ kind = server }`), []string{hexA}},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			var l traceList
@@ -466,6 +472,7 @@ func testTraceSearch(t *testing.T, c client) {
 	require.Equal(t, "GET /checkout", ops.Operations[0].Name, "equal counts sort by name")
 	c.get("/api/v1/traces/operations?service=web", &ops)
 	require.Len(t, ops.Operations, 2, "the last hour by default")
+	c.fail("/api/v1/traces?traceql="+url.QueryEscape(`{ status = "error" }`), http.StatusBadRequest, "traceql")
 	c.fail("/api/v1/traces/operations", http.StatusBadRequest, "service")
 	c.fail("/api/v1/traces/operations?service=web&kind=server,sideways", http.StatusBadRequest, "kind")
 

@@ -172,6 +172,34 @@ func tempoString(has, value sqlExpr, op, s string) sqlExpr {
 	return sqlExpr{"(" + has.sql + " AND " + value.sql + " " + op + " ?)", slices.Concat(has.args, value.args, []any{s})}
 }
 
+// tempoMatch is the SQL of a query over a trace's spans: the condition a
+// span of it must meet (any spanset's), and the HAVING clause of the
+// grouping by trace (with &&, spans of every set; the pipeline's
+// aggregate filters), empty when none.
+func tempoMatch(q *traceql.Query) (match, having sqlExpr) {
+	conds := make([]sqlExpr, len(q.Sets))
+	var either []string
+	for i, set := range q.Sets {
+		conds[i] = tempoCond(set)
+		either, match.args = append(either, conds[i].sql), append(match.args, conds[i].args...)
+	}
+	match.sql = "(" + strings.Join(either, " OR ") + ")"
+	var each []string
+	if q.Op == "&&" {
+		for _, cd := range conds {
+			each, having.args = append(each, "countIf("+cd.sql+") > 0"), append(having.args, cd.args...)
+		}
+	}
+	for _, a := range q.Aggregates {
+		h := tempoAggregate(a, conds[0])
+		each, having.args = append(each, h.sql), append(having.args, h.args...)
+	}
+	if len(each) > 0 {
+		having.sql = "HAVING " + strings.Join(each, " AND ")
+	}
+	return match, having
+}
+
 // tempoAggregate is the HAVING condition of a pipeline's aggregate
 // filter over a trace's spans that match cond: count() of them, or avg,
 // min, max, sum of their duration (nanoseconds) or of an attribute read
@@ -292,30 +320,7 @@ func (s *Server) tempoSearch(c echo.Context) error {
 	}
 	defer cancel()
 
-	// The traces: the spans of any spanset, grouped by trace; with &&,
-	// only those with spans of every set.
-	conds := make([]sqlExpr, len(q.Sets))
-	var either []string
-	var eitherArgs []any
-	for i, set := range q.Sets {
-		conds[i] = tempoCond(set)
-		either, eitherArgs = append(either, conds[i].sql), append(eitherArgs, conds[i].args...)
-	}
-	match := sqlExpr{"(" + strings.Join(either, " OR ") + ")", eitherArgs}
-	having, hargs := "", []any{}
-	var each []string
-	if q.Op == "&&" {
-		for _, cd := range conds {
-			each, hargs = append(each, "countIf("+cd.sql+") > 0"), append(hargs, cd.args...)
-		}
-	}
-	for _, a := range q.Aggregates {
-		h := tempoAggregate(a, conds[0])
-		each, hargs = append(each, h.sql), append(hargs, h.args...)
-	}
-	if len(each) > 0 {
-		having = "HAVING " + strings.Join(each, " AND ")
-	}
+	match, having := tempoMatch(q)
 	timeWhere := "timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)"
 	byID := map[string]*tempoTrace{}
 	var traces []*tempoTrace
@@ -335,8 +340,8 @@ func (s *Server) tempoSearch(c echo.Context) error {
 		return nil
 	}, `SELECT trace_id, max(start_time_unix_nano) AS newest, countIf(`+match.sql+`) FROM spans
 WHERE `+timeWhere+` AND `+match.sql+`
-GROUP BY trace_id `+having+`
-ORDER BY newest DESC LIMIT ?`, slices.Concat(match.args, []any{start.Unix(), end.Unix()}, match.args, hargs, []any{limit})...)
+GROUP BY trace_id `+having.sql+`
+ORDER BY newest DESC LIMIT ?`, slices.Concat(match.args, []any{start.Unix(), end.Unix()}, match.args, having.args, []any{limit})...)
 	if err != nil {
 		return err
 	}

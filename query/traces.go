@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/meshscope/meshscope/query/traceql"
 	"github.com/meshscope/meshscope/schema"
 	"github.com/meshscope/meshscope/schema/chstore"
 )
@@ -331,6 +332,17 @@ func (s *Server) searchTraces(c echo.Context) error {
   AND trace_id GLOBAL IN (SELECT trace_id FROM spans
                           WHERE ` + strings.Join(sub, " AND ") + ` AND timestamp >= toDateTime(?) AND timestamp <= toDateTime(?))`
 		args = append(append(args, subArgs...), from.Unix(), to.Unix())
+	}
+	// A TraceQL query the trace answers (as Tempo's search would find it).
+	if v := c.QueryParam("traceql"); v != "" {
+		tq, err := traceql.Parse(v)
+		if err != nil {
+			return badParam("traceql", "traceql: %v", err)
+		}
+		match, having := tempoMatch(tq)
+		where += "\n  AND trace_id GLOBAL IN (SELECT trace_id FROM spans WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND " +
+			match.sql + " GROUP BY trace_id " + having.sql + ")"
+		args = append(append(append(args, from.Unix(), to.Unix()), match.args...), having.args...)
 	}
 	// An exception type ("*": any) recorded or logged in the trace.
 	if v := c.QueryParam("exception"); v != "" {

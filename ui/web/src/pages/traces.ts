@@ -57,6 +57,8 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
   operation.addEventListener("focus", loadOperations);
   const tags = h("input", { name: "tags", value: params["tags"] ?? "", placeholder: 'http.route=/cart error=true', size: 28 });
   const exception = h("input", { name: "exception", value: params["exception"] ?? "", placeholder: "type, * for any", size: 20 });
+  // A TraceQL query the traces answer, as Tempo's search reads it.
+  const traceql = h("input", { name: "traceql", value: params["traceql"] ?? "", placeholder: '{ span.http.status_code >= 500 } | count() > 1', size: 40, autocomplete: "off" });
   const minDur = h("input", { name: "min_duration", value: params["min_duration"] ?? "", placeholder: "e.g. 200ms" });
   const maxDur = h("input", { name: "max_duration", value: params["max_duration"] ?? "", placeholder: "e.g. 2s" });
   const from = h("input", { name: "from", value: params["from"] ?? "now-1h" });
@@ -73,6 +75,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
         operation: operation.value,
         tags: tagsJSON(tags.value),
         exception: exception.value.trim(),
+        traceql: traceql.value.trim() || undefined,
         from: from.value,
         to: to.value,
         min_duration: minDur.value,
@@ -127,6 +130,7 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     field("Operation", operation),
     field("Tags", tags),
     field("Exception", exception),
+    field("TraceQL", traceql),
     field("Min duration", minDur),
     field("Max duration", maxDur),
     field("From", from),
