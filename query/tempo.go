@@ -53,10 +53,12 @@ func (s *Server) tempoRoutes() {
 	g.GET("/v2/search/tags", s.tempoTags)
 	g.GET("/search/tag/:name/values", s.tempoTagValues)
 	g.GET("/v2/search/tag/:name/values", s.tempoTagValues)
+	g.GET("/metrics/query_range", s.tempoMetricsRange)
+	g.GET("/metrics/query", s.tempoMetricsInstant)
 }
 
-// tempoRange reads start and end (Unix seconds; default the hour before
-// now).
+// tempoRange reads start and end (Unix seconds, or nanoseconds past
+// 10^12; default the hour before now).
 func (s *Server) tempoRange(c echo.Context) (time.Time, time.Time, error) {
 	end, start := s.now(), time.Time{}
 	for _, p := range []struct {
@@ -69,6 +71,9 @@ func (s *Server) tempoRange(c echo.Context) (time.Time, time.Time, error) {
 				return start, end, badParam(p.name, "%s is Unix seconds, got %q", p.name, v)
 			}
 			*p.t = time.Unix(n, 0)
+			if n > 1e12 {
+				*p.t = time.Unix(0, n)
+			}
 		}
 	}
 	if start.IsZero() {
@@ -298,6 +303,9 @@ func (s *Server) tempoSearch(c echo.Context) error {
 	if v := c.QueryParam("q"); v != "" {
 		if q, err = traceql.Parse(v); err != nil {
 			return badParam("q", "%v", err)
+		}
+		if q.Metrics != nil {
+			return badParam("q", "a metrics query (| %s) is answered by /api/metrics/query_range", q.Metrics.Fn)
 		}
 	} else if q, err = tempoTagsQuery(c); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -202,6 +203,49 @@ func testTempo(t *testing.T, c client) {
 	c.get("/tempo/api/v2/search/tag/name/values?q="+url.QueryEscape(`{ status = error }`)+rng, &typed)
 	require.Equal(t, []struct{ Type, Value string }{{"string", "POST /cart"}, {"string", "POST cart"}}, typed.TagValues)
 
+	// TraceQL metrics: series of the matching spans by step, grouped by
+	// their fields.
+	type metricSeries struct {
+		PromLabels string
+		Samples    []struct {
+			TimestampMs string
+			Value       float64
+		}
+		Value float64
+	}
+	metrics := func(path, q string) map[string]string {
+		t.Helper()
+		var a struct{ Series []metricSeries }
+		c.get(path+"?step=60&q="+url.QueryEscape(q)+rng, &a)
+		out := map[string]string{}
+		for _, sr := range a.Series {
+			var pts []string
+			for _, smp := range sr.Samples {
+				ms, _ := strconv.ParseInt(smp.TimestampMs, 10, 64)
+				pts = append(pts, fmt.Sprintf("%d:%.6g", (ms-testNow.UnixMilli())/1000, smp.Value))
+			}
+			if pts == nil {
+				pts = []string{fmt.Sprintf("%.6g", sr.Value)}
+			}
+			out[sr.PromLabels] = strings.Join(pts, " ")
+		}
+		return out
+	}
+	rangeQ := "/tempo/api/metrics/query_range"
+	require.Equal(t, map[string]string{`{resource.service.name="web"}`: "-600:2", `{resource.service.name="cart"}`: "-600:1 -540:1"},
+		metrics(rangeQ, `{} | count_over_time() by (resource.service.name)`))
+	require.Equal(t, map[string]string{`{}`: "-600:0.0333333"}, metrics(rangeQ, `{ status = error } | rate()`))
+	require.Equal(t, map[string]string{`{resource.service.name="cart", p="0.5"}`: "-600:0.15 -540:0.02"},
+		metrics(rangeQ, `{ resource.service.name = "cart" } | quantile_over_time(duration, 0.5) by (resource.service.name)`))
+	require.Equal(t, map[string]string{`{__bucket="0.536870912"}`: "-600:1", `{__bucket="0.268435456"}`: "-600:2", `{__bucket="0.033554432"}`: "-540:1"},
+		metrics(rangeQ, `{} | histogram_over_time(duration)`))
+	require.Equal(t, map[string]string{`{span.http.route="/POST cart"}`: "-600:0.2", `{span.http.route="/POST /cart"}`: "-600:0.15"},
+		metrics(rangeQ, `{ status = error } | max_over_time(duration) by (span.http.route)`))
+	require.Equal(t, map[string]string{`{status="unset"}`: "0.3", `{status="error"}`: "0.175", `{status="ok"}`: "0.02"},
+		metrics("/tempo/api/metrics/query", `{} | avg_over_time(duration) by (status)`))
+	require.Equal(t, map[string]string{`{kind="client"}`: "1", `{kind="server"}`: "3"},
+		metrics("/tempo/api/metrics/query", `{} | count_over_time() by (kind)`))
+
 	// Grafana's health check, and errors as plain text.
 	status, body = get("/tempo/api/echo", "")
 	require.Equal(t, "echo", string(body))
@@ -212,6 +256,9 @@ func testTempo(t *testing.T, c client) {
 		{"/tempo/api/search?start=x", "start"},
 		{"/tempo/api/v2/search/tag/bogus/values", "a tag is"},
 		{"/tempo/api/traces/xyz", "hex"},
+		{"/tempo/api/search?q=" + url.QueryEscape(`{} | rate()`), "metrics query"},
+		{"/tempo/api/metrics/query_range?q=" + url.QueryEscape(`{}`), "metrics function"},
+		{"/tempo/api/metrics/query_range?step=0.001&q=" + url.QueryEscape(`{} | rate()`), "step"},
 	} {
 		status, body := get(bad.path, "")
 		require.Equal(t, http.StatusBadRequest, status, bad.path)

@@ -339,6 +339,9 @@ func (s *Server) searchTraces(c echo.Context) error {
 		if err != nil {
 			return badParam("traceql", "traceql: %v", err)
 		}
+		if tq.Metrics != nil {
+			return badParam("traceql", "traceql: a metrics query (| %s) finds no traces", tq.Metrics.Fn)
+		}
 		match, having := tempoMatch(tq)
 		where += "\n  AND trace_id GLOBAL IN (SELECT trace_id FROM spans WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND " +
 			match.sql + " GROUP BY trace_id " + having.sql + ")"

@@ -10,9 +10,11 @@
 //	{}
 //
 //	{ resource.service.name = "cart" } | count() > 3 | avg(duration) > 1s | select(span.http.route)
+//	{ status = error } | rate() by (resource.service.name)
+//	{ kind = server } | quantile_over_time(duration, 0.5, 0.99) by (span.http.route)
 //
 // Anything else (structural operators >> > ~, other pipeline stages,
-// trace-level intrinsics, metrics) is refused with an error that says
+// trace-level intrinsics, metrics comparisons) is refused with an error that says
 // what is not supported.
 package traceql
 
@@ -36,7 +38,27 @@ type Query struct {
 	Op         string
 	Aggregates []Aggregate
 	Select     []Field
+	// Metrics makes the query a metrics query (its last stage, after a
+	// single spanset alone): a series of the matching spans' rate,
+	// count or durations over time.
+	Metrics *Metrics
 }
+
+// Metrics is a metrics query's function: rate, count_over_time, of the
+// matching spans; avg_over_time, min_over_time, max_over_time,
+// sum_over_time, histogram_over_time of Field (duration, or a numeric
+// attribute but for histograms); quantile_over_time of Field at
+// Quantiles. By are the fields the series are grouped by.
+type Metrics struct {
+	Fn        string
+	Field     Field
+	Quantiles []float64
+	By        []Field
+}
+
+// metricsFns are the metrics functions, with whether they read a field.
+var metricsFns = map[string]bool{"rate": false, "count_over_time": false, "avg_over_time": true, "min_over_time": true,
+	"max_over_time": true, "sum_over_time": true, "quantile_over_time": true, "histogram_over_time": true}
 
 // Aggregate is a pipeline's aggregate filter: Fn (count, avg, min, max,
 // sum) of Field (none for count) over a trace's matching spans, compared
@@ -195,6 +217,20 @@ func (p *parser) pipeline(q *Query) error {
 			}
 			a.Value = v
 			q.Aggregates = append(q.Aggregates, a)
+		case "rate", "count_over_time", "avg_over_time", "min_over_time", "max_over_time", "sum_over_time", "quantile_over_time", "histogram_over_time":
+			if len(q.Aggregates)+len(q.Select) > 0 {
+				return fmt.Errorf("%s: a metrics function follows the spanset alone", fn)
+			}
+			m, err := p.metrics(fn)
+			if err != nil {
+				return err
+			}
+			q.Metrics = m
+			p.space()
+			if p.pos < len(p.s) {
+				return p.errorf("unexpected %q after %s: a metrics function ends the query", p.rest(), fn)
+			}
+			return nil
 		case "":
 			return p.errorf("expected a pipeline stage (count(), avg(...), min, max, sum, select(...)), got %q", p.rest())
 		default:
@@ -204,6 +240,61 @@ func (p *parser) pipeline(q *Query) error {
 			return nil
 		}
 	}
+}
+
+// metrics reads a metrics function's arguments and its by (...).
+func (p *parser) metrics(fn string) (*Metrics, error) {
+	m := &Metrics{Fn: fn}
+	if err := p.expect("("); err != nil {
+		return nil, err
+	}
+	if metricsFns[fn] {
+		f, err := p.field()
+		if err != nil {
+			return nil, err
+		}
+		if f.Scope == "intrinsic" && f.Name != "duration" || fn == "histogram_over_time" && f.Scope != "intrinsic" {
+			return nil, fmt.Errorf("%s(%s): it reads duration%s", fn, f, map[bool]string{true: "", false: " or a numeric attribute"}[fn == "histogram_over_time"])
+		}
+		m.Field = f
+		for fn == "quantile_over_time" && p.accept(",") {
+			v, err := p.value()
+			if err != nil {
+				return nil, err
+			}
+			if v.Kind != "number" || v.Num < 0 || v.Num > 1 {
+				return nil, fmt.Errorf("quantile_over_time takes quantiles from 0 to 1")
+			}
+			m.Quantiles = append(m.Quantiles, v.Num)
+		}
+		if fn == "quantile_over_time" && len(m.Quantiles) == 0 {
+			return nil, fmt.Errorf("quantile_over_time(%s, ...) needs at least one quantile (0.99)", f)
+		}
+	}
+	if err := p.expect(")"); err != nil {
+		return nil, err
+	}
+	p.space()
+	if strings.HasPrefix(p.s[p.pos:], "by") {
+		p.pos += 2
+		if err := p.expect("("); err != nil {
+			return nil, err
+		}
+		for {
+			f, err := p.field()
+			if err != nil {
+				return nil, err
+			}
+			m.By = append(m.By, f)
+			if !p.accept(",") {
+				break
+			}
+		}
+		if err := p.expect(")"); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 func (p *parser) errorf(format string, args ...any) error {

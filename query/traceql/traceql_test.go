@@ -42,6 +42,16 @@ func TestParse(t *testing.T) {
 	}, q.Aggregates)
 	require.Equal(t, []Field{{"span", "http.route"}, {"resource", "k8s.pod.name"}}, q.Select)
 
+	q, err = Parse(`{ status = error } | rate() by (resource.service.name, span.http.route)`)
+	require.NoError(t, err)
+	require.Equal(t, &Metrics{Fn: "rate", By: []Field{{"resource", "service.name"}, {"span", "http.route"}}}, q.Metrics)
+	q, err = Parse(`{} | quantile_over_time(duration, 0.5, .99)`)
+	require.NoError(t, err)
+	require.Equal(t, &Metrics{Fn: "quantile_over_time", Field: Field{"intrinsic", "duration"}, Quantiles: []float64{0.5, 0.99}}, q.Metrics)
+	q, err = Parse(`{} | avg_over_time(span.size) by (kind)`)
+	require.NoError(t, err)
+	require.Equal(t, []Field{{"intrinsic", "kind"}}, q.Metrics.By)
+
 	q, err = Parse(`{}`)
 	require.NoError(t, err)
 	require.Equal(t, []*Expr{nil}, q.Sets)
@@ -52,7 +62,7 @@ func TestParse(t *testing.T) {
 
 	for _, bad := range []string{``, `{`, `{ name = }`, `{ foo = 1 }`, `{ .a }`, `{ name > "x" }`, `{ status = "error" }`, `{ kind > server }`,
 		`{ duration > "1s" }`, `{ .a =~ "(" }`, `{ .a = error }`, `{} >> {}`, `{} && {} || {}`, `{ trace:rootName = "x" }`,
-		`{ rootServiceName = "x" }`, `{} | count() > 1s`, `{} | avg(name) > 1`, `{} | rate()`, `{} | count() > 1 && {}`, `{} && {} | count() > 1`, `{} | select()`, `{} | count() =~ 1`, `{ .a > nil }`, `{ name = nil }`, `{ .a = 1 } extra`, `{ .a = "x }`, `{ event:name = "x" }`} {
+		`{ rootServiceName = "x" }`, `{} | count() > 1s`, `{} | avg(name) > 1`, `{} | rate(x)`, `{} | count() > 1 && {}`, `{} && {} | count() > 1`, `{} | select()`, `{} | rate() > 2`, `{} | count() > 1 | rate()`, `{} | quantile_over_time(duration)`, `{} | quantile_over_time(duration, 2)`, `{} | histogram_over_time(span.a)`, `{} | avg_over_time(name)`, `{} | rate() by ()`, `{} && {} | rate()`, `{} | count() =~ 1`, `{ .a > nil }`, `{ name = nil }`, `{ .a = 1 } extra`, `{ .a = "x }`, `{ event:name = "x" }`} {
 		_, err := Parse(bad)
 		require.Error(t, err, bad)
 	}
@@ -94,6 +104,9 @@ func FuzzParse(f *testing.F) {
 			if a.Value.Kind != "number" && a.Value.Kind != "duration" || a.Fn == "count" && a.Field != (Field{}) {
 				t.Fatalf("%q: aggregate %+v accepted", s, a)
 			}
+		}
+		if q.Metrics != nil && (len(q.Aggregates)+len(q.Select) > 0 || q.Metrics.Fn == "quantile_over_time" && len(q.Metrics.Quantiles) == 0) {
+			t.Fatalf("%q: metrics %+v accepted", s, q.Metrics)
 		}
 		if len(q.Aggregates)+len(q.Select) > 0 && len(q.Sets) != 1 {
 			t.Fatalf("%q: a pipeline after %d spansets", s, len(q.Sets))
