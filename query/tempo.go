@@ -57,24 +57,29 @@ func (s *Server) tempoRoutes() {
 	g.GET("/metrics/query", s.tempoMetricsInstant)
 }
 
-// tempoRange reads start and end (Unix seconds, or nanoseconds past
-// 10^12; default the hour before now).
+// tempoRange reads start and end: Unix seconds (Tempo's), nanoseconds
+// past 10^12, or what ParseTime reads (RFC 3339, now-1h); by default the
+// hour before now.
 func (s *Server) tempoRange(c echo.Context) (time.Time, time.Time, error) {
-	end, start := s.now(), time.Time{}
+	now := s.now()
+	end, start := now, time.Time{}
 	for _, p := range []struct {
 		name string
 		t    *time.Time
 	}{{"end", &end}, {"start", &start}} {
-		if v := c.QueryParam(p.name); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 {
-				return start, end, badParam(p.name, "%s is Unix seconds, got %q", p.name, v)
-			}
-			*p.t = time.Unix(n, 0)
-			if n > 1e12 {
-				*p.t = time.Unix(0, n)
-			}
+		v := c.QueryParam(p.name)
+		if v == "" {
+			continue
 		}
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 1e12 {
+			*p.t = time.Unix(0, n)
+			continue
+		}
+		t, err := ParseTime(v, now)
+		if err != nil {
+			return start, end, badParam(p.name, "%s is Unix seconds, RFC 3339 or relative (now-1h): %v", p.name, err)
+		}
+		*p.t = t
 	}
 	if start.IsZero() {
 		start = end.Add(-time.Hour)

@@ -220,6 +220,29 @@ func TestUIAgainstRealServer(t *testing.T) {
 	waitJS(t, tctx, "document.querySelector('#exception-detail pre.stacktrace')", 10*time.Second)
 	require.Contains(t, evalJS[string](t, tctx, "document.querySelector('#exception-detail pre.stacktrace').textContent"), "at com.example.Pricing.quote(Pricing.java:12)")
 	require.Contains(t, evalJS[string](t, tctx, "document.querySelector('#exceptions-table tbody').innerText"), "java.lang.ArithmeticException")
+
+	// The Traces page charts the matching spans by any field, from the
+	// Tempo API's TraceQL metrics: every service's rate, then one
+	// service's server spans' p99 by name.
+	require.NoError(t, chromedp.Do(tctx, chromedp.Navigate("http://"+srv.httpAddr+"/#/traces?from=now-15m")))
+	waitJS(t, tctx, "document.getElementById('span-metrics-chart')", 20*time.Second)
+	require.NoError(t, chromedp.Do(tctx, chromedp.Click(chromedp.ID("span-metrics-chart"))))
+	waitJS(t, tctx, "document.querySelector('#span-metrics .u-legend') && document.querySelector('#span-metrics .u-legend').textContent.includes('payment')", 20*time.Second)
+	require.Equal(t, "{} | rate() by (resource.service.name)", evalJS[string](t, tctx, "document.getElementById('span-metrics-query').textContent"))
+	legend := evalJS[string](t, tctx, "document.querySelector('#span-metrics .u-legend').textContent")
+	for _, svc := range []string{"web", "cart", "checkout", "payment"} {
+		require.Contains(t, legend, `resource.service.name="`+svc+`"`)
+	}
+	require.NoError(t, chromedp.Do(tctx,
+		chromedp.SetValue(chromedp.CSS("input[name=service]"), "cart"),
+		chromedp.SetValue(chromedp.CSS("input[name=traceql]"), "{ kind = server }"),
+		chromedp.SetValue(chromedp.CSS("select[name=span-metric]"), "p99"),
+		chromedp.SetValue(chromedp.CSS("input[name=span-by]"), "name"),
+		chromedp.Click(chromedp.ID("span-metrics-chart"))))
+	want := `{ (kind = server) && resource.service.name = "cart" } | quantile_over_time(duration, 0.99) by (name)`
+	waitJS(t, tctx, fmt.Sprintf("document.getElementById('span-metrics-query').textContent === %q && document.querySelector('#span-metrics figure.chart')", want), 20*time.Second)
+	require.Contains(t, evalJS[string](t, tctx, "document.querySelector('#span-metrics figure.chart').getAttribute('aria-label')"), "p99 duration by name")
+	require.True(t, evalJS[bool](t, tctx, "!!document.querySelector('#span-metrics .chart-plot')"), "a line drawn, not 'no data'")
 	require.Empty(t, consoleErrors)
 }
 

@@ -58,6 +58,13 @@ async function decode<T>(res: Response): Promise<T> {
   return body as T;
 }
 
+/** GET a JSON document from Tempo's API (/tempo/api/PATH), which meshscope also answers. */
+export async function getTempoJSON<T>(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<T> {
+  const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== ""));
+  const res = await fetch(`/tempo/api/${path}?${q.toString()}`, { headers: headers(), signal: signal ?? null });
+  return decode<T>(res);
+}
+
 /** GET a JSON document from the API. */
 export async function getJSON<T>(path: string, params: Record<string, string | number | string[] | undefined> = {}, signal?: AbortSignal): Promise<T> {
   const res = await fetch(apiURL(path, params), { headers: headers(), signal: signal ?? null });

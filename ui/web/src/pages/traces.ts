@@ -5,6 +5,7 @@ import { download, fmtNs, fmtUnixNano, h } from "../dom";
 import type { Span, TraceDetail, TraceSummary } from "../types";
 import { errorBox, field, logfmtPairs, sortableTable } from "./common";
 import { logfmtValue, logsHref, traceLogsQuery, type LogRecord } from "./logs";
+import { spanMetricsPanel } from "./spanmetrics";
 import { traceScatter } from "./tracescatter";
 import { compareCounts, compareTraces, compareTree, statColumns, traceStats } from "./tracestats";
 import { differencesBar, isDiffSelect, renderDifferences, type DiffSelect } from "./differences";
@@ -172,7 +173,9 @@ export function renderTraces(root: HTMLElement, id: string, params: Record<strin
     });
   };
   const diffBar = differencesBar("calls", differences);
-  root.replaceChildren(h("h1", {}, "Traces"), form, services, operations, diffBar, diffBox, out);
+  // The matching spans' rate, errors or latency by any field.
+  const metrics = spanMetricsPanel(() => ({ traceql: traceql.value, service: service.value.trim(), from: from.value, to: to.value }));
+  root.replaceChildren(h("h1", {}, "Traces"), form, services, operations, diffBar, diffBox, metrics, out);
   void search();
   if (isDiffSelect(params["diff"])) differences(params["diff"]);
 }
