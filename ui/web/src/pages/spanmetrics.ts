@@ -10,6 +10,7 @@ import { errorBox, field } from "./common";
 
 /** One series of /tempo/api/metrics/query_range. */
 interface TempoSeries {
+  labels: { key: string; value: { stringValue?: string } }[] | null;
   promLabels: string;
   samples: { timestampMs: string; value: number }[] | null;
 }
@@ -23,6 +24,7 @@ const METRICS: { value: string; label: string; pipeline: string; error?: boolean
 ];
 
 function fmtSeconds(v: number): string {
+  if (v === 0) return "0";
   return v >= 1 ? `${v.toPrecision(3)} s` : `${(v * 1000).toPrecision(3)} ms`;
 }
 
@@ -65,7 +67,9 @@ export function spanMetricsPanel(form: () => { traceql: string; service: string;
       const lines: Line[] = series.map((s, i) => {
         const values: (number | null)[] = times.map(() => null);
         for (const p of s.samples ?? []) values[at.get(Number(p.timestampMs) / 1000)!] = p.value;
-        return { label: s.promLabels === "{}" ? "all" : s.promLabels, color: seriesColor(i), values };
+        // The values the series is grouped by (the quantile's p left out).
+        const named = (s.labels ?? []).filter((l) => l.key !== "p").map((l) => l.value.stringValue ?? "");
+        return { label: named.length ? named.join(" · ") : "all", color: seriesColor(i), values };
       });
       const m = METRICS.find((x) => x.value === metric.value) ?? METRICS[0]!;
       const more = (a.series ?? []).length > series.length ? ` (the first 20 of ${(a.series ?? []).length} series)` : "";
