@@ -450,6 +450,8 @@ func testTraceSearch(t *testing.T, c client) {
 		{"traceql=" + url.QueryEscape(`{} | count() = 1`), []string{hexB}},
 		{"service=cart&traceql=" + url.QueryEscape(`{ span.http.route =~ "/GET.*" }`), []string{hexB, hexA}},
 		{"error=true&traceql=" + url.QueryEscape(`{ kind = server }`), []string{hexA}},
+		{"traceql=" + url.QueryEscape(`{ kind = client } > { resource.service.name = "cart" }`), []string{hexA}},
+		{"traceql=" + url.QueryEscape(`{ resource.service.name = "cart" } > {}`), nil},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			var l traceList

@@ -333,6 +333,9 @@ func (s *Server) tempoSearch(c echo.Context) error {
 	}
 	defer cancel()
 
+	if traceql.Structural(q.Op) {
+		return s.tempoStructuralSearch(c, q, start, end, limit, spss)
+	}
 	match, having := tempoMatch(q)
 	timeWhere := "timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)"
 	byID := map[string]*tempoTrace{}
@@ -368,6 +371,11 @@ ORDER BY newest DESC LIMIT ?`, slices.Concat(match.args, []any{start.Unix(), end
 			return err
 		}
 	}
+	return tempoAnswer(c, traces)
+}
+
+// tempoAnswer answers a search's traces in Tempo's shape.
+func tempoAnswer(c echo.Context, traces []*tempoTrace) error {
 	for _, t := range traces {
 		t.SpanSet = &t.SpanSets[0]
 	}
@@ -410,9 +418,9 @@ GROUP BY trace_id`
 	}, query, append([]any{from.Unix(), to.Unix()}, ids...)...)
 }
 
-// tempoMatchedSpans fills each trace's spanset with its first spss
-// matching spans, their service and the attributes the query reads.
-func (s *Server) tempoMatchedSpans(ctx context.Context, byID map[string]*tempoTrace, q *traceql.Query, match sqlExpr, inIDs string, ids []any, start, end time.Time, spss int) error {
+// tempoFields are the fields a query reads or selects, which the
+// answer's spans show.
+func tempoFields(q *traceql.Query) []traceql.Field {
 	var fields []traceql.Field
 	for _, set := range q.Sets {
 		for _, f := range append(set.Fields(), q.Select...) {
@@ -421,48 +429,55 @@ func (s *Server) tempoMatchedSpans(ctx context.Context, byID map[string]*tempoTr
 			}
 		}
 	}
+	return fields
+}
+
+// tempoAnswerSpan is a span as a search answers it: its service and the
+// fields the query reads among its intrinsics and attributes.
+func tempoAnswerSpan(sp *structSpan, fields []traceql.Field) tempoSpan {
+	out := tempoSpan{SpanID: hex.EncodeToString([]byte(sp.id)), Name: sp.name, StartTimeUnixNano: strconv.FormatUint(sp.start, 10),
+		DurationNanos: strconv.FormatUint(sp.dur, 10), Attributes: []tempoKeyValue{{Key: "service.name", Value: map[string]string{"stringValue": sp.svc}}}}
+	attrs, res := attrMap(sp.ak, sp.av), attrMap(sp.rk, sp.rv)
+	for _, f := range fields {
+		var v string
+		var ok bool
+		switch f.Scope {
+		case "intrinsic":
+			switch f.Name {
+			case "status":
+				v, ok = nameOf(spanStatuses, sp.status), true
+			case "kind":
+				v, ok = nameOf(spanKinds, sp.kind), true
+			}
+		case "span":
+			v, ok = attrs[f.Name]
+		case "resource":
+			v, ok = res[f.Name]
+		default:
+			if v, ok = attrs[f.Name]; !ok {
+				v, ok = res[f.Name]
+			}
+		}
+		if ok && !(f.Scope != "intrinsic" && f.Name == "service.name") {
+			out.Attributes = append(out.Attributes, tempoKeyValue{Key: f.Name, Value: map[string]string{"stringValue": v}})
+		}
+	}
+	return out
+}
+
+// tempoMatchedSpans fills each trace's spanset with its first spss
+// matching spans, their service and the attributes the query reads.
+func (s *Server) tempoMatchedSpans(ctx context.Context, byID map[string]*tempoTrace, q *traceql.Query, match sqlExpr, inIDs string, ids []any, start, end time.Time, spss int) error {
+	fields := tempoFields(q)
 	return s.scanAll(ctx, func(scan func(...any) error) error {
-		var (
-			id, spanID, name, svc string
-			startNs, dur          uint64
-			kind, status          uint8
-			ak, av, rk, rv        []string
-		)
-		if err := scan(&id, &spanID, &name, &svc, &startNs, &dur, &kind, &status, &ak, &av, &rk, &rv); err != nil {
+		var id string
+		var sp structSpan
+		if err := scan(&id, &sp.id, &sp.name, &sp.svc, &sp.start, &sp.dur, &sp.kind, &sp.status, &sp.ak, &sp.av, &sp.rk, &sp.rv); err != nil {
 			return err
 		}
-		t := byID[id]
-		if t == nil {
-			return nil
+		if t := byID[id]; t != nil {
+			t.SpanSets[0].Spans = append(t.SpanSets[0].Spans, tempoAnswerSpan(&sp, fields))
 		}
-		sp := tempoSpan{SpanID: hex.EncodeToString([]byte(spanID)), Name: name, StartTimeUnixNano: strconv.FormatUint(startNs, 10),
-			DurationNanos: strconv.FormatUint(dur, 10), Attributes: []tempoKeyValue{{Key: "service.name", Value: map[string]string{"stringValue": svc}}}}
-		attrs, res := attrMap(ak, av), attrMap(rk, rv)
-		for _, f := range fields {
-			var v string
-			var ok bool
-			switch f.Scope {
-			case "intrinsic":
-				switch f.Name {
-				case "status":
-					v, ok = nameOf(spanStatuses, status), true
-				case "kind":
-					v, ok = nameOf(spanKinds, kind), true
-				}
-			case "span":
-				v, ok = attrs[f.Name]
-			case "resource":
-				v, ok = res[f.Name]
-			default:
-				if v, ok = attrs[f.Name]; !ok {
-					v, ok = res[f.Name]
-				}
-			}
-			if ok && !(f.Scope != "intrinsic" && f.Name == "service.name") {
-				sp.Attributes = append(sp.Attributes, tempoKeyValue{Key: f.Name, Value: map[string]string{"stringValue": v}})
-			}
-		}
-		t.SpanSets[0].Spans = append(t.SpanSets[0].Spans, sp)
 		return nil
 	}, `SELECT trace_id, span_id, name, service_name, start_time_unix_nano, duration_ns, kind, status_code,
        attr_keys, attr_values, resource_keys, resource_values

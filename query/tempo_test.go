@@ -80,6 +80,14 @@ func testTempo(t *testing.T, c client) {
 		{`{ span.absent = nil && resource.service.name = "cart" }`, []string{hexB, hexA}},
 		{`{ span.http.route != nil && status = ok }`, []string{hexB}},
 		{`{ span.http.route != "/GET /cart" }`, []string{hexA}},
+		// Spans related by the trace's tree.
+		{`{ resource.service.name = "web" && kind = server } >> { status = error }`, []string{hexA}},
+		{`{ kind = client } > { resource.service.name = "cart" }`, []string{hexA}},
+		{`{ kind = server && resource.service.name = "web" } > { resource.service.name = "cart" }`, []string{}},
+		{`{ resource.service.name = "cart" } << { kind = server }`, []string{hexA}},
+		{`{ status = error } < { name = "GET /checkout" }`, []string{hexA}},
+		{`{ kind = client } ~ { kind = server }`, []string{}},
+		{`{} >> {}`, []string{hexA}},
 		// Aggregates over a trace's matching spans.
 		{`{ status = error } | count() >= 2`, []string{hexA}},
 		{`{ status = error } | count() > 2`, []string{}},
@@ -112,6 +120,16 @@ func testTempo(t *testing.T, c client) {
 		attrs[kv.Key] = kv.Value["stringValue"]
 	}
 	require.Equal(t, map[string]string{"service.name": "web", "status": "error", "http.route": "/POST cart"}, attrs)
+	// A structural query answers the right set's spans that stand so.
+	a = search(`{ name = "GET /checkout" } >> { status = error }`)
+	require.Len(t, a.Traces, 1)
+	require.Equal(t, 2, a.Traces[0].SpanSets[0].Matched)
+	require.Equal(t, "web", a.Traces[0].RootServiceName)
+	names := []string{}
+	for _, sp := range a.Traces[0].SpanSets[0].Spans {
+		names = append(names, sp.Name)
+	}
+	require.Equal(t, []string{"POST cart", "POST /cart"}, names)
 	// select adds fields to the spans' attributes.
 	a = search(`{ name = "GET /cart" } | select(resource.service.name, span.http.route, kind)`)
 	attrs = map[string]string{}
@@ -251,7 +269,7 @@ func testTempo(t *testing.T, c client) {
 	require.Equal(t, "echo", string(body))
 	for _, bad := range []struct{ path, want string }{
 		{"/tempo/api/search?q=" + url.QueryEscape(`{ status = "error" }`), "compares with a status"},
-		{"/tempo/api/search?q=" + url.QueryEscape(`{} >> {}`), "not supported"},
+		{"/tempo/api/search?q=" + url.QueryEscape(`{} !>> {}`), "not supported"},
 		{"/tempo/api/search?limit=0&q=" + url.QueryEscape(`{}`), "limit"},
 		{"/tempo/api/search?start=x", "start"},
 		{"/tempo/api/v2/search/tag/bogus/values", "a tag is"},

@@ -342,10 +342,26 @@ func (s *Server) searchTraces(c echo.Context) error {
 		if tq.Metrics != nil {
 			return badParam("traceql", "traceql: a metrics query (| %s) finds no traces", tq.Metrics.Fn)
 		}
-		match, having := tempoMatch(tq)
-		where += "\n  AND trace_id GLOBAL IN (SELECT trace_id FROM spans WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND " +
-			match.sql + " GROUP BY trace_id " + having.sql + ")"
-		args = append(append(append(args, from.Unix(), to.Unix()), match.args...), having.args...)
+		if traceql.Structural(tq.Op) {
+			// The trees are walked in Go: the traces found (the newest
+			// tempoStructMaxIDs) by id.
+			found, _, _, err := s.tempoStructural(ctx, tq, from, to, tempoStructMaxIDs)
+			if err != nil {
+				return err
+			}
+			if len(found) == 0 {
+				return c.JSON(http.StatusOK, map[string]any{"traces": []traceSummary{}})
+			}
+			where += "\n  AND trace_id IN (" + strings.TrimSuffix(strings.Repeat("unhex(?), ", len(found)), ", ") + ")"
+			for _, t := range found {
+				args = append(args, t.TraceID)
+			}
+		} else {
+			match, having := tempoMatch(tq)
+			where += "\n  AND trace_id GLOBAL IN (SELECT trace_id FROM spans WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND " +
+				match.sql + " GROUP BY trace_id " + having.sql + ")"
+			args = append(append(append(args, from.Unix(), to.Unix()), match.args...), having.args...)
+		}
 	}
 	// An exception type ("*": any) recorded or logged in the trace.
 	if v := c.QueryParam("exception"); v != "" {

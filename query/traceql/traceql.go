@@ -7,14 +7,16 @@
 //	{ resource.service.name = "cart" && span.http.status_code >= 500 }
 //	{ name =~ "GET /api/.*" && duration > 250ms } && { status = error }
 //	{ .db.system = "postgresql" || kind = client }
+//	{ resource.service.name = "frontend" } >> { status = error }
 //	{}
 //
 //	{ resource.service.name = "cart" } | count() > 3 | avg(duration) > 1s | select(span.http.route)
 //	{ status = error } | rate() by (resource.service.name)
 //	{ kind = server } | quantile_over_time(duration, 0.5, 0.99) by (span.http.route)
 //
-// Anything else (structural operators >> > ~, other pipeline stages,
-// trace-level intrinsics, metrics comparisons) is refused with an error that says
+// Anything else (negated and union structural operators, chains of them,
+// other pipeline stages, trace-level intrinsics, metrics comparisons) is
+// refused with an error that says
 // what is not supported.
 package traceql
 
@@ -28,8 +30,13 @@ import (
 	"github.com/meshscope/meshscope/query/qlstring"
 )
 
-// Query is a parsed query: spanset filters joined by Op (&& or ||; empty
-// with one filter). A nil filter ({}) matches every span. A single
+// Structural says whether an operator between spansets relates their
+// spans in the trace's tree: >> (the right's spans descend from the
+// left's), > (children), << (ancestors), < (parents), ~ (siblings).
+func Structural(op string) bool { return op == ">>" || op == ">" || op == "<<" || op == "<" || op == "~" }
+
+// Query is a parsed query: spanset filters joined by Op (&& or ||, or a
+// structural operator between two; empty with one filter). A nil filter ({}) matches every span. A single
 // spanset may be followed by a pipeline: aggregate filters (the trace's
 // matching spans counted, or a field of theirs averaged, summed ...,
 // compared) and select (fields the answer shows).
@@ -136,21 +143,24 @@ func Parse(q string) (*Query, error) {
 			return out, nil
 		}
 		var op string
-		for _, o := range []string{"&&", "||"} {
+		for _, o := range []string{"&&", "||", ">>", "<<", ">", "<", "~"} {
 			if p.accept(o) {
 				op = o
+				break
 			}
 		}
 		switch {
 		case op == "":
-			for _, o := range []string{">>", "<<", "!>>", "!<<", "~", "!~", ">", "<", "|"} {
+			for _, o := range []string{"!>>", "!<<", "!>", "!<", "!~", "&>>", "&>", "|"} {
 				if strings.HasPrefix(p.s[p.pos:], o) {
-					return nil, p.errorf("%q is not supported: spansets join with && or || only (no structural operators; a pipeline follows a single spanset)", o)
+					return nil, p.errorf("%q is not supported: spansets join with &&, ||, >>, >, <<, < or ~ (a pipeline follows a single spanset)", o)
 				}
 			}
 			return nil, p.errorf("unexpected %q", p.rest())
+		case Structural(op) && len(out.Sets) != 1:
+			return nil, p.errorf("%s joins two spansets: a structural operator takes no chain", op)
 		case out.Op != "" && out.Op != op:
-			return nil, p.errorf("spansets joined by both && and ||: use one of them")
+			return nil, p.errorf("spansets joined by both %s and %s: use one of them", out.Op, op)
 		}
 		out.Op = op
 	}

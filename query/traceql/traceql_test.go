@@ -52,6 +52,16 @@ func TestParse(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []Field{{"intrinsic", "kind"}}, q.Metrics.By)
 
+	q, err = Parse(`{ resource.service.name = "web" } >> { status = error }`)
+	require.NoError(t, err)
+	require.Equal(t, ">>", q.Op)
+	require.Len(t, q.Sets, 2)
+	for _, op := range []string{">", "<<", "<", "~"} {
+		q, err = Parse(`{ .a = 1 } ` + op + ` { .b = 2 }`)
+		require.NoError(t, err, op)
+		require.Equal(t, op, q.Op)
+	}
+
 	q, err = Parse(`{}`)
 	require.NoError(t, err)
 	require.Equal(t, []*Expr{nil}, q.Sets)
@@ -61,7 +71,7 @@ func TestParse(t *testing.T) {
 	require.Equal(t, Value{Kind: "bool", Str: "true"}, q.Sets[0].Value)
 
 	for _, bad := range []string{``, `{`, `{ name = }`, `{ foo = 1 }`, `{ .a }`, `{ name > "x" }`, `{ status = "error" }`, `{ kind > server }`,
-		`{ duration > "1s" }`, `{ .a =~ "(" }`, `{ .a = error }`, `{} >> {}`, `{} && {} || {}`, `{ trace:rootName = "x" }`,
+		`{ duration > "1s" }`, `{ .a =~ "(" }`, `{ .a = error }`, `{} !>> {}`, `{} >> {} >> {}`, `{} && {} > {}`, `{} && {} || {}`, `{ trace:rootName = "x" }`,
 		`{ rootServiceName = "x" }`, `{} | count() > 1s`, `{} | avg(name) > 1`, `{} | rate(x)`, `{} | count() > 1 && {}`, `{} && {} | count() > 1`, `{} | select()`, `{} | rate() > 2`, `{} | count() > 1 | rate()`, `{} | quantile_over_time(duration)`, `{} | quantile_over_time(duration, 2)`, `{} | histogram_over_time(span.a)`, `{} | avg_over_time(name)`, `{} | rate() by ()`, `{} && {} | rate()`, `{} | count() =~ 1`, `{ .a > nil }`, `{ name = nil }`, `{ .a = 1 } extra`, `{ .a = "x }`, `{ event:name = "x" }`} {
 		_, err := Parse(bad)
 		require.Error(t, err, bad)
