@@ -33,7 +33,9 @@ import (
 // Structural says whether an operator between spansets relates their
 // spans in the trace's tree: >> (the right's spans descend from the
 // left's), > (children), << (ancestors), < (parents), ~ (siblings).
-func Structural(op string) bool { return op == ">>" || op == ">" || op == "<<" || op == "<" || op == "~" }
+func Structural(op string) bool {
+	return op == ">>" || op == ">" || op == "<<" || op == "<" || op == "~"
+}
 
 // Query is a parsed query: spanset filters joined by Op (&& or ||, or a
 // structural operator between two; empty with one filter). A nil filter ({}) matches every span. A single
