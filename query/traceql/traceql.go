@@ -38,10 +38,11 @@ func Structural(op string) bool {
 }
 
 // Query is a parsed query: spanset filters joined by Op (&& or ||, or a
-// structural operator between two; empty with one filter). A nil filter ({}) matches every span. A single
-// spanset may be followed by a pipeline: aggregate filters (the trace's
-// matching spans counted, or a field of theirs averaged, summed ...,
-// compared) and select (fields the answer shows).
+// structural operator between two; empty with one filter). A nil filter
+// ({}) matches every span. A single spanset may be followed by a
+// pipeline: aggregate filters (the trace's matching spans counted, or a
+// field of theirs averaged, summed ..., compared) and select (fields the
+// answer shows).
 type Query struct {
 	Sets       []*Expr
 	Op         string
