@@ -223,7 +223,7 @@ func (s *Server) lokiQueryRange(c echo.Context) error {
 	if q.Vector != nil {
 		return badParam("query", "a constant vector is answered by the instant query only")
 	}
-	step, err := lokiStep(c, max(end.Sub(start)/250, time.Second)) // Loki's default resolution
+	step, err := stepSecondsParam(c, max(end.Sub(start)/250, time.Second)) // Loki's default resolution
 	if err != nil {
 		return err
 	}

@@ -38,36 +38,6 @@ func lokiTimeWhere(start, end time.Time) (string, []any) {
 		[]any{start.Unix(), end.Unix() + 1, uint64(max(start.UnixNano(), 0)), uint64(max(end.UnixNano(), 0))}
 }
 
-// lokiStep reads a step: a duration or seconds, def when absent.
-func lokiStep(c echo.Context, def time.Duration) (time.Duration, error) {
-	step := def
-	if v := c.FormValue("step"); v != "" {
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			step = time.Duration(f * float64(time.Second))
-		} else if step, err = ParseDuration(v); err != nil {
-			return 0, badParam("step", "invalid step: %v", err)
-		}
-	}
-	step = step.Truncate(time.Second)
-	if step < time.Second {
-		return 0, badParam("step", "step must be at least 1s")
-	}
-	return step, nil
-}
-
-// lokiIntParam reads an integer parameter from lo to hi, def when absent.
-func lokiIntParam(c echo.Context, name string, def, lo, hi int) (int, error) {
-	v := c.FormValue(name)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		return 0, badParam(name, "%s is a number from %d to %d, got %q", name, lo, hi, v)
-	}
-	return n, nil
-}
-
 // lokiSelection reads the query parameter as a log query, and its range.
 func (s *Server) lokiSelection(c echo.Context, what string) (q logql.LogQuery, start, end time.Time, err error) {
 	parsed, err := lokiParse(c)
@@ -91,7 +61,7 @@ func (s *Server) lokiVolume(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	limit, err := lokiIntParam(c, "limit", lokiVolumeDefaultLimit, 1, lokiVolumeMaxLimit)
+	limit, err := intParam(c, "limit", lokiVolumeDefaultLimit, 1, lokiVolumeMaxLimit)
 	if err != nil {
 		return err
 	}
@@ -119,7 +89,7 @@ func (s *Server) lokiVolume(c echo.Context) error {
 	names = slices.Compact(names)
 	step := end.Sub(start) + time.Second // one bucket: the vector
 	if ranged {
-		if step, err = lokiStep(c, max(end.Sub(start)/250, time.Second)); err != nil {
+		if step, err = stepSecondsParam(c, max(end.Sub(start)/250, time.Second)); err != nil {
 			return err
 		}
 	}
@@ -352,11 +322,11 @@ func (s *Server) lokiSampleFields(c echo.Context) (map[string]*detectedField, in
 	if err != nil {
 		return nil, 0, err
 	}
-	lines, err := lokiIntParam(c, "line_limit", lokiSampleDefaultLines, 1, lokiSampleMaxLines)
+	lines, err := intParam(c, "line_limit", lokiSampleDefaultLines, 1, lokiSampleMaxLines)
 	if err != nil {
 		return nil, 0, err
 	}
-	limit, err := lokiIntParam(c, "field_limit", 1000, 1, 10_000)
+	limit, err := intParam(c, "field_limit", 1000, 1, 10_000)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -68,7 +68,7 @@ func (s *Server) lokiPatterns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	step, err := lokiStep(c, max(end.Sub(start)/100, 10*time.Second))
+	step, err := stepSecondsParam(c, max(end.Sub(start)/100, 10*time.Second))
 	if err != nil {
 		return err
 	}

@@ -157,3 +157,34 @@ func granularityOf(id string) graph.Granularity {
 	}
 	return graph.GranularityService
 }
+
+// stepSecondsParam reads the step Loki's and Tempo's APIs take: seconds
+// or a duration, whole seconds, def when absent.
+func stepSecondsParam(c echo.Context, def time.Duration) (time.Duration, error) {
+	step := def
+	if v := c.FormValue("step"); v != "" {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			step = time.Duration(f * float64(time.Second))
+		} else if step, err = ParseDuration(v); err != nil {
+			return 0, badParam("step", "invalid step: %v", err)
+		}
+	}
+	step = step.Truncate(time.Second)
+	if step < time.Second {
+		return 0, badParam("step", "step must be at least 1s")
+	}
+	return step, nil
+}
+
+// intParam reads an integer parameter from lo to hi, def when absent.
+func intParam(c echo.Context, name string, def, lo, hi int) (int, error) {
+	v := c.FormValue(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, badParam(name, "%s is a number from %d to %d, got %q", name, lo, hi, v)
+	}
+	return n, nil
+}

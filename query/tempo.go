@@ -128,14 +128,10 @@ func tempoCond(e *traceql.Expr) sqlExpr {
 		op := map[string]string{"&&": " AND ", "||": " OR "}[e.Op]
 		return sqlExpr{"(" + l.sql + op + r.sql + ")", append(l.args, r.args...)}
 	}
-	op := e.Op
-	switch op {
-	case "=":
-	case "!=", ">", ">=", "<", "<=":
-	default: // =~ !~
-		op = ""
-	}
-	f, v := e.Field, e.Value
+	// The parser let through only what compares: orders on numbers and
+	// durations, = and != on status and kind, regular expressions on
+	// strings.
+	op, f, v := e.Op, e.Field, e.Value
 	if f.Scope == "intrinsic" {
 		switch f.Name {
 		case "status":
@@ -155,9 +151,7 @@ func tempoCond(e *traceql.Expr) sqlExpr {
 			return sqlExpr{"NOT " + has.sql, has.args}
 		}
 		return has
-	case "string":
-		return tempoString(has, value, e.Op, v.Str)
-	case "bool":
+	case "string", "bool": // a boolean is stored as its text
 		return tempoString(has, value, e.Op, v.Str)
 	}
 	// A number, or a duration (an attribute holding one, 250ms, read in
@@ -319,11 +313,11 @@ func (s *Server) tempoSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	limit, err := lokiIntParam(c, "limit", tempoDefaultLimit, 1, tempoMaxLimit)
+	limit, err := intParam(c, "limit", tempoDefaultLimit, 1, tempoMaxLimit)
 	if err != nil {
 		return err
 	}
-	spss, err := lokiIntParam(c, "spss", tempoDefaultSpans, 1, tempoMaxSpans)
+	spss, err := intParam(c, "spss", tempoDefaultSpans, 1, tempoMaxSpans)
 	if err != nil {
 		return err
 	}

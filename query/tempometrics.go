@@ -57,7 +57,7 @@ func (s *Server) tempoMetricsParams(c echo.Context) (*traceql.Query, time.Time, 
 	if err != nil {
 		return nil, start, end, 0, err
 	}
-	step, err := lokiStep(c, max(end.Sub(start)/100, time.Second))
+	step, err := stepSecondsParam(c, max(end.Sub(start)/100, time.Second))
 	if err != nil {
 		return nil, start, end, 0, err
 	}
