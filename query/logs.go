@@ -69,7 +69,7 @@ var likeLiteral = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // logFieldParsers read a record's body for the fields filter and its
 // fields: JSON, else logfmt.
-var logFieldParsers = []string{"json", "logfmt"}
+var logFieldParsers = []logql.Parser{{Name: "json"}, {Name: "logfmt"}}
 
 // logFilters are the WHERE conditions (and arguments) of a log search over
 // [from, to]: by service, namespace, minimum severity, text in the body,

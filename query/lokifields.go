@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"regexp"
 	"maps"
 	"slices"
 	"strconv"
@@ -29,7 +30,7 @@ import (
 // parsers extract from the body, the first parser's that has it; else
 // empty. The error labels (__error__) are always empty: a line that does
 // not parse simply has no fields.
-func lokiField(name string, parsers []string) (string, []any) {
+func lokiField(name string, parsers []logql.Parser) (string, []any) {
 	switch name {
 	case "service_name", "service_namespace", "namespace", "level", "detected_level", "trace_id", "traceID":
 		return lokiLabelExpr(name)
@@ -79,10 +80,16 @@ type sqlExpr struct {
 // lokiParsed is the SQL of a field the parsers extract: the first
 // non-empty of theirs, in order. logfmt reads the key that, made a label
 // name, is the field's (each _ a _, a dot or a dash).
-func lokiParsed(name string, parsers []string) (string, []any) {
+func lokiParsed(name string, parsers []logql.Parser) (string, []any) {
 	var exprs []sqlExpr
 	for _, p := range parsers {
-		switch p {
+		switch p.Name {
+		case "pattern", "regexp":
+			// The capture of the field, the only group: "" when the
+			// expression names none.
+			if re, err := logql.ParserRegexp(p, name); err == nil && re != "" {
+				exprs = append(exprs, sqlExpr{"extract(body, ?)", []any{re}})
+			}
 		case "json":
 			for _, n := range lokiJSONKeys(name) {
 				// A string's value unquoted and unescaped; a number, a
@@ -278,13 +285,42 @@ func bodyFields(body string) (map[string]string, string) {
 	return lineFields("logfmt", body), "logfmt"
 }
 
+// expressionFields are the named captures of a pattern or regexp parser
+// in a line (none when it does not match; a capture that matched nothing
+// left out).
+func expressionFields(p logql.Parser, line string) map[string]string {
+	expr, err := logql.ParserRegexp(p, "")
+	if err != nil {
+		return nil
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil
+	}
+	m := re.FindStringSubmatch(line)
+	if m == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for i, n := range re.SubexpNames() {
+		if n != "" && m[i] != "" {
+			out[n] = m[i]
+		}
+	}
+	return out
+}
+
 // parsedLabels adds to a line's labels the fields the parsers extract
 // from it, the first parser's where two have one; a field named as a
 // label it has already is added as NAME_extracted, as Loki does.
-func parsedLabels(labels map[string]string, parsers []string, line string) {
+func parsedLabels(labels map[string]string, parsers []logql.Parser, line string) {
 	seen := map[string]bool{}
 	for _, p := range parsers {
-		for k, v := range lineFields(p, line) {
+		fields := lineFields(p.Name, line)
+		if p.Name == "pattern" || p.Name == "regexp" {
+			fields = expressionFields(p, line)
+		}
+		for k, v := range fields {
 			if seen[k] {
 				continue
 			}

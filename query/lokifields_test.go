@@ -373,3 +373,53 @@ func TestLogSearchFields(t *testing.T) {
 	require.Equal(t, 2, n)
 	c.fail("/api/v1/logs?fields="+url.QueryEscape(`status >`), http.StatusBadRequest, "fields")
 }
+
+// The pattern and regexp parsers read plain text lines (an access log):
+// ClickHouse extracts the field a filter or sum by reads, and the lines a
+// log query answers carry every capture.
+func TestLokiPatternAndRegexp(t *testing.T) {
+	st, _ := chtest.Store(t, "meshscope")
+	at := testNow.Add(-10 * time.Minute)
+	lines := []string{
+		`10.0.0.1 - - [30/Nov/2026:10:00:00] "GET /cart HTTP/1.1" 200 512`,
+		`10.0.0.2 - - [30/Nov/2026:10:00:01] "POST /pay HTTP/1.1" 503 64`,
+		`10.0.0.1 - - [30/Nov/2026:10:00:02] "GET /cart/items HTTP/1.1" 404 12`,
+		`not an access log line`,
+	}
+	var rows []schema.LogRow
+	for i, l := range lines {
+		rows = append(rows, schema.LogRow{TimeUnixNano: uint64(at.Add(time.Duration(i) * time.Second).UnixNano()), SeverityNumber: 9, ServiceName: "nginx", Body: l})
+	}
+	require.NoError(t, st.Write(context.Background(), &schema.Batch{Logs: rows}))
+	c := newTestAPI(t, Config{}, Deps{Store: st}).client.with(t)
+	rng := fmt.Sprintf("&start=%d&end=%d&direction=forward", testNow.Add(-time.Hour).UnixNano(), testNow.UnixNano())
+	const pat = `| pattern "<ip> - - [<_>] \"<method> <path> <_>\" <status> <size>"`
+	const rx = `| regexp "\"(?P<method>[A-Z]+) (?P<path>\\S+)"`
+	query := func(q string) lokiAnswer {
+		t.Helper()
+		var a lokiAnswer
+		c.get("/loki/api/v1/query_range?query="+url.QueryEscape(q)+rng, &a)
+		return a
+	}
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		{`{service_name="nginx"} ` + pat + ` | status >= 400`, lines[1:3]},
+		{`{service_name="nginx"} ` + pat + ` | ip = "10.0.0.1" and size > 100`, lines[:1]},
+		{`{service_name="nginx"} ` + rx + ` | path =~ "/cart.*"`, []string{lines[0], lines[2]}},
+		{`{service_name="nginx"} ` + rx + ` | method != "GET"`, []string{lines[1], lines[3]}},
+	} {
+		require.Equal(t, tc.want, query(tc.q).lines(), tc.q)
+	}
+	a := query(`{service_name="nginx"} ` + pat + ` | status = 503`)
+	require.Len(t, a.Data.Result, 1)
+	require.Equal(t, map[string]string{"service_name": "nginx", "level": "info", "ip": "10.0.0.2", "method": "POST", "path": "/pay", "status": "503", "size": "64"}, a.Data.Result[0].Stream)
+	var m lokiAnswer
+	c.get("/loki/api/v1/query?query="+url.QueryEscape(`sum by (method) (count_over_time({service_name="nginx"} `+rx+` [1h]))`)+fmt.Sprintf("&time=%d", testNow.UnixNano()), &m)
+	got := map[string]string{}
+	for _, r := range m.Data.Result {
+		got[r.Metric["method"]] = r.Value[1].(string)
+	}
+	require.Equal(t, map[string]string{"GET": "2", "POST": "1", "": "1"}, got)
+}

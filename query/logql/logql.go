@@ -12,6 +12,7 @@
 //	{service_name="cart"} | json | status >= 500 and duration > 250ms or path=~"/api/.*"
 //	sum by (path) (count_over_time({service_name="cart"} | logfmt | level="error" [5m]))
 //	quantile_over_time(0.99, {service_name="cart"} | json | unwrap duration(latency) [5m]) by (path)
+//	{service_name="nginx"} | pattern "<ip> - <_> \"<method> <path> <_>\" <status> <_>" | status >= 500
 //
 // Anything else (other parsers and formatting stages, other
 // aggregations) is refused with an error that says what is not
@@ -63,8 +64,8 @@ type LineFilter struct {
 type LogQuery struct {
 	Matchers []Matcher
 	Filters  []LineFilter
-	// Parsers are the parser stages (json, logfmt), in order.
-	Parsers []string
+	// Parsers are the parser stages, in order.
+	Parsers []Parser
 	// LabelFilters are the label filter stages, in order; all must hold.
 	LabelFilters []*LabelFilter
 	// Unwrap is the unwrap stage: the label whose values a range
@@ -78,7 +79,15 @@ type LogQuery struct {
 type Unwrap struct {
 	Label   string
 	Conv    string
-	Parsers []string
+	Parsers []Parser
+}
+
+// Parser is a parser stage: json, logfmt (every field), pattern (Expr's
+// named captures: "<ip> - <_> \"<method> <path> <_>\""), or regexp (Expr's
+// named groups: "(?P<method>\\w+) (?P<path>\\S+)").
+type Parser struct {
+	Name string
+	Expr string
 }
 
 // MetricQuery aggregates a log query's lines over a range: Fn is

@@ -104,6 +104,28 @@ func FuzzParse(f *testing.F) {
 		for _, f := range lq.LabelFilters {
 			walk(f)
 		}
+		// A pattern or regexp parser's expressions compile, whole and for
+		// each field a filter reads.
+		for _, pr := range lq.Parsers {
+			if pr.Expr == "" {
+				continue
+			}
+			for _, field := range append([]string{""}, func() []string {
+				var out []string
+				for _, f := range lq.LabelFilters {
+					out = append(out, f.Labels()...)
+				}
+				return out
+			}()...) {
+				re, err := ParserRegexp(pr, field)
+				if err != nil {
+					t.Fatalf("%q: %s parser accepted, then %v", s, pr.Name, err)
+				}
+				if _, err := regexp.Compile(re); err != nil {
+					t.Fatalf("%q: %s for %q is %q: %v", s, pr.Name, field, re, err)
+				}
+			}
+		}
 		if lq.Unwrap != nil && !name.MatchString(lq.Unwrap.Label) {
 			t.Fatalf("%q: unwrap %q", s, lq.Unwrap.Label)
 		}
@@ -117,23 +139,23 @@ func TestParsePipeline(t *testing.T) {
 	q, err := Parse(`{a="b"} | status="ok" | json |= "x" | status >= 500 and latency > 250ms or size <= 2KiB, code=~"5.." | logfmt | (a="1" or b!="2") c != 3 | drop __error__`)
 	require.NoError(t, err)
 	lq := q.Log
-	require.Equal(t, []string{"json", "logfmt"}, lq.Parsers)
+	require.Equal(t, []Parser{{Name: "json"}, {Name: "logfmt"}}, lq.Parsers)
 	require.Equal(t, []LineFilter{{"|=", "x"}}, lq.Filters)
 	require.Len(t, lq.LabelFilters, 3)
-	require.Equal(t, &LabelFilter{Op: "=", Name: "status", Value: "ok", Parsers: []string{}}, lq.LabelFilters[0])
+	require.Equal(t, &LabelFilter{Op: "=", Name: "status", Value: "ok", Parsers: []Parser{}}, lq.LabelFilters[0])
 	f := lq.LabelFilters[1]
 	require.Equal(t, "or", f.Op)
 	require.Equal(t, "and", f.Left.Op)
-	require.Equal(t, LabelFilter{Op: ">=", Name: "status", Numeric: true, Number: 500, Parsers: []string{"json"}}, *f.Left.Left)
-	require.Equal(t, LabelFilter{Op: ">", Name: "latency", Numeric: true, Number: 0.25, Unit: "duration", Parsers: []string{"json"}}, *f.Left.Right)
+	require.Equal(t, LabelFilter{Op: ">=", Name: "status", Numeric: true, Number: 500, Parsers: []Parser{{Name: "json"}}}, *f.Left.Left)
+	require.Equal(t, LabelFilter{Op: ">", Name: "latency", Numeric: true, Number: 0.25, Unit: "duration", Parsers: []Parser{{Name: "json"}}}, *f.Left.Right)
 	require.Equal(t, "and", f.Right.Op)
-	require.Equal(t, LabelFilter{Op: "<=", Name: "size", Numeric: true, Number: 2048, Unit: "bytes", Parsers: []string{"json"}}, *f.Right.Left)
-	require.Equal(t, LabelFilter{Op: "=~", Name: "code", Value: "5..", Parsers: []string{"json"}}, *f.Right.Right)
+	require.Equal(t, LabelFilter{Op: "<=", Name: "size", Numeric: true, Number: 2048, Unit: "bytes", Parsers: []Parser{{Name: "json"}}}, *f.Right.Left)
+	require.Equal(t, LabelFilter{Op: "=~", Name: "code", Value: "5..", Parsers: []Parser{{Name: "json"}}}, *f.Right.Right)
 	g := lq.LabelFilters[2]
 	require.Equal(t, "and", g.Op)
 	require.Equal(t, "or", g.Left.Op)
 	require.Equal(t, []string{"a", "b", "c"}, g.Labels())
-	require.Equal(t, LabelFilter{Op: "!=", Name: "c", Numeric: true, Number: 3, Parsers: []string{"json", "logfmt"}}, *g.Right)
+	require.Equal(t, LabelFilter{Op: "!=", Name: "c", Numeric: true, Number: 3, Parsers: []Parser{{Name: "json"}, {Name: "logfmt"}}}, *g.Right)
 
 	q, err = Parse(`sum by (path) (count_over_time({a="b"} | logfmt | status = 500 [5m]))`)
 	require.NoError(t, err)
@@ -147,13 +169,13 @@ func TestParsePipeline(t *testing.T) {
 	mq := q.Metric
 	require.Equal(t, "quantile_over_time", mq.Fn)
 	require.Equal(t, 0.99, mq.Quantile)
-	require.Equal(t, &Unwrap{Label: "latency", Conv: "duration", Parsers: []string{"json"}}, mq.Log.Unwrap)
+	require.Equal(t, &Unwrap{Label: "latency", Conv: "duration", Parsers: []Parser{{Name: "json"}}}, mq.Log.Unwrap)
 	require.Len(t, mq.Log.LabelFilters, 1)
 	require.True(t, mq.RangeGrouped)
 	require.Empty(t, mq.RangeBy)
 	q, err = Parse(`sum by (path) (avg_over_time({a="b"} | logfmt | unwrap bytes [1m]) by (path, pod))`)
 	require.NoError(t, err)
-	require.Equal(t, &Unwrap{Label: "bytes", Parsers: []string{"logfmt"}}, q.Metric.Log.Unwrap, "a label named bytes")
+	require.Equal(t, &Unwrap{Label: "bytes", Parsers: []Parser{{Name: "logfmt"}}}, q.Metric.Log.Unwrap, "a label named bytes")
 	require.Equal(t, []string{"path", "pod"}, q.Metric.RangeBy)
 	require.Equal(t, []string{"path"}, q.Metric.By)
 	q, err = Parse(`rate({a="b"} | unwrap size [1m])`)
@@ -170,5 +192,51 @@ func TestParsePipeline(t *testing.T) {
 		v, _, err := numberLiteral(lit)
 		require.NoError(t, err, lit)
 		require.Equal(t, want, v, lit)
+	}
+}
+
+// The pattern and regexp parsers' expressions as the regular expressions
+// that read them: every capture named (for Go), or the one field's alone
+// (for ClickHouse's extract).
+func TestParserRegexp(t *testing.T) {
+	pat := Parser{Name: "pattern", Expr: `<ip> - <_> "<method> <path> <_>" <status> <size>`}
+	for _, tc := range []struct {
+		field, want string
+	}{
+		{"", `^(?P<ip>.*?) - (?:.*?) "(?P<method>.*?) (?P<path>.*?) (?:.*?)" (?P<status>.*?) (?P<size>.*)`},
+		{"path", `^(?:.*?) - (?:.*?) "(?:.*?) (.*?) (?:.*?)" (?:.*?) (?:.*)`},
+		{"size", `^(?:.*?) - (?:.*?) "(?:.*?) (?:.*?) (?:.*?)" (?:.*?) (.*)`},
+		{"absent", ``},
+	} {
+		re, err := ParserRegexp(pat, tc.field)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, re, tc.field)
+	}
+	line := `10.0.0.1 - - [30/Nov/2026] "GET /cart HTTP/1.1" 503 1024`
+	re, _ := ParserRegexp(pat, "")
+	m := regexp.MustCompile(re).FindStringSubmatch(line)
+	require.Equal(t, []string{"10.0.0.1", "GET", "/cart", "503", "1024"}, []string{m[1], m[2], m[3], m[4], m[5]})
+	re, _ = ParserRegexp(pat, "status")
+	require.Equal(t, "503", regexp.MustCompile(re).FindStringSubmatch(line)[1])
+
+	rx := Parser{Name: "regexp", Expr: `(?P<method>\w+) (?P<path>[^ (]+) \(?(\d+)?`}
+	re, err := ParserRegexp(rx, "path")
+	require.NoError(t, err)
+	require.Equal(t, `(?:\w+) ([^ (]+) \(?(?:\d+)?`, re)
+	require.Equal(t, "/cart", regexp.MustCompile(re).FindStringSubmatch("GET /cart (3")[1])
+	re, _ = ParserRegexp(rx, "")
+	require.Equal(t, rx.Expr, re)
+
+	for _, bad := range []Parser{{"pattern", "no captures"}, {"pattern", "<a><b>"}, {"pattern", "<a> <a>"}, {"regexp", "(unnamed)"}, {"regexp", "(?P<a>"}} {
+		_, err := ParserRegexp(bad, "")
+		require.Error(t, err, bad.Expr)
+	}
+	q, err := Parse(`{a="b"} | pattern "<_> <status> <_>" | status >= 500 | regexp "(?P<code>\\d+)"`)
+	require.NoError(t, err)
+	require.Equal(t, []Parser{{"pattern", "<_> <status> <_>"}, {"regexp", `(?P<code>\d+)`}}, q.Log.Parsers)
+	require.Equal(t, []Parser{{"pattern", "<_> <status> <_>"}}, q.Log.LabelFilters[0].Parsers)
+	for _, bad := range []string{`{a="b"} | pattern`, `{a="b"} | pattern "x"`, `{a="b"} | regexp "(x)"`, `{a="b"} | unwrap x | pattern "<a>"`} {
+		_, err := Parse(bad)
+		require.Error(t, err, bad)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +34,7 @@ type LabelFilter struct {
 	Unit string
 	// Parsers are the parser stages before this filter: the labels they
 	// extract are what it can read besides the record's own.
-	Parsers []string
+	Parsers []Parser
 }
 
 // Parsers this API runs.
@@ -51,11 +52,11 @@ func (p *parser) stage(q *LogQuery) error {
 		return err
 	}
 	switch {
-	case q.Unwrap != nil && (parsers[name] || name == "unwrap"):
+	case q.Unwrap != nil && (parsers[name] || name == "pattern" || name == "regexp" || name == "unwrap"):
 		p.pos = at
 		return p.errorf("%s after unwrap: only label filters may follow it", name)
 	case name == "unwrap":
-		u := &Unwrap{Parsers: append([]string{}, q.Parsers...)}
+		u := &Unwrap{Parsers: append([]Parser{}, q.Parsers...)}
 		if u.Label, err = p.ident(); err != nil {
 			return err
 		}
@@ -75,7 +76,17 @@ func (p *parser) stage(q *LogQuery) error {
 		if p.pos < len(p.s) && !strings.ContainsRune("|[)", rune(p.s[p.pos])) && !p.peek("!=") && !p.peek("!~") && !p.peek("!>") {
 			return p.errorf("the %s parser takes no parameters here, got %q: it extracts every field", name, p.rest(12))
 		}
-		q.Parsers = append(q.Parsers, name)
+		q.Parsers = append(q.Parsers, Parser{Name: name})
+		return nil
+	case name == "pattern" || name == "regexp":
+		expr, err := p.str()
+		if err != nil {
+			return err
+		}
+		if _, err := ParserRegexp(Parser{Name: name, Expr: expr}, ""); err != nil {
+			return fmt.Errorf("the %s parser's expression %q: %v", name, expr, err)
+		}
+		q.Parsers = append(q.Parsers, Parser{Name: name, Expr: expr})
 		return nil
 	case name == "drop":
 		for {
@@ -87,7 +98,7 @@ func (p *parser) stage(q *LogQuery) error {
 			}
 		}
 	case unsupportedStages[name]:
-		return fmt.Errorf("the %q stage is not supported: line filters (|= != |~ !~ |> !>), the json and logfmt parsers, label filters, unwrap and drop are", name)
+		return fmt.Errorf("the %q stage is not supported: line filters (|= != |~ !~ |> !>), the json, logfmt, pattern and regexp parsers, label filters, unwrap and drop are", name)
 	}
 	p.pos = at
 	return p.labelStage(q)
@@ -104,11 +115,11 @@ func (p *parser) labelStage(q *LogQuery) error {
 }
 
 // unsupportedStages are LogQL's other stages, refused by name.
-var unsupportedStages = map[string]bool{"regexp": true, "pattern": true, "unpack": true, "line_format": true, "label_format": true,
+var unsupportedStages = map[string]bool{"unpack": true, "line_format": true, "label_format": true,
 	"keep": true, "decolorize": true, "distinct": true}
 
 // labelOr reads label filters joined by or (and binds tighter).
-func (p *parser) labelOr(ps []string) (*LabelFilter, error) {
+func (p *parser) labelOr(ps []Parser) (*LabelFilter, error) {
 	left, err := p.labelAnd(ps)
 	if err != nil {
 		return nil, err
@@ -124,7 +135,7 @@ func (p *parser) labelOr(ps []string) (*LabelFilter, error) {
 }
 
 // labelAnd reads label filters joined by and, a comma or a space.
-func (p *parser) labelAnd(ps []string) (*LabelFilter, error) {
+func (p *parser) labelAnd(ps []Parser) (*LabelFilter, error) {
 	left, err := p.labelAtom(ps)
 	if err != nil {
 		return nil, err
@@ -181,7 +192,7 @@ func isNameByte(c byte) bool {
 }
 
 // labelAtom reads one comparison, or an expression in parentheses.
-func (p *parser) labelAtom(ps []string) (*LabelFilter, error) {
+func (p *parser) labelAtom(ps []Parser) (*LabelFilter, error) {
 	if p.accept("(") {
 		f, err := p.labelOr(ps)
 		if err != nil {
@@ -204,7 +215,7 @@ func (p *parser) labelAtom(ps []string) (*LabelFilter, error) {
 	if op == "" {
 		return nil, p.errorf("expected a comparison (= != =~ !~ == > >= < <=) after the label %s, got %q", name, p.rest(12))
 	}
-	f := &LabelFilter{Op: op, Name: name, Parsers: append([]string{}, ps...)}
+	f := &LabelFilter{Op: op, Name: name, Parsers: append([]Parser{}, ps...)}
 	p.space()
 	if p.pos < len(p.s) && (p.s[p.pos] == '"' || p.s[p.pos] == '`') {
 		switch op {
@@ -288,7 +299,7 @@ func (f *LabelFilter) Labels() []string {
 
 // ParseLabelFilter parses a label filter expression alone (status >= 500
 // and method="GET"), as one that follows the given parsers.
-func ParseLabelFilter(s string, parsers []string) (*LabelFilter, error) {
+func ParseLabelFilter(s string, parsers []Parser) (*LabelFilter, error) {
 	p := &parser{s: s}
 	f, err := p.labelOr(parsers)
 	if err != nil {
@@ -299,4 +310,126 @@ func ParseLabelFilter(s string, parsers []string) (*LabelFilter, error) {
 		return nil, p.errorf("unexpected %q", p.rest(12))
 	}
 	return f, nil
+}
+
+// patternCapture is a capture of a pattern parser's expression.
+var patternCapture = regexp.MustCompile(`<(_|[a-zA-Z_][a-zA-Z0-9_]*)>`)
+
+// ParserRegexp is the regular expression (RE2: Go's and ClickHouse's) that
+// a pattern or regexp parser reads a line with. With field "", every named
+// capture is a group named so (for Go); with a field, only that field's is
+// a group, the only one (ClickHouse's extract answers the first group), and
+// the expression has no such field when the parser names none ("" and no
+// error).
+func ParserRegexp(pr Parser, field string) (string, error) {
+	switch pr.Name {
+	case "pattern":
+		locs := patternCapture.FindAllStringSubmatchIndex(pr.Expr, -1)
+		if len(locs) == 0 {
+			return "", fmt.Errorf("no capture (<name> or <_>)")
+		}
+		var b strings.Builder
+		b.WriteString("^")
+		last, found, names := 0, false, map[string]bool{}
+		for i, m := range locs {
+			if m[0] == last && i > 0 {
+				return "", fmt.Errorf("two captures side by side: a literal must part them")
+			}
+			b.WriteString(regexp.QuoteMeta(pr.Expr[last:m[0]]))
+			name := pr.Expr[m[2]:m[3]]
+			lazy := "*?"
+			if i == len(locs)-1 && m[1] == len(pr.Expr) {
+				lazy = "*" // a capture that ends the pattern takes the rest
+			}
+			switch {
+			case name == "_":
+				b.WriteString("(?:.")
+			case names[name]:
+				return "", fmt.Errorf("the capture <%s> twice", name)
+			case field == "":
+				b.WriteString("(?P<" + name + ">.")
+			case name == field:
+				b.WriteString("(.")
+				found = true
+			default:
+				b.WriteString("(?:.")
+			}
+			names[name] = true
+			b.WriteString(lazy + ")")
+			last = m[1]
+		}
+		b.WriteString(regexp.QuoteMeta(pr.Expr[last:]))
+		if field != "" && !found {
+			return "", nil
+		}
+		return b.String(), nil
+	case "regexp":
+		re, err := regexp.Compile(pr.Expr)
+		if err != nil {
+			return "", err
+		}
+		named := false
+		for _, n := range re.SubexpNames() {
+			named = named || n != ""
+		}
+		if !named {
+			return "", fmt.Errorf("no named group ((?P<name>...))")
+		}
+		if field == "" {
+			return pr.Expr, nil
+		}
+		if !slices.Contains(re.SubexpNames(), field) {
+			return "", nil
+		}
+		return onlyGroup(pr.Expr, field), nil
+	}
+	return "", fmt.Errorf("%s is not a parser with an expression", pr.Name)
+}
+
+// onlyGroup rewrites a regular expression so that the group named field
+// is its only capturing group (every other group made non-capturing).
+func onlyGroup(expr, field string) string {
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(expr); i++ {
+		c := expr[i]
+		switch {
+		case c == '\\' && i+1 < len(expr): // an escaped character, as it is
+			b.WriteString(expr[i : i+2])
+			i++
+		case inClass:
+			inClass = c != ']'
+			b.WriteByte(c)
+		case c == '[':
+			inClass = true
+			b.WriteByte(c)
+		case c == '(':
+			open, skip := groupOpening(expr[i+1:], field)
+			b.WriteString(open)
+			i += skip
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// groupOpening is what a group's "(" (rest follows it) becomes: "(" for
+// the group named field, "(?:" for any other capturing group, "(" for a
+// group that captures nothing already ((?:, (?i) ...); and how much of rest
+// its name took.
+func groupOpening(rest, field string) (string, int) {
+	for _, pre := range []string{"?P<", "?<"} {
+		if strings.HasPrefix(rest, pre) {
+			end := strings.IndexByte(rest, '>')
+			if rest[len(pre):end] == field {
+				return "(", end + 1
+			}
+			return "(?:", end + 1
+		}
+	}
+	if strings.HasPrefix(rest, "?") {
+		return "(", 0
+	}
+	return "(?:", 0
 }
