@@ -355,17 +355,27 @@ func (s *Server) lokiLogs(c echo.Context, q logql.LogQuery, start, end time.Time
 	byKey := map[string]*stream{}
 	err = s.scanAll(ctx, func(scan func(...any) error) error {
 		var (
-			ns    uint64
-			body  string
-			lvals [4]string
+			ns         uint64
+			body       string
+			lvals      [4]string
+			keys, vals []string
 		)
-		if err := scan(&ns, &body, &lvals[0], &lvals[1], &lvals[2], &lvals[3]); err != nil {
+		if err := scan(&ns, &body, &lvals[0], &lvals[1], &lvals[2], &lvals[3], &keys, &vals); err != nil {
 			return err
 		}
 		labels := map[string]string{}
 		for i, l := range lokiStreamLabels {
 			if lvals[i] != "" {
 				labels[l.name] = lvals[i]
+			}
+		}
+		// The record's attributes, as Loki answers structured metadata:
+		// labels by their keys made label names.
+		for i, k := range keys {
+			if name := labelName(k); name != "" && i < len(vals) {
+				if _, ok := labels[name]; !ok {
+					labels[name] = vals[i]
+				}
 			}
 		}
 		parsedLabels(labels, q.Parsers, body)
@@ -379,7 +389,7 @@ func (s *Server) lokiLogs(c echo.Context, q logql.LogQuery, start, end time.Time
 		st.values = append(st.values, [2]string{strconv.FormatUint(ns, 10), body})
 		return nil
 	}, `
-SELECT time_unix_nano, body, service_name, service_namespace, `+lokiLevel+`, `+lokiTraceID+`
+SELECT time_unix_nano, body, service_name, service_namespace, `+lokiLevel+`, `+lokiTraceID+`, attr_keys, attr_values
 FROM logs
 WHERE `+tw+` AND `+where+`
 ORDER BY time_unix_nano `+order+`

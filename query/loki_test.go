@@ -57,11 +57,12 @@ func testLoki(t *testing.T, c client) {
 		return a
 	}
 
-	// A stream per service, namespace, level and trace; newest first.
+	// A stream per service, namespace, level and trace (and the record's
+	// attributes, Loki's structured metadata, by label name); newest first.
 	a := logs(`{service_name="cart"}`, "")
 	require.Len(t, a.Data.Result, 2)
-	require.Equal(t, map[string]string{"service_name": "cart", "service_namespace": "shop", "level": "warn"}, a.Data.Result[0].Stream)
-	require.Equal(t, map[string]string{"service_name": "cart", "service_namespace": "shop", "level": "error", "trace_id": hexA}, a.Data.Result[1].Stream)
+	require.Equal(t, map[string]string{"service_name": "cart", "service_namespace": "shop", "level": "warn", "code_function": "handle"}, a.Data.Result[0].Stream)
+	require.Equal(t, map[string]string{"service_name": "cart", "service_namespace": "shop", "level": "error", "trace_id": hexA, "code_function": "handle"}, a.Data.Result[1].Stream)
 	require.Equal(t, fmt.Sprint(testNow.Add(-10*time.Minute).Add(2*time.Millisecond).UnixNano()), a.Data.Result[1].Values[0][0])
 	for _, tc := range []struct {
 		query, extra string
