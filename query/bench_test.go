@@ -445,6 +445,47 @@ FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add
 	})
 }
 
+// BenchmarkLogAttributeFields filters 1,000,000 log records of an hour by
+// an attribute through the label name LogQL gives it (http_status_code
+// for http.status_code: every key of every record made a label name), a
+// record carrying 8 attributes, one in 20 a 503; against the same
+// attribute by its key (attr=, the Logs API's exact lookup).
+func BenchmarkLogAttributeFields(b *testing.B) {
+	st, _ := chtest.Store(b, "meshscope")
+	now := time.Now().Truncate(time.Second)
+	const records = 1_000_000
+	require.NoError(b, st.Conn().Exec(context.Background(), fmt.Sprintf(`INSERT INTO logs (timestamp, time_unix_nano, observed_time_unix_nano, severity_number, severity_text, service_name, service_namespace, body, attr_keys, attr_values)
+SELECT toDateTime(intDiv(t, 1000000000)), t, t, 9, 'INFO', concat('svc-', toString(number %% 60)), 'bench', 'request served',
+       ['http.request.method', 'http.route', 'http.status_code', 'url.path', 'user_agent.original', 'client.address', 'code.function', 'thread.id'],
+       ['GET', '/cart/{id}', if(number %% 20 = 0, '503', '200'), concat('/cart/', toString(number %% 1000)), 'curl/8', '10.0.0.1', 'handle', toString(number %% 16)]
+FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/records, records)))
+	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
+	require.NoError(b, err)
+	hs := httptest.NewServer(srv.Handler())
+	b.Cleanup(hs.Close)
+	count := func(b *testing.B, u string) {
+		for b.Loop() {
+			resp, err := http.Get(hs.URL + u)
+			require.NoError(b, err)
+			var a struct{ Levels map[string][]uint64 }
+			require.NoError(b, json.NewDecoder(resp.Body).Decode(&a))
+			resp.Body.Close()
+			require.Equal(b, http.StatusOK, resp.StatusCode)
+			n := uint64(0)
+			for _, c := range a.Levels["info"] {
+				n += c
+			}
+			require.InDelta(b, 50_000, n, 300)
+		}
+	}
+	b.Run("label-name", func(b *testing.B) {
+		count(b, "/api/v1/logs/volume?namespace=bench&from=now-1h&fields="+url.QueryEscape(`http_status_code = 503`))
+	})
+	b.Run("key", func(b *testing.B) {
+		count(b, "/api/v1/logs/volume?namespace=bench&from=now-1h&attr="+url.QueryEscape(`http.status_code:503`))
+	})
+}
+
 // BenchmarkExceptions groups the exceptions of 1,000,000 spans of an hour
 // (60 services; one span in 53 recorded an exception of one of 7 types
 // and 13 messages, one in 10 another event: 420 groups) through the API:

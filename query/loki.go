@@ -75,8 +75,8 @@ func lokiLabelExpr(name string) (string, []any) {
 	}
 	// A resource attribute: by its key, else by its key made a label name
 	// (k8s_pod_name reads k8s.pod.name).
-	return "if(has(resource_keys, ?), resource_values[indexOf(resource_keys, ?)], resource_values[arrayFirstIndex(" + lokiSanitizedKey + ", resource_keys)])",
-		[]any{name, name, name}
+	has, value := lokiAttr("resource", name)
+	return "if(" + has.sql + ", " + value.sql + ", '')", append(has.args, value.args...)
 }
 
 // lokiSanitizedKey is a lambda that says whether an attribute key, made a

@@ -26,7 +26,7 @@ import (
 // lokiField is the SQL value of a label as a label filter or sum by reads
 // it: a stream label; else the record's attribute or its resource's (Loki's
 // structured metadata), by its key or by its key made a label name
-// (http_status_code reads http.status_code); else the field the given
+// (http_status_code reads http.status_code: lokiLabelKeys); else the field the given
 // parsers extract from the body, the first parser's that has it; else
 // empty. The error labels (__error__) are always empty: a line that does
 // not parse simply has no fields.
@@ -40,16 +40,66 @@ func lokiField(name string, parsers []logql.Parser) (string, []any) {
 	var parts []string
 	var args []any
 	for _, arr := range []string{"attr", "resource"} {
-		parts, args = append(parts, "has("+arr+"_keys, ?)", arr+"_values[indexOf("+arr+"_keys, ?)]"), append(args, name, name)
-		// A key made a label name differs from the key only where the
-		// name has a _ (every character replaced is one).
-		if strings.Contains(name, "_") {
-			parts = append(parts, "arrayExists("+lokiSanitizedKey+", "+arr+"_keys)", arr+"_values[arrayFirstIndex("+lokiSanitizedKey+", "+arr+"_keys)]")
-			args = append(args, name, name)
-		}
+		has, value := lokiAttr(arr, name)
+		parts, args = append(parts, has.sql, value.sql), slices.Concat(args, has.args, value.args)
 	}
 	parsed, pargs := lokiParsed(name, parsers)
 	return "multiIf(" + strings.Join(parts, ", ") + ", " + parsed + ")", append(args, pargs...)
+}
+
+// lokiAttr is the SQL of the attribute of a record's key and value
+// arrays (arr: attr or resource) that a label name reads: whether the
+// record has one, and its value. The keys are lokiLabelKeys'; the value
+// the last of them present, found by indexOf per key (no lambda over the
+// record's keys).
+func lokiAttr(arr, name string) (has, value sqlExpr) {
+	keys := lokiLabelKeys(name)
+	switch len(keys) {
+	case 0: // too many to list: every key made a label name
+		return sqlExpr{"arrayExists(" + lokiSanitizedKey + ", " + arr + "_keys)", []any{name}},
+			sqlExpr{arr + "_values[arrayFirstIndex(" + lokiSanitizedKey + ", " + arr + "_keys)]", []any{name}}
+	case 1:
+		return sqlExpr{"has(" + arr + "_keys, ?)", []any{name}}, sqlExpr{arr + "_values[indexOf(" + arr + "_keys, ?)]", []any{name}}
+	}
+	// greatest two at a time: ClickHouse 18.16 has no arrayMax.
+	idx := "indexOf(" + arr + "_keys, ?)"
+	for range keys[1:] {
+		idx = "greatest(indexOf(" + arr + "_keys, ?), " + idx + ")"
+	}
+	var args []any
+	for _, k := range slices.Backward(keys) {
+		args = append(args, k)
+	}
+	return sqlExpr{"hasAny(" + arr + "_keys, ?)", []any{keys}}, sqlExpr{arr + "_values[" + idx + "]", args}
+}
+
+// lokiLabelKeys are the attribute keys that, made label names, are name
+// as OpenTelemetry's keys are written: the name itself, and each _ of it
+// read as a dot too (http_status_code: http.status_code,
+// http.status.code ...), the name first; nil past 256 of them (a name of
+// more than eight _), which only every key made a label name (a regular
+// expression per key) finds. A key with other characters a label name
+// replaces (a dash, a slash) is not read back (BENCHMARKS.md: the dash
+// and slash too made the lookup twice as slow).
+func lokiLabelKeys(name string) []string {
+	keys := []string{""}
+	for i := 0; i < len(name); i++ {
+		alts := []byte{name[i]}
+		if name[i] == '_' {
+			alts = []byte("_.")
+		}
+		next := make([]string, 0, len(keys)*len(alts))
+		for _, k := range keys {
+			for _, c := range alts {
+				next = append(next, k+string(c))
+			}
+		}
+		if len(next) > 256 {
+			return nil
+		}
+		keys = next
+	}
+	return keys
 }
 
 // lokiJSONKeys are the keys the json parser's field name may have come
