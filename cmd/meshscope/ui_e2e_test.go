@@ -14,12 +14,16 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/meshscope/meshscope/ui"
 	"github.com/meshscope/meshscope/ui/uitest"
@@ -236,13 +240,44 @@ func TestUIAgainstRealServer(t *testing.T) {
 	require.NoError(t, chromedp.Do(tctx,
 		chromedp.SetValue(chromedp.CSS("input[name=service]"), "cart"),
 		chromedp.SetValue(chromedp.CSS("input[name=traceql]"), "{ kind = server }"),
-		chromedp.SetValue(chromedp.CSS("select[name=span-metric]"), "p99"),
+		chromedp.SetValue(chromedp.CSS("select[name=span-metrics-metric]"), "p99"),
 		chromedp.SetValue(chromedp.CSS("input[name=span-by]"), "name"),
 		chromedp.Click(chromedp.ID("span-metrics-chart"))))
 	want := `{ (kind = server) && resource.service.name = "cart" } | quantile_over_time(duration, 0.99) by (name)`
 	waitJS(t, tctx, fmt.Sprintf("document.getElementById('span-metrics-query').textContent === %q && document.querySelector('#span-metrics figure.chart')", want), 20*time.Second)
 	require.Contains(t, evalJS[string](t, tctx, "document.querySelector('#span-metrics figure.chart').getAttribute('aria-label')"), "p99 duration by name")
 	require.True(t, evalJS[bool](t, tctx, "!!document.querySelector('#span-metrics .chart-plot')"), "a line drawn, not 'no data'")
+
+	// The Logs page charts a field of logfmt bodies by another, from the
+	// Loki API's LogQL metrics: the p99 of each path's durations.
+	conn, err := grpc.NewClient(srv.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "gateway")
+	recs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for i, body := range []string{"path=/a duration=120ms", "path=/a duration=80ms", "path=/b duration=2s"} {
+		r := recs.AppendEmpty()
+		r.SetTimestamp(pcommon.NewTimestampFromTime(time.Now().Add(-time.Duration(i) * time.Second)))
+		r.SetSeverityNumber(plog.SeverityNumberInfo)
+		r.Body().SetStr(body)
+	}
+	_, err = plogotlp.NewGRPCClient(conn).Export(context.Background(), plogotlp.NewExportRequestFromLogs(ld))
+	require.NoError(t, err)
+	eventuallyListed(t, "http://"+srv.httpAddr+"/api/v1/logs?service=gateway", "logs", 3)
+	require.NoError(t, chromedp.Do(tctx, chromedp.Navigate("http://"+srv.httpAddr+"/#/logs?service=gateway&from=now-15m")))
+	waitJS(t, tctx, "document.getElementById('field-metrics-chart')", 20*time.Second)
+	require.NoError(t, chromedp.Do(tctx,
+		chromedp.SetValue(chromedp.CSS("select[name=field-metrics-metric]"), "p99"),
+		chromedp.SetValue(chromedp.CSS("input[name=field-name]"), "duration"),
+		chromedp.SetValue(chromedp.CSS("select[name=field-unit]"), "duration"),
+		chromedp.SetValue(chromedp.CSS("input[name=field-by]"), "path"),
+		chromedp.Click(chromedp.ID("field-metrics-chart"))))
+	waitJS(t, tctx, "document.querySelector('#field-metrics .u-legend') && document.querySelector('#field-metrics .u-legend').textContent.includes('/b')", 20*time.Second)
+	require.Equal(t, `quantile_over_time(0.99, {service_name="gateway"} | json | logfmt | unwrap duration(duration) [1m]) by (path)`,
+		evalJS[string](t, tctx, "document.getElementById('field-metrics-query').textContent"))
+	require.Contains(t, evalJS[string](t, tctx, "document.querySelector('#field-metrics .u-legend').textContent"), "/a")
 	require.Empty(t, consoleErrors)
 }
 

@@ -58,12 +58,18 @@ async function decode<T>(res: Response): Promise<T> {
   return body as T;
 }
 
-/** GET a JSON document from Tempo's API (/tempo/api/PATH), which meshscope also answers. */
-export async function getTempoJSON<T>(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<T> {
+/** GET a JSON document from another API meshscope answers (base: /tempo/api, /loki/api/v1). */
+async function getOtherJSON<T>(base: string, path: string, params: Record<string, string>): Promise<T> {
   const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== ""));
-  const res = await fetch(`/tempo/api/${path}?${q.toString()}`, { headers: headers(), signal: signal ?? null });
+  const res = await fetch(`${base}/${path}?${q.toString()}`, { headers: headers() });
   return decode<T>(res);
 }
+
+/** GET from Tempo's API (/tempo/api/PATH), which meshscope answers. */
+export const getTempoJSON = <T>(path: string, params: Record<string, string>) => getOtherJSON<T>("/tempo/api", path, params);
+
+/** GET from Loki's API (/loki/api/v1/PATH), which meshscope answers. */
+export const getLokiJSON = <T>(path: string, params: Record<string, string>) => getOtherJSON<T>("/loki/api/v1", path, params);
 
 /** GET a JSON document from the API. */
 export async function getJSON<T>(path: string, params: Record<string, string | number | string[] | undefined> = {}, signal?: AbortSignal): Promise<T> {

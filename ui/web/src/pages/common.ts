@@ -173,6 +173,8 @@ export interface SearchPage {
    * refreshes.
    */
   run: (q: Record<string, string>, live: boolean) => Promise<Node[]>;
+  /** A panel between the form and the results, given the form's values as they are when it asks. */
+  panel?: (form: () => Record<string, string>) => HTMLElement;
 }
 
 /** How often a live search runs again. */
@@ -212,6 +214,13 @@ export function renderSearchPage(root: HTMLElement, params: Record<string, strin
     checks[n].checked = params[n] === "true";
   }
   const out = h("div", { "aria-live": "polite" });
+  /** The form's values: the select's under its name, checkboxes "true" or "". */
+  const values = (): Record<string, string> => {
+    const q: Record<string, string> = p.select ? { [p.select.name]: p.select.value } : {};
+    for (const n of p.names) q[n] = inputs[n]!.value.trim();
+    for (const [n, box] of Object.entries(checks)) q[n] = box.checked ? "true" : "";
+    return q;
+  };
   let running = false;
   // A live refresh's answer is dropped when the live search stopped, or a
   // search of the form's began, after it was sent.
@@ -223,9 +232,7 @@ export function renderSearchPage(root: HTMLElement, params: Record<string, strin
     const gen = generation;
     running = true;
     if (!quiet) out.replaceChildren(h("p", { class: "muted" }, "Searching…"));
-    const q: Record<string, string> = p.select ? { [p.select.name]: p.select.value } : {};
-    for (const n of p.names) q[n] = inputs[n]!.value.trim();
-    for (const [n, box] of Object.entries(checks)) q[n] = box.checked ? "true" : "";
+    const q = values();
     try {
       const nodes = await p.run(q, quiet);
       if (gen === generation) out.replaceChildren(...nodes);
@@ -268,7 +275,7 @@ export function renderSearchPage(root: HTMLElement, params: Record<string, strin
     ...fields,
     h("button", { type: "submit", class: "primary" }, "Search"),
   );
-  root.replaceChildren(h("h1", {}, p.title), form, out);
+  root.replaceChildren(h("h1", {}, p.title), form, ...(p.panel ? [p.panel(values)] : []), out);
   void search();
 }
 

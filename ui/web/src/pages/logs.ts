@@ -10,6 +10,7 @@ import { getJSON } from "../api";
 import { h } from "../dom";
 import { rfc3339 } from "../state";
 import { differencesBar, renderDifferences, type DiffSelect } from "./differences";
+import { fieldMetricsPanel } from "./querychart";
 import { liveVolume, logfmtPairs, renderSearchPage, resultsWithDetail, sortableTable, trendBars, volumeChart, type Column, type Volume } from "./common";
 
 /** One record of GET /api/v1/logs. */
@@ -297,6 +298,13 @@ export function renderLogs(root: HTMLElement, params: Record<string, string>): v
     selectLabel: "severity",
     selectAfter: "service",
     live: true,
+    // Lines per second, or a field's values, by any field, from the Loki
+    // API's LogQL metrics.
+    panel: (values) =>
+      fieldMetricsPanel(() => {
+        const v = values();
+        return { service: v["service"] ?? "", namespace: v["namespace"] ?? "", severity: v["severity"] ?? "", q: v["q"] ?? "", fields: v["fields"] ?? "", from: v["from"] ?? "", to: v["to"] ?? "" };
+      }),
     run: async (form, live) => {
       // The resource and attributes fields' key=value pairs, each one
       // resource= or attr= key:value parameter.

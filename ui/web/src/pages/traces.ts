@@ -5,7 +5,7 @@ import { download, fmtNs, fmtUnixNano, h } from "../dom";
 import type { Span, TraceDetail, TraceSummary } from "../types";
 import { errorBox, field, logfmtPairs, sortableTable } from "./common";
 import { logfmtValue, logsHref, traceLogsQuery, type LogRecord } from "./logs";
-import { spanMetricsPanel } from "./spanmetrics";
+import { spanMetricsPanel } from "./querychart";
 import { traceScatter } from "./tracescatter";
 import { compareCounts, compareTraces, compareTree, statColumns, traceStats } from "./tracestats";
 import { differencesBar, isDiffSelect, renderDifferences, type DiffSelect } from "./differences";
