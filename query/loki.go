@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -342,6 +343,12 @@ func (s *Server) lokiLogs(c echo.Context, q logql.LogQuery, start, end time.Time
 	}
 	where, args := lokiWhere(q)
 	tw, targs := lokiTimeWhere(start, end)
+	var format *template.Template
+	if q.LineFormat != "" {
+		if format, err = logql.LineTemplate(q.LineFormat); err != nil {
+			return badParam("query", "line_format: %v", err)
+		}
+	}
 	ctx, cancel, err := s.storeContext(c)
 	if err != nil {
 		return err
@@ -379,6 +386,9 @@ func (s *Server) lokiLogs(c echo.Context, q logql.LogQuery, start, end time.Time
 			}
 		}
 		parsedLabels(labels, q.Parsers, body)
+		if format != nil {
+			body = formatLine(format, labels, body, ns)
+		}
 		key := lineKey(labels)
 		st := byKey[key]
 		if st == nil {

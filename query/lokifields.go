@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/template"
+	"time"
 
 	"github.com/go-logfmt/logfmt"
 
@@ -381,4 +383,19 @@ func parsedLabels(labels map[string]string, parsers []logql.Parser, line string)
 			labels[k] = v
 		}
 	}
+}
+
+// formatLine is a line rewritten by a line_format template over its
+// labels ({{.method}}; {{__line__}} the line, {{__timestamp__}} its time,
+// RFC 3339); the line as it was when the template fails on it.
+func formatLine(t *template.Template, labels map[string]string, line string, ns uint64) string {
+	t.Funcs(template.FuncMap{
+		"__line__":      func() string { return line },
+		"__timestamp__": func() string { return time.Unix(0, int64(ns)).UTC().Format(time.RFC3339Nano) },
+	})
+	var b strings.Builder
+	if t.Execute(&b, labels) != nil {
+		return line
+	}
+	return b.String()
 }

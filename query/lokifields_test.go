@@ -127,6 +127,12 @@ func TestLokiPipeline(t *testing.T) {
 	require.Equal(t, map[string]string{"service_name": "api", "service_namespace": "shop", "level": "error", "level_extracted": "error",
 		"msg": "db down", "status": "500", "path": "/pay", "latency": "2s"}, a.Data.Result[0].Stream)
 
+	// line_format rewrites the answer's lines from their labels.
+	a = query(`{service_name="api"} | json | status >= 500 | line_format "{{.status}} {{.path | ToUpper}} in {{.latency}} ({{.level}}) {{ __line__ | len }}"`)
+	require.Equal(t, []string{fmt.Sprintf("503 /PAY in 1.5s (error) %d", len(pipelineLogs[1].body))}, a.lines())
+	a = query(`{service_name="api"} | logfmt | status = 500 | line_format "{{.msg}}{{.absent}}"`)
+	require.Equal(t, []string{"db down"}, a.lines(), "a label absent is empty")
+
 	// Counted by an extracted field.
 	var m lokiAnswer
 	c.get("/loki/api/v1/query?query="+url.QueryEscape(`sum by (path) (count_over_time({service_name="api"} | json | logfmt | status >= 200 [1h]))`)+

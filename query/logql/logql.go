@@ -71,6 +71,9 @@ type LogQuery struct {
 	// Unwrap is the unwrap stage: the label whose values a range
 	// aggregation reads.
 	Unwrap *Unwrap
+	// LineFormat is a line_format stage's template: the answer's lines
+	// rewritten from their labels (no line filter or parser after it).
+	LineFormat string
 }
 
 // Unwrap names the label an unwrapped range aggregation reads, and how
@@ -324,6 +327,9 @@ func (p *parser) logQuery() (LogQuery, error) {
 		}
 		if q.Unwrap != nil {
 			return q, p.errorf("a line filter after unwrap: only label filters may follow it")
+		}
+		if q.LineFormat != "" {
+			return q, p.errorf("a line filter after line_format: the formatted line is the answer's, not filtered again")
 		}
 		v, err := p.str()
 		if err != nil {

@@ -235,7 +235,10 @@ func TestParserRegexp(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []Parser{{"pattern", "<_> <status> <_>"}, {"regexp", `(?P<code>\d+)`}}, q.Log.Parsers)
 	require.Equal(t, []Parser{{"pattern", "<_> <status> <_>"}}, q.Log.LabelFilters[0].Parsers)
-	for _, bad := range []string{`{a="b"} | pattern`, `{a="b"} | pattern "x"`, `{a="b"} | regexp "(x)"`, `{a="b"} | unwrap x | pattern "<a>"`} {
+	q, err = Parse(`{a="b"} | json | line_format "{{.a}} {{ __line__ }}" | a = "x"`)
+	require.NoError(t, err)
+	require.Equal(t, "{{.a}} {{ __line__ }}", q.Log.LineFormat)
+	for _, bad := range []string{`{a="b"} | line_format "{{"`, `{a="b"} | line_format "x" |= "y"`, `{a="b"} | line_format "x" | json`, `{a="b"} | pattern`, `{a="b"} | pattern "x"`, `{a="b"} | regexp "(x)"`, `{a="b"} | unwrap x | pattern "<a>"`} {
 		_, err := Parse(bad)
 		require.Error(t, err, bad)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 )
 
@@ -55,6 +56,9 @@ func (p *parser) stage(q *LogQuery) error {
 	case q.Unwrap != nil && (parsers[name] || name == "pattern" || name == "regexp" || name == "unwrap"):
 		p.pos = at
 		return p.errorf("%s after unwrap: only label filters may follow it", name)
+	case q.LineFormat != "" && (parsers[name] || name == "pattern" || name == "regexp" || name == "line_format"):
+		p.pos = at
+		return p.errorf("%s after line_format: the formatted line is the answer's, not read again", name)
 	case name == "unwrap":
 		u := &Unwrap{Parsers: append([]Parser{}, q.Parsers...)}
 		if u.Label, err = p.ident(); err != nil {
@@ -88,6 +92,16 @@ func (p *parser) stage(q *LogQuery) error {
 		}
 		q.Parsers = append(q.Parsers, Parser{Name: name, Expr: expr})
 		return nil
+	case name == "line_format":
+		tmpl, err := p.str()
+		if err != nil {
+			return err
+		}
+		if _, err := LineTemplate(tmpl); err != nil {
+			return fmt.Errorf("line_format %q: %v", tmpl, err)
+		}
+		q.LineFormat = tmpl
+		return nil
 	case name == "drop":
 		for {
 			if _, err := p.ident(); err != nil {
@@ -98,7 +112,7 @@ func (p *parser) stage(q *LogQuery) error {
 			}
 		}
 	case unsupportedStages[name]:
-		return fmt.Errorf("the %q stage is not supported: line filters (|= != |~ !~ |> !>), the json, logfmt, pattern and regexp parsers, label filters, unwrap and drop are", name)
+		return fmt.Errorf("the %q stage is not supported: line filters (|= != |~ !~ |> !>), the json, logfmt, pattern and regexp parsers, label filters, line_format, unwrap and drop are", name)
 	}
 	p.pos = at
 	return p.labelStage(q)
@@ -115,7 +129,7 @@ func (p *parser) labelStage(q *LogQuery) error {
 }
 
 // unsupportedStages are LogQL's other stages, refused by name.
-var unsupportedStages = map[string]bool{"unpack": true, "line_format": true, "label_format": true,
+var unsupportedStages = map[string]bool{"unpack": true, "label_format": true,
 	"keep": true, "decolorize": true, "distinct": true}
 
 // labelOr reads label filters joined by or (and binds tighter).
@@ -432,4 +446,24 @@ func groupOpening(rest, field string) (string, int) {
 		return "(", 0
 	}
 	return "(?:", 0
+}
+
+// lineFuncs are the functions a line_format template may call besides
+// text/template's own: Loki's most used.
+var lineFuncs = template.FuncMap{
+	"ToUpper": strings.ToUpper, "ToLower": strings.ToLower, "upper": strings.ToUpper, "lower": strings.ToLower,
+	"trim": strings.TrimSpace, "TrimSpace": strings.TrimSpace, "replace": func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },
+	"default": func(def string, v any) any {
+		if v == nil || v == "" {
+			return def
+		}
+		return v
+	},
+}
+
+// LineTemplate parses a line_format template ({{.method}} {{.path}}; the
+// line itself is {{__line__}}).
+func LineTemplate(s string) (*template.Template, error) {
+	lineFn := template.FuncMap{"__line__": func() string { return "" }, "__timestamp__": func() string { return "" }}
+	return template.New("line").Option("missingkey=zero").Funcs(lineFuncs).Funcs(lineFn).Parse(s)
 }
