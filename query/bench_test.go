@@ -299,21 +299,7 @@ SELECT toDateTime(intDiv(t, 1000000000)), t, t, if(number %% 20 = 0, 17, 9), if(
        concat('svc-', toString(number %% 60)), 'bench',
        concat('request ', toString(number), if(number %% 53 = 0, ' failed: upstream timeout after 3 retries', ' served in 12 ms by pod web-7f9c'))
 FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/records, records)))
-	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
-	require.NoError(b, err)
-	hs := httptest.NewServer(srv.Handler())
-	b.Cleanup(hs.Close)
-	get := func(b *testing.B, u string, check func(body []byte)) {
-		for b.Loop() {
-			resp, err := http.Get(hs.URL + u)
-			require.NoError(b, err)
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			require.NoError(b, err)
-			require.Equal(b, http.StatusOK, resp.StatusCode, string(body))
-			check(body)
-		}
-	}
+	get := benchServer(b, st, now)
 	hour := fmt.Sprintf("&start=%d&end=%d", now.Add(-time.Hour).UnixNano(), now.UnixNano())
 	b.Run("loki", func(b *testing.B) {
 		get(b, "/loki/api/v1/query_range?limit=100&query="+url.QueryEscape(`{service_name="svc-10"} |= "timeout"`)+hour, func(body []byte) {
@@ -374,21 +360,7 @@ SELECT toDateTime(intDiv(t, 1000000000)), t, t, 9, 'INFO', concat('svc-', toStri
           concat('method=GET path=/cart/', toString(number %% 1000), ' status=', if(number %% 20 = 0, '503', '200'), ' duration=', toString(number %% 997), 'ms'),
           concat('{"method":"GET","path":"/cart/', toString(number %% 1000), '","status":', if(number %% 20 = 1, '503', '200'), ',"duration":"', toString(number %% 997), 'ms"}'))
 FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/records, records)))
-	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
-	require.NoError(b, err)
-	hs := httptest.NewServer(srv.Handler())
-	b.Cleanup(hs.Close)
-	get := func(b *testing.B, u string, check func(body []byte)) {
-		for b.Loop() {
-			resp, err := http.Get(hs.URL + u)
-			require.NoError(b, err)
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			require.NoError(b, err)
-			require.Equal(b, http.StatusOK, resp.StatusCode, string(body))
-			check(body)
-		}
-	}
+	get := benchServer(b, st, now)
 	at := fmt.Sprintf("&time=%d", now.UnixNano())
 	// The 503s the line filter counts (100,000 in the hour, less those of
 	// its first second, outside the range), which the field filter must
@@ -459,24 +431,17 @@ SELECT toDateTime(intDiv(t, 1000000000)), t, t, 9, 'INFO', concat('svc-', toStri
        ['http.request.method', 'http.route', 'http.status_code', 'url.path', 'user_agent.original', 'client.address', 'code.function', 'thread.id'],
        ['GET', '/cart/{id}', if(number %% 20 = 0, '503', '200'), concat('/cart/', toString(number %% 1000)), 'curl/8', '10.0.0.1', 'handle', toString(number %% 16)]
 FROM (SELECT number, toUInt64(%d) + number * %d AS t FROM numbers(%d))`, now.Add(-time.Hour).UnixNano(), int64(time.Hour)/records, records)))
-	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
-	require.NoError(b, err)
-	hs := httptest.NewServer(srv.Handler())
-	b.Cleanup(hs.Close)
+	get := benchServer(b, st, now)
 	count := func(b *testing.B, u string) {
-		for b.Loop() {
-			resp, err := http.Get(hs.URL + u)
-			require.NoError(b, err)
+		get(b, u, func(body []byte) {
 			var a struct{ Levels map[string][]uint64 }
-			require.NoError(b, json.NewDecoder(resp.Body).Decode(&a))
-			resp.Body.Close()
-			require.Equal(b, http.StatusOK, resp.StatusCode)
+			require.NoError(b, json.Unmarshal(body, &a))
 			n := uint64(0)
 			for _, c := range a.Levels["info"] {
 				n += c
 			}
 			require.InDelta(b, 50_000, n, 300)
-		}
+		})
 	}
 	b.Run("label-name", func(b *testing.B) {
 		count(b, "/api/v1/logs/volume?namespace=bench&from=now-1h&fields="+url.QueryEscape(`http_status_code = 503`))
@@ -732,4 +697,24 @@ func mustAtof(b *testing.B, s string) float64 {
 	v, err := strconv.ParseFloat(s, 64)
 	require.NoError(b, err)
 	return v
+}
+
+// benchServer serves the API over st at now; the function it answers GETs
+// a path for every b.Loop, checking each 200 answer's body.
+func benchServer(b *testing.B, st *chstore.Store, now time.Time) func(b *testing.B, u string, check func(body []byte)) {
+	srv, err := NewServer(Config{}, Deps{Store: st, Now: func() time.Time { return now }})
+	require.NoError(b, err)
+	hs := httptest.NewServer(srv.Handler())
+	b.Cleanup(hs.Close)
+	return func(b *testing.B, u string, check func(body []byte)) {
+		for b.Loop() {
+			resp, err := http.Get(hs.URL + u)
+			require.NoError(b, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(b, err)
+			require.Equal(b, http.StatusOK, resp.StatusCode, string(body))
+			check(body)
+		}
+	}
 }

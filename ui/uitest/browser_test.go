@@ -499,7 +499,9 @@ func TestPagesAndDiff(t *testing.T) {
 	// A TraceQL query goes to the server with the other filters.
 	p.do(chromedp.SetValue(chromedp.CSS("input[name=traceql]"), `{ span.http.status_code >= 500 } | count() > 1`), chromedp.Click(chromedp.CSS("form button.primary")))
 	p.waitFor("document.querySelector('input[name=traceql]').value !== ''", 5*time.Second)
-	require.Eventually(t, func() bool { return srv.TraceSearch().Get("traceql") == `{ span.http.status_code >= 500 } | count() > 1` }, 10*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		return srv.TraceSearch().Get("traceql") == `{ span.http.status_code >= 500 } | count() > 1`
+	}, 10*time.Second, 50*time.Millisecond)
 	require.Equal(t, "GET /cart", srv.TraceSearch().Get("operation"))
 	p.do(chromedp.Navigate(srv.URL + "/#/traces?traceql=" + url.QueryEscape(`{ status = error }`)))
 	require.Eventually(t, func() bool { return srv.TraceSearch().Get("traceql") == `{ status = error }` }, 10*time.Second, 50*time.Millisecond)
