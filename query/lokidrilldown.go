@@ -74,19 +74,23 @@ func (s *Server) lokiVolume(c echo.Context) error {
 		return badParam("aggregateBy", "aggregateBy is series or labels, got %q", c.FormValue("aggregateBy"))
 	}
 	var names []string
+	add := func(l string) {
+		if !slices.Contains(names, l) {
+			names = append(names, l)
+		}
+	}
 	if v := c.FormValue("targetLabels"); v != "" {
 		for _, l := range strings.Split(v, ",") {
 			if l = strings.TrimSpace(l); !logql.IsLabelName(l) {
 				return badParam("targetLabels", "invalid label name %q", l)
 			}
-			names = append(names, strings.TrimSpace(l))
+			add(l)
 		}
 	} else {
 		for _, m := range q.Matchers {
-			names = append(names, m.Name)
+			add(m.Name)
 		}
 	}
-	names = slices.Compact(names)
 	step := end.Sub(start) + time.Second // one bucket: the vector
 	if ranged {
 		if step, err = stepSecondsParam(c, max(end.Sub(start)/250, time.Second)); err != nil {
@@ -130,7 +134,7 @@ func (s *Server) lokiVolume(c echo.Context) error {
 		total  uint64
 	}
 	byKey := map[string]*series{}
-	add := func(labels map[string]string, b int64, n uint64) {
+	addPoint := func(labels map[string]string, b int64, n uint64) {
 		if n == 0 || len(labels) == 0 {
 			return
 		}
@@ -160,7 +164,7 @@ func (s *Server) lokiVolume(c echo.Context) error {
 		}
 		if byLabels {
 			for i, name := range names {
-				add(map[string]string{name: ""}, b, nvals[i])
+				addPoint(map[string]string{name: ""}, b, nvals[i])
 			}
 			return nil
 		}
@@ -170,7 +174,7 @@ func (s *Server) lokiVolume(c echo.Context) error {
 				labels[name] = svals[i]
 			}
 		}
-		add(labels, b, n)
+		addPoint(labels, b, n)
 		return nil
 	}, `SELECT intDiv(toInt64(toUInt32(timestamp)) - ?, ?) AS b, toUInt64(`+total+`)`+strings.Repeat(", ", min(len(cols), 1))+strings.Join(cols, ", ")+`
 FROM logs WHERE `+tw+` AND `+where+`
