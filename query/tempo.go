@@ -497,6 +497,7 @@ func (s *Server) tempoTags(c echo.Context) error {
 	default:
 		return badParam("scope", "scope is span, resource, intrinsic or all, got %q", scope)
 	}
+	where := tempoTagsWhere(c)
 	ctx, cancel, err := s.storeContext(c)
 	if err != nil {
 		return err
@@ -514,8 +515,8 @@ func (s *Server) tempoTags(c echo.Context) error {
 			}
 			names[sc.name] = append(names[sc.name], k)
 			return nil
-		}, `SELECT DISTINCT arrayJoin(`+sc.keys+`) AS k FROM spans WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) ORDER BY k LIMIT ?`,
-			start.Unix(), end.Unix(), tempoMaxTags)
+		}, `SELECT DISTINCT arrayJoin(`+sc.keys+`) AS k FROM spans WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND `+where.sql+` ORDER BY k LIMIT ?`,
+			slices.Concat([]any{start.Unix(), end.Unix()}, where.args, []any{tempoMaxTags})...)
 		if err != nil {
 			return err
 		}
@@ -556,11 +557,8 @@ func (s *Server) tempoTagValues(c echo.Context) error {
 	v2 := strings.Contains(c.Path(), "/v2/")
 	name := c.Param("name")
 	var value sqlExpr
-	where := sqlExpr{"1", nil}
+	where := tempoTagsWhere(c)
 	if v2 {
-		if q, err := traceql.Parse(c.QueryParam("q")); err == nil && len(q.Sets) == 1 {
-			where = tempoCond(q.Sets[0])
-		}
 		switch {
 		case tempoIntrinsicValues[name] != nil:
 			return tempoValues(c, true, tempoIntrinsicValues[name])
@@ -600,6 +598,17 @@ WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND `+where.sql+
 		return err
 	}
 	return tempoValues(c, v2, values)
+}
+
+// tempoTagsWhere is the condition on the spans whose tags and values are
+// listed: those q (a TraceQL query of one spanset, as Grafana's query
+// builder sends the query so far) matches; every span without one, or
+// when it does not parse (it is being written).
+func tempoTagsWhere(c echo.Context) sqlExpr {
+	if q, err := traceql.Parse(c.QueryParam("q")); err == nil && len(q.Sets) == 1 {
+		return tempoCond(q.Sets[0])
+	}
+	return sqlExpr{"1", nil}
 }
 
 // tempoValues answers tag values: strings (v1), typed (v2).

@@ -202,6 +202,9 @@ func testTempo(t *testing.T, c client) {
 			Tags []string
 		}
 	}
+	var narrowed struct{ TagNames []string }
+	c.get("/tempo/api/search/tags?q="+url.QueryEscape(`{ span.absent = "x" }`)+rng, &narrowed)
+	require.Empty(t, narrowed.TagNames, "the tags of the spans the query matches")
 	c.get("/tempo/api/v2/search/tags?"+rng[1:], &v2)
 	scopes := map[string][]string{}
 	for _, s := range v2.Scopes {
