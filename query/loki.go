@@ -389,6 +389,11 @@ func (s *Server) lokiLogs(c echo.Context, q logql.LogQuery, start, end time.Time
 		if format != nil {
 			body = formatLine(format, labels, body, ns)
 		}
+		for l := range labels {
+			if !q.Answers(l) {
+				delete(labels, l)
+			}
+		}
 		key := lineKey(labels)
 		st := byKey[key]
 		if st == nil {
@@ -451,7 +456,9 @@ func (s *Server) lokiCount(ctx context.Context, q logql.MetricQuery, start, end 
 		}
 	} else {
 		for _, l := range lokiStreamLabels[:3] {
-			names, exprs = append(names, l.name), append(exprs, l.expr)
+			if q.Log.Answers(l.name) {
+				names, exprs = append(names, l.name), append(exprs, l.expr)
+			}
 		}
 	}
 	where, wargs := lokiWhere(q.Log)

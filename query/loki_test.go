@@ -153,7 +153,7 @@ func testLoki(t *testing.T, c client) {
 
 	// Errors are plain text, as Loki's.
 	for _, bad := range []struct{ query, want string }{
-		{`{service_name="cart"} | line_format "{{.msg}}"`, `"line_format" stage is not supported`},
+		{`{service_name="cart"} | label_format a=b`, `"label_format" stage is not supported`},
 		{`{service_name="cart"} | json | status > "5"`, `compares numbers`},
 		{`sum(`, "expected a name"},
 		{`{}`, "at least one label matcher"},

@@ -127,6 +127,15 @@ func TestLokiPipeline(t *testing.T) {
 	require.Equal(t, map[string]string{"service_name": "api", "service_namespace": "shop", "level": "error", "level_extracted": "error",
 		"msg": "db down", "status": "500", "path": "/pay", "latency": "2s"}, a.Data.Result[0].Stream)
 
+	// drop and keep shape the answer's labels.
+	a = query(`{service_name="api"} | json | status >= 500 | keep service_name, status, level | drop level`)
+	require.Equal(t, map[string]string{"service_name": "api", "status": "503"}, a.Data.Result[0].Stream)
+	var dropped lokiAnswer
+	c.get("/loki/api/v1/query?query="+url.QueryEscape(`count_over_time({service_name="api"} | drop level, service_namespace [1h])`)+fmt.Sprintf("&time=%d", testNow.UnixNano()), &dropped)
+	require.Len(t, dropped.Data.Result, 1, "one series once the level is dropped")
+	require.Equal(t, map[string]string{"service_name": "api"}, dropped.Data.Result[0].Metric)
+	require.Equal(t, "5", dropped.Data.Result[0].Value[1])
+
 	// line_format rewrites the answer's lines from their labels.
 	a = query(`{service_name="api"} | json | status >= 500 | line_format "{{.status}} {{.path | ToUpper}} in {{.latency}} ({{.level}}) {{ __line__ | len }}"`)
 	require.Equal(t, []string{fmt.Sprintf("503 /PAY in 1.5s (error) %d", len(pipelineLogs[1].body))}, a.lines())

@@ -60,7 +60,9 @@ func (s *Server) lokiUnwrapped(ctx context.Context, q logql.MetricQuery, start, 
 	if !q.RangeGrouped {
 		names = nil
 		for _, l := range lokiStreamLabels[:3] {
-			names = append(names, l.name)
+			if q.Log.Answers(l.name) {
+				names = append(names, l.name)
+			}
 		}
 		for _, l := range q.By {
 			if !slices.Contains(names, l) {

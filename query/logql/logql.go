@@ -74,6 +74,10 @@ type LogQuery struct {
 	// LineFormat is a line_format stage's template: the answer's lines
 	// rewritten from their labels (no line filter or parser after it).
 	LineFormat string
+	// Drop and Keep are the labels the drop and keep stages name: the
+	// answer's lines and series leave out the first, and keep only the
+	// second when there are any.
+	Drop, Keep []string
 }
 
 // Unwrap names the label an unwrapped range aggregation reads, and how

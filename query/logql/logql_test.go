@@ -22,7 +22,7 @@ func TestParse(t *testing.T) {
 
 	q, err = Parse(`sum by (level, service_name) (count_over_time({a="b"} | drop __error__, x [1m]))`)
 	require.NoError(t, err)
-	require.Equal(t, MetricQuery{Log: LogQuery{Matchers: []Matcher{{"a", Equal, "b"}}}, Range: time.Minute, Fn: "count_over_time", Sum: true, By: []string{"level", "service_name"}}, *q.Metric)
+	require.Equal(t, MetricQuery{Log: LogQuery{Matchers: []Matcher{{"a", Equal, "b"}}, Drop: []string{"__error__", "x"}}, Range: time.Minute, Fn: "count_over_time", Sum: true, By: []string{"level", "service_name"}}, *q.Metric)
 	q, err = Parse(`sum(rate({a!="b"}[2d])) by (level)`)
 	require.NoError(t, err)
 	require.Equal(t, MetricQuery{Log: LogQuery{Matchers: []Matcher{{"a", NotEqual, "b"}}}, Range: 48 * time.Hour, Fn: "rate", Rate: true, Sum: true, By: []string{"level"}}, *q.Metric)
@@ -235,10 +235,18 @@ func TestParserRegexp(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []Parser{{"pattern", "<_> <status> <_>"}, {"regexp", `(?P<code>\d+)`}}, q.Log.Parsers)
 	require.Equal(t, []Parser{{"pattern", "<_> <status> <_>"}}, q.Log.LabelFilters[0].Parsers)
+	q, err = Parse(`{a="b"} | json | drop level, x | keep service_name, a`)
+	require.NoError(t, err)
+	require.Equal(t, []string{"level", "x"}, q.Log.Drop)
+	require.Equal(t, []string{"service_name", "a"}, q.Log.Keep)
+	require.True(t, q.Log.Answers("a"))
+	require.False(t, q.Log.Answers("level"), "dropped")
+	require.False(t, q.Log.Answers("trace_id"), "not kept")
+	require.True(t, LogQuery{}.Answers("x"))
 	q, err = Parse(`{a="b"} | json | line_format "{{.a}} {{ __line__ }}" | a = "x"`)
 	require.NoError(t, err)
 	require.Equal(t, "{{.a}} {{ __line__ }}", q.Log.LineFormat)
-	for _, bad := range []string{`{a="b"} | line_format "{{"`, `{a="b"} | line_format "x" |= "y"`, `{a="b"} | line_format "x" | json`, `{a="b"} | pattern`, `{a="b"} | pattern "x"`, `{a="b"} | regexp "(x)"`, `{a="b"} | unwrap x | pattern "<a>"`} {
+	for _, bad := range []string{`{a="b"} | drop a="x"`, `{a="b"} | keep`, `{a="b"} | line_format "{{"`, `{a="b"} | line_format "x" |= "y"`, `{a="b"} | line_format "x" | json`, `{a="b"} | pattern`, `{a="b"} | pattern "x"`, `{a="b"} | regexp "(x)"`, `{a="b"} | unwrap x | pattern "<a>"`} {
 		_, err := Parse(bad)
 		require.Error(t, err, bad)
 	}

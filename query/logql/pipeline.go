@@ -102,17 +102,27 @@ func (p *parser) stage(q *LogQuery) error {
 		}
 		q.LineFormat = tmpl
 		return nil
-	case name == "drop":
+	case name == "drop" || name == "keep":
 		for {
-			if _, err := p.ident(); err != nil {
+			l, err := p.ident()
+			if err != nil {
 				return err
+			}
+			p.space()
+			if p.peek("=") || p.peek("!=") || p.peek("=~") || p.peek("!~") {
+				return p.errorf("%s takes label names; a %s of matching values is not supported", name, name)
+			}
+			if name == "drop" {
+				q.Drop = append(q.Drop, l)
+			} else {
+				q.Keep = append(q.Keep, l)
 			}
 			if !p.accept(",") {
 				return nil
 			}
 		}
 	case unsupportedStages[name]:
-		return fmt.Errorf("the %q stage is not supported: line filters (|= != |~ !~ |> !>), the json, logfmt, pattern and regexp parsers, label filters, line_format, unwrap and drop are", name)
+		return fmt.Errorf("the %q stage is not supported: line filters (|= != |~ !~ |> !>), the json, logfmt, pattern and regexp parsers, label filters, line_format, unwrap, drop and keep are", name)
 	}
 	p.pos = at
 	return p.labelStage(q)
@@ -130,7 +140,7 @@ func (p *parser) labelStage(q *LogQuery) error {
 
 // unsupportedStages are LogQL's other stages, refused by name.
 var unsupportedStages = map[string]bool{"unpack": true, "label_format": true,
-	"keep": true, "decolorize": true, "distinct": true}
+	"decolorize": true, "distinct": true}
 
 // labelOr reads label filters joined by or (and binds tighter).
 func (p *parser) labelOr(ps []Parser) (*LabelFilter, error) {
@@ -466,4 +476,10 @@ var lineFuncs = template.FuncMap{
 func LineTemplate(s string) (*template.Template, error) {
 	lineFn := template.FuncMap{"__line__": func() string { return "" }, "__timestamp__": func() string { return "" }}
 	return template.New("line").Option("missingkey=zero").Funcs(lineFuncs).Funcs(lineFn).Parse(s)
+}
+
+// Answers says whether a log query's answer keeps a label: not dropped,
+// and kept when the query keeps some.
+func (q LogQuery) Answers(label string) bool {
+	return !slices.Contains(q.Drop, label) && (len(q.Keep) == 0 || slices.Contains(q.Keep, label))
 }
