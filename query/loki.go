@@ -595,9 +595,37 @@ GROUP BY service_name, service_namespace, level ORDER BY service_name, service_n
 	return c.JSON(http.StatusOK, map[string]any{"status": "success", "data": out})
 }
 
-// GET /loki/api/v1/labels
+// GET /loki/api/v1/labels: the label names a selector may name over the
+// range.
 func (s *Server) lokiLabels(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "data": logql.Labels})
+	start, end, err := s.lokiRange(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel, err := s.storeContext(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	// The stream labels, and the resources' attributes of the range's
+	// records by label name (a selector may name them: k8s_pod_name).
+	names := slices.Clone(logql.Labels)
+	err = s.scanAll(ctx, func(scan func(...any) error) error {
+		var k string
+		if err := scan(&k); err != nil {
+			return err
+		}
+		if n := labelName(k); n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+		return nil
+	}, `SELECT DISTINCT arrayJoin(resource_keys) AS k FROM logs WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) LIMIT 10000`,
+		start.Unix(), end.Unix())
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "data": names})
 }
 
 // GET /loki/api/v1/label/{name}/values: the values over the range (none

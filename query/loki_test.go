@@ -134,8 +134,10 @@ func testLoki(t *testing.T, c client) {
 
 	// Labels, their values, the streams and what a selector reads.
 	var names struct{ Data []string }
-	c.get("/loki/api/v1/labels", &names)
-	require.Subset(t, names.Data, []string{"service_name", "level", "trace_id"})
+	c.get("/loki/api/v1/labels?"+strings.TrimPrefix(hour, "&"), &names)
+	require.Equal(t, []string{"k8s_pod_name", "level", "service_name", "service_namespace", "trace_id"}, names.Data, "the resources' attributes by label name too")
+	c.get("/loki/api/v1/label/k8s_pod_name/values?"+strings.TrimPrefix(hour, "&"), &names)
+	require.Equal(t, []string{"cart-7d9f"}, names.Data)
 	c.get("/loki/api/v1/label/service_name/values?"+strings.TrimPrefix(hour, "&"), &names)
 	require.Equal(t, []string{"cart", "web"}, names.Data)
 	c.get("/loki/api/v1/label/level/values?"+strings.TrimPrefix(hour, "&"), &names)
