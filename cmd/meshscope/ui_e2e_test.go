@@ -278,6 +278,9 @@ func TestUIAgainstRealServer(t *testing.T) {
 	require.Equal(t, `quantile_over_time(0.99, {service_name="gateway"} | json | logfmt | unwrap duration(duration) [1m]) by (path)`,
 		evalJS[string](t, tctx, "document.getElementById('field-metrics-query').textContent"))
 	require.Contains(t, evalJS[string](t, tctx, "document.querySelector('#field-metrics .u-legend').textContent"), "/a")
+	// Over a day, a point every 6 minutes, each counting the 6 before it.
+	require.NoError(t, chromedp.Do(tctx, chromedp.SetValue(chromedp.CSS("input[name=from]"), "now-24h"), chromedp.Click(chromedp.ID("field-metrics-chart"))))
+	waitJS(t, tctx, "document.getElementById('field-metrics-query').textContent.includes('[6m]') && document.querySelector('#field-metrics .u-legend')", 20*time.Second)
 	require.Empty(t, consoleErrors)
 }
 

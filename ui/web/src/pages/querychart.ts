@@ -181,6 +181,30 @@ export function fieldMetricsQuery(
   return `${m.fn}(${q}${pipeline} | unwrap ${unwrap} [${step}])${grouped || " by ()"}`;
 }
 
+/** Unix seconds of a time as the API reads it (now, now-15m, RFC 3339, Unix seconds); NaN for anything else. */
+function timeSeconds(v: string, now = Date.now() / 1000): number {
+  const s = v.trim();
+  if (s === "" || s === "now") return now;
+  const rel = /^now-(\d+(?:\.\d+)?)(s|m|h|d|w)$/.exec(s);
+  const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+  if (rel) return now - Number(rel[1]) * units[rel[2]!]!;
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+  return Date.parse(s) / 1000;
+}
+
+/**
+ * The step of a range's chart, in seconds: about 240 points, whole
+ * minutes, a minute at least (a minute when the range does not read).
+ */
+export function chartStep(from: string, to: string): number {
+  const span = timeSeconds(to) - timeSeconds(from);
+  if (!(span > 0)) return 60;
+  return Math.max(1, Math.ceil(span / 240 / 60)) * 60;
+}
+
+/** A step as a LogQL range: whole minutes, or hours. */
+const logqlRange = (step: number) => (step % 3600 === 0 ? `${step / 3600}h` : `${step / 60}m`);
+
 /** One series of Loki's matrix. */
 interface LokiSeries {
   metric: Record<string, string>;
@@ -192,7 +216,8 @@ export function fieldMetricsPanel(form: () => { service: string; namespace: stri
   const fieldInput = h("input", { name: "field-name", value: "", size: 14, placeholder: "duration", autocomplete: "off" }) as HTMLInputElement;
   const unit = h("select", { name: "field-unit" }, h("option", { value: "number" }, "a number"), h("option", { value: "duration" }, "a duration (seconds)")) as HTMLSelectElement;
   const by = h("input", { name: "field-by", value: "service_name", size: 20, placeholder: "path", autocomplete: "off" }) as HTMLInputElement;
-  const step = "1m";
+  // Each point counts the step before it: the LogQL range is the step.
+  const step = () => chartStep(form().from, form().to);
   return chartPanel({
     id: "field-metrics",
     title: "Field metrics",
@@ -202,10 +227,10 @@ export function fieldMetricsPanel(form: () => { service: string; namespace: stri
       ["Read as", unit],
     ],
     by,
-    build: (metric) => fieldMetricsQuery(form(), metric, fieldInput.value.trim(), unit.value, by.value, step),
+    build: (metric) => fieldMetricsQuery(form(), metric, fieldInput.value.trim(), unit.value, by.value, logqlRange(step())),
     fetch: async (q) => {
       const f = form();
-      const a = await getLokiJSON<{ data: { result: LokiSeries[] | null } }>("query_range", { query: q, start: f.from, end: f.to, step: "60" });
+      const a = await getLokiJSON<{ data: { result: LokiSeries[] | null } }>("query_range", { query: q, start: f.from, end: f.to, step: String(step()) });
       return (a.data.result ?? []).map((s) => ({
         label: seriesLabel(Object.values(s.metric)),
         points: s.values.map(([t, v]) => [t, Number(v)] as [number, number]),
