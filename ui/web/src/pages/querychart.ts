@@ -38,6 +38,8 @@ function chartPanel(p: {
   by: HTMLInputElement;
   build: (metric: string) => string;
   fetch: (q: string) => Promise<Series[]>;
+  /** How a metric's values read, when the panel's inputs decide it (a duration field). */
+  format?: (metric: Metric) => (v: number) => string;
 }): HTMLElement {
   const metric = h("select", { name: `${p.id}-metric` }, ...p.metrics.map((m) => h("option", { value: m.value }, m.label))) as HTMLSelectElement;
   const out = h("div", { "aria-live": "polite" });
@@ -63,7 +65,7 @@ function chartPanel(p: {
       const m = p.metrics.find((x) => x.value === metric.value) ?? p.metrics[0]!;
       const by = p.by.value.trim();
       const more = all.length > series.length ? ` (the first 20 of ${all.length} series)` : "";
-      out.replaceChildren(lineChart(`${m.label}${by ? ` by ${by}` : ""}${more}`, times, lines, m.fmt, 760));
+      out.replaceChildren(lineChart(`${m.label}${by ? ` by ${by}` : ""}${more}`, times, lines, p.format?.(m) ?? m.fmt, 760));
     } catch (err) {
       out.replaceChildren(errorBox(err));
     }
@@ -228,6 +230,8 @@ export function fieldMetricsPanel(form: () => { service: string; namespace: stri
     ],
     by,
     build: (metric) => fieldMetricsQuery(form(), metric, fieldInput.value.trim(), unit.value, by.value, logqlRange(step())),
+    // A duration field's values are seconds.
+    format: (m) => (m.value !== "rate" && unit.value === "duration" ? fmtSeconds : m.fmt),
     fetch: async (q) => {
       const f = form();
       const a = await getLokiJSON<{ data: { result: LokiSeries[] | null } }>("query_range", { query: q, start: f.from, end: f.to, step: String(step()) });
