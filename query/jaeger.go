@@ -239,23 +239,31 @@ func jaegerTraceID(field, v string) (string, error) {
 
 // GET /jaeger/api/traces/{traceId}
 func (s *Server) jaegerTrace(c echo.Context) error {
-	id, err := jaegerTraceID("traceID", c.Param("traceId"))
+	rows, err := s.traceByIDRows(c)
 	if err != nil {
 		return err
+	}
+	return jaegerData(c, jaegerFromRows(rows))
+}
+
+// traceByIDRows reads the spans of the trace the path's traceId names (1
+// to 32 hex digits, as Jaeger and Tempo take them); not found when none
+// are stored.
+func (s *Server) traceByIDRows(c echo.Context) ([]schema.SpanRow, error) {
+	id, err := jaegerTraceID("traceID", c.Param("traceId"))
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel, err := s.storeContext(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer cancel()
-	traces, err := s.jaegerTraces(ctx, maxTraceSpans, "trace_id = unhex(?)", id)
-	if err != nil {
-		return err
+	rows, err := s.spanRows(ctx, maxTraceSpans, "trace_id = unhex(?)", id)
+	if err == nil && len(rows) == 0 {
+		err = notFound("traceID", "trace not found")
 	}
-	if len(traces) == 0 {
-		return notFound("traceID", "trace not found")
-	}
-	return jaegerData(c, traces)
+	return rows, err
 }
 
 // jaegerTraces reads the spans that pass where, grouped into traces in
@@ -265,6 +273,12 @@ func (s *Server) jaegerTraces(ctx context.Context, maxSpans int, where string, a
 	if err != nil {
 		return nil, err
 	}
+	return jaegerFromRows(rows), nil
+}
+
+// jaegerFromRows groups spans (by start time) into Jaeger's traces, in
+// the order their first spans come.
+func jaegerFromRows(rows []schema.SpanRow) []jaegerTrace {
 	var (
 		traces []jaegerTrace
 		index  = map[string]int{}
@@ -302,7 +316,7 @@ func (s *Server) jaegerTraces(ctx context.Context, maxSpans int, where string, a
 		}
 		t.Spans = append(t.Spans, sp)
 	}
-	return traces, nil
+	return traces
 }
 
 // jaegerSpanTags are a span's attributes (as strings: the spans table

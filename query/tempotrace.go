@@ -144,21 +144,9 @@ func putJSONAttrs(m pcommon.Map, s string) {
 // [ResourceSpans]}, on the wire OTLP's TracesData); v2 wraps it as
 // {"trace": {"resourceSpans": [...]}}, its field 1 on the wire.
 func (s *Server) tempoTrace(c echo.Context) error {
-	id, err := jaegerTraceID("traceID", c.Param("traceId"))
+	rows, err := s.traceByIDRows(c)
 	if err != nil {
 		return err
-	}
-	ctx, cancel, err := s.storeContext(c)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	rows, err := s.spanRows(ctx, maxTraceSpans, "trace_id = unhex(?)", id)
-	if err != nil {
-		return err
-	}
-	if len(rows) == 0 {
-		return notFound("traceID", "trace not found")
 	}
 	td := otlpTraces(rows)
 	v2 := strings.Contains(c.Path(), "/v2/")
