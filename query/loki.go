@@ -666,14 +666,7 @@ func (s *Server) lokiLabelValues(c echo.Context) error {
 
 // GET /loki/api/v1/index/stats: how much a query's selector reads.
 func (s *Server) lokiIndexStats(c echo.Context) error {
-	q, err := lokiParse(c)
-	if err != nil {
-		return err
-	}
-	if q.Log == nil {
-		return badParam("query", "index stats take a stream selector")
-	}
-	start, end, err := s.lokiRange(c)
+	q, start, end, err := s.lokiSelection(c, "index stats take a stream selector")
 	if err != nil {
 		return err
 	}
@@ -682,7 +675,7 @@ func (s *Server) lokiIndexStats(c echo.Context) error {
 		return err
 	}
 	defer cancel()
-	where, args := lokiWhere(*q.Log)
+	where, args := lokiWhere(q)
 	var streams, entries, bytes uint64
 	err = s.deps.Store.Conn().QueryRow(ctx, `SELECT uniqExact(service_name, service_namespace, `+lokiLevel+`), count(), sum(length(body)) FROM logs
 WHERE timestamp >= toDateTime(?) AND timestamp <= toDateTime(?) AND `+where, append([]any{start.Unix(), end.Unix()}, args...)...).Scan(&streams, &entries, &bytes)

@@ -38,17 +38,24 @@ func lokiTimeWhere(start, end time.Time) (string, []any) {
 		[]any{start.Unix(), end.Unix() + 1, uint64(max(start.UnixNano(), 0)), uint64(max(end.UnixNano(), 0))}
 }
 
-// lokiSelection reads the query parameter as a log query, and its range.
-func (s *Server) lokiSelection(c echo.Context, what string) (q logql.LogQuery, start, end time.Time, err error) {
+// lokiSelection reads the query parameter as a log query, and its range;
+// notLog is the error's text when the query is a metric query.
+func (s *Server) lokiSelection(c echo.Context, notLog string) (q logql.LogQuery, start, end time.Time, err error) {
 	parsed, err := lokiParse(c)
 	if err != nil {
 		return q, start, end, err
 	}
 	if parsed.Log == nil {
-		return q, start, end, badParam("query", "%s takes a log query (a stream selector and its pipeline), not a metric query", what)
+		return q, start, end, badParam("query", "%s", notLog)
 	}
 	start, end, err = s.lokiRange(c)
 	return *parsed.Log, start, end, err
+}
+
+// lokiTakesLogQuery is the error's text of an endpoint that reads a log
+// query.
+func lokiTakesLogQuery(what string) string {
+	return what + " takes a log query (a stream selector and its pipeline), not a metric query"
 }
 
 // GET /loki/api/v1/index/volume and index/volume_range: the bytes of the
@@ -57,7 +64,7 @@ func (s *Server) lokiSelection(c echo.Context, what string) (q logql.LogQuery, s
 // name instead (each series one label, its value empty).
 func (s *Server) lokiVolume(c echo.Context) error {
 	ranged := strings.HasSuffix(c.Path(), "_range")
-	q, start, end, err := s.lokiSelection(c, "the volume")
+	q, start, end, err := s.lokiSelection(c, lokiTakesLogQuery("the volume"))
 	if err != nil {
 		return err
 	}
@@ -210,7 +217,7 @@ GROUP BY `+group, slices.Concat([]any{start.Unix(), int64(step / time.Second)}, 
 // each has: the stream labels and the resources' attributes by label
 // name.
 func (s *Server) lokiDetectedLabels(c echo.Context) error {
-	q, start, end, err := s.lokiSelection(c, "detected labels")
+	q, start, end, err := s.lokiSelection(c, lokiTakesLogQuery("detected labels"))
 	if err != nil {
 		return err
 	}
@@ -322,7 +329,7 @@ func (f *detectedField) kind() string {
 // matches: each record's attributes (Loki's structured metadata; no
 // parser) and what json or logfmt extracts from its body (bodyFields).
 func (s *Server) lokiSampleFields(c echo.Context) (map[string]*detectedField, int, error) {
-	q, start, end, err := s.lokiSelection(c, "detected fields")
+	q, start, end, err := s.lokiSelection(c, lokiTakesLogQuery("detected fields"))
 	if err != nil {
 		return nil, 0, err
 	}

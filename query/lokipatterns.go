@@ -57,14 +57,7 @@ type lokiPatternSeries struct {
 }
 
 func (s *Server) lokiPatterns(c echo.Context) error {
-	q, err := lokiParse(c)
-	if err != nil {
-		return err
-	}
-	if q.Log == nil {
-		return badParam("query", "patterns are of a log query: a stream selector and line filters")
-	}
-	start, end, err := s.lokiRange(c)
+	q, start, end, err := s.lokiSelection(c, "patterns are of a log query: a stream selector and line filters")
 	if err != nil {
 		return err
 	}
@@ -72,7 +65,7 @@ func (s *Server) lokiPatterns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	where, args := lokiWhere(*q.Log)
+	where, args := lokiWhere(q)
 	tw, targs := lokiTimeWhere(start, end)
 	cond := tw + " AND " + where
 	args = append(targs, args...)

@@ -328,7 +328,7 @@ func (s *Server) tempoSearch(c echo.Context) error {
 	defer cancel()
 
 	if traceql.Structural(q.Op) {
-		return s.tempoStructuralSearch(c, q, start, end, limit, spss)
+		return s.tempoStructuralSearch(ctx, c, q, start, end, limit, spss)
 	}
 	match, having := tempoMatch(q)
 	timeWhere := "timestamp >= toDateTime(?) AND timestamp <= toDateTime(?)"

@@ -193,12 +193,7 @@ ORDER BY start_time_unix_nano LIMIT ?`,
 
 // tempoStructuralSearch answers a search of a structural query: the
 // traces found, described, each with its first spss answering spans.
-func (s *Server) tempoStructuralSearch(c echo.Context, q *traceql.Query, start, end time.Time, limit, spss int) error {
-	ctx, cancel, err := s.storeContext(c)
-	if err != nil {
-		return err
-	}
-	defer cancel()
+func (s *Server) tempoStructuralSearch(ctx context.Context, c echo.Context, q *traceql.Query, start, end time.Time, limit, spss int) error {
 	traces, spansOf, matched, err := s.tempoStructural(ctx, q, start, end, limit)
 	if err != nil {
 		return err
